@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# THE test command (README, "Two commands"): bash ci/test.sh
+# CI runs it through .ci/run. Steps:
+#   1. ci/install-deps.sh (apt packages, aarch64 target, rustfmt, clippy; no-op when present)
+#   2. cargo fmt --check        3. cargo clippy -D warnings     4. cargo test (incl. tests/)
+#   5. arm64 sysroot (libnftnl, libmnl)    6. cargo build for aarch64
+#   7. cargo test for aarch64 (core + smtp unit tests under qemu-aarch64-static)
+# Under CI (CI set and non-empty): no colours, no incremental compilation, and each step is
+# killed after CI_STEP_TIMEOUT (default 30m) so that a hang names its step.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+if ! command -v cargo >/dev/null && [[ -f $HOME/.cargo/env ]]; then
+    # shellcheck disable=SC1091
+    . "$HOME/.cargo/env"
+fi
+
+STEP_TIMEOUT=""
+if [[ -n ${CI:-} ]]; then
+    export CARGO_TERM_COLOR=never
+    export CARGO_INCREMENTAL=0
+    export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
+    STEP_TIMEOUT=${CI_STEP_TIMEOUT:-30m}
+fi
+
+AARCH64=aarch64-unknown-linux-gnu
+TOTAL_STEPS=7
+step_no=0
+current=""
+passed=()
+t_start=$SECONDS
+tmp_env=$(mktemp "${TMPDIR:-/tmp}/mamori-ci-env.XXXXXX")
+
+summary() {
+    local out="" s
+    for s in "${passed[@]}"; do out+="${out:+, }$s"; done
+    printf '%s\n' "${out:-none}"
+}
+
+on_exit() {
+    local rc=$?
+    rm -f "$tmp_env"
+    if ((rc != 0)); then
+        printf '\n==== CI FAILED: step %d/%d "%s" (exit %d) after %ds total; passed: %s ====\n' \
+            "$step_no" "$TOTAL_STEPS" "$current" "$rc" "$((SECONDS - t_start))" \
+            "$(summary)"
+    fi
+}
+trap on_exit EXIT
+
+step_pid=""
+on_signal() {
+    [[ -n $step_pid ]] && kill -TERM "$step_pid" 2>/dev/null && wait "$step_pid" 2>/dev/null
+    exit "$1"
+}
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
+
+# step NAME COMMAND...: print a section header, run COMMAND, record its duration.
+step() {
+    local name=$1 t0=$SECONDS rc
+    shift
+    step_no=$((step_no + 1))
+    current=$name
+    printf '\n==== [%d/%d] %s ====\n$ %s\n' "$step_no" "$TOTAL_STEPS" "$name" "$*"
+    if [[ -n $STEP_TIMEOUT ]]; then
+        rc=0
+        # In the background so that a TERM/INT sent to this script reaches the step too
+        # (timeout runs it in a process group of its own).
+        timeout -k 60 "$STEP_TIMEOUT" "$@" &
+        step_pid=$!
+        wait "$step_pid" || rc=$?
+        step_pid=""
+        if ((rc == 124)); then
+            printf '==== step "%s" timed out after %s ====\n' "$name" "$STEP_TIMEOUT"
+        fi
+        ((rc == 0)) || exit "$rc"
+    else
+        "$@"
+    fi
+    passed+=("$name $((SECONDS - t0))s")
+}
+
+printf '==== Mamori CI: %s, %s cores, %s ====\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" \
+    "$(nproc)" "$(uname -m)"
+
+step "install-deps" bash ci/install-deps.sh
+printf '%s\n' "$(rustc --version)" "$(cargo --version)"
+
+step "fmt" cargo fmt --all --check
+
+step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "test" cargo test --workspace --locked
+
+# LIBNFTNL_LIB_DIR / LIBMNL_LIB_DIR for cross-linking the firewall crate.
+# shellcheck disable=SC2016  # $1 is for the inner bash
+step "aarch64 sysroot" bash -c 'bash ci/aarch64-sysroot.sh >"$1"' _ "$tmp_env"
+# shellcheck disable=SC1090
+. "$tmp_env"
+printf 'LIBNFTNL_LIB_DIR=%s\nLIBMNL_LIB_DIR=%s\n' "$LIBNFTNL_LIB_DIR" "$LIBMNL_LIB_DIR"
+
+step "aarch64 build" cargo build --workspace --locked --target "$AARCH64"
+
+# Runs under qemu-aarch64-static via the runner in .cargo/config.toml.
+step "aarch64 test (qemu)" cargo test --locked --target "$AARCH64" -p mamori-core -p mamori-smtp --lib
+
+printf '\n==== CI PASSED: %d/%d steps in %ds: %s ====\n' "$step_no" "$TOTAL_STEPS" \
+    "$((SECONDS - t_start))" "$(summary)"

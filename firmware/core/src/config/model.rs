@@ -1,0 +1,367 @@
+//! The configuration model: one typed tree for every daemon, parsed strictly
+//! (unknown keys are errors) with defaults a careful operator would choose.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use super::types::{Domain, ListenerKind, TlsMode};
+
+/// The whole configuration of the box.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Settings shared by every daemon.
+    pub general: General,
+    /// Logging.
+    pub log: Log,
+    /// The SMTP relay.
+    pub smtp: Smtp,
+}
+
+/// Settings shared by every daemon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct General {
+    /// Where state lives: the spool, generated keys, control sockets.
+    pub data_dir: PathBuf,
+    /// The box's own host name, used in SMTP greetings, `Received:` and outbound EHLO.
+    pub hostname: String,
+}
+
+impl Default for General {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("/var/lib/mamori"),
+            hostname: "mamori.localdomain".into(),
+        }
+    }
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Log {
+    /// A `tracing` filter such as `info` or `info,mamori_smtp=debug`.
+    pub level: String,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+        }
+    }
+}
+
+/// The SMTP relay: listeners, acceptance limits, accounts and delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Smtp {
+    /// Sockets to accept mail on; an empty list runs no listener.
+    pub listeners: Vec<Listener>,
+    /// Networks whose hosts may relay through the `relay` listener without AUTH.
+    pub trusted_networks: Vec<IpNet>,
+    /// Domains the box accepts mail for from anyone (for incoming mail); often empty.
+    pub local_domains: Vec<Domain>,
+    /// Largest message accepted, in bytes (advertised as SIZE).
+    pub max_message_size: u64,
+    /// Most recipients in one transaction; more get 452 4.5.3.
+    pub max_recipients: usize,
+    /// Longest line of message content, in octets without CRLF (RFC 5322 says 998).
+    pub max_line_length: usize,
+    /// Most commands in one session before DATA (guards against slow enumeration).
+    pub max_commands: usize,
+    /// Errors a client may make before it is disconnected.
+    pub max_errors: usize,
+    /// Sessions served at once over all listeners.
+    pub max_sessions: usize,
+    /// How long to wait for the client's next command or data.
+    #[serde(with = "humantime_serde")]
+    pub command_timeout: Duration,
+    /// Longest a whole session may last.
+    #[serde(with = "humantime_serde")]
+    pub session_timeout: Duration,
+    /// Certificate and key for the listeners.
+    pub tls: ServerTls,
+    /// Local accounts allowed to AUTH on submission listeners.
+    pub accounts: Vec<Account>,
+    /// Outbound delivery.
+    pub delivery: Delivery,
+    /// Per-destination pacing.
+    pub pacing: Pacing,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Self {
+            listeners: Vec::new(),
+            trusted_networks: vec![
+                "127.0.0.0/8".parse().expect("literal network"),
+                "::1/128".parse().expect("literal network"),
+            ],
+            local_domains: Vec::new(),
+            max_message_size: 25 * 1024 * 1024,
+            max_recipients: 100,
+            max_line_length: 998,
+            max_commands: 200,
+            max_errors: 10,
+            max_sessions: 100,
+            command_timeout: Duration::from_secs(300),
+            session_timeout: Duration::from_secs(1800),
+            tls: ServerTls::default(),
+            accounts: Vec::new(),
+            delivery: Delivery::default(),
+            pacing: Pacing::default(),
+        }
+    }
+}
+
+/// One listening socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    /// What the listener is for.
+    pub kind: ListenerKind,
+    /// Address and port, such as `0.0.0.0:25` or `[::]:587`.
+    pub address: SocketAddr,
+}
+
+/// Server certificate; a self-signed one is generated under the data directory if unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerTls {
+    /// PEM certificate chain.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key.
+    pub key_file: Option<PathBuf>,
+}
+
+/// A local account for SMTP AUTH.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// The login name.
+    pub username: String,
+    /// Argon2id hash in PHC form (`mamori hash-password` makes one); never a clear password.
+    pub password_hash: String,
+}
+
+/// Outbound delivery settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Delivery {
+    /// Send everything through this host instead of MX look-ups.
+    pub smarthost: Option<Smarthost>,
+    /// Static routes: mail for these domains goes to a fixed host (like Postfix transport maps).
+    pub routes: Vec<Route>,
+    /// TLS policy for destinations not listed in `tls_policies`.
+    pub tls: TlsMode,
+    /// Per-domain TLS policy.
+    pub tls_policies: Vec<TlsPolicy>,
+    /// Extra PEM CA bundle trusted when a certificate must verify (besides the system's).
+    pub ca_file: Option<PathBuf>,
+    /// First retry after a temporary failure; doubles each time.
+    #[serde(with = "humantime_serde")]
+    pub retry_initial: Duration,
+    /// Longest wait between retries.
+    #[serde(with = "humantime_serde")]
+    pub retry_max: Duration,
+    /// How long a message may wait in the queue before it bounces.
+    #[serde(with = "humantime_serde")]
+    pub queue_lifetime: Duration,
+    /// Timeout to connect to a destination.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Timeout for each reply of a destination server.
+    #[serde(with = "humantime_serde")]
+    pub command_timeout: Duration,
+    /// Destination port for MX delivery (25 on the Internet).
+    pub mx_port: u16,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Self {
+            smarthost: None,
+            routes: Vec::new(),
+            tls: TlsMode::Opportunistic,
+            tls_policies: Vec::new(),
+            ca_file: None,
+            retry_initial: Duration::from_secs(300),
+            retry_max: Duration::from_secs(4000),
+            queue_lifetime: Duration::from_secs(5 * 24 * 3600),
+            connect_timeout: Duration::from_secs(30),
+            command_timeout: Duration::from_secs(300),
+            mx_port: 25,
+        }
+    }
+}
+
+/// The relay host that all mail goes through (an ISP's or a provider's submission server).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smarthost {
+    /// Host name or address.
+    pub host: String,
+    /// Port (587 for submission with STARTTLS, 465 for implicit TLS, 25).
+    #[serde(default = "default_smarthost_port")]
+    pub port: u16,
+    /// Implicit TLS from the first byte (port 465 style).
+    #[serde(default)]
+    pub implicit_tls: bool,
+    /// AUTH user name, if the smarthost wants one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// File holding the AUTH password (kept out of the main config file).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// TLS policy towards the smarthost; `required` by default as credentials are sent.
+    #[serde(default = "required_tls")]
+    pub tls: TlsMode,
+}
+
+fn default_smarthost_port() -> u16 {
+    587
+}
+
+fn required_tls() -> TlsMode {
+    TlsMode::Required
+}
+
+/// A static route for one domain and its subdomains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// The destination domain.
+    pub domain: Domain,
+    /// The host to deliver to.
+    pub host: String,
+    /// Its port.
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+}
+
+fn default_smtp_port() -> u16 {
+    25
+}
+
+/// TLS policy for one destination domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsPolicy {
+    /// The destination domain (and its subdomains).
+    pub domain: Domain,
+    /// What to do there.
+    pub mode: TlsMode,
+}
+
+/// Pacing of outbound delivery per destination domain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Pacing {
+    /// Limits for destinations that no group names.
+    pub default: PaceLimits,
+    /// Include the built-in group for Japanese mobile carriers (`jp-mobile`).
+    pub jp_mobile_preset: bool,
+    /// Operator-defined groups; the first group naming a domain wins, before the preset.
+    pub groups: Vec<PaceGroup>,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Self {
+            default: PaceLimits::default(),
+            jp_mobile_preset: true,
+            groups: Vec::new(),
+        }
+    }
+}
+
+/// Limits applied to each destination domain of a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaceLimits {
+    /// Parallel connections to the domain.
+    pub max_connections: usize,
+    /// Transactions sent over one connection before it is closed.
+    pub messages_per_connection: usize,
+    /// Transactions started per minute towards the domain; 0 means unlimited.
+    pub messages_per_minute: u32,
+    /// Recipients in one transaction.
+    pub recipients_per_transaction: usize,
+    /// Recipients over one connection.
+    pub recipients_per_connection: usize,
+}
+
+impl Default for PaceLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            messages_per_connection: 100,
+            messages_per_minute: 0,
+            recipients_per_transaction: 100,
+            recipients_per_connection: 1000,
+        }
+    }
+}
+
+/// A named group of destination domains sharing limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaceGroup {
+    /// The group's name, shown in logs.
+    pub name: String,
+    /// Member domains (each also covers its subdomains).
+    pub domains: Vec<Domain>,
+    /// The limits of each member domain.
+    pub limits: PaceLimits,
+}
+
+/// The built-in group for Japanese mobile carriers. They throttle or drop bursts from
+/// one sender, and docomo drops a whole session carrying more than 100 recipients, so
+/// the limits are low and stay well under that.
+pub fn jp_mobile_group() -> PaceGroup {
+    const DOMAINS: &[&str] = &[
+        // NTT docomo
+        "docomo.ne.jp",
+        "mopera.net",
+        "dwmail.jp",
+        // KDDI au / UQ mobile
+        "ezweb.ne.jp",
+        "au.com",
+        "biz.ezweb.ne.jp",
+        "biz.au.com",
+        "uqmobile.jp",
+        // SoftBank / Y!mobile / Disney Mobile / former Willcom and EMOBILE
+        "softbank.ne.jp",
+        "i.softbank.jp",
+        "vodafone.ne.jp",
+        "disney.ne.jp",
+        "ymobile.ne.jp",
+        "ymobile1.ne.jp",
+        "y-mobile.ne.jp",
+        "emnet.ne.jp",
+        "emobile.ne.jp",
+        "emobile-s.ne.jp",
+        "willcom.com",
+        "wcm.ne.jp",
+        "pdx.ne.jp",
+        // Rakuten Mobile
+        "rakumail.jp",
+    ];
+    PaceGroup {
+        name: "jp-mobile".into(),
+        domains: DOMAINS.iter().filter_map(|d| d.parse().ok()).collect(),
+        limits: PaceLimits {
+            max_connections: 2,
+            messages_per_connection: 10,
+            messages_per_minute: 30,
+            recipients_per_transaction: 20,
+            recipients_per_connection: 50,
+        },
+    }
+}

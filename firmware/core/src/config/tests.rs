@@ -1,0 +1,154 @@
+use std::io::Write;
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn write_toml(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+#[test]
+fn defaults_are_valid_and_careful() {
+    let c = load_with_env(&[], env(&[])).unwrap();
+    assert!(
+        c.smtp.listeners.is_empty(),
+        "nothing listens unless configured"
+    );
+    assert!(
+        c.smtp.accounts.is_empty(),
+        "no default accounts or passwords"
+    );
+    assert_eq!(c.smtp.max_line_length, 998);
+    assert!(c.smtp.pacing.jp_mobile_preset);
+}
+
+#[test]
+fn file_then_environment_layers() {
+    let f = write_toml(
+        r#"
+[general]
+hostname = "gw.example.jp"
+data_dir = "/tmp/x"
+[smtp]
+max_message_size = 2048
+[[smtp.listeners]]
+kind = "relay"
+address = "127.0.0.1:2525"
+"#,
+    );
+    let c = load_with_env(
+        &[f.path()],
+        env(&[
+            ("MAMORI__SMTP__MAX_MESSAGE_SIZE", "4096"),
+            (
+                "MAMORI__SMTP__TRUSTED_NETWORKS",
+                "10.0.0.0/8,192.168.1.0/24",
+            ),
+            ("MAMORI__SMTP__DELIVERY__RETRY_INITIAL", "30s"),
+            ("UNRELATED", "x"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.general.hostname, "gw.example.jp");
+    assert_eq!(c.smtp.max_message_size, 4096, "environment wins over file");
+    assert_eq!(c.smtp.trusted_networks.len(), 2);
+    assert_eq!(
+        c.smtp.delivery.retry_initial,
+        std::time::Duration::from_secs(30)
+    );
+    assert_eq!(c.smtp.listeners[0].kind, ListenerKind::Relay);
+}
+
+#[test]
+fn bad_values_name_key_value_and_reason() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "[smtp]\nmax_message_size = \"lots\"",
+            &["max_message_size", "lots"],
+        ),
+        (
+            "[smtp]\ntrusted_networks = [\"10.0.0.300/8\"]",
+            &["trusted_networks"],
+        ),
+        ("[smtp]\nno_such_key = 1", &["no_such_key"]),
+        (
+            "[[smtp.listeners]]\nkind = \"relay\"\naddress = \"nowhere\"",
+            &["address"],
+        ),
+        (
+            "[[smtp.listeners]]\nkind = \"pop3\"\naddress = \"127.0.0.1:1\"",
+            &["pop3"],
+        ),
+        (
+            "[smtp]\nmax_line_length = 10",
+            &["smtp.max_line_length", "10", "998"],
+        ),
+        (
+            "[smtp.delivery]\nretry_initial = \"2h\"\nretry_max = \"1h\"",
+            &["retry_initial", "2h"],
+        ),
+        (
+            "[smtp.delivery]\nretry_initial = \"soon\"",
+            &["retry_initial", "soon"],
+        ),
+        (
+            "[[smtp.accounts]]\nusername = \"taro\"\npassword_hash = \"secret\"",
+            &["password_hash", "Argon2id"],
+        ),
+        (
+            "[[smtp.pacing.groups]]\nname = \"x\"\ndomains = [\"bad domain\"]\n[smtp.pacing.groups.limits]",
+            &["bad domain"],
+        ),
+        (
+            "[general]\nhostname = \"not a host\"",
+            &["general.hostname"],
+        ),
+    ];
+    for (text, needles) in cases {
+        let err = from_toml_str(text).expect_err(text).to_string();
+        for n in *needles {
+            assert!(
+                err.contains(n),
+                "error for {text:?} should mention {n:?}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn duplicate_listener_addresses_are_refused() {
+    let err = from_toml_str(
+        "[[smtp.listeners]]\nkind=\"relay\"\naddress=\"127.0.0.1:25\"\n[[smtp.listeners]]\nkind=\"smtps\"\naddress=\"127.0.0.1:25\"",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("smtp.listeners[1].address"), "{err}");
+}
+
+#[test]
+fn jp_mobile_preset_stays_under_docomo_session_limit() {
+    let g = jp_mobile_group();
+    assert!(g.limits.recipients_per_connection < 100);
+    assert!(g.limits.messages_per_minute > 0);
+    for d in [
+        "docomo.ne.jp",
+        "ezweb.ne.jp",
+        "au.com",
+        "softbank.ne.jp",
+        "i.softbank.jp",
+        "ymobile.ne.jp",
+    ] {
+        assert!(
+            g.domains.iter().any(|m| m.contains(d)),
+            "{d} missing from preset"
+        );
+    }
+}

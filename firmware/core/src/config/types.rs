@@ -1,0 +1,173 @@
+//! Validated value types used in the configuration: each parses from the string an
+//! operator writes and says why a bad one is bad.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A DNS domain name, lower-cased, checked for RFC 1035 shape (labels of letters, digits
+/// and hyphens, or UTF-8 for internationalised names, 1–63 octets each, 253 in all).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Domain(String);
+
+/// Why a string is not a usable domain name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// The name is empty.
+    #[error("a domain name cannot be empty")]
+    Empty,
+    /// The name is longer than DNS allows.
+    #[error("a domain name is at most 253 characters, this one has {0}")]
+    TooLong(usize),
+    /// One label is empty or longer than 63 octets.
+    #[error("label {0:?} must be 1 to 63 characters")]
+    BadLabelLength(String),
+    /// A label holds a character DNS names cannot carry.
+    #[error("label {0:?} may hold only letters, digits and '-', and may not start or end with '-'")]
+    BadLabelChar(String),
+}
+
+impl Domain {
+    /// The domain as written in the normalised, lower-case form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// True when `other` is this domain or one of its subdomains
+    /// (`mail.example.jp` is within `example.jp`; `badexample.jp` is not).
+    pub fn contains(&self, other: &str) -> bool {
+        let other = other.trim_end_matches('.');
+        if other.eq_ignore_ascii_case(&self.0) {
+            return true;
+        }
+        other.len() > self.0.len()
+            && other
+                .get(other.len() - self.0.len()..)
+                .is_some_and(|tail| tail.eq_ignore_ascii_case(&self.0))
+            && other.as_bytes()[other.len() - self.0.len() - 1] == b'.'
+    }
+}
+
+impl TryFrom<String> for Domain {
+    type Error = DomainError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+impl FromStr for Domain {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().trim_end_matches('.').to_lowercase();
+        if s.is_empty() {
+            return Err(DomainError::Empty);
+        }
+        if s.len() > 253 {
+            return Err(DomainError::TooLong(s.len()));
+        }
+        for label in s.split('.') {
+            if label.is_empty() || label.len() > 63 {
+                return Err(DomainError::BadLabelLength(label.to_string()));
+            }
+            let ok_chars = label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || !c.is_ascii());
+            if !ok_chars || label.starts_with('-') || label.ends_with('-') {
+                return Err(DomainError::BadLabelChar(label.to_string()));
+            }
+        }
+        Ok(Self(s))
+    }
+}
+
+impl From<Domain> for String {
+    fn from(d: Domain) -> Self {
+        d.0
+    }
+}
+
+impl fmt::Display for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a listener is for; decides whether AUTH is offered and whether TLS starts at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListenerKind {
+    /// Port-25 style relay for the LAN: trusted networks may relay without AUTH.
+    Relay,
+    /// Port-587 style submission: STARTTLS, then AUTH is required to relay.
+    Submission,
+    /// Port-465 style submission with implicit TLS from the first byte.
+    Smtps,
+}
+
+impl fmt::Display for ListenerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Relay => "relay",
+            Self::Submission => "submission",
+            Self::Smtps => "smtps",
+        })
+    }
+}
+
+/// How outbound delivery treats TLS for a destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Use STARTTLS when offered, without verifying the certificate (Postfix `may`).
+    #[default]
+    Opportunistic,
+    /// STARTTLS is required and the certificate must verify for the host name;
+    /// the message waits in the queue rather than going in clear (Postfix `secure`).
+    Required,
+    /// Never use TLS (for a broken peer on a trusted link only).
+    Disabled,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_normalises_and_validates() {
+        assert_eq!(
+            "Example.JP.".parse::<Domain>().unwrap().as_str(),
+            "example.jp"
+        );
+        assert_eq!("".parse::<Domain>(), Err(DomainError::Empty));
+        assert!(matches!(
+            "a..b".parse::<Domain>(),
+            Err(DomainError::BadLabelLength(_))
+        ));
+        assert!(matches!(
+            "-a.jp".parse::<Domain>(),
+            Err(DomainError::BadLabelChar(_))
+        ));
+        assert!(matches!(
+            "a b.jp".parse::<Domain>(),
+            Err(DomainError::BadLabelChar(_))
+        ));
+        assert!("例え.jp".parse::<Domain>().is_ok());
+        let long = format!("{}.jp", "a.".repeat(130));
+        assert!(matches!(
+            long.parse::<Domain>(),
+            Err(DomainError::TooLong(_))
+        ));
+    }
+
+    #[test]
+    fn domain_contains_subdomains_on_label_boundaries() {
+        let d: Domain = "softbank.ne.jp".parse().unwrap();
+        assert!(d.contains("softbank.ne.jp"));
+        assert!(d.contains("SOFTBANK.ne.jp."));
+        assert!(d.contains("t.softbank.ne.jp"));
+        assert!(!d.contains("xsoftbank.ne.jp"));
+        assert!(!d.contains("ne.jp"));
+    }
+}

@@ -1,0 +1,174 @@
+//! Whole-configuration rules that single values cannot express.
+
+use std::collections::HashSet;
+
+use super::{Config, ConfigError, ListenerKind, PaceLimits};
+
+fn invalid(key: impl Into<String>, value: impl ToString, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Checks the rules of the model as a whole; the first broken rule is returned.
+pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
+    if c.general.hostname.is_empty() || c.general.hostname.parse::<super::Domain>().is_err() {
+        return Err(invalid(
+            "general.hostname",
+            format!("{:?}", c.general.hostname),
+            "must be a fully qualified host name such as mamori.example.jp",
+        ));
+    }
+    if tracing_subscriber::EnvFilter::try_new(&c.log.level).is_err() {
+        return Err(invalid(
+            "log.level",
+            format!("{:?}", c.log.level),
+            "must be a level (error, warn, info, debug, trace) or a tracing filter",
+        ));
+    }
+    let s = &c.smtp;
+    let mut seen = HashSet::new();
+    for (i, l) in s.listeners.iter().enumerate() {
+        if !seen.insert(l.address) {
+            return Err(invalid(
+                format!("smtp.listeners[{i}].address"),
+                l.address,
+                "another listener already uses this address",
+            ));
+        }
+        if l.kind != ListenerKind::Relay && s.accounts.is_empty() {
+            tracing::warn!(
+                listener = %l.address,
+                "submission listener without accounts: nobody can authenticate there"
+            );
+        }
+    }
+    if s.max_message_size < 1024 {
+        return Err(invalid(
+            "smtp.max_message_size",
+            s.max_message_size,
+            "must be at least 1024 bytes",
+        ));
+    }
+    if s.max_recipients == 0 {
+        return Err(invalid("smtp.max_recipients", 0, "must be at least 1"));
+    }
+    if !(78..=65_536).contains(&s.max_line_length) {
+        return Err(invalid(
+            "smtp.max_line_length",
+            s.max_line_length,
+            "must be between 78 and 65536 (RFC 5322 allows 998)",
+        ));
+    }
+    for (key, v) in [
+        ("smtp.max_commands", s.max_commands),
+        ("smtp.max_errors", s.max_errors),
+        ("smtp.max_sessions", s.max_sessions),
+    ] {
+        if v == 0 {
+            return Err(invalid(key, v, "must be at least 1"));
+        }
+    }
+    if s.tls.cert_file.is_some() != s.tls.key_file.is_some() {
+        return Err(invalid(
+            "smtp.tls",
+            format!(
+                "cert_file={:?} key_file={:?}",
+                s.tls.cert_file, s.tls.key_file
+            ),
+            "give both cert_file and key_file, or neither for a generated self-signed certificate",
+        ));
+    }
+    let mut users = HashSet::new();
+    for (i, a) in s.accounts.iter().enumerate() {
+        if a.username.is_empty() || !users.insert(a.username.as_str()) {
+            return Err(invalid(
+                format!("smtp.accounts[{i}].username"),
+                format!("{:?}", a.username),
+                "user names must be non-empty and unique",
+            ));
+        }
+        if !a.password_hash.starts_with("$argon2id$") {
+            return Err(invalid(
+                format!("smtp.accounts[{i}].password_hash"),
+                "(hidden)",
+                "must be an Argon2id PHC string ($argon2id$...); make one with `mamori hash-password`",
+            ));
+        }
+    }
+    let d = &s.delivery;
+    if d.retry_initial.is_zero() || d.retry_initial > d.retry_max {
+        return Err(invalid(
+            "smtp.delivery.retry_initial",
+            humantime::format_duration(d.retry_initial),
+            "must be more than zero and at most smtp.delivery.retry_max",
+        ));
+    }
+    if d.queue_lifetime < d.retry_initial {
+        return Err(invalid(
+            "smtp.delivery.queue_lifetime",
+            humantime::format_duration(d.queue_lifetime),
+            "must be at least smtp.delivery.retry_initial",
+        ));
+    }
+    for (i, r) in d.routes.iter().enumerate() {
+        if r.host.is_empty() || r.port == 0 {
+            return Err(invalid(
+                format!("smtp.delivery.routes[{i}]"),
+                format!("{}:{}", r.host, r.port),
+                "a route needs a host and a non-zero port",
+            ));
+        }
+    }
+    if let Some(sh) = &d.smarthost {
+        if sh.host.is_empty() || sh.port == 0 {
+            return Err(invalid(
+                "smtp.delivery.smarthost",
+                format!("{}:{}", sh.host, sh.port),
+                "needs a host and a non-zero port",
+            ));
+        }
+        if sh.username.is_some() != sh.password_file.is_some() {
+            return Err(invalid(
+                "smtp.delivery.smarthost.username",
+                format!("{:?}", sh.username),
+                "username and password_file go together",
+            ));
+        }
+    }
+    check_limits("smtp.pacing.default", &s.pacing.default)?;
+    for (i, g) in s.pacing.groups.iter().enumerate() {
+        if g.name.is_empty() || g.domains.is_empty() {
+            return Err(invalid(
+                format!("smtp.pacing.groups[{i}]"),
+                format!("{:?}", g.name),
+                "a group needs a name and at least one domain",
+            ));
+        }
+        check_limits(&format!("smtp.pacing.groups[{i}].limits"), &g.limits)?;
+    }
+    Ok(())
+}
+
+fn check_limits(key: &str, l: &PaceLimits) -> Result<(), ConfigError> {
+    for (name, v) in [
+        ("max_connections", l.max_connections),
+        ("messages_per_connection", l.messages_per_connection),
+        ("recipients_per_transaction", l.recipients_per_transaction),
+        ("recipients_per_connection", l.recipients_per_connection),
+    ] {
+        if v == 0 {
+            return Err(invalid(format!("{key}.{name}"), v, "must be at least 1"));
+        }
+    }
+    if l.recipients_per_transaction > l.recipients_per_connection {
+        return Err(invalid(
+            format!("{key}.recipients_per_transaction"),
+            l.recipients_per_transaction,
+            "cannot exceed recipients_per_connection",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! The control-socket protocol: one JSON request per line from a client (the `mamori`
+//! CLI or the admin panel), one JSON response line from the daemon.
+//!
+//! The socket is a Unix stream socket readable only by the daemon's user and group, so
+//! the file system decides who may manage the queue.
+
+use serde::{Deserialize, Serialize};
+
+/// A request to the SMTP daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum SmtpRequest {
+    /// List queued messages.
+    QueueList,
+    /// Show one message's envelope and per-recipient state.
+    QueueShow {
+        /// Queue ID.
+        id: String,
+    },
+    /// Keep a message from being delivered until released.
+    QueueHold {
+        /// Queue ID.
+        id: String,
+    },
+    /// Release a held message for delivery.
+    QueueRelease {
+        /// Queue ID.
+        id: String,
+    },
+    /// Remove a message without delivering or bouncing it.
+    QueueDelete {
+        /// Queue ID.
+        id: String,
+    },
+    /// Try every deferred message now.
+    QueueRetry,
+    /// The counters: received, delivered, deferred, bounced, rejected.
+    Stats,
+}
+
+/// A response from a daemon: either data or an error a person can read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Response {
+    /// The request succeeded; `data` depends on the request.
+    Ok {
+        /// The result.
+        data: serde_json::Value,
+    },
+    /// The request failed.
+    Error {
+        /// Why, for a person.
+        message: String,
+    },
+}
+
+/// Longest request line a daemon reads, so a client cannot make it buffer without end.
+pub const MAX_REQUEST_LINE: usize = 64 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_as_tagged_json() {
+        let r = SmtpRequest::QueueShow { id: "ABC".into() };
+        let text = serde_json::to_string(&r).unwrap();
+        assert_eq!(text, r#"{"op":"queue_show","id":"ABC"}"#);
+        assert_eq!(serde_json::from_str::<SmtpRequest>(&text).unwrap(), r);
+        assert!(serde_json::from_str::<SmtpRequest>(r#"{"op":"rm_rf"}"#).is_err());
+    }
+}

@@ -1,0 +1,136 @@
+//! `mamori`: one multi-call binary for every daemon and tool of the box, so the flash
+//! holds one copy of the shared code.
+
+mod cli_queue;
+mod run;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+/// Mamori security gateway.
+#[derive(Parser)]
+#[command(
+    name = "mamori",
+    version,
+    about = "Mamori: an open mail and network security gateway for small offices"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the SMTP relay daemon.
+    Smtpd {
+        /// Configuration file (TOML); defaults and MAMORI__SECTION__KEY variables apply too.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Manage the relay's queue through its control socket.
+    Queue {
+        /// Configuration file, to find the data directory.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Control socket (overrides the one found from the configuration).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Print raw JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        action: cli_queue::QueueAction,
+    },
+    /// Start the whole daemon set on a built-in try-out configuration (unprivileged
+    /// ports on 127.0.0.1, state under ./mamori-data) and print where it listens.
+    Run {
+        /// Data directory.
+        #[arg(long, default_value = "mamori-data")]
+        data_dir: PathBuf,
+        /// Extra configuration file layered over the try-out defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Read a password from standard input and print its Argon2id hash for `smtp.accounts`.
+    HashPassword,
+    /// Check a configuration file and print the effective configuration.
+    CheckConfig {
+        /// The file.
+        config: PathBuf,
+    },
+}
+
+fn load_config(path: Option<&PathBuf>) -> anyhow::Result<mamori_core::Config> {
+    let files: Vec<&std::path::Path> = path.map(|p| p.as_path()).into_iter().collect();
+    mamori_core::config::load(&files).with_context(|| match path {
+        Some(p) => format!("loading configuration from {}", p.display()),
+        None => "loading configuration".to_string(),
+    })
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mamori: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    match cli.command {
+        Command::Smtpd { config } => {
+            let config = load_config(config.as_ref())?;
+            mamori_core::logging::init(&config.log.level)?;
+            runtime()?.block_on(run::smtpd(config))?;
+        }
+        Command::Queue {
+            config,
+            socket,
+            json,
+            action,
+        } => {
+            let socket = match socket {
+                Some(s) => s,
+                None => mamori_smtp::server::control_socket_path(
+                    &load_config(config.as_ref())?.general.data_dir,
+                ),
+            };
+            return cli_queue::run(&socket, action, json);
+        }
+        Command::Run { data_dir, config } => {
+            runtime()?.block_on(run::try_out(data_dir, config))?;
+        }
+        Command::HashPassword => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            anyhow::ensure!(
+                password.len() >= 8,
+                "the password must have at least 8 characters"
+            );
+            println!(
+                "{}",
+                mamori_smtp::inbound::accounts::hash_password(password)?
+            );
+        }
+        Command::CheckConfig { config } => {
+            let c = load_config(Some(&config))?;
+            println!("{}", serde_json::to_string_pretty(&c)?);
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}

@@ -1,0 +1,10 @@
+//! The receiving side: SMTP sessions with clients of the office.
+
+pub mod accounts;
+pub mod data;
+pub mod reply;
+pub mod session;
+
+pub use accounts::Accounts;
+pub use reply::Reply;
+pub use session::{Session, SessionContext, SessionEnd};

@@ -1,0 +1,428 @@
+//! One SMTP session, generic over the byte stream so tests can drive it in memory.
+//!
+//! The session is an explicit state machine ([`State`]); each verb lives in its own file.
+//! Replies are buffered and flushed whenever the session is about to wait for input, so
+//! PIPELINING clients get their replies in one write.
+
+mod auth;
+mod data;
+mod ehlo;
+mod mail;
+mod rcpt;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use mamori_core::config::{ListenerKind, Smtp};
+use smtp_proto::Request;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
+
+use super::accounts::Accounts;
+use super::reply::Reply;
+use crate::pipeline::Pipeline;
+use crate::queue::Queue;
+use crate::spool::{Recipient, Ret};
+use crate::stats::Stats;
+
+/// Longest command line (RFC 5321 says 512; extensions such as SMTPUTF8 and DSN ORCPT
+/// make real lines longer, so allow more but still bound it).
+pub const MAX_COMMAND_LINE: usize = 4096;
+
+/// Everything sessions share: configuration, accounts, the pipeline and the queue.
+pub struct SessionContext {
+    /// The relay's settings.
+    pub config: Smtp,
+    /// This box's host name.
+    pub hostname: String,
+    /// TLS for STARTTLS and implicit-TLS listeners.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Who may AUTH.
+    pub accounts: Accounts,
+    /// Stages run after DATA.
+    pub pipeline: Pipeline,
+    /// Where accepted mail goes.
+    pub queue: Queue,
+    /// Counters.
+    pub stats: Arc<Stats>,
+}
+
+/// The session's position in the dialogue.
+#[derive(Debug)]
+enum State {
+    /// Connected; no HELO/EHLO yet.
+    Fresh,
+    /// Greeted; no transaction open.
+    Greeted,
+    /// MAIL FROM given; collecting recipients.
+    Mail(Transaction),
+}
+
+/// An open mail transaction.
+#[derive(Debug, Default)]
+struct Transaction {
+    mail_from: String,
+    ret: Option<Ret>,
+    envid: Option<String>,
+    smtputf8: bool,
+    recipients: Vec<Recipient>,
+}
+
+/// How a session ended.
+pub enum SessionEnd<S> {
+    /// The connection is finished.
+    Closed,
+    /// The client asked for STARTTLS and got 220: wrap the stream and start a new
+    /// session on it. Anything the client pipelined after STARTTLS was discarded.
+    StartTls(S),
+}
+
+/// What a command handler wants next.
+enum Next {
+    Continue,
+    Close,
+    StartTls,
+}
+
+/// One client connection.
+pub struct Session<S> {
+    stream: S,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    ctx: Arc<SessionContext>,
+    kind: ListenerKind,
+    peer: SocketAddr,
+    tls: bool,
+    state: State,
+    helo: String,
+    esmtp: bool,
+    auth_user: Option<String>,
+    commands: usize,
+    errors: usize,
+    auth_failures: usize,
+    deadline: Instant,
+    eof: bool,
+}
+
+impl<S> Session<S> {
+    /// Queues a reply; error replies count towards the error limit.
+    fn reply(&mut self, reply: Reply) {
+        if reply.is_error() {
+            self.errors += 1;
+        }
+        self.output.extend_from_slice(&reply.to_wire());
+    }
+
+    fn too_many_errors(&mut self) -> bool {
+        if self.errors > self.ctx.config.max_errors {
+            self.output.extend_from_slice(
+                &Reply::new(421, "4.7.0", "Too many errors, closing connection").to_wire(),
+            );
+            tracing::info!(peer = %self.peer, "disconnected after too many errors");
+            true
+        } else {
+            false
+        }
+    }
+
+    fn starttls(&mut self) -> Next {
+        if self.tls {
+            self.reply(Reply::new(503, "5.5.1", "Error: TLS already active"));
+            Next::Continue
+        } else if self.ctx.tls.is_none() {
+            self.reply(Reply::new(454, "4.7.0", "TLS not available"));
+            Next::Continue
+        } else {
+            self.reply(Reply::new(220, "2.0.0", "Ready to start TLS"));
+            Next::StartTls
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    /// A new session on `stream`. `tls` says whether the stream is already encrypted.
+    pub fn new(
+        stream: S,
+        ctx: Arc<SessionContext>,
+        kind: ListenerKind,
+        peer: SocketAddr,
+        tls: bool,
+    ) -> Self {
+        let deadline = Instant::now() + ctx.config.session_timeout;
+        Self {
+            stream,
+            input: Vec::with_capacity(4096),
+            output: Vec::with_capacity(1024),
+            ctx,
+            kind,
+            peer,
+            tls,
+            state: State::Fresh,
+            helo: String::new(),
+            esmtp: false,
+            auth_user: None,
+            commands: 0,
+            errors: 0,
+            auth_failures: 0,
+            deadline,
+            eof: false,
+        }
+    }
+
+    /// Runs the dialogue. `greet` is false for the session that follows STARTTLS.
+    pub async fn run(mut self, greet: bool) -> std::io::Result<SessionEnd<S>> {
+        if greet {
+            let banner = format!("{} ESMTP Mamori", self.ctx.hostname);
+            self.reply(Reply::plain(220, banner));
+        }
+        loop {
+            let line = match self.read_line().await? {
+                Some(line) => line,
+                None => {
+                    self.flush().await?;
+                    return Ok(SessionEnd::Closed);
+                }
+            };
+            match self.command(&line).await? {
+                Next::Continue => {}
+                Next::Close => {
+                    self.flush().await?;
+                    let _ = self.stream.shutdown().await;
+                    return Ok(SessionEnd::Closed);
+                }
+                Next::StartTls => {
+                    if !self.input.is_empty() {
+                        tracing::warn!(peer = %self.peer, bytes = self.input.len(),
+                            "discarded data pipelined after STARTTLS (command injection attempt?)");
+                    }
+                    self.flush().await?;
+                    return Ok(SessionEnd::StartTls(self.stream));
+                }
+            }
+        }
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        if !self.output.is_empty() {
+            let out = std::mem::take(&mut self.output);
+            self.stream.write_all(&out).await?;
+            self.stream.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Reads more input, flushing pending replies first. `Ok(false)` on EOF or timeout
+    /// (after a 421 for the timeout).
+    async fn fill(&mut self) -> std::io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        self.flush().await?;
+        let now = Instant::now();
+        if now >= self.deadline {
+            self.timeout_reply();
+            self.flush().await?;
+            return Ok(false);
+        }
+        let wait = self.ctx.config.command_timeout.min(self.deadline - now);
+        let mut chunk = [0u8; 16 * 1024];
+        match tokio::time::timeout(wait, self.stream.read(&mut chunk)).await {
+            Ok(Ok(0)) => {
+                self.eof = true;
+                Ok(false)
+            }
+            Ok(Ok(n)) => {
+                self.input.extend_from_slice(&chunk[..n]);
+                Ok(true)
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => {
+                self.timeout_reply();
+                self.flush().await?;
+                Ok(false)
+            }
+        }
+    }
+
+    fn timeout_reply(&mut self) {
+        let text = format!("{} Error: timeout exceeded", self.ctx.hostname);
+        self.reply(Reply::new(421, "4.4.2", text));
+        tracing::info!(peer = %self.peer, "session timed out");
+    }
+
+    /// The next command line including its LF, or `None` when the session is over.
+    async fn read_line(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        let mut discarding = false;
+        loop {
+            if let Some(pos) = self.input.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.input.drain(..=pos).collect();
+                if discarding {
+                    discarding = false;
+                    continue;
+                }
+                if line.len() > MAX_COMMAND_LINE {
+                    self.reply(Reply::new(500, "5.5.2", "Error: command line too long"));
+                    if self.too_many_errors() {
+                        return Ok(None);
+                    }
+                    continue;
+                }
+                return Ok(Some(line));
+            }
+            if self.input.len() > MAX_COMMAND_LINE {
+                self.input.clear();
+                if !discarding {
+                    discarding = true;
+                    self.reply(Reply::new(500, "5.5.2", "Error: command line too long"));
+                    if self.too_many_errors() {
+                        return Ok(None);
+                    }
+                }
+            }
+            if !self.fill().await? {
+                return Ok(None);
+            }
+        }
+    }
+
+    async fn command(&mut self, line: &[u8]) -> std::io::Result<Next> {
+        self.commands += 1;
+        if self.commands > self.ctx.config.max_commands {
+            self.reply(Reply::new(
+                421,
+                "4.7.0",
+                "Too many commands, closing connection",
+            ));
+            return Ok(Next::Close);
+        }
+        let parsed = parse_command(line);
+        let next = match parsed {
+            Ok(req) => self.dispatch(req).await?,
+            Err(reply) => {
+                self.reply(reply);
+                Next::Continue
+            }
+        };
+        if matches!(next, Next::Continue) && self.too_many_errors() {
+            return Ok(Next::Close);
+        }
+        Ok(next)
+    }
+
+    async fn dispatch(&mut self, req: Request<String>) -> std::io::Result<Next> {
+        Ok(match req {
+            Request::Ehlo { host } => self.ehlo(host, true),
+            Request::Helo { host } => self.ehlo(host, false),
+            Request::Mail { from } => self.mail(from),
+            Request::Rcpt { to } => self.rcpt(to),
+            Request::Data => return self.data().await,
+            Request::Auth {
+                mechanism,
+                initial_response,
+            } => {
+                return self.auth(mechanism, initial_response).await;
+            }
+            Request::StartTls => self.starttls(),
+            Request::Rset => {
+                if !matches!(self.state, State::Fresh) {
+                    self.state = State::Greeted;
+                }
+                self.reply(Reply::new(250, "2.0.0", "Ok"));
+                Next::Continue
+            }
+            Request::Noop { .. } => {
+                self.reply(Reply::new(250, "2.0.0", "Ok"));
+                Next::Continue
+            }
+            Request::Quit => {
+                self.reply(Reply::new(221, "2.0.0", "Bye"));
+                Next::Close
+            }
+            Request::Vrfy { .. } => {
+                self.reply(Reply::new(
+                    252,
+                    "2.5.2",
+                    "Cannot VRFY user, but will accept message and attempt delivery",
+                ));
+                Next::Continue
+            }
+            Request::Help { .. } => {
+                self.reply(Reply::new(214, "2.0.0", "See RFC 5321"));
+                Next::Continue
+            }
+            other => {
+                let text = format!("Error: command {} not implemented", other.name());
+                self.reply(Reply::new(502, "5.5.1", text));
+                Next::Continue
+            }
+        })
+    }
+
+    /// Reads one continuation line (AUTH exchanges), without its CRLF.
+    async fn read_continuation(&mut self) -> std::io::Result<Option<String>> {
+        Ok(self.read_line().await?.map(|l| {
+            String::from_utf8_lossy(&l)
+                .trim_end_matches(['\r', '\n'])
+                .to_string()
+        }))
+    }
+}
+
+/// Parses a command line into a request, or the reply for a bad one. Addresses that
+/// carriers hand out against RFC 5321 (`a..b@docomo.ne.jp`) are let through here.
+pub(crate) fn parse_command(line: &[u8]) -> Result<Request<String>, Reply> {
+    use smtp_proto::Error as E;
+    match Request::parse(&mut line.iter()) {
+        Ok(req) => Ok(req.into_owned()),
+        Err(E::InvalidRecipientAddress | E::InvalidSenderAddress) => {
+            lenient_path(line).ok_or_else(|| Reply::new(501, "5.1.3", "Bad address syntax"))
+        }
+        Err(E::UnknownCommand) => Err(Reply::new(500, "5.5.1", "Error: command not recognized")),
+        Err(E::SyntaxError { syntax }) => {
+            Err(Reply::new(501, "5.5.4", format!("Syntax: {syntax}")))
+        }
+        Err(E::InvalidParameter { param }) => Err(Reply::new(
+            501,
+            "5.5.4",
+            format!("Invalid parameter: {param}"),
+        )),
+        Err(E::UnsupportedParameter { param }) => Err(Reply::new(
+            555,
+            "5.5.4",
+            format!("Unsupported parameter: {param}"),
+        )),
+        Err(_) => Err(Reply::new(500, "5.5.2", "Error: bad command line")),
+    }
+}
+
+/// Re-parses a MAIL/RCPT line whose address smtp-proto refused: if the path passes the
+/// lenient check, the parameters are parsed with a stand-in address and the real one put back.
+fn lenient_path(line: &[u8]) -> Option<Request<String>> {
+    let text = std::str::from_utf8(line).ok()?;
+    let open = text.find('<')?;
+    let close = open + text[open..].find('>')?;
+    let addr = &text[open + 1..close];
+    crate::address::check_lenient(addr).ok()?;
+    let stand_in = format!(
+        "{}<stand-in@example.invalid>{}",
+        &text[..open],
+        &text[close + 1..]
+    );
+    match Request::parse(&mut stand_in.as_bytes().iter())
+        .ok()?
+        .into_owned()
+    {
+        Request::Rcpt { mut to } => {
+            to.address = addr.to_string();
+            Some(Request::Rcpt { to })
+        }
+        Request::Mail { mut from } => {
+            from.address = addr.to_string();
+            Some(Request::Mail { from })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

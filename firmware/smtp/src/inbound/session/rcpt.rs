@@ -1,0 +1,98 @@
+//! RCPT TO: add a recipient, refusing to relay for strangers.
+
+use mamori_core::config::ListenerKind;
+use smtp_proto::{
+    RCPT_NOTIFY_DELAY, RCPT_NOTIFY_FAILURE, RCPT_NOTIFY_NEVER, RCPT_NOTIFY_SUCCESS, RcptTo,
+};
+
+use super::{Next, Session, State};
+use crate::inbound::reply::Reply;
+use crate::spool::{Notify, Recipient};
+
+impl<S> Session<S> {
+    /// May this client relay to any domain? Authenticated users may; hosts in
+    /// `trusted_networks` may on the relay listener. Everyone else reaches only local domains.
+    fn may_relay(&self) -> bool {
+        self.auth_user.is_some()
+            || (self.kind == ListenerKind::Relay
+                && self
+                    .ctx
+                    .config
+                    .trusted_networks
+                    .iter()
+                    .any(|n| n.contains(&self.peer.ip())))
+    }
+
+    fn is_local(&self, address: &str) -> bool {
+        crate::address::domain_of(address).is_some_and(|d| {
+            self.ctx
+                .config
+                .local_domains
+                .iter()
+                .any(|l| l.as_str() == d)
+        })
+    }
+
+    pub(super) fn rcpt(&mut self, to: RcptTo<String>) -> Next {
+        let may_relay = self.may_relay();
+        let is_local = self.is_local(&to.address);
+        let max = self.ctx.config.max_recipients;
+        let State::Mail(tx) = &mut self.state else {
+            self.reply(Reply::new(503, "5.5.1", "Error: need MAIL command"));
+            return Next::Continue;
+        };
+        if tx.recipients.len() >= max {
+            self.reply(Reply::new(
+                452,
+                "4.5.3",
+                format!("Error: too many recipients (at most {max} per message)"),
+            ));
+            return Next::Continue;
+        }
+        if to.address.is_empty() {
+            self.reply(Reply::new(
+                550,
+                "5.1.1",
+                "Error: postmaster needs a domain here, use postmaster@domain",
+            ));
+            return Next::Continue;
+        }
+        if !tx.smtputf8 && crate::address::needs_utf8(&to.address) {
+            self.reply(Reply::new(
+                553,
+                "5.6.7",
+                "Non-ASCII recipient address needs SMTPUTF8",
+            ));
+            return Next::Continue;
+        }
+        if !may_relay && !is_local {
+            crate::stats::Stats::bump(&self.ctx.stats.rejected);
+            tracing::info!(peer = %self.peer, rcpt = %to.address, "relay denied");
+            let text = format!("<{}>: Relay access denied", to.address);
+            self.reply(Reply::new(554, "5.7.1", text));
+            return Next::Continue;
+        }
+        let mut r = Recipient::new(to.address);
+        r.orcpt = to.orcpt;
+        if to.flags
+            & (RCPT_NOTIFY_SUCCESS | RCPT_NOTIFY_FAILURE | RCPT_NOTIFY_DELAY | RCPT_NOTIFY_NEVER)
+            != 0
+        {
+            let mut n = Vec::new();
+            for (flag, v) in [
+                (RCPT_NOTIFY_SUCCESS, Notify::Success),
+                (RCPT_NOTIFY_FAILURE, Notify::Failure),
+                (RCPT_NOTIFY_DELAY, Notify::Delay),
+                (RCPT_NOTIFY_NEVER, Notify::Never),
+            ] {
+                if to.flags & flag != 0 {
+                    n.push(v);
+                }
+            }
+            r.notify = Some(n);
+        }
+        tx.recipients.push(r);
+        self.reply(Reply::new(250, "2.1.5", "Ok"));
+        Next::Continue
+    }
+}

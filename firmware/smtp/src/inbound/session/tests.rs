@@ -1,0 +1,347 @@
+//! Sessions driven in memory like a transcript.
+
+use std::sync::Arc;
+
+use mamori_core::config::{Account, ListenerKind, Smtp};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+use super::*;
+use crate::queue::RetryPolicy;
+use crate::spool::Spool;
+
+struct Harness {
+    client: DuplexStream,
+    queue: Queue,
+    _dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<std::io::Result<SessionEnd<DuplexStream>>>,
+}
+
+fn context(smtp: Smtp, dir: &std::path::Path) -> (Arc<SessionContext>, Queue) {
+    let stats = Arc::new(Stats::default());
+    let spool = Spool::open(dir.join("spool")).unwrap();
+    let retry = RetryPolicy {
+        initial: std::time::Duration::from_secs(60),
+        max: std::time::Duration::from_secs(600),
+        lifetime: std::time::Duration::from_secs(3600),
+    };
+    let queue = Queue::open(spool, stats.clone(), retry, "mx.test".into()).unwrap();
+    let tls = crate::tls::server_config(None, dir, "mx.test").unwrap();
+    let ctx = Arc::new(SessionContext {
+        accounts: Accounts::new(&smtp.accounts),
+        config: smtp,
+        hostname: "mx.test".into(),
+        tls: Some(tokio_rustls::TlsAcceptor::from(tls)),
+        pipeline: Pipeline::new(),
+        queue: queue.clone(),
+        stats,
+    });
+    (ctx, queue)
+}
+
+fn start(smtp: Smtp, kind: ListenerKind, peer: &str, tls: bool) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, queue) = context(smtp, dir.path());
+    let (client, server) = tokio::io::duplex(1 << 20);
+    let session = Session::new(server, ctx, kind, peer.parse().unwrap(), tls);
+    let task = tokio::spawn(session.run(true));
+    Harness {
+        client,
+        queue,
+        _dir: dir,
+        task,
+    }
+}
+
+impl Harness {
+    /// Reads until a complete final reply line arrives; returns all reply text.
+    async fn read_reply(&mut self) -> String {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&got).to_string();
+            let last = text
+                .trim_end_matches("\r\n")
+                .rsplit("\r\n")
+                .next()
+                .unwrap_or("");
+            if text.ends_with("\r\n") && last.len() >= 4 && last.as_bytes()[3] == b' ' {
+                return text;
+            }
+            let n = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                self.client.read(&mut buf),
+            )
+            .await
+            .expect("reply in time")
+            .unwrap();
+            if n == 0 {
+                return text;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    /// Sends a command and checks the reply starts with `expect`.
+    async fn cmd(&mut self, line: &str, expect: &str) -> String {
+        self.client
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await
+            .unwrap();
+        let reply = self.read_reply().await;
+        let last = reply
+            .trim_end()
+            .rsplit("\r\n")
+            .next()
+            .unwrap_or("")
+            .to_string();
+        assert!(
+            last.starts_with(expect),
+            "{line:?}: expected {expect:?}, got {reply:?}"
+        );
+        reply
+    }
+
+    async fn raw(&mut self, bytes: &[u8], expect: &str) -> String {
+        self.client.write_all(bytes).await.unwrap();
+        let reply = self.read_reply().await;
+        assert!(
+            reply.starts_with(expect),
+            "expected {expect:?}, got {reply:?}"
+        );
+        reply
+    }
+}
+
+fn trusted() -> Smtp {
+    Smtp::default()
+}
+
+#[tokio::test]
+async fn relay_from_trusted_network_is_spooled() {
+    let mut h = start(trusted(), ListenerKind::Relay, "127.0.0.1:4000", false);
+    h.read_reply().await;
+    let ehlo = h.cmd("EHLO client.test", "250 ").await;
+    for ext in [
+        "PIPELINING",
+        "SIZE 26214400",
+        "8BITMIME",
+        "SMTPUTF8",
+        "ENHANCEDSTATUSCODES",
+        "DSN",
+        "STARTTLS",
+    ] {
+        assert!(ehlo.contains(ext), "{ext} missing in {ehlo}");
+    }
+    assert!(!ehlo.contains("AUTH"), "no AUTH on the relay port");
+    h.cmd("MAIL FROM:<a@office.test> RET=HDRS ENVID=abc", "250 2.1.0")
+        .await;
+    h.cmd(
+        "RCPT TO:<b@example.com> NOTIFY=FAILURE,DELAY ORCPT=rfc822;b@example.com",
+        "250 2.1.5",
+    )
+    .await;
+    h.cmd("RCPT TO:<a..b@docomo.ne.jp>", "250 2.1.5").await;
+    h.cmd("DATA", "354").await;
+    let r = h
+        .raw(
+            b"Subject: hi\r\n\r\n..dot\r\n.\r\n",
+            "250 2.0.0 Ok: queued as ",
+        )
+        .await;
+    let id = r.trim_end().rsplit(' ').next().unwrap().to_string();
+    h.cmd("QUIT", "221").await;
+    let env = h.queue.show(&id).unwrap();
+    assert_eq!(env.mail_from, "a@office.test");
+    assert_eq!(env.envid.as_deref(), Some("abc"));
+    assert_eq!(env.ret, Some(crate::spool::Ret::Hdrs));
+    assert_eq!(
+        env.recipients[0].notify,
+        Some(vec![
+            crate::spool::Notify::Failure,
+            crate::spool::Notify::Delay
+        ])
+    );
+    assert_eq!(env.recipients[1].address, "a..b@docomo.ne.jp");
+    let content = h.queue.spool().content(&id).unwrap();
+    let text = String::from_utf8(content).unwrap();
+    assert!(
+        text.starts_with("Received: from client.test ([127.0.0.1])"),
+        "{text}"
+    );
+    assert!(text.ends_with("Subject: hi\r\n\r\n.dot\r\n"), "{text}");
+    assert!(matches!(h.task.await.unwrap().unwrap(), SessionEnd::Closed));
+}
+
+#[tokio::test]
+async fn stranger_cannot_relay() {
+    let mut h = start(trusted(), ListenerKind::Relay, "203.0.113.9:4000", false);
+    h.read_reply().await;
+    h.cmd("EHLO evil.test", "250 ").await;
+    h.cmd("MAIL FROM:<x@evil.test>", "250").await;
+    h.cmd(
+        "RCPT TO:<victim@example.com>",
+        "554 5.7.1 <victim@example.com>: Relay access denied",
+    )
+    .await;
+    h.cmd("DATA", "554 5.5.1").await;
+}
+
+#[tokio::test]
+async fn stranger_may_reach_local_domains_only() {
+    let smtp = Smtp {
+        local_domains: vec!["office.test".parse().unwrap()],
+        ..trusted()
+    };
+    let mut h = start(smtp, ListenerKind::Relay, "203.0.113.9:4000", false);
+    h.read_reply().await;
+    h.cmd("HELO evil.test", "250").await;
+    h.cmd("MAIL FROM:<x@evil.test>", "250").await;
+    h.cmd("RCPT TO:<boss@office.test>", "250").await;
+    h.cmd("RCPT TO:<boss@elsewhere.test>", "554 5.7.1").await;
+}
+
+#[tokio::test]
+async fn smuggling_is_refused_and_the_smuggled_command_is_not_run() {
+    let mut h = start(trusted(), ListenerKind::Relay, "127.0.0.1:4000", false);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    h.cmd("MAIL FROM:<a@office.test>", "250").await;
+    h.cmd("RCPT TO:<b@example.com>", "250").await;
+    h.cmd("DATA", "354").await;
+    h.raw(
+        b"Subject: x\r\n\r\nhello\n.\nMAIL FROM:<ceo@office.test>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nforged\r\n.\r\n",
+        "550 5.5.2 Message refused: bare LF",
+    )
+    .await;
+    assert!(h.queue.list().is_empty(), "nothing was queued");
+    h.cmd("NOOP", "250").await;
+}
+
+#[tokio::test]
+async fn oversize_is_552_both_announced_and_actual() {
+    let smtp = Smtp {
+        max_message_size: 2048,
+        ..trusted()
+    };
+    let mut h = start(smtp, ListenerKind::Relay, "127.0.0.1:4000", false);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    h.cmd("MAIL FROM:<a@office.test> SIZE=4096", "552 5.3.4")
+        .await;
+    h.cmd("MAIL FROM:<a@office.test>", "250").await;
+    h.cmd("RCPT TO:<b@example.com>", "250").await;
+    h.cmd("DATA", "354").await;
+    let big = format!("{}\r\n.\r\n", "x\r\n".repeat(2000));
+    h.raw(big.as_bytes(), "552 5.3.4").await;
+    assert!(h.queue.list().is_empty());
+}
+
+#[tokio::test]
+async fn submission_requires_tls_then_auth() {
+    let hash = crate::inbound::accounts::hash_password("secret-pass").unwrap();
+    let smtp = Smtp {
+        accounts: vec![Account {
+            username: "taro".into(),
+            password_hash: hash,
+        }],
+        ..trusted()
+    };
+    let mut h = start(
+        smtp.clone(),
+        ListenerKind::Submission,
+        "127.0.0.1:4000",
+        false,
+    );
+    h.read_reply().await;
+    let ehlo = h.cmd("EHLO c", "250 ").await;
+    assert!(!ehlo.contains("AUTH"), "no AUTH before TLS");
+    h.cmd("AUTH PLAIN AHRhcm8Ac2VjcmV0LXBhc3M=", "538 5.7.11")
+        .await;
+    h.cmd("MAIL FROM:<a@office.test>", "530 5.7.0").await;
+    h.cmd("STARTTLS", "220").await;
+    match h.task.await.unwrap().unwrap() {
+        SessionEnd::StartTls(_) => {}
+        SessionEnd::Closed => panic!("expected a TLS upgrade"),
+    }
+    // After TLS (simulated by a session marked tls): AUTH is offered and checked.
+    let mut h = start(smtp, ListenerKind::Submission, "198.51.100.7:4000", true);
+    h.read_reply().await;
+    let ehlo = h.cmd("EHLO c", "250 ").await;
+    assert!(ehlo.contains("AUTH PLAIN LOGIN"));
+    h.cmd(
+        "MAIL FROM:<a@office.test>",
+        "530 5.7.0 Authentication required",
+    )
+    .await;
+    h.cmd("AUTH PLAIN AHRhcm8Ad3Jvbmc=", "535 5.7.8").await;
+    h.cmd("AUTH LOGIN", "334 VXNlcm5hbWU6").await;
+    h.cmd("dGFybw==", "334 UGFzc3dvcmQ6").await;
+    h.cmd("c2VjcmV0LXBhc3M=", "235 2.7.0").await;
+    h.cmd("MAIL FROM:<a@office.test>", "250").await;
+    h.cmd("RCPT TO:<anyone@example.com>", "250").await;
+}
+
+#[tokio::test]
+async fn starttls_discards_pipelined_commands() {
+    let mut h = start(trusted(), ListenerKind::Relay, "127.0.0.1:4000", false);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    h.raw(
+        b"STARTTLS\r\nMAIL FROM:<injected@evil.test>\r\n",
+        "220 2.0.0",
+    )
+    .await;
+    match h.task.await.unwrap().unwrap() {
+        SessionEnd::StartTls(_) => {}
+        SessionEnd::Closed => panic!("expected a TLS upgrade"),
+    }
+}
+
+#[tokio::test]
+async fn pipelined_transaction_gets_all_replies() {
+    let mut h = start(trusted(), ListenerKind::Relay, "127.0.0.1:4000", false);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    h.client
+        .write_all(b"MAIL FROM:<a@office.test>\r\nRCPT TO:<b@example.com>\r\nRCPT TO:<c@example.com>\r\nDATA\r\n")
+        .await
+        .unwrap();
+    let mut got = String::new();
+    while got.matches("\r\n").count() < 4 {
+        got.push_str(&h.read_reply().await);
+    }
+    assert!(got.starts_with("250 2.1.0"), "{got}");
+    assert!(got.contains("354"), "{got}");
+    h.raw(b"x\r\n.\r\nQUIT\r\n", "250 2.0.0").await;
+}
+
+#[tokio::test]
+async fn limits_on_recipients_errors_and_line_length() {
+    let smtp = Smtp {
+        max_recipients: 2,
+        max_errors: 3,
+        ..trusted()
+    };
+    let mut h = start(smtp, ListenerKind::Relay, "127.0.0.1:4000", false);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    h.cmd("MAIL FROM:<a@office.test>", "250").await;
+    h.cmd("RCPT TO:<b@example.com>", "250").await;
+    h.cmd("RCPT TO:<c@example.com>", "250").await;
+    h.cmd("RCPT TO:<d@example.com>", "452 4.5.3").await;
+    let long = format!("NOOP {}", "x".repeat(MAX_COMMAND_LINE + 10));
+    h.cmd(&long, "500 5.5.2").await;
+    h.cmd("BOGUS", "500 5.5.1").await;
+    h.cmd("BOGUS", "421 4.7.0").await;
+}
+
+#[test]
+fn lenient_parse_keeps_parameters() {
+    let Ok(Request::Rcpt { to }) = parse_command(b"RCPT TO:<a..b@docomo.ne.jp> NOTIFY=NEVER\r\n")
+    else {
+        panic!("should parse");
+    };
+    assert_eq!(to.address, "a..b@docomo.ne.jp");
+    assert_ne!(to.flags & smtp_proto::RCPT_NOTIFY_NEVER, 0);
+    assert!(parse_command(b"RCPT TO:<a b@docomo.ne.jp>\r\n").is_err());
+}

@@ -1,0 +1,180 @@
+//! The stage pipeline between acceptance and the spool.
+//!
+//! After DATA and before the final reply, each stage sees the message and may rewrite its
+//! content, change its recipients, hold it, reject it or discard it. DLP, attachment
+//! encryption and timed hold plug in here. Stages are synchronous: they are CPU work on
+//! bytes, run on a blocking thread, and should not do network I/O.
+
+use std::sync::Arc;
+
+use crate::spool::Envelope;
+
+/// A message passing through the stages.
+#[derive(Debug, Clone)]
+pub struct StagedMessage {
+    /// The envelope; stages may change recipients.
+    pub envelope: Envelope,
+    /// The content with CRLF line endings, `Received:` already prepended.
+    pub content: Vec<u8>,
+}
+
+/// What a stage decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Pass the message on.
+    Accept,
+    /// Accept it but keep it from delivery until an administrator releases it.
+    Hold {
+        /// Why, for the queue listing and the audit log.
+        reason: String,
+    },
+    /// Refuse it in the final DATA reply.
+    Reject {
+        /// 5xx (or 4xx for "try later").
+        code: u16,
+        /// Enhanced status code such as `5.7.1`.
+        status: String,
+        /// What the sender is told.
+        text: String,
+    },
+    /// Accept it with 250 but deliver nothing.
+    Discard {
+        /// Why, for the log.
+        reason: String,
+    },
+}
+
+impl Verdict {
+    fn rank(&self) -> u8 {
+        match self {
+            Self::Accept => 0,
+            Self::Hold { .. } => 1,
+            Self::Discard { .. } => 2,
+            Self::Reject { .. } => 3,
+        }
+    }
+}
+
+/// One step of the pipeline.
+pub trait Stage: Send + Sync {
+    /// A short name for logs.
+    fn name(&self) -> &str;
+    /// Looks at (and may change) the message and decides.
+    fn process(&self, message: &mut StagedMessage) -> Verdict;
+}
+
+/// The ordered stages. Reject and Discard end the run at once; a Hold is remembered while
+/// later stages still run (so a later stage can still reject); the strongest verdict wins.
+#[derive(Clone, Default)]
+pub struct Pipeline {
+    stages: Vec<Arc<dyn Stage>>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.stages.iter().map(|s| s.name()))
+            .finish()
+    }
+}
+
+impl Pipeline {
+    /// An empty pipeline: everything is accepted unchanged.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a stage.
+    pub fn with(mut self, stage: Arc<dyn Stage>) -> Self {
+        self.stages.push(stage);
+        self
+    }
+
+    /// True when there are no stages (the session then skips the blocking thread).
+    pub fn is_empty(&self) -> bool {
+        self.stages.is_empty()
+    }
+
+    /// Runs every stage over the message.
+    pub fn run(&self, message: &mut StagedMessage) -> Verdict {
+        let mut result = Verdict::Accept;
+        for stage in &self.stages {
+            let v = stage.process(message);
+            if v != Verdict::Accept {
+                tracing::info!(queue_id = %message.envelope.id, stage = stage.name(), verdict = ?v, "stage verdict");
+            }
+            if message.envelope.recipients.is_empty() && v.rank() < 2 {
+                return Verdict::Discard {
+                    reason: format!("stage {} removed every recipient", stage.name()),
+                };
+            }
+            if v.rank() >= 2 {
+                return v;
+            }
+            if v.rank() > result.rank() {
+                result = v;
+            }
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spool::{ClientInfo, Recipient};
+
+    struct Fixed(Verdict, &'static str);
+    impl Stage for Fixed {
+        fn name(&self) -> &str {
+            self.1
+        }
+        fn process(&self, m: &mut StagedMessage) -> Verdict {
+            m.content.extend_from_slice(self.1.as_bytes());
+            self.0.clone()
+        }
+    }
+
+    fn msg() -> StagedMessage {
+        StagedMessage {
+            envelope: crate::spool::Envelope {
+                id: "X".into(),
+                mail_from: String::new(),
+                ret: None,
+                envid: None,
+                recipients: vec![Recipient::new("a@b.jp")],
+                arrived: 0,
+                size: 0,
+                eight_bit: false,
+                smtputf8: false,
+                client: ClientInfo::default(),
+                internal: false,
+                held: None,
+                attempts: 0,
+                next_attempt: 0,
+            },
+            content: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn hold_then_reject_rejects_and_stops() {
+        let hold = Verdict::Hold { reason: "h".into() };
+        let reject = Verdict::Reject {
+            code: 550,
+            status: "5.7.1".into(),
+            text: "no".into(),
+        };
+        let p = Pipeline::new()
+            .with(Arc::new(Fixed(hold.clone(), "1")))
+            .with(Arc::new(Fixed(reject.clone(), "2")))
+            .with(Arc::new(Fixed(Verdict::Accept, "3")));
+        let mut m = msg();
+        assert_eq!(p.run(&mut m), reject);
+        assert_eq!(m.content, b"12", "stage 3 never ran");
+        let p = Pipeline::new()
+            .with(Arc::new(Fixed(hold.clone(), "1")))
+            .with(Arc::new(Fixed(Verdict::Accept, "2")));
+        assert_eq!(p.run(&mut msg()), hold);
+    }
+}

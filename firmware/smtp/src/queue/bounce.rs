@@ -1,0 +1,109 @@
+//! Bounces: when a message is finished with recipients that failed, the sender gets one
+//! RFC 3464 report listing them (unless the sender is null or asked NOTIFY=NEVER).
+
+use crate::outbound::dsn::{self, Action, Dsn, DsnRecipient};
+use crate::spool::{ClientInfo, Envelope, Notify, RcptStatus, Recipient, Ret, Spool};
+
+/// Largest original message returned whole with RET=FULL.
+const MAX_RETURNED: usize = 512 * 1024;
+
+/// Parses `5.1.1` into its parts; anything else is a generic `5.0.0`.
+fn enhanced(status: &str) -> (u8, u16, u16) {
+    let mut it = status.split('.').map(|p| p.parse::<u16>().ok());
+    match (
+        it.next().flatten(),
+        it.next().flatten(),
+        it.next().flatten(),
+    ) {
+        (Some(c @ (4 | 5)), Some(s), Some(d)) => (c as u8, s, d),
+        _ => (5, 0, 0),
+    }
+}
+
+/// The bounce owed for a finished message, as a new envelope and content, or `None`.
+pub fn bounce_for(env: &Envelope, spool: &Spool, hostname: &str) -> Option<(Envelope, Vec<u8>)> {
+    if env.mail_from.is_empty() {
+        return None;
+    }
+    let failed: Vec<DsnRecipient> = env
+        .recipients
+        .iter()
+        .filter(|r| {
+            r.notify
+                .as_ref()
+                .is_none_or(|n| n.contains(&Notify::Failure))
+        })
+        .filter_map(|r| match &r.status {
+            RcptStatus::Failed { reply, status, at } => Some(DsnRecipient {
+                address: r.address.clone(),
+                orcpt: r.orcpt.clone(),
+                action: Action::Failed,
+                // A message that expired after temporary failures still reports the 4.4.7
+                // status that says so; the action is "failed" all the same.
+                status: enhanced(status),
+                remote_mta: None,
+                diagnostic: Some(reply.clone()),
+                last_attempt: Some(*at),
+                will_retry_until: None,
+            }),
+            _ => None,
+        })
+        .collect();
+    if failed.is_empty() {
+        return None;
+    }
+    let original = spool.content(&env.id).unwrap_or_default();
+    let id = crate::spool::new_id();
+    let now = crate::datetime::unix_now();
+    let content = dsn::render(&Dsn {
+        reporting_mta: hostname,
+        sender: &env.mail_from,
+        envid: env.envid.as_deref(),
+        arrival: env.arrived,
+        now,
+        unique: &id,
+        recipients: &failed,
+        original: &original,
+        ret: env.ret.map(|r| match r {
+            Ret::Full => crate::outbound::Ret::Full,
+            Ret::Hdrs => crate::outbound::Ret::Hdrs,
+        }),
+        max_full_size: MAX_RETURNED,
+    })
+    .ok()?;
+    let bounce = Envelope {
+        id,
+        mail_from: String::new(),
+        ret: None,
+        envid: None,
+        recipients: vec![Recipient::new(env.mail_from.clone())],
+        arrived: now,
+        size: content.len() as u64,
+        eight_bit: content.iter().any(|&b| b >= 0x80),
+        smtputf8: false,
+        client: ClientInfo {
+            ip: "127.0.0.1".into(),
+            helo: hostname.into(),
+            auth_user: None,
+            tls: false,
+        },
+        internal: true,
+        held: None,
+        attempts: 0,
+        next_attempt: 0,
+    };
+    tracing::info!(queue_id = %env.id, bounce_id = %bounce.id, failed = failed.len(), "bounce sent to sender");
+    Some((bounce, content))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_parsing() {
+        assert_eq!(enhanced("5.1.1"), (5, 1, 1));
+        assert_eq!(enhanced("4.4.7"), (4, 4, 7));
+        assert_eq!(enhanced("junk"), (5, 0, 0));
+    }
+}

@@ -1,0 +1,480 @@
+//! The queue: what is spooled, what is due, and what became of each recipient.
+//!
+//! The spool is the truth; this is its index in memory (envelopes only, never content).
+//! A scheduler task picks due messages, splits their pending recipients by destination
+//! domain into [`Job`]s and hands them to the [`pacing::Pacer`]; lanes report each
+//! recipient's [`Outcome`] back through [`Queue::complete`], which records it durably and
+//! decides: done, retry later (exponential backoff), or bounce.
+
+pub mod bounce;
+pub mod pacing;
+pub mod schedule;
+pub mod transport;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::spool::{Envelope, RcptStatus, Recipient, Spool, SpoolError};
+use crate::stats::Stats;
+
+/// What happened to one recipient in one attempt. The retry decision lives in the type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted by the destination.
+    Delivered {
+        /// The destination's reply.
+        reply: String,
+    },
+    /// Failed for now; try again later.
+    Deferred {
+        /// Why.
+        reason: String,
+    },
+    /// Failed for good; bounce.
+    Failed {
+        /// Enhanced status code, such as 5.1.1.
+        status: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Recipients of one message for one destination domain.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Queue ID.
+    pub id: String,
+    /// Destination domain (lower case).
+    pub domain: String,
+    /// Reverse-path; empty for bounces.
+    pub mail_from: String,
+    /// The recipients for this domain.
+    pub recipients: Vec<Recipient>,
+    /// DSN ENVID and RET, passed on when the destination supports DSN.
+    pub envid: Option<String>,
+    /// DSN RET.
+    pub ret: Option<crate::spool::Ret>,
+    /// Made by the box itself: not counted against pacing limits.
+    pub internal: bool,
+    /// The client asked for SMTPUTF8.
+    pub smtputf8: bool,
+    /// Content size, for SIZE=.
+    pub size: u64,
+}
+
+/// What to do with a message once its last job came back.
+enum Finish {
+    /// Nothing pending: send owed bounces, remove.
+    Done,
+    /// Deleted while in flight: remove without a bounce.
+    Silently,
+    /// Still pending: record state, try later.
+    Retry,
+}
+
+/// Retry policy.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Wait after the first failure.
+    pub initial: Duration,
+    /// Longest wait.
+    pub max: Duration,
+    /// Give up (bounce) after this long in the queue.
+    pub lifetime: Duration,
+}
+
+impl RetryPolicy {
+    /// Seconds to wait after the `attempts`-th attempt failed: initial × 2^(attempts−1),
+    /// capped at `max`.
+    pub fn backoff(&self, attempts: u32) -> u64 {
+        let exp = attempts.saturating_sub(1).min(30);
+        self.initial
+            .as_secs()
+            .max(1)
+            .saturating_mul(1u64 << exp)
+            .min(self.max.as_secs().max(1))
+    }
+}
+
+/// One entry of the index.
+#[derive(Debug)]
+struct Entry {
+    env: Envelope,
+    /// Jobs handed out and not yet completed.
+    in_flight: usize,
+    /// Delete as soon as the jobs in flight come back.
+    deleted: bool,
+}
+
+/// A line of `mamori queue list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Queue ID.
+    pub id: String,
+    /// Sender.
+    pub from: String,
+    /// Pending recipients.
+    pub pending: Vec<String>,
+    /// Content size.
+    pub size: u64,
+    /// Arrival, Unix seconds.
+    pub arrived: u64,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Next attempt, Unix seconds.
+    pub next_attempt: u64,
+    /// Why held, if held.
+    pub held: Option<String>,
+    /// Being delivered right now.
+    pub active: bool,
+    /// Latest temporary error.
+    pub last_error: Option<String>,
+}
+
+/// Why a queue operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// No such queue ID.
+    #[error("no message {0} in the queue")]
+    NotFound(String),
+    /// The spool failed.
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+    /// A blocking task died.
+    #[error("internal error: {0}")]
+    Join(String),
+}
+
+struct Inner {
+    spool: Spool,
+    entries: Mutex<HashMap<String, Entry>>,
+    wake: Notify,
+    stats: Arc<Stats>,
+    retry: RetryPolicy,
+    hostname: String,
+}
+
+/// The queue handle, cheap to clone.
+#[derive(Clone)]
+pub struct Queue {
+    inner: Arc<Inner>,
+}
+
+impl Queue {
+    /// Opens the queue over `spool`, indexing every message found there.
+    pub fn open(
+        spool: Spool,
+        stats: Arc<Stats>,
+        retry: RetryPolicy,
+        hostname: String,
+    ) -> Result<Self, QueueError> {
+        let mut entries = HashMap::new();
+        for env in spool.load_all()? {
+            entries.insert(
+                env.id.clone(),
+                Entry {
+                    env,
+                    in_flight: 0,
+                    deleted: false,
+                },
+            );
+        }
+        tracing::info!(messages = entries.len(), "queue loaded from spool");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                spool,
+                entries: Mutex::new(entries),
+                wake: Notify::new(),
+                stats,
+                retry,
+                hostname,
+            }),
+        })
+    }
+
+    fn entries(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+        // A panic while holding the lock leaves plain data behind; keep serving.
+        self.inner.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The spool behind the queue.
+    pub fn spool(&self) -> &Spool {
+        &self.inner.spool
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.inner.stats
+    }
+
+    /// Stores a new message durably and schedules it. Returns once it is fsynced.
+    pub async fn accept(&self, env: Envelope, content: Vec<u8>) -> Result<(), QueueError> {
+        let spool = self.inner.spool.clone();
+        let env = tokio::task::spawn_blocking(move || spool.store(&env, &content).map(|()| env))
+            .await
+            .map_err(|e| QueueError::Join(e.to_string()))??;
+        self.entries().insert(
+            env.id.clone(),
+            Entry {
+                env,
+                in_flight: 0,
+                deleted: false,
+            },
+        );
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    /// Summaries of every queued message, oldest first.
+    pub fn list(&self) -> Vec<Summary> {
+        let entries = self.entries();
+        let mut out: Vec<Summary> = entries
+            .values()
+            .filter(|e| !e.deleted)
+            .map(|e| Summary {
+                id: e.env.id.clone(),
+                from: e.env.mail_from.clone(),
+                pending: e.env.pending().map(|r| r.address.clone()).collect(),
+                size: e.env.size,
+                arrived: e.env.arrived,
+                attempts: e.env.attempts,
+                next_attempt: e.env.next_attempt,
+                held: e.env.held.clone(),
+                active: e.in_flight > 0,
+                last_error: e.env.pending().find_map(|r| match &r.status {
+                    RcptStatus::Pending { last_error } => last_error.clone(),
+                    _ => None,
+                }),
+            })
+            .collect();
+        out.sort_by(|a, b| a.arrived.cmp(&b.arrived).then_with(|| a.id.cmp(&b.id)));
+        out
+    }
+
+    /// One message's envelope and state.
+    pub fn show(&self, id: &str) -> Result<Envelope, QueueError> {
+        self.entries()
+            .get(id)
+            .filter(|e| !e.deleted)
+            .map(|e| e.env.clone())
+            .ok_or_else(|| QueueError::NotFound(id.into()))
+    }
+
+    /// Holds a message (it stays queued and is not delivered until released).
+    pub async fn hold(&self, id: &str, reason: &str) -> Result<(), QueueError> {
+        self.modify(id, |env| env.held = Some(reason.to_string()))
+            .await
+    }
+
+    /// Releases a held message for delivery now.
+    pub async fn release(&self, id: &str) -> Result<(), QueueError> {
+        self.modify(id, |env| {
+            env.held = None;
+            env.next_attempt = 0;
+        })
+        .await?;
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    async fn modify(&self, id: &str, f: impl FnOnce(&mut Envelope)) -> Result<(), QueueError> {
+        let env = {
+            let mut entries = self.entries();
+            let e = entries
+                .get_mut(id)
+                .filter(|e| !e.deleted)
+                .ok_or_else(|| QueueError::NotFound(id.into()))?;
+            f(&mut e.env);
+            e.env.clone()
+        };
+        self.persist(env).await
+    }
+
+    async fn persist(&self, env: Envelope) -> Result<(), QueueError> {
+        let spool = self.inner.spool.clone();
+        tokio::task::spawn_blocking(move || spool.update(&env))
+            .await
+            .map_err(|e| QueueError::Join(e.to_string()))??;
+        Ok(())
+    }
+
+    /// Deletes a message without delivering or bouncing it.
+    pub async fn delete(&self, id: &str) -> Result<(), QueueError> {
+        let remove_now = {
+            let mut entries = self.entries();
+            let e = entries
+                .get_mut(id)
+                .filter(|e| !e.deleted)
+                .ok_or_else(|| QueueError::NotFound(id.into()))?;
+            if e.in_flight > 0 {
+                e.deleted = true;
+                false
+            } else {
+                entries.remove(id);
+                true
+            }
+        };
+        if remove_now {
+            self.remove_from_spool(id.to_string()).await?;
+        }
+        tracing::info!(queue_id = %id, "deleted by administrator");
+        Ok(())
+    }
+
+    async fn remove_from_spool(&self, id: String) -> Result<(), QueueError> {
+        let spool = self.inner.spool.clone();
+        tokio::task::spawn_blocking(move || spool.remove(&id))
+            .await
+            .map_err(|e| QueueError::Join(e.to_string()))??;
+        Ok(())
+    }
+
+    /// Makes every deferred (not held) message due now. Returns how many.
+    pub fn retry_all(&self) -> usize {
+        let mut n = 0;
+        for e in self.entries().values_mut() {
+            if e.env.held.is_none() && !e.deleted && e.env.next_attempt > 0 {
+                e.env.next_attempt = 0;
+                n += 1;
+            }
+        }
+        self.inner.wake.notify_one();
+        n
+    }
+
+    /// Records the outcomes of one job. When the message has no job left in flight, it
+    /// is removed (all done, bounces sent), or rescheduled with backoff, or bounced for
+    /// good once past the queue lifetime.
+    pub async fn complete(&self, id: &str, outcomes: Vec<(String, Outcome)>) {
+        let now = crate::datetime::unix_now();
+        let finished = {
+            let mut entries = self.entries();
+            let Some(e) = entries.get_mut(id) else { return };
+            for (addr, outcome) in &outcomes {
+                let Some(r) = e
+                    .env
+                    .recipients
+                    .iter_mut()
+                    .find(|r| r.is_pending() && &r.address == addr)
+                else {
+                    continue;
+                };
+                r.status = match outcome {
+                    Outcome::Delivered { reply } => {
+                        Stats::bump(&self.inner.stats.delivered);
+                        tracing::info!(queue_id = %id, to = %addr, %reply, "delivered");
+                        RcptStatus::Delivered {
+                            reply: reply.clone(),
+                            at: now,
+                        }
+                    }
+                    Outcome::Deferred { reason } => {
+                        Stats::bump(&self.inner.stats.deferred);
+                        tracing::info!(queue_id = %id, to = %addr, %reason, "deferred");
+                        RcptStatus::Pending {
+                            last_error: Some(reason.clone()),
+                        }
+                    }
+                    Outcome::Failed { status, reason } => {
+                        Stats::bump(&self.inner.stats.bounced);
+                        tracing::info!(queue_id = %id, to = %addr, %reason, "failed permanently");
+                        RcptStatus::Failed {
+                            reply: reason.clone(),
+                            status: status.clone(),
+                            at: now,
+                        }
+                    }
+                };
+            }
+            e.in_flight = e.in_flight.saturating_sub(1);
+            if e.in_flight > 0 {
+                None
+            } else {
+                let retry = self.inner.retry;
+                let expired = now.saturating_sub(e.env.arrived) >= retry.lifetime.as_secs();
+                if expired && e.env.pending().next().is_some() {
+                    for r in e.env.recipients.iter_mut().filter(|r| r.is_pending()) {
+                        let last = match &r.status {
+                            RcptStatus::Pending { last_error } => {
+                                last_error.clone().unwrap_or_default()
+                            }
+                            _ => String::new(),
+                        };
+                        Stats::bump(&self.inner.stats.bounced);
+                        tracing::info!(queue_id = %id, to = %r.address, "queue lifetime exceeded");
+                        r.status = RcptStatus::Failed {
+                            reply: format!("delivery time expired; last error: {last}"),
+                            status: "4.4.7".into(),
+                            at: now,
+                        };
+                    }
+                }
+                if e.deleted {
+                    entries.remove(id).map(|e| (e.env, Finish::Silently))
+                } else if e.env.pending().next().is_none() {
+                    entries.remove(id).map(|e| (e.env, Finish::Done))
+                } else {
+                    e.env.next_attempt = now + retry.backoff(e.env.attempts);
+                    Some((e.env.clone(), Finish::Retry))
+                }
+            }
+        };
+        match finished {
+            None => {}
+            Some((env, Finish::Silently)) => {
+                if let Err(e) = self.remove_from_spool(env.id).await {
+                    tracing::error!(queue_id = %id, error = %e, "removing deleted message failed");
+                }
+            }
+            Some((env, Finish::Done)) => {
+                if let Err(e) = self.finish(env).await {
+                    tracing::error!(queue_id = %id, error = %e, "finishing message failed");
+                }
+            }
+            Some((env, Finish::Retry)) => {
+                if let Err(e) = self.persist(env).await {
+                    tracing::error!(queue_id = %id, error = %e, "recording delivery state failed");
+                }
+                self.inner.wake.notify_one();
+            }
+        }
+    }
+
+    /// A message with nothing pending: send any bounce owed, then remove it.
+    async fn finish(&self, env: Envelope) -> Result<(), QueueError> {
+        if let Some(bounce) = bounce::bounce_for(&env, &self.inner.spool, &self.inner.hostname) {
+            self.accept(bounce.0, bounce.1).await?;
+        }
+        self.remove_from_spool(env.id.clone()).await?;
+        tracing::info!(queue_id = %env.id, "removed from queue");
+        Ok(())
+    }
+
+    /// Wakes the scheduler.
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let p = RetryPolicy {
+            initial: Duration::from_secs(300),
+            max: Duration::from_secs(4000),
+            lifetime: Duration::from_secs(5 * 86400),
+        };
+        assert_eq!(p.backoff(1), 300);
+        assert_eq!(p.backoff(2), 600);
+        assert_eq!(p.backoff(3), 1200);
+        assert_eq!(p.backoff(5), 4000);
+        assert_eq!(p.backoff(100), 4000);
+    }
+}

@@ -1,0 +1,74 @@
+//! The scheduler: turns due messages into per-domain jobs for the pacer.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::pacing::Pacer;
+use super::{Job, Queue};
+
+/// Longest the scheduler sleeps without looking (a safety net; wake-ups are explicit).
+const MAX_IDLE: Duration = Duration::from_secs(60);
+
+impl Queue {
+    /// Takes every due message, marks it in flight and splits its pending recipients by
+    /// domain. Also returns the Unix time of the next message that will fall due.
+    pub(crate) fn take_due(&self, now: u64) -> (Vec<Job>, Option<u64>) {
+        let mut jobs = Vec::new();
+        let mut next: Option<u64> = None;
+        let mut entries = self.entries();
+        for e in entries.values_mut() {
+            if e.in_flight > 0
+                || e.deleted
+                || e.env.held.is_some()
+                || e.env.pending().next().is_none()
+            {
+                continue;
+            }
+            if e.env.next_attempt > now {
+                next = Some(next.map_or(e.env.next_attempt, |n| n.min(e.env.next_attempt)));
+                continue;
+            }
+            let mut by_domain: BTreeMap<String, Vec<_>> = BTreeMap::new();
+            for r in e.env.pending() {
+                let domain = crate::address::domain_of(&r.address).unwrap_or_default();
+                by_domain.entry(domain).or_default().push(r.clone());
+            }
+            e.env.attempts += 1;
+            e.in_flight = by_domain.len();
+            for (domain, recipients) in by_domain {
+                jobs.push(Job {
+                    id: e.env.id.clone(),
+                    domain,
+                    mail_from: e.env.mail_from.clone(),
+                    recipients,
+                    envid: e.env.envid.clone(),
+                    ret: e.env.ret,
+                    internal: e.env.internal,
+                    smtputf8: e.env.smtputf8,
+                    size: e.env.size,
+                });
+            }
+        }
+        // Oldest first, so a backlog drains in arrival order.
+        jobs.sort_by(|a, b| a.id.cmp(&b.id));
+        (jobs, next)
+    }
+
+    /// Runs forever: hands due jobs to `pacer`, sleeping until the next is due or the
+    /// queue is woken (new mail, release, retry, a job completed).
+    pub async fn run_scheduler(self, pacer: Arc<Pacer>) {
+        loop {
+            let now = crate::datetime::unix_now();
+            let (jobs, next) = self.take_due(now);
+            for job in jobs {
+                pacer.submit(job);
+            }
+            let sleep = next
+                .map(|n| Duration::from_secs(n.saturating_sub(now)).max(Duration::from_millis(200)))
+                .unwrap_or(MAX_IDLE)
+                .min(MAX_IDLE);
+            let _ = tokio::time::timeout(sleep, self.inner.wake.notified()).await;
+        }
+    }
+}

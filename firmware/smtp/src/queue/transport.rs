@@ -1,0 +1,216 @@
+//! The queue's view of outbound delivery: connect to a destination domain, run
+//! transactions, and turn replies into [`Outcome`]s. Wraps the `outbound` client.
+
+use std::sync::Arc;
+
+use mamori_core::config::Delivery;
+use tokio::net::TcpStream;
+
+use super::{Job, Outcome};
+use crate::outbound::client::{ClientOptions, Connection, connect_any};
+use crate::outbound::envelope::{Notify as OutNotify, OutRecipient, Ret as OutRet, Transaction};
+use crate::outbound::error::DeliveryError;
+use crate::outbound::route::{self, Resolver};
+use crate::outbound::tls::TlsConfigs;
+use crate::spool::{Notify, Recipient, Ret};
+
+/// Opens connections to destinations.
+pub struct Transport {
+    delivery: Delivery,
+    helo: String,
+    tls_configs: Arc<TlsConfigs>,
+    resolver: Resolver,
+}
+
+/// Why no connection could be opened to a destination.
+#[derive(Debug, Clone)]
+pub struct ConnectError {
+    /// For the log and the recipients' last error.
+    pub reason: String,
+    /// Retrying cannot help (null MX, no such domain, 5xx greeting everywhere).
+    pub permanent: bool,
+    /// The destination pushed back (421); the lane slows down.
+    pub throttle: bool,
+    /// The enhanced status code for a bounce, when known.
+    pub status: Option<(u8, u16, u16)>,
+}
+
+impl ConnectError {
+    /// The outcome for every recipient waiting for this destination.
+    pub fn outcome(&self) -> Outcome {
+        if self.permanent {
+            let (a, b, c) = self.status.unwrap_or((5, 4, 4));
+            Outcome::Failed {
+                status: format!("{a}.{b}.{c}"),
+                reason: self.reason.clone(),
+            }
+        } else {
+            Outcome::Deferred {
+                reason: self.reason.clone(),
+            }
+        }
+    }
+}
+
+fn from_delivery_error(e: &DeliveryError) -> ConnectError {
+    ConnectError {
+        reason: e.to_string(),
+        permanent: e.is_permanent(),
+        throttle: e.is_throttle(),
+        status: e.reply().and_then(|r| r.enhanced),
+    }
+}
+
+/// An open connection to one destination.
+pub struct Link {
+    conn: Connection<TcpStream>,
+}
+
+/// What one transaction did.
+pub struct Sent {
+    /// Each recipient's outcome.
+    pub outcomes: Vec<(String, Outcome)>,
+    /// The connection can carry another transaction.
+    pub alive: bool,
+    /// The destination pushed back.
+    pub throttle: bool,
+}
+
+impl Transport {
+    /// Sets up TLS trust and the DNS resolver.
+    pub fn new(delivery: &Delivery, hostname: &str) -> Result<Self, String> {
+        Ok(Self {
+            delivery: delivery.clone(),
+            helo: hostname.to_string(),
+            tls_configs: Arc::new(TlsConfigs::load(delivery.ca_file.as_deref())),
+            resolver: Resolver::from_system(),
+        })
+    }
+
+    /// Connects to the first destination host for `domain` that answers and greets.
+    pub async fn connect(&self, domain: &str) -> Result<Link, ConnectError> {
+        let targets = route::resolve(domain, &self.delivery, &self.resolver)
+            .await
+            .map_err(|e| ConnectError {
+                reason: e.to_string(),
+                permanent: e.is_permanent(),
+                throttle: false,
+                status: Some(e.status()),
+            })?;
+        let mut last = ConnectError {
+            reason: format!("no destination host for {domain}"),
+            permanent: false,
+            throttle: false,
+            status: None,
+        };
+        for target in targets {
+            let opts = ClientOptions {
+                helo_name: self.helo.clone(),
+                server_name: target.host.clone(),
+                tls: target.tls,
+                implicit_tls: target.implicit_tls,
+                auth: target.auth.clone(),
+                command_timeout: self.delivery.command_timeout,
+                tls_configs: self.tls_configs.clone(),
+            };
+            let stream = match connect_any(&target.addrs, self.delivery.connect_timeout).await {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    last = from_delivery_error(&e);
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            match Connection::open(stream, &opts).await {
+                Ok(conn) => return Ok(Link { conn }),
+                Err(e) => {
+                    tracing::info!(%domain, host = %target.host, error = %e, "destination host failed");
+                    last = from_delivery_error(&e);
+                }
+            }
+        }
+        Err(last)
+    }
+}
+
+fn out_notify(n: Notify) -> OutNotify {
+    match n {
+        Notify::Success => OutNotify::Success,
+        Notify::Failure => OutNotify::Failure,
+        Notify::Delay => OutNotify::Delay,
+        Notify::Never => OutNotify::Never,
+    }
+}
+
+impl Link {
+    /// Runs one transaction for `recipients` of `job`.
+    pub async fn send(&mut self, job: &Job, recipients: &[Recipient], content: Arc<[u8]>) -> Sent {
+        let tx = Transaction {
+            mail_from: job.mail_from.clone(),
+            envid: job.envid.clone(),
+            ret: job.ret.map(|r| match r {
+                Ret::Full => OutRet::Full,
+                Ret::Hdrs => OutRet::Hdrs,
+            }),
+            smtputf8: job.smtputf8,
+            recipients: recipients
+                .iter()
+                .map(|r| OutRecipient {
+                    address: r.address.clone(),
+                    notify: r
+                        .notify
+                        .as_ref()
+                        .map(|v| v.iter().copied().map(out_notify).collect()),
+                    orcpt: r.orcpt.clone(),
+                })
+                .collect(),
+            message: content,
+        };
+        let host = self.conn.host().to_string();
+        match self.conn.send(&tx).await {
+            Ok(results) => Sent {
+                outcomes: results
+                    .into_iter()
+                    .map(|o| {
+                        let outcome = match o.result {
+                            Ok(reply) => Outcome::Delivered {
+                                reply: format!("{host}: {reply}"),
+                            },
+                            Err(f) if f.permanent => Outcome::Failed {
+                                status: f
+                                    .reply
+                                    .enhanced
+                                    .map(|(a, b, c)| format!("{a}.{b}.{c}"))
+                                    .unwrap_or_else(|| "5.0.0".into()),
+                                reason: format!("{host}: {}", f.reply),
+                            },
+                            Err(f) => Outcome::Deferred {
+                                reason: format!("{host}: {}", f.reply),
+                            },
+                        };
+                        (o.address, outcome)
+                    })
+                    .collect(),
+                alive: self.conn.is_usable(),
+                throttle: false,
+            },
+            Err(e) => {
+                let err = from_delivery_error(&e);
+                let outcome = err.outcome();
+                Sent {
+                    outcomes: recipients
+                        .iter()
+                        .map(|r| (r.address.clone(), outcome.clone()))
+                        .collect(),
+                    alive: self.conn.is_usable(),
+                    throttle: err.throttle,
+                }
+            }
+        }
+    }
+
+    /// Ends the session politely.
+    pub async fn quit(self) {
+        let _ = self.conn.quit().await;
+    }
+}

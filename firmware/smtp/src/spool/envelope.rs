@@ -1,0 +1,148 @@
+//! What the spool keeps about a message besides its content.
+
+use serde::{Deserialize, Serialize};
+
+/// DSN RET parameter (RFC 3461): what a bounce should carry of the original.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ret {
+    /// The whole message.
+    Full,
+    /// Only the headers.
+    Hdrs,
+}
+
+/// DSN NOTIFY conditions (RFC 3461) for one recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Notify {
+    /// Report success.
+    Success,
+    /// Report failure.
+    Failure,
+    /// Report delay.
+    Delay,
+    /// Never report.
+    Never,
+}
+
+/// Where a recipient stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RcptStatus {
+    /// Not yet delivered; `last_error` holds the latest temporary failure.
+    Pending {
+        /// The latest temporary failure, if any.
+        last_error: Option<String>,
+    },
+    /// Delivered; `reply` is the destination's answer.
+    Delivered {
+        /// Destination's reply.
+        reply: String,
+        /// When, Unix seconds.
+        at: u64,
+    },
+    /// Failed for good; will be (or was) reported to the sender.
+    Failed {
+        /// Why.
+        reply: String,
+        /// Enhanced status such as 5.1.1.
+        status: String,
+        /// When, Unix seconds.
+        at: u64,
+    },
+}
+
+/// One recipient of a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    /// The forward-path.
+    pub address: String,
+    /// DSN NOTIFY, if the client gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Vec<Notify>>,
+    /// DSN ORCPT, if the client gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orcpt: Option<String>,
+    /// Delivery state.
+    pub status: RcptStatus,
+}
+
+impl Recipient {
+    /// A new, undelivered recipient.
+    pub fn new(address: impl Into<String>) -> Self {
+        Self {
+            address: address.into(),
+            notify: None,
+            orcpt: None,
+            status: RcptStatus::Pending { last_error: None },
+        }
+    }
+
+    /// True while delivery is still owed.
+    pub fn is_pending(&self) -> bool {
+        matches!(self.status, RcptStatus::Pending { .. })
+    }
+}
+
+/// Who handed the message in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    /// Peer IP address.
+    pub ip: String,
+    /// HELO/EHLO name.
+    pub helo: String,
+    /// Authenticated user, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_user: Option<String>,
+    /// Whether the session was encrypted.
+    pub tls: bool,
+}
+
+/// Everything about a queued message but its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Queue ID, in every log line about the message.
+    pub id: String,
+    /// Reverse-path; empty for the null sender of bounces.
+    pub mail_from: String,
+    /// DSN RET.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ret: Option<Ret>,
+    /// DSN ENVID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envid: Option<String>,
+    /// Recipients with their state.
+    pub recipients: Vec<Recipient>,
+    /// Arrival, Unix seconds.
+    pub arrived: u64,
+    /// Content size in octets.
+    pub size: u64,
+    /// Content has 8-bit octets.
+    #[serde(default)]
+    pub eight_bit: bool,
+    /// The envelope needs SMTPUTF8.
+    #[serde(default)]
+    pub smtputf8: bool,
+    /// Who sent it.
+    pub client: ClientInfo,
+    /// Made by the box itself (bounces, notices): not counted against pacing limits.
+    #[serde(default)]
+    pub internal: bool,
+    /// Why it is held, if it is; a held message is not delivered until released.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
+    /// Delivery attempts so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Next attempt, Unix seconds (0: as soon as possible).
+    #[serde(default)]
+    pub next_attempt: u64,
+}
+
+impl Envelope {
+    /// Recipients still owed delivery.
+    pub fn pending(&self) -> impl Iterator<Item = &Recipient> {
+        self.recipients.iter().filter(|r| r.is_pending())
+    }
+}

@@ -1,0 +1,334 @@
+//! The durable spool: a message accepted with 250 is on disk, fsynced, first.
+//!
+//! Layout under the spool root:
+//! - `msg/<id>`: one line of JSON (the envelope as accepted), then the content. Written to
+//!   `tmp/`, fsynced, renamed into `msg/`, and the directory fsynced: the rename is the
+//!   commit, so a crash leaves either no message or a whole one.
+//! - `state/<id>.json`: the envelope as delivery changed it (recipients done, attempts,
+//!   hold). Replaced atomically by write, fsync, rename, directory fsync.
+//! - `tmp/`: half-written files; cleared at start.
+//!
+//! Two fsyncs per accepted message (file, directory) is the least that survives a power
+//! cut; per-recipient progress costs a state write only when something changes.
+
+pub mod envelope;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+pub use envelope::{ClientInfo, Envelope, Notify, RcptStatus, Recipient, Ret};
+
+/// Why a spool operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    /// A file system operation failed.
+    #[error("spool {op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// A spool file is not in the expected format.
+    #[error("spool file {path} is corrupt: {reason}")]
+    Corrupt {
+        /// Which file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No such message.
+    #[error("no message {0} in the spool")]
+    NotFound(String),
+}
+
+fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> SpoolError + 'a {
+    move |source| SpoolError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The on-disk spool.
+#[derive(Debug, Clone)]
+pub struct Spool {
+    root: PathBuf,
+}
+
+/// A queue ID is safe as a file name: letters and digits only.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A fresh queue ID: the arrival second in base 34 (digits and capitals without I and O,
+/// so IDs of the same length sort by age) and 8 random characters.
+pub fn new_id() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    let mut n = crate::datetime::unix_now();
+    let mut head = Vec::new();
+    while n > 0 {
+        head.push(ALPHABET[(n % ALPHABET.len() as u64) as usize]);
+        n /= ALPHABET.len() as u64;
+    }
+    head.reverse();
+    let mut rng = rand::rng();
+    head.extend((0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())]));
+    String::from_utf8(head).unwrap_or_default()
+}
+
+impl Spool {
+    /// Opens (creating if needed) the spool at `root` and clears half-written files.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, SpoolError> {
+        let root = root.into();
+        for sub in ["msg", "state", "tmp"] {
+            let p = root.join(sub);
+            fs::create_dir_all(&p).map_err(io_err("create", &p))?;
+        }
+        let tmp = root.join("tmp");
+        for entry in fs::read_dir(&tmp).map_err(io_err("read", &tmp))?.flatten() {
+            let _ = fs::remove_file(entry.path());
+        }
+        Ok(Self { root })
+    }
+
+    fn msg_path(&self, id: &str) -> PathBuf {
+        self.root.join("msg").join(id)
+    }
+
+    fn state_path(&self, id: &str) -> PathBuf {
+        self.root.join("state").join(format!("{id}.json"))
+    }
+
+    /// Writes a new message durably. Returns only once the message would survive a crash.
+    pub fn store(&self, env: &Envelope, content: &[u8]) -> Result<(), SpoolError> {
+        if !valid_id(&env.id) {
+            return Err(SpoolError::Corrupt {
+                path: self.msg_path("?"),
+                reason: "bad id".into(),
+            });
+        }
+        let tmp = self.root.join("tmp").join(&env.id);
+        let dest = self.msg_path(&env.id);
+        let header = serde_json::to_vec(env).map_err(|e| SpoolError::Corrupt {
+            path: tmp.clone(),
+            reason: e.to_string(),
+        })?;
+        {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(io_err("create", &tmp))?;
+            f.write_all(&header).map_err(io_err("write", &tmp))?;
+            f.write_all(b"\n").map_err(io_err("write", &tmp))?;
+            f.write_all(content).map_err(io_err("write", &tmp))?;
+            f.sync_all().map_err(io_err("fsync", &tmp))?;
+        }
+        if dest.exists() {
+            let _ = fs::remove_file(&tmp);
+            return Err(SpoolError::Corrupt {
+                path: dest,
+                reason: "queue id collision".into(),
+            });
+        }
+        fs::rename(&tmp, &dest).map_err(io_err("rename", &dest))?;
+        sync_dir(&self.root.join("msg"))
+    }
+
+    /// Replaces the delivery state of a message atomically and durably.
+    pub fn update(&self, env: &Envelope) -> Result<(), SpoolError> {
+        let dest = self.state_path(&env.id);
+        let tmp = self.root.join("tmp").join(format!("{}.state", env.id));
+        let body = serde_json::to_vec(env).map_err(|e| SpoolError::Corrupt {
+            path: tmp.clone(),
+            reason: e.to_string(),
+        })?;
+        {
+            let mut f = File::create(&tmp).map_err(io_err("create", &tmp))?;
+            f.write_all(&body).map_err(io_err("write", &tmp))?;
+            f.sync_all().map_err(io_err("fsync", &tmp))?;
+        }
+        fs::rename(&tmp, &dest).map_err(io_err("rename", &dest))?;
+        sync_dir(&self.root.join("state"))
+    }
+
+    /// Removes a message (delivered, bounced or deleted). Removing the `msg/` file is the
+    /// commit; a left-over state file is cleared at the next start.
+    pub fn remove(&self, id: &str) -> Result<(), SpoolError> {
+        let msg = self.msg_path(id);
+        match fs::remove_file(&msg) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(SpoolError::NotFound(id.into()));
+            }
+            Err(e) => return Err(io_err("remove", &msg)(e)),
+        }
+        sync_dir(&self.root.join("msg"))?;
+        let _ = fs::remove_file(self.state_path(id));
+        Ok(())
+    }
+
+    /// Reads a message's content (without the envelope line).
+    pub fn content(&self, id: &str) -> Result<Vec<u8>, SpoolError> {
+        if !valid_id(id) {
+            return Err(SpoolError::NotFound(id.into()));
+        }
+        let path = self.msg_path(id);
+        let f = File::open(&path).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                SpoolError::NotFound(id.into())
+            } else {
+                io_err("open", &path)(e)
+            }
+        })?;
+        let mut r = BufReader::new(f);
+        let mut header = Vec::new();
+        r.read_until(b'\n', &mut header)
+            .map_err(io_err("read", &path))?;
+        let mut content = Vec::new();
+        r.read_to_end(&mut content).map_err(io_err("read", &path))?;
+        Ok(content)
+    }
+
+    /// Every message in the spool with its latest state, oldest first; stray state files
+    /// (of messages already removed) are deleted.
+    pub fn load_all(&self) -> Result<Vec<Envelope>, SpoolError> {
+        let dir = self.root.join("msg");
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(io_err("read", &dir))?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !valid_id(&name) {
+                continue;
+            }
+            match self.load_one(&name) {
+                Ok(env) => out.push(env),
+                Err(e) => {
+                    tracing::error!(queue_id = %name, error = %e, "unreadable spool file left in place")
+                }
+            }
+        }
+        let state_dir = self.root.join("state");
+        for entry in fs::read_dir(&state_dir)
+            .map_err(io_err("read", &state_dir))?
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let id = name.trim_end_matches(".json");
+            if !self.msg_path(id).exists() {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        out.sort_by(|a, b| a.arrived.cmp(&b.arrived).then_with(|| a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    /// One message's envelope with its latest state.
+    pub fn load_one(&self, id: &str) -> Result<Envelope, SpoolError> {
+        let state = self.state_path(id);
+        if let Ok(bytes) = fs::read(&state) {
+            return serde_json::from_slice(&bytes).map_err(|e| SpoolError::Corrupt {
+                path: state,
+                reason: e.to_string(),
+            });
+        }
+        let path = self.msg_path(id);
+        let f = File::open(&path).map_err(io_err("open", &path))?;
+        let mut header = Vec::new();
+        BufReader::new(f)
+            .take(1 << 20)
+            .read_until(b'\n', &mut header)
+            .map_err(io_err("read", &path))?;
+        serde_json::from_slice(&header).map_err(|e| SpoolError::Corrupt {
+            path,
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// fsyncs a directory so that a rename or unlink in it is durable.
+fn sync_dir(dir: &Path) -> Result<(), SpoolError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("fsync", dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(id: &str) -> Envelope {
+        Envelope {
+            id: id.into(),
+            mail_from: "a@example.jp".into(),
+            ret: None,
+            envid: None,
+            recipients: vec![
+                Recipient::new("b@example.com"),
+                Recipient::new("c@example.com"),
+            ],
+            arrived: 1,
+            size: 5,
+            eight_bit: false,
+            smtputf8: false,
+            client: ClientInfo::default(),
+            internal: false,
+            held: None,
+            attempts: 0,
+            next_attempt: 0,
+        }
+    }
+
+    #[test]
+    fn store_update_reload_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let mut e = env("ABC123");
+        spool.store(&e, b"hello\r\n").unwrap();
+        assert!(spool.store(&e, b"again").is_err(), "ids never overwrite");
+        assert_eq!(spool.content("ABC123").unwrap(), b"hello\r\n");
+        e.recipients[0].status = RcptStatus::Delivered {
+            reply: "250 ok".into(),
+            at: 2,
+        };
+        e.attempts = 1;
+        spool.update(&e).unwrap();
+        let reopened = Spool::open(dir.path()).unwrap();
+        let all = reopened.load_all().unwrap();
+        assert_eq!(all, vec![e.clone()]);
+        assert_eq!(all[0].pending().count(), 1);
+        reopened.remove("ABC123").unwrap();
+        assert!(reopened.load_all().unwrap().is_empty());
+        assert!(matches!(
+            reopened.remove("ABC123"),
+            Err(SpoolError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn half_written_files_are_not_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        fs::write(dir.path().join("tmp").join("XYZ"), b"partial").unwrap();
+        fs::write(dir.path().join("state").join("GONE.json"), b"{}").unwrap();
+        let spool2 = Spool::open(dir.path()).unwrap();
+        assert!(spool2.load_all().unwrap().is_empty());
+        assert!(!dir.path().join("tmp").join("XYZ").exists());
+        assert!(!dir.path().join("state").join("GONE.json").exists());
+        drop(spool);
+    }
+
+    #[test]
+    fn ids_are_file_safe_and_unique() {
+        let a = new_id();
+        let b = new_id();
+        assert!(valid_id(&a) && valid_id(&b));
+        assert_ne!(a, b);
+        assert!(!valid_id("../etc"));
+    }
+}

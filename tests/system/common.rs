@@ -1,0 +1,302 @@
+//! Shared harness: the real `mamori` binary, Postfix's real `smtp-sink`, real clients.
+
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+/// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until `f` is true or `timeout` passes; returns whether it became true.
+pub fn wait_for(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    f()
+}
+
+fn wait_port(port: u16, timeout: Duration) -> bool {
+    wait_for(timeout, || TcpStream::connect(("127.0.0.1", port)).is_ok())
+}
+
+/// Fails the test with a clear message when a required peer program is missing.
+pub fn require(program: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{program} is not installed: run ci/install-deps.sh (the test command does)"
+    );
+}
+
+fn smtp_sink_path() -> String {
+    for p in ["/usr/sbin/smtp-sink", "/usr/bin/smtp-sink"] {
+        if Path::new(p).exists() {
+            return p.to_string();
+        }
+    }
+    require("smtp-sink");
+    "smtp-sink".into()
+}
+
+/// Postfix's `smtp-sink`, dumping every message it accepts into a folder.
+pub struct Sink {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Sink {
+    pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    pub fn start_on(port: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let dump = dir.path().join("dump");
+        std::fs::create_dir_all(&dump).unwrap();
+        // smtp-sink drops privileges to -u when started as root; let that user write dumps.
+        std::fs::set_permissions(&dump, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .unwrap();
+        let mut cmd = Command::new(smtp_sink_path());
+        let is_root = unsafe_free_is_root();
+        if is_root {
+            cmd.args(["-u", "nobody"]);
+        }
+        cmd.arg("-d").arg(format!("{}/%H%M%S.", dump.display()));
+        cmd.args(["-m", "100"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("128");
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        let child = cmd.spawn().expect("start smtp-sink");
+        assert!(
+            wait_port(port, Duration::from_secs(10)),
+            "smtp-sink did not start on {port}"
+        );
+        Self { port, dir, child }
+    }
+
+    /// Every dumped message: (content, time it was written).
+    pub fn messages(&self) -> Vec<(String, SystemTime)> {
+        let mut out = Vec::new();
+        if let Ok(rd) = std::fs::read_dir(self.dir.path().join("dump")) {
+            for e in rd.flatten() {
+                if let (Ok(text), Ok(meta)) = (std::fs::read(e.path()), e.metadata()) {
+                    out.push((
+                        String::from_utf8_lossy(&text).into_owned(),
+                        meta.modified().unwrap(),
+                    ));
+                }
+            }
+        }
+        out.sort_by_key(|(_, t)| *t);
+        out
+    }
+
+    pub fn count(&self) -> usize {
+        self.messages().len()
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn unsafe_free_is_root() -> bool {
+    // `id -u` keeps the test crate free of unsafe libc calls.
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
+
+/// A running `mamori smtpd` with its own data directory and configuration.
+pub struct Mamori {
+    pub dir: tempfile::TempDir,
+    pub relay: u16,
+    pub submission: u16,
+    pub smtps: u16,
+    pub config: PathBuf,
+    child: Option<Child>,
+}
+
+impl Mamori {
+    /// Starts smtpd with listeners on free ports, mail for `sink.test` (and
+    /// `sender.test`, where bounces go) routed to the given sinks, and `extra` TOML appended.
+    pub fn start(sink_port: u16, bounce_port: Option<u16>, extra: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (relay, submission, smtps) = (free_port(), free_port(), free_port());
+        let bounce_route = bounce_port
+            .map(|p| format!("[[smtp.delivery.routes]]\ndomain = \"sender.test\"\nhost = \"127.0.0.1\"\nport = {p}\n"))
+            .unwrap_or_default();
+        let text = format!(
+            r#"[general]
+data_dir = "{data}"
+hostname = "mamori.test"
+
+[log]
+level = "info,mamori_smtp=debug"
+
+[[smtp.listeners]]
+kind = "relay"
+address = "127.0.0.1:{relay}"
+
+[[smtp.listeners]]
+kind = "submission"
+address = "127.0.0.1:{submission}"
+
+[[smtp.listeners]]
+kind = "smtps"
+address = "127.0.0.1:{smtps}"
+
+[[smtp.delivery.routes]]
+domain = "sink.test"
+host = "127.0.0.1"
+port = {sink_port}
+
+{bounce_route}
+{extra}
+"#,
+            data = dir.path().join("data").display(),
+        );
+        let config = dir.path().join("mamori.toml");
+        std::fs::write(&config, text).unwrap();
+        let mut m = Self {
+            dir,
+            relay,
+            submission,
+            smtps,
+            config,
+            child: None,
+        };
+        m.spawn();
+        m
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("smtpd.log")
+    }
+
+    /// Starts (or restarts) the daemon and waits for its relay port.
+    pub fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_mamori"))
+            .args(["smtpd", "--config"])
+            .arg(&self.config)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start mamori smtpd");
+        self.child = Some(child);
+        assert!(
+            wait_port(self.relay, Duration::from_secs(20)),
+            "smtpd did not start; log:\n{}",
+            self.log()
+        );
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// SIGKILL: no clean shutdown, as in a power cut of the process.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn relay_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.relay))
+    }
+
+    /// Runs `mamori queue ARGS` against this daemon; returns (exit code, stdout, stderr).
+    pub fn queue(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_mamori"))
+            .args(["queue", "--config"])
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// The queue listing as JSON.
+    pub fn queue_json(&self) -> serde_json::Value {
+        let (code, out, err) = self.queue(&["--json", "list"]);
+        assert_eq!(code, 0, "queue list failed: {err}");
+        serde_json::from_str(&out).unwrap()
+    }
+}
+
+impl Drop for Mamori {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!("--- smtpd log ---\n{}", self.log());
+        }
+    }
+}
+
+/// Runs swaks with `args`; returns (exit code, full transcript).
+pub fn swaks(args: &[&str]) -> (i32, String) {
+    require("swaks");
+    let out = Command::new("swaks")
+        .args(args)
+        .args(["--timeout", "20"])
+        .output()
+        .expect("run swaks");
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// Runs a Python 3 script (smtplib, raw sockets) with `args`; returns (exit code, output).
+pub fn python(script: &str, args: &[&str]) -> (i32, String) {
+    require("python3");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python3");
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}

@@ -1,0 +1,81 @@
+//! The promise: a message that got 250 is never lost, even if the relay is SIGKILLed.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::common::*;
+
+#[test]
+fn sigkill_under_load_loses_no_accepted_message() {
+    let sink = Sink::start();
+    let mut m = Mamori::start(sink.port, None, "");
+    // Four client threads send numbered messages as fast as they can and record every
+    // number that got 250; the relay is killed in the middle of it.
+    let script = r#"
+import smtplib, sys, threading, time
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
+acked, lock = [], threading.Lock()
+def worker(w):
+    end = time.time() + seconds
+    n = 0
+    while time.time() < end:
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=5) as s:
+                while time.time() < end:
+                    tag = f"crash-{w}-{n}"
+                    n += 1
+                    s.sendmail("a@office.test", ["b@sink.test"], f"Subject: {tag}\r\n\r\nbody\r\n")
+                    with lock: acked.append(tag)
+        except Exception:
+            time.sleep(0.05)
+ts = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print("\n".join(acked))
+"#;
+    let port = m.relay.to_string();
+    let client = std::thread::spawn(move || python(script, &[&port, "6"]));
+    std::thread::sleep(Duration::from_millis(2500));
+    m.kill();
+    std::thread::sleep(Duration::from_millis(500));
+    m.spawn();
+    let (code, out) = client.join().unwrap();
+    assert_eq!(code, 0, "{out}");
+    let acked: HashSet<String> = out
+        .lines()
+        .filter(|l| l.starts_with("crash-"))
+        .map(str::to_string)
+        .collect();
+    assert!(
+        acked.len() > 20,
+        "too little load to mean anything: {}",
+        acked.len()
+    );
+    let all_arrived = wait_for(Duration::from_secs(60), || {
+        let got: HashSet<String> = sink
+            .messages()
+            .iter()
+            .filter_map(|(t, _)| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
+            })
+            .collect();
+        acked.is_subset(&got)
+    });
+    let got: HashSet<String> = sink
+        .messages()
+        .iter()
+        .filter_map(|(t, _)| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
+        })
+        .collect();
+    let missing: Vec<_> = acked.difference(&got).collect();
+    assert!(
+        all_arrived,
+        "{} of {} acknowledged messages lost: {:?}\nlog:\n{}",
+        missing.len(),
+        acked.len(),
+        missing,
+        m.log()
+    );
+}

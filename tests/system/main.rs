@@ -1,0 +1,12 @@
+//! System tests: the real `mamori` binary between real SMTP clients (swaks, Python's
+//! smtplib, raw sockets) and Postfix's real `smtp-sink`. Each test names the threat or
+//! promise it proves.
+
+// Test harness code outside #[test] functions: a failed set-up should fail the test loudly.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod crash;
+mod pacing;
+mod queue;
+mod relay;
