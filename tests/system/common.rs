@@ -94,16 +94,22 @@ impl Sink {
         Self { port, dir, child }
     }
 
-    /// Every dumped message: (content, time it was written).
+    /// Every completely dumped message: (content, time its last byte was written).
+    /// Each dump starts with smtp-sink's `X-Mail-Args:` and one `X-Rcpt-Args:` a recipient.
     pub fn messages(&self) -> Vec<(String, SystemTime)> {
         let mut out = Vec::new();
         if let Ok(rd) = std::fs::read_dir(self.dir.path().join("dump")) {
             for e in rd.flatten() {
-                if let (Ok(text), Ok(meta)) = (std::fs::read(e.path()), e.metadata()) {
-                    out.push((
-                        String::from_utf8_lossy(&text).into_owned(),
-                        meta.modified().unwrap(),
-                    ));
+                let Ok(modified) = e.metadata().and_then(|m| m.modified()) else {
+                    continue;
+                };
+                // smtp-sink writes a dump as data arrives: a file untouched for a moment
+                // is complete.
+                if modified.elapsed().unwrap_or_default() < Duration::from_millis(300) {
+                    continue;
+                }
+                if let Ok(text) = std::fs::read(e.path()) {
+                    out.push((String::from_utf8_lossy(&text).into_owned(), modified));
                 }
             }
         }
@@ -147,14 +153,22 @@ pub struct Mamori {
 }
 
 impl Mamori {
-    /// Starts smtpd with listeners on free ports, mail for `sink.test` (and
-    /// `sender.test`, where bounces go) routed to the given sinks, and `extra` TOML appended.
+    /// Starts smtpd with listeners on free ports, mail for `sink.test` (unless
+    /// `sink_port` is 0) and `sender.test` (where bounces go) routed to the given sinks,
+    /// and `extra` TOML appended.
     pub fn start(sink_port: u16, bounce_port: Option<u16>, extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (relay, submission, smtps) = (free_port(), free_port(), free_port());
         let bounce_route = bounce_port
             .map(|p| format!("[[smtp.delivery.routes]]\ndomain = \"sender.test\"\nhost = \"127.0.0.1\"\nport = {p}\n"))
             .unwrap_or_default();
+        let sink_route = if sink_port == 0 {
+            String::new()
+        } else {
+            format!(
+                "[[smtp.delivery.routes]]\ndomain = \"sink.test\"\nhost = \"127.0.0.1\"\nport = {sink_port}\n"
+            )
+        };
         let text = format!(
             r#"[general]
 data_dir = "{data}"
@@ -175,11 +189,7 @@ address = "127.0.0.1:{submission}"
 kind = "smtps"
 address = "127.0.0.1:{smtps}"
 
-[[smtp.delivery.routes]]
-domain = "sink.test"
-host = "127.0.0.1"
-port = {sink_port}
-
+{sink_route}
 {bounce_route}
 {extra}
 "#,

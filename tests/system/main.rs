@@ -7,6 +7,7 @@
 
 mod common;
 mod crash;
+mod delivery;
 mod pacing;
 mod queue;
 mod relay;

@@ -1,0 +1,114 @@
+//! Outbound TLS policy and smarthost delivery, with a second Mamori as the smarthost.
+
+use std::time::Duration;
+
+use crate::common::*;
+
+fn hash(password: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mamori"))
+        .arg("hash-password")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The office relay hands everything to a provider's submission port: STARTTLS is
+/// required and verified against the provider's certificate, then AUTH.
+#[test]
+fn smarthost_with_required_tls_and_auth() {
+    let sink = Sink::start();
+    let provider = Mamori::start(
+        sink.port,
+        None,
+        &format!(
+            "[[smtp.accounts]]\nusername = \"office\"\npassword_hash = \"{}\"\n",
+            hash("provider-secret")
+        ),
+    );
+    let cert = provider.dir.path().join("data/tls/smtpd-cert.pem");
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), "provider-secret\n").unwrap();
+    let extra = format!(
+        "[smtp.delivery]\nca_file = \"{}\"\n[smtp.delivery.smarthost]\nhost = \"localhost\"\nport = {}\nusername = \"office\"\npassword_file = \"{}\"\n",
+        cert.display(),
+        provider.submission,
+        secret.path().display()
+    );
+    // The office relay has no route of its own: everything goes to the smarthost.
+    let office = Mamori::start(0, None, &extra);
+    let (code, out) = swaks(&[
+        "--server",
+        &office.relay_addr().to_string(),
+        "--from",
+        "a@office.test",
+        "--to",
+        "b@sink.test",
+        "--header",
+        "Subject: via-smarthost",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        wait_for(Duration::from_secs(20), || sink.count() == 1),
+        "nothing arrived; office log:\n{}\nprovider log:\n{}",
+        office.log(),
+        provider.log()
+    );
+    let (text, _) = &sink.messages()[0];
+    assert!(text.contains("Subject: via-smarthost"), "{text}");
+    assert!(
+        text.contains("with ESMTPSA"),
+        "the provider saw TLS and AUTH: {text}"
+    );
+    assert!(
+        provider.log().contains("authenticated"),
+        "provider log:\n{}",
+        provider.log()
+    );
+}
+
+/// A destination that must use TLS but offers none keeps the message queued: never in clear.
+#[test]
+fn required_tls_to_a_plaintext_destination_defers_and_sends_nothing() {
+    let sink = Sink::start();
+    let m = Mamori::start(
+        sink.port,
+        None,
+        "[smtp.delivery]\nretry_initial = \"1s\"\nretry_max = \"2s\"\n[[smtp.delivery.tls_policies]]\ndomain = \"sink.test\"\nmode = \"required\"\n",
+    );
+    let (code, out) = swaks(&[
+        "--server",
+        &m.relay_addr().to_string(),
+        "--from",
+        "a@office.test",
+        "--to",
+        "b@sink.test",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        wait_for(Duration::from_secs(15), || m.queue_json()[0]["attempts"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 2),
+        "{}",
+        m.queue_json()
+    );
+    let err = m.queue_json()[0]["last_error"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        err.to_lowercase().contains("tls"),
+        "reason should name TLS: {err}"
+    );
+    assert_eq!(sink.count(), 0, "nothing may be sent in clear");
+}
