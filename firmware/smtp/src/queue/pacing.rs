@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use mamori_core::config::{PaceGroup, PaceLimits, Pacing};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::transport::Transport;
 use super::{Job, Outcome, Queue};
@@ -277,7 +278,13 @@ impl Pacer {
                     let at = lane.state().gate.reserve(Instant::now());
                     tokio::time::sleep_until(at).await;
                 }
-                let sent = link.send(&job, chunk, content.clone()).await;
+                // Every log line of the client about this transaction carries the queue ID.
+                let span =
+                    tracing::info_span!("delivery", queue_id = %job.id, domain = %lane.domain);
+                let sent = link
+                    .send(&job, chunk, content.clone())
+                    .instrument(span)
+                    .await;
                 messages += 1;
                 rcpts += chunk.len();
                 if sent.throttle {

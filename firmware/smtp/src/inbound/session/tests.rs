@@ -67,8 +67,9 @@ impl Harness {
             if text.ends_with("\r\n") && last.len() >= 4 && last.as_bytes()[3] == b' ' {
                 return text;
             }
+            // Generous: under qemu-user an Argon2 check takes seconds.
             let n = tokio::time::timeout(
-                std::time::Duration::from_secs(5),
+                std::time::Duration::from_secs(60),
                 self.client.read(&mut buf),
             )
             .await
