@@ -310,3 +310,42 @@ pub fn python(script: &str, args: &[&str]) -> (i32, String) {
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     (out.status.code().unwrap_or(-1), text)
 }
+
+/// An Argon2id hash made by the real `mamori hash-password` (password on stdin).
+pub fn hash_password(password: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mamori"))
+        .arg("hash-password")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The `Subject:` of every message the sink holds.
+pub fn subjects(sink: &Sink) -> std::collections::HashSet<String> {
+    sink.messages()
+        .iter()
+        .filter_map(|(t, _)| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
+        })
+        .collect()
+}
+
+/// The queue ID from a client transcript's `250 2.0.0 Ok: queued as ID`.
+pub fn queued_id(transcript: &str) -> String {
+    transcript
+        .lines()
+        .find_map(|l| l.split("queued as ").nth(1))
+        .map(|id| id.trim().to_string())
+        .unwrap_or_else(|| panic!("no queue ID in: {transcript}"))
+}

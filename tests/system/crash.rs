@@ -51,24 +51,9 @@ print("\n".join(acked))
         acked.len()
     );
     let all_arrived = wait_for(Duration::from_secs(60), || {
-        let got: HashSet<String> = sink
-            .messages()
-            .iter()
-            .filter_map(|(t, _)| {
-                t.lines()
-                    .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
-            })
-            .collect();
-        acked.is_subset(&got)
+        acked.is_subset(&subjects(&sink))
     });
-    let got: HashSet<String> = sink
-        .messages()
-        .iter()
-        .filter_map(|(t, _)| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
-        })
-        .collect();
+    let got = subjects(&sink);
     let missing: Vec<_> = acked.difference(&got).collect();
     assert!(
         all_arrived,

@@ -4,24 +4,6 @@ use std::time::Duration;
 
 use crate::common::*;
 
-fn hash(password: &str) -> String {
-    use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mamori"))
-        .arg("hash-password")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// The office relay hands everything to a provider's submission port: STARTTLS is
 /// required and verified against the provider's certificate, then AUTH.
 #[test]
@@ -32,7 +14,7 @@ fn smarthost_with_required_tls_and_auth() {
         None,
         &format!(
             "[[smtp.accounts]]\nusername = \"office\"\npassword_hash = \"{}\"\n",
-            hash("provider-secret")
+            hash_password("provider-secret")
         ),
     );
     let cert = provider.dir.path().join("data/tls/smtpd-cert.pem");

@@ -160,6 +160,7 @@ fn hold_release_and_delete_through_the_control_socket() {
         None,
         "[smtp.delivery]\nretry_initial = \"1h\"\nretry_max = \"1h\"\nconnect_timeout = \"1s\"\n",
     );
+    let mut ids = Vec::new();
     for subject in ["keep-me", "drop-me"] {
         let (code, out) = swaks(&[
             "--server",
@@ -172,6 +173,7 @@ fn hold_release_and_delete_through_the_control_socket() {
             &format!("Subject: {subject}"),
         ]);
         assert_eq!(code, 0, "{out}");
+        ids.push(queued_id(&out));
     }
     assert!(
         wait_for(Duration::from_secs(10), || {
@@ -182,11 +184,7 @@ fn hold_release_and_delete_through_the_control_socket() {
         "{}",
         m.queue_json()
     );
-    let q = m.queue_json();
-    let (keep, drop) = (
-        q[0]["id"].as_str().unwrap().to_string(),
-        q[1]["id"].as_str().unwrap().to_string(),
-    );
+    let (keep, drop) = (ids[0].clone(), ids[1].clone());
     assert_eq!(m.queue(&["hold", &keep]).0, 0);
     assert_eq!(m.queue(&["delete", &drop]).0, 0);
     let (code, _, err) = m.queue(&["show", "NOSUCHID"]);

@@ -175,21 +175,7 @@ s.sendall(b"QUIT\r\n"); print(reply().strip())
 #[test]
 fn submission_starttls_then_auth_and_implicit_tls() {
     let sink = Sink::start();
-    let hash_out = std::process::Command::new(env!("CARGO_BIN_EXE_mamori"))
-        .arg("hash-password")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(b"kagi-no-aikotoba\n")?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    let hash = String::from_utf8(hash_out.stdout)
-        .unwrap()
-        .trim()
-        .to_string();
+    let hash = hash_password("kagi-no-aikotoba");
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     let extra = format!("[[smtp.accounts]]\nusername = \"taro\"\npassword_hash = \"{hash}\"\n");
     let m = Mamori::start(sink.port, None, &extra);

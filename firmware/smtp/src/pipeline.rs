@@ -136,23 +136,14 @@ mod tests {
     }
 
     fn msg() -> StagedMessage {
+        let rcpts = vec![Recipient::new("a@b.jp")];
         StagedMessage {
-            envelope: crate::spool::Envelope {
-                id: "X".into(),
-                mail_from: String::new(),
-                ret: None,
-                envid: None,
-                recipients: vec![Recipient::new("a@b.jp")],
-                arrived: 0,
-                size: 0,
-                eight_bit: false,
-                smtputf8: false,
-                client: ClientInfo::default(),
-                internal: false,
-                held: None,
-                attempts: 0,
-                next_attempt: 0,
-            },
+            envelope: crate::spool::Envelope::new(
+                "X".into(),
+                String::new(),
+                rcpts,
+                ClientInfo::default(),
+            ),
             content: Vec::new(),
         }
     }

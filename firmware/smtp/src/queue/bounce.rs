@@ -71,26 +71,22 @@ pub fn bounce_for(env: &Envelope, spool: &Spool, hostname: &str) -> Option<(Enve
         max_full_size: MAX_RETURNED,
     })
     .ok()?;
+    let client = ClientInfo {
+        ip: "127.0.0.1".into(),
+        helo: hostname.into(),
+        auth_user: None,
+        tls: false,
+    };
     let bounce = Envelope {
-        id,
-        mail_from: String::new(),
-        ret: None,
-        envid: None,
-        recipients: vec![Recipient::new(env.mail_from.clone())],
-        arrived: now,
         size: content.len() as u64,
         eight_bit: content.iter().any(|&b| b >= 0x80),
-        smtputf8: false,
-        client: ClientInfo {
-            ip: "127.0.0.1".into(),
-            helo: hostname.into(),
-            auth_user: None,
-            tls: false,
-        },
         internal: true,
-        held: None,
-        attempts: 0,
-        next_attempt: 0,
+        ..Envelope::new(
+            id,
+            String::new(),
+            vec![Recipient::new(env.mail_from.clone())],
+            client,
+        )
     };
     tracing::info!(queue_id = %env.id, bounce_id = %bounce.id, failed = failed.len(), "bounce sent to sender");
     Some((bounce, content))

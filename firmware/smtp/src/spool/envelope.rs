@@ -141,6 +141,32 @@ pub struct Envelope {
 }
 
 impl Envelope {
+    /// A fresh envelope: no DSN parameters, not held, never attempted, size 0 until the
+    /// content is known.
+    pub fn new(
+        id: String,
+        mail_from: String,
+        recipients: Vec<Recipient>,
+        client: ClientInfo,
+    ) -> Self {
+        Self {
+            id,
+            mail_from,
+            ret: None,
+            envid: None,
+            recipients,
+            arrived: crate::datetime::unix_now(),
+            size: 0,
+            eight_bit: false,
+            smtputf8: false,
+            client,
+            internal: false,
+            held: None,
+            attempts: 0,
+            next_attempt: 0,
+        }
+    }
+
     /// Recipients still owed delivery.
     pub fn pending(&self) -> impl Iterator<Item = &Recipient> {
         self.recipients.iter().filter(|r| r.is_pending())

@@ -65,21 +65,33 @@ pub fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// A fresh queue ID: the arrival second in base 34 (digits and capitals without I and O,
-/// so IDs of the same length sort by age) and 8 random characters.
+/// A fresh queue ID, sortable by arrival: the Unix second in base 34 (digits and
+/// capitals without I and O), the microsecond in four fixed-width base-34 digits, and five
+/// random characters against collisions.
 pub fn new_id() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-    let mut n = crate::datetime::unix_now();
-    let mut head = Vec::new();
-    while n > 0 {
-        head.push(ALPHABET[(n % ALPHABET.len() as u64) as usize]);
-        n /= ALPHABET.len() as u64;
+    const BASE: u64 = ALPHABET.len() as u64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut id = Vec::with_capacity(16);
+    let mut secs = now.as_secs();
+    while secs > 0 {
+        id.push(ALPHABET[(secs % BASE) as usize]);
+        secs /= BASE;
     }
-    head.reverse();
+    id.reverse();
+    let mut micros = u64::from(now.subsec_micros());
+    let mut sub = [b'0'; 4];
+    for digit in sub.iter_mut().rev() {
+        *digit = ALPHABET[(micros % BASE) as usize];
+        micros /= BASE;
+    }
+    id.extend_from_slice(&sub);
     let mut rng = rand::rng();
-    head.extend((0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())]));
-    String::from_utf8(head).unwrap_or_default()
+    id.extend((0..5).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())]));
+    String::from_utf8(id).unwrap_or_default()
 }
 
 impl Spool {
@@ -263,24 +275,19 @@ mod tests {
     use super::*;
 
     fn env(id: &str) -> Envelope {
+        let rcpts = vec![
+            Recipient::new("b@example.com"),
+            Recipient::new("c@example.com"),
+        ];
         Envelope {
-            id: id.into(),
-            mail_from: "a@example.jp".into(),
-            ret: None,
-            envid: None,
-            recipients: vec![
-                Recipient::new("b@example.com"),
-                Recipient::new("c@example.com"),
-            ],
             arrived: 1,
             size: 5,
-            eight_bit: false,
-            smtputf8: false,
-            client: ClientInfo::default(),
-            internal: false,
-            held: None,
-            attempts: 0,
-            next_attempt: 0,
+            ..Envelope::new(
+                id.into(),
+                "a@example.jp".into(),
+                rcpts,
+                ClientInfo::default(),
+            )
         }
     }
 
@@ -326,9 +333,12 @@ mod tests {
     #[test]
     fn ids_are_file_safe_and_unique() {
         let a = new_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
         let b = new_id();
         assert!(valid_id(&a) && valid_id(&b));
         assert_ne!(a, b);
+        assert_eq!(a.len(), b.len());
+        assert!(a < b, "later IDs sort after earlier ones: {a} {b}");
         assert!(!valid_id("../etc"));
     }
 }

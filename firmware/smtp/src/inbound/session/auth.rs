@@ -56,9 +56,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 Next::Continue
             });
         };
-        let accounts = self.ctx.accounts.clone();
+        // Argon2 is slow on purpose: off the async threads, sharing the context (no copy
+        // of the account table).
+        let ctx = self.ctx.clone();
         let u = user.clone();
-        let ok = tokio::task::spawn_blocking(move || accounts.verify(&u, &password))
+        let ok = tokio::task::spawn_blocking(move || ctx.accounts.verify(&u, &password))
             .await
             .unwrap_or(false);
         if ok {

@@ -54,26 +54,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 return Ok(Next::Continue);
             }
         };
+        let client = ClientInfo {
+            ip: self.peer.ip().to_string(),
+            helo: self.helo.clone(),
+            auth_user: self.auth_user.clone(),
+            tls: self.tls,
+        };
         let envelope = Envelope {
-            id: id.clone(),
-            mail_from: tx.mail_from,
             ret: tx.ret,
             envid: tx.envid,
-            recipients: tx.recipients,
-            arrived: crate::datetime::unix_now(),
             size,
             eight_bit: content.iter().any(|&b| b >= 0x80),
             smtputf8: tx.smtputf8,
-            client: ClientInfo {
-                ip: self.peer.ip().to_string(),
-                helo: self.helo.clone(),
-                auth_user: self.auth_user.clone(),
-                tls: self.tls,
-            },
-            internal: false,
-            held: None,
-            attempts: 0,
-            next_attempt: 0,
+            ..Envelope::new(id.clone(), tx.mail_from, tx.recipients, client)
         };
         let reply = self.accept(StagedMessage { envelope, content }).await;
         self.reply(reply);
