@@ -12,14 +12,14 @@ mod validate;
 use std::path::Path;
 
 pub use model::*;
-pub use types::{Domain, DomainError, ListenerKind, TlsMode};
+pub use types::{Domain, DomainError, ListenerKind, Network, TlsMode};
 
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A file or environment value could not be read or had the wrong type or syntax;
-    /// the message of the `config` crate names the key and the origin.
-    #[error("configuration: {0}")]
+    /// the source (from the `config` crate) names the key and the origin.
+    #[error("configuration could not be read")]
     Load(#[source] config::ConfigError),
     /// A value parsed but breaks a rule of the model.
     #[error("configuration key `{key}` = {value}: {reason}")]

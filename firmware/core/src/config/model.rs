@@ -5,10 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use super::types::{Domain, ListenerKind, TlsMode};
+use super::types::{Domain, ListenerKind, Network, TlsMode};
 
 /// The whole configuration of the box.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -64,7 +63,7 @@ pub struct Smtp {
     /// Sockets to accept mail on; an empty list runs no listener.
     pub listeners: Vec<Listener>,
     /// Networks whose hosts may relay through the `relay` listener without AUTH.
-    pub trusted_networks: Vec<IpNet>,
+    pub trusted_networks: Vec<Network>,
     /// Domains the box accepts mail for from anyone (for incoming mail); often empty.
     pub local_domains: Vec<Domain>,
     /// Largest message accepted, in bytes (advertised as SIZE).

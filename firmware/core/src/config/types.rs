@@ -94,6 +94,43 @@ impl fmt::Display for Domain {
     }
 }
 
+/// An IP network in CIDR form (`192.168.1.0/24`, `2001:db8::/32`); a bare address
+/// means that one host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Network(pub ipnet::IpNet);
+
+impl Network {
+    /// True when `ip` is inside the network.
+    pub fn contains(&self, ip: &std::net::IpAddr) -> bool {
+        self.0.contains(ip)
+    }
+}
+
+impl FromStr for Network {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        s.parse::<ipnet::IpNet>()
+            .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map(Network)
+            .map_err(|_| format!("{s:?} is not a network in CIDR form such as 192.168.1.0/24"))
+    }
+}
+
+impl TryFrom<String> for Network {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+impl From<Network> for String {
+    fn from(n: Network) -> Self {
+        n.0.to_string()
+    }
+}
+
 /// What a listener is for; decides whether AUTH is offered and whether TLS starts at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -159,6 +196,20 @@ mod tests {
             long.parse::<Domain>(),
             Err(DomainError::TooLong(_))
         ));
+    }
+
+    #[test]
+    fn networks_parse_with_a_clear_error() {
+        let n: Network = "192.168.1.0/24".parse().unwrap();
+        assert!(n.contains(&"192.168.1.77".parse().unwrap()));
+        assert!(!n.contains(&"192.168.2.1".parse().unwrap()));
+        let host: Network = "10.0.0.5".parse().unwrap();
+        assert!(host.contains(&"10.0.0.5".parse().unwrap()));
+        let err = "10.0.0.300/8".parse::<Network>().unwrap_err();
+        assert!(
+            err.contains("10.0.0.300/8") && err.contains("CIDR"),
+            "{err}"
+        );
     }
 
     #[test]
