@@ -16,7 +16,7 @@ struct Harness {
     task: tokio::task::JoinHandle<std::io::Result<SessionEnd<DuplexStream>>>,
 }
 
-fn context(smtp: Smtp, dir: &std::path::Path) -> (Arc<SessionContext>, Queue) {
+fn context(smtp: Smtp, dir: &std::path::Path, pipeline: Pipeline) -> (Arc<SessionContext>, Queue) {
     let stats = Arc::new(Stats::default());
     let spool = Spool::open(dir.join("spool")).unwrap();
     let retry = RetryPolicy {
@@ -31,7 +31,7 @@ fn context(smtp: Smtp, dir: &std::path::Path) -> (Arc<SessionContext>, Queue) {
         config: smtp,
         hostname: "mx.test".into(),
         tls: Some(tokio_rustls::TlsAcceptor::from(tls)),
-        pipeline: Pipeline::new(),
+        pipeline,
         queue: queue.clone(),
         stats,
     });
@@ -39,8 +39,18 @@ fn context(smtp: Smtp, dir: &std::path::Path) -> (Arc<SessionContext>, Queue) {
 }
 
 fn start(smtp: Smtp, kind: ListenerKind, peer: &str, tls: bool) -> Harness {
+    start_with(smtp, kind, peer, tls, Pipeline::new())
+}
+
+fn start_with(
+    smtp: Smtp,
+    kind: ListenerKind,
+    peer: &str,
+    tls: bool,
+    pipeline: Pipeline,
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let (ctx, queue) = context(smtp, dir.path());
+    let (ctx, queue) = context(smtp, dir.path(), pipeline);
     let (client, server) = tokio::io::duplex(1 << 20);
     let session = Session::new(server, ctx, kind, peer.parse().unwrap(), tls);
     let task = tokio::spawn(session.run(true));
@@ -345,4 +355,85 @@ fn lenient_parse_keeps_parameters() {
     assert_eq!(to.address, "a..b@docomo.ne.jp");
     assert_ne!(to.flags & smtp_proto::RCPT_NOTIFY_NEVER, 0);
     assert!(parse_command(b"RCPT TO:<a b@docomo.ne.jp>\r\n").is_err());
+}
+
+/// A stage that decides by a word in the content, as DLP will.
+struct ByWord;
+
+impl crate::pipeline::Stage for ByWord {
+    fn name(&self) -> &str {
+        "by-word"
+    }
+    fn process(&self, m: &mut crate::pipeline::StagedMessage) -> crate::pipeline::Verdict {
+        use crate::pipeline::Verdict;
+        let text = String::from_utf8_lossy(&m.content).to_string();
+        if text.contains("REJECT") {
+            Verdict::Reject {
+                code: 550,
+                status: "5.7.1".into(),
+                text: "個人番号を含むため送信できません / contains a My Number".into(),
+            }
+        } else if text.contains("HOLD") {
+            Verdict::Hold {
+                reason: "needs approval".into(),
+            }
+        } else if text.contains("DROP") {
+            Verdict::Discard {
+                reason: "test".into(),
+            }
+        } else {
+            m.content.extend_from_slice(b"X-Stage: seen\r\n");
+            m.envelope
+                .recipients
+                .retain(|r| !r.address.starts_with("bcc-drop"));
+            Verdict::Accept
+        }
+    }
+}
+
+#[tokio::test]
+async fn stages_reject_before_the_final_reply_hold_discard_and_rewrite() {
+    let pipeline = Pipeline::new().with(Arc::new(ByWord));
+    let mut h = start_with(
+        trusted(),
+        ListenerKind::Relay,
+        "127.0.0.1:4000",
+        false,
+        pipeline,
+    );
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    let mut send = async |body: &str, expect: &str| {
+        h.cmd("MAIL FROM:<a@office.test>", "250").await;
+        h.cmd("RCPT TO:<b@example.com>", "250").await;
+        h.cmd("RCPT TO:<bcc-drop@example.com>", "250").await;
+        h.cmd("DATA", "354").await;
+        h.raw(
+            format!("Subject: t\r\n\r\n{body}\r\n.\r\n").as_bytes(),
+            expect,
+        )
+        .await
+    };
+    let r = send("REJECT me", "550 5.7.1").await;
+    assert!(r.contains("My Number"), "{r}");
+    let held = send("HOLD me", "250 2.0.0").await;
+    let dropped = send("DROP me", "250 2.0.0").await;
+    let passed = send("fine", "250 2.0.0").await;
+    let id = |r: &str| r.trim_end().rsplit(' ').next().unwrap().to_string();
+    assert_eq!(
+        h.queue.show(&id(&held)).unwrap().held.as_deref(),
+        Some("needs approval")
+    );
+    assert!(
+        h.queue.show(&id(&dropped)).is_err(),
+        "discarded mail is not queued"
+    );
+    let env = h.queue.show(&id(&passed)).unwrap();
+    assert_eq!(env.recipients.len(), 1, "the stage removed a recipient");
+    let content = h.queue.spool().content(&id(&passed)).unwrap();
+    assert!(
+        content.ends_with(b"X-Stage: seen\r\n"),
+        "the stage rewrote the content"
+    );
+    assert_eq!(h.queue.list().len(), 2);
 }
