@@ -180,6 +180,8 @@ pub struct Delivery {
     pub command_timeout: Duration,
     /// Destination port for MX delivery (25 on the Internet).
     pub mx_port: u16,
+    /// DNS servers for MX and address look-ups; empty: the system's (`/etc/resolv.conf`).
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 impl Default for Delivery {
@@ -196,6 +198,7 @@ impl Default for Delivery {
             connect_timeout: Duration::from_secs(30),
             command_timeout: Duration::from_secs(300),
             mx_port: 25,
+            dns_servers: Vec::new(),
         }
     }
 }

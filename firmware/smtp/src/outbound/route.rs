@@ -7,10 +7,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use hickory_resolver::config::ResolverConfig;
+use hickory_resolver::config::{NameServerConfig, ResolverConfig};
 use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::ProtoErrorKind;
 use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::xfer::Protocol;
 use hickory_resolver::{ResolveError as DnsError, TokioResolver};
 use mamori_core::config::{Delivery, Route, TlsMode};
 use rand::Rng;
@@ -124,6 +125,24 @@ impl Resolver {
             }
         };
         Self { inner }
+    }
+
+    /// A resolver asking only `servers` (UDP, then TCP for truncated answers), trusting
+    /// their negative answers so that a non-existent domain bounces at once.
+    pub fn with_servers(servers: &[SocketAddr]) -> Self {
+        let mut group = Vec::with_capacity(servers.len() * 2);
+        for &addr in servers {
+            for protocol in [Protocol::Udp, Protocol::Tcp] {
+                let mut ns = NameServerConfig::new(addr, protocol);
+                ns.trust_negative_responses = true;
+                group.push(ns);
+            }
+        }
+        let config = ResolverConfig::from_parts(None, Vec::new(), group);
+        Self {
+            inner: TokioResolver::builder_with_config(config, TokioConnectionProvider::default())
+                .build(),
+        }
     }
 
     /// Wraps a resolver built elsewhere.

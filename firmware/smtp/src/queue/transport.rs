@@ -83,7 +83,11 @@ impl Transport {
             delivery: delivery.clone(),
             helo: hostname.to_string(),
             tls_configs: Arc::new(TlsConfigs::load(delivery.ca_file.as_deref())),
-            resolver: Resolver::from_system(),
+            resolver: if delivery.dns_servers.is_empty() {
+                Resolver::from_system()
+            } else {
+                Resolver::with_servers(&delivery.dns_servers)
+            },
         })
     }
 
