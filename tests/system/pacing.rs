@@ -99,3 +99,82 @@ print("ok")
         "300 recipients left within {spread:?}: not paced"
     );
 }
+
+/// A destination that answers 421 "slow down" gets no new transaction for
+/// `throttle_pause`, even though the message itself is due again sooner.
+#[test]
+fn destination_answering_421_is_slowed_down() {
+    let port = free_port();
+    let server = r#"
+import socket, sys, time
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", int(sys.argv[1]))); srv.listen(5)
+print("ready", flush=True)
+conn_no = 0
+while True:
+    c, _ = srv.accept(); conn_no += 1
+    f = c.makefile("rb")
+    c.sendall(b"220 carrier ESMTP\r\n")
+    while True:
+        l = f.readline()
+        if not l: break
+        u = l.upper()
+        if u.startswith(b"EHLO"): c.sendall(b"250-carrier\r\n250 ENHANCEDSTATUSCODES\r\n")
+        elif u.startswith(b"MAIL") and conn_no == 1:
+            print(f"throttled {time.time()}", flush=True)
+            c.sendall(b"421 4.7.0 Too many messages, slow down\r\n"); break
+        elif u.startswith(b"MAIL") or u.startswith(b"RCPT"): c.sendall(b"250 2.0.0 ok\r\n")
+        elif u.startswith(b"DATA"):
+            c.sendall(b"354 go\r\n")
+            while f.readline() not in (b".\r\n", b""): pass
+            print(f"delivered {time.time()}", flush=True)
+            c.sendall(b"250 2.0.0 queued\r\n")
+        elif u.startswith(b"QUIT"): c.sendall(b"221 bye\r\n"); break
+        else: c.sendall(b"250 ok\r\n")
+    c.close()
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", server, &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let m = Mamori::start(
+        port,
+        None,
+        "[smtp.delivery]\nretry_initial = \"1s\"\nretry_max = \"1s\"\n[smtp.pacing]\nthrottle_pause = \"4s\"\n",
+    );
+    let (code, out) = swaks(&[
+        "--server",
+        &m.relay_addr().to_string(),
+        "--from",
+        "a@office.test",
+        "--to",
+        "b@sink.test",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let stamp = |want: &str| -> f64 {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no {want}; log:\n{}", m.log()));
+        assert!(line.starts_with(want), "expected {want}, got {line}");
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let throttled = stamp("throttled");
+    let delivered = stamp("delivered");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        delivered - throttled >= 3.5,
+        "retried {:.1}s after a 421; the lane should have paused 4s",
+        delivered - throttled
+    );
+    assert!(m.log().contains("slowing down"), "{}", m.log());
+}

@@ -271,6 +271,9 @@ pub struct Pacing {
     pub jp_mobile_preset: bool,
     /// Operator-defined groups; the first group naming a domain wins, before the preset.
     pub groups: Vec<PaceGroup>,
+    /// How long a destination that answered 421 or "slow down" gets no new transaction.
+    #[serde(with = "humantime_serde")]
+    pub throttle_pause: Duration,
 }
 
 impl Default for Pacing {
@@ -279,6 +282,7 @@ impl Default for Pacing {
             default: PaceLimits::default(),
             jp_mobile_preset: true,
             groups: Vec::new(),
+            throttle_pause: Duration::from_secs(60),
         }
     }
 }

@@ -19,8 +19,6 @@ use tracing::Instrument;
 use super::transport::Transport;
 use super::{Job, Outcome, Queue};
 
-/// How long a throttled lane pauses before its next transaction.
-const THROTTLE_PAUSE: Duration = Duration::from_secs(60);
 /// Slow-down factor cap after repeated throttling.
 const MAX_SLOWDOWN: u32 = 16;
 /// A throttled lane returns to full speed after this long without being throttled.
@@ -31,6 +29,7 @@ const RECOVERY: Duration = Duration::from_secs(600);
 pub struct PacePolicy {
     groups: Vec<PaceGroup>,
     default: PaceLimits,
+    throttle_pause: Duration,
 }
 
 impl PacePolicy {
@@ -43,6 +42,7 @@ impl PacePolicy {
         Self {
             groups,
             default: cfg.default,
+            throttle_pause: cfg.throttle_pause,
         }
     }
 
@@ -60,6 +60,7 @@ impl PacePolicy {
 #[derive(Debug, Clone)]
 pub struct RateGate {
     per_minute: u32,
+    pause: Duration,
     next_slot: Option<Instant>,
     slowdown: u32,
     paused_until: Option<Instant>,
@@ -68,8 +69,9 @@ pub struct RateGate {
 
 impl RateGate {
     /// A gate allowing `per_minute` transactions a minute (0: unlimited).
-    pub fn new(per_minute: u32) -> Self {
+    pub fn new(per_minute: u32, pause: Duration) -> Self {
         Self {
+            pause,
             per_minute,
             next_slot: None,
             slowdown: 1,
@@ -106,7 +108,7 @@ impl RateGate {
     /// The destination pushed back: pause, then go slower.
     pub fn throttle(&mut self, now: Instant) {
         self.slowdown = (self.slowdown * 2).min(MAX_SLOWDOWN);
-        self.paused_until = Some(now + THROTTLE_PAUSE);
+        self.paused_until = Some(now + self.pause);
         self.last_throttle = Some(now);
         self.next_slot = None;
     }
@@ -171,7 +173,10 @@ impl Pacer {
                         state: Mutex::new(LaneState {
                             jobs: VecDeque::new(),
                             connections: 0,
-                            gate: RateGate::new(limits.messages_per_minute),
+                            gate: RateGate::new(
+                                limits.messages_per_minute,
+                                self.policy.throttle_pause,
+                            ),
                         }),
                     })
                 })
@@ -308,6 +313,8 @@ impl Pacer {
 mod tests {
     use super::*;
 
+    const THROTTLE_PAUSE: Duration = Duration::from_secs(60);
+
     #[test]
     fn carriers_get_the_preset_and_others_the_default() {
         let p = PacePolicy::new(&Pacing::default());
@@ -326,7 +333,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn gate_spaces_transactions_and_slows_when_throttled() {
-        let mut g = RateGate::new(30);
+        let mut g = RateGate::new(30, THROTTLE_PAUSE);
         let t0 = Instant::now();
         assert_eq!(g.reserve(t0), t0);
         assert_eq!(g.reserve(t0), t0 + Duration::from_secs(2));
@@ -346,7 +353,7 @@ mod tests {
 
     #[test]
     fn unlimited_gate_never_waits_until_throttled() {
-        let mut g = RateGate::new(0);
+        let mut g = RateGate::new(0, THROTTLE_PAUSE);
         let t0 = Instant::now();
         for _ in 0..100 {
             assert_eq!(g.reserve(t0), t0);
