@@ -437,3 +437,43 @@ async fn stages_reject_before_the_final_reply_hold_discard_and_rewrite() {
     );
     assert_eq!(h.queue.list().len(), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn idle_client_is_disconnected_with_421_after_the_command_timeout() {
+    let smtp = Smtp {
+        command_timeout: std::time::Duration::from_secs(30),
+        ..trusted()
+    };
+    let mut h = start(smtp, ListenerKind::Relay, "127.0.0.1:4000", false);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    // Say nothing: the paused clock jumps to the timeout.
+    let reply = h.read_reply().await;
+    assert!(reply.starts_with("421 4.4.2"), "{reply}");
+    assert!(matches!(h.task.await.unwrap().unwrap(), SessionEnd::Closed));
+}
+
+#[tokio::test(start_paused = true)]
+async fn slow_drip_client_is_cut_at_the_session_timeout() {
+    let smtp = Smtp {
+        command_timeout: std::time::Duration::from_secs(60),
+        session_timeout: std::time::Duration::from_secs(300),
+        ..trusted()
+    };
+    let mut h = start(smtp, ListenerKind::Relay, "127.0.0.1:4000", false);
+    h.read_reply().await;
+    // A NOOP every 50 s never trips the idle timeout, but the session ends at 300 s.
+    let mut replies = String::new();
+    for _ in 0..10 {
+        tokio::time::sleep(std::time::Duration::from_secs(50)).await;
+        if h.client.write_all(b"NOOP\r\n").await.is_err() {
+            break;
+        }
+        let r = h.read_reply().await;
+        replies.push_str(&r);
+        if r.is_empty() || r.contains("421") {
+            break;
+        }
+    }
+    assert!(replies.contains("421 4.4.2"), "{replies}");
+}
