@@ -105,6 +105,7 @@ pub async fn start(config: &Config, pipeline: Pipeline) -> Result<Smtpd, ServerE
         pipeline,
         queue: queue.clone(),
         stats: stats.clone(),
+        data_memory: SessionContext::memory_budget(smtp.max_data_memory),
     });
 
     let transport = Transport::new(&smtp.delivery, &config.general.hostname)

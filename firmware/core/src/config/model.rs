@@ -68,6 +68,10 @@ pub struct Smtp {
     pub local_domains: Vec<Domain>,
     /// Largest message accepted, in bytes (advertised as SIZE).
     pub max_message_size: u64,
+    /// Message content all sessions together may hold in memory before it is spooled,
+    /// in bytes; past it clients get 452 4.3.1 and retry later (a small board must not
+    /// run out of memory under a burst of large mails).
+    pub max_data_memory: u64,
     /// Most recipients in one transaction; more get 452 4.5.3.
     pub max_recipients: usize,
     /// Longest line of message content, in octets without CRLF (RFC 5322 says 998).
@@ -104,6 +108,7 @@ impl Default for Smtp {
             ],
             local_domains: Vec::new(),
             max_message_size: 25 * 1024 * 1024,
+            max_data_memory: 256 * 1024 * 1024,
             max_recipients: 100,
             max_line_length: 998,
             max_commands: 200,

@@ -52,6 +52,16 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
             "must be at least 1024 bytes",
         ));
     }
+    if s.max_data_memory < s.max_message_size {
+        return Err(invalid(
+            "smtp.max_data_memory",
+            s.max_data_memory,
+            format!(
+                "must be at least smtp.max_message_size ({}) or no message of that size could be accepted",
+                s.max_message_size
+            ),
+        ));
+    }
     if s.max_recipients == 0 {
         return Err(invalid("smtp.max_recipients", 0, "must be at least 1"));
     }

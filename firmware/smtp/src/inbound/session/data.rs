@@ -1,6 +1,7 @@
 //! DATA: receive the content strictly, run the pipeline, spool durably, then reply.
 
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{Next, Session, State};
 use crate::inbound::data::DataReceiver;
@@ -11,8 +12,8 @@ use crate::stats::Stats;
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     pub(super) async fn data(&mut self) -> std::io::Result<Next> {
-        let tx = match &self.state {
-            State::Mail(tx) if !tx.recipients.is_empty() => tx,
+        match &self.state {
+            State::Mail(tx) if !tx.recipients.is_empty() => {}
             State::Mail(_) => {
                 self.reply(Reply::new(554, "5.5.1", "Error: no valid recipients"));
                 return Ok(Next::Continue);
@@ -21,8 +22,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 self.reply(Reply::new(503, "5.5.1", "Error: need RCPT command"));
                 return Ok(Next::Continue);
             }
-        };
-        let _ = tx;
+        }
         self.reply(Reply::plain(354, "End data with <CR><LF>.<CR><LF>"));
         let cfg = &self.ctx.config;
         let (max_size, max_line) = (cfg.max_message_size, cfg.max_line_length);
@@ -31,8 +31,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let received = self.received_header(&id);
         let mut content = Vec::with_capacity(received.len() + 8192);
         content.extend_from_slice(received.as_bytes());
+        // Message content lives in memory until it is spooled; all sessions together may
+        // hold at most `max_data_memory`. Past that, the content is read and dropped and
+        // the client is told to try later, rather than the box running out of memory.
+        let mut budget = MemoryGrant::default();
         loop {
-            if let Some(used) = receiver.feed(&self.input, &mut content) {
+            let done = receiver.feed(&self.input, &mut content);
+            if !budget.cover(&self.ctx.data_memory, content.len()) {
+                content = Vec::new();
+            }
+            if let Some(used) = done {
                 self.input.drain(..used);
                 break;
             }
@@ -54,6 +62,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 return Ok(Next::Continue);
             }
         };
+        if budget.starved {
+            tracing::warn!(queue_id = %id, peer = %self.peer, "message memory budget exhausted; client told to retry");
+            self.reply(Reply::new(
+                452,
+                "4.3.1",
+                "Insufficient system resources, try again later",
+            ));
+            return Ok(Next::Continue);
+        }
         let client = ClientInfo {
             ip: self.peer.ip().to_string(),
             helo: self.helo.clone(),
@@ -69,6 +86,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             ..Envelope::new(id.clone(), tx.mail_from, tx.recipients, client)
         };
         let reply = self.accept(StagedMessage { envelope, content }).await;
+        drop(budget);
         self.reply(reply);
         Ok(Next::Continue)
     }
@@ -152,5 +170,48 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             host = self.ctx.hostname,
             date = crate::datetime::rfc5322_now(),
         )
+    }
+}
+
+/// Bytes of message memory one budget permit stands for.
+pub(crate) const MEMORY_UNIT: usize = 64 * 1024;
+
+/// The share of the global message-memory budget one DATA transfer holds; given back
+/// when dropped.
+#[derive(Default)]
+struct MemoryGrant {
+    permit: Option<OwnedSemaphorePermit>,
+    units: usize,
+    /// The budget ran out: the content is being dropped.
+    starved: bool,
+}
+
+impl MemoryGrant {
+    /// Extends the grant to cover `bytes`; false once the budget is exhausted.
+    fn cover(&mut self, budget: &std::sync::Arc<Semaphore>, bytes: usize) -> bool {
+        if self.starved {
+            return false;
+        }
+        let need = bytes.div_ceil(MEMORY_UNIT);
+        if need <= self.units {
+            return true;
+        }
+        let more = u32::try_from(need - self.units).unwrap_or(u32::MAX);
+        match budget.clone().try_acquire_many_owned(more) {
+            Ok(p) => {
+                match &mut self.permit {
+                    Some(held) => held.merge(p),
+                    None => self.permit = Some(p),
+                }
+                self.units = need;
+                true
+            }
+            Err(_) => {
+                self.starved = true;
+                self.permit = None;
+                self.units = 0;
+                false
+            }
+        }
     }
 }

@@ -45,6 +45,21 @@ pub struct SessionContext {
     pub queue: Queue,
     /// Counters.
     pub stats: Arc<Stats>,
+    /// The message-memory budget shared by all sessions, in units of 64 KiB
+    /// (see [`SessionContext::memory_budget`]).
+    pub data_memory: Arc<tokio::sync::Semaphore>,
+}
+
+impl SessionContext {
+    /// The semaphore for a budget of `bytes` of message content held in memory at once.
+    pub fn memory_budget(bytes: u64) -> Arc<tokio::sync::Semaphore> {
+        let units = usize::try_from(bytes)
+            .unwrap_or(usize::MAX)
+            .div_ceil(data::MEMORY_UNIT);
+        Arc::new(tokio::sync::Semaphore::new(
+            units.min(tokio::sync::Semaphore::MAX_PERMITS),
+        ))
+    }
 }
 
 /// The session's position in the dialogue.

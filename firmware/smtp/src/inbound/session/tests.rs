@@ -27,6 +27,7 @@ fn context(smtp: Smtp, dir: &std::path::Path, pipeline: Pipeline) -> (Arc<Sessio
     let queue = Queue::open(spool, stats.clone(), retry, "mx.test".into()).unwrap();
     let tls = crate::tls::server_config(None, dir, "mx.test").unwrap();
     let ctx = Arc::new(SessionContext {
+        data_memory: SessionContext::memory_budget(smtp.max_data_memory),
         accounts: Accounts::new(&smtp.accounts),
         config: smtp,
         hostname: "mx.test".into(),
@@ -476,4 +477,28 @@ async fn slow_drip_client_is_cut_at_the_session_timeout() {
         }
     }
     assert!(replies.contains("421 4.4.2"), "{replies}");
+}
+
+#[tokio::test]
+async fn exhausted_memory_budget_is_a_temporary_452_and_is_given_back() {
+    // Room for about 2 MiB of content in all sessions together.
+    let smtp = Smtp {
+        max_data_memory: 2 << 20,
+        max_message_size: 4 << 20,
+        ..trusted()
+    };
+    let mut h = start(smtp, ListenerKind::Relay, "127.0.0.1:4000", false);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    h.cmd("MAIL FROM:<a@office.test>", "250").await;
+    h.cmd("RCPT TO:<b@example.com>", "250").await;
+    h.cmd("DATA", "354").await;
+    let big = format!("{}.\r\n", format!("{}\r\n", "y".repeat(900)).repeat(3000));
+    h.raw(big.as_bytes(), "452 4.3.1").await;
+    assert!(h.queue.list().is_empty());
+    // The budget was given back: a small message goes through.
+    h.cmd("MAIL FROM:<a@office.test>", "250").await;
+    h.cmd("RCPT TO:<b@example.com>", "250").await;
+    h.cmd("DATA", "354").await;
+    h.raw(b"small\r\n.\r\n", "250 2.0.0").await;
 }
