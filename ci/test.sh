@@ -4,7 +4,7 @@
 #   1. ci/install-deps.sh (apt packages, aarch64 target, rustfmt, clippy; no-op when present)
 #   2. cargo fmt --check        3. cargo clippy -D warnings     4. cargo test (incl. tests/)
 #   5. arm64 sysroot (libnftnl, libmnl)    6. cargo build for aarch64
-#   7. cargo test for aarch64 (core + smtp unit tests under qemu-aarch64-static)
+#   7. cargo test for aarch64 (core, dlp and smtp unit tests under qemu-aarch64-static)
 # Under CI (CI set and non-empty): no colours, no incremental compilation, and each step is
 # killed after CI_STEP_TIMEOUT (default 30m) so that a hang names its step.
 set -euo pipefail
@@ -105,7 +105,7 @@ printf 'LIBNFTNL_LIB_DIR=%s\nLIBMNL_LIB_DIR=%s\n' "$LIBNFTNL_LIB_DIR" "$LIBMNL_L
 step "aarch64 build" cargo build --workspace --locked --target "$AARCH64"
 
 # Runs under qemu-aarch64-static via the runner in .cargo/config.toml.
-step "aarch64 test (qemu)" cargo test --locked --target "$AARCH64" -p mamori-core -p mamori-smtp --lib
+step "aarch64 test (qemu)" cargo test --locked --target "$AARCH64" -p mamori-core -p mamori-dlp -p mamori-smtp --lib
 
 printf '\n==== CI PASSED: %d/%d steps in %ds: %s ====\n' "$step_no" "$TOTAL_STEPS" \
     "$((SECONDS - t_start))" "$(summary)"

@@ -1,0 +1,1 @@
+//! Mamori DLP: finds personal data in text. Pure: no I/O.
