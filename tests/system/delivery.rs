@@ -94,3 +94,64 @@ fn required_tls_to_a_plaintext_destination_defers_and_sends_nothing() {
     );
     assert_eq!(sink.count(), 0, "nothing may be sent in clear");
 }
+
+/// Opportunistic TLS whose handshake fails is retried in clear (Postfix `may`): a peer
+/// with a broken TLS stack still gets its mail.
+#[test]
+fn broken_starttls_at_an_opportunistic_destination_falls_back_to_clear() {
+    let port = free_port();
+    let server = r#"
+import socket, sys
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", int(sys.argv[1]))); srv.listen(5)
+print("ready", flush=True)
+while True:
+    c, _ = srv.accept(); f = c.makefile("rb")
+    c.sendall(b"220 broken-tls ESMTP\r\n")
+    while True:
+        l = f.readline()
+        if not l: break
+        u = l.upper()
+        if u.startswith(b"EHLO"): c.sendall(b"250-broken-tls\r\n250 STARTTLS\r\n")
+        elif u.startswith(b"STARTTLS"):
+            c.sendall(b"220 go ahead\r\n")
+            c.sendall(b"this is not a TLS server hello\r\n" * 4)
+            print("handshake-broken", flush=True); break
+        elif u.startswith(b"DATA"):
+            c.sendall(b"354 go\r\n")
+            while f.readline() not in (b".\r\n", b""): pass
+            print("delivered-in-clear", flush=True)
+            c.sendall(b"250 2.0.0 queued\r\n")
+        elif u.startswith(b"QUIT"): c.sendall(b"221 bye\r\n"); break
+        else: c.sendall(b"250 ok\r\n")
+    c.close()
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", server, &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let m = Mamori::start(port, None, "");
+    let (code, out) = swaks(&[
+        "--server",
+        &m.relay_addr().to_string(),
+        "--from",
+        "a@office.test",
+        "--to",
+        "b@sink.test",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let next = || rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
+    assert_eq!(next(), "handshake-broken", "log:\n{}", m.log());
+    assert_eq!(next(), "delivered-in-clear", "log:\n{}", m.log());
+    let _ = child.kill();
+    let _ = child.wait();
+}

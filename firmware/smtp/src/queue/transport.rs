@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mamori_core::config::Delivery;
+use mamori_core::config::{Delivery, TlsMode};
 use tokio::net::TcpStream;
 
 use super::{Job, Outcome};
@@ -117,16 +117,27 @@ impl Transport {
                 command_timeout: self.delivery.command_timeout,
                 tls_configs: self.tls_configs.clone(),
             };
-            let stream = match connect_any(&target.addrs, self.delivery.connect_timeout).await {
-                Ok((s, _)) => s,
-                Err(e) => {
-                    last = from_delivery_error(&e);
-                    continue;
+            match self.open(&target.addrs, &opts).await {
+                Ok(link) => return Ok(link),
+                // Opportunistic TLS that fails in the handshake is retried in clear, as
+                // Postfix's `may` does: the policy never promised encryption, and a peer
+                // with broken TLS must still get its mail. `required` never falls back,
+                // and neither does a session with credentials.
+                Err(DeliveryError::Tls { reason, .. })
+                    if target.tls == TlsMode::Opportunistic
+                        && !target.implicit_tls
+                        && target.auth.is_none() =>
+                {
+                    tracing::warn!(%domain, host = %target.host, %reason, "TLS handshake failed; retrying without TLS");
+                    let clear = ClientOptions {
+                        tls: TlsMode::Disabled,
+                        ..opts
+                    };
+                    match self.open(&target.addrs, &clear).await {
+                        Ok(link) => return Ok(link),
+                        Err(e) => last = from_delivery_error(&e),
+                    }
                 }
-            };
-            let _ = stream.set_nodelay(true);
-            match Connection::open(stream, &opts).await {
-                Ok(conn) => return Ok(Link { conn }),
                 Err(e) => {
                     tracing::info!(%domain, host = %target.host, error = %e, "destination host failed");
                     last = from_delivery_error(&e);
@@ -134,6 +145,19 @@ impl Transport {
             }
         }
         Err(last)
+    }
+
+    /// Connects to the first address that answers and opens an SMTP session there.
+    async fn open(
+        &self,
+        addrs: &[std::net::SocketAddr],
+        opts: &ClientOptions,
+    ) -> Result<Link, DeliveryError> {
+        let (stream, _) = connect_any(addrs, self.delivery.connect_timeout).await?;
+        let _ = stream.set_nodelay(true);
+        Ok(Link {
+            conn: Connection::open(stream, opts).await?,
+        })
     }
 }
 
