@@ -113,6 +113,16 @@ impl RateGate {
         self.next_slot = None;
     }
 
+    /// True when forgetting this gate changes nothing: no slot reserved in the future,
+    /// no pause, no recent throttling.
+    pub fn is_idle(&self, now: Instant) -> bool {
+        self.next_slot.is_none_or(|s| s <= now)
+            && self.paused_until.is_none_or(|p| p <= now)
+            && self
+                .last_throttle
+                .is_none_or(|t| now.duration_since(t) >= RECOVERY)
+    }
+
     /// The current slow-down factor (1 = normal).
     pub fn slowdown(&self) -> u32 {
         self.slowdown
@@ -160,28 +170,25 @@ impl Pacer {
 
     /// Queues a job on its domain's lane and starts a connection if the lane may have another.
     pub fn submit(self: &Arc<Self>, job: Job) {
-        let lane = {
-            let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
-            lanes
-                .entry(job.domain.clone())
-                .or_insert_with(|| {
-                    let (group, limits) = self.policy.limits_for(&job.domain);
-                    Arc::new(Lane {
-                        domain: job.domain.clone(),
-                        group: group.to_string(),
-                        limits,
-                        state: Mutex::new(LaneState {
-                            jobs: VecDeque::new(),
-                            connections: 0,
-                            gate: RateGate::new(
-                                limits.messages_per_minute,
-                                self.policy.throttle_pause,
-                            ),
-                        }),
-                    })
+        // Lock order everywhere: the lane map, then a lane. The job is queued while the
+        // map is held so that an idle lane cannot be dropped between look-up and push.
+        let mut lanes = self.lanes();
+        let lane = lanes
+            .entry(job.domain.clone())
+            .or_insert_with(|| {
+                let (group, limits) = self.policy.limits_for(&job.domain);
+                Arc::new(Lane {
+                    domain: job.domain.clone(),
+                    group: group.to_string(),
+                    limits,
+                    state: Mutex::new(LaneState {
+                        jobs: VecDeque::new(),
+                        connections: 0,
+                        gate: RateGate::new(limits.messages_per_minute, self.policy.throttle_pause),
+                    }),
                 })
-                .clone()
-        };
+            })
+            .clone();
         let start = {
             let mut st = lane.state();
             st.jobs.push_back(job);
@@ -192,10 +199,15 @@ impl Pacer {
                 false
             }
         };
+        drop(lanes);
         if start {
             let me = self.clone();
             tokio::spawn(async move { me.connection_task(lane).await });
         }
+    }
+
+    fn lanes(&self) -> MutexGuard<'_, HashMap<String, Arc<Lane>>> {
+        self.lanes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Takes the next job a connection may carry, splitting off what exceeds the
@@ -215,9 +227,15 @@ impl Pacer {
     async fn connection_task(self: Arc<Self>, lane: Arc<Lane>) {
         loop {
             self.one_connection(&lane).await;
+            let mut lanes = self.lanes();
             let mut st = lane.state();
             if st.jobs.is_empty() {
                 st.connections -= 1;
+                // A lane with nothing to do and no pacing state worth keeping is dropped,
+                // so a box that mails thousands of domains does not keep them all.
+                if st.connections == 0 && st.gate.is_idle(Instant::now()) {
+                    lanes.remove(&lane.domain);
+                }
                 return;
             }
         }
@@ -338,6 +356,7 @@ mod tests {
         assert_eq!(g.reserve(t0), t0);
         assert_eq!(g.reserve(t0), t0 + Duration::from_secs(2));
         assert_eq!(g.reserve(t0), t0 + Duration::from_secs(4));
+        assert!(!g.is_idle(t0), "slots reserved ahead");
         g.throttle(t0);
         let after = g.reserve(t0);
         assert_eq!(after, t0 + THROTTLE_PAUSE);
@@ -355,6 +374,7 @@ mod tests {
     fn unlimited_gate_never_waits_until_throttled() {
         let mut g = RateGate::new(0, THROTTLE_PAUSE);
         let t0 = Instant::now();
+        assert!(g.is_idle(t0));
         for _ in 0..100 {
             assert_eq!(g.reserve(t0), t0);
         }
