@@ -1,0 +1,424 @@
+//! Digit runs, the separators that join them, and windows over them: the one pass that
+//! every number detector shares.
+//!
+//! A *group* is a maximal run of ASCII digits. Two groups are *linked* when only a separator
+//! people write inside a number stands between them: one `-`, one to three spaces or tabs, a
+//! line break with optional indentation around it (a number wrapped in a table cell), or a
+//! parenthesis (`03(1234)5678`). A *chain* is a maximal sequence of linked groups. Detectors
+//! look at *windows*: consecutive groups of one chain. A window never starts or ends inside a
+//! group, so a 30-digit tracking code is one group and never yields a 12-digit finding, and a
+//! chain of `g` groups yields at most `g` findings per detector.
+
+use std::ops::Range;
+
+/// No detector needs a window longer than this many digits (card numbers: 19).
+pub(crate) const MAX_WINDOW_DIGITS: usize = 19;
+
+/// The most spaces or tabs that still join two groups on one line.
+const MAX_SPACES: usize = 3;
+/// The most bytes of whitespace, line break and indentation included, that still join two
+/// groups across a line break.
+const MAX_LINE_BREAK_BYTES: usize = 16;
+
+/// What joins a group to the previous one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sep {
+    /// One `-`.
+    Hyphen,
+    /// One to three spaces or tabs.
+    Space,
+    /// Exactly one line break, with optional spaces around it.
+    LineBreak,
+    /// `(`, or spaces then `(`.
+    OpenParen,
+    /// `)`, optionally followed by one space or `-`.
+    CloseParen,
+}
+
+/// A maximal run of ASCII digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Group {
+    /// Byte offset of the first digit.
+    pub start: usize,
+    /// Byte offset just past the last digit.
+    pub end: usize,
+    /// What joins it to the previous group of its chain (`None` for the first group).
+    pub link: Option<Sep>,
+}
+
+impl Group {
+    /// The number of digits.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+}
+
+/// Calls `on_chain` with every chain of linked digit groups in `text`, in order.
+pub(crate) fn for_each_chain(text: &str, mut on_chain: impl FnMut(&[Group])) {
+    let bytes = text.as_bytes();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut pos = 0;
+    let mut link = None;
+    loop {
+        if link.is_none() {
+            match bytes
+                .get(pos..)
+                .and_then(|rest| rest.iter().position(u8::is_ascii_digit))
+            {
+                Some(offset) => pos += offset,
+                None => break,
+            }
+        }
+        let start = pos;
+        while bytes.get(pos).is_some_and(u8::is_ascii_digit) {
+            pos += 1;
+        }
+        groups.push(Group {
+            start,
+            end: pos,
+            link,
+        });
+        match separator_at(bytes, pos) {
+            Some((sep, next)) => {
+                link = Some(sep);
+                pos = next;
+            }
+            None => {
+                on_chain(&groups);
+                groups.clear();
+                link = None;
+            }
+        }
+    }
+    if !groups.is_empty() {
+        on_chain(&groups);
+    }
+}
+
+/// The separator starting at `pos` (just past a digit run) if a digit follows it, with the
+/// position of that digit.
+fn separator_at(bytes: &[u8], pos: usize) -> Option<(Sep, usize)> {
+    let at = |i: usize| bytes.get(i).copied();
+    let digit_at = |i: usize| at(i).is_some_and(|b| b.is_ascii_digit());
+    match at(pos)? {
+        b'-' => digit_at(pos + 1).then_some((Sep::Hyphen, pos + 1)),
+        b'(' => digit_at(pos + 1).then_some((Sep::OpenParen, pos + 1)),
+        b')' => {
+            if digit_at(pos + 1) {
+                Some((Sep::CloseParen, pos + 1))
+            } else if matches!(at(pos + 1), Some(b' ' | b'-')) && digit_at(pos + 2) {
+                Some((Sep::CloseParen, pos + 2))
+            } else {
+                None
+            }
+        }
+        b' ' | b'\t' | b'\n' => {
+            let mut i = pos;
+            let mut breaks = 0;
+            while let Some(b) = at(i) {
+                match b {
+                    b' ' | b'\t' => {}
+                    b'\n' => breaks += 1,
+                    _ => break,
+                }
+                i += 1;
+                if breaks > 1 || i - pos > MAX_LINE_BREAK_BYTES {
+                    return None;
+                }
+            }
+            if breaks == 1 {
+                digit_at(i).then_some((Sep::LineBreak, i))
+            } else if i - pos > MAX_SPACES {
+                None
+            } else if digit_at(i) {
+                Some((Sep::Space, i))
+            } else if at(i) == Some(b'(') && digit_at(i + 1) {
+                Some((Sep::OpenParen, i + 1))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Consecutive groups of one chain, with their digits.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Window<'a> {
+    /// The whole normalised text.
+    pub text: &'a str,
+    /// The groups of the window (the first one's `link` joins it to the group before).
+    pub groups: &'a [Group],
+    /// What joins the group after the window to it, if any.
+    pub after: Option<Sep>,
+    /// The digit values (0..=9) of all groups, concatenated.
+    pub digits: &'a [u8],
+}
+
+impl Window<'_> {
+    /// What joins the window to the group before it, if any.
+    pub fn before(&self) -> Option<Sep> {
+        self.groups.first().and_then(|g| g.link)
+    }
+
+    /// Byte range from the first digit to just past the last.
+    pub fn span(&self) -> Range<usize> {
+        let start = self.groups.first().map_or(0, |g| g.start);
+        let end = self.groups.last().map_or(start, |g| g.end);
+        start..end
+    }
+
+    /// The separators inside the window, in order.
+    pub fn inner_seps(&self) -> impl Iterator<Item = Sep> + '_ {
+        self.groups.iter().skip(1).filter_map(|g| g.link)
+    }
+
+    /// The one kind of separator used inside the window apart from line breaks:
+    /// `Some(None)` if there is none, `Some(Some(Hyphen | Space))` if all are the same,
+    /// `None` if they are mixed or include parentheses.
+    pub fn uniform_sep(&self) -> Option<Option<Sep>> {
+        let mut kind = None;
+        for sep in self.inner_seps() {
+            match sep {
+                Sep::LineBreak => {}
+                Sep::OpenParen | Sep::CloseParen => return None,
+                Sep::Hyphen | Sep::Space => match kind {
+                    None => kind = Some(sep),
+                    Some(seen) if seen == sep => {}
+                    Some(_) => return None,
+                },
+            }
+        }
+        Some(kind)
+    }
+
+    /// Does every split between the window's groups fall on a boundary of `layout` (group
+    /// lengths of a canonical way to write the number, e.g. `[4, 4, 4]`)?
+    pub fn splits_follow(&self, layout: &[usize]) -> bool {
+        let mut boundary = 0;
+        let mut canonical = layout.iter().scan(0, |acc, len| {
+            *acc += len;
+            Some(*acc)
+        });
+        self.groups
+            .iter()
+            .take(self.groups.len().saturating_sub(1))
+            .all(|g| {
+                boundary += g.len();
+                canonical.by_ref().any(|c| c == boundary)
+            })
+    }
+
+    /// Is the window a number of its own and not a piece of something longer? It must not be
+    /// glued by a hyphen to more digits, nor continue with more groups joined by the separator
+    /// it uses inside (`kind`), nor touch ASCII letters, nor sit in a decimal or dotted number.
+    ///
+    /// A number wrapped over lines is ambiguous where it starts and ends (in a column of
+    /// numbers, any few consecutive lines could be one), so a wrapped window must start its
+    /// chain and may be followed only by more lines: `8456\n2396\n2024年` is not read as
+    /// `2396 2024` plus the line before.
+    pub fn stands_alone(&self, kind: Option<Sep>) -> bool {
+        self.stands_alone_as(kind, self.span())
+    }
+
+    /// [`Self::stands_alone`] for a number written over `span` (the window's digits plus a
+    /// leading `+` or `(`, say).
+    pub fn stands_alone_as(&self, kind: Option<Sep>, span: Range<usize>) -> bool {
+        let joined_to_more = |neighbour: Option<Sep>| match neighbour {
+            Some(Sep::Hyphen) => true,
+            Some(Sep::Space) => kind == Some(Sep::Space),
+            _ => false,
+        };
+        let wrapped = self.inner_seps().any(|sep| sep == Sep::LineBreak);
+        let wrap_ok = !wrapped
+            || (self.before().is_none() && matches!(self.after, None | Some(Sep::LineBreak)));
+        wrap_ok
+            && !joined_to_more(self.before())
+            && !joined_to_more(self.after)
+            && detached_in_text(self.text, span.start, span.end)
+    }
+}
+
+/// Is `text[start..end]` free of glue to the text around it: no ASCII letter or `_` right
+/// next to it, no `.`/`,` followed by a digit after it (a decimal or a dotted number) or
+/// preceded by one before it, and no `-` that joins it to a letter or digit?
+pub(crate) fn detached_in_text(text: &str, start: usize, end: usize) -> bool {
+    let bytes = text.as_bytes();
+    let before = start.checked_sub(1).and_then(|i| bytes.get(i)).copied();
+    let before2 = start.checked_sub(2).and_then(|i| bytes.get(i)).copied();
+    let after = bytes.get(end).copied();
+    let after2 = bytes.get(end + 1).copied();
+    let word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
+    let alnum = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
+    let digit = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_digit());
+    let joiner = |b: Option<u8>| matches!(b, Some(b'.' | b','));
+    !(word(before)
+        || word(after)
+        || (joiner(before) && digit(before2))
+        || (joiner(after) && digit(after2))
+        || (before == Some(b'-') && alnum(before2))
+        || (after == Some(b'-') && alnum(after2)))
+}
+
+/// Calls `on_window` with every window of `chain` of at most [`MAX_WINDOW_DIGITS`] digits,
+/// by start group, and from each start the LONGEST window first (so that a detector of
+/// variable-length numbers takes the whole number, not a prefix that happens to check).
+/// `on_window` returns `true` to say the windows from this start group on are no longer
+/// wanted (the caller found what it looks for there).
+pub(crate) fn for_each_window(
+    text: &str,
+    chain: &[Group],
+    mut on_window: impl FnMut(usize, usize, &Window<'_>) -> bool,
+) {
+    let bytes = text.as_bytes();
+    let mut digits = [0u8; MAX_WINDOW_DIGITS];
+    // Digits up to and including each group of the window, from the start group.
+    let mut ends = [0usize; MAX_WINDOW_DIGITS];
+    for first in 0..chain.len() {
+        let mut len = 0;
+        let mut count = 0;
+        for group in chain.iter().skip(first) {
+            let Some(group_bytes) = bytes.get(group.start..group.end) else {
+                break;
+            };
+            if len + group_bytes.len() > MAX_WINDOW_DIGITS {
+                break;
+            }
+            for (slot, b) in digits.iter_mut().skip(len).zip(group_bytes) {
+                *slot = b - b'0';
+            }
+            len += group_bytes.len();
+            if let Some(end) = ends.get_mut(count) {
+                *end = len;
+            }
+            count += 1;
+        }
+        for taken in (1..=count).rev() {
+            let last = first + taken - 1;
+            let (Some(groups), Some(&len)) = (chain.get(first..=last), ends.get(taken - 1)) else {
+                continue;
+            };
+            let window = Window {
+                text,
+                groups,
+                after: chain.get(last + 1).and_then(|g| g.link),
+                digits: digits.get(..len).unwrap_or_default(),
+            };
+            if on_window(first, last, &window) {
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chains(text: &str) -> Vec<Vec<(String, Option<Sep>)>> {
+        let mut out = Vec::new();
+        for_each_chain(text, |chain| {
+            out.push(
+                chain
+                    .iter()
+                    .map(|g| (text[g.start..g.end].to_owned(), g.link))
+                    .collect(),
+            );
+        });
+        out
+    }
+
+    fn owned(groups: &[(&str, Option<Sep>)]) -> Vec<(String, Option<Sep>)> {
+        groups.iter().map(|(s, l)| ((*s).to_owned(), *l)).collect()
+    }
+
+    #[test]
+    fn links_hyphens_spaces_line_breaks_and_parens() {
+        use Sep::*;
+        assert_eq!(
+            chains("a 1234-5678 9012\n  3456 b"),
+            vec![owned(&[
+                ("1234", None),
+                ("5678", Some(Hyphen)),
+                ("9012", Some(Space)),
+                ("3456", Some(LineBreak)),
+            ])]
+        );
+        assert_eq!(
+            chains("03(1234)5678 (03) 1234"),
+            vec![owned(&[
+                ("03", None),
+                ("1234", Some(OpenParen)),
+                ("5678", Some(CloseParen)),
+                ("03", Some(OpenParen)),
+                ("1234", Some(CloseParen)),
+            ])]
+        );
+    }
+
+    #[test]
+    fn breaks_chains_on_anything_else() {
+        assert_eq!(chains("12--34").len(), 2);
+        assert_eq!(chains("12    34").len(), 2);
+        assert_eq!(chains("12\n\n34").len(), 2);
+        assert_eq!(chains("12 x 34").len(), 2);
+        assert_eq!(chains("12/34").len(), 2);
+        assert_eq!(chains("12-").len(), 1);
+        assert_eq!(chains("").len(), 0);
+        assert_eq!(chains("no digits").len(), 0);
+    }
+
+    #[test]
+    fn a_long_run_is_one_group() {
+        let text = "9".repeat(200);
+        assert_eq!(chains(&text), vec![owned(&[(text.as_str(), None)])]);
+    }
+
+    #[test]
+    fn windows_never_exceed_the_digit_bound() {
+        let text = "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3";
+        let mut count = 0;
+        for_each_chain(text, |chain| {
+            for_each_window(text, chain, |_, _, w| {
+                assert!(w.digits.len() <= MAX_WINDOW_DIGITS);
+                count += 1;
+                false
+            });
+        });
+        assert!(count > 0);
+    }
+
+    #[test]
+    fn splits_follow_a_layout() {
+        let text = "1234 5678 9012";
+        let mut results = Vec::new();
+        for_each_chain(text, |chain| {
+            for_each_window(text, chain, |first, last, w| {
+                if first == 0 && last == 2 {
+                    results.push(w.splits_follow(&[4, 4, 4]));
+                    results.push(w.splits_follow(&[4, 8]));
+                    results.push(w.splits_follow(&[1, 4, 4, 3]));
+                }
+                false
+            });
+        });
+        assert_eq!(results, vec![true, false, false]);
+    }
+
+    #[test]
+    fn detachment_rejects_letters_decimals_and_hyphen_glue() {
+        let ok = |t: &str, s: &str| {
+            let at = t.find(s).unwrap();
+            detached_in_text(t, at, at + s.len())
+        };
+        assert!(ok("番号は123です", "123"));
+        assert!(ok("(123)", "123"));
+        assert!(ok("123", "123"));
+        assert!(!ok("ID123", "123"));
+        assert!(!ok("123abc", "123"));
+        assert!(!ok("1.123", "123"));
+        assert!(!ok("123,5", "123"));
+        assert!(!ok("A-123", "123"));
+        assert!(ok("値: -123", "123"));
+    }
+}

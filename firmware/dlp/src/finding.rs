@@ -1,0 +1,211 @@
+//! What a detector reports, and how a finding is masked so that logs, notifications and the
+//! admin panel never carry the personal data they are about.
+
+use std::fmt;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+/// Which detector produced a finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DetectorKind {
+    /// A My Number (個人番号) with a valid check digit.
+    MyNumber,
+    /// A corporate number (法人番号) with a valid check digit.
+    CorporateNumber,
+    /// A Luhn-valid payment card number with a known issuer prefix.
+    CreditCard,
+    /// A Japanese telephone number.
+    Phone,
+    /// A list of at least the configured number of distinct e-mail addresses.
+    EmailList,
+    /// A rule of the administrator's dictionary.
+    Custom {
+        /// The 0-based position of the rule in the configured rule list.
+        rule: usize,
+    },
+}
+
+impl DetectorKind {
+    /// Is this one of the detectors of numbers (which context keywords strengthen)?
+    pub fn is_numeric(self) -> bool {
+        matches!(
+            self,
+            Self::MyNumber | Self::CorporateNumber | Self::CreditCard | Self::Phone
+        )
+    }
+}
+
+impl fmt::Display for DetectorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MyNumber => f.write_str("my_number"),
+            Self::CorporateNumber => f.write_str("corporate_number"),
+            Self::CreditCard => f.write_str("credit_card"),
+            Self::Phone => f.write_str("phone"),
+            Self::EmailList => f.write_str("email_list"),
+            Self::Custom { rule } => write!(f, "custom[{rule}]"),
+        }
+    }
+}
+
+/// How sure a detector is that a finding is the personal data it looks for.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// Looks right but proves nothing (a phone-shaped number with no context).
+    Low,
+    /// Proven by structure (a valid check digit), or an administrator's rule matched.
+    #[default]
+    Medium,
+    /// Proven by structure and confirmed by a context keyword nearby.
+    High,
+}
+
+impl Confidence {
+    /// One step more sure (`High` stays `High`).
+    pub fn raised(self) -> Self {
+        match self {
+            Self::Low => Self::Medium,
+            Self::Medium | Self::High => Self::High,
+        }
+    }
+}
+
+/// One piece of personal data found in a text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Finding {
+    /// The detector that found it.
+    pub detector: DetectorKind,
+    /// How sure the detector is.
+    pub confidence: Confidence,
+    /// Byte range in the *normalised* text (see [`crate::NormalizedText`]).
+    pub span: Range<usize>,
+    /// 1-based line number of the start of the span.
+    pub line: usize,
+    /// A form safe to log and show: digits masked, or the rule's name for custom rules.
+    pub masked: String,
+}
+
+/// How many leading digits a masked number keeps.
+pub const MASK_KEEP_FIRST: usize = 4;
+/// How many trailing digits a masked number keeps.
+pub const MASK_KEEP_LAST: usize = 2;
+
+/// Numbers at least this long keep [`MASK_KEEP_FIRST`] + [`MASK_KEEP_LAST`] digits; shorter
+/// ones keep at most half of theirs.
+pub const MASK_FULL_RULE_MIN_DIGITS: usize = 10;
+
+/// Masks the digits of a number as written: keeps the first [`MASK_KEEP_FIRST`] and the last
+/// [`MASK_KEEP_LAST`] digits and every separator, puts `*` for the other digits
+/// (`1234-5678-9012` → `1234-****-**12`). A number shorter than
+/// [`MASK_FULL_RULE_MIN_DIGITS`] keeps at most half of its digits, so a mask never shows more
+/// than six digits nor the whole number. Whitespace holding a line break becomes one space,
+/// so that a mask is always a single line.
+pub fn mask_number(written: &str) -> String {
+    let total = written.bytes().filter(u8::is_ascii_digit).count();
+    let (first, last) = if total >= MASK_FULL_RULE_MIN_DIGITS {
+        (MASK_KEEP_FIRST, MASK_KEEP_LAST)
+    } else {
+        let half = total / 2;
+        let first = MASK_KEEP_FIRST.min(half);
+        (first, MASK_KEEP_LAST.min(half - first))
+    };
+    let mut out = String::with_capacity(written.len());
+    let mut seen = 0;
+    let mut chars = written.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            seen += 1;
+            out.push(if seen <= first || seen > total - last {
+                c
+            } else {
+                '*'
+            });
+        } else if c.is_whitespace() {
+            let mut run = String::from(c);
+            while let Some(&next) = chars.peek() {
+                if !next.is_whitespace() {
+                    break;
+                }
+                run.push(next);
+                chars.next();
+            }
+            if run.contains('\n') {
+                out.push(' ');
+            } else {
+                out.push_str(&run);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digits(s: &str) -> usize {
+        s.bytes().filter(u8::is_ascii_digit).count()
+    }
+
+    #[test]
+    fn masks_a_grouped_number_keeping_separators() {
+        assert_eq!(mask_number("1234-5678-9012"), "1234-****-**12");
+        assert_eq!(mask_number("1234 5678 9012"), "1234 **** **12");
+        assert_eq!(mask_number("123456789012"), "1234******12");
+    }
+
+    #[test]
+    fn masks_a_phone_number() {
+        assert_eq!(mask_number("03-1234-5678"), "03-12**-**78");
+        assert_eq!(mask_number("+81 90 1234 5678"), "+81 90 **** **78");
+        assert_eq!(mask_number("0120  123  456"), "0120  ***  *56");
+        assert_eq!(mask_number("1234  5678"), "1234  ****");
+        assert_eq!(mask_number("03(1234)5678"), "03(12**)**78");
+    }
+
+    #[test]
+    fn line_breaks_in_a_number_become_one_space() {
+        assert_eq!(mask_number("1234\n5678\n9012"), "1234 **** **12");
+        assert_eq!(mask_number("1234 5678 \n  9012"), "1234 **** **12");
+    }
+
+    #[test]
+    fn short_numbers_keep_at_most_half() {
+        assert_eq!(mask_number("1234"), "12**");
+        assert_eq!(mask_number("123456"), "123***");
+        assert_eq!(mask_number("12"), "1*");
+        assert_eq!(mask_number("1"), "*");
+        assert_eq!(mask_number(""), "");
+        for n in 1..40 {
+            let s = "7".repeat(n);
+            let shown = digits(&mask_number(&s));
+            assert!(shown <= 6 && shown < n, "{n} digits show {shown}");
+            if n < MASK_FULL_RULE_MIN_DIGITS {
+                assert!(shown * 2 <= n, "{n} digits show {shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn confidence_orders_and_raises() {
+        assert!(Confidence::Low < Confidence::Medium && Confidence::Medium < Confidence::High);
+        assert_eq!(Confidence::Low.raised(), Confidence::Medium);
+        assert_eq!(Confidence::Medium.raised(), Confidence::High);
+        assert_eq!(Confidence::High.raised(), Confidence::High);
+    }
+
+    #[test]
+    fn detector_kinds_display_stably() {
+        assert_eq!(DetectorKind::MyNumber.to_string(), "my_number");
+        assert_eq!(DetectorKind::Custom { rule: 3 }.to_string(), "custom[3]");
+        assert!(DetectorKind::Phone.is_numeric());
+        assert!(!DetectorKind::EmailList.is_numeric());
+    }
+}
