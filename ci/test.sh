@@ -5,6 +5,7 @@
 #   2. cargo fmt --check        3. cargo clippy -D warnings     4. cargo test (incl. tests/)
 #   5. arm64 sysroot (libnftnl, libmnl)    6. cargo build for aarch64
 #   7. cargo test for aarch64 (core, dlp and smtp unit tests under qemu-aarch64-static)
+#   8. fuzz smoke: build the fuzz targets (stable), run each 20 s (fuzz/README.md)
 # Under CI (CI set and non-empty): no colours, no incremental compilation, and each step is
 # killed after CI_STEP_TIMEOUT (default 30m) so that a hang names its step.
 set -euo pipefail
@@ -26,7 +27,7 @@ if [[ -n ${CI:-} ]]; then
 fi
 
 AARCH64=aarch64-unknown-linux-gnu
-TOTAL_STEPS=7
+TOTAL_STEPS=8
 step_no=0
 current=""
 passed=()
@@ -106,6 +107,8 @@ step "aarch64 build" cargo build --workspace --locked --target "$AARCH64"
 
 # Runs under qemu-aarch64-static via the runner in .cargo/config.toml.
 step "aarch64 test (qemu)" cargo test --locked --target "$AARCH64" -p mamori-core -p mamori-dlp -p mamori-smtp --lib
+
+step "fuzz smoke" env FUZZ_JOBS=2 bash fuzz/run.sh 20
 
 printf '\n==== CI PASSED: %d/%d steps in %ds: %s ====\n' "$step_no" "$TOTAL_STEPS" \
     "$((SECONDS - t_start))" "$(summary)"

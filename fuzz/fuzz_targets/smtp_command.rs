@@ -1,13 +1,8 @@
 //! SMTP command lines as the session parses them.
 //!
-//! The session's `parse_command` (firmware/smtp/src/inbound/session/mod.rs) is
-//! `pub(crate)`, so this target cannot call it. It drives the same pieces instead:
-//! `smtp_proto::Request::parse` on the line exactly as the session hands it over (up to
-//! and including the first LF, at most `MAX_COMMAND_LINE` octets), then, when smtp-proto
-//! refuses the address of a MAIL/RCPT, a copy of the session's private `lenient_path`
-//! (the carrier-address fallback) built on `mamori_smtp::address::check_lenient`.
-//! Making `parse_command` public (even `#[doc(hidden)]`) would let this target call the
-//! real function and drop the copy, which can drift.
+//! The session's `parse_command` (firmware/smtp/src/inbound/session/mod.rs) on the line
+//! exactly as the session hands it over (up to and including the first LF, at most
+//! `MAX_COMMAND_LINE` octets), including its carrier-address fallback.
 //!
 //! Checked, besides "never panics":
 //! - an address the lenient path lets through passes `check_lenient`;
@@ -20,53 +15,22 @@
 use libfuzzer_sys::fuzz_target;
 use mamori_smtp::address::{MAX_PATH_LEN, check_lenient, domain_of, needs_utf8};
 use mamori_smtp::inbound::session::MAX_COMMAND_LINE;
-use smtp_proto::{Error, Request};
+use smtp_proto::Request;
 
-/// Copy of the session's `lenient_path` (keep in step with
-/// firmware/smtp/src/inbound/session/mod.rs).
-fn lenient_path(line: &[u8]) -> Option<Request<String>> {
-    let text = std::str::from_utf8(line).ok()?;
-    let open = text.find('<')?;
-    let close = open + text[open..].find('>')?;
-    let addr = &text[open + 1..close];
-    check_lenient(addr).ok()?;
-    let stand_in = format!(
-        "{}<stand-in@example.invalid>{}",
-        &text[..open],
-        &text[close + 1..]
-    );
-    match Request::parse(&mut stand_in.as_bytes().iter())
-        .ok()?
-        .into_owned()
-    {
-        Request::Rcpt { mut to } => {
-            to.address = addr.to_string();
-            Some(Request::Rcpt { to })
-        }
-        Request::Mail { mut from } => {
-            from.address = addr.to_string();
-            Some(Request::Mail { from })
-        }
-        _ => None,
-    }
-}
-
-/// The session's parse: `Ok` with the request, or `Err` (a reply in the session).
-fn parse_command(line: &[u8]) -> Result<Request<String>, Error> {
-    match Request::parse(&mut line.iter()) {
-        Ok(req) => Ok(req.into_owned()),
-        Err(e @ (Error::InvalidRecipientAddress | Error::InvalidSenderAddress)) => {
-            let req = lenient_path(line).ok_or(e)?;
-            let addr = match &req {
-                Request::Mail { from } => &from.address,
-                Request::Rcpt { to } => &to.address,
-                other => panic!("lenient path gave {other:?}"),
-            };
+/// The session's own parse: a request, or the reply for a bad line. Any MAIL/RCPT
+/// address it lets through must pass the address checks.
+fn parse_command(line: &[u8]) {
+    if let Ok(req) = mamori_smtp::inbound::session::parse_command(line) {
+        let addr = match &req {
+            Request::Mail { from } => &from.address,
+            Request::Rcpt { to } => &to.address,
+            _ => return,
+        };
+        // smtp-proto maps `<postmaster>` and the null path to "".
+        if !addr.is_empty() {
             assert!(check_lenient(addr).is_ok(), "{req:?}");
             check_address(addr);
-            Ok(req)
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -92,13 +56,18 @@ fn check_address(addr: &str) {
             "{addr:?}: unquoted local part holds a special character"
         );
     }
+    // Once found by this target: the domain check used to trim white space.
     assert!(
         !domain.bytes().any(|b| b <= b' ' || b == 0x7f),
         "{addr:?}: space or control character in the domain"
     );
     let d = domain_of(addr).expect("accepted address without domain");
     assert!(!d.is_empty(), "{addr:?}: empty domain");
-    assert_eq!(d, d.to_ascii_lowercase(), "{addr:?}: domain_of not lower-case");
+    assert_eq!(
+        d,
+        d.to_ascii_lowercase(),
+        "{addr:?}: domain_of not lower-case"
+    );
     let _ = needs_utf8(addr);
 }
 

@@ -181,16 +181,26 @@ fuzz_target!(|input: &[u8]| {
             "verdict differs when fed in pieces"
         );
     }
+    if let Err(v) = whole.verdict {
+        let reply = v.reply(size, line);
+        assert!(reply.code >= 500, "{v:?} answered with {reply:?}");
+    }
 
     // The end: never past the first CRLF . CRLF, and only ever at one.
     let expected = expected_end(data);
     if let (Some(first), Some(end)) = (expected, whole.end) {
-        assert!(end <= first, "data went on past CRLF.CRLF (end {end}, expected {first})");
+        assert!(
+            end <= first,
+            "data went on past CRLF.CRLF (end {end}, expected {first})"
+        );
     }
     if let Some(end) = whole.end {
         let at_start = end == 3 && data.starts_with(b".\r\n");
         let after_crlf = end >= 5 && &data[end - 5..end] == b"\r\n.\r\n";
-        assert!(at_start || after_crlf, "data ended at {end}, not after a CRLF.CRLF");
+        assert!(
+            at_start || after_crlf,
+            "data ended at {end}, not after a CRLF.CRLF"
+        );
     }
     assert_eq!(whole.end, expected, "end of data");
 
@@ -200,7 +210,9 @@ fuzz_target!(|input: &[u8]| {
         None => data,
     };
     let unstuffed = unstuff(content);
-    let kept = &unstuffed[..unstuffed.len().min(usize::try_from(size).unwrap_or(usize::MAX))];
+    let kept = &unstuffed[..unstuffed
+        .len()
+        .min(usize::try_from(size).unwrap_or(usize::MAX))];
     match whole.end {
         Some(_) => {
             assert_eq!(whole.out, kept, "unstuffed output");
@@ -222,7 +234,10 @@ fuzz_target!(|input: &[u8]| {
         }
         None => {
             // Not ended: a trailing ".\r" at a line start may still be pending.
-            assert!(kept.starts_with(&whole.out), "output is not a prefix of the model");
+            assert!(
+                kept.starts_with(&whole.out),
+                "output is not a prefix of the model"
+            );
             assert!(kept.len() - whole.out.len() <= 1, "output lags the input");
         }
     }

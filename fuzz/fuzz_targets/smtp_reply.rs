@@ -70,7 +70,12 @@ fn check_reply(r: &Reply) {
         r.is_transient(),
         r.is_permanent(),
     ];
-    assert_eq!(kinds.iter().filter(|&&k| k).count(), 1, "classes of {}", r.code);
+    assert_eq!(
+        kinds.iter().filter(|&&k| k).count(),
+        1,
+        "classes of {}",
+        r.code
+    );
 
     let caps = Capabilities::from_ehlo(r);
     assert!(caps.esmtp);

@@ -54,6 +54,13 @@ pub fn check_lenient(addr: &str) -> Result<(), AddressError> {
 }
 
 fn check_domain(domain: &str) -> Result<(), AddressError> {
+    // `Domain::from_str` trims (right for configuration values); an address must not
+    // carry white space or control characters anywhere (found by fuzzing).
+    if domain.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(AddressError::Domain(format!(
+            "{domain:?} holds white space or control characters"
+        )));
+    }
     if let Some(lit) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
         let ip = lit.strip_prefix("IPv6:").unwrap_or(lit);
         return ip
@@ -111,6 +118,19 @@ mod tests {
             Err(AddressError::Domain(_))
         ));
         assert!(matches!(check_lenient("a@"), Err(AddressError::Domain(_))));
+        // Fuzzing found these accepted while the domain check trimmed white space.
+        for bad in [
+            "b@O\t",
+            "a@example.jp ",
+            "a@ example.jp",
+            "a@example.jp\r",
+            "a@example.jp\u{3000}",
+        ] {
+            assert!(
+                matches!(check_lenient(bad), Err(AddressError::Domain(_))),
+                "{bad:?}"
+            );
+        }
         let long = format!("{}@example.jp", "a".repeat(300));
         assert_eq!(check_lenient(&long), Err(AddressError::TooLong));
         assert_eq!(check_lenient("a@[127.0.0.1]"), Ok(()));

@@ -21,7 +21,7 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
             "must be a fully qualified host name such as mamori.example.jp",
         ));
     }
-    if tracing_subscriber::EnvFilter::try_new(&c.log.level).is_err() {
+    if crate::logging::parse_filter(&c.log.level).is_err() {
         return Err(invalid(
             "log.level",
             format!("{:?}", c.log.level),

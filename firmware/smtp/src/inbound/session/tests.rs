@@ -356,6 +356,16 @@ fn lenient_parse_keeps_parameters() {
     assert_eq!(to.address, "a..b@docomo.ne.jp");
     assert_ne!(to.flags & smtp_proto::RCPT_NOTIFY_NEVER, 0);
     assert!(parse_command(b"RCPT TO:<a b@docomo.ne.jp>\r\n").is_err());
+    // Found by fuzzing: smtp-proto accepts a path without a domain.
+    let Err(reply) = parse_command(b"MAIL FROM:<x@>\r\n") else {
+        panic!("an address without a domain must be refused");
+    };
+    assert_eq!((reply.code, reply.status.as_deref()), (501, Some("5.1.7")));
+    assert!(parse_command(b"RCPT TO:<x@>\r\n").is_err());
+    assert!(
+        parse_command(b"MAIL FROM:<>\r\n").is_ok(),
+        "the null sender stays valid"
+    );
 }
 
 /// A stage that decides by a word in the content, as DLP will.
