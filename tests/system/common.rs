@@ -358,3 +358,50 @@ pub fn queued_id(transcript: &str) -> String {
         .map(|id| id.trim().to_string())
         .unwrap_or_else(|| panic!("no queue ID in: {transcript}"))
 }
+
+/// A peer written in Python by a test (an SMTP server that misbehaves in a set way, a
+/// DNS server): started with its port as `argv[1]`, ready once it prints `ready`; every
+/// later line it prints can be read with [`ScriptPeer::next_line`]. Killed when dropped.
+pub struct ScriptPeer {
+    pub port: u16,
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl ScriptPeer {
+    pub fn start(script: &str) -> Self {
+        require("python3");
+        let port = free_port();
+        let mut child = Command::new("python3")
+            .args(["-c", script, &port.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start python3");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok)
+            {
+                let _ = tx.send(l);
+            }
+        });
+        let mut peer = Self { port, child, lines };
+        assert_eq!(
+            peer.next_line(Duration::from_secs(10)).as_deref(),
+            Some("ready")
+        );
+        peer
+    }
+
+    /// The next line the script printed, if one comes within `timeout`.
+    pub fn next_line(&mut self, timeout: Duration) -> Option<String> {
+        self.lines.recv_timeout(timeout).ok()
+    }
+}
+
+impl Drop for ScriptPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -99,7 +99,6 @@ fn required_tls_to_a_plaintext_destination_defers_and_sends_nothing() {
 /// with a broken TLS stack still gets its mail.
 #[test]
 fn broken_starttls_at_an_opportunistic_destination_falls_back_to_clear() {
-    let port = free_port();
     let server = r#"
 import socket, sys
 srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -126,14 +125,8 @@ while True:
         else: c.sendall(b"250 ok\r\n")
     c.close()
 "#;
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", server, &port.to_string()])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
-    assert_eq!(lines.next().unwrap().unwrap(), "ready");
-    let m = Mamori::start(port, None, "");
+    let mut peer = ScriptPeer::start(server);
+    let m = Mamori::start(peer.port, None, "");
     let (code, out) = swaks(&[
         "--server",
         &m.relay_addr().to_string(),
@@ -143,15 +136,8 @@ while True:
         "b@sink.test",
     ]);
     assert_eq!(code, 0, "{out}");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in lines.map_while(Result::ok) {
-            let _ = tx.send(l);
-        }
-    });
-    let next = || rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
-    assert_eq!(next(), "handshake-broken", "log:\n{}", m.log());
-    assert_eq!(next(), "delivered-in-clear", "log:\n{}", m.log());
-    let _ = child.kill();
-    let _ = child.wait();
+    let mut next = || peer.next_line(Duration::from_secs(20)).unwrap_or_default();
+    let (first, second) = (next(), next());
+    assert_eq!(first, "handshake-broken", "log:\n{}", m.log());
+    assert_eq!(second, "delivered-in-clear", "log:\n{}", m.log());
 }

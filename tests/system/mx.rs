@@ -2,8 +2,6 @@
 //! started by the test: preference order, fallback to the next MX, implicit MX, null MX
 //! and non-existent domains.
 
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::common::*;
@@ -50,39 +48,9 @@ while True:
     s.sendto(header + question + b"".join(answers), addr)
 "#;
 
-struct Dns {
-    port: u16,
-    child: Child,
-}
-
-impl Dns {
-    fn start() -> Self {
-        require("python3");
-        let port = free_port();
-        let mut child = Command::new("python3")
-            .args(["-c", DNS_SERVER, &port.to_string()])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready");
-        Self { port, child }
-    }
-}
-
-impl Drop for Dns {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn mx_preference_fallback_implicit_mx_null_mx_and_nxdomain() {
-    let dns = Dns::start();
+    let dns = ScriptPeer::start(DNS_SERVER);
     let sink = Sink::start();
     let bounces = Sink::start();
     let extra = format!(

@@ -104,7 +104,6 @@ print("ok")
 /// `throttle_pause`, even though the message itself is due again sooner.
 #[test]
 fn destination_answering_421_is_slowed_down() {
-    let port = free_port();
     let server = r#"
 import socket, sys, time
 srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -133,15 +132,9 @@ while True:
         else: c.sendall(b"250 ok\r\n")
     c.close()
 "#;
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", server, &port.to_string()])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
-    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let mut peer = ScriptPeer::start(server);
     let m = Mamori::start(
-        port,
+        peer.port,
         None,
         "[smtp.delivery]\nretry_initial = \"1s\"\nretry_max = \"1s\"\n[smtp.pacing]\nthrottle_pause = \"4s\"\n",
     );
@@ -154,23 +147,15 @@ while True:
         "b@sink.test",
     ]);
     assert_eq!(code, 0, "{out}");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in lines.map_while(Result::ok) {
-            let _ = tx.send(l);
-        }
-    });
-    let stamp = |want: &str| -> f64 {
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("no {want}; log:\n{}", m.log()));
+    let mut stamp = |want: &str| -> f64 {
+        let line = peer
+            .next_line(Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("no {want}; log:\n{}", m.log()));
         assert!(line.starts_with(want), "expected {want}, got {line}");
         line.rsplit(' ').next().unwrap().parse().unwrap()
     };
     let throttled = stamp("throttled");
     let delivered = stamp("delivered");
-    let _ = child.kill();
-    let _ = child.wait();
     assert!(
         delivered - throttled >= 3.5,
         "retried {:.1}s after a 421; the lane should have paused 4s",

@@ -97,7 +97,6 @@ fn message_bounces_to_sender_after_queue_lifetime() {
 fn permanent_rejection_bounces_at_once() {
     // smtp-sink rejects RCPT with 5xx when told to (-R / -r options vary); use a tiny
     // Python server that refuses every recipient with 550 instead.
-    let refuser = free_port();
     let script = r#"
 import socket, sys, threading
 srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -116,21 +115,9 @@ while True:
     elif u.startswith(b"RSET"): c.sendall(b"250 ok\r\n")
     else: c.sendall(b"503 5.5.1 no\r\n")
 "#;
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", script, &refuser.to_string()])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::BufRead;
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready");
-    }
+    let refuser = ScriptPeer::start(script);
     let bounces = Sink::start();
-    let m = Mamori::start(refuser, Some(bounces.port), "");
+    let m = Mamori::start(refuser.port, Some(bounces.port), "");
     let (code, out) = swaks(&[
         "--server",
         &m.relay_addr().to_string(),
@@ -148,8 +135,6 @@ while True:
     let (dsn, _) = &bounces.messages()[0];
     assert!(dsn.contains("Status: 5.1.1"), "{dsn}");
     assert!(dsn.contains("User unknown"), "{dsn}");
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
