@@ -192,6 +192,26 @@ impl Window<'_> {
         Some(kind)
     }
 
+    /// True when the window is exactly `len` digits with one kind of separator, split as
+    /// one of `layouts`, not glued to more digits, and `valid` (the check digit) holds:
+    /// the shape every fixed-length number detector accepts.
+    pub fn is_fixed_length_number(
+        &self,
+        len: usize,
+        layouts: &[&[usize]],
+        valid: impl Fn(&[u8]) -> bool,
+    ) -> bool {
+        if self.digits.len() != len {
+            return false;
+        }
+        let Some(kind) = self.uniform_sep() else {
+            return false;
+        };
+        layouts.iter().any(|layout| self.splits_follow(layout))
+            && self.stands_alone(kind)
+            && valid(self.digits)
+    }
+
     /// Does every split between the window's groups fall on a boundary of `layout` (group
     /// lengths of a canonical way to write the number, e.g. `[4, 4, 4]`)?
     pub fn splits_follow(&self, layout: &[usize]) -> bool {
@@ -309,6 +329,13 @@ pub(crate) fn for_each_window(
             }
         }
     }
+}
+
+/// True when `number` is exactly `len` ASCII digits and `valid` holds for their values.
+pub fn ascii_number_is_valid(number: &str, len: usize, valid: impl Fn(&[u8]) -> bool) -> bool {
+    number.len() == len
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && valid(&number.bytes().map(|b| b - b'0').collect::<Vec<_>>())
 }
 
 #[cfg(test)]

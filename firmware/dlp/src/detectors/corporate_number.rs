@@ -41,22 +41,12 @@ pub fn is_valid_digits(digits: &[u8]) -> bool {
 
 /// Is `number` exactly thirteen ASCII digits with a valid leading check digit?
 pub fn is_valid(number: &str) -> bool {
-    number.len() == LEN
-        && number.bytes().all(|b| b.is_ascii_digit())
-        && is_valid_digits(&number.bytes().map(|b| b - b'0').collect::<Vec<_>>())
+    crate::digits::ascii_number_is_valid(number, LEN, is_valid_digits)
 }
 
 /// Does the window hold a corporate number written in an accepted form?
 pub(crate) fn matches(window: &Window<'_>) -> bool {
-    if window.digits.len() != LEN {
-        return false;
-    }
-    let Some(kind) = window.uniform_sep() else {
-        return false;
-    };
-    LAYOUTS.iter().any(|layout| window.splits_follow(layout))
-        && window.stands_alone(kind)
-        && is_valid_digits(window.digits)
+    window.is_fixed_length_number(LEN, &[&LAYOUTS[0], &LAYOUTS[1]], is_valid_digits)
 }
 
 #[cfg(test)]
