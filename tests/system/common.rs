@@ -261,6 +261,20 @@ address = "127.0.0.1:{smtps}"
         SocketAddr::from(([127, 0, 0, 1], self.relay))
     }
 
+    /// Sends one message through the relay port with swaks (`to` may list several
+    /// recipients, comma-separated) and asserts it was accepted; returns the transcript.
+    pub fn send(&self, from: &str, to: &str, subject: Option<&str>) -> String {
+        let server = self.relay_addr().to_string();
+        let header = subject.map(|s| format!("Subject: {s}"));
+        let mut args = vec!["--server", &server, "--from", from, "--to", to];
+        if let Some(h) = &header {
+            args.extend(["--header", h]);
+        }
+        let (code, out) = swaks(&args);
+        assert_eq!(code, 0, "{out}");
+        out
+    }
+
     /// Runs `mamori queue ARGS` against this daemon; returns (exit code, stdout, stderr).
     pub fn queue(&self, args: &[&str]) -> (i32, String, String) {
         let out = Command::new(env!("CARGO_BIN_EXE_mamori"))

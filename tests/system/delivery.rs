@@ -28,17 +28,7 @@ fn smarthost_with_required_tls_and_auth() {
     );
     // The office relay has no route of its own: everything goes to the smarthost.
     let office = Mamori::start(0, None, &extra);
-    let (code, out) = swaks(&[
-        "--server",
-        &office.relay_addr().to_string(),
-        "--from",
-        "a@office.test",
-        "--to",
-        "b@sink.test",
-        "--header",
-        "Subject: via-smarthost",
-    ]);
-    assert_eq!(code, 0, "{out}");
+    office.send("a@office.test", "b@sink.test", Some("via-smarthost"));
     assert!(
         wait_for(Duration::from_secs(20), || sink.count() == 1),
         "nothing arrived; office log:\n{}\nprovider log:\n{}",
@@ -67,15 +57,7 @@ fn required_tls_to_a_plaintext_destination_defers_and_sends_nothing() {
         None,
         "[smtp.delivery]\nretry_initial = \"1s\"\nretry_max = \"2s\"\n[[smtp.delivery.tls_policies]]\ndomain = \"sink.test\"\nmode = \"required\"\n",
     );
-    let (code, out) = swaks(&[
-        "--server",
-        &m.relay_addr().to_string(),
-        "--from",
-        "a@office.test",
-        "--to",
-        "b@sink.test",
-    ]);
-    assert_eq!(code, 0, "{out}");
+    m.send("a@office.test", "b@sink.test", None);
     assert!(
         wait_for(Duration::from_secs(15), || m.queue_json()[0]["attempts"]
             .as_u64()
@@ -127,15 +109,7 @@ while True:
 "#;
     let mut peer = ScriptPeer::start(server);
     let m = Mamori::start(peer.port, None, "");
-    let (code, out) = swaks(&[
-        "--server",
-        &m.relay_addr().to_string(),
-        "--from",
-        "a@office.test",
-        "--to",
-        "b@sink.test",
-    ]);
-    assert_eq!(code, 0, "{out}");
+    m.send("a@office.test", "b@sink.test", None);
     let mut next = || peer.next_line(Duration::from_secs(20)).unwrap_or_default();
     let (first, second) = (next(), next());
     assert_eq!(first, "handshake-broken", "log:\n{}", m.log());

@@ -11,17 +11,7 @@ const FAST_RETRY: &str =
 fn destination_down_defers_then_delivers_when_it_comes_back() {
     let port = free_port();
     let m = Mamori::start(port, None, FAST_RETRY);
-    let (code, out) = swaks(&[
-        "--server",
-        &m.relay_addr().to_string(),
-        "--from",
-        "a@office.test",
-        "--to",
-        "b@sink.test",
-        "--header",
-        "Subject: patience",
-    ]);
-    assert_eq!(code, 0, "{out}");
+    m.send("a@office.test", "b@sink.test", Some("patience"));
     // The sink is down: the message must stay queued with the reason.
     assert!(
         wait_for(Duration::from_secs(15), || {
@@ -59,17 +49,7 @@ fn message_bounces_to_sender_after_queue_lifetime() {
     let bounces = Sink::start();
     let extra = format!("{FAST_RETRY}queue_lifetime = \"4s\"\n");
     let m = Mamori::start(down, Some(bounces.port), &extra);
-    let (code, out) = swaks(&[
-        "--server",
-        &m.relay_addr().to_string(),
-        "--from",
-        "taro@sender.test",
-        "--to",
-        "gone@sink.test",
-        "--header",
-        "Subject: will-expire",
-    ]);
-    assert_eq!(code, 0, "{out}");
+    m.send("taro@sender.test", "gone@sink.test", Some("will-expire"));
     assert!(
         wait_for(Duration::from_secs(30), || bounces.count() == 1),
         "no bounce; log:\n{}",
@@ -118,15 +98,7 @@ while True:
     let refuser = ScriptPeer::start(script);
     let bounces = Sink::start();
     let m = Mamori::start(refuser.port, Some(bounces.port), "");
-    let (code, out) = swaks(&[
-        "--server",
-        &m.relay_addr().to_string(),
-        "--from",
-        "taro@sender.test",
-        "--to",
-        "nobody@sink.test",
-    ]);
-    assert_eq!(code, 0, "{out}");
+    m.send("taro@sender.test", "nobody@sink.test", None);
     assert!(
         wait_for(Duration::from_secs(20), || bounces.count() == 1),
         "no bounce; log:\n{}",
@@ -147,17 +119,7 @@ fn hold_release_and_delete_through_the_control_socket() {
     );
     let mut ids = Vec::new();
     for subject in ["keep-me", "drop-me"] {
-        let (code, out) = swaks(&[
-            "--server",
-            &m.relay_addr().to_string(),
-            "--from",
-            "a@office.test",
-            "--to",
-            "b@sink.test",
-            "--header",
-            &format!("Subject: {subject}"),
-        ]);
-        assert_eq!(code, 0, "{out}");
+        let out = m.send("a@office.test", "b@sink.test", Some(subject));
         ids.push(queued_id(&out));
     }
     assert!(

@@ -8,17 +8,7 @@ use crate::common::*;
 fn trusted_client_relays_through_to_the_sink() {
     let sink = Sink::start();
     let m = Mamori::start(sink.port, None, "");
-    let (code, out) = swaks(&[
-        "--server",
-        &m.relay_addr().to_string(),
-        "--from",
-        "taro@office.test",
-        "--to",
-        "hanako@sink.test",
-        "--header",
-        "Subject: relay-test-1",
-    ]);
-    assert_eq!(code, 0, "{out}");
+    let out = m.send("taro@office.test", "hanako@sink.test", Some("relay-test-1"));
     assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
     assert!(
         wait_for(Duration::from_secs(20), || sink.count() == 1),
