@@ -5,49 +5,9 @@ use std::sync::Arc;
 
 use super::caps::Capabilities;
 
-/// What a DSN should return of the message (RFC 3461 `RET=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Ret {
-    /// The whole message.
-    Full,
-    /// Only the headers.
-    Hdrs,
-}
-
-impl Ret {
-    /// The parameter value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Full => "FULL",
-            Self::Hdrs => "HDRS",
-        }
-    }
-}
-
-/// When a DSN is wanted for a recipient (RFC 3461 `NOTIFY=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Notify {
-    /// Never (must be alone).
-    Never,
-    /// On successful delivery.
-    Success,
-    /// On failure.
-    Failure,
-    /// On delay.
-    Delay,
-}
-
-impl Notify {
-    /// The parameter value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Never => "NEVER",
-            Self::Success => "SUCCESS",
-            Self::Failure => "FAILURE",
-            Self::Delay => "DELAY",
-        }
-    }
-}
+// The DSN parameters are the spool's own types: a queued message carries them as they
+// were given, and the client writes them out with `as_str`.
+pub use crate::spool::{Notify, Ret};
 
 /// One recipient of a transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]

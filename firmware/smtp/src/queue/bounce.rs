@@ -2,7 +2,7 @@
 //! RFC 3464 report listing them (unless the sender is null or asked NOTIFY=NEVER).
 
 use crate::outbound::dsn::{self, Action, Dsn, DsnRecipient};
-use crate::spool::{ClientInfo, Envelope, Notify, RcptStatus, Recipient, Ret, Spool};
+use crate::spool::{ClientInfo, Envelope, Notify, RcptStatus, Recipient, Spool};
 
 /// Largest original message returned whole with RET=FULL.
 const MAX_RETURNED: usize = 512 * 1024;
@@ -64,10 +64,7 @@ pub fn bounce_for(env: &Envelope, spool: &Spool, hostname: &str) -> Option<(Enve
         unique: &id,
         recipients: &failed,
         original: &original,
-        ret: env.ret.map(|r| match r {
-            Ret::Full => crate::outbound::Ret::Full,
-            Ret::Hdrs => crate::outbound::Ret::Hdrs,
-        }),
+        ret: env.ret,
         max_full_size: MAX_RETURNED,
     })
     .ok()?;

@@ -8,11 +8,11 @@ use tokio::net::TcpStream;
 
 use super::{Job, Outcome};
 use crate::outbound::client::{ClientOptions, Connection, connect_any};
-use crate::outbound::envelope::{Notify as OutNotify, OutRecipient, Ret as OutRet, Transaction};
+use crate::outbound::envelope::{OutRecipient, Transaction};
 use crate::outbound::error::DeliveryError;
 use crate::outbound::route::{self, Resolver};
 use crate::outbound::tls::TlsConfigs;
-use crate::spool::{Notify, Recipient, Ret};
+use crate::spool::Recipient;
 
 /// Opens connections to destinations.
 pub struct Transport {
@@ -161,34 +161,19 @@ impl Transport {
     }
 }
 
-fn out_notify(n: Notify) -> OutNotify {
-    match n {
-        Notify::Success => OutNotify::Success,
-        Notify::Failure => OutNotify::Failure,
-        Notify::Delay => OutNotify::Delay,
-        Notify::Never => OutNotify::Never,
-    }
-}
-
 impl Link {
     /// Runs one transaction for `recipients` of `job`.
     pub async fn send(&mut self, job: &Job, recipients: &[Recipient], content: Arc<[u8]>) -> Sent {
         let tx = Transaction {
             mail_from: job.mail_from.clone(),
             envid: job.envid.clone(),
-            ret: job.ret.map(|r| match r {
-                Ret::Full => OutRet::Full,
-                Ret::Hdrs => OutRet::Hdrs,
-            }),
+            ret: job.ret,
             smtputf8: job.smtputf8,
             recipients: recipients
                 .iter()
                 .map(|r| OutRecipient {
                     address: r.address.clone(),
-                    notify: r
-                        .notify
-                        .as_ref()
-                        .map(|v| v.iter().copied().map(out_notify).collect()),
+                    notify: r.notify.as_ref().cloned(),
                     orcpt: r.orcpt.clone(),
                 })
                 .collect(),

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// DSN RET parameter (RFC 3461): what a bounce should carry of the original.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Ret {
     /// The whole message.
@@ -13,7 +13,7 @@ pub enum Ret {
 }
 
 /// DSN NOTIFY conditions (RFC 3461) for one recipient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Notify {
     /// Report success.
@@ -24,6 +24,28 @@ pub enum Notify {
     Delay,
     /// Never report.
     Never,
+}
+
+impl Ret {
+    /// The SMTP parameter value (`RET=FULL`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Hdrs => "HDRS",
+        }
+    }
+}
+
+impl Notify {
+    /// The SMTP parameter value (`NOTIFY=FAILURE`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Never => "NEVER",
+            Self::Success => "SUCCESS",
+            Self::Failure => "FAILURE",
+            Self::Delay => "DELAY",
+        }
+    }
 }
 
 /// Where a recipient stands.
