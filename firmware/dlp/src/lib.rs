@@ -14,10 +14,14 @@
 //! What a finding leads to (log, hold, reject) is policy, decided elsewhere; the MIME,
 //! charset and attachment walk that feeds decoded text in also lives elsewhere.
 
+pub mod charset;
 pub mod config;
+pub mod content;
 pub mod detectors;
+pub mod extract;
 mod digits;
 pub mod finding;
+pub mod mime;
 pub mod normalize;
 pub mod scanner;
 
