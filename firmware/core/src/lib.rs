@@ -4,6 +4,7 @@
 //! Everything here is plain data and pure functions except [`logging::init`] and
 //! [`config::load`], which touch the environment and the file system at the edge.
 
+pub mod audit;
 pub mod config;
 pub mod control;
 pub mod logging;

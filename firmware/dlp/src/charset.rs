@@ -40,7 +40,10 @@ fn decode_strict(bytes: &[u8], encoding: &'static Encoding) -> Option<String> {
 /// Does the text carry ISO-2022-JP escape sequences (`ESC $ B`, `ESC $ @`, `ESC ( J`)?
 fn has_jis_escapes(bytes: &[u8]) -> bool {
     bytes.windows(3).any(|w| {
-        matches!(w, [0x1B, b'$', b'B'] | [0x1B, b'$', b'@'] | [0x1B, b'(', b'J'] | [0x1B, b'(', b'I'])
+        matches!(
+            w,
+            [0x1B, b'$', b'B'] | [0x1B, b'$', b'@'] | [0x1B, b'(', b'J'] | [0x1B, b'(', b'I']
+        )
     })
 }
 
@@ -70,7 +73,8 @@ pub fn readings(bytes: &[u8], declared: Option<&str>) -> Vec<String> {
             return out;
         }
     }
-    if declared.is_none() && !has_jis_escapes(bytes)
+    if declared.is_none()
+        && !has_jis_escapes(bytes)
         && let Some(text) = decode_strict(bytes, UTF_8)
     {
         push(text);
@@ -99,7 +103,10 @@ pub fn readings(bytes: &[u8], declared: Option<&str>) -> Vec<String> {
 /// The single best reading (the first of [`readings`]), for names and headers where one
 /// string is wanted.
 pub fn decode(bytes: &[u8], declared: Option<&str>) -> String {
-    readings(bytes, declared).into_iter().next().unwrap_or_default()
+    readings(bytes, declared)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -134,15 +141,22 @@ mod tests {
         for encoding in [ISO_2022_JP, SHIFT_JIS, EUC_JP, UTF_8] {
             let bytes = encode(SAMPLE, encoding);
             let all = readings(&bytes, None);
-            assert!(all.iter().any(|t| t == SAMPLE), "{}: {all:?}", encoding.name());
+            assert!(
+                all.iter().any(|t| t == SAMPLE),
+                "{}: {all:?}",
+                encoding.name()
+            );
         }
     }
 
     #[test]
     fn a_wrong_label_does_not_hide_the_text() {
         // Shift_JIS bytes labelled EUC-JP, EUC-JP bytes labelled Shift_JIS, JIS labelled UTF-8.
-        for (encoding, label) in [(SHIFT_JIS, "euc-jp"), (EUC_JP, "shift_jis"), (ISO_2022_JP, "utf-8")]
-        {
+        for (encoding, label) in [
+            (SHIFT_JIS, "euc-jp"),
+            (EUC_JP, "shift_jis"),
+            (ISO_2022_JP, "utf-8"),
+        ] {
             let bytes = encode(SAMPLE, encoding);
             let all = readings(&bytes, Some(label));
             assert!(all.iter().any(|t| t == SAMPLE), "{label}: {all:?}");

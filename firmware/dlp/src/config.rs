@@ -17,6 +17,45 @@ pub const DEFAULT_CONTEXT_WINDOW: usize = 40;
 /// The default cap on findings of one detector (or one custom rule) in one text.
 pub const DEFAULT_MAX_FINDINGS: usize = 1000;
 
+/// Everything DLP is configured with: the `[dlp]` section of Mamori's configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DlpConfig {
+    /// Is outgoing mail inspected at all? (default: yes)
+    pub enabled: bool,
+    /// The detectors and the dictionary.
+    pub scan: ScanConfig,
+    /// Bounds on the walk of one message.
+    pub limits: crate::content::Limits,
+    /// The policy rules, in order; empty means [`crate::policy::default_rules`].
+    pub rules: Vec<crate::policy::RuleConfig>,
+    /// Where `notify` rules send their notices (none: notices are only logged).
+    pub notify: Vec<String>,
+}
+
+impl Default for DlpConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            scan: ScanConfig::default(),
+            limits: crate::content::Limits::default(),
+            rules: Vec::new(),
+            notify: Vec::new(),
+        }
+    }
+}
+
+impl DlpConfig {
+    /// The rules in force: the configured ones, or the defaults when none are.
+    pub fn effective_rules(&self) -> Vec<crate::policy::RuleConfig> {
+        if self.rules.is_empty() {
+            crate::policy::default_rules()
+        } else {
+            self.rules.clone()
+        }
+    }
+}
+
 /// The scanner's configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -19,6 +19,8 @@ pub struct Config {
     pub log: Log,
     /// The SMTP relay.
     pub smtp: Smtp,
+    /// Data-loss prevention for mail passing the relay.
+    pub dlp: mamori_dlp::DlpConfig,
 }
 
 /// Settings shared by every daemon.

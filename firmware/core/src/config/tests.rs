@@ -123,6 +123,24 @@ fn bad_values_name_key_value_and_reason() {
             "[general]\nhostname = \"not a host\"",
             &["general.hostname"],
         ),
+        (
+            "[[dlp.scan.custom.rules]]\nname = \"id\"\nkind = \"regex\"\npattern = \"EMP-(\"",
+            &["dlp.scan.custom.rules[0].pattern", "EMP-("],
+        ),
+        (
+            "[[dlp.rules]]\nname = \"x\"\ndetectors = [\"mynumber\"]\naction = \"hold\"",
+            &["dlp.rules[0]", "unknown detector", "mynumber"],
+        ),
+        (
+            "[[dlp.rules]]\nname = \"x\"\naction = \"block\"",
+            &["block"],
+        ),
+        (
+            "[dlp.limits]\nmax_ratio = 1",
+            &["dlp.limits.max_ratio", "at least 2"],
+        ),
+        ("[dlp]\nnotify = [\"admin\"]", &["dlp.notify[0]", "admin"]),
+        ("[dlp.scan.phone]\nenabeld = false", &["enabeld"]),
     ];
     for (text, needles) in cases {
         let err = chain(&from_toml_str(text).expect_err(text));

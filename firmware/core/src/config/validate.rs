@@ -159,6 +159,67 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         }
         check_limits(&format!("smtp.pacing.groups[{i}].limits"), &g.limits)?;
     }
+    check_dlp(&c.dlp)
+}
+
+/// The DLP section: the dictionary and the rules must compile, the limits must leave room
+/// to inspect anything, notices must go to addresses.
+fn check_dlp(d: &mamori_dlp::DlpConfig) -> Result<(), ConfigError> {
+    if let Err(e) = mamori_dlp::Scanner::new(&d.scan) {
+        return Err(match e {
+            mamori_dlp::DictionaryError::Rule {
+                index,
+                pattern,
+                reason,
+                ..
+            } => invalid(
+                format!("dlp.scan.custom.rules[{index}].pattern"),
+                format!("{pattern:?}"),
+                reason.to_string(),
+            ),
+            other => invalid(
+                "dlp.scan.custom.rules",
+                "(the whole list)",
+                other.to_string(),
+            ),
+        });
+    }
+    if let Err(e) = mamori_dlp::Policy::new(&d.effective_rules(), &d.scan) {
+        return Err(invalid(
+            format!("dlp.rules[{}]", e.index),
+            format!("{:?}", e.name),
+            e.reason,
+        ));
+    }
+    let l = &d.limits;
+    for (name, value, least) in [
+        ("max_depth", l.max_depth as u64, 1),
+        ("max_parts", l.max_parts as u64, 1),
+        ("max_text_bytes", l.max_text_bytes as u64, 1024),
+        ("max_entry_bytes", l.max_entry_bytes, 1024),
+        ("max_expanded_bytes", l.max_expanded_bytes, 1024),
+        ("max_ratio", l.max_ratio, 2),
+    ] {
+        if value < least {
+            return Err(invalid(
+                format!("dlp.limits.{name}"),
+                value,
+                format!("must be at least {least}"),
+            ));
+        }
+    }
+    for (i, address) in d.notify.iter().enumerate() {
+        let ok = address.rsplit_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.parse::<super::Domain>().is_ok()
+        });
+        if !ok {
+            return Err(invalid(
+                format!("dlp.notify[{i}]"),
+                format!("{address:?}"),
+                "must be a mail address such as admin@example.jp",
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -1,0 +1,353 @@
+//! The audit log: what the box decided about which mail, and what administrators did, as
+//! one JSON object per line in `<data_dir>/audit/audit.jsonl`.
+//!
+//! Records are appended and synced to disk before the decision they record takes effect
+//! (a DLP verdict is logged before the SMTP reply), so a crash cannot leave an action
+//! without its record. Each record carries a sequence number and the SHA-256 of the line
+//! before it (`prev`), so a deleted or edited line breaks the chain and [`verify`] finds
+//! it. The file is rotated by size (`audit.jsonl.1`, `.2` …, oldest dropped); the chain goes
+//! on across rotations. Records never carry personal data in clear: callers pass masked
+//! excerpts only.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ring::digest::{SHA256, digest};
+use serde_json::{Map, Value};
+
+/// The file name of the current audit file.
+pub const FILE_NAME: &str = "audit.jsonl";
+/// The `prev` of the very first record.
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Why the audit log failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The file or directory could not be opened, written or synced.
+    #[error("audit log {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A line is not a record, or the chain is broken there.
+    #[error("audit log {path} line {line}: {reason}")]
+    Broken {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// An open audit log, shared by the daemon's tasks.
+#[derive(Debug)]
+pub struct AuditLog {
+    dir: PathBuf,
+    max_bytes: u64,
+    keep: usize,
+    inner: Mutex<Tail>,
+}
+
+/// The open file and the end of the chain.
+#[derive(Debug)]
+struct Tail {
+    file: File,
+    size: u64,
+    seq: u64,
+    prev: String,
+}
+
+impl AuditLog {
+    /// Opens (creating) the audit log in `dir`, rotating at `max_bytes` and keeping `keep`
+    /// rotated files.
+    pub fn open(dir: &Path, max_bytes: u64, keep: usize) -> Result<Self, AuditError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| AuditError::Io { path, source }
+        };
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io(dir))?;
+        let path = dir.join(FILE_NAME);
+        let (seq, prev) = last_link(&path)?
+            .or(last_link(&rotated(dir, 1))?)
+            .unwrap_or((0, GENESIS.to_string()));
+        let file = open_append(&path).map_err(io(&path))?;
+        let size = file.metadata().map_err(io(&path))?.len();
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            max_bytes,
+            keep,
+            inner: Mutex::new(Tail {
+                file,
+                size,
+                seq,
+                prev,
+            }),
+        })
+    }
+
+    /// Appends one record: `event` plus the fields of `fields` (an object; other values go
+    /// under `"data"`), and syncs it to disk. Returns the record's sequence number.
+    pub fn record(&self, event: &str, fields: Value) -> Result<u64, AuditError> {
+        let mut tail = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = tail.seq + 1;
+        let mut object = Map::new();
+        object.insert("seq".into(), seq.into());
+        object.insert("time".into(), rfc3339_utc(unix_now()).into());
+        object.insert("event".into(), event.into());
+        match fields {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    if !matches!(k.as_str(), "seq" | "time" | "event" | "prev") {
+                        object.insert(k, v);
+                    }
+                }
+            }
+            Value::Null => {}
+            other => {
+                object.insert("data".into(), other);
+            }
+        }
+        object.insert("prev".into(), tail.prev.clone().into());
+        let line = Value::Object(object).to_string();
+        let path = self.dir.join(FILE_NAME);
+        let io = |source| AuditError::Io {
+            path: path.clone(),
+            source,
+        };
+        if tail.size > 0 && tail.size + line.len() as u64 + 1 > self.max_bytes {
+            self.rotate().map_err(io)?;
+            tail.file = open_append(&path).map_err(io)?;
+            tail.size = 0;
+        }
+        let mut bytes = line.into_bytes();
+        bytes.push(b'\n');
+        tail.file.write_all(&bytes).map_err(io)?;
+        tail.file.sync_data().map_err(io)?;
+        tail.size += bytes.len() as u64;
+        tail.seq = seq;
+        tail.prev = hex_sha256(bytes.get(..bytes.len() - 1).unwrap_or_default());
+        Ok(seq)
+    }
+
+    /// Shifts `audit.jsonl` → `.1` → `.2` …, dropping the oldest past `keep`.
+    fn rotate(&self) -> std::io::Result<()> {
+        if self.keep == 0 {
+            return fs::remove_file(self.dir.join(FILE_NAME));
+        }
+        let _ = fs::remove_file(rotated(&self.dir, self.keep));
+        for n in (1..self.keep).rev() {
+            let from = rotated(&self.dir, n);
+            if from.exists() {
+                fs::rename(&from, rotated(&self.dir, n + 1))?;
+            }
+        }
+        fs::rename(self.dir.join(FILE_NAME), rotated(&self.dir, 1))?;
+        File::open(&self.dir)?.sync_all()
+    }
+}
+
+fn rotated(dir: &Path, n: usize) -> PathBuf {
+    dir.join(format!("{FILE_NAME}.{n}"))
+}
+
+fn open_append(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// The sequence number and hash of the last complete record of `path`, if any.
+fn last_link(path: &Path) -> Result<Option<(u64, String)>, AuditError> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(AuditError::Io {
+                path: path.into(),
+                source,
+            });
+        }
+    };
+    let io = |source| AuditError::Io {
+        path: path.into(),
+        source,
+    };
+    let len = file.metadata().map_err(io)?.len();
+    // Records are a few KiB at most; the last 1 MiB surely holds the last one.
+    let start = len.saturating_sub(1 << 20);
+    file.seek(SeekFrom::Start(start)).map_err(io)?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).map_err(io)?;
+    let Some(line) = tail.split(|&b| b == b'\n').rfind(|l| !l.is_empty()) else {
+        return Ok(None);
+    };
+    let seq = serde_json::from_slice::<Value>(line)
+        .ok()
+        .and_then(|v| v.get("seq").and_then(Value::as_u64))
+        .unwrap_or(0);
+    Ok(Some((seq, hex_sha256(line))))
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    digest(&SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Checks the chain of every audit file in `dir`, oldest first. Returns how many records
+/// were checked.
+pub fn verify(dir: &Path) -> Result<u64, AuditError> {
+    let mut files: Vec<PathBuf> = (1..=1000)
+        .map(|n| rotated(dir, n))
+        .take_while(|p| p.exists())
+        .collect();
+    files.reverse();
+    files.push(dir.join(FILE_NAME));
+    let mut prev: Option<String> = None;
+    let mut last_seq: Option<u64> = None;
+    let mut count = 0;
+    for path in files {
+        let file = File::open(&path).map_err(|source| AuditError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        for (index, line) in BufReader::new(file).split(b'\n').enumerate() {
+            let line = line.map_err(|source| AuditError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let broken = |reason: String| AuditError::Broken {
+                path: path.clone(),
+                line: index + 1,
+                reason,
+            };
+            let value: Value = serde_json::from_slice(&line)
+                .map_err(|e| broken(format!("not a JSON record: {e}")))?;
+            let seq = value
+                .get("seq")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| broken("no sequence number".into()))?;
+            let link = value
+                .get("prev")
+                .and_then(Value::as_str)
+                .ok_or_else(|| broken("no prev hash".into()))?;
+            if let Some(expected) = &prev
+                && link != expected
+            {
+                return Err(broken(format!(
+                    "prev hash does not match the record before (seq {seq}): a record was removed or changed"
+                )));
+            }
+            if let Some(last) = last_seq
+                && seq != last + 1
+            {
+                return Err(broken(format!("sequence jumps from {last} to {seq}")));
+            }
+            prev = Some(hex_sha256(&line));
+            last_seq = Some(seq);
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `2026-11-23T13:44:30Z` for Unix seconds (civil-from-days, proleptic Gregorian).
+pub fn rfc3339_utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dates_are_rfc3339() {
+        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_utc(1_795_441_470), "2026-11-23T13:44:30Z");
+    }
+
+    #[test]
+    fn records_chain_and_survive_reopening_and_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path(), 400, 3).unwrap();
+        for i in 0..5 {
+            log.record(
+                "dlp",
+                json!({"queue_id": format!("Q{i}"), "action": "hold"}),
+            )
+            .unwrap();
+        }
+        drop(log);
+        let log = AuditLog::open(dir.path(), 400, 3).unwrap();
+        assert_eq!(
+            log.record("quarantine_release", json!({"id": "Q1"}))
+                .unwrap(),
+            6
+        );
+        assert!(rotated(dir.path(), 1).exists(), "400 bytes forces rotation");
+        assert_eq!(verify(dir.path()).unwrap(), 6);
+        let text = fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
+        let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(last["event"], "quarantine_release");
+        assert_eq!(last["id"], "Q1");
+    }
+
+    #[test]
+    fn a_removed_or_edited_record_breaks_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path(), 1 << 20, 3).unwrap();
+        for i in 0..4 {
+            log.record("dlp", json!({"n": i})).unwrap();
+        }
+        let path = dir.path().join(FILE_NAME);
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let without_second = [lines[0], lines[2], lines[3]].join("\n") + "\n";
+        fs::write(&path, without_second).unwrap();
+        let err = verify(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+        let edited = text.replacen("\"n\":1", "\"n\":9", 1);
+        fs::write(&path, edited).unwrap();
+        assert!(verify(dir.path()).is_err());
+    }
+}

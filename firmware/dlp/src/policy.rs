@@ -1,0 +1,840 @@
+//! Policy: what a [`Report`] leads to, for a given sender and recipients.
+//!
+//! A policy is an ordered list of rules. A rule applies when its sender, recipient and
+//! scope conditions hold and the report has enough findings of its detectors at its
+//! confidence (or one of its problems). Rules are read from the top, like a firewall:
+//!
+//! - the *marking* actions `log`, `tag` and `notify` add to the decision and reading goes on;
+//! - the *deciding* actions `pass`, `hold`, `reject`, `discard` and `encrypt` end it: the
+//!   first deciding rule that applies decides.
+//!
+//! With no rule deciding, the message passes (with whatever marks it got). Every rule that
+//! applied is kept in the [`Decision`] with the reason in words and masked excerpts, so a
+//! verdict is always explained. With no rules configured, [`default_rules`] apply.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::ScanConfig;
+use crate::content::ProblemKind;
+use crate::finding::{Confidence, DetectorKind};
+use crate::inspect::Report;
+
+/// What a rule does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Deliver; stop reading rules (an exemption).
+    Pass,
+    /// Record in the audit log and the system log; go on.
+    Log,
+    /// Prefix the subject with the rule's tag; go on.
+    Tag,
+    /// Tell the administrator by mail (masked findings only); go on.
+    Notify,
+    /// Keep the message in the quarantine until an administrator releases or deletes it.
+    Hold,
+    /// Refuse it in the final DATA reply (550 5.7.1) with a message in Japanese and English.
+    Reject,
+    /// Accept it and deliver nothing.
+    Discard,
+    /// Hand it to attachment encryption before delivery.
+    Encrypt,
+}
+
+impl Action {
+    /// Does this action end the reading of rules?
+    pub fn is_deciding(self) -> bool {
+        matches!(
+            self,
+            Self::Pass | Self::Hold | Self::Reject | Self::Discard | Self::Encrypt
+        )
+    }
+
+    /// The name used in configuration and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Log => "log",
+            Self::Tag => "tag",
+            Self::Notify => "notify",
+            Self::Hold => "hold",
+            Self::Reject => "reject",
+            Self::Discard => "discard",
+            Self::Encrypt => "encrypt",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which recipients a rule is about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Every message.
+    #[default]
+    Any,
+    /// Messages with at least one recipient outside the local domains.
+    Outbound,
+    /// Messages whose recipients are all in the local domains.
+    Internal,
+}
+
+/// One rule as written in the configuration (`[[dlp.rules]]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// The name shown in verdicts, logs and notifications.
+    pub name: String,
+    /// Detectors counted: `my_number`, `corporate_number`, `credit_card`, `phone`,
+    /// `email_list`, `custom` (any dictionary rule) or `custom:<rule name>`. Empty with no
+    /// `problems` means every detector.
+    #[serde(default)]
+    pub detectors: Vec<String>,
+    /// Problems that make the rule apply by themselves (`archive_bomb`, `encrypted` …).
+    #[serde(default)]
+    pub problems: Vec<ProblemKind>,
+    /// The least confidence a finding needs to count (default `medium`).
+    #[serde(default)]
+    pub min_confidence: Confidence,
+    /// How many counted findings make the rule apply (default 1).
+    #[serde(default = "one")]
+    pub min_count: usize,
+    /// Only for these senders (address wildcards such as `*@sales.example.jp`, or domains
+    /// such as `example.jp`, which include their subdomains). Empty: any sender.
+    #[serde(default)]
+    pub senders: Vec<String>,
+    /// Only when at least one recipient is one of these (same forms). Empty: any.
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    /// Outbound, internal or any mail (default any).
+    #[serde(default)]
+    pub scope: Scope,
+    /// What to do.
+    pub action: Action,
+    /// The subject prefix for `tag` (default `[DLP]`).
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// The Japanese text of a `reject` reply (a default one names the rule).
+    #[serde(default)]
+    pub message_ja: Option<String>,
+    /// The English text of a `reject` reply.
+    #[serde(default)]
+    pub message_en: Option<String>,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// The rules used when the configuration has none: hold My Numbers and card numbers sent
+/// outside, log address lists and encrypted attachments, reject archive bombs and hold
+/// what could not be fully inspected.
+pub fn default_rules() -> Vec<RuleConfig> {
+    let rule =
+        |name: &str, detectors: &[&str], problems: &[ProblemKind], scope, action| RuleConfig {
+            name: name.to_string(),
+            detectors: detectors.iter().map(|d| d.to_string()).collect(),
+            problems: problems.to_vec(),
+            min_confidence: Confidence::Medium,
+            min_count: 1,
+            senders: Vec::new(),
+            recipients: Vec::new(),
+            scope,
+            action,
+            tag: None,
+            message_ja: None,
+            message_en: None,
+        };
+    vec![
+        rule(
+            "archive bomb",
+            &[],
+            &[ProblemKind::ArchiveBomb],
+            Scope::Any,
+            Action::Reject,
+        ),
+        rule(
+            "My Number sent outside",
+            &["my_number"],
+            &[],
+            Scope::Outbound,
+            Action::Hold,
+        ),
+        rule(
+            "card number sent outside",
+            &["credit_card"],
+            &[],
+            Scope::Outbound,
+            Action::Hold,
+        ),
+        rule(
+            "content not fully inspected",
+            &[],
+            &[
+                ProblemKind::TooDeep,
+                ProblemKind::TooManyParts,
+                ProblemKind::TextLimit,
+            ],
+            Scope::Outbound,
+            Action::Hold,
+        ),
+        rule(
+            "address list",
+            &["email_list"],
+            &[],
+            Scope::Outbound,
+            Action::Log,
+        ),
+        rule(
+            "encrypted attachment",
+            &[],
+            &[ProblemKind::Encrypted],
+            Scope::Outbound,
+            Action::Log,
+        ),
+    ]
+}
+
+/// Why a policy could not be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("rules[{index}] (\"{name}\"): {reason}")]
+pub struct PolicyError {
+    /// The 0-based position of the rule.
+    pub index: usize,
+    /// Its name.
+    pub name: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Which findings a rule counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Selector {
+    Detector(DetectorKind),
+    AnyCustom,
+}
+
+impl Selector {
+    fn parse(text: &str, scan: &ScanConfig) -> Result<Self, String> {
+        Ok(match text {
+            "my_number" => Self::Detector(DetectorKind::MyNumber),
+            "corporate_number" => Self::Detector(DetectorKind::CorporateNumber),
+            "credit_card" => Self::Detector(DetectorKind::CreditCard),
+            "phone" => Self::Detector(DetectorKind::Phone),
+            "email_list" => Self::Detector(DetectorKind::EmailList),
+            "custom" => Self::AnyCustom,
+            other => {
+                let Some(name) = other.strip_prefix("custom:") else {
+                    return Err(format!(
+                        "unknown detector \"{other}\" (expected my_number, corporate_number, \
+                         credit_card, phone, email_list, custom or custom:<rule name>)"
+                    ));
+                };
+                let rule = scan
+                    .custom
+                    .rules
+                    .iter()
+                    .position(|r| r.name == name)
+                    .ok_or_else(|| format!("no dictionary rule is named \"{name}\""))?;
+                Self::Detector(DetectorKind::Custom { rule })
+            }
+        })
+    }
+
+    fn matches(&self, detector: DetectorKind) -> bool {
+        match self {
+            Self::Detector(d) => *d == detector,
+            Self::AnyCustom => matches!(detector, DetectorKind::Custom { .. }),
+        }
+    }
+}
+
+/// An address pattern: a wildcard over the whole address, or a domain with subdomains.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum AddressPattern {
+    Address(String),
+    Domain(String),
+}
+
+impl AddressPattern {
+    fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim().to_lowercase();
+        if text.is_empty() {
+            return Err("an empty address pattern".into());
+        }
+        if text.contains('@') {
+            Ok(Self::Address(text))
+        } else {
+            Ok(Self::Domain(
+                text.trim_start_matches("*.").trim_start_matches('.').into(),
+            ))
+        }
+    }
+
+    fn matches(&self, address: &str) -> bool {
+        let address = address.to_lowercase();
+        match self {
+            Self::Address(pattern) => wildcard_match(pattern.as_bytes(), address.as_bytes()),
+            Self::Domain(domain) => {
+                let Some((_, host)) = address.rsplit_once('@') else {
+                    return false;
+                };
+                host == domain
+                    || host
+                        .strip_suffix(domain.as_str())
+                        .is_some_and(|rest| rest.ends_with('.'))
+            }
+        }
+    }
+}
+
+/// `*` any run, `?` one byte; linear in practice (greedy with one back-track point).
+fn wildcard_match(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || Some(&c) == text.get(t) => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern
+        .get(p..)
+        .is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
+}
+
+/// A compiled rule.
+#[derive(Clone, Debug)]
+struct Rule {
+    config: RuleConfig,
+    selectors: Vec<Selector>,
+    senders: Vec<AddressPattern>,
+    recipients: Vec<AddressPattern>,
+}
+
+/// A compiled policy.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    rules: Vec<Rule>,
+}
+
+/// Who a message is from and to, and which domains are the office's own.
+#[derive(Clone, Copy, Debug)]
+pub struct MailContext<'a> {
+    /// The envelope sender (empty for bounces).
+    pub sender: &'a str,
+    /// The envelope recipients.
+    pub recipients: &'a [String],
+    /// The local domains (recipients there are internal).
+    pub local_domains: &'a [String],
+}
+
+impl MailContext<'_> {
+    fn is_local(&self, address: &str) -> bool {
+        let Some((_, host)) = address.rsplit_once('@') else {
+            return false;
+        };
+        self.local_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(host))
+    }
+}
+
+/// A rule that applied, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiredRule {
+    /// The rule's name.
+    pub rule: String,
+    /// Its action.
+    pub action: Action,
+    /// Why, in words, with masked excerpts and locations.
+    pub reason: String,
+}
+
+/// What the policy decided for one message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The deciding action (`pass` when no deciding rule applied).
+    pub action: Action,
+    /// The deciding rule, if one applied.
+    pub rule: Option<String>,
+    /// The subject tag to add, if a `tag` rule applied.
+    pub tag: Option<String>,
+    /// Did a `notify` rule apply?
+    pub notify: bool,
+    /// Did a `log` rule apply?
+    pub log: bool,
+    /// Every rule that applied, in order.
+    pub fired: Vec<FiredRule>,
+    /// For `reject`: the reply text in Japanese.
+    pub message_ja: Option<String>,
+    /// For `reject`: the reply text in English.
+    pub message_en: Option<String>,
+}
+
+impl Decision {
+    /// Did any rule apply?
+    pub fn is_quiet(&self) -> bool {
+        self.fired.is_empty()
+    }
+
+    /// One line per rule that applied, for logs and `mamori dlp scan`.
+    pub fn explain(&self) -> Vec<String> {
+        self.fired
+            .iter()
+            .map(|f| format!("rule \"{}\" → {}: {}", f.rule, f.action, f.reason))
+            .collect()
+    }
+}
+
+impl Policy {
+    /// Compiles rules (checking detector names against the dictionary of `scan`).
+    pub fn new(rules: &[RuleConfig], scan: &ScanConfig) -> Result<Self, PolicyError> {
+        let compiled = rules
+            .iter()
+            .enumerate()
+            .map(|(index, config)| {
+                let fail = |reason: String| PolicyError {
+                    index,
+                    name: config.name.clone(),
+                    reason,
+                };
+                if config.name.trim().is_empty() {
+                    return Err(fail("a rule needs a name".into()));
+                }
+                if config.min_count == 0 {
+                    return Err(fail("min_count must be at least 1".into()));
+                }
+                if config.tag.as_deref().is_some_and(|t| t.trim().is_empty()) {
+                    return Err(fail("tag must not be empty".into()));
+                }
+                for text in [&config.message_ja, &config.message_en]
+                    .into_iter()
+                    .flatten()
+                {
+                    if text.contains(['\r', '\n']) {
+                        return Err(fail("reject messages must be one line".into()));
+                    }
+                }
+                if config.message_en.as_deref().is_some_and(|t| !t.is_ascii()) {
+                    return Err(fail(
+                        "message_en must be ASCII (it is sent to every client)".into(),
+                    ));
+                }
+                let selectors = config
+                    .detectors
+                    .iter()
+                    .map(|d| Selector::parse(d, scan))
+                    .collect::<Result<_, _>>()
+                    .map_err(fail)?;
+                let senders = config
+                    .senders
+                    .iter()
+                    .map(|p| AddressPattern::parse(p))
+                    .collect::<Result<_, _>>()
+                    .map_err(fail)?;
+                let recipients = config
+                    .recipients
+                    .iter()
+                    .map(|p| AddressPattern::parse(p))
+                    .collect::<Result<_, _>>()
+                    .map_err(fail)?;
+                Ok(Rule {
+                    config: config.clone(),
+                    selectors,
+                    senders,
+                    recipients,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { rules: compiled })
+    }
+
+    /// Decides what `report` leads to for this mail.
+    pub fn decide(&self, report: &Report, mail: &MailContext<'_>) -> Decision {
+        let mut decision = Decision {
+            action: Action::Pass,
+            rule: None,
+            tag: None,
+            notify: false,
+            log: false,
+            fired: Vec::new(),
+            message_ja: None,
+            message_en: None,
+        };
+        for rule in &self.rules {
+            let Some(reason) = rule.applies(report, mail) else {
+                continue;
+            };
+            let action = rule.config.action;
+            decision.fired.push(FiredRule {
+                rule: rule.config.name.clone(),
+                action,
+                reason,
+            });
+            match action {
+                Action::Log => decision.log = true,
+                Action::Notify => decision.notify = true,
+                Action::Tag => {
+                    decision.tag = Some(rule.config.tag.clone().unwrap_or_else(|| "[DLP]".into()));
+                }
+                _ => {}
+            }
+            if action.is_deciding() {
+                decision.action = action;
+                decision.rule = Some(rule.config.name.clone());
+                if action == Action::Reject {
+                    decision.message_ja = Some(rule.config.message_ja.clone().unwrap_or_else(|| {
+                        format!(
+                            "個人情報などの送信が禁止された情報が含まれているため、このメールは送信できません（規則「{}」）。管理者にお問い合わせください。",
+                            rule.config.name
+                        )
+                    }));
+                    decision.message_en = Some(rule.config.message_en.clone().unwrap_or_else(|| {
+                        format!(
+                            "Message refused: it carries data that this office's policy does not allow to be sent (rule \"{}\"). Please contact your administrator.",
+                            rule.config.name.escape_default()
+                        )
+                    }));
+                }
+                break;
+            }
+        }
+        decision
+    }
+}
+
+impl Rule {
+    /// The reason this rule applies, or `None`.
+    fn applies(&self, report: &Report, mail: &MailContext<'_>) -> Option<String> {
+        let c = &self.config;
+        if !self.senders.is_empty() && !self.senders.iter().any(|p| p.matches(mail.sender)) {
+            return None;
+        }
+        if !self.recipients.is_empty()
+            && !mail
+                .recipients
+                .iter()
+                .any(|r| self.recipients.iter().any(|p| p.matches(r)))
+        {
+            return None;
+        }
+        let outbound = mail.recipients.iter().any(|r| !mail.is_local(r));
+        match c.scope {
+            Scope::Any => {}
+            Scope::Outbound if !outbound => return None,
+            Scope::Internal if outbound => return None,
+            Scope::Outbound | Scope::Internal => {}
+        }
+        let problems: Vec<String> = report
+            .problems
+            .iter()
+            .filter(|p| c.problems.contains(&p.kind))
+            .map(|p| format!("{} at {}: {}", p.kind, p.location, p.detail))
+            .collect();
+        if !problems.is_empty() {
+            return Some(problems.join("; "));
+        }
+        let counts_findings = !self.selectors.is_empty() || c.problems.is_empty();
+        if !counts_findings {
+            return None;
+        }
+        let counted: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.confidence >= c.min_confidence)
+            .filter(|f| {
+                self.selectors.is_empty() || self.selectors.iter().any(|s| s.matches(f.detector))
+            })
+            .collect();
+        if counted.len() < c.min_count {
+            return None;
+        }
+        // "2 × my_number (1234******18 at body 1 line 3; …)", at most three examples each.
+        let mut by_detector: BTreeMap<DetectorKind, Vec<String>> = BTreeMap::new();
+        for f in &counted {
+            by_detector
+                .entry(f.detector)
+                .or_default()
+                .push(format!("{} at {} line {}", f.masked, f.location, f.line));
+        }
+        let parts: Vec<String> = by_detector
+            .into_iter()
+            .map(|(detector, places)| {
+                let shown: Vec<&str> = places.iter().take(3).map(String::as_str).collect();
+                let more = places.len().saturating_sub(3);
+                let tail = if more > 0 {
+                    format!("; {more} more")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{} × {} ({}{})",
+                    places.len(),
+                    detector,
+                    shown.join("; "),
+                    tail
+                )
+            })
+            .collect();
+        Some(parts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::{Location, Problem, SegmentKind};
+    use crate::inspect::LocatedFinding;
+
+    fn finding(detector: DetectorKind, confidence: Confidence) -> LocatedFinding {
+        LocatedFinding {
+            location: Location::root().child("body 1"),
+            segment: SegmentKind::Body,
+            detector,
+            confidence,
+            line: 3,
+            masked: "1234******18".into(),
+        }
+    }
+
+    fn report(findings: Vec<LocatedFinding>, problems: Vec<ProblemKind>) -> Report {
+        Report {
+            findings,
+            problems: problems
+                .into_iter()
+                .map(|kind| Problem {
+                    location: Location::root().child("attachment 2 \"a.zip\""),
+                    kind,
+                    detail: "detail".into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn decide(rules: &[RuleConfig], report: &Report, to: &[&str]) -> Decision {
+        let policy = Policy::new(rules, &ScanConfig::default()).unwrap();
+        let recipients: Vec<String> = to.iter().map(|s| s.to_string()).collect();
+        let local = vec!["office.example.jp".to_string()];
+        policy.decide(
+            report,
+            &MailContext {
+                sender: "taro@office.example.jp",
+                recipients: &recipients,
+                local_domains: &local,
+            },
+        )
+    }
+
+    fn rules(toml_text: &str) -> Vec<RuleConfig> {
+        #[derive(Deserialize)]
+        struct File {
+            rules: Vec<RuleConfig>,
+        }
+        toml::from_str::<File>(toml_text).unwrap().rules
+    }
+
+    #[test]
+    fn default_rules_hold_a_my_number_sent_outside_and_explain_why() {
+        let r = report(
+            vec![finding(DetectorKind::MyNumber, Confidence::High)],
+            vec![],
+        );
+        let d = decide(&default_rules(), &r, &["client@example.com"]);
+        assert_eq!(d.action, Action::Hold);
+        assert_eq!(d.rule.as_deref(), Some("My Number sent outside"));
+        assert_eq!(
+            d.explain(),
+            [
+                "rule \"My Number sent outside\" → hold: 1 × my_number (1234******18 at body 1 line 3)"
+            ]
+        );
+    }
+
+    #[test]
+    fn internal_mail_is_exempt_from_outbound_rules() {
+        let r = report(
+            vec![finding(DetectorKind::MyNumber, Confidence::High)],
+            vec![],
+        );
+        let d = decide(&default_rules(), &r, &["hanako@office.example.jp"]);
+        assert_eq!(d.action, Action::Pass);
+        assert!(d.is_quiet());
+        // One outside recipient makes the message outbound.
+        let d = decide(
+            &default_rules(),
+            &r,
+            &["hanako@office.example.jp", "x@example.com"],
+        );
+        assert_eq!(d.action, Action::Hold);
+    }
+
+    #[test]
+    fn archive_bombs_are_rejected_with_both_languages() {
+        let r = report(vec![], vec![ProblemKind::ArchiveBomb]);
+        let d = decide(&default_rules(), &r, &["hanako@office.example.jp"]);
+        assert_eq!(d.action, Action::Reject);
+        assert!(d.message_ja.as_deref().unwrap().contains("送信できません"));
+        assert!(d.message_en.as_deref().unwrap().is_ascii());
+        assert!(d.explain()[0].contains("archive_bomb at attachment 2"));
+    }
+
+    #[test]
+    fn marking_rules_accumulate_and_the_first_deciding_rule_wins() {
+        let rs = rules(
+            r#"
+            [[rules]]
+            name = "tag phones"
+            detectors = ["phone"]
+            min_confidence = "low"
+            action = "tag"
+            tag = "[要確認]"
+            [[rules]]
+            name = "tell admin"
+            action = "notify"
+            [[rules]]
+            name = "partners may receive it"
+            recipients = ["partner.example"]
+            action = "pass"
+            [[rules]]
+            name = "no card numbers"
+            detectors = ["credit_card"]
+            action = "reject"
+            message_en = "No card numbers, please."
+            "#,
+        );
+        let r = report(
+            vec![
+                finding(DetectorKind::Phone, Confidence::Low),
+                finding(DetectorKind::CreditCard, Confidence::Medium),
+            ],
+            vec![],
+        );
+        let d = decide(&rs, &r, &["a@example.com"]);
+        assert_eq!(d.action, Action::Reject);
+        assert_eq!(d.tag.as_deref(), Some("[要確認]"));
+        assert!(d.notify);
+        assert_eq!(d.message_en.as_deref(), Some("No card numbers, please."));
+        assert_eq!(d.fired.len(), 3);
+        // Mail to the partner (a subdomain counts) stops at the pass rule.
+        let d = decide(&rs, &r, &["a@mail.partner.example"]);
+        assert_eq!(d.action, Action::Pass);
+        assert_eq!(d.rule.as_deref(), Some("partners may receive it"));
+    }
+
+    #[test]
+    fn confidence_and_count_thresholds() {
+        let rs = rules(
+            r#"
+            [[rules]]
+            name = "many phones"
+            detectors = ["phone"]
+            min_confidence = "medium"
+            min_count = 2
+            action = "hold"
+            "#,
+        );
+        let low = finding(DetectorKind::Phone, Confidence::Low);
+        let medium = finding(DetectorKind::Phone, Confidence::Medium);
+        let r = report(vec![low.clone(), low.clone(), medium.clone()], vec![]);
+        assert_eq!(decide(&rs, &r, &["a@example.com"]).action, Action::Pass);
+        let r = report(vec![low, medium.clone(), medium], vec![]);
+        assert_eq!(decide(&rs, &r, &["a@example.com"]).action, Action::Hold);
+    }
+
+    #[test]
+    fn senders_match_by_wildcard_or_domain() {
+        let rs = rules(
+            r#"
+            [[rules]]
+            name = "sales only"
+            senders = ["*@OFFICE.example.jp"]
+            action = "hold"
+            "#,
+        );
+        let r = report(
+            vec![finding(DetectorKind::Phone, Confidence::Medium)],
+            vec![],
+        );
+        assert_eq!(decide(&rs, &r, &["a@example.com"]).action, Action::Hold);
+        assert!(wildcard_match(b"a*b?d", b"axxxbcd"));
+        assert!(!wildcard_match(b"a*b?d", b"axxxbd"));
+        assert!(wildcard_match(b"*", b""));
+        assert!(
+            AddressPattern::parse("example.jp")
+                .unwrap()
+                .matches("x@sub.example.jp")
+        );
+        assert!(
+            !AddressPattern::parse("example.jp")
+                .unwrap()
+                .matches("x@badexample.jp")
+        );
+    }
+
+    #[test]
+    fn bad_rules_are_refused_with_index_name_and_reason() {
+        let mut rs =
+            rules("[[rules]]\nname = \"x\"\ndetectors = [\"mynumber\"]\naction = \"hold\"");
+        let err = Policy::new(&rs, &ScanConfig::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("rules[0] (\"x\"): unknown detector \"mynumber\""),
+            "{err}"
+        );
+        rs[0].detectors = vec!["custom:社外秘".into()];
+        let err = Policy::new(&rs, &ScanConfig::default()).unwrap_err();
+        assert!(err.reason.contains("no dictionary rule is named"), "{err}");
+        rs[0].detectors.clear();
+        rs[0].min_count = 0;
+        assert!(Policy::new(&rs, &ScanConfig::default()).is_err());
+        assert!(toml::from_str::<RuleConfig>("name='x'\naction='block'").is_err());
+        assert!(toml::from_str::<RuleConfig>("name='x'\naction='hold'\nsender=['a']").is_err());
+    }
+
+    #[test]
+    fn named_dictionary_rules_can_be_selected() {
+        let scan: ScanConfig = toml::from_str(
+            "[[custom.rules]]\nname='a'\nkind='keyword'\npattern='a'\n[[custom.rules]]\nname='社外秘'\nkind='keyword'\npattern='社外秘'",
+        )
+        .unwrap();
+        let rs = rules("[[rules]]\nname='secret'\ndetectors=['custom:社外秘']\naction='hold'");
+        let policy = Policy::new(&rs, &scan).unwrap();
+        let to = vec!["x@example.com".to_string()];
+        let mail = MailContext {
+            sender: "",
+            recipients: &to,
+            local_domains: &[],
+        };
+        let hit = |rule| {
+            report(
+                vec![finding(DetectorKind::Custom { rule }, Confidence::Medium)],
+                vec![],
+            )
+        };
+        assert_eq!(policy.decide(&hit(1), &mail).action, Action::Hold);
+        assert_eq!(policy.decide(&hit(0), &mail).action, Action::Pass);
+    }
+}
