@@ -34,6 +34,24 @@ pub enum SmtpRequest {
     },
     /// Try every deferred message now.
     QueueRetry,
+    /// List the messages DLP holds in the quarantine.
+    QuarantineList,
+    /// Release a quarantined message for delivery (once: a second release fails).
+    QuarantineRelease {
+        /// Queue ID.
+        id: String,
+        /// Who released it, for the audit log.
+        #[serde(default)]
+        by: Option<String>,
+    },
+    /// Delete a quarantined message without delivering it.
+    QuarantineDelete {
+        /// Queue ID.
+        id: String,
+        /// Who deleted it, for the audit log.
+        #[serde(default)]
+        by: Option<String>,
+    },
     /// The counters: received, delivered, deferred, bounced, rejected.
     Stats,
 }

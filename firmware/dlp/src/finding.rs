@@ -65,6 +65,16 @@ pub enum Confidence {
     High,
 }
 
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        })
+    }
+}
+
 impl Confidence {
     /// One step more sure (`High` stays `High`).
     pub fn raised(self) -> Self {

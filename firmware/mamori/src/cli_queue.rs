@@ -52,21 +52,7 @@ pub fn run(socket: &Path, action: QueueAction, json: bool) -> anyhow::Result<Exi
         QueueAction::Stats => SmtpRequest::Stats,
     };
     let is_list = matches!(req, SmtpRequest::QueueList);
-    let mut stream = UnixStream::connect(socket).with_context(|| {
-        format!(
-            "connecting to the relay's control socket {} (is smtpd running?)",
-            socket.display()
-        )
-    })?;
-    let mut line = serde_json::to_vec(&req)?;
-    line.push(b'\n');
-    stream.write_all(&line)?;
-    let mut answer = String::new();
-    BufReader::new(stream)
-        .read_line(&mut answer)
-        .context("reading the daemon's answer")?;
-    let response: Response =
-        serde_json::from_str(&answer).context("the daemon's answer is not valid")?;
+    let response = call(socket, &req)?;
     match response {
         Response::Ok { data } => {
             if json {
@@ -83,6 +69,24 @@ pub fn run(socket: &Path, action: QueueAction, json: bool) -> anyhow::Result<Exi
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Sends one request over the control socket and reads the answer.
+pub fn call(socket: &Path, req: &SmtpRequest) -> anyhow::Result<Response> {
+    let mut stream = UnixStream::connect(socket).with_context(|| {
+        format!(
+            "connecting to the relay's control socket {} (is smtpd running?)",
+            socket.display()
+        )
+    })?;
+    let mut line = serde_json::to_vec(req)?;
+    line.push(b'\n');
+    stream.write_all(&line)?;
+    let mut answer = String::new();
+    BufReader::new(stream)
+        .read_line(&mut answer)
+        .context("reading the daemon's answer")?;
+    serde_json::from_str(&answer).context("the daemon's answer is not valid")
 }
 
 fn print_list(data: &serde_json::Value) {

@@ -1,6 +1,8 @@
 //! `mamori`: one multi-call binary for every daemon and tool of the box, so the flash
 //! holds one copy of the shared code.
 
+mod cli_dlp;
+mod cli_quarantine;
 mod cli_queue;
 mod run;
 
@@ -42,6 +44,34 @@ enum Command {
         json: bool,
         #[command(subcommand)]
         action: cli_queue::QueueAction,
+    },
+    /// Manage the messages DLP holds (the quarantine) through the relay's control socket.
+    Quarantine {
+        /// Configuration file, to find the data directory.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Control socket (overrides the one found from the configuration).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Print raw JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        action: cli_quarantine::QuarantineAction,
+    },
+    /// Data-loss prevention tools: `mamori dlp scan FILE...` tries the policy on files.
+    Dlp {
+        #[command(subcommand)]
+        action: cli_dlp::DlpAction,
+    },
+    /// Check the chain of the audit log (`<data_dir>/audit`): every record present and unchanged.
+    AuditVerify {
+        /// Configuration file, to find the data directory.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The audit directory (overrides the one found from the configuration).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Start the whole daemon set on a built-in try-out configuration (unprivileged
     /// ports on 127.0.0.1, state under ./mamori-data) and print where it listens.
@@ -101,6 +131,30 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 ),
             };
             return cli_queue::run(&socket, action, json);
+        }
+        Command::Quarantine {
+            config,
+            socket,
+            json,
+            action,
+        } => {
+            let socket = match socket {
+                Some(s) => s,
+                None => mamori_smtp::server::control_socket_path(
+                    &load_config(config.as_ref())?.general.data_dir,
+                ),
+            };
+            return cli_quarantine::run(&socket, action, json);
+        }
+        Command::Dlp { action } => return cli_dlp::run(action),
+        Command::AuditVerify { config, dir } => {
+            let dir = match dir {
+                Some(d) => d,
+                None => load_config(config.as_ref())?.general.data_dir.join("audit"),
+            };
+            let n = mamori_core::audit::verify(&dir)
+                .with_context(|| format!("verifying the audit log in {}", dir.display()))?;
+            println!("audit log intact: {n} record(s) in {}", dir.display());
         }
         Command::Run { data_dir, config } => {
             runtime()?.block_on(run::try_out(data_dir, config))?;

@@ -10,6 +10,7 @@
 
 pub mod address;
 pub mod datetime;
+pub mod dlp_stage;
 pub mod inbound;
 pub mod outbound;
 pub mod pipeline;

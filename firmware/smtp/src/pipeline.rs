@@ -34,8 +34,8 @@ pub enum Verdict {
         code: u16,
         /// Enhanced status code such as `5.7.1`.
         status: String,
-        /// What the sender is told.
-        text: String,
+        /// What the sender is told, one reply line each (several languages, say).
+        lines: Vec<String>,
     },
     /// Accept it with 250 but deliver nothing.
     Discard {
@@ -87,6 +87,12 @@ impl Pipeline {
     /// Appends a stage.
     pub fn with(mut self, stage: Arc<dyn Stage>) -> Self {
         self.stages.push(stage);
+        self
+    }
+
+    /// Appends every stage of `other`, in order.
+    pub fn then(mut self, other: Pipeline) -> Self {
+        self.stages.extend(other.stages);
         self
     }
 
@@ -154,7 +160,7 @@ mod tests {
         let reject = Verdict::Reject {
             code: 550,
             status: "5.7.1".into(),
-            text: "no".into(),
+            lines: vec!["no".into()],
         };
         let p = Pipeline::new()
             .with(Arc::new(Fixed(hold.clone(), "1")))

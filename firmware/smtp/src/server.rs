@@ -10,6 +10,9 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::Semaphore;
 
+use mamori_core::audit::AuditLog;
+
+use crate::dlp_stage::{DlpStage, Generated, NOTICE_BACKLOG};
 use crate::inbound::{Accounts, Session, SessionContext, SessionEnd};
 use crate::pipeline::Pipeline;
 use crate::queue::pacing::{PacePolicy, Pacer};
@@ -50,6 +53,12 @@ pub enum ServerError {
     /// The spool could not be opened.
     #[error(transparent)]
     Spool(#[from] crate::spool::SpoolError),
+    /// The audit log could not be opened.
+    #[error(transparent)]
+    Audit(#[from] mamori_core::audit::AuditError),
+    /// The DLP stage could not be built from its configuration.
+    #[error(transparent)]
+    Dlp(#[from] crate::dlp_stage::DlpStageError),
     /// Outbound delivery could not be set up.
     #[error("delivery set-up: {0}")]
     Transport(String),
@@ -63,6 +72,11 @@ pub struct Bound {
     /// The control socket.
     pub control: PathBuf,
 }
+
+/// The audit file is rotated at this size.
+pub const AUDIT_FILE_SIZE: u64 = 16 << 20;
+/// How many rotated audit files are kept (with the current one: 176 MiB at most).
+pub const AUDIT_FILES_KEPT: usize = 10;
 
 /// The control socket path for a data directory.
 pub fn control_socket_path(data_dir: &Path) -> PathBuf {
@@ -89,6 +103,28 @@ pub async fn start(config: &Config, pipeline: Pipeline) -> Result<Smtpd, ServerE
         lifetime: smtp.delivery.queue_lifetime,
     };
     let queue = Queue::open(spool, stats.clone(), retry, config.general.hostname.clone())?;
+    let audit = Arc::new(AuditLog::open(
+        &data_dir.join("audit"),
+        AUDIT_FILE_SIZE,
+        AUDIT_FILES_KEPT,
+    )?);
+    let pipeline = if config.dlp.enabled {
+        let (notices, pending) = tokio::sync::mpsc::channel(NOTICE_BACKLOG);
+        tokio::spawn(queue_generated(pending, queue.clone()));
+        let local = smtp.local_domains.iter().map(|d| d.to_string()).collect();
+        let stage = DlpStage::new(
+            &config.dlp,
+            local,
+            config.general.hostname.clone(),
+            audit.clone(),
+            notices,
+        )?;
+        tracing::info!("DLP inspects every message before the final DATA reply");
+        Pipeline::new().with(Arc::new(stage)).then(pipeline)
+    } else {
+        tracing::warn!("DLP is switched off (dlp.enabled = false): mail is not inspected");
+        pipeline
+    };
 
     let tls_files = smtp
         .tls
@@ -152,7 +188,7 @@ pub async fn start(config: &Config, pipeline: Pipeline) -> Result<Smtpd, ServerE
             },
         )?;
     }
-    tokio::spawn(control_loop(unix, queue.clone()));
+    tokio::spawn(control_loop(unix, queue.clone(), audit));
     Ok(Smtpd {
         bound: Bound {
             listeners: bound,
@@ -232,18 +268,29 @@ async fn serve(
     Ok(())
 }
 
-async fn control_loop(listener: UnixListener, queue: Queue) {
+/// Puts messages the box generates (DLP notices) into the queue.
+async fn queue_generated(mut pending: tokio::sync::mpsc::Receiver<Generated>, queue: Queue) {
+    while let Some((envelope, content)) = pending.recv().await {
+        let id = envelope.id.clone();
+        if let Err(e) = queue.accept(envelope, content).await {
+            tracing::error!(queue_id = %id, error = %e, "could not queue a generated message");
+        }
+    }
+}
+
+async fn control_loop(listener: UnixListener, queue: Queue, audit: Arc<AuditLog>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let queue = queue.clone();
+        let audit = audit.clone();
         tokio::spawn(async move {
             let (r, mut w) = stream.into_split();
             let mut lines = BufReader::new(r.take(MAX_REQUEST_LINE as u64 * 16)).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let response = match serde_json::from_str::<SmtpRequest>(&line) {
-                    Ok(req) => handle_control(&queue, req).await,
+                    Ok(req) => handle_control(&queue, &audit, req).await,
                     Err(e) => Response::Error {
                         message: format!("bad request: {e}"),
                     },
@@ -258,25 +305,76 @@ async fn control_loop(listener: UnixListener, queue: Queue) {
     }
 }
 
-/// Answers one control request.
-pub async fn handle_control(queue: &Queue, req: SmtpRequest) -> Response {
+/// Records an administrator's action; a failure is logged, not fatal (the action is done).
+fn audit_admin(
+    audit: &AuditLog,
+    event: &str,
+    id: &str,
+    by: Option<&str>,
+    extra: serde_json::Value,
+) {
+    let mut fields = serde_json::json!({ "queue_id": id, "by": by.unwrap_or("control socket") });
+    if let (Some(map), serde_json::Value::Object(more)) = (fields.as_object_mut(), extra) {
+        map.extend(more);
+    }
+    if let Err(e) = audit.record(event, fields) {
+        tracing::error!(queue_id = %id, error = %e, event, "audit log write failed");
+    }
+}
+
+/// Answers one control request; administrative changes are recorded in the audit log.
+pub async fn handle_control(queue: &Queue, audit: &AuditLog, req: SmtpRequest) -> Response {
     let result: Result<serde_json::Value, QueueError> = match req {
+        SmtpRequest::QuarantineList => {
+            Ok(serde_json::to_value(queue.quarantined()).unwrap_or_default())
+        }
+        SmtpRequest::QuarantineRelease { id, by } => match queue.show(&id) {
+            Ok(env) if env.dlp.is_none() || env.held.is_none() => Err(QueueError::NotHeld(id)),
+            Ok(_) => queue.release_held(&id).await.map(|env| {
+                let rule = env.dlp.and_then(|d| d.rule);
+                audit_admin(
+                    audit,
+                    "quarantine_release",
+                    &id,
+                    by.as_deref(),
+                    serde_json::json!({ "rule": rule }),
+                );
+                tracing::info!(queue_id = %id, "released from the quarantine");
+                serde_json::json!({ "released": id })
+            }),
+            Err(e) => Err(e),
+        },
+        SmtpRequest::QuarantineDelete { id, by } => match queue.show(&id) {
+            Ok(env) if env.dlp.is_none() || env.held.is_none() => Err(QueueError::NotHeld(id)),
+            Ok(env) => queue.delete(&id).await.map(|()| {
+                let rule = env.dlp.and_then(|d| d.rule);
+                audit_admin(
+                    audit,
+                    "quarantine_delete",
+                    &id,
+                    by.as_deref(),
+                    serde_json::json!({ "rule": rule }),
+                );
+                serde_json::json!({ "deleted": id })
+            }),
+            Err(e) => Err(e),
+        },
         SmtpRequest::QueueList => Ok(serde_json::to_value(queue.list()).unwrap_or_default()),
         SmtpRequest::QueueShow { id } => queue
             .show(&id)
             .map(|e| serde_json::to_value(e).unwrap_or_default()),
-        SmtpRequest::QueueHold { id } => queue
-            .hold(&id, "held by administrator")
-            .await
-            .map(|()| serde_json::json!({ "held": id })),
-        SmtpRequest::QueueRelease { id } => queue
-            .release(&id)
-            .await
-            .map(|()| serde_json::json!({ "released": id })),
-        SmtpRequest::QueueDelete { id } => queue
-            .delete(&id)
-            .await
-            .map(|()| serde_json::json!({ "deleted": id })),
+        SmtpRequest::QueueHold { id } => queue.hold(&id, "held by administrator").await.map(|()| {
+            audit_admin(audit, "queue_hold", &id, None, serde_json::Value::Null);
+            serde_json::json!({ "held": id })
+        }),
+        SmtpRequest::QueueRelease { id } => queue.release(&id).await.map(|()| {
+            audit_admin(audit, "queue_release", &id, None, serde_json::Value::Null);
+            serde_json::json!({ "released": id })
+        }),
+        SmtpRequest::QueueDelete { id } => queue.delete(&id).await.map(|()| {
+            audit_admin(audit, "queue_delete", &id, None, serde_json::Value::Null);
+            serde_json::json!({ "deleted": id })
+        }),
         SmtpRequest::QueueRetry => Ok(serde_json::json!({ "scheduled": queue.retry_all() })),
         SmtpRequest::Stats => {
             Ok(serde_json::to_value(queue.stats().snapshot()).unwrap_or_default())

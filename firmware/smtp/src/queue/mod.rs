@@ -135,12 +135,38 @@ pub struct Summary {
     pub last_error: Option<String>,
 }
 
+/// A line of `mamori quarantine list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuarantineSummary {
+    /// Queue ID.
+    pub id: String,
+    /// Sender.
+    pub from: String,
+    /// Recipients still owed delivery.
+    pub recipients: Vec<String>,
+    /// Content size.
+    pub size: u64,
+    /// Arrival, Unix seconds.
+    pub arrived: u64,
+    /// Why it is held.
+    pub held: String,
+    /// The DLP rule that held it.
+    pub rule: Option<String>,
+    /// How many findings.
+    pub findings: usize,
+    /// How many problems.
+    pub problems: usize,
+}
+
 /// Why a queue operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     /// No such queue ID.
     #[error("no message {0} in the queue")]
     NotFound(String),
+    /// The message is not held (already released, or never held).
+    #[error("message {0} is not held (already released?)")]
+    NotHeld(String),
     /// The spool failed.
     #[error(transparent)]
     Spool(#[from] SpoolError),
@@ -255,6 +281,32 @@ impl Queue {
         out
     }
 
+    /// The quarantine: held messages that DLP held, oldest first.
+    pub fn quarantined(&self) -> Vec<QuarantineSummary> {
+        let entries = self.entries();
+        let mut out: Vec<QuarantineSummary> = entries
+            .values()
+            .filter(|e| !e.deleted)
+            .filter_map(|e| {
+                let held = e.env.held.clone()?;
+                let dlp = e.env.dlp.as_ref()?;
+                Some(QuarantineSummary {
+                    id: e.env.id.clone(),
+                    from: e.env.mail_from.clone(),
+                    recipients: e.env.pending().map(|r| r.address.clone()).collect(),
+                    size: e.env.size,
+                    arrived: e.env.arrived,
+                    held,
+                    rule: dlp.rule.clone(),
+                    findings: dlp.findings.len(),
+                    problems: dlp.problems.len(),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.arrived.cmp(&b.arrived).then_with(|| a.id.cmp(&b.id)));
+        out
+    }
+
     /// One message's envelope and state.
     pub fn show(&self, id: &str) -> Result<Envelope, QueueError> {
         self.entries()
@@ -279,6 +331,29 @@ impl Queue {
         .await?;
         self.inner.wake.notify_one();
         Ok(())
+    }
+
+    /// Releases a message only if it is held, atomically: of two administrators releasing
+    /// the same message at once, one succeeds and the other is told it is not held, so a
+    /// quarantined message is delivered exactly once. Returns the envelope as it was.
+    pub async fn release_held(&self, id: &str) -> Result<Envelope, QueueError> {
+        let (before, after) = {
+            let mut entries = self.entries();
+            let e = entries
+                .get_mut(id)
+                .filter(|e| !e.deleted)
+                .ok_or_else(|| QueueError::NotFound(id.into()))?;
+            if e.env.held.is_none() {
+                return Err(QueueError::NotHeld(id.into()));
+            }
+            let before = e.env.clone();
+            e.env.held = None;
+            e.env.next_attempt = 0;
+            (before, e.env.clone())
+        };
+        self.persist(after).await?;
+        self.inner.wake.notify_one();
+        Ok(before)
     }
 
     async fn modify(&self, id: &str, f: impl FnOnce(&mut Envelope)) -> Result<(), QueueError> {

@@ -154,12 +154,31 @@ pub struct Envelope {
     /// Why it is held, if it is; a held message is not delivered until released.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<String>,
+    /// What DLP found, when a rule applied to the message (held, tagged, logged …); the
+    /// quarantine shows it. Masked excerpts only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dlp: Option<DlpRecord>,
     /// Delivery attempts so far.
     #[serde(default)]
     pub attempts: u32,
     /// Next attempt, Unix seconds (0: as soon as possible).
     #[serde(default)]
     pub next_attempt: u64,
+}
+
+/// DLP's verdict on a message, kept with it so the quarantine can say why it is held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DlpRecord {
+    /// The deciding action (`hold`, `encrypt`, or `pass` with marks).
+    pub action: mamori_dlp::Action,
+    /// The deciding rule, if any.
+    pub rule: Option<String>,
+    /// One line per rule that applied.
+    pub explanation: Vec<String>,
+    /// The findings, masked.
+    pub findings: Vec<mamori_dlp::LocatedFinding>,
+    /// The problems met.
+    pub problems: Vec<mamori_dlp::Problem>,
 }
 
 impl Envelope {
@@ -184,6 +203,7 @@ impl Envelope {
             client,
             internal: false,
             held: None,
+            dlp: None,
             attempts: 0,
             next_attempt: 0,
         }

@@ -17,7 +17,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-pub use envelope::{ClientInfo, Envelope, Notify, RcptStatus, Recipient, Ret};
+pub use envelope::{ClientInfo, DlpRecord, Envelope, Notify, RcptStatus, Recipient, Ret};
 
 /// Why a spool operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -119,9 +119,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
         };
         match verdict {
-            Verdict::Reject { code, status, text } => {
+            Verdict::Reject {
+                code,
+                status,
+                lines,
+            } => {
                 Stats::bump(&self.ctx.stats.rejected);
-                return Reply::new(code, &status, text);
+                return Reply {
+                    code,
+                    status: Some(status),
+                    lines,
+                };
             }
             Verdict::Discard { reason } => {
                 tracing::info!(queue_id = %id, %reason, "message discarded");

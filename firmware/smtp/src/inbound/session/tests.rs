@@ -382,7 +382,10 @@ impl crate::pipeline::Stage for ByWord {
             Verdict::Reject {
                 code: 550,
                 status: "5.7.1".into(),
-                text: "個人番号を含むため送信できません / contains a My Number".into(),
+                lines: vec![
+                    "contains a My Number".into(),
+                    "個人番号を含むため送信できません".into(),
+                ],
             }
         } else if text.contains("HOLD") {
             Verdict::Hold {
@@ -425,8 +428,11 @@ async fn stages_reject_before_the_final_reply_hold_discard_and_rewrite() {
         )
         .await
     };
-    let r = send("REJECT me", "550 5.7.1").await;
-    assert!(r.contains("My Number"), "{r}");
+    let r = send("REJECT me", "550").await;
+    assert!(
+        r.contains("550-5.7.1 contains a My Number\r\n550 5.7.1 個人番号を含むため"),
+        "{r}"
+    );
     let held = send("HOLD me", "250 2.0.0").await;
     let dropped = send("DROP me", "250 2.0.0").await;
     let passed = send("fine", "250 2.0.0").await;

@@ -1,0 +1,233 @@
+//! The DLP stage: every message is inspected before the final DATA reply, the policy
+//! decides, the decision is written to the audit log, and then it takes effect (tag the
+//! subject, notify the administrator, hold, reject, discard).
+//!
+//! The audit record comes first: if it cannot be written, the message is refused with a
+//! temporary error, so no decision is ever acted on without a record.
+
+pub mod notice;
+pub mod subject;
+
+use std::sync::Arc;
+
+use mamori_core::audit::AuditLog;
+use mamori_dlp::{Action, Decision, DlpConfig, Inspector, MailContext, Policy, Report};
+use tokio::sync::mpsc;
+
+use crate::pipeline::{Stage, StagedMessage, Verdict};
+use crate::spool::{ClientInfo, DlpRecord, Envelope, Recipient};
+
+/// A generated message on its way to the queue (notices).
+pub type Generated = (Envelope, Vec<u8>);
+
+/// How many notices may wait for the queue at once before new ones are dropped (and only
+/// logged): bounded, so a flood of matching mail cannot grow memory without end.
+pub const NOTICE_BACKLOG: usize = 1000;
+
+/// Why the stage could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum DlpStageError {
+    /// The dictionary did not compile.
+    #[error("dlp.scan: {0}")]
+    Dictionary(#[from] mamori_dlp::DictionaryError),
+    /// A rule is bad.
+    #[error("dlp.{0}")]
+    Policy(#[from] mamori_dlp::PolicyError),
+}
+
+/// The stage.
+pub struct DlpStage {
+    inspector: Inspector,
+    policy: Policy,
+    local_domains: Vec<String>,
+    notify: Vec<String>,
+    hostname: String,
+    audit: Arc<AuditLog>,
+    notices: mpsc::Sender<Generated>,
+}
+
+impl DlpStage {
+    /// Builds the stage from the `[dlp]` configuration.
+    pub fn new(
+        config: &DlpConfig,
+        local_domains: Vec<String>,
+        hostname: String,
+        audit: Arc<AuditLog>,
+        notices: mpsc::Sender<Generated>,
+    ) -> Result<Self, DlpStageError> {
+        Ok(Self {
+            inspector: Inspector::new(&config.scan, config.limits.clone())?,
+            policy: Policy::new(&config.effective_rules(), &config.scan)?,
+            local_domains,
+            notify: config.notify.clone(),
+            hostname,
+            audit,
+            notices,
+        })
+    }
+
+    fn audit(
+        &self,
+        env: &Envelope,
+        recipients: &[String],
+        report: &Report,
+        decision: &Decision,
+    ) -> Result<(), mamori_core::audit::AuditError> {
+        self.audit
+            .record(
+                "dlp_verdict",
+                serde_json::json!({
+                    "queue_id": env.id,
+                    "from": env.mail_from,
+                    "recipients": recipients,
+                    "size": env.size,
+                    "client": env.client.ip,
+                    "auth_user": env.client.auth_user,
+                    "action": decision.action,
+                    "rule": decision.rule,
+                    "tag": decision.tag,
+                    "notify": decision.notify,
+                    "fired": decision.fired,
+                    "findings": report.findings,
+                    "problems": report.problems,
+                }),
+            )
+            .map(|_| ())
+    }
+
+    fn send_notice(
+        &self,
+        env: &Envelope,
+        recipients: &[String],
+        report: &Report,
+        decision: &Decision,
+    ) {
+        if self.notify.is_empty() {
+            tracing::warn!(queue_id = %env.id, "a notify rule applied but dlp.notify names nobody");
+            return;
+        }
+        let facts = notice::NoticeFacts {
+            queue_id: &env.id,
+            sender: &env.mail_from,
+            recipients,
+            report,
+            decision,
+        };
+        let content = match notice::render(&facts, &self.notify, &self.hostname) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(queue_id = %env.id, error = %e, "could not render the DLP notice");
+                return;
+            }
+        };
+        let client = ClientInfo {
+            ip: "127.0.0.1".into(),
+            helo: self.hostname.clone(),
+            auth_user: None,
+            tls: false,
+        };
+        let id = crate::spool::new_id();
+        let notice = Envelope {
+            size: content.len() as u64,
+            eight_bit: content.iter().any(|&b| b >= 0x80),
+            internal: true,
+            ..Envelope::new(
+                id.clone(),
+                String::new(),
+                self.notify.iter().map(Recipient::new).collect(),
+                client,
+            )
+        };
+        match self.notices.try_send((notice, content)) {
+            Ok(()) => tracing::info!(queue_id = %env.id, notice_id = %id, "DLP notice queued"),
+            Err(e) => tracing::error!(queue_id = %env.id, error = %e, "DLP notice dropped"),
+        }
+    }
+}
+
+impl Stage for DlpStage {
+    fn name(&self) -> &str {
+        "dlp"
+    }
+
+    fn process(&self, message: &mut StagedMessage) -> Verdict {
+        let report = self.inspector.inspect_message(&message.content);
+        let recipients: Vec<String> = message
+            .envelope
+            .recipients
+            .iter()
+            .map(|r| r.address.clone())
+            .collect();
+        let decision = self.policy.decide(
+            &report,
+            &MailContext {
+                sender: &message.envelope.mail_from,
+                recipients: &recipients,
+                local_domains: &self.local_domains,
+            },
+        );
+        let env = &message.envelope;
+        if let Err(e) = self.audit(env, &recipients, &report, &decision) {
+            tracing::error!(queue_id = %env.id, error = %e, "audit log write failed; refusing the message for now");
+            return Verdict::Reject {
+                code: 451,
+                status: "4.3.0".into(),
+                lines: vec!["Error: local error in processing, try again later".into()],
+            };
+        }
+        if decision.is_quiet() {
+            return Verdict::Accept;
+        }
+        tracing::warn!(
+            queue_id = %env.id,
+            action = %decision.action,
+            rule = decision.rule.as_deref().unwrap_or("-"),
+            findings = report.findings.len(),
+            problems = report.problems.len(),
+            explanation = %decision.explain().join(" | "),
+            "DLP rule applied"
+        );
+        if decision.notify {
+            self.send_notice(env, &recipients, &report, &decision);
+        }
+        if let Some(tag) = &decision.tag
+            && matches!(
+                decision.action,
+                Action::Pass | Action::Hold | Action::Encrypt
+            )
+        {
+            message.content = subject::tag_subject(&message.content, tag);
+            message.envelope.size = message.content.len() as u64;
+        }
+        message.envelope.dlp = Some(DlpRecord {
+            action: decision.action,
+            rule: decision.rule.clone(),
+            explanation: decision.explain(),
+            findings: report.findings,
+            problems: report.problems,
+        });
+        let rule = decision.rule.clone().unwrap_or_default();
+        match decision.action {
+            Action::Pass | Action::Log | Action::Tag | Action::Notify => Verdict::Accept,
+            Action::Hold => Verdict::Hold {
+                reason: format!("DLP: rule \"{rule}\""),
+            },
+            Action::Encrypt => Verdict::Hold {
+                reason: format!(
+                    "DLP: rule \"{rule}\" asks for attachment encryption, which this firmware does not provide yet; release to send unencrypted or delete"
+                ),
+            },
+            Action::Reject => Verdict::Reject {
+                code: 550,
+                status: "5.7.1".into(),
+                lines: [decision.message_en, decision.message_ja]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            },
+            Action::Discard => Verdict::Discard {
+                reason: format!("DLP: rule \"{rule}\""),
+            },
+        }
+    }
+}
