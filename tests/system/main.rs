@@ -8,6 +8,7 @@
 mod common;
 mod crash;
 mod delivery;
+mod dlp;
 mod mx;
 mod pacing;
 mod queue;

@@ -1,0 +1,48 @@
+//! The DLP MIME walk and inspection: any bytes as a message, under tight limits.
+//!
+//! Checked, besides "never panics" and libFuzzer's time and memory limits:
+//! - the walk respects the limits it was given (decoded text, parts, depth);
+//! - inspecting twice gives the same report (no hidden state);
+//! - no finding's masked excerpt shows more than six digits.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mamori_dlp::content::{Collector, Limits};
+use mamori_dlp::{Inspector, ScanConfig};
+
+fn limits() -> Limits {
+    Limits {
+        max_depth: 6,
+        max_parts: 64,
+        max_text_bytes: 256 * 1024,
+        max_entry_bytes: 1 << 20,
+        max_expanded_bytes: 4 << 20,
+        max_ratio: 100,
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let limits = limits();
+    let mut collector = Collector::new(&limits);
+    mamori_dlp::mime::walk_message(data, &mut collector);
+    let out = collector.finish();
+    let text: usize = out.segments.iter().map(|s| s.text.len()).sum();
+    assert!(text <= limits.max_text_bytes, "{text} bytes of text");
+    for s in &out.segments {
+        assert!(
+            s.location.depth() <= limits.max_depth + 4,
+            "segment at depth {}: {}",
+            s.location.depth(),
+            s.location
+        );
+    }
+
+    let inspector = Inspector::new(&ScanConfig::default(), limits).unwrap_or_else(|e| panic!("{e}"));
+    let first = inspector.inspect_message(data);
+    let second = inspector.inspect_message(data);
+    assert_eq!(first, second, "inspection is not deterministic");
+    for f in &first.findings {
+        let digits = f.masked.bytes().filter(u8::is_ascii_digit).count();
+        assert!(digits <= 6, "mask shows {digits} digits: {}", f.masked);
+    }
+});
