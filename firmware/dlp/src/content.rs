@@ -189,6 +189,7 @@ pub struct Collector<'l> {
     expanded: u64,
     text_limit_hit: bool,
     parts_limit_hit: bool,
+    expansion_spent: bool,
 }
 
 impl<'l> Collector<'l> {
@@ -202,6 +203,7 @@ impl<'l> Collector<'l> {
             expanded: 0,
             text_limit_hit: false,
             parts_limit_hit: false,
+            expansion_spent: false,
         }
     }
 
@@ -262,7 +264,10 @@ impl<'l> Collector<'l> {
         }
         if !self.parts_limit_hit {
             self.parts_limit_hit = true;
-            let detail = format!("more than {} parts and archive entries", self.limits.max_parts);
+            let detail = format!(
+                "more than {} parts and archive entries",
+                self.limits.max_parts
+            );
             self.problem(location, ProblemKind::TooManyParts, detail);
         }
         false
@@ -289,6 +294,17 @@ impl<'l> Collector<'l> {
         self.expanded = self.expanded.saturating_add(bytes);
     }
 
+    /// Marks the walk's expansion budget as spent (and reported): nothing more is expanded,
+    /// and the problem is not reported again for a later attachment.
+    pub fn mark_expansion_spent(&mut self) {
+        self.expansion_spent = true;
+    }
+
+    /// Has the expansion budget been spent and reported?
+    pub fn expansion_spent(&self) -> bool {
+        self.expansion_spent
+    }
+
     /// Has the text budget been spent?
     pub fn text_exhausted(&self) -> bool {
         self.text_limit_hit
@@ -306,7 +322,9 @@ mod tests {
 
     #[test]
     fn locations_read_as_a_path() {
-        let l = Location::root().child("attachment 2 \"名簿.zip\"").child("社員.docx");
+        let l = Location::root()
+            .child("attachment 2 \"名簿.zip\"")
+            .child("社員.docx");
         assert_eq!(l.to_string(), "attachment 2 \"名簿.zip\" › 社員.docx");
         assert_eq!(l.depth(), 2);
         assert_eq!(Location::root().to_string(), "(message)");

@@ -1,0 +1,229 @@
+//! ZIP archives: every entry is counted as a part, its name scanned, its content expanded
+//! under the bomb limits and extracted in turn (archives in archives, documents in
+//! archives), one nesting level deeper.
+//!
+//! Office packages (DOCX, XLSX, PPTX, ODT …) are ZIP archives too; `office` picks their
+//! text parts. Entry names of Japanese Windows archives are CP932 without the UTF-8 flag:
+//! every charset reading of the raw name is scanned, the first names the location. An
+//! encrypted entry is reported and skipped; a bomb stops the archive; a corrupt archive is
+//! reported as unreadable. Entries are read one at a time and each is bounded, so archives
+//! whose entries overlap (or that contain themselves) cost no more than any other.
+
+use std::io::{Cursor, Read};
+
+use ::zip::ZipArchive;
+use ::zip::result::ZipError;
+
+use super::bounded::{self, Expanded};
+use super::{FileRef, Walk, office, short_name};
+use crate::charset;
+use crate::content::{Location, ProblemKind, SegmentKind};
+
+/// A ZIP archive read from memory.
+pub(crate) type Archive<'a> = ZipArchive<Cursor<&'a [u8]>>;
+
+/// The most characters of an entry name used in a location.
+const MAX_NAME_CHARS: usize = 255;
+
+/// Extracts a ZIP archive at `location` (nesting depth `depth`).
+pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8], depth: usize) {
+    if !walk.out.may_descend(location, depth + 1) {
+        return;
+    }
+    let mut archive = match ZipArchive::new(Cursor::new(bytes)) {
+        Ok(archive) => archive,
+        Err(error) => {
+            walk.out.problem(
+                location,
+                ProblemKind::Unreadable,
+                format!("corrupt ZIP archive: {error}"),
+            );
+            // A ZIP signature in front of text does not hide the text.
+            if super::text::looks_like_text(bytes) {
+                super::text::extract(walk, location, bytes, None);
+            }
+            return;
+        }
+    };
+    if office::extract(walk, location, &mut archive, depth) {
+        return;
+    }
+    for index in 0..archive.len() {
+        match read_entry(walk, location, &mut archive, index, true) {
+            Entry::Data {
+                name,
+                location: at,
+                data,
+            } => {
+                let file = FileRef {
+                    name: Some(&name),
+                    content_type: None,
+                    charset: None,
+                    bytes: &data,
+                };
+                walk.file(&at, &file, depth + 1);
+            }
+            Entry::Skip => {}
+            Entry::Stop => return,
+        }
+        if walk.out.text_exhausted() {
+            return;
+        }
+    }
+}
+
+/// What reading one entry gave.
+#[derive(Debug)]
+pub(crate) enum Entry {
+    /// Its content (possibly cut short by corruption, which was reported).
+    Data {
+        /// Its name (the first reading).
+        name: String,
+        /// Its location.
+        location: Location,
+        /// Its content.
+        data: Vec<u8>,
+    },
+    /// Nothing to extract (a directory, an image, encrypted, unreadable): go on.
+    Skip,
+    /// A limit was reached: stop the archive.
+    Stop,
+}
+
+/// The readings of a raw entry name (UTF-8, or CP932 from Japanese Windows, or …), the best
+/// first.
+pub(crate) fn entry_names(raw: &[u8]) -> Vec<String> {
+    charset::readings(raw, None)
+}
+
+/// The name of an entry, for locations and lookups; empty if the index is out of range.
+pub(crate) fn entry_name(archive: &Archive<'_>, index: usize) -> String {
+    archive
+        .by_index_data(index)
+        .map(|entry| location_name(&entry_names(entry.name_raw())))
+        .unwrap_or_default()
+}
+
+fn location_name(names: &[String]) -> String {
+    let name = names.first().map(String::as_str).unwrap_or_default();
+    name.chars().take(MAX_NAME_CHARS).collect()
+}
+
+/// Reads entry `index` of `archive`: counts it as a part, scans its name (when
+/// `scan_names`), checks encryption, skips media by their first bytes, and expands it under
+/// the bomb limits.
+pub(crate) fn read_entry(
+    walk: &mut Walk<'_, '_>,
+    location: &Location,
+    archive: &mut Archive<'_>,
+    index: usize,
+    scan_names: bool,
+) -> Entry {
+    let (names, is_dir, encrypted, compressed) = match archive.by_index_data(index) {
+        Ok(entry) => (
+            entry_names(entry.name_raw()),
+            entry.is_dir(),
+            entry.encrypted(),
+            entry.compressed_size(),
+        ),
+        Err(error) => {
+            walk.out.problem(
+                location,
+                ProblemKind::Unreadable,
+                format!("ZIP entry {index}: {error}"),
+            );
+            return Entry::Skip;
+        }
+    };
+    let name = location_name(&names);
+    let at = location.child(name.clone());
+    if !walk.out.enter_part(&at) {
+        return Entry::Stop;
+    }
+    if scan_names {
+        for reading in names {
+            if !walk.out.text(&at, SegmentKind::FileName, reading) {
+                return Entry::Stop;
+            }
+        }
+    }
+    if is_dir {
+        return Entry::Skip;
+    }
+    let what = format!("entry \"{}\"", short_name(&name));
+    if encrypted {
+        walk.out
+            .problem(&at, ProblemKind::Encrypted, format!("{what} is encrypted"));
+        return Entry::Skip;
+    }
+    if let Ok(file) = archive.by_index(index) {
+        let mut head = Vec::with_capacity(16);
+        if file.take(16).read_to_end(&mut head).is_ok() && is_media(&head) {
+            return Entry::Skip;
+        }
+    }
+    let file = match archive.by_index(index) {
+        Ok(file) => file,
+        Err(ZipError::UnsupportedArchive(message)) if message == ZipError::PASSWORD_REQUIRED => {
+            walk.out
+                .problem(&at, ProblemKind::Encrypted, format!("{what} is encrypted"));
+            return Entry::Skip;
+        }
+        Err(ZipError::InvalidPassword) => {
+            walk.out
+                .problem(&at, ProblemKind::Encrypted, format!("{what} is encrypted"));
+            return Entry::Skip;
+        }
+        Err(error) => {
+            walk.out
+                .problem(&at, ProblemKind::Unreadable, format!("{what}: {error}"));
+            return Entry::Skip;
+        }
+    };
+    match bounded::expand(walk, &at, &what, file, compressed) {
+        Expanded::Done(data) => Entry::Data {
+            name,
+            location: at,
+            data,
+        },
+        Expanded::Broken(data, error) => {
+            walk.out
+                .problem(&at, ProblemKind::Unreadable, format!("{what}: {error}"));
+            if data.is_empty() {
+                Entry::Skip
+            } else {
+                Entry::Data {
+                    name,
+                    location: at,
+                    data,
+                }
+            }
+        }
+        Expanded::Bomb => Entry::Stop,
+    }
+}
+
+/// Do these first bytes start an image, audio, video or font file (which hold no text worth
+/// expanding)?
+fn is_media(head: &[u8]) -> bool {
+    const MAGIC: [&[u8]; 12] = [
+        b"\x89PNG\r\n\x1a\n",
+        b"\xFF\xD8\xFF",
+        b"GIF87a",
+        b"GIF89a",
+        b"II*\x00",
+        b"MM\x00*",
+        b"\xD7\xCD\xC6\x9A",
+        b"RIFF",
+        b"ID3",
+        b"OggS",
+        b"wOFF",
+        b"OTTO",
+    ];
+    MAGIC.iter().any(|magic| head.starts_with(magic))
+        || head.get(4..8) == Some(b"ftyp")
+        || head.starts_with(&[0x00, 0x01, 0x00, 0x00, 0x00])
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,400 @@
+//! HTML to the text a reader sees, in one linear pass.
+//!
+//! Tags and comments go; `<script>`, `<style>` (and `<head>`-only elements such as
+//! `<title>`, which a reader does see in the tab, stay) lose their content; character
+//! references are decoded (`&#65298;`, `&#xFF12;`, `&amp;`, `&nbsp;` …); block elements
+//! (`<br>`, `<p>`, `<div>`, `<tr>`, `<li>` …) end lines and table cells end with a tab. Runs
+//! of white space collapse to one space, as a browser shows them, so a number wrapped and
+//! indented in the source reads as it does on screen. The output is never longer than the
+//! input.
+
+use super::text::decode_all;
+use super::{Walk, push_text};
+use crate::content::Location;
+
+/// Extracts an HTML file: the charset declared by the part, else by `<meta>`, else sniffed.
+pub(crate) fn extract(
+    walk: &mut Walk<'_, '_>,
+    location: &Location,
+    bytes: &[u8],
+    declared: Option<&str>,
+) {
+    let meta = meta_charset(bytes);
+    let declared = declared.or(meta.as_deref());
+    for reading in decode_all(bytes, declared) {
+        if !push_text(walk, location, to_text(&reading)) {
+            return;
+        }
+    }
+}
+
+/// Does the start of `bytes` look like an HTML document?
+pub(crate) fn looks_like_html(bytes: &[u8]) -> bool {
+    let head = bytes.get(..512).unwrap_or(bytes);
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(head.len());
+    let head = head.get(start..).unwrap_or_default();
+    let lower: Vec<u8> = head.iter().take(64).map(u8::to_ascii_lowercase).collect();
+    lower.starts_with(b"<!doctype html") || lower.starts_with(b"<html")
+}
+
+/// The charset named by `<meta charset=…>` or `<meta http-equiv … content="…; charset=…">`
+/// in the first few KiB.
+fn meta_charset(bytes: &[u8]) -> Option<String> {
+    let head = bytes.get(..4096).unwrap_or(bytes);
+    let lower: Vec<u8> = head.iter().map(u8::to_ascii_lowercase).collect();
+    let at = super::find(&lower, b"charset=")?;
+    let rest = lower.get(at + 8..)?;
+    let rest = rest.strip_prefix(b"\"").unwrap_or(rest);
+    let rest = rest.strip_prefix(b"'").unwrap_or(rest);
+    let label: Vec<u8> = rest
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        .copied()
+        .collect();
+    (!label.is_empty()).then(|| String::from_utf8_lossy(&label).into_owned())
+}
+
+/// Elements whose content is not shown.
+const HIDDEN: [&str; 4] = ["script", "style", "template", "noscript"];
+
+/// Elements that start or end a line.
+const BLOCK: [&str; 33] = [
+    "br",
+    "p",
+    "div",
+    "tr",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "caption",
+    "hr",
+    "pre",
+    "blockquote",
+    "address",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "nav",
+    "form",
+    "title",
+    "option",
+];
+
+/// Elements that end a table cell.
+const CELL: [&str; 2] = ["td", "th"];
+
+/// The text a reader sees in `html`. See the module documentation.
+pub(crate) fn to_text(html: &str) -> String {
+    let mut out = Text::with_capacity(html.len().min(1 << 20));
+    let mut rest = html;
+    while !rest.is_empty() {
+        let Some(lt) = rest.find(['<', '&']) else {
+            out.push_str(rest);
+            break;
+        };
+        let (before, tail) = rest.split_at(lt);
+        out.push_str(before);
+        rest = tail;
+        if rest.starts_with('&') {
+            let (decoded, used) = entity(rest);
+            out.push_str(&decoded);
+            rest = rest.get(used..).unwrap_or_default();
+            continue;
+        }
+        // A tag, a comment, a declaration, or a lone `<`.
+        let after = rest.get(1..).unwrap_or_default();
+        if let Some(comment) = after.strip_prefix("!--") {
+            rest = match comment.find("-->") {
+                Some(end) => comment.get(end + 3..).unwrap_or_default(),
+                None => "",
+            };
+            continue;
+        }
+        if let Some(cdata) = after.strip_prefix("![CDATA[") {
+            let end = cdata.find("]]>").unwrap_or(cdata.len());
+            out.push_str(cdata.get(..end).unwrap_or_default());
+            rest = cdata.get(end + 3..).unwrap_or_default();
+            continue;
+        }
+        let closing = after.starts_with('/');
+        let name_start = after.get(usize::from(closing)..).unwrap_or_default();
+        let starts_tag = name_start
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic());
+        if !(starts_tag || after.starts_with('!') || after.starts_with('?')) {
+            out.push_str("<");
+            rest = after;
+            continue;
+        }
+        let end = tag_end(after);
+        let name: String = name_start
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .take(16)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        rest = after.get(end..).unwrap_or_default();
+        if !starts_tag {
+            continue;
+        }
+        if !closing && HIDDEN.contains(&name.as_str()) {
+            rest = skip_hidden(rest, &name);
+            continue;
+        }
+        if BLOCK.contains(&name.as_str()) {
+            out.newline();
+        } else if closing && CELL.contains(&name.as_str()) {
+            out.tab();
+        }
+    }
+    out.finish()
+}
+
+/// Where a tag that starts at `s` (just past its `<`) ends, just past its `>`: quoted
+/// attribute values may hold `>`.
+fn tag_end(s: &str) -> usize {
+    let mut quote: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '>') => return i + 1,
+            _ => {}
+        }
+    }
+    s.len()
+}
+
+/// Skips the content of a hidden element up to and including its end tag.
+fn skip_hidden<'a>(rest: &'a str, name: &str) -> &'a str {
+    let bytes = rest.as_bytes();
+    let name = name.as_bytes();
+    let mut from = 0;
+    while let Some(offset) = bytes
+        .get(from..)
+        .and_then(|r| r.iter().position(|&b| b == b'<'))
+    {
+        let at = from + offset;
+        let candidate = bytes.get(at + 2..at + 2 + name.len());
+        if bytes.get(at + 1) == Some(&b'/')
+            && candidate.is_some_and(|c| c.eq_ignore_ascii_case(name))
+        {
+            let tail = rest.get(at + 1..).unwrap_or_default();
+            return tail.get(tag_end(tail)..).unwrap_or_default();
+        }
+        from = at + 1;
+    }
+    ""
+}
+
+/// Decodes the character reference at the start of `s` (which starts with `&`). Returns
+/// the text and how many bytes it used; a lone `&` stays as it is.
+fn entity(s: &str) -> (String, usize) {
+    let body: String = s
+        .chars()
+        .skip(1)
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '#')
+        .take(32)
+        .collect();
+    let semicolon = s.get(1 + body.len()..).is_some_and(|r| r.starts_with(';'));
+    let used = 1 + body.len() + usize::from(semicolon);
+    if let Some(number) = body.strip_prefix('#') {
+        let value = match number.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok(),
+            None => number.parse::<u32>().ok(),
+        };
+        if let Some(c) = value.and_then(char::from_u32).filter(|&c| c != '\0') {
+            return (c.to_string(), used);
+        }
+        return ("\u{FFFD}".to_string(), used);
+    }
+    match named_entity(&body) {
+        Some(text) => (text.to_string(), used),
+        None => ("&".to_string(), 1),
+    }
+}
+
+/// The common named character references.
+fn named_entity(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "amp" | "AMP" => "&",
+        "lt" | "LT" => "<",
+        "gt" | "GT" => ">",
+        "quot" | "QUOT" => "\"",
+        "apos" => "'",
+        "nbsp" => "\u{A0}",
+        "ensp" => "\u{2002}",
+        "emsp" => "\u{2003}",
+        "thinsp" => "\u{2009}",
+        "zwsp" | "ZeroWidthSpace" => "",
+        "shy" => "",
+        "yen" => "¥",
+        "copy" => "©",
+        "reg" => "®",
+        "trade" => "™",
+        "hellip" => "…",
+        "mdash" => "—",
+        "ndash" => "–",
+        "minus" => "−",
+        "hyphen" | "dash" => "‐",
+        "middot" => "·",
+        "times" => "×",
+        "divide" => "÷",
+        "laquo" => "«",
+        "raquo" => "»",
+        "lsquo" => "‘",
+        "rsquo" => "’",
+        "ldquo" => "“",
+        "rdquo" => "”",
+        "bull" => "•",
+        "deg" => "°",
+        "plusmn" => "±",
+        "sect" => "§",
+        "para" => "¶",
+        "euro" => "€",
+        "pound" => "£",
+        "cent" => "¢",
+        "commat" => "@",
+        "num" => "#",
+        "lpar" => "(",
+        "rpar" => ")",
+        "period" => ".",
+        "comma" => ",",
+        "colon" => ":",
+        _ => return None,
+    })
+}
+
+/// The output, with white space collapsed the way a browser shows it.
+struct Text {
+    out: String,
+    /// A space is owed before the next visible character.
+    space: bool,
+}
+
+impl Text {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            out: String::with_capacity(capacity),
+            space: false,
+        }
+    }
+
+    fn push_str(&mut self, s: &str) {
+        for c in s.chars() {
+            if matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0C') {
+                self.space = true;
+                continue;
+            }
+            if self.space {
+                self.space = false;
+                if !self.out.is_empty() && !self.out.ends_with(['\n', '\t']) {
+                    self.out.push(' ');
+                }
+            }
+            self.out.push(c);
+        }
+    }
+
+    fn newline(&mut self) {
+        self.space = false;
+        if self.out.ends_with('\t') {
+            self.out.pop();
+        }
+        if !self.out.is_empty() && !self.out.ends_with('\n') {
+            self.out.push('\n');
+        }
+    }
+
+    fn tab(&mut self) {
+        self.space = false;
+        self.out.push('\t');
+    }
+
+    fn finish(mut self) -> String {
+        while self.out.ends_with(['\n', '\t']) {
+            self.out.pop();
+        }
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_scripts_and_comments_go_and_entities_are_decoded() {
+        let html = "<!DOCTYPE html><html><head><style>p{color:red}</style>\
+                    <script>var x = \"123456789018\";</script></head><body>\
+                    <!-- a comment 111122223333 -->\
+                    <p>番号：&#65298;&#xFF12;&#x33;4 &amp; &lt;tag&gt;&nbsp;&yen;100</p>\
+                    <div>a<br>b</div></body></html>";
+        let text = to_text(html);
+        assert_eq!(text, "番号：２２34 & <tag>\u{A0}¥100\na\nb");
+    }
+
+    #[test]
+    fn tables_become_tabs_and_lines() {
+        let html = "<table><tr><th>氏名</th><th>番号</th></tr>\n\
+                    <tr><td>山田</td><td>1234\n        5678 9018</td></tr></table>";
+        assert_eq!(to_text(html), "氏名\t番号\n山田\t1234 5678 9018");
+    }
+
+    #[test]
+    fn odd_input_stays_text() {
+        assert_eq!(to_text("a < b && c > d"), "a < b && c > d");
+        assert_eq!(to_text("<a href='x>y'>link</a>"), "link");
+        assert_eq!(
+            to_text("&#0; &#xZZ; &unknown; &#99999999;"),
+            "\u{FFFD} \u{FFFD} &unknown; \u{FFFD}"
+        );
+        assert_eq!(to_text("<script>never closed"), "");
+        assert_eq!(to_text("<!-- never closed"), "");
+        assert_eq!(to_text("<p"), "");
+    }
+
+    #[test]
+    fn the_meta_charset_is_honoured() {
+        let (body, _, _) = encoding_rs::SHIFT_JIS.encode("<p>個人番号 １２３４</p>");
+        let mut bytes =
+            b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=Shift_JIS\"></head>"
+                .to_vec();
+        bytes.extend_from_slice(&body);
+        assert_eq!(meta_charset(&bytes).as_deref(), Some("shift_jis"));
+        assert!(looks_like_html(&bytes));
+        let limits = crate::content::Limits::default();
+        let mut out = crate::content::Collector::new(&limits);
+        let mut walk = Walk::new(&mut out);
+        extract(&mut walk, &Location::root(), &bytes, None);
+        let texts: Vec<String> = out.finish().segments.into_iter().map(|s| s.text).collect();
+        assert_eq!(texts.first().map(String::as_str), Some("個人番号 １２３４"));
+    }
+
+    #[test]
+    fn long_input_is_linear() {
+        let html = "<p>".repeat(200_000) + &"&amp;".repeat(200_000) + &"<".repeat(200_000);
+        let text = to_text(&html);
+        assert!(text.len() <= html.len());
+    }
+}

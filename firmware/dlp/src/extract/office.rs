@@ -1,0 +1,250 @@
+//! Office packages: OOXML (DOCX, XLSX, PPTX and their macro twins) and ODF (ODT, ODS,
+//! ODP), which are ZIP archives of XML parts.
+//!
+//! A package is recognised by its parts (`[Content_Types].xml`, `word/document.xml` …;
+//! `content.xml` with `mimetype` or a manifest). Its text parts are read through `xml`:
+//! Word's body, headers, footers, notes and comments; Excel's sheets with the shared
+//! strings looked up and numbers written out in full; PowerPoint's slides, notes and
+//! comments; charts and SmartArt; the document properties; ODF's `content.xml`, `styles.xml`
+//! (headers and footers) and `meta.xml`. Package boilerplate (relationships, styles, themes,
+//! settings) is skipped without expanding it; anything else (embedded workbooks, an odd file
+//! slipped into the package) goes through [`Walk::file`] like any archive entry.
+
+use super::archive::{Archive, Entry, entry_name, read_entry};
+use super::xml::{self, XmlText};
+use super::{FileRef, Walk, push_text};
+use crate::content::Location;
+
+/// What kind of package.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Package {
+    Ooxml,
+    Odf,
+}
+
+/// How a part is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// XML text.
+    Text,
+    /// An Excel worksheet.
+    Sheet,
+    /// Excel's shared strings (read first, not shown on their own).
+    SharedStrings,
+    /// Package boilerplate: not read.
+    Skip,
+    /// Anything else: extracted as a file.
+    File,
+}
+
+/// If `archive` is an Office package, extracts its text and returns true; else false.
+pub(crate) fn extract(
+    walk: &mut Walk<'_, '_>,
+    location: &Location,
+    archive: &mut Archive<'_>,
+    depth: usize,
+) -> bool {
+    let Some(package) = detect(archive) else {
+        return false;
+    };
+    let names: Vec<String> = (0..archive.len())
+        .map(|index| entry_name(archive, index))
+        .collect();
+    let cap = walk.text_cap();
+    // Shared strings first: the sheets refer to them by index.
+    let mut shared = Vec::new();
+    if package == Package::Ooxml
+        && let Some(index) = names
+            .iter()
+            .position(|n| classify(package, n) == Part::SharedStrings)
+    {
+        match read_entry(walk, location, archive, index, false) {
+            Entry::Data { location, data, .. } => {
+                let (strings, error) = xml::shared_strings(&data, cap);
+                xml::report_error(walk, &location, error);
+                shared = strings;
+            }
+            Entry::Skip => {}
+            Entry::Stop => return true,
+        }
+    }
+    for (index, name) in names.iter().enumerate() {
+        let part = classify(package, name);
+        let entry = match part {
+            Part::Skip | Part::SharedStrings => continue,
+            Part::Text | Part::Sheet => read_entry(walk, location, archive, index, false),
+            Part::File => read_entry(walk, location, archive, index, true),
+        };
+        let (at, data) = match entry {
+            Entry::Data { location, data, .. } => (location, data),
+            Entry::Skip => continue,
+            Entry::Stop => return true,
+        };
+        let parsed: XmlText = match part {
+            Part::Sheet => xml::sheet_to_text(&data, &shared, cap),
+            Part::Text => xml::to_text(&data, cap),
+            _ => {
+                let file = FileRef {
+                    name: Some(name),
+                    content_type: None,
+                    charset: None,
+                    bytes: &data,
+                };
+                walk.file(&at, &file, depth + 1);
+                continue;
+            }
+        };
+        xml::report_error(walk, &at, parsed.error);
+        if !push_text(walk, &at, parsed.text) {
+            return true;
+        }
+    }
+    true
+}
+
+/// Is this archive an Office package, and which kind?
+fn detect(archive: &Archive<'_>) -> Option<Package> {
+    let has = |name: &str| archive.index_for_name(name).is_some();
+    if has("[Content_Types].xml")
+        || has("word/document.xml")
+        || has("xl/workbook.xml")
+        || has("ppt/presentation.xml")
+    {
+        return Some(Package::Ooxml);
+    }
+    if has("content.xml") && (has("mimetype") || has("META-INF/manifest.xml")) {
+        return Some(Package::Odf);
+    }
+    None
+}
+
+/// Does `name` (a package part) match `prefix*suffix`, with anything but `/` between?
+fn matches(name: &str, prefix: &str, suffix: &str) -> bool {
+    name.len() >= prefix.len() + suffix.len()
+        && name.starts_with(prefix)
+        && name.ends_with(suffix)
+        && name
+            .get(prefix.len()..name.len() - suffix.len())
+            .is_some_and(|middle| !middle.contains('/'))
+}
+
+/// Where OOXML packages keep their boilerplate parts.
+const OOXML_DIRS: [&str; 6] = [
+    "[Content_Types].xml",
+    "_rels/",
+    "word/",
+    "xl/",
+    "ppt/",
+    "docProps/",
+];
+/// ODF boilerplate parts.
+const ODF_PARTS: [&str; 4] = [
+    "settings.xml",
+    "manifest.rdf",
+    "META-INF/",
+    "Configurations2/",
+];
+
+/// Is `name` one of the package's own parts (by the prefixes given)? An XML file elsewhere
+/// in the archive was put there by someone, and is read.
+fn in_package(name: &str, prefixes: &[&str]) -> bool {
+    prefixes.iter().any(|prefix| name.starts_with(prefix))
+        || name.starts_with("customXml/")
+        || name.starts_with("Object ")
+}
+
+/// How to read the part `name` of a package.
+fn classify(package: Package, name: &str) -> Part {
+    let lower = name.to_ascii_lowercase();
+    let xml_like = lower.ends_with(".xml") || lower.ends_with(".rels") || lower.ends_with(".vml");
+    match package {
+        Package::Ooxml => {
+            const TEXT: [(&str, &str); 17] = [
+                ("word/document", ".xml"),
+                ("word/header", ".xml"),
+                ("word/footer", ".xml"),
+                ("word/footnotes", ".xml"),
+                ("word/endnotes", ".xml"),
+                ("word/comments", ".xml"),
+                ("word/glossary/document", ".xml"),
+                ("xl/comments", ".xml"),
+                ("xl/threadedComments/", ".xml"),
+                ("ppt/slides/", ".xml"),
+                ("ppt/notesSlides/", ".xml"),
+                ("ppt/comments/", ".xml"),
+                ("word/charts/", ".xml"),
+                ("xl/charts/", ".xml"),
+                ("ppt/charts/", ".xml"),
+                ("docProps/core", ".xml"),
+                ("docProps/app", ".xml"),
+            ];
+            if name == "xl/sharedStrings.xml" {
+                Part::SharedStrings
+            } else if matches(name, "xl/worksheets/", ".xml") {
+                Part::Sheet
+            } else if TEXT.iter().any(|(p, s)| matches(name, p, s))
+                || (name.contains("/diagrams/data") && lower.ends_with(".xml"))
+            {
+                Part::Text
+            } else if (xml_like && in_package(name, &OOXML_DIRS))
+                || lower.ends_with(".odttf")
+                || lower.ends_with(".fntdata")
+                || name.ends_with('/')
+            {
+                Part::Skip
+            } else {
+                Part::File
+            }
+        }
+        Package::Odf => {
+            let base = name.rsplit('/').next().unwrap_or(name);
+            if matches!(base, "content.xml" | "styles.xml" | "meta.xml") {
+                Part::Text
+            } else if (xml_like && in_package(name, &ODF_PARTS))
+                || name == "mimetype"
+                || name.ends_with('/')
+            {
+                Part::Skip
+            } else {
+                Part::File
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_are_classified() {
+        use Package::{Odf, Ooxml};
+        assert_eq!(classify(Ooxml, "word/document.xml"), Part::Text);
+        assert_eq!(classify(Ooxml, "word/header2.xml"), Part::Text);
+        assert_eq!(classify(Ooxml, "word/styles.xml"), Part::Skip);
+        assert_eq!(classify(Ooxml, "word/_rels/document.xml.rels"), Part::Skip);
+        assert_eq!(classify(Ooxml, "xl/worksheets/sheet12.xml"), Part::Sheet);
+        assert_eq!(
+            classify(Ooxml, "xl/worksheets/_rels/sheet1.xml.rels"),
+            Part::Skip
+        );
+        assert_eq!(classify(Ooxml, "xl/sharedStrings.xml"), Part::SharedStrings);
+        assert_eq!(classify(Ooxml, "ppt/slides/slide3.xml"), Part::Text);
+        assert_eq!(
+            classify(Ooxml, "ppt/slideLayouts/slideLayout1.xml"),
+            Part::Skip
+        );
+        assert_eq!(classify(Ooxml, "word/media/image1.png"), Part::File);
+        assert_eq!(
+            classify(Ooxml, "xl/embeddings/Microsoft_Word_Document.docx"),
+            Part::File
+        );
+        assert_eq!(classify(Ooxml, "xl/hidden.csv"), Part::File);
+        assert_eq!(classify(Odf, "content.xml"), Part::Text);
+        assert_eq!(classify(Odf, "Object 1/content.xml"), Part::Text);
+        assert_eq!(classify(Odf, "settings.xml"), Part::Skip);
+        assert_eq!(classify(Odf, "mimetype"), Part::Skip);
+        assert_eq!(classify(Ooxml, "secret.xml"), Part::File);
+        assert_eq!(classify(Odf, "secret.xml"), Part::File);
+    }
+}
