@@ -14,6 +14,9 @@ use std::ops::Range;
 /// No detector needs a window longer than this many digits (card numbers: 19).
 pub(crate) const MAX_WINDOW_DIGITS: usize = 19;
 
+/// No detector matches a window of fewer digits than this (phone numbers: 10).
+pub(crate) const MIN_WINDOW_DIGITS: usize = 10;
+
 /// The most spaces or tabs that still join two groups on one line.
 const MAX_SPACES: usize = 3;
 /// The most bytes of whitespace, line break and indentation included, that still join two
@@ -61,11 +64,8 @@ pub(crate) fn for_each_chain(text: &str, mut on_chain: impl FnMut(&[Group])) {
     let mut link = None;
     loop {
         if link.is_none() {
-            match bytes
-                .get(pos..)
-                .and_then(|rest| rest.iter().position(u8::is_ascii_digit))
-            {
-                Some(offset) => pos += offset,
+            match find_digit(bytes, pos) {
+                Some(at) => pos = at,
                 None => break,
             }
         }
@@ -93,6 +93,38 @@ pub(crate) fn for_each_chain(text: &str, mut on_chain: impl FnMut(&[Group])) {
     if !groups.is_empty() {
         on_chain(&groups);
     }
+}
+
+/// The position of the first ASCII digit at or after `from`, eight bytes at a time.
+fn find_digit(bytes: &[u8], from: usize) -> Option<usize> {
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
+    const TENS: u64 = u64::from_ne_bytes([10; 8]);
+    let mut pos = from;
+    while let Some(word) = bytes.get(pos..pos + 8) {
+        let mut array = [0u8; 8];
+        array.copy_from_slice(word);
+        // A byte is a digit when `byte ^ b'0'` is below 10: flag bytes below 10 (the lowest
+        // flag is exact, which is all that is needed to find the first).
+        let x = u64::from_le_bytes(array) ^ ZEROS;
+        let below_ten = x.wrapping_sub(TENS) & !x & HIGHS;
+        if below_ten != 0 {
+            let at = pos + (below_ten.trailing_zeros() / 8) as usize;
+            if bytes.get(at).is_some_and(u8::is_ascii_digit) {
+                return Some(at);
+            }
+            // Not exact after all (cannot happen for the lowest flag): go on byte-wise.
+            return bytes
+                .get(pos..)
+                .and_then(|rest| rest.iter().position(u8::is_ascii_digit))
+                .map(|offset| pos + offset);
+        }
+        pos += 8;
+    }
+    bytes
+        .get(pos..)
+        .and_then(|rest| rest.iter().position(u8::is_ascii_digit))
+        .map(|offset| pos + offset)
 }
 
 /// The separator starting at `pos` (just past a digit run) if a digit follows it, with the
@@ -284,10 +316,12 @@ pub(crate) fn detached_in_text(text: &str, start: usize, end: usize) -> bool {
 /// by start group, and from each start the LONGEST window first (so that a detector of
 /// variable-length numbers takes the whole number, not a prefix that happens to check).
 /// `on_window` returns `true` to say the windows from this start group on are no longer
-/// wanted (the caller found what it looks for there).
+/// wanted (the caller found what it looks for there). Windows of fewer than `min_digits`
+/// digits are not offered.
 pub(crate) fn for_each_window(
     text: &str,
     chain: &[Group],
+    min_digits: usize,
     mut on_window: impl FnMut(usize, usize, &Window<'_>) -> bool,
 ) {
     let bytes = text.as_bytes();
@@ -318,6 +352,9 @@ pub(crate) fn for_each_window(
             let (Some(groups), Some(&len)) = (chain.get(first..=last), ends.get(taken - 1)) else {
                 continue;
             };
+            if len < min_digits {
+                break;
+            }
             let window = Window {
                 text,
                 groups,
@@ -396,6 +433,31 @@ mod tests {
     }
 
     #[test]
+    fn digits_are_found_wherever_they_are() {
+        let text = "ab０1cdefgh/:9xyz 日本8";
+        let reference: Vec<usize> = (0..text.len())
+            .filter_map(|from| {
+                text.as_bytes()[from..]
+                    .iter()
+                    .position(u8::is_ascii_digit)
+                    .map(|o| o + from)
+            })
+            .collect();
+        let fast: Vec<usize> = (0..text.len())
+            .filter_map(|from| find_digit(text.as_bytes(), from))
+            .collect();
+        assert_eq!(fast, reference);
+        assert_eq!(find_digit(b"", 0), None);
+        assert_eq!(find_digit(b"abcdefghijklmnop", 3), None);
+        for b in 0..=255u8 {
+            let mut bytes = [b'x'; 20];
+            bytes[11] = b;
+            let expected = b.is_ascii_digit().then_some(11);
+            assert_eq!(find_digit(&bytes, 0), expected, "{b}");
+        }
+    }
+
+    #[test]
     fn a_long_run_is_one_group() {
         let text = "9".repeat(200);
         assert_eq!(chains(&text), vec![owned(&[(text.as_str(), None)])]);
@@ -406,7 +468,7 @@ mod tests {
         let text = "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3";
         let mut count = 0;
         for_each_chain(text, |chain| {
-            for_each_window(text, chain, |_, _, w| {
+            for_each_window(text, chain, 1, |_, _, w| {
                 assert!(w.digits.len() <= MAX_WINDOW_DIGITS);
                 count += 1;
                 false
@@ -420,7 +482,7 @@ mod tests {
         let text = "1234 5678 9012";
         let mut results = Vec::new();
         for_each_chain(text, |chain| {
-            for_each_window(text, chain, |first, last, w| {
+            for_each_window(text, chain, 1, |first, last, w| {
                 if first == 0 && last == 2 {
                     results.push(w.splits_follow(&[4, 4, 4]));
                     results.push(w.splits_follow(&[4, 8]));

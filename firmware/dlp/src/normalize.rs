@@ -15,34 +15,35 @@
 //! Spans of findings are byte ranges in the normalised text; [`NormalizedText::line_of`]
 //! turns one into the 1-based line number, which is the same in the original text because
 //! normalisation never adds or removes a line.
+//!
+//! Speed: most of a mail is ASCII and kana/kanji that none of the steps changes. Such
+//! *stable* characters (a precomputed table of the Basic Multilingual Plane, see
+//! [`is_stable`]) are found byte-wise and copied in bulk; only the runs between them go
+//! through the NFKC iterator.
 
 use std::ops::Range;
+use std::sync::{LazyLock, OnceLock};
 
 use unicode_normalization::UnicodeNormalization;
 
-/// Text after NFKC, dash folding and line-end folding, with an index of its lines.
+/// Text after NFKC, dash folding and line-end folding, with an index of its lines (built on
+/// first use).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NormalizedText {
     text: String,
     /// Byte offset where each line starts; the first entry is always 0.
-    line_starts: Vec<usize>,
+    line_starts: OnceLock<Vec<usize>>,
 }
 
 impl NormalizedText {
     /// Normalises `input` (see the module documentation for what changes).
     pub fn new(input: &str) -> Self {
-        let mut text = String::with_capacity(input.len());
-        for (index, raw_line) in input.split('\n').enumerate() {
-            if index > 0 {
-                text.push('\n');
-            }
-            let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
-            normalize_line(&mut text, line);
+        let mut text = String::new();
+        normalize_into(&mut text, input);
+        Self {
+            text,
+            line_starts: OnceLock::new(),
         }
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
-            .collect();
-        Self { text, line_starts }
     }
 
     /// The normalised text.
@@ -50,26 +51,32 @@ impl NormalizedText {
         &self.text
     }
 
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', self.text.as_bytes()).map(|at| at + 1))
+                .collect()
+        })
+    }
+
     /// The 1-based number of the line holding byte `offset` of the normalised text (an offset
     /// past the end counts as on the last line).
     pub fn line_of(&self, offset: usize) -> usize {
-        self.line_starts
+        self.line_starts()
             .partition_point(|&start| start <= offset)
             .max(1)
     }
 
     /// The number of lines (a text without a line break has one).
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        self.line_starts().len()
     }
 
     /// The byte range of 1-based line `line` (without its `\n`), or `None` past the end.
     pub fn line_span(&self, line: usize) -> Option<Range<usize>> {
-        let start = *self.line_starts.get(line.checked_sub(1)?)?;
-        let end = self
-            .line_starts
-            .get(line)
-            .map_or(self.text.len(), |next| next - 1);
+        let starts = self.line_starts();
+        let start = *starts.get(line.checked_sub(1)?)?;
+        let end = starts.get(line).map_or(self.text.len(), |next| next - 1);
         Some(start..end)
     }
 }
@@ -82,7 +89,9 @@ pub fn normalize(input: &str) -> NormalizedText {
 /// Normalises a short pattern (an administrator's keyword, say) the same way as scanned text,
 /// so that a keyword typed in full-width still matches.
 pub fn normalize_str(input: &str) -> String {
-    NormalizedText::new(input).text
+    let mut out = String::new();
+    normalize_into(&mut out, input);
+    out
 }
 
 /// Is `c` a dash, hyphen or minus sign that always means `-`?
@@ -113,76 +122,283 @@ fn is_dash_between_digits(c: char) -> bool {
     )
 }
 
-/// Is `c` a kana, kanji or CJK punctuation mark that NFKC leaves alone in any context (it
-/// has no decomposition, combining class 0, and is never the second half of a composition)?
-/// These cover most of Japanese text; checking them by range is far cheaper than the general
-/// quick-check tables.
-fn is_stable_japanese(c: char) -> bool {
-    matches!(
-        c,
-        '\u{3001}'..='\u{3002}' // 、。
-            | '\u{3005}' // 々
-            | '\u{3008}'..='\u{3011}' // 〈〉《》「」『』【】
-            | '\u{3041}'..='\u{3096}' // hiragana
-            | '\u{30A1}'..='\u{30FC}' // katakana, ・ and ー
-            | '\u{3400}'..='\u{4DBF}' // CJK extension A
-            | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
-    )
+/// One bit per Basic Multilingual Plane code point: set when the character is *stable*.
+struct StableTable([u64; 1024]);
+
+/// The stable characters of the BMP, computed once from the normalisation tables.
+static STABLE: LazyLock<StableTable> = LazyLock::new(|| {
+    let mut bits = [0u64; 1024];
+    for cp in 0..=0xFFFFu32 {
+        if char::from_u32(cp).is_some_and(stable_by_definition)
+            && let Some(word) = bits.get_mut((cp >> 6) as usize)
+        {
+            *word |= 1 << (cp & 63);
+        }
+    }
+    StableTable(bits)
+});
+
+/// What [`is_stable`] means: NFKC leaves `c` alone in any context (quick check "yes": no
+/// decomposition, never the second half of a composition) and it is a starter (combining
+/// class 0, so canonical reordering never moves anything across it), and folding leaves it
+/// alone too (not a dash, not `\r`, not a dash-between-digits character).
+fn stable_by_definition(c: char) -> bool {
+    c != '\r'
+        && !is_dash(c)
+        && !is_dash_between_digits(c)
+        && unicode_normalization::char::canonical_combining_class(c) == 0
+        && unicode_normalization::is_nfkc_quick(std::iter::once(c))
+            == unicode_normalization::IsNormalized::Yes
 }
 
-/// Can the line be cut just before `c` (preceded by `previous`) and `c` be copied as it is?
-/// True for characters that NFKC leaves alone, never compose with what precedes them and
-/// stop canonical reordering (ASCII, and [`is_stable_japanese`]), and that folding leaves
-/// alone too: `ー` only after kana or kanji, where it cannot be between two digits.
-fn is_safe(c: char, previous: Option<char>) -> bool {
-    match c {
-        '\r' => false,
-        '\u{30FC}' => previous.is_some_and(is_stable_japanese),
-        c => c.is_ascii() || is_stable_japanese(c),
+impl StableTable {
+    /// Is the BMP code point `cp` stable ([`stable_by_definition`])?
+    #[inline(always)]
+    fn has(&self, cp: u32) -> bool {
+        self.0
+            .get((cp >> 6) as usize)
+            .is_some_and(|word| word & (1 << (cp & 63)) != 0)
     }
 }
 
-/// Appends one line (no `\n`) to `out`, normalised.
+/// Is the BMP code point `cp` stable ([`stable_by_definition`])?
+#[cfg(test)]
+fn is_stable(cp: u32) -> bool {
+    STABLE.has(cp)
+}
+
+/// Is `cp` a dash-between-digits character that NFKC leaves alone (`ー ─ ━`, not the
+/// half-width `ｰ`)?
+#[inline]
+fn is_stable_dash_between_digits(cp: u32) -> bool {
+    matches!(cp, 0x30FC | 0x2500 | 0x2501)
+}
+
+/// For each BMP code point that is not stable but becomes one stable character alone
+/// (`１` → `1`, `Ａ` → `A`, `　` → ` `, `ｶ` → `カ`, `－` → `-`): that character; 0 for the others.
+static SIMPLE: LazyLock<Box<[u16]>> = LazyLock::new(|| {
+    (0..=0xFFFFu32)
+        .map(|cp| {
+            char::from_u32(cp)
+                .and_then(simple_by_definition)
+                .and_then(|y| u16::try_from(u32::from(y)).ok())
+                .unwrap_or(0)
+        })
+        .collect()
+});
+
+/// What [`SIMPLE`] holds for `x`: the one character that NFKC and folding make of `x` when
+/// it is not stable itself, that character is stable, and NFKC gives a starter that never
+/// composes with what precedes it (so nothing before `x` changes either).
+fn simple_by_definition(x: char) -> Option<char> {
+    if stable_by_definition(x) || x == '\r' {
+        return None;
+    }
+    let mut nfkc = std::iter::once(x).nfkc();
+    let (first, None) = (nfkc.next()?, nfkc.next()) else {
+        return None;
+    };
+    let starter = unicode_normalization::char::canonical_combining_class(first) == 0
+        && unicode_normalization::is_nfkc_quick(std::iter::once(first))
+            == unicode_normalization::IsNormalized::Yes;
+    let folded = if is_dash(first) { '-' } else { first };
+    (starter && stable_by_definition(folded)).then_some(folded)
+}
+
+/// Builds the normalisation tables now rather than during the first scan.
+pub(crate) fn warm_up() {
+    LazyLock::force(&STABLE);
+    LazyLock::force(&SIMPLE);
+}
+
+/// A character at the start of `bytes` that becomes one stable character ([`SIMPLE`]): its
+/// length in bytes and that character.
+#[inline(always)]
+fn simple_at(simple: &[u16], bytes: &[u8]) -> Option<(usize, char)> {
+    let &b0 = bytes.first()?;
+    let cont = |i: usize| bytes.get(i).map_or(0, |&b| u32::from(b & 0x3F));
+    let (len, cp) = match b0 {
+        0xC0..=0xDF => (2, (u32::from(b0 & 0x1F) << 6) | cont(1)),
+        0xE0..=0xEF => (3, (u32::from(b0 & 0x0F) << 12) | (cont(1) << 6) | cont(2)),
+        _ => return None,
+    };
+    let y = *simple.get(cp as usize)?;
+    if y == 0 {
+        return None;
+    }
+    Some((len, char::from_u32(u32::from(y))?))
+}
+
+/// `0x0101…01` times `b`: `b` in every byte of a word.
+const fn splat(b: u8) -> u64 {
+    u64::from_ne_bytes([b; 8])
+}
+
+/// Is the 8-byte word all ASCII without `\r`?
+#[inline]
+fn plain_ascii_word(w: u64) -> bool {
+    let x = w ^ splat(b'\r');
+    let has_cr = x.wrapping_sub(splat(1)) & !x & splat(0x80) != 0;
+    w & splat(0x80) == 0 && !has_cr
+}
+
+/// A character that can be copied as it is, found at the start of `bytes`: its length in
+/// bytes, and whether it is an ASCII digit. `previous_plain` says whether the character
+/// before it was copied as it is and is not an ASCII digit (the dash-between-digits
+/// characters are copied only then: they cannot stand between two digits).
 ///
-/// Safe characters ([`is_safe`]) are copied in bulk. Each run of other characters is
-/// normalised together with the safe character before it (which it may compose with) up to
-/// the next safe character; cutting there gives the same result as normalising the whole
-/// line, because a safe character never composes with what precedes it.
-fn normalize_line(out: &mut String, line: &str) {
-    if line.is_ascii() && !line.contains('\r') {
-        out.push_str(line);
-        return;
+/// The text can be cut just before such a character: it never composes with what precedes
+/// it, nor is moved by reordering, and folding leaves it alone.
+#[inline(always)]
+fn copyable_at(stable: &StableTable, bytes: &[u8], previous_plain: bool) -> Option<(usize, bool)> {
+    let &b0 = bytes.first()?;
+    if b0 < 0x80 {
+        return (b0 != b'\r').then_some((1, b0.is_ascii_digit()));
     }
-    let mut copied = 0; // `line[..copied]` is in `out`
-    let mut last_safe = 0; // start of the latest safe character
-    let mut previous = None;
-    let mut chars = line.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        if is_safe(c, previous) {
-            last_safe = at;
-            previous = Some(c);
+    let cont = |i: usize| bytes.get(i).map_or(0, |&b| u32::from(b & 0x3F));
+    let (len, cp) = match b0 {
+        0xC0..=0xDF => (2, (u32::from(b0 & 0x1F) << 6) | cont(1)),
+        0xE0..=0xEF => (3, (u32::from(b0 & 0x0F) << 12) | (cont(1) << 6) | cont(2)),
+        // Beyond the BMP (and not a character start): through the NFKC iterator.
+        _ => return None,
+    };
+    if stable.has(cp) {
+        return Some((len, false));
+    }
+    (previous_plain && is_stable_dash_between_digits(cp)).then_some((len, false))
+}
+
+/// Appends `input`, normalised, to `out`.
+///
+/// Copyable characters ([`copyable_at`]) are copied in bulk. Each run of other characters
+/// is normalised together with the copyable character before it (which it may compose
+/// with) up to the next copyable character; cutting there gives the same result as
+/// normalising the whole text, because a copyable character never composes with what
+/// precedes it. A `\r` ends a run too (it becomes `\n`, or nothing before a `\n` or at
+/// the end).
+fn normalize_into(out: &mut String, input: &str) {
+    let bytes = input.as_bytes();
+    let stable: &StableTable = &STABLE;
+    let simple: &[u16] = &SIMPLE;
+    out.reserve(input.len());
+    let mut copied = 0; // `input[..copied]` is in `out`
+    let mut pos = 0;
+    // Start of the latest character copied as it is, if the character before `pos` is one.
+    let mut last_copyable: Option<usize> = None;
+    let mut previous_plain = false;
+    while pos < bytes.len() {
+        // The common case, kept tight: ASCII (eight bytes at a time) and stable three-byte
+        // characters (kana, kanji).
+        let run_start = pos;
+        while let Some(&b0) = bytes.get(pos) {
+            if b0 < 0x80 {
+                if b0 == b'\r' {
+                    break;
+                }
+                pos += 1;
+                while let Some(word) = bytes.get(pos..pos + 8) {
+                    let mut array = [0u8; 8];
+                    array.copy_from_slice(word);
+                    if !plain_ascii_word(u64::from_le_bytes(array)) {
+                        break;
+                    }
+                    pos += 8;
+                }
+                continue;
+            }
+            if let Some(&[0xE0..=0xEF, b1, b2]) = bytes.get(pos..pos + 3) {
+                let cp = (u32::from(b0 & 0x0F) << 12)
+                    | (u32::from(b1 & 0x3F) << 6)
+                    | u32::from(b2 & 0x3F);
+                if stable.has(cp) {
+                    pos += 3;
+                    continue;
+                }
+            }
+            break;
+        }
+        if pos > run_start {
+            // The last character copied: one byte if ASCII, else three.
+            let last = if bytes.get(pos - 1).is_some_and(u8::is_ascii) {
+                pos - 1
+            } else {
+                pos - 3
+            };
+            last_copyable = Some(last);
+            previous_plain = !bytes.get(last).is_some_and(u8::is_ascii_digit);
+        }
+        let rest = bytes.get(pos..).unwrap_or_default();
+        if let Some((len, digit)) = copyable_at(stable, rest, previous_plain) {
+            last_copyable = Some(pos);
+            previous_plain = !digit;
+            pos += len;
             continue;
         }
-        // Copy up to the last safe character, then normalise from it to the next safe one.
-        out.push_str(line.get(copied..last_safe).unwrap_or_default());
-        let mut end = line.len();
-        let mut prev = c;
-        while let Some(&(next_at, next)) = chars.peek() {
-            if is_safe(next, Some(prev)) {
-                end = next_at;
-                break;
+        // A character that becomes one stable character, before a character that cannot
+        // compose with it: replaced directly.
+        if let Some((len, y)) = simple_at(simple, rest) {
+            let next = bytes.get(pos + len..).unwrap_or_default();
+            let y_plain = !y.is_ascii_digit();
+            if next.is_empty()
+                || next.first() == Some(&b'\r')
+                || copyable_at(stable, next, y_plain).is_some()
+                || simple_at(simple, next).is_some()
+            {
+                out.push_str(input.get(copied..pos).unwrap_or_default());
+                out.push(y);
+                pos += len;
+                copied = pos;
+                last_copyable = None;
+                previous_plain = y_plain;
+                continue;
             }
-            prev = next;
-            chars.next();
         }
-        let region = line.get(last_safe..end).unwrap_or_default();
-        let following = line.get(end..).and_then(|rest| rest.chars().next());
-        fold_into(out, region.nfkc(), following);
+        if rest.first() == Some(&b'\r') {
+            out.push_str(input.get(copied..pos).unwrap_or_default());
+            // A `\r` ending a line (or the text) goes; a lone one becomes a line end.
+            if bytes.get(pos + 1).is_some_and(|&next| next != b'\n') {
+                out.push('\n');
+            }
+            pos += 1;
+            copied = pos;
+            last_copyable = None;
+            previous_plain = false;
+            continue;
+        }
+        // A run to normalise: from the last copyable character to the next one (or `\r`).
+        let start = last_copyable.unwrap_or(pos);
+        out.push_str(input.get(copied..start).unwrap_or_default());
+        let mut end = pos + utf8_len(rest.first().copied().unwrap_or(0));
+        while let Some(tail) = bytes.get(end..)
+            && !tail.is_empty()
+            && tail.first() != Some(&b'\r')
+            && copyable_at(stable, tail, false).is_none()
+        {
+            end += utf8_len(tail.first().copied().unwrap_or(0));
+        }
+        let end = end.min(bytes.len());
+        let following = input.get(end..).and_then(|rest| rest.chars().next());
+        fold_into(
+            out,
+            input.get(start..end).unwrap_or_default().nfkc(),
+            following,
+        );
         copied = end;
-        last_safe = end;
-        previous = Some(prev);
+        pos = end;
+        last_copyable = None;
+        previous_plain = false;
     }
-    out.push_str(line.get(copied..).unwrap_or_default());
+    out.push_str(input.get(copied..).unwrap_or_default());
+}
+
+/// The length of the UTF-8 sequence that starts with `b0` (1 for a stray byte).
+fn utf8_len(b0: u8) -> usize {
+    match b0 {
+        0xF0..=0xF7 => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
 }
 
 /// Appends `chars` (already NFKC) to `out`, folding dashes and carriage returns;
@@ -206,6 +422,21 @@ fn fold_into(out: &mut String, chars: impl Iterator<Item = char>, following: Opt
         };
         out.push(folded);
     }
+}
+
+/// The straightforward normalisation the fast one must equal: each line (without its `\r`)
+/// through NFKC and folding as a whole.
+#[cfg(test)]
+pub(crate) fn reference(input: &str) -> String {
+    let mut out = String::new();
+    for (index, raw_line) in input.split('\n').enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+        fold_into(&mut out, line.nfkc(), None);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -250,22 +481,122 @@ mod tests {
             "漢字abc漢字\r\n",
             "ﾃｽﾄ123ﾃｽﾄ",
         ] {
-            let mut expected = String::new();
-            fold_into(&mut expected, line.replace("\r\n", "\n").nfkc(), None);
-            assert_eq!(normalize(line).as_str(), expected, "{line:?}");
+            assert_eq!(normalize(line).as_str(), reference(line), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn the_stable_table_holds_exactly_the_stable_characters() {
+        for cp in 0..=0xFFFFu32 {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            assert_eq!(is_stable(cp), stable_by_definition(c), "{cp:#x}");
+            if is_stable(cp) {
+                let s = c.to_string();
+                assert_eq!(s.nfkc().collect::<String>(), s, "{cp:#x}");
+                assert_eq!(reference(&s), s, "{cp:#x}");
+            }
+        }
+        // The common cases are in it.
+        for c in "aZ09 \n\t、。々「」ぁあんァアヶ漢字丁龥".chars() {
+            assert!(is_stable(u32::from(c)), "{c:?}");
+        }
+        for c in "\r－ー─ｶ１　\u{301}\u{3099}\u{309B}".chars() {
+            assert!(!is_stable(u32::from(c)), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn simple_characters_become_their_one_character() {
+        let mut count = 0;
+        for cp in 0..=0xFFFFu32 {
+            let Some(x) = char::from_u32(cp) else {
+                continue;
+            };
+            let Some((_, y)) = simple_at(&SIMPLE, x.to_string().as_bytes()) else {
+                continue;
+            };
+            count += 1;
+            assert!(!is_stable(cp), "{cp:#x}");
+            assert!(is_stable(u32::from(y)), "{cp:#x}");
+            assert_eq!(reference(&x.to_string()), y.to_string(), "{cp:#x}");
+            for around in ["a", "1", "漢", "ｶ", "\u{301}", "ﾞ", "ー", "－"] {
+                for text in [format!("{x}{around}"), format!("{around}{x}{around}")] {
+                    assert_eq!(normalize_str(&text), reference(&text), "{text:?}");
+                }
+            }
+        }
+        assert!(count > 1000, "{count}");
+        for (x, y) in [
+            ('１', '1'),
+            ('Ａ', 'A'),
+            ('　', ' '),
+            ('ｶ', 'カ'),
+            ('－', '-'),
+        ] {
+            assert_eq!(
+                simple_at(&SIMPLE, x.to_string().as_bytes()).map(|s| s.1),
+                Some(y)
+            );
+        }
+    }
+
+    #[test]
+    fn stable_dashes_between_digits_are_the_nfkc_stable_ones() {
+        for cp in 0..=0xFFFFu32 {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let nfkc_stable = unicode_normalization::char::canonical_combining_class(c) == 0
+                && unicode_normalization::is_nfkc_quick(std::iter::once(c))
+                    == unicode_normalization::IsNormalized::Yes;
+            assert_eq!(
+                is_stable_dash_between_digits(cp),
+                is_dash_between_digits(c) && nfkc_stable,
+                "{cp:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_stable_character_normalises_the_same_after_anything() {
+        // A stable character never composes with what precedes it: check it after every
+        // character that starts a composition or decomposes, for a sample of stable ones.
+        let stable: Vec<char> = (0..=0xFFFFu32)
+            .step_by(7)
+            .filter(|&cp| is_stable(cp))
+            .filter_map(char::from_u32)
+            .collect();
+        let before = [
+            'e', 'A', 'か', 'ｶ', 'ﾞ', '\u{1100}', '\u{AC00}', '\u{0CC6}', '\u{0B47}', '１',
+        ];
+        for &b in &before {
+            for &c in &stable {
+                let text = format!("{b}{c}");
+                assert_eq!(normalize_str(&text), reference(&text), "{text:?}");
+            }
         }
     }
 
     proptest::proptest! {
         #[test]
         fn segmented_normalisation_equals_whole_line_normalisation(
-            line in "[a-e0-9 \\-\u{300}-\u{302}\u{327}\u{3099}\u{309A}\u{309B}かきカキｶｷﾞﾟーｰ─－―−０-９Ａ-Ｃ①漢字。、\u{3000}\u{F900}\u{AC00}\u{1100}\u{1161}\u{11A8}\r]{0,40}"
+            line in "[a-e0-9 \\-\u{300}-\u{302}\u{327}\u{3099}\u{309A}\u{309B}かきカキｶｷﾞﾟーｰ─━－―−０-９Ａ-Ｃ①漢字。、\u{3000}\u{F900}\u{AC00}\u{1100}\u{1161}\u{11A8}\r\n\u{1F600}\u{1D400}]{0,40}"
         ) {
-            let mut expected = String::new();
-            fold_into(&mut expected, line.nfkc(), None);
-            let mut actual = String::new();
-            normalize_line(&mut actual, &line);
-            proptest::prop_assert_eq!(actual, expected);
+            proptest::prop_assert_eq!(normalize_str(&line), reference(&line));
+        }
+
+        #[test]
+        fn normalisation_equals_the_reference_on_any_text(text in "\\PC{0,80}") {
+            proptest::prop_assert_eq!(normalize_str(&text), reference(&text));
+        }
+
+        #[test]
+        fn normalisation_equals_the_reference_on_mixed_text(
+            text in "([a-z0-9 \n\r\\-]{0,12}|[ぁ-ゖァ-ヿ゙-゜ｦ-ﾟー一-龥０-９　－]{0,12}|[\u{300}-\u{36F}\u{1100}-\u{11FF}\u{AC00}-\u{AC20}\u{2460}-\u{24FF}\u{3200}-\u{33FF}\u{FF00}-\u{FFEF}]{0,6}){0,12}"
+        ) {
+            proptest::prop_assert_eq!(normalize_str(&text), reference(&text));
         }
     }
 

@@ -12,6 +12,8 @@ use crate::digits::Window;
 
 /// The fewest digits of a card number.
 pub const MIN_LEN: usize = 13;
+// The scanner offers no window shorter than this.
+const _: () = assert!(MIN_LEN >= crate::digits::MIN_WINDOW_DIGITS);
 /// The most digits of a card number.
 pub const MAX_LEN: usize = 19;
 

@@ -11,6 +11,8 @@ use crate::digits::Window;
 
 /// The number of digits of a corporate number.
 pub const LEN: usize = 13;
+// The scanner offers no window shorter than this.
+const _: () = assert!(LEN >= crate::digits::MIN_WINDOW_DIGITS);
 
 /// Canonical groupings; written splits must fall on the boundaries of one of them.
 const LAYOUTS: [[usize; 4]; 2] = [[1, 4, 4, 4], [4, 4, 4, 1]];

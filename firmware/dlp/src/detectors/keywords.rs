@@ -10,7 +10,7 @@
 
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, Input, MatchKind};
 
 use crate::finding::DetectorKind;
 use crate::normalize::normalize_str;
@@ -73,6 +73,11 @@ pub struct ContextKeywords {
     automaton: AhoCorasick,
     supports: Vec<Supports>,
     window_chars: usize,
+    /// The longest keyword, in bytes.
+    max_len: usize,
+    /// The bytes that occur in some keyword (either ASCII case): a search can start just
+    /// after any other byte and find what a search of the whole text finds from there on.
+    in_keyword: [bool; 256],
 }
 
 impl ContextKeywords {
@@ -96,14 +101,98 @@ impl ContextKeywords {
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
             .build(&patterns)?;
+        let mut in_keyword = [false; 256];
+        for &b in patterns.iter().flat_map(|p| p.as_bytes()) {
+            for b in [b, b.to_ascii_lowercase(), b.to_ascii_uppercase()] {
+                if let Some(flag) = in_keyword.get_mut(usize::from(b)) {
+                    *flag = true;
+                }
+            }
+        }
         Ok(Self {
             automaton,
             supports,
             window_chars,
+            max_len: patterns.iter().map(String::len).max().unwrap_or(0),
+            in_keyword,
         })
     }
 
-    /// Every keyword in `text`, in order and without overlap.
+    /// The keywords of [`Self::hits`] that [`Self::near`] can need for a finding in one of
+    /// `spans` (sorted by start): the same answers, searching only around the findings.
+    ///
+    /// The whole-text search is leftmost-longest without overlap, so where it finds a keyword
+    /// depends on where it started. It is resumed instead at a byte that no keyword holds:
+    /// no keyword occurrence spans such a position, so from it on the search finds exactly
+    /// what the whole-text search finds.
+    pub(crate) fn hits_around(
+        &self,
+        text: &str,
+        spans: impl IntoIterator<Item = Range<usize>>,
+    ) -> Vec<Hit> {
+        let bytes = text.as_bytes();
+        let mut hits = Vec::new();
+        // The whole-text search has reached `pos`; `next` is its next match from there (if
+        // known: `Some(None)` means there is none).
+        let mut pos = 0;
+        let mut next: Option<Option<aho_corasick::Match>> = None;
+        for span in spans {
+            // A keyword counts if it ends at most `window_chars` characters before the
+            // finding, or starts at most that many after it.
+            let from =
+                chars_back(bytes, span.start, self.window_chars).saturating_sub(self.max_len);
+            let to = chars_forward(bytes, span.end, self.window_chars).saturating_add(1);
+            if from > pos {
+                // Resume from a position no keyword spans, as close to `from` as found.
+                let floor = pos.max(from.saturating_sub(256));
+                let resume = (floor..=from)
+                    .rev()
+                    .find(|&at| {
+                        at == 0
+                            || bytes.get(at - 1).is_some_and(|&b| {
+                                !self.in_keyword.get(usize::from(b)).copied().unwrap_or(true)
+                            })
+                    })
+                    .unwrap_or(pos);
+                if resume > pos {
+                    // The pending match stays the next one if it starts at or after `resume`
+                    // (no keyword starts in between); otherwise it is before `from` and
+                    // needed by nobody.
+                    if next.is_some_and(|m| m.is_some_and(|m| m.start() < resume)) {
+                        next = None;
+                    }
+                    pos = resume;
+                }
+            }
+            loop {
+                let found = match next.take() {
+                    Some(found) => found,
+                    None => self.automaton.find(Input::new(text).span(pos..text.len())),
+                };
+                let Some(found) = found else {
+                    next = Some(None);
+                    pos = text.len();
+                    break;
+                };
+                if found.start() >= to {
+                    next = Some(Some(found));
+                    break;
+                }
+                pos = found.end();
+                if let Some(&supports) = self.supports.get(found.pattern().as_usize()) {
+                    hits.push(Hit {
+                        span: found.range(),
+                        supports,
+                    });
+                }
+            }
+        }
+        hits
+    }
+
+    /// Every keyword in `text`, in order and without overlap (the whole-text search that
+    /// [`Self::hits_around`] stands in for).
+    #[cfg(test)]
     pub(crate) fn hits(&self, text: &str) -> Vec<Hit> {
         self.automaton
             .find_iter(text)
@@ -158,6 +247,41 @@ impl ContextKeywords {
         }
         false
     }
+}
+
+/// Is `b` the first byte of a UTF-8 sequence?
+fn starts_char(b: u8) -> bool {
+    b & 0xC0 != 0x80
+}
+
+/// The position `n` characters before `at` (or 0).
+fn chars_back(bytes: &[u8], at: usize, n: usize) -> usize {
+    let mut pos = at.min(bytes.len());
+    for _ in 0..n {
+        if pos == 0 {
+            break;
+        }
+        pos -= 1;
+        while pos > 0 && !bytes.get(pos).copied().is_some_and(starts_char) {
+            pos -= 1;
+        }
+    }
+    pos
+}
+
+/// The position `n` characters after `at` (or the end).
+fn chars_forward(bytes: &[u8], at: usize, n: usize) -> usize {
+    let mut pos = at.min(bytes.len());
+    for _ in 0..n {
+        if pos >= bytes.len() {
+            break;
+        }
+        pos += 1;
+        while bytes.get(pos).is_some_and(|&b| !starts_char(b)) {
+            pos += 1;
+        }
+    }
+    pos
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ use crate::digits::Window;
 
 /// The number of digits of a My Number.
 pub const LEN: usize = 12;
+// The scanner offers no window shorter than this.
+const _: () = assert!(LEN >= crate::digits::MIN_WINDOW_DIGITS);
 
 /// The canonical grouping (4-4-4); written splits must fall on its boundaries.
 const LAYOUT: [usize; 3] = [4, 4, 4];

@@ -20,6 +20,8 @@ use crate::digits::{Group, Sep, Window};
 
 /// The fewest digits of a national number.
 const MIN_LEN: usize = 10;
+// The scanner offers no window shorter than this.
+const _: () = assert!(MIN_LEN >= crate::digits::MIN_WINDOW_DIGITS);
 /// The most digits of a national number.
 const MAX_LEN: usize = 11;
 
@@ -219,7 +221,7 @@ pub(crate) fn matches(window: &Window<'_>) -> Option<Range<usize>> {
 pub fn is_phone_number(written: &str) -> bool {
     let mut found = false;
     crate::digits::for_each_chain(written, |chain| {
-        crate::digits::for_each_window(written, chain, |_, _, window| {
+        crate::digits::for_each_window(written, chain, 1, |_, _, window| {
             if matches(window).is_some_and(|span| span == (0..written.len())) {
                 found = true;
             }
