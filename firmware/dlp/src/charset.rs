@@ -53,8 +53,16 @@ fn has_jis_escapes(bytes: &[u8]) -> bool {
 pub fn readings(bytes: &[u8], declared: Option<&str>) -> Vec<String> {
     let declared = declared.and_then(encoding_for_label);
     let eight_bit = bytes.iter().any(|&b| b >= 0x80);
-    if !eight_bit && !has_jis_escapes(bytes) {
-        return vec![bytes.iter().map(|&b| char::from(b)).collect()];
+    let ascii = || bytes.iter().map(|&b| char::from(b)).collect::<String>();
+    if !eight_bit {
+        // Seven bits: plain ASCII, or ISO-2022-JP whatever the label says (any other
+        // reading would only show the escape sequences as text).
+        if has_jis_escapes(bytes)
+            && let Some(text) = decode_strict(bytes, ISO_2022_JP)
+        {
+            return vec![text];
+        }
+        return vec![ascii()];
     }
     let mut out: Vec<String> = Vec::new();
     let mut push = |text: String| {
@@ -85,7 +93,7 @@ pub fn readings(bytes: &[u8], declared: Option<&str>) -> Vec<String> {
             continue;
         }
         // Seven-bit ISO-2022-JP cannot hold eight-bit bytes; do not try it on them.
-        if encoding == ISO_2022_JP && (eight_bit || !has_jis_escapes(bytes)) {
+        if encoding == ISO_2022_JP {
             continue;
         }
         if let Some(text) = decode_strict(bytes, encoding) {
@@ -160,6 +168,14 @@ mod tests {
             let bytes = encode(SAMPLE, encoding);
             let all = readings(&bytes, Some(label));
             assert!(all.iter().any(|t| t == SAMPLE), "{label}: {all:?}");
+        }
+    }
+
+    #[test]
+    fn seven_bit_jis_gives_one_reading_without_escapes() {
+        let bytes = encode(SAMPLE, ISO_2022_JP);
+        for label in [None, Some("iso-2022-jp"), Some("utf-8"), Some("us-ascii")] {
+            assert_eq!(readings(&bytes, label), [SAMPLE], "{label:?}");
         }
     }
 

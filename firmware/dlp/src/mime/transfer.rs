@@ -1,0 +1,239 @@
+//! Content-Transfer-Encoding: undoing base64 and quoted-printable the lenient way mail
+//! clients do (garbage skipped, padding optional), 7bit/8bit/binary as they are, and
+//! uuencode for the old mailers that label a part `x-uuencode`.
+
+use std::borrow::Cow;
+
+use super::uuencode;
+
+/// A part's transfer encoding, from its `Content-Transfer-Encoding` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum TransferEncoding {
+    /// 7bit, 8bit, binary, or no header: the bytes are the content.
+    Identity,
+    /// base64 (RFC 2045 §6.8).
+    Base64,
+    /// quoted-printable (RFC 2045 §6.7).
+    QuotedPrintable,
+    /// `x-uuencode` and its aliases.
+    Uuencode,
+    /// A label nobody knows (lower case, trimmed): the bytes are taken as they are.
+    Unknown(String),
+}
+
+impl TransferEncoding {
+    /// Parses a header value; `None` (no header) is identity.
+    pub(super) fn parse(value: Option<&[u8]>) -> Self {
+        let Some(value) = value else {
+            return Self::Identity;
+        };
+        let text = String::from_utf8_lossy(value);
+        // Drop a trailing comment or parameter some mailers add (`base64 (x)`, `base64;`).
+        let label = text
+            .split(['(', ';'])
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .trim_matches('"')
+            .trim()
+            .to_ascii_lowercase();
+        match label.as_str() {
+            "" | "7bit" | "8bit" | "binary" | "7-bit" | "8-bit" => Self::Identity,
+            "base64" => Self::Base64,
+            "quoted-printable" => Self::QuotedPrintable,
+            "x-uuencode" | "uuencode" | "x-uue" | "uue" => Self::Uuencode,
+            _ => Self::Unknown(label.chars().take(40).collect()),
+        }
+    }
+
+    /// Is this a real encoding (one that changes the bytes)?
+    pub(super) fn is_encoding(&self) -> bool {
+        matches!(self, Self::Base64 | Self::QuotedPrintable | Self::Uuencode)
+    }
+}
+
+/// Undoes `encoding` on `bytes`. Unknown encodings give the bytes back unchanged.
+pub(super) fn decode<'a>(bytes: &'a [u8], encoding: &TransferEncoding) -> Cow<'a, [u8]> {
+    match encoding {
+        TransferEncoding::Identity | TransferEncoding::Unknown(_) => Cow::Borrowed(bytes),
+        TransferEncoding::Base64 => Cow::Owned(base64(bytes)),
+        TransferEncoding::QuotedPrintable => Cow::Owned(quoted_printable(bytes)),
+        TransferEncoding::Uuencode => Cow::Owned(uuencode::decode_part(bytes)),
+    }
+}
+
+/// The value of a base64 alphabet byte, or `None` for anything else.
+fn base64_value(byte: u8) -> Option<u32> {
+    let value = match byte {
+        b'A'..=b'Z' => byte - b'A',
+        b'a'..=b'z' => byte - b'a' + 26,
+        b'0'..=b'9' => byte - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => return None,
+    };
+    Some(u32::from(value))
+}
+
+/// Lenient base64: bytes outside the alphabet are skipped, missing padding is tolerated,
+/// and `=` ends a quantum so that several concatenated base64 blobs all decode.
+pub(super) fn base64(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3 + 3);
+    let mut acc: u32 = 0;
+    let mut count = 0u8;
+    let flush = |acc: u32, count: u8, out: &mut Vec<u8>| {
+        // 2 sextets give 1 byte, 3 give 2; a lone sextet carries no whole byte.
+        match count {
+            2 => out.push((acc >> 4) as u8),
+            3 => {
+                out.push((acc >> 10) as u8);
+                out.push((acc >> 2) as u8);
+            }
+            _ => {}
+        }
+    };
+    for &byte in bytes {
+        if byte == b'=' {
+            flush(acc, count, &mut out);
+            acc = 0;
+            count = 0;
+            continue;
+        }
+        let Some(value) = base64_value(byte) else {
+            continue;
+        };
+        acc = (acc << 6) | value;
+        count += 1;
+        if count == 4 {
+            out.push((acc >> 16) as u8);
+            out.push((acc >> 8) as u8);
+            out.push(acc as u8);
+            acc = 0;
+            count = 0;
+        }
+    }
+    flush(acc, count, &mut out);
+    out
+}
+
+/// The value of a hex digit.
+fn hex_value(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes `=XX` at `bytes[i..]` if it is one.
+pub(super) fn hex_escape(bytes: &[u8], i: usize) -> Option<u8> {
+    let high = hex_value(*bytes.get(i + 1)?)?;
+    let low = hex_value(*bytes.get(i + 2)?)?;
+    Some(high << 4 | low)
+}
+
+/// Quoted-printable: `=XX` escapes (either case), soft line breaks (`=` before the line
+/// end, even with spaces between), and any `=` that is neither kept as it is.
+pub(super) fn quoted_printable(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        if byte != b'=' {
+            out.push(byte);
+            i += 1;
+            continue;
+        }
+        if let Some(value) = hex_escape(bytes, i) {
+            out.push(value);
+            i += 3;
+            continue;
+        }
+        // A soft line break: `=`, optional blanks, then CRLF, LF or the end.
+        let mut j = i + 1;
+        while matches!(bytes.get(j), Some(b' ' | b'\t')) {
+            j += 1;
+        }
+        match (bytes.get(j), bytes.get(j + 1)) {
+            (None, _) => i = j,
+            (Some(b'\n'), _) => i = j + 1,
+            (Some(b'\r'), Some(b'\n')) => i = j + 2,
+            (Some(b'\r'), _) => i = j + 1,
+            _ => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    #[test]
+    fn labels_are_recognised() {
+        assert_eq!(TransferEncoding::parse(None), TransferEncoding::Identity);
+        assert_eq!(
+            TransferEncoding::parse(Some(b" BASE64 ")),
+            TransferEncoding::Base64
+        );
+        assert_eq!(
+            TransferEncoding::parse(Some(b"Quoted-Printable (x)")),
+            TransferEncoding::QuotedPrintable
+        );
+        assert_eq!(
+            TransferEncoding::parse(Some(b"8bit")),
+            TransferEncoding::Identity
+        );
+        assert_eq!(
+            TransferEncoding::parse(Some(b"x-uuencode")),
+            TransferEncoding::Uuencode
+        );
+        assert_eq!(
+            TransferEncoding::parse(Some(b"x-rot13")),
+            TransferEncoding::Unknown("x-rot13".into())
+        );
+        assert_eq!(
+            decode(b"abc", &TransferEncoding::Unknown("x".into())).as_ref(),
+            b"abc"
+        );
+    }
+
+    #[test]
+    fn base64_is_lenient() {
+        let data = "個人番号 123456789018".as_bytes();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(data);
+        assert_eq!(base64(encoded.as_bytes()), data);
+        // Wrapped lines, garbage and no padding.
+        let mut messy = String::new();
+        for (i, c) in encoded.trim_end_matches('=').chars().enumerate() {
+            if i % 7 == 0 {
+                messy.push_str("\r\n!*");
+            }
+            messy.push(c);
+        }
+        assert_eq!(base64(messy.as_bytes()), data);
+        // Two blobs concatenated, each padded.
+        let two = format!(
+            "{}\n{}",
+            base64::engine::general_purpose::STANDARD.encode(b"ab"),
+            base64::engine::general_purpose::STANDARD.encode(b"cd")
+        );
+        assert_eq!(base64(two.as_bytes()), b"abcd");
+        assert_eq!(base64(b""), b"");
+        assert_eq!(base64(b"Q"), b"");
+    }
+
+    #[test]
+    fn quoted_printable_decodes_escapes_and_soft_breaks() {
+        assert_eq!(
+            quoted_printable(b"a=3Db=e3=81=82 soft=\r\nbreak= \nx=\ry = z=4"),
+            "a=bあ softbreakxy = z=4".as_bytes()
+        );
+        assert_eq!(quoted_printable(b"end="), b"end");
+        assert_eq!(quoted_printable(b"="), b"");
+    }
+}
