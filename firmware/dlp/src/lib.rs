@@ -1,18 +1,17 @@
-//! Mamori DLP: finds personal data in text. Pure: `&str` in, findings out, no I/O.
+//! Mamori DLP: finds personal data in mail and decides what to do about it. Pure: bytes in,
+//! a report and a decision out, no I/O.
 //!
-//! [`Scanner`] is the entry point: built once from a [`ScanConfig`] (which compiles the
-//! administrator's dictionary), it scans any number of texts. A scan
-//!
-//! 1. normalises the text ([`normalize`]: NFKC, dash folding, one kind of line end);
-//! 2. walks the digit runs once, offering each window of linked runs to the
-//!    number detectors: My Number and corporate numbers (check digits), payment cards (Luhn
-//!    and issuer prefix), Japanese phone numbers (numbering plan);
-//! 3. raises the confidence of number findings with context keywords nearby;
-//! 4. counts distinct e-mail addresses and runs the custom dictionary;
-//! 5. returns the findings sorted by position, each masked so it can be logged.
-//!
-//! What a finding leads to (log, hold, reject) is policy, decided elsewhere; the MIME,
-//! charset and attachment walk that feeds decoded text in also lives elsewhere.
+//! - [`mime::walk_message`] walks a message the way a mail client shows it (and, where it is
+//!   ambiguous, every way), and [`extract::extract_file`] pulls text out of attachments
+//!   (archives, Office documents, PDF, HTML, CSV …), both into a [`content::Collector`] that
+//!   bounds the walk ([`Limits`]) and records [`Problem`]s; [`charset`] gives every reading
+//!   of Japanese text.
+//! - [`Scanner`] normalises each piece of text (NFKC) and runs the detectors: My Number and
+//!   corporate numbers (check digits), payment cards (Luhn and issuer), Japanese phone
+//!   numbers, address lists, context keywords, the administrator's dictionary.
+//! - [`Inspector`] joins the two into a [`Report`] of located, masked findings.
+//! - [`Policy`] turns a report, the sender and the recipients into an explained
+//!   [`Decision`] (pass, log, tag, notify, hold, reject, discard, encrypt).
 
 pub mod charset;
 pub mod config;

@@ -4,7 +4,7 @@
 //! disagree (duplicate headers, broken boundaries …) it scans every reading and records a
 //! [`crate::ProblemKind::Ambiguous`] problem. It never fails and never panics; everything
 //! it does is bounded by the [`crate::Limits`] of the [`Collector`] and by the constants in
-//! [`header`] (header block size), so hostile input costs bounded time and memory.
+//! `header` (header block size), so hostile input costs bounded time and memory.
 //!
 //! # What is collected
 //!
