@@ -6,6 +6,8 @@
 //! - no finding's masked excerpt shows more than six digits.
 #![no_main]
 
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
 use mamori_dlp::content::{Collector, Limits};
 use mamori_dlp::{Inspector, ScanConfig};
@@ -37,7 +39,10 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 
-    let inspector = Inspector::new(&ScanConfig::default(), limits).unwrap_or_else(|e| panic!("{e}"));
+    static INSPECTOR: OnceLock<Inspector> = OnceLock::new();
+    let inspector = INSPECTOR.get_or_init(|| {
+        Inspector::new(&ScanConfig::default(), limits).unwrap_or_else(|e| panic!("{e}"))
+    });
     let first = inspector.inspect_message(data);
     let second = inspector.inspect_message(data);
     assert_eq!(first, second, "inspection is not deterministic");
