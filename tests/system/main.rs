@@ -9,6 +9,7 @@ mod common;
 mod crash;
 mod delivery;
 mod dlp;
+mod firewall;
 mod mx;
 mod pacing;
 mod queue;

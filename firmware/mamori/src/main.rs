@@ -2,6 +2,7 @@
 //! holds one copy of the shared code.
 
 mod cli_dlp;
+mod cli_fw;
 mod cli_quarantine;
 mod cli_queue;
 mod run;
@@ -63,6 +64,11 @@ enum Command {
     Dlp {
         #[command(subcommand)]
         action: cli_dlp::DlpAction,
+    },
+    /// Firewall tools: `mamori fw check FILE` validates a model and prints its ruleset.
+    Fw {
+        #[command(subcommand)]
+        action: cli_fw::FwAction,
     },
     /// Check the chain of the audit log (`<data_dir>/audit`): every record present and unchanged.
     AuditVerify {
@@ -147,6 +153,7 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             return cli_quarantine::run(&socket, action, json);
         }
         Command::Dlp { action } => return cli_dlp::run(action),
+        Command::Fw { action } => return cli_fw::run(action),
         Command::AuditVerify { config, dir } => {
             let dir = match dir {
                 Some(d) => d,

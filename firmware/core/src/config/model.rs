@@ -21,6 +21,8 @@ pub struct Config {
     pub smtp: Smtp,
     /// Data-loss prevention for mail passing the relay.
     pub dlp: mamori_dlp::DlpConfig,
+    /// The firewall model (`mamori firewalld` applies it).
+    pub firewall: mamori_firewall::FirewallConfig,
 }
 
 /// Settings shared by every daemon.

@@ -141,6 +141,10 @@ fn bad_values_name_key_value_and_reason() {
         ),
         ("[dlp]\nnotify = [\"admin\"]", &["dlp.notify[0]", "admin"]),
         ("[dlp.scan.phone]\nenabeld = false", &["enabeld"]),
+        (
+            "[[firewall.rules]]\nname = \"nas\"\nzone = \"dmz\"\naction = \"accept\"",
+            &["firewall.rules[0].zone", "dmz", "not defined", "nas"],
+        ),
     ];
     for (text, needles) in cases {
         let err = chain(&from_toml_str(text).expect_err(text));

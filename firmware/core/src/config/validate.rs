@@ -159,7 +159,28 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         }
         check_limits(&format!("smtp.pacing.groups[{i}].limits"), &g.limits)?;
     }
-    check_dlp(&c.dlp)
+    check_dlp(&c.dlp)?;
+    check_firewall(&c.firewall)
+}
+
+/// The firewall model as a whole (unknown zones, overlapping forwards, families …); its
+/// warnings are logged, its first error refuses the configuration.
+fn check_firewall(f: &mamori_firewall::FirewallConfig) -> Result<(), ConfigError> {
+    match mamori_firewall::validate::validate(f) {
+        Ok(warnings) => {
+            for w in warnings {
+                tracing::warn!(warning = %w, "firewall");
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let reason = match &e.item {
+                Some(item) => format!("{} (in {item:?})", e.reason()),
+                None => e.reason(),
+            };
+            Err(invalid(e.key(), &e.value, reason))
+        }
+    }
 }
 
 /// The DLP section: the dictionary and the rules must compile, the limits must leave room
