@@ -56,6 +56,54 @@ pub enum SmtpRequest {
     Stats,
 }
 
+/// A request to the firewall daemon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum FwRequest {
+    /// Apply a model on probation: it is reverted unless confirmed within the timeout.
+    Apply {
+        /// The model (the `[firewall]` section).
+        model: mamori_firewall::FirewallConfig,
+        /// Seconds to confirm (default 60).
+        #[serde(default)]
+        timeout_secs: Option<u64>,
+        /// Who asked, for the audit log.
+        #[serde(default)]
+        by: Option<String>,
+    },
+    /// Keep the model on probation.
+    Confirm {
+        /// The apply being confirmed (any, when absent).
+        #[serde(default)]
+        serial: Option<u64>,
+        /// Who confirmed, for the audit log.
+        #[serde(default)]
+        by: Option<String>,
+    },
+    /// Put the confirmed model back now.
+    Rollback {
+        /// Who asked, for the audit log.
+        #[serde(default)]
+        by: Option<String>,
+    },
+    /// The models, the probation and the counters of every rule.
+    Status,
+    /// Replace, add or remove elements of a named set without touching the rules.
+    SetElements {
+        /// The set's name.
+        set: String,
+        /// Elements to add (addresses, networks or ranges as in the model).
+        #[serde(default)]
+        add: Vec<String>,
+        /// Elements to remove.
+        #[serde(default)]
+        remove: Vec<String>,
+    },
+}
+
+/// Longest request line the firewall daemon reads (a model with large sets is big).
+pub const MAX_FW_REQUEST_LINE: usize = 16 << 20;
+
 /// A response from a daemon: either data or an error a person can read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

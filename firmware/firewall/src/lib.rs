@@ -19,6 +19,7 @@
 //! IPv4, while an IPv6 port forward is a plain forward accept to the host's own address.
 
 mod build;
+pub mod confirm;
 mod families;
 pub mod ir;
 pub mod model;

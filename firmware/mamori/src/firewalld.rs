@@ -1,0 +1,465 @@
+//! `mamori firewalld`: owns the `inet mamori` table. At start it applies the last
+//! confirmed model (or the configuration's `[firewall]`); over its control socket it applies
+//! new models on probation (confirm-or-revert), confirms, rolls back, reports counters and
+//! updates named sets. The models live in `<data_dir>/firewall/models.json`, replaced
+//! atomically, so a restart during a probation boots the confirmed model: an unconfirmed
+//! change never survives a reboot.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use mamori_core::audit::AuditLog;
+use mamori_core::control::{FwRequest, MAX_FW_REQUEST_LINE, Response};
+use mamori_firewall::FirewallConfig;
+use mamori_firewall::confirm::{DEFAULT_TIMEOUT_SECS, Models};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+use tokio::sync::Mutex;
+
+/// Where the firewall's tables go: netlink in the daemon, something else in tests.
+pub trait Backend: Send + Sync + 'static {
+    /// Replaces the whole table with the one compiled from `table`, atomically.
+    fn apply(&self, table: &mamori_firewall::ir::Table) -> anyhow::Result<()>;
+    /// The counters of every rule, as JSON for the status report.
+    fn counters(&self) -> anyhow::Result<serde_json::Value>;
+    /// Adds and removes elements of a named set of the running table.
+    fn update_set(
+        &self,
+        set: &mamori_firewall::ir::Set,
+        add: &[String],
+        remove: &[String],
+    ) -> anyhow::Result<()>;
+}
+
+/// The control socket path for a data directory.
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("firewalld.sock")
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The daemon's state: the models, where they are kept, the backend, the audit log.
+pub struct Firewalld<B: Backend> {
+    models: Mutex<Models>,
+    state_file: PathBuf,
+    /// The configuration's own model, used until a model is confirmed.
+    configured: FirewallConfig,
+    backend: B,
+    audit: Arc<AuditLog>,
+}
+
+impl<B: Backend> Firewalld<B> {
+    /// Loads the state, reverts an unconfirmed probation, and applies the model in force.
+    pub fn start(
+        data_dir: &Path,
+        configured: FirewallConfig,
+        backend: B,
+        audit: Arc<AuditLog>,
+    ) -> anyhow::Result<Arc<Self>> {
+        let dir = data_dir.join("firewall");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let state_file = dir.join("models.json");
+        let mut models: Models = match std::fs::read(&state_file) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .with_context(|| format!("reading {}", state_file.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Models::default(),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", state_file.display())),
+        };
+        if let Some(p) = models.probation.take() {
+            tracing::warn!(
+                serial = p.serial,
+                "an unconfirmed firewall change was pending at start: reverted"
+            );
+            let _ = audit.record(
+                "fw_revert",
+                serde_json::json!({"serial": p.serial, "why": "restart before confirmation"}),
+            );
+        }
+        let daemon = Arc::new(Self {
+            models: Mutex::new(models),
+            state_file,
+            configured,
+            backend,
+            audit,
+        });
+        let model = daemon
+            .models
+            .try_lock()
+            .map(|m| m.current().cloned())
+            .ok()
+            .flatten();
+        let model = model.unwrap_or_else(|| daemon.configured.clone());
+        daemon
+            .apply_model(&model)
+            .context("applying the firewall model at start")?;
+        if let Ok(m) = daemon.models.try_lock() {
+            daemon.save(&m)?;
+        }
+        Ok(daemon)
+    }
+
+    fn apply_model(&self, model: &FirewallConfig) -> anyhow::Result<()> {
+        let compiled =
+            mamori_firewall::compile(model).context("the firewall model is not valid")?;
+        for w in &compiled.warnings {
+            tracing::warn!(warning = %w, "firewall");
+        }
+        self.backend.apply(&compiled.table)
+    }
+
+    /// Writes the models atomically (temporary file, fsync, rename, directory fsync).
+    fn save(&self, models: &Models) -> anyhow::Result<()> {
+        use std::io::Write;
+        let tmp = self.state_file.with_extension("json.tmp");
+        let mut f =
+            std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        f.write_all(&serde_json::to_vec_pretty(models)?)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &self.state_file)?;
+        if let Some(dir) = self.state_file.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+
+    fn audit(&self, event: &str, fields: serde_json::Value) {
+        if let Err(e) = self.audit.record(event, fields) {
+            tracing::error!(error = %e, event, "audit log write failed");
+        }
+    }
+
+    /// Reverts a probation whose deadline passed; called by the timer every second.
+    pub async fn tick(&self) {
+        let mut models = self.models.lock().await;
+        if !models.expired(unix_now()) {
+            return;
+        }
+        let serial = models.probation.as_ref().map(|p| p.serial).unwrap_or(0);
+        let Ok(previous) = models.rollback() else {
+            return;
+        };
+        let model = previous.unwrap_or_else(|| self.configured.clone());
+        match self.apply_model(&model) {
+            Ok(()) => tracing::warn!(
+                serial,
+                "firewall change not confirmed in time: the previous model is back"
+            ),
+            Err(e) => tracing::error!(serial, error = %e, "reverting the firewall change failed"),
+        }
+        self.audit(
+            "fw_revert",
+            serde_json::json!({"serial": serial, "why": "not confirmed in time"}),
+        );
+        if let Err(e) = self.save(&models) {
+            tracing::error!(error = %e, "saving the firewall state failed");
+        }
+    }
+
+    /// Answers one control request.
+    pub async fn handle(&self, req: FwRequest) -> Response {
+        match self.handle_inner(req).await {
+            Ok(data) => Response::Ok { data },
+            Err(e) => Response::Error {
+                message: format!("{e:#}"),
+            },
+        }
+    }
+
+    async fn handle_inner(&self, req: FwRequest) -> anyhow::Result<serde_json::Value> {
+        let now = unix_now();
+        match req {
+            FwRequest::Apply {
+                model,
+                timeout_secs,
+                by,
+            } => {
+                // Refuse a bad model before anything changes.
+                let compiled =
+                    mamori_firewall::compile(&model).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let mut models = self.models.lock().await;
+                let timeout = timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS);
+                let serial = models.begin(model, now, timeout)?;
+                if let Err(e) = self.backend.apply(&compiled.table) {
+                    let _ = models.rollback();
+                    return Err(e.context("the kernel refused the new table; the old one stays"));
+                }
+                self.save(&models)?;
+                let warnings: Vec<String> =
+                    compiled.warnings.iter().map(ToString::to_string).collect();
+                self.audit("fw_apply", serde_json::json!({"serial": serial, "timeout_secs": timeout, "by": by, "warnings": warnings}));
+                tracing::info!(serial, timeout, "firewall model applied on probation");
+                Ok(
+                    serde_json::json!({"serial": serial, "confirm_within_secs": timeout, "warnings": warnings}),
+                )
+            }
+            FwRequest::Confirm { serial, by } => {
+                let mut models = self.models.lock().await;
+                let serial = models.confirm(serial, now)?;
+                self.save(&models)?;
+                self.audit(
+                    "fw_confirm",
+                    serde_json::json!({"serial": serial, "by": by}),
+                );
+                tracing::info!(serial, "firewall model confirmed");
+                Ok(serde_json::json!({"confirmed": serial}))
+            }
+            FwRequest::Rollback { by } => {
+                let mut models = self.models.lock().await;
+                let serial = models.probation.as_ref().map(|p| p.serial);
+                let previous = models.rollback()?;
+                self.apply_model(&previous.unwrap_or_else(|| self.configured.clone()))?;
+                self.save(&models)?;
+                self.audit(
+                    "fw_rollback",
+                    serde_json::json!({"serial": serial, "by": by}),
+                );
+                Ok(serde_json::json!({"rolled_back": serial}))
+            }
+            FwRequest::Status => {
+                let models = self.models.lock().await;
+                let counters = self
+                    .backend
+                    .counters()
+                    .unwrap_or_else(|e| serde_json::json!({"error": format!("{e:#}")}));
+                Ok(serde_json::json!({
+                    "pending": models.probation.as_ref().map(|p| serde_json::json!({
+                        "serial": p.serial,
+                        "seconds_left": p.deadline.saturating_sub(now),
+                    })),
+                    "confirmed_serial": models.last_serial,
+                    "counters": counters,
+                }))
+            }
+            FwRequest::SetElements { set, add, remove } => {
+                let models = self.models.lock().await;
+                let model = models
+                    .current()
+                    .cloned()
+                    .unwrap_or_else(|| self.configured.clone());
+                let compiled =
+                    mamori_firewall::compile(&model).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let ir_set = compiled
+                    .table
+                    .sets
+                    .iter()
+                    .find(|s| s.name == set)
+                    .ok_or_else(|| anyhow::anyhow!("no set named {set:?} in the running model"))?;
+                self.backend.update_set(ir_set, &add, &remove)?;
+                self.audit(
+                    "fw_set_elements",
+                    serde_json::json!({"set": set, "added": add.len(), "removed": remove.len()}),
+                );
+                Ok(serde_json::json!({"set": set, "added": add.len(), "removed": remove.len()}))
+            }
+        }
+    }
+}
+
+/// Serves the control socket and the probation timer until the process ends.
+pub async fn serve<B: Backend>(daemon: Arc<Firewalld<B>>, socket: PathBuf) -> anyhow::Result<()> {
+    let _ = std::fs::remove_file(&socket);
+    let listener =
+        UnixListener::bind(&socket).with_context(|| format!("binding {}", socket.display()))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o660))?;
+    }
+    let timer = daemon.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            every.tick().await;
+            timer.tick().await;
+        }
+    });
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let daemon = daemon.clone();
+        tokio::spawn(async move {
+            let (r, mut w) = stream.into_split();
+            let mut lines = BufReader::new(r.take(MAX_FW_REQUEST_LINE as u64)).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let response = match serde_json::from_str::<FwRequest>(&line) {
+                    Ok(req) => daemon.handle(req).await,
+                    Err(e) => Response::Error {
+                        message: format!("bad request: {e}"),
+                    },
+                };
+                let mut out = serde_json::to_vec(&response).unwrap_or_default();
+                out.push(b'\n');
+                if w.write_all(&out).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex as StdMutex;
+
+    /// Records the tables applied (by their operator rules' comments) and can refuse.
+    #[derive(Default)]
+    struct Recorder {
+        applied: StdMutex<Vec<String>>,
+        refuse: std::sync::atomic::AtomicBool,
+    }
+
+    impl Backend for Arc<Recorder> {
+        fn apply(&self, table: &mamori_firewall::ir::Table) -> anyhow::Result<()> {
+            if self.refuse.load(std::sync::atomic::Ordering::SeqCst) {
+                anyhow::bail!("refused");
+            }
+            let text = mamori_firewall::render::render(table);
+            let marker = ["alpha", "beta"]
+                .iter()
+                .find(|m| text.contains(*m))
+                .map_or("configured", |m| *m);
+            self.applied.lock().unwrap().push(marker.to_string());
+            Ok(())
+        }
+        fn counters(&self) -> anyhow::Result<serde_json::Value> {
+            Ok(serde_json::json!([]))
+        }
+        fn update_set(
+            &self,
+            _: &mamori_firewall::ir::Set,
+            _: &[String],
+            _: &[String],
+        ) -> anyhow::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn model(name: &str) -> FirewallConfig {
+        toml::from_str(&format!("[[rules]]\nname = \"{name}\"\nzone = \"lan\"\nprotocol = \"tcp\"\nports = [9]\naction = \"accept\"\n")).unwrap()
+    }
+
+    fn start(dir: &Path, rec: &Arc<Recorder>) -> Arc<Firewalld<Arc<Recorder>>> {
+        let audit = Arc::new(AuditLog::open(&dir.join("audit"), 1 << 20, 2).unwrap());
+        Firewalld::start(dir, FirewallConfig::default(), rec.clone(), audit).unwrap()
+    }
+
+    fn applied(rec: &Recorder) -> Vec<String> {
+        rec.applied.lock().unwrap().clone()
+    }
+
+    #[tokio::test]
+    async fn an_unconfirmed_apply_is_reverted_and_a_restart_boots_the_confirmed_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = Arc::new(Recorder::default());
+        let d = start(dir.path(), &rec);
+        let ok = |r: Response| match r {
+            Response::Ok { data } => data,
+            Response::Error { message } => panic!("{message}"),
+        };
+        let data = ok(d
+            .handle(FwRequest::Apply {
+                model: model("alpha"),
+                timeout_secs: Some(60),
+                by: None,
+            })
+            .await);
+        let serial = data["serial"].as_u64().unwrap();
+        ok(d.handle(FwRequest::Confirm {
+            serial: Some(serial),
+            by: None,
+        })
+        .await);
+        ok(d.handle(FwRequest::Apply {
+            model: model("beta"),
+            timeout_secs: Some(1),
+            by: None,
+        })
+        .await);
+        // A second apply while one is pending is refused.
+        let busy = d
+            .handle(FwRequest::Apply {
+                model: model("alpha"),
+                timeout_secs: None,
+                by: None,
+            })
+            .await;
+        assert!(
+            matches!(busy, Response::Error { ref message } if message.contains("waiting for confirmation")),
+            "{busy:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        d.tick().await;
+        assert_eq!(applied(&rec), ["configured", "alpha", "beta", "alpha"]);
+        drop(d);
+        // A restart during a probation boots the confirmed model, not the candidate.
+        let d = start(dir.path(), &rec);
+        ok(d.handle(FwRequest::Apply {
+            model: model("beta"),
+            timeout_secs: Some(60),
+            by: None,
+        })
+        .await);
+        drop(d);
+        let rec2 = Arc::new(Recorder::default());
+        let _d = start(dir.path(), &rec2);
+        assert_eq!(applied(&rec2), ["alpha"]);
+        let audit = std::fs::read_to_string(dir.path().join("audit/audit.jsonl")).unwrap();
+        for event in ["fw_apply", "fw_confirm", "fw_revert"] {
+            assert!(audit.contains(event), "{event} missing: {audit}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_model_the_kernel_refuses_leaves_nothing_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = Arc::new(Recorder::default());
+        let d = start(dir.path(), &rec);
+        rec.refuse.store(true, std::sync::atomic::Ordering::SeqCst);
+        let r = d
+            .handle(FwRequest::Apply {
+                model: model("alpha"),
+                timeout_secs: None,
+                by: None,
+            })
+            .await;
+        assert!(
+            matches!(r, Response::Error { ref message } if message.contains("old one stays")),
+            "{r:?}"
+        );
+        rec.refuse.store(false, std::sync::atomic::Ordering::SeqCst);
+        let r = d
+            .handle(FwRequest::Confirm {
+                serial: None,
+                by: None,
+            })
+            .await;
+        assert!(
+            matches!(r, Response::Error { ref message } if message.contains("no change is waiting")),
+            "{r:?}"
+        );
+        // An invalid model is refused before anything is applied.
+        let bad: FirewallConfig =
+            toml::from_str("[[rules]]\nname = \"x\"\nzone = \"dmz\"\naction = \"accept\"\n")
+                .unwrap();
+        let r = d
+            .handle(FwRequest::Apply {
+                model: bad,
+                timeout_secs: None,
+                by: None,
+            })
+            .await;
+        assert!(
+            matches!(r, Response::Error { ref message } if message.contains("dmz")),
+            "{r:?}"
+        );
+        assert_eq!(applied(&rec), ["configured"]);
+    }
+}
