@@ -106,7 +106,10 @@ impl Models {
     /// Keeps the model on probation: it becomes the confirmed one. `serial`, when given,
     /// must be the one on probation.
     pub fn confirm(&mut self, serial: Option<u64>, now: u64) -> Result<u64, ConfirmError> {
-        let p = self.probation.as_ref().ok_or(ConfirmError::NothingPending)?;
+        let p = self
+            .probation
+            .as_ref()
+            .ok_or(ConfirmError::NothingPending)?;
         if let Some(asked) = serial
             && asked != p.serial
         {
@@ -171,7 +174,10 @@ mod tests {
         let s2 = m.begin(model("b"), 10, 60).unwrap();
         assert!(!m.expired(69));
         assert!(m.expired(70));
-        assert_eq!(m.confirm(Some(s2), 70), Err(ConfirmError::Expired { serial: s2 }));
+        assert_eq!(
+            m.confirm(Some(s2), 70),
+            Err(ConfirmError::Expired { serial: s2 })
+        );
         assert_eq!(m.rollback(), Ok(Some(model("a"))));
         assert_eq!(m.current(), Some(&model("a")));
     }
@@ -191,7 +197,11 @@ mod tests {
                 pending: s1
             })
         );
-        assert_eq!(m.rollback(), Ok(None), "no confirmed model yet: the configuration's");
+        assert_eq!(
+            m.rollback(),
+            Ok(None),
+            "no confirmed model yet: the configuration's"
+        );
         assert_eq!(m.confirm(None, 3), Err(ConfirmError::NothingPending));
         assert_eq!(m.rollback(), Err(ConfirmError::NothingPending));
         assert_eq!(m.begin(model("b"), 0, 0), Err(ConfirmError::BadTimeout(0)));

@@ -23,6 +23,7 @@ pub mod confirm;
 mod families;
 pub mod ir;
 pub mod model;
+pub mod netlink;
 pub mod render;
 pub mod validate;
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod netns;
 pub mod strategies;
 
 use std::path::{Path, PathBuf};
