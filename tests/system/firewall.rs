@@ -86,3 +86,239 @@ internal_address = "192.168.1.21"
     assert_eq!(code, 2);
     assert!(err.contains("\"nas from lan\" may hold only"), "{err}");
 }
+
+/// A network namespace made for one test, deleted when dropped.
+struct Netns(String);
+
+impl Netns {
+    fn new(tag: &str) -> Option<Self> {
+        let root = unsafe_free_uid() == Some(0);
+        let tools = ["ip", "nft"].iter().all(|t| {
+            Command::new(t)
+                .arg("-V")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+        if !root || !tools {
+            eprintln!("SKIP: needs root, ip and nft (CI has them)");
+            return None;
+        }
+        let name = format!("mamori-sys-{tag}-{}", std::process::id());
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(std::process::Stdio::null())
+            .status();
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ip netns add {name}");
+        Some(Self(name))
+    }
+
+    fn nft(&self, args: &[&str]) -> String {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.0, "nft"])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn unsafe_free_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// `mamori firewalld` inside a namespace, killed when dropped.
+struct Firewalld {
+    child: std::process::Child,
+    config: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Firewalld {
+    fn start(ns: &Netns) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("mamori.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[general]\ndata_dir = \"{}\"\n[log]\nlevel = \"info\"\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let child = Self::spawn(ns, &config, dir.path());
+        let mut me = Self {
+            child,
+            config,
+            _dir: dir,
+        };
+        me.wait_ready();
+        me
+    }
+
+    fn spawn(ns: &Netns, config: &std::path::Path, dir: &std::path::Path) -> std::process::Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("firewalld.log"))
+            .unwrap();
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns.0,
+                env!("CARGO_BIN_EXE_mamori"),
+                "firewalld",
+                "--config",
+            ])
+            .arg(config)
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    }
+
+    fn socket(&self) -> std::path::PathBuf {
+        self.config.parent().unwrap().join("data/firewalld.sock")
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !self.socket().exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "firewalld did not start: {}",
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.config.parent().unwrap().join("firewalld.log"))
+            .unwrap_or_default()
+    }
+
+    fn fw(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_mamori"))
+            .args(["fw", "--config"])
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Firewalld {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            eprintln!("--- firewalld log ---\n{}", self.log());
+        }
+    }
+}
+
+const WITH_PROBE: &str = r#"
+[[sets]]
+name = "blocklist"
+family = "ipv4"
+elements = ["192.0.2.1"]
+
+[[rules]]
+name = "probe-rule"
+zone = "wan"
+source_set = "blocklist"
+action = "drop"
+"#;
+
+#[test]
+fn firewalld_reverts_an_unconfirmed_change_keeps_a_confirmed_one_and_boots_it() {
+    let Some(ns) = Netns::new("fw") else {
+        return;
+    };
+    let mut fw = Firewalld::start(&ns);
+    let table = || ns.nft(&["list", "table", "inet", "mamori"]);
+    assert!(
+        table().contains("anti-lockout"),
+        "the configured model at start: {}",
+        table()
+    );
+    assert!(!table().contains("probe-rule"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model.toml");
+    std::fs::write(&model, WITH_PROBE).unwrap();
+    let model = model.display().to_string();
+
+    // Not confirmed: back to the previous table after the timeout.
+    let (code, out, err) = fw.fw(&["apply", &model, "--timeout", "2"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(table().contains("probe-rule"), "{}", table());
+    let (code, again, _) = fw.fw(&["apply", &model]);
+    assert_eq!(code, 1, "one pending apply at a time: {again}");
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert!(!table().contains("probe-rule"), "not reverted: {}", table());
+    let (code, _, err) = fw.fw(&["confirm"]);
+    assert_eq!(code, 1, "nothing to confirm after a revert");
+    assert!(err.contains("no change is waiting"), "{err}");
+
+    // Confirmed: it stays, and a set element added at run time goes into the kernel.
+    let (code, out, _) = fw.fw(&["apply", &model, "--timeout", "30"]);
+    assert_eq!(code, 0);
+    let serial: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let serial = serial["serial"].to_string();
+    let (code, _, err) = fw.fw(&["confirm", &serial]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = fw.fw(&["set", "blocklist", "--add", "198.51.100.0/24"]);
+    assert_eq!(code, 0, "{err}");
+    let set = ns.nft(&["list", "set", "inet", "mamori", "blocklist"]);
+    assert!(
+        set.contains("198.51.100.0/24") && set.contains("192.0.2.1"),
+        "{set}"
+    );
+    let (code, status, _) = fw.fw(&["status"]);
+    assert_eq!(code, 0);
+    assert!(
+        status.contains("nothing; the running model is confirmed"),
+        "{status}"
+    );
+    assert!(status.contains("probe-rule"), "counters per rule: {status}");
+
+    // A restart applies the confirmed model, with the element added at run time.
+    fw.stop();
+    ns.nft(&["delete", "table", "inet", "mamori"]);
+    let dir2 = fw.config.parent().unwrap().to_path_buf();
+    let _ = std::fs::remove_file(fw.socket());
+    fw.child = Firewalld::spawn(&ns, &fw.config, &dir2);
+    fw.wait_ready();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(table().contains("probe-rule"), "{}", table());
+    assert!(
+        ns.nft(&["list", "set", "inet", "mamori", "blocklist"])
+            .contains("198.51.100.0/24")
+    );
+}

@@ -63,7 +63,7 @@ pub enum FwRequest {
     /// Apply a model on probation: it is reverted unless confirmed within the timeout.
     Apply {
         /// The model (the `[firewall]` section).
-        model: mamori_firewall::FirewallConfig,
+        model: Box<mamori_firewall::FirewallConfig>,
         /// Seconds to confirm (default 60).
         #[serde(default)]
         timeout_secs: Option<u64>,
@@ -92,12 +92,13 @@ pub enum FwRequest {
     SetElements {
         /// The set's name.
         set: String,
-        /// Elements to add (addresses, networks or ranges as in the model).
+        /// Elements to add (addresses, networks or ranges, with an optional timeout, as in
+        /// the model).
         #[serde(default)]
-        add: Vec<String>,
+        add: Vec<mamori_firewall::model::SetElement>,
         /// Elements to remove.
         #[serde(default)]
-        remove: Vec<String>,
+        remove: Vec<mamori_firewall::model::SetElement>,
     },
 }
 

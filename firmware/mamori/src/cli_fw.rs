@@ -9,7 +9,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
+use mamori_core::control::{FwRequest, Response};
 use mamori_firewall::FirewallConfig;
+
+use crate::cli_queue::call;
 
 /// Firewall tools.
 #[derive(Subcommand)]
@@ -20,6 +23,50 @@ pub enum FwAction {
         /// (whose `[firewall]` section is used).
         file: PathBuf,
     },
+    /// Apply a model on probation: unless confirmed in time, the previous model comes back.
+    Apply {
+        /// The model (as for `check`).
+        file: PathBuf,
+        /// Seconds to confirm.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Keep the model on probation.
+    Confirm {
+        /// The apply to confirm (the one printed by `apply`); any when left out.
+        serial: Option<u64>,
+    },
+    /// Put the confirmed model back now.
+    Rollback,
+    /// The probation, and the packet and byte counters of every rule.
+    Status,
+    /// Add or remove elements of a named set without touching the rules.
+    Set {
+        /// The set's name.
+        name: String,
+        /// Elements to add (address, network or range); repeatable.
+        #[arg(long)]
+        add: Vec<String>,
+        /// Elements to remove; repeatable.
+        #[arg(long)]
+        remove: Vec<String>,
+    },
+}
+
+/// Who is acting, for the audit log.
+fn operator() -> Option<String> {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+}
+
+fn elements(list: &[String]) -> anyhow::Result<Vec<mamori_firewall::model::SetElement>> {
+    list.iter()
+        .map(|e| {
+            serde_json::from_value(serde_json::Value::String(e.clone()))
+                .with_context(|| format!("{e:?} is not an address, network or range"))
+        })
+        .collect()
 }
 
 /// Reads a model: the `[firewall]` table of a full configuration, or the file itself.
@@ -37,9 +84,77 @@ fn load_model(path: &Path) -> anyhow::Result<FirewallConfig> {
         .with_context(|| format!("reading the firewall model {}", path.display()))
 }
 
-/// Runs the action.
-pub fn run(action: FwAction) -> anyhow::Result<ExitCode> {
-    let FwAction::Check { file } = action;
+/// Runs the action; all but `check` talk to `mamori firewalld` over `socket`.
+pub fn run(action: FwAction, socket: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let req = match action {
+        FwAction::Check { file } => return check(&file),
+        FwAction::Apply { file, timeout } => FwRequest::Apply {
+            model: match load_model(&file).map(Box::new) {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("mamori fw apply: {e:#}");
+                    return Ok(ExitCode::from(2));
+                }
+            },
+            timeout_secs: Some(timeout),
+            by: operator(),
+        },
+        FwAction::Confirm { serial } => FwRequest::Confirm {
+            serial,
+            by: operator(),
+        },
+        FwAction::Rollback => FwRequest::Rollback { by: operator() },
+        FwAction::Status => FwRequest::Status,
+        FwAction::Set { name, add, remove } => FwRequest::SetElements {
+            set: name,
+            add: elements(&add)?,
+            remove: elements(&remove)?,
+        },
+    };
+    let status = matches!(req, FwRequest::Status);
+    match call(socket, &req)? {
+        Response::Ok { data } => {
+            if json || !status {
+                println!("{data}");
+            } else {
+                print_status(&data);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Response::Error { message } => {
+            eprintln!("mamori fw: {message}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn print_status(data: &serde_json::Value) {
+    match data.get("pending").filter(|p| !p.is_null()) {
+        Some(p) => println!(
+            "pending: apply #{} must be confirmed within {} s (mamori fw confirm)",
+            p["serial"], p["seconds_left"]
+        ),
+        None => println!("pending: nothing; the running model is confirmed"),
+    }
+    let rules = data["counters"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    println!("{:<20} {:>12} {:>14}  rule", "chain", "packets", "bytes");
+    for r in rules {
+        println!(
+            "{:<20} {:>12} {:>14}  {}",
+            r["chain"].as_str().unwrap_or(""),
+            r["packets"].as_u64().unwrap_or(0),
+            r["bytes"].as_u64().unwrap_or(0),
+            r["comment"].as_str().unwrap_or("")
+        );
+    }
+}
+
+/// `mamori fw check`.
+fn check(file: &Path) -> anyhow::Result<ExitCode> {
+    let file = file.to_path_buf();
     let model = match load_model(&file) {
         Ok(m) => m,
         Err(e) => {

@@ -72,10 +72,10 @@ pub fn run(socket: &Path, action: QueueAction, json: bool) -> anyhow::Result<Exi
 }
 
 /// Sends one request over the control socket and reads the answer.
-pub fn call(socket: &Path, req: &SmtpRequest) -> anyhow::Result<Response> {
+pub fn call<R: serde::Serialize>(socket: &Path, req: &R) -> anyhow::Result<Response> {
     let mut stream = UnixStream::connect(socket).with_context(|| {
         format!(
-            "connecting to the relay's control socket {} (is smtpd running?)",
+            "connecting to the control socket {} (is the daemon running?)",
             socket.display()
         )
     })?;

@@ -14,6 +14,7 @@ use mamori_core::audit::AuditLog;
 use mamori_core::control::{FwRequest, MAX_FW_REQUEST_LINE, Response};
 use mamori_firewall::FirewallConfig;
 use mamori_firewall::confirm::{DEFAULT_TIMEOUT_SECS, Models};
+use mamori_firewall::model::SetElement;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::sync::Mutex;
@@ -28,9 +29,49 @@ pub trait Backend: Send + Sync + 'static {
     fn update_set(
         &self,
         set: &mamori_firewall::ir::Set,
-        add: &[String],
-        remove: &[String],
+        add: &[SetElement],
+        remove: &[SetElement],
     ) -> anyhow::Result<()>;
+}
+
+/// The kernel, over netlink, in the daemon's network namespace.
+pub struct Netlink;
+
+impl Backend for Netlink {
+    fn apply(&self, table: &mamori_firewall::ir::Table) -> anyhow::Result<()> {
+        let report = mamori_firewall::netlink::apply(table)?;
+        tracing::info!(
+            messages = report.messages,
+            bytes = report.bytes,
+            "table inet mamori replaced"
+        );
+        Ok(())
+    }
+
+    fn counters(&self) -> anyhow::Result<serde_json::Value> {
+        let rules = mamori_firewall::netlink::rule_counters()?;
+        Ok(rules
+            .into_iter()
+            .map(|r| {
+                serde_json::json!({
+                    "chain": r.chain,
+                    "handle": r.handle,
+                    "comment": r.comment,
+                    "packets": r.packets,
+                    "bytes": r.bytes,
+                })
+            })
+            .collect())
+    }
+
+    fn update_set(
+        &self,
+        set: &mamori_firewall::ir::Set,
+        add: &[SetElement],
+        remove: &[SetElement],
+    ) -> anyhow::Result<()> {
+        Ok(mamori_firewall::netlink::update_set(set, add, remove)?)
+    }
 }
 
 /// The control socket path for a data directory.
@@ -185,7 +226,7 @@ impl<B: Backend> Firewalld<B> {
                     mamori_firewall::compile(&model).map_err(|e| anyhow::anyhow!("{e}"))?;
                 let mut models = self.models.lock().await;
                 let timeout = timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS);
-                let serial = models.begin(model, now, timeout)?;
+                let serial = models.begin(*model, now, timeout)?;
                 if let Err(e) = self.backend.apply(&compiled.table) {
                     let _ = models.rollback();
                     return Err(e.context("the kernel refused the new table; the old one stays"));
@@ -238,11 +279,24 @@ impl<B: Backend> Firewalld<B> {
                 }))
             }
             FwRequest::SetElements { set, add, remove } => {
-                let models = self.models.lock().await;
+                let mut models = self.models.lock().await;
                 let model = models
                     .current()
                     .cloned()
                     .unwrap_or_else(|| self.configured.clone());
+                let declared = model
+                    .sets
+                    .iter()
+                    .find(|s| s.name.as_str() == set)
+                    .ok_or_else(|| anyhow::anyhow!("no set named {set:?} in the running model"))?;
+                for e in add.iter().chain(&remove) {
+                    anyhow::ensure!(
+                        e.address.family() == declared.family,
+                        "{:?} is not an address of the set's family ({:?})",
+                        e.address.to_string(),
+                        declared.family
+                    );
+                }
                 let compiled =
                     mamori_firewall::compile(&model).map_err(|e| anyhow::anyhow!("{e}"))?;
                 let ir_set = compiled
@@ -250,8 +304,30 @@ impl<B: Backend> Firewalld<B> {
                     .sets
                     .iter()
                     .find(|s| s.name == set)
-                    .ok_or_else(|| anyhow::anyhow!("no set named {set:?} in the running model"))?;
+                    .ok_or_else(|| anyhow::anyhow!("no set named {set:?} in the running table"))?;
                 self.backend.update_set(ir_set, &add, &remove)?;
+                // Keep the change in the models, so a re-apply (revert, restart) keeps it.
+                let edit = |m: &mut FirewallConfig| {
+                    if let Some(s) = m.sets.iter_mut().find(|s| s.name.as_str() == set) {
+                        s.elements
+                            .retain(|e| !remove.iter().any(|r| r.address == e.address));
+                        for a in &add {
+                            if !s.elements.iter().any(|e| e.address == a.address) {
+                                s.elements.push(*a);
+                            }
+                        }
+                    }
+                };
+                let mut confirmed = models
+                    .confirmed
+                    .take()
+                    .unwrap_or_else(|| self.configured.clone());
+                edit(&mut confirmed);
+                models.confirmed = Some(confirmed);
+                if let Some(p) = models.probation.as_mut() {
+                    edit(&mut p.candidate);
+                }
+                self.save(&models)?;
                 self.audit(
                     "fw_set_elements",
                     serde_json::json!({"set": set, "added": add.len(), "removed": remove.len()}),
@@ -335,8 +411,8 @@ mod tests {
         fn update_set(
             &self,
             _: &mamori_firewall::ir::Set,
-            _: &[String],
-            _: &[String],
+            _: &[SetElement],
+            _: &[SetElement],
         ) -> anyhow::Result<()> {
             Ok(())
         }
@@ -366,7 +442,7 @@ mod tests {
         };
         let data = ok(d
             .handle(FwRequest::Apply {
-                model: model("alpha"),
+                model: Box::new(model("alpha")),
                 timeout_secs: Some(60),
                 by: None,
             })
@@ -378,7 +454,7 @@ mod tests {
         })
         .await);
         ok(d.handle(FwRequest::Apply {
-            model: model("beta"),
+            model: Box::new(model("beta")),
             timeout_secs: Some(1),
             by: None,
         })
@@ -386,7 +462,7 @@ mod tests {
         // A second apply while one is pending is refused.
         let busy = d
             .handle(FwRequest::Apply {
-                model: model("alpha"),
+                model: Box::new(model("alpha")),
                 timeout_secs: None,
                 by: None,
             })
@@ -402,7 +478,7 @@ mod tests {
         // A restart during a probation boots the confirmed model, not the candidate.
         let d = start(dir.path(), &rec);
         ok(d.handle(FwRequest::Apply {
-            model: model("beta"),
+            model: Box::new(model("beta")),
             timeout_secs: Some(60),
             by: None,
         })
@@ -425,7 +501,7 @@ mod tests {
         rec.refuse.store(true, std::sync::atomic::Ordering::SeqCst);
         let r = d
             .handle(FwRequest::Apply {
-                model: model("alpha"),
+                model: Box::new(model("alpha")),
                 timeout_secs: None,
                 by: None,
             })
@@ -451,7 +527,7 @@ mod tests {
                 .unwrap();
         let r = d
             .handle(FwRequest::Apply {
-                model: bad,
+                model: Box::new(bad),
                 timeout_secs: None,
                 by: None,
             })

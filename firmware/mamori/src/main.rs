@@ -5,7 +5,6 @@ mod cli_dlp;
 mod cli_fw;
 mod cli_quarantine;
 mod cli_queue;
-#[allow(dead_code)] // wired to the netlink back end in the next step
 mod firewalld;
 mod run;
 
@@ -67,8 +66,23 @@ enum Command {
         #[command(subcommand)]
         action: cli_dlp::DlpAction,
     },
-    /// Firewall tools: `mamori fw check FILE` validates a model and prints its ruleset.
+    /// Run the firewall daemon: owns the nftables table `inet mamori` (needs CAP_NET_ADMIN).
+    Firewalld {
+        /// Configuration file (its `[firewall]` section is the model until one is confirmed).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// The firewall: check a model, apply it on probation, confirm, roll back, status, sets.
     Fw {
+        /// Configuration file, to find the data directory.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The daemon's control socket (overrides the one found from the configuration).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Print raw JSON.
+        #[arg(long)]
+        json: bool,
         #[command(subcommand)]
         action: cli_fw::FwAction,
     },
@@ -155,7 +169,26 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             return cli_quarantine::run(&socket, action, json);
         }
         Command::Dlp { action } => return cli_dlp::run(action),
-        Command::Fw { action } => return cli_fw::run(action),
+        Command::Fw {
+            config,
+            socket,
+            json,
+            action,
+        } => {
+            let socket = match (socket, &action) {
+                (Some(s), _) => s,
+                (None, cli_fw::FwAction::Check { .. }) => PathBuf::new(),
+                (None, _) => {
+                    firewalld::socket_path(&load_config(config.as_ref())?.general.data_dir)
+                }
+            };
+            return cli_fw::run(action, &socket, json);
+        }
+        Command::Firewalld { config } => {
+            let config = load_config(config.as_ref())?;
+            mamori_core::logging::init(&config.log.level)?;
+            runtime()?.block_on(run::firewalld(config))?;
+        }
         Command::AuditVerify { config, dir } => {
             let dir = match dir {
                 Some(d) => d,

@@ -23,6 +23,31 @@ pub async fn smtpd(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs the firewall daemon until SIGTERM or SIGINT. The table stays in the kernel when it
+/// stops: the office keeps its firewall while the daemon restarts.
+pub async fn firewalld(config: Config) -> anyhow::Result<()> {
+    let data_dir = &config.general.data_dir;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    let audit = std::sync::Arc::new(
+        mamori_core::audit::AuditLog::open(&data_dir.join("audit"), 16 << 20, 10)
+            .context("opening the audit log")?,
+    );
+    let daemon = crate::firewalld::Firewalld::start(
+        data_dir,
+        config.firewall.clone(),
+        crate::firewalld::Netlink,
+        audit,
+    )?;
+    let socket = crate::firewalld::socket_path(data_dir);
+    tracing::info!(control = %socket.display(), "firewalld ready");
+    tokio::select! {
+        r = crate::firewalld::serve(daemon, socket) => r?,
+        () = wait_for_shutdown() => tracing::info!("firewalld stopping; the table stays in force"),
+    }
+    Ok(())
+}
+
 /// The try-out configuration: every listener on 127.0.0.1 at unprivileged ports.
 const TRY_OUT: &str = r#"
 [general]
