@@ -112,6 +112,15 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
         "admin panel"
     );
     println!(
+        "  {:45} DLP on (built-in rules); audit log {}",
+        "outgoing mail inspection",
+        config.general.data_dir.join("audit/audit.jsonl").display()
+    );
+    println!(
+        "  {:45} not started here (it would replace this machine's nftables); try `mamori fw check FILE`",
+        "firewall"
+    );
+    println!(
         "No accounts exist: add one under [[smtp.accounts]] with a hash from `mamori hash-password`."
     );
     println!("Try: swaks --server 127.0.0.1:2525 --to someone@example.com   (Ctrl-C stops)");
