@@ -159,6 +159,16 @@ impl StableTable {
             .get((cp >> 6) as usize)
             .is_some_and(|word| word & (1 << (cp & 63)) != 0)
     }
+
+    /// Is the character of the three-byte UTF-8 sequence `b0 b1 b2` stable? The word index
+    /// (the code point without its low six bits) is below 1024 by construction.
+    #[inline(always)]
+    fn has_three_bytes(&self, b0: u8, b1: u8, b2: u8) -> bool {
+        let index = (usize::from(b0 & 0x0F) << 6) | usize::from(b1 & 0x3F);
+        self.0
+            .get(index)
+            .is_some_and(|word| word >> (b2 & 0x3F) & 1 != 0)
+    }
 }
 
 /// Is the BMP code point `cp` stable ([`stable_by_definition`])?
@@ -234,12 +244,16 @@ const fn splat(b: u8) -> u64 {
     u64::from_ne_bytes([b; 8])
 }
 
-/// Is the 8-byte word all ASCII without `\r`?
+/// The bytes of the 8-byte word (little-endian) that are not ASCII or are `\r`, as their
+/// high bits; the lowest bit set is exact (higher ones may be spurious above a `\r`), so it
+/// tells where the first such byte is, and 0 means none.
 #[inline]
-fn plain_ascii_word(w: u64) -> bool {
+fn not_plain_ascii(w: u64) -> u64 {
     let x = w ^ splat(b'\r');
-    let has_cr = x.wrapping_sub(splat(1)) & !x & splat(0x80) != 0;
-    w & splat(0x80) == 0 && !has_cr
+    // `x - 1` borrows only out of a zero byte (a `\r`), so nothing below the first `\r`
+    // is flagged; a byte of 0x80 or more is flagged by its own high bit only.
+    let cr = x.wrapping_sub(splat(1)) & !x & splat(0x80);
+    (w & splat(0x80)) | cr
 }
 
 /// A character that can be copied as it is, found at the start of `bytes`: its length in
@@ -276,7 +290,7 @@ fn copyable_at(stable: &StableTable, bytes: &[u8], previous_plain: bool) -> Opti
 /// normalising the whole text, because a copyable character never composes with what
 /// precedes it. A `\r` ends a run too (it becomes `\n`, or nothing before a `\n` or at
 /// the end).
-fn normalize_into(out: &mut String, input: &str) {
+pub(crate) fn normalize_into(out: &mut String, input: &str) {
     let bytes = input.as_bytes();
     let stable: &StableTable = &STABLE;
     let simple: &[u16] = &SIMPLE;
@@ -292,30 +306,36 @@ fn normalize_into(out: &mut String, input: &str) {
         let run_start = pos;
         while let Some(&b0) = bytes.get(pos) {
             if b0 < 0x80 {
-                if b0 == b'\r' {
-                    break;
-                }
-                pos += 1;
-                while let Some(word) = bytes.get(pos..pos + 8) {
+                // ASCII other than `\r`, eight bytes at a time: a word with another byte says
+                // where the first one is.
+                if let Some(word) = bytes.get(pos..pos + 8) {
                     let mut array = [0u8; 8];
                     array.copy_from_slice(word);
-                    if !plain_ascii_word(u64::from_le_bytes(array)) {
-                        break;
+                    let other = not_plain_ascii(u64::from_le_bytes(array));
+                    if other == 0 {
+                        pos += 8;
+                        continue;
                     }
-                    pos += 8;
+                    let plain = (other.trailing_zeros() / 8) as usize;
+                    if plain == 0 {
+                        break; // `\r`
+                    }
+                    pos += plain;
+                } else if b0 == b'\r' {
+                    break;
+                } else {
+                    pos += 1;
                 }
-                continue;
+            } else if (0xE4..=0xE9).contains(&b0) {
+                // U+4000..=U+9FFF: CJK ideographs (and the Yijing hexagrams), all stable.
+                pos += 3;
+            } else if let Some(&[0xE0..=0xEF, b1, b2]) = bytes.get(pos..pos + 3)
+                && stable.has_three_bytes(b0, b1, b2)
+            {
+                pos += 3;
+            } else {
+                break;
             }
-            if let Some(&[0xE0..=0xEF, b1, b2]) = bytes.get(pos..pos + 3) {
-                let cp = (u32::from(b0 & 0x0F) << 12)
-                    | (u32::from(b1 & 0x3F) << 6)
-                    | u32::from(b2 & 0x3F);
-                if stable.has(cp) {
-                    pos += 3;
-                    continue;
-                }
-            }
-            break;
         }
         if pos > run_start {
             // The last character copied: one byte if ASCII, else three.
@@ -540,6 +560,16 @@ mod tests {
                 Some(y)
             );
         }
+    }
+
+    #[test]
+    fn every_character_with_a_lead_byte_from_e4_to_e9_is_stable() {
+        // The normalisation copies them without looking them up.
+        for cp in 0x4000..=0x9FFFu32 {
+            assert!(is_stable(cp), "{cp:#x}");
+        }
+        assert_eq!("\u{4000}".as_bytes()[0], 0xE4);
+        assert_eq!("\u{9FFF}".as_bytes()[0], 0xE9);
     }
 
     #[test]

@@ -25,6 +25,47 @@ struct NumberHit {
     confidence: Confidence,
 }
 
+/// How much input [`Scanner::scan`] normalises at a time (then up to the next line break).
+const PIECE_BYTES: usize = 256 << 10;
+
+/// What a cut between pieces keeps from digits besides the context keywords' reach: more
+/// than the separators (16 bytes across a line break) and the neighbours a detector looks at.
+const CUT_MARGIN_BYTES: usize = 32;
+
+/// The finding of an e-mail address list whose first address is on line `line`.
+fn email_list_finding(list: email_list::AddressList, line: usize) -> Finding {
+    Finding {
+        detector: DetectorKind::EmailList,
+        confidence: Confidence::Medium,
+        line,
+        masked: format!("{} distinct e-mail addresses", list.distinct),
+        span: list.span,
+    }
+}
+
+/// Sorts findings by position, then by end, then by detector.
+fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (a.span.start, a.span.end, a.detector).cmp(&(b.span.start, b.span.end, b.detector))
+    });
+}
+
+/// Numbers the lines of `findings` (sorted, spans in `text`), `text` starting on line
+/// `first_line`, counting line ends from one finding to the next.
+fn number_lines(text: &str, first_line: usize, findings: &mut [Finding]) {
+    let bytes = text.as_bytes();
+    let (mut counted_to, mut line) = (0, first_line);
+    for finding in findings {
+        let to = finding.span.start.min(bytes.len());
+        if to > counted_to {
+            line +=
+                memchr::memchr_iter(b'\n', bytes.get(counted_to..to).unwrap_or_default()).count();
+            counted_to = to;
+        }
+        finding.line = line;
+    }
+}
+
 /// A configured scanner. Build it once (compiling the dictionary is the costly part), then
 /// scan any number of texts, from any number of threads.
 #[derive(Clone, Debug)]
@@ -76,8 +117,16 @@ impl Scanner {
 
     /// Normalises `text` and scans it. Spans in the findings refer to the normalised text
     /// (use [`Self::scan_normalized`] to keep it).
+    ///
+    /// Without custom rules (which may match across lines, and search the whole text), the
+    /// text is normalised and scanned a piece at a time ([`Self::scan_in_pieces`]): the same
+    /// findings, without a normalised copy of the whole text.
     pub fn scan(&self, text: &str) -> Vec<Finding> {
-        self.scan_normalized(&NormalizedText::new(text))
+        if self.dictionary.is_some() {
+            self.scan_normalized(&NormalizedText::new(text))
+        } else {
+            self.scan_in_pieces(text, PIECE_BYTES)
+        }
     }
 
     /// Scans text that is already normalised. Findings are sorted by position (then by end,
@@ -88,48 +137,12 @@ impl Scanner {
 
     /// Scans normalised `text`.
     fn scan_text(&self, text: &str) -> Vec<Finding> {
-        let mut numbers = Vec::new();
-        if self.numeric.iter().any(|&on| on) {
-            let mut counts = [0usize; NUMERIC.len()];
-            digits::for_each_chain(text, |chain| {
-                // Most digit runs (dates, amounts, times) are too short for any detector.
-                if chain.iter().map(Group::len).sum::<usize>() >= digits::MIN_WINDOW_DIGITS {
-                    self.numbers_in_chain(text, chain, &mut counts, &mut numbers);
-                }
-            });
-        }
-        if let Some(context) = &self.context
-            && !numbers.is_empty()
-        {
-            let mut spans: Vec<Range<usize>> = numbers.iter().map(|n| n.span.clone()).collect();
-            spans.sort_unstable_by_key(|span| span.start);
-            let hits = context.hits_around(text, spans);
-            for number in &mut numbers {
-                if context.near(text, &hits, &number.span, number.kind) {
-                    number.confidence = number.confidence.raised();
-                }
-            }
-        }
-        let mut findings: Vec<Finding> = numbers
-            .into_iter()
-            .map(|n| Finding {
-                detector: n.kind,
-                confidence: n.confidence,
-                line: 0,
-                masked: mask_number(text.get(n.span.clone()).unwrap_or_default()),
-                span: n.span,
-            })
-            .collect();
+        let mut counts = [0usize; NUMERIC.len()];
+        let mut findings = self.number_findings(text, &mut counts);
         if let Some(min) = self.email_list_min
             && let Some(list) = email_list::find(text, min)
         {
-            findings.push(Finding {
-                detector: DetectorKind::EmailList,
-                confidence: Confidence::Medium,
-                line: 0,
-                masked: format!("{} distinct e-mail addresses", list.distinct),
-                span: list.span,
-            });
+            findings.push(email_list_finding(list, 0));
         }
         if let Some(dictionary) = &self.dictionary {
             findings.extend(
@@ -145,22 +158,145 @@ impl Scanner {
                     }),
             );
         }
-        findings.sort_by(|a, b| {
-            (a.span.start, a.span.end, a.detector).cmp(&(b.span.start, b.span.end, b.detector))
-        });
-        // Line numbers, counting line ends from one finding to the next.
-        let bytes = text.as_bytes();
-        let (mut counted_to, mut line) = (0, 1);
-        for finding in &mut findings {
-            let to = finding.span.start.min(bytes.len());
-            if to > counted_to {
-                line += memchr::memchr_iter(b'\n', bytes.get(counted_to..to).unwrap_or_default())
-                    .count();
-                counted_to = to;
-            }
-            finding.line = line;
-        }
+        sort_findings(&mut findings);
+        number_lines(text, 1, &mut findings);
         findings
+    }
+
+    /// [`Self::scan`] without custom rules: normalises `input` about `piece_bytes` at a time
+    /// (cut after a line break) and scans the normalised text in pieces, each cut after a line
+    /// break that is far from any digit. No chain of digit groups, no context-keyword window
+    /// and no e-mail address crosses such a cut, and no keyword spans it, so each piece gives
+    /// the findings the whole text gives there (counted against the same per-detector caps).
+    /// A text with no such cut is scanned in one piece.
+    fn scan_in_pieces(&self, input: &str, piece_bytes: usize) -> Vec<Finding> {
+        let bytes = input.as_bytes();
+        // Text this far from any digit is beyond every number's windows and separators.
+        let margin = self
+            .context
+            .as_ref()
+            .map_or(0, ContextKeywords::reach_bytes)
+            .saturating_add(CUT_MARGIN_BYTES);
+        let mut pending = String::new(); // normalised, not yet scanned
+        let mut base = 0; // offset of `pending` in the whole normalised text
+        let mut line = 1; // the line `pending` starts on
+        let mut no_cut_until = 0; // no cut in `pending` at or before this
+        let mut counts = [0usize; NUMERIC.len()];
+        let mut emails = email_list::Collector::default();
+        let mut email_line = 0;
+        let mut findings = Vec::new();
+        let mut scan_piece =
+            |piece: &str, base: usize, line: usize, findings: &mut Vec<Finding>| {
+                let mut found = self.number_findings(piece, &mut counts);
+                sort_findings(&mut found);
+                number_lines(piece, line, &mut found);
+                for finding in &mut found {
+                    finding.span = finding.span.start + base..finding.span.end + base;
+                }
+                findings.append(&mut found);
+                if self.email_list_min.is_some()
+                    && let Some(first) = emails.add(piece, base)
+                {
+                    let before = piece
+                        .as_bytes()
+                        .get(..first.start - base)
+                        .unwrap_or_default();
+                    email_line = line + memchr::memchr_iter(b'\n', before).count();
+                }
+            };
+        let mut read = 0;
+        while read < bytes.len() {
+            let target = read.saturating_add(piece_bytes).min(bytes.len());
+            let end = bytes
+                .get(target..)
+                .and_then(|rest| memchr::memchr(b'\n', rest))
+                .map_or(bytes.len(), |at| target + at + 1);
+            crate::normalize::normalize_into(
+                &mut pending,
+                input.get(read..end).unwrap_or_default(),
+            );
+            read = end;
+            if let Some(cut) = self.find_cut(&pending, margin, no_cut_until) {
+                let piece = pending.get(..cut).unwrap_or_default();
+                scan_piece(piece, base, line, &mut findings);
+                line += memchr::memchr_iter(b'\n', piece.as_bytes()).count();
+                base += cut;
+                pending.drain(..cut);
+                no_cut_until = 0;
+            } else {
+                no_cut_until = pending.len().saturating_sub(margin);
+            }
+        }
+        scan_piece(&pending, base, line, &mut findings);
+        if let Some(min) = self.email_list_min
+            && let Some(list) = emails.list(min)
+        {
+            findings.push(email_list_finding(list, email_line));
+        }
+        sort_findings(&mut findings);
+        findings
+    }
+
+    /// The last position of `text` after `after` where it can be cut for
+    /// [`Self::scan_in_pieces`]: just after a line break, with no ASCII digit within `margin`
+    /// bytes either side (all of them in `text`), and no context keyword across it.
+    fn find_cut(&self, text: &str, margin: usize, after: usize) -> Option<usize> {
+        let bytes = text.as_bytes();
+        // The cut is at most here, so that the `margin` bytes after it are known.
+        let mut limit = bytes.len().checked_sub(margin)?;
+        while limit > after {
+            let cut = memchr::memrchr(b'\n', bytes.get(after..limit)?)? + after + 1;
+            let around = bytes.get(cut.saturating_sub(margin)..cut + margin)?;
+            match around.iter().rposition(u8::is_ascii_digit) {
+                // The next cut must be `margin` bytes before this digit.
+                Some(at) => limit = (cut.saturating_sub(margin) + at).saturating_sub(margin),
+                None if self
+                    .context
+                    .as_ref()
+                    .is_none_or(|context| context.can_start_at(bytes, cut)) =>
+                {
+                    return Some(cut);
+                }
+                None => limit = cut - 1,
+            }
+        }
+        None
+    }
+
+    /// The findings of the number detectors in normalised `text` (spans in `text`, lines not
+    /// yet numbered, not sorted), counting against `counts` per detector.
+    fn number_findings(&self, text: &str, counts: &mut [usize; NUMERIC.len()]) -> Vec<Finding> {
+        let mut numbers = Vec::new();
+        if self.numeric.iter().any(|&on| on) {
+            digits::for_each_chain(text, |chain| {
+                // Most digit runs (dates, amounts, times) are too short for any detector.
+                if chain.iter().map(Group::len).sum::<usize>() >= digits::MIN_WINDOW_DIGITS {
+                    self.numbers_in_chain(text, chain, counts, &mut numbers);
+                }
+            });
+        }
+        if let Some(context) = &self.context
+            && !numbers.is_empty()
+        {
+            let mut spans: Vec<Range<usize>> = numbers.iter().map(|n| n.span.clone()).collect();
+            spans.sort_unstable_by_key(|span| span.start);
+            let hits = context.hits_around(text, spans);
+            for number in &mut numbers {
+                if context.near(text, &hits, &number.span, number.kind) {
+                    number.confidence = number.confidence.raised();
+                }
+            }
+        }
+        numbers
+            .into_iter()
+            .map(|n| Finding {
+                detector: n.kind,
+                confidence: n.confidence,
+                line: 0,
+                masked: mask_number(text.get(n.span.clone()).unwrap_or_default()),
+                span: n.span,
+            })
+            .collect()
     }
 
     /// Offers every window of one chain to the enabled number detectors. Each detector takes
@@ -327,7 +463,10 @@ mod tests {
     fn test_scanner(window_chars: usize, max_findings: usize) -> Scanner {
         let mut config = ScanConfig::default();
         config.context.window_chars = window_chars;
-        config.context.extra_keywords = vec!["番号".to_owned(), "ID".to_owned()];
+        // "電話" again (supporting every detector this time) and keywords that overlap.
+        config.context.extra_keywords = ["番号", "ID", "電話", "号 0", "1-2"]
+            .map(str::to_owned)
+            .to_vec();
         config.email_list.min_distinct = std::num::NonZeroUsize::new(2).unwrap();
         config.max_findings_per_detector = max_findings;
         config.custom.rules = vec![crate::CustomRule {
@@ -362,6 +501,98 @@ mod tests {
             let text: String = pieces.concat();
             let scanner = test_scanner(window_chars, max_findings);
             proptest::prop_assert_eq!(scanner.scan(&text), reference_scan(&scanner, &text), "{:?}", text);
+        }
+    }
+
+    /// The pieces of [`Scanner::scan_in_pieces`] hold no number that the whole text does not.
+    fn scanner_without_rules(window_chars: usize, max_findings: usize) -> Scanner {
+        let mut config = ScanConfig::default();
+        config.context.window_chars = window_chars;
+        config.context.extra_keywords = ["番号", "ID", "電話", "号 0", "1-2", "\nあ", "い\n"]
+            .map(str::to_owned)
+            .to_vec();
+        config.email_list.min_distinct = std::num::NonZeroUsize::new(2).unwrap();
+        config.max_findings_per_detector = max_findings;
+        Scanner::new(&config).unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn the_scan_in_pieces_equals_the_reference_scan(
+            pieces in proptest::collection::vec(proptest::prop_oneof![
+                "[0-9０-９]{1,5}",
+                proptest::sample::select(vec![
+                    "-", " ", "\n", "\r\n", "\r", "\n\n", "(", "+81 ", "－", "ー", "　", "あ",
+                    "い", "漢字", "ｶﾞ", "a", "x@example.jp ", "Y@EXAMPLE.JP\n", "z@example.jp",
+                    "マイナンバー", "個人番号", "電話", "電話番号", "カード番号", "番号", "ID",
+                    "123456789018", "7000012050002", "4111 1111 1111 1111", "03-1234-5678",
+                    "090-1234-5678", "１２３４－５６７８－９０１８",
+                    "あいうえおかきくけこさしすせそ\n", "lorem ipsum dolor sit amet\n",
+                    "ーーーーーーーーーーーーーーー\r\n",
+                ]).prop_map(str::to_owned),
+                "\\PC{1,3}",
+            ], 0..150),
+            window_chars in 0usize..12,
+            max_findings in 1usize..6,
+            piece_bytes in 1usize..200,
+        ) {
+            let text: String = pieces.concat();
+            let scanner = scanner_without_rules(window_chars, max_findings);
+            let expected = reference_scan(&scanner, &text);
+            proptest::prop_assert_eq!(
+                scanner.scan_in_pieces(&text, piece_bytes), expected.clone(), "{:?}", text
+            );
+            proptest::prop_assert_eq!(scanner.scan(&text), expected, "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn a_long_text_is_scanned_in_pieces_with_the_same_findings() {
+        let scanner = Scanner::new(&ScanConfig::default()).unwrap();
+        let mut text = String::new();
+        for i in 0..300 {
+            text.push_str("いつもお世話になっております。ご確認のほどよろしくお願いいたします。\n");
+            if i % 5 == 0 {
+                text.push_str("マイナンバー：1234-5678-9018 電話 03-1234-5678\nuser@example.jp\n");
+            }
+            if i % 11 == 0 {
+                text.push_str(&format!("u{i}@example.jp, カード 4111 1111 1111 1111\r\n"));
+            }
+        }
+        // Cuts are found.
+        let normalized = crate::normalize::normalize_str(&text);
+        let margin = scanner.context.as_ref().unwrap().reach_bytes() + CUT_MARGIN_BYTES;
+        assert!(scanner.find_cut(&normalized, margin, 0).is_some());
+        let whole = scanner.scan_normalized(&NormalizedText::new(&text));
+        assert!(whole.len() > 100, "{}", whole.len());
+        for piece_bytes in [1, 100, 1000, 5000, PIECE_BYTES] {
+            assert_eq!(
+                scanner.scan_in_pieces(&text, piece_bytes),
+                whole,
+                "{piece_bytes}"
+            );
+        }
+        assert_eq!(scanner.scan(&text), whole);
+    }
+
+    #[test]
+    fn no_piece_is_cut_between_a_number_and_its_keyword() {
+        // A keyword 40 characters (120 bytes) from a number, a line break in between.
+        let scanner = Scanner::new(&ScanConfig::default()).unwrap();
+        let gap = format!("{}\n{}", "あ".repeat(20), "あ".repeat(19));
+        let filler = "いろはにほへと\n".repeat(40);
+        for text in [
+            format!("{filler}1234-5678-9018{gap}マイナンバー\n{filler}"),
+            format!("{filler}マイナンバー{gap}1234-5678-9018\n{filler}"),
+        ] {
+            let whole = scanner.scan_normalized(&NormalizedText::new(&text));
+            assert_eq!(whole.len(), 1);
+            assert_eq!(whole[0].confidence, Confidence::High);
+            for piece_bytes in [1, 50, 200, 400] {
+                assert_eq!(scanner.scan_in_pieces(&text, piece_bytes), whole);
+            }
         }
     }
 

@@ -61,7 +61,10 @@ pub fn addresses(text: &str) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
     let mut from = 0;
-    while let Some(offset) = text.get(from..).and_then(|rest| rest.find('@')) {
+    while let Some(offset) = bytes
+        .get(from..)
+        .and_then(|rest| memchr::memchr(b'@', rest))
+    {
         let at = from + offset;
         match address_at(bytes, at) {
             Some(span) => {
@@ -86,18 +89,51 @@ pub struct AddressList {
 
 /// The address list in `text` if it holds at least `min_distinct` distinct addresses.
 pub fn find(text: &str, min_distinct: usize) -> Option<AddressList> {
-    let all = addresses(text);
-    let mut distinct = HashSet::new();
-    for span in &all {
-        if let Some(address) = text.get(span.clone()) {
-            distinct.insert(address.to_ascii_lowercase());
+    let mut collector = Collector::default();
+    collector.add(text, 0);
+    collector.list(min_distinct)
+}
+
+/// [`find`] over a text given piece by piece, each cut just after a line break (an address
+/// never holds one, so the pieces hold the same addresses as the whole text).
+#[derive(Debug, Default)]
+pub(crate) struct Collector {
+    distinct: HashSet<String>,
+    first: Option<Range<usize>>,
+    last: Option<Range<usize>>,
+}
+
+impl Collector {
+    /// Adds the addresses of `piece`, which starts at byte `offset` of the whole text; returns
+    /// the span of the first address of the whole text if this piece holds it.
+    pub(crate) fn add(&mut self, piece: &str, offset: usize) -> Option<Range<usize>> {
+        let all = addresses(piece);
+        for span in &all {
+            if let Some(address) = piece.get(span.clone()) {
+                self.distinct.insert(address.to_ascii_lowercase());
+            }
+        }
+        let shift = |span: &Range<usize>| span.start + offset..span.end + offset;
+        if let Some(last) = all.last() {
+            self.last = Some(shift(last));
+        }
+        match (&self.first, all.first()) {
+            (None, Some(first)) => {
+                self.first = Some(shift(first));
+                self.first.clone()
+            }
+            _ => None,
         }
     }
-    let (first, last) = (all.first()?, all.last()?);
-    (distinct.len() >= min_distinct).then_some(AddressList {
-        distinct: distinct.len(),
-        span: first.start..last.end,
-    })
+
+    /// The list, if it holds at least `min_distinct` distinct addresses.
+    pub(crate) fn list(&self, min_distinct: usize) -> Option<AddressList> {
+        let (first, last) = (self.first.as_ref()?, self.last.as_ref()?);
+        (self.distinct.len() >= min_distinct).then_some(AddressList {
+            distinct: self.distinct.len(),
+            span: first.start..last.end,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@
 
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, Input, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind};
 
 use crate::finding::DetectorKind;
 use crate::normalize::normalize_str;
@@ -70,14 +72,24 @@ pub(crate) struct Hit {
 /// The compiled keyword list and the window it reaches over.
 #[derive(Clone, Debug)]
 pub struct ContextKeywords {
-    automaton: AhoCorasick,
+    /// The keywords as one leftmost-longest automaton, a DFA of its concrete type: the
+    /// search loop of [`Self::find_in`] is compiled for it (`AhoCorasick` searches through a
+    /// trait object, at twice the instructions per byte).
+    automaton: DFA,
+    /// What each keyword supports.
     supports: Vec<Supports>,
     window_chars: usize,
     /// The longest keyword, in bytes.
     max_len: usize,
-    /// The bytes that occur in some keyword (either ASCII case): a search can start just
-    /// after any other byte and find what a search of the whole text finds from there on.
-    in_keyword: [bool; 256],
+    /// Bit `a << 8 | b` is set when the bytes `a b` (ASCII-lowercased) follow each other
+    /// inside some keyword. Where the two bytes around a position are not such a pair, no
+    /// keyword occurrence spans the position, so a search can start there and find what a
+    /// search of the whole text finds from there on.
+    inner_pairs: Box<[u64]>,
+    /// The keywords (normalised) and what they support, for the reference search of the
+    /// tests.
+    #[cfg(test)]
+    patterns: Vec<(String, Supports)>,
 }
 
 impl ContextKeywords {
@@ -97,34 +109,112 @@ impl ContextKeywords {
                 supports.push(Supports::ALL);
             }
         }
-        let automaton = AhoCorasick::builder()
+        let automaton = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            .prefilter(false)
             .build(&patterns)?;
-        let mut in_keyword = [false; 256];
-        for &b in patterns.iter().flat_map(|p| p.as_bytes()) {
-            for b in [b, b.to_ascii_lowercase(), b.to_ascii_uppercase()] {
-                if let Some(flag) = in_keyword.get_mut(usize::from(b)) {
-                    *flag = true;
+        let mut inner_pairs = vec![0u64; 1 << 10].into_boxed_slice();
+        for pattern in &patterns {
+            for pair in pattern.as_bytes().windows(2) {
+                if let [a, b] = *pair {
+                    let index = pair_index(a, b);
+                    if let Some(word) = inner_pairs.get_mut(index >> 6) {
+                        *word |= 1 << (index & 63);
+                    }
                 }
             }
         }
         Ok(Self {
             automaton,
+            max_len: patterns.iter().map(String::len).max().unwrap_or(0),
+            #[cfg(test)]
+            patterns: patterns.into_iter().zip(supports.iter().copied()).collect(),
             supports,
             window_chars,
-            max_len: patterns.iter().map(String::len).max().unwrap_or(0),
-            in_keyword,
+            inner_pairs,
         })
+    }
+
+    /// How far from a finding, in bytes, [`Self::hits_around`] and [`Self::near`] can look:
+    /// text further away changes nothing for it.
+    pub(crate) fn reach_bytes(&self) -> usize {
+        self.window_chars
+            .saturating_mul(4)
+            .saturating_add(self.max_len)
+            .saturating_add(1)
+    }
+
+    /// Can a search start at `at` (no keyword occurrence spans it)?
+    #[inline]
+    pub(crate) fn can_start_at(&self, bytes: &[u8], at: usize) -> bool {
+        let (Some(&a), Some(&b)) = (at.checked_sub(1).and_then(|i| bytes.get(i)), bytes.get(at))
+        else {
+            return true;
+        };
+        let index = pair_index(a, b);
+        self.inner_pairs
+            .get(index >> 6)
+            .is_none_or(|word| word & (1 << (index & 63)) == 0)
+    }
+
+    /// The first keyword in `text[range]` (leftmost-longest), as if the text were only that:
+    /// its span and what it supports. The automaton's `try_find`, in a loop compiled for it.
+    fn find_in(&self, text: &str, range: Range<usize>) -> Option<(Range<usize>, Supports)> {
+        let automaton = &self.automaton;
+        let haystack = text.as_bytes().get(range.clone())?;
+        // The automaton is unanchored and no keyword is empty: the start state is no match.
+        let mut state = automaton.start_state(Anchored::No).ok()?;
+        let mut found = None;
+        // Four bytes a step while no state is special (dead or match), the common case.
+        let mut at = 0;
+        let mut quads = haystack.chunks_exact(4);
+        for quad in quads.by_ref() {
+            let &[b0, b1, b2, b3] = quad else { break };
+            let s0 = automaton.next_state(Anchored::No, state, b0);
+            let s1 = automaton.next_state(Anchored::No, s0, b1);
+            let s2 = automaton.next_state(Anchored::No, s1, b2);
+            let s3 = automaton.next_state(Anchored::No, s2, b3);
+            if automaton.is_special(s0)
+                || automaton.is_special(s1)
+                || automaton.is_special(s2)
+                || automaton.is_special(s3)
+            {
+                break;
+            }
+            state = s3;
+            at += 4;
+        }
+        for &byte in haystack.get(at..).unwrap_or_default() {
+            state = automaton.next_state(Anchored::No, state, byte);
+            at += 1;
+            if automaton.is_special(state) {
+                if automaton.is_dead(state) {
+                    break;
+                }
+                if automaton.is_match(state) {
+                    // The longest match so far ends here; leftmost-longest goes on until dead.
+                    found = Some((state, range.start + at));
+                }
+            }
+        }
+        let (state, end) = found?;
+        let pattern = automaton.match_pattern(state, 0);
+        let supports = self.supports.get(pattern.as_usize()).copied()?;
+        Some((
+            end.saturating_sub(automaton.pattern_len(pattern))..end,
+            supports,
+        ))
     }
 
     /// The keywords of [`Self::hits`] that [`Self::near`] can need for a finding in one of
     /// `spans` (sorted by start): the same answers, searching only around the findings.
     ///
     /// The whole-text search is leftmost-longest without overlap, so where it finds a keyword
-    /// depends on where it started. It is resumed instead at a byte that no keyword holds:
-    /// no keyword occurrence spans such a position, so from it on the search finds exactly
-    /// what the whole-text search finds.
+    /// depends on where it started. It is resumed instead at a position between two bytes
+    /// that never follow each other inside a keyword ([`Self::can_start_at`]): no keyword
+    /// occurrence spans such a position, so the whole-text search passes through it too (it
+    /// never jumps over it), and from it on finds exactly what a search started there finds.
     pub(crate) fn hits_around(
         &self,
         text: &str,
@@ -132,58 +222,45 @@ impl ContextKeywords {
     ) -> Vec<Hit> {
         let bytes = text.as_bytes();
         let mut hits = Vec::new();
-        // The whole-text search has reached `pos`; `next` is its next match from there (if
-        // known: `Some(None)` means there is none).
+        // The whole-text search passes through `pos` (it never jumps over it).
         let mut pos = 0;
-        let mut next: Option<Option<aho_corasick::Match>> = None;
         for span in spans {
             // A keyword counts if it ends at most `window_chars` characters before the
             // finding, or starts at most that many after it.
-            let from =
-                chars_back(bytes, span.start, self.window_chars).saturating_sub(self.max_len);
+            // `from` is at most `window_chars` bytes before the start (a character is at least
+            // a byte): when that is not past `pos`, it need not be found.
+            let from = if span
+                .start
+                .saturating_sub(self.window_chars)
+                .saturating_sub(self.max_len)
+                > pos
+            {
+                chars_back(bytes, span.start, self.window_chars).saturating_sub(self.max_len)
+            } else {
+                0
+            };
             let to = chars_forward(bytes, span.end, self.window_chars).saturating_add(1);
             if from > pos {
                 // Resume from a position no keyword spans, as close to `from` as found.
                 let floor = pos.max(from.saturating_sub(256));
-                let resume = (floor..=from)
+                pos = (floor..=from)
                     .rev()
-                    .find(|&at| {
-                        at == 0
-                            || bytes.get(at - 1).is_some_and(|&b| {
-                                !self.in_keyword.get(usize::from(b)).copied().unwrap_or(true)
-                            })
-                    })
+                    .find(|&at| self.can_start_at(bytes, at))
                     .unwrap_or(pos);
-                if resume > pos {
-                    // The pending match stays the next one if it starts at or after `resume`
-                    // (no keyword starts in between); otherwise it is before `from` and
-                    // needed by nobody.
-                    if next.is_some_and(|m| m.is_some_and(|m| m.start() < resume)) {
-                        next = None;
-                    }
-                    pos = resume;
-                }
             }
-            loop {
-                let found = match next.take() {
-                    Some(found) => found,
-                    None => self.automaton.find(Input::new(text).span(pos..text.len())),
-                };
-                let Some(found) = found else {
-                    next = Some(None);
-                    pos = text.len();
-                    break;
-                };
-                if found.start() >= to {
-                    next = Some(Some(found));
-                    break;
-                }
-                pos = found.end();
-                if let Some(&supports) = self.supports.get(found.pattern().as_usize()) {
-                    hits.push(Hit {
-                        span: found.range(),
-                        supports,
-                    });
+            // The keywords that start before `to`. A search bounded `max_len` bytes past `to`
+            // finds each of them as the whole-text search does (all of it lies within the
+            // bound); what it finds from `to` on may be cut short by the bound and is left
+            // for the next window.
+            let bound = to.saturating_add(self.max_len).min(text.len());
+            while pos < to && pos < bound {
+                match self.find_in(text, pos..bound) {
+                    Some((span, supports)) if span.start < to => {
+                        pos = span.end;
+                        hits.push(Hit { span, supports });
+                    }
+                    // No keyword starts in `pos..to`: the whole-text search passes `to`.
+                    _ => pos = to,
                 }
             }
         }
@@ -194,13 +271,17 @@ impl ContextKeywords {
     /// [`Self::hits_around`] stands in for).
     #[cfg(test)]
     pub(crate) fn hits(&self, text: &str) -> Vec<Hit> {
-        self.automaton
+        let supports: Vec<Supports> = self.patterns.iter().map(|p| p.1).collect();
+        let automaton = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(self.patterns.iter().map(|p| &p.0))
+            .unwrap_or_else(|e| panic!("{e}"));
+        automaton
             .find_iter(text)
-            .filter_map(|m| {
-                Some(Hit {
-                    span: m.range(),
-                    supports: *self.supports.get(m.pattern().as_usize())?,
-                })
+            .map(|m| Hit {
+                span: m.range(),
+                supports: supports[m.pattern().as_usize()],
             })
             .collect()
     }
@@ -249,14 +330,51 @@ impl ContextKeywords {
     }
 }
 
+/// The bit of the byte pair `a b` in [`ContextKeywords::inner_pairs`] (ASCII case ignored).
+#[inline]
+fn pair_index(a: u8, b: u8) -> usize {
+    (usize::from(a.to_ascii_lowercase()) << 8) | usize::from(b.to_ascii_lowercase())
+}
+
 /// Is `b` the first byte of a UTF-8 sequence?
 fn starts_char(b: u8) -> bool {
     b & 0xC0 != 0x80
 }
 
+/// The number of bytes in `word` that start a UTF-8 sequence (are not `0b10xx_xxxx`).
+#[inline]
+fn char_starts(word: u64) -> u32 {
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // A continuation byte has bit 7 set and bit 6 clear.
+    let continuation = word & !(word << 1) & HIGHS;
+    8 - continuation.count_ones()
+}
+
+/// The eight bytes at `at` as a word, if there are eight.
+#[inline]
+fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
+    let chunk = bytes.get(at..at.checked_add(8)?)?;
+    let mut array = [0u8; 8];
+    array.copy_from_slice(chunk);
+    Some(u64::from_le_bytes(array))
+}
+
 /// The position `n` characters before `at` (or 0).
 fn chars_back(bytes: &[u8], at: usize, n: usize) -> usize {
     let mut pos = at.min(bytes.len());
+    let mut n = n;
+    // Whole words while they hold fewer character starts than are left to pass: the steps
+    // pass all of them, and the next character start is before the word.
+    while pos >= 8
+        && let Some(word) = word_at(bytes, pos - 8)
+    {
+        let starts = char_starts(word) as usize;
+        if starts >= n {
+            break;
+        }
+        n -= starts;
+        pos -= 8;
+    }
     for _ in 0..n {
         if pos == 0 {
             break;
@@ -272,6 +390,17 @@ fn chars_back(bytes: &[u8], at: usize, n: usize) -> usize {
 /// The position `n` characters after `at` (or the end).
 fn chars_forward(bytes: &[u8], at: usize, n: usize) -> usize {
     let mut pos = at.min(bytes.len());
+    let mut n = n;
+    // Whole words while they hold fewer character starts than are left to pass: the steps
+    // pass all of them, and the next character start is after the word.
+    while let Some(word) = word_at(bytes, pos + 1) {
+        let starts = char_starts(word) as usize;
+        if starts >= n {
+            break;
+        }
+        n -= starts;
+        pos += 8;
+    }
     for _ in 0..n {
         if pos >= bytes.len() {
             break;
@@ -346,6 +475,119 @@ mod tests {
         assert!(near("住所 123", "123", DetectorKind::CreditCard, 40));
         assert!(near("社員番号 123", "123", DetectorKind::Phone, 40));
         assert!(!near("住所 123", "123", DetectorKind::EmailList, 40));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// The search around findings answers [`ContextKeywords::near`] as the search of the
+        /// whole text does, with keywords that overlap each other and themselves.
+        #[test]
+        fn hits_around_answer_like_the_hits_of_the_whole_text(
+            extra in proptest::collection::vec(proptest::sample::select(vec![
+                "ab", "ba", "aba", "bab", "b a", "AB", "a1", "1 b", "漢a", "字漢", "a", "漢字漢",
+                "電話", "電話番", "番号",
+            ]), 0..5),
+            text in "([abAB 1\n]|漢|字|電話|番号|ｶ){0,120}",
+            window in 0usize..6,
+            picks in proptest::collection::vec((0usize..200, 0usize..8), 0..10),
+        ) {
+            let extra: Vec<String> = extra.into_iter().map(str::to_owned).collect();
+            let keywords = ContextKeywords::new(&extra, window).unwrap();
+            let text = normalize_str(&text);
+            let boundaries: Vec<usize> = text
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain([text.len()])
+                .collect();
+            let mut spans: Vec<Range<usize>> = picks
+                .iter()
+                .map(|&(start, len)| {
+                    let first = start % boundaries.len();
+                    let last = (first + len).min(boundaries.len() - 1);
+                    boundaries[first]..boundaries[last]
+                })
+                .collect();
+            spans.sort_by_key(|span| span.start);
+            let all = keywords.hits(&text);
+            let around = keywords.hits_around(&text, spans.clone());
+            for span in &spans {
+                for kind in [
+                    DetectorKind::MyNumber,
+                    DetectorKind::CorporateNumber,
+                    DetectorKind::CreditCard,
+                    DetectorKind::Phone,
+                ] {
+                    proptest::prop_assert_eq!(
+                        keywords.near(&text, &around, span, kind),
+                        keywords.near(&text, &all, span, kind),
+                        "{:?} {:?} {:?}", text, span, kind
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_search_around_a_finding_does_not_start_inside_a_keyword() {
+        // 「ンク」 (an extra keyword) hides the 「クレジットカード」 that starts inside it. The
+        // search for the number's window would start just at 「ク」 (the window reaches back
+        // the longest keyword's length, 24 bytes, before the three `a`), where a fresh search
+        // finds 「クレジットカード」 ending in the window: it must start before 「ン」 instead.
+        let keywords = ContextKeywords::new(&["ンク".to_owned()], 3).unwrap();
+        let text = "ンクレジットカードaaa1234";
+        let number = text.find("1234").unwrap()..text.len();
+        let all = keywords.hits(text);
+        assert_eq!(all.len(), 1);
+        let around = keywords.hits_around(text, [number.clone()]);
+        assert_eq!(around, all);
+        assert!(!keywords.near(text, &around, &number, DetectorKind::CreditCard));
+    }
+
+    #[test]
+    fn character_steps_equal_byte_by_byte_steps() {
+        fn back(bytes: &[u8], at: usize, n: usize) -> usize {
+            let mut pos = at.min(bytes.len());
+            for _ in 0..n {
+                if pos == 0 {
+                    break;
+                }
+                pos -= 1;
+                while pos > 0 && !starts_char(bytes[pos]) {
+                    pos -= 1;
+                }
+            }
+            pos
+        }
+        fn forward(bytes: &[u8], at: usize, n: usize) -> usize {
+            let mut pos = at.min(bytes.len());
+            for _ in 0..n {
+                if pos >= bytes.len() {
+                    break;
+                }
+                pos += 1;
+                while pos < bytes.len() && !starts_char(bytes[pos]) {
+                    pos += 1;
+                }
+            }
+            pos
+        }
+        let text = "ab漢字かなカナ 1234 ｶﾅ é\u{1F600}x\u{10FFFF}漢字漢字 abcdefghijklmnop 𝐀𝐁 end";
+        let bytes = text.as_bytes();
+        for at in 0..=bytes.len() + 2 {
+            for n in 0..40 {
+                assert_eq!(
+                    chars_back(bytes, at, n),
+                    back(bytes, at, n),
+                    "back {at} {n}"
+                );
+                assert_eq!(
+                    chars_forward(bytes, at, n),
+                    forward(bytes, at, n),
+                    "forward {at} {n}"
+                );
+            }
+        }
     }
 
     #[test]
