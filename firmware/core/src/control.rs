@@ -100,6 +100,8 @@ pub enum FwRequest {
         #[serde(default)]
         remove: Vec<mamori_firewall::model::SetElement>,
     },
+    /// The LAN devices the periodic ARP sweep found: IP, MAC, vendor, first and last seen.
+    Devices,
 }
 
 /// Longest request line the firewall daemon reads (a model with large sets is big).

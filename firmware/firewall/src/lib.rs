@@ -20,6 +20,7 @@
 
 mod build;
 pub mod confirm;
+pub mod discovery;
 mod families;
 pub mod ir;
 pub mod model;

@@ -51,6 +51,9 @@ pub enum FwAction {
         #[arg(long)]
         remove: Vec<String>,
     },
+    /// The LAN devices found by the periodic ARP sweep: IP, MAC, vendor, first and last
+    /// seen.
+    Devices,
 }
 
 /// Who is acting, for the audit log.
@@ -110,14 +113,15 @@ pub fn run(action: FwAction, socket: &Path, json: bool) -> anyhow::Result<ExitCo
             add: elements(&add)?,
             remove: elements(&remove)?,
         },
+        FwAction::Devices => FwRequest::Devices,
     };
-    let status = matches!(req, FwRequest::Status);
+    let table = !json && matches!(req, FwRequest::Status | FwRequest::Devices);
     match call(socket, &req)? {
         Response::Ok { data } => {
-            if json || !status {
-                println!("{data}");
-            } else {
-                print_status(&data);
+            match req {
+                FwRequest::Status if table => print_status(&data),
+                FwRequest::Devices if table => print_devices(&data),
+                _ => println!("{data}"),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -150,6 +154,50 @@ fn print_status(data: &serde_json::Value) {
             r["comment"].as_str().unwrap_or("")
         );
     }
+}
+
+fn print_devices(data: &serde_json::Value) {
+    let devices = data["devices"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    match data["last_sweep"].as_u64() {
+        Some(at) => println!(
+            "{} device(s); last sweep {} (sweep #{})",
+            devices.len(),
+            timestamp(at),
+            data["sweeps"]
+        ),
+        None => println!("no sweep yet (the first runs shortly after firewalld starts)"),
+    }
+    if devices.is_empty() {
+        return;
+    }
+    println!(
+        "{:<15}  {:<17}  {:<14}  {:<20}  last seen",
+        "IP", "MAC", "vendor", "first seen"
+    );
+    for d in devices {
+        let vendor = match (d["vendor"].as_str(), d["locally_administered"].as_bool()) {
+            (Some(name), _) => name,
+            (None, Some(true)) => "(random MAC)",
+            (None, _) => "-",
+        };
+        println!(
+            "{:<15}  {:<17}  {:<14}  {:<20}  {}",
+            d["ip"].as_str().unwrap_or(""),
+            d["mac"].as_str().unwrap_or(""),
+            vendor,
+            d["first_seen"].as_u64().map(timestamp).unwrap_or_default(),
+            d["last_seen"].as_u64().map(timestamp).unwrap_or_default(),
+        );
+    }
+}
+
+/// Unix seconds as `2025-01-31T09:00:00Z`.
+fn timestamp(secs: u64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    humantime::format_rfc3339_seconds(at).to_string()
 }
 
 /// `mamori fw check`.

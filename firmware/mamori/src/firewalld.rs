@@ -4,7 +4,12 @@
 //! updates named sets. The models live in `<data_dir>/firewall/models.json`, replaced
 //! atomically, so a restart during a probation boots the confirmed model: an unconfirmed
 //! change never survives a reboot.
+//!
+//! It also discovers the LAN's devices: an ARP sweep of each `lan` zone interface shortly
+//! after start and every [`DISCOVERY_INTERVAL`] after, kept in memory in a bounded,
+//! expiring list that `mamori fw devices` shows (the sweep needs `CAP_NET_RAW`).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,12 +19,20 @@ use mamori_core::audit::AuditLog;
 use mamori_core::control::{FwRequest, MAX_FW_REQUEST_LINE, Response};
 use mamori_firewall::FirewallConfig;
 use mamori_firewall::confirm::{DEFAULT_TIMEOUT_SECS, Models};
+use mamori_firewall::discovery::{Inventory, SweepReport};
 use mamori_firewall::model::SetElement;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::sync::Mutex;
 
-/// Where the firewall's tables go: netlink in the daemon, something else in tests.
+/// The first LAN sweep comes this long after start (the LAN is up by then).
+pub const DISCOVERY_FIRST_DELAY: Duration = Duration::from_secs(30);
+
+/// The time between two LAN sweeps.
+pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(5 * 60);
+
+/// Where the firewall's tables go and the LAN sweeps are sent: the kernel in the daemon,
+/// something else in tests.
 pub trait Backend: Send + Sync + 'static {
     /// Replaces the whole table with the one compiled from `table`, atomically.
     fn apply(&self, table: &mamori_firewall::ir::Table) -> anyhow::Result<()>;
@@ -32,6 +45,8 @@ pub trait Backend: Send + Sync + 'static {
         add: &[SetElement],
         remove: &[SetElement],
     ) -> anyhow::Result<()>;
+    /// Sweeps an interface's subnet with ARP requests (blocking for a few seconds).
+    fn arp_sweep(&self, interface: &str) -> anyhow::Result<SweepReport>;
 }
 
 /// The kernel, over netlink, in the daemon's network namespace.
@@ -72,6 +87,11 @@ impl Backend for Netlink {
     ) -> anyhow::Result<()> {
         Ok(mamori_firewall::netlink::update_set(set, add, remove)?)
     }
+
+    fn arp_sweep(&self, interface: &str) -> anyhow::Result<SweepReport> {
+        let options = mamori_firewall::discovery::SweepOptions::new(interface);
+        Ok(mamori_firewall::discovery::sweep(&options)?)
+    }
 }
 
 /// The control socket path for a data directory.
@@ -94,6 +114,10 @@ pub struct Firewalld<B: Backend> {
     configured: FirewallConfig,
     backend: B,
     audit: Arc<AuditLog>,
+    /// The LAN devices found by the sweeps (in memory: a restart starts a new list).
+    devices: Mutex<Inventory>,
+    /// The last problem logged per LAN interface, so a lasting one is warned about once.
+    sweep_notes: Mutex<HashMap<String, String>>,
 }
 
 impl<B: Backend> Firewalld<B> {
@@ -129,6 +153,8 @@ impl<B: Backend> Firewalld<B> {
             configured,
             backend,
             audit,
+            devices: Mutex::new(Inventory::default()),
+            sweep_notes: Mutex::new(HashMap::new()),
         });
         let model = daemon
             .models
@@ -201,6 +227,94 @@ impl<B: Backend> Firewalld<B> {
         if let Err(e) = self.save(&models) {
             tracing::error!(error = %e, "saving the firewall state failed");
         }
+    }
+
+    /// Sweeps each interface of the running model's `lan` zone (wildcards are skipped: a
+    /// sweep needs one interface's address) and records what each sweep found. A failed
+    /// sweep is logged and changes nothing.
+    pub async fn discover(self: &Arc<Self>) {
+        let interfaces: Vec<String> = {
+            let models = self.models.lock().await;
+            let model = models.current().unwrap_or(&self.configured);
+            model
+                .zones
+                .lan
+                .interfaces
+                .iter()
+                .filter(|i| !i.is_wildcard())
+                .map(ToString::to_string)
+                .collect()
+        };
+        for interface in interfaces {
+            let daemon = self.clone();
+            let name = interface.clone();
+            let result = tokio::task::spawn_blocking(move || daemon.backend.arp_sweep(&name))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r);
+            match result {
+                Ok(report) => self.record_sweep(&interface, &report).await,
+                Err(e) => {
+                    self.note(&interface, format!("LAN device discovery failed: {e:#}"))
+                        .await;
+                }
+            }
+        }
+    }
+
+    async fn record_sweep(&self, interface: &str, report: &SweepReport) {
+        let note = match report.cut_from {
+            Some(subnet) => format!(
+                "LAN subnet {subnet} is wider than a /22: only {} is swept",
+                report.network
+            ),
+            None => String::new(),
+        };
+        self.note(interface, note).await;
+        let changes = self
+            .devices
+            .lock()
+            .await
+            .record_sweep(&report.sightings, unix_now());
+        // Info only when the list changed: a quiet LAN logs nothing every five minutes.
+        let changed = changes.added + changes.expired + changes.evicted > 0;
+        macro_rules! done {
+            ($level:ident) => {
+                tracing::$level!(
+                    interface,
+                    network = %report.network,
+                    requests = report.requests_sent,
+                    failed = report.requests_failed,
+                    seen = report.sightings.len(),
+                    added = changes.added,
+                    expired = changes.expired,
+                    evicted = changes.evicted,
+                    "LAN sweep done"
+                )
+            };
+        }
+        if changed {
+            done!(info);
+        } else {
+            done!(debug);
+        }
+    }
+
+    /// Warns about a sweep problem when it is new for the interface (an empty note clears
+    /// it), and only logs it at debug level while it lasts.
+    async fn note(&self, interface: &str, note: String) {
+        let mut notes = self.sweep_notes.lock().await;
+        let last = notes.get(interface).map(String::as_str).unwrap_or("");
+        if note == last {
+            if !note.is_empty() {
+                tracing::debug!(interface, "{note}");
+            }
+            return;
+        }
+        if !note.is_empty() {
+            tracing::warn!(interface, "{note}");
+        }
+        notes.insert(interface.to_string(), note);
     }
 
     /// Answers one control request.
@@ -334,6 +448,7 @@ impl<B: Backend> Firewalld<B> {
                 );
                 Ok(serde_json::json!({"set": set, "added": add.len(), "removed": remove.len()}))
             }
+            FwRequest::Devices => Ok(serde_json::to_value(&*self.devices.lock().await)?),
         }
     }
 }
@@ -353,6 +468,16 @@ pub async fn serve<B: Backend>(daemon: Arc<Firewalld<B>>, socket: PathBuf) -> an
         loop {
             every.tick().await;
             timer.tick().await;
+        }
+    });
+    let discovery = daemon.clone();
+    tokio::spawn(async move {
+        let first = tokio::time::Instant::now() + DISCOVERY_FIRST_DELAY;
+        let mut every = tokio::time::interval_at(first, DISCOVERY_INTERVAL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            discovery.discover().await;
         }
     });
     loop {
@@ -385,11 +510,14 @@ mod tests {
     use super::*;
     use std::sync::Mutex as StdMutex;
 
-    /// Records the tables applied (by their operator rules' comments) and can refuse.
+    /// Records the tables applied (by their operator rules' comments) and can refuse;
+    /// answers sweeps with the reports queued, then with an error.
     #[derive(Default)]
     struct Recorder {
         applied: StdMutex<Vec<String>>,
         refuse: std::sync::atomic::AtomicBool,
+        sweeps: StdMutex<Vec<SweepReport>>,
+        swept: StdMutex<Vec<String>>,
     }
 
     impl Backend for Arc<Recorder> {
@@ -415,6 +543,14 @@ mod tests {
             _: &[SetElement],
         ) -> anyhow::Result<()> {
             Ok(())
+        }
+        fn arp_sweep(&self, interface: &str) -> anyhow::Result<SweepReport> {
+            self.swept.lock().unwrap().push(interface.to_string());
+            self.sweeps
+                .lock()
+                .unwrap()
+                .pop()
+                .ok_or_else(|| anyhow::anyhow!("no raw socket here"))
         }
     }
 
@@ -537,5 +673,64 @@ mod tests {
             "{r:?}"
         );
         assert_eq!(applied(&rec), ["configured"]);
+    }
+
+    fn report(sightings: &[(&str, &str)]) -> SweepReport {
+        use mamori_firewall::discovery::{ArpKind, Sighting};
+        SweepReport {
+            interface: "br0".into(),
+            address: "192.0.2.1/20".parse().unwrap(),
+            network: "192.0.0.0/22".parse().unwrap(),
+            cut_from: Some("192.0.0.0/20".parse().unwrap()),
+            requests_sent: 1021,
+            requests_failed: 0,
+            sightings: sightings
+                .iter()
+                .map(|(ip, mac)| Sighting {
+                    ip: ip.parse().unwrap(),
+                    mac: mac.parse().unwrap(),
+                    kind: ArpKind::Reply,
+                })
+                .collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn sweeps_of_the_lan_interfaces_fill_the_device_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = Arc::new(Recorder::default());
+        rec.sweeps.lock().unwrap().push(report(&[
+            ("192.0.2.77", "b8:27:eb:12:34:56"),
+            ("192.0.2.9", "da:a1:19:3c:22:07"),
+        ]));
+        let audit = Arc::new(AuditLog::open(&dir.path().join("audit"), 1 << 20, 2).unwrap());
+        let configured: FirewallConfig =
+            toml::from_str("[zones.lan]\ninterfaces = [\"br0\", \"wlan*\"]\n").unwrap();
+        let d = Firewalld::start(dir.path(), configured, rec.clone(), audit).unwrap();
+        let devices = |r: Response| match r {
+            Response::Ok { data } => data,
+            Response::Error { message } => panic!("{message}"),
+        };
+        let empty = devices(d.handle(FwRequest::Devices).await);
+        assert_eq!(empty["sweeps"], 0);
+        assert_eq!(empty["devices"], serde_json::json!([]));
+
+        d.discover().await;
+        // Only the named interface: a wildcard has no one address to sweep from.
+        assert_eq!(*rec.swept.lock().unwrap(), ["br0"]);
+        let data = devices(d.handle(FwRequest::Devices).await);
+        assert_eq!(data["sweeps"], 1);
+        let list = data["devices"].as_array().unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0]["ip"], "192.0.2.9");
+        assert_eq!(list[0]["locally_administered"], true);
+        assert_eq!(list[1]["ip"], "192.0.2.77");
+        assert_eq!(list[1]["mac"], "b8:27:eb:12:34:56");
+        assert_eq!(list[1]["vendor"], "Raspberry Pi");
+        assert!(list[1]["first_seen"].as_u64().unwrap() > 1_600_000_000);
+
+        // A failed sweep changes nothing (and expires nothing).
+        d.discover().await;
+        assert_eq!(devices(d.handle(FwRequest::Devices).await), data);
     }
 }

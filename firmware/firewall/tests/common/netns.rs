@@ -7,6 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Why the kernel tests cannot run here, if they cannot.
 pub fn skip_reason() -> Option<String> {
+    skip_reason_for(&["nft", "ip"])
+}
+
+/// Why tests that need root and `tools` cannot run here, if they cannot.
+pub fn skip_reason_for(tools: &[&str]) -> Option<String> {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let euid = status
         .lines()
@@ -16,7 +21,7 @@ pub fn skip_reason() -> Option<String> {
     if euid.as_deref() != Some("0") {
         return Some("not running as root (network namespaces and nftables need it)".into());
     }
-    for tool in ["nft", "ip"] {
+    for &tool in tools {
         if find_tool(tool).is_none() {
             return Some(format!(
                 "`{tool}` is not installed (apt-get install nftables iproute2)"
@@ -76,6 +81,22 @@ impl NetNs {
             String::from_utf8_lossy(&out.stderr)
         );
         Self { name }
+    }
+
+    /// Runs `ip -n <namespace> <args>`, panicking with ip's message if it fails.
+    pub fn ip(&self, args: &[&str]) {
+        let out = Command::new(tool("ip"))
+            .args(["-n", &self.name])
+            .args(args)
+            .output()
+            .expect("ip runs");
+        assert!(
+            out.status.success(),
+            "ip -n {} {}: {}",
+            self.name,
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Runs `nft <args>` inside the namespace.
