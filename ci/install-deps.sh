@@ -45,6 +45,7 @@ test_pkgs=(
     qemu-user-static
     nftables
     iproute2
+    iputils-ping # ping in the firewall's real-packet system tests
 )
 if [[ $mode == runtime ]]; then
     pkgs=("${runtime_pkgs[@]}")
