@@ -57,9 +57,16 @@ impl Group {
 }
 
 /// Calls `on_chain` with every chain of linked digit groups in `text`, in order.
-pub(crate) fn for_each_chain(text: &str, mut on_chain: impl FnMut(&[Group])) {
+pub(crate) fn for_each_chain(text: &str, on_chain: impl FnMut(&[Group])) {
+    for_each_chain_of(text, 0, on_chain);
+}
+
+/// [`for_each_chain`] for the chains of at least `min_digits` digits only (the others, most
+/// digit runs of a text, are passed over without a call).
+pub(crate) fn for_each_chain_of(text: &str, min_digits: usize, mut on_chain: impl FnMut(&[Group])) {
     let bytes = text.as_bytes();
     let mut groups: Vec<Group> = Vec::new();
+    let mut digits = 0; // in `groups`
     let mut pos = 0;
     let mut link = None;
     loop {
@@ -78,19 +85,23 @@ pub(crate) fn for_each_chain(text: &str, mut on_chain: impl FnMut(&[Group])) {
             end: pos,
             link,
         });
+        digits += pos - start;
         match separator_at(bytes, pos) {
             Some((sep, next)) => {
                 link = Some(sep);
                 pos = next;
             }
             None => {
-                on_chain(&groups);
+                if digits >= min_digits {
+                    on_chain(&groups);
+                }
                 groups.clear();
+                digits = 0;
                 link = None;
             }
         }
     }
-    if !groups.is_empty() {
+    if !groups.is_empty() && digits >= min_digits {
         on_chain(&groups);
     }
 }
@@ -418,6 +429,25 @@ mod tests {
                 ("1234", Some(CloseParen)),
             ])]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn chains_of_a_minimum_are_the_chains_that_long(
+            text in "[0-9０-９\\- \n()a]{0,60}",
+            min in 0usize..12,
+        ) {
+            let text = crate::normalize::normalize_str(&text);
+            let mut all = Vec::new();
+            for_each_chain(&text, |chain| {
+                if chain.iter().map(Group::len).sum::<usize>() >= min {
+                    all.push(chain.to_vec());
+                }
+            });
+            let mut long = Vec::new();
+            for_each_chain_of(&text, min, |chain| long.push(chain.to_vec()));
+            proptest::prop_assert_eq!(long, all);
+        }
     }
 
     #[test]

@@ -124,6 +124,9 @@ pub fn mask_number(written: &str) -> String {
         let first = MASK_KEEP_FIRST.min(half);
         (first, MASK_KEEP_LAST.min(half - first))
     };
+    if written.is_ascii() {
+        return mask_ascii(written.as_bytes(), total, first, last);
+    }
     let mut out = String::with_capacity(written.len());
     let mut seen = 0;
     let mut chars = written.chars().peekable();
@@ -154,6 +157,57 @@ pub fn mask_number(written: &str) -> String {
         }
     }
     out
+}
+
+/// [`mask_number`] of ASCII text (the numbers the scanner finds), a byte at a time: `total`
+/// digits, of which the `first` and the `last` are kept.
+fn mask_ascii(written: &[u8], total: usize, first: usize, last: usize) -> String {
+    if memchr::memchr(b'\n', written).is_none() {
+        // Without a line break, every byte stays where it is: star the hidden digits.
+        let mut out = written.to_vec();
+        let mut seen = 0;
+        for b in &mut out {
+            if b.is_ascii_digit() {
+                seen += 1;
+                if seen > first && seen <= total - last {
+                    *b = b'*';
+                }
+            }
+        }
+        // Only ASCII bytes were written.
+        return String::from_utf8(out).unwrap_or_default();
+    }
+    // ASCII whitespace as `char::is_whitespace` sees it (vertical tab included).
+    let space = |b: u8| matches!(b, b' ' | b'\t'..=b'\r');
+    let mut out: Vec<u8> = Vec::with_capacity(written.len());
+    let mut seen = 0;
+    let mut i = 0;
+    while let Some(&b) = written.get(i) {
+        i += 1;
+        if b.is_ascii_digit() {
+            seen += 1;
+            out.push(if seen <= first || seen > total - last {
+                b
+            } else {
+                b'*'
+            });
+        } else if space(b) {
+            let start = i - 1;
+            while written.get(i).is_some_and(|&next| space(next)) {
+                i += 1;
+            }
+            let run = written.get(start..i).unwrap_or_default();
+            if run.contains(&b'\n') {
+                out.push(b' ');
+            } else {
+                out.extend_from_slice(run);
+            }
+        } else {
+            out.push(b);
+        }
+    }
+    // Only ASCII bytes were written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -217,5 +271,19 @@ mod tests {
         assert_eq!(DetectorKind::Custom { rule: 3 }.to_string(), "custom[3]");
         assert!(DetectorKind::Phone.is_numeric());
         assert!(!DetectorKind::EmailList.is_numeric());
+    }
+
+    /// The straightforward masking the ASCII path must equal (a `char` at a time).
+    fn mask_by_chars(written: &str) -> String {
+        let padded = format!("{written}\u{e9}");
+        let masked = mask_number(&padded);
+        masked.strip_suffix('\u{e9}').unwrap().to_owned()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_masking_equals_masking_by_characters(written in "[0-9 \t\n\r\x0B\x0C()+a-]{0,30}") {
+            proptest::prop_assert_eq!(mask_number(&written), mask_by_chars(&written));
+        }
     }
 }

@@ -171,6 +171,23 @@ impl StableTable {
     }
 }
 
+/// The length in bytes of the run of stable three-byte characters at the start of `bytes`
+/// (kana, kanji, CJK punctuation: most of a Japanese text), a character at a time.
+#[inline(always)]
+fn stable_three_byte_run(stable: &StableTable, bytes: &[u8]) -> usize {
+    let mut run = 0;
+    for chunk in bytes.chunks_exact(3) {
+        let &[b0 @ 0xE0..=0xEF, b1, b2] = chunk else {
+            break;
+        };
+        if !stable.has_three_bytes(b0, b1, b2) {
+            break;
+        }
+        run += 3;
+    }
+    run
+}
+
 /// Is the BMP code point `cp` stable ([`stable_by_definition`])?
 #[cfg(test)]
 fn is_stable(cp: u32) -> bool {
@@ -303,7 +320,7 @@ pub(crate) fn normalize_into(out: &mut String, input: &str) {
     while pos < bytes.len() {
         // The common case, kept tight: ASCII (eight bytes at a time) and stable three-byte
         // characters (kana, kanji).
-        let run_start = pos;
+        let mut run_start = pos;
         while let Some(&b0) = bytes.get(pos) {
             if b0 < 0x80 {
                 // ASCII other than `\r`, eight bytes at a time: a word with another byte says
@@ -326,13 +343,36 @@ pub(crate) fn normalize_into(out: &mut String, input: &str) {
                 } else {
                     pos += 1;
                 }
-            } else if (0xE4..=0xE9).contains(&b0) {
-                // U+4000..=U+9FFF: CJK ideographs (and the Yijing hexagrams), all stable.
-                pos += 3;
-            } else if let Some(&[0xE0..=0xEF, b1, b2]) = bytes.get(pos..pos + 3)
-                && stable.has_three_bytes(b0, b1, b2)
+            } else if let Some(rest) = bytes.get(pos..)
+                && let run = stable_three_byte_run(stable, rest)
+                && run > 0
             {
+                // Kana, kanji, CJK punctuation.
+                pos += run;
+            } else if let Some(&[0xE0..=0xEF, b1, b2]) = bytes.get(pos..pos + 3) {
+                // A three-byte character that becomes one stable character (`１`, `（`, `ｶ`),
+                // replaced here as below (it is not copyable: no such character is stable).
+                let cp = (u32::from(b0 & 0x0F) << 12)
+                    | (u32::from(b1 & 0x3F) << 6)
+                    | u32::from(b2 & 0x3F);
+                let Some(y) = simple
+                    .get(cp as usize)
+                    .filter(|&&y| y != 0)
+                    .and_then(|&y| char::from_u32(u32::from(y)))
+                else {
+                    break;
+                };
+                let y_plain = !y.is_ascii_digit();
+                if !replaceable_before(stable, simple, bytes.get(pos + 3..), y_plain) {
+                    break;
+                }
+                out.push_str(input.get(copied..pos).unwrap_or_default());
+                out.push(y);
                 pos += 3;
+                copied = pos;
+                run_start = pos;
+                last_copyable = None;
+                previous_plain = y_plain;
             } else {
                 break;
             }
@@ -357,13 +397,8 @@ pub(crate) fn normalize_into(out: &mut String, input: &str) {
         // A character that becomes one stable character, before a character that cannot
         // compose with it: replaced directly.
         if let Some((len, y)) = simple_at(simple, rest) {
-            let next = bytes.get(pos + len..).unwrap_or_default();
             let y_plain = !y.is_ascii_digit();
-            if next.is_empty()
-                || next.first() == Some(&b'\r')
-                || copyable_at(stable, next, y_plain).is_some()
-                || simple_at(simple, next).is_some()
-            {
+            if replaceable_before(stable, simple, bytes.get(pos + len..), y_plain) {
                 out.push_str(input.get(copied..pos).unwrap_or_default());
                 out.push(y);
                 pos += len;
@@ -409,6 +444,24 @@ pub(crate) fn normalize_into(out: &mut String, input: &str) {
         previous_plain = false;
     }
     out.push_str(input.get(copied..).unwrap_or_default());
+}
+
+/// Can a character that becomes the one stable character `y` ([`SIMPLE`]; `y_plain`: not an
+/// ASCII digit) be replaced by it before `next` (the rest of the text)? Yes at the end, and
+/// before a character that cannot compose with it: `\r`, a copyable character or another
+/// such character.
+#[inline(always)]
+fn replaceable_before(
+    stable: &StableTable,
+    simple: &[u16],
+    next: Option<&[u8]>,
+    y_plain: bool,
+) -> bool {
+    let next = next.unwrap_or_default();
+    next.is_empty()
+        || next.first() == Some(&b'\r')
+        || copyable_at(stable, next, y_plain).is_some()
+        || simple_at(simple, next).is_some()
 }
 
 /// The length of the UTF-8 sequence that starts with `b0` (1 for a stray byte).
@@ -564,7 +617,7 @@ mod tests {
 
     #[test]
     fn every_character_with_a_lead_byte_from_e4_to_e9_is_stable() {
-        // The normalisation copies them without looking them up.
+        // Kanji: the table says stable for all of them (the bulk copy relies on the table).
         for cp in 0x4000..=0x9FFFu32 {
             assert!(is_stable(cp), "{cp:#x}");
         }
@@ -615,6 +668,15 @@ mod tests {
             line in "[a-e0-9 \\-\u{300}-\u{302}\u{327}\u{3099}\u{309A}\u{309B}かきカキｶｷﾞﾟーｰ─━－―−０-９Ａ-Ｃ①漢字。、\u{3000}\u{F900}\u{AC00}\u{1100}\u{1161}\u{11A8}\r\n\u{1F600}\u{1D400}]{0,40}"
         ) {
             proptest::prop_assert_eq!(normalize_str(&line), reference(&line));
+        }
+
+        /// Stable runs, copied in bulk, alternate with characters replaced one for one
+        /// (`１`, `（`, `ｶ`) and with what they may compose with.
+        #[test]
+        fn stable_runs_and_replaced_characters_alternate(
+            text in "([あア漢字。a-c0-9 \n]{0,6}[１（）：，－ーｰｶﾊﾞﾟ\u{3099}\u{301}\r　①]{0,3}){0,16}"
+        ) {
+            proptest::prop_assert_eq!(normalize_str(&text), reference(&text));
         }
 
         #[test]

@@ -51,8 +51,9 @@ fn sort_findings(findings: &mut [Finding]) {
 }
 
 /// Numbers the lines of `findings` (sorted, spans in `text`), `text` starting on line
-/// `first_line`, counting line ends from one finding to the next.
-fn number_lines(text: &str, first_line: usize, findings: &mut [Finding]) {
+/// `first_line`, counting line ends from one finding to the next. Returns the line `text`
+/// ends on.
+fn number_lines(text: &str, first_line: usize, findings: &mut [Finding]) -> usize {
     let bytes = text.as_bytes();
     let (mut counted_to, mut line) = (0, first_line);
     for finding in findings {
@@ -64,6 +65,7 @@ fn number_lines(text: &str, first_line: usize, findings: &mut [Finding]) {
         }
         finding.line = line;
     }
+    line + memchr::memchr_iter(b'\n', bytes.get(counted_to..).unwrap_or_default()).count()
 }
 
 /// A configured scanner. Build it once (compiling the dictionary is the costly part), then
@@ -159,7 +161,7 @@ impl Scanner {
             );
         }
         sort_findings(&mut findings);
-        number_lines(text, 1, &mut findings);
+        let _ = number_lines(text, 1, &mut findings);
         findings
     }
 
@@ -185,11 +187,12 @@ impl Scanner {
         let mut emails = email_list::Collector::default();
         let mut email_line = 0;
         let mut findings = Vec::new();
+        // Scans one piece starting on line `line`; returns the line it ends on.
         let mut scan_piece =
-            |piece: &str, base: usize, line: usize, findings: &mut Vec<Finding>| {
+            |piece: &str, base: usize, line: usize, findings: &mut Vec<Finding>| -> usize {
                 let mut found = self.number_findings(piece, &mut counts);
                 sort_findings(&mut found);
-                number_lines(piece, line, &mut found);
+                let end_line = number_lines(piece, line, &mut found);
                 for finding in &mut found {
                     finding.span = finding.span.start + base..finding.span.end + base;
                 }
@@ -203,6 +206,7 @@ impl Scanner {
                         .unwrap_or_default();
                     email_line = line + memchr::memchr_iter(b'\n', before).count();
                 }
+                end_line
             };
         let mut read = 0;
         while read < bytes.len() {
@@ -218,8 +222,7 @@ impl Scanner {
             read = end;
             if let Some(cut) = self.find_cut(&pending, margin, no_cut_until) {
                 let piece = pending.get(..cut).unwrap_or_default();
-                scan_piece(piece, base, line, &mut findings);
-                line += memchr::memchr_iter(b'\n', piece.as_bytes()).count();
+                line = scan_piece(piece, base, line, &mut findings);
                 base += cut;
                 pending.drain(..cut);
                 no_cut_until = 0;
@@ -227,7 +230,7 @@ impl Scanner {
                 no_cut_until = pending.len().saturating_sub(margin);
             }
         }
-        scan_piece(&pending, base, line, &mut findings);
+        let _ = scan_piece(&pending, base, line, &mut findings);
         if let Some(min) = self.email_list_min
             && let Some(list) = emails.list(min)
         {
@@ -268,11 +271,9 @@ impl Scanner {
     fn number_findings(&self, text: &str, counts: &mut [usize; NUMERIC.len()]) -> Vec<Finding> {
         let mut numbers = Vec::new();
         if self.numeric.iter().any(|&on| on) {
-            digits::for_each_chain(text, |chain| {
-                // Most digit runs (dates, amounts, times) are too short for any detector.
-                if chain.iter().map(Group::len).sum::<usize>() >= digits::MIN_WINDOW_DIGITS {
-                    self.numbers_in_chain(text, chain, counts, &mut numbers);
-                }
+            // Most digit runs (dates, amounts, times) are too short for any detector.
+            digits::for_each_chain_of(text, digits::MIN_WINDOW_DIGITS, |chain| {
+                self.numbers_in_chain(text, chain, counts, &mut numbers);
             });
         }
         if let Some(context) = &self.context
@@ -539,6 +540,38 @@ mod tests {
             piece_bytes in 1usize..200,
         ) {
             let text: String = pieces.concat();
+            let scanner = scanner_without_rules(window_chars, max_findings);
+            let expected = reference_scan(&scanner, &text);
+            proptest::prop_assert_eq!(
+                scanner.scan_in_pieces(&text, piece_bytes), expected.clone(), "{:?}", text
+            );
+            proptest::prop_assert_eq!(scanner.scan(&text), expected, "{:?}", text);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Runs of stable text (copied as they are) alternate with characters the
+        /// normalisation changes (replaced one for one, or through NFKC), inside and around
+        /// numbers and keywords.
+        #[test]
+        fn stable_and_unstable_pieces_alternate(
+            pairs in proptest::collection::vec((
+                proptest::sample::select(vec![
+                    "いつもお世話に", "漢字", "abc ", "1234", "5678-", "9018", " ", "\n",
+                    "マイナンバー", "電話", "カード番号", "090", "0", "-", "4111 1111 ",
+                ]),
+                proptest::sample::select(vec![
+                    "１", "２３４", "（", "）", "：", "，", "－", "ー", "ｰ", "ｶ", "ｶﾞ", "ﾊﾞ",
+                    "\r\n", "\r", "　", "e\u{301}", "１\u{301}", "ｶ\u{3099}", "①", "",
+                ]),
+            ), 0..40),
+            window_chars in 0usize..12,
+            max_findings in 1usize..6,
+            piece_bytes in 1usize..200,
+        ) {
+            let text: String = pairs.iter().flat_map(|(a, b)| [*a, *b]).collect();
             let scanner = scanner_without_rules(window_chars, max_findings);
             let expected = reference_scan(&scanner, &text);
             proptest::prop_assert_eq!(

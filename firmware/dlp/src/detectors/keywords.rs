@@ -12,7 +12,8 @@ use std::ops::Range;
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, MatchKind};
+use aho_corasick::packed;
+use aho_corasick::{Anchored, MatchKind, StartKind};
 
 use crate::finding::DetectorKind;
 use crate::normalize::normalize_str;
@@ -73,9 +74,15 @@ pub(crate) struct Hit {
 #[derive(Clone, Debug)]
 pub struct ContextKeywords {
     /// The keywords as one leftmost-longest automaton, a DFA of its concrete type: the
-    /// search loop of [`Self::find_in`] is compiled for it (`AhoCorasick` searches through a
-    /// trait object, at twice the instructions per byte).
+    /// search loops of [`Self::longest_at`] and [`Self::find_unanchored_in`] are compiled for
+    /// it (`AhoCorasick` searches through a trait object, at twice the instructions per byte).
+    /// Unanchored and anchored searches both start from it.
     automaton: DFA,
+    /// Where a keyword can start: the first bytes of every keyword (up to
+    /// [`PREFIX_BYTES`]), in every ASCII case, as a packed (SIMD) searcher; `None` when there
+    /// are too many of them. A keyword occurrence is then looked for only where one of them
+    /// is, with the automaton anchored there.
+    prefixes: Option<packed::Searcher>,
     /// What each keyword supports.
     supports: Vec<Supports>,
     window_chars: usize,
@@ -112,8 +119,10 @@ impl ContextKeywords {
         let automaton = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            .start_kind(StartKind::Both)
             .prefilter(false)
             .build(&patterns)?;
+        let prefixes = prefix_searcher(&patterns);
         let mut inner_pairs = vec![0u64; 1 << 10].into_boxed_slice();
         for pattern in &patterns {
             for pair in pattern.as_bytes().windows(2) {
@@ -127,6 +136,7 @@ impl ContextKeywords {
         }
         Ok(Self {
             automaton,
+            prefixes,
             max_len: patterns.iter().map(String::len).max().unwrap_or(0),
             #[cfg(test)]
             patterns: patterns.into_iter().zip(supports.iter().copied()).collect(),
@@ -159,8 +169,67 @@ impl ContextKeywords {
     }
 
     /// The first keyword in `text[range]` (leftmost-longest), as if the text were only that:
-    /// its span and what it supports. The automaton's `try_find`, in a loop compiled for it.
+    /// its span and what it supports.
+    ///
+    /// With [`Self::prefixes`], only where a keyword's first bytes are: the leftmost keyword
+    /// starts at one of them (no keyword starts before the first), and leftmost-longest is
+    /// then the longest keyword that starts there, found by the automaton anchored there.
     fn find_in(&self, text: &str, range: Range<usize>) -> Option<(Range<usize>, Supports)> {
+        let Some(prefixes) = &self.prefixes else {
+            return self.find_unanchored_in(text, range);
+        };
+        let bytes = text.as_bytes();
+        let end = range.end.min(bytes.len());
+        let mut from = range.start;
+        while from < end {
+            let candidate = prefixes.find_in(bytes, aho_corasick::Span { start: from, end })?;
+            let start = candidate.start();
+            if let Some(found) = self.longest_at(bytes, start, end) {
+                return Some(found);
+            }
+            from = start + 1;
+        }
+        None
+    }
+
+    /// The longest keyword that starts at `start` and ends by `end`, and what it supports.
+    #[inline]
+    fn longest_at(
+        &self,
+        bytes: &[u8],
+        start: usize,
+        end: usize,
+    ) -> Option<(Range<usize>, Supports)> {
+        let automaton = &self.automaton;
+        let mut state = automaton.start_state(Anchored::Yes).ok()?;
+        let mut found = None;
+        for (at, &byte) in (start + 1..).zip(bytes.get(start..end)?) {
+            state = automaton.next_state(Anchored::Yes, state, byte);
+            if automaton.is_special(state) {
+                if automaton.is_dead(state) {
+                    break;
+                }
+                if automaton.is_match(state) {
+                    found = Some((state, at));
+                }
+            }
+        }
+        let (state, end) = found?;
+        let pattern = automaton.match_pattern(state, 0);
+        let supports = self.supports.get(pattern.as_usize()).copied()?;
+        Some((
+            end.saturating_sub(automaton.pattern_len(pattern))..end,
+            supports,
+        ))
+    }
+
+    /// [`Self::find_in`] without the prefixes: the automaton's `try_find`, in a loop compiled
+    /// for it.
+    fn find_unanchored_in(
+        &self,
+        text: &str,
+        range: Range<usize>,
+    ) -> Option<(Range<usize>, Supports)> {
         let automaton = &self.automaton;
         let haystack = text.as_bytes().get(range.clone())?;
         // The automaton is unanchored and no keyword is empty: the start state is no match.
@@ -330,6 +399,47 @@ impl ContextKeywords {
     }
 }
 
+/// How many first bytes of each keyword [`ContextKeywords::prefixes`] looks for.
+const PREFIX_BYTES: usize = 3;
+
+/// The packed searcher of the keywords' first [`PREFIX_BYTES`] bytes in every ASCII case, if
+/// there are few enough of them for one.
+fn prefix_searcher(patterns: &[String]) -> Option<packed::Searcher> {
+    let mut prefixes = std::collections::BTreeSet::new();
+    for pattern in patterns {
+        let head = pattern.as_bytes().get(..PREFIX_BYTES.min(pattern.len()))?;
+        let mut variants = vec![head.to_vec()];
+        for (i, b) in head.iter().enumerate() {
+            if b.is_ascii_alphabetic() {
+                let flipped: Vec<Vec<u8>> = variants
+                    .iter()
+                    .map(|v| {
+                        let mut v = v.clone();
+                        if let Some(c) = v.get_mut(i) {
+                            *c ^= 0x20;
+                        }
+                        v
+                    })
+                    .collect();
+                variants.extend(flipped);
+            }
+        }
+        prefixes.extend(variants);
+        if prefixes.len() > PREFIX_LIMIT {
+            return None;
+        }
+    }
+    packed::Config::new()
+        .match_kind(packed::MatchKind::LeftmostFirst)
+        .builder()
+        .extend(prefixes)
+        .build()
+}
+
+/// The most prefixes [`prefix_searcher`] hands to the packed searcher (its own limit is 128;
+/// past a few dozen, Teddy is no faster than the automaton).
+const PREFIX_LIMIT: usize = 96;
+
 /// The bit of the byte pair `a b` in [`ContextKeywords::inner_pairs`] (ASCII case ignored).
 #[inline]
 fn pair_index(a: u8, b: u8) -> usize {
@@ -347,7 +457,10 @@ fn char_starts(word: u64) -> u32 {
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     // A continuation byte has bit 7 set and bit 6 clear.
     let continuation = word & !(word << 1) & HIGHS;
-    8 - continuation.count_ones()
+    // One per continuation byte, summed into the top byte by the multiplication (at most 8,
+    // so no byte carries into the next): no `popcnt` on the baseline x86-64 target.
+    let count = ((continuation >> 7).wrapping_mul(u64::from_ne_bytes([1; 8])) >> 56) as u32;
+    8 - count
 }
 
 /// The eight bytes at `at` as a word, if there are eight.
@@ -529,6 +642,35 @@ mod tests {
     }
 
     #[test]
+    fn too_many_prefixes_fall_back_to_the_automaton_alone() {
+        assert!(ContextKeywords::new(&[], 40).unwrap().prefixes.is_some());
+        // 40 keywords of two letters each: 160 prefixes in every ASCII case.
+        let extra: Vec<String> = (0..40).map(|i| format!("q{i}z")).collect();
+        let keywords = ContextKeywords::new(&extra, 4).unwrap();
+        assert!(keywords.prefixes.is_none());
+        let text = "Q1Z 0120 マイナンバー 1234 q39z カード番号 5678 Q7z\n9999";
+        let spans: Vec<Range<usize>> = ["0120", "1234", "5678", "9999"]
+            .iter()
+            .map(|n| {
+                let at = text.find(n).unwrap();
+                at..at + n.len()
+            })
+            .collect();
+        let all = keywords.hits(text);
+        assert!(all.len() >= 5, "{all:?}");
+        let around = keywords.hits_around(text, spans.clone());
+        for span in &spans {
+            for kind in [DetectorKind::MyNumber, DetectorKind::CreditCard] {
+                assert_eq!(
+                    keywords.near(text, &around, span, kind),
+                    keywords.near(text, &all, span, kind),
+                    "{span:?} {kind:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn the_search_around_a_finding_does_not_start_inside_a_keyword() {
         // 「ンク」 (an extra keyword) hides the 「クレジットカード」 that starts inside it. The
         // search for the number's window would start just at 「ク」 (the window reaches back
@@ -587,6 +729,14 @@ mod tests {
                     "forward {at} {n}"
                 );
             }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn character_starts_are_counted_in_a_word(word: u64) {
+            let expected = word.to_le_bytes().iter().filter(|&&b| starts_char(b)).count();
+            proptest::prop_assert_eq!(char_starts(word) as usize, expected);
         }
     }
 

@@ -26,12 +26,15 @@ const _: () = assert!(MIN_LEN >= crate::digits::MIN_WINDOW_DIGITS);
 const MAX_LEN: usize = 11;
 
 /// A number rewritten in national form: digits (with the leading `0`), group lengths, and
-/// the separators between groups.
+/// the separators between groups. Each group has a digit, so there are at most
+/// [`MAX_LEN`] groups.
 struct National {
     digits: [u8; MAX_LEN],
     len: usize,
-    groups: Vec<usize>,
-    seps: Vec<Sep>,
+    groups: [usize; MAX_LEN],
+    group_count: usize,
+    seps: [Option<Sep>; MAX_LEN],
+    sep_count: usize,
 }
 
 impl National {
@@ -39,25 +42,52 @@ impl National {
         Self {
             digits: [0; MAX_LEN],
             len: 0,
-            groups: Vec::new(),
-            seps: Vec::new(),
+            groups: [0; MAX_LEN],
+            group_count: 0,
+            seps: [None; MAX_LEN],
+            sep_count: 0,
         }
+    }
+
+    /// Appends a group of digits (`lead` then `digits`); `false` if the number grew too long.
+    fn push_with(&mut self, lead: &[u8], digits: &[u8], sep: Option<Sep>) -> bool {
+        let len = lead.len() + digits.len();
+        if self.len + len > MAX_LEN || self.group_count >= MAX_LEN {
+            return false;
+        }
+        for (slot, &d) in self
+            .digits
+            .iter_mut()
+            .skip(self.len)
+            .zip(lead.iter().chain(digits))
+        {
+            *slot = d;
+        }
+        self.len += len;
+        if let Some(slot) = self.groups.get_mut(self.group_count) {
+            *slot = len;
+        }
+        self.group_count += 1;
+        if let Some(sep) = sep
+            && let Some(slot) = self.seps.get_mut(self.sep_count)
+        {
+            *slot = Some(sep);
+            self.sep_count += 1;
+        }
+        true
     }
 
     /// Appends a group of digits; `false` if the number grew too long.
     fn push(&mut self, digits: &[u8], sep: Option<Sep>) -> bool {
-        if self.len + digits.len() > MAX_LEN {
-            return false;
-        }
-        for (slot, &d) in self.digits.iter_mut().skip(self.len).zip(digits) {
-            *slot = d;
-        }
-        self.len += digits.len();
-        self.groups.push(digits.len());
-        if let Some(sep) = sep {
-            self.seps.push(sep);
-        }
-        true
+        self.push_with(&[], digits, sep)
+    }
+
+    fn groups(&self) -> &[usize] {
+        self.groups.get(..self.group_count).unwrap_or_default()
+    }
+
+    fn seps(&self) -> impl Iterator<Item = Sep> + '_ {
+        self.seps.iter().take(self.sep_count).flatten().copied()
     }
 
     fn starts_with(&self, prefix: &[u8]) -> bool {
@@ -116,14 +146,12 @@ fn national_form(window: &Window<'_>) -> Option<(National, usize, bool)> {
             if head.first() == Some(&0) {
                 return None;
             }
-            let mut lead = vec![0];
-            lead.extend_from_slice(head);
-            national.push(&lead, None).then_some(())?;
+            national.push_with(&[0], head, None).then_some(())?;
             next += 1;
         } else {
-            let mut lead = vec![0];
-            lead.extend_from_slice(digits_of(window, 0, 1).get(2..)?);
-            national.push(&lead, None).then_some(())?;
+            national
+                .push_with(&[0], digits_of(window, 0, 1).get(2..)?, None)
+                .then_some(())?;
         }
         for i in next..groups.len() {
             national
@@ -142,7 +170,7 @@ fn national_form(window: &Window<'_>) -> Option<(National, usize, bool)> {
             .push(digits_of(window, i, i + 1), sep)
             .then_some(())?;
     }
-    let closes_after_first = paren_prefix && national.seps.first() == Some(&Sep::CloseParen);
+    let closes_after_first = paren_prefix && national.seps().next() == Some(Sep::CloseParen);
     let start = if closes_after_first {
         span.start - 1
     } else {
@@ -169,7 +197,7 @@ fn layout_fits(national: &National) -> bool {
     if !length_ok || national.digits.get(1) == Some(&0) {
         return false;
     }
-    match national.groups.as_slice() {
+    match national.groups() {
         [_] => true,
         &[a, b, c] => {
             let fixed = (2..=5).contains(&a) && a + b == 6 && c == 4;
@@ -191,7 +219,13 @@ fn layout_fits(national: &National) -> bool {
 /// neighbour check.
 fn seps_fit(national: &National, closes_after_first: bool) -> Option<Option<Sep>> {
     use Sep::{CloseParen, Hyphen, OpenParen, Space};
-    match national.seps.as_slice() {
+    let mut seps = [Hyphen; 3];
+    let mut count = 0;
+    for sep in national.seps() {
+        *seps.get_mut(count)? = sep;
+        count += 1;
+    }
+    match seps.get(..count)? {
         [] => Some(None),
         [Hyphen, Hyphen] => Some(Some(Hyphen)),
         [Space, Space] => Some(Some(Space)),
