@@ -173,14 +173,33 @@ impl StableTable {
 
 /// The length in bytes of the run of stable three-byte characters at the start of `bytes`
 /// (kana, kanji, CJK punctuation: most of a Japanese text), a character at a time.
+///
+/// `bytes` starts at a character boundary of valid UTF-8 (a rest of a `str`), so a lead byte
+/// `0xE0..=0xEF` starts a whole three-byte character. Every character with a lead byte from
+/// `0xE4` to `0xE9` (U+4000..=U+9FFF, kanji) is stable (a test checks the table says so),
+/// so those are passed on their lead byte alone; those with lead byte `0xE3` (kana, CJK
+/// punctuation) are looked up in the table's words for U+3000..=U+3FFF by their last two
+/// bytes, the others by all three.
 #[inline(always)]
 fn stable_three_byte_run(stable: &StableTable, bytes: &[u8]) -> usize {
+    // The words of U+3000..=U+3FFF (lead byte `0xE3`: kana, CJK punctuation), by second byte.
+    let kana: &[u64; 64] = stable
+        .0
+        .get(0x3000 >> 6..0x4000 >> 6)
+        .and_then(|words| words.try_into().ok())
+        .unwrap_or(&[0; 64]);
     let mut run = 0;
     for chunk in bytes.chunks_exact(3) {
-        let &[b0 @ 0xE0..=0xEF, b1, b2] = chunk else {
+        let &[b0, b1, b2] = chunk else {
             break;
         };
-        if !stable.has_three_bytes(b0, b1, b2) {
+        let stays = match b0 {
+            0xE3 => kana[usize::from(b1 & 0x3F)] >> (b2 & 0x3F) & 1 != 0,
+            0xE4..=0xE9 => true,
+            0xE0..=0xEF => stable.has_three_bytes(b0, b1, b2),
+            _ => false,
+        };
+        if !stays {
             break;
         }
         run += 3;
@@ -285,6 +304,10 @@ fn copyable_at(stable: &StableTable, bytes: &[u8], previous_plain: bool) -> Opti
     let &b0 = bytes.first()?;
     if b0 < 0x80 {
         return (b0 != b'\r').then_some((1, b0.is_ascii_digit()));
+    }
+    if let 0xE4..=0xE9 = b0 {
+        // Kanji: all stable (see [`stable_three_byte_run`]).
+        return Some((3, false));
     }
     let cont = |i: usize| bytes.get(i).map_or(0, |&b| u32::from(b & 0x3F));
     let (len, cp) = match b0 {
@@ -623,6 +646,25 @@ mod tests {
         }
         assert_eq!("\u{4000}".as_bytes()[0], 0xE4);
         assert_eq!("\u{9FFF}".as_bytes()[0], 0xE9);
+    }
+
+    #[test]
+    fn the_three_byte_run_passes_exactly_the_stable_characters() {
+        for cp in 0x800..=0xFFFFu32 {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let one = c.to_string();
+            let run = stable_three_byte_run(&STABLE, one.as_bytes());
+            assert_eq!(run == 3, is_stable(cp), "{cp:#x}");
+            let two = format!("{c}{c}");
+            let expected = if is_stable(cp) { 6 } else { 0 };
+            assert_eq!(
+                stable_three_byte_run(&STABLE, two.as_bytes()),
+                expected,
+                "{cp:#x}"
+            );
+        }
     }
 
     #[test]
