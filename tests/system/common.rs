@@ -277,17 +277,15 @@ address = "127.0.0.1:{smtps}"
 
     /// Runs `mamori queue ARGS` against this daemon; returns (exit code, stdout, stderr).
     pub fn queue(&self, args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_mamori"))
-            .args(["queue", "--config"])
-            .arg(&self.config)
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        self.command("queue", args)
+    }
+
+    /// Runs `mamori SUBCOMMAND --config <this daemon's> ARGS`: (exit code, stdout, stderr).
+    pub fn command(&self, subcommand: &str, args: &[&str]) -> (i32, String, String) {
+        let config = self.config.display().to_string();
+        let mut all = vec![subcommand, "--config", config.as_str()];
+        all.extend_from_slice(args);
+        mamori(&all)
     }
 
     /// The queue listing as JSON.
@@ -305,6 +303,19 @@ impl Drop for Mamori {
             eprintln!("--- smtpd log ---\n{}", self.log());
         }
     }
+}
+
+/// Runs the `mamori` binary under test with `args`: (exit code, stdout, stderr).
+pub fn mamori(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mamori"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Runs swaks with `args`; returns (exit code, full transcript).

@@ -3,7 +3,6 @@
 //! releases exactly once; everything lands in a verifiable audit log. The mail is built by
 //! Python's `email` package (a real MUA library), valid numbers computed by the tests.
 
-use std::process::Command;
 use std::time::Duration;
 
 use crate::common::*;
@@ -70,23 +69,8 @@ s.quit()
     out
 }
 
-fn mamori(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mamori"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn quarantine(m: &Mamori, args: &[&str]) -> (i32, String, String) {
-    let config = m.config.display().to_string();
-    let mut all = vec!["quarantine", "--config", config.as_str()];
-    all.extend_from_slice(args);
-    mamori(&all)
+    m.command("quarantine", args)
 }
 
 const REJECT_MY_NUMBER: &str = r#"

@@ -3,22 +3,14 @@
 
 use std::process::Command;
 
+use crate::common::mamori;
 use crate::netns::{Firewalld, Netns};
 
 fn fw_check(model: &str) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("model.toml");
     std::fs::write(&file, model).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_mamori"))
-        .args(["fw", "check"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    mamori(&["fw", "check", &file.display().to_string()])
 }
 
 #[test]

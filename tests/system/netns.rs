@@ -172,17 +172,10 @@ impl Firewalld {
 
     /// Runs `mamori fw ARGS` against this daemon: (exit code, stdout, stderr).
     pub fn fw(&self, args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_mamori"))
-            .args(["fw", "--config"])
-            .arg(&self.config)
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let config = self.config.display().to_string();
+        let mut all = vec!["fw", "--config", config.as_str()];
+        all.extend_from_slice(args);
+        crate::common::mamori(&all)
     }
 
     pub fn stop(&mut self) {

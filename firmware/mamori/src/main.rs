@@ -122,6 +122,19 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<mamori_core::Config> {
     })
 }
 
+/// The control socket a command talks to: the one given, or the daemon's in the data
+/// directory of the configuration.
+fn socket_of(
+    given: Option<PathBuf>,
+    config: Option<&PathBuf>,
+    in_data_dir: fn(&std::path::Path) -> PathBuf,
+) -> anyhow::Result<PathBuf> {
+    match given {
+        Some(s) => Ok(s),
+        None => Ok(in_data_dir(&load_config(config)?.general.data_dir)),
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match real_main(cli) {
@@ -146,12 +159,11 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             json,
             action,
         } => {
-            let socket = match socket {
-                Some(s) => s,
-                None => mamori_smtp::server::control_socket_path(
-                    &load_config(config.as_ref())?.general.data_dir,
-                ),
-            };
+            let socket = socket_of(
+                socket,
+                config.as_ref(),
+                mamori_smtp::server::control_socket_path,
+            )?;
             return cli_queue::run(&socket, action, json);
         }
         Command::Quarantine {
@@ -160,12 +172,11 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             json,
             action,
         } => {
-            let socket = match socket {
-                Some(s) => s,
-                None => mamori_smtp::server::control_socket_path(
-                    &load_config(config.as_ref())?.general.data_dir,
-                ),
-            };
+            let socket = socket_of(
+                socket,
+                config.as_ref(),
+                mamori_smtp::server::control_socket_path,
+            )?;
             return cli_quarantine::run(&socket, action, json);
         }
         Command::Dlp { action } => return cli_dlp::run(action),
@@ -178,9 +189,7 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let socket = match (socket, &action) {
                 (Some(s), _) => s,
                 (None, cli_fw::FwAction::Check { .. }) => PathBuf::new(),
-                (None, _) => {
-                    firewalld::socket_path(&load_config(config.as_ref())?.general.data_dir)
-                }
+                (None, _) => socket_of(None, config.as_ref(), firewalld::socket_path)?,
             };
             return cli_fw::run(action, &socket, json);
         }
