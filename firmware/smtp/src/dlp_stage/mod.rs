@@ -15,7 +15,7 @@ use mamori_dlp::{Action, Decision, DlpConfig, Inspector, MailContext, Policy, Re
 use tokio::sync::mpsc;
 
 use crate::pipeline::{Stage, StagedMessage, Verdict};
-use crate::spool::{ClientInfo, DlpRecord, Envelope, Recipient};
+use crate::spool::{DlpRecord, Envelope, Recipient};
 
 /// A generated message on its way to the queue (notices).
 pub type Generated = (Envelope, Vec<u8>);
@@ -120,24 +120,14 @@ impl DlpStage {
                 return;
             }
         };
-        let client = ClientInfo {
-            ip: "127.0.0.1".into(),
-            helo: self.hostname.clone(),
-            auth_user: None,
-            tls: false,
-        };
         let id = crate::spool::new_id();
-        let notice = Envelope {
-            size: content.len() as u64,
-            eight_bit: content.iter().any(|&b| b >= 0x80),
-            internal: true,
-            ..Envelope::new(
-                id.clone(),
-                String::new(),
-                self.notify.iter().map(Recipient::new).collect(),
-                client,
-            )
-        };
+        let notice = Envelope::generated(
+            id.clone(),
+            String::new(),
+            self.notify.iter().map(Recipient::new).collect(),
+            &self.hostname,
+            &content,
+        );
         match self.notices.try_send((notice, content)) {
             Ok(()) => tracing::info!(queue_id = %env.id, notice_id = %id, "DLP notice queued"),
             Err(e) => tracing::error!(queue_id = %env.id, error = %e, "DLP notice dropped"),

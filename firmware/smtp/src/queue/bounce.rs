@@ -2,7 +2,7 @@
 //! RFC 3464 report listing them (unless the sender is null or asked NOTIFY=NEVER).
 
 use crate::outbound::dsn::{self, Action, Dsn, DsnRecipient};
-use crate::spool::{ClientInfo, Envelope, Notify, RcptStatus, Recipient, Spool};
+use crate::spool::{Envelope, Notify, RcptStatus, Recipient, Spool};
 
 /// Largest original message returned whole with RET=FULL.
 const MAX_RETURNED: usize = 512 * 1024;
@@ -68,23 +68,13 @@ pub fn bounce_for(env: &Envelope, spool: &Spool, hostname: &str) -> Option<(Enve
         max_full_size: MAX_RETURNED,
     })
     .ok()?;
-    let client = ClientInfo {
-        ip: "127.0.0.1".into(),
-        helo: hostname.into(),
-        auth_user: None,
-        tls: false,
-    };
-    let bounce = Envelope {
-        size: content.len() as u64,
-        eight_bit: content.iter().any(|&b| b >= 0x80),
-        internal: true,
-        ..Envelope::new(
-            id,
-            String::new(),
-            vec![Recipient::new(env.mail_from.clone())],
-            client,
-        )
-    };
+    let bounce = Envelope::generated(
+        id,
+        String::new(),
+        vec![Recipient::new(env.mail_from.clone())],
+        hostname,
+        &content,
+    );
     tracing::info!(queue_id = %env.id, bounce_id = %bounce.id, failed = failed.len(), "bounce sent to sender");
     Some((bounce, content))
 }

@@ -209,6 +209,29 @@ impl Envelope {
         }
     }
 
+    /// An envelope for mail the box makes itself (bounces, DLP notices): from this host,
+    /// marked internal (no pacing rate gate), size and 8-bit flag taken from `content`.
+    pub fn generated(
+        id: String,
+        mail_from: String,
+        recipients: Vec<Recipient>,
+        hostname: &str,
+        content: &[u8],
+    ) -> Self {
+        let client = ClientInfo {
+            ip: "127.0.0.1".into(),
+            helo: hostname.into(),
+            auth_user: None,
+            tls: false,
+        };
+        Self {
+            size: content.len() as u64,
+            eight_bit: content.iter().any(|&b| b >= 0x80),
+            internal: true,
+            ..Self::new(id, mail_from, recipients, client)
+        }
+    }
+
     /// Recipients still owed delivery.
     pub fn pending(&self) -> impl Iterator<Item = &Recipient> {
         self.recipients.iter().filter(|r| r.is_pending())
