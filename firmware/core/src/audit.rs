@@ -18,6 +18,8 @@ use std::sync::Mutex;
 use ring::digest::{SHA256, digest};
 use serde_json::{Map, Value};
 
+use crate::clock::{rfc3339_utc, unix_now};
+
 /// The file name of the current audit file.
 pub const FILE_NAME: &str = "audit.jsonl";
 /// The `prev` of the very first record.
@@ -266,45 +268,10 @@ pub fn verify(dir: &Path) -> Result<u64, AuditError> {
     Ok(count)
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// `2026-11-23T13:44:30Z` for Unix seconds (civil-from-days, proleptic Gregorian).
-pub fn rfc3339_utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn dates_are_rfc3339() {
-        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339_utc(1_795_441_470), "2026-11-23T13:44:30Z");
-    }
 
     #[test]
     fn records_chain_and_survive_reopening_and_rotation() {

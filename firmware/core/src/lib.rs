@@ -5,6 +5,7 @@
 //! [`config::load`], which touch the environment and the file system at the edge.
 
 pub mod audit;
+pub mod clock;
 pub mod config;
 pub mod control;
 pub mod logging;

@@ -165,7 +165,7 @@ fn print_devices(data: &serde_json::Value) {
         Some(at) => println!(
             "{} device(s); last sweep {} (sweep #{})",
             devices.len(),
-            timestamp(at),
+            mamori_core::clock::rfc3339_utc(at),
             data["sweeps"]
         ),
         None => println!("no sweep yet (the first runs shortly after firewalld starts)"),
@@ -188,16 +188,16 @@ fn print_devices(data: &serde_json::Value) {
             d["ip"].as_str().unwrap_or(""),
             d["mac"].as_str().unwrap_or(""),
             vendor,
-            d["first_seen"].as_u64().map(timestamp).unwrap_or_default(),
-            d["last_seen"].as_u64().map(timestamp).unwrap_or_default(),
+            d["first_seen"]
+                .as_u64()
+                .map(mamori_core::clock::rfc3339_utc)
+                .unwrap_or_default(),
+            d["last_seen"]
+                .as_u64()
+                .map(mamori_core::clock::rfc3339_utc)
+                .unwrap_or_default(),
         );
     }
-}
-
-/// Unix seconds as `2025-01-31T09:00:00Z`.
-fn timestamp(secs: u64) -> String {
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-    humantime::format_rfc3339_seconds(at).to_string()
 }
 
 /// `mamori fw check`.

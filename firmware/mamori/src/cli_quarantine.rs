@@ -88,7 +88,7 @@ fn print_list(data: &Value) {
         println!(
             "{}  {}  <{}>  rule \"{}\"  {} finding(s), {} problem(s)",
             text(m, "id"),
-            mamori_core::audit::rfc3339_utc(m.get("arrived").and_then(Value::as_u64).unwrap_or(0)),
+            mamori_core::clock::rfc3339_utc(m.get("arrived").and_then(Value::as_u64).unwrap_or(0)),
             text(m, "from"),
             text(m, "rule"),
             m.get("findings").and_then(Value::as_u64).unwrap_or(0),

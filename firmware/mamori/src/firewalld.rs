@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use mamori_core::audit::AuditLog;
+use mamori_core::clock::unix_now;
 use mamori_core::control::{FwRequest, MAX_FW_REQUEST_LINE, Response};
 use mamori_firewall::FirewallConfig;
 use mamori_firewall::confirm::{DEFAULT_TIMEOUT_SECS, Models};
@@ -97,13 +98,6 @@ impl Backend for Netlink {
 /// The control socket path for a data directory.
 pub fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join("firewalld.sock")
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// The daemon's state: the models, where they are kept, the backend, the audit log.
