@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use mamori_dlp::{DlpConfig, Inspector, MailContext, Policy, Report};
 
+use crate::cli_files::load_section;
 use crate::cli_quarantine::print_findings;
 
 /// The largest input read (a message or file), matching the relay's largest sensible
@@ -52,20 +53,10 @@ pub struct ScanArgs {
 
 /// Reads the policy file: the `[dlp]` table of a full configuration, or the file itself.
 fn load_policy(path: Option<&Path>) -> anyhow::Result<DlpConfig> {
-    let Some(path) = path else {
-        return Ok(DlpConfig::default());
-    };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the policy {}", path.display()))?;
-    let value: toml::Table =
-        toml::from_str(&text).with_context(|| format!("parsing the policy {}", path.display()))?;
-    let table = match value.get("dlp") {
-        Some(toml::Value::Table(t)) => t.clone(),
-        _ => value,
-    };
-    table
-        .try_into::<DlpConfig>()
-        .with_context(|| format!("reading the policy {}", path.display()))
+    match path {
+        Some(path) => load_section(path, "dlp", "the policy"),
+        None => Ok(DlpConfig::default()),
+    }
 }
 
 fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {

@@ -12,6 +12,7 @@ use clap::Subcommand;
 use mamori_core::control::{FwRequest, Response};
 use mamori_firewall::FirewallConfig;
 
+use crate::cli_files::{load_section, operator};
 use crate::cli_queue::call;
 
 /// Firewall tools.
@@ -56,13 +57,6 @@ pub enum FwAction {
     Devices,
 }
 
-/// Who is acting, for the audit log.
-fn operator() -> Option<String> {
-    ["SUDO_USER", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-}
-
 fn elements(list: &[String]) -> anyhow::Result<Vec<mamori_firewall::model::SetElement>> {
     list.iter()
         .map(|e| {
@@ -74,17 +68,7 @@ fn elements(list: &[String]) -> anyhow::Result<Vec<mamori_firewall::model::SetEl
 
 /// Reads a model: the `[firewall]` table of a full configuration, or the file itself.
 fn load_model(path: &Path) -> anyhow::Result<FirewallConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the firewall model {}", path.display()))?;
-    let value: toml::Table = toml::from_str(&text)
-        .with_context(|| format!("parsing the firewall model {}", path.display()))?;
-    let table = match value.get("firewall") {
-        Some(toml::Value::Table(t)) => t.clone(),
-        _ => value,
-    };
-    table
-        .try_into::<FirewallConfig>()
-        .with_context(|| format!("reading the firewall model {}", path.display()))
+    load_section(path, "firewall", "the firewall model")
 }
 
 /// Runs the action; all but `check` talk to `mamori firewalld` over `socket`.

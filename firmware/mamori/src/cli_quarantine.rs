@@ -9,6 +9,7 @@ use mamori_dlp::{LocatedFinding, Problem};
 use mamori_smtp::spool::DlpRecord;
 use serde_json::Value;
 
+use crate::cli_files::operator;
 use crate::cli_queue::call;
 
 /// What to do with the quarantine.
@@ -31,13 +32,6 @@ pub enum QuarantineAction {
         /// Queue ID.
         id: String,
     },
-}
-
-/// Who is acting, for the audit log: the user behind sudo, or the login name.
-fn operator() -> Option<String> {
-    ["SUDO_USER", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
 }
 
 /// Sends the request and prints the answer; exit 1 when the daemon reports an error.

@@ -2,6 +2,7 @@
 //! holds one copy of the shared code.
 
 mod cli_dlp;
+mod cli_files;
 mod cli_fw;
 mod cli_quarantine;
 mod cli_queue;
