@@ -142,6 +142,14 @@ impl AuditLog {
         Ok(seq)
     }
 
+    /// Records an event whose action has already happened (an administrator's change): a
+    /// failure to write is logged, not returned, since there is nothing left to refuse.
+    pub fn record_or_log(&self, event: &str, fields: Value) {
+        if let Err(e) = self.record(event, fields) {
+            tracing::error!(error = %e, event, "audit log write failed");
+        }
+    }
+
     /// Shifts `audit.jsonl` → `.1` → `.2` …, dropping the oldest past `keep`.
     fn rotate(&self) -> std::io::Result<()> {
         if self.keep == 0 {

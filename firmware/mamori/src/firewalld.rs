@@ -136,12 +136,17 @@ impl<B: Backend> Firewalld<B> {
                 serial = p.serial,
                 "an unconfirmed firewall change was pending at start: reverted"
             );
-            let _ = audit.record(
+            audit.record_or_log(
                 "fw_revert",
                 serde_json::json!({"serial": p.serial, "why": "restart before confirmation"}),
             );
         }
-        let daemon = Arc::new(Self {
+        let model = models
+            .current()
+            .cloned()
+            .unwrap_or_else(|| configured.clone());
+        save_models(&state_file, &models)?;
+        let daemon = Self {
             models: Mutex::new(models),
             state_file,
             configured,
@@ -149,21 +154,11 @@ impl<B: Backend> Firewalld<B> {
             audit,
             devices: Mutex::new(Inventory::default()),
             sweep_notes: Mutex::new(HashMap::new()),
-        });
-        let model = daemon
-            .models
-            .try_lock()
-            .map(|m| m.current().cloned())
-            .ok()
-            .flatten();
-        let model = model.unwrap_or_else(|| daemon.configured.clone());
+        };
         daemon
             .apply_model(&model)
             .context("applying the firewall model at start")?;
-        if let Ok(m) = daemon.models.try_lock() {
-            daemon.save(&m)?;
-        }
-        Ok(daemon)
+        Ok(Arc::new(daemon))
     }
 
     fn apply_model(&self, model: &FirewallConfig) -> anyhow::Result<()> {
@@ -177,23 +172,11 @@ impl<B: Backend> Firewalld<B> {
 
     /// Writes the models atomically (temporary file, fsync, rename, directory fsync).
     fn save(&self, models: &Models) -> anyhow::Result<()> {
-        use std::io::Write;
-        let tmp = self.state_file.with_extension("json.tmp");
-        let mut f =
-            std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-        f.write_all(&serde_json::to_vec_pretty(models)?)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &self.state_file)?;
-        if let Some(dir) = self.state_file.parent() {
-            std::fs::File::open(dir)?.sync_all()?;
-        }
-        Ok(())
+        save_models(&self.state_file, models)
     }
 
     fn audit(&self, event: &str, fields: serde_json::Value) {
-        if let Err(e) = self.audit.record(event, fields) {
-            tracing::error!(error = %e, event, "audit log write failed");
-        }
+        self.audit.record_or_log(event, fields);
     }
 
     /// Reverts a probation whose deadline passed; called by the timer every second.
@@ -445,6 +428,21 @@ impl<B: Backend> Firewalld<B> {
             FwRequest::Devices => Ok(serde_json::to_value(&*self.devices.lock().await)?),
         }
     }
+}
+
+/// Writes the models atomically (temporary file, fsync, rename, directory fsync).
+fn save_models(state_file: &Path, models: &Models) -> anyhow::Result<()> {
+    use std::io::Write;
+    let tmp = state_file.with_extension("json.tmp");
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    f.write_all(&serde_json::to_vec_pretty(models)?)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, state_file)?;
+    if let Some(dir) = state_file.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// Serves the control socket and the probation timer until the process ends.

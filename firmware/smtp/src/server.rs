@@ -317,9 +317,7 @@ fn audit_admin(
     if let (Some(map), serde_json::Value::Object(more)) = (fields.as_object_mut(), extra) {
         map.extend(more);
     }
-    if let Err(e) = audit.record(event, fields) {
-        tracing::error!(queue_id = %id, error = %e, event, "audit log write failed");
-    }
+    audit.record_or_log(event, fields);
 }
 
 /// Answers one control request; administrative changes are recorded in the audit log.
