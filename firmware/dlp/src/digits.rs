@@ -335,42 +335,98 @@ pub(crate) fn for_each_window(
     min_digits: usize,
     mut on_window: impl FnMut(usize, usize, &Window<'_>) -> bool,
 ) {
+    let total: usize = chain.iter().map(Group::len).sum();
+    if total <= CHAIN_STACK_DIGITS && chain.len() <= CHAIN_STACK_DIGITS {
+        let mut digits = [0u8; CHAIN_STACK_DIGITS];
+        let mut offsets = [0u16; CHAIN_STACK_DIGITS + 1];
+        windows_of(
+            text,
+            chain,
+            min_digits,
+            &mut digits,
+            &mut offsets,
+            &mut on_window,
+        );
+    } else {
+        let mut digits = vec![0u8; total];
+        let mut offsets = vec![0usize; chain.len() + 1];
+        windows_of(
+            text,
+            chain,
+            min_digits,
+            &mut digits,
+            &mut offsets,
+            &mut on_window,
+        );
+    }
+}
+
+/// The chains [`for_each_window`] handles without allocating: at most this many digits (and
+/// so groups). Nearly every chain of a text is this short.
+const CHAIN_STACK_DIGITS: usize = 64;
+
+/// [`for_each_window`] with room for the chain's digit values (`digits`, at least as many as
+/// the chain has) and the offset of each group's first digit in them (`offsets`, one more
+/// than the groups): every digit is converted once per chain, and each window is a slice of
+/// them.
+fn windows_of<O: Copy + TryFrom<usize> + Into<usize>>(
+    text: &str,
+    chain: &[Group],
+    min_digits: usize,
+    digits: &mut [u8],
+    offsets: &mut [O],
+    on_window: &mut impl FnMut(usize, usize, &Window<'_>) -> bool,
+) {
     let bytes = text.as_bytes();
-    let mut digits = [0u8; MAX_WINDOW_DIGITS];
-    // Digits up to and including each group of the window, from the start group.
-    let mut ends = [0usize; MAX_WINDOW_DIGITS];
-    for first in 0..chain.len() {
-        let mut len = 0;
-        let mut count = 0;
-        for group in chain.iter().skip(first) {
-            let Some(group_bytes) = bytes.get(group.start..group.end) else {
-                break;
-            };
-            if len + group_bytes.len() > MAX_WINDOW_DIGITS {
-                break;
-            }
-            for (slot, b) in digits.iter_mut().skip(len).zip(group_bytes) {
-                *slot = b - b'0';
-            }
-            len += group_bytes.len();
-            if let Some(end) = ends.get_mut(count) {
-                *end = len;
-            }
-            count += 1;
+    let mut len = 0;
+    for (i, group) in chain.iter().enumerate() {
+        let (Some(group_bytes), Some(slots)) = (
+            bytes.get(group.start..group.end),
+            digits.get_mut(len..len + group.len()),
+        ) else {
+            return;
+        };
+        for (slot, b) in slots.iter_mut().zip(group_bytes) {
+            *slot = b.wrapping_sub(b'0');
         }
-        for taken in (1..=count).rev() {
-            let last = first + taken - 1;
-            let (Some(groups), Some(&len)) = (chain.get(first..=last), ends.get(taken - 1)) else {
+        if let (Some(offset), Ok(value)) = (offsets.get_mut(i), O::try_from(len)) {
+            *offset = value;
+        }
+        len += group.len();
+    }
+    if let (Some(offset), Ok(value)) = (offsets.get_mut(chain.len()), O::try_from(len)) {
+        *offset = value;
+    }
+    let digits = &*digits;
+    let offset = |i: usize| offsets.get(i).map_or(len, |&o| o.into());
+    let mut last_fitting = 0; // the last group of the longest window from `first`
+    for first in 0..chain.len() {
+        let from = offset(first);
+        // The longest window from `first` of at most MAX_WINDOW_DIGITS digits (none when the
+        // group itself is longer).
+        last_fitting = last_fitting.max(first);
+        while last_fitting + 1 < chain.len() && offset(last_fitting + 2) - from <= MAX_WINDOW_DIGITS
+        {
+            last_fitting += 1;
+        }
+        if offset(first + 1) - from > MAX_WINDOW_DIGITS {
+            continue;
+        }
+        for last in (first..=last_fitting).rev() {
+            let to = offset(last + 1);
+            if to - from < min_digits {
+                break;
+            }
+            let (Some(groups), Some(window_digits)) =
+                (chain.get(first..=last), digits.get(from..to))
+            else {
                 continue;
             };
-            if len < min_digits {
-                break;
-            }
             let window = Window {
                 text,
                 groups,
                 after: chain.get(last + 1).and_then(|g| g.link),
-                digits: digits.get(..len).unwrap_or_default(),
+                digits: window_digits,
             };
             if on_window(first, last, &window) {
                 break;
@@ -447,6 +503,86 @@ mod tests {
             let mut long = Vec::new();
             for_each_chain_of(&text, min, |chain| long.push(chain.to_vec()));
             proptest::prop_assert_eq!(long, all);
+        }
+    }
+
+    /// The windows of `chain` as the straightforward enumeration gives them: from each
+    /// start group, every run of groups of at most MAX_WINDOW_DIGITS digits and at least
+    /// `min` digits, longest first, until `stop` says so.
+    fn naive_windows(
+        text: &str,
+        chain: &[Group],
+        min: usize,
+        stop: impl Fn(usize, usize) -> bool,
+    ) -> Vec<(usize, usize, Vec<u8>, Option<Sep>)> {
+        let mut out = Vec::new();
+        for first in 0..chain.len() {
+            let mut count = 0;
+            let mut len = 0;
+            for group in &chain[first..] {
+                if len + group.len() > MAX_WINDOW_DIGITS {
+                    break;
+                }
+                len += group.len();
+                count += 1;
+            }
+            for last in (first..first + count).rev() {
+                let digits: Vec<u8> = chain[first..=last]
+                    .iter()
+                    .flat_map(|g| text.as_bytes()[g.start..g.end].iter().map(|b| b - b'0'))
+                    .collect();
+                if digits.len() < min {
+                    break;
+                }
+                out.push((
+                    first,
+                    last,
+                    digits,
+                    chain.get(last + 1).and_then(|g| g.link),
+                ));
+                if stop(first, last) {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn windows_are_every_run_of_groups_within_the_bounds(
+            text in "[0-9\\- \n()x]{0,200}",
+            min in 0usize..14,
+            stop_at in 0usize..8,
+        ) {
+            let stop = |first: usize, last: usize| (first + last) % 8 == stop_at;
+            for_each_chain(&text, |chain| {
+                let mut fast = Vec::new();
+                for_each_window(&text, chain, min, |first, last, w| {
+                    fast.push((first, last, w.digits.to_vec(), w.after));
+                    assert_eq!(w.groups, &chain[first..=last]);
+                    stop(first, last)
+                });
+                assert_eq!(fast, naive_windows(&text, chain, min, stop));
+            });
+        }
+
+        #[test]
+        fn windows_of_long_chains_are_every_run_too(groups in proptest::collection::vec(1usize..25, 1..40)) {
+            let text = groups
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| char::from(b'0' + (i % 10) as u8).to_string().repeat(n))
+                .collect::<Vec<_>>()
+                .join("-");
+            for_each_chain(&text, |chain| {
+                let mut fast = Vec::new();
+                for_each_window(&text, chain, 1, |first, last, w| {
+                    fast.push((first, last, w.digits.to_vec(), w.after));
+                    false
+                });
+                assert_eq!(fast, naive_windows(&text, chain, 1, |_, _| false));
+            });
         }
     }
 

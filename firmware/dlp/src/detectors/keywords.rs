@@ -295,20 +295,19 @@ impl ContextKeywords {
         let mut pos = 0;
         for span in spans {
             // A keyword counts if it ends at most `window_chars` characters before the
-            // finding, or starts at most that many after it.
-            // `from` is at most `window_chars` bytes before the start (a character is at least
-            // a byte): when that is not past `pos`, it need not be found.
-            let from = if span
+            // finding, or starts at most that many after it: at most `reach` bytes (a
+            // character is at most four). The search covers those bytes (a few more than the
+            // characters, which [`Self::near`] counts exactly), without counting characters.
+            let reach = self.window_chars.saturating_mul(4);
+            let from = span
                 .start
-                .saturating_sub(self.window_chars)
-                .saturating_sub(self.max_len)
-                > pos
-            {
-                chars_back(bytes, span.start, self.window_chars).saturating_sub(self.max_len)
-            } else {
-                0
-            };
-            let to = chars_forward(bytes, span.end, self.window_chars).saturating_add(1);
+                .saturating_sub(reach)
+                .saturating_sub(self.max_len);
+            let to = span
+                .end
+                .saturating_add(reach)
+                .saturating_add(1)
+                .min(text.len());
             if from > pos {
                 // Resume from a position no keyword spans, as close to `from` as found.
                 let floor = pos.max(from.saturating_sub(256));
@@ -444,86 +443,6 @@ const PREFIX_LIMIT: usize = 96;
 #[inline]
 fn pair_index(a: u8, b: u8) -> usize {
     (usize::from(a.to_ascii_lowercase()) << 8) | usize::from(b.to_ascii_lowercase())
-}
-
-/// Is `b` the first byte of a UTF-8 sequence?
-fn starts_char(b: u8) -> bool {
-    b & 0xC0 != 0x80
-}
-
-/// The number of bytes in `word` that start a UTF-8 sequence (are not `0b10xx_xxxx`).
-#[inline]
-fn char_starts(word: u64) -> u32 {
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // A continuation byte has bit 7 set and bit 6 clear.
-    let continuation = word & !(word << 1) & HIGHS;
-    // One per continuation byte, summed into the top byte by the multiplication (at most 8,
-    // so no byte carries into the next): no `popcnt` on the baseline x86-64 target.
-    let count = ((continuation >> 7).wrapping_mul(u64::from_ne_bytes([1; 8])) >> 56) as u32;
-    8 - count
-}
-
-/// The eight bytes at `at` as a word, if there are eight.
-#[inline]
-fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
-    let chunk = bytes.get(at..at.checked_add(8)?)?;
-    let mut array = [0u8; 8];
-    array.copy_from_slice(chunk);
-    Some(u64::from_le_bytes(array))
-}
-
-/// The position `n` characters before `at` (or 0).
-fn chars_back(bytes: &[u8], at: usize, n: usize) -> usize {
-    let mut pos = at.min(bytes.len());
-    let mut n = n;
-    // Whole words while they hold fewer character starts than are left to pass: the steps
-    // pass all of them, and the next character start is before the word.
-    while pos >= 8
-        && let Some(word) = word_at(bytes, pos - 8)
-    {
-        let starts = char_starts(word) as usize;
-        if starts >= n {
-            break;
-        }
-        n -= starts;
-        pos -= 8;
-    }
-    for _ in 0..n {
-        if pos == 0 {
-            break;
-        }
-        pos -= 1;
-        while pos > 0 && !bytes.get(pos).copied().is_some_and(starts_char) {
-            pos -= 1;
-        }
-    }
-    pos
-}
-
-/// The position `n` characters after `at` (or the end).
-fn chars_forward(bytes: &[u8], at: usize, n: usize) -> usize {
-    let mut pos = at.min(bytes.len());
-    let mut n = n;
-    // Whole words while they hold fewer character starts than are left to pass: the steps
-    // pass all of them, and the next character start is after the word.
-    while let Some(word) = word_at(bytes, pos + 1) {
-        let starts = char_starts(word) as usize;
-        if starts >= n {
-            break;
-        }
-        n -= starts;
-        pos += 8;
-    }
-    for _ in 0..n {
-        if pos >= bytes.len() {
-            break;
-        }
-        pos += 1;
-        while bytes.get(pos).is_some_and(|&b| !starts_char(b)) {
-            pos += 1;
-        }
-    }
-    pos
 }
 
 #[cfg(test)]
@@ -684,60 +603,6 @@ mod tests {
         let around = keywords.hits_around(text, [number.clone()]);
         assert_eq!(around, all);
         assert!(!keywords.near(text, &around, &number, DetectorKind::CreditCard));
-    }
-
-    #[test]
-    fn character_steps_equal_byte_by_byte_steps() {
-        fn back(bytes: &[u8], at: usize, n: usize) -> usize {
-            let mut pos = at.min(bytes.len());
-            for _ in 0..n {
-                if pos == 0 {
-                    break;
-                }
-                pos -= 1;
-                while pos > 0 && !starts_char(bytes[pos]) {
-                    pos -= 1;
-                }
-            }
-            pos
-        }
-        fn forward(bytes: &[u8], at: usize, n: usize) -> usize {
-            let mut pos = at.min(bytes.len());
-            for _ in 0..n {
-                if pos >= bytes.len() {
-                    break;
-                }
-                pos += 1;
-                while pos < bytes.len() && !starts_char(bytes[pos]) {
-                    pos += 1;
-                }
-            }
-            pos
-        }
-        let text = "ab漢字かなカナ 1234 ｶﾅ é\u{1F600}x\u{10FFFF}漢字漢字 abcdefghijklmnop 𝐀𝐁 end";
-        let bytes = text.as_bytes();
-        for at in 0..=bytes.len() + 2 {
-            for n in 0..40 {
-                assert_eq!(
-                    chars_back(bytes, at, n),
-                    back(bytes, at, n),
-                    "back {at} {n}"
-                );
-                assert_eq!(
-                    chars_forward(bytes, at, n),
-                    forward(bytes, at, n),
-                    "forward {at} {n}"
-                );
-            }
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn character_starts_are_counted_in_a_word(word: u64) {
-            let expected = word.to_le_bytes().iter().filter(|&&b| starts_char(b)).count();
-            proptest::prop_assert_eq!(char_starts(word) as usize, expected);
-        }
     }
 
     #[test]
