@@ -66,44 +66,75 @@ pub(crate) fn for_each_chain(text: &str, on_chain: impl FnMut(&[Group])) {
 pub(crate) fn for_each_chain_of(text: &str, min_digits: usize, mut on_chain: impl FnMut(&[Group])) {
     let bytes = text.as_bytes();
     let mut groups: Vec<Group> = Vec::new();
-    let mut digits = 0; // in `groups`
     let mut pos = 0;
-    let mut link = None;
-    loop {
-        if link.is_none() {
-            match find_digit(bytes, pos) {
-                Some(at) => pos = at,
-                None => break,
+    while let Some(start) = find_digit(bytes, pos) {
+        let end = digit_run_end(bytes, start);
+        let Some((mut link, mut next)) = separator_at(bytes, end) else {
+            // A run of its own (most runs: dates, amounts, times): no list to build.
+            if end - start >= min_digits {
+                on_chain(&[Group {
+                    start,
+                    end,
+                    link: None,
+                }]);
             }
-        }
-        let start = pos;
-        while bytes.get(pos).is_some_and(u8::is_ascii_digit) {
-            pos += 1;
-        }
+            pos = end;
+            continue;
+        };
+        groups.clear();
         groups.push(Group {
             start,
-            end: pos,
-            link,
+            end,
+            link: None,
         });
-        digits += pos - start;
-        match separator_at(bytes, pos) {
-            Some((sep, next)) => {
-                link = Some(sep);
-                pos = next;
-            }
-            None => {
-                if digits >= min_digits {
-                    on_chain(&groups);
+        let mut digits = end - start;
+        loop {
+            let start = next;
+            let end = digit_run_end(bytes, start);
+            groups.push(Group {
+                start,
+                end,
+                link: Some(link),
+            });
+            digits += end - start;
+            match separator_at(bytes, end) {
+                Some((sep, after)) => (link, next) = (sep, after),
+                None => {
+                    pos = end;
+                    break;
                 }
-                groups.clear();
-                digits = 0;
-                link = None;
             }
         }
+        if digits >= min_digits {
+            on_chain(&groups);
+        }
     }
-    if !groups.is_empty() && digits >= min_digits {
-        on_chain(&groups);
+}
+
+/// The end of the run of ASCII digits that starts at `from`, eight bytes at a time.
+fn digit_run_end(bytes: &[u8], from: usize) -> usize {
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const LOWS: u64 = u64::from_ne_bytes([0x7F; 8]);
+    const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
+    // Added to a byte below 0x80, sets its high bit exactly when it is 10 or more.
+    const TO_HIGH: u64 = u64::from_ne_bytes([0x80 - 10; 8]);
+    let mut pos = from;
+    while let Some(word) = bytes.get(pos..pos + 8) {
+        let mut array = [0u8; 8];
+        array.copy_from_slice(word);
+        // A byte is a digit when `byte ^ b'0'` is below 10. Flag the others by their high
+        // bit, without carries between bytes (the low seven bits plus 0x76 stay in a byte).
+        let x = u64::from_le_bytes(array) ^ ZEROS;
+        let other = (((x & LOWS) + TO_HIGH) | x) & HIGHS;
+        if other != 0 {
+            return pos + (other.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
     }
+    while bytes.get(pos).is_some_and(u8::is_ascii_digit) {
+        pos += 1;
+    }
+    pos
 }
 
 /// The position of the first ASCII digit at or after `from`, eight bytes at a time.
@@ -140,6 +171,7 @@ fn find_digit(bytes: &[u8], from: usize) -> Option<usize> {
 
 /// The separator starting at `pos` (just past a digit run) if a digit follows it, with the
 /// position of that digit.
+#[inline(always)]
 fn separator_at(bytes: &[u8], pos: usize) -> Option<(Sep, usize)> {
     let at = |i: usize| bytes.get(i).copied();
     let digit_at = |i: usize| at(i).is_some_and(|b| b.is_ascii_digit());
@@ -586,6 +618,56 @@ mod tests {
         }
     }
 
+    /// Every chain as a byte-by-byte walk finds it: the reference for [`for_each_chain_of`].
+    fn naive_chains(text: &str) -> Vec<Vec<Group>> {
+        let bytes = text.as_bytes();
+        let mut chains = Vec::new();
+        let mut groups = Vec::new();
+        let (mut pos, mut link) = (0, None);
+        loop {
+            if link.is_none() {
+                match bytes[pos..].iter().position(u8::is_ascii_digit) {
+                    Some(at) => pos += at,
+                    None => break,
+                }
+            }
+            let start = pos;
+            while pos < bytes.len() && bytes[pos].is_ascii_digit() {
+                pos += 1;
+            }
+            groups.push(Group {
+                start,
+                end: pos,
+                link,
+            });
+            match separator_at(bytes, pos) {
+                Some((sep, next)) => (link, pos) = (Some(sep), next),
+                None => {
+                    chains.push(std::mem::take(&mut groups));
+                    link = None;
+                }
+            }
+        }
+        chains
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn chains_are_those_of_a_byte_by_byte_walk(
+            text in "[0-9０-９\\- \n\t()a.]{0,120}",
+            min in 0usize..12,
+        ) {
+            let text = crate::normalize::normalize_str(&text);
+            let expected: Vec<Vec<Group>> = naive_chains(&text)
+                .into_iter()
+                .filter(|chain| chain.iter().map(Group::len).sum::<usize>() >= min)
+                .collect();
+            let mut found = Vec::new();
+            for_each_chain_of(&text, min, |chain| found.push(chain.to_vec()));
+            proptest::prop_assert_eq!(found, expected);
+        }
+    }
+
     #[test]
     fn breaks_chains_on_anything_else() {
         assert_eq!(chains("12--34").len(), 2);
@@ -621,6 +703,21 @@ mod tests {
             let expected = b.is_ascii_digit().then_some(11);
             assert_eq!(find_digit(&bytes, 0), expected, "{b}");
         }
+    }
+
+    #[test]
+    fn digit_runs_end_at_the_first_other_byte() {
+        for b in 0..=255u8 {
+            for at in 0..20 {
+                let mut bytes = [b'7'; 24];
+                bytes[at] = b;
+                let expected = if b.is_ascii_digit() { 24 } else { at };
+                assert_eq!(digit_run_end(&bytes, 0), expected, "{b} at {at}");
+                assert_eq!(digit_run_end(&bytes, at.min(3)), expected.max(at.min(3)));
+            }
+        }
+        assert_eq!(digit_run_end(b"", 0), 0);
+        assert_eq!(digit_run_end(b"12a", 0), 2);
     }
 
     #[test]
