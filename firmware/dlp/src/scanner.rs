@@ -25,6 +25,17 @@ struct NumberHit {
     confidence: Confidence,
 }
 
+/// Whether the ASCII letters of a text scanned for numbers may be in upper case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TextCase {
+    /// As written.
+    Any,
+    /// All lower case ([`Scanner::scan_in_pieces`] lowers its pieces: nothing the built-in
+    /// detectors report depends on the case of a letter, and the context keywords are then
+    /// looked for in one case only).
+    Lower,
+}
+
 /// How much input [`Scanner::scan`] normalises at a time (then up to the next line break).
 const PIECE_BYTES: usize = 256 << 10;
 
@@ -140,7 +151,7 @@ impl Scanner {
     /// Scans normalised `text`.
     fn scan_text(&self, text: &str) -> Vec<Finding> {
         let mut counts = [0usize; NUMERIC.len()];
-        let mut findings = self.number_findings(text, &mut counts);
+        let mut findings = self.number_findings(text, TextCase::Any, &mut counts);
         if let Some(min) = self.email_list_min
             && let Some(list) = email_list::find(text, min)
         {
@@ -170,7 +181,8 @@ impl Scanner {
     /// break that is far from any digit. No chain of digit groups, no context-keyword window
     /// and no e-mail address crosses such a cut, and no keyword spans it, so each piece gives
     /// the findings the whole text gives there (counted against the same per-detector caps).
-    /// A text with no such cut is scanned in one piece.
+    /// A text with no such cut is scanned in one piece. Each piece is lowered to ASCII lower
+    /// case first ([`TextCase::Lower`]).
     fn scan_in_pieces(&self, input: &str, piece_bytes: usize) -> Vec<Finding> {
         let bytes = input.as_bytes();
         // Text this far from any digit is beyond every number's windows and separators.
@@ -190,7 +202,7 @@ impl Scanner {
         // Scans one piece starting on line `line`; returns the line it ends on.
         let mut scan_piece =
             |piece: &str, base: usize, line: usize, findings: &mut Vec<Finding>| -> usize {
-                let mut found = self.number_findings(piece, &mut counts);
+                let mut found = self.number_findings(piece, TextCase::Lower, &mut counts);
                 sort_findings(&mut found);
                 let end_line = number_lines(piece, line, &mut found);
                 for finding in &mut found {
@@ -221,6 +233,9 @@ impl Scanner {
             );
             read = end;
             if let Some(cut) = self.find_cut(&pending, margin, no_cut_until) {
+                if let Some(piece) = pending.get_mut(..cut) {
+                    piece.make_ascii_lowercase();
+                }
                 let piece = pending.get(..cut).unwrap_or_default();
                 line = scan_piece(piece, base, line, &mut findings);
                 base += cut;
@@ -230,6 +245,7 @@ impl Scanner {
                 no_cut_until = pending.len().saturating_sub(margin);
             }
         }
+        pending.make_ascii_lowercase();
         let _ = scan_piece(&pending, base, line, &mut findings);
         if let Some(min) = self.email_list_min
             && let Some(list) = emails.list(min)
@@ -268,7 +284,12 @@ impl Scanner {
 
     /// The findings of the number detectors in normalised `text` (spans in `text`, lines not
     /// yet numbered, not sorted), counting against `counts` per detector.
-    fn number_findings(&self, text: &str, counts: &mut [usize; NUMERIC.len()]) -> Vec<Finding> {
+    fn number_findings(
+        &self,
+        text: &str,
+        case: TextCase,
+        counts: &mut [usize; NUMERIC.len()],
+    ) -> Vec<Finding> {
         let mut numbers = Vec::new();
         if self.numeric.iter().any(|&on| on) {
             // Most digit runs (dates, amounts, times) are too short for any detector.
@@ -281,7 +302,10 @@ impl Scanner {
         {
             let mut spans: Vec<Range<usize>> = numbers.iter().map(|n| n.span.clone()).collect();
             spans.sort_unstable_by_key(|span| span.start);
-            let hits = context.hits_around(text, spans);
+            let hits = match case {
+                TextCase::Any => context.hits_around(text, spans),
+                TextCase::Lower => context.hits_around_lowercase(text, spans),
+            };
             for number in &mut numbers {
                 if context.near(text, &hits, &number.span, number.kind) {
                     number.confidence = number.confidence.raised();

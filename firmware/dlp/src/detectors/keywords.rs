@@ -83,6 +83,10 @@ pub struct ContextKeywords {
     /// are too many of them. A keyword occurrence is then looked for only where one of them
     /// is, with the automaton anchored there.
     prefixes: Option<packed::Searcher>,
+    /// [`Self::prefixes`] in lower case only, for text whose ASCII is all lower case
+    /// ([`Self::hits_around_lowercase`]): a quarter or less as many prefixes as with every
+    /// case of the English keywords, which keeps the packed searcher in its fast form.
+    lower_prefixes: Option<packed::Searcher>,
     /// What each keyword supports.
     supports: Vec<Supports>,
     window_chars: usize,
@@ -122,7 +126,8 @@ impl ContextKeywords {
             .start_kind(StartKind::Both)
             .prefilter(false)
             .build(&patterns)?;
-        let prefixes = prefix_searcher(&patterns);
+        let prefixes = prefix_searcher(&patterns, true);
+        let lower_prefixes = prefix_searcher(&patterns, false);
         let mut inner_pairs = vec![0u64; 1 << 10].into_boxed_slice();
         for pattern in &patterns {
             for pair in pattern.as_bytes().windows(2) {
@@ -137,6 +142,7 @@ impl ContextKeywords {
         Ok(Self {
             automaton,
             prefixes,
+            lower_prefixes,
             max_len: patterns.iter().map(String::len).max().unwrap_or(0),
             #[cfg(test)]
             patterns: patterns.into_iter().zip(supports.iter().copied()).collect(),
@@ -171,11 +177,17 @@ impl ContextKeywords {
     /// The first keyword in `text[range]` (leftmost-longest), as if the text were only that:
     /// its span and what it supports.
     ///
-    /// With [`Self::prefixes`], only where a keyword's first bytes are: the leftmost keyword
+    /// With `prefixes` ([`Self::prefixes`], or [`Self::lower_prefixes`] in lower-case text),
+    /// only where a keyword's first bytes are: the leftmost keyword
     /// starts at one of them (no keyword starts before the first), and leftmost-longest is
     /// then the longest keyword that starts there, found by the automaton anchored there.
-    fn find_in(&self, text: &str, range: Range<usize>) -> Option<(Range<usize>, Supports)> {
-        let Some(prefixes) = &self.prefixes else {
+    fn find_in(
+        &self,
+        prefixes: Option<&packed::Searcher>,
+        text: &str,
+        range: Range<usize>,
+    ) -> Option<(Range<usize>, Supports)> {
+        let Some(prefixes) = prefixes else {
             return self.find_unanchored_in(text, range);
         };
         let bytes = text.as_bytes();
@@ -289,6 +301,28 @@ impl ContextKeywords {
         text: &str,
         spans: impl IntoIterator<Item = Range<usize>>,
     ) -> Vec<Hit> {
+        self.hits_around_with(self.prefixes.as_ref(), text, spans)
+    }
+
+    /// [`Self::hits_around`] in `text` whose ASCII letters are all lower case (the keywords
+    /// match in any case, so they are found the same; only their lower-case first bytes need
+    /// looking for).
+    pub(crate) fn hits_around_lowercase(
+        &self,
+        text: &str,
+        spans: impl IntoIterator<Item = Range<usize>>,
+    ) -> Vec<Hit> {
+        debug_assert!(!text.bytes().any(|b| b.is_ascii_uppercase()));
+        self.hits_around_with(self.lower_prefixes.as_ref(), text, spans)
+    }
+
+    /// [`Self::hits_around`] with the given prefix searcher.
+    fn hits_around_with(
+        &self,
+        prefixes: Option<&packed::Searcher>,
+        text: &str,
+        spans: impl IntoIterator<Item = Range<usize>>,
+    ) -> Vec<Hit> {
         let bytes = text.as_bytes();
         let mut hits = Vec::new();
         // The whole-text search passes through `pos` (it never jumps over it).
@@ -322,7 +356,7 @@ impl ContextKeywords {
             // for the next window.
             let bound = to.saturating_add(self.max_len).min(text.len());
             while pos < to && pos < bound {
-                match self.find_in(text, pos..bound) {
+                match self.find_in(prefixes, text, pos..bound) {
                     Some((span, supports)) if span.start < to => {
                         pos = span.end;
                         hits.push(Hit { span, supports });
@@ -401,15 +435,18 @@ impl ContextKeywords {
 /// How many first bytes of each keyword [`ContextKeywords::prefixes`] looks for.
 const PREFIX_BYTES: usize = 3;
 
-/// The packed searcher of the keywords' first [`PREFIX_BYTES`] bytes in every ASCII case, if
-/// there are few enough of them for one.
-fn prefix_searcher(patterns: &[String]) -> Option<packed::Searcher> {
+/// The packed searcher of the keywords' first [`PREFIX_BYTES`] bytes in every ASCII case
+/// (`every_case`) or in lower case, if there are few enough of them for one.
+fn prefix_searcher(patterns: &[String], every_case: bool) -> Option<packed::Searcher> {
     let mut prefixes = std::collections::BTreeSet::new();
     for pattern in patterns {
-        let head = pattern.as_bytes().get(..PREFIX_BYTES.min(pattern.len()))?;
-        let mut variants = vec![head.to_vec()];
+        let head = pattern
+            .as_bytes()
+            .get(..PREFIX_BYTES.min(pattern.len()))?
+            .to_ascii_lowercase();
+        let mut variants = vec![head.clone()];
         for (i, b) in head.iter().enumerate() {
-            if b.is_ascii_alphabetic() {
+            if every_case && b.is_ascii_alphabetic() {
                 let flipped: Vec<Vec<u8>> = variants
                     .iter()
                     .map(|v| {
@@ -543,6 +580,8 @@ mod tests {
             spans.sort_by_key(|span| span.start);
             let all = keywords.hits(&text);
             let around = keywords.hits_around(&text, spans.clone());
+            let lower = text.to_ascii_lowercase();
+            let around_lower = keywords.hits_around_lowercase(&lower, spans.clone());
             for span in &spans {
                 for kind in [
                     DetectorKind::MyNumber,
@@ -554,6 +593,11 @@ mod tests {
                         keywords.near(&text, &around, span, kind),
                         keywords.near(&text, &all, span, kind),
                         "{:?} {:?} {:?}", text, span, kind
+                    );
+                    proptest::prop_assert_eq!(
+                        keywords.near(&lower, &around_lower, span, kind),
+                        keywords.near(&text, &all, span, kind),
+                        "lower case: {:?} {:?} {:?}", text, span, kind
                     );
                 }
             }
