@@ -137,8 +137,32 @@ fn digit_run_end(bytes: &[u8], from: usize) -> usize {
     pos
 }
 
-/// The position of the first ASCII digit at or after `from`, eight bytes at a time.
+/// The position of the first ASCII digit at or after `from`: blocks of [`DIGIT_BLOCK`] bytes
+/// without one are passed over whole (a branch-free test of every byte that LLVM makes into
+/// vector instructions, SSE2 or NEON), and the block with one is searched eight bytes at a
+/// time.
 fn find_digit(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut pos = from;
+    while let Some(block) = bytes
+        .get(pos..)
+        .and_then(<[u8]>::first_chunk::<DIGIT_BLOCK>)
+    {
+        let any = block
+            .iter()
+            .fold(0u8, |any, &b| any | u8::from(b.wrapping_sub(b'0') < 10));
+        if any != 0 {
+            break;
+        }
+        pos += DIGIT_BLOCK;
+    }
+    find_digit_by_words(bytes, pos)
+}
+
+/// The bytes [`find_digit`] tests at once.
+const DIGIT_BLOCK: usize = 32;
+
+/// [`find_digit`] eight bytes at a time.
+fn find_digit_by_words(bytes: &[u8], from: usize) -> Option<usize> {
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
     const TENS: u64 = u64::from_ne_bytes([10; 8]);
@@ -702,6 +726,22 @@ mod tests {
             bytes[11] = b;
             let expected = b.is_ascii_digit().then_some(11);
             assert_eq!(find_digit(&bytes, 0), expected, "{b}");
+        }
+        // Past whole blocks, at every place in one, and in the tail after the last.
+        for at in 0..100 {
+            for b in [b'0', b'5', b'9', b'/', b':', 0xB0, 0xB9] {
+                let mut bytes = [0xE3u8; 100];
+                bytes[at] = b;
+                let expected = b.is_ascii_digit().then_some(at);
+                for from in [0, 1, 7, 31, 32, 33] {
+                    let expected = expected.filter(|&at| at >= from);
+                    assert_eq!(
+                        find_digit(&bytes, from),
+                        expected,
+                        "{b} at {at} from {from}"
+                    );
+                }
+            }
         }
     }
 
