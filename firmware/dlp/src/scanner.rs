@@ -337,20 +337,34 @@ impl Scanner {
         let mut next_free = [0usize; NUMERIC.len()];
         let max_findings = self.max_findings;
         let numeric = self.numeric;
+        // The detectors (bits, in NUMERIC order) that still take a window starting at group
+        // `first`.
+        let wanted = |first: usize, next_free: &[usize; 4], counts: &[usize; 4]| -> u8 {
+            let mut bits = 0;
+            for d in 0..NUMERIC.len() {
+                if numeric.get(d).copied().unwrap_or(false)
+                    && next_free.get(d).is_some_and(|&free| free <= first)
+                    && counts.get(d).is_some_and(|&c| c < max_findings)
+                {
+                    bits |= 1 << d;
+                }
+            }
+            bits
+        };
         digits::for_each_window(
             text,
             chain,
             digits::MIN_WINDOW_DIGITS,
             |first, last, window| {
-                let wanted = |d: usize, next_free: &[usize; 4], counts: &[usize; 4]| {
-                    numeric.get(d).copied().unwrap_or(false)
-                        && next_free.get(d).is_some_and(|&free| free <= first)
-                        && counts.get(d).is_some_and(|&c| c < max_findings)
-                };
-                for (d, kind) in NUMERIC.iter().enumerate() {
-                    if !wanted(d, &next_free, counts) {
-                        continue;
-                    }
+                let mut offered = wanted(first, &next_free, counts);
+                // Only the detectors of numbers as long as the window.
+                let mut candidates = offered & detectors_of_length(window.digits.len());
+                while candidates != 0 {
+                    let d = candidates.trailing_zeros() as usize;
+                    candidates &= candidates - 1;
+                    let Some(&kind) = NUMERIC.get(d) else {
+                        break;
+                    };
                     let found = match kind {
                         DetectorKind::MyNumber => my_number::matches(window).then(|| window.span()),
                         DetectorKind::CorporateNumber => {
@@ -361,13 +375,13 @@ impl Scanner {
                         DetectorKind::EmailList | DetectorKind::Custom { .. } => None,
                     };
                     if let Some(span) = found {
-                        let confidence = if *kind == DetectorKind::Phone {
+                        let confidence = if kind == DetectorKind::Phone {
                             Confidence::Low
                         } else {
                             Confidence::Medium
                         };
                         out.push(NumberHit {
-                            kind: *kind,
+                            kind,
                             span,
                             confidence,
                         });
@@ -376,13 +390,26 @@ impl Scanner {
                             *free = last + 1;
                             *count += 1;
                         }
+                        offered &= !(1 << d);
                     }
                 }
                 // Stop trying shorter windows from this start once no detector wants them.
-                (0..NUMERIC.len()).all(|d| !wanted(d, &next_free, counts))
+                offered == 0
             },
         );
     }
+}
+
+/// The detectors (bits, in [`NUMERIC`] order) that can match a window of `len` digits: a
+/// My Number has 12, a corporate number 13, a card number 13 to 19, a phone number 10 to 13
+/// (with `+81` or `(0)` in front). Each detector checks the length itself too; this only
+/// spares calling the others.
+fn detectors_of_length(len: usize) -> u8 {
+    let my_number = u8::from(len == my_number::LEN);
+    let corporate = u8::from(len == corporate_number::LEN);
+    let card = u8::from((card::MIN_LEN..=card::MAX_LEN).contains(&len));
+    let phone = u8::from((phone::MIN_WINDOW_LEN..=phone::MAX_WINDOW_LEN).contains(&len));
+    my_number | corporate << 1 | card << 2 | phone << 3
 }
 
 #[cfg(test)]

@@ -25,6 +25,13 @@ const _: () = assert!(MIN_LEN >= crate::digits::MIN_WINDOW_DIGITS);
 /// The most digits of a national number.
 const MAX_LEN: usize = 11;
 
+/// The fewest digits of a window that can hold a phone number (a national number alone).
+pub(crate) const MIN_WINDOW_LEN: usize = MIN_LEN;
+
+/// The most digits of a window that can hold a phone number: `81`, the national number
+/// without its leading 0, and a `(0)` between them.
+pub(crate) const MAX_WINDOW_LEN: usize = MAX_LEN + 2;
+
 /// A number rewritten in national form: digits (with the leading `0`), group lengths, and
 /// the separators between groups. Each group has a digit, so there are at most
 /// [`MAX_LEN`] groups.
@@ -239,7 +246,7 @@ fn seps_fit(national: &National, closes_after_first: bool) -> Option<Option<Sep>
 /// The span of the phone number the window holds, if it holds one (a leading `+` or `(`
 /// included).
 pub(crate) fn matches(window: &Window<'_>) -> Option<Range<usize>> {
-    if !(MIN_LEN..=MAX_LEN + 2).contains(&window.digits.len()) {
+    if !(MIN_WINDOW_LEN..=MAX_WINDOW_LEN).contains(&window.digits.len()) {
         return None;
     }
     let (national, start, closes_after_first) = national_form(window)?;
