@@ -300,8 +300,20 @@ impl Scanner {
         if let Some(context) = &self.context
             && !numbers.is_empty()
         {
-            let mut spans: Vec<Range<usize>> = numbers.iter().map(|n| n.span.clone()).collect();
-            spans.sort_unstable_by_key(|span| span.start);
+            // Where numbers are dense, the windows around them cover the text anyway: one
+            // search of the whole text finds the same keywords with less bookkeeping.
+            let spans: Vec<Range<usize>> = if numbers
+                .len()
+                .saturating_mul(context.reach_bytes())
+                .saturating_mul(2)
+                >= text.len()
+            {
+                std::iter::once(0..text.len()).collect()
+            } else {
+                let mut spans: Vec<Range<usize>> = numbers.iter().map(|n| n.span.clone()).collect();
+                spans.sort_unstable_by_key(|span| span.start);
+                spans
+            };
             let hits = match case {
                 TextCase::Any => context.hits_around(text, spans),
                 TextCase::Lower => context.hits_around_lowercase(text, spans),
