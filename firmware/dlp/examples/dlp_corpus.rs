@@ -11,6 +11,10 @@
 //!     --max-findings N|unlimited overrides the per-detector cap (default: the configuration
 //!     default, 1000); past the cap a detector stops validating, so a comparison with a tool
 //!     that counts every match wants `unlimited`.
+//! dlp_corpus patterns N
+//!     Prints the bench's first N custom rules as regular expressions, one per line, as the
+//!     dictionary compiles them (keywords escaped, wildcards translated, word boundaries
+//!     ASCII-only): the same patterns for a tool to count.
 //! ```
 //!
 //! Throughput is in MB/s of the file's bytes (1 MB = 10^6 bytes) and times `Scanner::scan`
@@ -28,7 +32,8 @@ use mamori_dlp::{DetectorKind, Finding, ScanConfig, Scanner, normalize};
 mod corpus;
 
 const USAGE: &str = "usage: dlp_corpus write PATH [MB]\n       \
-                     dlp_corpus scan PATH [--rules N] [--iterations N] [--max-findings N|unlimited]";
+                     dlp_corpus scan PATH [--rules N] [--iterations N] [--max-findings N|unlimited]\n       \
+                     dlp_corpus patterns N";
 
 /// The corpus size `write` uses when none is given, in MiB.
 const DEFAULT_MB: usize = 32;
@@ -52,6 +57,7 @@ fn run() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("write") => write(args.get(1..).unwrap_or_default()),
         Some("scan") => scan(args.get(1..).unwrap_or_default()),
+        Some("patterns") => patterns(args.get(1..).unwrap_or_default()),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -80,6 +86,22 @@ fn write(args: &[String]) -> Result<()> {
     let text = corpus::corpus(bytes);
     std::fs::write(path, &text).map_err(|e| format!("writing {path}: {e}"))?;
     println!("wrote {path}: {} bytes", text.len());
+    Ok(())
+}
+
+/// Prints the first N custom rules of the bench as the dictionary's regular expressions.
+fn patterns(args: &[String]) -> Result<()> {
+    let [count] = args else {
+        return Err(USAGE.into());
+    };
+    let rules = corpus::custom_rules(number("N", Some(count))?);
+    let dictionary = mamori_dlp::detectors::custom::Dictionary::compile(
+        &rules,
+        mamori_dlp::detectors::custom::DEFAULT_REGEX_SIZE_LIMIT,
+    )?;
+    for pattern in dictionary.rule_patterns() {
+        println!("{pattern}");
+    }
     Ok(())
 }
 

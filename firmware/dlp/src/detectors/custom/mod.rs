@@ -130,6 +130,8 @@ pub struct Dictionary {
     set: Option<RegexSet>,
     /// Each regular expression with its rule.
     regexes: Vec<(usize, Regex)>,
+    /// Each rule as one regular expression, in rule order ([`Dictionary::rule_patterns`]).
+    sources: Vec<String>,
 }
 
 /// Does `s` hold a letter whose case ASCII-caseless matching would miss?
@@ -144,6 +146,7 @@ impl Dictionary {
         let mut keywords = Vec::new();
         let mut keyword_rules = Vec::new();
         let mut regexes = Vec::new();
+        let mut sources = Vec::with_capacity(rules.len());
         for (index, rule) in rules.iter().enumerate() {
             let reject = |reason| DictionaryError::Rule {
                 index,
@@ -160,6 +163,7 @@ impl Dictionary {
                     if has_non_ascii_case(&word) {
                         format!("(?i){}", regex::escape(&word))
                     } else {
+                        sources.push(format!("(?i){}", regex::escape(&word)));
                         keywords.push(word);
                         keyword_rules.push(index);
                         continue;
@@ -180,6 +184,7 @@ impl Dictionary {
                 }
             };
             let regex = pattern::compile(&regex_source, regex_size_limit).map_err(reject)?;
+            sources.push(regex.as_str().to_owned());
             regexes.push((index, regex));
         }
         let keywords = if keywords.is_empty() {
@@ -211,7 +216,15 @@ impl Dictionary {
             keywords,
             set,
             regexes,
+            sources,
         })
+    }
+
+    /// Each rule as one regular expression (regex crate syntax, word boundaries ASCII-only,
+    /// as compiled), in rule order: for tools that measure the dictionary against another
+    /// matcher on the same patterns, such as the scan benchmark's ripgrep run.
+    pub fn rule_patterns(&self) -> &[String] {
+        &self.sources
     }
 
     /// The number of rules.
@@ -336,6 +349,32 @@ mod tests {
     fn keywords_with_non_ascii_case_ignore_it_too() {
         let rules = [rule(RuleKind::Keyword, "СЕКРЕТНО")];
         assert_eq!(matched(&rules, "секретно"), vec![(0, "секретно".into())]);
+    }
+
+    #[test]
+    fn each_rule_has_one_pattern_that_matches_what_it_matches() {
+        let rules = [
+            rule(RuleKind::Keyword, "社外秘"),
+            rule(RuleKind::Keyword, "Secret"),
+            rule(RuleKind::Wildcard, "PRJ-*-x?"),
+            rule(RuleKind::Regex, r"\bEMP-\d{3}\b"),
+        ];
+        let dictionary = Dictionary::compile(&rules, DEFAULT_REGEX_SIZE_LIMIT).unwrap();
+        let patterns = dictionary.rule_patterns();
+        assert_eq!(patterns.len(), rules.len());
+        let text = normalize_str("社外秘 SECRET prj-1-xy 担当EMP-123です");
+        let found = dictionary.find(&text, 100);
+        for (index, pattern) in patterns.iter().enumerate() {
+            let regex = Regex::new(pattern).unwrap();
+            let expected: Vec<Range<usize>> = found
+                .iter()
+                .filter(|m| m.rule == index)
+                .map(|m| m.span.clone())
+                .collect();
+            let by_pattern: Vec<Range<usize>> = regex.find_iter(&text).map(|m| m.range()).collect();
+            assert_eq!(by_pattern, expected, "{pattern}");
+            assert!(!expected.is_empty(), "{pattern}");
+        }
     }
 
     #[test]
