@@ -25,15 +25,13 @@ struct NumberHit {
     confidence: Confidence,
 }
 
-/// Whether the ASCII letters of a text scanned for numbers may be in upper case.
+/// What [`Scanner::scan_in_pieces`] is given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum TextCase {
-    /// As written.
-    Any,
-    /// All lower case ([`Scanner::scan_in_pieces`] lowers its pieces: nothing the built-in
-    /// detectors report depends on the case of a letter, and the context keywords are then
-    /// looked for in one case only).
-    Lower,
+enum Input {
+    /// Text as written: normalised a piece at a time.
+    Raw,
+    /// Text already normalised: copied a piece at a time.
+    Normalized,
 }
 
 /// How much input [`Scanner::scan`] normalises at a time (then up to the next line break).
@@ -138,7 +136,7 @@ impl Scanner {
         if self.dictionary.is_some() {
             self.scan_normalized(&NormalizedText::new(text))
         } else {
-            self.scan_in_pieces(text, PIECE_BYTES)
+            self.scan_in_pieces(text, Input::Raw, PIECE_BYTES)
         }
     }
 
@@ -148,15 +146,10 @@ impl Scanner {
         self.scan_text(normalized.as_str())
     }
 
-    /// Scans normalised `text`.
+    /// Scans normalised `text`: the built-in detectors a piece at a time (as
+    /// [`Self::scan_in_pieces`] does), the custom rules over the whole text.
     fn scan_text(&self, text: &str) -> Vec<Finding> {
-        let mut counts = [0usize; NUMERIC.len()];
-        let mut findings = self.number_findings(text, TextCase::Any, &mut counts);
-        if let Some(min) = self.email_list_min
-            && let Some(list) = email_list::find(text, min)
-        {
-            findings.push(email_list_finding(list, 0));
-        }
+        let mut findings = self.scan_in_pieces(text, Input::Normalized, PIECE_BYTES);
         if let Some(dictionary) = &self.dictionary {
             findings.extend(
                 dictionary
@@ -176,14 +169,18 @@ impl Scanner {
         findings
     }
 
-    /// [`Self::scan`] without custom rules: normalises `input` about `piece_bytes` at a time
-    /// (cut after a line break) and scans the normalised text in pieces, each cut after a line
+    /// The built-in detectors' findings in `input`, sorted: normalises `input` (or copies it,
+    /// when it is [`Input::Normalized`] already) about `piece_bytes` at a time (cut after a
+    /// line break) and scans the normalised text in pieces, each cut after a line
     /// break that is far from any digit. No chain of digit groups, no context-keyword window
     /// and no e-mail address crosses such a cut, and no keyword spans it, so each piece gives
     /// the findings the whole text gives there (counted against the same per-detector caps).
-    /// A text with no such cut is scanned in one piece. Each piece is lowered to ASCII lower
-    /// case first ([`TextCase::Lower`]).
-    fn scan_in_pieces(&self, input: &str, piece_bytes: usize) -> Vec<Finding> {
+    /// A text with no such cut is scanned in one piece.
+    ///
+    /// Each piece is lowered to ASCII lower case before it is scanned: nothing the built-in
+    /// detectors report depends on the case of a letter, and the context keywords are then
+    /// looked for in one case only ([`ContextKeywords::hits_around`]).
+    fn scan_in_pieces(&self, input: &str, kind: Input, piece_bytes: usize) -> Vec<Finding> {
         let bytes = input.as_bytes();
         // Text this far from any digit is beyond every number's windows and separators.
         let margin = self
@@ -202,7 +199,7 @@ impl Scanner {
         // Scans one piece starting on line `line`; returns the line it ends on.
         let mut scan_piece =
             |piece: &str, base: usize, line: usize, findings: &mut Vec<Finding>| -> usize {
-                let mut found = self.number_findings(piece, TextCase::Lower, &mut counts);
+                let mut found = self.number_findings(piece, &mut counts);
                 sort_findings(&mut found);
                 let end_line = number_lines(piece, line, &mut found);
                 for finding in &mut found {
@@ -227,10 +224,11 @@ impl Scanner {
                 .get(target..)
                 .and_then(|rest| memchr::memchr(b'\n', rest))
                 .map_or(bytes.len(), |at| target + at + 1);
-            crate::normalize::normalize_into(
-                &mut pending,
-                input.get(read..end).unwrap_or_default(),
-            );
+            let chunk = input.get(read..end).unwrap_or_default();
+            match kind {
+                Input::Raw => crate::normalize::normalize_into(&mut pending, chunk),
+                Input::Normalized => pending.push_str(chunk),
+            }
             read = end;
             if let Some(cut) = self.find_cut(&pending, margin, no_cut_until) {
                 if let Some(piece) = pending.get_mut(..cut) {
@@ -282,14 +280,9 @@ impl Scanner {
         None
     }
 
-    /// The findings of the number detectors in normalised `text` (spans in `text`, lines not
-    /// yet numbered, not sorted), counting against `counts` per detector.
-    fn number_findings(
-        &self,
-        text: &str,
-        case: TextCase,
-        counts: &mut [usize; NUMERIC.len()],
-    ) -> Vec<Finding> {
+    /// The findings of the number detectors in normalised `text` in ASCII lower case (spans
+    /// in `text`, lines not yet numbered, not sorted), counting against `counts` per detector.
+    fn number_findings(&self, text: &str, counts: &mut [usize; NUMERIC.len()]) -> Vec<Finding> {
         let mut numbers = Vec::new();
         if self.numeric.iter().any(|&on| on) {
             // Most digit runs (dates, amounts, times) are too short for any detector.
@@ -314,10 +307,7 @@ impl Scanner {
                 spans.sort_unstable_by_key(|span| span.start);
                 spans
             };
-            let hits = match case {
-                TextCase::Any => context.hits_around(text, spans),
-                TextCase::Lower => context.hits_around_lowercase(text, spans),
-            };
+            let hits = context.hits_around(text, spans);
             for number in &mut numbers {
                 if context.near(text, &hits, &number.span, number.kind) {
                     number.confidence = number.confidence.raised();
@@ -606,7 +596,13 @@ mod tests {
             let scanner = scanner_without_rules(window_chars, max_findings);
             let expected = reference_scan(&scanner, &text);
             proptest::prop_assert_eq!(
-                scanner.scan_in_pieces(&text, piece_bytes), expected.clone(), "{:?}", text
+                scanner.scan_in_pieces(&text, Input::Raw, piece_bytes), expected.clone(), "{:?}", text
+            );
+            let normalized = crate::normalize::normalize_str(&text);
+            proptest::prop_assert_eq!(
+                scanner.scan_in_pieces(&normalized, Input::Normalized, piece_bytes),
+                expected.clone(),
+                "normalised: {:?}", text
             );
             proptest::prop_assert_eq!(scanner.scan(&text), expected, "{:?}", text);
         }
@@ -638,7 +634,13 @@ mod tests {
             let scanner = scanner_without_rules(window_chars, max_findings);
             let expected = reference_scan(&scanner, &text);
             proptest::prop_assert_eq!(
-                scanner.scan_in_pieces(&text, piece_bytes), expected.clone(), "{:?}", text
+                scanner.scan_in_pieces(&text, Input::Raw, piece_bytes), expected.clone(), "{:?}", text
+            );
+            let normalized = crate::normalize::normalize_str(&text);
+            proptest::prop_assert_eq!(
+                scanner.scan_in_pieces(&normalized, Input::Normalized, piece_bytes),
+                expected.clone(),
+                "normalised: {:?}", text
             );
             proptest::prop_assert_eq!(scanner.scan(&text), expected, "{:?}", text);
         }
@@ -665,7 +667,7 @@ mod tests {
         assert!(whole.len() > 100, "{}", whole.len());
         for piece_bytes in [1, 100, 1000, 5000, PIECE_BYTES] {
             assert_eq!(
-                scanner.scan_in_pieces(&text, piece_bytes),
+                scanner.scan_in_pieces(&text, Input::Raw, piece_bytes),
                 whole,
                 "{piece_bytes}"
             );
@@ -687,7 +689,10 @@ mod tests {
             assert_eq!(whole.len(), 1);
             assert_eq!(whole[0].confidence, Confidence::High);
             for piece_bytes in [1, 50, 200, 400] {
-                assert_eq!(scanner.scan_in_pieces(&text, piece_bytes), whole);
+                assert_eq!(
+                    scanner.scan_in_pieces(&text, Input::Raw, piece_bytes),
+                    whole
+                );
             }
         }
     }

@@ -78,15 +78,13 @@ pub struct ContextKeywords {
     /// it (`AhoCorasick` searches through a trait object, at twice the instructions per byte).
     /// Unanchored and anchored searches both start from it.
     automaton: DFA,
-    /// Where a keyword can start: the first bytes of every keyword (up to
-    /// [`PREFIX_BYTES`]), in every ASCII case, as a packed (SIMD) searcher; `None` when there
+    /// Where a keyword can start in lower-case text: the first bytes of every keyword (up
+    /// to [`PREFIX_BYTES`]), ASCII-lowercased, as a packed (SIMD) searcher; `None` when there
     /// are too many of them. A keyword occurrence is then looked for only where one of them
-    /// is, with the automaton anchored there.
+    /// is, with the automaton anchored there. Only lower case is looked for (the scanner
+    /// lowers its pieces, see [`Self::hits_around`]): every case of the English keywords
+    /// would be four times as many prefixes, past what the searcher's fast form holds.
     prefixes: Option<packed::Searcher>,
-    /// [`Self::prefixes`] in lower case only, for text whose ASCII is all lower case
-    /// ([`Self::hits_around_lowercase`]): a quarter or less as many prefixes as with every
-    /// case of the English keywords, which keeps the packed searcher in its fast form.
-    lower_prefixes: Option<packed::Searcher>,
     /// What each keyword supports.
     supports: Vec<Supports>,
     window_chars: usize,
@@ -126,8 +124,7 @@ impl ContextKeywords {
             .start_kind(StartKind::Both)
             .prefilter(false)
             .build(&patterns)?;
-        let prefixes = prefix_searcher(&patterns, true);
-        let lower_prefixes = prefix_searcher(&patterns, false);
+        let prefixes = prefix_searcher(&patterns);
         let mut inner_pairs = vec![0u64; 1 << 10].into_boxed_slice();
         for pattern in &patterns {
             for pair in pattern.as_bytes().windows(2) {
@@ -142,7 +139,6 @@ impl ContextKeywords {
         Ok(Self {
             automaton,
             prefixes,
-            lower_prefixes,
             max_len: patterns.iter().map(String::len).max().unwrap_or(0),
             #[cfg(test)]
             patterns: patterns.into_iter().zip(supports.iter().copied()).collect(),
@@ -177,17 +173,11 @@ impl ContextKeywords {
     /// The first keyword in `text[range]` (leftmost-longest), as if the text were only that:
     /// its span and what it supports.
     ///
-    /// With `prefixes` ([`Self::prefixes`], or [`Self::lower_prefixes`] in lower-case text),
-    /// only where a keyword's first bytes are: the leftmost keyword
+    /// With [`Self::prefixes`], only where a keyword's first bytes are: the leftmost keyword
     /// starts at one of them (no keyword starts before the first), and leftmost-longest is
     /// then the longest keyword that starts there, found by the automaton anchored there.
-    fn find_in(
-        &self,
-        prefixes: Option<&packed::Searcher>,
-        text: &str,
-        range: Range<usize>,
-    ) -> Option<(Range<usize>, Supports)> {
-        let Some(prefixes) = prefixes else {
+    fn find_in(&self, text: &str, range: Range<usize>) -> Option<(Range<usize>, Supports)> {
+        let Some(prefixes) = &self.prefixes else {
             return self.find_unanchored_in(text, range);
         };
         let bytes = text.as_bytes();
@@ -290,6 +280,8 @@ impl ContextKeywords {
 
     /// The keywords of [`Self::hits`] that [`Self::near`] can need for a finding in one of
     /// `spans` (sorted by start): the same answers, searching only around the findings.
+    /// `text` is in ASCII lower case (the keywords match in any case, so they are found the
+    /// same; only lower-case first bytes are looked for, see [`Self::prefixes`]).
     ///
     /// The whole-text search is leftmost-longest without overlap, so where it finds a keyword
     /// depends on where it started. It is resumed instead at a position between two bytes
@@ -301,28 +293,7 @@ impl ContextKeywords {
         text: &str,
         spans: impl IntoIterator<Item = Range<usize>>,
     ) -> Vec<Hit> {
-        self.hits_around_with(self.prefixes.as_ref(), text, spans)
-    }
-
-    /// [`Self::hits_around`] in `text` whose ASCII letters are all lower case (the keywords
-    /// match in any case, so they are found the same; only their lower-case first bytes need
-    /// looking for).
-    pub(crate) fn hits_around_lowercase(
-        &self,
-        text: &str,
-        spans: impl IntoIterator<Item = Range<usize>>,
-    ) -> Vec<Hit> {
         debug_assert!(!text.bytes().any(|b| b.is_ascii_uppercase()));
-        self.hits_around_with(self.lower_prefixes.as_ref(), text, spans)
-    }
-
-    /// [`Self::hits_around`] with the given prefix searcher.
-    fn hits_around_with(
-        &self,
-        prefixes: Option<&packed::Searcher>,
-        text: &str,
-        spans: impl IntoIterator<Item = Range<usize>>,
-    ) -> Vec<Hit> {
         let bytes = text.as_bytes();
         let mut hits = Vec::new();
         // The whole-text search passes through `pos` (it never jumps over it).
@@ -356,7 +327,7 @@ impl ContextKeywords {
             // for the next window.
             let bound = to.saturating_add(self.max_len).min(text.len());
             while pos < to && pos < bound {
-                match self.find_in(prefixes, text, pos..bound) {
+                match self.find_in(text, pos..bound) {
                     Some((span, supports)) if span.start < to => {
                         pos = span.end;
                         hits.push(Hit { span, supports });
@@ -435,32 +406,16 @@ impl ContextKeywords {
 /// How many first bytes of each keyword [`ContextKeywords::prefixes`] looks for.
 const PREFIX_BYTES: usize = 3;
 
-/// The packed searcher of the keywords' first [`PREFIX_BYTES`] bytes in every ASCII case
-/// (`every_case`) or in lower case, if there are few enough of them for one.
-fn prefix_searcher(patterns: &[String], every_case: bool) -> Option<packed::Searcher> {
+/// The packed searcher of the keywords' first [`PREFIX_BYTES`] bytes, ASCII-lowercased, if
+/// there are few enough of them for one.
+fn prefix_searcher(patterns: &[String]) -> Option<packed::Searcher> {
     let mut prefixes = std::collections::BTreeSet::new();
     for pattern in patterns {
         let head = pattern
             .as_bytes()
             .get(..PREFIX_BYTES.min(pattern.len()))?
             .to_ascii_lowercase();
-        let mut variants = vec![head.clone()];
-        for (i, b) in head.iter().enumerate() {
-            if every_case && b.is_ascii_alphabetic() {
-                let flipped: Vec<Vec<u8>> = variants
-                    .iter()
-                    .map(|v| {
-                        let mut v = v.clone();
-                        if let Some(c) = v.get_mut(i) {
-                            *c ^= 0x20;
-                        }
-                        v
-                    })
-                    .collect();
-                variants.extend(flipped);
-            }
-        }
-        prefixes.extend(variants);
+        prefixes.insert(head);
         if prefixes.len() > PREFIX_LIMIT {
             return None;
         }
@@ -579,9 +534,8 @@ mod tests {
                 .collect();
             spans.sort_by_key(|span| span.start);
             let all = keywords.hits(&text);
-            let around = keywords.hits_around(&text, spans.clone());
             let lower = text.to_ascii_lowercase();
-            let around_lower = keywords.hits_around_lowercase(&lower, spans.clone());
+            let around = keywords.hits_around(&lower, spans.clone());
             for span in &spans {
                 for kind in [
                     DetectorKind::MyNumber,
@@ -590,14 +544,9 @@ mod tests {
                     DetectorKind::Phone,
                 ] {
                     proptest::prop_assert_eq!(
-                        keywords.near(&text, &around, span, kind),
+                        keywords.near(&lower, &around, span, kind),
                         keywords.near(&text, &all, span, kind),
                         "{:?} {:?} {:?}", text, span, kind
-                    );
-                    proptest::prop_assert_eq!(
-                        keywords.near(&lower, &around_lower, span, kind),
-                        keywords.near(&text, &all, span, kind),
-                        "lower case: {:?} {:?} {:?}", text, span, kind
                     );
                 }
             }
@@ -607,11 +556,11 @@ mod tests {
     #[test]
     fn too_many_prefixes_fall_back_to_the_automaton_alone() {
         assert!(ContextKeywords::new(&[], 40).unwrap().prefixes.is_some());
-        // 40 keywords of two letters each: 160 prefixes in every ASCII case.
-        let extra: Vec<String> = (0..40).map(|i| format!("q{i}z")).collect();
+        // 100 keywords of three bytes each: 100 prefixes.
+        let extra: Vec<String> = (0..100).map(|i| format!("q{i:02}z")).collect();
         let keywords = ContextKeywords::new(&extra, 4).unwrap();
         assert!(keywords.prefixes.is_none());
-        let text = "Q1Z 0120 マイナンバー 1234 q39z カード番号 5678 Q7z\n9999";
+        let text = "Q01Z 0120 マイナンバー 1234 q39z カード番号 5678 Q07z\n9999";
         let spans: Vec<Range<usize>> = ["0120", "1234", "5678", "9999"]
             .iter()
             .map(|n| {
@@ -621,11 +570,12 @@ mod tests {
             .collect();
         let all = keywords.hits(text);
         assert!(all.len() >= 5, "{all:?}");
-        let around = keywords.hits_around(text, spans.clone());
+        let lower = text.to_ascii_lowercase();
+        let around = keywords.hits_around(&lower, spans.clone());
         for span in &spans {
             for kind in [DetectorKind::MyNumber, DetectorKind::CreditCard] {
                 assert_eq!(
-                    keywords.near(text, &around, span, kind),
+                    keywords.near(&lower, &around, span, kind),
                     keywords.near(text, &all, span, kind),
                     "{span:?} {kind:?}"
                 );
