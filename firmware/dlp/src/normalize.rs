@@ -19,7 +19,7 @@
 //! Speed: most of a mail is ASCII and kana/kanji that none of the steps changes. Such
 //! *stable* characters (a precomputed table of the Basic Multilingual Plane, see
 //! [`is_stable`]) are copied in bulk: a block classifier (`block`, SSE2 or NEON) flags,
-//! sixteen bytes at a time, the characters that may need care, and only those are looked
+//! 32 bytes at a time, the characters that may need care, and only those are looked
 //! at one by one. Characters that become one stable character (`１`, `（`, `ｶ`) are replaced
 //! directly; only the runs between stable characters go through the NFKC iterator.
 
@@ -233,6 +233,28 @@ fn simple_at(simple: &[u16], bytes: &[u8]) -> Option<(usize, char)> {
     Some((len, char::from_u32(u32::from(y))?))
 }
 
+/// A full-width form of a printable ASCII character (U+FF01..=U+FF5E: `１`, `（`, `Ａ`) at
+/// the start of `bytes`: that character. Most replaced characters of Japanese mail are
+/// these; [`SIMPLE`] maps them the same way (a test checks), but this needs no table.
+#[inline(always)]
+fn full_width_ascii_at(bytes: &[u8]) -> Option<u8> {
+    match *bytes {
+        [0xEF, 0xBC, b2 @ 0x81..=0xBF, ..] => Some(b2 - 0x60),
+        [0xEF, 0xBD, b2 @ 0x80..=0x9E, ..] => Some(b2 - 0x20),
+        _ => None,
+    }
+}
+
+/// A character at the start of `bytes` that becomes one stable character ([`SIMPLE`]): its
+/// length in bytes and that character; full-width ASCII forms without the table.
+#[inline(always)]
+fn replaced_at(simple: &[u16], bytes: &[u8]) -> Option<(usize, char)> {
+    match full_width_ascii_at(bytes) {
+        Some(y) => Some((3, char::from(y))),
+        None => simple_at(simple, bytes),
+    }
+}
+
 /// A character that can be copied as it is, found at the start of `bytes`: its length in
 /// bytes, and whether it is an ASCII digit. `previous_plain` says whether the character
 /// before it was copied as it is and is not an ASCII digit (the dash-between-digits
@@ -265,7 +287,7 @@ fn copyable_at(stable: &StableTable, bytes: &[u8], previous_plain: bool) -> Opti
 
 /// Appends `input`, normalised, to `out`.
 ///
-/// Copyable characters ([`copyable_at`]) are copied in bulk: [`block`] flags, sixteen bytes
+/// Copyable characters ([`copyable_at`]) are copied in bulk: [`block`] flags, 32 bytes
 /// at a time, the characters that may not be copyable, and only those are looked at one by
 /// one. A character that becomes one stable character ([`SIMPLE`]) is replaced directly when
 /// the next one cannot compose with it. Each run of other characters is normalised together
@@ -288,36 +310,56 @@ pub(crate) fn normalize_into(out: &mut String, input: &str) {
     let mut plain_before = false;
     let mut block_start = 0;
     while block_start < bytes.len() {
-        let flags = block::flagged(bytes, block_start);
-        if flags == 0 {
+        let mut lanes = block::flagged(bytes, block_start);
+        if lanes == 0 {
             block_start += block::LANES;
             continue;
         }
-        let mut lanes = block::lane_bits(flags);
         // Where the latest flagged character of the block ended.
         let mut next = block_start;
         while lanes != 0 {
             let at = block_start + lanes.trailing_zeros() as usize;
             let rest = bytes.get(at..).unwrap_or_default();
             next = 'char: {
-                if let Some((len, y)) = simple_at(simple, rest) {
-                    // A character that becomes one stable character (`１`, `（`, `ｶ`), before
-                    // one that cannot compose with it: replaced directly. An unflagged
-                    // character of the block is copyable whatever precedes it.
-                    let after = at + len;
-                    let y_plain = !y.is_ascii_digit();
-                    let lane_after = after - block_start;
-                    if (lane_after < block::LANES && lanes >> lane_after & 1 == 0)
-                        || replaceable_before(stable, simple, bytes.get(after..), y_plain)
-                    {
-                        if at > copied {
+                if let Some(first) = replaced_at(simple, rest) {
+                    // Characters that become one stable character each (`１２`, `（`, `ｶﾀ`):
+                    // replaced directly, a run of them at once, up to one before a character
+                    // that may compose with it. An unflagged character of the block is
+                    // copyable whatever precedes it.
+                    let (mut end, (mut len, mut y)) = (at, first);
+                    let mut replaced_any = false;
+                    loop {
+                        let after = end + len;
+                        let following = bytes.get(after..).unwrap_or_default();
+                        let then = replaced_at(simple, following);
+                        let lane_after = after - block_start;
+                        let replaceable = then.is_some()
+                            || (lane_after < block::LANES && lanes >> lane_after & 1 == 0)
+                            || replaceable_before(
+                                stable,
+                                simple,
+                                Some(following),
+                                !y.is_ascii_digit(),
+                            );
+                        if !replaceable {
+                            break;
+                        }
+                        if !replaced_any && at > copied {
                             out.push_str(input.get(copied..at).unwrap_or_default());
                         }
+                        replaced_any = true;
                         out.push(y);
-                        copied = after;
-                        plain_from = after;
-                        plain_before = y_plain;
-                        break 'char after;
+                        end = after;
+                        plain_before = !y.is_ascii_digit();
+                        let Some(then) = then else {
+                            break;
+                        };
+                        (len, y) = then;
+                    }
+                    if replaced_any {
+                        copied = end;
+                        plain_from = end;
+                        break 'char end;
                     }
                 } else if rest.first() == Some(&b'\r') {
                     out.push_str(input.get(copied..at).unwrap_or_default());
@@ -555,6 +597,26 @@ mod tests {
     }
 
     #[test]
+    fn full_width_ascii_is_replaced_as_the_simple_table_says() {
+        let mut count = 0;
+        for cp in 0x800..=0xFFFFu32 {
+            let Some(x) = char::from_u32(cp) else {
+                continue;
+            };
+            let text = x.to_string();
+            if let Some(y) = full_width_ascii_at(text.as_bytes()) {
+                count += 1;
+                assert_eq!(
+                    simple_at(&SIMPLE, text.as_bytes()),
+                    Some((3, char::from(y))),
+                    "{cp:#x}"
+                );
+            }
+        }
+        assert_eq!(count, 0x5E);
+    }
+
+    #[test]
     fn every_character_with_a_lead_byte_from_e4_to_e9_is_stable() {
         // Kanji: the table says stable for all of them (the bulk copy relies on the table).
         for cp in 0x4000..=0x9FFFu32 {
@@ -615,6 +677,25 @@ mod tests {
         fn stable_runs_and_replaced_characters_alternate(
             text in "([あア漢字。a-c0-9 \n]{0,6}[１（）：，－ーｰｶﾊﾞﾟ\u{3099}\u{301}\r　①]{0,3}){0,16}"
         ) {
+            proptest::prop_assert_eq!(normalize_str(&text), reference(&text));
+        }
+
+        /// The block classification at every alignment: up to a block of ASCII shifts a
+        /// mixture of every kind of character (copied, flagged but copyable, replaced,
+        /// normalised, line ends) across the block boundaries.
+        #[test]
+        fn normalisation_equals_the_reference_at_every_block_alignment(
+            prefix in 0..=block::LANES,
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "a", "1", "9", " ", "\r", "\r\n", "\n", "あ", "ア", "ン", "ー", "\u{3000}",
+                "\u{3099}", "\u{309A}", "\u{309B}", "\u{309C}", "\u{309D}", "\u{309F}",
+                "\u{30FF}", "\u{3029}", "\u{302A}", "\u{3031}", "〜", "、", "。", "漢", "字",
+                "１", "２", "（", "）", "：", "Ａ", "ｚ", "－", "ｶ", "ﾀ", "ﾞ", "ﾟ", "ｰ", "é",
+                "\u{301}", "ß", "\u{2126}", "①", "😀", "𝐀", "가", "\u{1100}", "\u{1161}", "─",
+                "\u{3200}", "\u{3400}", "\u{F900}", "\u{FF5F}", "\u{FFE5}",
+            ]), 0..48)
+        ) {
+            let text = "a".repeat(prefix) + &pieces.concat();
             proptest::prop_assert_eq!(normalize_str(&text), reference(&text));
         }
 
