@@ -331,10 +331,17 @@ pub(crate) fn normalize_into(out: &mut String, input: &str) {
                     loop {
                         let after = end + len;
                         let following = bytes.get(after..).unwrap_or_default();
-                        let then = replaced_at(simple, following);
+                        // An unflagged character is copyable, so not replaced.
                         let lane_after = after - block_start;
-                        let replaceable = then.is_some()
-                            || (lane_after < block::LANES && lanes >> lane_after & 1 == 0)
+                        let copyable_next =
+                            lane_after < block::LANES && lanes >> lane_after & 1 == 0;
+                        let then = if copyable_next {
+                            None
+                        } else {
+                            replaced_at(simple, following)
+                        };
+                        let replaceable = copyable_next
+                            || then.is_some()
                             || replaceable_before(
                                 stable,
                                 simple,
