@@ -321,6 +321,14 @@ pub(crate) fn normalize_into(out: &mut String, input: &str) {
             let at = block_start + lanes.trailing_zeros() as usize;
             let rest = bytes.get(at..).unwrap_or_default();
             next = 'char: {
+                if let [0xE3, 0x83, 0xBC, ..] = rest
+                    && at > plain_from
+                    && !bytes.get(at - 1).is_some_and(u8::is_ascii_digit)
+                {
+                    // `ー` after a character copied as it is and not a digit (the common
+                    // case, `データー`): copyable, see [`copyable_at`].
+                    break 'char at + 3;
+                }
                 if let Some(first) = replaced_at(simple, rest) {
                     // Characters that become one stable character each (`１２`, `（`, `ｶﾀ`):
                     // replaced directly, a run of them at once, up to one before a character

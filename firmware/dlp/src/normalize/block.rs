@@ -2,18 +2,19 @@
 //! simply copy.
 //!
 //! Most of a Japanese mail is ASCII, kana and kanji that normalisation leaves alone. Testing
-//! them a character at a time (a table bit per kana) was the hot spot of the scan, so a block
-//! of 32 bytes is classified at once (two vectors). Each lane looks at its own byte and the next two,
-//! so a three-byte character starting in the lane is judged there even when it runs past the
-//! block.
+//! them a character at a time (a table bit per kana) was the hot spot of the scan, so 32
+//! bytes are classified at once, as two vectors of sixteen lanes. Each lane looks at its own
+//! byte and the next two, so a three-byte character starting in the lane is judged there
+//! even when it runs past the block.
 //!
 //! The classification is written lane by lane without branches ([`lane_mask`]) on fixed-size
-//! arrays, which LLVM turns into SSE2 on x86_64 and NEON on aarch64 (about 25 vector
-//! instructions a block). It is not written with `core::arch` intrinsics: even the baseline
-//! ones (SSE2, NEON) are `#[target_feature]` functions, which Rust 1.95 lets a function call
-//! without `unsafe` only when that function carries the same `#[target_feature]` attribute
-//! itself (the feature being on for the whole build does not count, nor can such a function
-//! become a safe `fn` pointer), so the outermost call would need an `unsafe` block, which the
+//! arrays, which LLVM turns into SSE2 on x86_64 and NEON on aarch64 (about 30 vector
+//! instructions per sixteen bytes; other targets get whatever LLVM makes of it, the same
+//! code). It is not written with `core::arch` intrinsics: even the baseline ones (SSE2,
+//! NEON) are `#[target_feature]` functions, which Rust 1.95 lets a function call without
+//! `unsafe` only when that function carries the same `#[target_feature]` attribute itself
+//! (the feature being on for the whole build does not count, nor can such a function become
+//! a safe `fn` pointer), so the outermost call would need an `unsafe` block, which the
 //! workspace denies.
 //!
 //! The classification is conservative: a lane is *flagged* when it starts a character that
