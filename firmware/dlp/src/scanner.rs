@@ -308,8 +308,9 @@ impl Scanner {
                 spans
             };
             let hits = context.hits_around(text, spans);
+            let mut cursor = 0;
             for number in &mut numbers {
-                if context.near(text, &hits, &number.span, number.kind) {
+                if context.near_from(text, &hits, &mut cursor, &number.span, number.kind) {
                     number.confidence = number.confidence.raised();
                 }
             }

@@ -360,11 +360,53 @@ impl ContextKeywords {
     }
 
     /// Is a keyword supporting `kind` within the window of `span`? `hits` must come from
-    /// [`Self::hits`] on the same `text`.
+    /// [`Self::hits`] (or [`Self::hits_around`]) on the same `text`. The scanner uses
+    /// [`Self::near_from`]; this is its plain form, for the tests.
+    #[cfg(test)]
     pub(crate) fn near(
         &self,
         text: &str,
         hits: &[Hit],
+        span: &Range<usize>,
+        kind: DetectorKind,
+    ) -> bool {
+        let split = hits.partition_point(|h| h.span.start < span.start);
+        self.near_split(text, hits, split, span, kind)
+    }
+
+    /// [`Self::near`] for findings taken in about the order of their starts: `cursor` is
+    /// where the previous one split `hits`, and is moved a hit at a time to where this one
+    /// does (no binary search for each finding, whose branches the processor cannot guess).
+    pub(crate) fn near_from(
+        &self,
+        text: &str,
+        hits: &[Hit],
+        cursor: &mut usize,
+        span: &Range<usize>,
+        kind: DetectorKind,
+    ) -> bool {
+        let mut split = (*cursor).min(hits.len());
+        while split > 0
+            && hits
+                .get(split - 1)
+                .is_some_and(|h| h.span.start >= span.start)
+        {
+            split -= 1;
+        }
+        while hits.get(split).is_some_and(|h| h.span.start < span.start) {
+            split += 1;
+        }
+        *cursor = split;
+        self.near_split(text, hits, split, span, kind)
+    }
+
+    /// [`Self::near`] with `hits` split where the finding starts: the hits before
+    /// `split` start before it, the others at or after its start.
+    fn near_split(
+        &self,
+        text: &str,
+        hits: &[Hit],
+        split: usize,
         span: &Range<usize>,
         kind: DetectorKind,
     ) -> bool {
@@ -376,8 +418,7 @@ impl ContextKeywords {
                     .get(from..to)
                     .is_some_and(|gap| gap.chars().count() <= self.window_chars)
         };
-        let split = hits.partition_point(|h| h.span.start < span.start);
-        let (before, after) = hits.split_at(split);
+        let (before, after) = hits.split_at(split.min(hits.len()));
         // Hits before are in order of their ends too (they do not overlap): walk back.
         for hit in before.iter().rev() {
             if hit.span.end.saturating_add(reach) < span.start {
@@ -548,6 +589,14 @@ mod tests {
                         keywords.near(&text, &all, span, kind),
                         "{:?} {:?} {:?}", text, span, kind
                     );
+                    // From any cursor, in any order of the findings.
+                    for mut cursor in [0, around.len() / 2, around.len() + 3] {
+                        proptest::prop_assert_eq!(
+                            keywords.near_from(&lower, &around, &mut cursor, span, kind),
+                            keywords.near(&text, &all, span, kind),
+                            "cursor: {:?} {:?} {:?}", text, span, kind
+                        );
+                    }
                 }
             }
         }
