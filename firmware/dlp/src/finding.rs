@@ -1,6 +1,7 @@
 //! What a detector reports, and how a finding is masked so that logs, notifications and the
 //! admin panel never carry the personal data they are about.
 
+use compact_str::CompactString;
 use std::fmt;
 use std::ops::Range;
 
@@ -97,7 +98,9 @@ pub struct Finding {
     /// 1-based line number of the start of the span.
     pub line: usize,
     /// A form safe to log and show: digits masked, or the rule's name for custom rules.
-    pub masked: String,
+    ///
+    /// Short, so kept inline (a scan of a large text makes one per finding).
+    pub masked: CompactString,
 }
 
 /// How many leading digits a masked number keeps.
@@ -115,7 +118,7 @@ pub const MASK_FULL_RULE_MIN_DIGITS: usize = 10;
 /// [`MASK_FULL_RULE_MIN_DIGITS`] keeps at most half of its digits, so a mask never shows more
 /// than six digits nor the whole number. Whitespace holding a line break becomes one space,
 /// so that a mask is always a single line.
-pub fn mask_number(written: &str) -> String {
+pub fn mask_number(written: &str) -> CompactString {
     let total = written.bytes().filter(u8::is_ascii_digit).count();
     let (first, last) = if total >= MASK_FULL_RULE_MIN_DIGITS {
         (MASK_KEEP_FIRST, MASK_KEEP_LAST)
@@ -127,7 +130,7 @@ pub fn mask_number(written: &str) -> String {
     if written.is_ascii() {
         return mask_ascii(written.as_bytes(), total, first, last);
     }
-    let mut out = String::with_capacity(written.len());
+    let mut out = CompactString::with_capacity(written.len());
     let mut seen = 0;
     let mut chars = written.chars().peekable();
     while let Some(c) = chars.next() {
@@ -161,32 +164,34 @@ pub fn mask_number(written: &str) -> String {
 
 /// [`mask_number`] of ASCII text (the numbers the scanner finds), a byte at a time: `total`
 /// digits, of which the `first` and the `last` are kept.
-fn mask_ascii(written: &[u8], total: usize, first: usize, last: usize) -> String {
-    if memchr::memchr(b'\n', written).is_none() {
-        // Without a line break, every byte stays where it is: star the hidden digits.
-        let mut out = written.to_vec();
-        let mut seen = 0;
-        for b in &mut out {
-            if b.is_ascii_digit() {
-                seen += 1;
-                if seen > first && seen <= total - last {
-                    *b = b'*';
-                }
-            }
-        }
-        // Only ASCII bytes were written.
-        return String::from_utf8(out).unwrap_or_default();
-    }
+fn mask_ascii(written: &[u8], total: usize, first: usize, last: usize) -> CompactString {
     // ASCII whitespace as `char::is_whitespace` sees it (vertical tab included).
     let space = |b: u8| matches!(b, b' ' | b'\t'..=b'\r');
-    let mut out: Vec<u8> = Vec::with_capacity(written.len());
+    // Built in a buffer on the stack (a mask is never longer than the number), then kept
+    // inline by `CompactString` when it is short, which a number's mask is.
+    let mut buffer = [0u8; MASK_STACK_BYTES];
+    let mut heap = Vec::new();
+    let out: &mut [u8] = match buffer.get_mut(..written.len()) {
+        Some(out) => out,
+        None => {
+            heap.resize(written.len(), 0);
+            &mut heap
+        }
+    };
+    let mut len = 0;
+    let mut put = |b: u8| {
+        if let Some(slot) = out.get_mut(len) {
+            *slot = b;
+            len += 1;
+        }
+    };
     let mut seen = 0;
     let mut i = 0;
     while let Some(&b) = written.get(i) {
         i += 1;
         if b.is_ascii_digit() {
             seen += 1;
-            out.push(if seen <= first || seen > total - last {
+            put(if seen <= first || seen > total - last {
                 b
             } else {
                 b'*'
@@ -198,17 +203,22 @@ fn mask_ascii(written: &[u8], total: usize, first: usize, last: usize) -> String
             }
             let run = written.get(start..i).unwrap_or_default();
             if run.contains(&b'\n') {
-                out.push(b' ');
+                put(b' ');
             } else {
-                out.extend_from_slice(run);
+                run.iter().for_each(|&b| put(b));
             }
         } else {
-            out.push(b);
+            put(b);
         }
     }
     // Only ASCII bytes were written.
-    String::from_utf8(out).unwrap_or_default()
+    std::str::from_utf8(out.get(..len).unwrap_or_default())
+        .map(CompactString::new)
+        .unwrap_or_default()
 }
+
+/// The longest number [`mask_ascii`] masks without allocating its work buffer.
+const MASK_STACK_BYTES: usize = 64;
 
 #[cfg(test)]
 mod tests {
@@ -274,10 +284,10 @@ mod tests {
     }
 
     /// The straightforward masking the ASCII path must equal (a `char` at a time).
-    fn mask_by_chars(written: &str) -> String {
+    fn mask_by_chars(written: &str) -> CompactString {
         let padded = format!("{written}\u{e9}");
         let masked = mask_number(&padded);
-        masked.strip_suffix('\u{e9}').unwrap().to_owned()
+        masked.strip_suffix('\u{e9}').unwrap().into()
     }
 
     proptest::proptest! {

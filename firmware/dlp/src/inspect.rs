@@ -124,7 +124,7 @@ impl Inspector {
                     detector,
                     confidence,
                     line,
-                    masked,
+                    masked: masked.into(),
                 };
                 let key = (
                     located.location.clone(),

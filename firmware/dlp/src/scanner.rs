@@ -47,7 +47,7 @@ fn email_list_finding(list: email_list::AddressList, line: usize) -> Finding {
         detector: DetectorKind::EmailList,
         confidence: Confidence::Medium,
         line,
-        masked: format!("{} distinct e-mail addresses", list.distinct),
+        masked: compact_str::format_compact!("{} distinct e-mail addresses", list.distinct),
         span: list.span,
     }
 }
@@ -159,7 +159,7 @@ impl Scanner {
                         detector: DetectorKind::Custom { rule: m.rule },
                         confidence: dictionary.rule_confidence(m.rule),
                         line: 0,
-                        masked: dictionary.rule_name(m.rule),
+                        masked: dictionary.rule_name(m.rule).into(),
                         span: m.span,
                     }),
             );
@@ -491,7 +491,7 @@ mod tests {
                 detector: DetectorKind::EmailList,
                 confidence: Confidence::Medium,
                 line: line_of(list.span.start),
-                masked: format!("{} distinct e-mail addresses", list.distinct),
+                masked: compact_str::format_compact!("{} distinct e-mail addresses", list.distinct),
                 span: list.span,
             });
         }
@@ -504,7 +504,7 @@ mod tests {
                         detector: DetectorKind::Custom { rule: m.rule },
                         confidence: dictionary.rule_confidence(m.rule),
                         line: line_of(m.span.start),
-                        masked: dictionary.rule_name(m.rule),
+                        masked: dictionary.rule_name(m.rule).into(),
                         span: m.span,
                     }),
             );
@@ -703,7 +703,7 @@ mod tests {
             .unwrap()
             .scan(text)
             .into_iter()
-            .map(|f| (f.detector, f.confidence, f.masked))
+            .map(|f| (f.detector, f.confidence, f.masked.into()))
             .collect()
     }
 
