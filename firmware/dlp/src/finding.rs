@@ -165,11 +165,29 @@ pub fn mask_number(written: &str) -> CompactString {
 /// [`mask_number`] of ASCII text (the numbers the scanner finds), a byte at a time: `total`
 /// digits, of which the `first` and the `last` are kept.
 fn mask_ascii(written: &[u8], total: usize, first: usize, last: usize) -> CompactString {
+    let hidden = |seen: usize| seen > first && seen <= total - last;
+    let mut buffer = [0u8; MASK_STACK_BYTES];
+    if let Some(out) = buffer.get_mut(..written.len())
+        && !written.contains(&b'\n')
+    {
+        // Without a line break, every byte stays where it is: star the hidden digits,
+        // without a branch on each byte.
+        out.copy_from_slice(written);
+        let mut seen = 0;
+        for b in out.iter_mut() {
+            let digit = b.is_ascii_digit();
+            seen += usize::from(digit);
+            *b = if digit && hidden(seen) { b'*' } else { *b };
+        }
+        // Only ASCII bytes were written.
+        return std::str::from_utf8(out)
+            .map(CompactString::new)
+            .unwrap_or_default();
+    }
     // ASCII whitespace as `char::is_whitespace` sees it (vertical tab included).
     let space = |b: u8| matches!(b, b' ' | b'\t'..=b'\r');
     // Built in a buffer on the stack (a mask is never longer than the number), then kept
     // inline by `CompactString` when it is short, which a number's mask is.
-    let mut buffer = [0u8; MASK_STACK_BYTES];
     let mut heap = Vec::new();
     let out: &mut [u8] = match buffer.get_mut(..written.len()) {
         Some(out) => out,
@@ -191,11 +209,7 @@ fn mask_ascii(written: &[u8], total: usize, first: usize, last: usize) -> Compac
         i += 1;
         if b.is_ascii_digit() {
             seen += 1;
-            put(if seen <= first || seen > total - last {
-                b
-            } else {
-                b'*'
-            });
+            put(if hidden(seen) { b'*' } else { b });
         } else if space(b) {
             let start = i - 1;
             while written.get(i).is_some_and(|&next| space(next)) {
