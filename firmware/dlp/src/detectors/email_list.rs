@@ -110,7 +110,13 @@ impl Collector {
         let all = addresses(piece);
         for span in &all {
             if let Some(address) = piece.get(span.clone()) {
-                self.distinct.insert(address.to_ascii_lowercase());
+                // Lists repeat their addresses, and the scanner's pieces are in lower case
+                // already: only a new address is copied.
+                if address.bytes().any(|b| b.is_ascii_uppercase()) {
+                    self.distinct.insert(address.to_ascii_lowercase());
+                } else if !self.distinct.contains(address) {
+                    self.distinct.insert(address.to_owned());
+                }
             }
         }
         let shift = |span: &Range<usize>| span.start + offset..span.end + offset;

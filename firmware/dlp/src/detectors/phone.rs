@@ -249,6 +249,12 @@ pub(crate) fn matches(window: &Window<'_>) -> Option<Range<usize>> {
     if !(MIN_WINDOW_LEN..=MAX_WINDOW_LEN).contains(&window.digits.len()) {
         return None;
     }
+    // A national number starts with 0, an international one with 81 (after a `+`, which
+    // [`national_form`] checks): most windows are neither (My Numbers, parts of card
+    // numbers) and are refused before the national form is built.
+    if !matches!(window.digits, [0, ..] | [8, 1, ..]) {
+        return None;
+    }
     let (national, start, closes_after_first) = national_form(window)?;
     if !layout_fits(&national) {
         return None;
