@@ -52,11 +52,14 @@ fn email_list_finding(list: email_list::AddressList, line: usize) -> Finding {
     }
 }
 
-/// Sorts findings by position, then by end, then by detector.
+/// Sorts findings by position, then by end, then by detector ([`finding_order`]).
 fn sort_findings(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
-        (a.span.start, a.span.end, a.detector).cmp(&(b.span.start, b.span.end, b.detector))
-    });
+    findings.sort_by_key(finding_order);
+}
+
+/// The order of findings: by position, then by end, then by detector.
+fn finding_order(finding: &Finding) -> (usize, usize, DetectorKind) {
+    (finding.span.start, finding.span.end, finding.detector)
 }
 
 /// Numbers the lines of `findings` (sorted, spans in `text`), `text` starting on line
@@ -245,12 +248,16 @@ impl Scanner {
         }
         pending.make_ascii_lowercase();
         let _ = scan_piece(&pending, base, line, &mut findings);
+        // Each piece's findings are sorted and lie before the next piece's: the whole list is
+        // sorted, and the address list goes where it belongs.
+        debug_assert!(findings.is_sorted_by(|a, b| finding_order(a) <= finding_order(b)));
         if let Some(min) = self.email_list_min
             && let Some(list) = emails.list(min)
         {
-            findings.push(email_list_finding(list, email_line));
+            let list = email_list_finding(list, email_line);
+            let at = findings.partition_point(|f| finding_order(f) <= finding_order(&list));
+            findings.insert(at, list);
         }
-        sort_findings(&mut findings);
         findings
     }
 
