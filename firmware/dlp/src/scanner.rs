@@ -361,12 +361,18 @@ impl Scanner {
             }
             bits
         };
+        let (mut offered_first, mut offered) = (usize::MAX, 0u8);
         digits::for_each_window(
             text,
             chain,
             digits::MIN_WINDOW_DIGITS,
             |first, last, window| {
-                let mut offered = wanted(first, &next_free, counts);
+                // What is offered changes only with the start group, or when a detector
+                // finds something (then it is taken off below).
+                if first != offered_first {
+                    offered_first = first;
+                    offered = wanted(first, &next_free, counts);
+                }
                 // Only the detectors of numbers as long as the window.
                 let mut candidates = offered & detectors_of_length(window.digits.len());
                 while candidates != 0 {
