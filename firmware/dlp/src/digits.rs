@@ -142,6 +142,13 @@ fn digit_run_end(bytes: &[u8], from: usize) -> usize {
 /// vector instructions, SSE2 or NEON), and the block with one is searched eight bytes at a
 /// time.
 fn find_digit(bytes: &[u8], from: usize) -> Option<usize> {
+    // Digits come in clusters (dates, amounts, numbers): the next one is often within a
+    // word, found without the block test.
+    if let Some(word) = bytes.get(from..).and_then(<[u8]>::first_chunk::<8>)
+        && let Some(at) = first_digit_in_word(*word)
+    {
+        return Some(from + at);
+    }
     let mut pos = from;
     while let Some(block) = bytes
         .get(pos..)
@@ -158,32 +165,29 @@ fn find_digit(bytes: &[u8], from: usize) -> Option<usize> {
     find_digit_by_words(bytes, pos)
 }
 
+/// The index of the first ASCII digit of the eight bytes `word`, if any.
+#[inline(always)]
+fn first_digit_in_word(word: [u8; 8]) -> Option<usize> {
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
+    const TENS: u64 = u64::from_ne_bytes([10; 8]);
+    // A byte is a digit when `byte ^ b'0'` is below 10: flag bytes below 10. The lowest flag
+    // is exact (only a byte below 10 borrows, and a byte of 0x80 or more is masked by `!x`),
+    // which is all that is needed to find the first.
+    let x = u64::from_le_bytes(word) ^ ZEROS;
+    let below_ten = x.wrapping_sub(TENS) & !x & HIGHS;
+    (below_ten != 0).then(|| (below_ten.trailing_zeros() / 8) as usize)
+}
+
 /// The bytes [`find_digit`] tests at once.
 const DIGIT_BLOCK: usize = 32;
 
 /// [`find_digit`] eight bytes at a time.
 fn find_digit_by_words(bytes: &[u8], from: usize) -> Option<usize> {
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
-    const TENS: u64 = u64::from_ne_bytes([10; 8]);
     let mut pos = from;
-    while let Some(word) = bytes.get(pos..pos + 8) {
-        let mut array = [0u8; 8];
-        array.copy_from_slice(word);
-        // A byte is a digit when `byte ^ b'0'` is below 10: flag bytes below 10 (the lowest
-        // flag is exact, which is all that is needed to find the first).
-        let x = u64::from_le_bytes(array) ^ ZEROS;
-        let below_ten = x.wrapping_sub(TENS) & !x & HIGHS;
-        if below_ten != 0 {
-            let at = pos + (below_ten.trailing_zeros() / 8) as usize;
-            if bytes.get(at).is_some_and(u8::is_ascii_digit) {
-                return Some(at);
-            }
-            // Not exact after all (cannot happen for the lowest flag): go on byte-wise.
-            return bytes
-                .get(pos..)
-                .and_then(|rest| rest.iter().position(u8::is_ascii_digit))
-                .map(|offset| pos + offset);
+    while let Some(word) = bytes.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+        if let Some(at) = first_digit_in_word(*word) {
+            return Some(pos + at);
         }
         pos += 8;
     }
