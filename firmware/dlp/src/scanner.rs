@@ -202,13 +202,14 @@ impl Scanner {
         // Scans one piece starting on line `line`; returns the line it ends on.
         let mut scan_piece =
             |piece: &str, base: usize, line: usize, findings: &mut Vec<Finding>| -> usize {
-                let mut found = self.number_findings(piece, &mut counts);
-                sort_findings(&mut found);
-                let end_line = number_lines(piece, line, &mut found);
-                for finding in &mut found {
+                let before = findings.len();
+                self.number_findings(piece, &mut counts, findings);
+                let found = findings.get_mut(before..).unwrap_or_default();
+                sort_findings(found);
+                let end_line = number_lines(piece, line, found);
+                for finding in found {
                     finding.span = finding.span.start + base..finding.span.end + base;
                 }
-                findings.append(&mut found);
                 if self.email_list_min.is_some()
                     && let Some(first) = emails.add(piece, base)
                 {
@@ -287,9 +288,15 @@ impl Scanner {
         None
     }
 
-    /// The findings of the number detectors in normalised `text` in ASCII lower case (spans
-    /// in `text`, lines not yet numbered, not sorted), counting against `counts` per detector.
-    fn number_findings(&self, text: &str, counts: &mut [usize; NUMERIC.len()]) -> Vec<Finding> {
+    /// Appends to `out` the findings of the number detectors in normalised `text` in ASCII
+    /// lower case (spans in `text`, lines not yet numbered, not sorted), counting against
+    /// `counts` per detector.
+    fn number_findings(
+        &self,
+        text: &str,
+        counts: &mut [usize; NUMERIC.len()],
+        out: &mut Vec<Finding>,
+    ) {
         let mut numbers = Vec::new();
         if self.numeric.iter().any(|&on| on) {
             // Most digit runs (dates, amounts, times) are too short for any detector.
@@ -322,16 +329,13 @@ impl Scanner {
                 }
             }
         }
-        numbers
-            .into_iter()
-            .map(|n| Finding {
-                detector: n.kind,
-                confidence: n.confidence,
-                line: 0,
-                masked: mask_number(text.get(n.span.clone()).unwrap_or_default()),
-                span: n.span,
-            })
-            .collect()
+        out.extend(numbers.into_iter().map(|n| Finding {
+            detector: n.kind,
+            confidence: n.confidence,
+            line: 0,
+            masked: mask_number(text.get(n.span.clone()).unwrap_or_default()),
+            span: n.span,
+        }));
     }
 
     /// Offers every window of one chain to the enabled number detectors. Each detector takes
