@@ -307,20 +307,8 @@ impl Scanner {
         if let Some(context) = &self.context
             && !numbers.is_empty()
         {
-            // Where numbers are dense, the windows around them cover the text anyway: one
-            // search of the whole text finds the same keywords with less bookkeeping.
-            let spans: Vec<Range<usize>> = if numbers
-                .len()
-                .saturating_mul(context.reach_bytes())
-                .saturating_mul(2)
-                >= text.len()
-            {
-                std::iter::once(0..text.len()).collect()
-            } else {
-                let mut spans: Vec<Range<usize>> = numbers.iter().map(|n| n.span.clone()).collect();
-                spans.sort_unstable_by_key(|span| span.start);
-                spans
-            };
+            let mut spans: Vec<Range<usize>> = numbers.iter().map(|n| n.span.clone()).collect();
+            spans.sort_unstable_by_key(|span| span.start);
             let hits = context.hits_around(text, spans);
             let mut cursor = 0;
             for number in &mut numbers {

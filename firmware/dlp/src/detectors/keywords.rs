@@ -294,16 +294,17 @@ impl ContextKeywords {
         spans: impl IntoIterator<Item = Range<usize>>,
     ) -> Vec<Hit> {
         debug_assert!(!text.bytes().any(|b| b.is_ascii_uppercase()));
-        let bytes = text.as_bytes();
         let mut hits = Vec::new();
         // The whole-text search passes through `pos` (it never jumps over it).
         let mut pos = 0;
+        // A keyword counts if it ends at most `window_chars` characters before a finding, or
+        // starts at most that many after it: at most `reach` bytes (a character is at most
+        // four). The search covers those bytes (a few more than the characters, which
+        // [`Self::near`] counts exactly), without counting characters; the windows of
+        // findings close together are merged, and each merged window searched once.
+        let reach = self.window_chars.saturating_mul(4);
+        let mut window: Option<Range<usize>> = None;
         for span in spans {
-            // A keyword counts if it ends at most `window_chars` characters before the
-            // finding, or starts at most that many after it: at most `reach` bytes (a
-            // character is at most four). The search covers those bytes (a few more than the
-            // characters, which [`Self::near`] counts exactly), without counting characters.
-            let reach = self.window_chars.saturating_mul(4);
             let from = span
                 .start
                 .saturating_sub(reach)
@@ -313,31 +314,58 @@ impl ContextKeywords {
                 .saturating_add(reach)
                 .saturating_add(1)
                 .min(text.len());
-            if from > pos {
-                // Resume from a position no keyword spans, as close to `from` as found.
-                let floor = pos.max(from.saturating_sub(256));
-                pos = (floor..=from)
-                    .rev()
-                    .find(|&at| self.can_start_at(bytes, at))
-                    .unwrap_or(pos);
-            }
-            // The keywords that start before `to`. A search bounded `max_len` bytes past `to`
-            // finds each of them as the whole-text search does (all of it lies within the
-            // bound); what it finds from `to` on may be cut short by the bound and is left
-            // for the next window.
-            let bound = to.saturating_add(self.max_len).min(text.len());
-            while pos < to && pos < bound {
-                match self.find_in(text, pos..bound) {
-                    Some((span, supports)) if span.start < to => {
-                        pos = span.end;
-                        hits.push(Hit { span, supports });
-                    }
-                    // No keyword starts in `pos..to`: the whole-text search passes `to`.
-                    _ => pos = to,
+            window = match window {
+                Some(open) if from <= open.end => Some(open.start..open.end.max(to)),
+                Some(done) => {
+                    self.search_window(text, done, &mut pos, &mut hits);
+                    Some(from..to)
                 }
-            }
+                None => Some(from..to),
+            };
+        }
+        if let Some(last) = window {
+            self.search_window(text, last, &mut pos, &mut hits);
         }
         hits
+    }
+
+    /// The keywords of [`Self::hits_around`] that start in `window`, the search having got to
+    /// `pos` (which it moves on).
+    fn search_window(
+        &self,
+        text: &str,
+        window: Range<usize>,
+        pos: &mut usize,
+        hits: &mut Vec<Hit>,
+    ) {
+        let bytes = text.as_bytes();
+        let Range {
+            start: from,
+            end: to,
+        } = window;
+        if from > *pos {
+            // Resume from a position no keyword spans, as close to `from` as found.
+            let floor = (*pos).max(from.saturating_sub(256));
+            *pos = (floor..=from)
+                .rev()
+                .find(|&at| self.can_start_at(bytes, at))
+                .unwrap_or(*pos);
+        }
+        // The keywords that start before `to`. A search bounded `max_len` bytes past `to`
+        // finds each of them as the whole-text search does (all of it lies within the bound);
+        // what it finds from `to` on may be cut short by the bound and is left for the next
+        // window.
+        let bound = to.saturating_add(self.max_len).min(text.len());
+        while *pos < to && *pos < bound {
+            match self.find_in(text, *pos..bound) {
+                Some((span, supports)) if span.start < to => {
+                    *pos = span.end;
+                    hits.push(Hit { span, supports });
+                }
+                // No keyword starts in `pos..to`: the whole-text search passes `to`.
+                _ => *pos = to,
+            }
+        }
     }
 
     /// Every keyword in `text`, in order and without overlap (the whole-text search that
