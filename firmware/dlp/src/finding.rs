@@ -119,7 +119,13 @@ pub const MASK_FULL_RULE_MIN_DIGITS: usize = 10;
 /// than six digits nor the whole number. Whitespace holding a line break becomes one space,
 /// so that a mask is always a single line.
 pub fn mask_number(written: &str) -> CompactString {
-    let total = written.bytes().filter(u8::is_ascii_digit).count();
+    let bytes = written.as_bytes();
+    // One pass for what decides the path: the digits, and whether all is ASCII on one line.
+    let (mut total, mut one_line_ascii) = (0, true);
+    for &b in bytes {
+        total += usize::from(b.is_ascii_digit());
+        one_line_ascii &= b.is_ascii() && b != b'\n';
+    }
     let (first, last) = if total >= MASK_FULL_RULE_MIN_DIGITS {
         (MASK_KEEP_FIRST, MASK_KEEP_LAST)
     } else {
@@ -127,6 +133,9 @@ pub fn mask_number(written: &str) -> CompactString {
         let first = MASK_KEEP_FIRST.min(half);
         (first, MASK_KEEP_LAST.min(half - first))
     };
+    if one_line_ascii {
+        return mask_one_ascii_line(bytes, total, first, last);
+    }
     if written.is_ascii() {
         return mask_ascii(written.as_bytes(), total, first, last);
     }
@@ -162,32 +171,16 @@ pub fn mask_number(written: &str) -> CompactString {
     out
 }
 
-/// [`mask_number`] of ASCII text (the numbers the scanner finds), a byte at a time: `total`
-/// digits, of which the `first` and the `last` are kept.
+/// [`mask_number`] of ASCII text with a line break (a number wrapped in a table cell), a
+/// byte at a time: `total` digits, of which the `first` and the `last` are kept; whitespace
+/// holding a line break becomes one space.
 fn mask_ascii(written: &[u8], total: usize, first: usize, last: usize) -> CompactString {
     let hidden = |seen: usize| seen > first && seen <= total - last;
-    let mut buffer = [0u8; MASK_STACK_BYTES];
-    if let Some(out) = buffer.get_mut(..written.len())
-        && !written.contains(&b'\n')
-    {
-        // Without a line break, every byte stays where it is: star the hidden digits,
-        // without a branch on each byte.
-        out.copy_from_slice(written);
-        let mut seen = 0;
-        for b in out.iter_mut() {
-            let digit = b.is_ascii_digit();
-            seen += usize::from(digit);
-            *b = if digit && hidden(seen) { b'*' } else { *b };
-        }
-        // Only ASCII bytes were written.
-        return std::str::from_utf8(out)
-            .map(CompactString::new)
-            .unwrap_or_default();
-    }
     // ASCII whitespace as `char::is_whitespace` sees it (vertical tab included).
     let space = |b: u8| matches!(b, b' ' | b'\t'..=b'\r');
     // Built in a buffer on the stack (a mask is never longer than the number), then kept
     // inline by `CompactString` when it is short, which a number's mask is.
+    let mut buffer = [0u8; MASK_STACK_BYTES];
     let mut heap = Vec::new();
     let out: &mut [u8] = match buffer.get_mut(..written.len()) {
         Some(out) => out,
@@ -227,6 +220,33 @@ fn mask_ascii(written: &[u8], total: usize, first: usize, last: usize) -> Compac
     }
     // Only ASCII bytes were written.
     std::str::from_utf8(out.get(..len).unwrap_or_default())
+        .map(CompactString::new)
+        .unwrap_or_default()
+}
+
+/// [`mask_number`] of ASCII text without a line break (nearly every number the scanner
+/// finds): every byte stays where it is, the hidden digits are starred in a copy on the
+/// stack, without a branch on each byte.
+fn mask_one_ascii_line(written: &[u8], total: usize, first: usize, last: usize) -> CompactString {
+    let mut buffer = [0u8; MASK_STACK_BYTES];
+    let mut heap = Vec::new();
+    let out: &mut [u8] = match buffer.get_mut(..written.len()) {
+        Some(out) => out,
+        None => {
+            heap.resize(written.len(), 0);
+            &mut heap
+        }
+    };
+    out.copy_from_slice(written);
+    let mut seen = 0;
+    for b in out.iter_mut() {
+        let digit = b.is_ascii_digit();
+        seen += usize::from(digit);
+        let hidden = digit && seen > first && seen <= total - last;
+        *b = if hidden { b'*' } else { *b };
+    }
+    // Only ASCII bytes were written.
+    std::str::from_utf8(out)
         .map(CompactString::new)
         .unwrap_or_default()
 }
