@@ -87,6 +87,12 @@ pub struct ContextKeywords {
     prefixes: Option<packed::Searcher>,
     /// What each keyword supports.
     supports: Vec<Supports>,
+    /// The keywords, ASCII-lowercased, for [`Self::longest_at`] in lower-case text.
+    lowered: Vec<Box<[u8]>>,
+    /// For each first byte, the keywords starting with it (indices into [`Self::lowered`]),
+    /// longest first, then in the order given: where a prefix was found, the first of them
+    /// that the text starts with is the leftmost-longest keyword there.
+    by_first_byte: Box<[Vec<usize>]>,
     window_chars: usize,
     /// The longest keyword, in bytes.
     max_len: usize,
@@ -136,9 +142,27 @@ impl ContextKeywords {
                 }
             }
         }
+        let lowered: Vec<Box<[u8]>> = patterns
+            .iter()
+            .map(|p| p.as_bytes().to_ascii_lowercase().into_boxed_slice())
+            .collect();
+        let mut by_first_byte = vec![Vec::new(); 256].into_boxed_slice();
+        let mut by_length: Vec<usize> = (0..lowered.len()).collect();
+        by_length.sort_by_key(|&k| std::cmp::Reverse(lowered.get(k).map_or(0, |p| p.len())));
+        for k in by_length {
+            if let Some(list) = lowered
+                .get(k)
+                .and_then(|p| p.first())
+                .and_then(|&b| by_first_byte.get_mut(usize::from(b)))
+            {
+                list.push(k);
+            }
+        }
         Ok(Self {
             automaton,
             prefixes,
+            lowered,
+            by_first_byte,
             max_len: patterns.iter().map(String::len).max().unwrap_or(0),
             #[cfg(test)]
             patterns: patterns.into_iter().zip(supports.iter().copied()).collect(),
@@ -194,9 +218,30 @@ impl ContextKeywords {
         None
     }
 
-    /// The longest keyword that starts at `start` and ends by `end`, and what it supports.
+    /// The longest keyword that starts at `start` of lower-case `bytes` and ends by `end`,
+    /// and what it supports: the keywords of the first byte compared in turn (a few, each
+    /// refused at its first differing byte), which is several times cheaper than walking the
+    /// automaton a byte at a time.
     #[inline]
     fn longest_at(
+        &self,
+        bytes: &[u8],
+        start: usize,
+        end: usize,
+    ) -> Option<(Range<usize>, Supports)> {
+        let rest = bytes.get(start..end)?;
+        let candidates = self.by_first_byte.get(usize::from(*rest.first()?))?;
+        let &k = candidates
+            .iter()
+            .find(|&&k| self.lowered.get(k).is_some_and(|p| rest.starts_with(p)))?;
+        let len = self.lowered.get(k)?.len();
+        Some((start..start + len, *self.supports.get(k)?))
+    }
+
+    /// [`Self::longest_at`] by the automaton (any case): the reference the comparisons are
+    /// tested against.
+    #[cfg(test)]
+    fn longest_at_by_automaton(
         &self,
         bytes: &[u8],
         start: usize,
@@ -626,6 +671,32 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The keyword comparisons find what the automaton finds, duplicates and keywords
+        /// that are prefixes of others included.
+        #[test]
+        fn keyword_comparisons_equal_the_automaton(
+            extra in proptest::collection::vec(proptest::sample::select(vec![
+                "電話", "電話番", "番号", "ID", "id1", "i", "マイ", "マイナンバー", "card",
+            ]), 0..5),
+            text in "([abcdi1 ]|ID|番号|電話|マイナンバー|カード番号|card number){0,30}",
+            end_cut in 0usize..8,
+        ) {
+            let extra: Vec<String> = extra.into_iter().map(str::to_owned).collect();
+            let keywords = ContextKeywords::new(&extra, 5).unwrap();
+            let lower = normalize_str(&text).to_ascii_lowercase();
+            let bytes = lower.as_bytes();
+            let end = bytes.len().saturating_sub(end_cut);
+            for start in 0..bytes.len() {
+                proptest::prop_assert_eq!(
+                    keywords.longest_at(bytes, start, end),
+                    keywords.longest_at_by_automaton(bytes, start, end),
+                    "{:?} at {}", lower, start
+                );
             }
         }
     }
