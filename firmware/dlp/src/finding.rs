@@ -238,12 +238,28 @@ fn mask_one_ascii_line(written: &[u8], total: usize, first: usize, last: usize) 
         }
     };
     out.copy_from_slice(written);
-    let mut seen = 0;
-    for b in out.iter_mut() {
-        let digit = b.is_ascii_digit();
-        seen += usize::from(digit);
-        let hidden = digit && seen > first && seen <= total - last;
-        *b = if hidden { b'*' } else { *b };
+    // The hidden digits lie between the `first`-th digit and the `last`-th from the end:
+    // find those two places, then star every digit between them.
+    let mut from = 0;
+    let mut kept = 0;
+    while kept < first
+        && let Some(&b) = written.get(from)
+    {
+        kept += usize::from(b.is_ascii_digit());
+        from += 1;
+    }
+    let mut to = written.len();
+    let mut kept = 0;
+    while kept < last && to > from {
+        to -= 1;
+        kept += usize::from(written.get(to).is_some_and(u8::is_ascii_digit));
+    }
+    if total > first + last
+        && let Some(hidden) = out.get_mut(from..to)
+    {
+        for b in hidden {
+            *b = if b.is_ascii_digit() { b'*' } else { *b };
+        }
     }
     // Only ASCII bytes were written.
     std::str::from_utf8(out)
