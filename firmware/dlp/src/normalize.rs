@@ -309,13 +309,14 @@ pub(crate) fn normalize_into(out: &mut String, input: &str) {
     let mut plain_from = 0;
     let mut plain_before = false;
     let mut block_start = 0;
-    while block_start < bytes.len() {
-        let mut lanes = block::flagged(bytes, block_start);
+    loop {
+        // The next span (two blocks) with a flagged lane; everything before it is copyable.
+        let (start, mut lanes) = block::next_flagged(bytes, block_start);
         if lanes == 0 {
-            block_start += block::LANES;
-            continue;
+            break;
         }
-        // Where the latest flagged character of the block ended.
+        block_start = start;
+        // Where the latest flagged character of the span ended.
         let mut next = block_start;
         while lanes != 0 {
             let at = block_start + lanes.trailing_zeros() as usize;
@@ -332,7 +333,7 @@ pub(crate) fn normalize_into(out: &mut String, input: &str) {
                 if let Some(first) = replaced_at(simple, rest) {
                     // Characters that become one stable character each (`１２`, `（`, `ｶﾀ`):
                     // replaced directly, a run of them at once, up to one before a character
-                    // that may compose with it. An unflagged character of the block is
+                    // that may compose with it. An unflagged character of the span is
                     // copyable whatever precedes it.
                     let (mut end, (mut len, mut y)) = (at, first);
                     let mut replaced_any = false;
@@ -342,7 +343,7 @@ pub(crate) fn normalize_into(out: &mut String, input: &str) {
                         // An unflagged character is copyable, so not replaced.
                         let lane_after = after - block_start;
                         let copyable_next =
-                            lane_after < block::LANES && lanes >> lane_after & 1 == 0;
+                            lane_after < block::SPAN && lanes >> lane_after & 1 == 0;
                         let then = if copyable_next {
                             None
                         } else {
@@ -420,13 +421,13 @@ pub(crate) fn normalize_into(out: &mut String, input: &str) {
                 plain_before = false;
                 end
             };
-            // The lanes from `next` on (none past the block).
-            lanes &= u32::MAX
+            // The lanes from `next` on (none past the span).
+            lanes &= u64::MAX
                 .checked_shl(u32::try_from(next - block_start).unwrap_or(u32::MAX))
                 .unwrap_or(0);
         }
-        // The rest of the block is copyable (a run may have gone past it).
-        block_start = next.max(block_start + block::LANES);
+        // The rest of the span is copyable (a run may have gone past it).
+        block_start = next.max(block_start + block::SPAN);
     }
     out.push_str(input.get(copied..).unwrap_or_default());
 }
@@ -695,12 +696,12 @@ mod tests {
             proptest::prop_assert_eq!(normalize_str(&text), reference(&text));
         }
 
-        /// The block classification at every alignment: up to a block of ASCII shifts a
+        /// The block classification at every alignment: up to a span of ASCII shifts a
         /// mixture of every kind of character (copied, flagged but copyable, replaced,
         /// normalised, line ends) across the block boundaries.
         #[test]
         fn normalisation_equals_the_reference_at_every_block_alignment(
-            prefix in 0..=block::LANES,
+            prefix in 0..=block::SPAN,
             pieces in proptest::collection::vec(proptest::prop_oneof![
                 // Digits around the dash-like characters, often.
                 proptest::sample::select(vec!["1", "１", "ー", "ｰ", "─", "ア"]),

@@ -52,6 +52,43 @@ pub(super) fn flagged(bytes: &[u8], pos: usize) -> u32 {
     flagged_window(&window)
 }
 
+/// Bytes [`next_flagged`] steps by: two blocks, so that the branch on whether there is
+/// anything to do (hard to predict in mixed text) is taken half as often.
+pub(super) const SPAN: usize = 2 * LANES;
+
+/// The first span of [`SPAN`] bytes at or after `pos`, in steps of [`SPAN`], with a flagged
+/// lane: its start and its lanes (bit `i` for byte `i`, [`flagged`]); lanes 0 when there is
+/// none. Most spans have none: this loop is kept apart and small so that its constants stay
+/// in registers.
+#[inline(never)]
+pub(super) fn next_flagged(bytes: &[u8], mut pos: usize) -> (usize, u64) {
+    while let Some(window) = bytes
+        .get(pos..)
+        .and_then(<[u8]>::first_chunk::<{ SPAN + 2 }>)
+    {
+        let (low, high) = (
+            window.first_chunk::<WINDOW>(),
+            window.last_chunk::<WINDOW>(),
+        );
+        if let (Some(low), Some(high)) = (low, high) {
+            let lanes = u64::from(flagged_window(low)) | (u64::from(flagged_window(high)) << LANES);
+            if lanes != 0 {
+                return (pos, lanes);
+            }
+        }
+        pos += SPAN;
+    }
+    while pos < bytes.len() {
+        let lanes =
+            u64::from(flagged(bytes, pos)) | (u64::from(flagged(bytes, pos + LANES)) << LANES);
+        if lanes != 0 {
+            return (pos, lanes);
+        }
+        pos += SPAN;
+    }
+    (pos, 0)
+}
+
 /// The lanes of a vector's flags (a byte per lane, `0xFF` if flagged, read as one `u128`)
 /// as bits, lane 0 lowest: each byte's high bit gathered by a multiplication, eight lanes
 /// at a time (LLVM makes no byte movemask of a portable loop). Only done for a block with
@@ -274,7 +311,36 @@ mod tests {
         assert_eq!(lane_bits(0), 0);
     }
 
+    /// [`next_flagged`] the slow way: [`flagged`] block after block.
+    fn next_flagged_by_blocks(bytes: &[u8], mut pos: usize) -> (usize, u64) {
+        while pos < bytes.len() {
+            let lanes =
+                u64::from(flagged(bytes, pos)) | u64::from(flagged(bytes, pos + LANES)) << LANES;
+            if lanes != 0 {
+                return (pos, lanes);
+            }
+            pos += SPAN;
+        }
+        (pos, 0)
+    }
+
     proptest::proptest! {
+        /// The span search finds the same span and lanes as classifying block by block, with
+        /// the flagged character anywhere: inside a span, across the two blocks of one, in
+        /// the last bytes before the end (where the whole-window loop gives way to the tail).
+        #[test]
+        fn next_flagged_finds_the_first_span_with_a_flagged_lane(
+            before in 0..=3 * SPAN,
+            after in 0..=SPAN + 3,
+            flagged_char in proptest::sample::select(vec!["", "\r", "１", "ｶ", "ー", "é", "😀"]),
+            from in 0..=2 * SPAN,
+        ) {
+            let text = "a".repeat(before) + flagged_char + &"ア".repeat(after / 3) + &"b".repeat(after % 3);
+            let bytes = text.as_bytes();
+            let from = from.min(bytes.len());
+            proptest::prop_assert_eq!(next_flagged(bytes, from), next_flagged_by_blocks(bytes, from));
+        }
+
         #[test]
         fn the_vectorised_classification_equals_the_plain_one_on_any_window(
             window in proptest::collection::vec(proptest::prop_oneof![
