@@ -171,11 +171,18 @@ fn national_form(window: &Window<'_>) -> Option<(National, usize, bool)> {
         return None;
     }
     let paren_prefix = before == Some(b'(') && window.before().is_none();
-    for i in 0..groups.len() {
-        let sep = if i == 0 { None } else { link(i) };
-        national
-            .push(digits_of(window, i, i + 1), sep)
-            .then_some(())?;
+    // The window as it is: its digits, its groups and the separators between them.
+    national.push(window.digits, None).then_some(())?;
+    national.group_count = 0;
+    for (i, group) in groups.iter().enumerate() {
+        *national.groups.get_mut(i)? = group.len();
+        national.group_count += 1;
+        if i > 0
+            && let Some(sep) = group.link
+        {
+            *national.seps.get_mut(national.sep_count)? = Some(sep);
+            national.sep_count += 1;
+        }
     }
     let closes_after_first = paren_prefix && national.seps().next() == Some(Sep::CloseParen);
     let start = if closes_after_first {
