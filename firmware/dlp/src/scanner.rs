@@ -180,9 +180,10 @@ impl Scanner {
     /// the findings the whole text gives there (counted against the same per-detector caps).
     /// A text with no such cut is scanned in one piece.
     ///
-    /// Each piece is lowered to ASCII lower case before it is scanned: nothing the built-in
-    /// detectors report depends on the case of a letter, and the context keywords are then
-    /// looked for in one case only ([`ContextKeywords::hits_around`]).
+    /// The stretches of a piece searched for context keywords are lowered to ASCII lower case
+    /// in place, so that the keywords are looked for in one case only
+    /// ([`ContextKeywords::hits_around`]): nothing the built-in detectors report depends on
+    /// the case of a letter.
     fn scan_in_pieces(&self, input: &str, kind: Input, piece_bytes: usize) -> Vec<Finding> {
         let bytes = input.as_bytes();
         // Text this far from any digit is beyond every number's windows and separators.
@@ -201,9 +202,10 @@ impl Scanner {
         let mut findings = Vec::new();
         // Scans one piece starting on line `line`; returns the line it ends on.
         let mut scan_piece =
-            |piece: &str, base: usize, line: usize, findings: &mut Vec<Finding>| -> usize {
+            |piece: &mut str, base: usize, line: usize, findings: &mut Vec<Finding>| -> usize {
                 let before = findings.len();
                 self.number_findings(piece, &mut counts, findings);
+                let piece: &str = piece;
                 let found = findings.get_mut(before..).unwrap_or_default();
                 sort_findings(found);
                 let end_line = number_lines(piece, line, found);
@@ -236,10 +238,8 @@ impl Scanner {
             read = end;
             if let Some(cut) = self.find_cut(&pending, margin, no_cut_until) {
                 if let Some(piece) = pending.get_mut(..cut) {
-                    piece.make_ascii_lowercase();
+                    line = scan_piece(piece, base, line, &mut findings);
                 }
-                let piece = pending.get(..cut).unwrap_or_default();
-                line = scan_piece(piece, base, line, &mut findings);
                 base += cut;
                 pending.drain(..cut);
                 no_cut_until = 0;
@@ -247,8 +247,7 @@ impl Scanner {
                 no_cut_until = pending.len().saturating_sub(margin);
             }
         }
-        pending.make_ascii_lowercase();
-        let _ = scan_piece(&pending, base, line, &mut findings);
+        let _ = scan_piece(&mut pending, base, line, &mut findings);
         // Each piece's findings are sorted and lie before the next piece's: the whole list is
         // sorted, and the address list goes where it belongs.
         debug_assert!(findings.is_sorted_by(|a, b| finding_order(a) <= finding_order(b)));
@@ -288,12 +287,12 @@ impl Scanner {
         None
     }
 
-    /// Appends to `out` the findings of the number detectors in normalised `text` in ASCII
-    /// lower case (spans in `text`, lines not yet numbered, not sorted), counting against
-    /// `counts` per detector.
+    /// Appends to `out` the findings of the number detectors in normalised `text` (spans in
+    /// `text`, lines not yet numbered, not sorted), counting against `counts` per detector.
+    /// The stretches searched for context keywords are lowered in place.
     fn number_findings(
         &self,
-        text: &str,
+        text: &mut str,
         counts: &mut [usize; NUMERIC.len()],
         out: &mut Vec<Finding>,
     ) {

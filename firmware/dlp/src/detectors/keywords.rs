@@ -325,8 +325,9 @@ impl ContextKeywords {
 
     /// The keywords of [`Self::hits`] that [`Self::near`] can need for a finding in one of
     /// `spans` (sorted by start): the same answers, searching only around the findings.
-    /// `text` is in ASCII lower case (the keywords match in any case, so they are found the
-    /// same; only lower-case first bytes are looked for, see [`Self::prefixes`]).
+    /// The ASCII letters of the stretches searched are lowered in `text`, in place (the
+    /// keywords match in any case, so they are found the same; only lower-case first bytes
+    /// are looked for, see [`Self::prefixes`]); nothing else is changed.
     ///
     /// The whole-text search is leftmost-longest without overlap, so where it finds a keyword
     /// depends on where it started. It is resumed instead at a position between two bytes
@@ -335,10 +336,9 @@ impl ContextKeywords {
     /// never jumps over it), and from it on finds exactly what a search started there finds.
     pub(crate) fn hits_around(
         &self,
-        text: &str,
+        text: &mut str,
         spans: impl IntoIterator<Item = Range<usize>>,
     ) -> Vec<Hit> {
-        debug_assert!(!text.bytes().any(|b| b.is_ascii_uppercase()));
         let mut hits = Vec::new();
         // The whole-text search passes through `pos` (it never jumps over it).
         let mut pos = 0;
@@ -378,18 +378,19 @@ impl ContextKeywords {
     /// `pos` (which it moves on).
     fn search_window(
         &self,
-        text: &str,
+        text: &mut str,
         window: Range<usize>,
         pos: &mut usize,
         hits: &mut Vec<Hit>,
     ) {
-        let bytes = text.as_bytes();
         let Range {
             start: from,
             end: to,
         } = window;
         if from > *pos {
-            // Resume from a position no keyword spans, as close to `from` as found.
+            // Resume from a position no keyword spans, as close to `from` as found (the
+            // pairs are compared in lower case, so the case of the text does not matter).
+            let bytes = text.as_bytes();
             let floor = (*pos).max(from.saturating_sub(256));
             *pos = (floor..=from)
                 .rev()
@@ -401,6 +402,13 @@ impl ContextKeywords {
         // what it finds from `to` on may be cut short by the bound and is left for the next
         // window.
         let bound = to.saturating_add(self.max_len).min(text.len());
+        // What the search reads is lowered first: the prefixes and the comparisons are in
+        // lower case.
+        let lowered = text.floor_char_boundary(*pos)..text.ceil_char_boundary(bound);
+        if let Some(searched) = text.get_mut(lowered) {
+            searched.make_ascii_lowercase();
+        }
+        let text: &str = text;
         while *pos < to && *pos < bound {
             match self.find_in(text, *pos..bound) {
                 Some((span, supports)) if span.start < to => {
@@ -648,8 +656,9 @@ mod tests {
                 .collect();
             spans.sort_by_key(|span| span.start);
             let all = keywords.hits(&text);
-            let lower = text.to_ascii_lowercase();
-            let around = keywords.hits_around(&lower, spans.clone());
+            let mut lower = text.clone();
+            let around = keywords.hits_around(&mut lower, spans.clone());
+            proptest::prop_assert_eq!(lower.to_ascii_lowercase(), text.to_ascii_lowercase());
             for span in &spans {
                 for kind in [
                     DetectorKind::MyNumber,
@@ -718,8 +727,8 @@ mod tests {
             .collect();
         let all = keywords.hits(text);
         assert!(all.len() >= 5, "{all:?}");
-        let lower = text.to_ascii_lowercase();
-        let around = keywords.hits_around(&lower, spans.clone());
+        let mut lower = text.to_owned();
+        let around = keywords.hits_around(&mut lower, spans.clone());
         for span in &spans {
             for kind in [DetectorKind::MyNumber, DetectorKind::CreditCard] {
                 assert_eq!(
@@ -742,7 +751,7 @@ mod tests {
         let number = text.find("1234").unwrap()..text.len();
         let all = keywords.hits(text);
         assert_eq!(all.len(), 1);
-        let around = keywords.hits_around(text, [number.clone()]);
+        let around = keywords.hits_around(&mut text.to_owned(), [number.clone()]);
         assert_eq!(around, all);
         assert!(!keywords.near(text, &around, &number, DetectorKind::CreditCard));
     }
