@@ -144,12 +144,14 @@ fn digit_run_end(bytes: &[u8], from: usize) -> usize {
 fn find_digit(bytes: &[u8], from: usize) -> Option<usize> {
     // Digits come in clusters (dates, amounts, numbers): the next one is often within a
     // word, found without the block test.
-    if let Some(word) = bytes.get(from..).and_then(<[u8]>::first_chunk::<8>)
-        && let Some(at) = first_digit_in_word(*word)
-    {
-        return Some(from + at);
-    }
     let mut pos = from;
+    if let Some(word) = bytes.get(from..).and_then(<[u8]>::first_chunk::<8>) {
+        if let Some(at) = first_digit_in_word(*word) {
+            return Some(from + at);
+        }
+        // No digit in these eight: the blocks start after them.
+        pos += 8;
+    }
     while let Some(block) = bytes
         .get(pos..)
         .and_then(<[u8]>::first_chunk::<DIGIT_BLOCK>)
