@@ -144,14 +144,15 @@ fn digit_run_end(bytes: &[u8], from: usize) -> usize {
 fn find_digit(bytes: &[u8], from: usize) -> Option<usize> {
     // Digits come in clusters (dates, amounts, numbers): the next one is often within a
     // word, found without the block test.
-    let mut pos = from;
-    if let Some(word) = bytes.get(from..).and_then(<[u8]>::first_chunk::<8>) {
-        if let Some(at) = first_digit_in_word(*word) {
-            return Some(from + at);
-        }
-        // No digit in these eight: the blocks start after them.
-        pos += 8;
+    if let Some(at) = digit_in_word_at(bytes, from) {
+        return Some(at);
     }
+    // No digit in the eight bytes at `from` (if there are eight): the blocks start after them.
+    let mut pos = if from + 8 <= bytes.len() {
+        from + 8
+    } else {
+        from
+    };
     while let Some(block) = bytes
         .get(pos..)
         .and_then(<[u8]>::first_chunk::<DIGIT_BLOCK>)
@@ -165,6 +166,14 @@ fn find_digit(bytes: &[u8], from: usize) -> Option<usize> {
         pos += DIGIT_BLOCK;
     }
     find_digit_by_words(bytes, pos)
+}
+
+/// The position of the first ASCII digit of the eight bytes at `pos`, if there are eight and
+/// one of them is a digit.
+#[inline(always)]
+fn digit_in_word_at(bytes: &[u8], pos: usize) -> Option<usize> {
+    let word = bytes.get(pos..)?.first_chunk::<8>()?;
+    first_digit_in_word(*word).map(|at| pos + at)
 }
 
 /// The index of the first ASCII digit of the eight bytes `word`, if any.
@@ -187,9 +196,9 @@ const DIGIT_BLOCK: usize = 32;
 /// [`find_digit`] eight bytes at a time.
 fn find_digit_by_words(bytes: &[u8], from: usize) -> Option<usize> {
     let mut pos = from;
-    while let Some(word) = bytes.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
-        if let Some(at) = first_digit_in_word(*word) {
-            return Some(pos + at);
+    while pos + 8 <= bytes.len() {
+        if let Some(at) = digit_in_word_at(bytes, pos) {
+            return Some(at);
         }
         pos += 8;
     }
@@ -398,29 +407,21 @@ pub(crate) fn for_each_window(
     mut on_window: impl FnMut(usize, usize, &Window<'_>) -> bool,
 ) {
     let total: usize = chain.iter().map(Group::len).sum();
-    if total <= CHAIN_STACK_DIGITS && chain.len() <= CHAIN_STACK_DIGITS {
-        let mut digits = [0u8; CHAIN_STACK_DIGITS];
-        let mut offsets = [0u16; CHAIN_STACK_DIGITS + 1];
-        windows_of(
-            text,
-            chain,
-            min_digits,
-            &mut digits,
-            &mut offsets,
-            &mut on_window,
-        );
-    } else {
-        let mut digits = vec![0u8; total];
-        let mut offsets = vec![0usize; chain.len() + 1];
-        windows_of(
-            text,
-            chain,
-            min_digits,
-            &mut digits,
-            &mut offsets,
-            &mut on_window,
-        );
-    }
+    let mut stack_digits = [0u8; CHAIN_STACK_DIGITS];
+    let mut stack_offsets = [0usize; CHAIN_STACK_DIGITS + 1];
+    let (mut heap_digits, mut heap_offsets) = (Vec::new(), Vec::new());
+    let (digits, offsets): (&mut [u8], &mut [usize]) = match (
+        stack_digits.get_mut(..total),
+        stack_offsets.get_mut(..=chain.len()),
+    ) {
+        (Some(digits), Some(offsets)) => (digits, offsets),
+        _ => {
+            heap_digits.resize(total, 0);
+            heap_offsets.resize(chain.len() + 1, 0);
+            (&mut heap_digits, &mut heap_offsets)
+        }
+    };
+    windows_of(text, chain, min_digits, digits, offsets, &mut on_window);
 }
 
 /// The chains [`for_each_window`] handles without allocating: at most this many digits (and
@@ -431,12 +432,12 @@ const CHAIN_STACK_DIGITS: usize = 64;
 /// the chain has) and the offset of each group's first digit in them (`offsets`, one more
 /// than the groups): every digit is converted once per chain, and each window is a slice of
 /// them.
-fn windows_of<O: Copy + TryFrom<usize> + Into<usize>>(
+fn windows_of(
     text: &str,
     chain: &[Group],
     min_digits: usize,
     digits: &mut [u8],
-    offsets: &mut [O],
+    offsets: &mut [usize],
     on_window: &mut impl FnMut(usize, usize, &Window<'_>) -> bool,
 ) {
     let bytes = text.as_bytes();
@@ -451,16 +452,16 @@ fn windows_of<O: Copy + TryFrom<usize> + Into<usize>>(
         for (slot, b) in slots.iter_mut().zip(group_bytes) {
             *slot = b.wrapping_sub(b'0');
         }
-        if let (Some(offset), Ok(value)) = (offsets.get_mut(i), O::try_from(len)) {
-            *offset = value;
+        if let Some(offset) = offsets.get_mut(i) {
+            *offset = len;
         }
         len += group.len();
     }
-    if let (Some(offset), Ok(value)) = (offsets.get_mut(chain.len()), O::try_from(len)) {
-        *offset = value;
+    if let Some(offset) = offsets.get_mut(chain.len()) {
+        *offset = len;
     }
     let digits = &*digits;
-    let offset = |i: usize| offsets.get(i).map_or(len, |&o| o.into());
+    let offset = |i: usize| offsets.get(i).copied().unwrap_or(len);
     let mut last_fitting = 0; // the last group of the longest window from `first`
     for first in 0..chain.len() {
         let from = offset(first);

@@ -178,96 +178,91 @@ fn mask_ascii(written: &[u8], total: usize, first: usize, last: usize) -> Compac
     let hidden = |seen: usize| seen > first && seen <= total - last;
     // ASCII whitespace as `char::is_whitespace` sees it (vertical tab included).
     let space = |b: u8| matches!(b, b' ' | b'\t'..=b'\r');
-    // Built in a buffer on the stack (a mask is never longer than the number), then kept
-    // inline by `CompactString` when it is short, which a number's mask is.
-    let mut buffer = [0u8; MASK_STACK_BYTES];
-    let mut heap = Vec::new();
-    let out: &mut [u8] = match buffer.get_mut(..written.len()) {
-        Some(out) => out,
-        None => {
-            heap.resize(written.len(), 0);
-            &mut heap
-        }
-    };
-    let mut len = 0;
-    let mut put = |b: u8| {
-        if let Some(slot) = out.get_mut(len) {
-            *slot = b;
-            len += 1;
-        }
-    };
-    let mut seen = 0;
-    let mut i = 0;
-    while let Some(&b) = written.get(i) {
-        i += 1;
-        if b.is_ascii_digit() {
-            seen += 1;
-            put(if hidden(seen) { b'*' } else { b });
-        } else if space(b) {
-            let start = i - 1;
-            while written.get(i).is_some_and(|&next| space(next)) {
-                i += 1;
+    with_work_buffer(written.len(), |out| {
+        let mut len = 0;
+        let mut put = |b: u8| {
+            if let Some(slot) = out.get_mut(len) {
+                *slot = b;
+                len += 1;
             }
-            let run = written.get(start..i).unwrap_or_default();
-            if run.contains(&b'\n') {
-                put(b' ');
+        };
+        let mut seen = 0;
+        let mut i = 0;
+        while let Some(&b) = written.get(i) {
+            i += 1;
+            if b.is_ascii_digit() {
+                seen += 1;
+                put(if hidden(seen) { b'*' } else { b });
+            } else if space(b) {
+                let start = i - 1;
+                while written.get(i).is_some_and(|&next| space(next)) {
+                    i += 1;
+                }
+                let run = written.get(start..i).unwrap_or_default();
+                if run.contains(&b'\n') {
+                    put(b' ');
+                } else {
+                    run.iter().for_each(|&b| put(b));
+                }
             } else {
-                run.iter().for_each(|&b| put(b));
+                put(b);
             }
-        } else {
-            put(b);
         }
-    }
-    // Only ASCII bytes were written.
-    std::str::from_utf8(out.get(..len).unwrap_or_default())
-        .map(CompactString::new)
-        .unwrap_or_default()
+        ascii_mask(out.get(..len).unwrap_or_default())
+    })
 }
 
 /// [`mask_number`] of ASCII text without a line break (nearly every number the scanner
-/// finds): every byte stays where it is, the hidden digits are starred in a copy on the
-/// stack, without a branch on each byte.
+/// finds): every byte stays where it is, the hidden digits are starred in a copy, without a
+/// branch on each byte.
 fn mask_one_ascii_line(written: &[u8], total: usize, first: usize, last: usize) -> CompactString {
-    let mut buffer = [0u8; MASK_STACK_BYTES];
-    let mut heap = Vec::new();
-    let out: &mut [u8] = match buffer.get_mut(..written.len()) {
-        Some(out) => out,
-        None => {
-            heap.resize(written.len(), 0);
-            &mut heap
+    with_work_buffer(written.len(), |out| {
+        out.copy_from_slice(written);
+        // The hidden digits lie between the `first`-th digit and the `last`-th from the end:
+        // find those two places, then star every digit between them.
+        let mut from = 0;
+        let mut kept = 0;
+        while kept < first
+            && let Some(&b) = written.get(from)
+        {
+            kept += usize::from(b.is_ascii_digit());
+            from += 1;
         }
-    };
-    out.copy_from_slice(written);
-    // The hidden digits lie between the `first`-th digit and the `last`-th from the end:
-    // find those two places, then star every digit between them.
-    let mut from = 0;
-    let mut kept = 0;
-    while kept < first
-        && let Some(&b) = written.get(from)
-    {
-        kept += usize::from(b.is_ascii_digit());
-        from += 1;
-    }
-    let mut to = written.len();
-    let mut kept = 0;
-    while kept < last && to > from {
-        to -= 1;
-        kept += usize::from(written.get(to).is_some_and(u8::is_ascii_digit));
-    }
-    if total > first + last
-        && let Some(hidden) = out.get_mut(from..to)
-    {
-        for b in hidden {
-            *b = if b.is_ascii_digit() { b'*' } else { *b };
+        let mut to = written.len();
+        let mut kept = 0;
+        while kept < last && to > from {
+            to -= 1;
+            kept += usize::from(written.get(to).is_some_and(u8::is_ascii_digit));
         }
+        if total > first + last
+            && let Some(hidden) = out.get_mut(from..to)
+        {
+            for b in hidden {
+                *b = if b.is_ascii_digit() { b'*' } else { *b };
+            }
+        }
+        ascii_mask(out)
+    })
+}
+
+/// Runs `work` on a buffer of `len` zero bytes: on the stack when it is short (a number's
+/// mask always is), on the heap otherwise.
+fn with_work_buffer<R>(len: usize, work: impl FnOnce(&mut [u8]) -> R) -> R {
+    let mut stack = [0u8; MASK_STACK_BYTES];
+    match stack.get_mut(..len) {
+        Some(buffer) => work(buffer),
+        None => work(&mut vec![0; len]),
     }
-    // Only ASCII bytes were written.
-    std::str::from_utf8(out)
+}
+
+/// The mask written in `bytes` (ASCII only), kept inline by `CompactString` when short.
+fn ascii_mask(bytes: &[u8]) -> CompactString {
+    std::str::from_utf8(bytes)
         .map(CompactString::new)
         .unwrap_or_default()
 }
 
-/// The longest number [`mask_ascii`] masks without allocating its work buffer.
+/// The longest work buffer [`with_work_buffer`] keeps on the stack.
 const MASK_STACK_BYTES: usize = 64;
 
 #[cfg(test)]

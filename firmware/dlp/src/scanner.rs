@@ -563,6 +563,24 @@ mod tests {
         }
     }
 
+    /// The scan in pieces of `piece_bytes`, of raw and of normalised input, and the scan
+    /// itself, all equal the reference scan of `text`.
+    fn assert_pieces_equal_the_reference(scanner: &Scanner, text: &str, piece_bytes: usize) {
+        let expected = reference_scan(scanner, text);
+        assert_eq!(
+            scanner.scan_in_pieces(text, Input::Raw, piece_bytes),
+            expected,
+            "{text:?}"
+        );
+        let normalized = crate::normalize::normalize_str(text);
+        assert_eq!(
+            scanner.scan_in_pieces(&normalized, Input::Normalized, piece_bytes),
+            expected,
+            "normalised: {text:?}"
+        );
+        assert_eq!(scanner.scan(text), expected, "{text:?}");
+    }
+
     /// The pieces of [`Scanner::scan_in_pieces`] hold no number that the whole text does not.
     fn scanner_without_rules(window_chars: usize, max_findings: usize) -> Scanner {
         let mut config = ScanConfig::default();
@@ -599,17 +617,7 @@ mod tests {
         ) {
             let text: String = pieces.concat();
             let scanner = scanner_without_rules(window_chars, max_findings);
-            let expected = reference_scan(&scanner, &text);
-            proptest::prop_assert_eq!(
-                scanner.scan_in_pieces(&text, Input::Raw, piece_bytes), expected.clone(), "{:?}", text
-            );
-            let normalized = crate::normalize::normalize_str(&text);
-            proptest::prop_assert_eq!(
-                scanner.scan_in_pieces(&normalized, Input::Normalized, piece_bytes),
-                expected.clone(),
-                "normalised: {:?}", text
-            );
-            proptest::prop_assert_eq!(scanner.scan(&text), expected, "{:?}", text);
+            assert_pieces_equal_the_reference(&scanner, &text, piece_bytes);
         }
     }
 
@@ -637,17 +645,7 @@ mod tests {
         ) {
             let text: String = pairs.iter().flat_map(|(a, b)| [*a, *b]).collect();
             let scanner = scanner_without_rules(window_chars, max_findings);
-            let expected = reference_scan(&scanner, &text);
-            proptest::prop_assert_eq!(
-                scanner.scan_in_pieces(&text, Input::Raw, piece_bytes), expected.clone(), "{:?}", text
-            );
-            let normalized = crate::normalize::normalize_str(&text);
-            proptest::prop_assert_eq!(
-                scanner.scan_in_pieces(&normalized, Input::Normalized, piece_bytes),
-                expected.clone(),
-                "normalised: {:?}", text
-            );
-            proptest::prop_assert_eq!(scanner.scan(&text), expected, "{:?}", text);
+            assert_pieces_equal_the_reference(&scanner, &text, piece_bytes);
         }
     }
 
