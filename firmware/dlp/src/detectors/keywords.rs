@@ -10,7 +10,7 @@
 
 use std::ops::Range;
 
-use aho_corasick::automaton::Automaton;
+use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
 use aho_corasick::packed;
 use aho_corasick::{Anchored, MatchKind, StartKind};
@@ -262,10 +262,16 @@ impl ContextKeywords {
             }
         }
         let (state, end) = found?;
-        let pattern = automaton.match_pattern(state, 0);
+        self.hit_ending(state, end)
+    }
+
+    /// The keyword of the automaton's match state `state`, ending at byte `end`: its span and
+    /// what it supports.
+    fn hit_ending(&self, state: StateID, end: usize) -> Option<(Range<usize>, Supports)> {
+        let pattern = self.automaton.match_pattern(state, 0);
         let supports = self.supports.get(pattern.as_usize()).copied()?;
         Some((
-            end.saturating_sub(automaton.pattern_len(pattern))..end,
+            end.saturating_sub(self.automaton.pattern_len(pattern))..end,
             supports,
         ))
     }
@@ -315,12 +321,7 @@ impl ContextKeywords {
             }
         }
         let (state, end) = found?;
-        let pattern = automaton.match_pattern(state, 0);
-        let supports = self.supports.get(pattern.as_usize()).copied()?;
-        Some((
-            end.saturating_sub(automaton.pattern_len(pattern))..end,
-            supports,
-        ))
+        self.hit_ending(state, end)
     }
 
     /// The keywords of [`Self::hits`] that [`Self::near`] can need for a finding in one of
