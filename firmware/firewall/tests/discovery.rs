@@ -49,21 +49,7 @@ impl Lan {
     /// Runs the test `name` of this binary in the gateway namespace and checks that it ran
     /// and passed there.
     fn run_in_gateway(&self, name: &str) {
-        let exe = std::env::current_exe().expect("test binary path");
-        let out = Command::new(tool("ip"))
-            .args(["netns", "exec", &self.gateway.name])
-            .arg(exe)
-            .args(["--exact", name, "--nocapture", "--test-threads=1"])
-            .env(CHILD, "1")
-            .output()
-            .expect("ip netns exec runs");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success() && stdout.contains("1 passed"),
-            "{name} failed inside namespace {}:\n{stdout}\n{stderr}",
-            self.gateway.name
-        );
+        self.gateway.run_test(name, CHILD);
     }
 }
 

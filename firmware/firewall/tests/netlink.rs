@@ -24,22 +24,7 @@ const CHILD: &str = "MAMORI_NETLINK_CHILD";
 /// Runs the test `name` of this binary in a fresh namespace and checks that it ran and
 /// passed there.
 fn in_netns(name: &str) {
-    let ns = NetNs::new();
-    let exe = std::env::current_exe().expect("test binary path");
-    let out = Command::new(tool("ip"))
-        .args(["netns", "exec", &ns.name])
-        .arg(exe)
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .output()
-        .expect("ip netns exec runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "{name} failed inside namespace {}:\n{stdout}\n{stderr}",
-        ns.name
-    );
+    NetNs::new().run_test(name, CHILD);
 }
 
 /// A test whose body runs inside a network namespace of its own.

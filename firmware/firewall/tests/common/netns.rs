@@ -130,6 +130,26 @@ impl NetNs {
         self.nft(&["-f", path])
     }
 
+    /// Runs the test `name` of this test binary inside this namespace, with `child_var` set
+    /// so that the test body runs there, and checks that it ran and passed.
+    pub fn run_test(&self, name: &str, child_var: &str) {
+        let exe = std::env::current_exe().expect("test binary path");
+        let out = Command::new(tool("ip"))
+            .args(["netns", "exec", &self.name])
+            .arg(exe)
+            .args(["--exact", name, "--nocapture", "--test-threads=1"])
+            .env(child_var, "1")
+            .output()
+            .expect("ip netns exec runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{name} failed inside namespace {}:\n{stdout}\n{stderr}",
+            self.name
+        );
+    }
+
     /// The kernel's listing of the table, normalised (see [`normalise`]).
     pub fn list(&self) -> String {
         let out = self.nft(&["list", "table", "inet", "mamori"]);
