@@ -36,29 +36,15 @@ enum Command {
     },
     /// Manage the relay's queue through its control socket.
     Queue {
-        /// Configuration file, to find the data directory.
-        #[arg(long, short)]
-        config: Option<PathBuf>,
-        /// Control socket (overrides the one found from the configuration).
-        #[arg(long)]
-        socket: Option<PathBuf>,
-        /// Print raw JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        control: ControlArgs,
         #[command(subcommand)]
         action: cli_queue::QueueAction,
     },
     /// Manage the messages DLP holds (the quarantine) through the relay's control socket.
     Quarantine {
-        /// Configuration file, to find the data directory.
-        #[arg(long, short)]
-        config: Option<PathBuf>,
-        /// Control socket (overrides the one found from the configuration).
-        #[arg(long)]
-        socket: Option<PathBuf>,
-        /// Print raw JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        control: ControlArgs,
         #[command(subcommand)]
         action: cli_quarantine::QuarantineAction,
     },
@@ -75,15 +61,8 @@ enum Command {
     },
     /// The firewall: check a model, apply it on probation, confirm, roll back, status, sets.
     Fw {
-        /// Configuration file, to find the data directory.
-        #[arg(long, short)]
-        config: Option<PathBuf>,
-        /// The daemon's control socket (overrides the one found from the configuration).
-        #[arg(long)]
-        socket: Option<PathBuf>,
-        /// Print raw JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        control: ControlArgs,
         #[command(subcommand)]
         action: cli_fw::FwAction,
     },
@@ -123,16 +102,31 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<mamori_core::Config> {
     })
 }
 
-/// The control socket a command talks to: the one given, or the daemon's in the data
-/// directory of the configuration.
-fn socket_of(
-    given: Option<PathBuf>,
-    config: Option<&PathBuf>,
-    in_data_dir: fn(&std::path::Path) -> PathBuf,
-) -> anyhow::Result<PathBuf> {
-    match given {
-        Some(s) => Ok(s),
-        None => Ok(in_data_dir(&load_config(config)?.general.data_dir)),
+/// The options of the commands that talk to a daemon over its control socket (`queue`,
+/// `quarantine`, `fw`).
+#[derive(clap::Args)]
+struct ControlArgs {
+    /// Configuration file, to find the data directory.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// The daemon's control socket (overrides the one found from the configuration).
+    #[arg(long)]
+    socket: Option<PathBuf>,
+    /// Print raw JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl ControlArgs {
+    /// The socket given, or the one `in_data_dir` places in the configuration's data
+    /// directory.
+    fn socket(&self, in_data_dir: fn(&std::path::Path) -> PathBuf) -> anyhow::Result<PathBuf> {
+        match &self.socket {
+            Some(s) => Ok(s.clone()),
+            None => Ok(in_data_dir(
+                &load_config(self.config.as_ref())?.general.data_dir,
+            )),
+        }
     }
 }
 
@@ -154,45 +148,22 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             mamori_core::logging::init(&config.log.level)?;
             runtime()?.block_on(run::smtpd(config))?;
         }
-        Command::Queue {
-            config,
-            socket,
-            json,
-            action,
-        } => {
-            let socket = socket_of(
-                socket,
-                config.as_ref(),
-                mamori_smtp::server::control_socket_path,
-            )?;
-            return cli_queue::run(&socket, action, json);
+        Command::Queue { control, action } => {
+            let socket = control.socket(mamori_smtp::server::control_socket_path)?;
+            return cli_queue::run(&socket, action, control.json);
         }
-        Command::Quarantine {
-            config,
-            socket,
-            json,
-            action,
-        } => {
-            let socket = socket_of(
-                socket,
-                config.as_ref(),
-                mamori_smtp::server::control_socket_path,
-            )?;
-            return cli_quarantine::run(&socket, action, json);
+        Command::Quarantine { control, action } => {
+            let socket = control.socket(mamori_smtp::server::control_socket_path)?;
+            return cli_quarantine::run(&socket, action, control.json);
         }
         Command::Dlp { action } => return cli_dlp::run(action),
-        Command::Fw {
-            config,
-            socket,
-            json,
-            action,
-        } => {
-            let socket = match (socket, &action) {
-                (Some(s), _) => s,
+        Command::Fw { control, action } => {
+            // `fw check` talks to no daemon.
+            let socket = match (&control.socket, &action) {
                 (None, cli_fw::FwAction::Check { .. }) => PathBuf::new(),
-                (None, _) => socket_of(None, config.as_ref(), firewalld::socket_path)?,
+                _ => control.socket(firewalld::socket_path)?,
             };
-            return cli_fw::run(action, &socket, json);
+            return cli_fw::run(action, &socket, control.json);
         }
         Command::Firewalld { config } => {
             let config = load_config(config.as_ref())?;
