@@ -22,7 +22,6 @@ use mamori_firewall::FirewallConfig;
 use mamori_firewall::confirm::{DEFAULT_TIMEOUT_SECS, Models};
 use mamori_firewall::discovery::{Inventory, SweepReport};
 use mamori_firewall::model::SetElement;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::sync::Mutex;
 
@@ -472,29 +471,12 @@ pub async fn serve<B: Backend>(daemon: Arc<Firewalld<B>>, socket: PathBuf) -> an
             discovery.discover().await;
         }
     });
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
+    mamori_core::control::serve(listener, MAX_FW_REQUEST_LINE, move |req: FwRequest| {
         let daemon = daemon.clone();
-        tokio::spawn(async move {
-            let (r, mut w) = stream.into_split();
-            let mut lines = BufReader::new(r.take(MAX_FW_REQUEST_LINE as u64)).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let response = match serde_json::from_str::<FwRequest>(&line) {
-                    Ok(req) => daemon.handle(req).await,
-                    Err(e) => Response::Error {
-                        message: format!("bad request: {e}"),
-                    },
-                };
-                let mut out = serde_json::to_vec(&response).unwrap_or_default();
-                out.push(b'\n');
-                if w.write_all(&out).await.is_err() {
-                    break;
-                }
-            }
-        });
-    }
+        async move { daemon.handle(req).await }
+    })
+    .await;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -555,6 +537,20 @@ mod tests {
         Firewalld::start(dir, FirewallConfig::default(), rec.clone(), audit).unwrap()
     }
 
+    /// Asks the daemon to apply `model`, on probation for `timeout_secs`.
+    async fn apply(
+        d: &Firewalld<Arc<Recorder>>,
+        model: FirewallConfig,
+        timeout_secs: Option<u64>,
+    ) -> Response {
+        d.handle(FwRequest::Apply {
+            model: Box::new(model),
+            timeout_secs,
+            by: None,
+        })
+        .await
+    }
+
     fn applied(rec: &Recorder) -> Vec<String> {
         rec.applied.lock().unwrap().clone()
     }
@@ -568,33 +564,16 @@ mod tests {
             Response::Ok { data } => data,
             Response::Error { message } => panic!("{message}"),
         };
-        let data = ok(d
-            .handle(FwRequest::Apply {
-                model: Box::new(model("alpha")),
-                timeout_secs: Some(60),
-                by: None,
-            })
-            .await);
+        let data = ok(apply(&d, model("alpha"), Some(60)).await);
         let serial = data["serial"].as_u64().unwrap();
         ok(d.handle(FwRequest::Confirm {
             serial: Some(serial),
             by: None,
         })
         .await);
-        ok(d.handle(FwRequest::Apply {
-            model: Box::new(model("beta")),
-            timeout_secs: Some(1),
-            by: None,
-        })
-        .await);
+        ok(apply(&d, model("beta"), Some(1)).await);
         // A second apply while one is pending is refused.
-        let busy = d
-            .handle(FwRequest::Apply {
-                model: Box::new(model("alpha")),
-                timeout_secs: None,
-                by: None,
-            })
-            .await;
+        let busy = apply(&d, model("alpha"), None).await;
         assert!(
             matches!(busy, Response::Error { ref message } if message.contains("waiting for confirmation")),
             "{busy:?}"
@@ -605,12 +584,7 @@ mod tests {
         drop(d);
         // A restart during a probation boots the confirmed model, not the candidate.
         let d = start(dir.path(), &rec);
-        ok(d.handle(FwRequest::Apply {
-            model: Box::new(model("beta")),
-            timeout_secs: Some(60),
-            by: None,
-        })
-        .await);
+        ok(apply(&d, model("beta"), Some(60)).await);
         drop(d);
         let rec2 = Arc::new(Recorder::default());
         let _d = start(dir.path(), &rec2);
@@ -627,13 +601,7 @@ mod tests {
         let rec = Arc::new(Recorder::default());
         let d = start(dir.path(), &rec);
         rec.refuse.store(true, std::sync::atomic::Ordering::SeqCst);
-        let r = d
-            .handle(FwRequest::Apply {
-                model: Box::new(model("alpha")),
-                timeout_secs: None,
-                by: None,
-            })
-            .await;
+        let r = apply(&d, model("alpha"), None).await;
         assert!(
             matches!(r, Response::Error { ref message } if message.contains("old one stays")),
             "{r:?}"
@@ -653,13 +621,7 @@ mod tests {
         let bad: FirewallConfig =
             toml::from_str("[[rules]]\nname = \"x\"\nzone = \"dmz\"\naction = \"accept\"\n")
                 .unwrap();
-        let r = d
-            .handle(FwRequest::Apply {
-                model: Box::new(bad),
-                timeout_secs: None,
-                by: None,
-            })
-            .await;
+        let r = apply(&d, bad, None).await;
         assert!(
             matches!(r, Response::Error { ref message } if message.contains("dmz")),
             "{r:?}"

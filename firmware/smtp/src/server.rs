@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use mamori_core::config::{Config, ListenerKind};
 use mamori_core::control::{MAX_REQUEST_LINE, Response, SmtpRequest};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::Semaphore;
 
@@ -279,30 +279,11 @@ async fn queue_generated(mut pending: tokio::sync::mpsc::Receiver<Generated>, qu
 }
 
 async fn control_loop(listener: UnixListener, queue: Queue, audit: Arc<AuditLog>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let queue = queue.clone();
-        let audit = audit.clone();
-        tokio::spawn(async move {
-            let (r, mut w) = stream.into_split();
-            let mut lines = BufReader::new(r.take(MAX_REQUEST_LINE as u64 * 16)).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let response = match serde_json::from_str::<SmtpRequest>(&line) {
-                    Ok(req) => handle_control(&queue, &audit, req).await,
-                    Err(e) => Response::Error {
-                        message: format!("bad request: {e}"),
-                    },
-                };
-                let mut out = serde_json::to_vec(&response).unwrap_or_default();
-                out.push(b'\n');
-                if w.write_all(&out).await.is_err() {
-                    break;
-                }
-            }
-        });
-    }
+    mamori_core::control::serve(listener, MAX_REQUEST_LINE * 16, move |req: SmtpRequest| {
+        let (queue, audit) = (queue.clone(), audit.clone());
+        async move { handle_control(&queue, &audit, req).await }
+    })
+    .await;
 }
 
 /// Records an administrator's action; a failure is logged, not fatal (the action is done).
