@@ -6,8 +6,11 @@
 #   5. arm64 sysroot (libnftnl, libmnl)    6. cargo build for aarch64
 #   7. cargo test for aarch64 (core, dlp, smtp and firewall unit tests under qemu-aarch64-static)
 #   8. fuzz smoke: build the fuzz targets (stable), run each 20 s (fuzz/README.md)
-# Under CI (CI set and non-empty): no colours, no incremental compilation, and each step is
-# killed after CI_STEP_TIMEOUT (default 30m) so that a hang names its step.
+# Under CI (CI set and non-empty): no colours, no incremental compilation, line tables only
+# as debug info, and each step is killed after CI_STEP_TIMEOUT (default 30m) so that a hang
+# names its step. CI machines can be short of disk (a run once died of ENOSPC in the aarch64
+# build), so under CI each build tree is removed once no later step needs it, and every step
+# reports the free space it left.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,6 +26,9 @@ if [[ -n ${CI:-} ]]; then
     export CARGO_TERM_COLOR=never
     export CARGO_INCREMENTAL=0
     export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
+    # Full debug info is most of a debug build's size; line tables keep file:line in
+    # backtraces.
+    export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
     STEP_TIMEOUT=${CI_STEP_TIMEOUT:-30m}
 fi
 
@@ -33,6 +39,18 @@ current=""
 passed=()
 t_start=$SECONDS
 tmp_env=$(mktemp "${TMPDIR:-/tmp}/mamori-ci-env.XXXXXX")
+
+# free_space: what is left on the file system of the build tree, e.g. "5.2G free".
+free_space() {
+    df -h --output=avail "$ROOT" 2>/dev/null | awk 'NR == 2 { print $1 " free" }'
+}
+
+# prune DIR: under CI, remove a build tree no later step needs (a developer's stays).
+prune() {
+    [[ -n ${CI:-} ]] || return 0
+    printf 'pruning %s (%s)\n' "$1" "$(du -sh "$1" 2>/dev/null | cut -f1)"
+    rm -rf "$1"
+}
 
 summary() {
     local out="" s
@@ -82,10 +100,11 @@ step() {
         "$@"
     fi
     passed+=("$name $((SECONDS - t0))s")
+    printf '==== %s: %ds, %s ====\n' "$name" "$((SECONDS - t0))" "$(free_space)"
 }
 
-printf '==== Mamori CI: %s, %s cores, %s ====\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" \
-    "$(nproc)" "$(uname -m)"
+printf '==== Mamori CI: %s, %s cores, %s, %s ====\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" \
+    "$(nproc)" "$(uname -m)" "$(free_space)"
 
 step "install-deps" bash ci/install-deps.sh
 printf '%s\n' "$(rustc --version)" "$(cargo --version)"
@@ -95,6 +114,8 @@ step "fmt" cargo fmt --all --check
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "test" cargo test --workspace --locked
+# Nothing after this step uses the native debug tree (the fuzz targets build in fuzz/target).
+prune target/debug
 
 # LIBNFTNL_LIB_DIR / LIBMNL_LIB_DIR for cross-linking the firewall crate.
 # shellcheck disable=SC2016  # $1 is for the inner bash
@@ -107,6 +128,7 @@ step "aarch64 build" cargo build --workspace --locked --target "$AARCH64"
 
 # Runs under qemu-aarch64-static via the runner in .cargo/config.toml.
 step "aarch64 test (qemu)" cargo test --locked --target "$AARCH64" -p mamori-core -p mamori-dlp -p mamori-smtp -p mamori-firewall --lib
+prune "target/$AARCH64"
 
 # The arm64 library directories must not leak into this native build (the fuzz targets
 # link the firewall crate through mamori-core).
