@@ -169,7 +169,6 @@ struct Literals {
     /// For the automaton's pattern `i`, its literals are `literals[heads[i]]`.
     heads: Vec<Range<usize>>,
     literals: Vec<Literal>,
-    uses: Vec<LiteralUse>,
     /// The length of every head, in bytes.
     head_len: usize,
 }
@@ -178,8 +177,8 @@ struct Literals {
 #[derive(Clone, Debug)]
 struct Literal {
     bytes: Vec<u8>,
-    /// Its uses: `uses[self.uses]` (the same literal can serve several rules).
-    uses: Range<usize>,
+    /// Its uses (the same literal can serve several rules).
+    uses: Vec<LiteralUse>,
 }
 
 /// How many bytes of each literal the automaton looks for.
@@ -243,19 +242,13 @@ impl LiteralTable {
         let mut patterns: Vec<Vec<u8>> = Vec::new();
         let mut heads: Vec<Range<usize>> = Vec::new();
         let mut literals = Vec::with_capacity(entries.len());
-        let mut uses = Vec::new();
-        for (bytes, entry_uses) in entries {
+        for (bytes, uses) in entries {
             let head = bytes.get(..head_len).unwrap_or(&bytes);
             if patterns.last().map(Vec::as_slice) != Some(head) {
                 patterns.push(head.to_vec());
                 heads.push(literals.len()..literals.len());
             }
-            let start = uses.len();
-            uses.extend(entry_uses);
-            literals.push(Literal {
-                bytes,
-                uses: start..uses.len(),
-            });
+            literals.push(Literal { bytes, uses });
             if let Some(last) = heads.last_mut() {
                 last.end = literals.len();
             }
@@ -269,7 +262,6 @@ impl LiteralTable {
             automaton,
             heads,
             literals,
-            uses,
             head_len,
         }))
     }
@@ -280,8 +272,7 @@ impl Dictionary {
     pub fn compile(rules: &[CustomRule], regex_size_limit: usize) -> Result<Self, DictionaryError> {
         let mut literals = LiteralTable::default();
         let mut prefixed = Vec::new();
-        let mut searched = Vec::new();
-        let mut searched_sources = Vec::new();
+        let mut searched: Vec<Expression> = Vec::new();
         let mut sources = Vec::with_capacity(rules.len());
         for (index, rule) in rules.iter().enumerate() {
             let reject = |reason| DictionaryError::Rule {
@@ -335,15 +326,12 @@ impl Dictionary {
                     }
                     prefixed.push(expression);
                 }
-                None => {
-                    searched_sources.push(compiled.source.clone());
-                    searched.push(expression);
-                }
+                None => searched.push(expression),
             }
             sources.push(compiled.source);
         }
         let set = if searched.len() > 1 {
-            RegexSetBuilder::new(&searched_sources)
+            RegexSetBuilder::new(searched.iter().filter_map(|e| sources.get(e.rule)))
                 .size_limit(regex_size_limit.saturating_mul(searched.len()))
                 .build()
                 .ok()
@@ -439,8 +427,9 @@ impl Dictionary {
     /// prefixed expressions where their prefixes are, in order of position.
     ///
     /// The automaton holds the literals in lower case and matches case-sensitively, over a
-    /// lower-cased copy of the text made a chunk ([`CHUNK_BYTES`]) at a time: the same hits as matching
-    /// ignoring ASCII case, but an automaton that ignores case gets no fast prefilter.
+    /// lower-cased copy of the text made a chunk ([`CHUNK_BYTES`]) at a time: the same hits
+    /// as matching ignoring ASCII case, but an automaton that ignores case gets no fast
+    /// prefilter.
     fn find_literals(&self, literals: &Literals, text: &str, limits: Limits, found: &mut Found) {
         let mut verifier = Verifier::new(&self.prefixed, text, limits.misses_allowed);
         let mut pending: Vec<(usize, usize)> = Vec::new(); // (start, expression)
@@ -485,8 +474,7 @@ impl Dictionary {
                     if !here.eq_ignore_ascii_case(&literal.bytes) {
                         continue;
                     }
-                    let uses = literals.uses.get(literal.uses.clone()).unwrap_or_default();
-                    for &what in uses {
+                    for &what in &literal.uses {
                         match what {
                             LiteralUse::Keyword { rule } => {
                                 found.keep(rule, start..start + here.len());
