@@ -99,8 +99,9 @@ step() {
     else
         "$@"
     fi
-    passed+=("$name $((SECONDS - t0))s")
-    printf '==== %s: %ds, %s ====\n' "$name" "$((SECONDS - t0))" "$(free_space)"
+    local took=$((SECONDS - t0))
+    passed+=("$name ${took}s")
+    printf '==== %s: %ds, %s ====\n' "$name" "$took" "$(free_space)"
 }
 
 printf '==== Mamori CI: %s, %s cores, %s, %s ====\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" \
@@ -114,7 +115,8 @@ step "fmt" cargo fmt --all --check
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "test" cargo test --workspace --locked
-# Nothing after this step uses the native debug tree (the fuzz targets build in fuzz/target).
+# No later step uses the native debug tree: the fuzz targets build in fuzz/target, and the
+# aarch64 build rebuilds there only its few host build scripts and proc macros.
 prune target/debug
 
 # LIBNFTNL_LIB_DIR / LIBMNL_LIB_DIR for cross-linking the firewall crate.
