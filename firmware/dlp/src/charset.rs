@@ -51,6 +51,14 @@ fn has_jis_escapes(bytes: &[u8]) -> bool {
 /// sequences) gives one reading. Never empty: when nothing decodes cleanly, the declared
 /// charset (or UTF-8) decodes with replacement characters.
 pub fn readings(bytes: &[u8], declared: Option<&str>) -> Vec<String> {
+    if declared.is_some_and(is_utf7_label) {
+        // UTF-7 (RFC 2152), which some mail programs still write and read: ASCII bytes
+        // that say anything. Its reading first; the bytes as they are second.
+        let mut out = vec![utf7(bytes)];
+        out.extend(readings(bytes, None));
+        out.dedup();
+        return out;
+    }
     let declared = declared.and_then(encoding_for_label);
     let eight_bit = bytes.iter().any(|&b| b >= 0x80);
     let ascii = || bytes.iter().map(|&b| char::from(b)).collect::<String>();
@@ -101,11 +109,82 @@ pub fn readings(bytes: &[u8], declared: Option<&str>) -> Vec<String> {
         }
     }
     if out.is_empty() {
+        // Nothing decodes cleanly (a stray byte, a binary header glued in front): every
+        // charset that decodes it with few replacements is a reading, the declared one (or
+        // UTF-8) always.
         let encoding = declared.unwrap_or(UTF_8);
-        let (text, _, _) = encoding.decode(bytes);
+        let (text, _) = encoding.decode_without_bom_handling(bytes);
         out.push(text.into_owned());
+        let tolerated = (bytes.len() / 50).max(8);
+        for other in [SHIFT_JIS, EUC_JP, UTF_8] {
+            if other == encoding {
+                continue;
+            }
+            let (text, _) = other.decode_without_bom_handling(bytes);
+            if text.chars().filter(|&c| c == '\u{FFFD}').count() <= tolerated {
+                let text = text.into_owned();
+                if !out.contains(&text) {
+                    out.push(text);
+                }
+            }
+        }
     }
     out
+}
+
+/// Is `label` a name of UTF-7 (which `encoding_rs`, following the WHATWG list, does not
+/// know)?
+pub fn is_utf7_label(label: &str) -> bool {
+    let label = label.trim().trim_matches('"').trim().to_ascii_lowercase();
+    matches!(
+        label.as_str(),
+        "utf-7" | "utf7" | "unicode-1-1-utf-7" | "x-unicode-2-0-utf-7"
+    )
+}
+
+/// Decodes UTF-7 (RFC 2152): `+` starts base64 of UTF-16BE up to the first byte outside the
+/// base64 alphabet (a `-` there is absorbed); `+-` is a `+`; everything else stands for
+/// itself. Malformed input decodes as far as it goes.
+pub fn utf7(bytes: &[u8]) -> String {
+    let value = |b: u8| -> Option<u32> {
+        Some(u32::from(match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    };
+    let mut units: Vec<u16> = Vec::new();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        i += 1;
+        if b != b'+' {
+            units.push(u16::from(b));
+            continue;
+        }
+        if bytes.get(i) == Some(&b'-') {
+            units.push(u16::from(b'+'));
+            i += 1;
+            continue;
+        }
+        let (mut acc, mut bits) = (0u32, 0u32);
+        while let Some(v) = bytes.get(i).copied().and_then(value) {
+            i += 1;
+            acc = (acc << 6) | v;
+            bits += 6;
+            if bits >= 16 {
+                bits -= 16;
+                units.push(((acc >> bits) & 0xFFFF) as u16);
+            }
+            acc &= (1 << bits) - 1;
+        }
+        if bytes.get(i) == Some(&b'-') {
+            i += 1;
+        }
+    }
+    String::from_utf16_lossy(&units)
 }
 
 /// The single best reading (the first of [`readings`]), for names and headers where one
@@ -187,9 +266,31 @@ mod tests {
     }
 
     #[test]
+    fn utf7_is_read() {
+        // "個人番号 1234" with the digits encoded too, as a mailer hiding them would.
+        let utf7_text = "+UAtOunVqU/c- +ADEAMgAzADQ-";
+        assert_eq!(utf7(utf7_text.as_bytes()), "個人番号 1234");
+        assert_eq!(utf7(b"a+-b"), "a+b");
+        let all = readings(utf7_text.as_bytes(), Some("UTF-7"));
+        assert_eq!(all[0], "個人番号 1234");
+        assert_eq!(all[1], utf7_text);
+    }
+
+    #[test]
+    fn a_text_with_a_stray_byte_is_read_in_its_charset() {
+        let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, b'\n'];
+        bytes.extend(encode("社員番号,個人番号\n1001,123456789018\n", SHIFT_JIS));
+        let all = readings(&bytes, None);
+        assert!(
+            all.iter().any(|t| t.contains("社員番号,個人番号")),
+            "{all:?}"
+        );
+    }
+
+    #[test]
     fn garbage_still_gives_a_reading() {
         let all = readings(&[b'1', 0xFF, 0xFF, b'1'], Some("utf-8"));
-        assert_eq!(all.len(), 1);
+        assert!(!all.is_empty());
         assert!(all[0].ends_with('1'), "{all:?}");
     }
 

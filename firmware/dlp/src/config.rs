@@ -31,6 +31,10 @@ pub struct DlpConfig {
     pub rules: Vec<crate::policy::RuleConfig>,
     /// Where `notify` rules send their notices (none: notices are only logged).
     pub notify: Vec<String>,
+    /// Senders and recipient domains allowed to send password-protected attachments out
+    /// (partners who insist on them): address wildcards such as `*@partner.example.jp` or
+    /// domains. The default rules hold such attachments for everyone else.
+    pub allow_encrypted: Vec<String>,
 }
 
 impl Default for DlpConfig {
@@ -41,6 +45,7 @@ impl Default for DlpConfig {
             limits: crate::content::Limits::default(),
             rules: Vec::new(),
             notify: Vec::new(),
+            allow_encrypted: Vec::new(),
         }
     }
 }
@@ -49,7 +54,7 @@ impl DlpConfig {
     /// The rules in force: the configured ones, or the defaults when none are.
     pub fn effective_rules(&self) -> Vec<crate::policy::RuleConfig> {
         if self.rules.is_empty() {
-            crate::policy::default_rules()
+            crate::policy::default_rules(&self.allow_encrypted)
         } else {
             self.rules.clone()
         }
@@ -139,6 +144,10 @@ pub struct ContextConfig {
     /// More keywords (the office's own words for personal data, say 「会員番号」), which
     /// raise every numeric finding.
     pub extra_keywords: Vec<String>,
+    /// The office's own labels of numbers that are not personal data but look like a My
+    /// Number or a card number (say 「受付番号」 for a 12-digit receipt number): next to
+    /// them, or at the head of their column, such a number is low confidence.
+    pub other_number_keywords: Vec<String>,
 }
 
 impl Default for ContextConfig {
@@ -147,6 +156,7 @@ impl Default for ContextConfig {
             enabled: true,
             window_chars: DEFAULT_CONTEXT_WINDOW,
             extra_keywords: Vec::new(),
+            other_number_keywords: Vec::new(),
         }
     }
 }

@@ -12,6 +12,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// The most characters one step of a [`Location`] keeps.
+const MAX_STEP_CHARS: usize = 160;
+
 /// Where a piece of text came from: a path of steps from the message down, such as
 /// `attachment 2 "名簿.zip" › 社員.docx › word/document.xml`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -26,10 +29,21 @@ impl Location {
         Self::default()
     }
 
-    /// This location, one step further down.
+    /// This location, one step further down. Numbers in the step (a file name such as
+    /// `山田_123456789018.csv`) are masked ([`crate::finding::mask_numbers_in`]), so that no
+    /// location shown or stored anywhere carries a full number; long steps are shortened.
     pub fn child(&self, step: impl Into<String>) -> Self {
+        let step = step.into();
+        let step = crate::finding::mask_numbers_in(&step);
+        let step = if step.chars().count() > MAX_STEP_CHARS {
+            let mut short: String = step.chars().take(MAX_STEP_CHARS).collect();
+            short.push('…');
+            short
+        } else {
+            step.into_owned()
+        };
         let mut steps = self.steps.clone();
-        steps.push(step.into());
+        steps.push(step);
         Self { steps }
     }
 
@@ -85,6 +99,11 @@ pub struct Segment {
 }
 
 /// What went wrong, or was refused, while walking content.
+///
+/// Every kind but [`Self::Ambiguous`] (all readings were scanned), [`Self::Encrypted`]
+/// and [`Self::ArchiveBomb`] (which offices treat with rules of their own) means that some
+/// content was not fully read: those kinds form the group `not_fully_read`
+/// ([`Self::is_not_fully_read`]) that a policy rule can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemKind {
@@ -94,17 +113,50 @@ pub enum ProblemKind {
     TooManyParts,
     /// More decoded text than the limit; the rest was not scanned.
     TextLimit,
-    /// An archive that expands past the size or ratio limits: a decompression bomb.
+    /// An archive that expands past the size limits: a decompression bomb.
     ArchiveBomb,
     /// An encrypted archive or document: its content cannot be inspected.
     Encrypted,
-    /// A file or part that could not be decoded (corrupt archive, broken encoding …).
+    /// A file or part that could not be decoded (corrupt archive, broken structure …).
     Unreadable,
     /// MIME that mail clients may read in more than one way; every reading was scanned.
     Ambiguous,
+    /// A file in a format Mamori does not read (7z, RAR, tar, an unknown binary …); only
+    /// the printable strings in it were scanned.
+    UnsupportedFormat,
+    /// A transfer encoding or charset that did not decode cleanly (an unknown
+    /// Content-Transfer-Encoding, base64 with foreign bytes …); what decoded was scanned.
+    DecoderError,
+    /// A header block or a header field past its size limit: fields that matter may have
+    /// been cut.
+    HeaderLimit,
+    /// Compressed data that expands more than the ratio limit allows (but stays under the
+    /// size limits of a bomb); only the part within the ratio was scanned.
+    ExpansionRatio,
+    /// The inspection ran out of its time limit; what was not reached was not scanned.
+    TimeLimit,
+    /// More ambiguous readings than the walk takes; the rest were not scanned.
+    AmbiguityBudget,
 }
 
 impl ProblemKind {
+    /// Every kind, in a stable order (for documentation, configuration checks and tests).
+    pub const ALL: [Self; 13] = [
+        Self::TooDeep,
+        Self::TooManyParts,
+        Self::TextLimit,
+        Self::ArchiveBomb,
+        Self::Encrypted,
+        Self::Unreadable,
+        Self::Ambiguous,
+        Self::UnsupportedFormat,
+        Self::DecoderError,
+        Self::HeaderLimit,
+        Self::ExpansionRatio,
+        Self::TimeLimit,
+        Self::AmbiguityBudget,
+    ];
+
     /// The name used in policy files and reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -115,6 +167,29 @@ impl ProblemKind {
             Self::Encrypted => "encrypted",
             Self::Unreadable => "unreadable",
             Self::Ambiguous => "ambiguous",
+            Self::UnsupportedFormat => "unsupported_format",
+            Self::DecoderError => "decoder_error",
+            Self::HeaderLimit => "header_limit",
+            Self::ExpansionRatio => "expansion_ratio",
+            Self::TimeLimit => "time_limit",
+            Self::AmbiguityBudget => "ambiguity_budget",
+        }
+    }
+
+    /// Does this problem mean that some content was not read (the `not_fully_read` group)?
+    pub fn is_not_fully_read(self) -> bool {
+        match self {
+            Self::TooDeep
+            | Self::TooManyParts
+            | Self::TextLimit
+            | Self::Unreadable
+            | Self::UnsupportedFormat
+            | Self::DecoderError
+            | Self::HeaderLimit
+            | Self::ExpansionRatio
+            | Self::TimeLimit
+            | Self::AmbiguityBudget => true,
+            Self::ArchiveBomb | Self::Encrypted | Self::Ambiguous => false,
         }
     }
 }
@@ -142,7 +217,8 @@ pub struct Problem {
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// How many levels of nesting (multipart in multipart, message in message, archive in
-    /// archive, all counted together) are walked (default 10).
+    /// archive, all counted together) are walked (default 20: a mail forwarded five times
+    /// as attachments is about ten levels deep).
     pub max_depth: usize,
     /// How many MIME parts and archive entries in all are looked at (default 1000).
     pub max_parts: usize,
@@ -153,19 +229,26 @@ pub struct Limits {
     /// How many bytes all archive entries together may expand to (default 256 MiB).
     pub max_expanded_bytes: u64,
     /// The largest ratio of expanded to compressed size an archive entry may have
-    /// (default 100); above it the archive is a bomb.
+    /// (default 100); above it only that much is read (`expansion_ratio`), and an entry
+    /// that goes on past the size limits is a bomb.
     pub max_ratio: u64,
+    /// How long the inspection of one message may take, walk and scan together (default
+    /// 30 s); past it the rest is not read (`time_limit`). A crafted mail cannot hold a
+    /// scanning thread longer.
+    #[serde(with = "humantime_serde")]
+    pub max_scan_time: std::time::Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_depth: 10,
+            max_depth: 20,
             max_parts: 1000,
             max_text_bytes: 64 << 20,
             max_entry_bytes: 64 << 20,
             max_expanded_bytes: 256 << 20,
             max_ratio: 100,
+            max_scan_time: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -190,10 +273,14 @@ pub struct Collector<'l> {
     text_limit_hit: bool,
     parts_limit_hit: bool,
     expansion_spent: bool,
+    /// When the walk must stop ([`Limits::max_scan_time`] from its start).
+    deadline: Option<std::time::Instant>,
+    /// The deadline passed (and was reported): nothing more is collected.
+    timed_out: bool,
 }
 
 impl<'l> Collector<'l> {
-    /// A collector for one walk.
+    /// A collector for one walk, with no time limit.
     pub fn new(limits: &'l Limits) -> Self {
         Self {
             limits,
@@ -204,7 +291,39 @@ impl<'l> Collector<'l> {
             text_limit_hit: false,
             parts_limit_hit: false,
             expansion_spent: false,
+            deadline: None,
+            timed_out: false,
         }
+    }
+
+    /// A collector for one walk that stops at `deadline` (the caller reads the clock, so
+    /// that this stays free of it in tests).
+    pub fn with_deadline(limits: &'l Limits, deadline: std::time::Instant) -> Self {
+        Self {
+            deadline: Some(deadline),
+            ..Self::new(limits)
+        }
+    }
+
+    /// Has the deadline passed? Reported once, at `location`; from then on the walk is
+    /// over ([`Self::text_exhausted`] is true).
+    pub fn out_of_time(&mut self, location: &Location) -> bool {
+        if self.timed_out {
+            return true;
+        }
+        let Some(deadline) = self.deadline else {
+            return false;
+        };
+        if std::time::Instant::now() < deadline {
+            return false;
+        }
+        self.timed_out = true;
+        let detail = format!(
+            "inspection took longer than {}; the rest was not read",
+            humantime::format_duration(self.limits.max_scan_time)
+        );
+        self.problem(location, ProblemKind::TimeLimit, detail);
+        true
     }
 
     /// The limits in force.
@@ -216,6 +335,9 @@ impl<'l> Collector<'l> {
     /// boundary) and a [`ProblemKind::TextLimit`] problem is recorded once. Returns false
     /// when the budget is spent, so callers can stop extracting.
     pub fn text(&mut self, location: &Location, kind: SegmentKind, mut text: String) -> bool {
+        if self.out_of_time(location) {
+            return false;
+        }
         if text.is_empty() {
             return !self.text_limit_hit;
         }
@@ -246,18 +368,24 @@ impl<'l> Collector<'l> {
         !self.text_limit_hit
     }
 
-    /// Records a problem.
+    /// Records a problem. Numbers in the detail (a file name, say) are masked
+    /// ([`crate::finding::mask_numbers_in`]).
     pub fn problem(&mut self, location: &Location, kind: ProblemKind, detail: impl Into<String>) {
+        let detail = detail.into();
+        let detail = crate::finding::mask_numbers_in(&detail).into_owned();
         self.out.problems.push(Problem {
             location: location.clone(),
             kind,
-            detail: detail.into(),
+            detail,
         });
     }
 
     /// Counts one more part or archive entry at `location`. Returns false (recording
     /// [`ProblemKind::TooManyParts`] once) when the limit is passed: skip it.
     pub fn enter_part(&mut self, location: &Location) -> bool {
+        if self.out_of_time(location) {
+            return false;
+        }
         self.parts += 1;
         if self.parts <= self.limits.max_parts {
             return true;
@@ -276,6 +404,9 @@ impl<'l> Collector<'l> {
     /// Checks the nesting depth before descending into `location`. Returns false (recording
     /// [`ProblemKind::TooDeep`]) when it is deeper than the limit: do not descend.
     pub fn may_descend(&mut self, location: &Location, depth: usize) -> bool {
+        if self.out_of_time(location) {
+            return false;
+        }
         if depth <= self.limits.max_depth {
             return true;
         }
@@ -305,9 +436,9 @@ impl<'l> Collector<'l> {
         self.expansion_spent
     }
 
-    /// Has the text budget been spent?
+    /// Has the text budget been spent (or the time)? Extractors stop then.
     pub fn text_exhausted(&self) -> bool {
-        self.text_limit_hit
+        self.text_limit_hit || self.timed_out
     }
 
     /// Ends the walk.

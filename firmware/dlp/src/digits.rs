@@ -315,15 +315,30 @@ impl Window<'_> {
         layouts: &[&[usize]],
         valid: impl Fn(&[u8]) -> bool,
     ) -> bool {
+        self.has_fixed_length_shape(len, layouts) && valid(self.digits)
+    }
+
+    /// True when the window is exactly `len` digits with one kind of separator, split as
+    /// one of `layouts` and not glued to more digits: the shape of a fixed-length number,
+    /// its check digit not yet looked at (a *candidate*).
+    pub fn has_fixed_length_shape(&self, len: usize, layouts: &[&[usize]]) -> bool {
         if self.digits.len() != len {
             return false;
         }
         let Some(kind) = self.uniform_sep() else {
             return false;
         };
-        layouts.iter().any(|layout| self.splits_follow(layout))
-            && self.stands_alone(kind)
-            && valid(self.digits)
+        layouts.iter().any(|layout| self.splits_follow(layout)) && self.stands_alone(kind)
+    }
+
+    /// Is the window `len` digits written one at a time with a space between each
+    /// (`1 2 3 4 …`, what ideographic spaces between full-width digits become), standing
+    /// alone? Nobody writes anything else that way, and a reader reads it as one number.
+    pub fn is_spaced_digits(&self, len: usize) -> bool {
+        self.digits.len() == len
+            && self.groups.iter().all(|g| g.len() == 1)
+            && self.inner_seps().all(|sep| sep == Sep::Space)
+            && self.stands_alone(Some(Sep::Space))
     }
 
     /// Does every split between the window's groups fall on a boundary of `layout` (group
@@ -374,8 +389,14 @@ impl Window<'_> {
 }
 
 /// Is `text[start..end]` free of glue to the text around it: no ASCII letter or `_` right
-/// next to it, no `.`/`,` followed by a digit after it (a decimal or a dotted number) or
-/// preceded by one before it, and no `-` that joins it to a letter or digit?
+/// next to it, not a piece of a decimal or dotted number (`.` followed by a digit after it,
+/// or preceded by one before it; a zero fraction such as Excel's `123456789018.0` is not a
+/// piece), not inside a number grouped by thousands separators (`1,234,567`), and no `-`
+/// that joins it to a letter or digit?
+///
+/// A comma between digits is a thousands separator only where the digits around it group
+/// as one (`\d{1,3}(,\d{3})+`); elsewhere it separates fields, as in a CSV row
+/// `1001,03-1234-5678,123456789018`, whose number stands alone.
 pub(crate) fn detached_in_text(text: &str, start: usize, end: usize) -> bool {
     let bytes = text.as_bytes();
     let before = start.checked_sub(1).and_then(|i| bytes.get(i)).copied();
@@ -385,13 +406,74 @@ pub(crate) fn detached_in_text(text: &str, start: usize, end: usize) -> bool {
     let word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
     let alnum = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
     let digit = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_digit());
-    let joiner = |b: Option<u8>| matches!(b, Some(b'.' | b','));
+    let glued_before = match before {
+        Some(b'.') => digit(before2),
+        Some(b',') => digit(before2) && is_grouping_comma(bytes, start - 1),
+        _ => false,
+    };
+    let glued_after = match after {
+        Some(b'.') => digit(after2) && !zero_fraction(bytes, end + 1),
+        Some(b',') => digit(after2) && is_grouping_comma(bytes, end),
+        _ => false,
+    };
     !(word(before)
         || word(after)
-        || (joiner(before) && digit(before2))
-        || (joiner(after) && digit(after2))
+        || glued_before
+        || glued_after
         || (before == Some(b'-') && alnum(before2))
         || (after == Some(b'-') && alnum(after2)))
+}
+
+/// How far either side of a comma [`is_grouping_comma`] looks: a grouped number longer than
+/// this is not a number anyone writes.
+const GROUPING_REACH: usize = 48;
+
+/// Is the comma at `at` (between two digits) a thousands separator: do the digit groups
+/// joined by commas around it read as `\d{1,3}(,\d{3})+`?
+fn is_grouping_comma(bytes: &[u8], at: usize) -> bool {
+    let digit = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
+    // Walk left over `digits(,digits)*` and right likewise, noting each group's length.
+    let mut lengths_left = Vec::new();
+    let mut i = at;
+    loop {
+        let end = i;
+        while i > 0 && digit(i - 1) && end - i < GROUPING_REACH {
+            i -= 1;
+        }
+        lengths_left.push(end - i);
+        if i >= 2 && bytes.get(i - 1) == Some(&b',') && digit(i - 2) && at - i < GROUPING_REACH {
+            i -= 1;
+        } else {
+            break;
+        }
+    }
+    let mut lengths_right = Vec::new();
+    let mut j = at + 1;
+    loop {
+        let start = j;
+        while digit(j) && j - start < GROUPING_REACH {
+            j += 1;
+        }
+        lengths_right.push(j - start);
+        if bytes.get(j) == Some(&b',') && digit(j + 1) && j - at < GROUPING_REACH {
+            j += 1;
+        } else {
+            break;
+        }
+    }
+    let first = lengths_left.last().copied().unwrap_or(0);
+    let inner_left = lengths_left.iter().rev().skip(1);
+    (1..=3).contains(&first) && inner_left.chain(lengths_right.iter()).all(|&len| len == 3)
+}
+
+/// Is `bytes[from..]` a fraction of zeros only (`0`, `00` …) followed by no digit: the
+/// `.0` a spreadsheet writes after a whole number?
+fn zero_fraction(bytes: &[u8], from: usize) -> bool {
+    let mut i = from;
+    while bytes.get(i) == Some(&b'0') {
+        i += 1;
+    }
+    i > from && !bytes.get(i).is_some_and(u8::is_ascii_digit)
 }
 
 /// Calls `on_window` with every window of `chain` of at most [`MAX_WINDOW_DIGITS`] digits,
@@ -816,8 +898,19 @@ mod tests {
         assert!(!ok("ID123", "123"));
         assert!(!ok("123abc", "123"));
         assert!(!ok("1.123", "123"));
-        assert!(!ok("123,5", "123"));
         assert!(!ok("A-123", "123"));
         assert!(ok("値: -123", "123"));
+        // Thousands separators glue; commas between fields do not.
+        assert!(!ok("1,234,567", "234"));
+        assert!(!ok("12,345", "345"));
+        assert!(ok("123,5", "123"));
+        assert!(ok("1001,03-1234-5678,123456789018", "123456789018"));
+        assert!(ok("123456789018,1001", "123456789018"));
+        assert!(ok("1,234,567,123456789018", "123456789018"));
+        assert!(ok("123456789018,1,234,567", "123456789018"));
+        // A spreadsheet's zero fraction is not a decimal part.
+        assert!(ok("123456789018.0", "123456789018"));
+        assert!(ok("123456789018.00,x", "123456789018"));
+        assert!(!ok("123456789018.5", "123456789018"));
     }
 }

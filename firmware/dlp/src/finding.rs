@@ -171,6 +171,96 @@ pub fn mask_number(written: &str) -> CompactString {
     out
 }
 
+/// The fewest digits a run needs before [`mask_numbers_in`] masks it: shorter runs (a date
+/// part, a version, a count) say nothing about anyone.
+pub const MASK_IN_TEXT_MIN_DIGITS: usize = 6;
+
+/// Masks every number in free text (a file name, an archive entry's path, a problem's
+/// detail) the way [`mask_number`] masks a finding, so that a location or an explanation
+/// never carries the number a finding is about: `山田_123456789018.csv` →
+/// `山田_1234******18.csv`. A number is a run of at least [`MASK_IN_TEXT_MIN_DIGITS`] digits
+/// (ASCII or full-width) with at most two separators (`-`, space, `_`, `(`, `)`, `/` and their
+/// full-width forms) between digits. Dots do not join digits here: the detectors never read
+/// a dotted number as one, and part numbers such as `2.1.3` must stay readable.
+pub fn mask_numbers_in(text: &str) -> std::borrow::Cow<'_, str> {
+    let chars: Vec<char> = text.chars().collect();
+    let digit_count = chars.iter().filter(|c| is_any_digit(**c)).count();
+    if digit_count < MASK_IN_TEXT_MIN_DIGITS {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = chars.clone();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars.get(i).is_some_and(|&c| is_any_digit(c)) {
+            i += 1;
+            continue;
+        }
+        // The run: digits with at most two separators between consecutive digits.
+        let start = i;
+        let mut end = i + 1;
+        let mut digits = vec![i];
+        let mut j = end;
+        while j < chars.len() {
+            let mut k = j;
+            while k < chars.len() && k - j < 2 && chars.get(k).is_some_and(|&c| is_separator(c)) {
+                k += 1;
+            }
+            if chars.get(k).is_some_and(|&c| is_any_digit(c)) {
+                digits.push(k);
+                end = k + 1;
+                j = k + 1;
+            } else {
+                break;
+            }
+        }
+        let total = digits.len();
+        if total >= MASK_IN_TEXT_MIN_DIGITS {
+            let (first, last) = if total >= MASK_FULL_RULE_MIN_DIGITS {
+                (MASK_KEEP_FIRST, MASK_KEEP_LAST)
+            } else {
+                let half = total / 2;
+                let first = MASK_KEEP_FIRST.min(half);
+                (first, MASK_KEEP_LAST.min(half - first))
+            };
+            for (n, &at) in digits.iter().enumerate() {
+                if n >= first
+                    && n < total - last
+                    && let Some(slot) = out.get_mut(at)
+                {
+                    *slot = '*';
+                }
+            }
+        }
+        i = end.max(start + 1);
+    }
+    std::borrow::Cow::Owned(out.into_iter().collect())
+}
+
+/// An ASCII or a full-width decimal digit.
+fn is_any_digit(c: char) -> bool {
+    c.is_ascii_digit() || ('\u{FF10}'..='\u{FF19}').contains(&c)
+}
+
+/// A character people write between the digits of a number.
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\t'
+            | '-'
+            | '_'
+            | '('
+            | ')'
+            | '/'
+            | '\u{3000}'
+            | '\u{FF0D}'
+            | '\u{30FC}'
+            | '\u{2010}'
+            | '\u{2212}'
+            | '\u{FF08}'
+            | '\u{FF09}'
+    )
+}
+
 /// [`mask_number`] of ASCII text with a line break (a number wrapped in a table cell), a
 /// byte at a time: `total` digits, of which the `first` and the `last` are kept; whitespace
 /// holding a line break becomes one space.
@@ -309,6 +399,35 @@ mod tests {
             if n < MASK_FULL_RULE_MIN_DIGITS {
                 assert!(shown * 2 <= n, "{n} digits show {shown}");
             }
+        }
+    }
+
+    #[test]
+    fn numbers_in_free_text_are_masked() {
+        assert_eq!(
+            mask_numbers_in("山田_123456789018.csv"),
+            "山田_1234******18.csv"
+        );
+        assert_eq!(
+            mask_numbers_in("yamada-1234-5678-9018.pdf"),
+            "yamada-1234-****-**18.pdf"
+        );
+        assert_eq!(
+            mask_numbers_in("１２３４５６７８９０１８"),
+            "１２３４******１８"
+        );
+        assert_eq!(mask_numbers_in("report 2024.pdf"), "report 2024.pdf");
+        assert_eq!(
+            mask_numbers_in("会議 2024-12-03.pdf"),
+            "会議 2024-**-**.pdf"
+        );
+        assert_eq!(mask_numbers_in("attachment 2"), "attachment 2");
+        for text in ["a 123456789012 b", "x1234567890123456y", "0312345678"] {
+            let shown = mask_numbers_in(text)
+                .chars()
+                .filter(char::is_ascii_digit)
+                .count();
+            assert!(shown <= 6, "{text}");
         }
     }
 

@@ -5,13 +5,16 @@
 //! segment's location, and findings repeated by several readings of the same bytes (see
 //! [`crate::charset::readings`]) are reported once.
 
-use std::collections::HashSet;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::ScanConfig;
-use crate::content::{Collector, Limits, Location, Problem, SegmentKind};
+use crate::content::{Collector, Limits, Location, Problem, ProblemKind, SegmentKind};
 use crate::detectors::custom::DictionaryError;
+use crate::evidence::Evidence;
 use crate::extract::{self, FileRef};
 use crate::finding::{Confidence, DetectorKind, Finding};
 use crate::mime;
@@ -34,19 +37,139 @@ pub struct LocatedFinding {
     pub masked: String,
 }
 
+/// The most findings a [`Report`] lists; the rest are only counted in its totals, so that
+/// an audit record, a spool header or a quarantine entry stays small whatever a mail holds.
+pub const MAX_REPORTED_FINDINGS: usize = 100;
+/// The most problems of one kind a [`Report`] lists (the rest are counted).
+pub const MAX_REPORTED_PROBLEMS_PER_KIND: usize = 10;
+
+/// How many findings of one detector at one confidence a report holds in all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingCount {
+    /// The detector.
+    pub detector: DetectorKind,
+    /// The confidence.
+    pub confidence: Confidence,
+    /// How many.
+    pub count: usize,
+}
+
+/// How many problems of one kind a report holds in all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemCount {
+    /// The kind.
+    pub kind: ProblemKind,
+    /// How many.
+    pub count: usize,
+}
+
+/// Everything a report found, counted: what policy counts (the lists are capped).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Findings by detector and confidence.
+    pub findings: Vec<FindingCount>,
+    /// Problems by kind.
+    pub problems: Vec<ProblemCount>,
+}
+
 /// What one inspection found.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
-    /// Findings, in the order of the walk.
+    /// Findings, in the order of the walk (at most [`MAX_REPORTED_FINDINGS`]: the most
+    /// confident first when there are more).
     pub findings: Vec<LocatedFinding>,
-    /// Problems met (limits reached, encrypted or unreadable content …).
+    /// Problems met (limits reached, encrypted or unreadable content …), at most
+    /// [`MAX_REPORTED_PROBLEMS_PER_KIND`] of each kind.
     pub problems: Vec<Problem>,
+    /// Every finding and problem counted, listed or not.
+    #[serde(default)]
+    pub totals: Totals,
 }
 
 impl Report {
+    /// A report of `findings` and `problems`: counted whole, then cut to the caps.
+    pub fn new(findings: Vec<LocatedFinding>, problems: Vec<Problem>) -> Self {
+        let mut counts: BTreeMap<(DetectorKind, Confidence), usize> = BTreeMap::new();
+        for f in &findings {
+            *counts.entry((f.detector, f.confidence)).or_default() += 1;
+        }
+        let mut problem_counts: BTreeMap<ProblemKind, usize> = BTreeMap::new();
+        for p in &problems {
+            *problem_counts.entry(p.kind).or_default() += 1;
+        }
+        let totals = Totals {
+            findings: counts
+                .into_iter()
+                .map(|((detector, confidence), count)| FindingCount {
+                    detector,
+                    confidence,
+                    count,
+                })
+                .collect(),
+            problems: problem_counts
+                .into_iter()
+                .map(|(kind, count)| ProblemCount { kind, count })
+                .collect(),
+        };
+        let findings = if findings.len() > MAX_REPORTED_FINDINGS {
+            // Keep the most confident ones, then restore the order of the walk.
+            let mut order: Vec<usize> = (0..findings.len()).collect();
+            order.sort_by_key(|&i| {
+                std::cmp::Reverse(findings.get(i).map_or(Confidence::Low, |f| f.confidence))
+            });
+            let mut keep: Vec<usize> = order.into_iter().take(MAX_REPORTED_FINDINGS).collect();
+            keep.sort_unstable();
+            let mut slots: Vec<Option<LocatedFinding>> = findings.into_iter().map(Some).collect();
+            keep.into_iter()
+                .filter_map(|i| slots.get_mut(i).and_then(Option::take))
+                .collect()
+        } else {
+            findings
+        };
+        let mut listed: BTreeMap<ProblemKind, usize> = BTreeMap::new();
+        let problems = problems
+            .into_iter()
+            .filter(|p| {
+                let n = listed.entry(p.kind).or_default();
+                *n += 1;
+                *n <= MAX_REPORTED_PROBLEMS_PER_KIND
+            })
+            .collect();
+        Self {
+            findings,
+            problems,
+            totals,
+        }
+    }
+
     /// Nothing found and no problem met.
     pub fn is_clean(&self) -> bool {
         self.findings.is_empty() && self.problems.is_empty()
+    }
+
+    /// How many findings (listed or not) satisfy `counted`.
+    pub fn count_findings(&self, counted: impl Fn(DetectorKind, Confidence) -> bool) -> usize {
+        self.totals
+            .findings
+            .iter()
+            .filter(|c| counted(c.detector, c.confidence))
+            .map(|c| c.count)
+            .sum()
+    }
+
+    /// How many findings in all.
+    pub fn total_findings(&self) -> usize {
+        self.count_findings(|_, _| true)
+    }
+
+    /// How many problems in all.
+    pub fn total_problems(&self) -> usize {
+        self.totals.problems.iter().map(|c| c.count).sum()
+    }
+
+    /// Was some content not fully read (a problem of the `not_fully_read` group)?
+    pub fn not_fully_read(&self) -> bool {
+        self.problems.iter().any(|p| p.kind.is_not_fully_read())
     }
 }
 
@@ -73,18 +196,23 @@ impl Inspector {
 
     /// Inspects an RFC 5322 message.
     pub fn inspect_message(&self, raw: &[u8]) -> Report {
-        let mut collector = Collector::new(&self.limits);
+        let deadline = self.deadline();
+        let mut collector = Collector::with_deadline(&self.limits, deadline);
         mime::walk_message(raw, &mut collector);
-        self.scan_collected(collector)
+        self.scan_collected(collector, deadline)
     }
 
     /// Inspects a file that is not a message (a document, an archive, text).
     pub fn inspect_file(&self, name: Option<&str>, bytes: &[u8]) -> Report {
-        let mut collector = Collector::new(&self.limits);
+        let deadline = self.deadline();
+        let mut collector = Collector::with_deadline(&self.limits, deadline);
         let location = Location::root().child(match name {
             Some(name) => format!("file \"{name}\""),
             None => "file".to_string(),
         });
+        if let Some(name) = name {
+            collector.text(&location, SegmentKind::FileName, name.to_string());
+        }
         let file = FileRef {
             name,
             content_type: None,
@@ -92,7 +220,7 @@ impl Inspector {
             bytes,
         };
         extract::extract_file(&mut collector, &location, &file, 1);
-        self.scan_collected(collector)
+        self.scan_collected(collector, deadline)
     }
 
     /// Inspects `bytes` as a message when it looks like one ([`looks_like_message`]), else as
@@ -105,12 +233,49 @@ impl Inspector {
         }
     }
 
-    fn scan_collected(&self, collector: Collector<'_>) -> Report {
-        let extraction = collector.finish();
+    /// When an inspection started now must end.
+    fn deadline(&self) -> Instant {
+        let now = Instant::now();
+        now.checked_add(self.limits.max_scan_time)
+            .unwrap_or(now + Duration::from_secs(3600))
+    }
+
+    fn scan_collected(&self, collector: Collector<'_>, deadline: Instant) -> Report {
+        let mut extraction = collector.finish();
         let mut seen = HashSet::new();
         let mut findings = Vec::new();
+        let mut evidence = Evidence::default();
+        let mut timed_out = extraction
+            .problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::TimeLimit);
         for segment in &extraction.segments {
-            for finding in self.scanner.scan(&segment.text) {
+            if !timed_out && Instant::now() >= deadline {
+                timed_out = true;
+                extraction.problems.push(Problem {
+                    location: segment.location.clone(),
+                    kind: ProblemKind::TimeLimit,
+                    detail: format!(
+                        "inspection took longer than {}; the rest was not scanned",
+                        humantime::format_duration(self.limits.max_scan_time)
+                    ),
+                });
+            }
+            if timed_out {
+                break;
+            }
+            let text = match segment.kind {
+                SegmentKind::FileName => Cow::Owned(file_name_words(&segment.text)),
+                _ => Cow::Borrowed(segment.text.as_str()),
+            };
+            // Digits written in kanji numerals are read as a reader reads them: a second
+            // reading of the text, whose findings fall together with the first's.
+            let kanji = crate::numerals::kanji_digits_as_ascii(&text);
+            let mut found = self.scanner.scan_with_evidence(&text, &mut evidence);
+            if let Some(kanji) = &kanji {
+                found.extend(self.scanner.scan_with_evidence(kanji, &mut evidence));
+            }
+            for finding in found {
                 let Finding {
                     detector,
                     confidence,
@@ -138,11 +303,63 @@ impl Inspector {
                 }
             }
         }
-        Report {
-            findings,
-            problems: extraction.problems,
+        for kind in [DetectorKind::MyNumber, DetectorKind::CreditCard] {
+            // A list of numbers that nearly all pass the check digit is a list of real ones.
+            if evidence.is_strong(kind) {
+                for f in findings.iter_mut().filter(|f| f.detector == kind) {
+                    f.confidence = Confidence::High;
+                }
+            }
+            // A message whose own words say what it carries (「個人番号はファイル名に」) speaks
+            // for the numbers no label is next to: in a file name, a comment, a cell.
+            let unlabelled =
+                |f: &LocatedFinding| f.detector == kind && f.confidence == Confidence::Medium;
+            if findings.iter().any(unlabelled) && self.message_mentions(&extraction, kind) {
+                for f in findings.iter_mut().filter(|f| unlabelled(f)) {
+                    f.confidence = Confidence::High;
+                }
+            }
         }
+        Report::new(findings, extraction.problems)
     }
+}
+
+impl Inspector {
+    /// Does the text of the message (its header fields shown and its bodies) mention the
+    /// kind of number `kind` is?
+    fn message_mentions(
+        &self,
+        extraction: &crate::content::Extraction,
+        kind: DetectorKind,
+    ) -> bool {
+        extraction
+            .segments
+            .iter()
+            .filter(|s| matches!(s.kind, SegmentKind::Header | SegmentKind::Body))
+            .any(|s| self.scanner.mentions(&s.text, kind))
+    }
+}
+
+/// A file name with its word separators as spaces: `_` always, and `-` between a letter and
+/// a digit (`山田_123456789018.pdf`, `yamada-1234-5678-9018.pdf`), where in running text
+/// they glue a number into an identifier.
+fn file_name_words(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let before = i.checked_sub(1).and_then(|j| chars.get(j));
+            let after = chars.get(i + 1);
+            let letter = |c: Option<&char>| c.is_some_and(|c| c.is_alphabetic());
+            let digit = |c: Option<&char>| c.is_some_and(char::is_ascii_digit);
+            match c {
+                '_' => ' ',
+                '-' if (letter(before) && digit(after)) || (digit(before) && letter(after)) => ' ',
+                other => other,
+            }
+        })
+        .collect()
 }
 
 /// Does `bytes` start like an RFC 5322 message: a block of header fields (at least two,

@@ -115,6 +115,26 @@ fn is_dash(c: char) -> bool {
     )
 }
 
+/// Is `c` an invisible formatting character that a reader never sees (zero-width spaces
+/// and joiners, the soft hyphen, the byte order mark, direction marks, variation
+/// selectors)? They are dropped, so that `1\u{200B}2` is read as `12`.
+fn is_ignorable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' // soft hyphen
+            | '\u{034F}' // combining grapheme joiner
+            | '\u{061C}' // Arabic letter mark
+            | '\u{180E}' // Mongolian vowel separator
+            | '\u{200B}'..='\u{200F}' // zero-width space, joiners, direction marks
+            | '\u{202A}'..='\u{202E}' // direction embeddings and overrides
+            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+            | '\u{2066}'..='\u{206F}' // direction isolates, deprecated format characters
+            | '\u{FE00}'..='\u{FE0F}' // variation selectors
+            | '\u{FEFF}' // zero-width no-break space (byte order mark)
+            | '\u{E0100}'..='\u{E01EF}' // variation selectors supplement
+    )
+}
+
 /// Is `c` a character that reads as a hyphen only between digits?
 fn is_dash_between_digits(c: char) -> bool {
     matches!(
@@ -148,6 +168,7 @@ static STABLE: LazyLock<StableTable> = LazyLock::new(|| {
 /// alone too (not a dash, not `\r`, not a dash-between-digits character).
 fn stable_by_definition(c: char) -> bool {
     c != '\r'
+        && !is_ignorable(c)
         && !is_dash(c)
         && !is_dash_between_digits(c)
         && unicode_normalization::char::canonical_combining_class(c) == 0
@@ -474,7 +495,7 @@ fn utf8_len(b0: u8) -> usize {
 /// Appends `chars` (already NFKC) to `out`, folding dashes and carriage returns;
 /// `following` is the character after them (for the between-digits rule).
 fn fold_into(out: &mut String, chars: impl Iterator<Item = char>, following: Option<char>) {
-    let mut chars = chars.peekable();
+    let mut chars = chars.filter(|&c| !is_ignorable(c)).peekable();
     while let Some(c) = chars.next() {
         let folded = if c == '\r' {
             '\n'
@@ -517,6 +538,15 @@ mod tests {
     fn full_width_digits_letters_and_space_become_ascii() {
         let n = normalize("ＡＢＣ　１２３４＠ｅｘａｍｐｌｅ．ｊｐ");
         assert_eq!(n.as_str(), "ABC 1234@example.jp");
+    }
+
+    #[test]
+    fn invisible_formatting_characters_are_dropped() {
+        let n =
+            normalize("5\u{200B}3\u{200C}5\u{200D}5\u{2060}3\u{AD}2\u{FEFF}9\u{200E}8 個人番号");
+        assert_eq!(n.as_str(), "53553298 個人番号");
+        assert_eq!(normalize("葛\u{E0100}飾").as_str(), "葛飾");
+        assert_eq!(normalize("a\u{200B}b").as_str(), reference("a\u{200B}b"));
     }
 
     #[test]

@@ -98,9 +98,10 @@ pub struct RuleConfig {
     /// `problems` means every detector.
     #[serde(default)]
     pub detectors: Vec<String>,
-    /// Problems that make the rule apply by themselves (`archive_bomb`, `encrypted` …).
+    /// Problems that make the rule apply by themselves (`archive_bomb`, `encrypted` …, or
+    /// the group `not_fully_read`).
     #[serde(default)]
-    pub problems: Vec<ProblemKind>,
+    pub problems: Vec<ProblemSelector>,
     /// The least confidence a finding needs to count (default `medium`).
     #[serde(default)]
     pub min_confidence: Confidence,
@@ -114,6 +115,14 @@ pub struct RuleConfig {
     /// Only when at least one recipient is one of these (same forms). Empty: any.
     #[serde(default)]
     pub recipients: Vec<String>,
+    /// The rule does not apply to mail from these senders (same forms; only a verified
+    /// sender matches: see [`MailContext::sender_verified`]).
+    #[serde(default)]
+    pub except_senders: Vec<String>,
+    /// The rule does not apply when every recipient outside the office's domains is one of
+    /// these (same forms): an allowance for partners.
+    #[serde(default)]
+    pub except_recipients: Vec<String>,
     /// Outbound, internal or any mail (default any).
     #[serde(default)]
     pub scope: Scope,
@@ -128,36 +137,143 @@ pub struct RuleConfig {
     /// The English text of a `reject` reply.
     #[serde(default)]
     pub message_en: Option<String>,
+    /// When the rule holds a message, tell its sender why (default yes). Only a verified
+    /// sender of the office is told, never an address outside it.
+    #[serde(default = "yes")]
+    pub notify_sender: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A problem kind, or a group of them, as a rule names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProblemSelector {
+    /// One kind.
+    Kind(ProblemKind),
+    /// Every kind that means some content was not read ([`ProblemKind::is_not_fully_read`]).
+    NotFullyRead,
+}
+
+impl ProblemSelector {
+    /// The group's name in configuration.
+    pub const NOT_FULLY_READ: &'static str = "not_fully_read";
+
+    /// Does a problem of `kind` fall under this selector?
+    pub fn matches(self, kind: ProblemKind) -> bool {
+        match self {
+            Self::Kind(k) => k == kind,
+            Self::NotFullyRead => kind.is_not_fully_read(),
+        }
+    }
+
+    /// The name written in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Kind(k) => k.as_str(),
+            Self::NotFullyRead => Self::NOT_FULLY_READ,
+        }
+    }
+}
+
+impl std::str::FromStr for ProblemSelector {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text == Self::NOT_FULLY_READ {
+            return Ok(Self::NotFullyRead);
+        }
+        ProblemKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+            .map(Self::Kind)
+            .ok_or_else(|| {
+                let names: Vec<&str> = ProblemKind::ALL.iter().map(|k| k.as_str()).collect();
+                format!(
+                    "unknown problem \"{text}\" (expected {} or {})",
+                    Self::NOT_FULLY_READ,
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+impl From<ProblemKind> for ProblemSelector {
+    fn from(kind: ProblemKind) -> Self {
+        Self::Kind(kind)
+    }
+}
+
+impl Serialize for ProblemSelector {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ProblemSelector {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 fn one() -> usize {
     1
 }
 
-/// The rules used when the configuration has none: hold My Numbers and card numbers sent
-/// outside, log address lists and encrypted attachments, reject archive bombs and hold
-/// what could not be fully inspected.
-pub fn default_rules() -> Vec<RuleConfig> {
-    let rule =
-        |name: &str, detectors: &[&str], problems: &[ProblemKind], scope, action| RuleConfig {
-            name: name.to_string(),
-            detectors: detectors.iter().map(|d| d.to_string()).collect(),
-            problems: problems.to_vec(),
-            min_confidence: Confidence::Medium,
-            min_count: 1,
-            senders: Vec::new(),
-            recipients: Vec::new(),
-            scope,
-            action,
-            tag: None,
-            message_ja: None,
-            message_en: None,
-        };
+/// The rules used when the configuration has none, for mail sent outside the office:
+///
+/// 1. reject archive bombs (any mail);
+/// 2. hold a My Number that context confirms (a label, a column header, a list of valid
+///    numbers: confidence `high`);
+/// 3. the same for card numbers;
+/// 4. hold password-protected attachments, telling the sender that Mamori would rather see
+///    the file as it is (and encrypt it for the recipient); senders and recipient domains in
+///    `allow_encrypted` are allowed to send them;
+/// 5. hold what could not be fully read (`not_fully_read`), telling the sender why;
+/// 6. log the My Numbers and card numbers that no context confirms (low and medium
+///    confidence: an order number passes the check digit one time in ten), so that an
+///    administrator sees them in the audit log and the statistics and can tighten the rule;
+/// 7. log address lists.
+pub fn default_rules(allow_encrypted: &[String]) -> Vec<RuleConfig> {
+    let rule = |name: &str,
+                detectors: &[&str],
+                problems: &[ProblemSelector],
+                min_confidence,
+                scope,
+                action| RuleConfig {
+        name: name.to_string(),
+        detectors: detectors.iter().map(|d| d.to_string()).collect(),
+        problems: problems.to_vec(),
+        min_confidence,
+        min_count: 1,
+        senders: Vec::new(),
+        recipients: Vec::new(),
+        except_senders: Vec::new(),
+        except_recipients: Vec::new(),
+        scope,
+        action,
+        tag: None,
+        message_ja: None,
+        message_en: None,
+        notify_sender: true,
+    };
+    let mut encrypted = rule(
+        DEFAULT_ENCRYPTED_RULE,
+        &[],
+        &[ProblemKind::Encrypted.into()],
+        Confidence::Medium,
+        Scope::Outbound,
+        Action::Hold,
+    );
+    encrypted.except_senders = allow_encrypted.to_vec();
+    encrypted.except_recipients = allow_encrypted.to_vec();
     vec![
         rule(
             "archive bomb",
             &[],
-            &[ProblemKind::ArchiveBomb],
+            &[ProblemKind::ArchiveBomb.into()],
+            Confidence::Medium,
             Scope::Any,
             Action::Reject,
         ),
@@ -165,6 +281,7 @@ pub fn default_rules() -> Vec<RuleConfig> {
             "My Number sent outside",
             &["my_number"],
             &[],
+            Confidence::High,
             Scope::Outbound,
             Action::Hold,
         ),
@@ -172,36 +289,42 @@ pub fn default_rules() -> Vec<RuleConfig> {
             "card number sent outside",
             &["credit_card"],
             &[],
+            Confidence::High,
+            Scope::Outbound,
+            Action::Hold,
+        ),
+        encrypted,
+        rule(
+            DEFAULT_NOT_FULLY_READ_RULE,
+            &[],
+            &[ProblemSelector::NotFullyRead],
+            Confidence::Medium,
             Scope::Outbound,
             Action::Hold,
         ),
         rule(
-            "content not fully inspected",
+            "possible My Number or card number",
+            &["my_number", "credit_card"],
             &[],
-            &[
-                ProblemKind::TooDeep,
-                ProblemKind::TooManyParts,
-                ProblemKind::TextLimit,
-            ],
+            Confidence::Low,
             Scope::Outbound,
-            Action::Hold,
+            Action::Log,
         ),
         rule(
             "address list",
             &["email_list"],
             &[],
-            Scope::Outbound,
-            Action::Log,
-        ),
-        rule(
-            "encrypted attachment",
-            &[],
-            &[ProblemKind::Encrypted],
+            Confidence::Medium,
             Scope::Outbound,
             Action::Log,
         ),
     ]
 }
+
+/// The name of the default rule that holds password-protected attachments.
+pub const DEFAULT_ENCRYPTED_RULE: &str = "password-protected attachment sent outside";
+/// The name of the default rule that holds what could not be fully read.
+pub const DEFAULT_NOT_FULLY_READ_RULE: &str = "content not fully read";
 
 /// Why a policy could not be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -332,6 +455,8 @@ struct Rule {
     selectors: Vec<Selector>,
     senders: Vec<AddressPattern>,
     recipients: Vec<AddressPattern>,
+    except_senders: Vec<AddressPattern>,
+    except_recipients: Vec<AddressPattern>,
 }
 
 /// A compiled policy.
@@ -347,8 +472,13 @@ pub struct MailContext<'a> {
     pub sender: &'a str,
     /// The envelope recipients.
     pub recipients: &'a [String],
-    /// The local domains (recipients there are internal).
-    pub local_domains: &'a [String],
+    /// The office's own domains: recipients there are internal.
+    pub office_domains: &'a [String],
+    /// Was the sender's identity checked (an authenticated account allowed to use the
+    /// address, or a host of the office's networks sending from an office domain)?
+    /// Exemptions by sender (`pass` rules with `senders`, `except_senders`) match only a
+    /// verified sender, so that a forged sender cannot buy one.
+    pub sender_verified: bool,
 }
 
 impl MailContext<'_> {
@@ -356,7 +486,7 @@ impl MailContext<'_> {
         let Some((_, host)) = address.rsplit_once('@') else {
             return false;
         };
-        self.local_domains
+        self.office_domains
             .iter()
             .any(|d| d.eq_ignore_ascii_case(host))
     }
@@ -392,6 +522,22 @@ pub struct Decision {
     pub message_ja: Option<String>,
     /// For `reject`: the reply text in English.
     pub message_en: Option<String>,
+    /// For `hold`: what the sender is to be told, if the deciding rule says so.
+    #[serde(default)]
+    pub sender_notice: Option<SenderNotice>,
+}
+
+/// What a sender is told about a held message: why it was held, by kind (the notice's
+/// text explains each, and for encrypted files the better way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SenderNotice {
+    /// Personal data was found.
+    Findings,
+    /// Some content could not be read.
+    NotFullyRead,
+    /// A password-protected file could not be checked.
+    Encrypted,
 }
 
 impl Decision {
@@ -455,17 +601,21 @@ impl Policy {
                     .map(|p| AddressPattern::parse(p))
                     .collect::<Result<_, _>>()
                     .map_err(fail)?;
-                let recipients = config
-                    .recipients
-                    .iter()
-                    .map(|p| AddressPattern::parse(p))
-                    .collect::<Result<_, _>>()
-                    .map_err(fail)?;
+                let patterns = |list: &[String]| {
+                    list.iter()
+                        .map(|p| AddressPattern::parse(p))
+                        .collect::<Result<Vec<_>, _>>()
+                };
+                let recipients = patterns(&config.recipients).map_err(fail)?;
+                let except_senders = patterns(&config.except_senders).map_err(fail)?;
+                let except_recipients = patterns(&config.except_recipients).map_err(fail)?;
                 Ok(Rule {
                     config: config.clone(),
                     selectors,
                     senders,
                     recipients,
+                    except_senders,
+                    except_recipients,
                 })
             })
             .collect::<Result<_, _>>()?;
@@ -483,9 +633,10 @@ impl Policy {
             fired: Vec::new(),
             message_ja: None,
             message_en: None,
+            sender_notice: None,
         };
         for rule in &self.rules {
-            let Some(reason) = rule.applies(report, mail) else {
+            let Some(Applied { reason, notice }) = rule.applies(report, mail) else {
                 continue;
             };
             let action = rule.config.action;
@@ -505,6 +656,9 @@ impl Policy {
             if action.is_deciding() {
                 decision.action = action;
                 decision.rule = Some(rule.config.name.clone());
+                if action == Action::Hold && rule.config.notify_sender {
+                    decision.sender_notice = Some(notice);
+                }
                 if action == Action::Reject {
                     decision.message_ja = Some(rule.config.message_ja.clone().unwrap_or_else(|| {
                         format!(
@@ -526,11 +680,24 @@ impl Policy {
     }
 }
 
+/// Why a rule applied: the reason in words, and what kind of notice its sender gets.
+struct Applied {
+    reason: String,
+    notice: SenderNotice,
+}
+
 impl Rule {
-    /// The reason this rule applies, or `None`.
-    fn applies(&self, report: &Report, mail: &MailContext<'_>) -> Option<String> {
+    /// Why this rule applies, or `None`.
+    fn applies(&self, report: &Report, mail: &MailContext<'_>) -> Option<Applied> {
         let c = &self.config;
-        if !self.senders.is_empty() && !self.senders.iter().any(|p| p.matches(mail.sender)) {
+        // A sender condition is trusted as far as the sender is: an exemption (a `pass`
+        // rule) needs a verified sender, a restriction applies to a claimed one too.
+        let sender_trusted = mail.sender_verified || c.action != Action::Pass;
+        let sender_matches = sender_trusted && self.senders.iter().any(|p| p.matches(mail.sender));
+        if !self.senders.is_empty() && !sender_matches {
+            return None;
+        }
+        if mail.sender_verified && self.except_senders.iter().any(|p| p.matches(mail.sender)) {
             return None;
         }
         if !self.recipients.is_empty()
@@ -541,37 +708,71 @@ impl Rule {
         {
             return None;
         }
-        let outbound = mail.recipients.iter().any(|r| !mail.is_local(r));
+        let mut outside = mail
+            .recipients
+            .iter()
+            .filter(|r| !mail.is_local(r))
+            .peekable();
+        let outbound = outside.peek().is_some();
+        if !self.except_recipients.is_empty()
+            && outbound
+            && outside.all(|r| self.except_recipients.iter().any(|p| p.matches(r)))
+        {
+            return None;
+        }
         match c.scope {
             Scope::Any => {}
             Scope::Outbound if !outbound => return None,
             Scope::Internal if outbound => return None,
             Scope::Outbound | Scope::Internal => {}
         }
-        let problems: Vec<String> = report
+        let met: Vec<&crate::content::Problem> = report
             .problems
             .iter()
-            .filter(|p| c.problems.contains(&p.kind))
-            .map(|p| format!("{} at {}: {}", p.kind, p.location, p.detail))
+            .filter(|p| c.problems.iter().any(|s| s.matches(p.kind)))
             .collect();
-        if !problems.is_empty() {
-            return Some(problems.join("; "));
+        if !met.is_empty() {
+            let notice = if met.iter().any(|p| p.kind == ProblemKind::Encrypted) {
+                SenderNotice::Encrypted
+            } else {
+                SenderNotice::NotFullyRead
+            };
+            let counted: usize = report
+                .totals
+                .problems
+                .iter()
+                .filter(|t| c.problems.iter().any(|s| s.matches(t.kind)))
+                .map(|t| t.count)
+                .sum();
+            let mut reason: Vec<String> = met
+                .iter()
+                .map(|p| format!("{} at {}: {}", p.kind, p.location, p.detail))
+                .collect();
+            if counted > met.len() {
+                reason.push(format!("{} more", counted - met.len()));
+            }
+            return Some(Applied {
+                reason: reason.join("; "),
+                notice,
+            });
         }
         let counts_findings = !self.selectors.is_empty() || c.problems.is_empty();
         if !counts_findings {
             return None;
         }
+        let selected = |detector: DetectorKind, confidence: Confidence| {
+            confidence >= c.min_confidence
+                && (self.selectors.is_empty() || self.selectors.iter().any(|s| s.matches(detector)))
+        };
+        let total = report.count_findings(selected);
+        if total < c.min_count {
+            return None;
+        }
         let counted: Vec<_> = report
             .findings
             .iter()
-            .filter(|f| f.confidence >= c.min_confidence)
-            .filter(|f| {
-                self.selectors.is_empty() || self.selectors.iter().any(|s| s.matches(f.detector))
-            })
+            .filter(|f| selected(f.detector, f.confidence))
             .collect();
-        if counted.len() < c.min_count {
-            return None;
-        }
         // "2 × my_number (1234******18 at body 1 line 3; …)", at most three examples each.
         let mut by_detector: BTreeMap<DetectorKind, Vec<String>> = BTreeMap::new();
         for f in &counted {
@@ -584,22 +785,20 @@ impl Rule {
             .into_iter()
             .map(|(detector, places)| {
                 let shown: Vec<&str> = places.iter().take(3).map(String::as_str).collect();
-                let more = places.len().saturating_sub(3);
+                let all = report.count_findings(|d, conf| d == detector && selected(d, conf));
+                let more = all.saturating_sub(shown.len());
                 let tail = if more > 0 {
                     format!("; {more} more")
                 } else {
                     String::new()
                 };
-                format!(
-                    "{} × {} ({}{})",
-                    places.len(),
-                    detector,
-                    shown.join("; "),
-                    tail
-                )
+                format!("{all} × {detector} ({}{tail})", shown.join("; "))
             })
             .collect();
-        Some(parts.join(", "))
+        Some(Applied {
+            reason: parts.join(", "),
+            notice: SenderNotice::Findings,
+        })
     }
 }
 
@@ -621,9 +820,9 @@ mod tests {
     }
 
     fn report(findings: Vec<LocatedFinding>, problems: Vec<ProblemKind>) -> Report {
-        Report {
+        Report::new(
             findings,
-            problems: problems
+            problems
                 .into_iter()
                 .map(|kind| Problem {
                     location: Location::root().child("attachment 2 \"a.zip\""),
@@ -631,21 +830,163 @@ mod tests {
                     detail: "detail".into(),
                 })
                 .collect(),
-        }
+        )
+    }
+
+    fn default_rules() -> Vec<RuleConfig> {
+        super::default_rules(&["partner.example".to_string()])
     }
 
     fn decide(rules: &[RuleConfig], report: &Report, to: &[&str]) -> Decision {
+        decide_from(rules, report, "taro@office.example.jp", true, to)
+    }
+
+    fn decide_from(
+        rules: &[RuleConfig],
+        report: &Report,
+        from: &str,
+        verified: bool,
+        to: &[&str],
+    ) -> Decision {
         let policy = Policy::new(rules, &ScanConfig::default()).unwrap();
         let recipients: Vec<String> = to.iter().map(|s| s.to_string()).collect();
         let local = vec!["office.example.jp".to_string()];
         policy.decide(
             report,
             &MailContext {
-                sender: "taro@office.example.jp",
+                sender: from,
                 recipients: &recipients,
-                local_domains: &local,
+                office_domains: &local,
+                sender_verified: verified,
             },
         )
+    }
+
+    #[test]
+    fn low_and_medium_confidence_numbers_are_logged_not_held() {
+        for confidence in [Confidence::Low, Confidence::Medium] {
+            let r = report(vec![finding(DetectorKind::MyNumber, confidence)], vec![]);
+            let d = decide(&default_rules(), &r, &["client@example.com"]);
+            assert_eq!(d.action, Action::Pass, "{confidence}");
+            assert!(d.log, "{confidence}");
+            assert_eq!(d.fired[0].rule, "possible My Number or card number");
+        }
+    }
+
+    #[test]
+    fn not_fully_read_content_is_held_and_the_sender_told() {
+        for kind in ProblemKind::ALL
+            .into_iter()
+            .filter(|k| k.is_not_fully_read())
+        {
+            let r = report(vec![], vec![kind]);
+            let d = decide(&default_rules(), &r, &["client@example.com"]);
+            assert_eq!(d.action, Action::Hold, "{kind}");
+            assert_eq!(d.rule.as_deref(), Some(DEFAULT_NOT_FULLY_READ_RULE));
+            assert_eq!(d.sender_notice, Some(SenderNotice::NotFullyRead));
+            // Inside the office it is not held.
+            let d = decide(&default_rules(), &r, &["hanako@office.example.jp"]);
+            assert_eq!(d.action, Action::Pass, "{kind}");
+        }
+        // Ambiguous MIME was read every way: nothing to hold.
+        let r = report(vec![], vec![ProblemKind::Ambiguous]);
+        assert_eq!(
+            decide(&default_rules(), &r, &["c@example.com"]).action,
+            Action::Pass
+        );
+    }
+
+    #[test]
+    fn encrypted_attachments_are_held_except_for_allowed_partners() {
+        let r = report(vec![], vec![ProblemKind::Encrypted]);
+        let d = decide(&default_rules(), &r, &["client@example.com"]);
+        assert_eq!(d.action, Action::Hold);
+        assert_eq!(d.sender_notice, Some(SenderNotice::Encrypted));
+        let d = decide(&default_rules(), &r, &["a@mail.partner.example"]);
+        assert_eq!(d.action, Action::Pass);
+        // Every outside recipient must be allowed.
+        let d = decide(
+            &default_rules(),
+            &r,
+            &["a@partner.example", "b@example.com", "c@office.example.jp"],
+        );
+        assert_eq!(d.action, Action::Hold);
+    }
+
+    #[test]
+    fn a_forged_sender_gets_no_exemption() {
+        let rs = rules(
+            r#"
+            [[rules]]
+            name = "ceo may send anything"
+            senders = ["ceo@office.example.jp"]
+            action = "pass"
+            [[rules]]
+            name = "hold numbers"
+            detectors = ["my_number"]
+            action = "hold"
+            [[rules]]
+            name = "hold everything from sales"
+            senders = ["*@sales.example.jp"]
+            action = "hold"
+            "#,
+        );
+        let r = report(
+            vec![finding(DetectorKind::MyNumber, Confidence::High)],
+            vec![],
+        );
+        let to = ["x@example.com"];
+        let verified = decide_from(&rs, &r, "ceo@office.example.jp", true, &to);
+        assert_eq!(verified.action, Action::Pass);
+        let forged = decide_from(&rs, &r, "ceo@office.example.jp", false, &to);
+        assert_eq!(forged.action, Action::Hold);
+        assert_eq!(forged.rule.as_deref(), Some("hold numbers"));
+        // A restriction applies to a claimed sender too.
+        let phone = report(
+            vec![finding(DetectorKind::Phone, Confidence::Medium)],
+            vec![],
+        );
+        let d = decide_from(&rs, &phone, "a@sales.example.jp", false, &to);
+        assert_eq!(d.action, Action::Hold);
+    }
+
+    #[test]
+    fn problem_groups_parse_and_unknown_names_are_refused() {
+        let rs =
+            rules("[[rules]]\nname='x'\nproblems=['not_fully_read','encrypted']\naction='hold'");
+        assert_eq!(
+            rs[0].problems,
+            [
+                ProblemSelector::NotFullyRead,
+                ProblemSelector::Kind(ProblemKind::Encrypted)
+            ]
+        );
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct File {
+            rules: Vec<RuleConfig>,
+        }
+        let err = toml::from_str::<File>("[[rules]]\nname='x'\nproblems=['unread']\naction='hold'")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown problem \"unread\"") && err.contains("not_fully_read"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn counts_come_from_the_totals_past_the_listed_findings() {
+        let many: Vec<LocatedFinding> = (0..250)
+            .map(|_| finding(DetectorKind::Phone, Confidence::Medium))
+            .collect();
+        let r = report(many, vec![]);
+        assert_eq!(r.findings.len(), crate::inspect::MAX_REPORTED_FINDINGS);
+        assert_eq!(r.total_findings(), 250);
+        let rs = rules("[[rules]]\nname='many'\ndetectors=['phone']\nmin_count=200\naction='hold'");
+        let d = decide(&rs, &r, &["a@example.com"]);
+        assert_eq!(d.action, Action::Hold);
+        assert!(d.explain()[0].contains("250 × phone"), "{:?}", d.explain());
     }
 
     fn rules(toml_text: &str) -> Vec<RuleConfig> {
@@ -826,7 +1167,8 @@ mod tests {
         let mail = MailContext {
             sender: "",
             recipients: &to,
-            local_domains: &[],
+            office_domains: &[],
+            sender_verified: false,
         };
         let hit = |rule| {
             report(

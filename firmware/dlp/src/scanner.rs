@@ -3,10 +3,12 @@
 use std::ops::Range;
 
 use crate::config::ScanConfig;
+use crate::detectors::columns::Columns;
 use crate::detectors::custom::{Dictionary, DictionaryError};
-use crate::detectors::keywords::ContextKeywords;
+use crate::detectors::keywords::{Context, ContextKeywords};
 use crate::detectors::{card, corporate_number, email_list, my_number, phone};
 use crate::digits::{self, Group};
+use crate::evidence::Evidence;
 use crate::finding::{Confidence, DetectorKind, Finding, mask_number};
 use crate::normalize::NormalizedText;
 
@@ -98,8 +100,12 @@ impl Scanner {
         crate::normalize::warm_up();
         let context = if config.context.enabled {
             Some(
-                ContextKeywords::new(&config.context.extra_keywords, config.context.window_chars)
-                    .map_err(DictionaryError::Automaton)?,
+                ContextKeywords::with_labels(
+                    &config.context.extra_keywords,
+                    &config.context.other_number_keywords,
+                    config.context.window_chars,
+                )
+                .map_err(DictionaryError::Automaton)?,
             )
         } else {
             None
@@ -136,23 +142,46 @@ impl Scanner {
     /// text is normalised and scanned a piece at a time ([`Self::scan_in_pieces`]): the same
     /// findings, without a normalised copy of the whole text.
     pub fn scan(&self, text: &str) -> Vec<Finding> {
+        self.scan_with_evidence(text, &mut Evidence::default())
+    }
+
+    /// [`Self::scan`], recording in `evidence` every number shaped like a My Number or a
+    /// card number, valid or not ([`crate::evidence`]): the inspection of a message weighs
+    /// them across all its texts.
+    pub fn scan_with_evidence(&self, text: &str, evidence: &mut Evidence) -> Vec<Finding> {
         if self.dictionary.is_some() {
-            self.scan_normalized(&NormalizedText::new(text))
+            self.scan_text(NormalizedText::new(text).as_str(), evidence)
         } else {
-            self.scan_in_pieces(text, Input::Raw, PIECE_BYTES)
+            self.scan_in_pieces(text, Input::Raw, PIECE_BYTES, evidence)
         }
+    }
+
+    /// Does `text` (as written) mention, with a supporting keyword, the kind of number
+    /// `kind` is (「マイナンバー」 for My Numbers …)? False with context keywords off.
+    pub fn mentions(&self, text: &str, kind: DetectorKind) -> bool {
+        let Some(context) = &self.context else {
+            return false;
+        };
+        let bit = match kind {
+            DetectorKind::MyNumber => 1,
+            DetectorKind::CorporateNumber => 2,
+            DetectorKind::CreditCard => 4,
+            DetectorKind::Phone => 8,
+            DetectorKind::EmailList | DetectorKind::Custom { .. } => return false,
+        };
+        context.kinds_mentioned(NormalizedText::new(text).as_str()) & bit != 0
     }
 
     /// Scans text that is already normalised. Findings are sorted by position (then by end,
     /// then by detector).
     pub fn scan_normalized(&self, normalized: &NormalizedText) -> Vec<Finding> {
-        self.scan_text(normalized.as_str())
+        self.scan_text(normalized.as_str(), &mut Evidence::default())
     }
 
     /// Scans normalised `text`: the built-in detectors a piece at a time (as
     /// [`Self::scan_in_pieces`] does), the custom rules over the whole text.
-    fn scan_text(&self, text: &str) -> Vec<Finding> {
-        let mut findings = self.scan_in_pieces(text, Input::Normalized, PIECE_BYTES);
+    fn scan_text(&self, text: &str, evidence: &mut Evidence) -> Vec<Finding> {
+        let mut findings = self.scan_in_pieces(text, Input::Normalized, PIECE_BYTES, evidence);
         if let Some(dictionary) = &self.dictionary {
             findings.extend(
                 dictionary
@@ -184,7 +213,13 @@ impl Scanner {
     /// in place, so that the keywords are looked for in one case only
     /// ([`ContextKeywords::hits_around`]): nothing the built-in detectors report depends on
     /// the case of a letter.
-    fn scan_in_pieces(&self, input: &str, kind: Input, piece_bytes: usize) -> Vec<Finding> {
+    fn scan_in_pieces(
+        &self,
+        input: &str,
+        kind: Input,
+        piece_bytes: usize,
+        evidence: &mut Evidence,
+    ) -> Vec<Finding> {
         let bytes = input.as_bytes();
         // Text this far from any digit is beyond every number's windows and separators.
         let margin = self
@@ -204,7 +239,7 @@ impl Scanner {
         let mut scan_piece =
             |piece: &mut str, base: usize, line: usize, findings: &mut Vec<Finding>| -> usize {
                 let before = findings.len();
-                self.number_findings(piece, &mut counts, findings);
+                self.number_findings(piece, &mut counts, evidence, findings);
                 let piece: &str = piece;
                 let found = findings.get_mut(before..).unwrap_or_default();
                 sort_findings(found);
@@ -294,13 +329,14 @@ impl Scanner {
         &self,
         text: &mut str,
         counts: &mut [usize; NUMERIC.len()],
+        evidence: &mut Evidence,
         out: &mut Vec<Finding>,
     ) {
         let mut numbers = Vec::new();
         if self.numeric.iter().any(|&on| on) {
             // Most digit runs (dates, amounts, times) are too short for any detector.
             digits::for_each_chain_of(text, digits::MIN_WINDOW_DIGITS, |chain| {
-                self.numbers_in_chain(text, chain, counts, &mut numbers);
+                self.numbers_in_chain(text, chain, counts, evidence, &mut numbers);
             });
         }
         if let Some(context) = &self.context
@@ -310,10 +346,12 @@ impl Scanner {
             spans.sort_unstable_by_key(|span| span.start);
             let hits = context.hits_around(text, spans);
             let mut cursor = 0;
+            let mut columns = None;
             for number in &mut numbers {
-                if context.near_from(text, &hits, &mut cursor, &number.span, number.kind) {
-                    number.confidence = number.confidence.raised();
-                }
+                let said =
+                    context.context_from(text, &hits, &mut cursor, &number.span, number.kind);
+                let columns = columns.get_or_insert_with(|| Columns::new(context));
+                number.confidence = weigh(text, number, said, columns);
             }
         }
         out.extend(numbers.into_iter().map(|n| Finding {
@@ -333,6 +371,7 @@ impl Scanner {
         text: &str,
         chain: &[Group],
         counts: &mut [usize; NUMERIC.len()],
+        evidence: &mut Evidence,
         out: &mut Vec<NumberHit>,
     ) {
         let mut next_free = [0usize; NUMERIC.len()];
@@ -373,11 +412,17 @@ impl Scanner {
                         break;
                     };
                     let found = match kind {
-                        DetectorKind::MyNumber => my_number::matches(window).then(|| window.span()),
+                        DetectorKind::MyNumber => my_number::candidate(window).and_then(|valid| {
+                            evidence.record(kind, window.digits, valid);
+                            valid.then(|| window.span())
+                        }),
                         DetectorKind::CorporateNumber => {
                             corporate_number::matches(window).then(|| window.span())
                         }
-                        DetectorKind::CreditCard => card::matches(window).then(|| window.span()),
+                        DetectorKind::CreditCard => card::candidate(window).and_then(|valid| {
+                            evidence.record(kind, window.digits, valid);
+                            valid.then(|| window.span())
+                        }),
                         DetectorKind::Phone => phone::matches(window),
                         DetectorKind::EmailList | DetectorKind::Custom { .. } => None,
                     };
@@ -404,6 +449,46 @@ impl Scanner {
                 offered == 0
             },
         );
+    }
+}
+
+/// The confidence of a number given what the labels near it say (`said`) and, for the
+/// numbers that business mail is full of look-alikes of (My Number, card), what the header
+/// of its table column says, which takes precedence: a supporting label raises it, a
+/// contradicting one (an order, an invoice, a parcel …) makes it low, and a My Number that
+/// no label speaks of but that also passes a parcel carrier's check digit is low too.
+fn weigh(text: &str, number: &NumberHit, said: Context, columns: &mut Columns<'_>) -> Confidence {
+    let told_apart = matches!(
+        number.kind,
+        DetectorKind::MyNumber | DetectorKind::CreditCard
+    );
+    let said = if told_apart {
+        match columns.context(text, &number.span, number.kind) {
+            Context::Silent => said,
+            header => header,
+        }
+    } else {
+        said
+    };
+    match said {
+        Context::Supports => number.confidence.raised(),
+        Context::Against if told_apart => Confidence::Low,
+        Context::Against => number.confidence,
+        Context::Silent if number.kind == DetectorKind::MyNumber => {
+            let digits: Vec<u8> = text
+                .get(number.span.clone())
+                .unwrap_or_default()
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .map(|b| b - b'0')
+                .collect();
+            if my_number::passes_carrier_check(&digits) {
+                Confidence::Low
+            } else {
+                number.confidence
+            }
+        }
+        Context::Silent => number.confidence,
     }
 }
 
@@ -471,10 +556,12 @@ mod tests {
         });
         if let Some(context) = &scanner.context {
             let hits = context.hits(text);
+            let mut columns = Columns::new(context);
             for number in &mut numbers {
-                if context.near(text, &hits, &number.span, number.kind) {
-                    number.confidence = number.confidence.raised();
-                }
+                let mut cursor = 0;
+                let said =
+                    context.context_from(text, &hits, &mut cursor, &number.span, number.kind);
+                number.confidence = weigh(text, number, said, &mut columns);
             }
         }
         let line_of = |at: usize| 1 + text[..at].matches('\n').count();
@@ -568,13 +655,18 @@ mod tests {
     fn assert_pieces_equal_the_reference(scanner: &Scanner, text: &str, piece_bytes: usize) {
         let expected = reference_scan(scanner, text);
         assert_eq!(
-            scanner.scan_in_pieces(text, Input::Raw, piece_bytes),
+            scanner.scan_in_pieces(text, Input::Raw, piece_bytes, &mut Evidence::default()),
             expected,
             "{text:?}"
         );
         let normalized = crate::normalize::normalize_str(text);
         assert_eq!(
-            scanner.scan_in_pieces(&normalized, Input::Normalized, piece_bytes),
+            scanner.scan_in_pieces(
+                &normalized,
+                Input::Normalized,
+                piece_bytes,
+                &mut Evidence::default()
+            ),
             expected,
             "normalised: {text:?}"
         );
@@ -670,7 +762,7 @@ mod tests {
         assert!(whole.len() > 100, "{}", whole.len());
         for piece_bytes in [1, 100, 1000, 5000, PIECE_BYTES] {
             assert_eq!(
-                scanner.scan_in_pieces(&text, Input::Raw, piece_bytes),
+                scanner.scan_in_pieces(&text, Input::Raw, piece_bytes, &mut Evidence::default()),
                 whole,
                 "{piece_bytes}"
             );
@@ -693,7 +785,12 @@ mod tests {
             assert_eq!(whole[0].confidence, Confidence::High);
             for piece_bytes in [1, 50, 200, 400] {
                 assert_eq!(
-                    scanner.scan_in_pieces(&text, Input::Raw, piece_bytes),
+                    scanner.scan_in_pieces(
+                        &text,
+                        Input::Raw,
+                        piece_bytes,
+                        &mut Evidence::default()
+                    ),
                     whole
                 );
             }
@@ -728,7 +825,7 @@ mod tests {
                 ),
                 (
                     DetectorKind::CreditCard,
-                    Confidence::Medium,
+                    Confidence::High,
                     "4111 **** **** **11".into()
                 ),
                 (

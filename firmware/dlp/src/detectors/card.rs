@@ -122,18 +122,27 @@ pub fn is_valid(number: &str) -> bool {
     }
 }
 
-/// Does the window hold a card number written in an accepted form?
+/// Does the window hold a card number written in an accepted form? (The scanner asks for
+/// [`candidate`]; this is for the reference scan of the tests.)
+#[cfg(test)]
 pub(crate) fn matches(window: &Window<'_>) -> bool {
+    candidate(window) == Some(true)
+}
+
+/// Is the window shaped like a card number (an accepted length and grouping, standing
+/// alone, with an issuer's prefix)? `Some(valid)` with whether the Luhn check holds, `None`
+/// when the shape is wrong.
+pub(crate) fn candidate(window: &Window<'_>) -> Option<bool> {
     if !(MIN_LEN..=MAX_LEN).contains(&window.digits.len()) {
-        return false;
+        return None;
     }
-    let Some(kind) = window.uniform_sep() else {
-        return false;
-    };
-    LAYOUTS.iter().any(|layout| window.splits_follow(layout))
-        && window.stands_alone(kind)
-        && issuer(window.digits).is_some()
-        && luhn_valid(window.digits)
+    let kind = window.uniform_sep()?;
+    let len = window.digits.len();
+    let shaped = ((LAYOUTS.iter().any(|layout| window.splits_follow(layout))
+        && window.stands_alone(kind))
+        || window.is_spaced_digits(len))
+        && issuer(window.digits).is_some();
+    shaped.then(|| luhn_valid(window.digits))
 }
 
 #[cfg(test)]

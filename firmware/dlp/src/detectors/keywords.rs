@@ -18,7 +18,9 @@ use aho_corasick::{Anchored, MatchKind, StartKind};
 use crate::finding::DetectorKind;
 use crate::normalize::normalize_str;
 
-/// The detectors a keyword supports.
+/// The detectors a keyword is about, and whether it supports them (a label saying the
+/// number is what it looks like) or contradicts them (a label saying it is something else:
+/// an order, an invoice, a parcel …).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Supports(u8);
 
@@ -28,6 +30,15 @@ impl Supports {
     const CARD: Self = Self(4);
     const PHONE: Self = Self(8);
     const ALL: Self = Self(15);
+    /// The flag of a contradicting label.
+    const AGAINST: u8 = 0x80;
+    /// A label saying a My Number- or card-shaped number is something else.
+    const OTHER_NUMBER: Self = Self(Self::AGAINST | 1 | 4);
+
+    /// Does the keyword contradict the detectors it is about?
+    fn is_against(self) -> bool {
+        self.0 & Self::AGAINST != 0
+    }
 
     fn covers(self, kind: DetectorKind) -> bool {
         let bit = match kind {
@@ -41,12 +52,16 @@ impl Supports {
     }
 }
 
-/// The built-in keywords and what they support.
+/// The built-in keywords and what they support. Their first three bytes (ASCII lower case)
+/// must stay within the 64 prefixes a packed (Teddy) searcher holds: see
+/// [`ContextKeywords::prefixes`] and the test `built_in_prefixes_fit_the_packed_searcher`.
 const BUILTIN: &[(&str, Supports)] = &[
     ("マイナンバー", Supports::MY_NUMBER),
     ("個人番号", Supports::MY_NUMBER),
     ("my number", Supports::MY_NUMBER),
     ("mynumber", Supports::MY_NUMBER),
+    ("kojin bango", Supports::MY_NUMBER),
+    ("individual number", Supports::MY_NUMBER),
     ("法人番号", Supports::CORPORATE),
     ("corporate number", Supports::CORPORATE),
     ("カード番号", Supports::CARD),
@@ -61,7 +76,106 @@ const BUILTIN: &[(&str, Supports)] = &[
     ("account number", Supports::ALL),
     ("住所", Supports::ALL),
     ("生年月日", Supports::ALL),
+    // More of what people write next to a My Number or a card number.
+    ("番号カード", Supports::MY_NUMBER),
+    ("通知カード", Supports::MY_NUMBER),
+    ("カード", Supports::CARD),
+    ("クレカ", Supports::CARD),
+    ("有効期限", Supports::CARD),
+    ("セキュリティコード", Supports::CARD),
+    ("ポイントカード", Supports::OTHER_NUMBER),
+    ("ポイント", Supports::OTHER_NUMBER),
+    ("cvv", Supports::CARD),
+    ("cvc", Supports::CARD),
+    ("expiry", Supports::CARD),
+    ("expiration", Supports::CARD),
+    ("visa", Supports::CARD),
+    ("mastercard", Supports::CARD),
+    ("jcb", Supports::CARD),
+    // Labels of the other numbers business mail is full of: a number so labelled is that,
+    // not a My Number or a card number that happens to pass the check digit.
+    ("注文番号", Supports::OTHER_NUMBER),
+    ("注文no", Supports::OTHER_NUMBER),
+    ("注文id", Supports::OTHER_NUMBER),
+    ("受注番号", Supports::OTHER_NUMBER),
+    ("発注番号", Supports::OTHER_NUMBER),
+    ("オーダー番号", Supports::OTHER_NUMBER),
+    ("伝票番号", Supports::OTHER_NUMBER),
+    ("問い合わせ番号", Supports::OTHER_NUMBER),
+    ("問合せ番号", Supports::OTHER_NUMBER),
+    ("問合わせ番号", Supports::OTHER_NUMBER),
+    ("送り状", Supports::OTHER_NUMBER),
+    ("追跡番号", Supports::OTHER_NUMBER),
+    ("配送番号", Supports::OTHER_NUMBER),
+    ("請求書番号", Supports::OTHER_NUMBER),
+    ("請求番号", Supports::OTHER_NUMBER),
+    ("請求no", Supports::OTHER_NUMBER),
+    ("納品書番号", Supports::OTHER_NUMBER),
+    ("見積番号", Supports::OTHER_NUMBER),
+    ("見積書番号", Supports::OTHER_NUMBER),
+    ("領収書番号", Supports::OTHER_NUMBER),
+    ("予約番号", Supports::OTHER_NUMBER),
+    ("予約no", Supports::OTHER_NUMBER),
+    ("会員番号", Supports::OTHER_NUMBER),
+    ("会員no", Supports::OTHER_NUMBER),
+    ("会員id", Supports::OTHER_NUMBER),
+    ("顧客番号", Supports::OTHER_NUMBER),
+    ("お客様番号", Supports::OTHER_NUMBER),
+    ("顧客コード", Supports::OTHER_NUMBER),
+    ("取引番号", Supports::OTHER_NUMBER),
+    ("受付番号", Supports::OTHER_NUMBER),
+    ("管理番号", Supports::OTHER_NUMBER),
+    ("契約番号", Supports::OTHER_NUMBER),
+    ("申込番号", Supports::OTHER_NUMBER),
+    ("申し込み番号", Supports::OTHER_NUMBER),
+    ("商品番号", Supports::OTHER_NUMBER),
+    ("商品コード", Supports::OTHER_NUMBER),
+    ("品番", Supports::OTHER_NUMBER),
+    ("シリアル", Supports::OTHER_NUMBER),
+    ("口座", Supports::OTHER_NUMBER),
+    ("order number", Supports::OTHER_NUMBER),
+    ("order no", Supports::OTHER_NUMBER),
+    ("order id", Supports::OTHER_NUMBER),
+    ("order #", Supports::OTHER_NUMBER),
+    ("invoice", Supports::OTHER_NUMBER),
+    ("tracking", Supports::OTHER_NUMBER),
+    ("reservation", Supports::OTHER_NUMBER),
+    ("confirmation number", Supports::OTHER_NUMBER),
+    ("member id", Supports::OTHER_NUMBER),
+    ("membership", Supports::OTHER_NUMBER),
+    ("customer id", Supports::OTHER_NUMBER),
+    ("customer number", Supports::OTHER_NUMBER),
+    ("reference", Supports::OTHER_NUMBER),
+    ("transaction", Supports::OTHER_NUMBER),
+    ("serial", Supports::OTHER_NUMBER),
 ];
+
+/// The keywords that name the data itself: a message whose text says one of them says what
+/// it carries ([`ContextKeywords::kinds_mentioned`]).
+const NAMES: [&str; 11] = [
+    "マイナンバー",
+    "個人番号",
+    "my number",
+    "mynumber",
+    "kojin bango",
+    "individual number",
+    "番号カード",
+    "通知カード",
+    "カード番号",
+    "クレジットカード",
+    "credit card",
+];
+
+/// What the labels around a number say of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Context {
+    /// No label about this kind of number.
+    Silent,
+    /// The nearest label says it is what it looks like.
+    Supports,
+    /// The nearest label says it is another kind of number.
+    Against,
+}
 
 /// One keyword occurrence.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,18 +225,39 @@ impl ContextKeywords {
     /// Compiles the built-in keywords plus `extra` (which support every numeric detector;
     /// empty ones are ignored), reaching `window_chars` characters either side of a finding.
     pub fn new(extra: &[String], window_chars: usize) -> Result<Self, aho_corasick::BuildError> {
+        Self::with_labels(extra, &[], window_chars)
+    }
+
+    /// [`Self::new`] with `other_numbers` too: the office's own labels of numbers that are
+    /// not personal (「受付番号」 …), which make a My Number- or card-shaped number there low
+    /// confidence. The office's words replace a built-in keyword written the same way.
+    pub fn with_labels(
+        extra: &[String],
+        other_numbers: &[String],
+        window_chars: usize,
+    ) -> Result<Self, aho_corasick::BuildError> {
         let mut patterns: Vec<String> = Vec::with_capacity(BUILTIN.len() + extra.len());
         let mut supports = Vec::with_capacity(BUILTIN.len() + extra.len());
+        let office: Vec<(String, Supports)> = extra
+            .iter()
+            .map(|w| (normalize_str(w.trim()), Supports::ALL))
+            .chain(
+                other_numbers
+                    .iter()
+                    .map(|w| (normalize_str(w.trim()), Supports::OTHER_NUMBER)),
+            )
+            .filter(|(w, _)| !w.is_empty())
+            .collect();
         for (word, what) in BUILTIN {
-            patterns.push(normalize_str(word));
-            supports.push(*what);
-        }
-        for word in extra {
-            let word = normalize_str(word.trim());
-            if !word.is_empty() {
+            let word = normalize_str(word);
+            if !office.iter().any(|(w, _)| w.eq_ignore_ascii_case(&word)) {
                 patterns.push(word);
-                supports.push(Supports::ALL);
+                supports.push(*what);
             }
+        }
+        for (word, what) in office {
+            patterns.push(word);
+            supports.push(what);
         }
         let automaton = DFA::builder()
             .ascii_case_insensitive(true)
@@ -441,9 +576,9 @@ impl ContextKeywords {
             .collect()
     }
 
-    /// Is a keyword supporting `kind` within the window of `span`? `hits` must come from
-    /// [`Self::hits`] (or [`Self::hits_around`]) on the same `text`. The scanner uses
-    /// [`Self::near_from`]; this is its plain form, for the tests.
+    /// Is the nearest label about `kind` within the window of `span` a supporting one?
+    /// `hits` must come from [`Self::hits`] (or [`Self::hits_around`]) on the same `text`.
+    /// The scanner uses [`Self::context_from`]; this is its plain form, for the tests.
     #[cfg(test)]
     pub(crate) fn near(
         &self,
@@ -456,17 +591,34 @@ impl ContextKeywords {
         self.near_split(text, hits, split, span, kind)
     }
 
-    /// [`Self::near`] for findings taken in about the order of their starts: `cursor` is
-    /// where the previous one split `hits`, and is moved a hit at a time to where this one
-    /// does (no binary search for each finding, whose branches the processor cannot guess).
-    pub(crate) fn near_from(
+    /// [`Self::near`] with `hits` split where the finding starts: the hits before
+    /// `split` start before it, the others at or after its start.
+    #[cfg(test)]
+    fn near_split(
+        &self,
+        text: &str,
+        hits: &[Hit],
+        split: usize,
+        span: &Range<usize>,
+        kind: DetectorKind,
+    ) -> bool {
+        self.context_split(text, hits, split, span, kind) == Context::Supports
+    }
+
+    /// What the labels in the window of `span` say of a `kind` finding there: the nearest
+    /// label about `kind` (supporting or contradicting) decides; before and after at the
+    /// same distance, the supporting one. For findings taken in about the order of their
+    /// starts: `cursor` is where the previous one split `hits`, and is moved a hit at a time
+    /// to where this one does (no binary search for each finding, whose branches the
+    /// processor cannot guess).
+    pub(crate) fn context_from(
         &self,
         text: &str,
         hits: &[Hit],
         cursor: &mut usize,
         span: &Range<usize>,
         kind: DetectorKind,
-    ) -> bool {
+    ) -> Context {
         let mut split = (*cursor).min(hits.len());
         while split > 0
             && hits
@@ -479,37 +631,52 @@ impl ContextKeywords {
             split += 1;
         }
         *cursor = split;
-        self.near_split(text, hits, split, span, kind)
+        self.context_split(text, hits, split, span, kind)
     }
 
-    /// [`Self::near`] with `hits` split where the finding starts: the hits before
-    /// `split` start before it, the others at or after its start.
-    fn near_split(
+    /// [`Self::context_from`] with `hits` split where the finding starts.
+    fn context_split(
         &self,
         text: &str,
         hits: &[Hit],
         split: usize,
         span: &Range<usize>,
         kind: DetectorKind,
-    ) -> bool {
+    ) -> Context {
         // A character is at most four bytes: past this many bytes it is past the window.
         let reach = self.window_chars.saturating_mul(4);
-        let within = |from: usize, to: usize| {
-            to.saturating_sub(from) <= reach
-                && text
-                    .get(from..to)
-                    .is_some_and(|gap| gap.chars().count() <= self.window_chars)
+        // The distance in characters from `from` to `to`, if within the window.
+        let gap = |from: usize, to: usize| -> Option<usize> {
+            if from >= to {
+                return Some(0);
+            }
+            if to - from > reach {
+                return None;
+            }
+            let chars = text.get(from..to)?.chars().count();
+            (chars <= self.window_chars).then_some(chars)
         };
         let (before, after) = hits.split_at(split.min(hits.len()));
+        let mut nearest: Option<(usize, bool)> = None;
+        let mut consider = |distance: usize, against: bool| {
+            let better = match nearest {
+                None => true,
+                Some((d, was_against)) => distance < d || (distance == d && was_against),
+            };
+            if better {
+                nearest = Some((distance, against));
+            }
+        };
         // Hits before are in order of their ends too (they do not overlap): walk back.
         for hit in before.iter().rev() {
             if hit.span.end.saturating_add(reach) < span.start {
                 break;
             }
             if hit.supports.covers(kind)
-                && (hit.span.end >= span.start || within(hit.span.end, span.start))
+                && let Some(d) = gap(hit.span.end, span.start)
             {
-                return true;
+                consider(d, hit.supports.is_against());
+                break;
             }
         }
         for hit in after {
@@ -517,12 +684,61 @@ impl ContextKeywords {
                 break;
             }
             if hit.supports.covers(kind)
-                && (hit.span.start <= span.end || within(span.end, hit.span.start))
+                && let Some(d) = gap(span.end, hit.span.start)
             {
-                return true;
+                consider(d, hit.supports.is_against());
+                break;
             }
         }
-        false
+        match nearest {
+            None => Context::Silent,
+            Some((_, false)) => Context::Supports,
+            Some((_, true)) => Context::Against,
+        }
+    }
+
+    /// The number detectors that a supporting keyword anywhere in `text` (normalised) is
+    /// about, as bits in the order My Number, corporate, card, phone: what the text of a
+    /// message says it carries.
+    ///
+    /// Only the names of the data itself count ([`NAMES`]: 「マイナンバー」, 「カード番号」 …),
+    /// not the words that support a number next to them (「有効期限」 in 「ポイント有効期限」
+    /// says nothing of a message).
+    pub(crate) fn kinds_mentioned(&self, text: &str) -> u8 {
+        let lowered = text.to_ascii_lowercase();
+        let (mut bits, mut from) = (0u8, 0);
+        while from < lowered.len() {
+            let Some((span, supports)) = self.find_in(&lowered, from..lowered.len()) else {
+                break;
+            };
+            let word = lowered.get(span.clone()).unwrap_or_default();
+            if !supports.is_against() && NAMES.iter().any(|name| normalize_str(name) == word) {
+                bits |= supports.0 & Supports::ALL.0;
+            }
+            from = span.end.max(from + 1);
+        }
+        bits
+    }
+
+    /// What a table's header cell says of the `kind` numbers in its column: the first
+    /// label about `kind` in `cell` (any case).
+    pub(crate) fn header_context(&self, cell: &str, kind: DetectorKind) -> Context {
+        let lowered = cell.to_ascii_lowercase();
+        let mut from = 0;
+        while from < lowered.len() {
+            let Some((span, supports)) = self.find_in(&lowered, from..lowered.len()) else {
+                break;
+            };
+            if supports.covers(kind) {
+                return if supports.is_against() {
+                    Context::Against
+                } else {
+                    Context::Supports
+                };
+            }
+            from = span.end.max(from + 1);
+        }
+        Context::Silent
     }
 }
 
@@ -675,7 +891,7 @@ mod tests {
                     // From any cursor, in any order of the findings.
                     for mut cursor in [0, around.len() / 2, around.len() + 3] {
                         proptest::prop_assert_eq!(
-                            keywords.near_from(&lower, &around, &mut cursor, span, kind),
+                            keywords.context_from(&lower, &around, &mut cursor, span, kind) == Context::Supports,
                             keywords.near(&text, &all, span, kind),
                             "cursor: {:?} {:?} {:?}", text, span, kind
                         );
@@ -751,10 +967,74 @@ mod tests {
         let text = "ンクレジットカードaaa1234";
         let number = text.find("1234").unwrap()..text.len();
         let all = keywords.hits(text);
-        assert_eq!(all.len(), 1);
+        // 「ンク」, then 「カード」 (a keyword of its own) inside what is left.
+        assert_eq!(all.len(), 2);
         let around = keywords.hits_around(&mut text.to_owned(), [number.clone()]);
         assert_eq!(around, all);
-        assert!(!keywords.near(text, &around, &number, DetectorKind::CreditCard));
+        assert_eq!(
+            keywords.near(text, &around, &number, DetectorKind::CreditCard),
+            keywords.near(text, &all, &number, DetectorKind::CreditCard)
+        );
+    }
+
+    #[test]
+    fn built_in_prefixes_fit_the_packed_searcher() {
+        let prefixes: std::collections::BTreeSet<Vec<u8>> = BUILTIN
+            .iter()
+            .map(|(word, _)| normalize_str(word).as_bytes()[..3].to_ascii_lowercase())
+            .collect();
+        assert!(prefixes.len() <= 64, "{} prefixes", prefixes.len());
+    }
+
+    #[test]
+    fn the_nearest_label_decides_and_other_numbers_contradict() {
+        let keywords = ContextKeywords::new(&[], 40).unwrap();
+        let said = |text: &str, number: &str, kind| {
+            let hits = keywords.hits(text);
+            let at = text.find(number).unwrap();
+            let mut cursor = 0;
+            keywords.context_from(text, &hits, &mut cursor, &(at..at + number.len()), kind)
+        };
+        let mn = DetectorKind::MyNumber;
+        assert_eq!(
+            said("注文番号は 398259791905 です", "398259791905", mn),
+            Context::Against
+        );
+        assert_eq!(
+            said("個人番号: 398259791905", "398259791905", mn),
+            Context::Supports
+        );
+        assert_eq!(
+            said(
+                "個人番号の欄ではなく注文番号 398259791905",
+                "398259791905",
+                mn
+            ),
+            Context::Against
+        );
+        assert_eq!(
+            said("番号 398259791905", "398259791905", mn),
+            Context::Silent
+        );
+        // A label about another kind says nothing of this one.
+        assert_eq!(
+            said("電話番号 398259791905", "398259791905", mn),
+            Context::Silent
+        );
+        assert_eq!(
+            said(
+                "ポイントカード番号 4111111111111111",
+                "4111111111111111",
+                DetectorKind::CreditCard
+            ),
+            Context::Against
+        );
+        assert_eq!(
+            keywords.header_context("マイナンバー", mn),
+            Context::Supports
+        );
+        assert_eq!(keywords.header_context("Order No.", mn), Context::Against);
+        assert_eq!(keywords.header_context("備考", mn), Context::Silent);
     }
 
     #[test]

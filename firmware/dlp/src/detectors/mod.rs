@@ -3,6 +3,7 @@
 //! exposes its check-digit arithmetic, for tests and for callers that validate one number.
 
 pub mod card;
+pub(crate) mod columns;
 pub mod corporate_number;
 pub mod custom;
 pub mod email_list;

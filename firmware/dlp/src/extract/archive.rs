@@ -9,7 +9,7 @@
 //! reported as unreadable. Entries are read one at a time and each is bounded, so archives
 //! whose entries overlap (or that contain themselves) cost no more than any other.
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 use ::zip::ZipArchive;
 use ::zip::result::ZipError;
@@ -45,6 +45,14 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
             return;
         }
     };
+    // The archive's comment: unzip and archivers show it.
+    if !archive.comment().is_empty() {
+        for reading in charset::readings(archive.comment(), None) {
+            if !super::push_text(walk, location, reading) {
+                return;
+            }
+        }
+    }
     if office::extract(walk, location, &mut archive, depth) {
         return;
     }
@@ -110,8 +118,8 @@ fn location_name(names: &[String]) -> String {
 }
 
 /// Reads entry `index` of `archive`: counts it as a part, scans its name (when
-/// `scan_names`), checks encryption, skips media by their first bytes, and expands it under
-/// the bomb limits.
+/// `scan_names`), checks encryption, and expands it under the bomb limits (media too: what
+/// it is, is decided from all of its bytes).
 pub(crate) fn read_entry(
     walk: &mut Walk<'_, '_>,
     location: &Location,
@@ -156,12 +164,6 @@ pub(crate) fn read_entry(
             .problem(&at, ProblemKind::Encrypted, format!("{what} is encrypted"));
         return Entry::Skip;
     }
-    if let Ok(file) = archive.by_index(index) {
-        let mut head = Vec::with_capacity(16);
-        if file.take(16).read_to_end(&mut head).is_ok() && is_media(&head) {
-            return Entry::Skip;
-        }
-    }
     let file = match archive.by_index(index) {
         Ok(file) => file,
         Err(ZipError::UnsupportedArchive(message)) if message == ZipError::PASSWORD_REQUIRED => {
@@ -201,28 +203,6 @@ pub(crate) fn read_entry(
         }
         Expanded::Bomb => Entry::Stop,
     }
-}
-
-/// Do these first bytes start an image, audio, video or font file (which hold no text worth
-/// expanding)?
-fn is_media(head: &[u8]) -> bool {
-    const MAGIC: [&[u8]; 12] = [
-        b"\x89PNG\r\n\x1a\n",
-        b"\xFF\xD8\xFF",
-        b"GIF87a",
-        b"GIF89a",
-        b"II*\x00",
-        b"MM\x00*",
-        b"\xD7\xCD\xC6\x9A",
-        b"RIFF",
-        b"ID3",
-        b"OggS",
-        b"wOFF",
-        b"OTTO",
-    ];
-    MAGIC.iter().any(|magic| head.starts_with(magic))
-        || head.get(4..8) == Some(b"ftyp")
-        || head.starts_with(&[0x00, 0x01, 0x00, 0x00, 0x00])
 }
 
 #[cfg(test)]

@@ -38,6 +38,15 @@ enum Bound {
 /// Reads `reader` (the expanding side of `compressed` bytes) into memory under the limits,
 /// accounting what it reads to the walk's expansion budget. `what` names the data in a
 /// problem (`entry "a.txt"`, `stream 12`).
+///
+/// Only what the data adds to its compressed size is accounted: stored or incompressible
+/// data (images, already-compressed files) costs no more to read than the mail that brought
+/// it, and the budget is against what compression multiplies.
+///
+/// Data that expands past the size of one entry, or more than the ratio limit, is a bomb
+/// ([`ProblemKind::ArchiveBomb`]). Data that is no bomb but finds the whole walk's budget
+/// spent (many entries of well-compressed documents, say) is not all read:
+/// [`ProblemKind::ExpansionRatio`], which policy holds as not fully read.
 pub(crate) fn expand(
     walk: &mut Walk<'_, '_>,
     location: &Location,
@@ -50,7 +59,7 @@ pub(crate) fn expand(
     }
     let limits = walk.out.limits();
     let ratio_cap = compressed.saturating_mul(limits.max_ratio).max(RATIO_FLOOR);
-    let left = walk.out.expansion_left();
+    let left = walk.out.expansion_left().saturating_add(compressed);
     let (limit, bound) = [
         (limits.max_entry_bytes, Bound::Entry),
         (left, Bound::Total),
@@ -62,26 +71,35 @@ pub(crate) fn expand(
     let mut data = Vec::new();
     let result = reader.take(limit.saturating_add(1)).read_to_end(&mut data);
     let read = u64::try_from(data.len()).unwrap_or(u64::MAX);
-    walk.out.spend_expansion(read);
+    walk.out.spend_expansion(read.saturating_sub(compressed));
     if read > limit {
-        let detail = match bound {
-            Bound::Entry => format!(
-                "{what} expands past {} bytes (the limit for one entry)",
-                limits.max_entry_bytes
+        let (kind, detail) = match bound {
+            Bound::Entry => (
+                ProblemKind::ArchiveBomb,
+                format!(
+                    "{what} expands past {} bytes (the limit for one entry)",
+                    limits.max_entry_bytes
+                ),
+            ),
+            Bound::Ratio => (
+                ProblemKind::ArchiveBomb,
+                format!(
+                    "{what} expands more than {}:1 ({compressed} bytes compressed)",
+                    limits.max_ratio
+                ),
             ),
             Bound::Total => {
                 walk.out.mark_expansion_spent();
-                format!(
-                    "{what}: archive content expands past {} bytes in all",
-                    limits.max_expanded_bytes
+                (
+                    ProblemKind::ExpansionRatio,
+                    format!(
+                        "{what}: compressed content expands past {} bytes in all; the rest was not read",
+                        limits.max_expanded_bytes
+                    ),
                 )
             }
-            Bound::Ratio => format!(
-                "{what} expands more than {}:1 ({compressed} bytes compressed)",
-                limits.max_ratio
-            ),
         };
-        walk.out.problem(location, ProblemKind::ArchiveBomb, detail);
+        walk.out.problem(location, kind, detail);
         return Expanded::Bomb;
     }
     match result {
@@ -96,7 +114,7 @@ mod tests {
     use crate::content::{Collector, Limits};
 
     #[test]
-    fn small_data_passes_and_is_accounted() {
+    fn small_data_passes_and_only_its_growth_is_accounted() {
         let limits = Limits::default();
         let mut out = Collector::new(&limits);
         let mut walk = Walk::new(&mut out);
@@ -106,7 +124,7 @@ mod tests {
             panic!("not done");
         };
         assert_eq!(got.len(), 4000);
-        assert_eq!(out.expansion_left(), limits.max_expanded_bytes - 4000);
+        assert_eq!(out.expansion_left(), limits.max_expanded_bytes - 3990);
     }
 
     #[test]
@@ -130,10 +148,10 @@ mod tests {
             expand(&mut walk, &at, "entry \"b\"", &big[..], 1 << 20),
             Expanded::Bomb
         ));
-        // The total (≈ 4 MiB + 1 spent already): 2 MiB passes what is left.
-        let two = vec![0u8; 2 << 20];
+        // The total: about 3 MiB of growth is spent; 2.5 MiB more passes what is left.
+        let two = vec![0u8; 3 << 20];
         assert!(matches!(
-            expand(&mut walk, &at, "entry \"c\"", &two[..], 1 << 20),
+            expand(&mut walk, &at, "entry \"c\"", &two[..], 1 << 19),
             Expanded::Bomb
         ));
         assert!(matches!(
@@ -141,11 +159,24 @@ mod tests {
             Expanded::Bomb
         ));
         let problems = out.finish().problems;
-        let details: Vec<&str> = problems.iter().map(|p| p.detail.as_str()).collect();
-        assert_eq!(details.len(), 3, "{details:?}");
-        assert!(details[0].contains("more than 100:1"), "{details:?}");
-        assert!(details[1].contains("limit for one entry"), "{details:?}");
-        assert!(details[2].contains("in all"), "{details:?}");
-        assert!(problems.iter().all(|p| p.kind == ProblemKind::ArchiveBomb));
+        let kinds: Vec<ProblemKind> = problems.iter().map(|p| p.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ProblemKind::ArchiveBomb,
+                ProblemKind::ArchiveBomb,
+                ProblemKind::ExpansionRatio
+            ],
+            "{problems:?}"
+        );
+        assert!(
+            problems[0].detail.contains("more than 100:1"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].detail.contains("limit for one entry"),
+            "{problems:?}"
+        );
+        assert!(problems[2].detail.contains("in all"), "{problems:?}");
     }
 }

@@ -7,6 +7,11 @@
 //! of white space collapse to one space, as a browser shows them, so a number wrapped and
 //! indented in the source reads as it does on screen. The output is never longer than the
 //! input.
+//!
+//! `<noscript>` content is shown: mail clients run no scripts. Comments are not shown by a
+//! browser, but Outlook shows what its conditional comments (`<!--[if mso]>…<![endif]-->`)
+//! hold and anyone can read the source: the text of comments is read as HTML too and comes
+//! after the text shown, on lines of its own.
 
 use super::text::decode_all;
 use super::{Walk, push_text};
@@ -59,7 +64,7 @@ fn meta_charset(bytes: &[u8]) -> Option<String> {
 }
 
 /// Elements whose content is not shown.
-const HIDDEN: [&str; 4] = ["script", "style", "template", "noscript"];
+const HIDDEN: [&str; 3] = ["script", "style", "template"];
 
 /// Elements that start or end a line.
 const BLOCK: [&str; 33] = [
@@ -101,8 +106,26 @@ const BLOCK: [&str; 33] = [
 /// Elements that end a table cell.
 const CELL: [&str; 2] = ["td", "th"];
 
-/// The text a reader sees in `html`. See the module documentation.
+/// The text a reader sees in `html`, then the text of its comments. See the module
+/// documentation.
 pub(crate) fn to_text(html: &str) -> String {
+    let mut comments = String::new();
+    let mut text = render(html, Some(&mut comments));
+    if !comments.trim().is_empty() {
+        let hidden = render(&comments, None);
+        if !hidden.trim().is_empty() {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&hidden);
+        }
+    }
+    text
+}
+
+/// The text shown of `html`; the content of its comments is appended to `comments` (when
+/// given) for a second rendering.
+fn render(html: &str, mut comments: Option<&mut String>) -> String {
     let mut out = Text::with_capacity(html.len().min(1 << 20));
     let mut rest = html;
     while !rest.is_empty() {
@@ -122,7 +145,22 @@ pub(crate) fn to_text(html: &str) -> String {
         // A tag, a comment, a declaration, or a lone `<`.
         let after = rest.get(1..).unwrap_or_default();
         if let Some(comment) = after.strip_prefix("!--") {
-            rest = match comment.find("-->") {
+            let end = comment.find("-->");
+            if let Some(kept) = comments.as_deref_mut() {
+                let inner = comment
+                    .get(..end.unwrap_or(comment.len()))
+                    .unwrap_or_default();
+                // A conditional comment's markers (`[if mso]>`, `<![endif]`) are not text.
+                let inner = inner.strip_prefix("[if").map_or(inner, |conditional| {
+                    conditional
+                        .split_once(']')
+                        .map_or("", |(_, body)| body.trim_start_matches('>'))
+                });
+                let inner = inner.strip_suffix("<![endif]").unwrap_or(inner);
+                kept.push_str(inner);
+                kept.push('\n');
+            }
+            rest = match end {
                 Some(end) => comment.get(end + 3..).unwrap_or_default(),
                 None => "",
             };
@@ -344,14 +382,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tags_scripts_and_comments_go_and_entities_are_decoded() {
+    fn tags_and_scripts_go_comments_come_last_and_entities_are_decoded() {
         let html = "<!DOCTYPE html><html><head><style>p{color:red}</style>\
                     <script>var x = \"123456789018\";</script></head><body>\
                     <!-- a comment 111122223333 -->\
                     <p>番号：&#65298;&#xFF12;&#x33;4 &amp; &lt;tag&gt;&nbsp;&yen;100</p>\
                     <div>a<br>b</div></body></html>";
         let text = to_text(html);
-        assert_eq!(text, "番号：２２34 & <tag>\u{A0}¥100\na\nb");
+        assert_eq!(
+            text,
+            "番号：２２34 & <tag>\u{A0}¥100\na\nb\na comment 111122223333"
+        );
+    }
+
+    #[test]
+    fn noscript_and_conditional_comments_are_read() {
+        let html = "<p>いつも</p><noscript>個人番号 1234</noscript>\
+                    <!--[if mso]><p>番号：5678</p><![endif]-->\
+                    <!--[if !mso]><!--><p>詳細</p><!--<![endif]-->";
+        assert_eq!(to_text(html), "いつも\n個人番号 1234\n詳細\n番号：5678");
     }
 
     #[test]
@@ -370,7 +419,7 @@ mod tests {
             "\u{FFFD} \u{FFFD} &unknown; \u{FFFD}"
         );
         assert_eq!(to_text("<script>never closed"), "");
-        assert_eq!(to_text("<!-- never closed"), "");
+        assert_eq!(to_text("<!-- never closed"), "never closed");
         assert_eq!(to_text("<p"), "");
     }
 

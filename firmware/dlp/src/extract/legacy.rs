@@ -60,7 +60,7 @@ fn texty(unit: u16) -> bool {
 }
 
 /// UTF-16LE runs, ASCII runs and Excel numbers, one per line, at most about `cap` bytes.
-fn strings(bytes: &[u8], cap: usize) -> String {
+pub(crate) fn strings(bytes: &[u8], cap: usize) -> String {
     let mut out = String::new();
     // UTF-16LE runs, at both alignments.
     for start in 0..2 {

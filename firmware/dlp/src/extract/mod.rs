@@ -22,16 +22,20 @@
 
 mod archive;
 mod bounded;
+mod der;
+pub(crate) mod directory;
 mod gzip;
 mod html;
 mod legacy;
+mod media;
 mod office;
 mod pdf;
 mod rtf;
 mod text;
+mod unsupported;
 mod xml;
 
-use crate::content::{Collector, Location};
+use crate::content::{Collector, Location, ProblemKind};
 
 /// A file to look into: an attachment, an archive entry, or a file given to `mamori dlp scan`.
 #[derive(Clone, Copy, Debug)]
@@ -59,6 +63,13 @@ pub fn extract_file(
     walk.file(location, file, depth);
 }
 
+/// What a program shows of text where that differs from the text itself (a vCard's or an
+/// iCalendar's properties unfolded and decoded, formulas that glue digits evaluated): extra
+/// readings to scan beside the text.
+pub fn shown_forms(text: &str) -> Vec<String> {
+    text::shown_forms(text)
+}
+
 /// The text a reader sees in an HTML document: tags and comments removed, character
 /// references decoded, block elements on lines of their own, scripts and styles dropped.
 pub fn html_to_text(html: &str) -> String {
@@ -73,7 +84,7 @@ pub(crate) struct Walk<'c, 'l> {
 }
 
 /// What a file is, as far as extraction goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Kind {
     Zip,
     Pdf,
@@ -83,7 +94,14 @@ enum Kind {
     Rtf,
     Xml,
     Text,
-    Binary,
+    /// An RFC 5322 message (an `.eml` sent as a plain file): walked as one.
+    Message,
+    /// Media whose structure walks from start to end.
+    Media(media::Media),
+    /// ASN.1: S/MIME, certificates.
+    Asn1(der::Asn1),
+    /// A format recognised and not read (its name), or binary data of no known format.
+    Unsupported(Option<&'static str>),
 }
 
 impl<'c, 'l> Walk<'c, 'l> {
@@ -102,7 +120,8 @@ impl<'c, 'l> Walk<'c, 'l> {
         if self.out.text_exhausted() {
             return;
         }
-        match sniff(file) {
+        let cap = self.text_cap();
+        match sniff(file, cap) {
             Kind::Zip => archive::extract(self, location, file.bytes, depth),
             Kind::Pdf => pdf::extract(self, location, file.bytes, depth),
             Kind::Ole => legacy::extract(self, location, file.bytes),
@@ -111,9 +130,119 @@ impl<'c, 'l> Walk<'c, 'l> {
             Kind::Rtf => rtf::extract(self, location, file.bytes),
             Kind::Xml => xml::extract(self, location, file.bytes, file.charset),
             Kind::Text => text::extract(self, location, file.bytes, file.charset),
-            Kind::Binary => {}
+            Kind::Message => {
+                if self.out.may_descend(location, depth + 1) {
+                    crate::mime::walk_message_at(file.bytes, location, depth + 1, self.out);
+                }
+            }
+            Kind::Media(found) => self.media(location, file, found, depth),
+            Kind::Asn1(found) => self.asn1(location, found, depth),
+            Kind::Unsupported(name) => unsupported::extract(self, location, file.bytes, name),
         }
     }
+
+    /// Media: what a viewer shows of its metadata is scanned, and whatever follows the
+    /// media's end (a ZIP or text glued after an image) is read as a file of its own.
+    /// Media inside an archive does not use up the archive's expansion budget.
+    fn media(
+        &mut self,
+        location: &Location,
+        file: &FileRef<'_>,
+        found: media::Media,
+        depth: usize,
+    ) {
+        for text in found.text {
+            if !push_text(self, location, text) {
+                return;
+            }
+        }
+        // A well-formed file may still carry text in its samples or private chunks: runs
+        // of printable text with a number's worth of digits in them are scanned too (in
+        // image or sound data they do not occur by chance).
+        let runs = digit_runs(file.bytes, self.text_cap());
+        if !runs.is_empty() && !push_text(self, location, runs) {
+            return;
+        }
+        if let Some(trailing) = found.trailing
+            && let Some(rest) = file.bytes.get(trailing)
+        {
+            let at = location.child(format!("after the {} data", found.format));
+            if self.out.enter_part(&at) && self.out.may_descend(&at, depth + 1) {
+                let rest = FileRef {
+                    name: None,
+                    content_type: None,
+                    charset: None,
+                    bytes: rest,
+                };
+                self.file(&at, &rest, depth + 1);
+            }
+        }
+    }
+
+    /// S/MIME and certificates: strings scanned, a signed message's content read, an
+    /// encrypted one reported.
+    fn asn1(&mut self, location: &Location, found: der::Asn1, depth: usize) {
+        if found.encrypted {
+            self.out.problem(
+                location,
+                ProblemKind::Encrypted,
+                "an encrypted S/MIME message: its content cannot be inspected",
+            );
+        }
+        if !push_text(self, location, found.text) {
+            return;
+        }
+        if let Some(content) = found.content {
+            let at = location.child("signed content");
+            if self.out.enter_part(&at) && self.out.may_descend(&at, depth + 1) {
+                let inner = FileRef {
+                    name: None,
+                    content_type: None,
+                    charset: None,
+                    bytes: &content,
+                };
+                self.file(&at, &inner, depth + 1);
+            }
+        }
+    }
+}
+
+/// The fewest digits a printable run of binary data needs for [`digit_runs`] to keep it.
+const RUN_DIGITS: usize = 10;
+
+/// The runs of printable ASCII (and of ASCII as UTF-16LE) in `bytes` that hold at least
+/// [`RUN_DIGITS`] digits, one per line, at most about `cap` bytes in all.
+fn digit_runs(bytes: &[u8], cap: usize) -> String {
+    let mut out = String::new();
+    for (step, offset) in [(1usize, 0usize), (2, 0), (2, 1)] {
+        let mut run = String::new();
+        let mut digits = 0;
+        let mut at = offset;
+        let flush = |run: &mut String, digits: &mut usize, out: &mut String| {
+            if *digits >= RUN_DIGITS {
+                out.push_str(run);
+                out.push('\n');
+            }
+            run.clear();
+            *digits = 0;
+        };
+        while let Some(&b) = bytes.get(at) {
+            let printable =
+                (0x20..0x7F).contains(&b) && (step == 1 || bytes.get(at + 1) == Some(&0));
+            if printable && run.len() < 4096 {
+                run.push(char::from(b));
+                digits += usize::from(b.is_ascii_digit());
+            } else {
+                flush(&mut run, &mut digits, &mut out);
+                if out.len() > cap {
+                    return out;
+                }
+            }
+            at += step;
+        }
+        flush(&mut run, &mut digits, &mut out);
+    }
+    out
 }
 
 /// The lower-case extension of a file name (`"csv"` for `名簿.CSV`).
@@ -124,8 +253,11 @@ fn extension(name: Option<&str>) -> Option<String> {
     Some(ext.trim().to_ascii_lowercase())
 }
 
-/// Decides how to read a file: magic bytes first, then the content, then name and type.
-fn sniff(file: &FileRef<'_>) -> Kind {
+/// Decides how to read a file: the bytes first (signatures, then structure: media must walk
+/// from start to end, ASN.1 must span the file), then the name and declared type, then the
+/// content (text in some charset, or binary). Nothing is skipped for its name or its first
+/// bytes alone, and what is neither read nor media is [`Kind::Unsupported`] (reported).
+fn sniff(file: &FileRef<'_>, cap: usize) -> Kind {
     let bytes = file.bytes;
     if bytes.starts_with(b"PK\x03\x04")
         || bytes.starts_with(b"PK\x05\x06")
@@ -143,11 +275,23 @@ fn sniff(file: &FileRef<'_>) -> Kind {
     if bytes.starts_with(&[0x1F, 0x8B]) {
         return Kind::Gzip;
     }
+    if let Some(name) = unsupported::known_format(bytes) {
+        return Kind::Unsupported(Some(name));
+    }
+    if let Some(found) = media::identify(bytes) {
+        return Kind::Media(found);
+    }
+    if let Some(found) = der::read(bytes, cap) {
+        return Kind::Asn1(found);
+    }
     if rtf::looks_like_rtf(bytes) {
         return Kind::Rtf;
     }
     if html::looks_like_html(bytes) {
         return Kind::Html;
+    }
+    if crate::inspect::looks_like_message(bytes) {
+        return Kind::Message;
     }
     let ext = extension(file.name);
     let ext = ext.as_deref();
@@ -174,7 +318,7 @@ fn sniff(file: &FileRef<'_>) -> Kind {
     if text::looks_like_text(bytes) {
         Kind::Text
     } else {
-        Kind::Binary
+        Kind::Unsupported(None)
     }
 }
 

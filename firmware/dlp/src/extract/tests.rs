@@ -243,18 +243,36 @@ fn shift_jis_csv_and_html_are_dispatched() {
 }
 
 #[test]
-fn binary_files_are_skipped_silently() {
+fn what_only_starts_like_media_is_reported_never_skipped_in_silence() {
+    // A PNG signature and a header chunk with no end: not an image a viewer shows.
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
     let extraction = run(Some("a.png"), png);
-    assert!(extraction.segments.is_empty());
-    assert!(extraction.problems.is_empty());
+    let kinds: Vec<ProblemKind> = extraction.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, [ProblemKind::UnsupportedFormat]);
+    // Binary data of no known format: reported, and its strings scanned.
+    let mut blob: Vec<u8> = (0..4000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    blob.extend_from_slice(b"\0\0 my number 123456789018 \0\0");
+    blob.extend((0..4000u32).map(|i| (i.wrapping_mul(40_503) >> 8) as u8));
+    let extraction = run(Some("data.dat"), &blob);
+    let kinds: Vec<ProblemKind> = extraction.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, [ProblemKind::UnsupportedFormat]);
+    assert_eq!(my_numbers(&extraction), ["data.dat"]);
+    // Formats known and not read yet are named.
+    let extraction = run(Some("a.7z"), b"7z\xBC\xAF\x27\x1C\x00\x04 123456789018");
+    assert!(
+        extraction.problems[0].detail.starts_with("7z archive"),
+        "{:?}",
+        extraction.problems
+    );
 }
 
 #[test]
 fn depth_is_bounded_across_archives() {
     let number = my_number();
     let mut nested = zip(&[("deep.txt", number.as_bytes())]);
-    for level in 0..12 {
+    for level in 0..22 {
         nested = zip(&[(&format!("level{level}.zip"), &nested)]);
     }
     let extraction = run(Some("a.zip"), &nested);
@@ -263,7 +281,7 @@ fn depth_is_bounded_across_archives() {
     assert_eq!(kinds, [ProblemKind::TooDeep]);
     // Shallow enough, the same nesting is read.
     let limits = Limits {
-        max_depth: 20,
+        max_depth: 30,
         ..Limits::default()
     };
     let extraction = run_with(&limits, Some("a.zip"), &nested);

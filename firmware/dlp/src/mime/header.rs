@@ -2,15 +2,44 @@
 //!
 //! The block ends at the first empty line. A line that is neither a field nor a
 //! continuation also ends it (that line starts the body), so a part without headers, or
-//! with broken ones, still has its text walked. Over-long fields are cut and fields past
-//! the block budget are dropped; neither is an error.
+//! with broken ones, still has its text walked.
+//!
+//! The block is bounded, but nothing that decides how a part is read or what a reader sees
+//! is dropped in silence: the fields that matter ([`MATTERS`]: the MIME fields and the
+//! fields a client shows) are kept past the budgets of the others (up to budgets of their
+//! own), and when even those are cut, [`Head::overflow`] says so and the walk reports the
+//! part as not fully read. Fields that no reader sees (`X-…`, `Received` …) are only
+//! counted past the budget.
 
 /// The longest a field value is kept (after unfolding); the rest is cut.
-pub(super) const MAX_FIELD_BYTES: usize = 16 * 1024;
-/// How many header bytes of one block are kept in all; later fields are dropped.
+pub(super) const MAX_FIELD_BYTES: usize = 64 * 1024;
+/// How many header bytes of one block are kept for the fields that do not matter.
 pub(super) const MAX_BLOCK_BYTES: usize = 256 * 1024;
-/// How many fields of one block are kept.
+/// How many fields of one block are kept, of those that do not matter.
 pub(super) const MAX_FIELDS: usize = 500;
+/// How many bytes of the fields that matter one block keeps in all.
+const MAX_MATTERING_BYTES: usize = 1024 * 1024;
+/// How many fields that matter one block keeps.
+const MAX_MATTERING_FIELDS: usize = 200;
+
+/// The fields that decide how a part is read or that a client shows (lower case).
+const MATTERS: [&str; 15] = [
+    "content-type",
+    "content-transfer-encoding",
+    "content-disposition",
+    "mime-version",
+    "subject",
+    "comments",
+    "keywords",
+    "thread-topic",
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "bcc",
+    "content-description",
+];
 
 /// One header field, unfolded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +60,9 @@ pub(super) struct Head {
     /// Did an empty line end the block (rather than the end of input or a line that is
     /// not a field)?
     pub(super) terminated: bool,
+    /// Fields that matter were cut or dropped at the limits: what, for the problem the
+    /// walk reports.
+    pub(super) overflow: Option<String>,
 }
 
 impl Head {
@@ -65,8 +97,8 @@ fn field_name(line: &[u8]) -> Option<(&[u8], &[u8])> {
 /// Splits off and parses the header block at the start of `raw`. `top` allows an mbox
 /// `From ` line before the first field.
 pub(super) fn parse(raw: &[u8], top: bool) -> Head {
-    let mut fields: Vec<Field> = Vec::new();
-    let mut kept = 0usize;
+    let mut head = Head::default();
+    let mut budget = Budget::default();
     // Is the last field being collected (so continuation lines belong to it)?
     let mut collecting = false;
     let mut pos = 0;
@@ -79,36 +111,30 @@ pub(super) fn parse(raw: &[u8], top: bool) -> Head {
         };
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
-            return Head {
-                fields,
-                body_start: next,
-                terminated: true,
-            };
+            head.body_start = next;
+            head.terminated = true;
+            head.overflow = budget.overflow();
+            return head;
         }
         if matches!(line.first(), Some(b' ' | b'\t')) {
             if first {
                 break;
             }
-            if collecting && let Some(field) = fields.last_mut() {
-                let room = MAX_FIELD_BYTES
-                    .saturating_sub(field.value.len())
-                    .min(MAX_BLOCK_BYTES.saturating_sub(kept));
-                let take = line.get(..line.len().min(room)).unwrap_or_default();
-                field.value.extend_from_slice(take);
-                kept += take.len();
+            if collecting && let Some(field) = head.fields.last_mut() {
+                budget.extend(field, line);
             }
         } else if top && first && line.starts_with(b"From ") {
             // An mbox separator line.
         } else if let Some((name, value)) = field_name(line) {
-            collecting = fields.len() < MAX_FIELDS && kept < MAX_BLOCK_BYTES;
+            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+            collecting = budget.admit(&name, value.len());
             if collecting {
-                let room = MAX_FIELD_BYTES.min(MAX_BLOCK_BYTES - kept);
-                let value = value.get(..value.len().min(room)).unwrap_or_default();
-                kept += name.len() + value.len();
-                fields.push(Field {
-                    name: String::from_utf8_lossy(name).to_ascii_lowercase(),
-                    value: value.to_vec(),
-                });
+                let mut field = Field {
+                    name,
+                    value: Vec::new(),
+                };
+                budget.extend(&mut field, value);
+                head.fields.push(field);
             }
         } else {
             break;
@@ -116,10 +142,92 @@ pub(super) fn parse(raw: &[u8], top: bool) -> Head {
         first = false;
         pos = next;
     }
-    Head {
-        fields,
-        body_start: pos,
-        terminated: false,
+    head.body_start = pos;
+    head.overflow = budget.overflow();
+    head
+}
+
+/// What one header block has spent, for the fields that matter and for the others.
+#[derive(Debug, Default)]
+struct Budget {
+    other_bytes: usize,
+    other_fields: usize,
+    mattering_bytes: usize,
+    mattering_fields: usize,
+    /// Fields that matter, dropped whole (by name).
+    dropped: Vec<String>,
+    /// Fields that matter, cut short (by name).
+    cut: Vec<String>,
+    /// Is the field being collected one that matters?
+    current_matters: bool,
+}
+
+impl Budget {
+    /// Is a new field `name` kept? Counts it.
+    fn admit(&mut self, name: &str, _len: usize) -> bool {
+        self.current_matters = MATTERS.contains(&name);
+        if self.current_matters {
+            if self.mattering_fields < MAX_MATTERING_FIELDS
+                && self.mattering_bytes < MAX_MATTERING_BYTES
+            {
+                self.mattering_fields += 1;
+                self.mattering_bytes += name.len();
+                return true;
+            }
+            if self.dropped.len() < 4 && !self.dropped.iter().any(|n| n == name) {
+                self.dropped.push(name.to_string());
+            }
+            return false;
+        }
+        if self.other_fields < MAX_FIELDS && self.other_bytes < MAX_BLOCK_BYTES {
+            self.other_fields += 1;
+            self.other_bytes += name.len();
+            return true;
+        }
+        false
+    }
+
+    /// Appends `bytes` to `field`'s value as far as the budgets allow.
+    fn extend(&mut self, field: &mut Field, bytes: &[u8]) {
+        let block_left = if self.current_matters {
+            MAX_MATTERING_BYTES.saturating_sub(self.mattering_bytes)
+        } else {
+            MAX_BLOCK_BYTES.saturating_sub(self.other_bytes)
+        };
+        let room = MAX_FIELD_BYTES
+            .saturating_sub(field.value.len())
+            .min(block_left);
+        let take = bytes.get(..bytes.len().min(room)).unwrap_or_default();
+        field.value.extend_from_slice(take);
+        if self.current_matters {
+            self.mattering_bytes += take.len();
+            if take.len() < bytes.len() && self.cut.len() < 4 && !self.cut.contains(&field.name) {
+                self.cut.push(field.name.clone());
+            }
+        } else {
+            self.other_bytes += take.len();
+        }
+    }
+
+    /// What was lost of the fields that matter, in words.
+    fn overflow(&self) -> Option<String> {
+        let mut what = Vec::new();
+        if !self.cut.is_empty() {
+            what.push(format!(
+                "{} cut at {} bytes",
+                self.cut.join(", "),
+                MAX_FIELD_BYTES
+            ));
+        }
+        if !self.dropped.is_empty() {
+            what.push(format!(
+                "{} dropped past {} fields or {} bytes",
+                self.dropped.join(", "),
+                MAX_MATTERING_FIELDS,
+                MAX_MATTERING_BYTES
+            ));
+        }
+        (!what.is_empty()).then(|| format!("header block over its limits: {}", what.join("; ")))
     }
 }
 
@@ -163,7 +271,7 @@ mod tests {
     }
 
     #[test]
-    fn long_headers_are_cut_not_fatal() {
+    fn long_headers_are_cut_and_said() {
         let mut raw = b"Subject: ".to_vec();
         raw.extend(std::iter::repeat_n(b'a', MAX_FIELD_BYTES * 2));
         raw.extend_from_slice(b"\r\n ");
@@ -175,7 +283,29 @@ mod tests {
         raw.extend_from_slice(b"\r\nbody");
         let head = parse(&raw, true);
         assert_eq!(head.fields[0].value.len(), MAX_FIELD_BYTES);
-        assert_eq!(head.fields.len(), MAX_FIELDS);
+        assert_eq!(head.fields.len(), MAX_FIELDS + 1);
         assert_eq!(raw.get(head.body_start..).unwrap(), b"body");
+        let overflow = head.overflow.unwrap();
+        assert!(overflow.contains("subject cut"), "{overflow}");
+    }
+
+    #[test]
+    fn fields_that_matter_survive_a_flood_of_others() {
+        let mut raw = Vec::new();
+        for i in 0..5000 {
+            raw.extend_from_slice(format!("X-Junk-{i}: {}\r\n", "j".repeat(100)).as_bytes());
+        }
+        raw.extend_from_slice(b"Content-Type: application/zip; name=\"a.zip\"\r\n");
+        raw.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n\r\nUEsDBA==");
+        let head = parse(&raw, false);
+        assert!(head.terminated);
+        assert!(
+            head.first("content-type")
+                .unwrap()
+                .starts_with(b" application/zip")
+        );
+        assert_eq!(head.first("content-transfer-encoding").unwrap(), b" base64");
+        assert_eq!(head.overflow, None);
+        assert_eq!(raw.get(head.body_start..).unwrap(), b"UEsDBA==");
     }
 }

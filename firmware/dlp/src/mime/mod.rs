@@ -61,12 +61,19 @@ mod words;
 #[cfg(test)]
 mod tests;
 
-use crate::content::Collector;
+use crate::content::{Collector, Location};
 
 /// Walks an RFC 5322 message the way a mail client would show it and collects every piece
 /// of text a reader could see (headers, bodies, file names, attachments) into `out`.
 pub fn walk_message(raw: &[u8], out: &mut Collector<'_>) {
     walk::Walker::new(out).message(raw);
+}
+
+/// Walks an RFC 5322 message found inside something else (an `.eml` file sent as an
+/// attachment, the content of a signed message) at `location`, `depth` levels down: the
+/// same walk, its parts numbered relative to that message.
+pub fn walk_message_at(raw: &[u8], location: &Location, depth: usize, out: &mut Collector<'_>) {
+    walk::Walker::new(out).message_at(raw, location.clone(), depth);
 }
 
 /// The lines of `bytes` with their start offsets, line ends (LF or CRLF) removed.

@@ -640,7 +640,7 @@ fn unknown_transfer_encodings_are_reported_and_scanned_as_is() {
         "{}",
         dump(&ex)
     );
-    let unreadable = problems(&ex, ProblemKind::Unreadable);
+    let unreadable = problems(&ex, ProblemKind::DecoderError);
     assert_eq!(unreadable.len(), 1, "{}", dump(&ex));
     assert!(unreadable[0].contains("x-custom"));
 }

@@ -22,8 +22,17 @@ use super::transfer::{self, TransferEncoding};
 use super::{address, flowed, uuencode, words};
 
 /// How many extra readings (duplicate headers, several boundaries, encoded multiparts)
-/// one message walk may take in all.
-const MAX_ALTERNATIVES: usize = 8;
+/// one entity may take: decoys elsewhere in the message cannot use up the readings of the
+/// part that matters.
+const PART_ALTERNATIVES: usize = 6;
+/// How many extra readings one message walk may take in all (a bound on its cost); past
+/// it, what is skipped is reported as not fully read (`ambiguity_budget`).
+const MAX_ALTERNATIVES: usize = 64;
+/// Boundaries longer than RFC 2046 allows (70) are honoured, as mail clients honour them,
+/// up to this length.
+const MAX_BOUNDARY: usize = 4096;
+/// RFC 2046's limit on a boundary's length.
+const RFC_BOUNDARY: usize = 70;
 /// Nesting the walk never passes, whatever the limits say: the bound on its stack.
 pub(super) const HARD_MAX_DEPTH: usize = 32;
 /// File names in locations are cut to this many characters.
@@ -174,6 +183,11 @@ impl<'a, 'l> Walker<'a, 'l> {
         self.walk_message(raw, Location::root(), "", 0);
     }
 
+    /// Walks a message found at `loc`, `depth` levels down.
+    pub(super) fn message_at(mut self, raw: &[u8], loc: Location, depth: usize) {
+        self.walk_message(raw, loc, "", depth);
+    }
+
     /// Is this the first time `item` is met?
     fn first_time(&mut self, item: impl std::hash::Hash) -> bool {
         self.seen.insert(self.hasher.hash_one(item))
@@ -204,17 +218,25 @@ impl<'a, 'l> Walker<'a, 'l> {
         }
     }
 
-    /// May one more reading be taken? (Records once when the budget is spent.)
-    fn take_alternative(&mut self, at: &Location) -> bool {
-        if self.alternatives < MAX_ALTERNATIVES {
+    /// May one more reading be taken at `at`, the `taken`-th extra one of its entity?
+    /// When a budget is spent, the skipped reading is reported as not fully read.
+    fn take_alternative(&mut self, at: &Location, taken: usize) -> bool {
+        if taken < PART_ALTERNATIVES && self.alternatives < MAX_ALTERNATIVES {
             self.alternatives += 1;
             return true;
         }
-        if !self.alternatives_hit {
-            self.alternatives_hit = true;
-            let detail =
-                format!("more than {MAX_ALTERNATIVES} ambiguous readings; the rest were skipped");
-            self.report(at, ProblemKind::Ambiguous, detail);
+        let detail = if taken >= PART_ALTERNATIVES {
+            format!(
+                "more than {PART_ALTERNATIVES} ambiguous readings of one part; the rest were not scanned"
+            )
+        } else {
+            format!(
+                "more than {MAX_ALTERNATIVES} ambiguous readings in the message; the rest were not scanned"
+            )
+        };
+        if !self.alternatives_hit || taken >= PART_ALTERNATIVES {
+            self.alternatives_hit |= taken < PART_ALTERNATIVES;
+            self.report(at, ProblemKind::AmbiguityBudget, detail);
         }
         false
     }
@@ -244,7 +266,7 @@ impl<'a, 'l> Walker<'a, 'l> {
     ) -> Cow<'b, [u8]> {
         if let TransferEncoding::Unknown(label) = cte {
             let detail = format!("unknown Content-Transfer-Encoding \"{label}\"; scanned as it is");
-            self.report(at, ProblemKind::Unreadable, detail);
+            self.report(at, ProblemKind::DecoderError, detail);
         }
         transfer::decode(body, cte)
     }
@@ -253,6 +275,9 @@ impl<'a, 'l> Walker<'a, 'l> {
     /// `prefix`.
     fn walk_message(&mut self, raw: &[u8], loc: Location, prefix: &str, depth: usize) {
         let head = header::parse(raw, true);
+        if let Some(overflow) = &head.overflow {
+            self.report(&loc, ProblemKind::HeaderLimit, overflow.clone());
+        }
         self.headers(&head, &loc);
         let body = raw.get(head.body_start..).unwrap_or_default();
         let ctx = Ctx {
@@ -335,7 +360,7 @@ impl<'a, 'l> Walker<'a, 'l> {
             self.report(&ctx.here(), ProblemKind::Ambiguous, detail);
         }
         for (i, &(t, e)) in combos.iter().enumerate() {
-            if i > 0 && !self.take_alternative(&ctx.here()) {
+            if i > 0 && !self.take_alternative(&ctx.here(), i - 1) {
                 break;
             }
             let (Some(ct), Some(cte)) = (types.get(t), encodings.get(e)) else {
@@ -365,6 +390,18 @@ impl<'a, 'l> Walker<'a, 'l> {
         };
         if ct.value.starts_with("multipart/") {
             self.multipart(ct, cte, body, ctx, depth);
+        } else if ct.value == "message/partial" {
+            // One fragment of a message split over several mails: what the other fragments
+            // hold is not here, so the whole cannot be inspected. What is here is read.
+            let part = |name| ct.plain_text(name).unwrap_or_else(|| "?".into());
+            let detail = format!(
+                "a fragment ({} of {}) of a message split over several mails (message/partial); the whole cannot be inspected",
+                part("number"),
+                part("total")
+            );
+            self.report(&ctx.here(), ProblemKind::UnsupportedFormat, detail);
+            let decoded = self.decode(body, cte, &ctx.here());
+            self.text_body(&decoded, None, ctx, depth);
         } else if matches!(ct.value.as_str(), "message/rfc822" | "message/global") {
             self.attached_message(head, ct, cte, body, ctx, depth);
         } else {
@@ -387,7 +424,7 @@ impl<'a, 'l> Walker<'a, 'l> {
             self.report(&ctx.here(), ProblemKind::Ambiguous, detail);
             let decoded = transfer::decode(body, cte);
             self.multipart_body(ct, &decoded, ctx, depth);
-            if self.take_alternative(&ctx.here()) {
+            if self.take_alternative(&ctx.here(), 0) {
                 self.multipart_body(ct, body, ctx, depth);
             }
             return;
@@ -402,11 +439,21 @@ impl<'a, 'l> Walker<'a, 'l> {
         let extended = ct.extended("boundary").map(|v| v.bytes);
         for b in ct.all_plain("boundary").map(<[u8]>::to_vec).chain(extended) {
             let b = b.trim_ascii_end().to_vec();
-            if !b.is_empty() && b.len() <= 256 && !boundaries.contains(&b) {
+            if !b.is_empty() && b.len() <= MAX_BOUNDARY && !boundaries.contains(&b) {
                 boundaries.push(b);
             }
         }
         boundaries.truncate(MAX_DUPLICATES);
+        if let Some(long) = boundaries
+            .iter()
+            .map(Vec::len)
+            .find(|&len| len > RFC_BOUNDARY)
+        {
+            let detail = format!(
+                "a boundary of {long} characters (RFC 2046 allows {RFC_BOUNDARY}); split at it as mail clients do"
+            );
+            self.report(&ctx.here(), ProblemKind::Ambiguous, detail);
+        }
         if boundaries.is_empty() {
             // No boundary: a client shows the raw body as text.
             self.text_body(body, None, ctx, depth);
@@ -417,7 +464,7 @@ impl<'a, 'l> Walker<'a, 'l> {
             self.report(&ctx.here(), ProblemKind::Ambiguous, detail);
         }
         for (i, b) in boundaries.iter().enumerate() {
-            if i > 0 && !self.take_alternative(&ctx.here()) {
+            if i > 0 && !self.take_alternative(&ctx.here(), i - 1) {
                 break;
             }
             self.split_and_walk(ct, b, body, ctx, depth);
@@ -488,6 +535,9 @@ impl<'a, 'l> Walker<'a, 'l> {
     /// A body part of a multipart: its own header block, then the entity.
     fn part(&mut self, bytes: &[u8], ctx: &Ctx, depth: usize) {
         let head = header::parse(bytes, false);
+        if let Some(overflow) = &head.overflow {
+            self.report(&ctx.here(), ProblemKind::HeaderLimit, overflow.clone());
+        }
         if !head.terminated && !head.fields.is_empty() {
             // No empty line after the "header fields": they may well be text a client
             // shows, so the whole part is scanned as text too.
@@ -571,6 +621,11 @@ impl<'a, 'l> Walker<'a, 'l> {
             let text = if html {
                 extract::html_to_text(&reading)
             } else {
+                for shown in extract::shown_forms(&reading) {
+                    if !self.text(&at, SegmentKind::Body, shown) {
+                        return;
+                    }
+                }
                 reading
             };
             if !self.text(&at, SegmentKind::Body, text) {

@@ -28,7 +28,7 @@ pub(super) fn usable_label(label: Option<&str>) -> Option<&str> {
     ) {
         return None;
     }
-    charset::encoding_for_label(label).map(|_| label)
+    (charset::encoding_for_label(label).is_some() || charset::is_utf7_label(label)).then_some(label)
 }
 
 /// A run of header bytes in one charset.

@@ -183,16 +183,17 @@ fn overlapping_entries_are_bounded_by_the_total_budget() {
         bytes: &archive,
     };
     extract_file(&mut out, &Location::root(), &file, 1);
-    assert_eq!(out.expansion_left(), 0);
+    // Only growth is counted: random digits compress to about 45 %, so each entry spends
+    // a little over half a MiB, and the budget runs out after about fifteen.
     let extraction = out.finish();
-    assert_eq!(kinds(&extraction.problems), [ProblemKind::ArchiveBomb]);
+    assert_eq!(kinds(&extraction.problems), [ProblemKind::ExpansionRatio]);
     assert!(extraction.problems[0].detail.contains("in all"));
     let read = extraction
         .segments
         .iter()
         .filter(|s| s.kind == SegmentKind::Attachment)
         .count();
-    assert_eq!(read, 8);
+    assert!((10..=20).contains(&read), "{read}");
 }
 
 #[test]
@@ -246,11 +247,44 @@ fn the_part_limit_stops_the_archive() {
     assert_eq!(names, 4);
 }
 
-#[test]
-fn images_are_skipped_without_expanding_them() {
+/// A real PNG of `side` × `side` noisy grey pixels (chunks with their CRCs): it does not
+/// compress.
+fn noisy_png(side: u32) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.sum().to_be_bytes());
+    }
+    let mut state = 99u32;
+    let mut raw = Vec::new();
+    for _ in 0..side {
+        let row = (0..side).map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (state >> 16) as u8
+        });
+        raw.extend(std::iter::once(0).chain(row)); // filter: none, then the pixels
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, &raw).unwrap();
+    let idat = z.finish().unwrap();
+    let mut ihdr = side.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&side.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit greyscale
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend(std::iter::repeat_n(7u8, 4 << 20));
-    let archive = zip(&[("photo.png", &png)]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &idat);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+#[test]
+fn real_images_cost_no_expansion_and_raise_no_problem() {
+    let png = noisy_png(1024);
+    let archive = zip(&[("photo.png", &png), ("photo2.png", &png)]);
     let limits = Limits::default();
     let mut out = Collector::new(&limits);
     let file = FileRef {
@@ -260,6 +294,20 @@ fn images_are_skipped_without_expanding_them() {
         bytes: &archive,
     };
     extract_file(&mut out, &Location::root(), &file, 1);
-    assert_eq!(out.expansion_left(), limits.max_expanded_bytes);
-    assert!(out.finish().problems.is_empty());
+    assert!(
+        limits.max_expanded_bytes - out.expansion_left() < 64 << 10,
+        "{}",
+        limits.max_expanded_bytes - out.expansion_left()
+    );
+    let problems = out.finish().problems;
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
+#[test]
+fn an_entry_that_only_starts_like_an_image_is_read() {
+    let mut fake = b"\x89PNG\r\n\x1a\n".to_vec();
+    fake.extend_from_slice("社員番号,個人番号\n1001,123456789018\n".as_bytes());
+    let archive = zip(&[("photo.png", &fake)]);
+    let extraction = run(None, &archive);
+    assert!(all_text(&extraction).contains("123456789018"));
 }

@@ -1,0 +1,133 @@
+//! Files Mamori does not read: archives and containers of formats it has no reader for
+//! yet (7z, RAR, LZH, tar, bzip2, xz, zstd, CAB, Outlook's TNEF …) and binaries of no
+//! known format. None of them passes in silence: each is reported as
+//! [`ProblemKind::UnsupportedFormat`] (so that policy holds it as not fully read), and the
+//! printable strings in it are scanned all the same, ASCII and UTF-16 (a number typed into
+//! a form of some program is often in the file as it is).
+
+use super::{Walk, push_text};
+use crate::content::{Location, ProblemKind};
+
+/// A format recognised by its signature: its name in reports.
+struct Signature {
+    name: &'static str,
+    /// The signature's offset and bytes.
+    at: usize,
+    magic: &'static [u8],
+}
+
+/// The formats recognised (and not read).
+const SIGNATURES: [Signature; 11] = [
+    Signature {
+        name: "7z archive",
+        at: 0,
+        magic: b"7z\xBC\xAF\x27\x1C",
+    },
+    Signature {
+        name: "RAR archive",
+        at: 0,
+        magic: b"Rar!\x1A\x07",
+    },
+    Signature {
+        name: "tar archive",
+        at: 257,
+        magic: b"ustar",
+    },
+    Signature {
+        // The block magic (the digits of pi) after "BZh" and the block size.
+        name: "bzip2 data",
+        at: 4,
+        magic: b"\x31\x41\x59\x26\x53\x59",
+    },
+    Signature {
+        name: "xz data",
+        at: 0,
+        magic: b"\xFD7zXZ\x00",
+    },
+    Signature {
+        name: "zstd data",
+        at: 0,
+        magic: b"\x28\xB5\x2F\xFD",
+    },
+    Signature {
+        name: "CAB archive",
+        at: 0,
+        magic: b"MSCF\x00\x00\x00\x00",
+    },
+    Signature {
+        name: "Outlook TNEF (winmail.dat)",
+        at: 0,
+        magic: b"\x78\x9F\x3E\x22",
+    },
+    Signature {
+        name: "LZH archive",
+        at: 2,
+        magic: b"-lh",
+    },
+    Signature {
+        name: "ar archive",
+        at: 0,
+        magic: b"!<arch>\n",
+    },
+    Signature {
+        name: "ISO 9660 image",
+        at: 0x8001,
+        magic: b"CD001",
+    },
+];
+
+/// The name of the unread format `bytes` begins as, if it is one of the known ones.
+pub(crate) fn known_format(bytes: &[u8]) -> Option<&'static str> {
+    SIGNATURES
+        .iter()
+        .find(|s| {
+            bytes
+                .get(s.at..)
+                .is_some_and(|rest| rest.starts_with(s.magic))
+        })
+        .map(|s| s.name)
+}
+
+/// Reports `bytes` at `location` as a format not read (`what`: its name, or `None` for an
+/// unknown binary) and scans the strings in it.
+pub(crate) fn extract(
+    walk: &mut Walk<'_, '_>,
+    location: &Location,
+    bytes: &[u8],
+    what: Option<&str>,
+) {
+    let detail = match what {
+        Some(name) => {
+            format!("{name}: this format is not read yet; only its printable strings were scanned")
+        }
+        None => format!(
+            "binary data of no known format ({} bytes); only its printable strings were scanned",
+            bytes.len()
+        ),
+    };
+    walk.out
+        .problem(location, ProblemKind::UnsupportedFormat, detail);
+    let cap = walk.text_cap();
+    let text = super::legacy::strings(bytes, cap);
+    push_text(walk, location, text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_recognised_where_they_sit() {
+        assert_eq!(
+            known_format(b"7z\xBC\xAF\x27\x1C\x00\x04"),
+            Some("7z archive")
+        );
+        assert_eq!(known_format(b"Rar!\x1A\x07\x01\x00"), Some("RAR archive"));
+        let mut tar = vec![0u8; 512];
+        tar[257..262].copy_from_slice(b"ustar");
+        assert_eq!(known_format(&tar), Some("tar archive"));
+        assert_eq!(known_format(b"\x21\x00-lh5-"), Some("LZH archive"));
+        assert_eq!(known_format(b"plain text"), None);
+        assert_eq!(known_format(b""), None);
+    }
+}
