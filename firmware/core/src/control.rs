@@ -36,6 +36,8 @@ pub enum SmtpRequest {
     QueueRetry,
     /// List the messages DLP holds in the quarantine.
     QuarantineList,
+    /// What is held, and what DLP decided since the daemon started.
+    QuarantineStats,
     /// Release a quarantined message for delivery (once: a second release fails).
     QuarantineRelease {
         /// Queue ID.

@@ -44,8 +44,9 @@ pub struct ScanArgs {
     #[arg(long = "to")]
     to: Vec<String>,
     /// The office's own domains (repeatable): recipients there are internal.
-    #[arg(long = "local-domain")]
-    local_domains: Vec<String>,
+    /// (`--local-domain` is the old name.)
+    #[arg(long = "office-domain", alias = "local-domain")]
+    office_domains: Vec<String>,
     /// Files to scan; `-` is standard input.
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -98,7 +99,9 @@ pub fn run(action: DlpAction) -> anyhow::Result<ExitCode> {
     let mail = MailContext {
         sender: &args.from,
         recipients: &recipients,
-        local_domains: &args.local_domains,
+        office_domains: &args.office_domains,
+        // The sender given on the command line is the one to judge as (exemptions apply).
+        sender_verified: true,
     };
     let mut found = false;
     let mut failed = false;

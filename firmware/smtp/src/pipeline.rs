@@ -61,6 +61,11 @@ pub trait Stage: Send + Sync {
     fn name(&self) -> &str;
     /// Looks at (and may change) the message and decides.
     fn process(&self, message: &mut StagedMessage) -> Verdict;
+    /// How long [`Self::process`] may take at most (it keeps the limit itself); zero for a
+    /// stage that does no bounded work of note.
+    fn time_limit(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
 /// The ordered stages. Reject and Discard end the run at once; a Hold is remembered while
@@ -94,6 +99,11 @@ impl Pipeline {
     pub fn then(mut self, other: Pipeline) -> Self {
         self.stages.extend(other.stages);
         self
+    }
+
+    /// How long a run may take: the stages' limits added up.
+    pub fn time_limit(&self) -> std::time::Duration {
+        self.stages.iter().map(|s| s.time_limit()).sum()
     }
 
     /// True when there are no stages (the session then skips the blocking thread).

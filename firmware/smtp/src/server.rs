@@ -4,16 +4,17 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mamori_core::config::{Config, ListenerKind};
+use mamori_core::config::{BounceContent, Config, Delivery, ListenerKind, Route, Smtp};
 use mamori_core::control::{MAX_REQUEST_LINE, Response, SmtpRequest};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::Semaphore;
 
 use mamori_core::audit::AuditLog;
 
-use crate::dlp_stage::{DlpStage, Generated, NOTICE_BACKLOG};
-use crate::inbound::{Accounts, Session, SessionContext, SessionEnd};
+use crate::dlp_stage::{DlpStage, DlpStats, Generated, NOTICE_BACKLOG};
+use crate::inbound::gate::Class;
+use crate::inbound::recipients::{ProbeAnswer, Prober, Recipients};
+use crate::inbound::{Session, SessionContext, SessionEnd};
 use crate::pipeline::Pipeline;
 use crate::queue::pacing::{PacePolicy, Pacer};
 use crate::queue::transport::Transport;
@@ -108,19 +109,29 @@ pub async fn start(config: &Config, pipeline: Pipeline) -> Result<Smtpd, ServerE
         AUDIT_FILE_SIZE,
         AUDIT_FILES_KEPT,
     )?);
+    let office: Vec<String> = smtp.office_domains.iter().map(|d| d.to_string()).collect();
+    queue.set_bounce_policy(crate::queue::bounce::BouncePolicy {
+        office_domains: office.clone(),
+        full_to_outside: smtp.bounce_content_outside == BounceContent::Full,
+    });
+    let dlp_stats = Arc::new(DlpStats::default());
     let pipeline = if config.dlp.enabled {
         let (notices, pending) = tokio::sync::mpsc::channel(NOTICE_BACKLOG);
         tokio::spawn(queue_generated(pending, queue.clone()));
-        let local = smtp.local_domains.iter().map(|d| d.to_string()).collect();
-        let stage = DlpStage::new(
+        let stage = Arc::new(DlpStage::new(
             &config.dlp,
-            local,
+            office,
             config.general.hostname.clone(),
             audit.clone(),
             notices,
-        )?;
-        tracing::info!("DLP inspects every message before the final DATA reply");
-        Pipeline::new().with(Arc::new(stage)).then(pipeline)
+            dlp_stats.clone(),
+        )?);
+        // Bounces and notices are outbound mail too: the same inspection before the queue.
+        queue.set_generated_pipeline(Pipeline::new().with(stage.clone()));
+        tracing::info!(
+            "DLP inspects every message before the final DATA reply, and every message the box writes"
+        );
+        Pipeline::new().with(stage).then(pipeline)
     } else {
         tracing::warn!("DLP is switched off (dlp.enabled = false): mail is not inspected");
         pipeline
@@ -133,18 +144,23 @@ pub async fn start(config: &Config, pipeline: Pipeline) -> Result<Smtpd, ServerE
         .zip(smtp.tls.key_file.as_deref());
     let tls_config =
         crate::tls::server_config(tls_files, &data_dir.join("tls"), &config.general.hostname)?;
-    let ctx = Arc::new(SessionContext {
-        config: smtp.clone(),
-        hostname: config.general.hostname.clone(),
-        tls: Some(tokio_rustls::TlsAcceptor::from(tls_config)),
-        accounts: Accounts::new(&smtp.accounts),
-        pipeline,
-        queue: queue.clone(),
-        stats: stats.clone(),
-        data_memory: SessionContext::memory_budget(smtp.max_data_memory),
+    let delivery = effective_delivery(smtp);
+    let prober = Arc::new(TransportProber {
+        transport: Transport::new(&callout_delivery(&delivery), &config.general.hostname)
+            .map_err(|e| ServerError::Transport(e.to_string()))?,
     });
+    let recipients = Arc::new(Recipients::new(smtp.accepted_domains.clone(), prober));
+    let ctx = Arc::new(SessionContext::new(
+        smtp.clone(),
+        config.general.hostname.clone(),
+        Some(tokio_rustls::TlsAcceptor::from(tls_config)),
+        pipeline,
+        queue.clone(),
+        stats.clone(),
+        recipients,
+    ));
 
-    let transport = Transport::new(&smtp.delivery, &config.general.hostname)
+    let transport = Transport::new(&delivery, &config.general.hostname)
         .map_err(|e| ServerError::Transport(e.to_string()))?;
     let pacer = Pacer::new(
         PacePolicy::new(&smtp.pacing),
@@ -153,7 +169,6 @@ pub async fn start(config: &Config, pipeline: Pipeline) -> Result<Smtpd, ServerE
     );
     tokio::spawn(queue.clone().run_scheduler(pacer));
 
-    let sessions = Arc::new(Semaphore::new(smtp.max_sessions));
     let mut bound = Vec::new();
     for l in &smtp.listeners {
         let listener = TcpListener::bind(l.address)
@@ -170,7 +185,7 @@ pub async fn start(config: &Config, pipeline: Pipeline) -> Result<Smtpd, ServerE
         })?;
         tracing::info!(kind = %l.kind, %addr, "listening");
         bound.push((l.kind, addr));
-        tokio::spawn(accept_loop(listener, l.kind, ctx.clone(), sessions.clone()));
+        tokio::spawn(accept_loop(listener, l.kind, ctx.clone()));
     }
 
     let control = control_socket_path(data_dir);
@@ -188,7 +203,7 @@ pub async fn start(config: &Config, pipeline: Pipeline) -> Result<Smtpd, ServerE
             },
         )?;
     }
-    tokio::spawn(control_loop(unix, queue.clone(), audit));
+    tokio::spawn(control_loop(unix, queue.clone(), audit, dlp_stats));
     Ok(Smtpd {
         bound: Bound {
             listeners: bound,
@@ -198,12 +213,7 @@ pub async fn start(config: &Config, pipeline: Pipeline) -> Result<Smtpd, ServerE
     })
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    kind: ListenerKind,
-    ctx: Arc<SessionContext>,
-    sessions: Arc<Semaphore>,
-) {
+async fn accept_loop(listener: TcpListener, kind: ListenerKind, ctx: Arc<SessionContext>) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -213,14 +223,27 @@ async fn accept_loop(
                 continue;
             }
         };
-        let Ok(permit) = sessions.clone().try_acquire_owned() else {
-            tokio::spawn(async move {
-                let mut s = stream;
-                let _ = s
-                    .write_all(b"421 4.7.0 Too many connections, try again later\r\n")
+        let class = if ctx.is_trusted(&peer.ip()) {
+            Class::Office
+        } else if kind == ListenerKind::Relay {
+            Class::Stranger
+        } else {
+            Class::Submission
+        };
+        let slot = match ctx.gate.admit(peer.ip(), class) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                tracing::info!(%peer, ?refusal, ?class, "connection refused");
+                tokio::spawn(async move {
+                    let mut s = stream;
+                    let _ = tokio::time::timeout(
+                        std::time::Duration::from_secs(5),
+                        s.write_all(refusal.wire()),
+                    )
                     .await;
-            });
-            continue;
+                });
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let ctx = ctx.clone();
@@ -228,8 +251,69 @@ async fn accept_loop(
             if let Err(e) = serve(stream, kind, peer, ctx).await {
                 tracing::debug!(%peer, error = %e, "session ended with an error");
             }
-            drop(permit);
+            drop(slot);
         });
+    }
+}
+
+/// The delivery settings with the routes of the accepted domains in front: mail for them
+/// goes to the office's own server.
+pub fn effective_delivery(smtp: &Smtp) -> Delivery {
+    let mut delivery = smtp.delivery.clone();
+    let mut routes: Vec<Route> = smtp
+        .accepted_domains
+        .iter()
+        .filter_map(|a| {
+            let host = a.host.clone()?;
+            Some(Route {
+                domain: a.domain.clone(),
+                host,
+                port: a.port,
+            })
+        })
+        .collect();
+    routes.append(&mut delivery.routes);
+    delivery.routes = routes;
+    delivery
+}
+
+/// Delivery settings for recipient callouts: short timeouts (a client waits on the RCPT).
+fn callout_delivery(delivery: &Delivery) -> Delivery {
+    Delivery {
+        connect_timeout: delivery.connect_timeout.min(CALLOUT_TIMEOUT),
+        command_timeout: delivery.command_timeout.min(CALLOUT_TIMEOUT),
+        ..delivery.clone()
+    }
+}
+
+/// How long a recipient callout may wait for a connection or a reply.
+const CALLOUT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Asks the office's server about a recipient through the relay's own outbound client.
+struct TransportProber {
+    transport: Transport,
+}
+
+impl Prober for TransportProber {
+    fn probe<'a>(
+        &'a self,
+        domain: &'a str,
+        address: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ProbeAnswer> + Send + 'a>> {
+        Box::pin(async move {
+            let mut link = match self.transport.connect(domain).await {
+                Ok(link) => link,
+                Err(e) => return ProbeAnswer::Unavailable(e.reason),
+            };
+            let answer = match link.probe_recipient(address).await {
+                Ok(reply) if reply.is_completion() => ProbeAnswer::Accepted,
+                Ok(reply) if reply.is_permanent() => ProbeAnswer::Refused(reply.to_string()),
+                Ok(reply) => ProbeAnswer::Unavailable(reply.to_string()),
+                Err(e) => ProbeAnswer::Unavailable(e.to_string()),
+            };
+            link.quit().await;
+            answer
+        })
     }
 }
 
@@ -268,22 +352,52 @@ async fn serve(
     Ok(())
 }
 
-/// Puts messages the box generates (DLP notices) into the queue.
+/// Puts messages the box generates (DLP notices) into the queue, inspected like any
+/// outbound mail.
 async fn queue_generated(mut pending: tokio::sync::mpsc::Receiver<Generated>, queue: Queue) {
     while let Some((envelope, content)) = pending.recv().await {
         let id = envelope.id.clone();
-        if let Err(e) = queue.accept(envelope, content).await {
+        if let Err(e) = queue.accept_generated(envelope, content).await {
             tracing::error!(queue_id = %id, error = %e, "could not queue a generated message");
         }
     }
 }
 
-async fn control_loop(listener: UnixListener, queue: Queue, audit: Arc<AuditLog>) {
+async fn control_loop(
+    listener: UnixListener,
+    queue: Queue,
+    audit: Arc<AuditLog>,
+    dlp_stats: Arc<DlpStats>,
+) {
     mamori_core::control::serve(listener, MAX_REQUEST_LINE * 16, move |req: SmtpRequest| {
-        let (queue, audit) = (queue.clone(), audit.clone());
-        async move { handle_control(&queue, &audit, req).await }
+        let (queue, audit, dlp_stats) = (queue.clone(), audit.clone(), dlp_stats.clone());
+        async move {
+            if matches!(req, SmtpRequest::QuarantineStats) {
+                return quarantine_stats(&queue, &dlp_stats);
+            }
+            handle_control(&queue, &audit, req).await
+        }
     })
     .await;
+}
+
+/// The quarantine's statistics: what is held now, and what DLP decided since the start
+/// (the findings of mail delivered all the same among them).
+fn quarantine_stats(queue: &Queue, dlp_stats: &DlpStats) -> Response {
+    let held = queue.quarantined();
+    let mut by_rule: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for q in &held {
+        *by_rule
+            .entry(q.rule.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    Response::Ok {
+        data: serde_json::json!({
+            "held": held.len(),
+            "held_by_rule": by_rule,
+            "since_start": dlp_stats.snapshot(),
+        }),
+    }
 }
 
 /// Records an administrator's action; a failure is logged, not fatal (the action is done).
@@ -358,6 +472,9 @@ pub async fn handle_control(queue: &Queue, audit: &AuditLog, req: SmtpRequest) -
         SmtpRequest::Stats => {
             Ok(serde_json::to_value(queue.stats().snapshot()).unwrap_or_default())
         }
+        SmtpRequest::QuarantineStats => Err(QueueError::Join(
+            "quarantine statistics are answered by the daemon's control loop".into(),
+        )),
     };
     match result {
         Ok(data) => Response::Ok { data },

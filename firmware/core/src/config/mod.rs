@@ -12,7 +12,7 @@ mod validate;
 use std::path::Path;
 
 pub use model::*;
-pub use types::{Domain, DomainError, ListenerKind, Network, TlsMode};
+pub use types::{Domain, DomainError, ListenerKind, Network, SenderPattern, TlsMode};
 
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +34,11 @@ pub enum ConfigError {
 }
 
 /// Keys whose environment values are comma-separated lists.
-const ENV_LIST_KEYS: &[&str] = &["smtp.trusted_networks", "smtp.local_domains"];
+const ENV_LIST_KEYS: &[&str] = &[
+    "smtp.trusted_networks",
+    "smtp.office_domains",
+    "smtp.local_domains",
+];
 
 /// Loads the configuration from `files` (each layered over the previous; all must
 /// exist) and the process environment, and validates it.
@@ -72,7 +76,8 @@ pub fn load_with_env(
         .add_source(environment)
         .build()
         .map_err(ConfigError::Load)?;
-    let config: Config = merged.try_deserialize().map_err(ConfigError::Load)?;
+    let mut config: Config = merged.try_deserialize().map_err(ConfigError::Load)?;
+    migrate_legacy(&mut config);
     validate::validate(&config)?;
     Ok(config)
 }
@@ -84,9 +89,58 @@ pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
         .add_source(config::File::from_str(text, config::FileFormat::Toml))
         .build()
         .map_err(ConfigError::Load)?;
-    let config: Config = merged.try_deserialize().map_err(ConfigError::Load)?;
+    let mut config: Config = merged.try_deserialize().map_err(ConfigError::Load)?;
+    migrate_legacy(&mut config);
     validate::validate(&config)?;
     Ok(config)
+}
+
+/// Reads the settings of earlier releases into today's model, with a warning naming what to
+/// write instead: `smtp.local_domains` did the jobs of `office_domains` and
+/// `accepted_domains` in one list. Its domains become office domains, and those with a
+/// route in `smtp.delivery.routes` accepted domains (recipients checked by callout).
+pub fn migrate_legacy(config: &mut Config) {
+    let s = &mut config.smtp;
+    if s.local_domains.is_empty() {
+        return;
+    }
+    let legacy = std::mem::take(&mut s.local_domains);
+    let mut accepted = Vec::new();
+    for domain in legacy {
+        if !s.office_domains.contains(&domain) {
+            s.office_domains.push(domain.clone());
+        }
+        let routed = static_route_for(domain.as_str(), &s.delivery).is_some();
+        if routed && !s.accepted_domains.iter().any(|a| a.domain == domain) {
+            accepted.push(domain.to_string());
+            s.accepted_domains.push(AcceptedDomain {
+                domain,
+                host: None,
+                port: 25,
+                verify: RecipientCheck::Callout,
+                recipients: Vec::new(),
+            });
+        }
+    }
+    tracing::warn!(
+        office_domains = ?s.office_domains.iter().map(Domain::as_str).collect::<Vec<_>>(),
+        accepted_domains = ?accepted,
+        "smtp.local_domains is deprecated: it was read as smtp.office_domains (the office's own domains, internal for DLP) and, where smtp.delivery.routes has a route, as smtp.accepted_domains (mail accepted from the Internet, recipients checked with the office's server); write those keys instead"
+    );
+}
+
+/// The host and port that mail for accepted domain `a` goes to: its own `host`, or the
+/// route for it in `delivery.routes`.
+pub fn route_for_accepted(a: &AcceptedDomain, delivery: &Delivery) -> Option<(String, u16)> {
+    match &a.host {
+        Some(host) => Some((host.clone(), a.port)),
+        None => static_route_for(a.domain.as_str(), delivery).map(|r| (r.host.clone(), r.port)),
+    }
+}
+
+/// The static route of `delivery.routes` for `domain`: the first whose domain contains it.
+pub fn static_route_for<'a>(domain: &str, delivery: &'a Delivery) -> Option<&'a Route> {
+    delivery.routes.iter().find(|r| r.domain.contains(domain))
 }
 
 #[cfg(test)]

@@ -66,17 +66,38 @@ impl Default for Log {
 pub struct Smtp {
     /// Sockets to accept mail on; an empty list runs no listener.
     pub listeners: Vec<Listener>,
-    /// Networks whose hosts may relay through the `relay` listener without AUTH.
+    /// Networks whose hosts may relay through the `relay` listener without AUTH (the
+    /// office's LAN). They may send only from the office's domains.
     pub trusted_networks: Vec<Network>,
-    /// Domains the box accepts mail for from anyone (for incoming mail); often empty.
+    /// The office's own domains: their addresses are "internal" for DLP, their senders are
+    /// the office's, and sender exemptions apply to them. An office whose mailboxes live at
+    /// its provider lists its domain here and not in `accepted_domains`.
+    pub office_domains: Vec<Domain>,
+    /// Domains the box accepts mail for from the Internet, each with the route to the
+    /// office's own mail server and how recipients are checked before 250 (so that no bounce
+    /// is made for a forged sender). Often empty.
+    pub accepted_domains: Vec<AcceptedDomain>,
+    /// Before this release, one list did both jobs of `office_domains` and
+    /// `accepted_domains`. Still read: its domains become office domains, and accepted
+    /// domains where `delivery.routes` has a route for them, with a warning.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub local_domains: Vec<Domain>,
+    /// Refuse mail from the Internet (not a trusted network, not authenticated) whose
+    /// sender claims one of the office's domains (default no: such mail only gets no
+    /// sender exemption; some partners' services send "as" the office legitimately).
+    pub refuse_forged_office_senders: bool,
+    /// What a bounce to a sender outside the office's domains carries of the original:
+    /// `headers` (the default; RET=FULL is not honoured for the outside) or `full`.
+    pub bounce_content_outside: BounceContent,
     /// Largest message accepted, in bytes (advertised as SIZE).
     pub max_message_size: u64,
     /// Message content all sessions together may hold in memory before it is spooled,
     /// in bytes; past it clients get 452 4.3.1 and retry later (a small board must not
     /// run out of memory under a burst of large mails).
     pub max_data_memory: u64,
-    /// Most recipients in one transaction; more get 452 4.5.3.
+    /// Most recipients in one transaction; more get 452 4.5.3 (not counted as errors up
+    /// to as many again: a mail program sending a notice to many Bcc recipients splits the
+    /// rest into another transaction).
     pub max_recipients: usize,
     /// Longest line of message content, in octets without CRLF (RFC 5322 says 998).
     pub max_line_length: usize,
@@ -86,6 +107,29 @@ pub struct Smtp {
     pub max_errors: usize,
     /// Sessions served at once over all listeners.
     pub max_sessions: usize,
+    /// Of `max_sessions`, how many only hosts of the trusted networks may take, so that
+    /// strangers holding connections open cannot stop the office's own mail.
+    pub reserved_office_sessions: usize,
+    /// Of `max_sessions`, how many only the submission listeners may take (staff sending
+    /// from outside with AUTH).
+    pub reserved_submission_sessions: usize,
+    /// Connections one address outside the trusted networks may hold at once.
+    pub max_connections_per_client: usize,
+    /// New connections one address outside the trusted networks may open per minute.
+    pub max_connection_rate_per_client: u32,
+    /// Under pressure (the shared sessions three quarters taken), how long a client outside
+    /// the trusted networks may wait before its next command (Postfix's stress timeout).
+    #[serde(with = "humantime_serde")]
+    pub stress_command_timeout: Duration,
+    /// Failed AUTH attempts from one address before it must wait (the wait doubles with
+    /// each further failure, up to 15 minutes).
+    pub max_auth_failures_per_client: u32,
+    /// Failed AUTH attempts on one account (from addresses that never logged in to it)
+    /// before those addresses must wait a while; the account's own known addresses and
+    /// the trusted networks are not locked out.
+    pub max_auth_failures_per_account: u32,
+    /// DLP inspections run at once (0: one per processor core).
+    pub scan_threads: usize,
     /// How long to wait for the client's next command or data.
     #[serde(with = "humantime_serde")]
     pub command_timeout: Duration,
@@ -110,14 +154,26 @@ impl Default for Smtp {
                 "127.0.0.0/8".parse().expect("literal network"),
                 "::1/128".parse().expect("literal network"),
             ],
+            office_domains: Vec::new(),
+            accepted_domains: Vec::new(),
             local_domains: Vec::new(),
+            refuse_forged_office_senders: false,
+            bounce_content_outside: BounceContent::Headers,
             max_message_size: 25 * 1024 * 1024,
             max_data_memory: 256 * 1024 * 1024,
-            max_recipients: 100,
+            max_recipients: 1000,
             max_line_length: 998,
-            max_commands: 200,
+            max_commands: 2000,
             max_errors: 10,
             max_sessions: 100,
+            reserved_office_sessions: 20,
+            reserved_submission_sessions: 10,
+            max_connections_per_client: 10,
+            max_connection_rate_per_client: 60,
+            stress_command_timeout: Duration::from_secs(10),
+            max_auth_failures_per_client: 5,
+            max_auth_failures_per_account: 10,
+            scan_threads: 0,
             command_timeout: Duration::from_secs(300),
             session_timeout: Duration::from_secs(1800),
             tls: ServerTls::default(),
@@ -156,6 +212,56 @@ pub struct Account {
     pub username: String,
     /// Argon2id hash in PHC form (`mamori hash-password` makes one); never a clear password.
     pub password_hash: String,
+    /// The sender addresses the account may use: addresses (`taro@office.example.jp`) or
+    /// domains (`office.example.jp`, or `@office.example.jp`), which allow every address
+    /// there. Empty: the user name, if it is an address; otherwise any address of the
+    /// office's domains (with a warning at start).
+    #[serde(default)]
+    pub senders: Vec<String>,
+}
+
+/// What a bounce to the outside carries of the original message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BounceContent {
+    /// Only the original's header fields (RFC 3462 text/rfc822-headers).
+    #[default]
+    Headers,
+    /// What the sender asked for (RET=FULL: the whole message).
+    Full,
+}
+
+/// A domain the box accepts mail for from the Internet, and where that mail goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptedDomain {
+    /// The domain (its subdomains are not included).
+    pub domain: Domain,
+    /// The office's own mail server for it (host name or address); required unless
+    /// `delivery.routes` has a route for the domain.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Its port.
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// How a recipient is checked before 250.
+    #[serde(default)]
+    pub verify: RecipientCheck,
+    /// The valid recipients, for `verify = "list"`: addresses, or local parts.
+    #[serde(default)]
+    pub recipients: Vec<String>,
+}
+
+/// How recipients in an accepted domain are checked before the box takes a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecipientCheck {
+    /// Ask the office's server (RCPT TO with the null sender, then RSET), remembering the
+    /// answer a while (like Postfix's `reject_unverified_recipient`).
+    #[default]
+    Callout,
+    /// Only the addresses listed in `recipients`.
+    List,
 }
 
 /// Outbound delivery settings.

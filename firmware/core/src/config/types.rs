@@ -94,6 +94,49 @@ impl fmt::Display for Domain {
     }
 }
 
+/// A sender an account may use: one address, or every address of a domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SenderPattern {
+    /// This address (lower case).
+    Address(String),
+    /// Any address at this domain (not its subdomains).
+    Domain(Domain),
+}
+
+impl SenderPattern {
+    /// Parses `taro@office.example.jp`, `office.example.jp` or `@office.example.jp`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if let Some(domain) = text.strip_prefix('@') {
+            return domain
+                .parse()
+                .map(Self::Domain)
+                .map_err(|e: DomainError| e.to_string());
+        }
+        match text.rsplit_once('@') {
+            Some((local, domain)) if !local.is_empty() => {
+                let domain: Domain = domain.parse().map_err(|e: DomainError| e.to_string())?;
+                Ok(Self::Address(format!("{}@{domain}", local.to_lowercase())))
+            }
+            Some(_) => Err("an address needs a local part before the @".into()),
+            None => text
+                .parse()
+                .map(Self::Domain)
+                .map_err(|e: DomainError| e.to_string()),
+        }
+    }
+
+    /// Does `address` fall under this pattern (ignoring case)?
+    pub fn matches(&self, address: &str) -> bool {
+        match self {
+            Self::Address(a) => a.eq_ignore_ascii_case(address),
+            Self::Domain(d) => address.rsplit_once('@').is_some_and(|(_, host)| {
+                host.trim_end_matches('.').eq_ignore_ascii_case(d.as_str())
+            }),
+        }
+    }
+}
+
 /// An IP network in CIDR form (`192.168.1.0/24`, `2001:db8::/32`); a bare address
 /// means that one host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -210,6 +253,22 @@ mod tests {
             err.contains("10.0.0.300/8") && err.contains("CIDR"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn sender_patterns_parse_and_match() {
+        let a = SenderPattern::parse("Taro@Office.Example.JP").unwrap();
+        assert!(a.matches("taro@office.example.jp"));
+        assert!(!a.matches("jiro@office.example.jp"));
+        for d in ["office.example.jp", "@office.example.jp"] {
+            let p = SenderPattern::parse(d).unwrap();
+            assert!(p.matches("anyone@OFFICE.example.jp"));
+            assert!(!p.matches("anyone@sub.office.example.jp"));
+            assert!(!p.matches("anyone@badoffice.example.jp"));
+        }
+        assert!(SenderPattern::parse("@").is_err());
+        assert!(SenderPattern::parse("a b").is_err());
+        assert!(SenderPattern::parse("@x@").is_err());
     }
 
     #[test]

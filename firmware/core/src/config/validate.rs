@@ -91,6 +91,35 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
             "give both cert_file and key_file, or neither for a generated self-signed certificate",
         ));
     }
+    if s.reserved_office_sessions + s.reserved_submission_sessions >= s.max_sessions {
+        return Err(invalid(
+            "smtp.reserved_office_sessions",
+            s.reserved_office_sessions,
+            format!(
+                "with reserved_submission_sessions ({}) it must leave room in max_sessions ({}) for everyone else",
+                s.reserved_submission_sessions, s.max_sessions
+            ),
+        ));
+    }
+    for (key, v) in [
+        (
+            "smtp.max_connections_per_client",
+            s.max_connections_per_client,
+        ),
+        (
+            "smtp.max_auth_failures_per_client",
+            s.max_auth_failures_per_client as usize,
+        ),
+        (
+            "smtp.max_auth_failures_per_account",
+            s.max_auth_failures_per_account as usize,
+        ),
+    ] {
+        if v == 0 {
+            return Err(invalid(key, v, "must be at least 1"));
+        }
+    }
+    check_domains(c)?;
     let mut users = HashSet::new();
     for (i, a) in s.accounts.iter().enumerate() {
         if a.username.is_empty() || !users.insert(a.username.as_str()) {
@@ -106,6 +135,21 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
                 "(hidden)",
                 "must be an Argon2id PHC string ($argon2id$...); make one with `mamori hash-password`",
             ));
+        }
+        for (j, sender) in a.senders.iter().enumerate() {
+            if let Err(why) = super::SenderPattern::parse(sender) {
+                return Err(invalid(
+                    format!("smtp.accounts[{i}].senders[{j}]"),
+                    format!("{sender:?}"),
+                    why,
+                ));
+            }
+        }
+        if a.senders.is_empty() && !a.username.contains('@') {
+            tracing::warn!(
+                account = %a.username,
+                "smtp.accounts[{i}] has no senders: it may send as any address of smtp.office_domains (any address at all while that is empty); list its own addresses in smtp.accounts[{i}].senders"
+            );
         }
     }
     let d = &s.delivery;
@@ -145,6 +189,29 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
                 "smtp.delivery.smarthost.username",
                 format!("{:?}", sh.username),
                 "username and password_file go together",
+            ));
+        }
+        if sh.username.is_some() && sh.tls != super::TlsMode::Required {
+            return Err(invalid(
+                "smtp.delivery.smarthost.tls",
+                format!("{:?}", sh.tls).to_lowercase(),
+                "a smarthost with credentials needs tls = \"required\" (a verified certificate), or the password could be sent to an impostor",
+            ));
+        }
+        if points_at_self(c, &sh.host, sh.port) {
+            return Err(invalid(
+                "smtp.delivery.smarthost.host",
+                format!("{}:{}", sh.host, sh.port),
+                "this is the box itself: mail would loop back to it",
+            ));
+        }
+    }
+    for (i, r) in d.routes.iter().enumerate() {
+        if points_at_self(c, &r.host, r.port) {
+            return Err(invalid(
+                format!("smtp.delivery.routes[{i}].host"),
+                format!("{}:{}", r.host, r.port),
+                "this is the box itself: mail would loop back to it",
             ));
         }
     }
@@ -242,6 +309,67 @@ fn check_dlp(d: &mamori_dlp::DlpConfig) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+/// The two domain lists: accepted domains need a route and a way to check recipients,
+/// and no route may lead back to the box.
+fn check_domains(c: &Config) -> Result<(), ConfigError> {
+    let s = &c.smtp;
+    let mut seen = HashSet::new();
+    for (i, a) in s.accepted_domains.iter().enumerate() {
+        let key = format!("smtp.accepted_domains[{i}]");
+        if !seen.insert(a.domain.as_str()) {
+            return Err(invalid(format!("{key}.domain"), &a.domain, "listed twice"));
+        }
+        let route = super::route_for_accepted(a, &s.delivery);
+        let Some((host, port)) = route else {
+            return Err(invalid(
+                format!("{key}.host"),
+                &a.domain,
+                "an accepted domain needs a route to the office's mail server: set host (and port), or a route in smtp.delivery.routes",
+            ));
+        };
+        if host.is_empty() || port == 0 {
+            return Err(invalid(
+                format!("{key}.host"),
+                format!("{host}:{port}"),
+                "needs a host and a non-zero port",
+            ));
+        }
+        if points_at_self(c, &host, port) {
+            return Err(invalid(
+                format!("{key}.host"),
+                format!("{host}:{port}"),
+                "this is the box itself: mail for the domain would loop back to it",
+            ));
+        }
+        if a.verify == super::RecipientCheck::List && a.recipients.is_empty() {
+            return Err(invalid(
+                format!("{key}.recipients"),
+                "[]",
+                "verify = \"list\" needs the list of valid recipients",
+            ));
+        }
+    }
+    if s.office_domains.is_empty() && (!s.accounts.is_empty() || !s.listeners.is_empty()) {
+        tracing::warn!(
+            "smtp.office_domains is empty: every recipient counts as outside the office for DLP, and senders on the trusted networks are not checked"
+        );
+    }
+    Ok(())
+}
+
+/// Does `host:port` name this box's own SMTP service (its host name, `localhost` or a
+/// loopback address, at the port of one of its listeners)?
+fn points_at_self(c: &Config, host: &str, port: u16) -> bool {
+    let host = host.trim().trim_end_matches('.');
+    let is_self_name = host.eq_ignore_ascii_case(&c.general.hostname)
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    is_self_name && c.smtp.listeners.iter().any(|l| l.address.port() == port)
 }
 
 fn check_limits(key: &str, l: &PaceLimits) -> Result<(), ConfigError> {

@@ -6,16 +6,22 @@
 //! temporary error, so no decision is ever acted on without a record.
 
 pub mod notice;
+pub mod sender_notice;
+pub mod stats;
 pub mod subject;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use mamori_core::audit::AuditLog;
+use mamori_dlp::policy::SenderNotice;
 use mamori_dlp::{Action, Decision, DlpConfig, Inspector, MailContext, Policy, Report};
 use tokio::sync::mpsc;
 
 use crate::pipeline::{Stage, StagedMessage, Verdict};
 use crate::spool::{DlpRecord, Envelope, Recipient};
+
+pub use stats::{DlpStats, DlpStatsSnapshot};
 
 /// A generated message on its way to the queue (notices).
 pub type Generated = (Envelope, Vec<u8>);
@@ -39,30 +45,36 @@ pub enum DlpStageError {
 pub struct DlpStage {
     inspector: Inspector,
     policy: Policy,
-    local_domains: Vec<String>,
+    office_domains: Vec<String>,
     notify: Vec<String>,
     hostname: String,
     audit: Arc<AuditLog>,
     notices: mpsc::Sender<Generated>,
+    stats: Arc<DlpStats>,
+    time_limit: Duration,
 }
 
 impl DlpStage {
-    /// Builds the stage from the `[dlp]` configuration.
+    /// Builds the stage from the `[dlp]` configuration; `office_domains` are the office's
+    /// own domains (recipients there are internal).
     pub fn new(
         config: &DlpConfig,
-        local_domains: Vec<String>,
+        office_domains: Vec<String>,
         hostname: String,
         audit: Arc<AuditLog>,
         notices: mpsc::Sender<Generated>,
+        stats: Arc<DlpStats>,
     ) -> Result<Self, DlpStageError> {
         Ok(Self {
             inspector: Inspector::new(&config.scan, config.limits.clone())?,
             policy: Policy::new(&config.effective_rules(), &config.scan)?,
-            local_domains,
+            office_domains,
             notify: config.notify.clone(),
             hostname,
             audit,
             notices,
+            stats,
+            time_limit: config.limits.max_scan_time,
         })
     }
 
@@ -79,6 +91,8 @@ impl DlpStage {
                 serde_json::json!({
                     "queue_id": env.id,
                     "from": env.mail_from,
+                    "sender_verified": env.client.sender_verified,
+                    "generated": env.internal,
                     "recipients": recipients,
                     "size": env.size,
                     "client": env.client.ip,
@@ -90,9 +104,19 @@ impl DlpStage {
                     "fired": decision.fired,
                     "findings": report.findings,
                     "problems": report.problems,
+                    "totals": report.totals,
                 }),
             )
             .map(|_| ())
+    }
+
+    /// Queues a generated message; logged when the backlog is full.
+    fn queue_notice(&self, about: &str, envelope: Envelope, content: Vec<u8>, what: &str) {
+        let id = envelope.id.clone();
+        match self.notices.try_send((envelope, content)) {
+            Ok(()) => tracing::info!(queue_id = %about, notice_id = %id, "{what} queued"),
+            Err(e) => tracing::error!(queue_id = %about, error = %e, "{what} dropped"),
+        }
     }
 
     fn send_notice(
@@ -120,24 +144,65 @@ impl DlpStage {
                 return;
             }
         };
-        let id = crate::spool::new_id();
         let notice = Envelope::generated(
-            id.clone(),
+            crate::spool::new_id(),
             String::new(),
             self.notify.iter().map(Recipient::new).collect(),
             &self.hostname,
             &content,
         );
-        match self.notices.try_send((notice, content)) {
-            Ok(()) => tracing::info!(queue_id = %env.id, notice_id = %id, "DLP notice queued"),
-            Err(e) => tracing::error!(queue_id = %env.id, error = %e, "DLP notice dropped"),
+        self.queue_notice(&env.id, notice, content, "DLP notice");
+    }
+
+    /// Tells the sender why their message is held, if the sender is a verified sender of
+    /// the office (never an address outside it: no backscatter, no side door).
+    fn tell_sender(
+        &self,
+        env: &Envelope,
+        recipients: &[String],
+        report: &Report,
+        reason: SenderNotice,
+    ) {
+        let office = crate::address::domain_of(&env.mail_from).is_some_and(|d| {
+            self.office_domains
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(&d))
+        });
+        if !env.client.sender_verified || !office {
+            tracing::info!(queue_id = %env.id, "held; the sender is not a verified office sender and is not told");
+            return;
         }
+        let facts = sender_notice::SenderFacts {
+            queue_id: &env.id,
+            recipients,
+            reason,
+            report,
+        };
+        let content = match sender_notice::render(&facts, &env.mail_from, &self.hostname) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(queue_id = %env.id, error = %e, "could not render the sender notice");
+                return;
+            }
+        };
+        let notice = Envelope::generated(
+            crate::spool::new_id(),
+            String::new(),
+            vec![Recipient::new(env.mail_from.clone())],
+            &self.hostname,
+            &content,
+        );
+        self.queue_notice(&env.id, notice, content, "sender notice");
     }
 }
 
 impl Stage for DlpStage {
     fn name(&self) -> &str {
         "dlp"
+    }
+
+    fn time_limit(&self) -> Duration {
+        self.time_limit
     }
 
     fn process(&self, message: &mut StagedMessage) -> Verdict {
@@ -153,7 +218,8 @@ impl Stage for DlpStage {
             &MailContext {
                 sender: &message.envelope.mail_from,
                 recipients: &recipients,
-                local_domains: &self.local_domains,
+                office_domains: &self.office_domains,
+                sender_verified: message.envelope.client.sender_verified,
             },
         );
         let env = &message.envelope;
@@ -165,6 +231,7 @@ impl Stage for DlpStage {
                 lines: vec!["Error: local error in processing, try again later".into()],
             };
         }
+        self.stats.record(&report, &decision);
         if decision.is_quiet() {
             return Verdict::Accept;
         }
@@ -172,13 +239,21 @@ impl Stage for DlpStage {
             queue_id = %env.id,
             action = %decision.action,
             rule = decision.rule.as_deref().unwrap_or("-"),
-            findings = report.findings.len(),
-            problems = report.problems.len(),
+            findings = report.total_findings(),
+            problems = report.total_problems(),
             explanation = %decision.explain().join(" | "),
             "DLP rule applied"
         );
-        if decision.notify {
-            self.send_notice(env, &recipients, &report, &decision);
+        // Mail the box makes itself sends no notices of its own (no loops).
+        if !env.internal {
+            if decision.notify {
+                self.send_notice(env, &recipients, &report, &decision);
+            }
+            if let Some(reason) = decision.sender_notice
+                && decision.action == Action::Hold
+            {
+                self.tell_sender(env, &recipients, &report, reason);
+            }
         }
         if let Some(tag) = &decision.tag
             && matches!(
@@ -195,6 +270,7 @@ impl Stage for DlpStage {
             explanation: decision.explain(),
             findings: report.findings,
             problems: report.problems,
+            totals: report.totals,
         });
         let rule = decision.rule.clone().unwrap_or_default();
         match decision.action {

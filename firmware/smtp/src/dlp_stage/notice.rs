@@ -117,14 +117,15 @@ mod tests {
         let report = inspector.inspect_message(
             b"From: a@office.example.jp\r\nSubject: x\r\n\r\nMy Number 123456789018\r\n",
         );
-        let policy = Policy::new(&default_rules(), &ScanConfig::default()).unwrap();
+        let policy = Policy::new(&default_rules(&[]), &ScanConfig::default()).unwrap();
         let rcpts = vec!["client@example.com".to_string()];
         let decision = policy.decide(
             &report,
             &MailContext {
                 sender: "a@office.example.jp",
                 recipients: &rcpts,
-                local_domains: &["office.example.jp".to_string()],
+                office_domains: &["office.example.jp".to_string()],
+                sender_verified: true,
             },
         );
         let facts = NoticeFacts {

@@ -4,11 +4,15 @@ use std::collections::HashMap;
 
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::{Argon2, PasswordHasher};
+use mamori_core::config::{Domain, SenderPattern};
 
-/// The accounts allowed to authenticate, by user name.
+/// The accounts allowed to authenticate, by user name, and the senders each may use.
 #[derive(Debug, Clone, Default)]
 pub struct Accounts {
     hashes: HashMap<String, String>,
+    /// The sender addresses or domains each account may use (`None`: any, for an account
+    /// with no senders on a box with no office domains).
+    senders: HashMap<String, Option<Vec<SenderPattern>>>,
     /// A hash of a random password, verified against when the user is unknown so that
     /// a wrong user name takes as long as a wrong password.
     dummy: String,
@@ -30,15 +34,60 @@ pub fn hash_password(password: &str) -> Result<String, HashError> {
 }
 
 impl Accounts {
-    /// Builds the account table from configuration.
+    /// Builds the account table from configuration, each account allowed only its own
+    /// user name as sender (see [`Self::with_senders`]).
     pub fn new(accounts: &[mamori_core::config::Account]) -> Self {
+        Self::with_senders(accounts, &[])
+    }
+
+    /// Builds the account table from configuration: each account may send as its
+    /// configured `senders`; with none, as its user name if that is an address, else as
+    /// any address of `office_domains` (any address at all when there are none).
+    pub fn with_senders(
+        accounts: &[mamori_core::config::Account],
+        office_domains: &[Domain],
+    ) -> Self {
         let dummy = hash_password(&format!("{:x}", rand::random::<u128>())).unwrap_or_default();
+        let senders = accounts
+            .iter()
+            .map(|a| {
+                let mut patterns: Vec<SenderPattern> = a
+                    .senders
+                    .iter()
+                    .filter_map(|s| SenderPattern::parse(s).ok())
+                    .collect();
+                if a.senders.is_empty() {
+                    patterns = match SenderPattern::parse(&a.username) {
+                        Ok(p @ SenderPattern::Address(_)) => vec![p],
+                        // No office domains either: nothing to check against (a warning
+                        // at start says so).
+                        _ if office_domains.is_empty() => return (a.username.clone(), None),
+                        _ => office_domains
+                            .iter()
+                            .cloned()
+                            .map(SenderPattern::Domain)
+                            .collect(),
+                    };
+                }
+                (a.username.clone(), Some(patterns))
+            })
+            .collect();
         Self {
             hashes: accounts
                 .iter()
                 .map(|a| (a.username.clone(), a.password_hash.clone()))
                 .collect(),
+            senders,
             dummy,
+        }
+    }
+
+    /// May `user` send with `address` as the envelope sender?
+    pub fn may_send_as(&self, user: &str, address: &str) -> bool {
+        match self.senders.get(user) {
+            Some(Some(patterns)) => patterns.iter().any(|p| p.matches(address)),
+            Some(None) => true,
+            None => false,
         }
     }
 
@@ -75,9 +124,36 @@ mod tests {
         let accounts = Accounts::new(&[mamori_core::config::Account {
             username: "taro".into(),
             password_hash: hash,
+            senders: Vec::new(),
         }]);
         assert!(accounts.verify("taro", "correct horse"));
         assert!(!accounts.verify("taro", "wrong"));
         assert!(!accounts.verify("hanako", "correct horse"));
+    }
+
+    #[test]
+    fn senders_are_the_configured_ones_or_the_name_or_the_office() {
+        let account = |name: &str, senders: &[&str]| mamori_core::config::Account {
+            username: name.into(),
+            password_hash: "$argon2id$x".into(),
+            senders: senders.iter().map(|s| s.to_string()).collect(),
+        };
+        let office: Vec<Domain> = vec!["office.example.jp".parse().unwrap()];
+        let accounts = Accounts::with_senders(
+            &[
+                account("taro", &["taro@office.example.jp", "sales.example.jp"]),
+                account("hanako@office.example.jp", &[]),
+                account("printer", &[]),
+            ],
+            &office,
+        );
+        assert!(accounts.may_send_as("taro", "Taro@office.example.jp"));
+        assert!(accounts.may_send_as("taro", "anyone@sales.example.jp"));
+        assert!(!accounts.may_send_as("taro", "hanako@office.example.jp"));
+        assert!(accounts.may_send_as("hanako@office.example.jp", "hanako@office.example.jp"));
+        assert!(!accounts.may_send_as("hanako@office.example.jp", "taro@office.example.jp"));
+        assert!(accounts.may_send_as("printer", "scan@office.example.jp"));
+        assert!(!accounts.may_send_as("printer", "ceo@other.example"));
+        assert!(!accounts.may_send_as("nobody", "x@office.example.jp"));
     }
 }

@@ -2,8 +2,11 @@
 
 pub mod accounts;
 pub mod data;
+pub mod gate;
+pub mod recipients;
 pub mod reply;
 pub mod session;
+pub mod throttle;
 
 pub use accounts::Accounts;
 pub use reply::Reply;

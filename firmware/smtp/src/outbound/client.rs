@@ -19,6 +19,7 @@ use super::reply::{Reply, ReplyParser};
 use super::tls::{self, TlsConfigs};
 
 mod auth;
+mod probe;
 mod send;
 
 /// Message bytes encoded and written per write call (each bounded by the timeout).

@@ -2,7 +2,7 @@
 //! RFC 3464 report listing them (unless the sender is null or asked NOTIFY=NEVER).
 
 use crate::outbound::dsn::{self, Action, Dsn, DsnRecipient};
-use crate::spool::{Envelope, Notify, RcptStatus, Recipient, Spool};
+use crate::spool::{Envelope, Notify, RcptStatus, Recipient, Ret, Spool};
 
 /// Largest original message returned whole with RET=FULL.
 const MAX_RETURNED: usize = 512 * 1024;
@@ -20,8 +20,41 @@ fn enhanced(status: &str) -> (u8, u16, u16) {
     }
 }
 
+/// What a bounce may carry of the original: to the office's own senders, what they asked
+/// for (RET); to senders outside, only the header fields unless the operator allows more
+/// (`smtp.bounce_content_outside`). A bounce is outbound mail like any other, and DLP
+/// inspects it too ([`super::Queue::accept_generated`]).
+#[derive(Debug, Clone, Default)]
+pub struct BouncePolicy {
+    /// The office's own domains.
+    pub office_domains: Vec<String>,
+    /// May bounces to the outside carry the whole message (RET=FULL honoured)?
+    pub full_to_outside: bool,
+}
+
+impl BouncePolicy {
+    /// What a bounce to `sender` carries, given the RET the sender asked for.
+    fn ret_for(&self, sender: &str, asked: Option<Ret>) -> Option<Ret> {
+        let inside = crate::address::domain_of(sender).is_some_and(|d| {
+            self.office_domains
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(&d))
+        });
+        if inside || self.full_to_outside {
+            asked
+        } else {
+            Some(Ret::Hdrs)
+        }
+    }
+}
+
 /// The bounce owed for a finished message, as a new envelope and content, or `None`.
-pub fn bounce_for(env: &Envelope, spool: &Spool, hostname: &str) -> Option<(Envelope, Vec<u8>)> {
+pub fn bounce_for(
+    env: &Envelope,
+    spool: &Spool,
+    hostname: &str,
+    policy: &BouncePolicy,
+) -> Option<(Envelope, Vec<u8>)> {
     if env.mail_from.is_empty() {
         return None;
     }
@@ -64,7 +97,7 @@ pub fn bounce_for(env: &Envelope, spool: &Spool, hostname: &str) -> Option<(Enve
         unique: &id,
         recipients: &failed,
         original: &original,
-        ret: env.ret,
+        ret: policy.ret_for(&env.mail_from, env.ret),
         max_full_size: MAX_RETURNED,
     })
     .ok()?;
@@ -82,6 +115,31 @@ pub fn bounce_for(env: &Envelope, spool: &Spool, hostname: &str) -> Option<(Enve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounces_to_the_outside_carry_headers_only_unless_allowed() {
+        let policy = BouncePolicy {
+            office_domains: vec!["office.example.jp".into()],
+            full_to_outside: false,
+        };
+        assert_eq!(
+            policy.ret_for("x@evil.example", Some(Ret::Full)),
+            Some(Ret::Hdrs)
+        );
+        assert_eq!(policy.ret_for("x@evil.example", None), Some(Ret::Hdrs));
+        assert_eq!(
+            policy.ret_for("taro@office.example.jp", Some(Ret::Full)),
+            Some(Ret::Full)
+        );
+        let open = BouncePolicy {
+            full_to_outside: true,
+            ..policy
+        };
+        assert_eq!(
+            open.ret_for("x@evil.example", Some(Ret::Full)),
+            Some(Ret::Full)
+        );
+    }
 
     #[test]
     fn status_parsing() {

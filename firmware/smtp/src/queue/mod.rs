@@ -12,12 +12,13 @@ pub mod schedule;
 pub mod transport;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::Notify;
 
+use crate::pipeline::{Pipeline, StagedMessage, Verdict};
 use crate::spool::{Envelope, RcptStatus, Recipient, Spool, SpoolError};
 use crate::stats::Stats;
 
@@ -182,6 +183,10 @@ struct Inner {
     stats: Arc<Stats>,
     retry: RetryPolicy,
     hostname: String,
+    /// The stages that mail the box makes itself passes before it is queued (DLP).
+    generated: OnceLock<Pipeline>,
+    /// What bounces may carry to the outside.
+    bounces: OnceLock<bounce::BouncePolicy>,
 }
 
 /// The queue handle, cheap to clone.
@@ -218,8 +223,64 @@ impl Queue {
                 stats,
                 retry,
                 hostname,
+                generated: OnceLock::new(),
+                bounces: OnceLock::new(),
             }),
         })
+    }
+
+    /// Sets the stages that mail the box makes itself (bounces, notices) passes before it is
+    /// queued: DLP inspects it like any outbound mail. Set once, at start.
+    pub fn set_generated_pipeline(&self, pipeline: Pipeline) {
+        let _ = self.inner.generated.set(pipeline);
+    }
+
+    /// Sets what bounces may carry to senders outside the office. Set once, at start.
+    pub fn set_bounce_policy(&self, policy: bounce::BouncePolicy) {
+        let _ = self.inner.bounces.set(policy);
+    }
+
+    /// Queues a message the box made itself (a bounce, a notice) after the generated-mail
+    /// stages: held if they hold it, dropped (with its audit record, written by the stage)
+    /// if they refuse it.
+    pub async fn accept_generated(
+        &self,
+        env: Envelope,
+        content: Vec<u8>,
+    ) -> Result<(), QueueError> {
+        let Some(pipeline) = self
+            .inner
+            .generated
+            .get()
+            .filter(|p| !p.is_empty())
+            .cloned()
+        else {
+            return self.accept(env, content).await;
+        };
+        let id = env.id.clone();
+        let mut staged = StagedMessage {
+            envelope: env,
+            content,
+        };
+        let (verdict, mut staged) = tokio::task::spawn_blocking(move || {
+            let v = pipeline.run(&mut staged);
+            (v, staged)
+        })
+        .await
+        .map_err(|e| QueueError::Join(e.to_string()))?;
+        match verdict {
+            Verdict::Accept => {}
+            Verdict::Hold { reason } => staged.envelope.held = Some(reason),
+            Verdict::Reject { lines, .. } => {
+                tracing::warn!(queue_id = %id, reason = %lines.join(" "), "generated message refused by its inspection; not sent");
+                return Ok(());
+            }
+            Verdict::Discard { reason } => {
+                tracing::warn!(queue_id = %id, %reason, "generated message discarded by its inspection");
+                return Ok(());
+            }
+        }
+        self.accept(staged.envelope, staged.content).await
     }
 
     fn entries(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
@@ -521,8 +582,11 @@ impl Queue {
 
     /// A message with nothing pending: send any bounce owed, then remove it.
     async fn finish(&self, env: Envelope) -> Result<(), QueueError> {
-        if let Some(bounce) = bounce::bounce_for(&env, &self.inner.spool, &self.inner.hostname) {
-            self.accept(bounce.0, bounce.1).await?;
+        let policy = self.inner.bounces.get().cloned().unwrap_or_default();
+        if let Some(bounce) =
+            bounce::bounce_for(&env, &self.inner.spool, &self.inner.hostname, &policy)
+        {
+            self.accept_generated(bounce.0, bounce.1).await?;
         }
         self.remove_from_spool(env.id.clone()).await?;
         tracing::info!(queue_id = %env.id, "removed from queue");

@@ -10,6 +10,7 @@ use super::{Job, Outcome};
 use crate::outbound::client::{ClientOptions, Connection, connect_any};
 use crate::outbound::envelope::{OutRecipient, Transaction};
 use crate::outbound::error::DeliveryError;
+use crate::outbound::reply::Reply;
 use crate::outbound::route::{self, Resolver};
 use crate::outbound::tls::TlsConfigs;
 use crate::spool::Recipient;
@@ -118,6 +119,24 @@ impl Transport {
                 tls_configs: self.tls_configs.clone(),
             };
             match self.open(&target.addrs, &opts).await {
+                Ok(link)
+                    if link
+                        .conn
+                        .greeting()
+                        .is_some_and(|g| greets_as(g, &self.helo)) =>
+                {
+                    tracing::error!(%domain, host = %target.host, "mail loops back to myself");
+                    link.quit().await;
+                    return Err(ConnectError {
+                        reason: format!(
+                            "mail for {domain} loops back to myself ({} greets as {})",
+                            target.host, self.helo
+                        ),
+                        permanent: true,
+                        throttle: false,
+                        status: Some((5, 4, 6)),
+                    });
+                }
                 Ok(link) => return Ok(link),
                 // Opportunistic TLS that fails in the handshake is retried in clear, as
                 // Postfix's `may` does: the policy never promised encryption, and a peer
@@ -161,7 +180,22 @@ impl Transport {
     }
 }
 
+/// Does a greeting come from a server calling itself `hostname` (this box): would mail sent
+/// there loop back? (Postfix: "mail for … loops back to myself".)
+fn greets_as(greeting: &Reply, hostname: &str) -> bool {
+    greeting
+        .lines
+        .first()
+        .and_then(|line| line.split_whitespace().next())
+        .is_some_and(|name| name.trim_end_matches('.').eq_ignore_ascii_case(hostname))
+}
+
 impl Link {
+    /// Asks the server whether it takes `address` (a callout): its reply to the RCPT.
+    pub async fn probe_recipient(&mut self, address: &str) -> Result<Reply, DeliveryError> {
+        self.conn.probe_recipient(address).await
+    }
+
     /// Runs one transaction for `recipients` of `job`.
     pub async fn send(&mut self, job: &Job, recipients: &[Recipient], content: Arc<[u8]>) -> Sent {
         let tx = Transaction {

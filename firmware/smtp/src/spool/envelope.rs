@@ -119,6 +119,14 @@ pub struct ClientInfo {
     pub auth_user: Option<String>,
     /// Whether the session was encrypted.
     pub tls: bool,
+    /// Whether the client was a host of the trusted networks.
+    #[serde(default)]
+    pub trusted: bool,
+    /// Whether the sender's identity was checked: an authenticated account allowed to use
+    /// the address, or a host of the trusted networks sending from an office domain. DLP
+    /// exemptions by sender apply only then.
+    #[serde(default)]
+    pub sender_verified: bool,
 }
 
 /// Everything about a queued message but its content.
@@ -179,6 +187,9 @@ pub struct DlpRecord {
     pub findings: Vec<mamori_dlp::LocatedFinding>,
     /// The problems met.
     pub problems: Vec<mamori_dlp::Problem>,
+    /// Every finding and problem counted (the lists above are capped).
+    #[serde(default)]
+    pub totals: mamori_dlp::inspect::Totals,
 }
 
 impl Envelope {
@@ -223,6 +234,8 @@ impl Envelope {
             helo: hostname.into(),
             auth_user: None,
             tls: false,
+            trusted: false,
+            sender_verified: false,
         };
         Self {
             size: content.len() as u64,

@@ -41,6 +41,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             ));
             return Ok(Next::Continue);
         }
+        let ip = self.peer.ip();
+        if let Some(wait) = self.ctx.auth_throttle.client_wait(ip) {
+            tracing::warn!(peer = %self.peer, wait_secs = wait.as_secs(), "AUTH refused: too many failures from this address");
+            self.reply(throttled(wait));
+            return Ok(Next::Continue);
+        }
         let creds = match mechanism {
             AUTH_PLAIN => self.auth_plain(initial).await?,
             AUTH_LOGIN => self.auth_login(initial).await?,
@@ -56,6 +62,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 Next::Continue
             });
         };
+        if let Some(wait) = self.ctx.auth_throttle.account_wait(&user, ip, self.trusted) {
+            tracing::warn!(peer = %self.peer, %user, wait_secs = wait.as_secs(), "AUTH refused: too many failures on this account from unknown addresses");
+            self.reply(throttled(wait));
+            return Ok(Next::Continue);
+        }
         // Argon2 is slow on purpose: off the async threads, sharing the context (no copy
         // of the account table).
         let ctx = self.ctx.clone();
@@ -65,11 +76,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             .unwrap_or(false);
         if ok {
             tracing::info!(peer = %self.peer, user = %user, "authenticated");
+            self.ctx.auth_throttle.succeeded(ip, &user);
             self.auth_user = Some(user);
             self.reply(Reply::new(235, "2.7.0", "Authentication successful"));
             return Ok(Next::Continue);
         }
         self.auth_failures += 1;
+        self.ctx.auth_throttle.failed(ip, &user, self.trusted);
         tracing::warn!(peer = %self.peer, user = %user, "authentication failed");
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         self.reply(Reply::new(
@@ -156,4 +169,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             String::from_utf8_lossy(&pass).into_owned(),
         )))
     }
+}
+
+/// The reply while a client or an account must wait (temporary: the real user may try again
+/// later; no password was checked).
+fn throttled(wait: std::time::Duration) -> Reply {
+    Reply::new(
+        454,
+        "4.7.0",
+        format!(
+            "Too many failed authentication attempts, try again in {} seconds",
+            wait.as_secs().max(1)
+        ),
+    )
 }

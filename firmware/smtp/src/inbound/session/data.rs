@@ -62,6 +62,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 return Ok(Next::Continue);
             }
         };
+        if let Some(hops) = too_many_hops(content.get(received.len()..).unwrap_or_default()) {
+            Stats::bump(&self.ctx.stats.rejected);
+            tracing::warn!(queue_id = %id, peer = %self.peer, hops, "mail loop: too many hops");
+            self.reply(Reply::new(
+                554,
+                "5.4.6",
+                format!(
+                    "Too many hops ({hops} Received fields): the message seems to be in a mail loop"
+                ),
+            ));
+            return Ok(Next::Continue);
+        }
         if budget.starved {
             tracing::warn!(queue_id = %id, peer = %self.peer, "message memory budget exhausted; client told to retry");
             self.reply(Reply::new(
@@ -76,6 +88,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             helo: self.helo.clone(),
             auth_user: self.auth_user.clone(),
             tls: self.tls,
+            trusted: self.trusted,
+            sender_verified: tx.sender_verified,
         };
         let envelope = Envelope {
             ret: tx.ret,
@@ -97,23 +111,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let verdict = if self.ctx.pipeline.is_empty() {
             Verdict::Accept
         } else {
+            // One run per processor core at once; the rest wait their turn here.
+            let Ok(permit) = self.ctx.scans.clone().acquire_owned().await else {
+                return Reply::new(
+                    451,
+                    "4.3.0",
+                    "Error: local error in processing, try again later",
+                );
+            };
             let pipeline = self.ctx.pipeline.clone();
-            match tokio::task::spawn_blocking(move || {
+            let run = tokio::task::spawn_blocking(move || {
                 let v = pipeline.run(&mut staged);
+                drop(permit);
                 (v, staged)
-            })
-            .await
-            {
-                Ok((v, s)) => {
+            });
+            // The inspection keeps its own time limit (content past it is held as not
+            // fully read); this one only catches a stage that never returns.
+            let limit = PIPELINE_GRACE.saturating_add(self.ctx.pipeline_time_limit());
+            match tokio::time::timeout(limit, run).await {
+                Ok(Ok((v, s))) => {
                     staged = s;
                     v
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
                     tracing::error!(queue_id = %id, error = %e, "pipeline failed");
                     return Reply::new(
                         451,
                         "4.3.0",
                         "Error: local error in processing, try again later",
+                    );
+                }
+                Err(_) => {
+                    tracing::error!(queue_id = %id, "pipeline did not finish in time");
+                    return Reply::new(
+                        451,
+                        "4.3.0",
+                        "Error: the message could not be inspected in time, try again later",
                     );
                 }
             }
@@ -179,6 +212,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             date = crate::datetime::rfc5322_now(),
         )
     }
+}
+
+/// How long past the inspection's own time limit a pipeline run may take before the
+/// client is told to try later.
+const PIPELINE_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The most `Received` fields a message may carry (RFC 5321 §6.3, Postfix's
+/// `hopcount_limit`).
+pub(crate) const MAX_HOPS: usize = 50;
+
+/// The number of `Received` fields in the header block of `content`, if more than
+/// [`MAX_HOPS`].
+fn too_many_hops(content: &[u8]) -> Option<usize> {
+    let mut hops = 0;
+    for line in content.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if line.len() >= 9
+            && line
+                .get(..9)
+                .is_some_and(|n| n.eq_ignore_ascii_case(b"received:"))
+        {
+            hops += 1;
+        }
+    }
+    (hops > MAX_HOPS).then_some(hops)
 }
 
 /// Bytes of message memory one budget permit stands for.

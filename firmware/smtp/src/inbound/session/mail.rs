@@ -47,6 +47,9 @@ impl<S> Session<S> {
             ));
             return Next::Continue;
         }
+        let Some(sender_verified) = self.check_sender(&from.address) else {
+            return Next::Continue;
+        };
         let ret = if from.flags & MAIL_RET_FULL != 0 {
             Some(Ret::Full)
         } else if from.flags & MAIL_RET_HDRS != 0 {
@@ -56,12 +59,57 @@ impl<S> Session<S> {
         };
         self.state = State::Mail(Transaction {
             mail_from: from.address,
+            sender_verified,
             ret,
             envid: from.env_id,
             smtputf8,
             recipients: Vec::new(),
+            over_limit: 0,
         });
         self.reply(Reply::new(250, "2.1.0", "Ok"));
         Next::Continue
+    }
+
+    /// Checks who may use `sender`: an authenticated user only the addresses of their
+    /// account, a host of the trusted networks only the office's domains, and a stranger
+    /// (mail from the Internet) not the office's domains when the operator says so.
+    /// `Some(verified)` to go on, `None` when a refusal was queued.
+    fn check_sender(&mut self, sender: &str) -> Option<bool> {
+        if sender.is_empty() {
+            return Some(false); // the null sender: no identity to verify
+        }
+        let office = &self.ctx.config.office_domains;
+        if let Some(user) = &self.auth_user {
+            if self.ctx.accounts.may_send_as(user, sender) {
+                return Some(true);
+            }
+            tracing::warn!(peer = %self.peer, %user, %sender, "sender refused: not an address of the account");
+            let text = format!("<{sender}>: Sender address rejected: not owned by user {user}");
+            self.reply(Reply::new(553, "5.7.1", text));
+            return None;
+        }
+        let office_sender = self.ctx.is_office_address(sender);
+        if self.kind == ListenerKind::Relay && self.trusted {
+            if office.is_empty() || office_sender {
+                return Some(office_sender);
+            }
+            tracing::warn!(peer = %self.peer, %sender, "sender refused: not an office domain");
+            let domains: Vec<&str> = office.iter().map(|d| d.as_str()).collect();
+            let text = format!(
+                "<{sender}>: Sender address rejected: the office network sends only from {}",
+                domains.join(", ")
+            );
+            self.reply(Reply::new(553, "5.7.1", text));
+            return None;
+        }
+        if office_sender && self.ctx.config.refuse_forged_office_senders {
+            tracing::warn!(peer = %self.peer, %sender, "forged office sender refused");
+            let text = format!(
+                "<{sender}>: Sender address rejected: mail from this domain comes only from the office"
+            );
+            self.reply(Reply::new(550, "5.7.1", text));
+            return None;
+        }
+        Some(false)
     }
 }

@@ -19,11 +19,17 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use super::accounts::Accounts;
+use super::gate::{Gate, GateLimits};
+use super::recipients::Recipients;
 use super::reply::Reply;
+use super::throttle::AuthThrottle;
 use crate::pipeline::Pipeline;
 use crate::queue::Queue;
 use crate::spool::{Recipient, Ret};
 use crate::stats::Stats;
+
+/// How often a waiting session looks again at the box's pressure.
+const STRESS_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Longest command line (RFC 5321 says 512; extensions such as SMTPUTF8 and DSN ORCPT
 /// make real lines longer, so allow more but still bound it).
@@ -37,7 +43,7 @@ pub struct SessionContext {
     pub hostname: String,
     /// TLS for STARTTLS and implicit-TLS listeners.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
-    /// Who may AUTH.
+    /// Who may AUTH, and as which senders.
     pub accounts: Accounts,
     /// Stages run after DATA.
     pub pipeline: Pipeline,
@@ -48,9 +54,56 @@ pub struct SessionContext {
     /// The message-memory budget shared by all sessions, in units of 64 KiB
     /// (see [`SessionContext::memory_budget`]).
     pub data_memory: Arc<tokio::sync::Semaphore>,
+    /// The accepted domains and how their recipients are checked.
+    pub recipients: Arc<Recipients>,
+    /// AUTH failures, per client address and per account.
+    pub auth_throttle: AuthThrottle,
+    /// The connection slots (the sessions read its pressure).
+    pub gate: Arc<Gate>,
+    /// The pipeline runs (DLP scans) allowed at once: one per processor core.
+    pub scans: Arc<tokio::sync::Semaphore>,
 }
 
 impl SessionContext {
+    /// The context of a daemon with these settings.
+    pub fn new(
+        config: Smtp,
+        hostname: String,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        pipeline: Pipeline,
+        queue: Queue,
+        stats: Arc<Stats>,
+        recipients: Arc<Recipients>,
+    ) -> Self {
+        let scan_threads = match config.scan_threads {
+            0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            n => n,
+        };
+        Self {
+            accounts: Accounts::with_senders(&config.accounts, &config.office_domains),
+            data_memory: Self::memory_budget(config.max_data_memory),
+            auth_throttle: AuthThrottle::new(
+                config.max_auth_failures_per_client,
+                config.max_auth_failures_per_account,
+            ),
+            gate: Gate::new(GateLimits {
+                max_sessions: config.max_sessions,
+                reserved_office: config.reserved_office_sessions,
+                reserved_submission: config.reserved_submission_sessions,
+                per_client: config.max_connections_per_client,
+                rate_per_minute: config.max_connection_rate_per_client,
+            }),
+            scans: Arc::new(tokio::sync::Semaphore::new(scan_threads)),
+            config,
+            hostname,
+            tls,
+            pipeline,
+            queue,
+            stats,
+            recipients,
+        }
+    }
+
     /// The semaphore for a budget of `bytes` of message content held in memory at once.
     pub fn memory_budget(bytes: u64) -> Arc<tokio::sync::Semaphore> {
         let units = usize::try_from(bytes)
@@ -59,6 +112,26 @@ impl SessionContext {
         Arc::new(tokio::sync::Semaphore::new(
             units.min(tokio::sync::Semaphore::MAX_PERMITS),
         ))
+    }
+
+    /// How long one inspection of the pipeline may take (the DLP limit).
+    pub fn pipeline_time_limit(&self) -> std::time::Duration {
+        self.pipeline.time_limit()
+    }
+
+    /// Is `ip` a host of the trusted networks?
+    pub fn is_trusted(&self, ip: &std::net::IpAddr) -> bool {
+        self.config.trusted_networks.iter().any(|n| n.contains(ip))
+    }
+
+    /// Is `address` in one of the office's domains?
+    pub fn is_office_address(&self, address: &str) -> bool {
+        crate::address::domain_of(address).is_some_and(|d| {
+            self.config
+                .office_domains
+                .iter()
+                .any(|o| o.as_str().eq_ignore_ascii_case(&d))
+        })
     }
 }
 
@@ -77,10 +150,15 @@ enum State {
 #[derive(Debug, Default)]
 struct Transaction {
     mail_from: String,
+    /// The sender's identity was checked (see [`crate::spool::ClientInfo::sender_verified`]).
+    sender_verified: bool,
     ret: Option<Ret>,
     envid: Option<String>,
     smtputf8: bool,
     recipients: Vec<Recipient>,
+    /// RCPT commands refused for the recipient limit (not counted as errors up to a
+    /// second limit's worth).
+    over_limit: usize,
 }
 
 /// How a session ended.
@@ -107,6 +185,8 @@ pub struct Session<S> {
     ctx: Arc<SessionContext>,
     kind: ListenerKind,
     peer: SocketAddr,
+    /// The peer is a host of the trusted networks.
+    trusted: bool,
     tls: bool,
     state: State,
     helo: String,
@@ -126,6 +206,23 @@ impl<S> Session<S> {
             self.errors += 1;
         }
         self.output.extend_from_slice(&reply.to_wire());
+    }
+
+    /// Queues a reply that is not counted as a client error (a 452 for the recipient
+    /// limit: mail programs send the rest in another transaction).
+    fn reply_uncounted(&mut self, reply: Reply) {
+        self.output.extend_from_slice(&reply.to_wire());
+    }
+
+    /// May the client wait the full command timeout? Strangers wait less while the box is
+    /// under pressure.
+    fn command_timeout(&self) -> std::time::Duration {
+        let timeout = self.ctx.config.command_timeout;
+        if self.trusted || self.auth_user.is_some() || !self.ctx.gate.under_stress() {
+            timeout
+        } else {
+            timeout.min(self.ctx.config.stress_command_timeout)
+        }
     }
 
     fn too_many_errors(&mut self) -> bool {
@@ -164,6 +261,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         tls: bool,
     ) -> Self {
         let deadline = Instant::now() + ctx.config.session_timeout;
+        let trusted = ctx.is_trusted(&peer.ip());
         Self {
             stream,
             input: Vec::with_capacity(4096),
@@ -171,6 +269,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             ctx,
             kind,
             peer,
+            trusted,
             tls,
             state: State::Fresh,
             helo: String::new(),
@@ -239,22 +338,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.flush().await?;
             return Ok(false);
         }
-        let wait = self.ctx.config.command_timeout.min(self.deadline - now);
         let mut chunk = [0u8; 16 * 1024];
-        match tokio::time::timeout(wait, self.stream.read(&mut chunk)).await {
-            Ok(Ok(0)) => {
-                self.eof = true;
-                Ok(false)
-            }
-            Ok(Ok(n)) => {
-                self.input.extend_from_slice(&chunk[..n]);
-                Ok(true)
-            }
-            Ok(Err(e)) => Err(e),
-            Err(_) => {
+        // Waited in slices, so that a client already waiting gets the shorter timeout of
+        // a box under pressure too.
+        let started = Instant::now();
+        loop {
+            let now = Instant::now();
+            let allowed = (started + self.command_timeout()).min(self.deadline);
+            if now >= allowed {
                 self.timeout_reply();
                 self.flush().await?;
-                Ok(false)
+                return Ok(false);
+            }
+            let slice = (allowed - now).min(STRESS_CHECK);
+            match tokio::time::timeout(slice, self.stream.read(&mut chunk)).await {
+                Ok(Ok(0)) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(Ok(n)) => {
+                    self.input
+                        .extend_from_slice(chunk.get(..n).unwrap_or_default());
+                    return Ok(true);
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {}
             }
         }
     }
@@ -329,7 +437,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Request::Ehlo { host } => self.ehlo(host, true),
             Request::Helo { host } => self.ehlo(host, false),
             Request::Mail { from } => self.mail(from),
-            Request::Rcpt { to } => self.rcpt(to),
+            Request::Rcpt { to } => self.rcpt(to).await,
             Request::Data => return self.data().await,
             Request::Auth {
                 mechanism,

@@ -6,6 +6,7 @@ use mamori_core::config::{Account, ListenerKind, Smtp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
 use super::*;
+use crate::inbound::recipients::ProbeAnswer;
 use crate::queue::RetryPolicy;
 use crate::spool::Spool;
 
@@ -26,17 +27,40 @@ fn context(smtp: Smtp, dir: &std::path::Path, pipeline: Pipeline) -> (Arc<Sessio
     };
     let queue = Queue::open(spool, stats.clone(), retry, "mx.test".into()).unwrap();
     let tls = crate::tls::server_config(None, dir, "mx.test").unwrap();
-    let ctx = Arc::new(SessionContext {
-        data_memory: SessionContext::memory_budget(smtp.max_data_memory),
-        accounts: Accounts::new(&smtp.accounts),
-        config: smtp,
-        hostname: "mx.test".into(),
-        tls: Some(tokio_rustls::TlsAcceptor::from(tls)),
+    let recipients = Arc::new(Recipients::new(
+        smtp.accepted_domains.clone(),
+        Arc::new(OfficeServer),
+    ));
+    let ctx = Arc::new(SessionContext::new(
+        smtp,
+        "mx.test".into(),
+        Some(tokio_rustls::TlsAcceptor::from(tls)),
         pipeline,
-        queue: queue.clone(),
+        queue.clone(),
         stats,
-    });
+        recipients,
+    ));
     (ctx, queue)
+}
+
+/// The office's own server as the callouts of the tests see it: it has `boss@` and
+/// `staff@`, and is down for `down@`.
+struct OfficeServer;
+
+impl crate::inbound::recipients::Prober for OfficeServer {
+    fn probe<'a>(
+        &'a self,
+        _domain: &'a str,
+        address: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ProbeAnswer> + Send + 'a>> {
+        Box::pin(async move {
+            match address.split('@').next().unwrap_or_default() {
+                "boss" | "staff" => ProbeAnswer::Accepted,
+                "down" => ProbeAnswer::Unavailable("connection refused".into()),
+                _ => ProbeAnswer::Refused("550 5.1.1 no such user".into()),
+            }
+        })
+    }
 }
 
 fn start(smtp: Smtp, kind: ListenerKind, peer: &str, tls: bool) -> Harness {
@@ -125,7 +149,31 @@ impl Harness {
 }
 
 fn trusted() -> Smtp {
-    Smtp::default()
+    Smtp {
+        office_domains: vec!["office.test".parse().unwrap()],
+        ..Smtp::default()
+    }
+}
+
+fn accepted(domain: &str, verify: mamori_core::config::RecipientCheck, list: &[&str]) -> Smtp {
+    Smtp {
+        accepted_domains: vec![mamori_core::config::AcceptedDomain {
+            domain: domain.parse().unwrap(),
+            host: Some("mail.internal.test".into()),
+            port: 25,
+            verify,
+            recipients: list.iter().map(|r| r.to_string()).collect(),
+        }],
+        ..trusted()
+    }
+}
+
+fn account(name: &str, password: &str, senders: &[&str]) -> Account {
+    Account {
+        username: name.into(),
+        password_hash: crate::inbound::accounts::hash_password(password).unwrap(),
+        senders: senders.iter().map(|s| s.to_string()).collect(),
+    }
 }
 
 #[tokio::test]
@@ -199,17 +247,166 @@ async fn stranger_cannot_relay() {
 }
 
 #[tokio::test]
-async fn stranger_may_reach_local_domains_only() {
-    let smtp = Smtp {
-        local_domains: vec!["office.test".parse().unwrap()],
-        ..trusted()
-    };
+async fn a_stranger_reaches_only_existing_recipients_of_accepted_domains() {
+    use mamori_core::config::RecipientCheck;
+    let smtp = accepted("office.test", RecipientCheck::Callout, &[]);
     let mut h = start(smtp, ListenerKind::Relay, "203.0.113.9:4000", false);
     h.read_reply().await;
     h.cmd("HELO evil.test", "250").await;
     h.cmd("MAIL FROM:<x@evil.test>", "250").await;
     h.cmd("RCPT TO:<boss@office.test>", "250").await;
+    // No backscatter: a recipient the office's server does not have is refused now.
+    h.cmd("RCPT TO:<nobody@office.test>", "550 5.1.1").await;
+    h.cmd("RCPT TO:<down@office.test>", "450 4.1.1").await;
+    h.cmd("RCPT TO:<postmaster@office.test>", "250").await;
     h.cmd("RCPT TO:<boss@elsewhere.test>", "554 5.7.1").await;
+    // A list instead of a callout.
+    let smtp = accepted("school.test", RecipientCheck::List, &["info"]);
+    let mut h = start(smtp, ListenerKind::Relay, "203.0.113.9:4000", false);
+    h.read_reply().await;
+    h.cmd("HELO evil.test", "250").await;
+    h.cmd("MAIL FROM:<x@evil.test>", "250").await;
+    h.cmd("RCPT TO:<INFO@school.test>", "250").await;
+    h.cmd("RCPT TO:<boss@school.test>", "550 5.1.1").await;
+    // An office domain that is not accepted (mailboxes at the provider): relay denied.
+    h.cmd("RCPT TO:<boss@office.test>", "554 5.7.1").await;
+}
+
+#[tokio::test]
+async fn an_authenticated_user_sends_only_as_their_own_addresses() {
+    let smtp = Smtp {
+        accounts: vec![account("taro", "secret-pass", &["taro@office.test"])],
+        ..trusted()
+    };
+    let mut h = start(smtp, ListenerKind::Submission, "198.51.100.7:4000", true);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    h.cmd("AUTH PLAIN AHRhcm8Ac2VjcmV0LXBhc3M=", "235").await;
+    h.cmd(
+        "MAIL FROM:<hanako@office.test>",
+        "553 5.7.1 <hanako@office.test>: Sender address rejected: not owned by user taro",
+    )
+    .await;
+    h.cmd("MAIL FROM:<ceo@example.com>", "553 5.7.1").await;
+    h.cmd("MAIL FROM:<Taro@office.test>", "250").await;
+    h.cmd("RCPT TO:<client@example.com>", "250").await;
+    h.cmd("DATA", "354").await;
+    let r = h.raw(b"Subject: x\r\n\r\nhi\r\n.\r\n", "250").await;
+    let id = r.trim_end().rsplit(' ').next().unwrap().to_string();
+    let env = h.queue.show(&id).unwrap();
+    assert!(env.client.sender_verified);
+}
+
+#[tokio::test]
+async fn the_office_network_sends_only_from_office_domains() {
+    let mut h = start(trusted(), ListenerKind::Relay, "127.0.0.1:4000", false);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    h.cmd("MAIL FROM:<ceo@bank.example>", "553 5.7.1").await;
+    h.cmd("MAIL FROM:<>", "250").await;
+    h.cmd("RSET", "250").await;
+    h.cmd("MAIL FROM:<a@office.test>", "250").await;
+}
+
+#[tokio::test]
+async fn a_forged_office_sender_from_the_internet_is_refused_when_configured() {
+    use mamori_core::config::RecipientCheck;
+    let open = accepted("office.test", RecipientCheck::Callout, &[]);
+    let mut h = start(open.clone(), ListenerKind::Relay, "203.0.113.9:4000", false);
+    h.read_reply().await;
+    h.cmd("HELO evil.test", "250").await;
+    // Accepted, but never verified: no sender exemption can apply to it.
+    h.cmd("MAIL FROM:<ceo@office.test>", "250").await;
+    h.cmd("RCPT TO:<boss@office.test>", "250").await;
+    h.cmd("DATA", "354").await;
+    let r = h.raw(b"Subject: x\r\n\r\nhi\r\n.\r\n", "250").await;
+    let id = r.trim_end().rsplit(' ').next().unwrap().to_string();
+    assert!(!h.queue.show(&id).unwrap().client.sender_verified);
+    let strict = Smtp {
+        refuse_forged_office_senders: true,
+        ..open
+    };
+    let mut h = start(strict, ListenerKind::Relay, "203.0.113.9:4000", false);
+    h.read_reply().await;
+    h.cmd("HELO evil.test", "250").await;
+    h.cmd("MAIL FROM:<ceo@office.test>", "550 5.7.1").await;
+}
+
+#[tokio::test]
+async fn one_notice_to_three_hundred_phones_is_taken_in_one_transaction() {
+    let mut h = start(trusted(), ListenerKind::Relay, "127.0.0.1:4000", false);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    h.cmd("MAIL FROM:<school@office.test>", "250").await;
+    for i in 0..300 {
+        h.cmd(&format!("RCPT TO:<parent{i}@docomo.ne.jp>"), "250")
+            .await;
+    }
+    h.cmd("DATA", "354").await;
+    let r = h.raw(b"Subject: notice\r\n\r\nhi\r\n.\r\n", "250").await;
+    let id = r.trim_end().rsplit(' ').next().unwrap().to_string();
+    assert_eq!(h.queue.show(&id).unwrap().recipients.len(), 300);
+}
+
+#[tokio::test]
+async fn recipients_past_the_limit_are_deferred_without_counting_as_errors() {
+    let smtp = Smtp {
+        max_recipients: 5,
+        max_errors: 3,
+        ..trusted()
+    };
+    let mut h = start(smtp, ListenerKind::Relay, "127.0.0.1:4000", false);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    h.cmd("MAIL FROM:<a@office.test>", "250").await;
+    for i in 0..5 {
+        h.cmd(&format!("RCPT TO:<p{i}@example.com>"), "250").await;
+    }
+    // A mail program sends on: each gets 452, the session stays open, the message goes.
+    for i in 5..40 {
+        h.cmd(&format!("RCPT TO:<p{i}@example.com>"), "452 4.5.3")
+            .await;
+    }
+    h.cmd("DATA", "354").await;
+    h.raw(b"Subject: x\r\n\r\nhi\r\n.\r\n", "250").await;
+}
+
+#[tokio::test]
+async fn a_mail_loop_is_cut_at_fifty_hops() {
+    let mut h = start(trusted(), ListenerKind::Relay, "127.0.0.1:4000", false);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    let mut send = async |hops: usize, expect: &str| {
+        h.cmd("MAIL FROM:<a@office.test>", "250").await;
+        h.cmd("RCPT TO:<b@example.com>", "250").await;
+        h.cmd("DATA", "354").await;
+        let received = "Received: from x by y; Tue, 1 Dec 2026 00:00:00 +0900\r\n".repeat(hops);
+        h.raw(
+            format!("{received}Subject: loop\r\n\r\nhi\r\n.\r\n").as_bytes(),
+            expect,
+        )
+        .await
+    };
+    send(50, "250").await;
+    let r = send(51, "554 5.4.6").await;
+    assert!(r.contains("51 Received"), "{r}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn auth_failures_are_throttled_per_address() {
+    let smtp = Smtp {
+        accounts: vec![account("taro", "secret-pass", &[])],
+        max_auth_failures_per_client: 2,
+        ..trusted()
+    };
+    let mut h = start(smtp, ListenerKind::Submission, "198.51.100.7:4000", true);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    h.cmd("AUTH PLAIN AHRhcm8Ad3Jvbmc=", "535 5.7.8").await;
+    h.cmd("AUTH PLAIN AHRhcm8Ad3Jvbmc=", "535 5.7.8").await;
+    // The right password is not even checked while the address must wait.
+    h.cmd("AUTH PLAIN AHRhcm8Ac2VjcmV0LXBhc3M=", "454 4.7.0")
+        .await;
 }
 
 #[tokio::test]
@@ -255,6 +452,7 @@ async fn submission_requires_tls_then_auth() {
         accounts: vec![Account {
             username: "taro".into(),
             password_hash: hash,
+            senders: Vec::new(),
         }],
         ..trusted()
     };
@@ -344,6 +542,8 @@ async fn limits_on_recipients_errors_and_line_length() {
     let long = format!("NOOP {}", "x".repeat(MAX_COMMAND_LINE + 10));
     h.cmd(&long, "500 5.5.2").await;
     h.cmd("BOGUS", "500 5.5.1").await;
+    h.cmd("BOGUS", "500 5.5.1").await;
+    // The 452 above is not counted as an error (a mail program sends the rest later).
     h.cmd("BOGUS", "421 4.7.0").await;
 }
 
