@@ -37,6 +37,10 @@ runtime_pkgs=(ca-certificates gcc libc6-dev pkg-config libnftnl-dev libmnl-dev)
 test_pkgs=(
     "${runtime_pkgs[@]}"
     swaks
+    # swaks' STARTTLS and implicit TLS: only Recommends of swaks, which
+    # --no-install-recommends drops ("TLS not available: requires Net::SSLeay").
+    libnet-ssleay-perl
+    libio-socket-ssl-perl
     postfix # smtp-sink, smtp-source, and the reference relay for ci/bench-relay
     python3
     openssl

@@ -24,6 +24,7 @@ fn limits() -> Limits {
         max_entry_bytes: 1 << 20,
         max_expanded_bytes: 4 << 20,
         max_ratio: 100,
+        max_scan_time: std::time::Duration::from_secs(10),
     }
 }
 

@@ -181,7 +181,7 @@ impl Mamori {
         let text = format!(
             r#"[general]
 data_dir = "{data}"
-hostname = "mamori.test"
+hostname = "mamori-{relay}.test"
 
 [log]
 level = "info,mamori_smtp=debug"

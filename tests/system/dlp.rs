@@ -203,10 +203,10 @@ fn a_my_number_in_a_docx_in_a_zip_is_held_and_release_delivers_exactly_once() {
 #[test]
 fn mail_within_the_office_is_exempt_from_outbound_rules() {
     let sink = Sink::start();
-    let extra = "[smtp]\nlocal_domains = [\"sink.test\"]\n";
+    let extra = "[smtp]\noffice_domains = [\"office.test\", \"sink.test\"]\n";
     let m = Mamori::start(sink.port, None, extra);
     let build = format!(
-        "msg = MIMEText('番号 {}', 'plain', 'utf-8')\nmsg['Subject'] = 'internal'",
+        "msg = MIMEText('個人番号 {}', 'plain', 'utf-8')\nmsg['Subject'] = 'internal'",
         my_number("11122233344")
     );
     let out = send_python(&m, &build, "colleague@sink.test");

@@ -16,3 +16,4 @@ mod netns;
 mod pacing;
 mod queue;
 mod relay;
+mod side_doors;

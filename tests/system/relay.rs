@@ -18,7 +18,10 @@ fn trusted_client_relays_through_to_the_sink() {
     let (text, _) = &sink.messages()[0];
     assert!(text.contains("Subject: relay-test-1"), "{text}");
     assert!(
-        text.contains("by mamori.test (Mamori) with ESMTP id"),
+        text.contains(&format!(
+            "by mamori-{}.test (Mamori) with ESMTP id",
+            m.relay
+        )),
         "Received header added: {text}"
     );
 }

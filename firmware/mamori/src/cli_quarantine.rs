@@ -32,6 +32,10 @@ pub enum QuarantineAction {
         /// Queue ID.
         id: String,
     },
+    /// What is held by rule, and what DLP decided since the relay started: verdicts by
+    /// action, and the findings of mail delivered all the same (logged only, such as a lone
+    /// low-confidence My Number) by detector and confidence.
+    Stats,
 }
 
 /// Sends the request and prints the answer; exit 1 when the daemon reports an error.
@@ -47,6 +51,7 @@ pub fn run(socket: &Path, action: QuarantineAction, json: bool) -> anyhow::Resul
             SmtpRequest::QuarantineDelete { id, by: operator() },
             "delete",
         ),
+        QuarantineAction::Stats => (SmtpRequest::QuarantineStats, "stats"),
     };
     match call(socket, &req)? {
         Response::Ok { data } => {
@@ -56,6 +61,7 @@ pub fn run(socket: &Path, action: QuarantineAction, json: bool) -> anyhow::Resul
                 match kind {
                     "list" => print_list(&data),
                     "show" => print_show(&data),
+                    "stats" => print_stats(&data),
                     _ => println!("{}", serde_json::to_string(&data)?),
                 }
             }
@@ -64,6 +70,43 @@ pub fn run(socket: &Path, action: QuarantineAction, json: bool) -> anyhow::Resul
         Response::Error { message } => {
             eprintln!("mamori quarantine: {message}");
             Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn print_stats(data: &Value) {
+    let count = |v: &Value, key: &str| v.get(key).and_then(Value::as_u64).unwrap_or(0);
+    println!("Held now: {}", count(data, "held"));
+    if let Some(rules) = data.get("held_by_rule").and_then(Value::as_object) {
+        for (rule, n) in rules {
+            println!("  {n} × {rule}");
+        }
+    }
+    let since = data.get("since_start").cloned().unwrap_or_default();
+    println!(
+        "Since the relay started: {} messages inspected",
+        count(&since, "inspected")
+    );
+    if let Some(actions) = since.get("by_action").and_then(Value::as_object) {
+        for (action, n) in actions {
+            println!("  {action}: {n}");
+        }
+    }
+    println!("  not fully read: {}", count(&since, "not_fully_read"));
+    let passed = since
+        .get("passed_findings")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if !passed.is_empty() {
+        println!("Findings in mail delivered all the same (tighten a rule if these are real):");
+        for p in passed {
+            println!(
+                "  {} × {} ({} confidence)",
+                count(p, "count"),
+                text(p, "detector"),
+                text(p, "confidence")
+            );
         }
     }
 }

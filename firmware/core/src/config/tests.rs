@@ -145,6 +145,38 @@ fn bad_values_name_key_value_and_reason() {
             "[[firewall.rules]]\nname = \"nas\"\nzone = \"dmz\"\naction = \"accept\"",
             &["firewall.rules[0].zone", "dmz", "not defined", "nas"],
         ),
+        (
+            "[[smtp.accepted_domains]]\ndomain = \"office.test\"",
+            &["smtp.accepted_domains[0].host", "office.test", "route"],
+        ),
+        (
+            "[[smtp.accepted_domains]]\ndomain = \"office.test\"\nhost = \"mail.office.test\"\nverify = \"list\"",
+            &["smtp.accepted_domains[0].recipients", "list"],
+        ),
+        (
+            "[smtp.delivery.smarthost]\nhost = \"smtp.isp.test\"\nusername = \"u\"\npassword_file = \"/p\"\ntls = \"opportunistic\"",
+            &["smtp.delivery.smarthost.tls", "opportunistic", "required"],
+        ),
+        (
+            "[general]\nhostname = \"gw.test\"\n[[smtp.listeners]]\nkind = \"relay\"\naddress = \"0.0.0.0:25\"\n[[smtp.delivery.routes]]\ndomain = \"x.test\"\nhost = \"gw.test\"",
+            &["smtp.delivery.routes[0].host", "gw.test:25", "loop back"],
+        ),
+        (
+            "[[smtp.listeners]]\nkind = \"relay\"\naddress = \"127.0.0.1:2525\"\n[[smtp.accepted_domains]]\ndomain = \"office.test\"\nhost = \"127.0.0.1\"\nport = 2525",
+            &["smtp.accepted_domains[0].host", "loop back"],
+        ),
+        (
+            "[smtp]\nmax_sessions = 20\nreserved_office_sessions = 15\nreserved_submission_sessions = 5",
+            &["smtp.reserved_office_sessions", "max_sessions"],
+        ),
+        (
+            "[[smtp.accounts]]\nusername = \"taro\"\npassword_hash = \"$argon2id$x\"\nsenders = [\"@\"]",
+            &["smtp.accounts[0].senders[0]"],
+        ),
+        (
+            "[[dlp.rules]]\nname = \"x\"\nproblems = [\"unread\"]\naction = \"hold\"",
+            &["unread", "not_fully_read"],
+        ),
     ];
     for (text, needles) in cases {
         let err = chain(&from_toml_str(text).expect_err(text));
@@ -185,4 +217,34 @@ fn jp_mobile_preset_stays_under_docomo_session_limit() {
             "{d} missing from preset"
         );
     }
+}
+
+#[test]
+fn the_old_local_domains_still_work_as_office_and_accepted_domains() {
+    let c = from_toml_str(
+        "[smtp]\nlocal_domains = [\"office.test\", \"school.test\"]\n[[smtp.delivery.routes]]\ndomain = \"school.test\"\nhost = \"mail.school.test\"",
+    )
+    .unwrap();
+    let office: Vec<&str> = c.smtp.office_domains.iter().map(Domain::as_str).collect();
+    assert_eq!(office, ["office.test", "school.test"]);
+    let accepted: Vec<&str> = c
+        .smtp
+        .accepted_domains
+        .iter()
+        .map(|a| a.domain.as_str())
+        .collect();
+    assert_eq!(accepted, ["school.test"], "only the domain with a route is accepted");
+    assert!(c.smtp.local_domains.is_empty());
+    // The route of an accepted domain: its own host, else delivery.routes.
+    let route = route_for_accepted(&c.smtp.accepted_domains[0], &c.smtp.delivery);
+    assert_eq!(route, Some(("mail.school.test".to_string(), 25)));
+}
+
+#[test]
+fn defaults_take_a_notice_to_many_recipients_and_keep_office_slots() {
+    let c = from_toml_str("").unwrap();
+    assert!(c.smtp.max_recipients >= 1000);
+    assert!(c.smtp.max_commands > c.smtp.max_recipients);
+    assert!(c.smtp.reserved_office_sessions > 0);
+    assert_eq!(c.smtp.bounce_content_outside, BounceContent::Headers);
 }

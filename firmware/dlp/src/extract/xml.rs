@@ -319,6 +319,32 @@ pub(crate) fn shared_strings(xml: &[u8], cap: usize) -> (Vec<String>, Option<Str
     (strings, error)
 }
 
+/// The most empty cells [`pad_to_column`] writes for one gap (a reference far to the right
+/// does not blow the text up).
+const MAX_GAP: usize = 256;
+
+/// Pads the row being written with empty cells up to the column of the cell reference
+/// `reference` (`D85` is column 3), so that a column's cells line up under its header even
+/// where a row leaves cells out, as Excel does.
+fn pad_to_column(text: &mut String, column: &mut usize, reference: Option<&str>) {
+    let Some(reference) = reference else {
+        return;
+    };
+    let letters: String = reference.chars().take_while(char::is_ascii_alphabetic).collect();
+    let wanted = letters
+        .bytes()
+        .try_fold(0usize, |n, b| {
+            n.checked_mul(26)?
+                .checked_add(usize::from(b.to_ascii_uppercase() - b'A') + 1)
+        })
+        .map_or(0, |n| n.saturating_sub(1));
+    let gap = wanted.saturating_sub(*column).min(MAX_GAP);
+    for _ in 0..gap {
+        text.push('\t');
+    }
+    *column += gap;
+}
+
 /// The cells of an XLSX worksheet: a line per row, a tab between cells; shared strings
 /// looked up, numbers written out in full (see [`number_text`]); at most `cap` bytes.
 pub(crate) fn sheet_to_text(xml: &[u8], shared: &[String], cap: usize) -> XmlText {
@@ -329,6 +355,8 @@ pub(crate) fn sheet_to_text(xml: &[u8], shared: &[String], cap: usize) -> XmlTex
     let mut in_value = false;
     let mut in_inline = false;
     let mut hidden = 0usize;
+    // The column the next cell's text goes to (cells a row leaves out are empty ones).
+    let mut column = 0usize;
     loop {
         if out.text.len() > cap {
             break;
@@ -345,13 +373,18 @@ pub(crate) fn sheet_to_text(xml: &[u8], shared: &[String], cap: usize) -> XmlTex
                 b"c" => {
                     cell_type = attribute(&e, "t").unwrap_or_default();
                     value.clear();
+                    pad_to_column(&mut out.text, &mut column, attribute(&e, "r").as_deref());
                 }
                 b"v" => in_value = true,
                 b"is" => in_inline = true,
                 b"rPh" => hidden += 1,
                 _ => {}
             },
-            Event::Empty(e) if e.local_name().as_ref() == b"c" => out.text.push('\t'),
+            Event::Empty(e) if e.local_name().as_ref() == b"c" => {
+                pad_to_column(&mut out.text, &mut column, attribute(&e, "r").as_deref());
+                out.text.push('\t');
+                column += 1;
+            }
             Event::End(e) => match e.local_name().as_ref() {
                 b"v" => in_value = false,
                 b"is" => in_inline = false,
@@ -375,10 +408,14 @@ pub(crate) fn sheet_to_text(xml: &[u8], shared: &[String], cap: usize) -> XmlTex
                     };
                     out.text.push_str(&shown);
                     out.text.push('\t');
+                    column += 1;
                     value.clear();
                     cell_type.clear();
                 }
-                b"row" => end_line(&mut out.text),
+                b"row" => {
+                    end_line(&mut out.text);
+                    column = 0;
+                }
                 _ => {}
             },
             Event::Text(t) if (in_value || in_inline) && hidden == 0 => {
@@ -508,6 +545,13 @@ mod tests {
             </sheetData></worksheet>"#.as_bytes();
         let out = sheet_to_text(sheet, &shared, 1 << 20);
         assert_eq!(out.text, "氏名\t番号\n山田\t123456789018\t\t7");
+        // Rows that leave cells out keep their cells under their columns.
+        let sparse = r#"<worksheet><sheetData>
+            <row r="1"><c r="A1" t="inlineStr"><is><t>No</t></is></c><c r="D1" t="inlineStr"><is><t>個人番号</t></is></c></row>
+            <row r="2"><c r="A2"><v>1</v></c><c r="D2"><v>123456789018</v></c></row>
+            </sheetData></worksheet>"#;
+        let out = sheet_to_text(sparse.as_bytes(), &[], 1 << 20);
+        assert_eq!(out.text, "No\t\t\t個人番号\n1\t\t\t123456789018");
     }
 
     #[test]
