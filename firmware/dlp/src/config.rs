@@ -141,8 +141,9 @@ pub struct ContextConfig {
     pub enabled: bool,
     /// How many characters before or after a finding a keyword may stand (default 40).
     pub window_chars: usize,
-    /// More keywords (the office's own words for personal data, say 「会員番号」), which
-    /// raise every numeric finding.
+    /// More keywords (the office's own words for personal data, say 「社員番号」 or
+    /// 「受給者番号」), which raise every numeric finding; a word also listed among the labels
+    /// of other numbers (「会員番号」 …) is then taken as the office's keyword.
     pub extra_keywords: Vec<String>,
     /// The office's own labels of numbers that are not personal data but look like a My
     /// Number or a card number (say 「受付番号」 for a 12-digit receipt number): next to

@@ -124,14 +124,15 @@ pub enum ProblemKind {
     /// A file in a format Mamori does not read (7z, RAR, tar, an unknown binary …); only
     /// the printable strings in it were scanned.
     UnsupportedFormat,
-    /// A transfer encoding or charset that did not decode cleanly (an unknown
-    /// Content-Transfer-Encoding, base64 with foreign bytes …); what decoded was scanned.
+    /// A transfer encoding nobody knows (`Content-Transfer-Encoding: x-gzip64`, say): the
+    /// bytes were scanned as they are, and what they encode was not read.
     DecoderError,
     /// A header block or a header field past its size limit: fields that matter may have
     /// been cut.
     HeaderLimit,
-    /// Compressed data that expands more than the ratio limit allows (but stays under the
-    /// size limits of a bomb); only the part within the ratio was scanned.
+    /// Compressed content that expands past what one message may expand to in all
+    /// ([`Limits::max_expanded_bytes`]) without being a bomb itself (many well-compressed
+    /// documents): the rest was not read.
     ExpansionRatio,
     /// The inspection ran out of its time limit; what was not reached was not scanned.
     TimeLimit,
@@ -211,6 +212,22 @@ pub struct Problem {
     pub detail: String,
 }
 
+/// `text` with the numbers inside its double-quoted stretches masked.
+fn mask_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, piece) in text.split('"').enumerate() {
+        if i > 0 {
+            out.push('"');
+        }
+        if i % 2 == 1 {
+            out.push_str(&crate::finding::mask_numbers_in(piece));
+        } else {
+            out.push_str(piece);
+        }
+    }
+    out
+}
+
 /// Bounds on the walk of one message (or one file), so that hostile content costs bounded
 /// time and memory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,8 +246,7 @@ pub struct Limits {
     /// How many bytes all archive entries together may expand to (default 256 MiB).
     pub max_expanded_bytes: u64,
     /// The largest ratio of expanded to compressed size an archive entry may have
-    /// (default 100); above it only that much is read (`expansion_ratio`), and an entry
-    /// that goes on past the size limits is a bomb.
+    /// (default 100); above it the archive is a bomb.
     pub max_ratio: u64,
     /// How long the inspection of one message may take, walk and scan together (default
     /// 30 s); past it the rest is not read (`time_limit`). A crafted mail cannot hold a
@@ -368,11 +384,10 @@ impl<'l> Collector<'l> {
         !self.text_limit_hit
     }
 
-    /// Records a problem. Numbers in the detail (a file name, say) are masked
-    /// ([`crate::finding::mask_numbers_in`]).
+    /// Records a problem. Numbers in the names the detail quotes (`entry "山田_1234….csv"`)
+    /// are masked ([`crate::finding::mask_numbers_in`]); sizes and limits stay readable.
     pub fn problem(&mut self, location: &Location, kind: ProblemKind, detail: impl Into<String>) {
-        let detail = detail.into();
-        let detail = crate::finding::mask_numbers_in(&detail).into_owned();
+        let detail = mask_quoted(&detail.into());
         self.out.problems.push(Problem {
             location: location.clone(),
             kind,

@@ -81,9 +81,9 @@ pub enum Scope {
     /// Every message.
     #[default]
     Any,
-    /// Messages with at least one recipient outside the local domains.
+    /// Messages with at least one recipient outside the office's domains.
     Outbound,
-    /// Messages whose recipients are all in the local domains.
+    /// Messages whose recipients are all in the office's domains.
     Internal,
 }
 

@@ -475,13 +475,11 @@ fn weigh(text: &str, number: &NumberHit, said: Context, columns: &mut Columns<'_
         Context::Against if told_apart => Confidence::Low,
         Context::Against => number.confidence,
         Context::Silent if number.kind == DetectorKind::MyNumber => {
-            let digits: Vec<u8> = text
-                .get(number.span.clone())
-                .unwrap_or_default()
-                .bytes()
-                .filter(u8::is_ascii_digit)
-                .map(|b| b - b'0')
-                .collect();
+            let mut digits = [0u8; my_number::LEN];
+            let written = text.get(number.span.clone()).unwrap_or_default().bytes();
+            for (slot, b) in digits.iter_mut().zip(written.filter(u8::is_ascii_digit)) {
+                *slot = b - b'0';
+            }
             if my_number::passes_carrier_check(&digits) {
                 Confidence::Low
             } else {

@@ -233,7 +233,11 @@ fn the_old_local_domains_still_work_as_office_and_accepted_domains() {
         .iter()
         .map(|a| a.domain.as_str())
         .collect();
-    assert_eq!(accepted, ["school.test"], "only the domain with a route is accepted");
+    assert_eq!(
+        accepted,
+        ["school.test"],
+        "only the domain with a route is accepted"
+    );
     assert!(c.smtp.local_domains.is_empty());
     // The route of an accepted domain: its own host, else delivery.routes.
     let route = route_for_accepted(&c.smtp.accepted_domains[0], &c.smtp.delivery);

@@ -107,6 +107,10 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
             s.max_connections_per_client,
         ),
         (
+            "smtp.max_connection_rate_per_client",
+            s.max_connection_rate_per_client as usize,
+        ),
+        (
             "smtp.max_auth_failures_per_client",
             s.max_auth_failures_per_client as usize,
         ),
@@ -296,6 +300,18 @@ fn check_dlp(d: &mamori_dlp::DlpConfig) -> Result<(), ConfigError> {
             ));
         }
     }
+    if l.max_scan_time < std::time::Duration::from_secs(1) {
+        return Err(invalid(
+            "dlp.limits.max_scan_time",
+            humantime::format_duration(l.max_scan_time),
+            "must be at least 1s, or every message would be held as not fully read",
+        ));
+    }
+    if !d.rules.is_empty() && !d.allow_encrypted.is_empty() {
+        tracing::warn!(
+            "dlp.allow_encrypted applies to the default rules only; with dlp.rules set, put the partners in the except_senders/except_recipients of your own rule"
+        );
+    }
     for (i, address) in d.notify.iter().enumerate() {
         let ok = address.rsplit_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.parse::<super::Domain>().is_ok()
@@ -342,6 +358,12 @@ fn check_domains(c: &Config) -> Result<(), ConfigError> {
                 format!("{host}:{port}"),
                 "this is the box itself: mail for the domain would loop back to it",
             ));
+        }
+        if !s.office_domains.contains(&a.domain) {
+            tracing::warn!(
+                domain = %a.domain,
+                "smtp.accepted_domains[{i}] is not one of smtp.office_domains: mail to it counts as going outside the office for DLP"
+            );
         }
         if a.verify == super::RecipientCheck::List && a.recipients.is_empty() {
             return Err(invalid(

@@ -34,7 +34,8 @@ enum Layout {
 }
 
 /// Where a number sits in its table: the layout, and the column (a cell index, or for
-/// aligned text the display columns the number covers).
+/// aligned text the display columns the number covers); `width` is the number of fields of
+/// a CSV row, or the display width of the number in aligned text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Place {
     layout: Layout,
@@ -68,6 +69,12 @@ impl<'k> Columns<'k> {
         kind: DetectorKind,
     ) -> Context {
         let bytes = text.as_bytes();
+        // A cell holds the number alone: what is right before and after it (blanks and
+        // quotes aside) is a delimiter, a run of spaces or the line's end. Most numbers
+        // stand in prose and are let go here, without looking at their line.
+        if !stands_in_a_cell(bytes, span) {
+            return Context::Silent;
+        }
         let line_start = memchr::memrchr(b'\n', bytes.get(..span.start).unwrap_or_default())
             .map_or(0, |at| at + 1);
         let line_end = memchr::memchr(b'\n', bytes.get(span.start..).unwrap_or_default())
@@ -75,9 +82,13 @@ impl<'k> Columns<'k> {
         let Some(line) = text.get(line_start..line_end) else {
             return Context::Silent;
         };
+        // Most numbers are not in a table: a line with no tab, comma or run of spaces.
         let Some(place) = place_of(line, span.start - line_start, span.len()) else {
             return Context::Silent;
         };
+        if line_start == 0 {
+            return Context::Silent; // no line above
+        }
         let mut visited = Vec::new();
         let mut found = Context::Silent;
         let mut at = line_start;
@@ -127,6 +138,27 @@ impl<'k> Columns<'k> {
     }
 }
 
+/// Is the number at `span` of `bytes` alone in a cell: before it, after any quotes and
+/// blanks, the line's start, a tab, a comma or two spaces; after it likewise its end?
+fn stands_in_a_cell(bytes: &[u8], span: &Range<usize>) -> bool {
+    let mut at = span.start;
+    let mut spaces = 0;
+    while at > 0 && matches!(bytes.get(at - 1), Some(b' ' | b'"')) {
+        spaces += usize::from(bytes.get(at - 1) == Some(&b' '));
+        at -= 1;
+    }
+    let before_ok =
+        at == 0 || matches!(bytes.get(at - 1), Some(b'\n' | b'\t' | b',')) || spaces >= 2;
+    let mut at = span.end;
+    let mut spaces = 0;
+    while matches!(bytes.get(at), Some(b' ' | b'"' | b'\r')) {
+        spaces += usize::from(bytes.get(at) == Some(&b' '));
+        at += 1;
+    }
+    let after_ok = matches!(bytes.get(at), None | Some(b'\n' | b'\t' | b',')) || spaces >= 2;
+    before_ok && after_ok
+}
+
 /// Where the number at byte `offset` (`len` bytes) of `line` sits, if the line is a row of
 /// a table.
 fn place_of(line: &str, offset: usize, len: usize) -> Option<Place> {
@@ -144,7 +176,7 @@ fn place_of(line: &str, offset: usize, len: usize) -> Option<Place> {
         return Some(Place {
             layout: Layout::Comma,
             column,
-            width: 0,
+            width: comma_cells(line).count(),
         });
     }
     if line.contains("  ") {
@@ -173,7 +205,9 @@ fn cell_at(line: &str, place: Place) -> Option<&str> {
             )
         }
         Layout::Comma => {
-            if !line.contains(',') {
+            // A CSV's rows have its header's number of fields; prose with commas in it has
+            // any number: a line with another count is not a row of this table.
+            if !line.contains(',') || comma_cells(line).count() != place.width {
                 return None;
             }
             let cell = comma_cells(line).nth(place.column).unwrap_or_default();
@@ -325,13 +359,17 @@ mod tests {
         let mut columns = Columns::new(&keywords);
         let text = format!("社員番号,氏名,電話番号,個人番号\n{}", rows(2000));
         let mut count = 0;
-        for (at, _) in text.match_indices("00000000") {
-            let span = at..at + 8;
+        let mut line_start = 0;
+        for line in text.split_inclusive('\n') {
+            // The last field of each row: twelve digits.
+            let end = line_start + line.trim_end().len();
+            let span = end - 12..end;
             if columns.context(&text, &span, DetectorKind::MyNumber) == Context::Supports {
                 count += 1;
             }
+            line_start += line.len();
         }
-        assert!(count > 0);
+        assert_eq!(count, 2000);
         assert!(columns.memo.len() <= 2100, "{}", columns.memo.len());
     }
 }

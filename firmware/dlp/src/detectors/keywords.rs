@@ -18,9 +18,7 @@ use aho_corasick::{Anchored, MatchKind, StartKind};
 use crate::finding::DetectorKind;
 use crate::normalize::normalize_str;
 
-/// The detectors a keyword is about, and whether it supports them (a label saying the
-/// number is what it looks like) or contradicts them (a label saying it is something else:
-/// an order, an invoice, a parcel …).
+/// The detectors a keyword is about, and whether it names the data itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Supports(u8);
 
@@ -30,14 +28,17 @@ impl Supports {
     const CARD: Self = Self(4);
     const PHONE: Self = Self(8);
     const ALL: Self = Self(15);
-    /// The flag of a contradicting label.
-    const AGAINST: u8 = 0x80;
-    /// A label saying a My Number- or card-shaped number is something else.
-    const OTHER_NUMBER: Self = Self(Self::AGAINST | 1 | 4);
+    /// The flag of a word that names the data itself (「マイナンバー」, 「カード番号」): a message
+    /// whose text says it says what it carries ([`ContextKeywords::kinds_mentioned`]).
+    const NAME: u8 = 0x40;
+    /// A My Number named.
+    const MY_NUMBER_NAME: Self = Self(Self::NAME | 1);
+    /// A card number named.
+    const CARD_NAME: Self = Self(Self::NAME | 4);
 
-    /// Does the keyword contradict the detectors it is about?
-    fn is_against(self) -> bool {
-        self.0 & Self::AGAINST != 0
+    /// Does the keyword name the data itself?
+    fn is_name(self) -> bool {
+        self.0 & Self::NAME != 0
     }
 
     fn covers(self, kind: DetectorKind) -> bool {
@@ -52,22 +53,27 @@ impl Supports {
     }
 }
 
-/// The built-in keywords and what they support. Their first three bytes (ASCII lower case)
-/// must stay within the 64 prefixes a packed (Teddy) searcher holds: see
-/// [`ContextKeywords::prefixes`] and the test `built_in_prefixes_fit_the_packed_searcher`.
+/// The built-in keywords and what they support.
+///
+/// Their first three bytes (ASCII lower case) are the prefixes of a packed (Teddy) searcher
+/// that runs around every number: it is fastest with few of them (slim Teddy takes up to 32,
+/// and a mail dense with numbers is searched nearly whole), so the test
+/// `built_in_prefixes_keep_the_search_fast` keeps them at 20. The labels of other numbers
+/// ([`OTHER_NUMBERS`]) are not searched for: they are looked at only right before a
+/// number ([`ContextKeywords::other_number_label`]).
 const BUILTIN: &[(&str, Supports)] = &[
-    ("マイナンバー", Supports::MY_NUMBER),
-    ("個人番号", Supports::MY_NUMBER),
-    ("my number", Supports::MY_NUMBER),
-    ("mynumber", Supports::MY_NUMBER),
-    ("kojin bango", Supports::MY_NUMBER),
-    ("individual number", Supports::MY_NUMBER),
+    ("マイナンバー", Supports::MY_NUMBER_NAME),
+    ("個人番号", Supports::MY_NUMBER_NAME),
+    ("my number", Supports::MY_NUMBER_NAME),
+    ("mynumber", Supports::MY_NUMBER_NAME),
     ("法人番号", Supports::CORPORATE),
     ("corporate number", Supports::CORPORATE),
-    ("カード番号", Supports::CARD),
-    ("クレジットカード", Supports::CARD),
-    ("card number", Supports::CARD),
-    ("credit card", Supports::CARD),
+    ("カード番号", Supports::CARD_NAME),
+    ("クレジットカード", Supports::CARD_NAME),
+    ("card number", Supports::CARD_NAME),
+    ("credit card", Supports::CARD_NAME),
+    ("カード", Supports::CARD),
+    ("クレカ", Supports::CARD),
     ("電話番号", Supports::PHONE),
     ("電話", Supports::PHONE),
     ("携帯", Supports::PHONE),
@@ -76,95 +82,142 @@ const BUILTIN: &[(&str, Supports)] = &[
     ("account number", Supports::ALL),
     ("住所", Supports::ALL),
     ("生年月日", Supports::ALL),
-    // More of what people write next to a My Number or a card number.
-    ("番号カード", Supports::MY_NUMBER),
-    ("通知カード", Supports::MY_NUMBER),
-    ("カード", Supports::CARD),
-    ("クレカ", Supports::CARD),
-    ("有効期限", Supports::CARD),
-    ("セキュリティコード", Supports::CARD),
-    ("ポイントカード", Supports::OTHER_NUMBER),
-    ("ポイント", Supports::OTHER_NUMBER),
-    ("cvv", Supports::CARD),
-    ("cvc", Supports::CARD),
-    ("expiry", Supports::CARD),
-    ("expiration", Supports::CARD),
-    ("visa", Supports::CARD),
-    ("mastercard", Supports::CARD),
-    ("jcb", Supports::CARD),
-    // Labels of the other numbers business mail is full of: a number so labelled is that,
-    // not a My Number or a card number that happens to pass the check digit.
-    ("注文番号", Supports::OTHER_NUMBER),
-    ("注文no", Supports::OTHER_NUMBER),
-    ("注文id", Supports::OTHER_NUMBER),
-    ("受注番号", Supports::OTHER_NUMBER),
-    ("発注番号", Supports::OTHER_NUMBER),
-    ("オーダー番号", Supports::OTHER_NUMBER),
-    ("伝票番号", Supports::OTHER_NUMBER),
-    ("問い合わせ番号", Supports::OTHER_NUMBER),
-    ("問合せ番号", Supports::OTHER_NUMBER),
-    ("問合わせ番号", Supports::OTHER_NUMBER),
-    ("送り状", Supports::OTHER_NUMBER),
-    ("追跡番号", Supports::OTHER_NUMBER),
-    ("配送番号", Supports::OTHER_NUMBER),
-    ("請求書番号", Supports::OTHER_NUMBER),
-    ("請求番号", Supports::OTHER_NUMBER),
-    ("請求no", Supports::OTHER_NUMBER),
-    ("納品書番号", Supports::OTHER_NUMBER),
-    ("見積番号", Supports::OTHER_NUMBER),
-    ("見積書番号", Supports::OTHER_NUMBER),
-    ("領収書番号", Supports::OTHER_NUMBER),
-    ("予約番号", Supports::OTHER_NUMBER),
-    ("予約no", Supports::OTHER_NUMBER),
-    ("会員番号", Supports::OTHER_NUMBER),
-    ("会員no", Supports::OTHER_NUMBER),
-    ("会員id", Supports::OTHER_NUMBER),
-    ("顧客番号", Supports::OTHER_NUMBER),
-    ("お客様番号", Supports::OTHER_NUMBER),
-    ("顧客コード", Supports::OTHER_NUMBER),
-    ("取引番号", Supports::OTHER_NUMBER),
-    ("受付番号", Supports::OTHER_NUMBER),
-    ("管理番号", Supports::OTHER_NUMBER),
-    ("契約番号", Supports::OTHER_NUMBER),
-    ("申込番号", Supports::OTHER_NUMBER),
-    ("申し込み番号", Supports::OTHER_NUMBER),
-    ("商品番号", Supports::OTHER_NUMBER),
-    ("商品コード", Supports::OTHER_NUMBER),
-    ("品番", Supports::OTHER_NUMBER),
-    ("シリアル", Supports::OTHER_NUMBER),
-    ("口座", Supports::OTHER_NUMBER),
-    ("order number", Supports::OTHER_NUMBER),
-    ("order no", Supports::OTHER_NUMBER),
-    ("order id", Supports::OTHER_NUMBER),
-    ("order #", Supports::OTHER_NUMBER),
-    ("invoice", Supports::OTHER_NUMBER),
-    ("tracking", Supports::OTHER_NUMBER),
-    ("reservation", Supports::OTHER_NUMBER),
-    ("confirmation number", Supports::OTHER_NUMBER),
-    ("member id", Supports::OTHER_NUMBER),
-    ("membership", Supports::OTHER_NUMBER),
-    ("customer id", Supports::OTHER_NUMBER),
-    ("customer number", Supports::OTHER_NUMBER),
-    ("reference", Supports::OTHER_NUMBER),
-    ("transaction", Supports::OTHER_NUMBER),
-    ("serial", Supports::OTHER_NUMBER),
 ];
 
-/// The keywords that name the data itself: a message whose text says one of them says what
-/// it carries ([`ContextKeywords::kinds_mentioned`]).
-const NAMES: [&str; 11] = [
-    "マイナンバー",
-    "個人番号",
-    "my number",
-    "mynumber",
-    "kojin bango",
-    "individual number",
-    "番号カード",
-    "通知カード",
-    "カード番号",
-    "クレジットカード",
-    "credit card",
+/// Words looked for only where a whole text is a label (a table's header cell) or is
+/// read once (what a message says it carries), not around every number: their first bytes
+/// are common in other words (「番」 of 「番号」, "ind" of "find") or crowd the packed
+/// searcher's buckets, which would slow the search around numbers down (measured:
+/// 「有効期限」 and "kojin bango" alone cost 4 % of a scan).
+const HEADER_WORDS: &[(&str, Supports)] = &[
+    ("individual number", Supports::MY_NUMBER_NAME),
+    ("kojin bango", Supports::MY_NUMBER_NAME),
+    ("有効期限", Supports::CARD),
+    ("番号カード", Supports::MY_NUMBER_NAME),
+    ("通知カード", Supports::MY_NUMBER_NAME),
 ];
+
+/// The labels of the other numbers business mail is full of (normalised, lower case): a
+/// number labelled so is that, not a My Number or a card number that happens to pass the
+/// check digit. A label counts when the text before a number ends with it
+/// ([`ContextKeywords::other_number_label`]), so 「ご注文番号」 counts as 「注文番号」.
+const OTHER_NUMBERS: &[&str] = &[
+    "注文番号",
+    "注文no",
+    "注文id",
+    "受注番号",
+    "発注番号",
+    "オーダー番号",
+    "伝票番号",
+    "伝票no",
+    "問い合わせ番号",
+    "問合せ番号",
+    "問合わせ番号",
+    "送り状番号",
+    "送り状no",
+    "送り状",
+    "追跡番号",
+    "荷物番号",
+    "配送番号",
+    "請求書番号",
+    "請求番号",
+    "請求no",
+    "納品書番号",
+    "見積番号",
+    "見積書番号",
+    "領収書番号",
+    "予約番号",
+    "予約no",
+    "会員番号",
+    "会員no",
+    "会員id",
+    "メンバー番号",
+    "顧客番号",
+    "お客様番号",
+    "顧客コード",
+    "取引番号",
+    "受付番号",
+    "管理番号",
+    "整理番号",
+    "契約番号",
+    "証券番号",
+    "申込番号",
+    "申し込み番号",
+    "商品番号",
+    "商品コード",
+    "品番",
+    "型番",
+    "製造番号",
+    "シリアル番号",
+    "シリアル",
+    "チケット番号",
+    "登録番号",
+    "社員番号",
+    "口座",
+    "ポイントカード番号",
+    "ポイントカード",
+    "ポイント番号",
+    "jan",
+    "order number",
+    "order no",
+    "order id",
+    "order",
+    "invoice number",
+    "invoice no",
+    "invoice",
+    "tracking number",
+    "tracking no",
+    "tracking",
+    "reservation number",
+    "reservation no",
+    "booking number",
+    "confirmation number",
+    "member id",
+    "member number",
+    "membership number",
+    "customer id",
+    "customer number",
+    "reference number",
+    "ref no",
+    "transaction id",
+    "serial number",
+    "serial no",
+];
+
+/// How far before a number its label is looked for, in bytes (about twelve Japanese
+/// characters).
+const LABEL_REACH: usize = 40;
+
+/// What people write between a label and its number: blanks, `:`, `#`, `=`, `.`, a particle
+/// (「は」「が」; 「：」 is `:` once normalised), brackets, quotes and bullets.
+fn is_label_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\t'
+            | ':'
+            | '#'
+            | '='
+            | '.'
+            | '('
+            | ')'
+            | '['
+            | ']'
+            | '"'
+            | '\''
+            | '-'
+            | '/'
+            | 'は'
+            | 'が'
+            | '「'
+            | '」'
+            | '【'
+            | '】'
+            | '〔'
+            | '〕'
+            | '■'
+            | '・'
+    )
+}
 
 /// What the labels around a number say of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,6 +261,10 @@ pub struct ContextKeywords {
     /// that the text starts with is the leftmost-longest keyword there.
     by_first_byte: Box<[Vec<usize>]>,
     window_chars: usize,
+    /// The labels of other numbers (normalised, lower case), built-in and the office's.
+    other_numbers: Vec<String>,
+    /// The last character of each of [`Self::other_numbers`] (compared first).
+    other_ends: Vec<char>,
     /// The longest keyword, in bytes.
     max_len: usize,
     /// Bit `a << 8 | b` is set when the bytes `a b` (ASCII-lowercased) follow each other
@@ -229,8 +286,9 @@ impl ContextKeywords {
     }
 
     /// [`Self::new`] with `other_numbers` too: the office's own labels of numbers that are
-    /// not personal (「受付番号」 …), which make a My Number- or card-shaped number there low
-    /// confidence. The office's words replace a built-in keyword written the same way.
+    /// not personal (「受付番号」 …), which make a My Number- or card-shaped number right
+    /// after them low confidence. A label the office lists as a keyword of its own is not
+    /// taken for another number's.
     pub fn with_labels(
         extra: &[String],
         other_numbers: &[String],
@@ -238,27 +296,31 @@ impl ContextKeywords {
     ) -> Result<Self, aho_corasick::BuildError> {
         let mut patterns: Vec<String> = Vec::with_capacity(BUILTIN.len() + extra.len());
         let mut supports = Vec::with_capacity(BUILTIN.len() + extra.len());
-        let office: Vec<(String, Supports)> = extra
+        let office: Vec<String> = extra
             .iter()
-            .map(|w| (normalize_str(w.trim()), Supports::ALL))
-            .chain(
-                other_numbers
-                    .iter()
-                    .map(|w| (normalize_str(w.trim()), Supports::OTHER_NUMBER)),
-            )
-            .filter(|(w, _)| !w.is_empty())
+            .map(|w| normalize_str(w.trim()))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let office_other: Vec<String> = other_numbers
+            .iter()
+            .map(|w| normalize_str(w.trim()).to_ascii_lowercase())
+            .filter(|w| !w.is_empty())
             .collect();
         for (word, what) in BUILTIN {
-            let word = normalize_str(word);
-            if !office.iter().any(|(w, _)| w.eq_ignore_ascii_case(&word)) {
-                patterns.push(word);
-                supports.push(*what);
-            }
+            patterns.push(normalize_str(word));
+            supports.push(*what);
         }
-        for (word, what) in office {
+        for word in office {
             patterns.push(word);
-            supports.push(what);
+            supports.push(Supports::ALL);
         }
+        // The office's words win: a label it counts as personal data is not another number.
+        let other_numbers: Vec<String> = OTHER_NUMBERS
+            .iter()
+            .map(|w| normalize_str(w).to_ascii_lowercase())
+            .filter(|w| !patterns.iter().any(|p| p.eq_ignore_ascii_case(w)))
+            .chain(office_other)
+            .collect();
         let automaton = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
@@ -303,6 +365,11 @@ impl ContextKeywords {
             patterns: patterns.into_iter().zip(supports.iter().copied()).collect(),
             supports,
             window_chars,
+            other_ends: other_numbers
+                .iter()
+                .map(|o| o.chars().next_back().unwrap_or('\0'))
+                .collect(),
+            other_numbers,
             inner_pairs,
         })
     }
@@ -593,7 +660,6 @@ impl ContextKeywords {
 
     /// [`Self::near`] with `hits` split where the finding starts: the hits before
     /// `split` start before it, the others at or after its start.
-    #[cfg(test)]
     fn near_split(
         &self,
         text: &str,
@@ -602,15 +668,45 @@ impl ContextKeywords {
         span: &Range<usize>,
         kind: DetectorKind,
     ) -> bool {
-        self.context_split(text, hits, split, span, kind) == Context::Supports
+        // A character is at most four bytes: past this many bytes it is past the window.
+        let reach = self.window_chars.saturating_mul(4);
+        let within = |from: usize, to: usize| {
+            to.saturating_sub(from) <= reach
+                && text
+                    .get(from..to)
+                    .is_some_and(|gap| gap.chars().count() <= self.window_chars)
+        };
+        let (before, after) = hits.split_at(split.min(hits.len()));
+        // Hits before are in order of their ends too (they do not overlap): walk back.
+        for hit in before.iter().rev() {
+            if hit.span.end.saturating_add(reach) < span.start {
+                break;
+            }
+            if hit.supports.covers(kind)
+                && (hit.span.end >= span.start || within(hit.span.end, span.start))
+            {
+                return true;
+            }
+        }
+        for hit in after {
+            if hit.span.start > span.end.saturating_add(reach) {
+                break;
+            }
+            if hit.supports.covers(kind)
+                && (hit.span.start <= span.end || within(span.end, hit.span.start))
+            {
+                return true;
+            }
+        }
+        false
     }
 
-    /// What the labels in the window of `span` say of a `kind` finding there: the nearest
-    /// label about `kind` (supporting or contradicting) decides; before and after at the
-    /// same distance, the supporting one. For findings taken in about the order of their
-    /// starts: `cursor` is where the previous one split `hits`, and is moved a hit at a time
-    /// to where this one does (no binary search for each finding, whose branches the
-    /// processor cannot guess).
+    /// What the labels say of a `kind` finding at `span`: a label of another number right
+    /// before it ([`Self::other_number_label`]) says it is that (for My Number- and
+    /// card-shaped numbers); else a keyword supporting `kind` in its window says it is what
+    /// it looks like. For findings taken in about the order of their starts: `cursor` is
+    /// where the previous one split `hits`, and is moved a hit at a time to where this one
+    /// does (no binary search for each finding, whose branches the processor cannot guess).
     pub(crate) fn context_from(
         &self,
         text: &str,
@@ -631,77 +727,78 @@ impl ContextKeywords {
             split += 1;
         }
         *cursor = split;
-        self.context_split(text, hits, split, span, kind)
+        if matches!(kind, DetectorKind::MyNumber | DetectorKind::CreditCard) {
+            // The label right before the number: a keyword found there (「カード番号 」) is
+            // it; else it may be another number's.
+            let label = split.checked_sub(1).and_then(|i| hits.get(i)).filter(|h| {
+                h.span.end <= span.start
+                    && text
+                        .get(h.span.end..span.start)
+                        .is_some_and(|gap| gap.chars().all(is_label_separator))
+            });
+            // A keyword glued to the word before it may be the end of another label
+            // (「ポイント」+「カード番号」).
+            let glued = label.is_some_and(|h| {
+                text.get(..h.span.start)
+                    .and_then(|before| before.chars().next_back())
+                    .is_some_and(char::is_alphanumeric)
+            });
+            if (label.is_none() || glued) && self.other_number_label(text, span.start) {
+                return Context::Against;
+            }
+        }
+        if self.near_split(text, hits, split, span, kind) {
+            Context::Supports
+        } else {
+            Context::Silent
+        }
     }
 
-    /// [`Self::context_from`] with `hits` split where the finding starts.
-    fn context_split(
-        &self,
-        text: &str,
-        hits: &[Hit],
-        split: usize,
-        span: &Range<usize>,
-        kind: DetectorKind,
-    ) -> Context {
-        // A character is at most four bytes: past this many bytes it is past the window.
-        let reach = self.window_chars.saturating_mul(4);
-        // The distance in characters from `from` to `to`, if within the window.
-        let gap = |from: usize, to: usize| -> Option<usize> {
-            if from >= to {
-                return Some(0);
-            }
-            if to - from > reach {
-                return None;
-            }
-            let chars = text.get(from..to)?.chars().count();
-            (chars <= self.window_chars).then_some(chars)
+    /// Does the text right before byte `start` of `text` (on its line, within
+    /// [`LABEL_REACH`] bytes, the separators people write after a label taken off) end with
+    /// the label of another number: 「ご注文番号：」, "Order No. ", 「伝票番号は」?
+    pub(crate) fn other_number_label(&self, text: &str, start: usize) -> bool {
+        let from = text.floor_char_boundary(start.saturating_sub(LABEL_REACH));
+        let Some(before) = text.get(from..start) else {
+            return false;
         };
-        let (before, after) = hits.split_at(split.min(hits.len()));
-        let mut nearest: Option<(usize, bool)> = None;
-        let mut consider = |distance: usize, against: bool| {
-            let better = match nearest {
-                None => true,
-                Some((d, was_against)) => distance < d || (distance == d && was_against),
-            };
-            if better {
-                nearest = Some((distance, against));
-            }
+        // The label is on the number's line, or alone on the line above it (「■注文番号」,
+        // then the number on a line of its own).
+        let mut lines = before.rsplit('\n');
+        let mut label = lines
+            .next()
+            .unwrap_or(before)
+            .trim_end_matches(is_label_separator);
+        if label.is_empty() {
+            label = lines
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches(['\r', ' '])
+                .trim_end_matches(is_label_separator);
+        }
+        if label.is_empty() {
+            return false;
+        }
+        let Some(last) = label.chars().next_back().map(|c| c.to_ascii_lowercase()) else {
+            return false;
         };
-        // Hits before are in order of their ends too (they do not overlap): walk back.
-        for hit in before.iter().rev() {
-            if hit.span.end.saturating_add(reach) < span.start {
-                break;
-            }
-            if hit.supports.covers(kind)
-                && let Some(d) = gap(hit.span.end, span.start)
-            {
-                consider(d, hit.supports.is_against());
-                break;
-            }
-        }
-        for hit in after {
-            if hit.span.start > span.end.saturating_add(reach) {
-                break;
-            }
-            if hit.supports.covers(kind)
-                && let Some(d) = gap(span.end, hit.span.start)
-            {
-                consider(d, hit.supports.is_against());
-                break;
-            }
-        }
-        match nearest {
-            None => Context::Silent,
-            Some((_, false)) => Context::Supports,
-            Some((_, true)) => Context::Against,
-        }
+        self.other_numbers
+            .iter()
+            .zip(&self.other_ends)
+            .filter(|&(_, &end)| end == last)
+            .any(|(other, _)| {
+                label.len() >= other.len()
+                    && label
+                        .get(label.len() - other.len()..)
+                        .is_some_and(|tail| tail.eq_ignore_ascii_case(other))
+            })
     }
 
     /// The number detectors that a supporting keyword anywhere in `text` (normalised) is
     /// about, as bits in the order My Number, corporate, card, phone: what the text of a
     /// message says it carries.
     ///
-    /// Only the names of the data itself count ([`NAMES`]: 「マイナンバー」, 「カード番号」 …),
+    /// Only the names of the data itself count (「マイナンバー」, 「個人番号」, 「カード番号」 …),
     /// not the words that support a number next to them (「有効期限」 in 「ポイント有効期限」
     /// says nothing of a message).
     pub(crate) fn kinds_mentioned(&self, text: &str) -> u8 {
@@ -711,17 +808,22 @@ impl ContextKeywords {
             let Some((span, supports)) = self.find_in(&lowered, from..lowered.len()) else {
                 break;
             };
-            let word = lowered.get(span.clone()).unwrap_or_default();
-            if !supports.is_against() && NAMES.iter().any(|name| normalize_str(name) == word) {
+            if supports.is_name() {
                 bits |= supports.0 & Supports::ALL.0;
             }
             from = span.end.max(from + 1);
         }
+        for (word, supports) in HEADER_WORDS {
+            if supports.is_name() && lowered.contains(word) {
+                bits |= supports.0 & Supports::ALL.0;
+            }
+        }
         bits
     }
 
-    /// What a table's header cell says of the `kind` numbers in its column: the first
-    /// label about `kind` in `cell` (any case).
+    /// What a table's header cell says of the `kind` numbers in its column: a keyword
+    /// about `kind` in `cell` (any case) says they are what they look like; else a label of
+    /// another number says they are that (for My Number- and card-shaped numbers).
     pub(crate) fn header_context(&self, cell: &str, kind: DetectorKind) -> Context {
         let lowered = cell.to_ascii_lowercase();
         let mut from = 0;
@@ -730,13 +832,24 @@ impl ContextKeywords {
                 break;
             };
             if supports.covers(kind) {
-                return if supports.is_against() {
-                    Context::Against
-                } else {
-                    Context::Supports
-                };
+                return Context::Supports;
             }
             from = span.end.max(from + 1);
+        }
+        if HEADER_WORDS
+            .iter()
+            .any(|(word, supports)| supports.covers(kind) && lowered.contains(word))
+        {
+            return Context::Supports;
+        }
+        let trimmed = lowered.trim_end_matches(is_label_separator);
+        if matches!(kind, DetectorKind::MyNumber | DetectorKind::CreditCard)
+            && self
+                .other_numbers
+                .iter()
+                .any(|o| trimmed.contains(o.as_str()))
+        {
+            return Context::Against;
         }
         Context::Silent
     }
@@ -978,26 +1091,35 @@ mod tests {
     }
 
     #[test]
-    fn built_in_prefixes_fit_the_packed_searcher() {
+    fn built_in_prefixes_keep_the_search_fast() {
         let prefixes: std::collections::BTreeSet<Vec<u8>> = BUILTIN
             .iter()
             .map(|(word, _)| normalize_str(word).as_bytes()[..3].to_ascii_lowercase())
             .collect();
-        assert!(prefixes.len() <= 64, "{} prefixes", prefixes.len());
+        assert!(prefixes.len() <= 20, "{} prefixes", prefixes.len());
     }
 
     #[test]
-    fn the_nearest_label_decides_and_other_numbers_contradict() {
+    fn a_label_of_another_number_right_before_it_contradicts() {
         let keywords = ContextKeywords::new(&[], 40).unwrap();
         let said = |text: &str, number: &str, kind| {
-            let hits = keywords.hits(text);
+            let text = normalize_str(text).to_ascii_lowercase();
+            let hits = keywords.hits(&text);
             let at = text.find(number).unwrap();
             let mut cursor = 0;
-            keywords.context_from(text, &hits, &mut cursor, &(at..at + number.len()), kind)
+            keywords.context_from(&text, &hits, &mut cursor, &(at..at + number.len()), kind)
         };
         let mn = DetectorKind::MyNumber;
         assert_eq!(
             said("注文番号は 398259791905 です", "398259791905", mn),
+            Context::Against
+        );
+        assert_eq!(
+            said("ご注文番号：398259791905", "398259791905", mn),
+            Context::Against
+        );
+        assert_eq!(
+            said("Order No. 398259791905", "398259791905", mn),
             Context::Against
         );
         assert_eq!(
@@ -1013,10 +1135,13 @@ mod tests {
             Context::Against
         );
         assert_eq!(
+            said("注文番号と個人番号: 398259791905", "398259791905", mn),
+            Context::Supports
+        );
+        assert_eq!(
             said("番号 398259791905", "398259791905", mn),
             Context::Silent
         );
-        // A label about another kind says nothing of this one.
         assert_eq!(
             said("電話番号 398259791905", "398259791905", mn),
             Context::Silent
@@ -1029,12 +1154,34 @@ mod tests {
             ),
             Context::Against
         );
+        // A phone number after 「注文番号」 is still a phone number.
+        assert_eq!(
+            said("注文番号 03-1234-5678", "03-1234-5678", DetectorKind::Phone),
+            Context::Silent
+        );
         assert_eq!(
             keywords.header_context("マイナンバー", mn),
             Context::Supports
         );
         assert_eq!(keywords.header_context("Order No.", mn), Context::Against);
         assert_eq!(keywords.header_context("備考", mn), Context::Silent);
+        // The office's own labels, both ways.
+        let office =
+            ContextKeywords::with_labels(&["会員番号".into()], &["受付コード".into()], 40).unwrap();
+        let hits = office.hits("会員番号 1");
+        assert_eq!(hits.len(), 1);
+        assert!(!office.other_number_label("会員番号 ", 13));
+        assert!(office.other_number_label("受付コード: ", 16));
+    }
+
+    #[test]
+    fn message_names_are_the_data_itself() {
+        let keywords = ContextKeywords::new(&[], 40).unwrap();
+        let kinds = |text: &str| keywords.kinds_mentioned(&normalize_str(text));
+        assert_eq!(kinds("個人番号を送ります"), 1);
+        assert_eq!(kinds("ポイント有効期限"), 0);
+        assert_eq!(kinds("カード番号"), 4);
+        assert_eq!(kinds("ご注文番号: 1"), 0);
     }
 
     #[test]

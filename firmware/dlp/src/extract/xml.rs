@@ -330,7 +330,10 @@ fn pad_to_column(text: &mut String, column: &mut usize, reference: Option<&str>)
     let Some(reference) = reference else {
         return;
     };
-    let letters: String = reference.chars().take_while(char::is_ascii_alphabetic).collect();
+    let letters: String = reference
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect();
     let wanted = letters
         .bytes()
         .try_fold(0usize, |n, b| {

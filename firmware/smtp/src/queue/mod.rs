@@ -359,7 +359,10 @@ impl Queue {
                     arrived: e.env.arrived,
                     held,
                     rule: dlp.rule.clone(),
-                    findings: dlp.findings.len(),
+                    findings: dlp
+                        .findings
+                        .len()
+                        .max(dlp.totals.findings.iter().map(|c| c.count).sum::<usize>()),
                     problems: dlp.problems.len(),
                 })
             })

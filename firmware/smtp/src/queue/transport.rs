@@ -181,7 +181,8 @@ impl Transport {
 }
 
 /// Does a greeting come from a server calling itself `hostname` (this box): would mail sent
-/// there loop back? (Postfix: "mail for … loops back to myself".)
+/// there loop back? (Postfix: "mail for … loops back to myself".) Tested in
+/// `tests::a_greeting_with_our_own_name_is_a_loop`.
 fn greets_as(greeting: &Reply, hostname: &str) -> bool {
     greeting
         .lines
@@ -259,5 +260,28 @@ impl Link {
     /// Ends the session politely.
     pub async fn quit(self) {
         let _ = self.conn.quit().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_greeting_with_our_own_name_is_a_loop() {
+        let greeting = |text: &str| Reply::new(220, None, text);
+        assert!(greets_as(
+            &greeting("gw.office.example.jp ESMTP Mamori"),
+            "gw.office.example.jp"
+        ));
+        assert!(greets_as(
+            &greeting("GW.Office.Example.JP. ready"),
+            "gw.office.example.jp"
+        ));
+        assert!(!greets_as(
+            &greeting("mx.provider.example ESMTP"),
+            "gw.office.example.jp"
+        ));
+        assert!(!greets_as(&greeting(""), "gw.office.example.jp"));
     }
 }
