@@ -2,8 +2,9 @@
 //! forwards, named sets, rate limits, SMTP enforcement, anti-lockout) turned into one
 //! nftables table, `inet mamori`, which it owns and nothing else.
 //!
-//! The pure core (model, validation, rendering) lives here without I/O; the netlink apply
-//! and the daemon sit at the edge.
+//! This crate is the pure core (model, validation, IR, rendering, the confirm-or-revert
+//! state machine, the device list) without I/O; the netlink apply and the ARP sweep are in
+//! `mamori-firewall-linux`, the daemon in `mamori-firewalld`.
 //!
 //! The pipeline, after OpenWrt fw4 (render the whole table, replace it in one transaction):
 //!
@@ -24,7 +25,6 @@ pub mod discovery;
 mod families;
 pub mod ir;
 pub mod model;
-pub mod netlink;
 pub mod render;
 pub mod validate;
 

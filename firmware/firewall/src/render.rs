@@ -166,7 +166,7 @@ pub fn rule_line(rule: &Rule) -> String {
 }
 
 /// Text safe inside nft double quotes, at most `max` bytes.
-pub(crate) fn quoted(text: &str, max: usize) -> String {
+pub fn quoted(text: &str, max: usize) -> String {
     let mut s: String = text
         .chars()
         .map(|c| match c {

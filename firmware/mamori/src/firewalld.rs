@@ -54,7 +54,7 @@ pub struct Netlink;
 
 impl Backend for Netlink {
     fn apply(&self, table: &mamori_firewall::ir::Table) -> anyhow::Result<()> {
-        let report = mamori_firewall::netlink::apply(table)?;
+        let report = mamori_firewall_linux::netlink::apply(table)?;
         tracing::info!(
             messages = report.messages,
             bytes = report.bytes,
@@ -64,7 +64,7 @@ impl Backend for Netlink {
     }
 
     fn counters(&self) -> anyhow::Result<serde_json::Value> {
-        let rules = mamori_firewall::netlink::rule_counters()?;
+        let rules = mamori_firewall_linux::netlink::rule_counters()?;
         Ok(rules
             .into_iter()
             .map(|r| {
@@ -85,12 +85,14 @@ impl Backend for Netlink {
         add: &[SetElement],
         remove: &[SetElement],
     ) -> anyhow::Result<()> {
-        Ok(mamori_firewall::netlink::update_set(set, add, remove)?)
+        Ok(mamori_firewall_linux::netlink::update_set(
+            set, add, remove,
+        )?)
     }
 
     fn arp_sweep(&self, interface: &str) -> anyhow::Result<SweepReport> {
-        let options = mamori_firewall::discovery::SweepOptions::new(interface);
-        Ok(mamori_firewall::discovery::sweep(&options)?)
+        let options = mamori_firewall_linux::discovery::SweepOptions::new(interface);
+        Ok(mamori_firewall_linux::discovery::sweep(&options)?)
     }
 }
 

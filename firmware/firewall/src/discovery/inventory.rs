@@ -12,9 +12,9 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
-use super::arp::Sighting;
 use super::mac::MacAddress;
 use super::oui;
+use super::sighting::Sighting;
 
 /// The default bound on the number of devices.
 pub const DEFAULT_CAPACITY: usize = 4096;
@@ -188,7 +188,7 @@ impl Serialize for Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discovery::arp::ArpKind;
+    use crate::discovery::sighting::ArpKind;
 
     fn seen(ip: [u8; 4], mac: &str) -> Sighting {
         Sighting {

@@ -81,19 +81,6 @@ impl FromStr for MacAddress {
     }
 }
 
-impl From<pnet_datalink::MacAddr> for MacAddress {
-    fn from(mac: pnet_datalink::MacAddr) -> Self {
-        Self(mac.octets())
-    }
-}
-
-impl From<MacAddress> for pnet_datalink::MacAddr {
-    fn from(mac: MacAddress) -> Self {
-        let [a, b, c, d, e, f] = mac.0;
-        Self::new(a, b, c, d, e, f)
-    }
-}
-
 impl Serialize for MacAddress {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -156,13 +143,5 @@ mod tests {
             assert!(mac(s).is_locally_administered(), "{s}");
         }
         assert_eq!(mac("b8:27:eb:00:00:01").oui(), [0xb8, 0x27, 0xeb]);
-    }
-
-    #[test]
-    fn converts_to_and_from_pnet() {
-        let mac: MacAddress = "00:11:32:aa:bb:cc".parse().unwrap();
-        let pnet: pnet_datalink::MacAddr = mac.into();
-        assert_eq!(pnet.to_string(), "00:11:32:aa:bb:cc");
-        assert_eq!(MacAddress::from(pnet), mac);
     }
 }

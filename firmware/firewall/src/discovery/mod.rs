@@ -1,20 +1,18 @@
 //! LAN device discovery: a periodic ARP sweep of the LAN subnet, and the list of devices it
 //! finds (IP, MAC, vendor when the prefix is known, first and last seen) for the panel.
 //!
-//! The pure core: [`mac`] (addresses), [`arp`] (building requests, reading any ARP frame),
-//! [`oui`] (the built-in vendor prefixes), [`subnet`] (which addresses a sweep asks for,
-//! at most a /22) and [`inventory`] (the bounded, expiring device list). At the edge,
-//! [`sweep`] sends and reads the frames on a raw socket, which needs `CAP_NET_RAW`.
+//! This is the pure core: [`mac`] (addresses), [`sighting`] (what a frame and a sweep
+//! reveal), [`oui`] (the built-in vendor prefixes), [`subnet`] (which addresses a sweep
+//! asks for, at most a /22) and [`inventory`] (the bounded, expiring device list). The
+//! frames and the raw socket (`CAP_NET_RAW`) are in `mamori-firewall-linux`.
 
-pub mod arp;
 pub mod inventory;
 pub mod mac;
 pub mod oui;
+pub mod sighting;
 pub mod subnet;
-pub mod sweep;
 
-pub use arp::{ArpKind, Sighting};
 pub use inventory::{Device, Inventory, SweepChanges};
 pub use mac::MacAddress;
 pub use oui::Vendor;
-pub use sweep::{SweepError, SweepOptions, SweepReport, sweep};
+pub use sighting::{ArpKind, Sighting, SweepReport};

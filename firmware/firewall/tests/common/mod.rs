@@ -20,9 +20,10 @@ struct Doc {
     firewall: FirewallConfig,
 }
 
-/// The folder of the golden files.
+/// The folder of the golden files (the firewall crate's, also when the Linux crate's tests
+/// use this module).
 pub fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../firewall/tests/golden")
 }
 
 /// Every case: its name (the file stem) and its model's path, sorted by name.

@@ -10,8 +10,21 @@ pub fn skip_reason() -> Option<String> {
     skip_reason_for(&["nft", "ip"])
 }
 
-/// Why tests that need root and `tools` cannot run here, if they cannot.
+/// Why tests that need root and `tools` cannot run here, if they cannot. Under CI (`CI`
+/// set and non-empty) a test that cannot run fails instead: CI has root and the tools, so
+/// a missing one is a broken install, not a reason to pass.
 pub fn skip_reason_for(tools: &[&str]) -> Option<String> {
+    let reason = why_not(tools);
+    if let Some(reason) = &reason {
+        assert!(
+            std::env::var("CI").unwrap_or_default().is_empty(),
+            "under CI this test must run, but {reason}"
+        );
+    }
+    reason
+}
+
+fn why_not(tools: &[&str]) -> Option<String> {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let euid = status
         .lines()

@@ -21,9 +21,11 @@ use std::net::IpAddr;
 
 use super::ext::expr::{FibResult, PayloadBase};
 use super::ext::set::Elem;
-use crate::ir::{AddrMatch, BaseChain, Expr, Field, Rate, RejectWith, Set, Table, Verdict};
-use crate::model::{AddressSpec, Family, InterfaceName, LogLevel, PortRange, RateUnit};
-use crate::render::quoted;
+use mamori_firewall::ir::{
+    AddrMatch, BaseChain, Expr, Field, Rate, RejectWith, Set, Table, Verdict,
+};
+use mamori_firewall::model::{AddressSpec, Family, InterfaceName, LogLevel, PortRange, RateUnit};
+use mamori_firewall::render::quoted;
 
 /// `IFNAMSIZ`.
 const IFNAMSIZ: usize = 16;
@@ -366,7 +368,7 @@ pub fn named_set(s: &Set, id: u32) -> SetPlan {
 /// set (not when it adds to or deletes from one).
 pub fn set_elements(
     s: &Set,
-    elements: &[crate::model::SetElement],
+    elements: &[mamori_firewall::model::SetElement],
     first_segment: bool,
 ) -> Vec<Elem> {
     let ranges = elements.iter().map(|e| {
@@ -845,12 +847,12 @@ fn lower_addr(family: Family, field: Field, value: &AddrMatch, rule: &mut RulePl
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::Rule;
+    use mamori_firewall::ir::Rule;
 
     fn lower_one(exprs: Vec<Expr>) -> RulePlan {
         let table = Table {
             sets: Vec::new(),
-            chains: vec![crate::ir::Chain {
+            chains: vec![mamori_firewall::ir::Chain {
                 name: "c".into(),
                 base: None,
                 rules: vec![Rule {
@@ -1023,7 +1025,7 @@ mod tests {
 
     #[test]
     fn ct_state_is_a_mask_and_named_sets_get_ids() {
-        use crate::model::CtState;
+        use mamori_firewall::model::CtState;
         let r = lower_one(vec![Expr::CtState(vec![
             CtState::Established,
             CtState::Related,
@@ -1042,14 +1044,14 @@ mod tests {
             interval: true,
             timeout_flag: true,
             dynamic: false,
-            timeout: crate::model::Timeout::from_secs(60),
+            timeout: mamori_firewall::model::Timeout::from_secs(60),
             size: None,
             elements: vec![
-                crate::model::SetElement {
+                mamori_firewall::model::SetElement {
                     address: "10.0.0.2".parse().unwrap(),
-                    timeout: crate::model::Timeout::from_secs(5),
+                    timeout: mamori_firewall::model::Timeout::from_secs(5),
                 },
-                crate::model::SetElement {
+                mamori_firewall::model::SetElement {
                     address: "10.0.0.1".parse().unwrap(),
                     timeout: None,
                 },

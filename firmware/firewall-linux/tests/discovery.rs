@@ -7,6 +7,7 @@
 //!
 //! Needs root and the `ip` tool; without them the tests say so and pass.
 
+#[path = "../../firewall/tests/common/mod.rs"]
 mod common;
 
 use std::net::Ipv4Addr;
@@ -14,7 +15,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::netns::{NetNs, skip_reason_for, tool};
-use mamori_firewall::discovery::{Inventory, MacAddress, SweepError, SweepOptions, sweep};
+use mamori_firewall::discovery::{Inventory, MacAddress};
+use mamori_firewall_linux::discovery::{SweepError, SweepOptions, sweep};
 
 /// Set in the child process that runs a test's body inside the gateway namespace.
 const CHILD: &str = "MAMORI_DISCOVERY_CHILD";

@@ -9,6 +9,7 @@
 //!
 //! Needs root and the `nft` and `ip` tools; without them the tests say so and pass.
 
+#[path = "../../firewall/tests/common/mod.rs"]
 mod common;
 
 use std::process::Command;
@@ -16,7 +17,7 @@ use std::process::Command;
 use common::netns::{NetNs, normalise, tool};
 use mamori_firewall::ir::{Expr, Table, Verdict};
 use mamori_firewall::model::SetElement;
-use mamori_firewall::netlink::{self, NetlinkError};
+use mamori_firewall_linux::netlink::{self, NetlinkError};
 
 /// Set in the child process that runs a test's body inside the namespace.
 const CHILD: &str = "MAMORI_NETLINK_CHILD";

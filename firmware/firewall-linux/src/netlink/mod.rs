@@ -35,9 +35,9 @@ use nftnl::MsgType;
 
 pub use error::NetlinkError;
 
-use crate::ir::{Set, TABLE_NAME, Table};
-use crate::model::{AddressSpec, SetElement};
 use encode::{Builder, INET};
+use mamori_firewall::ir::{Set, TABLE_NAME, Table};
+use mamori_firewall::model::{AddressSpec, SetElement};
 use transport::Conn;
 
 /// What [`apply`] sent.

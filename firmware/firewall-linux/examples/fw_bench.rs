@@ -1,4 +1,4 @@
-//! Benchmark of the two ways to load a table: `mamori_firewall::netlink::apply` against
+//! Benchmark of the two ways to load a table: `mamori_firewall_linux::netlink::apply` against
 //! `nft -f` of the same rendered script, for tables of 100, 1 000 and 10 000 rules and one
 //! with a set of 100 000 elements; best of N runs each (every run replaces the table).
 //!
@@ -166,7 +166,7 @@ fn main() {
         let mut report = None;
         let netlink = best(runs, || {
             let start = Instant::now();
-            let r = mamori_firewall::netlink::apply(t)
+            let r = mamori_firewall_linux::netlink::apply(t)
                 .unwrap_or_else(|e| panic!("{name}: netlink apply: {e}"));
             let took = start.elapsed();
             report = Some(r);

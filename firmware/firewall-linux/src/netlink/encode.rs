@@ -14,8 +14,8 @@ use super::NetlinkError;
 use super::ext::expr::{Dnat, DynsetLimit, FibDaddr, Limit, Log, Lookup, Payload, Redirect};
 use super::ext::set::{Elem, RawSet, SetAttrs};
 use super::plan::{ChainPlan, CmpOp, CtKey, Low, MetaKey, Plan, RulePlan, SetPlan};
-use crate::ir::{self, ChainPolicy, ChainType as IrChainType, RejectWith};
-use crate::model::Family;
+use mamori_firewall::ir::{self, ChainPolicy, ChainType as IrChainType, RejectWith};
+use mamori_firewall::model::Family;
 
 /// `NFPROTO_INET`.
 pub const INET: u16 = libc::NFPROTO_INET as u16;

@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 use ipnet::Ipv4Net;
 use pnet_datalink::{Channel, DataLinkReceiver, DataLinkSender, NetworkInterface};
 
-use super::arp::{self, Sighting};
-use super::mac::MacAddress;
-use super::subnet::{self, Plan};
+use mamori_firewall::discovery::subnet::{self, Plan};
+use mamori_firewall::discovery::{MacAddress, Sighting, SweepReport};
+
+use super::{arp, from_pnet};
 
 /// The most sightings one sweep keeps (distinct MAC and address pairs); the rest of a
 /// flood is ignored.
@@ -47,25 +48,6 @@ impl SweepOptions {
             listen: Duration::from_secs(2),
         }
     }
-}
-
-/// What one sweep found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SweepReport {
-    /// The interface swept.
-    pub interface: String,
-    /// The interface's own address and prefix.
-    pub address: Ipv4Net,
-    /// The network swept.
-    pub network: Ipv4Net,
-    /// The interface's subnet when it was wider than a /22 and cut (the daemon warns).
-    pub cut_from: Option<Ipv4Net>,
-    /// The requests sent.
-    pub requests_sent: usize,
-    /// The requests the kernel refused (a full transmit queue), not retried.
-    pub requests_failed: usize,
-    /// The hosts seen: one per (MAC, address) pair, the box's own frames left out.
-    pub sightings: Vec<Sighting>,
 }
 
 /// Why a sweep could not run.
@@ -125,7 +107,7 @@ pub fn sweep(options: &SweepOptions) -> Result<SweepReport, SweepError> {
     }
     let own_mac = iface
         .mac
-        .map(MacAddress::from)
+        .map(from_pnet)
         .filter(MacAddress::is_station)
         .ok_or_else(|| SweepError::NoMac(name.clone()))?;
     let address = ipv4_address(&iface).ok_or_else(|| SweepError::NoIpv4(name.clone()))?;

@@ -13,7 +13,9 @@ use pnet_packet::Packet;
 use pnet_packet::arp::{ArpHardwareTypes, ArpOperations, ArpPacket, MutableArpPacket};
 use pnet_packet::ethernet::{EtherTypes, EthernetPacket, MutableEthernetPacket};
 
-use super::mac::MacAddress;
+use mamori_firewall::discovery::{ArpKind, MacAddress, Sighting};
+
+use super::{from_pnet, to_pnet};
 
 /// Length of a request frame: the Ethernet header (14 bytes) and the ARP body (28); the
 /// network card pads it to the 60-byte minimum, as for the kernel's own requests.
@@ -21,30 +23,6 @@ pub const REQUEST_LEN: usize = ETHERNET_HEADER_LEN + ARP_LEN;
 
 const ETHERNET_HEADER_LEN: usize = 14;
 const ARP_LEN: usize = 28;
-
-/// What kind of ARP frame revealed a host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ArpKind {
-    /// A reply (to a sweep, or to anyone's request).
-    Reply,
-    /// A request the host sent for another address.
-    Request,
-    /// A gratuitous ARP: the host announcing its own address (sender and target address
-    /// alike, as a request or a reply).
-    Gratuitous,
-}
-
-/// A host seen on the LAN: the sender of an ARP frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Sighting {
-    /// The sender's IPv4 address.
-    pub ip: Ipv4Addr,
-    /// The sender's MAC address (from the ARP body, which names the station that owns the
-    /// address; the Ethernet source of a frame relayed by a bridge is the same).
-    pub mac: MacAddress,
-    /// The kind of frame.
-    pub kind: ArpKind,
-}
 
 /// A broadcast who-has request for `target` from `(src_mac, src_ip)`.
 pub fn request(src_mac: MacAddress, src_ip: Ipv4Addr, target: Ipv4Addr) -> [u8; REQUEST_LEN] {
@@ -56,15 +34,15 @@ pub fn request(src_mac: MacAddress, src_ip: Ipv4Addr, target: Ipv4Addr) -> [u8; 
         arp.set_hw_addr_len(6);
         arp.set_proto_addr_len(4);
         arp.set_operation(ArpOperations::Request);
-        arp.set_sender_hw_addr(src_mac.into());
+        arp.set_sender_hw_addr(to_pnet(src_mac));
         arp.set_sender_proto_addr(src_ip);
-        arp.set_target_hw_addr(MacAddress([0; 6]).into());
+        arp.set_target_hw_addr(to_pnet(MacAddress([0; 6])));
         arp.set_target_proto_addr(target);
     }
     // A header of exactly 14 bytes: the Ethernet part ends where the ARP body starts.
     if let Some(mut eth) = MutableEthernetPacket::new(header) {
-        eth.set_destination(MacAddress::BROADCAST.into());
-        eth.set_source(src_mac.into());
+        eth.set_destination(to_pnet(MacAddress::BROADCAST));
+        eth.set_source(to_pnet(src_mac));
         eth.set_ethertype(EtherTypes::Arp);
     }
     frame
@@ -90,7 +68,7 @@ pub fn parse(frame: &[u8]) -> Option<Sighting> {
     {
         return None;
     }
-    let mac = MacAddress::from(arp.get_sender_hw_addr());
+    let mac = from_pnet(arp.get_sender_hw_addr());
     let ip = arp.get_sender_proto_addr();
     if !mac.is_station() || ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() {
         return None;
