@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod config_check;
 mod crash;
 mod delivery;
 mod dlp;

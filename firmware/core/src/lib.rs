@@ -9,5 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod logging;
+pub mod report;
 
 pub use config::{Config, ConfigError};
+pub use report::{Issue, Report};

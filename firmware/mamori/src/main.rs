@@ -87,19 +87,35 @@ enum Command {
     },
     /// Read a password from standard input and print its Argon2id hash for `smtp.accounts`.
     HashPassword,
-    /// Check a configuration file and print the effective configuration.
+    /// Check a configuration file: print every error and warning (exit 2 on any error),
+    /// else the effective configuration.
     CheckConfig {
         /// The file.
         config: PathBuf,
     },
 }
 
-fn load_config(path: Option<&PathBuf>) -> anyhow::Result<mamori_core::Config> {
+/// The sections `mamori smtpd` uses: errors elsewhere do not stop it.
+const SMTPD_SECTIONS: &[&str] = &["general", "log", "smtp", "dlp"];
+/// The sections `mamori firewalld` uses.
+const FIREWALLD_SECTIONS: &[&str] = &["general", "log", "firewall"];
+/// The sections the tools that only look for the data directory use.
+const TOOL_SECTIONS: &[&str] = &["general"];
+
+/// Loads the configuration for a program that uses `sections`: refused with every error in
+/// them; the report's warnings are for the caller to log once logging is up.
+fn load_config(
+    path: Option<&PathBuf>,
+    sections: &[&str],
+) -> anyhow::Result<(mamori_core::Config, mamori_core::Report)> {
     let files: Vec<&std::path::Path> = path.map(|p| p.as_path()).into_iter().collect();
-    mamori_core::config::load(&files).with_context(|| match path {
+    let context = || match path {
         Some(p) => format!("loading configuration from {}", p.display()),
         None => "loading configuration".to_string(),
-    })
+    };
+    mamori_core::config::load(&files)
+        .and_then(|loaded| loaded.for_sections(sections))
+        .with_context(context)
 }
 
 /// The options of the commands that talk to a daemon over its control socket (`queue`,
@@ -124,7 +140,10 @@ impl ControlArgs {
         match &self.socket {
             Some(s) => Ok(s.clone()),
             None => Ok(in_data_dir(
-                &load_config(self.config.as_ref())?.general.data_dir,
+                &load_config(self.config.as_ref(), TOOL_SECTIONS)?
+                    .0
+                    .general
+                    .data_dir,
             )),
         }
     }
@@ -144,8 +163,9 @@ fn main() -> std::process::ExitCode {
 fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
         Command::Smtpd { config } => {
-            let config = load_config(config.as_ref())?;
+            let (config, report) = load_config(config.as_ref(), SMTPD_SECTIONS)?;
             mamori_core::logging::init(&config.log.level)?;
+            report.log_warnings();
             runtime()?.block_on(run::smtpd(config))?;
         }
         Command::Queue { control, action } => {
@@ -166,14 +186,19 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             return cli_fw::run(action, &socket, control.json);
         }
         Command::Firewalld { config } => {
-            let config = load_config(config.as_ref())?;
+            let (config, report) = load_config(config.as_ref(), FIREWALLD_SECTIONS)?;
             mamori_core::logging::init(&config.log.level)?;
+            report.log_warnings();
             runtime()?.block_on(run::firewalld(config))?;
         }
         Command::AuditVerify { config, dir } => {
             let dir = match dir {
                 Some(d) => d,
-                None => load_config(config.as_ref())?.general.data_dir.join("audit"),
+                None => load_config(config.as_ref(), TOOL_SECTIONS)?
+                    .0
+                    .general
+                    .data_dir
+                    .join("audit"),
             };
             let n = mamori_core::audit::verify(&dir)
                 .with_context(|| format!("verifying the audit log in {}", dir.display()))?;
@@ -197,11 +222,31 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 mamori_smtp::inbound::accounts::hash_password(password)?
             );
         }
-        Command::CheckConfig { config } => {
-            let c = load_config(Some(&config))?;
-            println!("{}", serde_json::to_string_pretty(&c)?);
-        }
+        Command::CheckConfig { config } => return check_config(&config),
     }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `mamori check-config FILE`: every error and warning at once, each with its key, value and
+/// reason, on standard error; exit 2 on any error, else the effective configuration as JSON
+/// on standard output.
+fn check_config(path: &std::path::Path) -> anyhow::Result<std::process::ExitCode> {
+    let loaded = mamori_core::config::load(&[path])
+        .with_context(|| format!("loading configuration from {}", path.display()))?;
+    let report = &loaded.report;
+    if !report.warnings.is_empty() || !report.errors.is_empty() {
+        eprintln!("{report}");
+    }
+    if !report.is_ok() {
+        eprintln!(
+            "{}: {} error(s), {} warning(s)",
+            path.display(),
+            report.errors.len(),
+            report.warnings.len()
+        );
+        return Ok(std::process::ExitCode::from(2));
+    }
+    println!("{}", serde_json::to_string_pretty(&loaded.config)?);
     Ok(std::process::ExitCode::SUCCESS)
 }
 

@@ -84,9 +84,11 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
         "MAMORI__GENERAL__DATA_DIR".into(),
         data_dir.display().to_string(),
     ));
-    let config = mamori_core::config::load_with_env(&files, env)
+    let (config, report) = mamori_core::config::load_with_env(&files, env)
+        .and_then(|loaded| loaded.for_sections(&["general", "log", "smtp", "dlp"]))
         .context("loading the try-out configuration")?;
     mamori_core::logging::init(&config.log.level)?;
+    report.log_warnings();
     let daemon = mamori_smtp::server::start(&config, Pipeline::new())
         .await
         .context("starting smtpd")?;

@@ -11,27 +11,66 @@ mod validate;
 
 use std::path::Path;
 
+use crate::report::Report;
+
 pub use model::*;
 pub use types::{Domain, DomainError, ListenerKind, Network, SenderPattern, TlsMode};
 
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A file or environment value could not be read or had the wrong type or syntax;
-    /// the source (from the `config` crate) names the key and the origin.
+    /// A file or environment value could not be read, or a file is not TOML; the source
+    /// (from the `config` crate) names the origin.
     #[error("configuration could not be read")]
     Load(#[source] config::ConfigError),
-    /// A value parsed but breaks a rule of the model.
-    #[error("configuration key `{key}` = {value}: {reason}")]
-    Invalid {
-        /// Dotted key, such as `smtp.listeners[1].address`.
-        key: String,
-        /// The offending value as written.
-        value: String,
-        /// What is wrong with it and what would be right.
-        reason: String,
-    },
+    /// The configuration was read but breaks rules of the model: every error found, each
+    /// with its key, value and reason (and the warnings, for the record).
+    #[error("the configuration has {} error(s):\n{}", .0.errors.len(), .0)]
+    Invalid(Report),
 }
+
+/// A configuration read and checked: the model (sections that could not be read are at
+/// their defaults) and everything found wrong or risky in it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The model.
+    pub config: Config,
+    /// Every error and warning, keyed.
+    pub report: Report,
+}
+
+impl Loaded {
+    /// The configuration for a program that uses only `sections`: refused (with every
+    /// error in them) when they have errors; errors elsewhere do not stop it, since it does
+    /// not use them (they are kept in the report as warnings, so that it can log them).
+    pub fn for_sections(self, sections: &[&str]) -> Result<(Config, Report), ConfigError> {
+        let mine = self.report.in_sections(sections);
+        if !mine.is_ok() {
+            return Err(ConfigError::Invalid(mine));
+        }
+        let mut report = mine;
+        for e in self.report.outside(sections).errors {
+            report.warn(
+                e.key,
+                e.value,
+                format!("{} (in a section this program does not use)", e.reason),
+            );
+        }
+        Ok((self.config, report))
+    }
+
+    /// The configuration when nothing in it may be wrong (`check-config`, tests).
+    pub fn strict(self) -> Result<Config, ConfigError> {
+        if self.report.is_ok() {
+            Ok(self.config)
+        } else {
+            Err(ConfigError::Invalid(self.report))
+        }
+    }
+}
+
+/// The sections of the model, in the order they are read.
+pub const SECTIONS: &[&str] = &["general", "log", "smtp", "dlp", "firewall"];
 
 /// Keys whose environment values are comma-separated lists.
 const ENV_LIST_KEYS: &[&str] = &[
@@ -41,8 +80,8 @@ const ENV_LIST_KEYS: &[&str] = &[
 ];
 
 /// Loads the configuration from `files` (each layered over the previous; all must
-/// exist) and the process environment, and validates it.
-pub fn load(files: &[&Path]) -> Result<Config, ConfigError> {
+/// exist) and the process environment, and checks it.
+pub fn load(files: &[&Path]) -> Result<Loaded, ConfigError> {
     load_with_env(files, std::env::vars())
 }
 
@@ -50,7 +89,7 @@ pub fn load(files: &[&Path]) -> Result<Config, ConfigError> {
 pub fn load_with_env(
     files: &[&Path],
     env: impl IntoIterator<Item = (String, String)>,
-) -> Result<Config, ConfigError> {
+) -> Result<Loaded, ConfigError> {
     let mut builder = config::Config::builder();
     for file in files {
         builder = builder.add_source(
@@ -76,35 +115,85 @@ pub fn load_with_env(
         .add_source(environment)
         .build()
         .map_err(ConfigError::Load)?;
-    let mut config: Config = merged.try_deserialize().map_err(ConfigError::Load)?;
-    migrate_legacy(&mut config);
-    validate::validate(&config)?;
-    Ok(config)
+    Ok(read_sections(&merged))
 }
 
-/// Parses one TOML document (no environment) and validates it: for `mamori config check`
-/// style tools and tests.
+/// Parses one TOML document (no environment) and checks it: for tools and tests.
 pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
     let merged = config::Config::builder()
         .add_source(config::File::from_str(text, config::FileFormat::Toml))
         .build()
         .map_err(ConfigError::Load)?;
-    let mut config: Config = merged.try_deserialize().map_err(ConfigError::Load)?;
-    migrate_legacy(&mut config);
-    validate::validate(&config)?;
-    Ok(config)
+    read_sections(&merged).strict()
+}
+
+/// Reads each section on its own, so that a mistake in one (an unknown key, a wrong type)
+/// is reported with its key and does not hide the others; then checks the whole.
+fn read_sections(merged: &config::Config) -> Loaded {
+    let mut report = Report::default();
+    let mut config = Config::default();
+    if let Ok(top) = merged
+        .clone()
+        .try_deserialize::<config::Map<String, config::Value>>()
+    {
+        for key in top.keys() {
+            if !SECTIONS.contains(&key.as_str()) {
+                report.error(
+                    key.clone(),
+                    "(a section)",
+                    format!("unknown section; the sections are {}", SECTIONS.join(", ")),
+                );
+            }
+        }
+    }
+    fn section<T: serde::de::DeserializeOwned + Default>(
+        merged: &config::Config,
+        name: &str,
+        report: &mut Report,
+    ) -> T {
+        let value = match merged.get::<config::Value>(name) {
+            Ok(value) => value,
+            Err(config::ConfigError::NotFound(_)) => return T::default(),
+            Err(e) => {
+                report.error(name, "(the section)", e.to_string());
+                return T::default();
+            }
+        };
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(value) => value,
+            Err(e) => {
+                let path = e.path().to_string();
+                let key = if path == "." || path.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{name}.{path}")
+                };
+                report.error(key, "(as written)", e.into_inner().to_string());
+                T::default()
+            }
+        }
+    }
+    config.general = section(merged, "general", &mut report);
+    config.log = section(merged, "log", &mut report);
+    config.smtp = section(merged, "smtp", &mut report);
+    config.dlp = section(merged, "dlp", &mut report);
+    config.firewall = section(merged, "firewall", &mut report);
+    migrate_legacy(&mut config, &mut report);
+    validate::check(&config, &mut report);
+    Loaded { config, report }
 }
 
 /// Reads the settings of earlier releases into today's model, with a warning naming what to
 /// write instead: `smtp.local_domains` did the jobs of `office_domains` and
 /// `accepted_domains` in one list. Its domains become office domains, and those with a
 /// route in `smtp.delivery.routes` accepted domains (recipients checked by callout).
-pub fn migrate_legacy(config: &mut Config) {
+pub fn migrate_legacy(config: &mut Config, report: &mut Report) {
     let s = &mut config.smtp;
     if s.local_domains.is_empty() {
         return;
     }
     let legacy = std::mem::take(&mut s.local_domains);
+    let written: Vec<String> = legacy.iter().map(Domain::to_string).collect();
     let mut accepted = Vec::new();
     for domain in legacy {
         if !s.office_domains.contains(&domain) {
@@ -122,10 +211,13 @@ pub fn migrate_legacy(config: &mut Config) {
             });
         }
     }
-    tracing::warn!(
-        office_domains = ?s.office_domains.iter().map(Domain::as_str).collect::<Vec<_>>(),
-        accepted_domains = ?accepted,
-        "smtp.local_domains is deprecated: it was read as smtp.office_domains (the office's own domains, internal for DLP) and, where smtp.delivery.routes has a route, as smtp.accepted_domains (mail accepted from the Internet, recipients checked with the office's server); write those keys instead"
+    report.warn(
+        "smtp.local_domains",
+        format!("{written:?}"),
+        format!(
+            "deprecated: read as smtp.office_domains {:?} (the office's own domains, internal for DLP) and, where smtp.delivery.routes has a route, as smtp.accepted_domains {accepted:?} (mail accepted from the Internet, recipients checked with the office's server); write those keys instead",
+            s.office_domains.iter().map(Domain::as_str).collect::<Vec<_>>()
+        ),
     );
 }
 

@@ -29,7 +29,7 @@ fn write_toml(text: &str) -> tempfile::NamedTempFile {
 
 #[test]
 fn defaults_are_valid_and_careful() {
-    let c = load_with_env(&[], env(&[])).unwrap();
+    let c = load_with_env(&[], env(&[])).unwrap().strict().unwrap();
     assert!(
         c.smtp.listeners.is_empty(),
         "nothing listens unless configured"
@@ -68,6 +68,8 @@ address = "127.0.0.1:2525"
             ("UNRELATED", "x"),
         ]),
     )
+    .unwrap()
+    .strict()
     .unwrap();
     assert_eq!(c.general.hostname, "gw.example.jp");
     assert_eq!(c.smtp.max_message_size, 4096, "environment wins over file");
@@ -251,4 +253,90 @@ fn defaults_take_a_notice_to_many_recipients_and_keep_office_slots() {
     assert!(c.smtp.max_commands > c.smtp.max_recipients);
     assert!(c.smtp.reserved_office_sessions > 0);
     assert_eq!(c.smtp.bounce_content_outside, BounceContent::Headers);
+}
+
+#[test]
+fn every_error_is_reported_at_once_and_each_program_checks_only_its_sections() {
+    let text = "[smtp]\nmax_line_length = 10\nmax_errors = 0\n[dlp.scan.phone]\nenabeld = false\n[[firewall.rules]]\nname = \"nas\"\nzone = \"dmz\"\naction = \"accept\"\n[extra]\nx = 1\n";
+    let f = write_toml(text);
+    let loaded = load_with_env(&[f.path()], env(&[])).unwrap();
+    let keys: Vec<&str> = loaded
+        .report
+        .errors
+        .iter()
+        .map(|e| e.key.as_str())
+        .collect();
+    for key in [
+        "smtp.max_line_length",
+        "smtp.max_errors",
+        "dlp.scan.phone.enabeld",
+        "firewall.rules[0].zone",
+        "extra",
+    ] {
+        assert!(keys.contains(&key), "{key} missing from {keys:?}");
+    }
+    let dlp = loaded
+        .report
+        .errors
+        .iter()
+        .find(|e| e.section() == "dlp")
+        .unwrap();
+    assert!(dlp.reason.contains("unknown field"), "{dlp}");
+    // The firewall daemon is not stopped by the relay's or DLP's mistakes, but is told.
+    let (_, report) = loaded
+        .clone()
+        .for_sections(&["general", "log", "firewall"])
+        .err()
+        .map(|e| {
+            let ConfigError::Invalid(r) = e else {
+                panic!("{e}")
+            };
+            assert_eq!(r.errors.len(), 1, "{r}");
+            assert_eq!(r.errors[0].key, "firewall.rules[0].zone");
+            (Config::default(), r)
+        })
+        .unwrap();
+    assert!(!report.is_ok());
+    let fine = "[smtp]\nmax_errors = 0\n";
+    let f = write_toml(fine);
+    let (_, report) = load_with_env(&[f.path()], env(&[]))
+        .unwrap()
+        .for_sections(&["general", "log", "firewall"])
+        .unwrap();
+    assert!(report.is_ok());
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.key == "smtp.max_errors" && w.reason.contains("does not use")),
+        "{report}"
+    );
+    // The relay is refused with its errors only.
+    let err = load_with_env(&[f.path()], env(&[]))
+        .unwrap()
+        .for_sections(&["general", "log", "smtp", "dlp"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("smtp.max_errors = 0: must be at least 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn warnings_are_reported_not_lost_before_logging_starts() {
+    let loaded = load_with_env(
+        &[write_toml("[smtp]\nlocal_domains = [\"office.test\"]\n[[smtp.accounts]]\nusername = \"taro\"\npassword_hash = \"$argon2id$x\"\n").path()],
+        env(&[]),
+    )
+    .unwrap();
+    assert!(loaded.report.is_ok(), "{}", loaded.report);
+    let keys: Vec<&str> = loaded
+        .report
+        .warnings
+        .iter()
+        .map(|w| w.key.as_str())
+        .collect();
+    assert!(keys.contains(&"smtp.local_domains"), "{keys:?}");
+    assert!(keys.contains(&"smtp.accounts[0].senders"), "{keys:?}");
 }

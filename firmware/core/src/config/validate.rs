@@ -2,75 +2,70 @@
 
 use std::collections::HashSet;
 
-use super::{Config, ConfigError, ListenerKind, PaceLimits};
+use crate::report::Report;
 
-fn invalid(key: impl Into<String>, value: impl ToString, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        key: key.into(),
-        value: value.to_string(),
-        reason: reason.into(),
-    }
-}
+use super::{Config, ListenerKind, PaceLimits};
 
-/// Checks the rules of the model as a whole; the first broken rule is returned.
-pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
+/// Checks the rules of the model as a whole, recording every broken rule and every risk.
+pub(super) fn check(c: &Config, r: &mut Report) {
     if c.general.hostname.is_empty() || c.general.hostname.parse::<super::Domain>().is_err() {
-        return Err(invalid(
+        r.error(
             "general.hostname",
             format!("{:?}", c.general.hostname),
             "must be a fully qualified host name such as mamori.example.jp",
-        ));
+        );
     }
     if crate::logging::parse_filter(&c.log.level).is_err() {
-        return Err(invalid(
+        r.error(
             "log.level",
             format!("{:?}", c.log.level),
             "must be a level (error, warn, info, debug, trace) or a tracing filter",
-        ));
+        );
     }
     let s = &c.smtp;
     let mut seen = HashSet::new();
     for (i, l) in s.listeners.iter().enumerate() {
         if !seen.insert(l.address) {
-            return Err(invalid(
+            r.error(
                 format!("smtp.listeners[{i}].address"),
                 l.address,
                 "another listener already uses this address",
-            ));
+            );
         }
         if l.kind != ListenerKind::Relay && s.accounts.is_empty() {
-            tracing::warn!(
-                listener = %l.address,
-                "submission listener without accounts: nobody can authenticate there"
+            r.warn(
+                format!("smtp.listeners[{i}].kind"),
+                l.kind,
+                "a submission listener without accounts: nobody can authenticate there",
             );
         }
     }
     if s.max_message_size < 1024 {
-        return Err(invalid(
+        r.error(
             "smtp.max_message_size",
             s.max_message_size,
             "must be at least 1024 bytes",
-        ));
+        );
     }
     if s.max_data_memory < s.max_message_size {
-        return Err(invalid(
+        r.error(
             "smtp.max_data_memory",
             s.max_data_memory,
             format!(
                 "must be at least smtp.max_message_size ({}) or no message of that size could be accepted",
                 s.max_message_size
             ),
-        ));
+        );
     }
     if s.max_recipients == 0 {
-        return Err(invalid("smtp.max_recipients", 0, "must be at least 1"));
+        r.error("smtp.max_recipients", 0, "must be at least 1");
     }
     if !(78..=65_536).contains(&s.max_line_length) {
-        return Err(invalid(
+        r.error(
             "smtp.max_line_length",
             s.max_line_length,
             "must be between 78 and 65536 (RFC 5322 allows 998)",
-        ));
+        );
     }
     for (key, v) in [
         ("smtp.max_commands", s.max_commands),
@@ -78,28 +73,28 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         ("smtp.max_sessions", s.max_sessions),
     ] {
         if v == 0 {
-            return Err(invalid(key, v, "must be at least 1"));
+            r.error(key, v, "must be at least 1");
         }
     }
     if s.tls.cert_file.is_some() != s.tls.key_file.is_some() {
-        return Err(invalid(
+        r.error(
             "smtp.tls",
             format!(
                 "cert_file={:?} key_file={:?}",
                 s.tls.cert_file, s.tls.key_file
             ),
             "give both cert_file and key_file, or neither for a generated self-signed certificate",
-        ));
+        );
     }
     if s.reserved_office_sessions + s.reserved_submission_sessions >= s.max_sessions {
-        return Err(invalid(
+        r.error(
             "smtp.reserved_office_sessions",
             s.reserved_office_sessions,
             format!(
                 "with reserved_submission_sessions ({}) it must leave room in max_sessions ({}) for everyone else",
                 s.reserved_submission_sessions, s.max_sessions
             ),
-        ));
+        );
     }
     for (key, v) in [
         (
@@ -120,168 +115,164 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         ),
     ] {
         if v == 0 {
-            return Err(invalid(key, v, "must be at least 1"));
+            r.error(key, v, "must be at least 1");
         }
     }
-    check_domains(c)?;
+    check_domains(c, r);
     let mut users = HashSet::new();
     for (i, a) in s.accounts.iter().enumerate() {
         if a.username.is_empty() || !users.insert(a.username.as_str()) {
-            return Err(invalid(
+            r.error(
                 format!("smtp.accounts[{i}].username"),
                 format!("{:?}", a.username),
                 "user names must be non-empty and unique",
-            ));
+            );
         }
         if !a.password_hash.starts_with("$argon2id$") {
-            return Err(invalid(
+            r.error(
                 format!("smtp.accounts[{i}].password_hash"),
                 "(hidden)",
                 "must be an Argon2id PHC string ($argon2id$...); make one with `mamori hash-password`",
-            ));
+            );
         }
         for (j, sender) in a.senders.iter().enumerate() {
             if let Err(why) = super::SenderPattern::parse(sender) {
-                return Err(invalid(
+                r.error(
                     format!("smtp.accounts[{i}].senders[{j}]"),
                     format!("{sender:?}"),
                     why,
-                ));
+                );
             }
         }
         if a.senders.is_empty() && !a.username.contains('@') {
-            tracing::warn!(
-                account = %a.username,
-                "smtp.accounts[{i}] has no senders: it may send as any address of smtp.office_domains (any address at all while that is empty); list its own addresses in smtp.accounts[{i}].senders"
+            r.warn(
+                format!("smtp.accounts[{i}].senders"),
+                "[]",
+                format!("account {:?} may send as any address of smtp.office_domains (any address at all while that is empty); list its own addresses", a.username),
             );
         }
     }
     let d = &s.delivery;
     if d.retry_initial.is_zero() || d.retry_initial > d.retry_max {
-        return Err(invalid(
+        r.error(
             "smtp.delivery.retry_initial",
             humantime::format_duration(d.retry_initial),
             "must be more than zero and at most smtp.delivery.retry_max",
-        ));
+        );
     }
     if d.queue_lifetime < d.retry_initial {
-        return Err(invalid(
+        r.error(
             "smtp.delivery.queue_lifetime",
             humantime::format_duration(d.queue_lifetime),
             "must be at least smtp.delivery.retry_initial",
-        ));
+        );
     }
-    for (i, r) in d.routes.iter().enumerate() {
-        if r.host.is_empty() || r.port == 0 {
-            return Err(invalid(
+    for (i, route) in d.routes.iter().enumerate() {
+        if route.host.is_empty() || route.port == 0 {
+            r.error(
                 format!("smtp.delivery.routes[{i}]"),
-                format!("{}:{}", r.host, r.port),
+                format!("{}:{}", route.host, route.port),
                 "a route needs a host and a non-zero port",
-            ));
+            );
         }
     }
     if let Some(sh) = &d.smarthost {
         if sh.host.is_empty() || sh.port == 0 {
-            return Err(invalid(
+            r.error(
                 "smtp.delivery.smarthost",
                 format!("{}:{}", sh.host, sh.port),
                 "needs a host and a non-zero port",
-            ));
+            );
         }
         if sh.username.is_some() != sh.password_file.is_some() {
-            return Err(invalid(
+            r.error(
                 "smtp.delivery.smarthost.username",
                 format!("{:?}", sh.username),
                 "username and password_file go together",
-            ));
+            );
         }
         if sh.username.is_some() && sh.tls != super::TlsMode::Required {
-            return Err(invalid(
+            r.error(
                 "smtp.delivery.smarthost.tls",
                 format!("{:?}", sh.tls).to_lowercase(),
                 "a smarthost with credentials needs tls = \"required\" (a verified certificate), or the password could be sent to an impostor",
-            ));
+            );
         }
         if points_at_self(c, &sh.host, sh.port) {
-            return Err(invalid(
+            r.error(
                 "smtp.delivery.smarthost.host",
                 format!("{}:{}", sh.host, sh.port),
                 "this is the box itself: mail would loop back to it",
-            ));
+            );
         }
     }
-    for (i, r) in d.routes.iter().enumerate() {
-        if points_at_self(c, &r.host, r.port) {
-            return Err(invalid(
+    for (i, route) in d.routes.iter().enumerate() {
+        if points_at_self(c, &route.host, route.port) {
+            r.error(
                 format!("smtp.delivery.routes[{i}].host"),
-                format!("{}:{}", r.host, r.port),
+                format!("{}:{}", route.host, route.port),
                 "this is the box itself: mail would loop back to it",
-            ));
+            );
         }
     }
-    check_limits("smtp.pacing.default", &s.pacing.default)?;
+    check_limits("smtp.pacing.default", &s.pacing.default, r);
     for (i, g) in s.pacing.groups.iter().enumerate() {
         if g.name.is_empty() || g.domains.is_empty() {
-            return Err(invalid(
+            r.error(
                 format!("smtp.pacing.groups[{i}]"),
                 format!("{:?}", g.name),
                 "a group needs a name and at least one domain",
-            ));
+            );
         }
-        check_limits(&format!("smtp.pacing.groups[{i}].limits"), &g.limits)?;
+        check_limits(&format!("smtp.pacing.groups[{i}].limits"), &g.limits, r);
     }
-    check_dlp(&c.dlp)?;
-    check_firewall(&c.firewall)
+    check_dlp(&c.dlp, r);
+    check_firewall(&c.firewall, r);
 }
 
-/// The firewall model as a whole (unknown zones, overlapping forwards, families …); its
-/// warnings are logged, its first error refuses the configuration.
-fn check_firewall(f: &mamori_firewall::FirewallConfig) -> Result<(), ConfigError> {
-    match mamori_firewall::validate::validate(f) {
-        Ok(warnings) => {
-            for w in warnings {
-                tracing::warn!(warning = %w, "firewall");
-            }
-            Ok(())
-        }
-        Err(e) => {
-            let reason = match &e.item {
-                Some(item) => format!("{} (in {item:?})", e.reason()),
-                None => e.reason(),
-            };
-            Err(invalid(e.key(), &e.value, reason))
-        }
+/// The firewall model as a whole (unknown zones, overlapping forwards, families …): every
+/// error and warning of its validator.
+fn check_firewall(f: &mamori_firewall::FirewallConfig, r: &mut Report) {
+    let found = mamori_firewall::validate::check(f);
+    for e in found.errors {
+        let reason = match &e.item {
+            Some(item) => format!("{} (in {item:?})", e.reason()),
+            None => e.reason(),
+        };
+        r.error(e.key(), &e.value, reason);
+    }
+    for w in found.warnings {
+        r.warn("firewall", "(the model)", w.to_string());
     }
 }
 
 /// The DLP section: the dictionary and the rules must compile, the limits must leave room
 /// to inspect anything, notices must go to addresses.
-fn check_dlp(d: &mamori_dlp::DlpConfig) -> Result<(), ConfigError> {
-    if let Err(e) = mamori_dlp::Scanner::new(&d.scan) {
-        return Err(match e {
-            mamori_dlp::DictionaryError::Rule {
-                index,
-                pattern,
-                reason,
-                ..
-            } => invalid(
-                format!("dlp.scan.custom.rules[{index}].pattern"),
-                format!("{pattern:?}"),
-                reason.to_string(),
-            ),
-            other => invalid(
-                "dlp.scan.custom.rules",
-                "(the whole list)",
-                other.to_string(),
-            ),
-        });
+fn check_dlp(d: &mamori_dlp::DlpConfig, r: &mut Report) {
+    match mamori_dlp::Scanner::new(&d.scan) {
+        Ok(_) => {}
+        Err(mamori_dlp::DictionaryError::Rule {
+            index,
+            pattern,
+            reason,
+            ..
+        }) => r.error(
+            format!("dlp.scan.custom.rules[{index}].pattern"),
+            format!("{pattern:?}"),
+            reason.to_string(),
+        ),
+        Err(other) => r.error(
+            "dlp.scan.custom.rules",
+            "(the whole list)",
+            other.to_string(),
+        ),
     }
     if let Err(e) = mamori_dlp::Policy::new(&d.effective_rules(), &d.scan) {
-        return Err(invalid(
+        r.error(
             format!("dlp.rules[{}]", e.index),
             format!("{:?}", e.name),
             e.reason,
-        ));
+        );
     }
     let l = &d.limits;
     for (name, value, least) in [
@@ -293,23 +284,25 @@ fn check_dlp(d: &mamori_dlp::DlpConfig) -> Result<(), ConfigError> {
         ("max_ratio", l.max_ratio, 2),
     ] {
         if value < least {
-            return Err(invalid(
+            r.error(
                 format!("dlp.limits.{name}"),
                 value,
                 format!("must be at least {least}"),
-            ));
+            );
         }
     }
     if l.max_scan_time < std::time::Duration::from_secs(1) {
-        return Err(invalid(
+        r.error(
             "dlp.limits.max_scan_time",
             humantime::format_duration(l.max_scan_time),
             "must be at least 1s, or every message would be held as not fully read",
-        ));
+        );
     }
     if !d.rules.is_empty() && !d.allow_encrypted.is_empty() {
-        tracing::warn!(
-            "dlp.allow_encrypted applies to the default rules only; with dlp.rules set, put the partners in the except_senders/except_recipients of your own rule"
+        r.warn(
+            "dlp.allow_encrypted",
+            format!("{:?}", d.allow_encrypted),
+            "applies to the default rules only; with dlp.rules set, put the partners in the except_senders/except_recipients of your own rule",
         );
     }
     for (i, address) in d.notify.iter().enumerate() {
@@ -317,68 +310,70 @@ fn check_dlp(d: &mamori_dlp::DlpConfig) -> Result<(), ConfigError> {
             !local.is_empty() && domain.parse::<super::Domain>().is_ok()
         });
         if !ok {
-            return Err(invalid(
+            r.error(
                 format!("dlp.notify[{i}]"),
                 format!("{address:?}"),
                 "must be a mail address such as admin@example.jp",
-            ));
+            );
         }
     }
-    Ok(())
 }
 
 /// The two domain lists: accepted domains need a route and a way to check recipients,
 /// and no route may lead back to the box.
-fn check_domains(c: &Config) -> Result<(), ConfigError> {
+fn check_domains(c: &Config, r: &mut Report) {
     let s = &c.smtp;
     let mut seen = HashSet::new();
     for (i, a) in s.accepted_domains.iter().enumerate() {
         let key = format!("smtp.accepted_domains[{i}]");
         if !seen.insert(a.domain.as_str()) {
-            return Err(invalid(format!("{key}.domain"), &a.domain, "listed twice"));
+            r.error(format!("{key}.domain"), &a.domain, "listed twice");
         }
         let route = super::route_for_accepted(a, &s.delivery);
         let Some((host, port)) = route else {
-            return Err(invalid(
+            r.error(
                 format!("{key}.host"),
                 &a.domain,
                 "an accepted domain needs a route to the office's mail server: set host (and port), or a route in smtp.delivery.routes",
-            ));
+            );
+            continue;
         };
         if host.is_empty() || port == 0 {
-            return Err(invalid(
+            r.error(
                 format!("{key}.host"),
                 format!("{host}:{port}"),
                 "needs a host and a non-zero port",
-            ));
+            );
         }
         if points_at_self(c, &host, port) {
-            return Err(invalid(
+            r.error(
                 format!("{key}.host"),
                 format!("{host}:{port}"),
                 "this is the box itself: mail for the domain would loop back to it",
-            ));
+            );
         }
         if !s.office_domains.contains(&a.domain) {
-            tracing::warn!(
-                domain = %a.domain,
-                "smtp.accepted_domains[{i}] is not one of smtp.office_domains: mail to it counts as going outside the office for DLP"
+            r.warn(
+                format!("{key}.domain"),
+                &a.domain,
+                "not one of smtp.office_domains: mail to it counts as going outside the office for DLP",
             );
         }
         if a.verify == super::RecipientCheck::List && a.recipients.is_empty() {
-            return Err(invalid(
+            r.error(
                 format!("{key}.recipients"),
                 "[]",
                 "verify = \"list\" needs the list of valid recipients",
-            ));
+            );
         }
     }
     if s.office_domains.is_empty() && (!s.accounts.is_empty() || !s.listeners.is_empty()) {
-        tracing::warn!(
-            "smtp.office_domains is empty: every recipient counts as outside the office for DLP, and senders on the trusted networks are not checked"
+        r.warn(
+            "smtp.office_domains",
+            "[]",
+            "empty: every recipient counts as outside the office for DLP, and senders on the trusted networks are not checked",
         );
     }
-    Ok(())
 }
 
 /// Does `host:port` name this box's own SMTP service (its host name, `localhost` or a
@@ -394,7 +389,7 @@ fn points_at_self(c: &Config, host: &str, port: u16) -> bool {
     is_self_name && c.smtp.listeners.iter().any(|l| l.address.port() == port)
 }
 
-fn check_limits(key: &str, l: &PaceLimits) -> Result<(), ConfigError> {
+fn check_limits(key: &str, l: &PaceLimits, r: &mut Report) {
     for (name, v) in [
         ("max_connections", l.max_connections),
         ("messages_per_connection", l.messages_per_connection),
@@ -402,15 +397,14 @@ fn check_limits(key: &str, l: &PaceLimits) -> Result<(), ConfigError> {
         ("recipients_per_connection", l.recipients_per_connection),
     ] {
         if v == 0 {
-            return Err(invalid(format!("{key}.{name}"), v, "must be at least 1"));
+            r.error(format!("{key}.{name}"), v, "must be at least 1");
         }
     }
     if l.recipients_per_transaction > l.recipients_per_connection {
-        return Err(invalid(
+        r.error(
             format!("{key}.recipients_per_transaction"),
             l.recipients_per_transaction,
             "cannot exceed recipients_per_connection",
-        ));
+        );
     }
-    Ok(())
 }
