@@ -5,6 +5,7 @@
 // Test harness code outside #[test] functions: a failed set-up should fail the test loudly.
 #![allow(clippy::unwrap_used)]
 
+mod boot;
 mod common;
 mod config_check;
 mod crash;

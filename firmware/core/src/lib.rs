@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod logging;
+pub mod notify;
 pub mod report;
 
 pub use config::{Config, ConfigError};

@@ -455,6 +455,11 @@ pub async fn serve<B: Backend>(daemon: Arc<Firewalld<B>>, socket: PathBuf) -> an
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o660))?;
     }
+    // Type=notify: `start` applied the table, so units ordered after network-pre.target
+    // (which this unit is before) start only with the firewall in force.
+    if let Err(e) = mamori_core::notify::ready("table inet mamori in force") {
+        tracing::warn!(error = %e, "could not tell systemd that firewalld is ready");
+    }
     let timer = daemon.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(1));

@@ -18,6 +18,16 @@ pub async fn smtpd(config: Config) -> anyhow::Result<()> {
         .await
         .context("starting smtpd")?;
     tracing::info!(control = %daemon.bound.control.display(), "smtpd ready");
+    // Type=notify: units ordered after smtpd start once every listener is bound.
+    let listening: Vec<String> = daemon
+        .bound
+        .listeners
+        .iter()
+        .map(|(kind, addr)| format!("{kind} {addr}"))
+        .collect();
+    if let Err(e) = mamori_core::notify::ready(&format!("listening: {}", listening.join(", "))) {
+        tracing::warn!(error = %e, "could not tell systemd that smtpd is ready");
+    }
     wait_for_shutdown().await;
     tracing::info!("smtpd stopping; the spool keeps every accepted message");
     Ok(())
