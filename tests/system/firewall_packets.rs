@@ -789,3 +789,53 @@ action = "reject"
         tcp(&t.lan, WAN_HOST, 8080, OK_WAIT),
     );
 }
+
+/// A firewall state file that cannot be read at start (a torn write, a bad disk) must not
+/// leave the box without a table: the fail-safe table is in force, real packets show it
+/// (the LAN reaches the panel, nothing else; the WAN reaches nothing), and `fw status`
+/// says so.
+#[test]
+fn a_corrupted_state_file_at_start_gives_the_failsafe_table() {
+    let Some(t) = Topology::new("failsafe") else {
+        return;
+    };
+    // The configuration's own model would open SSH from the LAN: the fail-safe must not.
+    let fw = Firewalld::start_prepared(
+        &t.gw,
+        "[[firewall.rules]]\nname = \"ssh\"\nzone = \"lan\"\nprotocol = \"tcp\"\nports = [22]\naction = \"accept\"\n",
+        |data| {
+            std::fs::create_dir_all(data.join("firewall")).unwrap();
+            std::fs::write(
+                data.join("firewall/models.json"),
+                b"{\"confirmed\":{\"zones\":",
+            )
+            .unwrap();
+        },
+    );
+    let _gw = Server::start(&t.gw, "gw", &["tcp:443", "tcp:22"]);
+
+    t.assert_answer(
+        "LAN → gateway 443 (fail-safe keeps the panel)",
+        tcp(&t.lan, GW_LAN, 443, OK_WAIT),
+        &format!("gw {LAN_HOST}"),
+    );
+    let [lan22, wan443] = at_once([&|| tcp(&t.lan, GW_LAN, 22, FAIL_WAIT), &|| {
+        tcp(&t.wan, GW_WAN, 443, FAIL_WAIT)
+    }]);
+    t.assert_dropped(
+        "LAN → gateway 22 (fail-safe: only the panel and DHCP/DNS)",
+        lan22,
+    );
+    t.assert_dropped("WAN → gateway 443 (fail-safe: WAN input dropped)", wan443);
+
+    let (code, out, err) = fw.fw(&["--json", "status"]);
+    assert_eq!(code, 0, "{err}");
+    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        status["failsafe"]
+            .as_str()
+            .is_some_and(|w| w.contains("could not be read")),
+        "{status}"
+    );
+    assert!(fw.log().contains("FAIL-SAFE"), "{}", fw.log());
+}

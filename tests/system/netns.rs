@@ -112,7 +112,18 @@ impl Firewalld {
 
     /// With `firewall` (TOML: `[firewall…]` tables) appended to the configuration.
     pub fn start_with(ns: &Netns, firewall: &str) -> Self {
+        Self::start_prepared(ns, firewall, |_| {})
+    }
+
+    /// As [`Self::start_with`], after `prepare` has been given the data directory (to
+    /// leave state there as an earlier run, or a broken disk, would).
+    pub fn start_prepared(
+        ns: &Netns,
+        firewall: &str,
+        prepare: impl FnOnce(&std::path::Path),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        prepare(&dir.path().join("data"));
         let config = dir.path().join("mamori.toml");
         std::fs::write(
             &config,

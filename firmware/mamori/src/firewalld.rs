@@ -113,6 +113,41 @@ pub struct Firewalld<B: Backend> {
     devices: Mutex<Inventory>,
     /// The last problem logged per LAN interface, so a lasting one is warned about once.
     sweep_notes: Mutex<HashMap<String, String>>,
+    /// Why the fail-safe table is in force, while it is (until a model is confirmed).
+    failsafe: std::sync::Mutex<Option<String>>,
+}
+
+/// The table the box falls back to when its saved model cannot be read or applied: WAN
+/// input and forwarding dropped, no forwarding between zones, and the LAN reaching only
+/// the panel ports (anti-lockout) and DHCP/DNS on the box. Which interface is which comes
+/// from the board's defaults (the built-in zones until board files exist), never from the
+/// settings that may be what broke.
+pub fn failsafe_model() -> FirewallConfig {
+    use mamori_firewall::model::{Policy, Zone, Zones};
+    let board = Zones::default();
+    let closed = |zone: &Zone, masquerade: bool| Zone {
+        interfaces: zone.interfaces.clone(),
+        input: Some(Policy::Drop),
+        forward: Some(Policy::Drop),
+        masquerade: Some(masquerade),
+        allow_ping: Some(true),
+        allow_dhcp_dns: Some(true),
+        ..Zone::default()
+    };
+    FirewallConfig {
+        zones: Zones {
+            lan: closed(&board.lan, false),
+            wan: Zone {
+                allow_dhcp_dns: None,
+                allow_ping: Some(false),
+                ..closed(&board.wan, false)
+            },
+            dmz: None,
+            guest: None,
+        },
+        forwardings: Vec::new(),
+        ..FirewallConfig::default()
+    }
 }
 
 impl<B: Backend> Firewalld<B> {
@@ -126,11 +161,19 @@ impl<B: Backend> Firewalld<B> {
         let dir = data_dir.join("firewall");
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let state_file = dir.join("models.json");
-        let mut models: Models = match std::fs::read(&state_file) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .with_context(|| format!("reading {}", state_file.display()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Models::default(),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", state_file.display())),
+        let mut failsafe = None;
+        let mut models: Models = match read_models(&state_file) {
+            Ok(models) => models,
+            Err(e) => {
+                // Keep the unreadable file for inspection; never boot without a table.
+                let kept = state_file.with_extension(format!("json.unreadable-{}", unix_now()));
+                let _ = std::fs::rename(&state_file, &kept);
+                failsafe = Some(format!(
+                    "the saved firewall state could not be read ({e:#}; kept as {})",
+                    kept.display()
+                ));
+                Models::default()
+            }
         };
         if let Some(p) = models.probation.take() {
             tracing::warn!(
@@ -155,11 +198,45 @@ impl<B: Backend> Firewalld<B> {
             audit,
             devices: Mutex::new(Inventory::default()),
             sweep_notes: Mutex::new(HashMap::new()),
+            failsafe: std::sync::Mutex::new(None),
         };
-        daemon
-            .apply_model(&model)
-            .context("applying the firewall model at start")?;
+        if failsafe.is_none()
+            && let Err(e) = daemon.apply_model(&model)
+        {
+            failsafe = Some(format!("the firewall model could not be applied ({e:#})"));
+        }
+        if let Some(reason) = failsafe {
+            daemon.enter_failsafe(reason)?;
+        }
         Ok(Arc::new(daemon))
+    }
+
+    /// Puts the fail-safe table in force and says so loudly (journal, audit, status).
+    fn enter_failsafe(&self, reason: String) -> anyhow::Result<()> {
+        tracing::error!(
+            reason = %reason,
+            "FAIL-SAFE firewall table in force: WAN closed, the LAN reaches only the panel and DHCP/DNS; apply and confirm a model to leave it"
+        );
+        self.audit("fw_failsafe", serde_json::json!({ "why": reason }));
+        self.apply_model(&failsafe_model())
+            .context("applying the fail-safe firewall table")?;
+        *self.failsafe.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
+        Ok(())
+    }
+
+    /// What a revert goes back to when no model was ever confirmed: the fail-safe table
+    /// while it is in force, else the configuration's model.
+    fn fallback(&self) -> FirewallConfig {
+        if self
+            .failsafe
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+        {
+            failsafe_model()
+        } else {
+            self.configured.clone()
+        }
     }
 
     fn apply_model(&self, model: &FirewallConfig) -> anyhow::Result<()> {
@@ -190,7 +267,7 @@ impl<B: Backend> Firewalld<B> {
         let Ok(previous) = models.rollback() else {
             return;
         };
-        let model = previous.unwrap_or_else(|| self.configured.clone());
+        let model = previous.unwrap_or_else(|| self.fallback());
         match self.apply_model(&model) {
             Ok(()) => tracing::warn!(
                 serial,
@@ -336,6 +413,14 @@ impl<B: Backend> Firewalld<B> {
                 let mut models = self.models.lock().await;
                 let serial = models.confirm(serial, now)?;
                 self.save(&models)?;
+                if let Some(was) = self
+                    .failsafe
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take()
+                {
+                    tracing::info!(was = %was, "a confirmed model replaces the fail-safe table");
+                }
                 self.audit(
                     "fw_confirm",
                     serde_json::json!({"serial": serial, "by": by}),
@@ -347,7 +432,7 @@ impl<B: Backend> Firewalld<B> {
                 let mut models = self.models.lock().await;
                 let serial = models.probation.as_ref().map(|p| p.serial);
                 let previous = models.rollback()?;
-                self.apply_model(&previous.unwrap_or_else(|| self.configured.clone()))?;
+                self.apply_model(&previous.unwrap_or_else(|| self.fallback()))?;
                 self.save(&models)?;
                 self.audit(
                     "fw_rollback",
@@ -367,15 +452,13 @@ impl<B: Backend> Firewalld<B> {
                         "seconds_left": p.deadline.saturating_sub(now),
                     })),
                     "confirmed_serial": models.last_serial,
+                    "failsafe": *self.failsafe.lock().unwrap_or_else(|p| p.into_inner()),
                     "counters": counters,
                 }))
             }
             FwRequest::SetElements { set, add, remove } => {
                 let mut models = self.models.lock().await;
-                let model = models
-                    .current()
-                    .cloned()
-                    .unwrap_or_else(|| self.configured.clone());
+                let model = models.current().cloned().unwrap_or_else(|| self.fallback());
                 let declared = model
                     .sets
                     .iter()
@@ -410,10 +493,7 @@ impl<B: Backend> Firewalld<B> {
                         }
                     }
                 };
-                let mut confirmed = models
-                    .confirmed
-                    .take()
-                    .unwrap_or_else(|| self.configured.clone());
+                let mut confirmed = models.confirmed.take().unwrap_or_else(|| self.fallback());
                 edit(&mut confirmed);
                 models.confirmed = Some(confirmed);
                 if let Some(p) = models.probation.as_mut() {
@@ -428,6 +508,16 @@ impl<B: Backend> Firewalld<B> {
             }
             FwRequest::Devices => Ok(serde_json::to_value(&*self.devices.lock().await)?),
         }
+    }
+}
+
+/// Reads the saved models; a missing file is a first start.
+fn read_models(state_file: &Path) -> anyhow::Result<Models> {
+    match std::fs::read(state_file) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .with_context(|| format!("parsing {}", state_file.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Models::default()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", state_file.display())),
     }
 }
 
@@ -496,6 +586,8 @@ mod tests {
     #[derive(Default)]
     struct Recorder {
         applied: StdMutex<Vec<String>>,
+        /// Tables with these markers are refused.
+        refuse_marker: StdMutex<Vec<String>>,
         refuse: std::sync::atomic::AtomicBool,
         sweeps: StdMutex<Vec<SweepReport>>,
         swept: StdMutex<Vec<String>>,
@@ -511,6 +603,15 @@ mod tests {
                 .iter()
                 .find(|m| text.contains(*m))
                 .map_or("configured", |m| *m);
+            if self
+                .refuse_marker
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|m| m == marker)
+            {
+                anyhow::bail!("refused {marker}");
+            }
             self.applied.lock().unwrap().push(marker.to_string());
             Ok(())
         }
@@ -634,6 +735,90 @@ mod tests {
             "{r:?}"
         );
         assert_eq!(applied(&rec), ["configured"]);
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_state_gives_the_failsafe_table_loudly_until_a_model_is_confirmed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("firewall")).unwrap();
+        std::fs::write(
+            dir.path().join("firewall/models.json"),
+            b"{\"confirmed\": [garbage",
+        )
+        .unwrap();
+        let rec = Arc::new(Recorder::default());
+        let d = start(dir.path(), &rec);
+        let status = match d.handle(FwRequest::Status).await {
+            Response::Ok { data } => data,
+            Response::Error { message } => panic!("{message}"),
+        };
+        let why = status["failsafe"].as_str().unwrap();
+        assert!(why.contains("could not be read"), "{why}");
+        let kept = std::fs::read_dir(dir.path().join("firewall"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("models.json.unreadable-")
+            });
+        assert!(kept, "the unreadable file is kept for inspection");
+        let audit = std::fs::read_to_string(dir.path().join("audit/audit.jsonl")).unwrap();
+        assert!(audit.contains("fw_failsafe"), "{audit}");
+        // The fail-safe table is what was applied: the LAN's panel and DHCP/DNS only.
+        let table = mamori_firewall::compile(&failsafe_model()).unwrap().table;
+        let text = mamori_firewall::render::render(&table);
+        assert!(text.contains("443") && text.contains("53"), "{text}");
+        assert_eq!(applied(&rec), ["configured"]);
+        // An apply on probation that is not confirmed goes back to the fail-safe table.
+        let r = apply(&d, model("alpha"), Some(1)).await;
+        assert!(matches!(r, Response::Ok { .. }), "{r:?}");
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        d.tick().await;
+        assert_eq!(applied(&rec), ["configured", "alpha", "configured"]);
+        // A confirmed model leaves it.
+        apply(&d, model("beta"), Some(60)).await;
+        d.handle(FwRequest::Confirm {
+            serial: None,
+            by: None,
+        })
+        .await;
+        let status = match d.handle(FwRequest::Status).await {
+            Response::Ok { data } => data,
+            Response::Error { message } => panic!("{message}"),
+        };
+        assert!(status["failsafe"].is_null(), "{status}");
+    }
+
+    #[tokio::test]
+    async fn a_model_the_kernel_refuses_at_start_gives_the_failsafe_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = Arc::new(Recorder::default());
+        {
+            let d = start(dir.path(), &rec);
+            apply(&d, model("alpha"), Some(60)).await;
+            d.handle(FwRequest::Confirm {
+                serial: None,
+                by: None,
+            })
+            .await;
+        }
+        // The kernel refuses "alpha" at the next start (say, a module is missing).
+        let picky = Arc::new(Recorder::default());
+        picky.refuse_marker.lock().unwrap().push("alpha".into());
+        let d = start(dir.path(), &picky);
+        let status = match d.handle(FwRequest::Status).await {
+            Response::Ok { data } => data,
+            Response::Error { message } => panic!("{message}"),
+        };
+        assert!(
+            status["failsafe"]
+                .as_str()
+                .unwrap()
+                .contains("could not be applied"),
+            "{status}"
+        );
+        assert_eq!(applied(&picky), ["configured"]);
     }
 
     fn report(sightings: &[(&str, &str)]) -> SweepReport {
