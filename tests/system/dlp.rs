@@ -172,6 +172,20 @@ fn a_my_number_in_a_docx_in_a_zip_is_held_and_release_delivers_exactly_once() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(sink.count(), 0, "held mail is not delivered");
 
+    // The queue's generic release is no side door out of the quarantine.
+    let (code, _, err) = m.queue(&["release", &id]);
+    assert_ne!(code, 0, "queue release of DLP-held mail must fail");
+    assert!(
+        err.contains("held by DLP") && err.contains("quarantine release"),
+        "{err}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        sink.count(),
+        0,
+        "still held after the refused queue release"
+    );
+
     let (code, _, err) = quarantine(&m, &["release", &id]);
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = quarantine(&m, &["release", &id]);

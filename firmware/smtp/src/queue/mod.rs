@@ -168,6 +168,12 @@ pub enum QueueError {
     /// The message is not held (already released, or never held).
     #[error("message {0} is not held (already released?)")]
     NotHeld(String),
+    /// The message is in the quarantine: only the quarantine's release (audited, once)
+    /// may let it go, not the queue's.
+    #[error(
+        "message {0} is held by DLP: release it from the quarantine (`mamori quarantine release {0}`), which is audited and releases once"
+    )]
+    Quarantined(String),
     /// The spool failed.
     #[error(transparent)]
     Spool(#[from] SpoolError),
@@ -386,8 +392,19 @@ impl Queue {
             .await
     }
 
-    /// Releases a held message for delivery now.
+    /// Releases a held message for delivery now. A message DLP holds (in the quarantine) is
+    /// refused: it leaves only through [`Self::release_held`], the quarantine's audited
+    /// release-once path.
     pub async fn release(&self, id: &str) -> Result<(), QueueError> {
+        {
+            let entries = self.entries();
+            if let Some(e) = entries.get(id).filter(|e| !e.deleted)
+                && e.env.held.is_some()
+                && e.env.dlp.is_some()
+            {
+                return Err(QueueError::Quarantined(id.into()));
+            }
+        }
         self.modify(id, |env| {
             env.held = None;
             env.next_attempt = 0;
