@@ -394,8 +394,20 @@ pub struct ScriptPeer {
 }
 
 impl ScriptPeer {
+    /// Starts the script on a free port. The port can be taken between [`free_port`] and
+    /// the script's bind (the kernel hands the same range out for other tests' outgoing
+    /// connections): a script that exits before `ready` is started again on another port.
     pub fn start(script: &str) -> Self {
         require("python3");
+        for _ in 0..3 {
+            if let Some(peer) = Self::try_start(script) {
+                return peer;
+            }
+        }
+        panic!("the script peer did not get ready on three ports:\n{script}");
+    }
+
+    fn try_start(script: &str) -> Option<Self> {
         let port = free_port();
         let mut child = Command::new("python3")
             .args(["-c", script, &port.to_string()])
@@ -410,12 +422,14 @@ impl ScriptPeer {
                 let _ = tx.send(l);
             }
         });
-        let mut peer = Self { port, child, lines };
-        assert_eq!(
-            peer.next_line(Duration::from_secs(10)).as_deref(),
-            Some("ready")
-        );
-        peer
+        let peer = Self { port, child, lines };
+        // A loaded CI machine can take seconds to start Python; the wait ends at once when
+        // the script exits (its stdout closes).
+        match peer.lines.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) if line == "ready" => Some(peer),
+            Ok(line) => panic!("the script peer printed {line:?} before ready"),
+            Err(_) => None,
+        }
     }
 
     /// The next line the script printed, if one comes within `timeout`.
