@@ -4,6 +4,7 @@
 //! next header starts, or the file ends. A frame that ends before the file does leaves the
 //! rest trailing. Vorbis comments (`TITLE=…`, `ARTIST=…`) are metadata; Ogg uses them too.
 
+use super::crc::Crc;
 use super::{Media, MediaKind, Text, array, le32, lossy, mp3, slice};
 
 /// Where a frame ends.
@@ -14,11 +15,11 @@ enum End {
     Last(usize),
 }
 
-/// The CRC-8 (polynomial 0x07) table for frame headers.
-static CRC8: [u8; 256] = crc8_table();
+/// The CRC-8 (polynomial 0x07) of frame headers.
+static CRC8: Crc = Crc::new(8, 0x07);
 
-/// The CRC-16 (polynomial 0x8005) table for whole frames.
-static CRC16: [u16; 256] = crc16_table();
+/// The CRC-16 (polynomial 0x8005) of whole frames.
+static CRC16: Crc = Crc::new(16, 0x8005);
 
 /// A FLAC stream, if its metadata blocks and frames walk to the end.
 pub(super) fn identify(bytes: &[u8]) -> Option<Media> {
@@ -162,55 +163,12 @@ fn comments(data: &[u8], text: &mut Text) -> Option<()> {
 
 /// The CRC-8 of `data` (polynomial 0x07, initial value 0).
 fn crc8(data: &[u8]) -> u8 {
-    data.iter().fold(0, |crc, &b| CRC8[usize::from(crc ^ b)])
+    CRC8.update(0, data) as u8
 }
 
 /// The CRC-16 (polynomial 0x8005, initial value 0) with one more byte.
 fn crc16_update(crc: u16, byte: u8) -> u16 {
-    let [high, _] = crc.to_be_bytes();
-    (crc << 8) ^ CRC16[usize::from(high ^ byte)]
-}
-
-/// The CRC-8 table, computed when compiling.
-const fn crc8_table() -> [u8; 256] {
-    let mut table = [0u8; 256];
-    let mut index = 0;
-    while index < 256 {
-        let mut crc = index as u8;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 0x80 != 0 {
-                (crc << 1) ^ 0x07
-            } else {
-                crc << 1
-            };
-            bit += 1;
-        }
-        table[index] = crc;
-        index += 1;
-    }
-    table
-}
-
-/// The CRC-16 table, computed when compiling.
-const fn crc16_table() -> [u16; 256] {
-    let mut table = [0u16; 256];
-    let mut index = 0;
-    while index < 256 {
-        let mut crc = (index as u16) << 8;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x8005
-            } else {
-                crc << 1
-            };
-            bit += 1;
-        }
-        table[index] = crc;
-        index += 1;
-    }
-    table
+    CRC16.update(u32::from(crc), &[byte]) as u16
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 
 mod bmff;
 mod bmp;
+mod crc;
 mod flac;
 mod font;
 mod gif;

@@ -3,6 +3,7 @@
 //! that begins a stream. Bytes after the last page are trailing. The comment header of the
 //! first stream (its second packet) is metadata.
 
+use super::crc::Crc;
 use super::{MAX_TEXT, Media, MediaKind, Text, array, flac, slice};
 
 /// The fixed part of a page header.
@@ -11,8 +12,8 @@ const HEADER: usize = 27;
 /// The flag of a page that begins a logical stream.
 const BEGIN: u8 = 0x02;
 
-/// The CRC-32 table (polynomial 0x04C11DB7, not reflected).
-static CRC: [u32; 256] = crc_table();
+/// The CRC-32 (polynomial 0x04C11DB7, not reflected).
+static CRC: Crc = Crc::new(32, 0x04C1_1DB7);
 
 /// One page: its flags, stream, segment table and body.
 struct Page<'a> {
@@ -147,31 +148,7 @@ impl Packets {
 
 /// The CRC-32 of `data` added to `crc` (initial value 0, no final inversion).
 fn crc_update(crc: u32, data: &[u8]) -> u32 {
-    data.iter().fold(crc, |crc, &b| {
-        let [high, ..] = crc.to_be_bytes();
-        (crc << 8) ^ CRC[usize::from(high ^ b)]
-    })
-}
-
-/// The CRC-32 table, computed when compiling.
-const fn crc_table() -> [u32; 256] {
-    let mut table = [0u32; 256];
-    let mut index = 0;
-    while index < 256 {
-        let mut crc = (index as u32) << 24;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 0x8000_0000 != 0 {
-                (crc << 1) ^ 0x04C1_1DB7
-            } else {
-                crc << 1
-            };
-            bit += 1;
-        }
-        table[index] = crc;
-        index += 1;
-    }
-    table
+    CRC.update(crc, data)
 }
 
 #[cfg(test)]
