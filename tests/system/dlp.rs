@@ -7,26 +7,6 @@ use std::time::Duration;
 
 use crate::common::*;
 
-/// The official My Number check digit of eleven digits.
-fn my_number(payload: &str) -> String {
-    let digits: Vec<u32> = payload.chars().map(|c| c.to_digit(10).unwrap()).collect();
-    assert_eq!(digits.len(), 11);
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, d)| {
-            let n = i as u32 + 1;
-            d * if n <= 6 { n + 1 } else { n - 5 }
-        })
-        .sum();
-    let check = match sum % 11 {
-        0 | 1 => 0,
-        r => 11 - r,
-    };
-    format!("{payload}{check}")
-}
-
 /// The same twelve digits with the check digit off by one: not a My Number.
 fn wrong_check(number: &str) -> String {
     let (head, last) = number.split_at(11);

@@ -7,25 +7,6 @@ use std::time::Duration;
 
 use crate::common::*;
 
-/// A valid My Number from eleven digits.
-fn my_number(payload: &str) -> String {
-    let digits: Vec<u32> = payload.chars().map(|c| c.to_digit(10).unwrap()).collect();
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, d)| {
-            let n = i as u32 + 1;
-            d * if n <= 6 { n + 1 } else { n - 5 }
-        })
-        .sum();
-    let check = match sum % 11 {
-        0 | 1 => 0,
-        r => 11 - r,
-    };
-    format!("{payload}{check}")
-}
-
 /// The office's own mail server as a script: it knows `boss@`, takes its mail at RCPT, and
 /// refuses it at the end of DATA (a mailbox that is closed): the relay must then bounce.
 const OFFICE_SERVER: &str = r#"
