@@ -126,13 +126,7 @@ pub fn mask_number(written: &str) -> CompactString {
         total += usize::from(b.is_ascii_digit());
         one_line_ascii &= b.is_ascii() && b != b'\n';
     }
-    let (first, last) = if total >= MASK_FULL_RULE_MIN_DIGITS {
-        (MASK_KEEP_FIRST, MASK_KEEP_LAST)
-    } else {
-        let half = total / 2;
-        let first = MASK_KEEP_FIRST.min(half);
-        (first, MASK_KEEP_LAST.min(half - first))
-    };
+    let (first, last) = kept_digits(total);
     if one_line_ascii {
         return mask_one_ascii_line(bytes, total, first, last);
     }
@@ -169,6 +163,19 @@ pub fn mask_number(written: &str) -> CompactString {
         }
     }
     out
+}
+
+/// How many digits a mask keeps at the start and at the end of a number of `total` digits:
+/// [`MASK_KEEP_FIRST`] and [`MASK_KEEP_LAST`] from [`MASK_FULL_RULE_MIN_DIGITS`] digits on,
+/// at most half of a shorter one.
+fn kept_digits(total: usize) -> (usize, usize) {
+    if total >= MASK_FULL_RULE_MIN_DIGITS {
+        (MASK_KEEP_FIRST, MASK_KEEP_LAST)
+    } else {
+        let half = total / 2;
+        let first = MASK_KEEP_FIRST.min(half);
+        (first, MASK_KEEP_LAST.min(half - first))
+    }
 }
 
 /// The fewest digits a run needs before [`mask_numbers_in`] masks it: shorter runs (a date
@@ -215,13 +222,7 @@ pub fn mask_numbers_in(text: &str) -> std::borrow::Cow<'_, str> {
         }
         let total = digits.len();
         if total >= MASK_IN_TEXT_MIN_DIGITS {
-            let (first, last) = if total >= MASK_FULL_RULE_MIN_DIGITS {
-                (MASK_KEEP_FIRST, MASK_KEEP_LAST)
-            } else {
-                let half = total / 2;
-                let first = MASK_KEEP_FIRST.min(half);
-                (first, MASK_KEEP_LAST.min(half - first))
-            };
+            let (first, last) = kept_digits(total);
             for (n, &at) in digits.iter().enumerate() {
                 if n >= first
                     && n < total - last

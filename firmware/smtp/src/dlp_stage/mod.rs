@@ -111,7 +111,29 @@ impl DlpStage {
     }
 
     /// Queues a generated message; logged when the backlog is full.
-    fn queue_notice(&self, about: &str, envelope: Envelope, content: Vec<u8>, what: &str) {
+    /// Puts a notice the stage wrote (`rendered`, about message `about`, to `to`) into the
+    /// queue; a notice that could not be written or queued is logged.
+    fn queue_notice(
+        &self,
+        about: &str,
+        rendered: std::io::Result<Vec<u8>>,
+        to: Vec<Recipient>,
+        what: &str,
+    ) {
+        let content = match rendered {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(queue_id = %about, error = %e, "could not render the {what}");
+                return;
+            }
+        };
+        let envelope = Envelope::generated(
+            crate::spool::new_id(),
+            String::new(),
+            to,
+            &self.hostname,
+            &content,
+        );
         let id = envelope.id.clone();
         match self.notices.try_send((envelope, content)) {
             Ok(()) => tracing::info!(queue_id = %about, notice_id = %id, "{what} queued"),
@@ -137,21 +159,12 @@ impl DlpStage {
             report,
             decision,
         };
-        let content = match notice::render(&facts, &self.notify, &self.hostname) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(queue_id = %env.id, error = %e, "could not render the DLP notice");
-                return;
-            }
-        };
-        let notice = Envelope::generated(
-            crate::spool::new_id(),
-            String::new(),
+        self.queue_notice(
+            &env.id,
+            notice::render(&facts, &self.notify, &self.hostname),
             self.notify.iter().map(Recipient::new).collect(),
-            &self.hostname,
-            &content,
+            "DLP notice",
         );
-        self.queue_notice(&env.id, notice, content, "DLP notice");
     }
 
     /// Tells the sender why their message is held, if the sender is a verified sender of
@@ -178,21 +191,12 @@ impl DlpStage {
             reason,
             report,
         };
-        let content = match sender_notice::render(&facts, &env.mail_from, &self.hostname) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(queue_id = %env.id, error = %e, "could not render the sender notice");
-                return;
-            }
-        };
-        let notice = Envelope::generated(
-            crate::spool::new_id(),
-            String::new(),
+        self.queue_notice(
+            &env.id,
+            sender_notice::render(&facts, &env.mail_from, &self.hostname),
             vec![Recipient::new(env.mail_from.clone())],
-            &self.hostname,
-            &content,
+            "sender notice",
         );
-        self.queue_notice(&env.id, notice, content, "sender notice");
     }
 }
 
