@@ -18,11 +18,6 @@ pub fn ready(status: &str) -> io::Result<bool> {
     notify(&format!("READY=1\nSTATUS={}", one_line(status)))
 }
 
-/// Sends a status line (shown by `systemctl status`).
-pub fn status(status: &str) -> io::Result<bool> {
-    notify(&format!("STATUS={}", one_line(status)))
-}
-
 /// Sends `state` (newline-separated `KEY=value` assignments) to `$NOTIFY_SOCKET`.
 pub fn notify(state: &str) -> io::Result<bool> {
     match std::env::var_os(NOTIFY_SOCKET) {

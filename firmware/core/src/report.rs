@@ -19,6 +19,15 @@ pub struct Issue {
 }
 
 impl Issue {
+    /// An issue with `key`, the value as written and the reason.
+    pub fn new(key: impl Into<String>, value: impl ToString, reason: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+
     /// The top-level section the key is in (`smtp` for `smtp.listeners[1].address`).
     pub fn section(&self) -> &str {
         let end = self.key.find(['.', '[']).unwrap_or(self.key.len());
@@ -50,11 +59,7 @@ impl Report {
         value: impl ToString,
         reason: impl Into<String>,
     ) {
-        self.errors.push(Issue {
-            key: key.into(),
-            value: value.to_string(),
-            reason: reason.into(),
-        });
+        self.errors.push(Issue::new(key, value, reason));
     }
 
     /// Records a warning.
@@ -64,11 +69,7 @@ impl Report {
         value: impl ToString,
         reason: impl Into<String>,
     ) {
-        self.warnings.push(Issue {
-            key: key.into(),
-            value: value.to_string(),
-            reason: reason.into(),
-        });
+        self.warnings.push(Issue::new(key, value, reason));
     }
 
     /// True when nothing refuses the configuration.
@@ -85,19 +86,20 @@ impl Report {
     /// The problems in the given top-level sections only (what a daemon that uses just
     /// those sections must refuse or warn about).
     pub fn in_sections(&self, sections: &[&str]) -> Report {
-        let keep = |i: &&Issue| sections.contains(&i.section());
-        Report {
-            errors: self.errors.iter().filter(keep).cloned().collect(),
-            warnings: self.warnings.iter().filter(keep).cloned().collect(),
-        }
+        self.filtered(|i| sections.contains(&i.section()))
     }
 
     /// The problems outside the given sections.
     pub fn outside(&self, sections: &[&str]) -> Report {
-        let keep = |i: &&Issue| !sections.contains(&i.section());
+        self.filtered(|i| !sections.contains(&i.section()))
+    }
+
+    /// The problems `keep` says yes to.
+    fn filtered(&self, keep: impl Fn(&Issue) -> bool) -> Report {
+        let pick = |list: &[Issue]| list.iter().filter(|i| keep(i)).cloned().collect();
         Report {
-            errors: self.errors.iter().filter(keep).cloned().collect(),
-            warnings: self.warnings.iter().filter(keep).cloned().collect(),
+            errors: pick(&self.errors),
+            warnings: pick(&self.warnings),
         }
     }
 

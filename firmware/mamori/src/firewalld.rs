@@ -125,23 +125,20 @@ pub struct Firewalld<B: Backend> {
 pub fn failsafe_model() -> FirewallConfig {
     use mamori_firewall::model::{Policy, Zone, Zones};
     let board = Zones::default();
-    let closed = |zone: &Zone, masquerade: bool| Zone {
+    // Input and forwarding dropped, nothing masqueraded; the LAN keeps ping and DHCP/DNS.
+    let closed = |zone: &Zone, lan: bool| Zone {
         interfaces: zone.interfaces.clone(),
         input: Some(Policy::Drop),
         forward: Some(Policy::Drop),
-        masquerade: Some(masquerade),
-        allow_ping: Some(true),
-        allow_dhcp_dns: Some(true),
+        masquerade: Some(false),
+        allow_ping: Some(lan),
+        allow_dhcp_dns: lan.then_some(true),
         ..Zone::default()
     };
     FirewallConfig {
         zones: Zones {
-            lan: closed(&board.lan, false),
-            wan: Zone {
-                allow_dhcp_dns: None,
-                allow_ping: Some(false),
-                ..closed(&board.wan, false)
-            },
+            lan: closed(&board.lan, true),
+            wan: closed(&board.wan, false),
             dmz: None,
             guest: None,
         },
@@ -220,8 +217,13 @@ impl<B: Backend> Firewalld<B> {
         self.audit("fw_failsafe", serde_json::json!({ "why": reason }));
         self.apply_model(&failsafe_model())
             .context("applying the fail-safe firewall table")?;
-        *self.failsafe.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
+        *self.failsafe_reason() = Some(reason);
         Ok(())
+    }
+
+    /// Why the fail-safe table is in force, if it is.
+    fn failsafe_reason(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.failsafe.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// What a revert goes back to when no model was ever confirmed: the fail-safe table
@@ -413,12 +415,7 @@ impl<B: Backend> Firewalld<B> {
                 let mut models = self.models.lock().await;
                 let serial = models.confirm(serial, now)?;
                 self.save(&models)?;
-                if let Some(was) = self
-                    .failsafe
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .take()
-                {
+                if let Some(was) = self.failsafe_reason().take() {
                     tracing::info!(was = %was, "a confirmed model replaces the fail-safe table");
                 }
                 self.audit(
@@ -452,7 +449,7 @@ impl<B: Backend> Firewalld<B> {
                         "seconds_left": p.deadline.saturating_sub(now),
                     })),
                     "confirmed_serial": models.last_serial,
-                    "failsafe": *self.failsafe.lock().unwrap_or_else(|p| p.into_inner()),
+                    "failsafe": *self.failsafe_reason(),
                     "counters": counters,
                 }))
             }
