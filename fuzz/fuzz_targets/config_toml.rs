@@ -1,4 +1,4 @@
-//! `mamori_core::config::from_toml_str` on arbitrary UTF-8: parsing, strict
+//! `mamori_settings::from_toml_str` on arbitrary UTF-8: parsing, strict
 //! deserialisation and whole-configuration validation.
 //!
 //! Checked, besides "never panics" (and libFuzzer's limits: 10 s and 2 GiB per input in
@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mamori_core::config::from_toml_str;
+use mamori_settings::from_toml_str;
 
 // Found by this target and fixed: a `log.level` field filter (`[{f=a....b}]`) was
 // compiled as a regular expression in time and memory exponential in its length.

@@ -1,16 +1,20 @@
-//! Mamori's shared core: the typed configuration model every daemon loads, the
-//! control-socket protocol the daemons and the `mamori` CLI speak, and logging setup.
+//! Mamori's shared core, a leaf that depends on no domain crate: the value types every
+//! section of the settings uses, the keyed error/warning report, reading layered settings,
+//! the box-wide `[general]` and `[log]` sections, the audit log, the clock, control-socket
+//! framing, readiness notification and logging setup.
 //!
-//! Everything here is plain data and pure functions except [`logging::init`] and
-//! [`config::load`], which touch the environment and the file system at the edge.
+//! Everything here is plain data and pure functions except [`logging::init`],
+//! [`load::Layers::read`], the audit log's files and the control socket's loop, which touch
+//! the environment, the file system and sockets at the edge.
 
 pub mod audit;
 pub mod clock;
-pub mod config;
 pub mod control;
+pub mod general;
+pub mod load;
 pub mod logging;
 pub mod notify;
 pub mod report;
+pub mod values;
 
-pub use config::{Config, ConfigError};
 pub use report::{Issue, Report};

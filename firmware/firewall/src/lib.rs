@@ -19,6 +19,7 @@
 //! nothing ties it to one. NAT is IPv4 only: masquerading and port-forward DNAT rewrite
 //! IPv4, while an IPv6 port forward is a plain forward accept to the host's own address.
 
+pub mod api;
 mod build;
 pub mod confirm;
 pub mod discovery;

@@ -9,8 +9,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use mamori_core::control::{FwRequest, Response};
+use mamori_core::control::Response;
 use mamori_firewall::FirewallConfig;
+use mamori_firewall::api::FwRequest;
 
 use crate::cli_files::{load_section, operator};
 use crate::cli_queue::call;

@@ -4,8 +4,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use mamori_core::control::{Response, SmtpRequest};
+use mamori_core::control::Response;
 use mamori_dlp::{LocatedFinding, Problem};
+use mamori_smtp::api::SmtpRequest;
 use mamori_smtp::spool::DlpRecord;
 use serde_json::Value;
 

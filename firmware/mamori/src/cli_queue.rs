@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use mamori_core::control::{Response, SmtpRequest};
+use mamori_core::control::Response;
+use mamori_smtp::api::SmtpRequest;
 
 /// What to do with the queue.
 #[derive(Subcommand)]

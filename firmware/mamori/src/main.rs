@@ -6,7 +6,6 @@ mod cli_files;
 mod cli_fw;
 mod cli_quarantine;
 mod cli_queue;
-mod firewalld;
 mod run;
 
 use std::path::PathBuf;
@@ -96,9 +95,9 @@ enum Command {
 }
 
 /// The sections `mamori smtpd` uses: errors elsewhere do not stop it.
-const SMTPD_SECTIONS: &[&str] = &["general", "log", "smtp", "dlp"];
+const SMTPD_SECTIONS: &[&str] = mamori_smtp::settings::SECTIONS;
 /// The sections `mamori firewalld` uses.
-const FIREWALLD_SECTIONS: &[&str] = &["general", "log", "firewall"];
+const FIREWALLD_SECTIONS: &[&str] = mamori_settings::FIREWALL_SECTIONS;
 /// The sections the tools that only look for the data directory use.
 const TOOL_SECTIONS: &[&str] = &["general"];
 
@@ -107,13 +106,13 @@ const TOOL_SECTIONS: &[&str] = &["general"];
 fn load_config(
     path: Option<&PathBuf>,
     sections: &[&str],
-) -> anyhow::Result<(mamori_core::Config, mamori_core::Report)> {
+) -> anyhow::Result<(mamori_settings::Config, mamori_core::Report)> {
     let files: Vec<&std::path::Path> = path.map(|p| p.as_path()).into_iter().collect();
     let context = || match path {
         Some(p) => format!("loading configuration from {}", p.display()),
         None => "loading configuration".to_string(),
     };
-    mamori_core::config::load(&files)
+    mamori_settings::load(&files)
         .and_then(|loaded| loaded.for_sections(sections))
         .with_context(context)
 }
@@ -181,7 +180,7 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             // `fw check` talks to no daemon.
             let socket = match (&control.socket, &action) {
                 (None, cli_fw::FwAction::Check { .. }) => PathBuf::new(),
-                _ => control.socket(firewalld::socket_path)?,
+                _ => control.socket(mamori_firewalld::socket_path)?,
             };
             return cli_fw::run(action, &socket, control.json);
         }
@@ -231,7 +230,7 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
 /// reason, on standard error; exit 2 on any error, else the effective configuration as JSON
 /// on standard output.
 fn check_config(path: &std::path::Path) -> anyhow::Result<std::process::ExitCode> {
-    let loaded = mamori_core::config::load(&[path])
+    let loaded = mamori_settings::load(&[path])
         .with_context(|| format!("loading configuration from {}", path.display()))?;
     let report = &loaded.report;
     if !report.warnings.is_empty() || !report.errors.is_empty() {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use mamori_core::Config;
+use mamori_settings::Config;
 use mamori_smtp::pipeline::Pipeline;
 
 /// Runs the relay until SIGTERM or SIGINT.
@@ -14,7 +14,7 @@ pub async fn smtpd(config: Config) -> anyhow::Result<()> {
             config.general.data_dir.display()
         )
     })?;
-    let daemon = mamori_smtp::server::start(&config, Pipeline::new())
+    let daemon = mamori_smtp::server::start(&config.relay(), Pipeline::new())
         .await
         .context("starting smtpd")?;
     tracing::info!(control = %daemon.bound.control.display(), "smtpd ready");
@@ -43,16 +43,16 @@ pub async fn firewalld(config: Config) -> anyhow::Result<()> {
         mamori_core::audit::AuditLog::open(&data_dir.join("audit"), 16 << 20, 10)
             .context("opening the audit log")?,
     );
-    let daemon = crate::firewalld::Firewalld::start(
+    let daemon = mamori_firewalld::Firewalld::start(
         data_dir,
         config.firewall.clone(),
-        crate::firewalld::Netlink,
+        mamori_firewalld::Netlink,
         audit,
     )?;
-    let socket = crate::firewalld::socket_path(data_dir);
+    let socket = mamori_firewalld::socket_path(data_dir);
     tracing::info!(control = %socket.display(), "firewalld ready");
     tokio::select! {
-        r = crate::firewalld::serve(daemon, socket) => r?,
+        r = mamori_firewalld::serve(daemon, socket) => r?,
         () = wait_for_shutdown() => tracing::info!("firewalld stopping; the table stays in force"),
     }
     Ok(())
@@ -94,12 +94,12 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
         "MAMORI__GENERAL__DATA_DIR".into(),
         data_dir.display().to_string(),
     ));
-    let (config, report) = mamori_core::config::load_with_env(&files, env)
+    let (config, report) = mamori_settings::load_with_env(&files, env)
         .and_then(|loaded| loaded.for_sections(&["general", "log", "smtp", "dlp"]))
         .context("loading the try-out configuration")?;
     mamori_core::logging::init(&config.log.level)?;
     report.log_warnings();
-    let daemon = mamori_smtp::server::start(&config, Pipeline::new())
+    let daemon = mamori_smtp::server::start(&config.relay(), Pipeline::new())
         .await
         .context("starting smtpd")?;
     println!(
@@ -108,9 +108,9 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
     );
     for (kind, addr) in &daemon.bound.listeners {
         let what = match kind {
-            mamori_core::config::ListenerKind::Relay => "SMTP relay (no AUTH from 127.0.0.0/8)",
-            mamori_core::config::ListenerKind::Submission => "SMTP submission (STARTTLS + AUTH)",
-            mamori_core::config::ListenerKind::Smtps => "SMTP submission (implicit TLS + AUTH)",
+            mamori_smtp::settings::ListenerKind::Relay => "SMTP relay (no AUTH from 127.0.0.0/8)",
+            mamori_smtp::settings::ListenerKind::Submission => "SMTP submission (STARTTLS + AUTH)",
+            mamori_smtp::settings::ListenerKind::Smtps => "SMTP submission (implicit TLS + AUTH)",
         };
         println!("  {what:45} smtp://{addr}");
     }

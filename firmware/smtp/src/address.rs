@@ -5,7 +5,7 @@
 //! unquoted local part while still refusing what could confuse routing (spaces, control
 //! characters, missing or bad domains).
 
-use mamori_core::config::Domain;
+use mamori_core::values::Domain;
 
 /// The longest path RFC 5321 §4.5.3.1.3 allows.
 pub const MAX_PATH_LEN: usize = 256;

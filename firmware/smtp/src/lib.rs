@@ -9,6 +9,7 @@
 //! fuzzable; files, sockets and timers sit in `server`, `spool` and `queue`.
 
 pub mod address;
+pub mod api;
 pub mod datetime;
 pub mod dlp_stage;
 pub mod inbound;
@@ -16,6 +17,7 @@ pub mod outbound;
 pub mod pipeline;
 pub mod queue;
 pub mod server;
+pub mod settings;
 pub mod spool;
 pub mod stats;
 pub mod tls;

@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mamori_core::config::{BounceContent, Config, Delivery, ListenerKind, Route, Smtp};
-use mamori_core::control::{MAX_REQUEST_LINE, Response, SmtpRequest};
+use crate::api::SmtpRequest;
+use crate::settings::{BounceContent, Delivery, ListenerKind, RelaySettings, Route, Smtp};
+use mamori_core::control::{MAX_REQUEST_LINE, Response};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, UnixListener};
 
@@ -93,7 +94,7 @@ pub struct Smtpd {
 }
 
 /// Binds every listener and the control socket, loads the queue and starts delivery.
-pub async fn start(config: &Config, pipeline: Pipeline) -> Result<Smtpd, ServerError> {
+pub async fn start(config: &RelaySettings, pipeline: Pipeline) -> Result<Smtpd, ServerError> {
     let data_dir = &config.general.data_dir;
     let smtp = &config.smtp;
     let stats = Arc::new(Stats::default());

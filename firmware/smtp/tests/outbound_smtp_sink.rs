@@ -9,10 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mamori_core::config::TlsMode;
 use mamori_smtp::outbound::{
     ClientOptions, Connection, OutRecipient, TlsConfigs, Transaction, connect_any,
 };
+use mamori_smtp::settings::TlsMode;
 
 const SINK_PATHS: &[&str] = &["/usr/sbin/smtp-sink", "/usr/bin/smtp-sink"];
 

@@ -56,6 +56,22 @@ pub fn check(cfg: &FirewallConfig) -> Report {
     c.report
 }
 
+/// Records every error and warning of the model in the settings' keyed report, each error
+/// under its key path (`firewall.zones[1].interfaces`).
+pub fn check_into(cfg: &FirewallConfig, r: &mut mamori_core::Report) {
+    let found = check(cfg);
+    for e in found.errors {
+        let reason = match &e.item {
+            Some(item) => format!("{} (in {item:?})", e.reason()),
+            None => e.reason(),
+        };
+        r.error(e.key(), &e.value, reason);
+    }
+    for w in found.warnings {
+        r.warn(SECTION, "(the model)", w.to_string());
+    }
+}
+
 /// Collects findings while the checks walk the model.
 pub(crate) struct Checker<'a> {
     pub(crate) cfg: &'a FirewallConfig,

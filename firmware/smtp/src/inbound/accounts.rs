@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 
+use crate::settings::SenderPattern;
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::{Argon2, PasswordHasher};
-use mamori_core::config::{Domain, SenderPattern};
+use mamori_core::values::Domain;
 
 /// The accounts allowed to authenticate, by user name, and the senders each may use.
 #[derive(Debug, Clone, Default)]
@@ -36,17 +37,14 @@ pub fn hash_password(password: &str) -> Result<String, HashError> {
 impl Accounts {
     /// Builds the account table from configuration, each account allowed only its own
     /// user name as sender (see [`Self::with_senders`]).
-    pub fn new(accounts: &[mamori_core::config::Account]) -> Self {
+    pub fn new(accounts: &[crate::settings::Account]) -> Self {
         Self::with_senders(accounts, &[])
     }
 
     /// Builds the account table from configuration: each account may send as its
     /// configured `senders`; with none, as its user name if that is an address, else as
     /// any address of `office_domains` (any address at all when there are none).
-    pub fn with_senders(
-        accounts: &[mamori_core::config::Account],
-        office_domains: &[Domain],
-    ) -> Self {
+    pub fn with_senders(accounts: &[crate::settings::Account], office_domains: &[Domain]) -> Self {
         let dummy = hash_password(&format!("{:x}", rand::random::<u128>())).unwrap_or_default();
         let senders = accounts
             .iter()
@@ -121,7 +119,7 @@ mod tests {
     fn verify_right_and_wrong() {
         let hash = hash_password("correct horse").unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        let accounts = Accounts::new(&[mamori_core::config::Account {
+        let accounts = Accounts::new(&[crate::settings::Account {
             username: "taro".into(),
             password_hash: hash,
             senders: Vec::new(),
@@ -133,7 +131,7 @@ mod tests {
 
     #[test]
     fn senders_are_the_configured_ones_or_the_name_or_the_office() {
-        let account = |name: &str, senders: &[&str]| mamori_core::config::Account {
+        let account = |name: &str, senders: &[&str]| crate::settings::Account {
             username: name.into(),
             password_hash: "$argon2id$x".into(),
             senders: senders.iter().map(|s| s.to_string()).collect(),

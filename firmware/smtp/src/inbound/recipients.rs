@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mamori_core::config::{AcceptedDomain, RecipientCheck};
+use crate::settings::{AcceptedDomain, RecipientCheck};
 use tokio::time::Instant;
 
 /// How long a "yes" of the office's server is remembered.

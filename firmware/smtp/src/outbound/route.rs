@@ -7,13 +7,13 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
+use crate::settings::{Delivery, Route, TlsMode};
 use hickory_resolver::config::{NameServerConfig, ResolverConfig};
 use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::ProtoErrorKind;
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::xfer::Protocol;
 use hickory_resolver::{ResolveError as DnsError, TokioResolver};
-use mamori_core::config::{Delivery, Route, TlsMode};
 use rand::Rng;
 use rand::seq::SliceRandom;
 
@@ -392,7 +392,7 @@ pub fn order_mx(records: &[(u16, String)], rng: &mut impl Rng) -> MxPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mamori_core::config::{Smarthost, TlsPolicy};
+    use crate::settings::{Smarthost, TlsPolicy};
     use rand::SeedableRng;
     use rand::rngs::StdRng;
 

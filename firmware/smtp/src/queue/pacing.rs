@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use mamori_core::config::{PaceGroup, PaceLimits, Pacing};
+use crate::settings::{PaceGroup, PaceLimits, Pacing};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -37,7 +37,7 @@ impl PacePolicy {
     pub fn new(cfg: &Pacing) -> Self {
         let mut groups = cfg.groups.clone();
         if cfg.jp_mobile_preset {
-            groups.push(mamori_core::config::jp_mobile_group());
+            groups.push(crate::settings::jp_mobile_group());
         }
         Self {
             groups,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mamori_core::config::{Delivery, TlsMode};
+use crate::settings::{Delivery, TlsMode};
 use tokio::net::TcpStream;
 
 use super::{Job, Outcome};

@@ -14,7 +14,7 @@ const MAX_AUTH_FAILURES: usize = 3;
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     pub(super) async fn auth(&mut self, mechanism: u64, initial: String) -> std::io::Result<Next> {
         if !self.auth_offered() {
-            if !self.tls && self.kind != mamori_core::config::ListenerKind::Relay {
+            if !self.tls && self.kind != crate::settings::ListenerKind::Relay {
                 self.reply(Reply::new(
                     538,
                     "5.7.11",

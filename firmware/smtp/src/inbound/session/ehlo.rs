@@ -1,6 +1,6 @@
 //! EHLO and HELO: greet, reset any transaction, advertise extensions.
 
-use mamori_core::config::ListenerKind;
+use crate::settings::ListenerKind;
 
 use super::{Next, Session, State};
 use crate::inbound::reply::Reply;

@@ -1,6 +1,6 @@
 //! MAIL FROM: open a transaction.
 
-use mamori_core::config::ListenerKind;
+use crate::settings::ListenerKind;
 use smtp_proto::{MAIL_RET_FULL, MAIL_RET_HDRS, MAIL_SMTPUTF8, MailFrom};
 
 use super::{Next, Session, State, Transaction};

@@ -13,7 +13,7 @@ mod rcpt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use mamori_core::config::{ListenerKind, Smtp};
+use crate::settings::{ListenerKind, Smtp};
 use smtp_proto::Request;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;

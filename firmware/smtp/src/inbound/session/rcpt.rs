@@ -1,6 +1,6 @@
 //! RCPT TO: add a recipient, refusing to relay for strangers.
 
-use mamori_core::config::ListenerKind;
+use crate::settings::ListenerKind;
 use smtp_proto::{
     RCPT_NOTIFY_DELAY, RCPT_NOTIFY_FAILURE, RCPT_NOTIFY_NEVER, RCPT_NOTIFY_SUCCESS, RcptTo,
 };

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use mamori_core::config::{Account, ListenerKind, Smtp};
+use crate::settings::{Account, ListenerKind, Smtp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
 use super::*;
@@ -155,9 +155,9 @@ fn trusted() -> Smtp {
     }
 }
 
-fn accepted(domain: &str, verify: mamori_core::config::RecipientCheck, list: &[&str]) -> Smtp {
+fn accepted(domain: &str, verify: crate::settings::RecipientCheck, list: &[&str]) -> Smtp {
     Smtp {
-        accepted_domains: vec![mamori_core::config::AcceptedDomain {
+        accepted_domains: vec![crate::settings::AcceptedDomain {
             domain: domain.parse().unwrap(),
             host: Some("mail.internal.test".into()),
             port: 25,
@@ -248,7 +248,7 @@ async fn stranger_cannot_relay() {
 
 #[tokio::test]
 async fn a_stranger_reaches_only_existing_recipients_of_accepted_domains() {
-    use mamori_core::config::RecipientCheck;
+    use crate::settings::RecipientCheck;
     let smtp = accepted("office.test", RecipientCheck::Callout, &[]);
     let mut h = start(smtp, ListenerKind::Relay, "203.0.113.9:4000", false);
     h.read_reply().await;
@@ -310,7 +310,7 @@ async fn the_office_network_sends_only_from_office_domains() {
 
 #[tokio::test]
 async fn a_forged_office_sender_from_the_internet_is_refused_when_configured() {
-    use mamori_core::config::RecipientCheck;
+    use crate::settings::RecipientCheck;
     let open = accepted("office.test", RecipientCheck::Callout, &[]);
     let mut h = start(open.clone(), ListenerKind::Relay, "203.0.113.9:4000", false);
     h.read_reply().await;

@@ -1,6 +1,8 @@
 use std::io::Write;
 
 use super::*;
+use mamori_core::values::Domain;
+use mamori_smtp::settings::{BounceContent, ListenerKind, jp_mobile_group, route_for_accepted};
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs

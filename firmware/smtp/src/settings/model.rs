@@ -1,64 +1,14 @@
-//! The configuration model: one typed tree for every daemon, parsed strictly
-//! (unknown keys are errors) with defaults a careful operator would choose.
+//! The `[smtp]` section: listeners, acceptance limits, accounts and delivery, parsed
+//! strictly (unknown keys are errors) with defaults a careful operator would choose.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use mamori_core::values::{Domain, Network};
 use serde::{Deserialize, Serialize};
 
-use super::types::{Domain, ListenerKind, Network, TlsMode};
-
-/// The whole configuration of the box.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Config {
-    /// Settings shared by every daemon.
-    pub general: General,
-    /// Logging.
-    pub log: Log,
-    /// The SMTP relay.
-    pub smtp: Smtp,
-    /// Data-loss prevention for mail passing the relay.
-    pub dlp: mamori_dlp::DlpConfig,
-    /// The firewall model (`mamori firewalld` applies it).
-    pub firewall: mamori_firewall::FirewallConfig,
-}
-
-/// Settings shared by every daemon.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct General {
-    /// Where state lives: the spool, generated keys, control sockets.
-    pub data_dir: PathBuf,
-    /// The box's own host name, used in SMTP greetings, `Received:` and outbound EHLO.
-    pub hostname: String,
-}
-
-impl Default for General {
-    fn default() -> Self {
-        Self {
-            data_dir: PathBuf::from("/var/lib/mamori"),
-            hostname: "mamori.localdomain".into(),
-        }
-    }
-}
-
-/// Logging settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Log {
-    /// A `tracing` filter such as `info` or `info,mamori_smtp=debug`.
-    pub level: String,
-}
-
-impl Default for Log {
-    fn default() -> Self {
-        Self {
-            level: "info".into(),
-        }
-    }
-}
+use super::types::{ListenerKind, TlsMode};
 
 /// The SMTP relay: listeners, acceptance limits, accounts and delivery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

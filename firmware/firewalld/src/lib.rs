@@ -1,4 +1,4 @@
-//! `mamori firewalld`: owns the `inet mamori` table. At start it applies the last
+//! The firewall daemon (`mamori firewalld`): owns the `inet mamori` table. At start it applies the last
 //! confirmed model (or the configuration's `[firewall]`); over its control socket it applies
 //! new models on probation (confirm-or-revert), confirms, rolls back, reports counters and
 //! updates named sets. The models live in `<data_dir>/firewall/models.json`, replaced
@@ -17,8 +17,9 @@ use std::time::Duration;
 use anyhow::Context;
 use mamori_core::audit::AuditLog;
 use mamori_core::clock::unix_now;
-use mamori_core::control::{FwRequest, MAX_FW_REQUEST_LINE, Response};
+use mamori_core::control::Response;
 use mamori_firewall::FirewallConfig;
+use mamori_firewall::api::{FwRequest, MAX_FW_REQUEST_LINE};
 use mamori_firewall::confirm::{DEFAULT_TIMEOUT_SECS, Models};
 use mamori_firewall::discovery::{Inventory, SweepReport};
 use mamori_firewall::model::SetElement;

@@ -1,27 +1,26 @@
-//! Whole-configuration rules that single values cannot express.
+//! The relay's rules that single values cannot express, over `[smtp]` and `[dlp]` (and the
+//! box's host name from `[general]`).
 
 use std::collections::HashSet;
 
-use crate::report::Report;
+use mamori_core::general::General;
+use mamori_core::report::Report;
+use mamori_core::values::Domain;
+use mamori_dlp::DlpConfig;
 
-use super::{Config, ListenerKind, PaceLimits};
+use super::model::{PaceLimits, Smtp};
+use super::types::ListenerKind;
 
-/// Checks the rules of the model as a whole, recording every broken rule and every risk.
-pub(super) fn check(c: &Config, r: &mut Report) {
-    if c.general.hostname.is_empty() || c.general.hostname.parse::<super::Domain>().is_err() {
-        r.error(
-            "general.hostname",
-            format!("{:?}", c.general.hostname),
-            "must be a fully qualified host name such as mamori.example.jp",
-        );
-    }
-    if crate::logging::parse_filter(&c.log.level).is_err() {
-        r.error(
-            "log.level",
-            format!("{:?}", c.log.level),
-            "must be a level (error, warn, info, debug, trace) or a tracing filter",
-        );
-    }
+/// The sections the rules look at together.
+struct View<'a> {
+    general: &'a General,
+    smtp: &'a Smtp,
+    dlp: &'a DlpConfig,
+}
+
+/// Checks `[smtp]` and `[dlp]` as a whole, recording every broken rule and every risk.
+pub fn check(general: &General, smtp: &Smtp, dlp: &DlpConfig, r: &mut Report) {
+    let c = &View { general, smtp, dlp };
     let s = &c.smtp;
     let mut seen = HashSet::new();
     for (i, l) in s.listeners.iter().enumerate() {
@@ -226,24 +225,7 @@ pub(super) fn check(c: &Config, r: &mut Report) {
         }
         check_limits(&format!("smtp.pacing.groups[{i}].limits"), &g.limits, r);
     }
-    check_dlp(&c.dlp, r);
-    check_firewall(&c.firewall, r);
-}
-
-/// The firewall model as a whole (unknown zones, overlapping forwards, families …): every
-/// error and warning of its validator.
-fn check_firewall(f: &mamori_firewall::FirewallConfig, r: &mut Report) {
-    let found = mamori_firewall::validate::check(f);
-    for e in found.errors {
-        let reason = match &e.item {
-            Some(item) => format!("{} (in {item:?})", e.reason()),
-            None => e.reason(),
-        };
-        r.error(e.key(), &e.value, reason);
-    }
-    for w in found.warnings {
-        r.warn("firewall", "(the model)", w.to_string());
-    }
+    check_dlp(c.dlp, r);
 }
 
 /// The DLP section: the dictionary and the rules must compile, the limits must leave room
@@ -306,9 +288,9 @@ fn check_dlp(d: &mamori_dlp::DlpConfig, r: &mut Report) {
         );
     }
     for (i, address) in d.notify.iter().enumerate() {
-        let ok = address.rsplit_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.parse::<super::Domain>().is_ok()
-        });
+        let ok = address
+            .rsplit_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.parse::<Domain>().is_ok());
         if !ok {
             r.error(
                 format!("dlp.notify[{i}]"),
@@ -321,7 +303,7 @@ fn check_dlp(d: &mamori_dlp::DlpConfig, r: &mut Report) {
 
 /// The two domain lists: accepted domains need a route and a way to check recipients,
 /// and no route may lead back to the box.
-fn check_domains(c: &Config, r: &mut Report) {
+fn check_domains(c: &View<'_>, r: &mut Report) {
     let s = &c.smtp;
     let mut seen = HashSet::new();
     for (i, a) in s.accepted_domains.iter().enumerate() {
@@ -378,7 +360,7 @@ fn check_domains(c: &Config, r: &mut Report) {
 
 /// Does `host:port` name this box's own SMTP service (its host name, `localhost` or a
 /// loopback address, at the port of one of its listeners)?
-fn points_at_self(c: &Config, host: &str, port: u16) -> bool {
+fn points_at_self(c: &View<'_>, host: &str, port: u16) -> bool {
     let host = host.trim().trim_end_matches('.');
     let is_self_name = host.eq_ignore_ascii_case(&c.general.hostname)
         || host.eq_ignore_ascii_case("localhost")
