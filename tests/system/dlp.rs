@@ -93,7 +93,7 @@ fn my_number_in_an_iso_2022_jp_body_is_rejected_and_a_wrong_check_digit_passes()
         m.log()
     );
     assert_eq!(sink.count(), 1, "only the harmless message was delivered");
-    let audit = std::fs::read_to_string(m.dir.path().join("data/audit/audit.jsonl")).unwrap();
+    let audit = std::fs::read_to_string(m.dir.path().join("data/audit/smtpd/audit.jsonl")).unwrap();
     assert!(audit.contains("\"action\":\"reject\""), "{audit}");
     assert!(
         !audit.contains(&number),
@@ -182,7 +182,7 @@ fn a_my_number_in_a_docx_in_a_zip_is_held_and_release_delivers_exactly_once() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(sink.count(), 1, "delivered exactly once");
 
-    let audit = std::fs::read_to_string(m.dir.path().join("data/audit/audit.jsonl")).unwrap();
+    let audit = std::fs::read_to_string(m.dir.path().join("data/audit/smtpd/audit.jsonl")).unwrap();
     assert!(audit.contains("\"event\":\"dlp_verdict\""), "{audit}");
     assert!(
         audit.contains("\"event\":\"quarantine_release\""),

@@ -8,6 +8,7 @@
 mod boot;
 mod common;
 mod config_check;
+mod control;
 mod crash;
 mod delivery;
 mod dlp;

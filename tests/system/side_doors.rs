@@ -138,7 +138,7 @@ verify = "callout"
         "the number left in the bounce: {bounce}"
     );
     // The bounce went through DLP (its audit record says it was generated).
-    let audit = std::fs::read_dir(m.dir.path().join("data/audit"))
+    let audit = std::fs::read_dir(m.dir.path().join("data/audit/smtpd"))
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())

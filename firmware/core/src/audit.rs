@@ -121,7 +121,7 @@ impl AuditLog {
             }
         }
         object.insert("prev".into(), tail.prev.clone().into());
-        let line = Value::Object(object).to_string();
+        let line = bounded_line(object);
         let path = self.dir.join(FILE_NAME);
         let io = |source| AuditError::Io {
             path: path.clone(),
@@ -211,7 +211,78 @@ fn last_link(path: &Path) -> Result<Option<(u64, String)>, AuditError> {
     Ok(Some((seq, hex_sha256(line))))
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
+/// The directory of `daemon`'s own chain in its data directory. Each daemon keeps its own
+/// chain (they run as different users with their own state directories, and one writer per
+/// chain keeps the links in order); `mamori audit-verify` checks them together.
+pub fn chain_dir(data_dir: &Path, daemon: &str) -> PathBuf {
+    data_dir.join("audit").join(daemon)
+}
+
+/// Every audit chain under `root`: `root/audit/<daemon>/`, the chains of daemons with data
+/// directories of their own under the box's state root (`root/<dir>/audit/<daemon>/`), and
+/// the single chain of earlier releases (`root/audit/`). Sorted.
+pub fn find_chains(root: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let holds_chain = |d: &Path| d.join(FILE_NAME).exists() || rotated(d, 1).exists();
+    let subdirs = |d: &Path| -> Vec<PathBuf> {
+        fs::read_dir(d)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut audit_dirs = vec![root.join("audit")];
+    audit_dirs.extend(subdirs(root).into_iter().map(|d| d.join("audit")));
+    for audit in audit_dirs {
+        if holds_chain(&audit) {
+            found.push(audit.clone());
+        }
+        found.extend(subdirs(&audit).into_iter().filter(|d| holds_chain(d)));
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// The longest record written: a record is a line, and a restart finds the end of the
+/// chain in the file's last MiB, so no record may come near that.
+pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+
+/// The record as one JSON line of at most [`MAX_RECORD_BYTES`]: past that, each field over
+/// 1 KiB is replaced by its size and SHA-256 (what it was can still be matched, not read).
+fn bounded_line(mut object: Map<String, Value>) -> String {
+    let line = Value::Object(object.clone()).to_string();
+    if line.len() <= MAX_RECORD_BYTES {
+        return line;
+    }
+    for value in object.values_mut() {
+        let text = value.to_string();
+        if text.len() > 1024 {
+            *value = serde_json::json!({
+                "omitted_bytes": text.len(),
+                "sha256": hex_sha256(text.as_bytes()),
+            });
+        }
+    }
+    let line = Value::Object(object.clone()).to_string();
+    if line.len() <= MAX_RECORD_BYTES {
+        return line;
+    }
+    // Many small fields: keep the chain's own and say what was dropped.
+    object.retain(|k, _| matches!(k.as_str(), "seq" | "time" | "event" | "prev"));
+    object.insert(
+        "omitted".into(),
+        serde_json::json!({"bytes": line.len(), "sha256": hex_sha256(line.as_bytes())}),
+    );
+    Value::Object(object).to_string()
+}
+
+/// The SHA-256 of `bytes` in lower-case hex, as the chain links records.
+pub fn hex_sha256(bytes: &[u8]) -> String {
     digest(&SHA256, bytes)
         .as_ref()
         .iter()
@@ -324,5 +395,27 @@ mod tests {
         let edited = text.replacen("\"n\":1", "\"n\":9", 1);
         fs::write(&path, edited).unwrap();
         assert!(verify(dir.path()).is_err());
+    }
+
+    #[test]
+    fn a_huge_record_is_bounded_and_a_restart_continues_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path(), 16 << 20, 3).unwrap();
+        log.record(
+            "fw_apply",
+            json!({"model": "x".repeat(3 << 20), "by": "tanaka"}),
+        )
+        .unwrap();
+        let many: Map<String, Value> = (0..20_000).map(|i| (format!("k{i}"), json!(i))).collect();
+        log.record("many", Value::Object(many)).unwrap();
+        drop(log);
+        let text = fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
+        assert!(text.lines().all(|l| l.len() <= MAX_RECORD_BYTES));
+        let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(first["by"], "tanaka");
+        assert_eq!(first["model"]["omitted_bytes"], (3 << 20) + 2);
+        let log = AuditLog::open(dir.path(), 16 << 20, 3).unwrap();
+        assert_eq!(log.record("after", json!({})).unwrap(), 3);
+        assert_eq!(verify(dir.path()).unwrap(), 3);
     }
 }

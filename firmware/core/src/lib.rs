@@ -11,6 +11,7 @@ pub mod audit;
 pub mod clock;
 pub mod control;
 pub mod general;
+pub mod identity;
 pub mod load;
 pub mod logging;
 pub mod notify;

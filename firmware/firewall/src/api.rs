@@ -2,6 +2,8 @@
 //! per line, tagged by `op`). Pure data, so that clients (the CLI, the panel) use it without
 //! linking the Linux netlink code.
 
+use mamori_core::control::Request;
+use mamori_core::identity::Right;
 use serde::{Deserialize, Serialize};
 
 /// A request to the firewall daemon.
@@ -15,25 +17,15 @@ pub enum FwRequest {
         /// Seconds to confirm (default 60).
         #[serde(default)]
         timeout_secs: Option<u64>,
-        /// Who asked, for the audit log.
-        #[serde(default)]
-        by: Option<String>,
     },
     /// Keep the model on probation.
     Confirm {
         /// The apply being confirmed (any, when absent).
         #[serde(default)]
         serial: Option<u64>,
-        /// Who confirmed, for the audit log.
-        #[serde(default)]
-        by: Option<String>,
     },
     /// Put the confirmed model back now.
-    Rollback {
-        /// Who asked, for the audit log.
-        #[serde(default)]
-        by: Option<String>,
-    },
+    Rollback,
     /// The models, the probation and the counters of every rule.
     Status,
     /// Replace, add or remove elements of a named set without touching the rules.
@@ -50,6 +42,32 @@ pub enum FwRequest {
     },
     /// The LAN devices the periodic ARP sweep found: IP, MAC, vendor, first and last seen.
     Devices,
+    /// State (`degraded` while the fail-safe table is in force), version, last error.
+    Health,
+}
+
+impl Request for FwRequest {
+    fn right(&self) -> Right {
+        match self {
+            Self::Status | Self::Devices | Self::Health => Right::Read,
+            Self::Apply { .. }
+            | Self::Confirm { .. }
+            | Self::Rollback
+            | Self::SetElements { .. } => Right::Admin,
+        }
+    }
+
+    fn op(&self) -> &'static str {
+        match self {
+            Self::Apply { .. } => "apply",
+            Self::Confirm { .. } => "confirm",
+            Self::Rollback => "rollback",
+            Self::Status => "status",
+            Self::SetElements { .. } => "set_elements",
+            Self::Devices => "devices",
+            Self::Health => "health",
+        }
+    }
 }
 
 /// Longest request line the firewall daemon reads (a model with large sets is big).

@@ -14,17 +14,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use mamori_core::audit::AuditLog;
 use mamori_core::clock::unix_now;
-use mamori_core::control::Response;
+use mamori_core::control::{Health, Response, ServeOptions};
+use mamori_core::identity::Caller;
 use mamori_firewall::FirewallConfig;
 use mamori_firewall::api::{FwRequest, MAX_FW_REQUEST_LINE};
 use mamori_firewall::confirm::{DEFAULT_TIMEOUT_SECS, Models};
 use mamori_firewall::discovery::{Inventory, SweepReport};
 use mamori_firewall::model::SetElement;
-use tokio::net::UnixListener;
 use tokio::sync::Mutex;
+
+pub use error::{BackendError, FirewalldError};
+
+mod error;
 
 /// The first LAN sweep comes this long after start (the LAN is up by then).
 pub const DISCOVERY_FIRST_DELAY: Duration = Duration::from_secs(30);
@@ -36,25 +39,25 @@ pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(5 * 60);
 /// something else in tests.
 pub trait Backend: Send + Sync + 'static {
     /// Replaces the whole table with the one compiled from `table`, atomically.
-    fn apply(&self, table: &mamori_firewall::ir::Table) -> anyhow::Result<()>;
+    fn apply(&self, table: &mamori_firewall::ir::Table) -> Result<(), BackendError>;
     /// The counters of every rule, as JSON for the status report.
-    fn counters(&self) -> anyhow::Result<serde_json::Value>;
+    fn counters(&self) -> Result<serde_json::Value, BackendError>;
     /// Adds and removes elements of a named set of the running table.
     fn update_set(
         &self,
         set: &mamori_firewall::ir::Set,
         add: &[SetElement],
         remove: &[SetElement],
-    ) -> anyhow::Result<()>;
+    ) -> Result<(), BackendError>;
     /// Sweeps an interface's subnet with ARP requests (blocking for a few seconds).
-    fn arp_sweep(&self, interface: &str) -> anyhow::Result<SweepReport>;
+    fn arp_sweep(&self, interface: &str) -> Result<SweepReport, BackendError>;
 }
 
 /// The kernel, over netlink, in the daemon's network namespace.
 pub struct Netlink;
 
 impl Backend for Netlink {
-    fn apply(&self, table: &mamori_firewall::ir::Table) -> anyhow::Result<()> {
+    fn apply(&self, table: &mamori_firewall::ir::Table) -> Result<(), BackendError> {
         let report = mamori_firewall_linux::netlink::apply(table)?;
         tracing::info!(
             messages = report.messages,
@@ -64,7 +67,7 @@ impl Backend for Netlink {
         Ok(())
     }
 
-    fn counters(&self) -> anyhow::Result<serde_json::Value> {
+    fn counters(&self) -> Result<serde_json::Value, BackendError> {
         let rules = mamori_firewall_linux::netlink::rule_counters()?;
         Ok(rules
             .into_iter()
@@ -85,13 +88,13 @@ impl Backend for Netlink {
         set: &mamori_firewall::ir::Set,
         add: &[SetElement],
         remove: &[SetElement],
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), BackendError> {
         Ok(mamori_firewall_linux::netlink::update_set(
             set, add, remove,
         )?)
     }
 
-    fn arp_sweep(&self, interface: &str) -> anyhow::Result<SweepReport> {
+    fn arp_sweep(&self, interface: &str) -> Result<SweepReport, BackendError> {
         let options = mamori_firewall_linux::discovery::SweepOptions::new(interface);
         Ok(mamori_firewall_linux::discovery::sweep(&options)?)
     }
@@ -116,6 +119,8 @@ pub struct Firewalld<B: Backend> {
     sweep_notes: Mutex<HashMap<String, String>>,
     /// Why the fail-safe table is in force, while it is (until a model is confirmed).
     failsafe: std::sync::Mutex<Option<String>>,
+    /// When the daemon started (Unix seconds), for `health`.
+    started: u64,
 }
 
 /// The table the box falls back to when its saved model cannot be read or applied: WAN
@@ -155,9 +160,9 @@ impl<B: Backend> Firewalld<B> {
         configured: FirewallConfig,
         backend: B,
         audit: Arc<AuditLog>,
-    ) -> anyhow::Result<Arc<Self>> {
+    ) -> Result<Arc<Self>, FirewalldError> {
         let dir = data_dir.join("firewall");
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(FirewalldError::io("creating", &dir))?;
         let state_file = dir.join("models.json");
         let mut failsafe = None;
         let mut models: Models = match read_models(&state_file) {
@@ -167,7 +172,7 @@ impl<B: Backend> Firewalld<B> {
                 let kept = state_file.with_extension(format!("json.unreadable-{}", unix_now()));
                 let _ = std::fs::rename(&state_file, &kept);
                 failsafe = Some(format!(
-                    "the saved firewall state could not be read ({e:#}; kept as {})",
+                    "the saved firewall state could not be read ({e}; kept as {})",
                     kept.display()
                 ));
                 Models::default()
@@ -197,11 +202,12 @@ impl<B: Backend> Firewalld<B> {
             devices: Mutex::new(Inventory::default()),
             sweep_notes: Mutex::new(HashMap::new()),
             failsafe: std::sync::Mutex::new(None),
+            started: unix_now(),
         };
         if failsafe.is_none()
             && let Err(e) = daemon.apply_model(&model)
         {
-            failsafe = Some(format!("the firewall model could not be applied ({e:#})"));
+            failsafe = Some(format!("the firewall model could not be applied ({e})"));
         }
         if let Some(reason) = failsafe {
             daemon.enter_failsafe(reason)?;
@@ -210,14 +216,13 @@ impl<B: Backend> Firewalld<B> {
     }
 
     /// Puts the fail-safe table in force and says so loudly (journal, audit, status).
-    fn enter_failsafe(&self, reason: String) -> anyhow::Result<()> {
+    fn enter_failsafe(&self, reason: String) -> Result<(), FirewalldError> {
         tracing::error!(
             reason = %reason,
             "FAIL-SAFE firewall table in force: WAN closed, the LAN reaches only the panel and DHCP/DNS; apply and confirm a model to leave it"
         );
         self.audit("fw_failsafe", serde_json::json!({ "why": reason }));
-        self.apply_model(&failsafe_model())
-            .context("applying the fail-safe firewall table")?;
+        self.apply_model(&failsafe_model())?;
         *self.failsafe_reason() = Some(reason);
         Ok(())
     }
@@ -242,17 +247,18 @@ impl<B: Backend> Firewalld<B> {
         }
     }
 
-    fn apply_model(&self, model: &FirewallConfig) -> anyhow::Result<()> {
-        let compiled =
-            mamori_firewall::compile(model).context("the firewall model is not valid")?;
+    fn apply_model(&self, model: &FirewallConfig) -> Result<(), FirewalldError> {
+        let compiled = mamori_firewall::compile(model)?;
         for w in &compiled.warnings {
             tracing::warn!(warning = %w, "firewall");
         }
-        self.backend.apply(&compiled.table)
+        self.backend
+            .apply(&compiled.table)
+            .map_err(FirewalldError::kernel("the kernel refused the table"))
     }
 
     /// Writes the models atomically (temporary file, fsync, rename, directory fsync).
-    fn save(&self, models: &Models) -> anyhow::Result<()> {
+    fn save(&self, models: &Models) -> Result<(), FirewalldError> {
         save_models(&self.state_file, models)
     }
 
@@ -308,12 +314,12 @@ impl<B: Backend> Firewalld<B> {
             let name = interface.clone();
             let result = tokio::task::spawn_blocking(move || daemon.backend.arp_sweep(&name))
                 .await
-                .map_err(anyhow::Error::from)
+                .map_err(|e| BackendError::from(e.to_string()))
                 .and_then(|r| r);
             match result {
                 Ok(report) => self.record_sweep(&interface, &report).await,
                 Err(e) => {
-                    self.note(&interface, format!("LAN device discovery failed: {e:#}"))
+                    self.note(&interface, format!("LAN device discovery failed: {e}"))
                         .await;
                 }
             }
@@ -375,33 +381,32 @@ impl<B: Backend> Firewalld<B> {
         notes.insert(interface.to_string(), note);
     }
 
-    /// Answers one control request.
-    pub async fn handle(&self, req: FwRequest) -> Response {
-        match self.handle_inner(req).await {
-            Ok(data) => Response::Ok { data },
-            Err(e) => Response::Error {
-                message: format!("{e:#}"),
-            },
-        }
+    /// Answers one control request from `by`.
+    pub async fn handle(&self, req: FwRequest, by: &Caller) -> Response {
+        Response::from_result(self.handle_inner(req, &by.audit_name()).await)
     }
 
-    async fn handle_inner(&self, req: FwRequest) -> anyhow::Result<serde_json::Value> {
+    async fn handle_inner(
+        &self,
+        req: FwRequest,
+        by: &str,
+    ) -> Result<serde_json::Value, FirewalldError> {
         let now = unix_now();
         match req {
             FwRequest::Apply {
                 model,
                 timeout_secs,
-                by,
             } => {
                 // Refuse a bad model before anything changes.
-                let compiled =
-                    mamori_firewall::compile(&model).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let compiled = mamori_firewall::compile(&model)?;
                 let mut models = self.models.lock().await;
                 let timeout = timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS);
                 let serial = models.begin(*model, now, timeout)?;
                 if let Err(e) = self.backend.apply(&compiled.table) {
                     let _ = models.rollback();
-                    return Err(e.context("the kernel refused the new table; the old one stays"));
+                    return Err(FirewalldError::kernel(
+                        "the kernel refused the new table; the old one stays",
+                    )(e));
                 }
                 self.save(&models)?;
                 let warnings: Vec<String> =
@@ -412,7 +417,7 @@ impl<B: Backend> Firewalld<B> {
                     serde_json::json!({"serial": serial, "confirm_within_secs": timeout, "warnings": warnings}),
                 )
             }
-            FwRequest::Confirm { serial, by } => {
+            FwRequest::Confirm { serial } => {
                 let mut models = self.models.lock().await;
                 let serial = models.confirm(serial, now)?;
                 self.save(&models)?;
@@ -426,7 +431,7 @@ impl<B: Backend> Firewalld<B> {
                 tracing::info!(serial, "firewall model confirmed");
                 Ok(serde_json::json!({"confirmed": serial}))
             }
-            FwRequest::Rollback { by } => {
+            FwRequest::Rollback => {
                 let mut models = self.models.lock().await;
                 let serial = models.probation.as_ref().map(|p| p.serial);
                 let previous = models.rollback()?;
@@ -443,7 +448,7 @@ impl<B: Backend> Firewalld<B> {
                 let counters = self
                     .backend
                     .counters()
-                    .unwrap_or_else(|e| serde_json::json!({"error": format!("{e:#}")}));
+                    .unwrap_or_else(|e| serde_json::json!({"error": e.to_string()}));
                 Ok(serde_json::json!({
                     "pending": models.probation.as_ref().map(|p| serde_json::json!({
                         "serial": p.serial,
@@ -461,24 +466,27 @@ impl<B: Backend> Firewalld<B> {
                     .sets
                     .iter()
                     .find(|s| s.name.as_str() == set)
-                    .ok_or_else(|| anyhow::anyhow!("no set named {set:?} in the running model"))?;
-                for e in add.iter().chain(&remove) {
-                    anyhow::ensure!(
-                        e.address.family() == declared.family,
-                        "{:?} is not an address of the set's family ({:?})",
-                        e.address.to_string(),
-                        declared.family
-                    );
+                    .ok_or_else(|| FirewalldError::NoSuchSet(set.clone()))?;
+                if let Some(e) = add
+                    .iter()
+                    .chain(&remove)
+                    .find(|e| e.address.family() != declared.family)
+                {
+                    return Err(FirewalldError::WrongFamily {
+                        address: e.address.to_string(),
+                        family: format!("{:?}", declared.family),
+                    });
                 }
-                let compiled =
-                    mamori_firewall::compile(&model).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let compiled = mamori_firewall::compile(&model)?;
                 let ir_set = compiled
                     .table
                     .sets
                     .iter()
                     .find(|s| s.name == set)
-                    .ok_or_else(|| anyhow::anyhow!("no set named {set:?} in the running table"))?;
-                self.backend.update_set(ir_set, &add, &remove)?;
+                    .ok_or_else(|| FirewalldError::NoSuchSet(set.clone()))?;
+                self.backend
+                    .update_set(ir_set, &add, &remove)
+                    .map_err(FirewalldError::kernel("the kernel refused the set change"))?;
                 // Keep the change in the models, so a re-apply (revert, restart) keeps it.
                 let edit = |m: &mut FirewallConfig| {
                     if let Some(s) = m.sets.iter_mut().find(|s| s.name.as_str() == set) {
@@ -500,49 +508,64 @@ impl<B: Backend> Firewalld<B> {
                 self.save(&models)?;
                 self.audit(
                     "fw_set_elements",
-                    serde_json::json!({"set": set, "added": add.len(), "removed": remove.len()}),
+                    serde_json::json!({"set": set, "added": add.len(), "removed": remove.len(), "by": by}),
                 );
                 Ok(serde_json::json!({"set": set, "added": add.len(), "removed": remove.len()}))
             }
-            FwRequest::Devices => Ok(serde_json::to_value(&*self.devices.lock().await)?),
+            FwRequest::Devices => serde_json::to_value(&*self.devices.lock().await)
+                .map_err(|e| FirewalldError::Internal(e.to_string())),
+            FwRequest::Health => {
+                let mut health = Health::running("firewalld", self.started);
+                if let Some(reason) = self.failsafe_reason().clone() {
+                    health.state = "degraded".into();
+                    health.last_error = Some(reason);
+                }
+                serde_json::to_value(health).map_err(|e| FirewalldError::Internal(e.to_string()))
+            }
         }
     }
 }
 
 /// Reads the saved models; a missing file is a first start.
-fn read_models(state_file: &Path) -> anyhow::Result<Models> {
+fn read_models(state_file: &Path) -> Result<Models, FirewalldError> {
     match std::fs::read(state_file) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .with_context(|| format!("parsing {}", state_file.display())),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| FirewalldError::State {
+            path: state_file.to_path_buf(),
+            source,
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Models::default()),
-        Err(e) => Err(e).with_context(|| format!("reading {}", state_file.display())),
+        Err(e) => Err(FirewalldError::io("reading", state_file)(e)),
     }
 }
 
 /// Writes the models atomically (temporary file, fsync, rename, directory fsync).
-fn save_models(state_file: &Path, models: &Models) -> anyhow::Result<()> {
+fn save_models(state_file: &Path, models: &Models) -> Result<(), FirewalldError> {
     use std::io::Write;
     let tmp = state_file.with_extension("json.tmp");
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-    f.write_all(&serde_json::to_vec_pretty(models)?)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, state_file)?;
-    if let Some(dir) = state_file.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+    let bytes =
+        serde_json::to_vec_pretty(models).map_err(|e| FirewalldError::Internal(e.to_string()))?;
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, state_file)?;
+        if let Some(dir) = state_file.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    };
+    write().map_err(FirewalldError::io("writing", state_file))
 }
 
 /// Serves the control socket and the probation timer until the process ends.
-pub async fn serve<B: Backend>(daemon: Arc<Firewalld<B>>, socket: PathBuf) -> anyhow::Result<()> {
-    let _ = std::fs::remove_file(&socket);
-    let listener =
-        UnixListener::bind(&socket).with_context(|| format!("binding {}", socket.display()))?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o660))?;
-    }
+pub async fn serve<B: Backend>(
+    daemon: Arc<Firewalld<B>>,
+    socket: PathBuf,
+) -> Result<(), FirewalldError> {
+    let listener = mamori_core::control::bind(&socket, mamori_core::control::CONTROL_GROUP)
+        .map_err(FirewalldError::io("binding", &socket))?;
+    let options = ServeOptions::new(&socket, MAX_FW_REQUEST_LINE, daemon.audit.clone())
+        .map_err(FirewalldError::io("binding", &socket))?;
     // Type=notify: `start` applied the table, so units ordered after network-pre.target
     // (which this unit is before) start only with the firewall in force.
     if let Err(e) = mamori_core::notify::ready("table inet mamori in force") {
@@ -566,9 +589,9 @@ pub async fn serve<B: Backend>(daemon: Arc<Firewalld<B>>, socket: PathBuf) -> an
             discovery.discover().await;
         }
     });
-    mamori_core::control::serve(listener, MAX_FW_REQUEST_LINE, move |req: FwRequest| {
+    mamori_core::control::serve(listener, options, move |req: FwRequest, by: Caller| {
         let daemon = daemon.clone();
-        async move { daemon.handle(req).await }
+        async move { daemon.handle(req, &by).await }
     })
     .await;
     Ok(())
@@ -592,9 +615,9 @@ mod tests {
     }
 
     impl Backend for Arc<Recorder> {
-        fn apply(&self, table: &mamori_firewall::ir::Table) -> anyhow::Result<()> {
+        fn apply(&self, table: &mamori_firewall::ir::Table) -> Result<(), BackendError> {
             if self.refuse.load(std::sync::atomic::Ordering::SeqCst) {
-                anyhow::bail!("refused");
+                return Err("refused".into());
             }
             let text = mamori_firewall::render::render(table);
             let marker = ["alpha", "beta"]
@@ -608,12 +631,12 @@ mod tests {
                 .iter()
                 .any(|m| m == marker)
             {
-                anyhow::bail!("refused {marker}");
+                return Err(format!("refused {marker}").into());
             }
             self.applied.lock().unwrap().push(marker.to_string());
             Ok(())
         }
-        fn counters(&self) -> anyhow::Result<serde_json::Value> {
+        fn counters(&self) -> Result<serde_json::Value, BackendError> {
             Ok(serde_json::json!([]))
         }
         fn update_set(
@@ -621,16 +644,16 @@ mod tests {
             _: &mamori_firewall::ir::Set,
             _: &[SetElement],
             _: &[SetElement],
-        ) -> anyhow::Result<()> {
+        ) -> Result<(), BackendError> {
             Ok(())
         }
-        fn arp_sweep(&self, interface: &str) -> anyhow::Result<SweepReport> {
+        fn arp_sweep(&self, interface: &str) -> Result<SweepReport, BackendError> {
             self.swept.lock().unwrap().push(interface.to_string());
             self.sweeps
                 .lock()
                 .unwrap()
                 .pop()
-                .ok_or_else(|| anyhow::anyhow!("no raw socket here"))
+                .ok_or_else(|| BackendError::from("no raw socket here"))
         }
     }
 
@@ -649,12 +672,26 @@ mod tests {
         model: FirewallConfig,
         timeout_secs: Option<u64>,
     ) -> Response {
-        d.handle(FwRequest::Apply {
-            model: Box::new(model),
-            timeout_secs,
-            by: None,
-        })
+        ask(
+            d,
+            FwRequest::Apply {
+                model: Box::new(model),
+                timeout_secs,
+            },
+        )
         .await
+    }
+
+    /// An administrator at the control socket.
+    fn tanaka() -> Caller {
+        let accounts =
+            mamori_core::identity::Accounts::parse("tanaka:x:1000:1000::/:/bin/sh\n", "");
+        mamori_core::identity::Access::standard(1000).caller(1000, 1000, &accounts)
+    }
+
+    /// Asks the daemon as [`tanaka`].
+    async fn ask(d: &Firewalld<Arc<Recorder>>, req: FwRequest) -> Response {
+        d.handle(req, &tanaka()).await
     }
 
     fn applied(rec: &Recorder) -> Vec<String> {
@@ -668,20 +705,22 @@ mod tests {
         let d = start(dir.path(), &rec);
         let ok = |r: Response| match r {
             Response::Ok { data } => data,
-            Response::Error { message } => panic!("{message}"),
+            Response::Error { message, .. } => panic!("{message}"),
         };
         let data = ok(apply(&d, model("alpha"), Some(60)).await);
         let serial = data["serial"].as_u64().unwrap();
-        ok(d.handle(FwRequest::Confirm {
-            serial: Some(serial),
-            by: None,
-        })
+        ok(ask(
+            &d,
+            FwRequest::Confirm {
+                serial: Some(serial),
+            },
+        )
         .await);
         ok(apply(&d, model("beta"), Some(1)).await);
         // A second apply while one is pending is refused.
         let busy = apply(&d, model("alpha"), None).await;
         assert!(
-            matches!(busy, Response::Error { ref message } if message.contains("waiting for confirmation")),
+            matches!(busy, Response::Error { ref message, .. } if message.contains("waiting for confirmation")),
             "{busy:?}"
         );
         tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -709,18 +748,13 @@ mod tests {
         rec.refuse.store(true, std::sync::atomic::Ordering::SeqCst);
         let r = apply(&d, model("alpha"), None).await;
         assert!(
-            matches!(r, Response::Error { ref message } if message.contains("old one stays")),
+            matches!(r, Response::Error { ref message, .. } if message.contains("old one stays")),
             "{r:?}"
         );
         rec.refuse.store(false, std::sync::atomic::Ordering::SeqCst);
-        let r = d
-            .handle(FwRequest::Confirm {
-                serial: None,
-                by: None,
-            })
-            .await;
+        let r = ask(&d, FwRequest::Confirm { serial: None }).await;
         assert!(
-            matches!(r, Response::Error { ref message } if message.contains("no change is waiting")),
+            matches!(r, Response::Error { ref message, .. } if message.contains("no change is waiting")),
             "{r:?}"
         );
         // An invalid model is refused before anything is applied.
@@ -729,7 +763,7 @@ mod tests {
                 .unwrap();
         let r = apply(&d, bad, None).await;
         assert!(
-            matches!(r, Response::Error { ref message } if message.contains("dmz")),
+            matches!(r, Response::Error { ref message, .. } if message.contains("dmz")),
             "{r:?}"
         );
         assert_eq!(applied(&rec), ["configured"]);
@@ -746,9 +780,9 @@ mod tests {
         .unwrap();
         let rec = Arc::new(Recorder::default());
         let d = start(dir.path(), &rec);
-        let status = match d.handle(FwRequest::Status).await {
+        let status = match ask(&d, FwRequest::Status).await {
             Response::Ok { data } => data,
-            Response::Error { message } => panic!("{message}"),
+            Response::Error { message, .. } => panic!("{message}"),
         };
         let why = status["failsafe"].as_str().unwrap();
         assert!(why.contains("could not be read"), "{why}");
@@ -776,14 +810,10 @@ mod tests {
         assert_eq!(applied(&rec), ["configured", "alpha", "configured"]);
         // A confirmed model leaves it.
         apply(&d, model("beta"), Some(60)).await;
-        d.handle(FwRequest::Confirm {
-            serial: None,
-            by: None,
-        })
-        .await;
-        let status = match d.handle(FwRequest::Status).await {
+        ask(&d, FwRequest::Confirm { serial: None }).await;
+        let status = match ask(&d, FwRequest::Status).await {
             Response::Ok { data } => data,
-            Response::Error { message } => panic!("{message}"),
+            Response::Error { message, .. } => panic!("{message}"),
         };
         assert!(status["failsafe"].is_null(), "{status}");
     }
@@ -795,19 +825,15 @@ mod tests {
         {
             let d = start(dir.path(), &rec);
             apply(&d, model("alpha"), Some(60)).await;
-            d.handle(FwRequest::Confirm {
-                serial: None,
-                by: None,
-            })
-            .await;
+            ask(&d, FwRequest::Confirm { serial: None }).await;
         }
         // The kernel refuses "alpha" at the next start (say, a module is missing).
         let picky = Arc::new(Recorder::default());
         picky.refuse_marker.lock().unwrap().push("alpha".into());
         let d = start(dir.path(), &picky);
-        let status = match d.handle(FwRequest::Status).await {
+        let status = match ask(&d, FwRequest::Status).await {
             Response::Ok { data } => data,
-            Response::Error { message } => panic!("{message}"),
+            Response::Error { message, .. } => panic!("{message}"),
         };
         assert!(
             status["failsafe"]
@@ -853,16 +879,16 @@ mod tests {
         let d = Firewalld::start(dir.path(), configured, rec.clone(), audit).unwrap();
         let devices = |r: Response| match r {
             Response::Ok { data } => data,
-            Response::Error { message } => panic!("{message}"),
+            Response::Error { message, .. } => panic!("{message}"),
         };
-        let empty = devices(d.handle(FwRequest::Devices).await);
+        let empty = devices(ask(&d, FwRequest::Devices).await);
         assert_eq!(empty["sweeps"], 0);
         assert_eq!(empty["devices"], serde_json::json!([]));
 
         d.discover().await;
         // Only the named interface: a wildcard has no one address to sweep from.
         assert_eq!(*rec.swept.lock().unwrap(), ["br0"]);
-        let data = devices(d.handle(FwRequest::Devices).await);
+        let data = devices(ask(&d, FwRequest::Devices).await);
         assert_eq!(data["sweeps"], 1);
         let list = data["devices"].as_array().unwrap();
         assert_eq!(list.len(), 2);
@@ -875,6 +901,6 @@ mod tests {
 
         // A failed sweep changes nothing (and expires nothing).
         d.discover().await;
-        assert_eq!(devices(d.handle(FwRequest::Devices).await), data);
+        assert_eq!(devices(ask(&d, FwRequest::Devices).await), data);
     }
 }

@@ -6,13 +6,6 @@ use std::path::Path;
 use anyhow::Context;
 use serde::de::DeserializeOwned;
 
-/// Who is acting, for the audit log: the user behind sudo, or the login name.
-pub fn operator() -> Option<String> {
-    ["SUDO_USER", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-}
-
 /// Reads a `[section]` from `path`: the section of a whole Mamori configuration when the
 /// file has one, else the file itself holds the section's keys. `what` names the file in
 /// errors ("the policy", "the firewall model").

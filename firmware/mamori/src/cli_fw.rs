@@ -13,7 +13,7 @@ use mamori_core::control::Response;
 use mamori_firewall::FirewallConfig;
 use mamori_firewall::api::FwRequest;
 
-use crate::cli_files::{load_section, operator};
+use crate::cli_files::load_section;
 use crate::cli_queue::call;
 
 /// Firewall tools.
@@ -85,13 +85,9 @@ pub fn run(action: FwAction, socket: &Path, json: bool) -> anyhow::Result<ExitCo
                 }
             },
             timeout_secs: Some(timeout),
-            by: operator(),
         },
-        FwAction::Confirm { serial } => FwRequest::Confirm {
-            serial,
-            by: operator(),
-        },
-        FwAction::Rollback => FwRequest::Rollback { by: operator() },
+        FwAction::Confirm { serial } => FwRequest::Confirm { serial },
+        FwAction::Rollback => FwRequest::Rollback,
         FwAction::Status => FwRequest::Status,
         FwAction::Set { name, add, remove } => FwRequest::SetElements {
             set: name,
@@ -110,8 +106,8 @@ pub fn run(action: FwAction, socket: &Path, json: bool) -> anyhow::Result<ExitCo
             }
             Ok(ExitCode::SUCCESS)
         }
-        Response::Error { message } => {
-            eprintln!("mamori fw: {message}");
+        Response::Error { kind, message } => {
+            eprintln!("mamori fw: {message} ({kind})");
             Ok(ExitCode::from(1))
         }
     }

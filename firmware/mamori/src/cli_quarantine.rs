@@ -10,7 +10,6 @@ use mamori_smtp::api::SmtpRequest;
 use mamori_smtp::spool::DlpRecord;
 use serde_json::Value;
 
-use crate::cli_files::operator;
 use crate::cli_queue::call;
 
 /// What to do with the quarantine.
@@ -44,14 +43,8 @@ pub fn run(socket: &Path, action: QuarantineAction, json: bool) -> anyhow::Resul
     let (req, kind) = match action {
         QuarantineAction::List => (SmtpRequest::QuarantineList, "list"),
         QuarantineAction::Show { id } => (SmtpRequest::QueueShow { id }, "show"),
-        QuarantineAction::Release { id } => (
-            SmtpRequest::QuarantineRelease { id, by: operator() },
-            "release",
-        ),
-        QuarantineAction::Delete { id } => (
-            SmtpRequest::QuarantineDelete { id, by: operator() },
-            "delete",
-        ),
+        QuarantineAction::Release { id } => (SmtpRequest::QuarantineRelease { id }, "release"),
+        QuarantineAction::Delete { id } => (SmtpRequest::QuarantineDelete { id }, "delete"),
         QuarantineAction::Stats => (SmtpRequest::QuarantineStats, "stats"),
     };
     match call(socket, &req)? {
@@ -68,8 +61,8 @@ pub fn run(socket: &Path, action: QuarantineAction, json: bool) -> anyhow::Resul
             }
             Ok(ExitCode::SUCCESS)
         }
-        Response::Error { message } => {
-            eprintln!("mamori quarantine: {message}");
+        Response::Error { kind, message } => {
+            eprintln!("mamori quarantine: {message} ({kind})");
             Ok(ExitCode::from(1))
         }
     }

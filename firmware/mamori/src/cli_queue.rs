@@ -65,8 +65,8 @@ pub fn run(socket: &Path, action: QueueAction, json: bool) -> anyhow::Result<Exi
             }
             Ok(ExitCode::SUCCESS)
         }
-        Response::Error { message } => {
-            eprintln!("mamori queue: {message}");
+        Response::Error { kind, message } => {
+            eprintln!("mamori queue: {message} ({kind})");
             Ok(ExitCode::from(1))
         }
     }

@@ -6,6 +6,7 @@ mod cli_files;
 mod cli_fw;
 mod cli_quarantine;
 mod cli_queue;
+mod cli_status;
 mod run;
 
 use std::path::PathBuf;
@@ -65,12 +66,22 @@ enum Command {
         #[command(subcommand)]
         action: cli_fw::FwAction,
     },
-    /// Check the chain of the audit log (`<data_dir>/audit`): every record present and unchanged.
+    /// Every daemon's health: state, version, settings version in force, last error.
+    Status {
+        /// Configuration file, to find the data directory.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Print raw JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every audit chain (each daemon keeps its own under `<data_dir>/audit/<daemon>`):
+    /// every record present and unchanged.
     AuditVerify {
         /// Configuration file, to find the data directory.
         #[arg(long, short)]
         config: Option<PathBuf>,
-        /// The audit directory (overrides the one found from the configuration).
+        /// The directory to search for chains (overrides the configuration's data directory).
         #[arg(long)]
         dir: Option<PathBuf>,
     },
@@ -191,17 +202,41 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             runtime()?.block_on(run::firewalld(config))?;
         }
         Command::AuditVerify { config, dir } => {
-            let dir = match dir {
+            let root = match dir {
                 Some(d) => d,
-                None => load_config(config.as_ref(), TOOL_SECTIONS)?
-                    .0
-                    .general
-                    .data_dir
-                    .join("audit"),
+                None => {
+                    load_config(config.as_ref(), TOOL_SECTIONS)?
+                        .0
+                        .general
+                        .data_dir
+                }
             };
-            let n = mamori_core::audit::verify(&dir)
-                .with_context(|| format!("verifying the audit log in {}", dir.display()))?;
-            println!("audit log intact: {n} record(s) in {}", dir.display());
+            let chains = mamori_core::audit::find_chains(&root);
+            anyhow::ensure!(
+                !chains.is_empty(),
+                "no audit chain under {}",
+                root.display()
+            );
+            let mut broken = 0;
+            for chain in &chains {
+                match mamori_core::audit::verify(chain) {
+                    Ok(n) => println!("audit chain intact: {n} record(s) in {}", chain.display()),
+                    Err(e) => {
+                        broken += 1;
+                        println!("audit chain BROKEN in {}: {e}", chain.display());
+                    }
+                }
+            }
+            if broken > 0 {
+                return Ok(std::process::ExitCode::from(1));
+            }
+        }
+        Command::Status { config, json } => {
+            let data_dir = load_config(config.as_ref(), TOOL_SECTIONS)?
+                .0
+                .general
+                .data_dir;
+            return cli_status::run(&data_dir, json);
         }
         Command::Run { data_dir, config } => {
             runtime()?.block_on(run::try_out(data_dir, config))?;

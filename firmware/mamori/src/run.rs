@@ -40,8 +40,12 @@ pub async fn firewalld(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
     let audit = std::sync::Arc::new(
-        mamori_core::audit::AuditLog::open(&data_dir.join("audit"), 16 << 20, 10)
-            .context("opening the audit log")?,
+        mamori_core::audit::AuditLog::open(
+            &mamori_core::audit::chain_dir(data_dir, "firewalld"),
+            16 << 20,
+            10,
+        )
+        .context("opening the audit log")?,
     );
     let daemon = mamori_firewalld::Firewalld::start(
         data_dir,
@@ -126,7 +130,11 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
     println!(
         "  {:45} DLP on (built-in rules); audit log {}",
         "outgoing mail inspection",
-        config.general.data_dir.join("audit/audit.jsonl").display()
+        config
+            .general
+            .data_dir
+            .join("audit/smtpd/audit.jsonl")
+            .display()
     );
     println!(
         "  {:45} not started here (it would replace this machine's nftables); try `mamori fw check FILE`",

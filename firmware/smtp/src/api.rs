@@ -1,6 +1,8 @@
 //! The relay's control API: the requests its control socket takes (one JSON object per
 //! line, tagged by `op`), answered with [`mamori_core::control::Response`].
 
+use mamori_core::control::Request;
+use mamori_core::identity::Right;
 use serde::{Deserialize, Serialize};
 
 /// A request to the SMTP daemon.
@@ -39,20 +41,52 @@ pub enum SmtpRequest {
     QuarantineRelease {
         /// Queue ID.
         id: String,
-        /// Who released it, for the audit log.
-        #[serde(default)]
-        by: Option<String>,
     },
     /// Delete a quarantined message without delivering it.
     QuarantineDelete {
         /// Queue ID.
         id: String,
-        /// Who deleted it, for the audit log.
-        #[serde(default)]
-        by: Option<String>,
     },
     /// The counters: received, delivered, deferred, bounced, rejected.
     Stats,
+    /// State, version, settings version in force, last error.
+    Health,
+}
+
+impl Request for SmtpRequest {
+    fn right(&self) -> Right {
+        match self {
+            Self::QueueList
+            | Self::QueueShow { .. }
+            | Self::QuarantineList
+            | Self::QuarantineStats
+            | Self::Stats
+            | Self::Health => Right::Read,
+            // Quarantined and held mail: the approvers' work.
+            Self::QuarantineRelease { .. }
+            | Self::QuarantineDelete { .. }
+            | Self::QueueHold { .. }
+            | Self::QueueRelease { .. } => Right::Approve,
+            Self::QueueDelete { .. } | Self::QueueRetry => Right::Admin,
+        }
+    }
+
+    fn op(&self) -> &'static str {
+        match self {
+            Self::QueueList => "queue_list",
+            Self::QueueShow { .. } => "queue_show",
+            Self::QueueHold { .. } => "queue_hold",
+            Self::QueueRelease { .. } => "queue_release",
+            Self::QueueDelete { .. } => "queue_delete",
+            Self::QueueRetry => "queue_retry",
+            Self::QuarantineList => "quarantine_list",
+            Self::QuarantineStats => "quarantine_stats",
+            Self::QuarantineRelease { .. } => "quarantine_release",
+            Self::QuarantineDelete { .. } => "quarantine_delete",
+            Self::Stats => "stats",
+            Self::Health => "health",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -66,5 +100,14 @@ mod tests {
         assert_eq!(text, r#"{"op":"queue_show","id":"ABC"}"#);
         assert_eq!(serde_json::from_str::<SmtpRequest>(&text).unwrap(), r);
         assert!(serde_json::from_str::<SmtpRequest>(r#"{"op":"rm_rf"}"#).is_err());
+        // Each op's name is its serde tag.
+        for r in [
+            SmtpRequest::QueueRetry,
+            SmtpRequest::QuarantineRelease { id: "A".into() },
+            SmtpRequest::Health,
+        ] {
+            let text = serde_json::to_string(&r).unwrap();
+            assert!(text.contains(&format!("\"op\":\"{}\"", r.op())), "{text}");
+        }
     }
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use crate::api::SmtpRequest;
 use crate::settings::{BounceContent, Delivery, ListenerKind, RelaySettings, Route, Smtp};
-use mamori_core::control::{MAX_REQUEST_LINE, Response};
+use mamori_core::control::{Health, MAX_REQUEST_LINE, Response, ServeOptions};
+use mamori_core::identity::Caller;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, UnixListener};
 
@@ -106,7 +107,7 @@ pub async fn start(config: &RelaySettings, pipeline: Pipeline) -> Result<Smtpd, 
     };
     let queue = Queue::open(spool, stats.clone(), retry, config.general.hostname.clone())?;
     let audit = Arc::new(AuditLog::open(
-        &data_dir.join("audit"),
+        &mamori_core::audit::chain_dir(data_dir, "smtpd"),
         AUDIT_FILE_SIZE,
         AUDIT_FILES_KEPT,
     )?);
@@ -190,21 +191,15 @@ pub async fn start(config: &RelaySettings, pipeline: Pipeline) -> Result<Smtpd, 
     }
 
     let control = control_socket_path(data_dir);
-    let _ = std::fs::remove_file(&control);
-    let unix = UnixListener::bind(&control).map_err(|source| ServerError::Control {
+    let control_error = |source| ServerError::Control {
         path: control.clone(),
         source,
-    })?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&control, std::fs::Permissions::from_mode(0o660)).map_err(
-            |source| ServerError::Control {
-                path: control.clone(),
-                source,
-            },
-        )?;
-    }
-    tokio::spawn(control_loop(unix, queue.clone(), audit, dlp_stats));
+    };
+    let unix = mamori_core::control::bind(&control, mamori_core::control::CONTROL_GROUP)
+        .map_err(control_error)?;
+    let options =
+        ServeOptions::new(&control, MAX_REQUEST_LINE * 16, audit.clone()).map_err(control_error)?;
+    tokio::spawn(control_loop(unix, options, queue.clone(), audit, dlp_stats));
     Ok(Smtpd {
         bound: Bound {
             listeners: bound,
@@ -366,19 +361,29 @@ async fn queue_generated(mut pending: tokio::sync::mpsc::Receiver<Generated>, qu
 
 async fn control_loop(
     listener: UnixListener,
+    options: ServeOptions,
     queue: Queue,
     audit: Arc<AuditLog>,
     dlp_stats: Arc<DlpStats>,
 ) {
-    mamori_core::control::serve(listener, MAX_REQUEST_LINE * 16, move |req: SmtpRequest| {
-        let (queue, audit, dlp_stats) = (queue.clone(), audit.clone(), dlp_stats.clone());
-        async move {
-            if matches!(req, SmtpRequest::QuarantineStats) {
-                return quarantine_stats(&queue, &dlp_stats);
+    let started = mamori_core::clock::unix_now();
+    mamori_core::control::serve(
+        listener,
+        options,
+        move |req: SmtpRequest, caller: Caller| {
+            let (queue, audit, dlp_stats) = (queue.clone(), audit.clone(), dlp_stats.clone());
+            async move {
+                match req {
+                    SmtpRequest::QuarantineStats => quarantine_stats(&queue, &dlp_stats),
+                    SmtpRequest::Health => Response::Ok {
+                        data: serde_json::to_value(Health::running("smtpd", started))
+                            .unwrap_or_default(),
+                    },
+                    req => handle_control(&queue, &audit, req, &caller).await,
+                }
             }
-            handle_control(&queue, &audit, req).await
-        }
-    })
+        },
+    )
     .await;
 }
 
@@ -402,14 +407,8 @@ fn quarantine_stats(queue: &Queue, dlp_stats: &DlpStats) -> Response {
 }
 
 /// Records an administrator's action; a failure is logged, not fatal (the action is done).
-fn audit_admin(
-    audit: &AuditLog,
-    event: &str,
-    id: &str,
-    by: Option<&str>,
-    extra: serde_json::Value,
-) {
-    let mut fields = serde_json::json!({ "queue_id": id, "by": by.unwrap_or("control socket") });
+fn audit_admin(audit: &AuditLog, event: &str, id: &str, by: &Caller, extra: serde_json::Value) {
+    let mut fields = serde_json::json!({ "queue_id": id, "by": by.audit_name() });
     if let (Some(map), serde_json::Value::Object(more)) = (fields.as_object_mut(), extra) {
         map.extend(more);
     }
@@ -417,12 +416,17 @@ fn audit_admin(
 }
 
 /// Answers one control request; administrative changes are recorded in the audit log.
-pub async fn handle_control(queue: &Queue, audit: &AuditLog, req: SmtpRequest) -> Response {
+pub async fn handle_control(
+    queue: &Queue,
+    audit: &AuditLog,
+    req: SmtpRequest,
+    by: &Caller,
+) -> Response {
     let result: Result<serde_json::Value, QueueError> = match req {
         SmtpRequest::QuarantineList => {
             Ok(serde_json::to_value(queue.quarantined()).unwrap_or_default())
         }
-        SmtpRequest::QuarantineRelease { id, by } => match queue.show(&id) {
+        SmtpRequest::QuarantineRelease { id } => match queue.show(&id) {
             Ok(env) if env.dlp.is_none() || env.held.is_none() => Err(QueueError::NotHeld(id)),
             Ok(_) => queue.release_held(&id).await.map(|env| {
                 let rule = env.dlp.and_then(|d| d.rule);
@@ -430,7 +434,7 @@ pub async fn handle_control(queue: &Queue, audit: &AuditLog, req: SmtpRequest) -
                     audit,
                     "quarantine_release",
                     &id,
-                    by.as_deref(),
+                    by,
                     serde_json::json!({ "rule": rule }),
                 );
                 tracing::info!(queue_id = %id, "released from the quarantine");
@@ -438,7 +442,7 @@ pub async fn handle_control(queue: &Queue, audit: &AuditLog, req: SmtpRequest) -
             }),
             Err(e) => Err(e),
         },
-        SmtpRequest::QuarantineDelete { id, by } => match queue.show(&id) {
+        SmtpRequest::QuarantineDelete { id } => match queue.show(&id) {
             Ok(env) if env.dlp.is_none() || env.held.is_none() => Err(QueueError::NotHeld(id)),
             Ok(env) => queue.delete(&id).await.map(|()| {
                 let rule = env.dlp.and_then(|d| d.rule);
@@ -446,7 +450,7 @@ pub async fn handle_control(queue: &Queue, audit: &AuditLog, req: SmtpRequest) -
                     audit,
                     "quarantine_delete",
                     &id,
-                    by.as_deref(),
+                    by,
                     serde_json::json!({ "rule": rule }),
                 );
                 serde_json::json!({ "deleted": id })
@@ -458,29 +462,24 @@ pub async fn handle_control(queue: &Queue, audit: &AuditLog, req: SmtpRequest) -
             .show(&id)
             .map(|e| serde_json::to_value(e).unwrap_or_default()),
         SmtpRequest::QueueHold { id } => queue.hold(&id, "held by administrator").await.map(|()| {
-            audit_admin(audit, "queue_hold", &id, None, serde_json::Value::Null);
+            audit_admin(audit, "queue_hold", &id, by, serde_json::Value::Null);
             serde_json::json!({ "held": id })
         }),
         SmtpRequest::QueueRelease { id } => queue.release(&id).await.map(|()| {
-            audit_admin(audit, "queue_release", &id, None, serde_json::Value::Null);
+            audit_admin(audit, "queue_release", &id, by, serde_json::Value::Null);
             serde_json::json!({ "released": id })
         }),
         SmtpRequest::QueueDelete { id } => queue.delete(&id).await.map(|()| {
-            audit_admin(audit, "queue_delete", &id, None, serde_json::Value::Null);
+            audit_admin(audit, "queue_delete", &id, by, serde_json::Value::Null);
             serde_json::json!({ "deleted": id })
         }),
         SmtpRequest::QueueRetry => Ok(serde_json::json!({ "scheduled": queue.retry_all() })),
         SmtpRequest::Stats => {
             Ok(serde_json::to_value(queue.stats().snapshot()).unwrap_or_default())
         }
-        SmtpRequest::QuarantineStats => Err(QueueError::Join(
-            "quarantine statistics are answered by the daemon's control loop".into(),
+        SmtpRequest::QuarantineStats | SmtpRequest::Health => Err(QueueError::Join(
+            "answered by the daemon's control loop".into(),
         )),
     };
-    match result {
-        Ok(data) => Response::Ok { data },
-        Err(e) => Response::Error {
-            message: e.to_string(),
-        },
-    }
+    Response::from_result(result)
 }

@@ -182,6 +182,17 @@ pub enum QueueError {
     Join(String),
 }
 
+impl mamori_core::control::ControlError for QueueError {
+    fn kind(&self) -> mamori_core::control::ErrorKind {
+        use mamori_core::control::ErrorKind;
+        match self {
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::NotHeld(_) | Self::Quarantined(_) => ErrorKind::Conflict,
+            Self::Spool(_) | Self::Join(_) => ErrorKind::Internal,
+        }
+    }
+}
+
 struct Inner {
     spool: Spool,
     entries: Mutex<HashMap<String, Entry>>,
