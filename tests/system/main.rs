@@ -19,4 +19,5 @@ mod netns;
 mod pacing;
 mod queue;
 mod relay;
+mod settings;
 mod side_doors;

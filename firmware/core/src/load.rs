@@ -27,6 +27,17 @@ impl Layers {
         env: impl IntoIterator<Item = (String, String)>,
         list_keys: &[&str],
     ) -> Result<Self, LoadError> {
+        Self::read_with_documents(files, &[], env, list_keys)
+    }
+
+    /// As [`Layers::read`], with TOML `documents` laid over the files (in order) and under
+    /// the environment: the settings store's document over the board's defaults.
+    pub fn read_with_documents(
+        files: &[&Path],
+        documents: &[&str],
+        env: impl IntoIterator<Item = (String, String)>,
+        list_keys: &[&str],
+    ) -> Result<Self, LoadError> {
         let mut builder = config::Config::builder();
         for file in files {
             builder = builder.add_source(
@@ -34,6 +45,9 @@ impl Layers {
                     .format(config::FileFormat::Toml)
                     .required(true),
             );
+        }
+        for text in documents {
+            builder = builder.add_source(config::File::from_str(text, config::FileFormat::Toml));
         }
         let env_map: config::Map<String, String> = env
             .into_iter()

@@ -6,6 +6,7 @@ mod cli_files;
 mod cli_fw;
 mod cli_quarantine;
 mod cli_queue;
+mod cli_settings;
 mod cli_status;
 mod run;
 
@@ -65,6 +66,17 @@ enum Command {
         control: ControlArgs,
         #[command(subcommand)]
         action: cli_fw::FwAction,
+    },
+    /// The box's live settings: get, set, unset, apply, diff, history, rollback, seed.
+    Settings {
+        /// The settings store.
+        #[arg(long, default_value = cli_settings::DEFAULT_DIR)]
+        dir: PathBuf,
+        /// The board's defaults file the settings lie over.
+        #[arg(long)]
+        defaults: Option<PathBuf>,
+        #[command(subcommand)]
+        action: cli_settings::SettingsAction,
     },
     /// Every daemon's health: state, version, settings version in force, last error.
     Status {
@@ -231,6 +243,11 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 return Ok(std::process::ExitCode::from(1));
             }
         }
+        Command::Settings {
+            dir,
+            defaults,
+            action,
+        } => return cli_settings::run(&dir, defaults.as_deref(), action),
         Command::Status { config, json } => {
             let data_dir = load_config(config.as_ref(), TOOL_SECTIONS)?
                 .0

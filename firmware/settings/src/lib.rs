@@ -6,6 +6,9 @@
 
 use std::path::Path;
 
+pub mod document;
+pub mod store;
+
 use mamori_core::general::{General, Log};
 use mamori_core::load::{Layers, LoadError};
 use mamori_core::report::Report;
@@ -122,7 +125,7 @@ pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
 }
 
 /// Reads every section with its owner's reader and rules.
-fn read(layers: &Layers) -> Loaded {
+pub(crate) fn read(layers: &Layers) -> Loaded {
     let mut report = Report::default();
     layers.check_sections(SECTIONS, &mut report);
     let relay = RelaySettings::read(layers, &mut report);
