@@ -158,6 +158,8 @@ pub struct Mamori {
     pub submission: u16,
     pub smtps: u16,
     pub config: PathBuf,
+    /// The settings store the daemon runs on, when started with one.
+    pub settings: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -166,6 +168,16 @@ impl Mamori {
     /// `sink_port` is 0) and `sender.test` (where bounces go) routed to the given sinks,
     /// and `extra` TOML appended.
     pub fn start(sink_port: u16, bounce_port: Option<u16>, extra: &str) -> Self {
+        Self::start_inner(sink_port, bounce_port, extra, false)
+    }
+
+    /// As [`Mamori::start`], on a settings store seeded from that configuration (so that
+    /// `mamori settings` changes it live).
+    pub fn start_with_settings(sink_port: u16, extra: &str) -> Self {
+        Self::start_inner(sink_port, None, extra, true)
+    }
+
+    fn start_inner(sink_port: u16, bounce_port: Option<u16>, extra: &str, store: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (relay, submission, smtps) = (free_port(), free_port(), free_port());
         let bounce_route = bounce_port
@@ -206,12 +218,25 @@ address = "127.0.0.1:{smtps}"
         );
         let config = dir.path().join("mamori.toml");
         std::fs::write(&config, text).unwrap();
+        let settings = store.then(|| {
+            let store = dir.path().join("settings");
+            let (code, _, err) = mamori(&[
+                "settings",
+                "--dir",
+                store.to_str().unwrap(),
+                "seed",
+                config.to_str().unwrap(),
+            ]);
+            assert_eq!(code, 0, "seeding the settings store: {err}");
+            store
+        });
         let mut m = Self {
             dir,
             relay,
             submission,
             smtps,
             config,
+            settings,
             child: None,
         };
         m.spawn();
@@ -229,9 +254,12 @@ address = "127.0.0.1:{smtps}"
             .append(true)
             .open(self.log_path())
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_mamori"))
-            .args(["smtpd", "--config"])
-            .arg(&self.config)
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mamori"));
+        command.args(["smtpd", "--config"]).arg(&self.config);
+        if let Some(store) = &self.settings {
+            command.arg("--settings").arg(store);
+        }
+        let child = command
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(log)
@@ -284,6 +312,24 @@ address = "127.0.0.1:{smtps}"
     pub fn command(&self, subcommand: &str, args: &[&str]) -> (i32, String, String) {
         let config = self.config.display().to_string();
         let mut all = vec![subcommand, "--config", config.as_str()];
+        all.extend_from_slice(args);
+        mamori(&all)
+    }
+
+    /// Runs `mamori settings --dir <store> --data-dir <data> ARGS`: (exit code, stdout, stderr).
+    pub fn settings(&self, args: &[&str]) -> (i32, String, String) {
+        let store = self
+            .settings
+            .as_ref()
+            .expect("started with a settings store");
+        let data = self.dir.path().join("data");
+        let mut all = vec![
+            "settings",
+            "--dir",
+            store.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ];
         all.extend_from_slice(args);
         mamori(&all)
     }

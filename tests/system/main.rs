@@ -14,6 +14,7 @@ mod delivery;
 mod dlp;
 mod firewall;
 mod firewall_packets;
+mod live_settings;
 mod mx;
 mod netns;
 mod pacing;

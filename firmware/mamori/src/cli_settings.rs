@@ -86,10 +86,13 @@ fn read_document(path: &Path) -> anyhow::Result<toml::Table> {
         .with_context(|| format!("{} is not TOML", path.display()))
 }
 
-/// Runs the action on the store in `dir`, over the board's `defaults`.
+/// Runs the action on the store in `dir`, over the board's `defaults`; a change is then
+/// put in force by the running daemons found under `data_dir` (default: the settings'
+/// own `general.data_dir`).
 pub fn run(
     dir: &Path,
     defaults: Option<&Path>,
+    data_dir: Option<&Path>,
     action: SettingsAction,
 ) -> anyhow::Result<ExitCode> {
     let store = Store::open(dir, defaults)
@@ -159,11 +162,65 @@ pub fn run(
             return Ok(ExitCode::SUCCESS);
         }
     };
-    report(committed)
+    let code = report(committed.as_ref())?;
+    if let Ok(c) = committed {
+        let data_dir =
+            data_dir.map_or_else(|| c.config.general.data_dir.clone(), Path::to_path_buf);
+        if !apply_everywhere(&data_dir, c.version) {
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(code)
+}
+
+/// Tells every running daemon that uses the changed settings to take version `version`;
+/// prints which took it and which refused (and why). False when one refused.
+fn apply_everywhere(data_dir: &Path, version: u64) -> bool {
+    let candidates = [
+        mamori_smtp::server::control_socket_path(data_dir),
+        mamori_smtp::server::control_socket_path(&data_dir.join("smtpd")),
+    ];
+    let Some(socket) = candidates.iter().find(|p| p.exists()) else {
+        println!(
+            "smtpd: not running here ({}); it takes the settings when it starts",
+            data_dir.display()
+        );
+        return true;
+    };
+    let request = serde_json::json!({"op": "apply_settings", "version": version});
+    match crate::cli_queue::call(socket, &request) {
+        Ok(mamori_core::control::Response::Ok { data }) => {
+            let applied = &data["applied"];
+            let restart: Vec<&str> = applied["restart_needed"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+                .unwrap_or_default();
+            println!(
+                "smtpd: took version {version} ({} key(s) changed){}",
+                applied["changed"].as_array().map_or(0, Vec::len),
+                if restart.is_empty() {
+                    String::new()
+                } else {
+                    format!("; takes effect at its next restart: {}", restart.join(", "))
+                }
+            );
+            true
+        }
+        Ok(mamori_core::control::Response::Error { kind, message }) => {
+            println!(
+                "smtpd: REFUSED version {version} ({kind}): {message}; it keeps running on its last good settings"
+            );
+            false
+        }
+        Err(e) => {
+            println!("smtpd: could not be asked ({e:#})");
+            false
+        }
+    }
 }
 
 /// Prints the outcome of a change: the new version and its warnings, or every error.
-fn report(result: Result<Committed, StoreError>) -> anyhow::Result<ExitCode> {
+fn report(result: Result<&Committed, &StoreError>) -> anyhow::Result<ExitCode> {
     match result {
         Ok(c) => {
             if !c.report.warnings.is_empty() {
@@ -184,7 +241,7 @@ fn report(result: Result<Committed, StoreError>) -> anyhow::Result<ExitCode> {
             eprintln!("mamori settings: {e}");
             Ok(ExitCode::from(2))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(anyhow::anyhow!("{e}")),
     }
 }
 

@@ -34,6 +34,8 @@ enum Command {
         /// Configuration file (TOML); defaults and MAMORI__SECTION__KEY variables apply too.
         #[arg(long, short)]
         config: Option<PathBuf>,
+        #[command(flatten)]
+        settings: run::SettingsArgs,
     },
     /// Manage the relay's queue through its control socket.
     Queue {
@@ -75,6 +77,9 @@ enum Command {
         /// The board's defaults file the settings lie over.
         #[arg(long)]
         defaults: Option<PathBuf>,
+        /// Where the running daemons' sockets are (default: the settings' general.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
         #[command(subcommand)]
         action: cli_settings::SettingsAction,
     },
@@ -184,11 +189,16 @@ fn main() -> std::process::ExitCode {
 
 fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
-        Command::Smtpd { config } => {
-            let (config, report) = load_config(config.as_ref(), SMTPD_SECTIONS)?;
-            mamori_core::logging::init(&config.log.level)?;
+        Command::Smtpd { config, settings } => {
+            let (file_config, report) = load_config(config.as_ref(), SMTPD_SECTIONS)?;
+            let in_force = settings.in_force(config.as_deref(), SMTPD_SECTIONS)?;
+            let level = match &in_force {
+                Some(s) => s.config.log.level.clone(),
+                None => file_config.log.level.clone(),
+            };
+            mamori_core::logging::init(&level)?;
             report.log_warnings();
-            runtime()?.block_on(run::smtpd(config))?;
+            runtime()?.block_on(run::smtpd(file_config, in_force))?;
         }
         Command::Queue { control, action } => {
             let socket = control.socket(mamori_smtp::server::control_socket_path)?;
@@ -246,8 +256,9 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Settings {
             dir,
             defaults,
+            data_dir,
             action,
-        } => return cli_settings::run(&dir, defaults.as_deref(), action),
+        } => return cli_settings::run(&dir, defaults.as_deref(), data_dir.as_deref(), action),
         Command::Status { config, json } => {
             let data_dir = load_config(config.as_ref(), TOOL_SECTIONS)?
                 .0

@@ -6,15 +6,119 @@ use anyhow::Context;
 use mamori_settings::Config;
 use mamori_smtp::pipeline::Pipeline;
 
-/// Runs the relay until SIGTERM or SIGINT.
-pub async fn smtpd(config: Config) -> anyhow::Result<()> {
+/// Where a daemon reads the settings service: `--settings DIR` (the store) over the board's
+/// `--defaults FILE`. Without it the daemon runs on its configuration file alone.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SettingsArgs {
+    /// The settings store (the installed units pass /var/lib/mamori/settings).
+    #[arg(long = "settings")]
+    pub dir: Option<PathBuf>,
+    /// The board's defaults file the settings lie over.
+    #[arg(long)]
+    pub defaults: Option<PathBuf>,
+}
+
+/// The settings a daemon starts on from the store, with their version.
+pub struct InForce {
+    /// The settings.
+    pub config: Config,
+    /// Their warnings.
+    pub report: mamori_core::Report,
+    /// The version (`None`: the store is empty and the file is in force).
+    pub version: Option<u64>,
+    /// The store, for `apply_settings`.
+    pub store_dir: PathBuf,
+}
+
+impl SettingsArgs {
+    /// The settings in force from the store, checked for `sections`; what the configuration
+    /// file would change against them is logged (the store wins). `None` without `--settings`.
+    pub fn in_force(
+        &self,
+        file: Option<&std::path::Path>,
+        sections: &[&str],
+    ) -> anyhow::Result<Option<InForce>> {
+        let Some(dir) = &self.dir else {
+            return Ok(None);
+        };
+        let store = mamori_settings::store::Store::open_read_only(dir, self.defaults.as_deref())
+            .with_context(|| format!("opening the settings store {}", dir.display()))?;
+        let Some(current) = store.current()? else {
+            return Ok(Some(InForce {
+                config: Config::default(),
+                report: mamori_core::Report::default(),
+                version: None,
+                store_dir: dir.clone(),
+            }));
+        };
+        let (config, mut report) = store
+            .effective(&current.document)?
+            .for_sections(sections)
+            .with_context(|| format!("settings version {}", current.version))?;
+        if let Some(file) = file {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let document: toml::Table = text
+                .parse()
+                .with_context(|| format!("{} is not TOML", file.display()))?;
+            for change in store.drift(&document)? {
+                report.warn(
+                    change.key,
+                    change.after.unwrap_or_default(),
+                    format!(
+                        "{} differs from settings version {} (in force); not applied: change it with `mamori settings`",
+                        file.display(),
+                        current.version
+                    ),
+                );
+            }
+        }
+        Ok(Some(InForce {
+            config,
+            report,
+            version: Some(current.version),
+            store_dir: dir.clone(),
+        }))
+    }
+}
+
+/// Runs the relay until SIGTERM or SIGINT: on the settings store's version in force when
+/// there is one, else on the configuration file.
+pub async fn smtpd(file_config: Config, in_force: Option<InForce>) -> anyhow::Result<()> {
+    let (mut config, version, source) = match in_force {
+        Some(s) => {
+            s.report.log_warnings();
+            let store = mamori_settings::store::Store::open_read_only(&s.store_dir, None)?;
+            let source: std::sync::Arc<dyn mamori_smtp::live::SettingsSource> =
+                std::sync::Arc::new(mamori_settings::store::RelaySource::new(store));
+            match s.version {
+                Some(v) => {
+                    tracing::info!(
+                        version = v,
+                        "running on the settings service's version in force"
+                    );
+                    (s.config, Some(v), Some(source))
+                }
+                None => {
+                    tracing::warn!(
+                        "the settings store is empty: running on the configuration file (seed it with `mamori settings seed`)"
+                    );
+                    (file_config.clone(), None, Some(source))
+                }
+            }
+        }
+        None => (file_config.clone(), None, None),
+    };
+    // Where a daemon keeps its state is where it is installed (its unit says), not a
+    // setting of the box.
+    config.general.data_dir = file_config.general.data_dir.clone();
     std::fs::create_dir_all(&config.general.data_dir).with_context(|| {
         format!(
             "creating data directory {}",
             config.general.data_dir.display()
         )
     })?;
-    let daemon = mamori_smtp::server::start(&config.relay(), Pipeline::new())
+    let daemon = mamori_smtp::server::start_with(&config.relay(), Pipeline::new(), version, source)
         .await
         .context("starting smtpd")?;
     tracing::info!(control = %daemon.bound.control.display(), "smtpd ready");
@@ -98,14 +202,44 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
         "MAMORI__GENERAL__DATA_DIR".into(),
         data_dir.display().to_string(),
     ));
-    let (config, report) = mamori_settings::load_with_env(&files, env)
-        .and_then(|loaded| loaded.for_sections(&["general", "log", "smtp", "dlp"]))
+    let (file_config, report) = mamori_settings::load_with_env(&files, env)
+        .and_then(|loaded| loaded.for_sections(mamori_smtp::settings::SECTIONS))
         .context("loading the try-out configuration")?;
-    mamori_core::logging::init(&config.log.level)?;
-    report.log_warnings();
-    let daemon = mamori_smtp::server::start(&config.relay(), Pipeline::new())
-        .await
-        .context("starting smtpd")?;
+    mamori_core::logging::init(&file_config.log.level)?;
+    // The try-out's settings service: seeded from the try-out configuration on the first
+    // run; afterwards `mamori settings` changes it and the relay takes changes live.
+    let store_dir = data_dir.join("settings");
+    let store = mamori_settings::store::Store::open(&store_dir, None)
+        .context("opening the try-out's settings store")?;
+    let document = toml::Table::try_from(&file_config).context("the try-out configuration")?;
+    store.seed(&document, "mamori run (try-out configuration)")?;
+    let args = SettingsArgs {
+        dir: Some(store_dir.clone()),
+        defaults: None,
+    };
+    let in_force = args.in_force(None, mamori_smtp::settings::SECTIONS)?;
+    let (mut config, version) = match in_force {
+        Some(InForce {
+            config,
+            version: Some(v),
+            report,
+            ..
+        }) => {
+            report.log_warnings();
+            (config, Some(v))
+        }
+        _ => {
+            report.log_warnings();
+            (file_config.clone(), None)
+        }
+    };
+    config.general.data_dir = file_config.general.data_dir.clone();
+    let source: std::sync::Arc<dyn mamori_smtp::live::SettingsSource> =
+        std::sync::Arc::new(mamori_settings::store::RelaySource::new(store));
+    let daemon =
+        mamori_smtp::server::start_with(&config.relay(), Pipeline::new(), version, Some(source))
+            .await
+            .context("starting smtpd")?;
     println!(
         "Mamori is running (try-out configuration). Data: {}",
         data_dir.display()
@@ -139,6 +273,14 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
     println!(
         "  {:45} not started here (it would replace this machine's nftables); try `mamori fw check FILE`",
         "firewall"
+    );
+    println!(
+        "  {:45} version {} in {} (changes apply live: mamori settings --dir {} --data-dir {} set KEY=VALUE)",
+        "settings",
+        version.map_or_else(|| "-".to_string(), |v| v.to_string()),
+        store_dir.display(),
+        store_dir.display(),
+        data_dir.display()
     );
     println!(
         "No accounts exist: add one under [[smtp.accounts]] with a hash from `mamori hash-password`."

@@ -67,6 +67,9 @@ pub enum StoreError {
     /// The document is not usable TOML.
     #[error("the settings document cannot be read: {0}")]
     Document(String),
+    /// The store was opened for reading only.
+    #[error("the settings store was opened read-only")]
+    ReadOnly,
     /// The audit record could not be written: the change is refused.
     #[error("refused: the audit log cannot be written ({0})")]
     Audit(#[from] mamori_core::audit::AuditError),
@@ -106,7 +109,8 @@ pub struct Committed {
 pub struct Store {
     dir: PathBuf,
     defaults: Option<PathBuf>,
-    audit: AuditLog,
+    /// The store's audit chain; `None` when opened read-only (the daemons).
+    audit: Option<AuditLog>,
 }
 
 impl Store {
@@ -121,7 +125,18 @@ impl Store {
         Ok(Self {
             dir: dir.to_path_buf(),
             defaults: defaults.map(Path::to_path_buf),
-            audit,
+            audit: Some(audit),
+        })
+    }
+
+    /// Opens the store in `dir` for reading only (a daemon reading the settings it runs on);
+    /// it must exist.
+    pub fn open_read_only(dir: &Path, defaults: Option<&Path>) -> Result<Self, StoreError> {
+        fs::metadata(dir).map_err(io(dir))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            defaults: defaults.map(Path::to_path_buf),
+            audit: None,
         })
     }
 
@@ -233,6 +248,7 @@ impl Store {
         what: &str,
         edit: impl FnOnce(&mut Table) -> Result<(), StoreError>,
     ) -> Result<Committed, StoreError> {
+        let audit = self.audit.as_ref().ok_or(StoreError::ReadOnly)?;
         let lock = self.lock()?;
         let current = self.current()?;
         let mut document = current
@@ -257,7 +273,7 @@ impl Store {
                 .take(100)
                 .collect()
         };
-        self.audit.record(
+        audit.record(
             "settings_change",
             serde_json::json!({"version": version, "by": by, "what": what, "keys": changed}),
         )?;
@@ -374,4 +390,52 @@ impl Store {
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
     let path = path.to_path_buf();
     move |source| StoreError::Io { path, source }
+}
+
+/// The relay's settings from the store: what `smtpd` reads when told to apply a version.
+pub struct RelaySource {
+    store: Store,
+}
+
+impl RelaySource {
+    /// Reads `store`.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+impl mamori_smtp::live::SettingsSource for RelaySource {
+    fn load(
+        &self,
+        version: Option<u64>,
+    ) -> Result<(u64, mamori_smtp::settings::RelaySettings), mamori_smtp::live::ApplyError> {
+        use mamori_core::control::ErrorKind;
+        use mamori_smtp::live::ApplyError;
+        let source = |kind: ErrorKind, e: &dyn std::fmt::Display| ApplyError::Source {
+            kind,
+            message: e.to_string(),
+        };
+        let v = match version {
+            Some(n) => self.store.version(n),
+            None => self
+                .store
+                .current()
+                .and_then(|v| v.ok_or(StoreError::NoVersion(0))),
+        }
+        .map_err(|e| match e {
+            StoreError::NoVersion(_) => source(ErrorKind::NotFound, &e),
+            StoreError::NewerFormat { .. } | StoreError::Corrupt { .. } => {
+                source(ErrorKind::Invalid, &e)
+            }
+            _ => source(ErrorKind::Internal, &e),
+        })?;
+        let loaded = self
+            .store
+            .effective(&v.document)
+            .map_err(|e| source(ErrorKind::Invalid, &e))?;
+        let (config, _) = loaded
+            .for_sections(mamori_smtp::settings::SECTIONS)
+            .map_err(|e| source(ErrorKind::Invalid, &e))?;
+        Ok((v.version, config.relay()))
+    }
 }

@@ -51,6 +51,12 @@ pub enum SmtpRequest {
     Stats,
     /// State, version, settings version in force, last error.
     Health,
+    /// Put a version of the settings service in force (the current one when absent).
+    ApplySettings {
+        /// The version.
+        #[serde(default)]
+        version: Option<u64>,
+    },
 }
 
 impl Request for SmtpRequest {
@@ -67,7 +73,9 @@ impl Request for SmtpRequest {
             | Self::QuarantineDelete { .. }
             | Self::QueueHold { .. }
             | Self::QueueRelease { .. } => Right::Approve,
-            Self::QueueDelete { .. } | Self::QueueRetry => Right::Admin,
+            Self::QueueDelete { .. } | Self::QueueRetry | Self::ApplySettings { .. } => {
+                Right::Admin
+            }
         }
     }
 
@@ -85,6 +93,7 @@ impl Request for SmtpRequest {
             Self::QuarantineDelete { .. } => "quarantine_delete",
             Self::Stats => "stats",
             Self::Health => "health",
+            Self::ApplySettings { .. } => "apply_settings",
         }
     }
 }

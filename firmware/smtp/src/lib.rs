@@ -13,6 +13,7 @@ pub mod api;
 pub mod datetime;
 pub mod dlp_stage;
 pub mod inbound;
+pub mod live;
 pub mod outbound;
 pub mod pipeline;
 pub mod queue;

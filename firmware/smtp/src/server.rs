@@ -5,20 +5,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::api::SmtpRequest;
-use crate::settings::{BounceContent, Delivery, ListenerKind, RelaySettings, Route, Smtp};
-use mamori_core::control::{Health, MAX_REQUEST_LINE, Response, ServeOptions};
+use crate::live::{ApplyError, Live, SettingsSource};
+use crate::settings::{Delivery, ListenerKind, RelaySettings, Route, Smtp};
+use mamori_core::control::{ErrorKind, Health, MAX_REQUEST_LINE, Response, ServeOptions};
 use mamori_core::identity::Caller;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, UnixListener};
 
 use mamori_core::audit::AuditLog;
 
-use crate::dlp_stage::{DlpStage, DlpStats, Generated, NOTICE_BACKLOG};
+use crate::dlp_stage::{DlpStats, Generated, NOTICE_BACKLOG};
 use crate::inbound::gate::Class;
-use crate::inbound::recipients::{ProbeAnswer, Prober, Recipients};
+use crate::inbound::recipients::{ProbeAnswer, Prober};
 use crate::inbound::{Session, SessionContext, SessionEnd};
 use crate::pipeline::Pipeline;
-use crate::queue::pacing::{PacePolicy, Pacer};
 use crate::queue::transport::Transport;
 use crate::queue::{Queue, QueueError, RetryPolicy};
 use crate::spool::Spool;
@@ -65,6 +65,9 @@ pub enum ServerError {
     /// Outbound delivery could not be set up.
     #[error("delivery set-up: {0}")]
     Transport(String),
+    /// The settings could not be put in force (DLP policy, TLS, delivery, a listener).
+    #[error(transparent)]
+    Settings(#[from] ApplyError),
 }
 
 /// Where the running daemon listens; printed by `mamori run`.
@@ -92,10 +95,24 @@ pub struct Smtpd {
     pub bound: Bound,
     /// The queue, for embedding (tests, `mamori run`).
     pub queue: Queue,
+    /// The settings in force, and changing them.
+    pub live: Arc<Live>,
 }
 
-/// Binds every listener and the control socket, loads the queue and starts delivery.
+/// Binds every listener and the control socket, loads the queue and starts delivery, on
+/// settings that come from files only (no settings service).
 pub async fn start(config: &RelaySettings, pipeline: Pipeline) -> Result<Smtpd, ServerError> {
+    start_with(config, pipeline, None, None).await
+}
+
+/// As [`start`], on settings `version` of the settings service `source`, which an
+/// `apply_settings` request reads again.
+pub async fn start_with(
+    config: &RelaySettings,
+    pipeline: Pipeline,
+    version: Option<u64>,
+    source: Option<Arc<dyn SettingsSource>>,
+) -> Result<Smtpd, ServerError> {
     let data_dir = &config.general.data_dir;
     let smtp = &config.smtp;
     let stats = Arc::new(Stats::default());
@@ -111,84 +128,23 @@ pub async fn start(config: &RelaySettings, pipeline: Pipeline) -> Result<Smtpd, 
         AUDIT_FILE_SIZE,
         AUDIT_FILES_KEPT,
     )?);
-    let office: Vec<String> = smtp.office_domains.iter().map(|d| d.to_string()).collect();
-    queue.set_bounce_policy(crate::queue::bounce::BouncePolicy {
-        office_domains: office.clone(),
-        full_to_outside: smtp.bounce_content_outside == BounceContent::Full,
-    });
     let dlp_stats = Arc::new(DlpStats::default());
-    let pipeline = if config.dlp.enabled {
-        let (notices, pending) = tokio::sync::mpsc::channel(NOTICE_BACKLOG);
-        tokio::spawn(queue_generated(pending, queue.clone()));
-        let stage = Arc::new(DlpStage::new(
-            &config.dlp,
-            office,
-            config.general.hostname.clone(),
-            audit.clone(),
-            notices,
-            dlp_stats.clone(),
-        )?);
-        // Bounces and notices are outbound mail too: the same inspection before the queue.
-        queue.set_generated_pipeline(Pipeline::new().with(stage.clone()));
+    let (notices, pending) = tokio::sync::mpsc::channel(NOTICE_BACKLOG);
+    tokio::spawn(queue_generated(pending, queue.clone()));
+    if config.dlp.enabled {
         tracing::info!(
             "DLP inspects every message before the final DATA reply, and every message the box writes"
         );
-        Pipeline::new().with(stage).then(pipeline)
-    } else {
-        tracing::warn!("DLP is switched off (dlp.enabled = false): mail is not inspected");
-        pipeline
-    };
-
-    let tls_files = smtp
-        .tls
-        .cert_file
-        .as_deref()
-        .zip(smtp.tls.key_file.as_deref());
-    let tls_config =
-        crate::tls::server_config(tls_files, &data_dir.join("tls"), &config.general.hostname)?;
-    let delivery = effective_delivery(smtp);
-    let prober = Arc::new(TransportProber {
-        transport: Transport::new(&callout_delivery(&delivery), &config.general.hostname)
-            .map_err(|e| ServerError::Transport(e.to_string()))?,
-    });
-    let recipients = Arc::new(Recipients::new(smtp.accepted_domains.clone(), prober));
-    let ctx = Arc::new(SessionContext::new(
-        smtp.clone(),
-        config.general.hostname.clone(),
-        Some(tokio_rustls::TlsAcceptor::from(tls_config)),
-        pipeline,
-        queue.clone(),
-        stats.clone(),
-        recipients,
-    ));
-
-    let transport = Transport::new(&delivery, &config.general.hostname)
-        .map_err(|e| ServerError::Transport(e.to_string()))?;
-    let pacer = Pacer::new(
-        PacePolicy::new(&smtp.pacing),
-        Arc::new(transport),
-        queue.clone(),
-    );
-    tokio::spawn(queue.clone().run_scheduler(pacer));
-
-    let mut bound = Vec::new();
-    for l in &smtp.listeners {
-        let listener = TcpListener::bind(l.address)
-            .await
-            .map_err(|source| ServerError::Bind {
-                addr: l.address,
-                kind: l.kind,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
-            addr: l.address,
-            kind: l.kind,
-            source,
-        })?;
-        tracing::info!(kind = %l.kind, %addr, "listening");
-        bound.push((l.kind, addr));
-        tokio::spawn(accept_loop(listener, l.kind, ctx.clone()));
     }
+    let shared = crate::live::Shared {
+        queue: queue.clone(),
+        stats,
+        audit: audit.clone(),
+        dlp_stats: dlp_stats.clone(),
+        notices,
+        extra: pipeline,
+    };
+    let (live, bound) = Live::start(config.clone(), version, shared).await?;
 
     let control = control_socket_path(data_dir);
     let control_error = |source| ServerError::Control {
@@ -199,17 +155,33 @@ pub async fn start(config: &RelaySettings, pipeline: Pipeline) -> Result<Smtpd, 
         .map_err(control_error)?;
     let options =
         ServeOptions::new(&control, MAX_REQUEST_LINE * 16, audit.clone()).map_err(control_error)?;
-    tokio::spawn(control_loop(unix, options, queue.clone(), audit, dlp_stats));
+    let controller = Controller {
+        queue: queue.clone(),
+        audit,
+        dlp_stats,
+        live: live.clone(),
+        source,
+        started: mamori_core::clock::unix_now(),
+        last_error: std::sync::Mutex::new(None),
+    };
+    tokio::spawn(control_loop(unix, options, Arc::new(controller)));
     Ok(Smtpd {
         bound: Bound {
             listeners: bound,
             control,
         },
         queue,
+        live,
     })
 }
 
-async fn accept_loop(listener: TcpListener, kind: ListenerKind, ctx: Arc<SessionContext>) {
+/// Accepts connections of one listener; each takes the session context in force when it
+/// is accepted (and the listener's kind then) and keeps it to its end.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    kind: Arc<std::sync::RwLock<ListenerKind>>,
+    live: Arc<Live>,
+) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -219,6 +191,8 @@ async fn accept_loop(listener: TcpListener, kind: ListenerKind, ctx: Arc<Session
                 continue;
             }
         };
+        let ctx = live.context();
+        let kind = *kind.read().unwrap_or_else(|p| p.into_inner());
         let class = if ctx.is_trusted(&peer.ip()) {
             Class::Office
         } else if kind == ListenerKind::Relay {
@@ -242,7 +216,6 @@ async fn accept_loop(listener: TcpListener, kind: ListenerKind, ctx: Arc<Session
             }
         };
         let _ = stream.set_nodelay(true);
-        let ctx = ctx.clone();
         tokio::spawn(async move {
             if let Err(e) = serve(stream, kind, peer, ctx).await {
                 tracing::debug!(%peer, error = %e, "session ended with an error");
@@ -274,7 +247,7 @@ pub fn effective_delivery(smtp: &Smtp) -> Delivery {
 }
 
 /// Delivery settings for recipient callouts: short timeouts (a client waits on the RCPT).
-fn callout_delivery(delivery: &Delivery) -> Delivery {
+pub(crate) fn callout_delivery(delivery: &Delivery) -> Delivery {
     Delivery {
         connect_timeout: delivery.connect_timeout.min(CALLOUT_TIMEOUT),
         command_timeout: delivery.command_timeout.min(CALLOUT_TIMEOUT),
@@ -286,8 +259,8 @@ fn callout_delivery(delivery: &Delivery) -> Delivery {
 const CALLOUT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Asks the office's server about a recipient through the relay's own outbound client.
-struct TransportProber {
-    transport: Transport,
+pub(crate) struct TransportProber {
+    pub(crate) transport: Transport,
 }
 
 impl Prober for TransportProber {
@@ -359,27 +332,70 @@ async fn queue_generated(mut pending: tokio::sync::mpsc::Receiver<Generated>, qu
     }
 }
 
-async fn control_loop(
-    listener: UnixListener,
-    options: ServeOptions,
+/// What the control socket's handler needs.
+struct Controller {
     queue: Queue,
     audit: Arc<AuditLog>,
     dlp_stats: Arc<DlpStats>,
-) {
-    let started = mamori_core::clock::unix_now();
+    live: Arc<Live>,
+    source: Option<Arc<dyn SettingsSource>>,
+    started: u64,
+    /// The last settings version refused, and why (for `health`).
+    last_error: std::sync::Mutex<Option<String>>,
+}
+
+impl Controller {
+    /// Reads `version` from the settings service and puts it in force.
+    async fn apply_settings(&self, version: Option<u64>) -> Result<serde_json::Value, ApplyError> {
+        let source = self.source.clone().ok_or_else(|| ApplyError::Source {
+            kind: ErrorKind::Conflict,
+            message: "this relay runs on its configuration file, not the settings service (start it with --settings)".into(),
+        })?;
+        let (version, settings) = tokio::task::spawn_blocking(move || source.load(version))
+            .await
+            .map_err(|e| ApplyError::Source {
+                kind: ErrorKind::Internal,
+                message: e.to_string(),
+            })??;
+        match self.live.apply(settings, Some(version)).await {
+            Ok(applied) => {
+                *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                Ok(serde_json::json!({ "daemon": "smtpd", "applied": applied }))
+            }
+            Err(e) => {
+                *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(format!("settings version {version} refused: {e}"));
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn control_loop(listener: UnixListener, options: ServeOptions, c: Arc<Controller>) {
     mamori_core::control::serve(
         listener,
         options,
         move |req: SmtpRequest, caller: Caller| {
-            let (queue, audit, dlp_stats) = (queue.clone(), audit.clone(), dlp_stats.clone());
+            let c = c.clone();
             async move {
                 match req {
-                    SmtpRequest::QuarantineStats => quarantine_stats(&queue, &dlp_stats),
-                    SmtpRequest::Health => Response::Ok {
-                        data: serde_json::to_value(Health::running("smtpd", started))
-                            .unwrap_or_default(),
-                    },
-                    req => handle_control(&queue, &audit, req, &caller).await,
+                    SmtpRequest::QuarantineStats => quarantine_stats(&c.queue, &c.dlp_stats),
+                    SmtpRequest::Health => {
+                        let mut health = Health::running("smtpd", c.started);
+                        health.settings_version = c.live.version().await;
+                        health.last_error = c
+                            .last_error
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .clone();
+                        Response::Ok {
+                            data: serde_json::to_value(health).unwrap_or_default(),
+                        }
+                    }
+                    SmtpRequest::ApplySettings { version } => {
+                        Response::from_result(c.apply_settings(version).await)
+                    }
+                    req => handle_control(&c.queue, &c.audit, req, &caller).await,
                 }
             }
         },
@@ -477,9 +493,11 @@ pub async fn handle_control(
         SmtpRequest::Stats => {
             Ok(serde_json::to_value(queue.stats().snapshot()).unwrap_or_default())
         }
-        SmtpRequest::QuarantineStats | SmtpRequest::Health => Err(QueueError::Join(
-            "answered by the daemon's control loop".into(),
-        )),
+        SmtpRequest::QuarantineStats | SmtpRequest::Health | SmtpRequest::ApplySettings { .. } => {
+            Err(QueueError::Join(
+                "answered by the daemon's control loop".into(),
+            ))
+        }
     };
     Response::from_result(result)
 }

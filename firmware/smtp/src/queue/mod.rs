@@ -12,7 +12,7 @@ pub mod schedule;
 pub mod transport;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -201,9 +201,9 @@ struct Inner {
     retry: RetryPolicy,
     hostname: String,
     /// The stages that mail the box makes itself passes before it is queued (DLP).
-    generated: OnceLock<Pipeline>,
+    generated: std::sync::RwLock<Pipeline>,
     /// What bounces may carry to the outside.
-    bounces: OnceLock<bounce::BouncePolicy>,
+    bounces: std::sync::RwLock<bounce::BouncePolicy>,
 }
 
 /// The queue handle, cheap to clone.
@@ -240,21 +240,30 @@ impl Queue {
                 stats,
                 retry,
                 hostname,
-                generated: OnceLock::new(),
-                bounces: OnceLock::new(),
+                generated: std::sync::RwLock::new(Pipeline::new()),
+                bounces: std::sync::RwLock::new(bounce::BouncePolicy::default()),
             }),
         })
     }
 
     /// Sets the stages that mail the box makes itself (bounces, notices) passes before it is
-    /// queued: DLP inspects it like any outbound mail. Set once, at start.
+    /// queued: DLP inspects it like any outbound mail (at start, and when the settings change).
     pub fn set_generated_pipeline(&self, pipeline: Pipeline) {
-        let _ = self.inner.generated.set(pipeline);
+        *self
+            .inner
+            .generated
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = pipeline;
     }
 
-    /// Sets what bounces may carry to senders outside the office. Set once, at start.
+    /// Sets what bounces may carry to senders outside the office (at start, and when the
+    /// settings change).
     pub fn set_bounce_policy(&self, policy: bounce::BouncePolicy) {
-        let _ = self.inner.bounces.set(policy);
+        *self
+            .inner
+            .bounces
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = policy;
     }
 
     /// Queues a message the box made itself (a bounce, a notice) after the generated-mail
@@ -265,15 +274,15 @@ impl Queue {
         env: Envelope,
         content: Vec<u8>,
     ) -> Result<(), QueueError> {
-        let Some(pipeline) = self
+        let pipeline = self
             .inner
             .generated
-            .get()
-            .filter(|p| !p.is_empty())
-            .cloned()
-        else {
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if pipeline.is_empty() {
             return self.accept(env, content).await;
-        };
+        }
         let id = env.id.clone();
         let mut staged = StagedMessage {
             envelope: env,
@@ -613,7 +622,12 @@ impl Queue {
 
     /// A message with nothing pending: send any bounce owed, then remove it.
     async fn finish(&self, env: Envelope) -> Result<(), QueueError> {
-        let policy = self.inner.bounces.get().cloned().unwrap_or_default();
+        let policy = self
+            .inner
+            .bounces
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         if let Some(bounce) =
             bounce::bounce_for(&env, &self.inner.spool, &self.inner.hostname, &policy)
         {

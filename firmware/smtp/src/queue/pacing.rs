@@ -123,6 +123,12 @@ impl RateGate {
                 .is_none_or(|t| now.duration_since(t) >= RECOVERY)
     }
 
+    /// Takes a new rate (the settings changed); the slow-down and pause stay.
+    pub fn set_rate(&mut self, per_minute: u32, pause: Duration) {
+        self.per_minute = per_minute;
+        self.pause = pause;
+    }
+
     /// The current slow-down factor (1 = normal).
     pub fn slowdown(&self) -> u32 {
         self.slowdown
@@ -133,13 +139,14 @@ struct LaneState {
     jobs: VecDeque<Job>,
     connections: usize,
     gate: RateGate,
+    /// The group whose limits apply (they may change with the settings).
+    group: String,
+    limits: PaceLimits,
 }
 
 /// One destination domain.
 struct Lane {
     domain: String,
-    group: String,
-    limits: PaceLimits,
     state: Mutex<LaneState>,
 }
 
@@ -151,9 +158,9 @@ impl Lane {
 
 /// The pacer: owns the lanes and starts connection tasks.
 pub struct Pacer {
-    policy: PacePolicy,
+    policy: std::sync::RwLock<PacePolicy>,
     lanes: Mutex<HashMap<String, Arc<Lane>>>,
-    transport: Arc<Transport>,
+    transport: std::sync::RwLock<Arc<Transport>>,
     queue: Queue,
 }
 
@@ -161,11 +168,36 @@ impl Pacer {
     /// A pacer delivering through `transport` and reporting to `queue`.
     pub fn new(policy: PacePolicy, transport: Arc<Transport>, queue: Queue) -> Arc<Self> {
         Arc::new(Self {
-            policy,
+            policy: std::sync::RwLock::new(policy),
             lanes: Mutex::new(HashMap::new()),
-            transport,
+            transport: std::sync::RwLock::new(transport),
             queue,
         })
+    }
+
+    /// Takes new settings: routes and TLS policy (`transport`) for the next connection, and
+    /// `policy`'s limits for every lane at once (connections already open finish with the
+    /// limits they started with).
+    pub fn reconfigure(&self, policy: PacePolicy, transport: Arc<Transport>) {
+        let lanes = self.lanes();
+        for lane in lanes.values() {
+            let (group, limits) = policy.limits_for(&lane.domain);
+            let mut st = lane.state();
+            st.group = group.to_string();
+            st.limits = limits;
+            st.gate
+                .set_rate(limits.messages_per_minute, policy.throttle_pause);
+        }
+        *self.policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
+        *self.transport.write().unwrap_or_else(|p| p.into_inner()) = transport;
+        drop(lanes);
+    }
+
+    fn transport(&self) -> Arc<Transport> {
+        self.transport
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Queues a job on its domain's lane and starts a connection if the lane may have another.
@@ -176,15 +208,16 @@ impl Pacer {
         let lane = lanes
             .entry(job.domain.clone())
             .or_insert_with(|| {
-                let (group, limits) = self.policy.limits_for(&job.domain);
+                let policy = self.policy.read().unwrap_or_else(|p| p.into_inner());
+                let (group, limits) = policy.limits_for(&job.domain);
                 Arc::new(Lane {
                     domain: job.domain.clone(),
-                    group: group.to_string(),
-                    limits,
                     state: Mutex::new(LaneState {
                         jobs: VecDeque::new(),
                         connections: 0,
-                        gate: RateGate::new(limits.messages_per_minute, self.policy.throttle_pause),
+                        gate: RateGate::new(limits.messages_per_minute, policy.throttle_pause),
+                        group: group.to_string(),
+                        limits,
                     }),
                 })
             })
@@ -192,7 +225,7 @@ impl Pacer {
         let start = {
             let mut st = lane.state();
             st.jobs.push_back(job);
-            if st.connections < lane.limits.max_connections {
+            if st.connections < st.limits.max_connections {
                 st.connections += 1;
                 true
             } else {
@@ -242,8 +275,8 @@ impl Pacer {
     }
 
     async fn one_connection(&self, lane: &Lane) {
-        let limits = lane.limits;
-        let mut link = match self.transport.connect(&lane.domain).await {
+        let limits = lane.state().limits;
+        let mut link = match self.transport().connect(&lane.domain).await {
             Ok(link) => link,
             Err(err) => {
                 // Nobody to talk to: every job waiting for this domain shares the fate.
@@ -313,7 +346,7 @@ impl Pacer {
                 if sent.throttle {
                     let mut st = lane.state();
                     st.gate.throttle(Instant::now());
-                    tracing::warn!(domain = %lane.domain, group = %lane.group, slowdown = st.gate.slowdown(), "destination throttled us; slowing down");
+                    tracing::warn!(domain = %lane.domain, group = %st.group, slowdown = st.gate.slowdown(), "destination throttled us; slowing down");
                 }
                 alive = sent.alive;
                 results.extend(sent.outcomes);

@@ -57,7 +57,7 @@ pub struct SessionContext {
     /// The accepted domains and how their recipients are checked.
     pub recipients: Arc<Recipients>,
     /// AUTH failures, per client address and per account.
-    pub auth_throttle: AuthThrottle,
+    pub auth_throttle: Arc<AuthThrottle>,
     /// The connection slots (the sessions read its pressure).
     pub gate: Arc<Gate>,
     /// The pipeline runs (DLP scans) allowed at once: one per processor core.
@@ -82,10 +82,10 @@ impl SessionContext {
         Self {
             accounts: Accounts::with_senders(&config.accounts, &config.office_domains),
             data_memory: Self::memory_budget(config.max_data_memory),
-            auth_throttle: AuthThrottle::new(
+            auth_throttle: Arc::new(AuthThrottle::new(
                 config.max_auth_failures_per_client,
                 config.max_auth_failures_per_account,
-            ),
+            )),
             gate: Gate::new(GateLimits {
                 max_sessions: config.max_sessions,
                 reserved_office: config.reserved_office_sessions,
@@ -101,6 +101,33 @@ impl SessionContext {
             queue,
             stats,
             recipients,
+        }
+    }
+
+    /// Keeps the running state of `previous` (the daemon's context before a settings change)
+    /// where the settings behind it did not change: the connection slots in use, the AUTH
+    /// failures remembered, the scans and the message memory in use. Where they changed, the
+    /// new limits start afresh (sessions already running keep their slots in the old ones).
+    pub fn carry_over(&mut self, previous: &SessionContext) {
+        let (a, b) = (&self.config, &previous.config);
+        let gate_same = a.max_sessions == b.max_sessions
+            && a.reserved_office_sessions == b.reserved_office_sessions
+            && a.reserved_submission_sessions == b.reserved_submission_sessions
+            && a.max_connections_per_client == b.max_connections_per_client
+            && a.max_connection_rate_per_client == b.max_connection_rate_per_client;
+        if gate_same {
+            self.gate = previous.gate.clone();
+        }
+        if a.max_auth_failures_per_client == b.max_auth_failures_per_client
+            && a.max_auth_failures_per_account == b.max_auth_failures_per_account
+        {
+            self.auth_throttle = previous.auth_throttle.clone();
+        }
+        if a.scan_threads == b.scan_threads {
+            self.scans = previous.scans.clone();
+        }
+        if a.max_data_memory == b.max_data_memory {
+            self.data_memory = previous.data_memory.clone();
         }
     }
 
