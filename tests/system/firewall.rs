@@ -152,7 +152,7 @@ fn firewalld_reverts_an_unconfirmed_change_keeps_a_confirmed_one_and_boots_it() 
     ns.nft(&["delete", "table", "inet", "mamori"]);
     let dir2 = fw.config.parent().unwrap().to_path_buf();
     let _ = std::fs::remove_file(fw.socket());
-    fw.child = Firewalld::spawn(&ns, &fw.config, &dir2);
+    fw.child = Firewalld::spawn(&ns, &fw.config, &dir2, None);
     fw.wait_ready();
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(table().contains("probe-rule"), "{}", table());

@@ -839,3 +839,119 @@ fn a_corrupted_state_file_at_start_gives_the_failsafe_table() {
     );
     assert!(fw.log().contains("FAIL-SAFE"), "{}", fw.log());
 }
+
+/// The firewall model is part of the settings: a change made through the settings goes on
+/// probation with real packets; not confirmed, the old table is back and the revert is a new
+/// settings version that says so; confirmed, the settings version is in force and a restart
+/// boots it.
+#[test]
+fn a_firewall_change_through_the_settings_goes_through_confirm_or_revert() {
+    let Some(t) = Topology::new("setfw") else {
+        return;
+    };
+    let mut fw = Firewalld::start_with_settings(&t.gw, ZONES);
+    let _wan = Server::start(&t.wan, "wan", &["tcp:8080"]);
+    let store = fw.settings.clone().unwrap();
+    let store_arg = store.display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model.toml");
+    std::fs::write(
+        &model,
+        format!(
+            "{ZONES}\n[[firewall.rules]]\nname = \"no-8080-out\"\ndirection = \"forward\"\nzone = \"lan\"\ndest_zone = \"wan\"\nprotocol = \"tcp\"\nports = [8080]\naction = \"reject\"\n"
+        ),
+    )
+    .unwrap();
+    let model_arg = model.display().to_string();
+    let wan_sees_gw = format!("wan {GW_WAN}");
+    let settings = |args: &[&str]| {
+        let mut all = vec!["settings", "--dir", &store_arg];
+        all.extend_from_slice(args);
+        crate::common::mamori(&all)
+    };
+
+    t.assert_answer(
+        "LAN → WAN:8080 before",
+        tcp(&t.lan, WAN_HOST, 8080, OK_WAIT),
+        &wan_sees_gw,
+    );
+    let (code, out, err) = fw.fw(&[
+        "apply",
+        &model_arg,
+        "--timeout",
+        "2",
+        "--settings",
+        &store_arg,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("settings version 2"), "{out}");
+    t.assert_refused(
+        "LAN → WAN:8080 on probation",
+        tcp(&t.lan, WAN_HOST, 8080, OK_WAIT),
+    );
+    let back = crate::common::wait_for(Duration::from_secs(6), || {
+        tcp(&t.lan, WAN_HOST, 8080, FAIL_WAIT).outcome == Outcome::Answer(wan_sees_gw.clone())
+    });
+    assert!(back, "not reverted\n{}\n{}", t.table(), fw.log());
+    // The revert is recorded right after the old table is back.
+    let mut history = String::new();
+    let recorded = crate::common::wait_for(Duration::from_secs(5), || {
+        history = settings(&["history"]).1;
+        let newest = history.lines().next().unwrap_or_default();
+        newest.trim_start().starts_with('3')
+            && newest.contains("firewalld")
+            && newest.contains("version 2 was not confirmed in time")
+    });
+    assert!(recorded, "{history}");
+    // A direct apply past the settings is refused.
+    let (code, _, err) = fw.fw(&["apply", &model_arg]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("part of the settings") && err.contains("conflict"),
+        "{err}"
+    );
+
+    // Through `mamori settings apply`: firewalld puts it on probation; confirmed, it stays.
+    let whole = dir.path().join("whole.toml");
+    let config_text = std::fs::read_to_string(&fw.config).unwrap();
+    std::fs::write(
+        &whole,
+        format!(
+            "{config_text}\n{}",
+            std::fs::read_to_string(&model).unwrap().replace(ZONES, "")
+        ),
+    )
+    .unwrap();
+    let data_dir = fw.config.parent().unwrap().join("data");
+    let (code, out, err) = settings(&[
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "apply",
+        whole.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("firewalld: version 4 on probation"), "{out}");
+    let (code, out, err) = fw.fw(&["confirm"]);
+    assert_eq!(code, 0, "{out}{err}");
+    std::thread::sleep(Duration::from_secs(3));
+    t.assert_refused(
+        "LAN → WAN:8080 confirmed",
+        tcp(&t.lan, WAN_HOST, 8080, OK_WAIT),
+    );
+    let (_, health, _) =
+        crate::common::mamori(&["status", "--config", fw.config.to_str().unwrap(), "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(rows[1]["settings_version"], 4, "{health}");
+
+    // A restart boots the settings version in force.
+    fw.stop();
+    t.gw.nft(&["flush", "ruleset"]);
+    fw.child = Firewalld::spawn(&t.gw, &fw.config, fw.config.parent().unwrap(), Some(&store));
+    fw.wait_ready();
+    // The first connection after the restart may wait for neighbour discovery.
+    let _ = tcp(&t.lan, WAN_HOST, 8080, OK_WAIT);
+    t.assert_refused(
+        "LAN → WAN:8080 after a restart",
+        tcp(&t.lan, WAN_HOST, 8080, OK_WAIT),
+    );
+}

@@ -101,6 +101,8 @@ impl Drop for Netns {
 pub struct Firewalld {
     pub child: std::process::Child,
     pub config: std::path::PathBuf,
+    /// The settings store it runs on, when started with one.
+    pub settings: Option<std::path::PathBuf>,
     _dir: tempfile::TempDir,
 }
 
@@ -122,6 +124,21 @@ impl Firewalld {
         firewall: &str,
         prepare: impl FnOnce(&std::path::Path),
     ) -> Self {
+        Self::start_inner(ns, firewall, prepare, false)
+    }
+
+    /// As [`Self::start_with`], on a settings store seeded from that configuration: the
+    /// firewall model is then a section of the settings.
+    pub fn start_with_settings(ns: &Netns, firewall: &str) -> Self {
+        Self::start_inner(ns, firewall, |_| {}, true)
+    }
+
+    fn start_inner(
+        ns: &Netns,
+        firewall: &str,
+        prepare: impl FnOnce(&std::path::Path),
+        store: bool,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         prepare(&dir.path().join("data"));
         let config = dir.path().join("mamori.toml");
@@ -133,10 +150,23 @@ impl Firewalld {
             ),
         )
         .unwrap();
-        let child = Self::spawn(ns, &config, dir.path());
+        let settings = store.then(|| {
+            let store = dir.path().join("settings");
+            let (code, _, err) = crate::common::mamori(&[
+                "settings",
+                "--dir",
+                store.to_str().unwrap(),
+                "seed",
+                config.to_str().unwrap(),
+            ]);
+            assert_eq!(code, 0, "seeding the settings store: {err}");
+            store
+        });
+        let child = Self::spawn(ns, &config, dir.path(), settings.as_deref());
         let mut me = Self {
             child,
             config,
+            settings,
             _dir: dir,
         };
         me.wait_ready();
@@ -147,18 +177,19 @@ impl Firewalld {
         ns: &Netns,
         config: &std::path::Path,
         dir: &std::path::Path,
+        settings: Option<&std::path::Path>,
     ) -> std::process::Child {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("firewalld.log"))
             .unwrap();
-        ns.command(env!("CARGO_BIN_EXE_mamori"))
-            .args(["firewalld", "--config"])
-            .arg(config)
-            .stderr(log)
-            .spawn()
-            .unwrap()
+        let mut command = ns.command(env!("CARGO_BIN_EXE_mamori"));
+        command.args(["firewalld", "--config"]).arg(config);
+        if let Some(store) = settings {
+            command.arg("--settings").arg(store);
+        }
+        command.stderr(log).spawn().unwrap()
     }
 
     pub fn socket(&self) -> std::path::PathBuf {

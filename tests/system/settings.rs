@@ -111,3 +111,99 @@ fn settings_change_in_checked_versions_with_history_diff_and_rollback() {
     assert_ne!(code, 0);
     assert!(err.contains("newer than this firmware"), "{err}");
 }
+
+#[test]
+fn export_then_import_on_a_fresh_store_gives_the_same_settings_and_secrets_stay_sealed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("settings");
+    let hash = hash_password("kagi-no-aikotoba");
+    let (code, _, err) = settings(
+        &dir,
+        &[
+            "set",
+            r#"smtp.office_domains=["office.example.jp"]"#,
+            &format!(
+                r#"smtp.accounts=[{{username = "taro", password_hash = "{hash}", senders = ["taro@office.example.jp"]}}]"#
+            ),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let passphrase = tmp.path().join("pass");
+    std::fs::write(&passphrase, "a long enough passphrase\n").unwrap();
+    let sealed = tmp.path().join("backup.json");
+    let (code, out, err) = settings(
+        &dir,
+        &[
+            "export",
+            sealed.to_str().unwrap(),
+            "--passphrase-file",
+            passphrase.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("sealed"), "{out}");
+    let text = std::fs::read_to_string(&sealed).unwrap();
+    assert!(
+        !text.contains("$argon2id"),
+        "a password hash in clear: {text}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&sealed).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // A fresh store: the same settings, secrets included.
+    let fresh = tmp.path().join("fresh");
+    let (code, _, err) = settings(
+        &fresh,
+        &[
+            "import",
+            sealed.to_str().unwrap(),
+            "--passphrase-file",
+            passphrase.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(settings(&dir, &["get"]).1, settings(&fresh, &["get"]).1);
+    let (_, got, _) = settings(&fresh, &["get", "smtp.accounts[0].password_hash"]);
+    assert_eq!(got.trim(), format!("{hash:?}"));
+
+    // A wrong passphrase, or a backup without secrets into a store without that account:
+    // refused, nothing changed.
+    std::fs::write(&passphrase, "not the passphrase at all\n").unwrap();
+    let other = tmp.path().join("other");
+    let (code, _, err) = settings(
+        &other,
+        &[
+            "import",
+            sealed.to_str().unwrap(),
+            "--passphrase-file",
+            passphrase.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("wrong passphrase") && err.contains("nothing changed"),
+        "{err}"
+    );
+    let plain = tmp.path().join("plain.json");
+    let (code, out, err) = settings(&dir, &["export", plain.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("without account passwords"), "{out}");
+    assert!(
+        !std::fs::read_to_string(&plain)
+            .unwrap()
+            .contains("password_hash")
+    );
+    let (code, _, err) = settings(&other, &["import", plain.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("\"taro\" has no password"), "{err}");
+    let (_, history, _) = settings(&other, &["history"]);
+    assert!(history.contains("no settings versions yet"), "{history}");
+    // Into the store it came from, the current password is kept.
+    let (code, _, err) = settings(&dir, &["import", plain.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (_, got, _) = settings(&dir, &["get", "smtp.accounts[0].password_hash"]);
+    assert_eq!(got.trim(), format!("{hash:?}"));
+}

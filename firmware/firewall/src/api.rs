@@ -18,6 +18,17 @@ pub enum FwRequest {
         #[serde(default)]
         timeout_secs: Option<u64>,
     },
+    /// Put the firewall section of a settings version (the current one when absent) in
+    /// force on probation: it is reverted (and the revert recorded as a new settings
+    /// version) unless confirmed within the timeout. Unchanged models are only noted.
+    ApplySettings {
+        /// The settings version.
+        #[serde(default)]
+        version: Option<u64>,
+        /// Seconds to confirm (default 60).
+        #[serde(default)]
+        timeout_secs: Option<u64>,
+    },
     /// Keep the model on probation.
     Confirm {
         /// The apply being confirmed (any, when absent).
@@ -51,6 +62,7 @@ impl Request for FwRequest {
         match self {
             Self::Status | Self::Devices | Self::Health => Right::Read,
             Self::Apply { .. }
+            | Self::ApplySettings { .. }
             | Self::Confirm { .. }
             | Self::Rollback
             | Self::SetElements { .. } => Right::Admin,
@@ -60,6 +72,7 @@ impl Request for FwRequest {
     fn op(&self) -> &'static str {
         match self {
             Self::Apply { .. } => "apply",
+            Self::ApplySettings { .. } => "apply_settings",
             Self::Confirm { .. } => "confirm",
             Self::Rollback => "rollback",
             Self::Status => "status",

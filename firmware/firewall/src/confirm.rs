@@ -10,6 +10,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::FirewallConfig;
 
+/// The format of the saved models this firmware writes.
+pub const FORMAT: u32 = 1;
+
+fn first_format() -> u32 {
+    1
+}
+
 /// The default probation.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 /// The longest probation allowed (an hour).
@@ -24,11 +31,18 @@ pub struct Probation {
     pub candidate: FirewallConfig,
     /// Unix seconds after which it is reverted.
     pub deadline: u64,
+    /// The settings version this model comes from, when the firewall is part of the
+    /// settings service (a revert is then recorded as a new version).
+    #[serde(default)]
+    pub settings_version: Option<u64>,
 }
 
 /// The firewall's models: the confirmed one, and possibly one on probation.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Models {
+    /// The format of the state file ([`FORMAT`]); a newer one is refused, never misread.
+    #[serde(default = "first_format")]
+    pub format: u32,
     /// The last confirmed model (what boot applies); `None` before the first confirm, when
     /// the configuration's `[firewall]` section is used.
     pub confirmed: Option<FirewallConfig>,
@@ -71,6 +85,17 @@ pub enum ConfirmError {
     BadTimeout(u64),
 }
 
+impl Default for Models {
+    fn default() -> Self {
+        Self {
+            format: FORMAT,
+            confirmed: None,
+            probation: None,
+            last_serial: 0,
+        }
+    }
+}
+
 impl Models {
     /// The model in force now: the one on probation, else the confirmed one.
     pub fn current(&self) -> Option<&FirewallConfig> {
@@ -99,6 +124,7 @@ impl Models {
             serial: self.last_serial,
             candidate,
             deadline: now.saturating_add(timeout),
+            settings_version: None,
         });
         Ok(self.last_serial)
     }

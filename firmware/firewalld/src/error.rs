@@ -33,6 +33,27 @@ pub enum FirewalldError {
         #[source]
         source: serde_json::Error,
     },
+    /// The saved state was written by a newer firmware.
+    #[error("{path} has format {found}, newer than this firmware knows: not read")]
+    NewerFormat {
+        /// The file.
+        path: PathBuf,
+        /// Its format.
+        found: u64,
+    },
+    /// This firewall runs on the settings service: a model is changed there.
+    #[error(
+        "the firewall model is part of the settings: change it with `mamori settings` (or `mamori fw apply --settings DIR FILE`)"
+    )]
+    UseSettings,
+    /// The firewall does not run on the settings service.
+    #[error(
+        "this firewall runs on its configuration file, not the settings service (start it with --settings)"
+    )]
+    NotLinked,
+    /// The settings service could not give the version asked for.
+    #[error("settings: {0}")]
+    Settings(String),
     /// The model breaks a rule; nothing was changed.
     #[error("the firewall model is not valid: {0}")]
     Invalid(#[from] ValidationError),
@@ -84,9 +105,13 @@ impl ControlError for FirewalldError {
             Self::Probation(ConfirmError::BadTimeout(_)) => ErrorKind::Invalid,
             Self::Probation(_) => ErrorKind::Conflict,
             Self::NoSuchSet(_) => ErrorKind::NotFound,
-            Self::Io { .. } | Self::State { .. } | Self::Kernel { .. } | Self::Internal(_) => {
-                ErrorKind::Internal
-            }
+            Self::UseSettings | Self::NotLinked => ErrorKind::Conflict,
+            Self::Settings(_) => ErrorKind::Invalid,
+            Self::Io { .. }
+            | Self::State { .. }
+            | Self::NewerFormat { .. }
+            | Self::Kernel { .. }
+            | Self::Internal(_) => ErrorKind::Internal,
         }
     }
 }

@@ -22,83 +22,27 @@ use mamori_firewall::FirewallConfig;
 use mamori_firewall::api::{FwRequest, MAX_FW_REQUEST_LINE};
 use mamori_firewall::confirm::{DEFAULT_TIMEOUT_SECS, Models};
 use mamori_firewall::discovery::{Inventory, SweepReport};
-use mamori_firewall::model::SetElement;
 use tokio::sync::Mutex;
 
+pub use backend::{Backend, Netlink};
 pub use error::{BackendError, FirewalldError};
+pub use failsafe::failsafe_model;
 
+mod backend;
 mod error;
+mod failsafe;
+mod settings_link;
+mod state;
+
+pub use settings_link::SettingsLink;
+
+use state::{read_models, save_models};
 
 /// The first LAN sweep comes this long after start (the LAN is up by then).
 pub const DISCOVERY_FIRST_DELAY: Duration = Duration::from_secs(30);
 
 /// The time between two LAN sweeps.
 pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(5 * 60);
-
-/// Where the firewall's tables go and the LAN sweeps are sent: the kernel in the daemon,
-/// something else in tests.
-pub trait Backend: Send + Sync + 'static {
-    /// Replaces the whole table with the one compiled from `table`, atomically.
-    fn apply(&self, table: &mamori_firewall::ir::Table) -> Result<(), BackendError>;
-    /// The counters of every rule, as JSON for the status report.
-    fn counters(&self) -> Result<serde_json::Value, BackendError>;
-    /// Adds and removes elements of a named set of the running table.
-    fn update_set(
-        &self,
-        set: &mamori_firewall::ir::Set,
-        add: &[SetElement],
-        remove: &[SetElement],
-    ) -> Result<(), BackendError>;
-    /// Sweeps an interface's subnet with ARP requests (blocking for a few seconds).
-    fn arp_sweep(&self, interface: &str) -> Result<SweepReport, BackendError>;
-}
-
-/// The kernel, over netlink, in the daemon's network namespace.
-pub struct Netlink;
-
-impl Backend for Netlink {
-    fn apply(&self, table: &mamori_firewall::ir::Table) -> Result<(), BackendError> {
-        let report = mamori_firewall_linux::netlink::apply(table)?;
-        tracing::info!(
-            messages = report.messages,
-            bytes = report.bytes,
-            "table inet mamori replaced"
-        );
-        Ok(())
-    }
-
-    fn counters(&self) -> Result<serde_json::Value, BackendError> {
-        let rules = mamori_firewall_linux::netlink::rule_counters()?;
-        Ok(rules
-            .into_iter()
-            .map(|r| {
-                serde_json::json!({
-                    "chain": r.chain,
-                    "handle": r.handle,
-                    "comment": r.comment,
-                    "packets": r.packets,
-                    "bytes": r.bytes,
-                })
-            })
-            .collect())
-    }
-
-    fn update_set(
-        &self,
-        set: &mamori_firewall::ir::Set,
-        add: &[SetElement],
-        remove: &[SetElement],
-    ) -> Result<(), BackendError> {
-        Ok(mamori_firewall_linux::netlink::update_set(
-            set, add, remove,
-        )?)
-    }
-
-    fn arp_sweep(&self, interface: &str) -> Result<SweepReport, BackendError> {
-        let options = mamori_firewall_linux::discovery::SweepOptions::new(interface);
-        Ok(mamori_firewall_linux::discovery::sweep(&options)?)
-    }
-}
 
 /// The control socket path for a data directory.
 pub fn socket_path(data_dir: &Path) -> PathBuf {
@@ -121,46 +65,48 @@ pub struct Firewalld<B: Backend> {
     failsafe: std::sync::Mutex<Option<String>>,
     /// When the daemon started (Unix seconds), for `health`.
     started: u64,
-}
-
-/// The table the box falls back to when its saved model cannot be read or applied: WAN
-/// input and forwarding dropped, no forwarding between zones, and the LAN reaching only
-/// the panel ports (anti-lockout) and DHCP/DNS on the box. Which interface is which comes
-/// from the board's defaults (the built-in zones until board files exist), never from the
-/// settings that may be what broke.
-pub fn failsafe_model() -> FirewallConfig {
-    use mamori_firewall::model::{Policy, Zone, Zones};
-    let board = Zones::default();
-    // Input and forwarding dropped, nothing masqueraded; the LAN keeps ping and DHCP/DNS.
-    let closed = |zone: &Zone, lan: bool| Zone {
-        interfaces: zone.interfaces.clone(),
-        input: Some(Policy::Drop),
-        forward: Some(Policy::Drop),
-        masquerade: Some(false),
-        allow_ping: Some(lan),
-        allow_dhcp_dns: lan.then_some(true),
-        ..Zone::default()
-    };
-    FirewallConfig {
-        zones: Zones {
-            lan: closed(&board.lan, true),
-            wan: closed(&board.wan, false),
-            dmz: None,
-            guest: None,
-        },
-        forwardings: Vec::new(),
-        ..FirewallConfig::default()
-    }
+    /// The settings service, when the firewall model is part of it.
+    link: Option<SettingsLink>,
+    /// The settings version whose model is confirmed in force.
+    settings_version: std::sync::Mutex<Option<u64>>,
 }
 
 impl<B: Backend> Firewalld<B> {
-    /// Loads the state, reverts an unconfirmed probation, and applies the model in force.
+    /// Loads the state, reverts an unconfirmed probation, and applies the model in force
+    /// (the configuration's, without a settings service).
     pub fn start(
         data_dir: &Path,
         configured: FirewallConfig,
         backend: B,
         audit: Arc<AuditLog>,
     ) -> Result<Arc<Self>, FirewalldError> {
+        Self::start_linked(data_dir, configured, backend, audit, None)
+    }
+
+    /// As [`Firewalld::start`], with the firewall model a part of the settings service:
+    /// its version in force wins at start (a pending change of it that was never confirmed
+    /// is reverted and the revert recorded as a new version).
+    pub fn start_linked(
+        data_dir: &Path,
+        configured: FirewallConfig,
+        backend: B,
+        audit: Arc<AuditLog>,
+        link: Option<SettingsLink>,
+    ) -> Result<Arc<Self>, FirewalldError> {
+        let mut configured = configured;
+        let mut version = None;
+        if let Some(link) = &link {
+            match (link.load)(None) {
+                Ok((v, model)) => {
+                    configured = model;
+                    version = Some(v);
+                }
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "no firewall model from the settings service: the configuration's [firewall] is in force"
+                ),
+            }
+        }
         let dir = data_dir.join("firewall");
         std::fs::create_dir_all(&dir).map_err(FirewalldError::io("creating", &dir))?;
         let state_file = dir.join("models.json");
@@ -183,9 +129,39 @@ impl<B: Backend> Firewalld<B> {
                 serial = p.serial,
                 "an unconfirmed firewall change was pending at start: reverted"
             );
+            let mut written = None;
+            // The settings in force are that unconfirmed change: record the revert as a
+            // new version, with the last confirmed model.
+            if let (Some(link), Some(pending)) = (&link, p.settings_version)
+                && version == Some(pending)
+            {
+                let back = models.confirmed.clone().unwrap_or_default();
+                let why = format!(
+                    "firewall change of settings version {pending} was not confirmed before a restart: reverted"
+                );
+                match (link.revert)(&back, &why) {
+                    Ok(v) => {
+                        written = Some(v);
+                        version = Some(v);
+                        configured = back;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not record the revert in the settings")
+                    }
+                }
+            }
             audit.record_or_log(
                 "fw_revert",
-                serde_json::json!({"serial": p.serial, "why": "restart before confirmation"}),
+                serde_json::json!({"serial": p.serial, "why": "restart before confirmation", "settings_version": written}),
+            );
+        }
+        if let Some(v) = version {
+            // The settings service is the one source of truth: its version in force wins
+            // over the models file (which only keeps the probation state).
+            models.confirmed = Some(configured.clone());
+            tracing::info!(
+                version = v,
+                "firewall model from the settings version in force"
             );
         }
         let model = models
@@ -203,6 +179,8 @@ impl<B: Backend> Firewalld<B> {
             sweep_notes: Mutex::new(HashMap::new()),
             failsafe: std::sync::Mutex::new(None),
             started: unix_now(),
+            link,
+            settings_version: std::sync::Mutex::new(version),
         };
         if failsafe.is_none()
             && let Err(e) = daemon.apply_model(&model)
@@ -266,6 +244,82 @@ impl<B: Backend> Firewalld<B> {
         self.audit.record_or_log(event, fields);
     }
 
+    /// The settings version whose model is in force.
+    fn settings_version_in_force(&self) -> std::sync::MutexGuard<'_, Option<u64>> {
+        self.settings_version
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// When the reverted change came from settings version `pending`, records the revert
+    /// as a new settings version with `model` (what is back in force); returns its number.
+    fn record_revert(
+        &self,
+        pending: Option<u64>,
+        model: &FirewallConfig,
+        what: &str,
+    ) -> Option<u64> {
+        let (Some(link), Some(pending)) = (&self.link, pending) else {
+            return None;
+        };
+        let why = format!("firewall change of settings version {pending} {what}: reverted");
+        match (link.revert)(model, &why) {
+            Ok(v) => {
+                *self.settings_version_in_force() = Some(v);
+                tracing::warn!(version = v, "{why} (recorded as settings version {v})");
+                Some(v)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not record the firewall revert in the settings");
+                None
+            }
+        }
+    }
+
+    /// Puts `model` on probation (from settings version `version`, if any): refused before
+    /// anything changes when it is not valid; put back when the kernel refuses it.
+    async fn probation(
+        &self,
+        model: FirewallConfig,
+        timeout_secs: Option<u64>,
+        version: Option<u64>,
+        by: &str,
+        now: u64,
+    ) -> Result<serde_json::Value, FirewalldError> {
+        let compiled = mamori_firewall::compile(&model)?;
+        let mut models = self.models.lock().await;
+        let timeout = timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS);
+        if version.is_some() && models.confirmed.is_none() {
+            // A revert needs the model in force before this change to go back to.
+            models.confirmed = Some(models.current().cloned().unwrap_or_else(|| self.fallback()));
+        }
+        let serial = models.begin(model, now, timeout)?;
+        if let Some(p) = models.probation.as_mut() {
+            p.settings_version = version;
+        }
+        if let Err(e) = self.backend.apply(&compiled.table) {
+            let _ = models.rollback();
+            return Err(FirewalldError::kernel(
+                "the kernel refused the new table; the old one stays",
+            )(e));
+        }
+        self.save(&models)?;
+        let warnings: Vec<String> = compiled.warnings.iter().map(ToString::to_string).collect();
+        self.audit(
+            "fw_apply",
+            serde_json::json!({"serial": serial, "timeout_secs": timeout, "by": by, "warnings": warnings, "settings_version": version}),
+        );
+        tracing::info!(
+            serial,
+            timeout,
+            ?version,
+            "firewall model applied on probation"
+        );
+        Ok(
+            serde_json::json!({"serial": serial, "confirm_within_secs": timeout, "warnings": warnings, "settings_version": version}),
+        )
+    }
+
     /// Reverts a probation whose deadline passed; called by the timer every second.
     pub async fn tick(&self) {
         let mut models = self.models.lock().await;
@@ -273,6 +327,7 @@ impl<B: Backend> Firewalld<B> {
             return;
         }
         let serial = models.probation.as_ref().map(|p| p.serial).unwrap_or(0);
+        let pending = models.probation.as_ref().and_then(|p| p.settings_version);
         let Ok(previous) = models.rollback() else {
             return;
         };
@@ -284,9 +339,10 @@ impl<B: Backend> Firewalld<B> {
             ),
             Err(e) => tracing::error!(serial, error = %e, "reverting the firewall change failed"),
         }
+        let written = self.record_revert(pending, &model, "was not confirmed in time");
         self.audit(
             "fw_revert",
-            serde_json::json!({"serial": serial, "why": "not confirmed in time"}),
+            serde_json::json!({"serial": serial, "why": "not confirmed in time", "settings_version": written}),
         );
         if let Err(e) = self.save(&models) {
             tracing::error!(error = %e, "saving the firewall state failed");
@@ -393,55 +449,59 @@ impl<B: Backend> Firewalld<B> {
     ) -> Result<serde_json::Value, FirewalldError> {
         let now = unix_now();
         match req {
+            FwRequest::Apply { .. } if self.link.is_some() => Err(FirewalldError::UseSettings),
+            FwRequest::ApplySettings {
+                version,
+                timeout_secs,
+            } => {
+                let link = self.link.as_ref().ok_or(FirewalldError::NotLinked)?;
+                let (v, model) = (link.load)(version).map_err(FirewalldError::Settings)?;
+                let models = self.models.lock().await;
+                let in_force = models.current().cloned().unwrap_or_else(|| self.fallback());
+                drop(models);
+                if model == in_force && self.failsafe_reason().is_none() {
+                    *self.settings_version_in_force() = Some(v);
+                    return Ok(serde_json::json!({"version": v, "unchanged": true}));
+                }
+                self.probation(model, timeout_secs, Some(v), by, now).await
+            }
             FwRequest::Apply {
                 model,
                 timeout_secs,
-            } => {
-                // Refuse a bad model before anything changes.
-                let compiled = mamori_firewall::compile(&model)?;
-                let mut models = self.models.lock().await;
-                let timeout = timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS);
-                let serial = models.begin(*model, now, timeout)?;
-                if let Err(e) = self.backend.apply(&compiled.table) {
-                    let _ = models.rollback();
-                    return Err(FirewalldError::kernel(
-                        "the kernel refused the new table; the old one stays",
-                    )(e));
-                }
-                self.save(&models)?;
-                let warnings: Vec<String> =
-                    compiled.warnings.iter().map(ToString::to_string).collect();
-                self.audit("fw_apply", serde_json::json!({"serial": serial, "timeout_secs": timeout, "by": by, "warnings": warnings}));
-                tracing::info!(serial, timeout, "firewall model applied on probation");
-                Ok(
-                    serde_json::json!({"serial": serial, "confirm_within_secs": timeout, "warnings": warnings}),
-                )
-            }
+            } => self.probation(*model, timeout_secs, None, by, now).await,
             FwRequest::Confirm { serial } => {
                 let mut models = self.models.lock().await;
+                let pending = models.probation.as_ref().and_then(|p| p.settings_version);
                 let serial = models.confirm(serial, now)?;
                 self.save(&models)?;
+                if pending.is_some() {
+                    *self.settings_version_in_force() = pending;
+                }
                 if let Some(was) = self.failsafe_reason().take() {
                     tracing::info!(was = %was, "a confirmed model replaces the fail-safe table");
                 }
                 self.audit(
                     "fw_confirm",
-                    serde_json::json!({"serial": serial, "by": by}),
+                    serde_json::json!({"serial": serial, "by": by, "settings_version": pending}),
                 );
                 tracing::info!(serial, "firewall model confirmed");
-                Ok(serde_json::json!({"confirmed": serial}))
+                Ok(serde_json::json!({"confirmed": serial, "settings_version": pending}))
             }
             FwRequest::Rollback => {
                 let mut models = self.models.lock().await;
                 let serial = models.probation.as_ref().map(|p| p.serial);
+                let pending = models.probation.as_ref().and_then(|p| p.settings_version);
                 let previous = models.rollback()?;
-                self.apply_model(&previous.unwrap_or_else(|| self.fallback()))?;
+                let model = previous.unwrap_or_else(|| self.fallback());
+                self.apply_model(&model)?;
                 self.save(&models)?;
+                let written =
+                    self.record_revert(pending, &model, &format!("was rolled back by {by}"));
                 self.audit(
                     "fw_rollback",
-                    serde_json::json!({"serial": serial, "by": by}),
+                    serde_json::json!({"serial": serial, "by": by, "settings_version": written}),
                 );
-                Ok(serde_json::json!({"rolled_back": serial}))
+                Ok(serde_json::json!({"rolled_back": serial, "settings_version": written}))
             }
             FwRequest::Status => {
                 let models = self.models.lock().await;
@@ -516,6 +576,7 @@ impl<B: Backend> Firewalld<B> {
                 .map_err(|e| FirewalldError::Internal(e.to_string())),
             FwRequest::Health => {
                 let mut health = Health::running("firewalld", self.started);
+                health.settings_version = *self.settings_version_in_force();
                 if let Some(reason) = self.failsafe_reason().clone() {
                     health.state = "degraded".into();
                     health.last_error = Some(reason);
@@ -524,37 +585,6 @@ impl<B: Backend> Firewalld<B> {
             }
         }
     }
-}
-
-/// Reads the saved models; a missing file is a first start.
-fn read_models(state_file: &Path) -> Result<Models, FirewalldError> {
-    match std::fs::read(state_file) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| FirewalldError::State {
-            path: state_file.to_path_buf(),
-            source,
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Models::default()),
-        Err(e) => Err(FirewalldError::io("reading", state_file)(e)),
-    }
-}
-
-/// Writes the models atomically (temporary file, fsync, rename, directory fsync).
-fn save_models(state_file: &Path, models: &Models) -> Result<(), FirewalldError> {
-    use std::io::Write;
-    let tmp = state_file.with_extension("json.tmp");
-    let bytes =
-        serde_json::to_vec_pretty(models).map_err(|e| FirewalldError::Internal(e.to_string()))?;
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, state_file)?;
-        if let Some(dir) = state_file.parent() {
-            std::fs::File::open(dir)?.sync_all()?;
-        }
-        Ok(())
-    };
-    write().map_err(FirewalldError::io("writing", state_file))
 }
 
 /// Serves the control socket and the probation timer until the process ends.
@@ -598,309 +628,4 @@ pub async fn serve<B: Backend>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Mutex as StdMutex;
-
-    /// Records the tables applied (by their operator rules' comments) and can refuse;
-    /// answers sweeps with the reports queued, then with an error.
-    #[derive(Default)]
-    struct Recorder {
-        applied: StdMutex<Vec<String>>,
-        /// Tables with these markers are refused.
-        refuse_marker: StdMutex<Vec<String>>,
-        refuse: std::sync::atomic::AtomicBool,
-        sweeps: StdMutex<Vec<SweepReport>>,
-        swept: StdMutex<Vec<String>>,
-    }
-
-    impl Backend for Arc<Recorder> {
-        fn apply(&self, table: &mamori_firewall::ir::Table) -> Result<(), BackendError> {
-            if self.refuse.load(std::sync::atomic::Ordering::SeqCst) {
-                return Err("refused".into());
-            }
-            let text = mamori_firewall::render::render(table);
-            let marker = ["alpha", "beta"]
-                .iter()
-                .find(|m| text.contains(*m))
-                .map_or("configured", |m| *m);
-            if self
-                .refuse_marker
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|m| m == marker)
-            {
-                return Err(format!("refused {marker}").into());
-            }
-            self.applied.lock().unwrap().push(marker.to_string());
-            Ok(())
-        }
-        fn counters(&self) -> Result<serde_json::Value, BackendError> {
-            Ok(serde_json::json!([]))
-        }
-        fn update_set(
-            &self,
-            _: &mamori_firewall::ir::Set,
-            _: &[SetElement],
-            _: &[SetElement],
-        ) -> Result<(), BackendError> {
-            Ok(())
-        }
-        fn arp_sweep(&self, interface: &str) -> Result<SweepReport, BackendError> {
-            self.swept.lock().unwrap().push(interface.to_string());
-            self.sweeps
-                .lock()
-                .unwrap()
-                .pop()
-                .ok_or_else(|| BackendError::from("no raw socket here"))
-        }
-    }
-
-    fn model(name: &str) -> FirewallConfig {
-        toml::from_str(&format!("[[rules]]\nname = \"{name}\"\nzone = \"lan\"\nprotocol = \"tcp\"\nports = [9]\naction = \"accept\"\n")).unwrap()
-    }
-
-    fn start(dir: &Path, rec: &Arc<Recorder>) -> Arc<Firewalld<Arc<Recorder>>> {
-        let audit = Arc::new(AuditLog::open(&dir.join("audit"), 1 << 20, 2).unwrap());
-        Firewalld::start(dir, FirewallConfig::default(), rec.clone(), audit).unwrap()
-    }
-
-    /// Asks the daemon to apply `model`, on probation for `timeout_secs`.
-    async fn apply(
-        d: &Firewalld<Arc<Recorder>>,
-        model: FirewallConfig,
-        timeout_secs: Option<u64>,
-    ) -> Response {
-        ask(
-            d,
-            FwRequest::Apply {
-                model: Box::new(model),
-                timeout_secs,
-            },
-        )
-        .await
-    }
-
-    /// An administrator at the control socket.
-    fn tanaka() -> Caller {
-        let accounts =
-            mamori_core::identity::Accounts::parse("tanaka:x:1000:1000::/:/bin/sh\n", "");
-        mamori_core::identity::Access::standard(1000).caller(1000, 1000, &accounts)
-    }
-
-    /// Asks the daemon as [`tanaka`].
-    async fn ask(d: &Firewalld<Arc<Recorder>>, req: FwRequest) -> Response {
-        d.handle(req, &tanaka()).await
-    }
-
-    fn applied(rec: &Recorder) -> Vec<String> {
-        rec.applied.lock().unwrap().clone()
-    }
-
-    #[tokio::test]
-    async fn an_unconfirmed_apply_is_reverted_and_a_restart_boots_the_confirmed_model() {
-        let dir = tempfile::tempdir().unwrap();
-        let rec = Arc::new(Recorder::default());
-        let d = start(dir.path(), &rec);
-        let ok = |r: Response| match r {
-            Response::Ok { data } => data,
-            Response::Error { message, .. } => panic!("{message}"),
-        };
-        let data = ok(apply(&d, model("alpha"), Some(60)).await);
-        let serial = data["serial"].as_u64().unwrap();
-        ok(ask(
-            &d,
-            FwRequest::Confirm {
-                serial: Some(serial),
-            },
-        )
-        .await);
-        ok(apply(&d, model("beta"), Some(1)).await);
-        // A second apply while one is pending is refused.
-        let busy = apply(&d, model("alpha"), None).await;
-        assert!(
-            matches!(busy, Response::Error { ref message, .. } if message.contains("waiting for confirmation")),
-            "{busy:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(2100)).await;
-        d.tick().await;
-        assert_eq!(applied(&rec), ["configured", "alpha", "beta", "alpha"]);
-        drop(d);
-        // A restart during a probation boots the confirmed model, not the candidate.
-        let d = start(dir.path(), &rec);
-        ok(apply(&d, model("beta"), Some(60)).await);
-        drop(d);
-        let rec2 = Arc::new(Recorder::default());
-        let _d = start(dir.path(), &rec2);
-        assert_eq!(applied(&rec2), ["alpha"]);
-        let audit = std::fs::read_to_string(dir.path().join("audit/audit.jsonl")).unwrap();
-        for event in ["fw_apply", "fw_confirm", "fw_revert"] {
-            assert!(audit.contains(event), "{event} missing: {audit}");
-        }
-    }
-
-    #[tokio::test]
-    async fn a_model_the_kernel_refuses_leaves_nothing_pending() {
-        let dir = tempfile::tempdir().unwrap();
-        let rec = Arc::new(Recorder::default());
-        let d = start(dir.path(), &rec);
-        rec.refuse.store(true, std::sync::atomic::Ordering::SeqCst);
-        let r = apply(&d, model("alpha"), None).await;
-        assert!(
-            matches!(r, Response::Error { ref message, .. } if message.contains("old one stays")),
-            "{r:?}"
-        );
-        rec.refuse.store(false, std::sync::atomic::Ordering::SeqCst);
-        let r = ask(&d, FwRequest::Confirm { serial: None }).await;
-        assert!(
-            matches!(r, Response::Error { ref message, .. } if message.contains("no change is waiting")),
-            "{r:?}"
-        );
-        // An invalid model is refused before anything is applied.
-        let bad: FirewallConfig =
-            toml::from_str("[[rules]]\nname = \"x\"\nzone = \"dmz\"\naction = \"accept\"\n")
-                .unwrap();
-        let r = apply(&d, bad, None).await;
-        assert!(
-            matches!(r, Response::Error { ref message, .. } if message.contains("dmz")),
-            "{r:?}"
-        );
-        assert_eq!(applied(&rec), ["configured"]);
-    }
-
-    #[tokio::test]
-    async fn an_unreadable_state_gives_the_failsafe_table_loudly_until_a_model_is_confirmed() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("firewall")).unwrap();
-        std::fs::write(
-            dir.path().join("firewall/models.json"),
-            b"{\"confirmed\": [garbage",
-        )
-        .unwrap();
-        let rec = Arc::new(Recorder::default());
-        let d = start(dir.path(), &rec);
-        let status = match ask(&d, FwRequest::Status).await {
-            Response::Ok { data } => data,
-            Response::Error { message, .. } => panic!("{message}"),
-        };
-        let why = status["failsafe"].as_str().unwrap();
-        assert!(why.contains("could not be read"), "{why}");
-        let kept = std::fs::read_dir(dir.path().join("firewall"))
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .any(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with("models.json.unreadable-")
-            });
-        assert!(kept, "the unreadable file is kept for inspection");
-        let audit = std::fs::read_to_string(dir.path().join("audit/audit.jsonl")).unwrap();
-        assert!(audit.contains("fw_failsafe"), "{audit}");
-        // The fail-safe table is what was applied: the LAN's panel and DHCP/DNS only.
-        let table = mamori_firewall::compile(&failsafe_model()).unwrap().table;
-        let text = mamori_firewall::render::render(&table);
-        assert!(text.contains("443") && text.contains("53"), "{text}");
-        assert_eq!(applied(&rec), ["configured"]);
-        // An apply on probation that is not confirmed goes back to the fail-safe table.
-        let r = apply(&d, model("alpha"), Some(1)).await;
-        assert!(matches!(r, Response::Ok { .. }), "{r:?}");
-        tokio::time::sleep(Duration::from_millis(2100)).await;
-        d.tick().await;
-        assert_eq!(applied(&rec), ["configured", "alpha", "configured"]);
-        // A confirmed model leaves it.
-        apply(&d, model("beta"), Some(60)).await;
-        ask(&d, FwRequest::Confirm { serial: None }).await;
-        let status = match ask(&d, FwRequest::Status).await {
-            Response::Ok { data } => data,
-            Response::Error { message, .. } => panic!("{message}"),
-        };
-        assert!(status["failsafe"].is_null(), "{status}");
-    }
-
-    #[tokio::test]
-    async fn a_model_the_kernel_refuses_at_start_gives_the_failsafe_table() {
-        let dir = tempfile::tempdir().unwrap();
-        let rec = Arc::new(Recorder::default());
-        {
-            let d = start(dir.path(), &rec);
-            apply(&d, model("alpha"), Some(60)).await;
-            ask(&d, FwRequest::Confirm { serial: None }).await;
-        }
-        // The kernel refuses "alpha" at the next start (say, a module is missing).
-        let picky = Arc::new(Recorder::default());
-        picky.refuse_marker.lock().unwrap().push("alpha".into());
-        let d = start(dir.path(), &picky);
-        let status = match ask(&d, FwRequest::Status).await {
-            Response::Ok { data } => data,
-            Response::Error { message, .. } => panic!("{message}"),
-        };
-        assert!(
-            status["failsafe"]
-                .as_str()
-                .unwrap()
-                .contains("could not be applied"),
-            "{status}"
-        );
-        assert_eq!(applied(&picky), ["configured"]);
-    }
-
-    fn report(sightings: &[(&str, &str)]) -> SweepReport {
-        use mamori_firewall::discovery::{ArpKind, Sighting};
-        SweepReport {
-            interface: "br0".into(),
-            address: "192.0.2.1/20".parse().unwrap(),
-            network: "192.0.0.0/22".parse().unwrap(),
-            cut_from: Some("192.0.0.0/20".parse().unwrap()),
-            requests_sent: 1021,
-            requests_failed: 0,
-            sightings: sightings
-                .iter()
-                .map(|(ip, mac)| Sighting {
-                    ip: ip.parse().unwrap(),
-                    mac: mac.parse().unwrap(),
-                    kind: ArpKind::Reply,
-                })
-                .collect(),
-        }
-    }
-
-    #[tokio::test]
-    async fn sweeps_of_the_lan_interfaces_fill_the_device_list() {
-        let dir = tempfile::tempdir().unwrap();
-        let rec = Arc::new(Recorder::default());
-        rec.sweeps.lock().unwrap().push(report(&[
-            ("192.0.2.77", "b8:27:eb:12:34:56"),
-            ("192.0.2.9", "da:a1:19:3c:22:07"),
-        ]));
-        let audit = Arc::new(AuditLog::open(&dir.path().join("audit"), 1 << 20, 2).unwrap());
-        let configured: FirewallConfig =
-            toml::from_str("[zones.lan]\ninterfaces = [\"br0\", \"wlan*\"]\n").unwrap();
-        let d = Firewalld::start(dir.path(), configured, rec.clone(), audit).unwrap();
-        let devices = |r: Response| match r {
-            Response::Ok { data } => data,
-            Response::Error { message, .. } => panic!("{message}"),
-        };
-        let empty = devices(ask(&d, FwRequest::Devices).await);
-        assert_eq!(empty["sweeps"], 0);
-        assert_eq!(empty["devices"], serde_json::json!([]));
-
-        d.discover().await;
-        // Only the named interface: a wildcard has no one address to sweep from.
-        assert_eq!(*rec.swept.lock().unwrap(), ["br0"]);
-        let data = devices(ask(&d, FwRequest::Devices).await);
-        assert_eq!(data["sweeps"], 1);
-        let list = data["devices"].as_array().unwrap();
-        assert_eq!(list.len(), 2);
-        assert_eq!(list[0]["ip"], "192.0.2.9");
-        assert_eq!(list[0]["locally_administered"], true);
-        assert_eq!(list[1]["ip"], "192.0.2.77");
-        assert_eq!(list[1]["mac"], "b8:27:eb:12:34:56");
-        assert_eq!(list[1]["vendor"], "Raspberry Pi");
-        assert!(list[1]["first_seen"].as_u64().unwrap() > 1_600_000_000);
-
-        // A failed sweep changes nothing (and expires nothing).
-        d.discover().await;
-        assert_eq!(devices(ask(&d, FwRequest::Devices).await), data);
-    }
-}
+mod tests;

@@ -32,6 +32,10 @@ pub enum FwAction {
         /// Seconds to confirm.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
+        /// The settings store: the model becomes the firewall section of a new settings
+        /// version, which firewalld then puts on probation (a revert is recorded there too).
+        #[arg(long)]
+        settings: Option<PathBuf>,
     },
     /// Keep the model on probation.
     Confirm {
@@ -76,16 +80,42 @@ fn load_model(path: &Path) -> anyhow::Result<FirewallConfig> {
 pub fn run(action: FwAction, socket: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let req = match action {
         FwAction::Check { file } => return check(&file),
-        FwAction::Apply { file, timeout } => FwRequest::Apply {
-            model: match load_model(&file).map(Box::new) {
+        FwAction::Apply {
+            file,
+            timeout,
+            settings,
+        } => {
+            let model = match load_model(&file) {
                 Ok(m) => m,
                 Err(e) => {
                     eprintln!("mamori fw apply: {e:#}");
                     return Ok(ExitCode::from(2));
                 }
-            },
-            timeout_secs: Some(timeout),
-        },
+            };
+            match settings {
+                None => FwRequest::Apply {
+                    model: Box::new(model),
+                    timeout_secs: Some(timeout),
+                },
+                Some(dir) => {
+                    let what = format!("fw apply {}", file.display());
+                    let by = crate::cli_settings::caller();
+                    match mamori_settings::store::record_firewall(&dir, None, &model, &by, &what) {
+                        Ok(version) => {
+                            println!("settings version {version} is in force");
+                            FwRequest::ApplySettings {
+                                version: Some(version),
+                                timeout_secs: Some(timeout),
+                            }
+                        }
+                        Err(e) => {
+                            eprintln!("mamori fw apply: refused, nothing changed: {e}");
+                            return Ok(ExitCode::from(2));
+                        }
+                    }
+                }
+            }
+        }
         FwAction::Confirm { serial } => FwRequest::Confirm { serial },
         FwAction::Rollback => FwRequest::Rollback,
         FwAction::Status => FwRequest::Status,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use mamori_settings::backup;
 use mamori_settings::document::{self, Change};
 use mamori_settings::store::{Committed, Store, StoreError};
 
@@ -56,6 +57,23 @@ pub enum SettingsAction {
         /// The version.
         version: u64,
     },
+    /// Write a backup of the settings in force to FILE. Account passwords are left out
+    /// unless a passphrase file is given (then sealed with it).
+    Export {
+        /// The backup file to write.
+        file: PathBuf,
+        /// Include the secrets, sealed with the passphrase in this file (first line).
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Make a backup's settings current (as a new version), after checking everything.
+    Import {
+        /// The backup file.
+        file: PathBuf,
+        /// The passphrase of its sealed secrets (first line of this file).
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+    },
     /// First boot: make FILE version 1 if the store is empty; then report what FILE would
     /// change against the settings in force (reported, never applied).
     Seed {
@@ -66,7 +84,7 @@ pub enum SettingsAction {
 
 /// The caller's user name, from the kernel's idea of who runs this process (the owner of
 /// `/proc/self`), never from the environment.
-fn caller() -> String {
+pub(crate) fn caller() -> String {
     use std::os::unix::fs::MetadataExt;
     let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
     let accounts = mamori_core::identity::Accounts::from_system();
@@ -146,6 +164,35 @@ pub fn run(
             })
         }
         SettingsAction::Rollback { version } => store.rollback(version, &by),
+        SettingsAction::Export {
+            file,
+            passphrase_file,
+        } => return export(&store, &file, passphrase_file.as_deref()),
+        SettingsAction::Import {
+            file,
+            passphrase_file,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let passphrase = passphrase_file
+                .as_deref()
+                .map(read_passphrase)
+                .transpose()?;
+            let current = store.current()?.map(|v| v.document).unwrap_or_default();
+            let document = match backup::parse(&text)
+                .and_then(|b| backup::restore(&b, passphrase.as_deref(), &current))
+            {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("mamori settings import: refused, nothing changed: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            store.change(&by, &format!("import {}", file.display()), |doc| {
+                *doc = document;
+                Ok(())
+            })
+        }
         SettingsAction::Seed { file } => {
             let doc = read_document(&file)?;
             if store.seed(&doc, &format!("{by} (seed from {})", file.display()))? {
@@ -166,57 +213,133 @@ pub fn run(
     if let Ok(c) = committed {
         let data_dir =
             data_dir.map_or_else(|| c.config.general.data_dir.clone(), Path::to_path_buf);
-        if !apply_everywhere(&data_dir, c.version) {
+        if !apply_everywhere(&data_dir, c.version, None) {
             return Ok(ExitCode::from(1));
         }
     }
     Ok(code)
 }
 
-/// Tells every running daemon that uses the changed settings to take version `version`;
-/// prints which took it and which refused (and why). False when one refused.
-fn apply_everywhere(data_dir: &Path, version: u64) -> bool {
-    let candidates = [
-        mamori_smtp::server::control_socket_path(data_dir),
-        mamori_smtp::server::control_socket_path(&data_dir.join("smtpd")),
-    ];
-    let Some(socket) = candidates.iter().find(|p| p.exists()) else {
-        println!(
-            "smtpd: not running here ({}); it takes the settings when it starts",
-            data_dir.display()
-        );
-        return true;
-    };
-    let request = serde_json::json!({"op": "apply_settings", "version": version});
-    match crate::cli_queue::call(socket, &request) {
-        Ok(mamori_core::control::Response::Ok { data }) => {
-            let applied = &data["applied"];
-            let restart: Vec<&str> = applied["restart_needed"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
-                .unwrap_or_default();
+/// Where each daemon keeps its control socket in a data directory.
+type SocketIn = fn(&Path) -> PathBuf;
+
+/// The daemons that take settings, and where their sockets are.
+const DAEMONS: &[(&str, SocketIn)] = &[
+    ("smtpd", mamori_smtp::server::control_socket_path),
+    ("firewalld", mamori_firewalld::socket_path),
+];
+
+/// Tells every running daemon to take version `version` (firewalld on probation for
+/// `confirm_within` seconds); prints which took it and which refused (and why). False when
+/// one refused.
+pub fn apply_everywhere(data_dir: &Path, version: u64, confirm_within: Option<u64>) -> bool {
+    let mut all_took = true;
+    for (daemon, in_dir) in DAEMONS {
+        let candidates = [in_dir(data_dir), in_dir(&data_dir.join(daemon))];
+        let Some(socket) = candidates.iter().find(|p| p.exists()) else {
             println!(
-                "smtpd: took version {version} ({} key(s) changed){}",
-                applied["changed"].as_array().map_or(0, Vec::len),
-                if restart.is_empty() {
-                    String::new()
-                } else {
-                    format!("; takes effect at its next restart: {}", restart.join(", "))
-                }
+                "{daemon}: not running here ({}); it takes the settings when it starts",
+                data_dir.display()
             );
-            true
-        }
-        Ok(mamori_core::control::Response::Error { kind, message }) => {
-            println!(
-                "smtpd: REFUSED version {version} ({kind}): {message}; it keeps running on its last good settings"
-            );
-            false
-        }
-        Err(e) => {
-            println!("smtpd: could not be asked ({e:#})");
-            false
+            continue;
+        };
+        let request = match *daemon {
+            "firewalld" => {
+                serde_json::json!({"op": "apply_settings", "version": version, "timeout_secs": confirm_within})
+            }
+            _ => serde_json::json!({"op": "apply_settings", "version": version}),
+        };
+        match crate::cli_queue::call(socket, &request) {
+            Ok(mamori_core::control::Response::Ok { data }) => {
+                println!("{daemon}: {}", took(&data, version))
+            }
+            Ok(mamori_core::control::Response::Error { kind, message }) => {
+                all_took = false;
+                println!(
+                    "{daemon}: REFUSED version {version} ({kind}): {message}; it keeps running on its last good settings"
+                );
+            }
+            Err(e) => {
+                all_took = false;
+                println!("{daemon}: could not be asked ({e:#})");
+            }
         }
     }
+    all_took
+}
+
+/// What a daemon's answer to `apply_settings` says, for a person.
+fn took(data: &serde_json::Value, version: u64) -> String {
+    if data["unchanged"] == true {
+        return format!("version {version} changes nothing it runs");
+    }
+    if let Some(serial) = data["serial"].as_u64() {
+        return format!(
+            "version {version} on probation (apply #{serial}): confirm within {} s with `mamori fw confirm`, or it is reverted",
+            data["confirm_within_secs"]
+        );
+    }
+    let applied = &data["applied"];
+    let restart: Vec<&str> = applied["restart_needed"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    format!(
+        "took version {version} ({} key(s) changed){}",
+        applied["changed"].as_array().map_or(0, Vec::len),
+        if restart.is_empty() {
+            String::new()
+        } else {
+            format!("; takes effect at its next restart: {}", restart.join(", "))
+        }
+    )
+}
+
+/// The first line of a passphrase file.
+fn read_passphrase(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the passphrase file {}", path.display()))?;
+    Ok(text.lines().next().unwrap_or_default().to_string())
+}
+
+/// Writes a backup of the version in force (mode 0600: it may hold sealed secrets).
+fn export(store: &Store, file: &Path, passphrase_file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let current = store.current()?;
+    let document = current
+        .as_ref()
+        .map(|v| v.document.clone())
+        .unwrap_or_default();
+    let passphrase = passphrase_file.map(read_passphrase).transpose()?;
+    let made = match backup::export(&document, current.map(|v| v.version), passphrase.as_deref()) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("mamori settings export: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(file)
+        .with_context(|| format!("writing {}", file.display()))?;
+    f.write_all(&serde_json::to_vec_pretty(&made)?)?;
+    f.sync_all()?;
+    println!(
+        "backup of settings version {} written to {}{}",
+        made.from_version
+            .map_or_else(|| "-".into(), |v| v.to_string()),
+        file.display(),
+        if made.secrets.is_some() {
+            " (account passwords sealed with the passphrase)"
+        } else {
+            " (without account passwords)"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints the outcome of a change: the new version and its warnings, or every error.

@@ -61,6 +61,8 @@ enum Command {
         /// Configuration file (its `[firewall]` section is the model until one is confirmed).
         #[arg(long, short)]
         config: Option<PathBuf>,
+        #[command(flatten)]
+        settings: run::SettingsArgs,
     },
     /// The firewall: check a model, apply it on probation, confirm, roll back, status, sets.
     Fw {
@@ -217,11 +219,11 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             };
             return cli_fw::run(action, &socket, control.json);
         }
-        Command::Firewalld { config } => {
+        Command::Firewalld { config, settings } => {
             let (config, report) = load_config(config.as_ref(), FIREWALLD_SECTIONS)?;
             mamori_core::logging::init(&config.log.level)?;
             report.log_warnings();
-            runtime()?.block_on(run::firewalld(config))?;
+            runtime()?.block_on(run::firewalld(config, settings))?;
         }
         Command::AuditVerify { config, dir } => {
             let root = match dir {

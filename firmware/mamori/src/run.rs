@@ -41,6 +41,13 @@ impl SettingsArgs {
         let Some(dir) = &self.dir else {
             return Ok(None);
         };
+        if !dir.exists() {
+            tracing::warn!(
+                store = %dir.display(),
+                "no settings store yet: running on the configuration file (seed it with `mamori settings seed`)"
+            );
+            return Ok(None);
+        }
         let store = mamori_settings::store::Store::open_read_only(dir, self.defaults.as_deref())
             .with_context(|| format!("opening the settings store {}", dir.display()))?;
         let Some(current) = store.current()? else {
@@ -139,7 +146,7 @@ pub async fn smtpd(file_config: Config, in_force: Option<InForce>) -> anyhow::Re
 
 /// Runs the firewall daemon until SIGTERM or SIGINT. The table stays in the kernel when it
 /// stops: the office keeps its firewall while the daemon restarts.
-pub async fn firewalld(config: Config) -> anyhow::Result<()> {
+pub async fn firewalld(config: Config, settings: SettingsArgs) -> anyhow::Result<()> {
     let data_dir = &config.general.data_dir;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
@@ -151,11 +158,30 @@ pub async fn firewalld(config: Config) -> anyhow::Result<()> {
         )
         .context("opening the audit log")?,
     );
-    let daemon = mamori_firewalld::Firewalld::start(
+    let link = settings.dir.clone().map(|dir| {
+        let defaults = settings.defaults.clone();
+        let (load_dir, load_defaults) = (dir.clone(), defaults.clone());
+        mamori_firewalld::SettingsLink {
+            load: Box::new(move |version| {
+                mamori_settings::store::load_firewall(&load_dir, load_defaults.as_deref(), version)
+            }),
+            revert: Box::new(move |model, why| {
+                mamori_settings::store::record_firewall(
+                    &dir,
+                    defaults.as_deref(),
+                    model,
+                    "firewalld",
+                    why,
+                )
+            }),
+        }
+    });
+    let daemon = mamori_firewalld::Firewalld::start_linked(
         data_dir,
         config.firewall.clone(),
         mamori_firewalld::Netlink,
         audit,
+        link,
     )?;
     let socket = mamori_firewalld::socket_path(data_dir);
     tracing::info!(control = %socket.display(), "firewalld ready");

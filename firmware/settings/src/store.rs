@@ -439,3 +439,49 @@ impl mamori_smtp::live::SettingsSource for RelaySource {
         Ok((v.version, config.relay()))
     }
 }
+
+/// The firewall section of settings `version` (the current one when `None`) of the store in
+/// `dir`, checked: what `firewalld` reads at start and when told to apply a version.
+pub fn load_firewall(
+    dir: &Path,
+    defaults: Option<&Path>,
+    version: Option<u64>,
+) -> Result<(u64, mamori_firewall::FirewallConfig), String> {
+    let store = Store::open_read_only(dir, defaults).map_err(|e| e.to_string())?;
+    let v = match version {
+        Some(n) => store.version(n),
+        None => store
+            .current()
+            .and_then(|v| v.ok_or(StoreError::NoVersion(0))),
+    }
+    .map_err(|e| match e {
+        StoreError::NoVersion(0) => "the settings store has no version yet".to_string(),
+        e => e.to_string(),
+    })?;
+    let (config, _) = store
+        .effective(&v.document)
+        .map_err(|e| e.to_string())?
+        .for_sections(crate::FIREWALL_SECTIONS)
+        .map_err(|e| e.to_string())?;
+    Ok((v.version, config.firewall))
+}
+
+/// Records `model` as the firewall section of a new settings version, by `by`, saying
+/// `what` (a revert of confirm-or-revert); returns its number.
+pub fn record_firewall(
+    dir: &Path,
+    defaults: Option<&Path>,
+    model: &mamori_firewall::FirewallConfig,
+    by: &str,
+    what: &str,
+) -> Result<u64, String> {
+    let store = Store::open(dir, defaults).map_err(|e| e.to_string())?;
+    let section = toml::Value::try_from(model).map_err(|e| e.to_string())?;
+    store
+        .change(by, what, |doc| {
+            doc.insert("firewall".into(), section);
+            Ok(())
+        })
+        .map(|c| c.version)
+        .map_err(|e| e.to_string())
+}

@@ -175,7 +175,12 @@ impl Live {
             .smtp
             .listeners
             .iter()
-            .filter_map(|l| in_force.listeners.get(&l.address).map(|r| (l.kind, r.bound)))
+            .filter_map(|l| {
+                in_force
+                    .listeners
+                    .get(&l.address)
+                    .map(|r| (l.kind, r.bound))
+            })
             .collect();
         in_force.settings = settings;
         drop(in_force);
