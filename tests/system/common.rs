@@ -218,18 +218,7 @@ address = "127.0.0.1:{smtps}"
         );
         let config = dir.path().join("mamori.toml");
         std::fs::write(&config, text).unwrap();
-        let settings = store.then(|| {
-            let store = dir.path().join("settings");
-            let (code, _, err) = mamori(&[
-                "settings",
-                "--dir",
-                store.to_str().unwrap(),
-                "seed",
-                config.to_str().unwrap(),
-            ]);
-            assert_eq!(code, 0, "seeding the settings store: {err}");
-            store
-        });
+        let settings = store.then(|| seed_settings(dir.path(), &config));
         let mut m = Self {
             dir,
             relay,
@@ -351,16 +340,42 @@ impl Drop for Mamori {
     }
 }
 
-/// Runs the `mamori` binary under test with `args`: (exit code, stdout, stderr).
-pub fn mamori(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mamori"))
-        .args(args)
-        .output()
-        .unwrap();
+/// Seeds a settings store in `dir/settings` from `config`, as first boot does; returns it.
+pub fn seed_settings(dir: &Path, config: &Path) -> PathBuf {
+    let store = dir.join("settings");
+    let (code, _, err) = mamori(&[
+        "settings",
+        "--dir",
+        store.to_str().unwrap(),
+        "seed",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "seeding the settings store: {err}");
+    store
+}
+
+/// The name of the user running the tests, as the system knows it.
+pub fn whoami() -> String {
+    let out = Command::new("id").arg("-un").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A finished process's exit code, stdout and stderr.
+pub fn outcome(out: std::process::Output) -> (i32, String, String) {
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs the `mamori` binary under test with `args`: (exit code, stdout, stderr).
+pub fn mamori(args: &[&str]) -> (i32, String, String) {
+    outcome(
+        Command::new(env!("CARGO_BIN_EXE_mamori"))
+            .args(args)
+            .output()
+            .unwrap(),
     )
 }
 

@@ -32,16 +32,13 @@ fn can_switch_users() -> bool {
 
 /// Runs the `mamori` binary as `nobody` with `args`: (exit code, stdout, stderr).
 fn mamori_as_nobody(binary: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new("setpriv")
-        .args(["--reuid", NOBODY, "--regid", NOBODY, "--clear-groups", "--"])
-        .arg(binary)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    outcome(
+        Command::new("setpriv")
+            .args(["--reuid", NOBODY, "--regid", NOBODY, "--clear-groups", "--"])
+            .arg(binary)
+            .args(args)
+            .output()
+            .unwrap(),
     )
 }
 
@@ -56,11 +53,6 @@ fn raw_as_nobody(socket: &Path, line: &str) -> String {
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn whoami() -> String {
-    let out = Command::new("id").arg("-un").output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[test]

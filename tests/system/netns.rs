@@ -150,18 +150,7 @@ impl Firewalld {
             ),
         )
         .unwrap();
-        let settings = store.then(|| {
-            let store = dir.path().join("settings");
-            let (code, _, err) = crate::common::mamori(&[
-                "settings",
-                "--dir",
-                store.to_str().unwrap(),
-                "seed",
-                config.to_str().unwrap(),
-            ]);
-            assert_eq!(code, 0, "seeding the settings store: {err}");
-            store
-        });
+        let settings = store.then(|| crate::common::seed_settings(dir.path(), &config));
         let child = Self::spawn(ns, &config, dir.path(), settings.as_deref());
         let mut me = Self {
             child,

@@ -12,14 +12,6 @@ fn settings(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     mamori(&all)
 }
 
-fn whoami() -> String {
-    let out = std::process::Command::new("id")
-        .arg("-un")
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 #[test]
 fn settings_change_in_checked_versions_with_history_diff_and_rollback() {
     let tmp = tempfile::tempdir().unwrap();

@@ -67,6 +67,8 @@ pub struct Firewalld<B: Backend> {
     started: u64,
     /// The settings service, when the firewall model is part of it.
     link: Option<SettingsLink>,
+    /// The board's zones (which interface is LAN, which WAN), for the fail-safe table.
+    board: mamori_firewall::model::Zones,
     /// The settings version whose model is confirmed in force.
     settings_version: std::sync::Mutex<Option<u64>>,
 }
@@ -80,18 +82,20 @@ impl<B: Backend> Firewalld<B> {
         backend: B,
         audit: Arc<AuditLog>,
     ) -> Result<Arc<Self>, FirewalldError> {
-        Self::start_linked(data_dir, configured, backend, audit, None)
+        Self::start_linked(data_dir, configured, backend, audit, None, None)
     }
 
     /// As [`Firewalld::start`], with the firewall model a part of the settings service:
     /// its version in force wins at start (a pending change of it that was never confirmed
-    /// is reverted and the revert recorded as a new version).
+    /// is reverted and the revert recorded as a new version); and with the board's zones
+    /// for the fail-safe table (the built-in ones when `None`).
     pub fn start_linked(
         data_dir: &Path,
         configured: FirewallConfig,
         backend: B,
         audit: Arc<AuditLog>,
         link: Option<SettingsLink>,
+        board: Option<mamori_firewall::model::Zones>,
     ) -> Result<Arc<Self>, FirewalldError> {
         let mut configured = configured;
         let mut version = None;
@@ -180,6 +184,7 @@ impl<B: Backend> Firewalld<B> {
             failsafe: std::sync::Mutex::new(None),
             started: unix_now(),
             link,
+            board: board.unwrap_or_default(),
             settings_version: std::sync::Mutex::new(version),
         };
         if failsafe.is_none()
@@ -200,7 +205,7 @@ impl<B: Backend> Firewalld<B> {
             "FAIL-SAFE firewall table in force: WAN closed, the LAN reaches only the panel and DHCP/DNS; apply and confirm a model to leave it"
         );
         self.audit("fw_failsafe", serde_json::json!({ "why": reason }));
-        self.apply_model(&failsafe_model())?;
+        self.apply_model(&failsafe_model(&self.board))?;
         *self.failsafe_reason() = Some(reason);
         Ok(())
     }
@@ -219,7 +224,7 @@ impl<B: Backend> Firewalld<B> {
             .unwrap_or_else(|p| p.into_inner())
             .is_some()
         {
-            failsafe_model()
+            failsafe_model(&self.board)
         } else {
             self.configured.clone()
         }

@@ -198,7 +198,10 @@ async fn an_unreadable_state_gives_the_failsafe_table_loudly_until_a_model_is_co
     let audit = std::fs::read_to_string(dir.path().join("audit/audit.jsonl")).unwrap();
     assert!(audit.contains("fw_failsafe"), "{audit}");
     // The fail-safe table is what was applied: the LAN's panel and DHCP/DNS only.
-    let table = mamori_firewall::compile(&failsafe_model()).unwrap().table;
+    let table =
+        mamori_firewall::compile(&failsafe_model(&mamori_firewall::model::Zones::default()))
+            .unwrap()
+            .table;
     let text = mamori_firewall::render::render(&table);
     assert!(text.contains("443") && text.contains("53"), "{text}");
     assert_eq!(applied(&rec), ["configured"]);
@@ -337,6 +340,7 @@ fn start_linked(
         rec.clone(),
         audit,
         Some(link(versions)),
+        None,
     )
     .unwrap()
 }
@@ -465,4 +469,21 @@ fn a_state_file_of_a_newer_firmware_is_not_read() {
         3,
         "a file of before formats is read"
     );
+}
+
+#[test]
+fn the_failsafe_table_takes_the_boards_interfaces() {
+    let board: mamori_firewall::model::Zones =
+        toml::from_str("[lan]\ninterfaces = [\"br-lan\"]\n[wan]\ninterfaces = [\"wan0\"]\n")
+            .unwrap();
+    let text = mamori_firewall::render::render(
+        &mamori_firewall::compile(&failsafe_model(&board))
+            .unwrap()
+            .table,
+    );
+    assert!(
+        text.contains("\"br-lan\"") && text.contains("\"wan0\""),
+        "{text}"
+    );
+    assert!(!text.contains("\"eth1\""), "{text}");
 }

@@ -176,12 +176,29 @@ pub async fn firewalld(config: Config, settings: SettingsArgs) -> anyhow::Result
             }),
         }
     });
+    // Which interface is LAN and which WAN for the fail-safe table: the board's defaults
+    // file, never the settings (which may be what broke).
+    let board = match &settings.defaults {
+        Some(path) => {
+            let layers =
+                mamori_core::load::Layers::read(&[path.as_path()], std::iter::empty(), &[])
+                    .with_context(|| format!("reading the board defaults {}", path.display()))?;
+            let mut report = mamori_core::Report::default();
+            let firewall: mamori_firewall::FirewallConfig = layers.section("firewall", &mut report);
+            if !report.is_ok() {
+                anyhow::bail!("the board defaults {}:\n{report}", path.display());
+            }
+            Some(firewall.zones)
+        }
+        None => None,
+    };
     let daemon = mamori_firewalld::Firewalld::start_linked(
         data_dir,
         config.firewall.clone(),
         mamori_firewalld::Netlink,
         audit,
         link,
+        board,
     )?;
     let socket = mamori_firewalld::socket_path(data_dir);
     tracing::info!(control = %socket.display(), "firewalld ready");

@@ -88,18 +88,22 @@ pub struct Sealed {
 /// The secrets of a document: account name → password hash.
 type Secrets = std::collections::BTreeMap<String, String>;
 
-/// Takes the accounts' password hashes out of `document`.
-fn take_secrets(document: &mut Table) -> Secrets {
-    let mut secrets = Secrets::new();
-    let accounts = document
+/// The `[[smtp.accounts]]` tables of a document.
+fn accounts(document: &mut Table) -> impl Iterator<Item = &mut Table> {
+    document
         .get_mut("smtp")
         .and_then(Value::as_table_mut)
         .and_then(|smtp| smtp.get_mut("accounts"))
-        .and_then(Value::as_array_mut);
-    for account in accounts.into_iter().flatten() {
-        let Some(t) = account.as_table_mut() else {
-            continue;
-        };
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_table_mut)
+}
+
+/// Takes the accounts' password hashes out of `document`.
+fn take_secrets(document: &mut Table) -> Secrets {
+    let mut secrets = Secrets::new();
+    for t in accounts(document) {
         let name = t
             .get("username")
             .and_then(Value::as_str)
@@ -120,15 +124,7 @@ fn put_secrets(
 ) -> Result<(), BackupError> {
     let mut current = current.clone();
     let kept = take_secrets(&mut current);
-    let accounts = document
-        .get_mut("smtp")
-        .and_then(Value::as_table_mut)
-        .and_then(|smtp| smtp.get_mut("accounts"))
-        .and_then(Value::as_array_mut);
-    for account in accounts.into_iter().flatten() {
-        let Some(t) = account.as_table_mut() else {
-            continue;
-        };
+    for t in accounts(document) {
         if t.contains_key("password_hash") {
             continue;
         }

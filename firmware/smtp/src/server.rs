@@ -27,17 +27,6 @@ use crate::stats::Stats;
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// A listener could not bind.
-    #[error("cannot listen on {addr} ({kind}): {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The listener kind.
-        kind: ListenerKind,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
     /// The control socket could not be created.
     #[error("control socket {path}: {source}")]
     Control {
@@ -47,9 +36,6 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
-    /// TLS set-up failed.
-    #[error(transparent)]
-    Tls(#[from] crate::tls::TlsError),
     /// The queue could not be opened.
     #[error(transparent)]
     Queue(#[from] QueueError),
@@ -59,13 +45,8 @@ pub enum ServerError {
     /// The audit log could not be opened.
     #[error(transparent)]
     Audit(#[from] mamori_core::audit::AuditError),
-    /// The DLP stage could not be built from its configuration.
-    #[error(transparent)]
-    Dlp(#[from] crate::dlp_stage::DlpStageError),
-    /// Outbound delivery could not be set up.
-    #[error("delivery set-up: {0}")]
-    Transport(String),
-    /// The settings could not be put in force (DLP policy, TLS, delivery, a listener).
+    /// The settings could not be put in force: the DLP policy, the TLS certificate,
+    /// delivery, or a listener that cannot bind.
     #[error(transparent)]
     Settings(#[from] ApplyError),
 }

@@ -127,10 +127,7 @@ impl Spool {
         }
         let tmp = self.root.join("tmp").join(&env.id);
         let dest = self.msg_path(&env.id);
-        let header = serde_json::to_vec(env).map_err(|e| SpoolError::Corrupt {
-            path: tmp.clone(),
-            reason: e.to_string(),
-        })?;
+        let header = encode(env, &tmp)?;
         {
             let mut f = OpenOptions::new()
                 .write(true)
@@ -157,10 +154,7 @@ impl Spool {
     pub fn update(&self, env: &Envelope) -> Result<(), SpoolError> {
         let dest = self.state_path(&env.id);
         let tmp = self.root.join("tmp").join(format!("{}.state", env.id));
-        let body = serde_json::to_vec(env).map_err(|e| SpoolError::Corrupt {
-            path: tmp.clone(),
-            reason: e.to_string(),
-        })?;
+        let body = encode(env, &tmp)?;
         {
             let mut f = File::create(&tmp).map_err(io_err("create", &tmp))?;
             f.write_all(&body).map_err(io_err("write", &tmp))?;
@@ -244,10 +238,7 @@ impl Spool {
     pub fn load_one(&self, id: &str) -> Result<Envelope, SpoolError> {
         let state = self.state_path(id);
         if let Ok(bytes) = fs::read(&state) {
-            return serde_json::from_slice(&bytes).map_err(|e| SpoolError::Corrupt {
-                path: state,
-                reason: e.to_string(),
-            });
+            return decode(&bytes, &state);
         }
         let path = self.msg_path(id);
         let f = File::open(&path).map_err(io_err("open", &path))?;
@@ -256,11 +247,49 @@ impl Spool {
             .take(1 << 20)
             .read_until(b'\n', &mut header)
             .map_err(io_err("read", &path))?;
-        serde_json::from_slice(&header).map_err(|e| SpoolError::Corrupt {
-            path,
-            reason: e.to_string(),
-        })
+        decode(&header, &path)
     }
+}
+
+/// The format of the envelopes and states this firmware writes (the spool of earlier
+/// releases, without a number, is format 1). A newer one is left unread, never misread.
+pub const FORMAT: u64 = 1;
+
+/// An envelope as stored: its JSON with the format number.
+fn encode(env: &Envelope, path: &Path) -> Result<Vec<u8>, SpoolError> {
+    let corrupt = |e: serde_json::Error| SpoolError::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut value = serde_json::to_value(env).map_err(corrupt)?;
+    if let Some(map) = value.as_object_mut() {
+        map.insert("format".into(), FORMAT.into());
+    }
+    serde_json::to_vec(&value).map_err(corrupt)
+}
+
+/// Reads a stored envelope, refusing one of a newer format.
+fn decode(bytes: &[u8], path: &Path) -> Result<Envelope, SpoolError> {
+    let corrupt = |reason: String| SpoolError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let format = value
+        .as_object_mut()
+        .and_then(|m| m.remove("format"))
+        .map_or(Some(1), |f| f.as_u64());
+    match format {
+        Some(f) if f <= FORMAT => {}
+        Some(f) => {
+            return Err(corrupt(format!(
+                "spool format {f}, newer than this firmware knows ({FORMAT}): left in place, unread"
+            )));
+        }
+        None => return Err(corrupt("the format is not a number".into())),
+    }
+    serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
 }
 
 /// fsyncs a directory so that a rename or unlink in it is durable.
@@ -340,5 +369,32 @@ mod tests {
         assert_eq!(a.len(), b.len());
         assert!(a < b, "later IDs sort after earlier ones: {a} {b}");
         assert!(!valid_id("../etc"));
+    }
+
+    #[test]
+    fn the_spool_of_earlier_releases_is_read_and_a_newer_format_is_left_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let e = env("AAAAAAAAAAAAAAA1");
+        spool.store(&e, b"hello\r\n").unwrap();
+        let written = fs::read_to_string(spool.msg_path(&e.id)).unwrap();
+        assert!(
+            written.starts_with('{') && written.contains("\"format\":1"),
+            "{written}"
+        );
+        // An envelope as earlier releases wrote it (no format number).
+        let old = serde_json::to_string(&e).unwrap();
+        fs::write(spool.state_path(&e.id), &old).unwrap();
+        assert_eq!(spool.load_one(&e.id).unwrap(), e);
+        // A newer firmware's state: not read, not guessed at.
+        let newer = old.replacen('{', "{\"format\":2,", 1);
+        fs::write(spool.state_path(&e.id), newer).unwrap();
+        let err = spool.load_one(&e.id).unwrap_err().to_string();
+        assert!(err.contains("newer than this firmware"), "{err}");
+        assert!(
+            spool.load_all().unwrap().is_empty(),
+            "left in place, unread"
+        );
+        assert!(spool.msg_path(&e.id).exists());
     }
 }
