@@ -159,3 +159,46 @@ fn a_caller_without_the_right_is_refused_and_the_audit_names_the_peer() {
         "{out}"
     );
 }
+
+/// On a box the control sockets live under the run directory (`general.run_dir`, set by
+/// the units), not in the data directory; the tools find them from the configuration.
+#[test]
+fn the_control_socket_lives_in_the_run_directory_and_the_tools_find_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, run) = (dir.path().join("data"), dir.path().join("run/smtpd"));
+    std::fs::create_dir_all(&run).unwrap();
+    let port = free_port();
+    let config = dir.path().join("mamori.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[general]\ndata_dir = \"{}\"\nrun_dir = \"{}\"\nhostname = \"mamori.test\"\n[[smtp.listeners]]\nkind = \"relay\"\naddress = \"127.0.0.1:{port}\"\n",
+            data.display(),
+            run.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mamori"))
+        .args(["smtpd", "--config", config.to_str().unwrap()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let up = wait_for(std::time::Duration::from_secs(20), || {
+        run.join("smtpd.sock").exists()
+    });
+    let config_arg = config.to_str().unwrap();
+    let (queue_code, queue_out, queue_err) =
+        mamori(&["queue", "--config", config_arg, "--json", "list"]);
+    let (_, status, _) = mamori(&["status", "--config", config_arg, "--json"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(up, "no socket in the run directory");
+    assert!(
+        !data.join("smtpd.sock").exists(),
+        "a socket left in the data directory"
+    );
+    assert_eq!(queue_code, 0, "{queue_err}");
+    assert_eq!(queue_out.trim(), "[]");
+    let rows: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(rows[0]["state"], "running", "{status}");
+}

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use mamori_core::general::General;
 use mamori_settings::backup;
 use mamori_settings::document::{self, Change};
 use mamori_settings::store::{Committed, Store, StoreError};
@@ -211,32 +212,26 @@ pub fn run(
     };
     let code = report(committed.as_ref())?;
     if let Ok(c) = committed {
-        let data_dir =
-            data_dir.map_or_else(|| c.config.general.data_dir.clone(), Path::to_path_buf);
-        if !apply_everywhere(&data_dir, c.version, None) {
+        let mut general = c.config.general.clone();
+        if let Some(dir) = data_dir {
+            general.data_dir = dir.to_path_buf();
+            general.run_dir = None;
+        }
+        if !apply_everywhere(&general, c.version, None) {
             return Ok(ExitCode::from(1));
         }
     }
     Ok(code)
 }
 
-/// Where each daemon keeps its control socket in a data directory.
-type SocketIn = fn(&Path) -> PathBuf;
-
-/// The daemons that take settings, and where their sockets are.
-const DAEMONS: &[(&str, SocketIn)] = &[
-    ("smtpd", mamori_smtp::server::control_socket_path),
-    ("firewalld", mamori_firewalld::socket_path),
-];
-
 /// Tells every running daemon to take version `version` (firewalld on probation for
 /// `confirm_within` seconds); prints which took it and which refused (and why). False when
 /// one refused.
-pub fn apply_everywhere(data_dir: &Path, version: u64, confirm_within: Option<u64>) -> bool {
+pub fn apply_everywhere(general: &General, version: u64, confirm_within: Option<u64>) -> bool {
     let mut all_took = true;
-    for (daemon, in_dir) in DAEMONS {
-        let candidates = [in_dir(data_dir), in_dir(&data_dir.join(daemon))];
-        let Some(socket) = candidates.iter().find(|p| p.exists()) else {
+    for (daemon, in_dir) in crate::cli_status::DAEMONS {
+        let Some(socket) = crate::cli_status::find_socket(general, daemon, *in_dir) else {
+            let data_dir = &general.data_dir;
             println!(
                 "{daemon}: not running here ({}); it takes the settings when it starts",
                 data_dir.display()
@@ -249,7 +244,7 @@ pub fn apply_everywhere(data_dir: &Path, version: u64, confirm_within: Option<u6
             }
             _ => serde_json::json!({"op": "apply_settings", "version": version}),
         };
-        match crate::cli_queue::call(socket, &request) {
+        match crate::cli_queue::call(&socket, &request) {
             Ok(mamori_core::control::Response::Ok { data }) => {
                 println!("{daemon}: {}", took(&data, version))
             }

@@ -5,33 +5,42 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mamori_core::control::{Health, Response};
+use mamori_core::general::General;
 
 use crate::cli_queue::call;
 
-/// Where a daemon keeps its control socket in a data directory.
-type SocketIn = fn(&Path) -> PathBuf;
+/// Where a daemon keeps its control socket in a directory.
+pub type SocketIn = fn(&Path) -> PathBuf;
 
-/// The daemons and the socket each keeps in a data directory.
-const DAEMONS: &[(&str, SocketIn)] = &[
+/// The daemons and the socket each keeps in a directory.
+pub const DAEMONS: &[(&str, SocketIn)] = &[
     ("smtpd", mamori_smtp::server::control_socket_path),
     ("firewalld", mamori_firewalld::socket_path),
 ];
 
-/// Where `daemon`'s socket may be: in the box's data directory (the try-out), or in the
-/// daemon's own data directory under it (the installed units).
-fn candidates(data_dir: &Path, daemon: &str, in_dir: SocketIn) -> [PathBuf; 2] {
-    [in_dir(data_dir), in_dir(&data_dir.join(daemon))]
+/// Where `daemon`'s socket may be: the configured socket directory, the box's data
+/// directory (the try-out) or the daemon's own under it, and the installed units' run
+/// directory (`/run/mamori/<daemon>`).
+pub fn find_socket(general: &General, daemon: &str, in_dir: SocketIn) -> Option<PathBuf> {
+    let data_dir = &general.data_dir;
+    [
+        in_dir(general.socket_dir()),
+        in_dir(data_dir),
+        in_dir(&data_dir.join(daemon)),
+        in_dir(&Path::new(mamori_core::general::RUN_DIR).join(daemon)),
+        in_dir(Path::new(mamori_core::general::RUN_DIR)),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
 }
 
-/// Asks every daemon found under `data_dir` for its health; exit 1 when one is not running
-/// as configured or does not answer.
-pub fn run(data_dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+/// Asks every daemon found for its health; exit 1 when one is not running as configured
+/// or does not answer.
+pub fn run(general: &General, json: bool) -> anyhow::Result<ExitCode> {
     let mut all_well = true;
     let mut rows = Vec::new();
     for (daemon, in_dir) in DAEMONS {
-        let socket = candidates(data_dir, daemon, *in_dir)
-            .into_iter()
-            .find(|p| p.exists());
+        let socket = find_socket(general, daemon, *in_dir);
         let row = match socket {
             None => {
                 serde_json::json!({"daemon": daemon, "state": "not running", "last_error": "no control socket"})

@@ -163,16 +163,16 @@ struct ControlArgs {
 }
 
 impl ControlArgs {
-    /// The socket given, or the one `in_data_dir` places in the configuration's data
-    /// directory.
-    fn socket(&self, in_data_dir: fn(&std::path::Path) -> PathBuf) -> anyhow::Result<PathBuf> {
+    /// The socket given, or the one `in_dir` places in the configuration's socket
+    /// directory (`general.run_dir`, else the data directory).
+    fn socket(&self, in_dir: fn(&std::path::Path) -> PathBuf) -> anyhow::Result<PathBuf> {
         match &self.socket {
             Some(s) => Ok(s.clone()),
-            None => Ok(in_data_dir(
-                &load_config(self.config.as_ref(), TOOL_SECTIONS)?
+            None => Ok(in_dir(
+                load_config(self.config.as_ref(), TOOL_SECTIONS)?
                     .0
                     .general
-                    .data_dir,
+                    .socket_dir(),
             )),
         }
     }
@@ -262,11 +262,8 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             action,
         } => return cli_settings::run(&dir, defaults.as_deref(), data_dir.as_deref(), action),
         Command::Status { config, json } => {
-            let data_dir = load_config(config.as_ref(), TOOL_SECTIONS)?
-                .0
-                .general
-                .data_dir;
-            return cli_status::run(&data_dir, json);
+            let general = load_config(config.as_ref(), TOOL_SECTIONS)?.0.general;
+            return cli_status::run(&general, json);
         }
         Command::Run { data_dir, config } => {
             runtime()?.block_on(run::try_out(data_dir, config))?;

@@ -116,9 +116,10 @@ pub async fn smtpd(file_config: Config, in_force: Option<InForce>) -> anyhow::Re
         }
         None => (file_config.clone(), None, None),
     };
-    // Where a daemon keeps its state is where it is installed (its unit says), not a
-    // setting of the box.
+    // Where a daemon keeps its state and sockets is where it is installed (its unit says),
+    // not a setting of the box.
     config.general.data_dir = file_config.general.data_dir.clone();
+    config.general.run_dir = file_config.general.run_dir.clone();
     std::fs::create_dir_all(&config.general.data_dir).with_context(|| {
         format!(
             "creating data directory {}",
@@ -200,7 +201,7 @@ pub async fn firewalld(config: Config, settings: SettingsArgs) -> anyhow::Result
         link,
         board,
     )?;
-    let socket = mamori_firewalld::socket_path(data_dir);
+    let socket = mamori_firewalld::socket_path(config.general.socket_dir());
     tracing::info!(control = %socket.display(), "firewalld ready");
     tokio::select! {
         r = mamori_firewalld::serve(daemon, socket) => r?,

@@ -127,7 +127,7 @@ pub async fn start_with(
     };
     let (live, bound) = Live::start(config.clone(), version, shared).await?;
 
-    let control = control_socket_path(data_dir);
+    let control = control_socket_path(config.general.socket_dir());
     let control_error = |source| ServerError::Control {
         path: control.clone(),
         source,
