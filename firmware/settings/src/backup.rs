@@ -169,6 +169,23 @@ pub fn export(
     from_version: Option<u64>,
     passphrase: Option<&str>,
 ) -> Result<Backup, BackupError> {
+    export_with_cost(
+        document,
+        from_version,
+        passphrase,
+        KDF_MEMORY_KIB,
+        KDF_PASSES,
+    )
+}
+
+/// As [`export`], with the key derivation's cost given (tests use a small one).
+fn export_with_cost(
+    document: &Table,
+    from_version: Option<u64>,
+    passphrase: Option<&str>,
+    memory_kib: u32,
+    passes: u32,
+) -> Result<Backup, BackupError> {
     let mut document = document.clone();
     let secrets = take_secrets(&mut document);
     let sealed = match passphrase {
@@ -180,7 +197,7 @@ pub fn export(
             rng.fill(&mut salt)
                 .and_then(|()| rng.fill(&mut nonce))
                 .map_err(|_| BackupError::Crypto("no randomness".into()))?;
-            let key = key(p, &salt, KDF_MEMORY_KIB, KDF_PASSES)?;
+            let key = key(p, &salt, memory_kib, passes)?;
             let mut data =
                 serde_json::to_vec(&secrets).map_err(|e| BackupError::Crypto(e.to_string()))?;
             key.seal_in_place_append_tag(
@@ -191,8 +208,8 @@ pub fn export(
             .map_err(|_| BackupError::Crypto("seal".into()))?;
             Some(Sealed {
                 kdf: "argon2id".into(),
-                memory_kib: KDF_MEMORY_KIB,
-                passes: KDF_PASSES,
+                memory_kib,
+                passes,
                 salt: B64.encode(salt),
                 nonce: B64.encode(nonce),
                 ciphertext: B64.encode(data),
@@ -276,7 +293,8 @@ mod tests {
 
     #[test]
     fn secrets_are_sealed_and_come_back_only_with_the_passphrase() {
-        let b = export(&doc(), Some(3), Some("correct horse battery")).unwrap();
+        // A small cost here (the restore reads it from the backup); the real one below.
+        let b = export_with_cost(&doc(), Some(3), Some("correct horse battery"), 1024, 1).unwrap();
         let text = serde_json::to_string(&b).unwrap();
         assert!(
             !text.contains("argon2id$v=19"),
