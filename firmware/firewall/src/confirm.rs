@@ -8,7 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::FirewallConfig;
+use std::collections::BTreeMap;
+
+use crate::model::{FirewallConfig, SetElement};
 
 /// The format of the saved models this firmware writes.
 pub const FORMAT: u32 = 1;
@@ -50,6 +52,38 @@ pub struct Models {
     pub probation: Option<Probation>,
     /// The serial of the last apply.
     pub last_serial: u64,
+    /// Run-time changes to named sets (`mamori fw set`), by set: kept across restarts and
+    /// laid over every model put in force, but never part of the settings.
+    #[serde(default)]
+    pub run_time: BTreeMap<String, SetEdits>,
+    /// The firewall section of the settings version confirmed in force, without the
+    /// run-time changes (what a revert records when the firewall is on the settings).
+    #[serde(default)]
+    pub settings_confirmed: Option<FirewallConfig>,
+}
+
+/// Elements added to and removed from one set at run time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetEdits {
+    /// Added.
+    #[serde(default)]
+    pub added: Vec<SetElement>,
+    /// Removed.
+    #[serde(default)]
+    pub removed: Vec<SetElement>,
+}
+
+/// Adds and removes elements of set `set` of `model` (nothing when it has no such set).
+pub fn edit_set(model: &mut FirewallConfig, set: &str, add: &[SetElement], remove: &[SetElement]) {
+    if let Some(s) = model.sets.iter_mut().find(|s| s.name.as_str() == set) {
+        s.elements
+            .retain(|e| !remove.iter().any(|r| r.address == e.address));
+        for a in add {
+            if !s.elements.iter().any(|e| e.address == a.address) {
+                s.elements.push(*a);
+            }
+        }
+    }
 }
 
 /// Why a step of confirm-or-revert was refused.
@@ -92,11 +126,35 @@ impl Default for Models {
             confirmed: None,
             probation: None,
             last_serial: 0,
+            run_time: BTreeMap::new(),
+            settings_confirmed: None,
         }
     }
 }
 
 impl Models {
+    /// Remembers a run-time change of set `set` (the latest word on an element wins).
+    pub fn record_set_edit(&mut self, set: &str, add: &[SetElement], remove: &[SetElement]) {
+        let edits = self.run_time.entry(set.to_string()).or_default();
+        let named =
+            |list: &[SetElement], e: &SetElement| list.iter().any(|x| x.address == e.address);
+        edits.added.retain(|e| !named(remove, e) && !named(add, e));
+        edits
+            .removed
+            .retain(|e| !named(add, e) && !named(remove, e));
+        edits.added.extend_from_slice(add);
+        edits.removed.extend_from_slice(remove);
+    }
+
+    /// `model` with the run-time set changes laid over it.
+    pub fn with_run_time(&self, model: &FirewallConfig) -> FirewallConfig {
+        let mut model = model.clone();
+        for (set, edits) in &self.run_time {
+            edit_set(&mut model, set, &edits.added, &edits.removed);
+        }
+        model
+    }
+
     /// The model in force now: the one on probation, else the confirmed one.
     pub fn current(&self) -> Option<&FirewallConfig> {
         self.probation
@@ -243,5 +301,29 @@ mod tests {
         m.begin(model("a"), 5, 60).unwrap();
         let json = serde_json::to_string(&m).unwrap();
         assert_eq!(serde_json::from_str::<Models>(&json).unwrap(), m);
+    }
+
+    #[test]
+    fn run_time_set_edits_keep_the_latest_word_on_each_element() {
+        let model: FirewallConfig = toml::from_str(
+            "[[sets]]\nname = \"b\"\nfamily = \"ipv4\"\nelements = [\"192.0.2.1\"]\n",
+        )
+        .unwrap();
+        let e = |a: &str| serde_json::from_str::<SetElement>(&format!("\"{a}\"")).unwrap();
+        let mut m = Models::default();
+        m.record_set_edit("b", &[e("198.51.100.7")], &[]);
+        m.record_set_edit("b", &[], &[e("192.0.2.1")]);
+        m.record_set_edit("b", &[], &[e("198.51.100.7")]);
+        m.record_set_edit("b", &[e("203.0.113.0/24")], &[]);
+        m.record_set_edit("nosuch", &[e("203.0.113.9")], &[]);
+        let laid = m.with_run_time(&model);
+        let elements: Vec<String> = laid.sets[0]
+            .elements
+            .iter()
+            .map(|x| x.address.to_string())
+            .collect();
+        assert_eq!(elements, ["203.0.113.0/24"]);
+        let again: Models = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(again, m);
     }
 }

@@ -139,7 +139,7 @@ impl<B: Backend> Firewalld<B> {
             if let (Some(link), Some(pending)) = (&link, p.settings_version)
                 && version == Some(pending)
             {
-                let back = models.confirmed.clone().unwrap_or_default();
+                let back = models.settings_confirmed.clone().unwrap_or_default();
                 let why = format!(
                     "firewall change of settings version {pending} was not confirmed before a restart: reverted"
                 );
@@ -161,8 +161,9 @@ impl<B: Backend> Firewalld<B> {
         }
         if let Some(v) = version {
             // The settings service is the one source of truth: its version in force wins
-            // over the models file (which only keeps the probation state).
-            models.confirmed = Some(configured.clone());
+            // over the models file (which keeps the probation and the run-time set changes).
+            models.confirmed = Some(models.with_run_time(&configured));
+            models.settings_confirmed = Some(configured.clone());
             tracing::info!(
                 version = v,
                 "firewall model from the settings version in force"
@@ -257,7 +258,8 @@ impl<B: Backend> Firewalld<B> {
     }
 
     /// When the reverted change came from settings version `pending`, records the revert
-    /// as a new settings version with `model` (what is back in force); returns its number.
+    /// as a new settings version with `model` (the settings' model back in force, without
+    /// run-time set changes); returns its number.
     fn record_revert(
         &self,
         pending: Option<u64>,
@@ -344,7 +346,11 @@ impl<B: Backend> Firewalld<B> {
             ),
             Err(e) => tracing::error!(serial, error = %e, "reverting the firewall change failed"),
         }
-        let written = self.record_revert(pending, &model, "was not confirmed in time");
+        let back = models
+            .settings_confirmed
+            .clone()
+            .unwrap_or_else(|| model.clone());
+        let written = self.record_revert(pending, &back, "was not confirmed in time");
         self.audit(
             "fw_revert",
             serde_json::json!({"serial": serial, "why": "not confirmed in time", "settings_version": written}),
@@ -463,6 +469,7 @@ impl<B: Backend> Firewalld<B> {
                 let (v, model) = (link.load)(version).map_err(FirewalldError::Settings)?;
                 let models = self.models.lock().await;
                 let in_force = models.current().cloned().unwrap_or_else(|| self.fallback());
+                let model = models.with_run_time(&model);
                 drop(models);
                 if model == in_force && self.failsafe_reason().is_none() {
                     *self.settings_version_in_force() = Some(v);
@@ -478,6 +485,9 @@ impl<B: Backend> Firewalld<B> {
                 let mut models = self.models.lock().await;
                 let pending = models.probation.as_ref().and_then(|p| p.settings_version);
                 let serial = models.confirm(serial, now)?;
+                if let (Some(v), Some(link)) = (pending, &self.link) {
+                    models.settings_confirmed = (link.load)(Some(v)).ok().map(|(_, m)| m);
+                }
                 self.save(&models)?;
                 if pending.is_some() {
                     *self.settings_version_in_force() = pending;
@@ -500,8 +510,12 @@ impl<B: Backend> Firewalld<B> {
                 let model = previous.unwrap_or_else(|| self.fallback());
                 self.apply_model(&model)?;
                 self.save(&models)?;
+                let back = models
+                    .settings_confirmed
+                    .clone()
+                    .unwrap_or_else(|| model.clone());
                 let written =
-                    self.record_revert(pending, &model, &format!("was rolled back by {by}"));
+                    self.record_revert(pending, &back, &format!("was rolled back by {by}"));
                 self.audit(
                     "fw_rollback",
                     serde_json::json!({"serial": serial, "by": by, "settings_version": written}),
@@ -552,17 +566,10 @@ impl<B: Backend> Firewalld<B> {
                 self.backend
                     .update_set(ir_set, &add, &remove)
                     .map_err(FirewalldError::kernel("the kernel refused the set change"))?;
-                // Keep the change in the models, so a re-apply (revert, restart) keeps it.
+                // Keep the change in the models, so a re-apply (revert, restart, a new
+                // settings version) keeps it: run-time state, not a settings version.
                 let edit = |m: &mut FirewallConfig| {
-                    if let Some(s) = m.sets.iter_mut().find(|s| s.name.as_str() == set) {
-                        s.elements
-                            .retain(|e| !remove.iter().any(|r| r.address == e.address));
-                        for a in &add {
-                            if !s.elements.iter().any(|e| e.address == a.address) {
-                                s.elements.push(*a);
-                            }
-                        }
-                    }
+                    mamori_firewall::confirm::edit_set(m, &set, &add, &remove);
                 };
                 let mut confirmed = models.confirmed.take().unwrap_or_else(|| self.fallback());
                 edit(&mut confirmed);
@@ -570,6 +577,7 @@ impl<B: Backend> Firewalld<B> {
                 if let Some(p) = models.probation.as_mut() {
                     edit(&mut p.candidate);
                 }
+                models.record_set_edit(&set, &add, &remove);
                 self.save(&models)?;
                 self.audit(
                     "fw_set_elements",

@@ -487,3 +487,78 @@ fn the_failsafe_table_takes_the_boards_interfaces() {
     );
     assert!(!text.contains("\"eth1\""), "{text}");
 }
+
+/// A model with a named set and a rule (named `name`) using it.
+fn with_set(name: &str) -> FirewallConfig {
+    toml::from_str(&format!(
+        "[[sets]]\nname = \"blocklist\"\nfamily = \"ipv4\"\nelements = [\"192.0.2.1\"]\n[[rules]]\nname = \"{name}\"\nzone = \"wan\"\nsource_set = \"blocklist\"\naction = \"drop\"\n"
+    ))
+    .unwrap()
+}
+
+fn blocklist(model: &FirewallConfig) -> Vec<String> {
+    model
+        .sets
+        .iter()
+        .find(|s| s.name.as_str() == "blocklist")
+        .map(|s| s.elements.iter().map(|e| e.address.to_string()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn run_time_set_elements_outlive_restarts_and_settings_versions_but_never_enter_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = Arc::new(Recorder::default());
+    let versions: Versions = Arc::new(StdMutex::new(vec![(with_set("alpha"), "seed".into())]));
+    let d = start_linked(dir.path(), &rec, &versions);
+    let element: SetElement = serde_json::from_str("\"198.51.100.0/24\"").unwrap();
+    let r = ask(
+        &d,
+        FwRequest::SetElements {
+            set: "blocklist".into(),
+            add: vec![element],
+            remove: Vec::new(),
+        },
+    )
+    .await;
+    assert!(matches!(r, Response::Ok { .. }), "{r:?}");
+    drop(d);
+    // A restart: the settings' model, with the run-time element.
+    let d = start_linked(dir.path(), &rec, &versions);
+    let current = d.models.lock().await.current().cloned().unwrap();
+    assert_eq!(blocklist(&current), ["192.0.2.1", "198.51.100.0/24"]);
+    // A new settings version keeps it too.
+    versions
+        .lock()
+        .unwrap()
+        .push((with_set("beta"), "set".into()));
+    ask(
+        &d,
+        FwRequest::ApplySettings {
+            version: None,
+            timeout_secs: Some(60),
+        },
+    )
+    .await;
+    ask(&d, FwRequest::Confirm { serial: None }).await;
+    let current = d.models.lock().await.current().cloned().unwrap();
+    assert_eq!(blocklist(&current), ["192.0.2.1", "198.51.100.0/24"]);
+    // A rolled-back change records the settings' model, without the run-time element.
+    versions
+        .lock()
+        .unwrap()
+        .push((with_set("alpha"), "set".into()));
+    ask(
+        &d,
+        FwRequest::ApplySettings {
+            version: None,
+            timeout_secs: Some(60),
+        },
+    )
+    .await;
+    let r = ask(&d, FwRequest::Rollback).await;
+    assert!(matches!(r, Response::Ok { .. }), "{r:?}");
+    let v = versions.lock().unwrap();
+    assert_eq!(v.len(), 4);
+    assert_eq!(v[3].0, with_set("beta"), "{}", v[3].1);
+}
