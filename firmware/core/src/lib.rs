@@ -16,6 +16,7 @@ pub mod load;
 pub mod logging;
 pub mod notify;
 pub mod report;
+pub mod tree;
 pub mod values;
 
 pub use report::{Issue, Report};

@@ -26,8 +26,8 @@ pub struct InForce {
     pub report: mamori_core::Report,
     /// The version (`None`: the store is empty and the file is in force).
     pub version: Option<u64>,
-    /// The store, for `apply_settings`.
-    pub store_dir: PathBuf,
+    /// The store, which `apply_settings` reads again.
+    pub store: mamori_settings::store::Store,
 }
 
 impl SettingsArgs {
@@ -55,7 +55,7 @@ impl SettingsArgs {
                 config: Config::default(),
                 report: mamori_core::Report::default(),
                 version: None,
-                store_dir: dir.clone(),
+                store,
             }));
         };
         let (config, mut report) = store
@@ -84,20 +84,23 @@ impl SettingsArgs {
             config,
             report,
             version: Some(current.version),
-            store_dir: dir.clone(),
+            store,
         }))
     }
 }
 
-/// Runs the relay until SIGTERM or SIGINT: on the settings store's version in force when
-/// there is one, else on the configuration file.
-pub async fn smtpd(file_config: Config, in_force: Option<InForce>) -> anyhow::Result<()> {
+/// Starts the relay on the settings store's version in force when there is one, else on
+/// the configuration file. Where it keeps its state and sockets is where it is installed
+/// (the file and its unit say), not a setting of the box.
+async fn start_relay(
+    file_config: &Config,
+    in_force: Option<InForce>,
+) -> anyhow::Result<mamori_smtp::server::Smtpd> {
     let (mut config, version, source) = match in_force {
         Some(s) => {
             s.report.log_warnings();
-            let store = mamori_settings::store::Store::open_read_only(&s.store_dir, None)?;
             let source: std::sync::Arc<dyn mamori_smtp::live::SettingsSource> =
-                std::sync::Arc::new(mamori_settings::store::RelaySource::new(store));
+                std::sync::Arc::new(mamori_settings::store::RelaySource::new(s.store));
             match s.version {
                 Some(v) => {
                     tracing::info!(
@@ -116,8 +119,6 @@ pub async fn smtpd(file_config: Config, in_force: Option<InForce>) -> anyhow::Re
         }
         None => (file_config.clone(), None, None),
     };
-    // Where a daemon keeps its state and sockets is where it is installed (its unit says),
-    // not a setting of the box.
     config.general.data_dir = file_config.general.data_dir.clone();
     config.general.run_dir = file_config.general.run_dir.clone();
     std::fs::create_dir_all(&config.general.data_dir).with_context(|| {
@@ -126,9 +127,14 @@ pub async fn smtpd(file_config: Config, in_force: Option<InForce>) -> anyhow::Re
             config.general.data_dir.display()
         )
     })?;
-    let daemon = mamori_smtp::server::start_with(&config.relay(), Pipeline::new(), version, source)
+    mamori_smtp::server::start_with(&config.relay(), Pipeline::new(), version, source)
         .await
-        .context("starting smtpd")?;
+        .context("starting smtpd")
+}
+
+/// Runs the relay until SIGTERM or SIGINT.
+pub async fn smtpd(file_config: Config, in_force: Option<InForce>) -> anyhow::Result<()> {
+    let daemon = start_relay(&file_config, in_force).await?;
     tracing::info!(control = %daemon.bound.control.display(), "smtpd ready");
     // Type=notify: units ordered after smtpd start once every listener is bound.
     let listening: Vec<String> = daemon
@@ -262,28 +268,12 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
         defaults: None,
     };
     let in_force = args.in_force(None, mamori_smtp::settings::SECTIONS)?;
-    let (mut config, version) = match in_force {
-        Some(InForce {
-            config,
-            version: Some(v),
-            report,
-            ..
-        }) => {
-            report.log_warnings();
-            (config, Some(v))
-        }
-        _ => {
-            report.log_warnings();
-            (file_config.clone(), None)
-        }
-    };
-    config.general.data_dir = file_config.general.data_dir.clone();
-    let source: std::sync::Arc<dyn mamori_smtp::live::SettingsSource> =
-        std::sync::Arc::new(mamori_settings::store::RelaySource::new(store));
-    let daemon =
-        mamori_smtp::server::start_with(&config.relay(), Pipeline::new(), version, Some(source))
-            .await
-            .context("starting smtpd")?;
+    let version = in_force.as_ref().and_then(|s| s.version);
+    if version.is_none() {
+        report.log_warnings();
+    }
+    drop(store);
+    let daemon = start_relay(&file_config, in_force).await?;
     println!(
         "Mamori is running (try-out configuration). Data: {}",
         data_dir.display()
@@ -308,7 +298,7 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
     println!(
         "  {:45} DLP on (built-in rules); audit log {}",
         "outgoing mail inspection",
-        config
+        file_config
             .general
             .data_dir
             .join("audit/smtpd/audit.jsonl")

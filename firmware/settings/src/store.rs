@@ -67,6 +67,9 @@ pub enum StoreError {
     /// The document is not usable TOML.
     #[error("the settings document cannot be read: {0}")]
     Document(String),
+    /// A version's settings have errors in the sections a program uses.
+    #[error(transparent)]
+    Config(#[from] crate::ConfigError),
     /// The store was opened for reading only.
     #[error("the settings store was opened read-only")]
     ReadOnly,
@@ -260,12 +263,13 @@ impl Store {
         if !loaded.report.is_ok() {
             return Err(StoreError::Invalid(loaded.report));
         }
-        let version = current.map_or(1, |v| v.version + 1);
+        let version = current.as_ref().map_or(1, |v| v.version + 1);
         let changed: Vec<String> = {
-            let before = match self.current_config()? {
-                Some(c) => serde_json::to_value(c).unwrap_or_default(),
-                None => serde_json::to_value(Config::default()).unwrap_or_default(),
+            let before = match &current {
+                Some(v) => self.effective(&v.document)?.config,
+                None => Config::default(),
             };
+            let before = serde_json::to_value(before).unwrap_or_default();
             let after = serde_json::to_value(&loaded.config).unwrap_or_default();
             crate::document::diff(&before, &after)
                 .into_iter()
@@ -293,6 +297,21 @@ impl Store {
             config: loaded.config,
             report: loaded.report,
         })
+    }
+
+    /// Version `version` (the current one when `None`) for a program that uses `sections`:
+    /// its number and settings, refused when those sections have errors.
+    pub fn in_force(
+        &self,
+        version: Option<u64>,
+        sections: &[&str],
+    ) -> Result<(u64, Config), StoreError> {
+        let v = match version {
+            Some(n) => self.version(n)?,
+            None => self.current()?.ok_or(StoreError::NoVersion(0))?,
+        };
+        let (config, _) = self.effective(&v.document)?.for_sections(sections)?;
+        Ok((v.version, config))
     }
 
     /// The settings in force from the store, if it has a version.
@@ -415,28 +434,17 @@ impl mamori_smtp::live::SettingsSource for RelaySource {
             kind,
             message: e.to_string(),
         };
-        let v = match version {
-            Some(n) => self.store.version(n),
-            None => self
-                .store
-                .current()
-                .and_then(|v| v.ok_or(StoreError::NoVersion(0))),
-        }
-        .map_err(|e| match e {
-            StoreError::NoVersion(_) => source(ErrorKind::NotFound, &e),
-            StoreError::NewerFormat { .. } | StoreError::Corrupt { .. } => {
-                source(ErrorKind::Invalid, &e)
-            }
-            _ => source(ErrorKind::Internal, &e),
-        })?;
-        let loaded = self
+        let (v, config) = self
             .store
-            .effective(&v.document)
-            .map_err(|e| source(ErrorKind::Invalid, &e))?;
-        let (config, _) = loaded
-            .for_sections(mamori_smtp::settings::SECTIONS)
-            .map_err(|e| source(ErrorKind::Invalid, &e))?;
-        Ok((v.version, config.relay()))
+            .in_force(version, mamori_smtp::settings::SECTIONS)
+            .map_err(|e| match e {
+                StoreError::NoVersion(_) => source(ErrorKind::NotFound, &e),
+                StoreError::NewerFormat { .. }
+                | StoreError::Corrupt { .. }
+                | StoreError::Config(_) => source(ErrorKind::Invalid, &e),
+                _ => source(ErrorKind::Internal, &e),
+            })?;
+        Ok((v, config.relay()))
     }
 }
 
@@ -448,22 +456,13 @@ pub fn load_firewall(
     version: Option<u64>,
 ) -> Result<(u64, mamori_firewall::FirewallConfig), String> {
     let store = Store::open_read_only(dir, defaults).map_err(|e| e.to_string())?;
-    let v = match version {
-        Some(n) => store.version(n),
-        None => store
-            .current()
-            .and_then(|v| v.ok_or(StoreError::NoVersion(0))),
-    }
-    .map_err(|e| match e {
-        StoreError::NoVersion(0) => "the settings store has no version yet".to_string(),
-        e => e.to_string(),
-    })?;
-    let (config, _) = store
-        .effective(&v.document)
-        .map_err(|e| e.to_string())?
-        .for_sections(crate::FIREWALL_SECTIONS)
-        .map_err(|e| e.to_string())?;
-    Ok((v.version, config.firewall))
+    let (v, config) = store
+        .in_force(version, crate::FIREWALL_SECTIONS)
+        .map_err(|e| match e {
+            StoreError::NoVersion(0) => "the settings store has no version yet".to_string(),
+            e => e.to_string(),
+        })?;
+    Ok((v, config.firewall))
 }
 
 /// Records `model` as the firewall section of a new settings version, by `by`, saying

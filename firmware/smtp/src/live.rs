@@ -390,37 +390,11 @@ fn build(
 
 /// The keys whose values differ between two settings (by their JSON form).
 fn changed_keys(before: &RelaySettings, after: &RelaySettings) -> Vec<String> {
-    let (a, b) = (
-        serde_json::to_value(before).unwrap_or_default(),
-        serde_json::to_value(after).unwrap_or_default(),
-    );
-    let mut out = Vec::new();
-    diff_values("", &a, &b, &mut out);
-    out
-}
-
-fn diff_values(prefix: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
-    match (a, b) {
-        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
-            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for k in keys {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                let null = serde_json::Value::Null;
-                diff_values(
-                    &key,
-                    x.get(k).unwrap_or(&null),
-                    y.get(k).unwrap_or(&null),
-                    out,
-                );
-            }
-        }
-        (x, y) if x != y => out.push(prefix.to_string()),
-        _ => {}
-    }
+    mamori_core::tree::diff(
+        &serde_json::to_value(before).unwrap_or_default(),
+        &serde_json::to_value(after).unwrap_or_default(),
+    )
+    .into_iter()
+    .map(|c| c.key)
+    .collect()
 }
