@@ -422,6 +422,11 @@ pub fn hash_password(password: &str) -> String {
         .write_all(format!("{password}\n").as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "hash-password refused {password:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 

@@ -156,7 +156,7 @@ fn an_authenticated_user_cannot_send_as_another() {
     let sink = Sink::start();
     let extra = format!(
         "[smtp]\noffice_domains = [\"office.test\"]\n[[smtp.accounts]]\nusername = \"taro\"\npassword_hash = \"{}\"\nsenders = [\"taro@office.test\"]\n",
-        hash_password("taro-secret")
+        hash_password("taro-no-himitsu")
     );
     let m = Mamori::start(sink.port, None, &extra);
     let server = format!("127.0.0.1:{}", m.submission);
@@ -170,7 +170,7 @@ fn an_authenticated_user_cannot_send_as_another() {
             "--auth-user",
             "taro",
             "--auth-password",
-            "taro-secret",
+            "taro-no-himitsu",
             "--from",
             from,
             "--to",

@@ -111,6 +111,11 @@ pub trait Request: serde::de::DeserializeOwned + Send + 'static {
     fn right(&self) -> Right;
     /// The request's name (its `op`).
     fn op(&self) -> &'static str;
+    /// Whether the request carries a secret (a password): then the audit record leaves out
+    /// the request's digest, which would let a low-entropy secret be guessed offline.
+    fn carries_secret(&self) -> bool {
+        false
+    }
 }
 
 /// A daemon's answer to `health`: for `mamori status`, the panel's dashboard and the
@@ -271,13 +276,15 @@ fn admit<R: Request>(
         ));
     }
     if needed > Right::Read {
-        let fields = serde_json::json!({
+        let mut fields = serde_json::json!({
             "op": req.op(),
             "by": caller.audit_name(),
             "uid": caller.uid,
             "request_bytes": line.len(),
-            "request_sha256": crate::audit::hex_sha256(line.as_bytes()),
         });
+        if !req.carries_secret() {
+            fields["request_sha256"] = crate::audit::hex_sha256(line.as_bytes()).into();
+        }
         audit.record("control_request", fields).map_err(|e| {
             Response::error(
                 ErrorKind::Internal,
@@ -286,4 +293,65 @@ fn admit<R: Request>(
         })?;
     }
     Ok((req, caller))
+}
+
+/// The longest answer a client reads (a long queue list is large, but bounded).
+pub const MAX_RESPONSE_LINE: u64 = 16 << 20;
+
+/// Why a client's call got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The socket could not be reached or the exchange broke off.
+    #[error("{socket}: {source}")]
+    Io {
+        /// The socket.
+        socket: std::path::PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No answer in time.
+    #[error("{0}: no answer in time")]
+    Timeout(std::path::PathBuf),
+    /// The answer is not a response.
+    #[error("{socket}: the answer is not a control response: {reason}")]
+    BadAnswer {
+        /// The socket.
+        socket: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Sends one request (a JSON object with its `op`) to the daemon at `socket` and reads its
+/// answer, within `timeout`: the async client the panel uses.
+pub async fn call(
+    socket: &Path,
+    request: &serde_json::Value,
+    timeout: std::time::Duration,
+) -> Result<Response, CallError> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let io = |source| CallError::Io {
+        socket: socket.to_path_buf(),
+        source,
+    };
+    let exchange = async {
+        let stream = tokio::net::UnixStream::connect(socket).await.map_err(io)?;
+        let (r, mut w) = stream.into_split();
+        let mut line = serde_json::to_vec(request).unwrap_or_default();
+        line.push(b'\n');
+        w.write_all(&line).await.map_err(io)?;
+        let mut answer = String::new();
+        BufReader::new(r.take(MAX_RESPONSE_LINE))
+            .read_line(&mut answer)
+            .await
+            .map_err(io)?;
+        serde_json::from_str::<Response>(&answer).map_err(|e| CallError::BadAnswer {
+            socket: socket.to_path_buf(),
+            reason: e.to_string(),
+        })
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| CallError::Timeout(socket.to_path_buf()))?
 }

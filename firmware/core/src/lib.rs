@@ -15,6 +15,7 @@ pub mod identity;
 pub mod load;
 pub mod logging;
 pub mod notify;
+pub mod password;
 pub mod report;
 pub mod tree;
 pub mod values;

@@ -33,7 +33,7 @@ pub fn flatten(tree: &serde_json::Value) -> BTreeMap<String, String> {
 }
 
 /// One difference between two flattened trees.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Change {
     /// The key path.
     pub key: String,

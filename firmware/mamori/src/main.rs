@@ -64,6 +64,29 @@ enum Command {
         #[command(flatten)]
         settings: run::SettingsArgs,
     },
+    /// Run the settings service: the one writer of the settings store that the admin panel
+    /// (and any member of the admin group) reaches through its control socket.
+    Settingsd {
+        /// The settings store.
+        #[arg(long, default_value = cli_settings::DEFAULT_DIR)]
+        dir: PathBuf,
+        /// The board's defaults file the settings lie over.
+        #[arg(long)]
+        defaults: Option<PathBuf>,
+        /// Configuration file (its `[general]` says where the socket goes, `[log]` the level).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Run the admin panel: HTTPS on the LAN (plain HTTP only redirects), no privilege of
+    /// its own; it acts through the settings service and the daemons' control sockets.
+    Admind {
+        /// Configuration file (`[admin]`, `[general]`, `[log]`).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Where the daemons' sockets are: `<dir>/<daemon>/<daemon>.sock`.
+        #[arg(long, default_value = mamori_core::general::RUN_DIR)]
+        daemons_dir: PathBuf,
+    },
     /// The firewall: check a model, apply it on probation, confirm, roll back, status, sets.
     Fw {
         #[command(flatten)]
@@ -114,7 +137,8 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Read a password from standard input and print its Argon2id hash for `smtp.accounts`.
+    /// Read a password from standard input and print its Argon2id hash for `smtp.accounts`
+    /// (the box's password policy applies: 12 characters or more, not a common one).
     HashPassword,
     /// Check a configuration file: print every error and warning (exit 2 on any error),
     /// else the effective configuration.
@@ -130,6 +154,8 @@ const SMTPD_SECTIONS: &[&str] = mamori_smtp::settings::SECTIONS;
 const FIREWALLD_SECTIONS: &[&str] = mamori_settings::FIREWALL_SECTIONS;
 /// The sections the tools that only look for the data directory use.
 const TOOL_SECTIONS: &[&str] = &["general"];
+/// The sections the settings service uses for itself.
+const SETTINGSD_SECTIONS: &[&str] = &["general", "log"];
 
 /// Loads the configuration for a program that uses `sections`: refused with every error in
 /// them; the report's warnings are for the caller to log once logging is up.
@@ -225,6 +251,27 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             report.log_warnings();
             runtime()?.block_on(run::firewalld(config, settings))?;
         }
+        Command::Settingsd {
+            dir,
+            defaults,
+            config,
+        } => {
+            let (config, report) = load_config(config.as_ref(), SETTINGSD_SECTIONS)?;
+            mamori_core::logging::init(&config.log.level)?;
+            report.log_warnings();
+            let socket = mamori_settings::service::socket_path(config.general.socket_dir());
+            runtime()?.block_on(run::settingsd(&dir, defaults.as_deref(), &socket))?;
+        }
+        Command::Admind {
+            config,
+            daemons_dir,
+        } => {
+            let (config, report) = load_config(config.as_ref(), mamori_settings::ADMIN_SECTIONS)?;
+            mamori_core::logging::init(&config.log.level)?;
+            report.log_warnings();
+            let sockets = run::sockets_in(&daemons_dir, true);
+            runtime()?.block_on(run::admind(&config, sockets))?;
+        }
         Command::AuditVerify { config, dir } => {
             let root = match dir {
                 Some(d) => d,
@@ -274,10 +321,9 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 .read_line(&mut line)
                 .context("reading the password from standard input")?;
             let password = line.trim_end_matches(['\r', '\n']);
-            anyhow::ensure!(
-                password.len() >= 8,
-                "the password must have at least 8 characters"
-            );
+            if let Err(problem) = mamori_core::password::check(password, &[]) {
+                anyhow::bail!("refused: {problem}");
+            }
             println!(
                 "{}",
                 mamori_smtp::inbound::accounts::hash_password(password)?

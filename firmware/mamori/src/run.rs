@@ -216,6 +216,107 @@ pub async fn firewalld(config: Config, settings: SettingsArgs) -> anyhow::Result
     Ok(())
 }
 
+/// Starts the settings service on the store in `dir`, its socket at `socket`.
+async fn start_settingsd(
+    dir: &std::path::Path,
+    defaults: Option<&std::path::Path>,
+    socket: &std::path::Path,
+) -> anyhow::Result<()> {
+    let store = mamori_settings::store::Store::open(dir, defaults)
+        .with_context(|| format!("opening the settings store {}", dir.display()))?;
+    let audit = std::sync::Arc::new(
+        mamori_core::audit::AuditLog::open(
+            &mamori_core::audit::chain_dir(dir, "settingsd"),
+            8 << 20,
+            10,
+        )
+        .context("opening the settings service's audit log")?,
+    );
+    let service = std::sync::Arc::new(mamori_settings::service::Service::new(store));
+    // Bind now so that the caller knows the socket is there.
+    let socket = socket.to_path_buf();
+    if let Some(parent) = socket.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let served = mamori_settings::service::serve(service, &socket, audit, Some(tx)).await;
+        if let Err(e) = served {
+            tracing::error!(socket = %socket.display(), error = %e, "the settings service stopped");
+        }
+    });
+    rx.await
+        .map_err(|_| anyhow::anyhow!("the settings service could not bind its socket"))?
+        .context("binding the settings service's socket")
+}
+
+/// `mamori settingsd`: the settings service until SIGTERM or SIGINT.
+pub async fn settingsd(
+    dir: &std::path::Path,
+    defaults: Option<&std::path::Path>,
+    socket: &std::path::Path,
+) -> anyhow::Result<()> {
+    start_settingsd(dir, defaults, socket).await?;
+    tracing::info!(socket = %socket.display(), store = %dir.display(), "settingsd ready");
+    if let Err(e) = mamori_core::notify::ready("settings service ready") {
+        tracing::warn!(error = %e, "could not tell systemd that settingsd is ready");
+    }
+    wait_for_shutdown().await;
+    Ok(())
+}
+
+/// The daemons' sockets under `dir`: `<dir>/<daemon>/<name>` for the installed units'
+/// run directories, or all in `dir` (the try-out).
+pub fn sockets_in(dir: &std::path::Path, per_daemon: bool) -> mamori_admind::Sockets {
+    let at = |daemon: &str| {
+        if per_daemon {
+            dir.join(daemon)
+        } else {
+            dir.to_path_buf()
+        }
+    };
+    mamori_admind::Sockets {
+        settings: mamori_settings::service::socket_path(&at("settingsd")),
+        smtpd: mamori_smtp::server::control_socket_path(&at("smtpd")),
+        firewalld: mamori_firewalld::socket_path(&at("firewalld")),
+    }
+}
+
+/// Starts the panel on `config`'s `[admin]` section; prints where it listens and, on first
+/// boot, the setup code.
+async fn start_admind(
+    config: &Config,
+    sockets: mamori_admind::Sockets,
+) -> anyhow::Result<mamori_admind::Bound> {
+    let (_panel, bound) = mamori_admind::start(mamori_admind::Options {
+        admin: config.admin.clone(),
+        state_dir: config.general.data_dir.join("admind"),
+        hostname: config.general.hostname.clone(),
+        sockets,
+    })
+    .await
+    .context("starting the admin panel")?;
+    Ok(bound)
+}
+
+/// `mamori admind`: the panel until SIGTERM or SIGINT.
+pub async fn admind(config: &Config, sockets: mamori_admind::Sockets) -> anyhow::Result<()> {
+    let bound = start_admind(config, sockets).await?;
+    tracing::info!(https = %bound.https, fingerprint = %bound.fingerprint, "admind ready");
+    // The console (the unit writes to it) and the journal.
+    println!("Mamori admin panel: https://{}/", bound.https);
+    println!("  certificate SHA-256 fingerprint: {}", bound.fingerprint);
+    if let Some(code) = &bound.setup_code {
+        println!("  setup code (初期設定コード): {code}");
+    }
+    if let Err(e) = mamori_core::notify::ready("panel listening") {
+        tracing::warn!(error = %e, "could not tell systemd that admind is ready");
+    }
+    wait_for_shutdown().await;
+    Ok(())
+}
+
 /// The try-out configuration: every listener on 127.0.0.1 at unprivileged ports.
 const TRY_OUT: &str = r#"
 [general]
@@ -232,7 +333,14 @@ address = "127.0.0.1:2587"
 [[smtp.listeners]]
 kind = "smtps"
 address = "127.0.0.1:2465"
+
+[admin]
+listen = "127.0.0.1:8443"
+redirect_listen = "127.0.0.1:8080"
 "#;
+
+/// The sections the try-out uses: the relay's and the panel's.
+const TRY_OUT_SECTIONS: &[&str] = &["general", "log", "smtp", "dlp", "admin"];
 
 /// `mamori run`: the daemon set on the try-out configuration, printing where it listens.
 pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Result<()> {
@@ -253,7 +361,7 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
         data_dir.display().to_string(),
     ));
     let (file_config, report) = mamori_settings::load_with_env(&files, env)
-        .and_then(|loaded| loaded.for_sections(mamori_smtp::settings::SECTIONS))
+        .and_then(|loaded| loaded.for_sections(TRY_OUT_SECTIONS))
         .context("loading the try-out configuration")?;
     mamori_core::logging::init(&file_config.log.level)?;
     // The try-out's settings service: seeded from the try-out configuration on the first
@@ -273,7 +381,14 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
         report.log_warnings();
     }
     drop(store);
+    start_settingsd(
+        &store_dir,
+        None,
+        &mamori_settings::service::socket_path(&data_dir),
+    )
+    .await?;
     let daemon = start_relay(&file_config, in_force).await?;
+    let panel = start_admind(&file_config, sockets_in(&data_dir, false)).await?;
     println!(
         "Mamori is running (try-out configuration). Data: {}",
         data_dir.display()
@@ -291,10 +406,20 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
         "queue control socket",
         daemon.bound.control.display()
     );
+    println!("  {:45} https://{}/", "admin panel (HTTPS)", panel.https);
+    if let Some(redirect) = panel.redirect {
+        println!(
+            "  {:45} http://{redirect}/",
+            "  (plain HTTP: redirects to HTTPS)"
+        );
+    }
     println!(
-        "  {:45} not built yet (HTTPS admin panel issue)",
-        "admin panel"
+        "  {:45} {}",
+        "  certificate SHA-256 fingerprint", panel.fingerprint
     );
+    if let Some(code) = &panel.setup_code {
+        println!("  {:45} {code}", "  setup code (初期設定コード)");
+    }
     println!(
         "  {:45} DLP on (built-in rules); audit log {}",
         "outgoing mail inspection",

@@ -8,6 +8,7 @@ use std::path::Path;
 
 pub mod backup;
 pub mod document;
+pub mod service;
 pub mod store;
 
 use mamori_core::general::{General, Log};
@@ -30,6 +31,8 @@ pub struct Config {
     pub dlp: mamori_dlp::DlpConfig,
     /// The firewall model (`mamori firewalld` applies it).
     pub firewall: mamori_firewall::FirewallConfig,
+    /// The admin panel (`mamori admind`).
+    pub admin: mamori_panel::settings::Admin,
 }
 
 impl Config {
@@ -45,10 +48,13 @@ impl Config {
 }
 
 /// The sections of the tree, in the order they are read.
-pub const SECTIONS: &[&str] = &["general", "log", "smtp", "dlp", "firewall"];
+pub const SECTIONS: &[&str] = &["general", "log", "smtp", "dlp", "firewall", "admin"];
 
 /// The sections the firewall daemon reads.
 pub const FIREWALL_SECTIONS: &[&str] = &["general", "log", "firewall"];
+
+/// The sections the admin panel reads at start.
+pub const ADMIN_SECTIONS: &[&str] = &["general", "log", "admin"];
 
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -132,12 +138,15 @@ pub(crate) fn read(layers: &Layers) -> Loaded {
     let relay = RelaySettings::read(layers, &mut report);
     let firewall: mamori_firewall::FirewallConfig = layers.section("firewall", &mut report);
     mamori_firewall::validate::check_into(&firewall, &mut report);
+    let admin: mamori_panel::settings::Admin = layers.section("admin", &mut report);
+    mamori_panel::settings::check_into(&admin, &mut report);
     let config = Config {
         general: relay.general,
         log: relay.log,
         smtp: relay.smtp,
         dlp: relay.dlp,
         firewall,
+        admin,
     };
     Loaded { config, report }
 }

@@ -9,6 +9,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum SmtpRequest {
+    /// Try an outgoing route (TLS, certificate, AUTH) without sending mail, with the
+    /// relay's own client and trusted CAs: the setup wizard's test before it saves a route.
+    TestRoute {
+        /// The route.
+        route: crate::outbound::probe::RouteTest,
+    },
     /// List queued messages.
     QueueList,
     /// Show one message's envelope and per-recipient state.
@@ -73,9 +79,10 @@ impl Request for SmtpRequest {
             | Self::QuarantineDelete { .. }
             | Self::QueueHold { .. }
             | Self::QueueRelease { .. } => Right::Approve,
-            Self::QueueDelete { .. } | Self::QueueRetry | Self::ApplySettings { .. } => {
-                Right::Admin
-            }
+            Self::QueueDelete { .. }
+            | Self::QueueRetry
+            | Self::ApplySettings { .. }
+            | Self::TestRoute { .. } => Right::Admin,
         }
     }
 
@@ -94,7 +101,12 @@ impl Request for SmtpRequest {
             Self::Stats => "stats",
             Self::Health => "health",
             Self::ApplySettings { .. } => "apply_settings",
+            Self::TestRoute { .. } => "test_route",
         }
+    }
+
+    fn carries_secret(&self) -> bool {
+        matches!(self, Self::TestRoute { .. })
     }
 }
 

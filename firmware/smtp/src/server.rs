@@ -376,6 +376,22 @@ async fn control_loop(listener: UnixListener, options: ServeOptions, c: Arc<Cont
                     SmtpRequest::ApplySettings { version } => {
                         Response::from_result(c.apply_settings(version).await)
                     }
+                    SmtpRequest::TestRoute { route } => {
+                        let ctx = c.live.context();
+                        let ca_file = ctx.config.delivery.ca_file.clone();
+                        match crate::outbound::probe::test_route(
+                            &route,
+                            &ctx.hostname,
+                            ca_file.as_deref(),
+                        )
+                        .await
+                        {
+                            Ok(found) => Response::Ok {
+                                data: serde_json::to_value(found).unwrap_or_default(),
+                            },
+                            Err(why) => Response::error(ErrorKind::Invalid, why),
+                        }
+                    }
                     req => handle_control(&c.queue, &c.audit, req, &caller).await,
                 }
             }
@@ -474,11 +490,12 @@ pub async fn handle_control(
         SmtpRequest::Stats => {
             Ok(serde_json::to_value(queue.stats().snapshot()).unwrap_or_default())
         }
-        SmtpRequest::QuarantineStats | SmtpRequest::Health | SmtpRequest::ApplySettings { .. } => {
-            Err(QueueError::Join(
-                "answered by the daemon's control loop".into(),
-            ))
-        }
+        SmtpRequest::QuarantineStats
+        | SmtpRequest::Health
+        | SmtpRequest::ApplySettings { .. }
+        | SmtpRequest::TestRoute { .. } => Err(QueueError::Join(
+            "answered by the daemon's control loop".into(),
+        )),
     };
     Response::from_result(result)
 }

@@ -15,6 +15,7 @@ pub mod client;
 pub mod dsn;
 pub mod envelope;
 pub mod error;
+pub mod probe;
 pub mod reply;
 pub mod route;
 pub mod tls;

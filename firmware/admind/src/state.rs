@@ -1,0 +1,200 @@
+//! The panel's state: its users (kept in a file of its own, mode 0600), the sessions, the
+//! login and setup-code throttles, the first-boot setup (its one-time code and the
+//! wizard's drafts), the certificate it serves, where the daemons' sockets are, and its
+//! audit chain, written before every change it makes itself.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use mamori_core::audit::AuditLog;
+use mamori_panel::session::Sessions;
+use mamori_panel::throttle::LoginThrottle;
+use mamori_panel::users::Users;
+use mamori_panel::wizard::Draft;
+
+use crate::tls::PanelCert;
+
+/// The largest users file read.
+const MAX_USERS_FILE: u64 = 1 << 20;
+
+/// Where the daemons' control sockets are.
+#[derive(Debug, Clone)]
+pub struct Sockets {
+    /// The settings service.
+    pub settings: PathBuf,
+    /// The relay.
+    pub smtpd: PathBuf,
+    /// The firewall.
+    pub firewalld: PathBuf,
+}
+
+/// The first-boot setup, while no administrator exists (and the wizard after it).
+#[derive(Debug, Default)]
+pub struct Setup {
+    /// The one-time code; `None` once the administrator exists.
+    pub code: Option<String>,
+    /// The drafts of the wizard, by panel user.
+    pub drafts: HashMap<String, Draft>,
+    /// Whether the route in the draft passed its live test, by user.
+    pub route_tested: HashMap<String, bool>,
+}
+
+/// Why the state could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// A file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The users file is not what the panel writes.
+    #[error("{path}: not a users file: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The audit record could not be written: the change is refused.
+    #[error("refused: the audit log cannot be written ({0})")]
+    Audit(#[from] mamori_core::audit::AuditError),
+}
+
+/// Everything the handlers share.
+pub struct Panel {
+    /// Logged-in sessions.
+    pub sessions: Mutex<Sessions>,
+    /// Login throttling.
+    pub throttle: Mutex<LoginThrottle>,
+    /// Setup-code throttling (the account is always "setup").
+    pub code_throttle: Mutex<LoginThrottle>,
+    /// The users.
+    pub users: Mutex<Users>,
+    users_file: PathBuf,
+    /// The first-boot setup.
+    pub setup: Mutex<Setup>,
+    /// The certificate served.
+    pub cert: RwLock<PanelCert>,
+    /// The daemons' sockets.
+    pub sockets: Sockets,
+    /// The panel's audit chain.
+    pub audit: Arc<AuditLog>,
+    /// The box's host name (for the password policy and the certificate).
+    pub hostname: String,
+    /// The HTTPS port (for redirects and the Origin check).
+    pub https_port: u16,
+}
+
+/// Locks a mutex, taking over a poisoned one (a panicked handler must not stop the panel).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Panel {
+    /// The panel's state in `dir` (the users file), with the daemons' `sockets`.
+    pub fn open(
+        dir: &Path,
+        cert: PanelCert,
+        sockets: Sockets,
+        audit: Arc<AuditLog>,
+        hostname: String,
+        https_port: u16,
+    ) -> Result<Self, StateError> {
+        let users_file = dir.join("users.json");
+        let users = read_users(&users_file)?;
+        Ok(Self {
+            sessions: Mutex::default(),
+            throttle: Mutex::default(),
+            code_throttle: Mutex::default(),
+            users: Mutex::new(users),
+            users_file,
+            setup: Mutex::default(),
+            cert: RwLock::new(cert),
+            sockets,
+            audit,
+            hostname,
+            https_port,
+        })
+    }
+
+    /// Whether the box still waits for its first administrator.
+    pub fn needs_setup(&self) -> bool {
+        !lock(&self.users).has_administrator()
+    }
+
+    /// Changes the users with `edit`, records `event` in the audit log first, then writes
+    /// the file; nothing changes when either fails.
+    pub fn change_users<T, E>(
+        &self,
+        event: &str,
+        fields: serde_json::Value,
+        edit: impl FnOnce(&mut Users) -> Result<T, E>,
+    ) -> Result<Result<T, E>, StateError> {
+        let mut users = lock(&self.users);
+        let mut next = users.clone();
+        let out = match edit(&mut next) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.audit.record(event, fields)?;
+        write_users(&self.users_file, &next)?;
+        *users = next;
+        Ok(Ok(out))
+    }
+
+    /// Records an action of a person in the panel's audit chain (who, what, from where);
+    /// refused when the record cannot be written.
+    pub fn audit(
+        &self,
+        event: &str,
+        user: &str,
+        source: IpAddr,
+        mut fields: serde_json::Value,
+    ) -> Result<(), StateError> {
+        if let Some(map) = fields.as_object_mut() {
+            map.insert("by".into(), user.into());
+            map.insert("source".into(), source.to_string().into());
+        }
+        self.audit.record(event, fields)?;
+        Ok(())
+    }
+}
+
+fn read_users(path: &Path) -> Result<Users, StateError> {
+    use std::io::Read;
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Users::default()),
+        Err(source) => {
+            return Err(StateError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut text = String::new();
+    file.take(MAX_USERS_FILE)
+        .read_to_string(&mut text)
+        .map_err(|source| StateError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+fn write_users(path: &Path, users: &Users) -> Result<(), StateError> {
+    let bytes = serde_json::to_vec_pretty(users).unwrap_or_default();
+    crate::tls::write_private(path, &bytes).map_err(|source| StateError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,312 @@
+//! The panel's TLS: its certificate (the administrator's, or a self-signed one made on
+//! first start with rcgen), its SHA-256 fingerprint for the console and the panel, and a
+//! rustls server configuration with the ring provider passed explicitly: TLS 1.2 and 1.3,
+//! only AEAD suites with forward secrecy. The client's order of suites is honoured, so a
+//! phone without AES hardware gets ChaCha20-Poly1305 first; a box without AES hardware
+//! (the Raspberry Pi 4) prefers ChaCha20 itself.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+/// Why TLS could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A PEM file held no usable certificate or key.
+    #[error("{0}")]
+    Pem(String),
+    /// Certificate generation failed.
+    #[error("generating a self-signed certificate: {0}")]
+    Generate(#[from] rcgen::Error),
+    /// rustls refused the certificate and key (they do not match, or the key is unusable).
+    #[error("the certificate and key cannot be used together: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+/// A certificate the panel serves, with what the panel shows of it.
+#[derive(Debug, Clone)]
+pub struct PanelCert {
+    /// The chain.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// SHA-256 of the leaf, as `AB:CD:…`.
+    pub fingerprint: String,
+    /// The leaf's `notAfter`, as the certificate says it (RFC 3339 when parsed).
+    pub not_after: String,
+}
+
+/// Whether this processor has AES instructions (AES-GCM is then fast).
+pub fn aes_hardware() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("aes")
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        std::arch::is_aarch64_feature_detected!("aes")
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
+}
+
+/// The ring provider with only forward-secret AEAD suites; ChaCha20 first on a box without
+/// AES hardware.
+pub fn provider(aes: bool) -> CryptoProvider {
+    use rustls::crypto::ring::cipher_suite as cs;
+    let chacha = [
+        cs::TLS13_CHACHA20_POLY1305_SHA256,
+        cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ];
+    let aes_suites = [
+        cs::TLS13_AES_128_GCM_SHA256,
+        cs::TLS13_AES_256_GCM_SHA384,
+        cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    ];
+    let cipher_suites = if aes {
+        aes_suites.into_iter().chain(chacha).collect()
+    } else {
+        chacha.into_iter().chain(aes_suites).collect()
+    };
+    CryptoProvider {
+        cipher_suites,
+        ..rustls::crypto::ring::default_provider()
+    }
+}
+
+/// The server configuration for `cert` and `key`: TLS 1.2 and 1.3, HTTP/1.1 by ALPN.
+pub fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let aes = aes_hardware();
+    let mut config = ServerConfig::builder_with_provider(Arc::new(provider(aes)))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    // A box without AES hardware picks ChaCha20 whatever the client prefers.
+    config.ignore_client_order = !aes;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Parses a PEM chain and key (an upload or the configured files): both must be present,
+/// usable and belong together.
+pub fn parse_pair(
+    chain_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<(PanelCert, Arc<ServerConfig>), TlsError> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(chain_pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| TlsError::Pem(format!("the certificate is not PEM: {e}")))?;
+    let Some(leaf) = chain.first() else {
+        return Err(TlsError::Pem("no certificate in the file".into()));
+    };
+    let key = PrivateKeyDer::from_pem_slice(key_pem)
+        .map_err(|e| TlsError::Pem(format!("the key is not a PEM private key: {e}")))?;
+    let cert = PanelCert {
+        fingerprint: fingerprint(leaf),
+        not_after: not_after(leaf).unwrap_or_else(|| "?".into()),
+        chain: chain.clone(),
+    };
+    let config = server_config(chain, key)?;
+    Ok((cert, config))
+}
+
+/// `AB:CD:…` of SHA-256 over the certificate.
+pub fn fingerprint(cert: &CertificateDer<'_>) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, cert.as_ref());
+    digest
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The leaf's `notAfter` from its DER (UTCTime or GeneralizedTime), as `YYYY-MM-DD HH:MM:SS
+/// UTC`. A small reader of the validity field, enough for display and expiry alerts.
+pub fn not_after(cert: &CertificateDer<'_>) -> Option<String> {
+    let der = cert.as_ref();
+    // The validity is the first SEQUENCE of two times in the TBS certificate: find the
+    // first UTCTime (0x17, 13 bytes) or GeneralizedTime (0x18, 15 bytes), then the second.
+    let mut times = Vec::new();
+    let mut i = 0;
+    while i + 2 < der.len() && times.len() < 2 {
+        let (tag, len) = (der[i], usize::from(der[i + 1]));
+        if (tag == 0x17 && len == 13) || (tag == 0x18 && len == 15) {
+            let text = std::str::from_utf8(der.get(i + 2..i + 2 + len)?).ok()?;
+            if text.ends_with('Z') && text[..len - 1].bytes().all(|b| b.is_ascii_digit()) {
+                times.push(text.to_string());
+                i += 2 + len;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    let t = times.get(1)?;
+    let (year, rest) = if t.len() == 13 {
+        let yy: u32 = t[..2].parse().ok()?;
+        (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &t[2..])
+    } else {
+        (t[..4].parse().ok()?, &t[4..])
+    };
+    Some(format!(
+        "{year:04}-{}-{} {}:{}:{} UTC",
+        &rest[0..2],
+        &rest[2..4],
+        &rest[4..6],
+        &rest[6..8],
+        &rest[8..10]
+    ))
+}
+
+/// The configured pair, or the self-signed one in `dir` (made now if absent) for the
+/// names given.
+pub fn load_or_make(
+    files: Option<(&Path, &Path)>,
+    dir: &Path,
+    names: &[String],
+) -> Result<(PanelCert, Arc<ServerConfig>), TlsError> {
+    let (cert_path, key_path) = match files {
+        Some((c, k)) => (c.to_path_buf(), k.to_path_buf()),
+        None => make_self_signed(dir, names)?,
+    };
+    let read = |p: &Path| {
+        fs::read(p).map_err(|source| TlsError::Io {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
+    parse_pair(&read(&cert_path)?, &read(&key_path)?).map_err(|e| match e {
+        TlsError::Pem(why) => TlsError::Pem(format!(
+            "{} / {}: {why}",
+            cert_path.display(),
+            key_path.display()
+        )),
+        other => other,
+    })
+}
+
+/// The self-signed pair's paths in `dir`, made once (key mode 0600).
+fn make_self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf), TlsError> {
+    let cert_path = dir.join("admind-cert.pem");
+    let key_path = dir.join("admind-key.pem");
+    if cert_path.exists() && key_path.exists() {
+        return Ok((cert_path, key_path));
+    }
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| TlsError::Io { path, source }
+    };
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut params = rcgen::CertificateParams::new(names.to_vec())?;
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        names.first().cloned().unwrap_or_default(),
+    );
+    params.distinguished_name.push(
+        rcgen::DnType::OrganizationName,
+        "Mamori admin panel (self-signed)",
+    );
+    // Ten years: the box has no way to renew it by itself; the administrator can upload one.
+    params.not_after = rcgen::date_time_ymd(2036, 1, 1);
+    let key = rcgen::KeyPair::generate()?;
+    let cert = params.self_signed(&key)?;
+    write_private(&key_path, key.serialize_pem().as_bytes()).map_err(io(&key_path))?;
+    fs::write(&cert_path, cert.pem()).map_err(io(&cert_path))?;
+    Ok((cert_path, key_path))
+}
+
+/// Writes a file readable by its owner only, atomically.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_signed_is_made_once_and_described() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = vec!["mamori.local".to_string(), "192.168.1.1".to_string()];
+        let (a, _) = load_or_make(None, dir.path(), &names).unwrap();
+        let (b, _) = load_or_make(None, dir.path(), &names).unwrap();
+        assert_eq!(a.fingerprint, b.fingerprint, "kept across restarts");
+        assert_eq!(a.fingerprint.len(), 32 * 3 - 1);
+        assert_eq!(a.not_after, "2036-01-01 00:00:00 UTC");
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &fs::metadata(dir.path().join("admind-key.pem"))
+                .unwrap()
+                .permissions(),
+        );
+        assert_eq!(mode & 0o077, 0);
+    }
+
+    #[test]
+    fn a_mismatched_or_broken_upload_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = vec!["a.example".to_string()];
+        load_or_make(None, dir.path(), &names).unwrap();
+        let cert = fs::read(dir.path().join("admind-cert.pem")).unwrap();
+        let other = rcgen::KeyPair::generate().unwrap().serialize_pem();
+        assert!(matches!(
+            parse_pair(&cert, other.as_bytes()),
+            Err(TlsError::Rustls(_))
+        ));
+        assert!(matches!(
+            parse_pair(b"junk", other.as_bytes()),
+            Err(TlsError::Pem(_))
+        ));
+        assert!(matches!(parse_pair(&cert, b"junk"), Err(TlsError::Pem(_))));
+    }
+
+    #[test]
+    fn chacha_leads_without_aes_hardware() {
+        let p = provider(false);
+        assert_eq!(
+            p.cipher_suites[0].suite(),
+            rustls::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256
+        );
+        let p = provider(true);
+        assert_eq!(
+            p.cipher_suites[0].suite(),
+            rustls::CipherSuite::TLS13_AES_128_GCM_SHA256
+        );
+        assert!(
+            p.cipher_suites
+                .iter()
+                .all(|s| !format!("{:?}", s.suite()).contains("CBC"))
+        );
+    }
+}

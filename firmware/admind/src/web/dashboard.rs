@@ -1,0 +1,93 @@
+//! The dashboard: each daemon's health, the mail waiting, the panel's certificate and the
+//! firmware version.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use mamori_panel::users::Role;
+
+use super::{Chrome, ask, render, require};
+use crate::state::Panel;
+
+/// One daemon's row.
+struct Row {
+    daemon: &'static str,
+    state: String,
+    running: bool,
+    version: String,
+    settings_version: String,
+    since: String,
+    last_error: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    c: Chrome,
+    rows: Vec<Row>,
+    queue: String,
+    fingerprint: String,
+    expires: String,
+    firmware: &'static str,
+}
+
+pub(crate) async fn page(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
+    let (_, s) = match require(&panel, &headers, Role::Auditor) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let c = Chrome::new(Some(&s), s.lang, |t| t.dashboard_title);
+    let daemons = [
+        ("settingsd", &panel.sockets.settings),
+        ("smtpd", &panel.sockets.smtpd),
+        ("firewalld", &panel.sockets.firewalld),
+    ];
+    let mut rows = Vec::new();
+    for (daemon, socket) in daemons {
+        let health = ask(socket, &s, serde_json::json!({"op": "health"})).await;
+        rows.push(match health {
+            Ok(h) => Row {
+                daemon,
+                running: h["state"] == "running",
+                state: h["state"].as_str().unwrap_or("?").to_string(),
+                version: h["version"].as_str().unwrap_or("").to_string(),
+                settings_version: h["settings_version"]
+                    .as_u64()
+                    .map_or_else(|| "-".into(), |v| v.to_string()),
+                since: h["started"].as_str().unwrap_or("").to_string(),
+                last_error: h["last_error"].as_str().unwrap_or("").to_string(),
+            },
+            Err(why) => Row {
+                daemon,
+                running: false,
+                state: c.t.not_running.to_string(),
+                version: String::new(),
+                settings_version: "-".into(),
+                since: String::new(),
+                last_error: why,
+            },
+        });
+    }
+    let queue = match ask(
+        &panel.sockets.smtpd,
+        &s,
+        serde_json::json!({"op": "queue_list"}),
+    )
+    .await
+    {
+        Ok(list) => list.as_array().map_or(0, Vec::len).to_string(),
+        Err(_) => "-".into(),
+    };
+    let cert = panel.cert.read().unwrap_or_else(|p| p.into_inner()).clone();
+    render(&DashboardPage {
+        c,
+        rows,
+        queue,
+        fingerprint: cert.fingerprint,
+        expires: cert.not_after,
+        firmware: env!("CARGO_PKG_VERSION"),
+    })
+}

@@ -1,0 +1,305 @@
+//! The panel's pages: the router, the security headers every answer carries, the Origin
+//! check on every state-changing request, sessions from the `__Host-` cookie, the CSRF
+//! token check, role checks, and rendering. Pages are server-rendered HTML with no script.
+
+mod dashboard;
+mod login;
+mod setup;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use mamori_panel::i18n::{Lang, Texts};
+use mamori_panel::session::{Lookup, Session};
+use mamori_panel::users::Role;
+
+use crate::state::{Panel, lock};
+
+/// The session cookie's name: `__Host-` makes the browser refuse it unless it is Secure,
+/// has no Domain and has Path=/.
+pub const COOKIE: &str = "__Host-mamori";
+
+/// The largest form body taken (uploads have their own limits).
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The peer's address, put on each request by the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+/// The style sheet, served from the binary.
+const CSS: &str = include_str!("../../static/panel.css");
+
+/// The router of every page.
+pub fn router(panel: Arc<Panel>) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/lang", post(login::switch_lang))
+        .route(
+            "/setup",
+            get(setup::account_form).post(setup::account_submit),
+        )
+        .route(
+            "/setup/domains",
+            get(setup::domains_form).post(setup::domains_submit),
+        )
+        .route("/setup/lan", get(setup::lan_form).post(setup::lan_submit))
+        .route(
+            "/setup/route",
+            get(setup::route_form).post(setup::route_submit),
+        )
+        .route(
+            "/setup/accounts",
+            get(setup::accounts_form).post(setup::accounts_submit),
+        )
+        .route("/setup/howto", get(setup::howto))
+        .route(
+            "/setup/summary",
+            get(setup::summary_form).post(setup::summary_submit),
+        )
+        .route("/dashboard", get(dashboard::page))
+        .route("/static/panel.css", get(css))
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(middleware::from_fn_with_state(panel.clone(), guard))
+        .with_state(panel)
+}
+
+async fn root(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
+    if panel.needs_setup() {
+        return Redirect::to("/setup").into_response();
+    }
+    match session(&panel, &headers) {
+        Ok(_) => Redirect::to("/dashboard").into_response(),
+        Err(_) => Redirect::to("/login").into_response(),
+    }
+}
+
+async fn css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        CSS,
+    )
+        .into_response()
+}
+
+async fn not_found(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
+    let lang = lang_of(&panel, &headers);
+    message(StatusCode::NOT_FOUND, lang, lang.texts().not_found)
+}
+
+/// Every request: state-changing ones must come from the panel's own origin (the Origin
+/// header, which browsers send on every POST); every answer gets the security headers and
+/// is not cached.
+async fn guard(State(panel): State<Arc<Panel>>, request: Request, next: Next) -> Response {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD);
+    if !safe && !same_origin(request.headers()) {
+        let lang = lang_of(&panel, request.headers());
+        tracing::warn!(
+            origin = ?request.headers().get(header::ORIGIN),
+            path = %request.uri().path(),
+            "cross-origin request refused"
+        );
+        let mut response = message(StatusCode::FORBIDDEN, lang, lang.texts().csrf_refused);
+        security_headers(response.headers_mut());
+        return response;
+    }
+    let mut response = next.run(request).await;
+    security_headers(response.headers_mut());
+    response
+}
+
+/// Whether the request's Origin is the panel itself (`https://` and the Host it was sent to).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let (Some(origin), Some(host)) = (headers.get(header::ORIGIN), headers.get(header::HOST))
+    else {
+        return false;
+    };
+    let (Ok(origin), Ok(host)) = (origin.to_str(), host.to_str()) else {
+        return false;
+    };
+    origin.strip_prefix("https://") == Some(host)
+}
+
+fn security_headers(h: &mut HeaderMap) {
+    let set = |h: &mut HeaderMap, name: &'static str, value: &'static str| {
+        h.insert(name, HeaderValue::from_static(value));
+    };
+    set(
+        h,
+        "content-security-policy",
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    set(h, "strict-transport-security", "max-age=31536000");
+    set(h, "referrer-policy", "no-referrer");
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "x-frame-options", "DENY");
+    set(h, "cross-origin-opener-policy", "same-origin");
+    set(h, "cross-origin-resource-policy", "same-origin");
+    set(
+        h,
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=()",
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, "cache-control", "no-store");
+    }
+}
+
+/// The session cookie's value in the request.
+fn cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| v.len() <= 64)
+}
+
+/// The request's session (its idle time restarted).
+pub(crate) fn session(panel: &Panel, headers: &HeaderMap) -> Result<(String, Session), Lookup> {
+    let id = cookie(headers).ok_or(Lookup::Unknown)?;
+    let now = mamori_core::clock::unix_now();
+    let s = lock(&panel.sessions).touch(&id, now)?.clone();
+    Ok((id, s))
+}
+
+/// The language for a request: the session's, else Japanese.
+fn lang_of(panel: &Panel, headers: &HeaderMap) -> Lang {
+    session(panel, headers).map_or(Lang::Ja, |(_, s)| s.lang)
+}
+
+/// A logged-in user with at least `role`, or the answer to give instead: the login page
+/// (no session, or it ended), or 403.
+pub(crate) fn require(
+    panel: &Panel,
+    headers: &HeaderMap,
+    role: Role,
+) -> Result<(String, Session), Box<Response>> {
+    match session(panel, headers) {
+        Ok((id, s)) if s.role >= role => Ok((id, s)),
+        Ok((_, s)) => Err(Box::new(message(
+            StatusCode::FORBIDDEN,
+            s.lang,
+            s.lang.texts().forbidden,
+        ))),
+        Err(Lookup::Unknown) => Err(Box::new(Redirect::to("/login").into_response())),
+        Err(Lookup::Idle | Lookup::Expired) => {
+            Err(Box::new(Redirect::to("/login?ended=1").into_response()))
+        }
+    }
+}
+
+/// Whether `token` is the session's CSRF token (constant-time).
+pub(crate) fn csrf_ok(session: &Session, token: &str) -> bool {
+    mamori_panel::same_secret(session.csrf.as_bytes(), token.as_bytes())
+}
+
+/// The refusal of a form without the right CSRF token.
+pub(crate) fn csrf_refused(lang: Lang) -> Response {
+    message(StatusCode::FORBIDDEN, lang, lang.texts().csrf_refused)
+}
+
+/// The frame around every page.
+pub(crate) struct Chrome {
+    pub t: &'static Texts,
+    pub lang: &'static str,
+    pub user: Option<String>,
+    pub csrf: String,
+    pub title: &'static str,
+}
+
+impl Chrome {
+    /// The frame for `session` (or an anonymous visitor in `lang`).
+    pub fn new(session: Option<&Session>, lang: Lang, title: fn(&Texts) -> &'static str) -> Self {
+        let lang = session.map_or(lang, |s| s.lang);
+        let t = lang.texts();
+        Self {
+            t,
+            lang: lang.code(),
+            user: session.map(|s| s.user.clone()),
+            csrf: session.map(|s| s.csrf.clone()).unwrap_or_default(),
+            title: title(t),
+        }
+    }
+
+    /// "Signed in as …".
+    pub fn signed_in(&self) -> String {
+        mamori_panel::i18n::fill(self.t.signed_in_as, self.user.as_deref().unwrap_or(""))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    c: Chrome,
+    text: String,
+}
+
+/// A page that says one thing, with a status.
+pub(crate) fn message(status: StatusCode, lang: Lang, text: &str) -> Response {
+    let page = MessagePage {
+        c: Chrome::new(None, lang, |t| t.product),
+        text: text.to_string(),
+    };
+    (status, render(&page)).into_response()
+}
+
+/// Renders a template as an HTML answer.
+pub(crate) fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => axum::response::Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// The client's address.
+pub(crate) fn source(peer: &Peer) -> IpAddr {
+    peer.0.ip()
+}
+
+/// The `Set-Cookie` value that gives the browser session `id`.
+pub(crate) fn set_cookie(id: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={id}; Path=/; Secure; HttpOnly; SameSite=Strict"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub(crate) fn clear_cookie() -> HeaderValue {
+    HeaderValue::from_static("__Host-mamori=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+/// Asks a daemon something for `session`'s person; the error is a text for the page.
+pub(crate) async fn ask(
+    socket: &std::path::Path,
+    session: &Session,
+    mut request: serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    request["on_behalf"] = serde_json::json!({"user": session.user, "role": session.role.right()});
+    match mamori_core::control::call(socket, &request, std::time::Duration::from_secs(30)).await {
+        Ok(mamori_core::control::Response::Ok { data }) => Ok(data),
+        Ok(mamori_core::control::Response::Error { kind, message }) => {
+            Err(format!("{message} ({kind})"))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}

@@ -1,0 +1,214 @@
+//! Every text the panel shows, in Japanese (the default) and English. Each text is one
+//! line of the table below with both languages, so a page cannot show a text that lacks
+//! a translation: the compiler refuses it. Texts with a `{}` take one value.
+
+use serde::{Deserialize, Serialize};
+
+use crate::wizard::Problem;
+
+/// A language of the panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    /// Japanese, the default.
+    #[default]
+    Ja,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// Its `lang` attribute and form value.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Ja => "ja",
+            Self::En => "en",
+        }
+    }
+
+    /// Parses a form value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ja" => Some(Self::Ja),
+            "en" => Some(Self::En),
+            _ => None,
+        }
+    }
+
+    /// The texts in this language.
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Self::Ja => &JA,
+            Self::En => &EN,
+        }
+    }
+}
+
+/// Puts `value` where the text has `{}`.
+pub fn fill(text: &str, value: impl std::fmt::Display) -> String {
+    text.replacen("{}", &value.to_string(), 1)
+}
+
+macro_rules! texts {
+    ($($name:ident: $ja:literal, $en:literal;)*) => {
+        /// The panel's texts in one language.
+        #[derive(Debug)]
+        pub struct Texts {
+            $(
+                #[allow(missing_docs)]
+                pub $name: &'static str,
+            )*
+        }
+        /// 日本語.
+        pub const JA: Texts = Texts { $($name: $ja,)* };
+        /// English.
+        pub const EN: Texts = Texts { $($name: $en,)* };
+    };
+}
+
+texts! {
+    product: "Mamori 管理画面", "Mamori admin panel";
+    skip_to_content: "本文へ移動", "Skip to content";
+    nav_dashboard: "ダッシュボード", "Dashboard";
+    nav_logout: "ログアウト", "Log out";
+    language: "表示言語", "Language";
+    lang_switch: "English", "日本語";
+    signed_in_as: "ログイン中: {}", "Signed in as {}";
+    login_title: "ログイン", "Log in";
+    user_name: "ユーザー名", "User name";
+    password: "パスワード", "Password";
+    password_again: "パスワード(確認)", "Password (again)";
+    login_button: "ログイン", "Log in";
+    login_failed: "ユーザー名またはパスワードが違います。", "The user name or password is wrong.";
+    login_wait: "ログインの失敗が続いたため、{} 秒待ってからもう一度お試しください。", "Too many failed logins: try again in {} seconds.";
+    session_ended: "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。", "Your session ended. Please log in again.";
+    logged_out: "ログアウトしました。", "You are logged out.";
+    setup_title: "初期設定", "First-time setup";
+    setup_intro: "この画面で Mamori の初期設定を行います。まず、箱に付属の初期設定コードと管理者アカウントを入力してください。", "Set up Mamori here. First enter the setup code and create the administrator account.";
+    setup_code: "初期設定コード", "Setup code";
+    setup_code_help: "コンソール画面、または SD カードの起動パーティションにあるファイル mamori-setup-code.txt に書かれています(例: 7K2M-9XQD-4RTW)。", "It is shown on the console and written in the file mamori-setup-code.txt on the SD card's boot partition (like 7K2M-9XQD-4RTW).";
+    setup_code_wrong: "初期設定コードが違います。", "The setup code is wrong.";
+    setup_code_wait: "初期設定コードの誤りが続いたため、{} 秒待ってからお試しください。", "Too many wrong codes: try again in {} seconds.";
+    admin_name_help: "半角英小文字で始まる 1〜32 文字(英小文字・数字・. _ -)。", "1 to 32 of a-z, 0-9, '.', '_' and '-', starting with a letter.";
+    password_help: "12 文字以上。記号の強制はありません。短い単語をいくつかつなげた文が覚えやすく安全です。よく使われるパスワードは使えません。", "At least 12 characters; no required symbols. A few words strung together are easy to remember and strong. Common passwords are refused.";
+    next: "次へ", "Next";
+    back: "戻る", "Back";
+    save: "保存", "Save";
+    step_of: "手順 {}", "Step {}";
+    domains_title: "事務所のドメイン", "The office's domains";
+    domains_help: "事務所のメールアドレスの @ より後ろ(例: office.example.jp)。複数ある場合は 1 行に 1 つ。ここに宛てたメールは「社内」として扱われます。", "What follows the @ in the office's addresses (like office.example.jp), one a line. Mail to these counts as internal.";
+    domains_field: "ドメイン", "Domains";
+    lan_title: "事務所の LAN", "The office LAN";
+    lan_help: "事務所のパソコンがつながるネットワーク(例: 192.168.1.0/24)。ここからのメールは認証なしで中継され、LAN として扱われます。", "The network the office's PCs are on (like 192.168.1.0/24). Mail from it is relayed without a login, and it is treated as the LAN.";
+    lan_field: "LAN のサブネット", "LAN subnet";
+    route_title: "メールの送信経路", "How mail goes out";
+    route_help: "多くのプロバイダは迷惑メール対策(OP25B)で 25 番ポートからの直接送信を止めています。通常はプロバイダの送信サーバー(サブミッションポート 587 または 465)をアカウント情報とともに入力してください。", "Most Japanese providers block direct sending on port 25 (OP25B). Normally enter your provider's sending server (submission port 587 or 465) with its account.";
+    route_provider: "プロバイダの送信サーバーを使う(推奨)", "Through the provider's sending server (recommended)";
+    route_direct: "宛先のサーバーへ直接送る(25 番ポートが使える場合のみ)", "Straight to each recipient's server (only where port 25 is open)";
+    route_host: "送信サーバー名", "Sending server";
+    route_port: "ポート", "Port";
+    route_user: "プロバイダのアカウント名", "Provider account";
+    route_password: "プロバイダのパスワード", "Provider password";
+    route_test: "接続を試す", "Test the route";
+    route_test_ok: "接続できました: {}", "The route works: {}";
+    route_test_failed: "接続できませんでした: {}", "The route failed: {}";
+    route_test_needed: "保存の前に「接続を試す」で経路を確認してください。", "Test the route before saving it.";
+    accounts_title: "スタッフの送信アカウント", "Staff sending accounts";
+    accounts_help: "事務所の外からメールを送るスタッフや、メールソフトでログインするスタッフ用のアカウントです。LAN 内からだけ送る場合は不要です。", "Accounts for staff who send from outside the office or log in from their mail program. Not needed for sending from the LAN only.";
+    account_address: "メールアドレス", "E-mail address";
+    account_add: "アカウントを追加", "Add the account";
+    account_added: "アカウント {} を追加しました。", "Account {} added.";
+    account_howto: "設定手順(印刷用)", "Setup steps (printable)";
+    no_accounts: "まだアカウントはありません。", "No accounts yet.";
+    webmail_note: "注意: Web メール(ブラウザで使うメール)はこの箱を通りません。検査したいメールは、メールソフトからこの箱を通して送ってください。", "Note: webmail (mail in the browser) does not pass through this box. Send the mail you want inspected from a mail program through the box.";
+    summary_title: "確認", "Summary";
+    summary_help: "以下の内容で保存します。保存すると設定の新しい版として記録され、すぐに反映されます。", "These settings are saved as a new settings version and take effect at once.";
+    summary_saved: "設定を保存しました(版 {})。", "Settings saved (version {}).";
+    summary_failed: "保存できませんでした: {}", "Could not save: {}";
+    finish: "保存して完了", "Save and finish";
+    dashboard_title: "ダッシュボード", "Dashboard";
+    daemons: "サービスの状態", "Services";
+    daemon: "サービス", "Service";
+    state: "状態", "State";
+    version: "バージョン", "Version";
+    settings_version: "設定の版", "Settings version";
+    since: "起動時刻", "Since";
+    last_error: "直近のエラー", "Last error";
+    not_running: "停止中", "not running";
+    queue_size: "送信待ちのメール", "Mail waiting";
+    certificate: "管理画面の証明書", "Panel certificate";
+    fingerprint: "SHA-256 指紋", "SHA-256 fingerprint";
+    expires: "有効期限", "Expires";
+    firmware: "ファームウェア", "Firmware";
+    forbidden: "この操作を行う権限がありません。", "You do not have the right to do this.";
+    not_found: "ページが見つかりません。", "Page not found.";
+    csrf_refused: "フォームの有効期限が切れたか、別のサイトから送信されました。ページを開き直してからもう一度お試しください。", "The form expired or came from another site. Open the page again and retry.";
+    bad_request: "リクエストを処理できません。", "The request cannot be handled.";
+    problem_required: "入力してください。", "Please fill this in.";
+    problem_not_a_domain: "「{}」はドメイン名ではありません。", "{} is not a domain name.";
+    problem_too_many_domains: "ドメインが多すぎます(最大 20)。", "Too many domains (at most 20).";
+    problem_not_a_subnet: "192.168.1.0/24 のような形で入力してください。", "Enter it like 192.168.1.0/24.";
+    problem_not_private: "事務所の LAN はプライベートアドレス(10.x、172.16〜31.x、192.168.x、/8〜/30)です。", "An office LAN is a private network (10.x, 172.16-31.x, 192.168.x; /8 to /30).";
+    problem_not_a_host: "サーバー名(例: smtp.example.ne.jp)または IP アドレスを入力してください。", "Enter a server name (like smtp.example.ne.jp) or an IP address.";
+    problem_not_a_port: "1〜65535 のポート番号を入力してください。", "Enter a port from 1 to 65535.";
+    problem_not_office_address: "上で入力した事務所のドメインのメールアドレスを入力してください。", "Enter an address of one of the office's domains.";
+    problem_duplicate_account: "このアカウントはすでにあります。", "This account exists already.";
+    problem_too_many_accounts: "アカウントが多すぎます。", "Too many accounts.";
+    problem_passwords_differ: "2 つのパスワードが一致しません。", "The two passwords differ.";
+    problem_user_name: "ユーザー名は英小文字で始まる 1〜32 文字(英小文字・数字・. _ -)です。", "A user name is 1 to 32 of a-z, 0-9, '.', '_' and '-', starting with a letter.";
+    pw_too_short: "パスワードが短すぎます({} 文字)。12 文字以上にしてください。", "The password is too short ({} characters): use at least 12.";
+    pw_too_long: "パスワードが長すぎます(256 文字まで)。", "The password is too long (at most 256 characters).";
+    pw_control: "パスワードに改行やタブが含まれています。", "The password contains a line break or tab.";
+    pw_common: "よく使われるパスワード(または数字を足しただけのもの)です。攻撃者が最初に試すため使えません。", "This is a common password (or one with digits added): attackers try these first.";
+    pw_pattern: "同じ文字の繰り返しや、123…、abc…、qwerty… のような並びは使えません。", "Repeated characters and runs such as 123…, abc…, qwerty… are refused.";
+    pw_name: "パスワードにアカウント名や箱の名前を含めないでください。", "The password must not contain the account's name or the box's.";
+    howto_title: "メールソフトの設定手順", "Setting up the mail program";
+    howto_intro: "アカウント {} をメールソフトに設定する手順です。", "How to set up the account {} in a mail program.";
+    howto_server: "送信(SMTP)サーバー", "Outgoing (SMTP) server";
+    howto_port: "ポート 587(STARTTLS)、または 465(SSL/TLS)", "Port 587 (STARTTLS) or 465 (SSL/TLS)";
+    howto_auth: "認証: 通常のパスワード。ユーザー名はメールアドレス全体。", "Authentication: normal password; the user name is the whole address.";
+    howto_outlook: "Outlook: ファイル → アカウント設定 → アカウントを選んで「変更」→ 送信サーバー欄に上のサーバー名、詳細設定でポートと暗号化(STARTTLS)を指定。", "Outlook: File → Account Settings → choose the account → Change → outgoing server as above; under More Settings set the port and STARTTLS.";
+    howto_thunderbird: "Thunderbird: アカウント設定 → 送信 (SMTP) サーバー → 編集 → サーバー名・ポート・接続の保護(STARTTLS)・認証方式(通常のパスワード認証)を入力。", "Thunderbird: Account Settings → Outgoing Server (SMTP) → Edit → server, port, STARTTLS, normal password.";
+    howto_iphone: "iPhone: 設定 → メール → アカウント → 該当アカウント → 送信メールサーバ → SMTP → プライマリサーバ → ホスト名・ユーザ名・パスワード・SSL を使用 オン・ポート 587。", "iPhone: Settings → Mail → Accounts → the account → Outgoing Mail Server → SMTP → Primary Server → host, user name, password, Use SSL on, port 587.";
+    howto_android: "Android(Gmail アプリ等): アカウント設定 → 送信サーバーの設定 → SMTP サーバー・ポート 587・セキュリティの種類 STARTTLS・ユーザー名とパスワード。", "Android (Gmail app and others): account settings → outgoing server → SMTP server, port 587, security STARTTLS, user name and password.";
+    print: "印刷", "Print";
+}
+
+/// The text for a wizard problem.
+pub fn problem(t: &Texts, p: &Problem) -> String {
+    use mamori_core::password::PasswordProblem as P;
+    match p {
+        Problem::Required => t.problem_required.into(),
+        Problem::NotADomain(v) => fill(t.problem_not_a_domain, v),
+        Problem::TooManyDomains => t.problem_too_many_domains.into(),
+        Problem::NotASubnet => t.problem_not_a_subnet.into(),
+        Problem::NotAPrivateSubnet => t.problem_not_private.into(),
+        Problem::NotAHost => t.problem_not_a_host.into(),
+        Problem::NotAPort => t.problem_not_a_port.into(),
+        Problem::NotAnOfficeAddress => t.problem_not_office_address.into(),
+        Problem::DuplicateAccount => t.problem_duplicate_account.into(),
+        Problem::TooManyAccounts => t.problem_too_many_accounts.into(),
+        Problem::PasswordsDiffer => t.problem_passwords_differ.into(),
+        Problem::Password(P::TooShort(n)) => fill(t.pw_too_short, n),
+        Problem::Password(P::TooLong) => t.pw_too_long.into(),
+        Problem::Password(P::ControlCharacter) => t.pw_control.into(),
+        Problem::Password(P::Common) => t.pw_common.into(),
+        Problem::Password(P::Pattern) => t.pw_pattern.into(),
+        Problem::Password(P::ContainsName) => t.pw_name.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn japanese_is_the_default_and_both_languages_differ() {
+        assert_eq!(Lang::default(), Lang::Ja);
+        assert_ne!(JA.login_title, EN.login_title);
+        assert_eq!(
+            fill(EN.login_wait, 30),
+            "Too many failed logins: try again in 30 seconds."
+        );
+    }
+}

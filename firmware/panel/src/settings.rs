@@ -1,0 +1,88 @@
+//! The `[admin]` section: where the panel listens and where its first-boot setup code
+//! goes. Read by `mamori admind` at start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use mamori_core::Report;
+use serde::{Deserialize, Serialize};
+
+/// The panel's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Admin {
+    /// The HTTPS listener.
+    pub listen: SocketAddr,
+    /// The plain-HTTP listener that only redirects to HTTPS (`None`: none).
+    pub redirect_listen: Option<SocketAddr>,
+    /// Where the first-boot setup code is also written: a file on the boot (FAT) partition
+    /// that the PC which wrote the SD card can read (`None`: the console and the journal
+    /// only).
+    pub setup_code_file: Option<PathBuf>,
+    /// The panel's certificate chain and key (PEM); unset: a self-signed pair made on first
+    /// start under the data directory.
+    pub cert_file: Option<PathBuf>,
+    /// See `cert_file`.
+    pub key_file: Option<PathBuf>,
+}
+
+impl Default for Admin {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 443)),
+            redirect_listen: Some(SocketAddr::from(([0, 0, 0, 0], 80))),
+            setup_code_file: None,
+            cert_file: None,
+            key_file: None,
+        }
+    }
+}
+
+/// Checks the section into `r`.
+pub fn check_into(a: &Admin, r: &mut Report) {
+    if a.cert_file.is_some() != a.key_file.is_some() {
+        r.error(
+            "admin.cert_file",
+            a.cert_file
+                .as_ref()
+                .map_or("(unset)".to_string(), |p| p.display().to_string()),
+            "set both admin.cert_file and admin.key_file, or neither (a self-signed certificate is made)",
+        );
+    }
+    if a.redirect_listen == Some(a.listen) {
+        r.error(
+            "admin.redirect_listen",
+            a.listen,
+            "the redirect needs its own address and port (usually port 80 beside HTTPS on 443)",
+        );
+    }
+    if let Some(p) = &a.setup_code_file
+        && !p.is_absolute()
+    {
+        r.error(
+            "admin.setup_code_file",
+            p.display(),
+            "must be an absolute path (the boot partition, like /boot/mamori-setup-code.txt)",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_a_certificate_and_a_shared_port_are_refused() {
+        let mut r = Report::default();
+        let a = Admin {
+            cert_file: Some("/x.pem".into()),
+            redirect_listen: Some(SocketAddr::from(([0, 0, 0, 0], 443))),
+            ..Admin::default()
+        };
+        check_into(&a, &mut r);
+        assert_eq!(r.errors.len(), 2, "{r}");
+        let mut r = Report::default();
+        check_into(&Admin::default(), &mut r);
+        assert!(r.is_ok());
+    }
+}
