@@ -18,6 +18,8 @@ mod live_settings;
 mod mx;
 mod netns;
 mod pacing;
+mod panel;
+mod panel_box;
 mod queue;
 mod relay;
 mod settings;

@@ -1,5 +1,5 @@
 //! Login throttling. Per source address: five free failures, then a wait that doubles from
-//! one second up to fifteen minutes; a success from that address clears it. Per account:
+//! fifteen seconds up to fifteen minutes; a success from that address clears it. Per account:
 //! after ten failures from addresses that never logged in to it, such addresses wait five
 //! minutes — while an address the account has logged in from before is never held by the
 //! account's count, so a guessing attacker does not lock the real administrator out.
@@ -9,6 +9,9 @@ use std::net::IpAddr;
 
 /// Failures from one address before it must wait.
 pub const FREE_FAILURES_PER_SOURCE: u32 = 5;
+/// The first wait for one address past its free failures (seconds); it doubles with each
+/// further failure.
+pub const FIRST_SOURCE_WAIT_SECS: u64 = 15;
 /// The longest wait for one address (seconds).
 pub const MAX_SOURCE_WAIT_SECS: u64 = 15 * 60;
 /// Failures on one account from unknown addresses before those must wait.
@@ -43,7 +46,7 @@ impl LoginThrottle {
             && f.count >= FREE_FAILURES_PER_SOURCE
         {
             let exp = (f.count - FREE_FAILURES_PER_SOURCE).min(20);
-            let delay = (1u64 << exp).min(MAX_SOURCE_WAIT_SECS);
+            let delay = (FIRST_SOURCE_WAIT_SECS << exp).min(MAX_SOURCE_WAIT_SECS);
             wait = wait.max((f.last + delay).saturating_sub(now));
         }
         let known = self.known.get(account).is_some_and(|k| k.contains(&source));
@@ -109,9 +112,9 @@ mod tests {
             assert!(t.check(a, "tanaka", 100).is_ok());
             t.failed(a, "tanaka", 100);
         }
-        assert_eq!(t.check(a, "tanaka", 100), Err(1));
+        assert_eq!(t.check(a, "tanaka", 100), Err(FIRST_SOURCE_WAIT_SECS));
         t.failed(a, "tanaka", 100);
-        assert_eq!(t.check(a, "tanaka", 100), Err(2));
+        assert_eq!(t.check(a, "tanaka", 100), Err(2 * FIRST_SOURCE_WAIT_SECS));
         for _ in 0..30 {
             t.failed(a, "x", 100);
         }

@@ -1,0 +1,456 @@
+//! The admin panel over real HTTPS with curl as the browser: first boot needs the one-time
+//! setup code (no default password), sessions and cookies as ASVS asks, CSRF and
+//! cross-origin requests refused, login throttling that does not lock the administrator
+//! out, every page closed to anonymous visitors and to roles without the right, plain HTTP
+//! only redirecting, and the wizard's settings written through the settings service and
+//! put in force in the relay.
+
+use crate::common::{hash_password, mamori};
+use crate::panel_box::{Client, PanelBox, create_admin, login};
+
+const ADMIN_PW: &str = "umi-to-yama-no-aida";
+
+/// Walks the wizard after the account: domains, LAN, a direct route, one account, save.
+fn finish_wizard(c: &Client) -> crate::panel_box::Answer {
+    let page = c.get("/setup/domains");
+    assert_eq!(page.status, 200, "{page:?}");
+    let t = page.csrf();
+    let a = c.post("/setup/domains", &[("_csrf", &t), ("domains", "office.example.jp\nBranch.example.jp")]);
+    assert_eq!(a.header("location"), Some("/setup/lan"), "{a:?}");
+    let a = c.post("/setup/lan", &[("_csrf", &t), ("lan", "192.168.10.0/24")]);
+    assert_eq!(a.header("location"), Some("/setup/route"), "{a:?}");
+    let a = c.post("/setup/route", &[("_csrf", &t), ("mode", "direct"), ("action", "next")]);
+    assert_eq!(a.header("location"), Some("/setup/accounts"), "{a:?}");
+    let a = c.post(
+        "/setup/accounts",
+        &[
+            ("_csrf", &t),
+            ("address", "sato@office.example.jp"),
+            ("password", "kawa-no-nagare-ha"),
+            ("password_again", "kawa-no-nagare-ha"),
+        ],
+    );
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(a.body.contains(r#"id="added""#), "{}", a.body);
+    c.post("/setup/summary", &[("_csrf", &t)])
+}
+
+#[test]
+fn first_boot_needs_the_one_time_setup_code_and_has_no_default_password() {
+    let b = PanelBox::start("");
+    let c = b.client();
+    // Every way in leads to the setup page while no administrator exists.
+    let a = c.get("/");
+    assert_eq!((a.status, a.header("location")), (303, Some("/setup")));
+    assert_eq!(c.get("/login").header("location"), Some("/setup"));
+    // Nobody can log in: there is no account, default or otherwise.
+    for (u, p) in [("admin", "admin"), ("root", "mamori"), ("mamori", "password")] {
+        let a = c.post("/login", &[("user", u), ("password", p)]);
+        assert_eq!(a.status, 401, "{u}: {a:?}");
+    }
+    let code = b.setup_code();
+    assert_eq!(code.len(), 14, "{code}");
+    let form = |code: &str, pw: &str, again: &str| {
+        c.post(
+            "/setup",
+            &[("code", code), ("user", "tanaka"), ("password", pw), ("password_again", again), ("lang", "ja")],
+        )
+    };
+    // A wrong code is refused, next to the code field.
+    let a = form("AAAA-BBBB-CCCC", ADMIN_PW, ADMIN_PW);
+    assert_eq!(a.status, 403);
+    assert!(a.body.contains(r#"id="code-error""#), "{}", a.body);
+    // The right code with a weak password: the policy's reason next to the field.
+    let lower = code.to_lowercase().replace('-', " ");
+    let a = form(&lower, "password1234", "password1234");
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains(r#"id="password-error""#) && a.body.contains("よく使われる"), "{}", a.body);
+    let a = form(&code, "short-one", "short-one");
+    assert!(a.body.contains("短すぎます"), "{}", a.body);
+    let a = form(&code, ADMIN_PW, "umi-to-yama-no-aidA");
+    assert!(a.body.contains("一致しません"), "{}", a.body);
+    assert!(!b.data().join("admind/users.json").exists(), "nothing created yet");
+    // The right code (typed loosely) and a good password create the administrator.
+    let a = form(&lower, ADMIN_PW, ADMIN_PW);
+    assert_eq!((a.status, a.header("location")), (303, Some("/setup/domains")), "{a:?}");
+    // The code is used up: its file is gone and it opens nothing any more.
+    assert!(!b.data().join("admind/setup-code").exists());
+    let d = b.client();
+    let a = d.post(
+        "/setup",
+        &[("code", &code), ("user", "mallory"), ("password", "mallory-was-here-1"), ("password_again", "mallory-was-here-1")],
+    );
+    assert_eq!(a.header("location"), Some("/login"), "{a:?}");
+    let users = std::fs::read_to_string(b.data().join("admind/users.json")).unwrap();
+    assert!(users.contains("tanaka") && !users.contains("mallory") && users.contains("$argon2id$"));
+    assert!(!users.contains(ADMIN_PW));
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(b.data().join("admind/users.json")).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o077, 0, "the users file is the panel's alone");
+    // The audit log names the setup.
+    let audit = std::fs::read_to_string(b.data().join("admind/audit/admind/audit.jsonl")).unwrap();
+    assert!(audit.contains("panel_setup_administrator") && audit.contains("panel_setup_code_wrong"), "{audit}");
+}
+
+#[test]
+fn the_wizard_writes_one_settings_version_through_the_settings_service() {
+    let b = PanelBox::start("");
+    let c = create_admin(&b, "tanaka", ADMIN_PW);
+    // Bad input is answered next to the field, in Japanese by default.
+    let t = c.get("/setup/domains").csrf();
+    let a = c.post("/setup/domains", &[("_csrf", &t), ("domains", "not a domain;")]);
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains(r#"id="domains-error""#), "{}", a.body);
+    let a = c.post("/setup/domains", &[("_csrf", &t), ("domains", "office.example.jp")]);
+    assert_eq!(a.status, 303);
+    let a = c.post("/setup/lan", &[("_csrf", &t), ("lan", "8.8.8.0/24")]);
+    assert!(a.body.contains("プライベート"), "{}", a.body);
+    // A provider route cannot be saved untested.
+    let a = c.post(
+        "/setup/route",
+        &[("_csrf", &t), ("mode", "provider"), ("host", "smtp.example.jp"), ("port", "587"), ("username", "u"), ("password", "p"), ("action", "next")],
+    );
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains(r#"id="route-result""#), "{}", a.body);
+    // An account outside the office's domains is refused.
+    let a = c.post(
+        "/setup/accounts",
+        &[("_csrf", &t), ("address", "sato@gmail.com"), ("password", "kawa-no-nagare-ha"), ("password_again", "kawa-no-nagare-ha")],
+    );
+    assert!(a.body.contains(r#"id="address-error""#), "{}", a.body);
+    let a = finish_wizard(&c);
+    assert!(a.body.contains(r#"id="saved""#), "{}", a.body);
+    // One version, by the person, through the settings service; the relay runs it.
+    let (code, out, err) = b.settings(&["history"]);
+    assert_eq!(code, 0, "{err}");
+    let first = out.lines().next().unwrap();
+    assert!(first.contains("for tanaka (admin)") && first.contains("setup wizard"), "{out}");
+    let (_, domains, _) = b.settings(&["get", "smtp.office_domains"]);
+    assert_eq!(domains.trim(), r#"["office.example.jp","branch.example.jp"]"#);
+    let (_, nets, _) = b.settings(&["get", "smtp.trusted_networks"]);
+    assert!(nets.contains("192.168.10.0/24"), "{nets}");
+    let (_, accounts, _) = b.settings(&["get", "smtp.accounts"]);
+    assert!(accounts.contains("sato@office.example.jp") && accounts.contains("$argon2id$"), "{accounts}");
+    assert!(!accounts.contains("kawa-no-nagare-ha"));
+    let version = out.split_whitespace().next().unwrap().to_string();
+    let dash = c.get("/dashboard");
+    assert!(dash.body.contains(&format!("<td>smtpd</td><td>running</td><td>{}</td><td>{version}</td>", env!("CARGO_PKG_VERSION"))), "{}", dash.body);
+    // The new account can send through the relay's submission port: the settings are in force.
+    let (code, out) = crate::common::swaks(&[
+        "--server", &format!("127.0.0.1:{}", b.submission), "--tls", "--auth", "PLAIN",
+        "--auth-user", "sato@office.example.jp", "--auth-password", "kawa-no-nagare-ha",
+        "--from", "sato@office.example.jp", "--to", "someone@example.com", "--quit-after", "RCPT",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    // The settings service recorded the change before it took effect.
+    let audit = std::fs::read_to_string(b.data().join("settings/audit/settingsd/audit.jsonl")).unwrap();
+    assert!(audit.contains(r#""op":"change""#) && audit.contains("for tanaka (admin)"), "{audit}");
+}
+
+#[test]
+fn sessions_cookies_fixation_and_logout() {
+    let b = PanelBox::start("");
+    let admin = create_admin(&b, "tanaka", ADMIN_PW);
+    drop(admin);
+    let c = b.client();
+    // An attacker plants a session id before the login: it is never adopted.
+    c.plant_cookie("attacker-chosen-id-0123456789");
+    let a = c.post("/login", &[("user", "tanaka"), ("password", ADMIN_PW)]);
+    assert_eq!((a.status, a.header("location")), (303, Some("/dashboard")), "{a:?}");
+    let set = a.header("set-cookie").unwrap().to_string();
+    for flag in ["__Host-mamori=", "Path=/", "Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(set.contains(flag), "{flag} missing: {set}");
+    }
+    assert!(!set.contains("Domain=") && !set.contains("attacker"), "{set}");
+    let id = c.cookie().unwrap();
+    assert_eq!(id.len(), 43, "256 bits in base64url: {id}");
+    // A second login gets another id.
+    let (c2, _) = login(&b, "tanaka", ADMIN_PW);
+    assert_ne!(c2.cookie().unwrap(), id);
+    let dash = c.get("/dashboard");
+    assert_eq!(dash.status, 200);
+    // Logout needs the CSRF token, then ends the session on the server.
+    let a = c.post("/logout", &[]);
+    assert_eq!(a.status, 403);
+    let t = dash.csrf();
+    let a = c.post("/logout", &[("_csrf", &t)]);
+    assert_eq!(a.header("location"), Some("/login?out=1"));
+    assert!(a.header("set-cookie").unwrap().contains("Max-Age=0"));
+    // The old id, replayed, is dead.
+    c.plant_cookie(&id);
+    let a = c.get("/dashboard");
+    assert_eq!((a.status, a.header("location")), (303, Some("/login")));
+    // The other session lives on.
+    assert_eq!(c2.get("/dashboard").status, 200);
+}
+
+#[test]
+fn csrf_tokens_and_the_origin_check_refuse_forged_requests() {
+    let b = PanelBox::start("");
+    let c = create_admin(&b, "tanaka", ADMIN_PW);
+    let t = c.get("/setup/domains").csrf();
+    let origin = |o: &str| vec!["-H".to_string(), format!("Origin: {o}")];
+    let own = format!("https://127.0.0.1:{}", b.https);
+    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<String>)> = vec![
+        ("no token", vec![("domains", "evil.example")], origin(&own)),
+        ("wrong token", vec![("_csrf", "AAAA"), ("domains", "evil.example")], origin(&own)),
+        ("another site", vec![("_csrf", &t), ("domains", "evil.example")], origin("https://evil.example")),
+        ("plain http origin", vec![("_csrf", &t), ("domains", "evil.example")], origin(&own.replace("https", "http"))),
+        ("no origin", vec![("_csrf", &t), ("domains", "evil.example")], vec![]),
+        ("null origin", vec![("_csrf", &t), ("domains", "evil.example")], origin("null")),
+    ];
+    for (what, form, headers) in cases {
+        let a = c.post_with("/setup/domains", &form, &headers);
+        assert_eq!(a.status, 403, "{what}: {a:?}");
+        assert!(a.body.contains("別のサイト"), "{what}: {}", a.body);
+    }
+    // Nothing was taken: the draft is still empty.
+    assert!(!c.get("/setup/domains").body.contains("evil.example"));
+    // The real form works.
+    let a = c.post("/setup/domains", &[("_csrf", &t), ("domains", "office.example.jp")]);
+    assert_eq!(a.status, 303);
+}
+
+#[test]
+fn login_throttling_slows_guessing_but_not_the_administrator() {
+    let b = PanelBox::start("");
+    drop(create_admin(&b, "tanaka", ADMIN_PW));
+    // The administrator's PC logs in once: its address is known for the account.
+    let (_, a) = login(&b, "tanaka", ADMIN_PW);
+    assert_eq!(a.status, 303);
+    // One address guessing: five free tries, then it must wait.
+    let mut guesser = b.client();
+    guesser.source = Some("127.0.0.2".into());
+    for i in 0..5 {
+        let a = guesser.post("/login", &[("user", "tanaka"), ("password", &format!("guess-number-{i}"))]);
+        assert_eq!(a.status, 401, "try {i}");
+    }
+    let a = guesser.post("/login", &[("user", "tanaka"), ("password", ADMIN_PW)]);
+    assert_eq!(a.status, 429, "even the right password waits: {a:?}");
+    assert!(a.body.contains("秒待って"), "{}", a.body);
+    // Many addresses guessing the account: unknown addresses wait...
+    for n in 3..12 {
+        let mut g = b.client();
+        g.source = Some(format!("127.0.0.{n}"));
+        g.post("/login", &[("user", "tanaka"), ("password", "wrong-password-x")]);
+    }
+    let mut fresh = b.client();
+    fresh.source = Some("127.0.0.20".into());
+    let a = fresh.post("/login", &[("user", "tanaka"), ("password", ADMIN_PW)]);
+    assert_eq!(a.status, 429, "{a:?}");
+    // ...but the administrator's own PC is not locked out.
+    let (_, a) = login(&b, "tanaka", ADMIN_PW);
+    assert_eq!(a.status, 303, "{a:?}");
+    let audit = std::fs::read_to_string(b.data().join("admind/audit/admind/audit.jsonl")).unwrap();
+    assert!(audit.matches("panel_login_failed").count() >= 10, "{audit}");
+}
+
+#[test]
+fn every_page_refuses_anonymous_visitors_and_roles_without_the_right() {
+    // A box with an administrator and an auditor already (users file made beforehand).
+    let admin_hash = hash_password(ADMIN_PW);
+    let auditor_hash = hash_password("kansa-no-hi-ni-ame");
+    let b = PanelBox::start_with("", |data| {
+        std::fs::write(
+            data.join("admind/users.json"),
+            serde_json::json!({"users": [
+                {"name": "tanaka", "role": "administrator", "password_hash": admin_hash, "lang": "ja"},
+                {"name": "kansa", "role": "auditor", "password_hash": auditor_hash, "lang": "en"},
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+    });
+    assert!(!b.data().join("admind/setup-code").exists(), "no setup with an administrator");
+    let pages = [
+        "/dashboard", "/setup/domains", "/setup/lan", "/setup/route", "/setup/accounts",
+        "/setup/summary", "/setup/howto?user=a@b.jp",
+    ];
+    let anon = b.client();
+    for p in pages {
+        let a = anon.get(p);
+        assert_eq!((a.status, a.header("location")), (303, Some("/login")), "{p}");
+        let a = anon.post(p.split('?').next().unwrap(), &[("_csrf", "x")]);
+        assert!(a.status == 303 || a.status == 405, "{p}: {a:?}");
+        assert!(!a.body.contains("_csrf"), "{p}");
+    }
+    for p in ["/logout", "/lang"] {
+        let a = anon.post(p, &[("_csrf", "x")]);
+        assert_eq!(a.header("location"), Some("/login"), "{p}");
+    }
+    // The auditor sees the dashboard, in English, and nothing of the administrator's.
+    let (auditor, a) = login(&b, "kansa", "kansa-no-hi-ni-ame");
+    assert_eq!(a.status, 303);
+    let dash = auditor.get("/dashboard");
+    assert_eq!(dash.status, 200);
+    assert!(dash.body.contains("Services") && dash.body.contains(r#"lang="en""#), "{}", dash.body);
+    let t = dash.csrf();
+    for p in &pages[1..] {
+        let a = auditor.get(p);
+        assert_eq!(a.status, 403, "{p}");
+        assert!(a.body.contains("You do not have the right"), "{p}");
+    }
+    let a = auditor.post("/setup/domains", &[("_csrf", &t), ("domains", "x.example.jp")]);
+    assert_eq!(a.status, 403);
+    // The language switch: the auditor turns the panel Japanese.
+    let a = auditor.post("/lang", &[("_csrf", &t), ("lang", "ja"), ("back", "/dashboard")]);
+    assert_eq!(a.header("location"), Some("/dashboard"));
+    assert!(auditor.get("/dashboard").body.contains("サービスの状態"));
+    // Unknown pages are 404 with the security headers too.
+    let a = anon.get("/etc/passwd");
+    assert_eq!(a.status, 404);
+    assert!(a.header("content-security-policy").is_some());
+}
+
+#[test]
+fn plain_http_only_redirects_and_every_answer_has_the_security_headers() {
+    let b = PanelBox::start("");
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-i", "--max-time", "10"])
+        .arg(format!("http://127.0.0.1:{}/login?next=1", b.http))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("HTTP/1.1 308"), "{text}");
+    assert!(text.contains(&format!("location: https://127.0.0.1:{}/login?next=1", b.https)), "{text}");
+    assert!(!text.contains("<html"), "nothing of the panel over plain HTTP: {text}");
+    let c = b.client();
+    for (path, status) in [("/", 303), ("/setup", 200), ("/nope", 404), ("/static/panel.css", 200)] {
+        let a = c.get(path);
+        assert_eq!(a.status, status, "{path}");
+        let csp = a.header("content-security-policy").unwrap_or("");
+        assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline") && csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert_eq!(a.header("referrer-policy"), Some("no-referrer"), "{path}");
+        assert!(a.header("strict-transport-security").is_some_and(|h| h.contains("max-age=")), "{path}");
+        assert_eq!(a.header("x-content-type-options"), Some("nosniff"), "{path}");
+    }
+    // No script at all in the pages.
+    assert!(!c.get("/setup").body.contains("<script"));
+}
+
+#[test]
+fn the_panel_speaks_only_modern_tls() {
+    let b = PanelBox::start("");
+    let connect = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(["s_client", "-connect", &format!("127.0.0.1:{}", b.https)])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    };
+    assert!(connect(&["-tls1_3"]).contains("TLSv1.3"));
+    let t12 = connect(&["-tls1_2"]);
+    assert!(t12.contains("TLSv1.2") && t12.contains("ECDHE"), "{t12}");
+    for old in ["-tls1_1", "-tls1"] {
+        let out = connect(&[old, "-cipher", "DEFAULT@SECLEVEL=0"]);
+        assert!(!out.contains("Cipher is ECDHE") && !out.contains("New, TLSv1"), "{old}: {out}");
+    }
+    // A CBC or non-forward-secret suite is never agreed.
+    let out = connect(&["-tls1_2", "-cipher", "AES128-SHA:AES256-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA"]);
+    assert!(!out.contains("Cipher is AES") && !out.contains("Cipher is ECDHE-"), "{out}");
+    // A client that prefers ChaCha20 gets it.
+    let out = connect(&["-tls1_2", "-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256"]);
+    assert!(out.contains("CHACHA20"), "{out}");
+    // The fingerprint the box printed is the certificate's.
+    let log = b.log();
+    let printed = log
+        .lines()
+        .find(|l| l.contains("fingerprint"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .to_string();
+    let pem = connect(&["-showcerts"]);
+    let cert = &pem[pem.find("-----BEGIN CERTIFICATE-----").unwrap()..pem.find("-----END CERTIFICATE-----").unwrap() + 25];
+    let mut child = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(cert.as_bytes()).unwrap();
+    let fp = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    assert!(fp.contains(&printed), "{fp} vs {printed}");
+    let _ = mamori;
+}
+
+/// The wizard's outgoing route through a provider's submission port (a second Mamori as
+/// the provider): tested live — TLS verified, AUTH — before it can be saved, a wrong
+/// password caught by the test, and once saved, mail leaves through the provider with
+/// TLS and AUTH while the password sits only in the settings service's secret file.
+#[test]
+fn the_route_is_tested_live_before_it_is_saved_and_then_carries_mail() {
+    use crate::common::{Mamori, Sink, wait_for};
+    let sink = Sink::start();
+    let provider = Mamori::start(
+        sink.port,
+        None,
+        &format!(
+            "[[smtp.accounts]]\nusername = \"office\"\npassword_hash = \"{}\"\n",
+            hash_password("provider-secret")
+        ),
+    );
+    let cert = provider.dir.path().join("data/tls/smtpd-cert.pem");
+    let b = PanelBox::start(&format!("[smtp.delivery]\nca_file = \"{}\"\n", cert.display()));
+    let c = create_admin(&b, "tanaka", ADMIN_PW);
+    let t = c.get("/setup/domains").csrf();
+    c.post("/setup/domains", &[("_csrf", &t), ("domains", "office.example.jp")]);
+    c.post("/setup/lan", &[("_csrf", &t), ("lan", "192.168.10.0/24")]);
+    let port = provider.submission.to_string();
+    let route = |password: &str, action: &str| {
+        c.post(
+            "/setup/route",
+            &[("_csrf", &t), ("mode", "provider"), ("host", "localhost"), ("port", &port), ("username", "office"), ("password", password), ("action", action)],
+        )
+    };
+    // A wrong password: the test says AUTH failed, and the route cannot be saved.
+    let a = route("not-the-secret", "test");
+    assert!(a.body.contains(r#"class="error" role="alert" id="route-result""#), "{}", a.body);
+    assert!(a.body.contains("535") || a.body.to_lowercase().contains("auth"), "{}", a.body);
+    assert_eq!(route("", "next").status, 400);
+    // The right one passes, and the page does not send the password back.
+    let a = route("provider-secret", "test");
+    assert!(a.body.contains(r#"class="ok" role="status" id="route-result""#), "{}", a.body);
+    assert!(!a.body.contains("provider-secret"));
+    // "Next" with the password field left empty keeps the tested route.
+    let a = route("", "next");
+    assert_eq!(a.header("location"), Some("/setup/accounts"), "{a:?}");
+    let a = c.post("/setup/summary", &[("_csrf", &t)]);
+    assert!(a.body.contains(r#"id="saved""#), "{}", a.body);
+    // The password is in the secret file only (mode 0640), not in any settings version.
+    let secret = b.data().join("settings/secrets/smarthost-password");
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "provider-secret");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&secret).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o640);
+    for entry in std::fs::read_dir(b.data().join("settings")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_file() {
+            let text = std::fs::read_to_string(&p).unwrap_or_default();
+            assert!(!text.contains("provider-secret"), "{}", p.display());
+        }
+    }
+    let audit = std::fs::read_to_string(b.data().join("settings/audit/settingsd/audit.jsonl")).unwrap();
+    assert!(audit.contains("set_secret") && !audit.contains("provider-secret"), "{audit}");
+    let relay_audit = std::fs::read_to_string(b.data().join("audit/smtpd/audit.jsonl")).unwrap();
+    // The relay recorded each test, without a digest of the request that held the password.
+    let tests: Vec<&str> = relay_audit.lines().filter(|l| l.contains("test_route")).collect();
+    assert_eq!(tests.len(), 2, "{relay_audit}");
+    assert!(tests.iter().all(|l| !l.contains("request_sha256") && l.contains("for tanaka (admin)")), "{relay_audit}");
+    // Mail from the office LAN (here loopback) now leaves through the provider.
+    let (code, out) = crate::common::swaks(&[
+        "--server", &format!("127.0.0.1:{}", b.relay), "--from", "a@office.example.jp",
+        "--to", "b@sink.test", "--header", "Subject: via-the-wizards-route",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        wait_for(std::time::Duration::from_secs(30), || sink.count() == 1),
+        "nothing arrived; box log:\n{}\nprovider log:\n{}",
+        b.log(),
+        provider.log()
+    );
+    let (text, _) = &sink.messages()[0];
+    assert!(text.contains("via-the-wizards-route") && text.contains("with ESMTPSA"), "{text}");
+}
