@@ -50,6 +50,13 @@ test_pkgs=(
     nftables
     iproute2
     iputils-ping # ping in the firewall's real-packet system tests
+    curl # the admin panel's HTTP client in its system tests
+    testssl.sh # the panel's TLS scan (/usr/bin/testssl)
+    # The panel's browser tests: Debian's Chromium driven through chromedriver (nothing
+    # downloads a browser), and a Japanese font so that the screenshots show text.
+    chromium
+    chromium-driver
+    fonts-ipafont-gothic
 )
 if [[ $mode == runtime ]]; then
     pkgs=("${runtime_pkgs[@]}")

@@ -4,8 +4,7 @@
 #   1. ci/install-deps.sh (apt packages, aarch64 target, rustfmt, clippy; no-op when present)
 #   2. cargo fmt --check        3. cargo clippy -D warnings     4. cargo test (incl. tests/)
 #   5. arm64 sysroot (libnftnl, libmnl)    6. cargo build for aarch64
-#   7. cargo test for aarch64 (core, dlp, smtp, firewall and firewall-linux unit tests under
-#      qemu-aarch64-static)
+#   7. cargo test for aarch64 (the library crates' unit tests under qemu-aarch64-static)
 #   8. fuzz smoke: build the fuzz targets (stable), run each 20 s (fuzz/README.md)
 # Under CI (CI set and non-empty): no colours, no incremental compilation, line tables only
 # as debug info, and each step is killed after CI_STEP_TIMEOUT (default 30m) so that a hang
@@ -130,7 +129,7 @@ printf 'LIBNFTNL_LIB_DIR=%s\nLIBMNL_LIB_DIR=%s\n' "$LIBNFTNL_LIB_DIR" "$LIBMNL_L
 step "aarch64 build" cargo build --workspace --locked --target "$AARCH64"
 
 # Runs under qemu-aarch64-static via the runner in .cargo/config.toml.
-step "aarch64 test (qemu)" cargo test --locked --target "$AARCH64" -p mamori-core -p mamori-dlp -p mamori-smtp -p mamori-firewall -p mamori-firewall-linux -p mamori-firewalld -p mamori-settings --lib
+step "aarch64 test (qemu)" cargo test --locked --target "$AARCH64" -p mamori-core -p mamori-dlp -p mamori-smtp -p mamori-firewall -p mamori-firewall-linux -p mamori-firewalld -p mamori-settings -p mamori-panel -p mamori-admind --lib
 prune "target/$AARCH64"
 
 # Without the arm64 library directories: the fuzz targets link no libnftnl or libmnl

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod boot;
+mod browser;
 mod common;
 mod config_check;
 mod control;

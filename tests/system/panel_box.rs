@@ -31,8 +31,13 @@ impl PanelBox {
     pub fn start_with(extra: &str, before: impl FnOnce(&std::path::Path)) -> Self {
         require("curl");
         let dir = tempfile::tempdir().unwrap();
-        let (https, http, relay, submission, smtps) =
-            (free_port(), free_port(), free_port(), free_port(), free_port());
+        let (https, http, relay, submission, smtps) = (
+            free_port(),
+            free_port(),
+            free_port(),
+            free_port(),
+            free_port(),
+        );
         let config = format!(
             r#"[general]
 hostname = "mamori-{https}.test"
@@ -84,7 +89,13 @@ redirect_listen = "127.0.0.1:{http}"
             std::net::TcpStream::connect(("127.0.0.1", https)).is_ok()
         });
         assert!(up, "the panel did not start:\n{}", b.log());
-        b.child.as_mut().map(|c| assert!(c.try_wait().unwrap().is_none(), "exited"));
+        if let Some(c) = b.child.as_mut() {
+            assert!(
+                c.try_wait().unwrap().is_none(),
+                "mamori run exited:\n{}",
+                b.log()
+            );
+        }
         b
     }
 

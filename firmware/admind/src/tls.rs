@@ -45,9 +45,18 @@ pub struct PanelCert {
     pub chain: Vec<CertificateDer<'static>>,
     /// SHA-256 of the leaf, as `AB:CD:…`.
     pub fingerprint: String,
-    /// The leaf's `notAfter`, as the certificate says it (RFC 3339 when parsed).
+    /// The leaf's `notAfter` (RFC 3339, or `?` when it cannot be read).
     pub not_after: String,
+    /// The same in Unix seconds.
+    pub not_after_unix: Option<u64>,
 }
+
+/// How long a self-signed certificate is made for (the most a browser takes from a public
+/// CA; a short life keeps a stolen key's use short).
+pub const SELF_SIGNED_DAYS: u64 = 397;
+
+/// A self-signed certificate this close to its end is made anew at start.
+pub const RENEW_BEFORE_DAYS: u64 = 30;
 
 /// Whether this processor has AES instructions (AES-GCM is then fast).
 pub fn aes_hardware() -> bool {
@@ -123,9 +132,11 @@ pub fn parse_pair(
     };
     let key = PrivateKeyDer::from_pem_slice(key_pem)
         .map_err(|e| TlsError::Pem(format!("the key is not a PEM private key: {e}")))?;
+    let not_after_unix = not_after_unix(leaf);
     let cert = PanelCert {
         fingerprint: fingerprint(leaf),
-        not_after: not_after(leaf).unwrap_or_else(|| "?".into()),
+        not_after: not_after_unix.map_or_else(|| "?".into(), mamori_core::clock::rfc3339_utc),
+        not_after_unix,
         chain: chain.clone(),
     };
     let config = server_config(chain, key)?;
@@ -143,12 +154,11 @@ pub fn fingerprint(cert: &CertificateDer<'_>) -> String {
         .join(":")
 }
 
-/// The leaf's `notAfter` from its DER (UTCTime or GeneralizedTime), as `YYYY-MM-DD HH:MM:SS
-/// UTC`. A small reader of the validity field, enough for display and expiry alerts.
-pub fn not_after(cert: &CertificateDer<'_>) -> Option<String> {
+/// The leaf's `notAfter` from its DER (UTCTime or GeneralizedTime) in Unix seconds. A
+/// small reader of the validity field, enough for display and renewal: the validity is the
+/// first two times in the certificate.
+pub fn not_after_unix(cert: &CertificateDer<'_>) -> Option<u64> {
     let der = cert.as_ref();
-    // The validity is the first SEQUENCE of two times in the TBS certificate: find the
-    // first UTCTime (0x17, 13 bytes) or GeneralizedTime (0x18, 15 bytes), then the second.
     let mut times = Vec::new();
     let mut i = 0;
     while i + 2 < der.len() && times.len() < 2 {
@@ -165,19 +175,18 @@ pub fn not_after(cert: &CertificateDer<'_>) -> Option<String> {
     }
     let t = times.get(1)?;
     let (year, rest) = if t.len() == 13 {
-        let yy: u32 = t[..2].parse().ok()?;
+        let yy: i64 = t[..2].parse().ok()?;
         (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &t[2..])
     } else {
         (t[..4].parse().ok()?, &t[4..])
     };
-    Some(format!(
-        "{year:04}-{}-{} {}:{}:{} UTC",
-        &rest[0..2],
-        &rest[2..4],
-        &rest[4..6],
-        &rest[6..8],
-        &rest[8..10]
-    ))
+    let num = |r: std::ops::Range<usize>| rest.get(r).and_then(|s| s.parse::<u32>().ok());
+    let days = mamori_core::clock::days_from_civil(year, num(0..2)?, num(2..4)?);
+    let secs = days * 86_400
+        + i64::from(num(4..6)?) * 3600
+        + i64::from(num(6..8)?) * 60
+        + i64::from(num(8..10)?);
+    u64::try_from(secs).ok()
 }
 
 /// The configured pair, or the self-signed one in `dir` (made now if absent) for the
@@ -207,11 +216,17 @@ pub fn load_or_make(
     })
 }
 
-/// The self-signed pair's paths in `dir`, made once (key mode 0600).
+/// The self-signed pair's paths in `dir` (key mode 0600): kept across restarts, made anew
+/// when absent, unreadable or within [`RENEW_BEFORE_DAYS`] of its end.
 fn make_self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf), TlsError> {
     let cert_path = dir.join("admind-cert.pem");
     let key_path = dir.join("admind-key.pem");
-    if cert_path.exists() && key_path.exists() {
+    let now = mamori_core::clock::unix_now();
+    let fresh = fs::read(&cert_path).ok().and_then(|pem| {
+        let leaf = CertificateDer::pem_slice_iter(&pem).next()?.ok()?;
+        not_after_unix(&leaf)
+    });
+    if key_path.exists() && fresh.is_some_and(|end| end > now + RENEW_BEFORE_DAYS * 86_400) {
         return Ok((cert_path, key_path));
     }
     let io = |path: &Path| {
@@ -228,8 +243,12 @@ fn make_self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf), 
         rcgen::DnType::OrganizationName,
         "Mamori admin panel (self-signed)",
     );
-    // Ten years: the box has no way to renew it by itself; the administrator can upload one.
-    params.not_after = rcgen::date_time_ymd(2036, 1, 1);
+    let day = |secs: u64| {
+        let (y, m, d) = mamori_core::clock::civil_from_days((secs / 86_400) as i64);
+        rcgen::date_time_ymd(y as i32, m as u8, d as u8)
+    };
+    params.not_before = day(now.saturating_sub(86_400));
+    params.not_after = day(now + SELF_SIGNED_DAYS * 86_400);
     let key = rcgen::KeyPair::generate()?;
     let cert = params.self_signed(&key)?;
     write_private(&key_path, key.serialize_pem().as_bytes()).map_err(io(&key_path))?;
@@ -264,13 +283,43 @@ mod tests {
         let (b, _) = load_or_make(None, dir.path(), &names).unwrap();
         assert_eq!(a.fingerprint, b.fingerprint, "kept across restarts");
         assert_eq!(a.fingerprint.len(), 32 * 3 - 1);
-        assert_eq!(a.not_after, "2036-01-01 00:00:00 UTC");
+        let end = a.not_after_unix.unwrap();
+        let now = mamori_core::clock::unix_now();
+        assert!(
+            end > now + 390 * 86_400 && end < now + 400 * 86_400,
+            "{}",
+            a.not_after
+        );
+        assert!(a.not_after.ends_with('Z'));
         let mode = std::os::unix::fs::PermissionsExt::mode(
             &fs::metadata(dir.path().join("admind-key.pem"))
                 .unwrap()
                 .permissions(),
         );
         assert_eq!(mode & 0o077, 0);
+    }
+
+    #[test]
+    fn a_self_signed_certificate_near_its_end_is_made_anew() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = vec!["a.example".to_string()];
+        // One that ends in ten days, as if made a year ago.
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(names.clone()).unwrap();
+        let (y, m, d) = mamori_core::clock::civil_from_days(
+            (mamori_core::clock::unix_now() / 86_400 + 10) as i64,
+        );
+        params.not_after = rcgen::date_time_ymd(y as i32, m as u8, d as u8);
+        let old = params.self_signed(&key).unwrap();
+        fs::write(dir.path().join("admind-cert.pem"), old.pem()).unwrap();
+        write_private(
+            &dir.path().join("admind-key.pem"),
+            key.serialize_pem().as_bytes(),
+        )
+        .unwrap();
+        let (new, _) = load_or_make(None, dir.path(), &names).unwrap();
+        assert_ne!(new.fingerprint, fingerprint(old.der()));
+        assert!(new.not_after_unix.unwrap() > mamori_core::clock::unix_now() + 300 * 86_400);
     }
 
     #[test]

@@ -23,6 +23,17 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// The inverse of [`civil_from_days`]: days since 1970-01-01 of (year, month, day).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// `2026-11-23T13:44:30Z` for Unix seconds.
 pub fn rfc3339_utc(secs: u64) -> String {
     let (year, month, day) = civil_from_days((secs / 86_400) as i64);
@@ -44,5 +55,14 @@ mod tests {
         assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339_utc(1_795_441_470), "2026-11-23T13:44:30Z");
+    }
+
+    #[test]
+    fn days_and_dates_round_trip() {
+        for z in [-800_000i64, -1, 0, 1, 11_016, 20_780, 24_000, 100_000] {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z, "{y}-{m}-{d}");
+        }
+        assert_eq!(days_from_civil(2000, 2, 29), 11_016);
     }
 }

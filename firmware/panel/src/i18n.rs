@@ -135,6 +135,8 @@ texts! {
     since: "起動時刻", "Since";
     last_error: "直近のエラー", "Last error";
     not_running: "停止中", "not running";
+    state_running: "稼働中", "running";
+    state_degraded: "縮退運転中(安全側の設定で動作)", "degraded (running on fail-safe settings)";
     queue_size: "送信待ちのメール", "Mail waiting";
     certificate: "管理画面の証明書", "Panel certificate";
     fingerprint: "SHA-256 指紋", "SHA-256 fingerprint";

@@ -52,7 +52,11 @@ pub(crate) async fn page(State(panel): State<Arc<Panel>>, headers: HeaderMap) ->
             Ok(h) => Row {
                 daemon,
                 running: h["state"] == "running",
-                state: h["state"].as_str().unwrap_or("?").to_string(),
+                state: match h["state"].as_str() {
+                    Some("running") => c.t.state_running.to_string(),
+                    Some("degraded") => c.t.state_degraded.to_string(),
+                    other => other.unwrap_or("?").to_string(),
+                },
                 version: h["version"].as_str().unwrap_or("").to_string(),
                 settings_version: h["settings_version"]
                     .as_u64()

@@ -120,16 +120,28 @@ async fn guard(State(panel): State<Arc<Panel>>, request: Request, next: Next) ->
     response
 }
 
-/// Whether the request's Origin is the panel itself (`https://` and the Host it was sent to).
+/// Whether a state-changing request comes from the panel's own pages. Its Origin must be
+/// the panel itself (`https://` and the Host it was sent to). Under the panel's
+/// `Referrer-Policy: no-referrer` browsers send `Origin: null` even for the panel's own
+/// forms (the Fetch standard), so a `null` Origin passes only with the browser's own
+/// statement that the request is same-origin (`Sec-Fetch-Site`, Fetch Metadata), which a
+/// page of another site cannot forge. Anything else — another site, plain HTTP, no Origin
+/// at all — is refused.
 fn same_origin(headers: &HeaderMap) -> bool {
-    let (Some(origin), Some(host)) = (headers.get(header::ORIGIN), headers.get(header::HOST))
-    else {
-        return false;
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    let (Ok(origin), Ok(host)) = (origin.to_str(), host.to_str()) else {
+    let site = text("sec-fetch-site");
+    if site.is_some_and(|s| s != "same-origin") {
         return false;
-    };
-    origin.strip_prefix("https://") == Some(host)
+    }
+    match (text(header::ORIGIN.as_str()), text(header::HOST.as_str())) {
+        (Some("null"), Some(_)) => site == Some("same-origin"),
+        (Some(origin), Some(host)) => origin.strip_prefix("https://") == Some(host),
+        _ => false,
+    }
 }
 
 fn security_headers(h: &mut HeaderMap) {

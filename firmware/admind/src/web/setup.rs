@@ -515,12 +515,30 @@ fn accounts_page(s: &mamori_panel::session::Session, draft: &Draft) -> AccountsP
     }
 }
 
-pub(crate) async fn accounts_form(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
+/// `?added=ADDRESS` after an account was added (the page is then reloadable).
+#[derive(Deserialize)]
+pub(crate) struct AddedQuery {
+    added: String,
+}
+
+pub(crate) async fn accounts_form(
+    State(panel): State<Arc<Panel>>,
+    headers: HeaderMap,
+    query: Result<Query<AddedQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let (_, s) = match require(&panel, &headers, Role::Administrator) {
         Ok(v) => v,
         Err(r) => return *r,
     };
-    render(&accounts_page(&s, &draft_of(&panel, &s.user)))
+    let draft = draft_of(&panel, &s.user);
+    let mut page = accounts_page(&s, &draft);
+    // Said only of an account that is in the draft: the query cannot put text on the page.
+    if let Ok(Query(q)) = query
+        && draft.accounts.iter().any(|a| a.username == q.added)
+    {
+        page.added = Some(fill(s.lang.texts().account_added, &q.added));
+    }
+    render(&page)
 }
 
 #[derive(Deserialize)]
@@ -561,9 +579,9 @@ pub(crate) async fn accounts_submit(
                     password_hash,
                 })
             });
-            let mut page = accounts_page(&s, &draft_of(&panel, &s.user));
-            page.added = Some(fill(t.account_added, &username));
-            render(&page)
+            // Post/redirect/get: going back to this page never sends the form again.
+            let query: String = url_escape(&username);
+            Redirect::to(&format!("/setup/accounts?added={query}")).into_response()
         }
         Err(p @ (Problem::PasswordsDiffer | Problem::Password(_))) => {
             page.password_error = Some(problem(t, &p));
@@ -578,6 +596,19 @@ pub(crate) async fn accounts_submit(
             r
         }
     }
+}
+
+/// Percent-encodes everything but unreserved characters, for a query value.
+fn url_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 #[derive(Template)]
