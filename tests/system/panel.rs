@@ -242,6 +242,35 @@ fn the_wizard_writes_one_settings_version_through_the_settings_service() {
         "RCPT",
     ]);
     assert_eq!(code, 0, "{out}");
+    // Running the wizard again to add a colleague keeps the accounts in force.
+    let t = c.get("/setup/domains").csrf();
+    c.post(
+        "/setup/domains",
+        &[("_csrf", &t), ("domains", "office.example.jp")],
+    );
+    c.post("/setup/lan", &[("_csrf", &t), ("lan", "192.168.10.0/24")]);
+    c.post(
+        "/setup/route",
+        &[("_csrf", &t), ("mode", "direct"), ("action", "next")],
+    );
+    let a = c.post(
+        "/setup/accounts",
+        &[
+            ("_csrf", &t),
+            ("address", "suzuki@office.example.jp"),
+            ("password", "mori-no-naka-no-ie"),
+            ("password_again", "mori-no-naka-no-ie"),
+        ],
+    );
+    assert_eq!(a.status, 303, "{a:?}");
+    let a = c.post("/setup/summary", &[("_csrf", &t)]);
+    assert!(a.body.contains(r#"id="saved""#), "{}", a.body);
+    let (_, accounts, _) = b.settings(&["get", "smtp.accounts"]);
+    assert!(
+        accounts.contains("sato@office.example.jp")
+            && accounts.contains("suzuki@office.example.jp"),
+        "{accounts}"
+    );
     // The settings service recorded the change before it took effect.
     let audit =
         std::fs::read_to_string(b.data().join("settings/audit/settingsd/audit.jsonl")).unwrap();

@@ -130,7 +130,6 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
         remove_code_files(&state_dir, admin.setup_code_file.as_deref());
         None
     };
-    lock_code_file(&panel, admin.setup_code_file.clone(), state_dir.clone());
     let redirect = match admin.redirect_listen {
         Some(addr) => {
             let l = tokio::net::TcpListener::bind(addr)
@@ -145,6 +144,14 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
         None => None,
     };
     let live: server::LiveTls = Arc::new(RwLock::new(tls_config));
+    if files.is_none() {
+        tokio::spawn(renew_self_signed(
+            panel.clone(),
+            live.clone(),
+            state_dir.join("tls"),
+            names,
+        ));
+    }
     tokio::spawn(server::serve_https(https, live, web::router(panel.clone())));
     Ok((
         panel,
@@ -157,12 +164,45 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
     ))
 }
 
-/// Where the setup code's files are, for [`setup_done`].
-static CODE_FILES: std::sync::Mutex<Option<(Option<PathBuf>, PathBuf)>> =
-    std::sync::Mutex::new(None);
+/// How often the self-signed certificate's end is looked at.
+const RENEWAL_CHECK: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
-fn lock_code_file(_panel: &Panel, boot_file: Option<PathBuf>, state_dir: PathBuf) {
-    *CODE_FILES.lock().unwrap_or_else(|p| p.into_inner()) = Some((boot_file, state_dir));
+/// Keeps a self-signed certificate current while the panel runs for months: within
+/// [`tls::RENEW_BEFORE_DAYS`] of its end it is made anew and served from the next
+/// connection on (the audit log and the journal give the new fingerprint).
+async fn renew_self_signed(
+    panel: Arc<Panel>,
+    live: server::LiveTls,
+    dir: PathBuf,
+    names: Vec<String>,
+) {
+    let mut every = tokio::time::interval(RENEWAL_CHECK);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let end = panel
+            .cert
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .not_after_unix;
+        let soon = mamori_core::clock::unix_now() + tls::RENEW_BEFORE_DAYS * 86_400;
+        if end.is_some_and(|end| end > soon) {
+            continue;
+        }
+        match tls::load_or_make(None, &dir, &names) {
+            Ok((cert, config)) => {
+                tracing::warn!(fingerprint = %cert.fingerprint, "the panel's self-signed certificate was renewed");
+                panel.audit.record_or_log(
+                    "panel_certificate_renewed",
+                    serde_json::json!({"fingerprint": cert.fingerprint, "not_after": cert.not_after}),
+                );
+                *live.write().unwrap_or_else(|p| p.into_inner()) = config;
+                *panel.cert.write().unwrap_or_else(|p| p.into_inner()) = cert;
+                *state::lock(&panel.dashboard_cache) = None;
+            }
+            Err(e) => tracing::error!(error = %e, "renewing the panel's certificate failed"),
+        }
+    }
 }
 
 /// The setup code in force: the one kept from an earlier start (so the label or file the
@@ -203,7 +243,11 @@ fn setup_code(
             tracing::warn!(file = %file.display(), error = %e, "could not write the setup code to the boot partition");
         }
     }
-    state::lock(&panel.setup).code = Some(code.clone());
+    let mut setup = state::lock(&panel.setup);
+    setup.code = Some(code.clone());
+    setup.code_files = std::iter::once(kept)
+        .chain(boot_file.map(Path::to_path_buf))
+        .collect();
     Ok(code)
 }
 
@@ -216,8 +260,9 @@ fn remove_code_files(state_dir: &Path, boot_file: Option<&Path>) {
 
 /// The administrator exists: the setup code opens nothing any more and its files go.
 pub(crate) fn setup_done(panel: &Panel) {
-    state::lock(&panel.setup).code = None;
-    if let Some((boot, dir)) = CODE_FILES.lock().unwrap_or_else(|p| p.into_inner()).clone() {
-        remove_code_files(&dir, boot.as_deref());
+    let mut setup = state::lock(&panel.setup);
+    setup.code = None;
+    for file in std::mem::take(&mut setup.code_files) {
+        let _ = std::fs::remove_file(file);
     }
 }

@@ -146,7 +146,7 @@ fn redirect<B>(request: &hyper::Request<B>, https_port: u16) -> hyper::Response<
 }
 
 /// `host` of `host:port`, `[v6]` of `[v6]:port`.
-fn strip_port(h: &str) -> &str {
+pub(crate) fn strip_port(h: &str) -> &str {
     if let Some(end) = h.find(']') {
         return &h[..=end];
     }

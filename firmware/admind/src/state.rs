@@ -39,6 +39,8 @@ pub struct Setup {
     pub drafts: HashMap<String, Draft>,
     /// Whether the route in the draft passed its live test, by user.
     pub route_tested: HashMap<String, bool>,
+    /// The files the code was written to, removed once it is used.
+    pub code_files: Vec<PathBuf>,
 }
 
 /// Why the state could not be read or written.
@@ -89,6 +91,19 @@ pub struct Panel {
     pub hostname: String,
     /// The HTTPS port (for redirects and the Origin check).
     pub https_port: u16,
+    /// The daemons' last answers for the dashboard, and when they came: many open tabs
+    /// ask the daemons at most once a second between them.
+    pub dashboard_cache: Mutex<Option<(std::time::Instant, DashboardData)>>,
+}
+
+/// What the dashboard shows of the daemons: each one's `health` answer (or why there was
+/// none) in the order settingsd, smtpd, firewalld, and the queue's length.
+#[derive(Debug, Clone)]
+pub struct DashboardData {
+    /// The health answers.
+    pub health: Vec<Result<serde_json::Value, String>>,
+    /// Messages in the queue (`None`: the relay did not answer).
+    pub queued: Option<usize>,
 }
 
 /// Locks a mutex, taking over a poisoned one (a panicked handler must not stop the panel).
@@ -120,6 +135,7 @@ impl Panel {
             audit,
             hostname,
             https_port,
+            dashboard_cache: Mutex::default(),
         })
     }
 

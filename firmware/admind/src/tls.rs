@@ -1,9 +1,9 @@
 //! The panel's TLS: its certificate (the administrator's, or a self-signed one made on
 //! first start with rcgen), its SHA-256 fingerprint for the console and the panel, and a
 //! rustls server configuration with the ring provider passed explicitly: TLS 1.2 and 1.3,
-//! only AEAD suites with forward secrecy. The client's order of suites is honoured, so a
-//! phone without AES hardware gets ChaCha20-Poly1305 first; a box without AES hardware
-//! (the Raspberry Pi 4) prefers ChaCha20 itself.
+//! only AEAD suites with forward secrecy. On a box with AES instructions the client's order
+//! of suites is honoured, so a phone without AES hardware gets ChaCha20-Poly1305 first; a
+//! box without them (the Raspberry Pi 4) picks ChaCha20 itself whatever the client prefers.
 
 use std::fs;
 use std::io::Write;

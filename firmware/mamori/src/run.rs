@@ -442,7 +442,7 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
         data_dir.display()
     );
     println!(
-        "No accounts exist: add one under [[smtp.accounts]] with a hash from `mamori hash-password`."
+        "First visit: open the admin panel above and enter the setup code; its wizard adds the staff's relay accounts (or add [[smtp.accounts]] with a hash from `mamori hash-password`)."
     );
     println!("Try: swaks --server 127.0.0.1:2525 --to someone@example.com   (Ctrl-C stops)");
     wait_for_shutdown().await;

@@ -186,15 +186,22 @@ pub fn account(
     Ok((username, password.to_string()))
 }
 
-/// The settings the draft sets, as key and JSON value; `password_file` is where the
-/// settings service keeps the provider's password.
-pub fn settings(draft: &Draft, password_file: Option<&str>) -> Vec<(String, serde_json::Value)> {
-    let mut out = vec![(
+/// What the draft changes in the settings: the keys it sets (key and JSON value) and the
+/// keys it removes. `password_file` is where the settings service keeps the provider's
+/// password; `existing_accounts` are the relay accounts in force, which the wizard's new
+/// ones join (an account of the same name is replaced).
+pub fn settings(
+    draft: &Draft,
+    password_file: Option<&str>,
+    existing_accounts: &[serde_json::Value],
+) -> (Vec<(String, serde_json::Value)>, Vec<String>) {
+    let mut set = vec![(
         "smtp.office_domains".to_string(),
         serde_json::json!(draft.domains),
     )];
+    let mut unset = Vec::new();
     if let Some(lan) = &draft.lan {
-        out.push((
+        set.push((
             "smtp.trusted_networks".into(),
             serde_json::json!([lan, "127.0.0.0/8", "::1/128"]),
         ));
@@ -205,28 +212,42 @@ pub fn settings(draft: &Draft, password_file: Option<&str>) -> Vec<(String, serd
             port,
             username,
             ..
-        }) => out.push((
-            "smtp.delivery.smarthost".into(),
-            serde_json::json!({
+        }) => {
+            let mut smarthost = serde_json::json!({
                 "host": host,
                 "port": port,
                 "implicit_tls": *port == 465,
-                "username": username,
-                "password_file": password_file,
                 "tls": "required",
-            }),
-        )),
-        Some(Route::Direct) | None => {}
+            });
+            if !username.is_empty() {
+                smarthost["username"] = username.as_str().into();
+            }
+            if let Some(file) = password_file {
+                smarthost["password_file"] = file.into();
+            }
+            set.push(("smtp.delivery.smarthost".into(), smarthost));
+        }
+        // Straight to each domain's MX: a provider's server set before goes.
+        Some(Route::Direct) => unset.push("smtp.delivery.smarthost".into()),
+        None => {}
     }
     if !draft.accounts.is_empty() {
-        let accounts: Vec<serde_json::Value> = draft
-            .accounts
+        let mut accounts: Vec<serde_json::Value> = existing_accounts
             .iter()
-            .map(|a| serde_json::json!({"username": a.username, "password_hash": a.password_hash, "senders": [a.username]}))
+            .filter(|a| {
+                !draft
+                    .accounts
+                    .iter()
+                    .any(|d| a["username"].as_str() == Some(d.username.as_str()))
+            })
+            .cloned()
             .collect();
-        out.push(("smtp.accounts".into(), serde_json::Value::Array(accounts)));
+        accounts.extend(draft.accounts.iter().map(|a| {
+            serde_json::json!({"username": a.username, "password_hash": a.password_hash, "senders": [a.username]})
+        }));
+        set.push(("smtp.accounts".into(), serde_json::Value::Array(accounts)));
     }
-    out
+    (set, unset)
 }
 
 #[cfg(test)]
@@ -325,17 +346,48 @@ mod tests {
                 password_hash: "$argon2id$x".into(),
             }],
         };
-        let keys = settings(&draft, Some("/var/lib/mamori/settings/secrets/smarthost"));
+        let existing = [
+            serde_json::json!({"username": "sato@office.example.jp", "password_hash": "$argon2id$s"}),
+            serde_json::json!({"username": "tanaka@office.example.jp", "password_hash": "$argon2id$old"}),
+        ];
+        let (keys, unset) = settings(
+            &draft,
+            Some("/var/lib/mamori/settings/secrets/smarthost"),
+            &existing,
+        );
+        assert!(unset.is_empty());
         let json = serde_json::to_string(&keys).unwrap();
         assert!(
             !json.contains("secret\""),
             "the password itself is in no setting: {json}"
         );
+        assert!(!json.contains("null"), "TOML has no null: {json}");
         assert_eq!(keys[1].1[0], "192.168.1.0/24");
         assert_eq!(
             keys[2].1["password_file"],
             "/var/lib/mamori/settings/secrets/smarthost"
         );
-        assert_eq!(keys[3].1[0]["senders"][0], "tanaka@office.example.jp");
+        // The accounts in force stay; one of the same name is replaced.
+        let accounts = keys[3].1.as_array().unwrap();
+        assert_eq!(accounts.len(), 2);
+        assert_eq!(accounts[0]["username"], "sato@office.example.jp");
+        assert_eq!(accounts[1]["password_hash"], "$argon2id$x");
+        assert_eq!(accounts[1]["senders"][0], "tanaka@office.example.jp");
+        // Without a password or login, those keys are left out, not null.
+        let mut bare = draft.clone();
+        bare.route = Some(Route::Provider {
+            host: "smtp.isp.example.jp".into(),
+            port: 25,
+            username: String::new(),
+            password: String::new(),
+        });
+        let (keys, _) = settings(&bare, None, &[]);
+        assert!(!serde_json::to_string(&keys).unwrap().contains("null"));
+        assert!(keys[2].1.get("username").is_none());
+        // A direct route removes a provider's server set before.
+        bare.route = Some(Route::Direct);
+        let (keys, unset) = settings(&bare, None, &[]);
+        assert_eq!(unset, vec!["smtp.delivery.smarthost".to_string()]);
+        assert!(keys.iter().all(|(k, _)| k != "smtp.delivery.smarthost"));
     }
 }

@@ -2,6 +2,7 @@
 //! firmware version.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::extract::State;
@@ -10,7 +11,37 @@ use axum::response::Response;
 use mamori_panel::users::Role;
 
 use super::{Chrome, ask, render, require};
-use crate::state::Panel;
+use crate::state::{DashboardData, Panel, lock};
+
+/// How long the daemons' answers are shown before they are asked again.
+const FRESH_FOR: Duration = Duration::from_secs(1);
+
+/// The daemons' health and the queue's length: asked at once, all together, at most once
+/// a second (the answers are the same for every role that may see the dashboard).
+async fn daemons(panel: &Panel, s: &mamori_panel::session::Session) -> DashboardData {
+    if let Some((at, data)) = lock(&panel.dashboard_cache).as_ref()
+        && at.elapsed() < FRESH_FOR
+    {
+        return data.clone();
+    }
+    let health = serde_json::json!({"op": "health"});
+    let (settingsd, smtpd, firewalld, queue) = tokio::join!(
+        ask(&panel.sockets.settings, s, health.clone()),
+        ask(&panel.sockets.smtpd, s, health.clone()),
+        ask(&panel.sockets.firewalld, s, health),
+        ask(
+            &panel.sockets.smtpd,
+            s,
+            serde_json::json!({"op": "queue_list"})
+        ),
+    );
+    let data = DashboardData {
+        health: vec![settingsd, smtpd, firewalld],
+        queued: queue.ok().and_then(|q| q.as_array().map(Vec::len)),
+    };
+    *lock(&panel.dashboard_cache) = Some((Instant::now(), data.clone()));
+    data
+}
 
 /// One daemon's row.
 struct Row {
@@ -40,15 +71,12 @@ pub(crate) async fn page(State(panel): State<Arc<Panel>>, headers: HeaderMap) ->
         Err(r) => return *r,
     };
     let c = Chrome::new(Some(&s), s.lang, |t| t.dashboard_title);
-    let daemons = [
-        ("settingsd", &panel.sockets.settings),
-        ("smtpd", &panel.sockets.smtpd),
-        ("firewalld", &panel.sockets.firewalld),
-    ];
-    let mut rows = Vec::new();
-    for (daemon, socket) in daemons {
-        let health = ask(socket, &s, serde_json::json!({"op": "health"})).await;
-        rows.push(match health {
+    let data = daemons(&panel, &s).await;
+    let names = ["settingsd", "smtpd", "firewalld"];
+    let rows = names
+        .iter()
+        .zip(data.health)
+        .map(|(daemon, health)| match health {
             Ok(h) => Row {
                 daemon,
                 running: h["state"] == "running",
@@ -73,18 +101,9 @@ pub(crate) async fn page(State(panel): State<Arc<Panel>>, headers: HeaderMap) ->
                 since: String::new(),
                 last_error: why,
             },
-        });
-    }
-    let queue = match ask(
-        &panel.sockets.smtpd,
-        &s,
-        serde_json::json!({"op": "queue_list"}),
-    )
-    .await
-    {
-        Ok(list) => list.as_array().map_or(0, Vec::len).to_string(),
-        Err(_) => "-".into(),
-    };
+        })
+        .collect();
+    let queue = data.queued.map_or_else(|| "-".into(), |n| n.to_string());
     let cert = panel.cert.read().unwrap_or_else(|p| p.into_inner()).clone();
     render(&DashboardPage {
         c,

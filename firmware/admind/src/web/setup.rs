@@ -87,7 +87,10 @@ pub(crate) async fn account_submit(
         *r.status_mut() = status;
         r
     };
-    if let Err(wait) = lock(&panel.code_throttle).check(from, "setup", now) {
+    // Per address only (the "account" is the address): a 60-bit code cannot be guessed, and
+    // one guesser on the LAN must not hold up the office's own setup.
+    let key = from.to_string();
+    if let Err(wait) = lock(&panel.code_throttle).check(from, &key, now) {
         page.code_error = Some(fill(t.setup_code_wait, wait));
         return refuse(&page, StatusCode::TOO_MANY_REQUESTS);
     }
@@ -96,7 +99,7 @@ pub(crate) async fn account_submit(
         .as_deref()
         .is_some_and(|code| mamori_panel::setup_code::matches(code, &f.code));
     if !code_ok {
-        lock(&panel.code_throttle).failed(from, "setup", now);
+        lock(&panel.code_throttle).failed(from, &key, now);
         panel.audit.record_or_log(
             "panel_setup_code_wrong",
             serde_json::json!({"source": from.to_string()}),
@@ -149,7 +152,7 @@ pub(crate) async fn account_submit(
     }
     // The code is used: it opens nothing any more, and its file goes.
     crate::setup_done(&panel);
-    lock(&panel.code_throttle).succeeded(from, "setup");
+    lock(&panel.code_throttle).succeeded(from, &key);
     let Some(id) =
         lock(&panel.sessions).start(&user, Role::Administrator, lang, &from.to_string(), now)
     else {
@@ -640,9 +643,24 @@ pub(crate) async fn howto(
         .take(254)
         .collect();
     let c = Chrome::new(Some(&s), s.lang, |t| t.howto_title);
+    // The name or address the administrator reached the box at is one the office's PCs
+    // reach it at too; the box's host name may not resolve on the LAN.
+    let reached = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| crate::server::strip_port(h).to_string())
+        .filter(|h| {
+            h.len() <= 253
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        });
+    let server = match reached {
+        Some(h) if h != panel.hostname => format!("{h} ({})", panel.hostname),
+        _ => panel.hostname.clone(),
+    };
     render(&HowtoPage {
         intro: fill(c.t.howto_intro, &user),
-        server: panel.hostname.clone(),
+        server,
         c,
     })
 }
@@ -729,11 +747,27 @@ pub(crate) async fn summary_submit(
             Err(why) => return fail(page, why),
         }
     }
-    let set: Vec<serde_json::Value> = wizard::settings(&draft, password_file.as_deref())
+    // The relay accounts in force, which the wizard's new ones join.
+    let existing = match ask(
+        &panel.sockets.settings,
+        &s,
+        serde_json::json!({"op": "current"}),
+    )
+    .await
+    {
+        Ok(current) => current["settings"]["smtp"]["accounts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
+        Err(why) => return fail(page, why),
+    };
+    let (set, unset) = wizard::settings(&draft, password_file.as_deref(), &existing);
+    let set: Vec<serde_json::Value> = set
         .into_iter()
         .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
         .collect();
-    let request = serde_json::json!({"op": "change", "set": set, "why": "setup wizard"});
+    let request =
+        serde_json::json!({"op": "change", "set": set, "unset": unset, "why": "setup wizard"});
     let version = match ask(&panel.sockets.settings, &s, request).await {
         Ok(data) => data["version"].as_u64().unwrap_or(0),
         Err(why) => return fail(page, why),
@@ -753,6 +787,8 @@ pub(crate) async fn summary_submit(
         tracing::warn!(version, error = %why, "the relay did not take the wizard's settings now");
     }
     lock(&panel.setup).drafts.remove(&s.user);
+    // The dashboard shows the new version at once.
+    *lock(&panel.dashboard_cache) = None;
     page.saved = Some(fill(t.summary_saved, version));
     render(&page)
 }
