@@ -497,7 +497,14 @@ fn every_page_refuses_anonymous_visitors_and_roles_without_the_right() {
         assert!(a.status == 303 || a.status == 405, "{p}: {a:?}");
         assert!(!a.body.contains("_csrf"), "{p}");
     }
-    for p in ["/logout", "/lang"] {
+    assert_eq!(anon.get("/system/users").header("location"), Some("/login"));
+    for p in [
+        "/logout",
+        "/lang",
+        "/system/users/add",
+        "/system/users/remove",
+        "/system/users/password",
+    ] {
         let a = anon.post(p, &[("_csrf", "x")]);
         assert_eq!(a.header("location"), Some("/login"), "{p}");
     }
@@ -849,4 +856,122 @@ fn testssl_finds_no_weak_protocol_or_cipher_on_the_panel() {
         .map(|f| format!("{} {} {}", f["id"], f["severity"], f["finding"]))
         .collect();
     assert!(weak.is_empty(), "testssl found: {weak:#?}");
+}
+
+/// Several named users: an administrator adds and removes people (the removed person's
+/// sessions end at once; the last administrator stays); a password is changed only after
+/// the current one is entered again, and the change ends the person's other sessions.
+#[test]
+fn users_are_managed_and_removal_or_a_new_password_ends_sessions_at_once() {
+    let b = PanelBox::start("");
+    let admin = create_admin(&b, "tanaka", ADMIN_PW);
+    let t = admin.get("/system/users").csrf();
+    let add = |name: &str, role: &str, pw: &str| {
+        admin.post(
+            "/system/users/add",
+            &[
+                ("_csrf", &t),
+                ("name", name),
+                ("role", role),
+                ("password", pw),
+                ("password_again", pw),
+            ],
+        )
+    };
+    let a = add("sato", "approver", "sato1234567890");
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains(r#"id="add-password-error""#), "{}", a.body);
+    let a = add("Sato!", "approver", "kawa-no-nagare-ha");
+    assert!(a.body.contains(r#"id="add-error""#), "{}", a.body);
+    let a = add("sato", "root", "kawa-no-nagare-ha");
+    assert_eq!(a.status, 400);
+    let a = add("sato", "approver", "kawa-no-nagare-ha");
+    assert_eq!(
+        a.header("location"),
+        Some("/system/users?done=added:sato"),
+        "{a:?}"
+    );
+    assert!(
+        admin
+            .get("/system/users?done=added:sato")
+            .body
+            .contains(r#"id="done""#)
+    );
+    // Sato works as an approver: no user management.
+    let (sato, a) = login(&b, "sato", "kawa-no-nagare-ha");
+    assert_eq!(a.status, 303);
+    let page = sato.get("/system/users");
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("/system/users/add"), "{}", page.body);
+    let st = page.csrf();
+    let a = sato.post(
+        "/system/users/add",
+        &[
+            ("_csrf", &st),
+            ("name", "mallory"),
+            ("role", "administrator"),
+            ("password", "mallory-was-here-1"),
+            ("password_again", "mallory-was-here-1"),
+        ],
+    );
+    assert_eq!(a.status, 403);
+    let a = sato.post(
+        "/system/users/remove",
+        &[("_csrf", &st), ("name", "tanaka")],
+    );
+    assert_eq!(a.status, 403);
+    // Removing Sato ends Sato's session now.
+    let a = admin.post("/system/users/remove", &[("_csrf", &t), ("name", "sato")]);
+    assert_eq!(a.status, 303, "{a:?}");
+    let a = sato.get("/dashboard");
+    assert_eq!((a.status, a.header("location")), (303, Some("/login")));
+    assert_eq!(login(&b, "sato", "kawa-no-nagare-ha").1.status, 401);
+    // The last administrator stays.
+    let a = admin.post("/system/users/remove", &[("_csrf", &t), ("name", "tanaka")]);
+    assert_eq!(a.status, 409);
+    assert!(a.body.contains(r#"id="remove-error""#), "{}", a.body);
+    // A password change needs the current password; it ends the other sessions.
+    let (other_browser, _) = login(&b, "tanaka", ADMIN_PW);
+    let change = |current: &str, new: &str| {
+        admin.post(
+            "/system/users/password",
+            &[
+                ("_csrf", &t),
+                ("current", current),
+                ("password", new),
+                ("password_again", new),
+            ],
+        )
+    };
+    let a = change("not-my-password", "sora-to-umi-no-iro");
+    assert_eq!(a.status, 403);
+    assert!(a.body.contains(r#"id="current-error""#), "{}", a.body);
+    let a = change(ADMIN_PW, "qwertyuiopasdf");
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains(r#"id="new-password-error""#), "{}", a.body);
+    let old_cookie = admin.cookie().unwrap();
+    let a = change(ADMIN_PW, "sora-to-umi-no-iro");
+    assert_eq!(
+        a.header("location"),
+        Some("/system/users?done=password"),
+        "{a:?}"
+    );
+    assert_ne!(admin.cookie().unwrap(), old_cookie, "a new session id");
+    assert_eq!(admin.get("/dashboard").status, 200, "this browser goes on");
+    assert_eq!(
+        other_browser.get("/dashboard").status,
+        303,
+        "the other session ended"
+    );
+    assert_eq!(login(&b, "tanaka", ADMIN_PW).1.status, 401);
+    assert_eq!(login(&b, "tanaka", "sora-to-umi-no-iro").1.status, 303);
+    let audit = std::fs::read_to_string(b.data().join("admind/audit/admind/audit.jsonl")).unwrap();
+    for event in [
+        "panel_user_added",
+        "panel_user_removed",
+        "panel_password_changed",
+        "panel_reauthentication_failed",
+    ] {
+        assert!(audit.contains(event), "{event}: {audit}");
+    }
 }

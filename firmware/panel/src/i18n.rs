@@ -174,6 +174,28 @@ texts! {
     howto_iphone: "iPhone: 設定 → メール → アカウント → 該当アカウント → 送信メールサーバ → SMTP → プライマリサーバ → ホスト名・ユーザ名・パスワード・SSL を使用 オン・ポート 587。", "iPhone: Settings → Mail → Accounts → the account → Outgoing Mail Server → SMTP → Primary Server → host, user name, password, Use SSL on, port 587.";
     howto_android: "Android(Gmail アプリ等): アカウント設定 → 送信サーバーの設定 → SMTP サーバー・ポート 587・セキュリティの種類 STARTTLS・ユーザー名とパスワード。", "Android (Gmail app and others): account settings → outgoing server → SMTP server, port 587, security STARTTLS, user name and password.";
     print: "印刷", "Print";
+    nav_users: "ユーザー", "Users";
+    users_title: "ユーザーとパスワード", "Users and passwords";
+    role: "役割", "Role";
+    role_administrator: "管理者(すべて)", "Administrator (everything)";
+    role_approver: "承認者(保留メールと承認)", "Approver (held mail and approvals)";
+    role_auditor: "監査者(閲覧のみ)", "Auditor (read only)";
+    user_add_title: "ユーザーを追加", "Add a user";
+    user_add: "追加", "Add";
+    user_added: "ユーザー {} を追加しました。", "User {} added.";
+    user_remove: "削除", "Remove";
+    user_removed: "ユーザー {} を削除しました(ログイン中のセッションも終了しました)。", "User {} removed (their sessions ended too).";
+    user_exists: "その名前のユーザーはすでにいます。", "A user of that name exists.";
+    user_last_admin: "最後の管理者は削除できません。", "The last administrator cannot be removed.";
+    user_too_many: "ユーザーが多すぎます。", "Too many users.";
+    password_change_title: "自分のパスワードを変更", "Change my password";
+    current_password: "現在のパスワード", "Current password";
+    current_password_help: "本人確認のため、現在のパスワードを入力してください。", "Enter your current password to confirm it is you.";
+    current_password_wrong: "現在のパスワードが違います。", "The current password is wrong.";
+    new_password: "新しいパスワード", "New password";
+    password_changed: "パスワードを変更しました。ほかの端末のログインは終了しました。", "Password changed. Your other sessions have ended.";
+    change: "変更", "Change";
+    you: "(あなた)", "(you)";
 }
 
 /// The text for a wizard problem.

@@ -5,6 +5,7 @@
 mod dashboard;
 mod login;
 mod setup;
+mod users;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -66,6 +67,10 @@ pub fn router(panel: Arc<Panel>) -> Router {
             get(setup::summary_form).post(setup::summary_submit),
         )
         .route("/dashboard", get(dashboard::page))
+        .route("/system/users", get(users::list))
+        .route("/system/users/add", post(users::add))
+        .route("/system/users/remove", post(users::remove))
+        .route("/system/users/password", post(users::change_password))
         .route("/static/panel.css", get(css))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))

@@ -1,0 +1,308 @@
+//! The panel's users: the list, adding and removing people (administrators only; removing
+//! one ends their sessions at once; the last administrator stays), and changing one's own
+//! password after entering the current one again (which also ends one's other sessions).
+//! Every change is in the panel's audit log before it takes effect.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Extension, Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use mamori_panel::i18n::{Texts, fill, problem};
+use mamori_panel::session::Session;
+use mamori_panel::users::{Role, UserError};
+use mamori_panel::wizard::Problem;
+use serde::Deserialize;
+
+use super::{Chrome, Peer, csrf_ok, csrf_refused, render, require, source};
+use crate::state::{Panel, lock};
+
+/// One row of the list.
+struct UserRow {
+    name: String,
+    role: &'static str,
+    you: bool,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    c: Chrome,
+    admin: bool,
+    users: Vec<UserRow>,
+    done: Option<String>,
+    add_name: String,
+    add_error: Option<String>,
+    add_password_error: Option<String>,
+    remove_error: Option<String>,
+    current_error: Option<String>,
+    new_password_error: Option<String>,
+}
+
+fn role_text(t: &Texts, role: Role) -> &'static str {
+    match role {
+        Role::Administrator => t.role_administrator,
+        Role::Approver => t.role_approver,
+        Role::Auditor => t.role_auditor,
+    }
+}
+
+fn page(panel: &Panel, s: &Session) -> UsersPage {
+    let c = Chrome::new(Some(s), s.lang, |t| t.users_title);
+    let users = lock(&panel.users)
+        .users
+        .iter()
+        .map(|u| UserRow {
+            name: u.name.clone(),
+            role: role_text(c.t, u.role),
+            you: u.name == s.user,
+        })
+        .collect();
+    UsersPage {
+        admin: s.role == Role::Administrator,
+        users,
+        done: None,
+        add_name: String::new(),
+        add_error: None,
+        add_password_error: None,
+        remove_error: None,
+        current_error: None,
+        new_password_error: None,
+        c,
+    }
+}
+
+fn refused(page: &UsersPage, status: StatusCode) -> Response {
+    let mut r = render(page);
+    *r.status_mut() = status;
+    r
+}
+
+/// `?done=added:NAME` and the like after a change (post/redirect/get).
+#[derive(Deserialize)]
+pub(crate) struct DoneQuery {
+    done: String,
+}
+
+pub(crate) async fn list(
+    State(panel): State<Arc<Panel>>,
+    headers: HeaderMap,
+    query: Result<Query<DoneQuery>, QueryRejection>,
+) -> Response {
+    let (_, s) = match require(&panel, &headers, Role::Auditor) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let mut p = page(&panel, &s);
+    let t = p.c.t;
+    if let Ok(Query(q)) = query {
+        // Only these fixed messages, naming a user the list shows (or not).
+        p.done = match q.done.split_once(':') {
+            Some(("added", name)) if p.users.iter().any(|u| u.name == name) => {
+                Some(fill(t.user_added, name))
+            }
+            Some(("removed", name)) if !p.users.iter().any(|u| u.name == name) => {
+                Some(fill(t.user_removed, name))
+            }
+            None if q.done == "password" => Some(t.password_changed.to_string()),
+            _ => None,
+        };
+    }
+    render(&p)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AddForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+    role: String,
+    password: String,
+    password_again: String,
+}
+
+pub(crate) async fn add(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    form: Result<Form<AddForm>, FormRejection>,
+) -> Response {
+    let (_, s) = match require(&panel, &headers, Role::Administrator) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let f = match form {
+        Ok(Form(f)) if csrf_ok(&s, &f.csrf) => f,
+        _ => return csrf_refused(s.lang),
+    };
+    let mut p = page(&panel, &s);
+    let t = p.c.t;
+    let name: String = f.name.trim().chars().take(64).collect();
+    p.add_name = name.clone();
+    let Some(role) = Role::parse(&f.role) else {
+        return super::message(StatusCode::BAD_REQUEST, s.lang, t.bad_request);
+    };
+    if f.password != f.password_again {
+        p.add_password_error = Some(problem(t, &Problem::PasswordsDiffer));
+        return refused(&p, StatusCode::BAD_REQUEST);
+    }
+    let hostname = panel.hostname.clone();
+    let from = source(&peer);
+    let added = tokio::task::block_in_place(|| {
+        panel.change_users(
+            "panel_user_added",
+            serde_json::json!({"by": s.user, "user": name, "role": role, "source": from.to_string()}),
+            |users| users.add(&name, role, &f.password, s.lang, &[&hostname, "mamori"]),
+        )
+    });
+    match added {
+        Ok(Ok(())) => Redirect::to(&format!("/system/users?done=added:{name}")).into_response(),
+        Ok(Err(UserError::Password(pw))) => {
+            p.add_password_error = Some(problem(t, &Problem::Password(pw)));
+            refused(&p, StatusCode::BAD_REQUEST)
+        }
+        Ok(Err(e)) => {
+            p.add_error = Some(user_error(t, &e));
+            refused(&p, StatusCode::BAD_REQUEST)
+        }
+        Err(e) => super::message(StatusCode::INTERNAL_SERVER_ERROR, s.lang, &e.to_string()),
+    }
+}
+
+fn user_error(t: &Texts, e: &UserError) -> String {
+    match e {
+        UserError::BadName => t.problem_user_name.into(),
+        UserError::Exists => t.user_exists.into(),
+        UserError::LastAdministrator => t.user_last_admin.into(),
+        UserError::TooMany => t.user_too_many.into(),
+        UserError::Password(p) => problem(t, &Problem::Password(p.clone())),
+        UserError::NotFound | UserError::Hash(_) => t.bad_request.into(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RemoveForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+}
+
+pub(crate) async fn remove(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    form: Result<Form<RemoveForm>, FormRejection>,
+) -> Response {
+    let (_, s) = match require(&panel, &headers, Role::Administrator) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let f = match form {
+        Ok(Form(f)) if csrf_ok(&s, &f.csrf) => f,
+        _ => return csrf_refused(s.lang),
+    };
+    let from = source(&peer);
+    let removed = panel.change_users(
+        "panel_user_removed",
+        serde_json::json!({"by": s.user, "user": f.name, "source": from.to_string()}),
+        |users| users.remove(&f.name),
+    );
+    match removed {
+        Ok(Ok(_)) => {
+            // Their sessions end now, not at their next timeout.
+            let ended = lock(&panel.sessions).end_user(&f.name);
+            tracing::info!(user = %f.name, by = %s.user, sessions = ended, "panel user removed");
+            Redirect::to(&format!("/system/users?done=removed:{}", f.name)).into_response()
+        }
+        Ok(Err(e)) => {
+            let mut p = page(&panel, &s);
+            p.remove_error = Some(user_error(p.c.t, &e));
+            refused(&p, StatusCode::CONFLICT)
+        }
+        Err(e) => super::message(StatusCode::INTERNAL_SERVER_ERROR, s.lang, &e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PasswordForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    current: String,
+    password: String,
+    password_again: String,
+}
+
+pub(crate) async fn change_password(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    form: Result<Form<PasswordForm>, FormRejection>,
+) -> Response {
+    let (id, s) = match require(&panel, &headers, Role::Auditor) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let f = match form {
+        Ok(Form(f)) if csrf_ok(&s, &f.csrf) => f,
+        _ => return csrf_refused(s.lang),
+    };
+    let mut p = page(&panel, &s);
+    let t = p.c.t;
+    let from = source(&peer);
+    let now = mamori_core::clock::unix_now();
+    // Re-authentication: the current password, throttled like a login.
+    if let Err(wait) = lock(&panel.throttle).check(from, &s.user, now) {
+        p.current_error = Some(fill(t.login_wait, wait));
+        return refused(&p, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let users = lock(&panel.users).clone();
+    let (name, current) = (s.user.clone(), f.current.clone());
+    let ok = tokio::task::spawn_blocking(move || users.authenticate(&name, &current).is_some())
+        .await
+        .unwrap_or(false);
+    if !ok {
+        lock(&panel.throttle).failed(from, &s.user, now);
+        panel.audit.record_or_log(
+            "panel_reauthentication_failed",
+            serde_json::json!({"user": s.user, "source": from.to_string(), "for": "password change"}),
+        );
+        p.current_error = Some(t.current_password_wrong.to_string());
+        return refused(&p, StatusCode::FORBIDDEN);
+    }
+    lock(&panel.sessions).reauthenticated(&id, now);
+    if f.password != f.password_again {
+        p.new_password_error = Some(problem(t, &Problem::PasswordsDiffer));
+        return refused(&p, StatusCode::BAD_REQUEST);
+    }
+    let hostname = panel.hostname.clone();
+    let changed = tokio::task::block_in_place(|| {
+        panel.change_users(
+            "panel_password_changed",
+            serde_json::json!({"by": s.user, "user": s.user, "source": from.to_string()}),
+            |users| users.set_password(&s.user, &f.password, &[&hostname, "mamori"]),
+        )
+    });
+    match changed {
+        Ok(Ok(())) => {
+            // Every session of the person ends; this browser gets a new one.
+            let mut sessions = lock(&panel.sessions);
+            sessions.end_user(&s.user);
+            let Some(new_id) = sessions.start(&s.user, s.role, s.lang, &from.to_string(), now)
+            else {
+                return Redirect::to("/login").into_response();
+            };
+            drop(sessions);
+            let mut r = Redirect::to("/system/users?done=password").into_response();
+            r.headers_mut()
+                .insert(header::SET_COOKIE, super::set_cookie(&new_id));
+            r
+        }
+        Ok(Err(e)) => {
+            p.new_password_error = Some(user_error(t, &e));
+            refused(&p, StatusCode::BAD_REQUEST)
+        }
+        Err(e) => super::message(StatusCode::INTERNAL_SERVER_ERROR, s.lang, &e.to_string()),
+    }
+}
