@@ -975,3 +975,54 @@ fn users_are_managed_and_removal_or_a_new_password_ends_sessions_at_once() {
         assert!(audit.contains(event), "{event}: {audit}");
     }
 }
+
+/// The audit log page: every service's chain with its verification state and its latest
+/// records; a record changed on disk afterwards shows as tampering on the page.
+#[test]
+fn the_audit_page_shows_every_chain_and_catches_a_changed_record() {
+    let b = PanelBox::start("");
+    let c = create_admin(&b, "tanaka", ADMIN_PW);
+    let a = finish_wizard(&c);
+    assert!(a.body.contains(r#"id="saved""#), "{}", a.body);
+    let page = c.get("/system/audit");
+    assert_eq!(page.status, 200);
+    for daemon in ["admind", "settingsd", "smtpd"] {
+        assert!(
+            page.body
+                .contains(&format!(r#"class="ok" id="status-{daemon}">改ざんなし"#)),
+            "{daemon}: {}",
+            page.body
+        );
+    }
+    // The try-out runs no firewall: said so, not hidden.
+    assert!(
+        page.body
+            .contains(r#"class="error" id="status-firewalld">読めません"#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("panel_setup_administrator"));
+    assert!(page.body.contains("settings_change") || page.body.contains("control_request"));
+    assert!(
+        page.body.contains("root for tanaka (admin)") || page.body.contains("for tanaka (admin)"),
+        "{}",
+        page.body
+    );
+    // Someone with access to the disk rewrites who made the settings change.
+    let file = b.data().join("settings/audit/settingsd/audit.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("for tanaka (admin)"), "{text}");
+    std::fs::write(
+        &file,
+        text.replacen("for tanaka (admin)", "for sato (admin)", 1),
+    )
+    .unwrap();
+    let page = c.get("/system/audit");
+    assert!(
+        page.body
+            .contains(r#"class="error" id="status-settingsd">改ざんまたは欠落を検出"#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"class="ok" id="status-admind""#));
+}

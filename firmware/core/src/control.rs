@@ -225,9 +225,13 @@ where
             let (r, mut w) = stream.into_split();
             let mut lines = BufReader::new(r.take(options.max_line as u64)).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                let response = match admit::<R>(&line, &caller, &options.audit) {
-                    Ok((req, caller)) => handle(req, caller).await,
-                    Err(refused) => refused,
+                let response = if let Some(limit) = audit_log_request(&line) {
+                    audit_log(&options.audit, limit).await
+                } else {
+                    match admit::<R>(&line, &caller, &options.audit) {
+                        Ok((req, caller)) => handle(req, caller).await,
+                        Err(refused) => refused,
+                    }
                 };
                 let mut out = serde_json::to_vec(&response).unwrap_or_default();
                 out.push(b'\n');
@@ -236,6 +240,45 @@ where
                 }
             }
         });
+    }
+}
+
+/// The most records one `audit_log` request answers.
+pub const MAX_AUDIT_RECORDS: usize = 500;
+
+/// `Some(limit)` when the line is `{"op": "audit_log", "limit": N}` (with an optional
+/// `on_behalf`): every daemon answers it the same way, for every caller that may connect
+/// (the read right: auditors read the audit log).
+fn audit_log_request(line: &str) -> Option<usize> {
+    #[derive(Deserialize)]
+    struct AuditLogRequest {
+        op: String,
+        #[serde(default)]
+        limit: Option<usize>,
+        #[serde(default, rename = "on_behalf")]
+        _on_behalf: Option<serde_json::Value>,
+    }
+    let r: AuditLogRequest = serde_json::from_str(line).ok()?;
+    (r.op == "audit_log").then(|| r.limit.unwrap_or(100).min(MAX_AUDIT_RECORDS))
+}
+
+/// The daemon's audit chain: whether it is intact (every record present and unchanged, as
+/// `mamori audit-verify` checks) and its last `limit` records, newest first.
+async fn audit_log(audit: &Arc<AuditLog>, limit: usize) -> Response {
+    let dir = audit.dir().to_path_buf();
+    let answer = tokio::task::spawn_blocking(move || {
+        let chain = match crate::audit::verify(&dir) {
+            Ok(records) => serde_json::json!({"intact": true, "records": records}),
+            Err(e) => serde_json::json!({"intact": false, "error": e.to_string()}),
+        };
+        crate::audit::recent(&dir, limit)
+            .map(|recent| serde_json::json!({"chain": chain, "recent": recent}))
+    })
+    .await;
+    match answer {
+        Ok(Ok(data)) => Response::Ok { data },
+        Ok(Err(e)) => Response::error(ErrorKind::Internal, e.to_string()),
+        Err(e) => Response::error(ErrorKind::Internal, e.to_string()),
     }
 }
 

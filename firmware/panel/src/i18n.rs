@@ -196,6 +196,16 @@ texts! {
     password_changed: "パスワードを変更しました。ほかの端末のログインは終了しました。", "Password changed. Your other sessions have ended.";
     change: "変更", "Change";
     you: "(あなた)", "(you)";
+    nav_audit: "監査ログ", "Audit log";
+    audit_title: "監査ログ", "Audit log";
+    audit_help: "管理操作はすべて、実行前にサービスごとの監査ログに記録されます。各記録は直前の記録のハッシュを含むため、書き換えや削除は検出されます。", "Every administrative action is recorded in its service's audit log before it takes effect. Each record holds the hash of the one before, so a changed or removed record is detected.";
+    chain_intact: "改ざんなし(記録 {} 件を検証)", "Intact ({} records verified)";
+    chain_broken: "改ざんまたは欠落を検出: {}", "Tampering or a gap found: {}";
+    chain_unreachable: "読めません: {}", "Cannot be read: {}";
+    time: "日時", "Time";
+    event: "操作", "Action";
+    by: "実行者", "By";
+    details: "内容", "Details";
 }
 
 /// The text for a wizard problem.

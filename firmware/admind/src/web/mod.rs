@@ -2,6 +2,7 @@
 //! check on every state-changing request, sessions from the `__Host-` cookie, the CSRF
 //! token check, role checks, and rendering. Pages are server-rendered HTML with no script.
 
+mod audit;
 mod dashboard;
 mod login;
 mod setup;
@@ -67,6 +68,7 @@ pub fn router(panel: Arc<Panel>) -> Router {
             get(setup::summary_form).post(setup::summary_submit),
         )
         .route("/dashboard", get(dashboard::page))
+        .route("/system/audit", get(audit::page))
         .route("/system/users", get(users::list))
         .route("/system/users/add", post(users::add))
         .route("/system/users/remove", post(users::remove))
