@@ -807,28 +807,47 @@ fn the_route_is_tested_live_before_it_is_saved_and_then_carries_mail() {
 fn testssl_finds_no_weak_protocol_or_cipher_on_the_panel() {
     crate::common::require("testssl");
     let b = PanelBox::start("");
-    let json = b.dir.path().join("testssl.json");
-    let out = std::process::Command::new("testssl")
-        .args([
-            "--quiet",
-            "--color",
-            "0",
-            "--warnings",
-            "off",
-            "-p",
-            "-s",
-            "-f",
-            "-S",
-            "--jsonfile",
-        ])
-        .arg(&json)
-        .arg(format!("127.0.0.1:{}", b.https))
-        .output()
-        .unwrap();
-    let findings: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&json).unwrap_or_default()).unwrap_or_else(|_| {
-            panic!("no testssl JSON: {}", String::from_utf8_lossy(&out.stdout))
-        });
+    // testssl opens many connections; on a loaded CI machine one may fail, which testssl
+    // reports as a WARN "check failed because of connect problem" (no finding on the
+    // panel). Such a run is repeated, once or twice; a real finding stays a failure.
+    let scan = |n: u32| -> serde_json::Value {
+        let json = b.dir.path().join(format!("testssl-{n}.json"));
+        let out = std::process::Command::new("testssl")
+            .args([
+                "--quiet",
+                "--color",
+                "0",
+                "--warnings",
+                "off",
+                "-p",
+                "-s",
+                "-f",
+                "-S",
+                "--jsonfile",
+            ])
+            .arg(&json)
+            .arg(format!("127.0.0.1:{}", b.https))
+            .output()
+            .unwrap();
+        serde_json::from_slice(&std::fs::read(&json).unwrap_or_default())
+            .unwrap_or_else(|_| panic!("no testssl JSON: {}", String::from_utf8_lossy(&out.stdout)))
+    };
+    let inconclusive = |v: &serde_json::Value| {
+        v.as_array().is_some_and(|a| {
+            a.iter().any(|f| {
+                f["finding"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("check failed") || t.contains("connect problem"))
+            })
+        })
+    };
+    let mut findings = scan(1);
+    for n in 2..=3 {
+        if !inconclusive(&findings) {
+            break;
+        }
+        findings = scan(n);
+    }
     let findings = findings.as_array().unwrap();
     assert!(findings.len() > 30, "testssl ran: {findings:?}");
     let by_id = |id: &str| {
@@ -986,7 +1005,7 @@ fn the_audit_page_shows_every_chain_and_catches_a_changed_record() {
     assert!(a.body.contains(r#"id="saved""#), "{}", a.body);
     let page = c.get("/system/audit");
     assert_eq!(page.status, 200);
-    for daemon in ["admind", "settingsd", "smtpd"] {
+    for daemon in ["admind", "settingsd", "settings", "smtpd"] {
         assert!(
             page.body
                 .contains(&format!(r#"class="ok" id="status-{daemon}">改ざんなし"#)),
@@ -1025,4 +1044,93 @@ fn the_audit_page_shows_every_chain_and_catches_a_changed_record() {
         page.body
     );
     assert!(page.body.contains(r#"class="ok" id="status-admind""#));
+}
+
+/// The settings history: every version with who and what, the changes of one (password
+/// hashes hidden), and going back to an earlier version as a new one, put in force in the
+/// relay; an auditor sees the history but cannot go back.
+#[test]
+fn the_settings_history_shows_changes_and_goes_back_as_a_new_version() {
+    let b = PanelBox::start("");
+    let c = create_admin(&b, "tanaka", ADMIN_PW);
+    let a = finish_wizard(&c);
+    assert!(a.body.contains(r#"id="saved""#), "{}", a.body);
+    let page = c.get("/system/settings");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("setup wizard") && page.body.contains("for tanaka (admin)"),
+        "{}",
+        page.body
+    );
+    let page = c.get("/system/settings?diff=2");
+    assert!(
+        page.body.contains("smtp.office_domains") && page.body.contains("branch.example.jp"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("(hidden)") && !page.body.contains("$argon2id$"),
+        "hashes hidden: {}",
+        page.body
+    );
+    // Back to version 1 (the login was moments ago: no password asked again).
+    assert!(!page.body.contains(r#"id="password-1""#));
+    let t = page.csrf();
+    let a = c.post(
+        "/system/settings/rollback",
+        &[("_csrf", &t), ("version", "1")],
+    );
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(
+        a.body.contains("版 1 に戻しました(新しい版 3)"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("smtpd: 反映しました"), "{}", a.body);
+    assert!(
+        a.body.contains("firewalld: 反映されませんでした"),
+        "the try-out has no firewall: {}",
+        a.body
+    );
+    let (_, domains, _) = b.settings(&["get", "smtp.office_domains"]);
+    assert_eq!(domains.trim(), "[]", "{domains}");
+    let (_, history, _) = b.settings(&["history"]);
+    assert!(
+        history
+            .lines()
+            .next()
+            .unwrap()
+            .contains("rollback to version 1"),
+        "{history}"
+    );
+    let dash = c.get("/dashboard");
+    let row = format!(
+        "<td>smtpd</td><td>稼働中</td><td>{}</td><td>3</td>",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(dash.body.contains(&row), "{}", dash.body);
+    // An auditor reads the history but may not go back.
+    let t = c.get("/system/users").csrf();
+    let a = c.post(
+        "/system/users/add",
+        &[
+            ("_csrf", &t),
+            ("name", "kansa"),
+            ("role", "auditor"),
+            ("password", "hiru-no-tsuki-ga-deru"),
+            ("password_again", "hiru-no-tsuki-ga-deru"),
+        ],
+    );
+    assert_eq!(a.status, 303);
+    let (auditor, _) = login(&b, "kansa", "hiru-no-tsuki-ga-deru");
+    let page = auditor.get("/system/settings");
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("/system/settings/rollback"));
+    let a = auditor.post(
+        "/system/settings/rollback",
+        &[("_csrf", &page.csrf()), ("version", "2")],
+    );
+    assert_eq!(a.status, 403);
+    let audit = std::fs::read_to_string(b.data().join("admind/audit/admind/audit.jsonl")).unwrap();
+    assert!(audit.contains("panel_settings_rollback"), "{audit}");
 }

@@ -55,7 +55,22 @@ pub struct AuditLog {
     max_bytes: u64,
     keep: usize,
     inner: Mutex<Tail>,
+    /// The last whole-chain check: when it ran, the current file's length and change time
+    /// then, and its answer (see [`AuditLog::verified`]).
+    last_check: Mutex<Option<LastCheck>>,
 }
+
+/// A whole-chain check kept for reuse.
+#[derive(Debug)]
+struct LastCheck {
+    at: std::time::Instant,
+    file: Option<(u64, std::time::SystemTime)>,
+    result: Result<u64, String>,
+}
+
+/// How long a whole-chain check is reused: reading every rotated file is work for a small
+/// board, and anyone who may connect to a control socket may ask.
+pub const VERIFY_REUSE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The open file and the end of the chain.
 #[derive(Debug)]
@@ -95,6 +110,7 @@ impl AuditLog {
                 seq,
                 prev,
             }),
+            last_check: Mutex::new(None),
         })
     }
 
@@ -140,6 +156,30 @@ impl AuditLog {
         tail.seq = seq;
         tail.prev = hex_sha256(bytes.get(..bytes.len() - 1).unwrap_or_default());
         Ok(seq)
+    }
+
+    /// The chain checked whole ([`verify`]): how many records, or where it breaks. A check
+    /// less than [`VERIFY_REUSE`] old, made when the current file was as it is now (length
+    /// and change time), is answered again instead of reading every file anew; checks run
+    /// one at a time.
+    pub fn verified(&self) -> Result<u64, String> {
+        let mut last = self.last_check.lock().unwrap_or_else(|p| p.into_inner());
+        let file = fs::metadata(self.dir.join(FILE_NAME))
+            .ok()
+            .and_then(|m| Some((m.len(), m.modified().ok()?)));
+        if let Some(l) = last.as_ref()
+            && l.at.elapsed() < VERIFY_REUSE
+            && l.file == file
+        {
+            return l.result.clone();
+        }
+        let result = verify(&self.dir).map_err(|e| e.to_string());
+        *last = Some(LastCheck {
+            at: std::time::Instant::now(),
+            file,
+            result: result.clone(),
+        });
+        result
     }
 
     /// Where the chain's files are.
@@ -331,6 +371,16 @@ pub fn recent(dir: &Path, limit: usize) -> Result<Vec<Value>, AuditError> {
         .filter_map(|l| serde_json::from_slice(l).ok())
         .take(limit)
         .collect())
+}
+
+/// What the panel shows of a chain: `{"chain": {"intact", "records" | "error"}, "recent":
+/// [newest first]}` (the check reused for [`VERIFY_REUSE`]).
+pub fn summary(log: &AuditLog, limit: usize) -> Result<Value, AuditError> {
+    let chain = match log.verified() {
+        Ok(records) => serde_json::json!({"intact": true, "records": records}),
+        Err(e) => serde_json::json!({"intact": false, "error": e}),
+    };
+    Ok(serde_json::json!({"chain": chain, "recent": recent(&log.dir, limit)?}))
 }
 
 /// Checks the chain of every audit file in `dir`, oldest first. Returns how many records

@@ -265,16 +265,8 @@ fn audit_log_request(line: &str) -> Option<usize> {
 /// The daemon's audit chain: whether it is intact (every record present and unchanged, as
 /// `mamori audit-verify` checks) and its last `limit` records, newest first.
 async fn audit_log(audit: &Arc<AuditLog>, limit: usize) -> Response {
-    let dir = audit.dir().to_path_buf();
-    let answer = tokio::task::spawn_blocking(move || {
-        let chain = match crate::audit::verify(&dir) {
-            Ok(records) => serde_json::json!({"intact": true, "records": records}),
-            Err(e) => serde_json::json!({"intact": false, "error": e.to_string()}),
-        };
-        crate::audit::recent(&dir, limit)
-            .map(|recent| serde_json::json!({"chain": chain, "recent": recent}))
-    })
-    .await;
+    let audit = audit.clone();
+    let answer = tokio::task::spawn_blocking(move || crate::audit::summary(&audit, limit)).await;
     match answer {
         Ok(Ok(data)) => Response::Ok { data },
         Ok(Err(e)) => Response::error(ErrorKind::Internal, e.to_string()),

@@ -80,6 +80,13 @@ pub enum SettingsRequest {
         /// The version.
         version: u64,
     },
+    /// The settings store's own audit chain (every version, whoever made it): whether it is
+    /// intact and its newest records.
+    StoreAuditLog {
+        /// How many records (at most [`mamori_core::control::MAX_AUDIT_RECORDS`]).
+        #[serde(default)]
+        limit: Option<usize>,
+    },
     /// Store a secret (a provider's password) in the store's `secrets/NAME` file (mode 0640)
     /// for a setting that names a file (`smtp.delivery.smarthost.password_file`); answers
     /// the path. The secret itself is in no version, log or audit record.
@@ -94,7 +101,9 @@ pub enum SettingsRequest {
 impl Request for SettingsRequest {
     fn right(&self) -> Right {
         match self {
-            Self::Health | Self::History | Self::Diff { .. } => Right::Read,
+            Self::Health | Self::History | Self::Diff { .. } | Self::StoreAuditLog { .. } => {
+                Right::Read
+            }
             Self::Current
             | Self::Check { .. }
             | Self::Change { .. }
@@ -113,6 +122,7 @@ impl Request for SettingsRequest {
             Self::Change { .. } => "change",
             Self::Rollback { .. } => "rollback",
             Self::SetSecret { .. } => "set_secret",
+            Self::StoreAuditLog { .. } => "store_audit_log",
         }
     }
 
@@ -236,6 +246,19 @@ impl Service {
             SettingsRequest::Rollback { version } => {
                 let committed = self.store.rollback(version, &by)?;
                 serde_json::json!({"version": committed.version, "warnings": committed.report.warnings})
+            }
+            SettingsRequest::StoreAuditLog { limit } => {
+                let limit = limit
+                    .unwrap_or(100)
+                    .min(mamori_core::control::MAX_AUDIT_RECORDS);
+                let dir = mamori_core::audit::chain_dir(self.store.dir(), "settings");
+                let chain = match mamori_core::audit::verify(&dir) {
+                    Ok(records) => serde_json::json!({"intact": true, "records": records}),
+                    Err(e) => serde_json::json!({"intact": false, "error": e.to_string()}),
+                };
+                let recent = mamori_core::audit::recent(&dir, limit)
+                    .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+                serde_json::json!({"chain": chain, "recent": recent})
             }
             SettingsRequest::SetSecret { name, value } => {
                 let path = self.write_secret(&name, &value)?;

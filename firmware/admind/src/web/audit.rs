@@ -1,5 +1,6 @@
-//! The audit log page: each service's chain — the panel's own, the settings service's, the
-//! relay's and the firewall's — with its verification state (intact, or where it breaks)
+//! The audit log page: each service's chain — the panel's own, the settings service's
+//! (requests to it), the settings store's (every version, from the panel or the `mamori
+//! settings` command), the relay's and the firewall's — with its verification state (intact, or where it breaks)
 //! and its latest records. Open to every role (auditors read it).
 
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use axum::response::Response;
 use mamori_panel::i18n::fill;
 use mamori_panel::users::Role;
 
-use super::{Chrome, ask, render, require};
+use super::{Chrome, ask, or_answer, render, require};
 use crate::state::Panel;
 
 /// How many records of each chain the page shows.
@@ -95,36 +96,30 @@ fn chain(c: &Chrome, daemon: &'static str, answer: Result<serde_json::Value, Str
 
 /// The panel's own chain, read here.
 async fn own(panel: &Panel) -> Result<serde_json::Value, String> {
-    let dir = panel.audit.dir().to_path_buf();
+    let audit = panel.audit.clone();
     tokio::task::spawn_blocking(move || {
-        let chain = match mamori_core::audit::verify(&dir) {
-            Ok(records) => serde_json::json!({"intact": true, "records": records}),
-            Err(e) => serde_json::json!({"intact": false, "error": e.to_string()}),
-        };
-        mamori_core::audit::recent(&dir, SHOWN)
-            .map(|recent| serde_json::json!({"chain": chain, "recent": recent}))
-            .map_err(|e| e.to_string())
+        mamori_core::audit::summary(&audit, SHOWN).map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| e.to_string())?
 }
 
 pub(crate) async fn page(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Auditor) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Auditor));
     let c = Chrome::new(Some(&s), s.lang, |t| t.audit_title);
     let request = serde_json::json!({"op": "audit_log", "limit": SHOWN});
-    let (admind, settingsd, smtpd, firewalld) = tokio::join!(
+    let store_request = serde_json::json!({"op": "store_audit_log", "limit": SHOWN});
+    let (admind, settingsd, store, smtpd, firewalld) = tokio::join!(
         own(&panel),
         ask(&panel.sockets.settings, &s, request.clone()),
+        ask(&panel.sockets.settings, &s, store_request),
         ask(&panel.sockets.smtpd, &s, request.clone()),
         ask(&panel.sockets.firewalld, &s, request),
     );
     let chains = vec![
         chain(&c, "admind", admind),
         chain(&c, "settingsd", settingsd),
+        chain(&c, "settings", store),
         chain(&c, "smtpd", smtpd),
         chain(&c, "firewalld", firewalld),
     ];

@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use mamori_panel::users::Role;
 
-use super::{Chrome, ask, render, require};
+use super::{Chrome, ask, or_answer, render, require};
 use crate::state::{DashboardData, Panel, lock};
 
 /// How long the daemons' answers are shown before they are asked again.
@@ -66,10 +66,7 @@ struct DashboardPage {
 }
 
 pub(crate) async fn page(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Auditor) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Auditor));
     let c = Chrome::new(Some(&s), s.lang, |t| t.dashboard_title);
     let data = daemons(&panel, &s).await;
     let names = ["settingsd", "smtpd", "firewalld"];

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use mamori_panel::i18n::{Lang, fill};
 use serde::Deserialize;
 
-use super::{Chrome, Peer, csrf_ok, csrf_refused, render, require, source};
+use super::{Chrome, Peer, checked, csrf_form, or_answer, render, render_status, require, source};
 use crate::state::{Panel, lock};
 
 #[derive(Template)]
@@ -75,14 +75,15 @@ pub(crate) async fn submit(
     let from = source(&peer);
     let now = mamori_core::clock::unix_now();
     let page = |status: StatusCode, error: String, user: String| {
-        let mut r = render(&LoginPage {
-            c: Chrome::new(None, Lang::Ja, |t| t.login_title),
-            notice: None,
-            error: Some(error),
-            user,
-        });
-        *r.status_mut() = status;
-        r
+        render_status(
+            status,
+            &LoginPage {
+                c: Chrome::new(None, Lang::Ja, |t| t.login_title),
+                notice: None,
+                error: Some(error),
+                user,
+            },
+        )
     };
     if let Err(wait) = lock(&panel.throttle).check(from, &user, now) {
         return page(
@@ -144,14 +145,12 @@ pub(crate) async fn logout(
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Response {
-    let (id, s) = match require(&panel, &headers, mamori_panel::users::Role::Auditor) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    match form {
-        Ok(Form(f)) if csrf_ok(&s, &f.csrf) => {}
-        _ => return csrf_refused(s.lang),
-    }
+    let (id, s) = or_answer!(require(
+        &panel,
+        &headers,
+        mamori_panel::users::Role::Auditor
+    ));
+    or_answer!(checked(&s, form));
     panel.audit.record_or_log(
         "panel_logout",
         serde_json::json!({"by": s.user, "source": source(&peer).to_string()}),
@@ -177,14 +176,12 @@ pub(crate) async fn switch_lang(
     headers: HeaderMap,
     form: Result<Form<LangForm>, FormRejection>,
 ) -> Response {
-    let (id, s) = match require(&panel, &headers, mamori_panel::users::Role::Auditor) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let f = match form {
-        Ok(Form(f)) if csrf_ok(&s, &f.csrf) => f,
-        _ => return csrf_refused(s.lang),
-    };
+    let (id, s) = or_answer!(require(
+        &panel,
+        &headers,
+        mamori_panel::users::Role::Auditor
+    ));
+    let f = or_answer!(checked(&s, form));
     let Some(lang) = Lang::parse(&f.lang) else {
         return super::message(StatusCode::BAD_REQUEST, s.lang, s.lang.texts().bad_request);
     };
@@ -213,3 +210,5 @@ pub(crate) async fn switch_lang(
     };
     Redirect::to(&back).into_response()
 }
+
+csrf_form!(TokenForm, LangForm);

@@ -4,6 +4,7 @@
 
 mod audit;
 mod dashboard;
+mod history;
 mod login;
 mod setup;
 mod users;
@@ -69,6 +70,9 @@ pub fn router(panel: Arc<Panel>) -> Router {
         )
         .route("/dashboard", get(dashboard::page))
         .route("/system/audit", get(audit::page))
+        .route("/system/settings", get(history::list))
+        .route("/system/settings/rollback", post(history::rollback))
+        .route("/system/firewall/confirm", post(history::confirm_firewall))
         .route("/system/users", get(users::list))
         .route("/system/users/add", post(users::add))
         .route("/system/users/remove", post(users::remove))
@@ -223,6 +227,47 @@ pub(crate) fn require(
     }
 }
 
+/// The value of `Ok`, or returns the boxed answer of `Err` from the handler: every page
+/// starts with the session check (and a form with its CSRF check) this way.
+macro_rules! or_answer {
+    ($checked:expr) => {
+        match $checked {
+            Ok(v) => v,
+            Err(answer) => return *answer,
+        }
+    };
+}
+pub(crate) use or_answer;
+
+/// A form that carries the session's CSRF token.
+pub(crate) trait CsrfForm {
+    /// The token the form came with.
+    fn token(&self) -> &str;
+}
+
+/// The form, if it could be read and carries `session`'s CSRF token; else the refusal.
+pub(crate) fn checked<T: CsrfForm>(
+    session: &Session,
+    form: Result<axum::extract::Form<T>, axum::extract::rejection::FormRejection>,
+) -> Result<T, Box<Response>> {
+    match form {
+        Ok(axum::extract::Form(f)) if csrf_ok(session, f.token()) => Ok(f),
+        _ => Err(Box::new(csrf_refused(session.lang))),
+    }
+}
+
+/// Implements [`CsrfForm`] for forms whose token field is `csrf`.
+macro_rules! csrf_form {
+    ($($form:ty),* $(,)?) => {
+        $(impl crate::web::CsrfForm for $form {
+            fn token(&self) -> &str {
+                &self.csrf
+            }
+        })*
+    };
+}
+pub(crate) use csrf_form;
+
 /// Whether `token` is the session's CSRF token (constant-time).
 pub(crate) fn csrf_ok(session: &Session, token: &str) -> bool {
     mamori_panel::same_secret(session.csrf.as_bytes(), token.as_bytes())
@@ -287,6 +332,55 @@ pub(crate) fn render(t: &impl Template) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }
     }
+}
+
+/// Renders a template as an HTML answer with `status` (a form shown again with its errors).
+pub(crate) fn render_status(status: StatusCode, t: &impl Template) -> Response {
+    let mut r = render(t);
+    *r.status_mut() = status;
+    r
+}
+
+/// Re-authentication for a sensitive action (a password, a rollback or restore, an update,
+/// turning a protection off): nothing to do within [`REAUTH_SECS`] of the last time the
+/// person entered the password (unless `always`, as for a password change); else
+/// `password` must be theirs (throttled like a login, failures audited). `Err` is the text
+/// for the page.
+///
+/// [`REAUTH_SECS`]: mamori_panel::session::REAUTH_SECS
+pub(crate) async fn reauthenticate(
+    panel: &Panel,
+    id: &str,
+    s: &Session,
+    password: &str,
+    from: IpAddr,
+    action: &str,
+    always: bool,
+) -> Result<(), String> {
+    let now = mamori_core::clock::unix_now();
+    if !always && s.recently_authenticated(now) {
+        return Ok(());
+    }
+    let t = s.lang.texts();
+    if let Err(wait) = lock(&panel.throttle).check(from, &s.user, now) {
+        return Err(mamori_panel::i18n::fill(t.login_wait, wait));
+    }
+    let users = lock(&panel.users).clone();
+    let (name, password) = (s.user.clone(), password.to_string());
+    let ok = tokio::task::spawn_blocking(move || users.authenticate(&name, &password).is_some())
+        .await
+        .unwrap_or(false);
+    if !ok {
+        lock(&panel.throttle).failed(from, &s.user, now);
+        panel.audit.record_or_log(
+            "panel_reauthentication_failed",
+            serde_json::json!({"user": s.user, "source": from.to_string(), "for": action}),
+        );
+        return Err(t.current_password_wrong.to_string());
+    }
+    lock(&panel.throttle).succeeded(from, &s.user);
+    lock(&panel.sessions).reauthenticated(id, now);
+    Ok(())
 }
 
 /// The client's address.

@@ -16,7 +16,9 @@ use mamori_panel::users::{Role, UserError};
 use mamori_panel::wizard::{self, Draft, Problem, Route};
 use serde::Deserialize;
 
-use super::{Chrome, Peer, ask, csrf_ok, csrf_refused, render, require, source};
+use super::{
+    Chrome, Peer, ask, checked, csrf_form, or_answer, render, render_status, require, source,
+};
 use crate::state::{Panel, lock};
 
 #[derive(Template)]
@@ -82,17 +84,12 @@ pub(crate) async fn account_submit(
         user_error: None,
         password_error: None,
     };
-    let refuse = |page: &AccountPage, status: StatusCode| {
-        let mut r = render(page);
-        *r.status_mut() = status;
-        r
-    };
     // Per address only (the "account" is the address): a 60-bit code cannot be guessed, and
     // one guesser on the LAN must not hold up the office's own setup.
     let key = from.to_string();
     if let Err(wait) = lock(&panel.code_throttle).check(from, &key, now) {
         page.code_error = Some(fill(t.setup_code_wait, wait));
-        return refuse(&page, StatusCode::TOO_MANY_REQUESTS);
+        return render_status(StatusCode::TOO_MANY_REQUESTS, &page);
     }
     let code_ok = lock(&panel.setup)
         .code
@@ -105,11 +102,11 @@ pub(crate) async fn account_submit(
             serde_json::json!({"source": from.to_string()}),
         );
         page.code_error = Some(t.setup_code_wrong.to_string());
-        return refuse(&page, StatusCode::FORBIDDEN);
+        return render_status(StatusCode::FORBIDDEN, &page);
     }
     if f.password != f.password_again {
         page.password_error = Some(problem(t, &Problem::PasswordsDiffer));
-        return refuse(&page, StatusCode::BAD_REQUEST);
+        return render_status(StatusCode::BAD_REQUEST, &page);
     }
     let hostname = panel.hostname.clone();
     let (name, password) = (user.clone(), f.password);
@@ -135,16 +132,16 @@ pub(crate) async fn account_submit(
         Ok(Ok(())) => {}
         Ok(Err(UserError::Password(p))) => {
             page.password_error = Some(problem(t, &Problem::Password(p)));
-            return refuse(&page, StatusCode::BAD_REQUEST);
+            return render_status(StatusCode::BAD_REQUEST, &page);
         }
         Ok(Err(UserError::BadName)) => {
             page.user_error = Some(t.problem_user_name.to_string());
-            return refuse(&page, StatusCode::BAD_REQUEST);
+            return render_status(StatusCode::BAD_REQUEST, &page);
         }
         Ok(Err(UserError::Exists)) => return Redirect::to("/login").into_response(),
         Ok(Err(e)) => {
             page.user_error = Some(e.to_string());
-            return refuse(&page, StatusCode::BAD_REQUEST);
+            return render_status(StatusCode::BAD_REQUEST, &page);
         }
         Err(e) => {
             return super::message(StatusCode::INTERNAL_SERVER_ERROR, lang, &e.to_string());
@@ -199,10 +196,7 @@ fn save_draft(panel: &Panel, user: &str, edit: impl FnOnce(&mut Draft)) {
 }
 
 pub(crate) async fn domains_form(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Administrator) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
     let draft = draft_of(&panel, &s.user);
     render(&domains_page(&s, draft.domains.join("\n"), None))
 }
@@ -240,14 +234,8 @@ pub(crate) async fn domains_submit(
     headers: HeaderMap,
     form: Result<Form<DomainsForm>, FormRejection>,
 ) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Administrator) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let f = match form {
-        Ok(Form(f)) if csrf_ok(&s, &f.csrf) => f,
-        _ => return csrf_refused(s.lang),
-    };
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
     match wizard::domains(&f.domains) {
         Ok(domains) => {
             save_draft(&panel, &s.user, |d| d.domains = domains);
@@ -255,9 +243,7 @@ pub(crate) async fn domains_submit(
         }
         Err(p) => {
             let error = Some(problem(s.lang.texts(), &p));
-            let mut r = render(&domains_page(&s, f.domains, error));
-            *r.status_mut() = StatusCode::BAD_REQUEST;
-            r
+            render_status(StatusCode::BAD_REQUEST, &domains_page(&s, f.domains, error))
         }
     }
 }
@@ -280,10 +266,7 @@ fn lan_page(s: &mamori_panel::session::Session, value: String, error: Option<Str
 }
 
 pub(crate) async fn lan_form(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Administrator) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
     let draft = draft_of(&panel, &s.user);
     render(&lan_page(
         &s,
@@ -304,14 +287,8 @@ pub(crate) async fn lan_submit(
     headers: HeaderMap,
     form: Result<Form<LanForm>, FormRejection>,
 ) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Administrator) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let f = match form {
-        Ok(Form(f)) if csrf_ok(&s, &f.csrf) => f,
-        _ => return csrf_refused(s.lang),
-    };
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
     match wizard::lan(&f.lan) {
         Ok(net) => {
             save_draft(&panel, &s.user, |d| d.lan = Some(net.to_string()));
@@ -319,9 +296,7 @@ pub(crate) async fn lan_submit(
         }
         Err(p) => {
             let error = Some(problem(s.lang.texts(), &p));
-            let mut r = render(&lan_page(&s, f.lan, error));
-            *r.status_mut() = StatusCode::BAD_REQUEST;
-            r
+            render_status(StatusCode::BAD_REQUEST, &lan_page(&s, f.lan, error))
         }
     }
 }
@@ -368,10 +343,7 @@ fn route_page(s: &mamori_panel::session::Session, draft: &Draft) -> RoutePage {
 }
 
 pub(crate) async fn route_form(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Administrator) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
     render(&route_page(&s, &draft_of(&panel, &s.user)))
 }
 
@@ -397,14 +369,8 @@ pub(crate) async fn route_submit(
     headers: HeaderMap,
     form: Result<Form<RouteForm>, FormRejection>,
 ) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Administrator) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let f = match form {
-        Ok(Form(f)) if csrf_ok(&s, &f.csrf) => f,
-        _ => return csrf_refused(s.lang),
-    };
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
     let t = s.lang.texts();
     if f.mode == "direct" {
         save_draft(&panel, &s.user, |d| d.route = Some(Route::Direct));
@@ -424,9 +390,7 @@ pub(crate) async fn route_submit(
         (h, p) => {
             page.host_error = h.err().map(|e| problem(t, &e));
             page.port_error = p.err().map(|e| problem(t, &e));
-            let mut r = render(&page);
-            *r.status_mut() = StatusCode::BAD_REQUEST;
-            return r;
+            return render_status(StatusCode::BAD_REQUEST, &page);
         }
     };
     // An empty password field keeps the one entered before for the same server and login.
@@ -460,9 +424,7 @@ pub(crate) async fn route_submit(
             return Redirect::to("/setup/accounts").into_response();
         }
         page.result_error = Some(t.route_test_needed.to_string());
-        let mut r = render(&page);
-        *r.status_mut() = StatusCode::BAD_REQUEST;
-        return r;
+        return render_status(StatusCode::BAD_REQUEST, &page);
     }
     let request = serde_json::json!({
         "op": "test_route",
@@ -529,10 +491,7 @@ pub(crate) async fn accounts_form(
     headers: HeaderMap,
     query: Result<Query<AddedQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Administrator) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
     let draft = draft_of(&panel, &s.user);
     let mut page = accounts_page(&s, &draft);
     // Said only of an account that is in the draft: the query cannot put text on the page.
@@ -558,14 +517,8 @@ pub(crate) async fn accounts_submit(
     headers: HeaderMap,
     form: Result<Form<AccountAddForm>, FormRejection>,
 ) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Administrator) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let f = match form {
-        Ok(Form(f)) if csrf_ok(&s, &f.csrf) => f,
-        _ => return csrf_refused(s.lang),
-    };
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
     let t = s.lang.texts();
     let draft = draft_of(&panel, &s.user);
     let mut page = accounts_page(&s, &draft);
@@ -588,15 +541,11 @@ pub(crate) async fn accounts_submit(
         }
         Err(p @ (Problem::PasswordsDiffer | Problem::Password(_))) => {
             page.password_error = Some(problem(t, &p));
-            let mut r = render(&page);
-            *r.status_mut() = StatusCode::BAD_REQUEST;
-            r
+            render_status(StatusCode::BAD_REQUEST, &page)
         }
         Err(p) => {
             page.address_error = Some(problem(t, &p));
-            let mut r = render(&page);
-            *r.status_mut() = StatusCode::BAD_REQUEST;
-            r
+            render_status(StatusCode::BAD_REQUEST, &page)
         }
     }
 }
@@ -632,10 +581,7 @@ pub(crate) async fn howto(
     headers: HeaderMap,
     query: Result<Query<HowtoQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Administrator) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
     let user: String = query
         .map(|q| q.0.user)
         .unwrap_or_default()
@@ -703,10 +649,7 @@ fn summary_page(s: &mamori_panel::session::Session, draft: &Draft) -> SummaryPag
 }
 
 pub(crate) async fn summary_form(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Administrator) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
     render(&summary_page(&s, &draft_of(&panel, &s.user)))
 }
 
@@ -716,22 +659,14 @@ pub(crate) async fn summary_submit(
     headers: HeaderMap,
     form: Result<Form<super::login::TokenForm>, FormRejection>,
 ) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Administrator) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    match form {
-        Ok(Form(f)) if csrf_ok(&s, &f.csrf) => {}
-        _ => return csrf_refused(s.lang),
-    }
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    or_answer!(checked(&s, form));
     let t = s.lang.texts();
     let draft = draft_of(&panel, &s.user);
     let mut page = summary_page(&s, &draft);
     let fail = |mut page: SummaryPage, why: String| {
         page.error = Some(fill(t.summary_failed, why));
-        let mut r = render(&page);
-        *r.status_mut() = StatusCode::BAD_GATEWAY;
-        r
+        render_status(StatusCode::BAD_GATEWAY, &page)
     };
     if draft.domains.is_empty() {
         return fail(page, problem(t, &Problem::Required));
@@ -792,3 +727,5 @@ pub(crate) async fn summary_submit(
     page.saved = Some(fill(t.summary_saved, version));
     render(&page)
 }
+
+csrf_form!(DomainsForm, LanForm, RouteForm, AccountAddForm);

@@ -16,7 +16,7 @@ use mamori_panel::users::{Role, UserError};
 use mamori_panel::wizard::Problem;
 use serde::Deserialize;
 
-use super::{Chrome, Peer, csrf_ok, csrf_refused, render, require, source};
+use super::{Chrome, Peer, checked, csrf_form, or_answer, render, render_status, require, source};
 use crate::state::{Panel, lock};
 
 /// One row of the list.
@@ -74,12 +74,6 @@ fn page(panel: &Panel, s: &Session) -> UsersPage {
     }
 }
 
-fn refused(page: &UsersPage, status: StatusCode) -> Response {
-    let mut r = render(page);
-    *r.status_mut() = status;
-    r
-}
-
 /// `?done=added:NAME` and the like after a change (post/redirect/get).
 #[derive(Deserialize)]
 pub(crate) struct DoneQuery {
@@ -91,10 +85,7 @@ pub(crate) async fn list(
     headers: HeaderMap,
     query: Result<Query<DoneQuery>, QueryRejection>,
 ) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Auditor) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Auditor));
     let mut p = page(&panel, &s);
     let t = p.c.t;
     if let Ok(Query(q)) = query {
@@ -129,14 +120,8 @@ pub(crate) async fn add(
     headers: HeaderMap,
     form: Result<Form<AddForm>, FormRejection>,
 ) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Administrator) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let f = match form {
-        Ok(Form(f)) if csrf_ok(&s, &f.csrf) => f,
-        _ => return csrf_refused(s.lang),
-    };
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
     let mut p = page(&panel, &s);
     let t = p.c.t;
     let name: String = f.name.trim().chars().take(64).collect();
@@ -146,7 +131,7 @@ pub(crate) async fn add(
     };
     if f.password != f.password_again {
         p.add_password_error = Some(problem(t, &Problem::PasswordsDiffer));
-        return refused(&p, StatusCode::BAD_REQUEST);
+        return render_status(StatusCode::BAD_REQUEST, &p);
     }
     let hostname = panel.hostname.clone();
     let from = source(&peer);
@@ -161,11 +146,11 @@ pub(crate) async fn add(
         Ok(Ok(())) => Redirect::to(&format!("/system/users?done=added:{name}")).into_response(),
         Ok(Err(UserError::Password(pw))) => {
             p.add_password_error = Some(problem(t, &Problem::Password(pw)));
-            refused(&p, StatusCode::BAD_REQUEST)
+            render_status(StatusCode::BAD_REQUEST, &p)
         }
         Ok(Err(e)) => {
             p.add_error = Some(user_error(t, &e));
-            refused(&p, StatusCode::BAD_REQUEST)
+            render_status(StatusCode::BAD_REQUEST, &p)
         }
         Err(e) => super::message(StatusCode::INTERNAL_SERVER_ERROR, s.lang, &e.to_string()),
     }
@@ -195,14 +180,8 @@ pub(crate) async fn remove(
     headers: HeaderMap,
     form: Result<Form<RemoveForm>, FormRejection>,
 ) -> Response {
-    let (_, s) = match require(&panel, &headers, Role::Administrator) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let f = match form {
-        Ok(Form(f)) if csrf_ok(&s, &f.csrf) => f,
-        _ => return csrf_refused(s.lang),
-    };
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
     let from = source(&peer);
     let removed = panel.change_users(
         "panel_user_removed",
@@ -219,7 +198,7 @@ pub(crate) async fn remove(
         Ok(Err(e)) => {
             let mut p = page(&panel, &s);
             p.remove_error = Some(user_error(p.c.t, &e));
-            refused(&p, StatusCode::CONFLICT)
+            render_status(StatusCode::CONFLICT, &p)
         }
         Err(e) => super::message(StatusCode::INTERNAL_SERVER_ERROR, s.lang, &e.to_string()),
     }
@@ -240,41 +219,22 @@ pub(crate) async fn change_password(
     headers: HeaderMap,
     form: Result<Form<PasswordForm>, FormRejection>,
 ) -> Response {
-    let (id, s) = match require(&panel, &headers, Role::Auditor) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let f = match form {
-        Ok(Form(f)) if csrf_ok(&s, &f.csrf) => f,
-        _ => return csrf_refused(s.lang),
-    };
+    let (id, s) = or_answer!(require(&panel, &headers, Role::Auditor));
+    let f = or_answer!(checked(&s, form));
     let mut p = page(&panel, &s);
     let t = p.c.t;
     let from = source(&peer);
     let now = mamori_core::clock::unix_now();
-    // Re-authentication: the current password, throttled like a login.
-    if let Err(wait) = lock(&panel.throttle).check(from, &s.user, now) {
-        p.current_error = Some(fill(t.login_wait, wait));
-        return refused(&p, StatusCode::TOO_MANY_REQUESTS);
+    // Re-authentication: the current password every time, throttled like a login.
+    if let Err(why) =
+        super::reauthenticate(&panel, &id, &s, &f.current, from, "password change", true).await
+    {
+        p.current_error = Some(why);
+        return render_status(StatusCode::FORBIDDEN, &p);
     }
-    let users = lock(&panel.users).clone();
-    let (name, current) = (s.user.clone(), f.current.clone());
-    let ok = tokio::task::spawn_blocking(move || users.authenticate(&name, &current).is_some())
-        .await
-        .unwrap_or(false);
-    if !ok {
-        lock(&panel.throttle).failed(from, &s.user, now);
-        panel.audit.record_or_log(
-            "panel_reauthentication_failed",
-            serde_json::json!({"user": s.user, "source": from.to_string(), "for": "password change"}),
-        );
-        p.current_error = Some(t.current_password_wrong.to_string());
-        return refused(&p, StatusCode::FORBIDDEN);
-    }
-    lock(&panel.sessions).reauthenticated(&id, now);
     if f.password != f.password_again {
         p.new_password_error = Some(problem(t, &Problem::PasswordsDiffer));
-        return refused(&p, StatusCode::BAD_REQUEST);
+        return render_status(StatusCode::BAD_REQUEST, &p);
     }
     let hostname = panel.hostname.clone();
     let changed = tokio::task::block_in_place(|| {
@@ -301,8 +261,10 @@ pub(crate) async fn change_password(
         }
         Ok(Err(e)) => {
             p.new_password_error = Some(user_error(t, &e));
-            refused(&p, StatusCode::BAD_REQUEST)
+            render_status(StatusCode::BAD_REQUEST, &p)
         }
         Err(e) => super::message(StatusCode::INTERNAL_SERVER_ERROR, s.lang, &e.to_string()),
     }
 }
+
+csrf_form!(AddForm, RemoveForm, PasswordForm);
