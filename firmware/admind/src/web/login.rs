@@ -203,7 +203,7 @@ pub(crate) async fn switch_lang(
         tracing::warn!(error = %e, "the language choice was not saved");
     }
     // Back to the page the switch was on, if it is one of ours.
-    let back = if f.back.starts_with('/') && !f.back.starts_with("//") && f.back.len() < 200 {
+    let back = if local_path(&f.back) {
         f.back
     } else {
         "/dashboard".into()
@@ -212,3 +212,39 @@ pub(crate) async fn switch_lang(
 }
 
 csrf_form!(TokenForm, LangForm);
+
+/// Whether `path` is a path of this panel (never another site: no `//`, no backslash, which
+/// browsers read as a slash, only plain characters).
+fn local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path.len() < 200
+        && !path.contains("//")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_-.?=&%".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_language_switch_goes_back_only_to_panel_pages() {
+        for ok in [
+            "/dashboard",
+            "/setup/accounts?added=a%40b.jp",
+            "/system/settings?diff=3",
+        ] {
+            assert!(super::local_path(ok), "{ok}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/a//b",
+            "",
+            "/x\r\nSet-Cookie:",
+            "/a b",
+        ] {
+            assert!(!super::local_path(bad), "{bad}");
+        }
+    }
+}
