@@ -32,6 +32,17 @@ pub enum QuarantineAction {
         /// Queue ID.
         id: String,
     },
+    /// Refuse a held message: it is not delivered, and the sender gets a report saying so.
+    Reject {
+        /// Queue ID.
+        id: String,
+    },
+    /// Read a held message's text (headers, bodies, attachments, as DLP read it); each
+    /// view is recorded in the relay's audit log with who looked.
+    View {
+        /// Queue ID.
+        id: String,
+    },
     /// What is held by rule, and what DLP decided since the relay started: verdicts by
     /// action, and the findings of mail delivered all the same (logged only, such as a lone
     /// low-confidence My Number) by detector and confidence.
@@ -45,6 +56,8 @@ pub fn run(socket: &Path, action: QuarantineAction, json: bool) -> anyhow::Resul
         QuarantineAction::Show { id } => (SmtpRequest::QueueShow { id }, "show"),
         QuarantineAction::Release { id } => (SmtpRequest::QuarantineRelease { id }, "release"),
         QuarantineAction::Delete { id } => (SmtpRequest::QuarantineDelete { id }, "delete"),
+        QuarantineAction::Reject { id } => (SmtpRequest::QuarantineReject { id }, "reject"),
+        QuarantineAction::View { id } => (SmtpRequest::QuarantineContent { id }, "view"),
         QuarantineAction::Stats => (SmtpRequest::QuarantineStats, "stats"),
     };
     match call(socket, &req)? {
@@ -56,6 +69,7 @@ pub fn run(socket: &Path, action: QuarantineAction, json: bool) -> anyhow::Resul
                     "list" => print_list(&data),
                     "show" => print_show(&data),
                     "stats" => print_stats(&data),
+                    "view" => print_view(&data),
                     _ => println!("{}", serde_json::to_string(&data)?),
                 }
             }
@@ -102,6 +116,26 @@ fn print_stats(data: &Value) {
                 text(p, "confidence")
             );
         }
+    }
+}
+
+fn print_view(data: &Value) {
+    let view: mamori_smtp::dlp_stage::content_view::ContentView =
+        serde_json::from_value(data.clone()).unwrap_or_default();
+    for p in &view.pieces {
+        println!(
+            "== {} ({:?}){}",
+            p.location,
+            p.kind,
+            if p.cut { " [cut]" } else { "" }
+        );
+        println!("{}", p.text);
+    }
+    for p in &view.problems {
+        println!("problem: {p}");
+    }
+    if view.cut {
+        println!("-- the rest is not shown (too long)");
     }
 }
 

@@ -53,6 +53,19 @@ pub enum SmtpRequest {
         /// Queue ID.
         id: String,
     },
+    /// Refuse a quarantined message: it is not delivered, and its sender gets a report
+    /// saying that the office's approver refused it (a bounce, RFC 3464).
+    QuarantineReject {
+        /// Queue ID.
+        id: String,
+    },
+    /// A quarantined message's content as DLP read it (header fields, body text, the text
+    /// of attachments, bounded): for an approver deciding. Each view is in the audit log,
+    /// with the person, before the content is sent.
+    QuarantineContent {
+        /// Queue ID.
+        id: String,
+    },
     /// The counters: received, delivered, deferred, bounced, rejected.
     Stats,
     /// State, version, settings version in force, last error.
@@ -77,6 +90,8 @@ impl Request for SmtpRequest {
             // Quarantined and held mail: the approvers' work.
             Self::QuarantineRelease { .. }
             | Self::QuarantineDelete { .. }
+            | Self::QuarantineReject { .. }
+            | Self::QuarantineContent { .. }
             | Self::QueueHold { .. }
             | Self::QueueRelease { .. } => Right::Approve,
             Self::QueueDelete { .. }
@@ -98,6 +113,8 @@ impl Request for SmtpRequest {
             Self::QuarantineStats => "quarantine_stats",
             Self::QuarantineRelease { .. } => "quarantine_release",
             Self::QuarantineDelete { .. } => "quarantine_delete",
+            Self::QuarantineReject { .. } => "quarantine_reject",
+            Self::QuarantineContent { .. } => "quarantine_content",
             Self::Stats => "stats",
             Self::Health => "health",
             Self::ApplySettings { .. } => "apply_settings",

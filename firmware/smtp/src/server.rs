@@ -428,6 +428,36 @@ fn audit_admin(audit: &AuditLog, event: &str, id: &str, by: &Caller, extra: serd
     audit.record_or_log(event, fields);
 }
 
+/// A quarantined message's content for an approver: the view is recorded in the audit log
+/// (who, which message) before the content is read, and refused if it cannot be.
+async fn quarantine_content(
+    queue: &Queue,
+    audit: &AuditLog,
+    id: &str,
+    by: &Caller,
+) -> Result<serde_json::Value, QueueError> {
+    let env = queue.show(id)?;
+    let (Some(dlp), Some(_)) = (env.dlp, env.held) else {
+        return Err(QueueError::NotHeld(id.into()));
+    };
+    audit
+        .record(
+            "quarantine_content_viewed",
+            serde_json::json!({ "queue_id": id, "by": by.audit_name(), "rule": dlp.rule }),
+        )
+        .map_err(|e| QueueError::Join(format!("the audit log cannot be written: {e}")))?;
+    let spool = queue.spool().clone();
+    let id = id.to_string();
+    let view = tokio::task::spawn_blocking(move || {
+        spool
+            .content(&id)
+            .map(|raw| crate::dlp_stage::content_view::content_view(&raw))
+    })
+    .await
+    .map_err(|e| QueueError::Join(e.to_string()))??;
+    Ok(serde_json::to_value(view).unwrap_or_default())
+}
+
 /// Answers one control request; administrative changes are recorded in the audit log.
 pub async fn handle_control(
     queue: &Queue,
@@ -470,6 +500,29 @@ pub async fn handle_control(
             }),
             Err(e) => Err(e),
         },
+        SmtpRequest::QuarantineReject { id } => match queue.show(&id) {
+            Ok(env) if env.dlp.is_none() || env.held.is_none() => Err(QueueError::NotHeld(id)),
+            Ok(env) => {
+                let rule = env.dlp.and_then(|d| d.rule);
+                let reply = format!(
+                    "550 5.7.1 not sent: the office's approver refused this message (DLP rule \"{}\")",
+                    rule.as_deref().unwrap_or("")
+                );
+                queue.reject_held(&id, &reply).await.map(|_| {
+                    audit_admin(
+                        audit,
+                        "quarantine_reject",
+                        &id,
+                        by,
+                        serde_json::json!({ "rule": rule }),
+                    );
+                    tracing::info!(queue_id = %id, "refused from the quarantine; sender told");
+                    serde_json::json!({ "rejected": id })
+                })
+            }
+            Err(e) => Err(e),
+        },
+        SmtpRequest::QuarantineContent { id } => quarantine_content(queue, audit, &id, by).await,
         SmtpRequest::QueueList => Ok(serde_json::to_value(queue.list()).unwrap_or_default()),
         SmtpRequest::QueueShow { id } => queue
             .show(&id)

@@ -6,6 +6,8 @@ mod audit;
 mod dashboard;
 mod history;
 mod login;
+mod quarantine;
+mod queue;
 mod setup;
 mod users;
 
@@ -69,6 +71,13 @@ pub fn router(panel: Arc<Panel>) -> Router {
             get(setup::summary_form).post(setup::summary_submit),
         )
         .route("/dashboard", get(dashboard::page))
+        .route("/mail/queue", get(queue::list))
+        .route("/mail/queue/act", post(queue::act))
+        .route("/mail/queue/retry", post(queue::retry))
+        .route("/mail/quarantine", get(quarantine::list))
+        .route("/mail/quarantine/act", post(quarantine::act))
+        .route("/mail/quarantine/content", post(quarantine::content))
+        .route("/mail/quarantine/{id}", get(quarantine::show))
         .route("/system/audit", get(audit::page))
         .route("/system/settings", get(history::list))
         .route("/system/settings/rollback", post(history::rollback))

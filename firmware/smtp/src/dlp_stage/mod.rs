@@ -5,6 +5,7 @@
 //! The audit record comes first: if it cannot be written, the message is refused with a
 //! temporary error, so no decision is ever acted on without a record.
 
+pub mod content_view;
 pub mod notice;
 pub mod sender_notice;
 pub mod stats;

@@ -457,6 +457,52 @@ impl Queue {
         Ok(before)
     }
 
+    /// Refuses a held message, atomically like [`Self::release_held`] (of a release and a
+    /// refusal at once, one wins): every pending recipient fails with `reply` (status
+    /// 5.7.1), the sender gets the bounce owed, and the message leaves the queue. Returns the
+    /// envelope as it was.
+    pub async fn reject_held(&self, id: &str, reply: &str) -> Result<Envelope, QueueError> {
+        let now = crate::datetime::unix_now();
+        let (before, after) = {
+            let mut entries = self.entries();
+            let e = entries
+                .get(id)
+                .filter(|e| !e.deleted)
+                .ok_or_else(|| QueueError::NotFound(id.into()))?;
+            if e.env.held.is_none() || e.in_flight > 0 {
+                return Err(QueueError::NotHeld(id.into()));
+            }
+            let Some(e) = entries.remove(id) else {
+                return Err(QueueError::NotFound(id.into()));
+            };
+            let before = e.env.clone();
+            let mut after = e.env;
+            for r in after.recipients.iter_mut().filter(|r| r.is_pending()) {
+                Stats::bump(&self.inner.stats.bounced);
+                r.status = RcptStatus::Failed {
+                    reply: reply.to_string(),
+                    status: "5.7.1".into(),
+                    at: now,
+                };
+            }
+            after.held = None;
+            (before, after)
+        };
+        if let Err(e) = self.finish(after).await {
+            // Still held on disk: put it back as it was, to be refused or released again.
+            self.entries().insert(
+                id.to_string(),
+                Entry {
+                    env: before,
+                    in_flight: 0,
+                    deleted: false,
+                },
+            );
+            return Err(e);
+        }
+        Ok(before)
+    }
+
     async fn modify(&self, id: &str, f: impl FnOnce(&mut Envelope)) -> Result<(), QueueError> {
         let env = {
             let mut entries = self.entries();
