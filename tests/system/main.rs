@@ -21,6 +21,7 @@ mod netns;
 mod pacing;
 mod panel;
 mod panel_box;
+mod panel_dlp;
 mod panel_mail;
 mod queue;
 mod relay;

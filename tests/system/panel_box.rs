@@ -232,6 +232,26 @@ impl Client {
         self.run(&args, path)
     }
 
+    /// POSTs a `multipart/form-data` form (fields, and files as `(field, path)`) with the
+    /// panel's own Origin, as a browser sends a form with a file input.
+    pub fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &std::path::Path)],
+    ) -> Answer {
+        let mut args = vec!["-H".to_string(), format!("Origin: {}", self.base)];
+        for (k, v) in fields {
+            args.push("--form-string".into());
+            args.push(format!("{k}={v}"));
+        }
+        for (k, p) in files {
+            args.push("-F".into());
+            args.push(format!("{k}=@{}", p.display()));
+        }
+        self.run(&args, path)
+    }
+
     /// The session cookie's value in the jar.
     pub fn cookie(&self) -> Option<String> {
         std::fs::read_to_string(&self.jar)
@@ -256,6 +276,14 @@ impl Client {
 
 /// Parses curl's `-i` output (the last response's head and the body).
 fn parse(text: &str) -> Answer {
+    // Interim answers (`100 Continue` to curl's `Expect:` on a large upload) come first.
+    let mut text = text;
+    while text.starts_with("HTTP/1.1 100") {
+        match text.split_once("\r\n\r\n") {
+            Some((_, rest)) => text = rest,
+            None => break,
+        }
+    }
     let (head, body) = text
         .split_once("\r\n\r\n")
         .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"));

@@ -66,6 +66,15 @@ pub enum SmtpRequest {
         /// Queue ID.
         id: String,
     },
+    /// The DLP policy in force: its rules (the built-in ones when none are set), the
+    /// dictionary's rules and the office's domains, for the panel's rules page.
+    DlpPolicy,
+    /// Try a text or a file against the DLP rules in force (the panel's test box): the
+    /// verdict with masked findings. Nothing is queued or sent.
+    DlpTry {
+        /// The sample.
+        sample: crate::dlp_stage::try_out::Sample,
+    },
     /// The counters: received, delivered, deferred, bounced, rejected.
     Stats,
     /// State, version, settings version in force, last error.
@@ -86,6 +95,7 @@ impl Request for SmtpRequest {
             | Self::QuarantineList
             | Self::QuarantineStats
             | Self::Stats
+            | Self::DlpPolicy
             | Self::Health => Right::Read,
             // Quarantined and held mail: the approvers' work.
             Self::QuarantineRelease { .. }
@@ -97,7 +107,8 @@ impl Request for SmtpRequest {
             Self::QueueDelete { .. }
             | Self::QueueRetry
             | Self::ApplySettings { .. }
-            | Self::TestRoute { .. } => Right::Admin,
+            | Self::TestRoute { .. }
+            | Self::DlpTry { .. } => Right::Admin,
         }
     }
 
@@ -119,11 +130,15 @@ impl Request for SmtpRequest {
             Self::Health => "health",
             Self::ApplySettings { .. } => "apply_settings",
             Self::TestRoute { .. } => "test_route",
+            Self::DlpPolicy => "dlp_policy",
+            Self::DlpTry { .. } => "dlp_try",
         }
     }
 
     fn carries_secret(&self) -> bool {
-        matches!(self, Self::TestRoute { .. })
+        // A sample of personal data is a secret too: a digest of a 12-digit number could be
+        // reversed by trying them all.
+        matches!(self, Self::TestRoute { .. } | Self::DlpTry { .. })
     }
 }
 

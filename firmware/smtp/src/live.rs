@@ -192,6 +192,11 @@ impl Live {
         self.ctx.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The settings in force.
+    pub async fn settings(&self) -> RelaySettings {
+        self.in_force.lock().await.settings.clone()
+    }
+
     /// The settings version in force.
     pub async fn version(&self) -> Option<u64> {
         self.in_force.lock().await.version
@@ -316,7 +321,8 @@ fn set_bounce_policy(queue: &Queue, settings: &RelaySettings) {
     });
 }
 
-fn office(settings: &RelaySettings) -> Vec<String> {
+/// The office's own domains, as text.
+pub(crate) fn office(settings: &RelaySettings) -> Vec<String> {
     settings
         .smtp
         .office_domains

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::api::SmtpRequest;
 use crate::live::{ApplyError, Live, SettingsSource};
 use crate::settings::{Delivery, ListenerKind, RelaySettings, Route, Smtp};
-use mamori_core::control::{ErrorKind, Health, MAX_REQUEST_LINE, Response, ServeOptions};
+use mamori_core::control::{ErrorKind, Health, Response, ServeOptions};
 use mamori_core::identity::Caller;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, UnixListener};
@@ -134,8 +134,12 @@ pub async fn start_with(
     };
     let unix = mamori_core::control::bind(&control, mamori_core::control::CONTROL_GROUP)
         .map_err(control_error)?;
-    let options =
-        ServeOptions::new(&control, MAX_REQUEST_LINE * 16, audit.clone()).map_err(control_error)?;
+    let options = ServeOptions::new(
+        &control,
+        crate::dlp_stage::try_out::MAX_TRY_LINE,
+        audit.clone(),
+    )
+    .map_err(control_error)?;
     let controller = Controller {
         queue: queue.clone(),
         audit,
@@ -392,6 +396,36 @@ async fn control_loop(listener: UnixListener, options: ServeOptions, c: Arc<Cont
                             Err(why) => Response::error(ErrorKind::Invalid, why),
                         }
                     }
+                    SmtpRequest::DlpPolicy => {
+                        let settings = c.live.settings().await;
+                        let dlp = &settings.dlp;
+                        Response::Ok {
+                            data: serde_json::json!({
+                                "default_rules": dlp.rules.is_empty(),
+                                "rules": dlp.effective_rules(),
+                                "custom": dlp.scan.custom.rules,
+                                "office_domains": settings.smtp.office_domains,
+                            }),
+                        }
+                    }
+                    SmtpRequest::DlpTry { sample } => {
+                        let settings = c.live.settings().await;
+                        let tried = tokio::task::spawn_blocking(move || {
+                            crate::dlp_stage::try_out::try_sample(
+                                &settings.dlp,
+                                &crate::live::office(&settings),
+                                &sample,
+                            )
+                        })
+                        .await;
+                        match tried {
+                            Ok(Ok(verdict)) => Response::Ok {
+                                data: serde_json::to_value(verdict).unwrap_or_default(),
+                            },
+                            Ok(Err(why)) => Response::error(ErrorKind::Invalid, why.to_string()),
+                            Err(e) => Response::error(ErrorKind::Internal, e.to_string()),
+                        }
+                    }
                     req => handle_control(&c.queue, &c.audit, req, &caller).await,
                 }
             }
@@ -546,7 +580,9 @@ pub async fn handle_control(
         SmtpRequest::QuarantineStats
         | SmtpRequest::Health
         | SmtpRequest::ApplySettings { .. }
-        | SmtpRequest::TestRoute { .. } => Err(QueueError::Join(
+        | SmtpRequest::TestRoute { .. }
+        | SmtpRequest::DlpPolicy
+        | SmtpRequest::DlpTry { .. } => Err(QueueError::Join(
             "answered by the daemon's control loop".into(),
         )),
     };

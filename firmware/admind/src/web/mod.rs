@@ -2,8 +2,10 @@
 //! check on every state-changing request, sessions from the `__Host-` cookie, the CSRF
 //! token check, role checks, and rendering. Pages are server-rendered HTML with no script.
 
+mod apply;
 mod audit;
 mod dashboard;
+mod dlp;
 mod history;
 mod login;
 mod quarantine;
@@ -78,6 +80,14 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/mail/quarantine/act", post(quarantine::act))
         .route("/mail/quarantine/content", post(quarantine::content))
         .route("/mail/quarantine/{id}", get(quarantine::show))
+        .route("/mail/dlp", get(dlp::show))
+        .route("/mail/dlp/rule", post(dlp::add_rule))
+        .route("/mail/dlp/word", post(dlp::add_word))
+        .route("/mail/dlp/remove", post(dlp::remove))
+        .route(
+            "/mail/dlp/try",
+            post(dlp::try_sample).layer(axum::extract::DefaultBodyLimit::max(dlp::MAX_TRY_BODY)),
+        )
         .route("/system/audit", get(audit::page))
         .route("/system/settings", get(history::list))
         .route("/system/settings/rollback", post(history::rollback))

@@ -697,33 +697,16 @@ pub(crate) async fn summary_submit(
         Err(why) => return fail(page, why),
     };
     let (set, unset) = wizard::settings(&draft, password_file.as_deref(), &existing);
-    let set: Vec<serde_json::Value> = set
-        .into_iter()
-        .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
-        .collect();
-    let request =
-        serde_json::json!({"op": "change", "set": set, "unset": unset, "why": "setup wizard"});
-    let version = match ask(&panel.sockets.settings, &s, request).await {
-        Ok(data) => data["version"].as_u64().unwrap_or(0),
-        Err(why) => return fail(page, why),
-    };
+    let version =
+        match super::apply::change_relay_settings(&panel, &s, set, unset, "setup wizard").await {
+            Ok(applied) => applied.version,
+            Err(why) => return fail(page, why),
+        };
     panel.audit.record_or_log(
         "panel_setup_saved",
         serde_json::json!({"by": s.user, "source": source(&peer).to_string(), "settings_version": version}),
     );
-    // The relay takes the version now; if it is not running it takes it when it starts.
-    if let Err(why) = ask(
-        &panel.sockets.smtpd,
-        &s,
-        serde_json::json!({"op": "apply_settings", "version": version}),
-    )
-    .await
-    {
-        tracing::warn!(version, error = %why, "the relay did not take the wizard's settings now");
-    }
     lock(&panel.setup).drafts.remove(&s.user);
-    // The dashboard shows the new version at once.
-    *lock(&panel.dashboard_cache) = None;
     page.saved = Some(fill(t.summary_saved, version));
     render(&page)
 }

@@ -10,6 +10,7 @@ pub mod notice;
 pub mod sender_notice;
 pub mod stats;
 pub mod subject;
+pub mod try_out;
 
 use std::sync::Arc;
 use std::time::Duration;
