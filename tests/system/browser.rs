@@ -286,3 +286,120 @@ fn an_office_manager_sets_up_the_box_logs_in_switches_language_and_logs_out() {
     let (code, out, _) = b.settings(&["get", "smtp.office_domains"]);
     assert_eq!((code, out.trim()), (0, r#"["office.example.jp"]"#));
 }
+
+/// In the browser: a dictionary word and a rule added on the DLP page, the rule tried in the
+/// test box, then real mail it holds approved on the quarantine page (its content read
+/// first, which is recorded) and seen arriving at a real `smtp-sink`.
+#[test]
+fn an_administrator_adds_a_dlp_rule_tries_it_and_approves_the_mail_it_holds() {
+    let sink = crate::common::Sink::start();
+    let b = PanelBox::start(&format!(
+        "[smtp]\noffice_domains = [\"office.test\"]\n\n\
+         [[smtp.delivery.routes]]\ndomain = \"sink.test\"\nhost = \"127.0.0.1\"\nport = {0}\n\n\
+         [[smtp.delivery.routes]]\ndomain = \"office.test\"\nhost = \"127.0.0.1\"\nport = {0}\n",
+        sink.port
+    ));
+    crate::panel_box::create_admin(&b, "tanaka", "umi-to-yama-no-aida");
+    let driver = Driver::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = b.base();
+    rt.block_on(async {
+        let c = driver.browser().await;
+        c.goto(&format!("{base}/login")).await.unwrap();
+        fill(&c, "user", "tanaka").await;
+        fill(&c, "password", "umi-to-yama-no-aida").await;
+        click(&c, "login").await;
+        wait_path(&c, "/dashboard").await;
+        c.find(Locator::LinkText("漏えい対策ルール"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_path(&c, "/mail/dlp").await;
+        // The word first, then a rule that holds mail to the outside carrying it.
+        fill(&c, "word-name", "社外秘").await;
+        fill(&c, "word-pattern", "社外秘").await;
+        click(&c, "add-word").await;
+        assert!(text(&c, "done").await.contains("社外秘"));
+        fill(&c, "rule-name", "社外秘を社外へ").await;
+        click(&c, "det-custom").await;
+        click(&c, "add-rule").await;
+        assert!(text(&c, "done").await.contains("社外秘を社外へ"));
+        // The test box agrees before any mail is sent.
+        fill(&c, "try-text", "社外秘の見積書をお送りします").await;
+        click(&c, "try-button").await;
+        assert!(text(&c, "verdict-rule").await.contains("社外秘を社外へ"));
+        assert!(text(&c, "verdict").await.contains("保留"));
+        shot(&c, "09-dlp-try").await;
+    });
+    // Real mail from the office: held by the new rule.
+    let (code, out) = crate::common::swaks(&[
+        "--server",
+        &format!("127.0.0.1:{}", b.relay),
+        "--from",
+        "tanaka@office.test",
+        "--to",
+        "kyaku@sink.test",
+        "--header",
+        "Subject: mitsumori",
+        "--header",
+        "Content-Type: text/plain; charset=utf-8",
+        "--body",
+        "社外秘の見積書をお送りします",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let id = crate::common::queued_id(&out);
+    let to_customer = || {
+        sink.messages()
+            .iter()
+            .filter(|(t, _)| t.contains("X-Rcpt-Args: <kyaku@sink.test>"))
+            .count()
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(to_customer(), 0, "held, not delivered");
+    rt.block_on(async {
+        let c = driver.browser().await;
+        c.goto(&format!("{base}/login")).await.unwrap();
+        fill(&c, "user", "tanaka").await;
+        fill(&c, "password", "umi-to-yama-no-aida").await;
+        click(&c, "login").await;
+        wait_path(&c, "/dashboard").await;
+        c.goto(&format!("{base}/mail/quarantine")).await.unwrap();
+        click(&c, &format!("open-{id}")).await;
+        wait_path(&c, &format!("/mail/quarantine/{id}")).await;
+        assert_eq!(text(&c, "rule").await, "社外秘を社外へ");
+        shot(&c, "10-held-mail").await;
+        click(&c, "view-content").await;
+        wait_path(&c, "/mail/quarantine/content").await;
+        assert!(
+            c.source()
+                .await
+                .unwrap()
+                .contains("社外秘の見積書をお送りします")
+        );
+        shot(&c, "11-held-content").await;
+        c.back().await.unwrap();
+        wait_path(&c, &format!("/mail/quarantine/{id}")).await;
+        click(&c, "approve").await;
+        wait_path(&c, "/mail/quarantine").await;
+        assert!(text(&c, "done").await.contains(&id));
+        shot(&c, "12-approved").await;
+        c.close().await.unwrap();
+    });
+    assert!(
+        wait_for(Duration::from_secs(20), || to_customer() == 1),
+        "{}",
+        b.log()
+    );
+    let audit = std::fs::read_to_string(b.data().join("audit/smtpd/audit.jsonl")).unwrap();
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("quarantine_content_viewed") && l.contains("for tanaka")),
+        "{audit}"
+    );
+}

@@ -194,6 +194,16 @@ pub fn add_word(words: &[Value], draft: &WordDraft) -> Result<Vec<Value>, DlpPro
     Ok(out)
 }
 
+/// A finding's detector as the relay reports it (`"my_number"`, or `{"custom": {"rule": 0}}`
+/// for a dictionary word), as a form value (`my_number`, `custom`).
+pub fn detector_name(detector: &Value) -> String {
+    match detector {
+        Value::String(name) => name.clone(),
+        Value::Object(map) => map.keys().next().cloned().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
 /// `value` without null members: the settings are TOML, which has no null (an absent key
 /// means the default).
 pub fn without_nulls(value: Value) -> Value {
@@ -331,6 +341,16 @@ mod tests {
         );
         regex.kind = "perl".into();
         assert_eq!(add_word(&[], &regex), Err(DlpProblem::BadChoice));
+    }
+
+    #[test]
+    fn detectors_are_named_as_the_forms_name_them() {
+        assert_eq!(detector_name(&serde_json::json!("my_number")), "my_number");
+        assert_eq!(
+            detector_name(&serde_json::json!({"custom": {"rule": 3}})),
+            "custom"
+        );
+        assert_eq!(detector_name(&serde_json::json!(null)), "");
     }
 
     #[test]

@@ -347,6 +347,10 @@ texts! {
     try_no_findings: "検出はありません。", "Nothing found.";
     try_failed: "判定できませんでした: {}", "Could not check: {}";
     try_nothing: "文章を入力するか、ファイルを選んでください(どちらか一方)。", "Enter a text or choose a file (one of them).";
+    line_no: "{} 行目", "line {}";
+    prob_archive_bomb: "圧縮爆弾(展開すると巨大になる圧縮ファイル)", "Archive bomb";
+    prob_encrypted: "暗号化された添付ファイル", "Encrypted attachment";
+    prob_not_fully_read: "読み取れない部分がある", "Not fully read";
     try_too_big: "大きすぎます(4 MB まで)。", "Too large (4 MB at most).";
 }
 

@@ -129,12 +129,15 @@ fn label(t: &Texts, value: &str) -> &'static str {
         "keyword" => t.kind_keyword,
         "wildcard" => t.kind_wildcard,
         "regex" => t.kind_regex,
+        "archive_bomb" => t.prob_archive_bomb,
+        "encrypted" => t.prob_encrypted,
+        "not_fully_read" => t.prob_not_fully_read,
         _ => "",
     }
 }
 
 /// `value`'s text, or `value` when the panel has none (a rule written in the file).
-fn shown(t: &Texts, value: &str) -> String {
+pub(crate) fn shown(t: &Texts, value: &str) -> String {
     match label(t, value) {
         "" => value.to_string(),
         text => text.to_string(),
@@ -680,7 +683,7 @@ fn tried(t: &Texts, v: &Value) -> TryResult {
         findings: list("findings")
             .iter()
             .map(|f| FindingRow {
-                kind: shown(t, &text(f, "detector")),
+                kind: shown(t, &dlp::detector_name(&f["detector"])),
                 place: f["location"]
                     .as_array()
                     .map(|steps| {

@@ -185,13 +185,12 @@ fn show_page(t: &'static Texts, c: Chrome, s: &Session, env: &Value) -> Option<S
         .unwrap_or_default()
         .iter()
         .map(|f| FindingRow {
-            kind: text(f, "detector"),
-            confidence: text(f, "confidence"),
+            kind: super::dlp::shown(t, &mamori_panel::dlp::detector_name(&f["detector"])),
+            confidence: super::dlp::shown(t, &text(f, "confidence")),
             place: format!(
-                "{} ({} {})",
+                "{} ({})",
                 location(&f["location"]),
-                text(f, "segment"),
-                f["line"].as_u64().unwrap_or(0)
+                fill(t.line_no, f["line"].as_u64().unwrap_or(0))
             ),
             excerpt: text(f, "masked"),
         })
