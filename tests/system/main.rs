@@ -20,6 +20,7 @@ mod mx;
 mod netns;
 mod pacing;
 mod panel;
+mod panel_accounts;
 mod panel_box;
 mod panel_dlp;
 mod panel_mail;

@@ -351,6 +351,17 @@ texts! {
     prob_archive_bomb: "圧縮爆弾(展開すると巨大になる圧縮ファイル)", "Archive bomb";
     prob_encrypted: "暗号化された添付ファイル", "Encrypted attachment";
     prob_not_fully_read: "読み取れない部分がある", "Not fully read";
+    nav_accounts: "送信アカウント", "Accounts";
+    senders: "送信に使えるアドレス", "May send as";
+    senders_help: "1 行に 1 つ、事務所のドメインのアドレス(taro@…)かドメイン(そのドメインのすべてのアドレス)。空欄ならアカウントのアドレスのみ。", "One a line: an address of the office's domains (taro@…) or a domain (every address there). Empty: the account's own address only.";
+    senders_save: "送信アドレスを保存", "Save the addresses";
+    senders_saved: "{} の送信アドレスを保存しました。", "Sending addresses of {} saved.";
+    account_password_reset: "パスワードを再設定", "Reset the password";
+    account_password_done: "{} のパスワードを再設定しました。", "Password of {} reset.";
+    account_removed: "アカウント {} を削除しました。", "Account {} removed.";
+    problem_sender_not_office: "事務所のドメインのアドレスまたはドメインではありません: {}", "Not an address or domain of the office: {}";
+    problem_too_many_senders: "送信アドレスが多すぎます(50 件まで)。", "Too many addresses (50 at most).";
+    no_office_domains: "事務所のドメインが設定されていません。先に初期設定でドメインを入力してください。", "No office domain is set. Enter the office's domains in the setup first.";
     try_too_big: "大きすぎます(4 MB まで)。", "Too large (4 MB at most).";
 }
 

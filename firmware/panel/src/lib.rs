@@ -2,10 +2,11 @@
 //! allow ([`users`]), logged-in sessions with their timeouts and CSRF tokens ([`session`]),
 //! login throttling that slows guessing without locking the real administrator out
 //! ([`throttle`]), the one-time setup code of the first visit ([`setup_code`]), the setup
-//! wizard's checks ([`wizard`]), the mail pages' search and states ([`mail`]), the DLP
-//! rules page's checks ([`dlp`]), and every text the panel shows, in Japanese and English
-//! ([`i18n`]). `mamori-admind` serves it over HTTPS.
+//! wizard's checks ([`wizard`]), the relay accounts page's ([`accounts`]), the mail pages'
+//! search and states ([`mail`]), the DLP rules page's checks ([`dlp`]), and every text the
+//! panel shows, in Japanese and English ([`i18n`]). `mamori-admind` serves it over HTTPS.
 
+pub mod accounts;
 pub mod dlp;
 pub mod i18n;
 pub mod mail;

@@ -163,20 +163,28 @@ pub fn account(
     password: &str,
     again: &str,
 ) -> Result<(String, String), Problem> {
+    let existing: Vec<&str> = draft.accounts.iter().map(|a| a.username.as_str()).collect();
+    new_account(&draft.domains, &existing, username, password, again)
+}
+
+/// Checks a new relay account against the office's `domains` and the `existing` account
+/// names: an address of an office domain, new, at most [`MAX_ACCOUNTS`] in all, with a
+/// password under the policy typed twice alike. Returns the name as kept (lower case).
+pub fn new_account(
+    domains: &[String],
+    existing: &[&str],
+    username: &str,
+    password: &str,
+    again: &str,
+) -> Result<(String, String), Problem> {
     let username = username.trim().to_lowercase();
-    let in_office = username.rsplit_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty()
-            && local.len() <= 64
-            && !local.contains(|c: char| c.is_whitespace() || c.is_control() || c == '"')
-            && draft.domains.iter().any(|d| d == domain)
-    });
-    if !in_office {
+    if !is_office_address(domains, &username) {
         return Err(Problem::NotAnOfficeAddress);
     }
-    if draft.accounts.iter().any(|a| a.username == username) {
+    if existing.contains(&username.as_str()) {
         return Err(Problem::DuplicateAccount);
     }
-    if draft.accounts.len() >= MAX_ACCOUNTS {
+    if existing.len() >= MAX_ACCOUNTS {
         return Err(Problem::TooManyAccounts);
     }
     if password != again {
@@ -184,6 +192,16 @@ pub fn account(
     }
     mamori_core::password::check(password, &[&username]).map_err(Problem::Password)?;
     Ok((username, password.to_string()))
+}
+
+/// Whether `address` (lower case) is a plain address of one of the office's `domains`.
+pub fn is_office_address(domains: &[String], address: &str) -> bool {
+    address.rsplit_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && local.len() <= 64
+            && !local.contains(|c: char| c.is_whitespace() || c.is_control() || c == '"')
+            && domains.iter().any(|d| d == domain)
+    })
 }
 
 /// What the draft changes in the settings: the keys it sets (key and JSON value) and the

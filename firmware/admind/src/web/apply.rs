@@ -53,3 +53,33 @@ pub(crate) async fn change_relay_settings(
         relay_refused,
     })
 }
+
+/// [`change_relay_settings`] for an administrator's action on a page: the panel's audit
+/// log records `event` (who, from where, `details`) first, and nothing changes if it
+/// cannot. The settings history says `event: subject`.
+pub(crate) async fn audited_change(
+    panel: &Panel,
+    s: &Session,
+    from: std::net::IpAddr,
+    (event, subject): (&str, &str),
+    set: Vec<(String, Value)>,
+    unset: Vec<String>,
+) -> Result<Applied, String> {
+    let fields = serde_json::json!({"by": s.user, "source": from.to_string(), "subject": subject});
+    panel
+        .audit
+        .record(event, fields)
+        .map_err(|e| format!("the audit log cannot be written: {e}"))?;
+    change_relay_settings(panel, s, set, unset, &format!("{event}: {subject}")).await
+}
+
+/// The relay settings in force, as the settings service has them (administrators only).
+pub(crate) async fn relay_settings(panel: &Panel, s: &Session) -> Result<Value, String> {
+    let current = ask(
+        &panel.sockets.settings,
+        s,
+        serde_json::json!({"op": "current"}),
+    )
+    .await?;
+    Ok(current["settings"]["smtp"].clone())
+}

@@ -328,15 +328,9 @@ async fn save(
         name,
         done,
     } = change;
-    let fields =
-        serde_json::json!({"by": s.user, "source": super::source(peer).to_string(), "name": name});
-    if let Err(e) = panel.audit.record(event, fields) {
-        *error_at(&mut p) = Some(fill(t.dlp_not_saved, e));
-        return render_status(StatusCode::INTERNAL_SERVER_ERROR, &p);
-    }
-    let why = format!("{event}: {name}");
     let set = vec![(key.to_string(), Value::Array(value))];
-    match super::apply::change_relay_settings(panel, s, set, Vec::new(), &why).await {
+    let from = super::source(peer);
+    match super::apply::audited_change(panel, s, from, (event, name), set, Vec::new()).await {
         Ok(applied) => match applied.relay_refused {
             None => {
                 Redirect::to(&format!("/mail/dlp?done={done}:{}", urlencode(name))).into_response()
@@ -355,7 +349,7 @@ async fn save(
 }
 
 /// Percent-encodes a name for the `done` query.
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),

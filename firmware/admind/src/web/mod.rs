@@ -2,6 +2,7 @@
 //! check on every state-changing request, sessions from the `__Host-` cookie, the CSRF
 //! token check, role checks, and rendering. Pages are server-rendered HTML with no script.
 
+mod accounts;
 mod apply;
 mod audit;
 mod dashboard;
@@ -80,6 +81,11 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/mail/quarantine/act", post(quarantine::act))
         .route("/mail/quarantine/content", post(quarantine::content))
         .route("/mail/quarantine/{id}", get(quarantine::show))
+        .route("/mail/accounts", get(accounts::list))
+        .route("/mail/accounts/add", post(accounts::add))
+        .route("/mail/accounts/senders", post(accounts::set_senders))
+        .route("/mail/accounts/password", post(accounts::reset_password))
+        .route("/mail/accounts/remove", post(accounts::remove))
         .route("/mail/dlp", get(dlp::show))
         .route("/mail/dlp/rule", post(dlp::add_rule))
         .route("/mail/dlp/word", post(dlp::add_word))
