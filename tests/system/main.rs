@@ -22,6 +22,7 @@ mod pacing;
 mod panel;
 mod panel_accounts;
 mod panel_box;
+mod panel_delivery;
 mod panel_dlp;
 mod panel_mail;
 mod queue;

@@ -362,6 +362,31 @@ texts! {
     problem_sender_not_office: "事務所のドメインのアドレスまたはドメインではありません: {}", "Not an address or domain of the office: {}";
     problem_too_many_senders: "送信アドレスが多すぎます(50 件まで)。", "Too many addresses (50 at most).";
     no_office_domains: "事務所のドメインが設定されていません。先に初期設定でドメインを入力してください。", "No office domain is set. Enter the office's domains in the setup first.";
+    nav_delivery: "送信経路", "Delivery";
+    delivery_title: "送信経路と暗号化", "Delivery route and encryption";
+    route_now_provider: "現在: プロバイダの送信サーバー {} 経由", "Now: through the provider's server {}";
+    route_now_direct: "現在: 宛先のサーバーへ直接", "Now: straight to each recipient's server";
+    route_password_keep: "空欄なら保存済みのパスワードを使います。", "Leave empty to keep the saved password.";
+    route_save: "試してから保存", "Test, then save";
+    route_saved: "送信経路を保存しました。", "The route is saved.";
+    route_password_needed: "新しいサーバーまたはアカウントには、パスワードを入力してください。", "Enter the password for a new server or account.";
+    domain_routes: "特定のドメインへの経路", "Routes for single domains";
+    domain_routes_help: "取引先の社内サーバーなど、特定のドメイン宛てのメールを決まったサーバーへ送ります(送信サーバー経由より優先)。", "Mail to these domains goes to the given server (a partner's own server, say), before the provider's.";
+    domain: "ドメイン", "Domain";
+    host: "サーバー", "Server";
+    route_added: "{} への経路を追加しました。", "Route for {} added.";
+    route_removed: "{} への経路を削除しました。", "Route for {} removed.";
+    tls_title: "送信時の暗号化(TLS)", "Encryption when sending (TLS)";
+    tls_help: "「必須」の宛先には、証明書を確認できる暗号化接続でしか送りません(送れない間はキューで待ちます)。", "To \"required\" destinations mail goes only over encryption with a verified certificate (it waits in the queue until it can).";
+    tls_default: "既定", "Default";
+    tls_required: "必須(証明書を確認)", "Required (certificate verified)";
+    tls_opportunistic: "可能なら暗号化", "When offered";
+    tls_disabled: "暗号化しない(非推奨)", "Never (not recommended)";
+    tls_saved: "既定の暗号化を保存しました。", "The default is saved.";
+    tls_policies: "ドメインごとの暗号化", "Per-domain encryption";
+    tls_policy_added: "{} の暗号化の設定を追加しました。", "Encryption for {} added.";
+    tls_policy_removed: "{} の暗号化の設定を削除しました。", "Encryption for {} removed.";
+    exists_for_domain: "このドメインの設定はすでにあります。", "This domain has one already.";
     try_too_big: "大きすぎます(4 MB まで)。", "Too large (4 MB at most).";
 }
 

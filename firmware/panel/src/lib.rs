@@ -3,13 +3,15 @@
 //! login throttling that slows guessing without locking the real administrator out
 //! ([`throttle`]), the one-time setup code of the first visit ([`setup_code`]), the setup
 //! wizard's checks ([`wizard`]), the relay accounts page's ([`accounts`]), the mail pages'
-//! search and states ([`mail`]), the DLP rules page's checks ([`dlp`]), and every text the
-//! panel shows, in Japanese and English ([`i18n`]). `mamori-admind` serves it over HTTPS.
+//! search and states ([`mail`]), the DLP rules page's checks ([`dlp`]), the delivery page's
+//! ([`routes`]), and every text the panel shows, in Japanese and English ([`i18n`]).
+//! `mamori-admind` serves it over HTTPS.
 
 pub mod accounts;
 pub mod dlp;
 pub mod i18n;
 pub mod mail;
+pub mod routes;
 pub mod session;
 pub mod settings;
 pub mod setup_code;

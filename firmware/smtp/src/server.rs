@@ -380,9 +380,26 @@ async fn control_loop(listener: UnixListener, options: ServeOptions, c: Arc<Cont
                     SmtpRequest::ApplySettings { version } => {
                         Response::from_result(c.apply_settings(version).await)
                     }
-                    SmtpRequest::TestRoute { route } => {
+                    SmtpRequest::TestRoute { mut route } => {
                         let ctx = c.live.context();
                         let ca_file = ctx.config.delivery.ca_file.clone();
+                        if route.password.is_none()
+                            && route.use_saved_password
+                            && let Some(saved) = &ctx.config.delivery.smarthost
+                            && saved.host == route.host
+                            && saved.username == route.username
+                            && let Some(file) = &saved.password_file
+                        {
+                            match tokio::fs::read_to_string(file).await {
+                                Ok(p) => route.password = Some(p.trim().to_string()),
+                                Err(e) => {
+                                    return Response::error(
+                                        ErrorKind::Invalid,
+                                        format!("the saved password cannot be read: {e}"),
+                                    );
+                                }
+                            }
+                        }
                         match crate::outbound::probe::test_route(
                             &route,
                             &ctx.hostname,

@@ -6,6 +6,7 @@ mod accounts;
 mod apply;
 mod audit;
 mod dashboard;
+mod delivery;
 mod dlp;
 mod history;
 mod login;
@@ -86,6 +87,11 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/mail/accounts/senders", post(accounts::set_senders))
         .route("/mail/accounts/password", post(accounts::reset_password))
         .route("/mail/accounts/remove", post(accounts::remove))
+        .route("/mail/delivery", get(delivery::show))
+        .route("/mail/delivery/route", post(delivery::route))
+        .route("/mail/delivery/routes", post(delivery::add_route))
+        .route("/mail/delivery/remove", post(delivery::remove))
+        .route("/mail/delivery/tls", post(delivery::tls))
         .route("/mail/dlp", get(dlp::show))
         .route("/mail/dlp/rule", post(dlp::add_rule))
         .route("/mail/dlp/word", post(dlp::add_word))

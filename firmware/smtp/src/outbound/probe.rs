@@ -30,6 +30,11 @@ pub struct RouteTest {
     /// The password.
     #[serde(default)]
     pub password: Option<String>,
+    /// With no `password`: use the saved password of the smarthost in force, if it is this
+    /// host and user (so that a page can test a saved route it cannot read the password of;
+    /// never another file).
+    #[serde(default)]
+    pub use_saved_password: bool,
 }
 
 impl std::fmt::Debug for RouteTest {
