@@ -196,3 +196,92 @@ fn the_route_is_tested_before_it_is_saved_and_domains_get_their_own_route_and_tl
         assert!(audit.contains(event), "{event}: {audit}");
     }
 }
+
+/// The pacing page: a group of domains with a limit of its own, in force at once on real
+/// mail (one message a minute: the second waits), and the mobile carriers' preset switched.
+#[test]
+fn a_pacing_group_made_in_the_panel_slows_real_delivery() {
+    let sink = Sink::start();
+    let b = PanelBox::start(&format!(
+        "[smtp]\noffice_domains = [\"office.test\"]\n\n\
+         [[smtp.delivery.routes]]\ndomain = \"slow.test\"\nhost = \"127.0.0.1\"\nport = {}\n",
+        sink.port
+    ));
+    let admin = create_admin(&b, "tanaka", ADMIN_PW);
+    let page = admin.get("/mail/pacing");
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(
+        page.body.contains(r#"id="jp-mobile" checked"#),
+        "{}",
+        page.body
+    );
+    let t = page.csrf();
+    let limits = |per_minute: &'static str| {
+        vec![
+            ("messages_per_minute", per_minute),
+            ("max_connections", "1"),
+            ("messages_per_connection", "10"),
+            ("recipients_per_transaction", "10"),
+            ("recipients_per_connection", "100"),
+        ]
+    };
+    // The defaults with a bad number: the reason next to the form.
+    let mut form = vec![("_csrf", t.as_str()), ("jp_mobile_preset", "on")];
+    form.extend(limits("lots"));
+    let a = admin.post("/mail/pacing", &form);
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains(r#"id="default-error""#), "{}", a.body);
+    // The carriers' preset off, the defaults kept.
+    let mut form = vec![("_csrf", t.as_str())];
+    form.extend(limits("0"));
+    let a = admin.post("/mail/pacing", &form);
+    assert_eq!(
+        a.header("location"),
+        Some("/mail/pacing?done=saved"),
+        "{a:?}"
+    );
+    let (_, preset, _) = b.settings(&["get", "smtp.pacing.jp_mobile_preset"]);
+    assert_eq!(preset.trim(), "false");
+    // A slow partner: one message a minute.
+    let mut group = vec![
+        ("_csrf", t.as_str()),
+        ("name", "slow partner"),
+        ("domains", "not a domain!"),
+    ];
+    group.extend(limits("1"));
+    let a = admin.post("/mail/pacing/group", &group);
+    assert!(a.body.contains(r#"id="group-error""#), "{}", a.body);
+    group[2] = ("domains", "slow.test");
+    let a = admin.post("/mail/pacing/group", &group);
+    assert_eq!(a.status, 303, "{a:?}");
+    let a = admin.post("/mail/pacing/group", &group);
+    assert!(
+        a.body.contains(r#"id="group-error""#),
+        "the same name twice: {}",
+        a.body
+    );
+    for n in 1..=2 {
+        mail(&b, "kyaku@slow.test", &format!("paced-{n}"));
+    }
+    assert!(
+        wait_for(Duration::from_secs(15), || sink.count() == 1),
+        "{}",
+        b.log()
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(sink.count(), 1, "the second message waits for its minute");
+    let a = admin.post(
+        "/mail/pacing/remove",
+        &[("_csrf", &t), ("name", "slow partner")],
+    );
+    assert_eq!(a.status, 303, "{a:?}");
+    assert!(!admin.get("/mail/pacing").body.contains("slow partner"));
+    let audit = std::fs::read_to_string(b.data().join("admind/audit/admind/audit.jsonl")).unwrap();
+    for event in [
+        "panel_pacing_saved",
+        "panel_pacing_group_added",
+        "panel_pacing_group_removed",
+    ] {
+        assert!(audit.contains(event), "{event}: {audit}");
+    }
+}

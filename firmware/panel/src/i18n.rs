@@ -387,6 +387,23 @@ texts! {
     tls_policy_added: "{} の暗号化の設定を追加しました。", "Encryption for {} added.";
     tls_policy_removed: "{} の暗号化の設定を削除しました。", "Encryption for {} removed.";
     exists_for_domain: "このドメインの設定はすでにあります。", "This domain has one already.";
+    nav_pacing: "送信ペース", "Pacing";
+    pacing_title: "送信ペース(宛先ごとの送信間隔)", "Delivery pacing per destination";
+    pacing_help: "携帯電話会社などは、短時間に大量のメールを送るサーバーからの受信を一時的に止めます。宛先のドメインごとに送信の速さを抑え、止められないようにします。", "Mobile carriers and others stop taking mail from a server that sends too much at once. Delivery to each destination domain is paced so that it is not stopped.";
+    jp_mobile: "携帯電話会社(docomo・au・SoftBank など)向けの組み込み設定を使う", "Use the built-in limits for Japanese mobile carriers (docomo, au, SoftBank …)";
+    pacing_default: "その他の宛先", "Every other destination";
+    pacing_groups: "ドメインのグループ", "Groups of domains";
+    group_name: "グループ名", "Group name";
+    group_domains: "ドメイン(1 行に 1 つ)", "Domains (one a line)";
+    lim_messages_per_minute: "1 分あたりの通数(0 は無制限)", "Messages a minute (0: no limit)";
+    lim_max_connections: "同時接続数", "Connections at once";
+    lim_messages_per_connection: "1 接続あたりの通数", "Messages a connection";
+    lim_recipients_per_transaction: "1 通あたりの宛先数", "Recipients a message";
+    lim_recipients_per_connection: "1 接続あたりの宛先数", "Recipients a connection";
+    problem_limit: "{} の整数を入力してください。", "Enter a whole number, {}.";
+    pacing_saved: "送信ペースを保存しました。", "Pacing saved.";
+    group_added: "グループ「{}」を追加しました。", "Group \"{}\" added.";
+    group_removed: "グループ「{}」を削除しました。", "Group \"{}\" removed.";
     try_too_big: "大きすぎます(4 MB まで)。", "Too large (4 MB at most).";
 }
 

@@ -10,6 +10,7 @@ mod delivery;
 mod dlp;
 mod history;
 mod login;
+mod pacing;
 mod quarantine;
 mod queue;
 mod setup;
@@ -92,6 +93,9 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/mail/delivery/routes", post(delivery::add_route))
         .route("/mail/delivery/remove", post(delivery::remove))
         .route("/mail/delivery/tls", post(delivery::tls))
+        .route("/mail/pacing", get(pacing::show).post(pacing::general))
+        .route("/mail/pacing/group", post(pacing::add_group))
+        .route("/mail/pacing/remove", post(pacing::remove_group))
         .route("/mail/dlp", get(dlp::show))
         .route("/mail/dlp/rule", post(dlp::add_rule))
         .route("/mail/dlp/word", post(dlp::add_word))
