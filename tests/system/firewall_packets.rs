@@ -20,25 +20,25 @@ use std::time::{Duration, Instant};
 use crate::common::require;
 use crate::netns::{Firewalld, Netns, can_run};
 
-const LAN_HOST: &str = "192.168.77.10";
+pub(crate) const LAN_HOST: &str = "192.168.77.10";
 const LAN_HOST_B: &str = "192.168.77.11";
 const LAN_HOST6: &str = "fd77::10";
 const GW_LAN: &str = "192.168.77.1";
 const GW_LAN6: &str = "fd77::1";
-const GW_WAN: &str = "203.0.113.1";
+pub(crate) const GW_WAN: &str = "203.0.113.1";
 const GW_WAN6: &str = "2001:db8:77::1";
-const WAN_HOST: &str = "203.0.113.2";
+pub(crate) const WAN_HOST: &str = "203.0.113.2";
 const WAN_HOST6: &str = "2001:db8:77::2";
 
 /// Seconds given to an attempt that must succeed.
-const OK_WAIT: f64 = 3.0;
+pub(crate) const OK_WAIT: f64 = 3.0;
 /// Seconds given to an attempt that must fail (a drop shows as a timeout).
-const FAIL_WAIT: f64 = 1.0;
+pub(crate) const FAIL_WAIT: f64 = 1.0;
 /// A TCP reset comes back at once; this is plenty.
 const REFUSED_WITHIN: f64 = 0.5;
 
 /// The zones bound to the gateway's interfaces.
-const ZONES: &str = r#"
+pub(crate) const ZONES: &str = r#"
 [firewall.zones.lan]
 interfaces = ["eth1"]
 
@@ -48,14 +48,14 @@ interfaces = ["eth0"]
 
 /// The three namespaces and their links; every namespace is deleted when dropped (a
 /// namespace's guard exists from the moment it does, so a failed set-up cleans up too).
-struct Topology {
-    lan: Netns,
-    gw: Netns,
-    wan: Netns,
+pub(crate) struct Topology {
+    pub(crate) lan: Netns,
+    pub(crate) gw: Netns,
+    pub(crate) wan: Netns,
 }
 
 impl Topology {
-    fn new(tag: &str) -> Option<Self> {
+    pub(crate) fn new(tag: &str) -> Option<Self> {
         if !can_run() {
             return None;
         }
@@ -108,12 +108,12 @@ impl Topology {
     }
 
     /// The gateway's running table, for failure messages.
-    fn table(&self) -> String {
+    pub(crate) fn table(&self) -> String {
         self.gw.nft(&["list", "table", "inet", "mamori"])
     }
 
     #[track_caller]
-    fn assert_answer(&self, what: &str, got: Attempt, answer: &str) {
+    pub(crate) fn assert_answer(&self, what: &str, got: Attempt, answer: &str) {
         if got.outcome != Outcome::Answer(answer.into()) {
             panic!(
                 "{what}: expected the answer {answer:?}, got {got:?}\n--- nft list table inet mamori ---\n{}",
@@ -124,7 +124,7 @@ impl Topology {
 
     /// A TCP reset, quickly (`reject with tcp reset`).
     #[track_caller]
-    fn assert_refused(&self, what: &str, got: Attempt) {
+    pub(crate) fn assert_refused(&self, what: &str, got: Attempt) {
         if got.outcome != Outcome::Refused || got.secs > REFUSED_WITHIN {
             panic!(
                 "{what}: expected a reset within {REFUSED_WITHIN} s, got {got:?}\n--- nft list table inet mamori ---\n{}",
@@ -191,10 +191,10 @@ print("ready", flush=True)
 threading.Event().wait()
 "#;
 
-struct Server(Child);
+pub(crate) struct Server(Child);
 
 impl Server {
-    fn start(ns: &Netns, tag: &str, specs: &[&str]) -> Self {
+    pub(crate) fn start(ns: &Netns, tag: &str, specs: &[&str]) -> Self {
         let mut child = ns
             .command("python3")
             .args(["-c", SERVER, tag])
@@ -288,7 +288,7 @@ else:
 "#;
 
 #[derive(Debug, Clone, PartialEq)]
-enum Outcome {
+pub(crate) enum Outcome {
     /// The server's answer: `<tag> <peer address>`.
     Answer(String),
     Refused,
@@ -297,8 +297,8 @@ enum Outcome {
 }
 
 #[derive(Debug)]
-struct Attempt {
-    outcome: Outcome,
+pub(crate) struct Attempt {
+    pub(crate) outcome: Outcome,
     /// Seconds the attempt took, measured by the client.
     secs: f64,
 }
@@ -335,7 +335,7 @@ fn attempt(ns: &Netns, mode: &str, source: &str, host: &str, port: u16, wait: f6
     Attempt { outcome, secs }
 }
 
-fn tcp(ns: &Netns, host: &str, port: u16, wait: f64) -> Attempt {
+pub(crate) fn tcp(ns: &Netns, host: &str, port: u16, wait: f64) -> Attempt {
     attempt(ns, "tcp", "-", host, port, wait)
 }
 

@@ -24,6 +24,7 @@ mod panel_accounts;
 mod panel_box;
 mod panel_delivery;
 mod panel_dlp;
+mod panel_firewall;
 mod panel_mail;
 mod queue;
 mod relay;

@@ -85,18 +85,63 @@ redirect_listen = "127.0.0.1:{http}"
             submission,
             child: Some(child),
         };
+        b.wait_up();
+        b
+    }
+
+    /// `mamori admind` alone, as the installed unit runs it, on the daemons' sockets under
+    /// `daemons_dir` (`<dir>/<daemon>/<daemon>.sock`), with `extra` TOML in its
+    /// configuration. No relay runs: `relay` and `submission` are 0.
+    pub fn admind_only(daemons_dir: &std::path::Path, extra: &str) -> Self {
+        require("curl");
+        let dir = tempfile::tempdir().unwrap();
+        let (https, http) = (free_port(), free_port());
+        let data = dir.path().join("d");
+        std::fs::create_dir_all(data.join("admind")).unwrap();
+        let config = format!(
+            "[general]\nhostname = \"mamori-{https}.test\"\ndata_dir = \"{}\"\n\n\
+             [admin]\nlisten = \"127.0.0.1:{https}\"\nredirect_listen = \"127.0.0.1:{http}\"\n{extra}\n",
+            data.display()
+        );
+        let file = dir.path().join("admind.toml");
+        std::fs::write(&file, config).unwrap();
+        let log = std::fs::File::create(dir.path().join("run.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_mamori"))
+            .args(["admind", "--config"])
+            .arg(&file)
+            .arg("--daemons-dir")
+            .arg(daemons_dir)
+            .env_remove("RUST_LOG")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start mamori admind");
+        let mut b = Self {
+            dir,
+            https,
+            http,
+            relay: 0,
+            submission: 0,
+            child: Some(child),
+        };
+        b.wait_up();
+        b
+    }
+
+    /// Waits for the panel's port; fails with the log if the process ends first.
+    fn wait_up(&mut self) {
+        let https = self.https;
         let up = wait_for(Duration::from_secs(30), || {
             std::net::TcpStream::connect(("127.0.0.1", https)).is_ok()
         });
-        assert!(up, "the panel did not start:\n{}", b.log());
-        if let Some(c) = b.child.as_mut() {
+        assert!(up, "the panel did not start:\n{}", self.log());
+        if let Some(c) = self.child.as_mut() {
             assert!(
                 c.try_wait().unwrap().is_none(),
-                "mamori run exited:\n{}",
-                b.log()
+                "the panel exited:\n{}",
+                self.log()
             );
         }
-        b
     }
 
     pub fn data(&self) -> PathBuf {

@@ -112,14 +112,16 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
         addr: admin.listen,
         source,
     })?;
-    let panel = Arc::new(Panel::open(
+    let mut panel = Panel::open(
         &state_dir,
         cert.clone(),
         sockets,
         audit,
         hostname,
         https_addr.port(),
-    )?);
+    )?;
+    panel.confirm_secs = admin.firewall_confirm_secs;
+    let panel = Arc::new(panel);
     let setup_code = if panel.needs_setup() {
         Some(setup_code(
             &panel,

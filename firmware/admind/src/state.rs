@@ -94,6 +94,8 @@ pub struct Panel {
     /// The daemons' last answers for the dashboard, and when they came: many open tabs
     /// ask the daemons at most once a second between them.
     pub dashboard_cache: Mutex<Option<(std::time::Instant, DashboardData)>>,
+    /// How long a firewall change stays on probation unless confirmed (seconds).
+    pub confirm_secs: u64,
 }
 
 /// What the dashboard shows of the daemons: each one's `health` answer (or why there was
@@ -136,6 +138,7 @@ impl Panel {
             hostname,
             https_port,
             dashboard_cache: Mutex::default(),
+            confirm_secs: mamori_panel::settings::DEFAULT_CONFIRM_SECS,
         })
     }
 

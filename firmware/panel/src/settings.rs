@@ -24,6 +24,9 @@ pub struct Admin {
     pub cert_file: Option<PathBuf>,
     /// See `cert_file`.
     pub key_file: Option<PathBuf>,
+    /// How long a firewall change made in the panel stays on probation before it goes back
+    /// by itself, unless confirmed (seconds, 10 to 900; default 120).
+    pub firewall_confirm_secs: u64,
 }
 
 impl Default for Admin {
@@ -34,9 +37,13 @@ impl Default for Admin {
             setup_code_file: None,
             cert_file: None,
             key_file: None,
+            firewall_confirm_secs: DEFAULT_CONFIRM_SECS,
         }
     }
 }
+
+/// The default probation of a firewall change made in the panel (seconds).
+pub const DEFAULT_CONFIRM_SECS: u64 = 120;
 
 /// Checks the section into `r`.
 pub fn check_into(a: &Admin, r: &mut Report) {
@@ -54,6 +61,13 @@ pub fn check_into(a: &Admin, r: &mut Report) {
             "admin.redirect_listen",
             a.listen,
             "the redirect needs its own address and port (usually port 80 beside HTTPS on 443)",
+        );
+    }
+    if !(10..=900).contains(&a.firewall_confirm_secs) {
+        r.error(
+            "admin.firewall_confirm_secs",
+            a.firewall_confirm_secs,
+            "must be 10 to 900 seconds: long enough to reach the confirm button, short enough that a box cut off comes back soon",
         );
     }
     if let Some(p) = &a.setup_code_file

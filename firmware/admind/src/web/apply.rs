@@ -1,6 +1,7 @@
-//! Changing the relay's settings from a page: a new version through the settings service
-//! (which checks the whole configuration and records who asked), then the relay puts it in
-//! force. One path for the wizard and every mail page.
+//! Changing the settings from a page: the panel's audit record first, a new version through
+//! the settings service (which checks the whole configuration and records who asked), then
+//! the daemon concerned puts it in force — the relay at once, the firewall on probation.
+//! One path for the wizard, the mail pages and the firewall page.
 
 use mamori_panel::session::Session;
 use serde_json::Value;
@@ -26,16 +27,7 @@ pub(crate) async fn change_relay_settings(
     unset: Vec<String>,
     why: &str,
 ) -> Result<Applied, String> {
-    let set: Vec<Value> = set
-        .into_iter()
-        .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
-        .collect();
-    let request = serde_json::json!({"op": "change", "set": set, "unset": unset, "why": why});
-    let version = ask(&panel.sockets.settings, s, request)
-        .await?
-        .get("version")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
+    let version = new_version(panel, s, set, unset, why).await?;
     let relay_refused = ask(
         &panel.sockets.smtpd,
         s,
@@ -54,6 +46,43 @@ pub(crate) async fn change_relay_settings(
     })
 }
 
+/// Writes `set` and `unset` as a new settings version for `why`; its number.
+async fn new_version(
+    panel: &Panel,
+    s: &Session,
+    set: Vec<(String, Value)>,
+    unset: Vec<String>,
+    why: &str,
+) -> Result<u64, String> {
+    let set: Vec<Value> = set
+        .into_iter()
+        .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
+        .collect();
+    let request = serde_json::json!({"op": "change", "set": set, "unset": unset, "why": why});
+    Ok(ask(&panel.sockets.settings, s, request)
+        .await?
+        .get("version")
+        .and_then(Value::as_u64)
+        .unwrap_or(0))
+}
+
+/// Records an administrator's `event` about `subject` in the panel's audit log; nothing
+/// may change if it cannot be recorded.
+fn audit_first(
+    panel: &Panel,
+    s: &Session,
+    from: std::net::IpAddr,
+    event: &str,
+    subject: &str,
+) -> Result<(), String> {
+    let fields = serde_json::json!({"by": s.user, "source": from.to_string(), "subject": subject});
+    panel
+        .audit
+        .record(event, fields)
+        .map(|_| ())
+        .map_err(|e| format!("the audit log cannot be written: {e}"))
+}
+
 /// [`change_relay_settings`] for an administrator's action on a page: the panel's audit
 /// log records `event` (who, from where, `details`) first, and nothing changes if it
 /// cannot. The settings history says `event: subject`.
@@ -65,21 +94,70 @@ pub(crate) async fn audited_change(
     set: Vec<(String, Value)>,
     unset: Vec<String>,
 ) -> Result<Applied, String> {
-    let fields = serde_json::json!({"by": s.user, "source": from.to_string(), "subject": subject});
-    panel
-        .audit
-        .record(event, fields)
-        .map_err(|e| format!("the audit log cannot be written: {e}"))?;
+    audit_first(panel, s, from, event, subject)?;
     change_relay_settings(panel, s, set, unset, &format!("{event}: {subject}")).await
 }
 
 /// The relay settings in force, as the settings service has them (administrators only).
 pub(crate) async fn relay_settings(panel: &Panel, s: &Session) -> Result<Value, String> {
+    settings_section(panel, s, "smtp").await
+}
+
+/// One section of the settings in force (administrators only).
+pub(crate) async fn settings_section(
+    panel: &Panel,
+    s: &Session,
+    section: &str,
+) -> Result<Value, String> {
     let current = ask(
         &panel.sockets.settings,
         s,
         serde_json::json!({"op": "current"}),
     )
     .await?;
-    Ok(current["settings"]["smtp"].clone())
+    Ok(current["settings"][section].clone())
+}
+
+/// What a firewall change came to.
+pub(crate) struct FirewallApplied {
+    /// The firewall's probation serial, to confirm (none if it refused the version).
+    pub serial: Option<u64>,
+    /// The firewall's refusal, if any.
+    pub refused: Option<String>,
+}
+
+/// A firewall change from a page: audited by the panel first, saved as a settings version,
+/// then put in force by the firewall on probation — it goes back to the rules before
+/// unless confirmed within the panel's `admin.firewall_confirm_secs` (so a change that
+/// cuts the administrator off undoes itself).
+pub(crate) async fn audited_firewall_change(
+    panel: &Panel,
+    s: &Session,
+    from: std::net::IpAddr,
+    (event, subject): (&str, &str),
+    set: Vec<(String, Value)>,
+) -> Result<FirewallApplied, String> {
+    audit_first(panel, s, from, event, subject)?;
+    let version = new_version(panel, s, set, Vec::new(), &format!("{event}: {subject}")).await?;
+    let answer = ask(
+        &panel.sockets.firewalld,
+        s,
+        serde_json::json!({
+            "op": "apply_settings",
+            "version": version,
+            "timeout_secs": panel.confirm_secs,
+        }),
+    )
+    .await;
+    *lock(&panel.dashboard_cache) = None;
+    Ok(match answer {
+        Ok(data) => FirewallApplied {
+            serial: data["serial"].as_u64(),
+            refused: None,
+        },
+        Err(why) => FirewallApplied {
+            serial: None,
+            refused: Some(why),
+        },
+    })
 }

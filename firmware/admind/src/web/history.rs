@@ -20,9 +20,6 @@ use super::{
 };
 use crate::state::{Panel, lock};
 
-/// How long the firewall waits for a confirmation after a rollback (seconds).
-pub const CONFIRM_WITHIN_SECS: u64 = 120;
-
 struct VersionRow {
     version: u64,
     time: String,
@@ -187,14 +184,14 @@ pub(crate) async fn rollback(
     let fw = ask(
         &panel.sockets.firewalld,
         &s,
-        serde_json::json!({"op": "apply_settings", "version": new, "timeout_secs": CONFIRM_WITHIN_SECS}),
+        serde_json::json!({"op": "apply_settings", "version": new, "timeout_secs": panel.confirm_secs}),
     )
     .await;
     let probation = fw
         .as_ref()
         .ok()
         .and_then(|d| d["serial"].as_u64())
-        .map(|serial| (serial, fill(t.firewall_probation, CONFIRM_WITHIN_SECS)));
+        .map(|serial| (serial, fill(t.firewall_probation, panel.confirm_secs)));
     done.push(outcome(t, "firewalld", fw.map(|_| ())));
     *lock(&panel.dashboard_cache) = None;
     let mut p = page(&panel, &s).await;

@@ -1,6 +1,7 @@
 //! The panel's pages: the router, the security headers every answer carries, the Origin
 //! check on every state-changing request, sessions from the `__Host-` cookie, the CSRF
-//! token check, role checks, and rendering. Pages are server-rendered HTML with no script.
+//! token check, role checks, and rendering. Pages are server-rendered HTML; the only script
+//! is the firewall confirmation's countdown, served from the panel itself.
 
 mod accounts;
 mod apply;
@@ -8,6 +9,7 @@ mod audit;
 mod dashboard;
 mod delivery;
 mod dlp;
+mod firewall;
 mod history;
 mod login;
 mod pacing;
@@ -45,6 +47,10 @@ pub struct Peer(pub SocketAddr);
 
 /// The style sheet, served from the binary.
 const CSS: &str = include_str!("../../static/panel.css");
+
+/// The firewall confirmation page's countdown, the panel's only script (served from the
+/// binary, allowed by `script-src 'self'`).
+const COUNTDOWN_JS: &str = include_str!("../../static/countdown.js");
 
 /// The router of every page.
 pub fn router(panel: Arc<Panel>) -> Router {
@@ -104,6 +110,13 @@ pub fn router(panel: Arc<Panel>) -> Router {
             "/mail/dlp/try",
             post(dlp::try_sample).layer(axum::extract::DefaultBodyLimit::max(dlp::MAX_TRY_BODY)),
         )
+        .route("/firewall", get(firewall::show))
+        .route("/firewall/rule", post(firewall::add_rule))
+        .route("/firewall/forward", post(firewall::add_forward))
+        .route("/firewall/change", post(firewall::change))
+        .route("/firewall/pending", get(firewall::pending))
+        .route("/firewall/confirm", post(firewall::confirm))
+        .route("/firewall/devices", get(firewall::devices))
         .route("/system/audit", get(audit::page))
         .route("/system/settings", get(history::list))
         .route("/system/settings/rollback", post(history::rollback))
@@ -113,6 +126,7 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/system/users/remove", post(users::remove))
         .route("/system/users/password", post(users::change_password))
         .route("/static/panel.css", get(css))
+        .route("/static/countdown.js", get(countdown_js))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(middleware::from_fn_with_state(panel.clone(), guard))
@@ -136,6 +150,17 @@ async fn css() -> Response {
             (header::CACHE_CONTROL, "max-age=3600"),
         ],
         CSS,
+    )
+        .into_response()
+}
+
+async fn countdown_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        COUNTDOWN_JS,
     )
         .into_response()
 }
@@ -197,7 +222,7 @@ fn security_headers(h: &mut HeaderMap) {
     set(
         h,
         "content-security-policy",
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     set(h, "strict-transport-security", "max-age=31536000");
     set(h, "referrer-policy", "no-referrer");

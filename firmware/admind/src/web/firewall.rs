@@ -1,0 +1,621 @@
+//! The firewall page (administrators): zones, rules with their packet counters, port
+//! forwards and address sets; adding, switching and removing rules and forwards. Every
+//! change is audited, saved as a settings version and put in force on probation: the
+//! confirmation page counts down (a small script; without it the page states the time) and
+//! the firewall goes back to the rules before unless the administrator confirms in time.
+//! Opening the box (an accepting rule, a port forward) or removing or switching off a
+//! rule asks for the password again. LAN devices the ARP sweep saw: every role.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Extension, Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use mamori_panel::firewall::{self, ForwardDraft, FwProblem, RuleDraft};
+use mamori_panel::i18n::{Texts, fill};
+use mamori_panel::session::Session;
+use mamori_panel::users::Role;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{
+    Chrome, Peer, ask, checked, csrf_form, or_answer, render, render_status, require, source,
+};
+use crate::state::Panel;
+
+struct ZoneRow {
+    name: String,
+    interfaces: String,
+}
+
+struct RuleRow {
+    name: String,
+    enabled: bool,
+    direction: String,
+    zones: String,
+    protocol: String,
+    ports: String,
+    source: String,
+    action: String,
+    packets: u64,
+}
+
+struct ForwardRow {
+    name: String,
+    enabled: bool,
+    what: String,
+}
+
+struct SetRow {
+    name: String,
+    elements: usize,
+}
+
+#[derive(Template)]
+#[template(path = "firewall.html")]
+struct FirewallPage {
+    c: Chrome,
+    help: String,
+    ask_password: bool,
+    pending: Option<u64>,
+    zones: Vec<ZoneRow>,
+    rules: Vec<RuleRow>,
+    forwards: Vec<ForwardRow>,
+    sets: Vec<SetRow>,
+    rule: RuleDraft,
+    rule_error: Option<String>,
+    forward: ForwardDraft,
+    forward_error: Option<String>,
+    row_error: Option<String>,
+    done: Option<String>,
+    error: Option<String>,
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or("").to_string()
+}
+
+fn joined(v: &Value) -> String {
+    v.as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|x| match x {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list(v: &Value) -> Vec<Value> {
+    v.as_array().cloned().unwrap_or_default()
+}
+
+/// The words for a direction or an action.
+fn word(t: &Texts, value: &str) -> String {
+    match value {
+        "input" => t.dir_input,
+        "forward" => t.dir_forward,
+        "accept" => t.fw_accept,
+        "drop" => t.fw_drop,
+        "reject" => t.fw_reject,
+        other => return other.to_string(),
+    }
+    .to_string()
+}
+
+fn problem_text(t: &Texts, p: &FwProblem) -> String {
+    match p {
+        FwProblem::BadName => t.fw_problem_name.into(),
+        FwProblem::NameTaken => t.problem_name_taken.into(),
+        FwProblem::BadChoice => t.problem_bad_choice.into(),
+        FwProblem::BadPort(e) => fill(t.fw_problem_port, e),
+        FwProblem::PortsNotAllowed => t.fw_problem_ports_not_allowed.into(),
+        FwProblem::BadAddress(e) => fill(t.fw_problem_address, e),
+        FwProblem::NeedsDestZone => t.fw_problem_dest_zone.into(),
+        FwProblem::TooMany => t.problem_too_many.into(),
+    }
+}
+
+/// The model in force and the firewall's status (probation and counters).
+async fn page(panel: &Panel, s: &Session) -> (FirewallPage, Value) {
+    let c = Chrome::new(Some(s), s.lang, |t| t.firewall_title);
+    let t = c.t;
+    let (model, status) = tokio::join!(
+        super::apply::settings_section(panel, s, "firewall"),
+        ask(
+            &panel.sockets.firewalld,
+            s,
+            serde_json::json!({"op": "status"})
+        ),
+    );
+    let error = model.as_ref().err().or(status.as_ref().err()).cloned();
+    let model = model.unwrap_or_default();
+    let status = status.unwrap_or_default();
+    let packets = |name: &str| -> u64 {
+        status["counters"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|c| c["comment"].as_str() == Some(name))
+            .filter_map(|c| c["packets"].as_u64())
+            .sum()
+    };
+    let zones = model["zones"]
+        .as_object()
+        .map(|z| {
+            z.iter()
+                .filter(|(_, v)| v.is_object())
+                .map(|(name, v)| ZoneRow {
+                    name: name.clone(),
+                    interfaces: joined(&v["interfaces"]),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let rules = list(&model["rules"])
+        .iter()
+        .map(|r| {
+            let name = text(r, "name");
+            RuleRow {
+                enabled: r["enabled"].as_bool().unwrap_or(true),
+                direction: word(t, &text(r, "direction")),
+                zones: match r["dest_zone"].as_str() {
+                    Some(dest) => format!("{} → {dest}", text(r, "zone")),
+                    None => text(r, "zone"),
+                },
+                protocol: text(r, "protocol"),
+                ports: joined(&r["ports"]),
+                source: joined(&r["source"]),
+                action: word(t, &text(r, "action")),
+                packets: packets(&name),
+                name,
+            }
+        })
+        .collect();
+    let forwards = list(&model["port_forwards"])
+        .iter()
+        .map(|f| ForwardRow {
+            name: text(f, "name"),
+            enabled: f["enabled"].as_bool().unwrap_or(true),
+            what: format!(
+                "{} {} → {}:{}",
+                text(f, "protocol"),
+                f["external_port"],
+                text(f, "internal_address"),
+                if f["internal_port"].is_null() {
+                    f["external_port"].to_string()
+                } else {
+                    f["internal_port"].to_string()
+                }
+            )
+            .replace('"', ""),
+        })
+        .collect();
+    let sets = list(&model["sets"])
+        .iter()
+        .map(|st| SetRow {
+            name: text(st, "name"),
+            elements: st["elements"].as_array().map_or(0, Vec::len),
+        })
+        .collect();
+    let now = mamori_core::clock::unix_now();
+    let p = FirewallPage {
+        help: fill(
+            &fill(t.firewall_help, panel.confirm_secs),
+            panel.confirm_secs,
+        ),
+        ask_password: !s.recently_authenticated(now),
+        pending: status["pending"]["serial"].as_u64(),
+        zones,
+        rules,
+        forwards,
+        sets,
+        rule: RuleDraft {
+            direction: "input".into(),
+            zone: "wan".into(),
+            protocol: "tcp".into(),
+            action: "drop".into(),
+            ..RuleDraft::default()
+        },
+        rule_error: None,
+        forward: ForwardDraft {
+            protocol: "tcp".into(),
+            ..ForwardDraft::default()
+        },
+        forward_error: None,
+        row_error: None,
+        done: None,
+        error,
+        c,
+    };
+    (p, model)
+}
+
+/// `?done=confirmed`.
+#[derive(Deserialize)]
+pub(crate) struct DoneQuery {
+    done: String,
+}
+
+pub(crate) async fn show(
+    State(panel): State<Arc<Panel>>,
+    headers: HeaderMap,
+    query: Result<Query<DoneQuery>, QueryRejection>,
+) -> Response {
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let (mut p, _) = page(&panel, &s).await;
+    if query.is_ok_and(|Query(q)| q.done == "confirmed") {
+        p.done = Some(p.c.t.fw_confirmed.into());
+    }
+    render(&p)
+}
+
+/// Saves `key` = `value` as a firewall change on probation, then to the confirmation page;
+/// a refusal is shown at `error_at` on `p`.
+async fn save(
+    panel: &Panel,
+    s: &Session,
+    peer: &Peer,
+    (event, subject): (&str, &str),
+    (key, value): (&str, Vec<Value>),
+    mut p: FirewallPage,
+    error_at: fn(&mut FirewallPage) -> &mut Option<String>,
+) -> Response {
+    let t = p.c.t;
+    let set = vec![(key.to_string(), Value::Array(value))];
+    match super::apply::audited_firewall_change(panel, s, source(peer), (event, subject), set).await
+    {
+        Ok(applied) => match (applied.serial, applied.refused) {
+            (Some(_), None) => Redirect::to("/firewall/pending").into_response(),
+            (_, refused) => {
+                p.error = Some(fill(t.fw_refused, refused.unwrap_or_default()));
+                render_status(StatusCode::CONFLICT, &p)
+            }
+        },
+        Err(why) => {
+            *error_at(&mut p) = Some(fill(t.dlp_not_saved, why));
+            render_status(StatusCode::BAD_REQUEST, &p)
+        }
+    }
+}
+
+/// Asks for the password again (unless given within the window); `Err` is the page with
+/// the reason at `error_at`.
+async fn reauth(
+    panel: &Panel,
+    (id, s): (&str, &Session),
+    peer: &Peer,
+    password: &str,
+    action: &str,
+    mut p: FirewallPage,
+    error_at: fn(&mut FirewallPage) -> &mut Option<String>,
+) -> Result<FirewallPage, Box<Response>> {
+    match super::reauthenticate(panel, id, s, password, source(peer), action, false).await {
+        Ok(()) => Ok(p),
+        Err(why) => {
+            *error_at(&mut p) = Some(why);
+            Err(Box::new(render_status(StatusCode::FORBIDDEN, &p)))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RuleForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+    direction: String,
+    zone: String,
+    #[serde(default)]
+    dest_zone: String,
+    protocol: String,
+    #[serde(default)]
+    ports: String,
+    #[serde(default)]
+    source: String,
+    action: String,
+    #[serde(default)]
+    current: String,
+}
+
+pub(crate) async fn add_rule(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    form: Result<Form<RuleForm>, FormRejection>,
+) -> Response {
+    let (id, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
+    let (mut p, model) = page(&panel, &s).await;
+    let t = p.c.t;
+    let draft = RuleDraft {
+        name: f.name.chars().take(64).collect(),
+        direction: f.direction,
+        zone: f.zone,
+        dest_zone: f.dest_zone,
+        protocol: f.protocol,
+        ports: f.ports.chars().take(2000).collect(),
+        source: f.source.chars().take(4000).collect(),
+        action: f.action,
+    };
+    p.rule = draft.clone();
+    let new = match firewall::add_rule(&list(&model["rules"]), &draft) {
+        Ok(new) => new,
+        Err(e) => {
+            p.rule_error = Some(problem_text(t, &e));
+            return render_status(StatusCode::BAD_REQUEST, &p);
+        }
+    };
+    // An accepting rule opens the box: the password again.
+    if draft.action == "accept" {
+        p = or_answer!(
+            reauth(
+                &panel,
+                (&id, &s),
+                &peer,
+                &f.current,
+                "firewall opening",
+                p,
+                |p| &mut p.rule_error
+            )
+            .await
+        );
+    }
+    let name = draft.name.trim().to_string();
+    save(
+        &panel,
+        &s,
+        &peer,
+        ("panel_firewall_rule_added", &name),
+        ("firewall.rules", new),
+        p,
+        |p| &mut p.rule_error,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ForwardForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+    protocol: String,
+    external_port: String,
+    internal_address: String,
+    #[serde(default)]
+    internal_port: String,
+    #[serde(default)]
+    current: String,
+}
+
+pub(crate) async fn add_forward(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    form: Result<Form<ForwardForm>, FormRejection>,
+) -> Response {
+    let (id, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
+    let (mut p, model) = page(&panel, &s).await;
+    let t = p.c.t;
+    let draft = ForwardDraft {
+        name: f.name.chars().take(64).collect(),
+        protocol: f.protocol,
+        external_port: f.external_port.chars().take(20).collect(),
+        internal_address: f.internal_address.chars().take(64).collect(),
+        internal_port: f.internal_port.chars().take(20).collect(),
+    };
+    p.forward = draft.clone();
+    let new = match firewall::add_forward(&list(&model["port_forwards"]), &draft) {
+        Ok(new) => new,
+        Err(e) => {
+            p.forward_error = Some(problem_text(t, &e));
+            return render_status(StatusCode::BAD_REQUEST, &p);
+        }
+    };
+    p = or_answer!(
+        reauth(
+            &panel,
+            (&id, &s),
+            &peer,
+            &f.current,
+            "port forward",
+            p,
+            |p| &mut p.forward_error
+        )
+        .await
+    );
+    let name = draft.name.trim().to_string();
+    save(
+        &panel,
+        &s,
+        &peer,
+        ("panel_firewall_forward_added", &name),
+        ("firewall.port_forwards", new),
+        p,
+        |p| &mut p.forward_error,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ChangeForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    /// `rule` or `forward`.
+    what: String,
+    name: String,
+    /// `remove`, `enable` or `disable`.
+    change: String,
+    #[serde(default)]
+    current: String,
+}
+
+/// Removing, or switching on or off, a rule or a forward.
+pub(crate) async fn change(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    form: Result<Form<ChangeForm>, FormRejection>,
+) -> Response {
+    let (id, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
+    let (p, model) = page(&panel, &s).await;
+    let t = p.c.t;
+    let key = match f.what.as_str() {
+        "rule" => "firewall.rules",
+        "forward" => "firewall.port_forwards",
+        _ => return super::message(StatusCode::BAD_REQUEST, s.lang, t.bad_request),
+    };
+    let entries = list(&model[key.trim_start_matches("firewall.")]);
+    let new = match f.change.as_str() {
+        "remove" => firewall::remove_named(&entries, &f.name),
+        "enable" => firewall::set_enabled(&entries, &f.name, true),
+        "disable" => firewall::set_enabled(&entries, &f.name, false),
+        _ => return super::message(StatusCode::BAD_REQUEST, s.lang, t.bad_request),
+    };
+    let Some(new) = new else {
+        return super::message(StatusCode::NOT_FOUND, s.lang, t.not_found);
+    };
+    // Anything but switching a rule or forward back on may weaken or open the box.
+    let p = if f.change == "enable" && f.what == "rule" {
+        p
+    } else {
+        or_answer!(
+            reauth(
+                &panel,
+                (&id, &s),
+                &peer,
+                &f.current,
+                "firewall change",
+                p,
+                |p| &mut p.row_error
+            )
+            .await
+        )
+    };
+    let event = format!("panel_firewall_{}_{}", f.what, f.change);
+    save(&panel, &s, &peer, (&event, &f.name), (key, new), p, |p| {
+        &mut p.row_error
+    })
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "firewall_pending.html")]
+struct PendingPage {
+    c: Chrome,
+    serial: Option<u64>,
+    seconds_left: u64,
+    deadline: String,
+}
+
+/// The confirmation page: the probation's time left, counted down by a small script.
+pub(crate) async fn pending(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let c = Chrome::new(Some(&s), s.lang, |t| t.fw_pending_title);
+    let status = ask(
+        &panel.sockets.firewalld,
+        &s,
+        serde_json::json!({"op": "status"}),
+    )
+    .await
+    .unwrap_or_default();
+    let left = status["pending"]["seconds_left"].as_u64().unwrap_or(0);
+    render(&PendingPage {
+        serial: status["pending"]["serial"].as_u64(),
+        seconds_left: left,
+        deadline: mamori_core::clock::rfc3339_utc(mamori_core::clock::unix_now() + left),
+        c,
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ConfirmForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    serial: u64,
+}
+
+pub(crate) async fn confirm(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    form: Result<Form<ConfirmForm>, FormRejection>,
+) -> Response {
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
+    panel.audit.record_or_log(
+        "panel_firewall_confirmed",
+        serde_json::json!({"by": s.user, "source": source(&peer).to_string(), "serial": f.serial}),
+    );
+    let answer = ask(
+        &panel.sockets.firewalld,
+        &s,
+        serde_json::json!({"op": "confirm", "serial": f.serial}),
+    )
+    .await;
+    match answer {
+        Ok(_) => Redirect::to("/firewall?done=confirmed").into_response(),
+        Err(why) => {
+            let (mut p, _) = page(&panel, &s).await;
+            p.error = Some(fill(p.c.t.fw_refused, why));
+            render_status(StatusCode::CONFLICT, &p)
+        }
+    }
+}
+
+struct DeviceRow {
+    ip: String,
+    mac: String,
+    vendor: String,
+    first_seen: String,
+    last_seen: String,
+}
+
+#[derive(Template)]
+#[template(path = "devices.html")]
+struct DevicesPage {
+    c: Chrome,
+    devices: Vec<DeviceRow>,
+    error: Option<String>,
+}
+
+/// The LAN devices the firewall's ARP sweep found (every role).
+pub(crate) async fn devices(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Auditor));
+    let c = Chrome::new(Some(&s), s.lang, |t| t.fw_devices);
+    let answer = ask(
+        &panel.sockets.firewalld,
+        &s,
+        serde_json::json!({"op": "devices"}),
+    )
+    .await;
+    let (found, error) = match answer {
+        Ok(v) => (v, None),
+        Err(why) => (Value::Null, Some(why)),
+    };
+    let when = |v: &Value| mamori_core::clock::rfc3339_utc(v.as_u64().unwrap_or(0));
+    let devices = found
+        .as_array()
+        .or_else(|| found["devices"].as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|d| DeviceRow {
+            ip: text(d, "ip"),
+            mac: text(d, "mac"),
+            vendor: text(d, "vendor"),
+            first_seen: when(&d["first_seen"]),
+            last_seen: when(&d["last_seen"]),
+        })
+        .collect();
+    render(&DevicesPage { c, devices, error })
+}
+
+csrf_form!(RuleForm, ForwardForm, ChangeForm, ConfirmForm);
