@@ -939,6 +939,35 @@ fn users_are_managed_and_removal_or_a_new_password_ends_sessions_at_once() {
         &[("_csrf", &st), ("name", "tanaka")],
     );
     assert_eq!(a.status, 403);
+    // A new role ends Sato's sessions at once (a session carries the role it began with);
+    // the last administrator cannot step down.
+    let a = admin.post(
+        "/system/users/role",
+        &[("_csrf", &t), ("name", "sato"), ("role", "auditor")],
+    );
+    assert_eq!(
+        a.header("location"),
+        Some("/system/users?done=role:sato"),
+        "{a:?}"
+    );
+    let a = sato.get("/dashboard");
+    assert_eq!((a.status, a.header("location")), (303, Some("/login")));
+    let a = admin.post(
+        "/system/users/role",
+        &[("_csrf", &t), ("name", "tanaka"), ("role", "approver")],
+    );
+    assert_eq!(a.status, 409, "{a:?}");
+    let a = admin.post(
+        "/system/users/role",
+        &[("_csrf", &t), ("name", "sato"), ("role", "root")],
+    );
+    assert_eq!(a.status, 400);
+    let (sato, a) = login(&b, "sato", "kawa-no-nagare-ha");
+    assert_eq!(a.status, 303);
+    assert!(
+        sato.get("/system/users").body.contains("監査者"),
+        "now an auditor"
+    );
     // Removing Sato ends Sato's session now.
     let a = admin.post("/system/users/remove", &[("_csrf", &t), ("name", "sato")]);
     assert_eq!(a.status, 303, "{a:?}");
@@ -990,6 +1019,7 @@ fn users_are_managed_and_removal_or_a_new_password_ends_sessions_at_once() {
         "panel_user_removed",
         "panel_password_changed",
         "panel_reauthentication_failed",
+        "panel_user_role_changed",
     ] {
         assert!(audit.contains(event), "{event}: {audit}");
     }

@@ -453,6 +453,7 @@ texts! {
     vendor: "メーカー", "Maker";
     first_seen: "初めて見た日時", "First seen";
     last_seen: "最後に見た日時", "Last seen";
+    user_role_changed: "{} の役割を変更しました(ログイン中のセッションは終了しました)。", "The role of {} changed (their sessions ended).";
     try_too_big: "大きすぎます(4 MB まで)。", "Too large (4 MB at most).";
 }
 

@@ -195,6 +195,24 @@ impl Users {
         Ok(self.users.remove(i))
     }
 
+    /// Changes a user's role; the last administrator stays one. Returns the role before.
+    pub fn set_role(&mut self, name: &str, role: Role) -> Result<Role, UserError> {
+        let admins = self
+            .users
+            .iter()
+            .filter(|u| u.role == Role::Administrator)
+            .count();
+        let user = self
+            .users
+            .iter_mut()
+            .find(|u| u.name == name)
+            .ok_or(UserError::NotFound)?;
+        if user.role == Role::Administrator && role != Role::Administrator && admins == 1 {
+            return Err(UserError::LastAdministrator);
+        }
+        Ok(std::mem::replace(&mut user.role, role))
+    }
+
     /// Sets a user's password under the policy.
     pub fn set_password(
         &mut self,
@@ -295,5 +313,34 @@ mod tests {
         assert_eq!(Role::Auditor.right(), Right::Read);
         assert_eq!(Role::parse("approver"), Some(Role::Approver));
         assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn roles_change_but_the_last_administrator_stays() {
+        let mut u = Users::default();
+        u.add(
+            "tanaka",
+            Role::Administrator,
+            "umi-to-yama-no-aida",
+            Lang::Ja,
+            &[],
+        )
+        .unwrap();
+        u.add("sato", Role::Auditor, "kawa-no-nagare-ha", Lang::Ja, &[])
+            .unwrap();
+        assert_eq!(
+            u.set_role("tanaka", Role::Auditor),
+            Err(UserError::LastAdministrator)
+        );
+        assert_eq!(u.set_role("sato", Role::Administrator), Ok(Role::Auditor));
+        assert_eq!(
+            u.set_role("tanaka", Role::Approver),
+            Ok(Role::Administrator)
+        );
+        assert_eq!(u.get("tanaka").map(|x| x.role), Some(Role::Approver));
+        assert_eq!(
+            u.set_role("nobody", Role::Auditor),
+            Err(UserError::NotFound)
+        );
     }
 }

@@ -124,6 +124,7 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/system/users", get(users::list))
         .route("/system/users/add", post(users::add))
         .route("/system/users/remove", post(users::remove))
+        .route("/system/users/role", post(users::change_role))
         .route("/system/users/password", post(users::change_password))
         .route("/static/panel.css", get(css))
         .route("/static/countdown.js", get(countdown_js))

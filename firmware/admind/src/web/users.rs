@@ -1,7 +1,8 @@
 //! The panel's users: the list, adding and removing people (administrators only; removing
 //! one ends their sessions at once; the last administrator stays), and changing one's own
 //! password after entering the current one again (which also ends one's other sessions).
-//! Every change is in the panel's audit log before it takes effect.
+//! A role change ends the person's sessions too. Every change is in the panel's audit log
+//! before it takes effect.
 
 use std::sync::Arc;
 
@@ -23,6 +24,8 @@ use crate::state::{Panel, lock};
 struct UserRow {
     name: String,
     role: &'static str,
+    /// The role's form value.
+    role_code: &'static str,
     you: bool,
 }
 
@@ -32,6 +35,8 @@ struct UsersPage {
     c: Chrome,
     admin: bool,
     users: Vec<UserRow>,
+    /// The roles, with their texts.
+    role_choices: Vec<(&'static str, &'static str)>,
     done: Option<String>,
     add_name: String,
     add_error: Option<String>,
@@ -57,12 +62,18 @@ fn page(panel: &Panel, s: &Session) -> UsersPage {
         .map(|u| UserRow {
             name: u.name.clone(),
             role: role_text(c.t, u.role),
+            role_code: u.role.as_str(),
             you: u.name == s.user,
         })
+        .collect();
+    let role_choices = [Role::Administrator, Role::Approver, Role::Auditor]
+        .into_iter()
+        .map(|r| (r.as_str(), role_text(c.t, r)))
         .collect();
     UsersPage {
         admin: s.role == Role::Administrator,
         users,
+        role_choices,
         done: None,
         add_name: String::new(),
         add_error: None,
@@ -96,6 +107,9 @@ pub(crate) async fn list(
             }
             Some(("removed", name)) if !p.users.iter().any(|u| u.name == name) => {
                 Some(fill(t.user_removed, name))
+            }
+            Some(("role", name)) if p.users.iter().any(|u| u.name == name) => {
+                Some(fill(t.user_role_changed, name))
             }
             None if q.done == "password" => Some(t.password_changed.to_string()),
             _ => None,
@@ -205,6 +219,48 @@ pub(crate) async fn remove(
 }
 
 #[derive(Deserialize)]
+pub(crate) struct RoleForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+    role: String,
+}
+
+/// A new role for a user: their sessions end at once (a session carries the role it
+/// began with), and the last administrator stays one.
+pub(crate) async fn change_role(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    form: Result<Form<RoleForm>, FormRejection>,
+) -> Response {
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
+    let Some(role) = Role::parse(&f.role) else {
+        return super::message(StatusCode::BAD_REQUEST, s.lang, s.lang.texts().bad_request);
+    };
+    let from = source(&peer);
+    let changed = panel.change_users(
+        "panel_user_role_changed",
+        serde_json::json!({"by": s.user, "user": f.name, "role": role, "source": from.to_string()}),
+        |users| users.set_role(&f.name, role),
+    );
+    match changed {
+        Ok(Ok(_)) => {
+            let ended = lock(&panel.sessions).end_user(&f.name);
+            tracing::info!(user = %f.name, by = %s.user, sessions = ended, "panel user's role changed");
+            Redirect::to(&format!("/system/users?done=role:{}", f.name)).into_response()
+        }
+        Ok(Err(e)) => {
+            let mut p = page(&panel, &s);
+            p.remove_error = Some(user_error(p.c.t, &e));
+            render_status(StatusCode::CONFLICT, &p)
+        }
+        Err(e) => super::message(StatusCode::INTERNAL_SERVER_ERROR, s.lang, &e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
 pub(crate) struct PasswordForm {
     #[serde(rename = "_csrf")]
     csrf: String,
@@ -267,4 +323,4 @@ pub(crate) async fn change_password(
     }
 }
 
-csrf_form!(AddForm, RemoveForm, PasswordForm);
+csrf_form!(AddForm, RemoveForm, RoleForm, PasswordForm);
