@@ -26,6 +26,7 @@ mod panel_delivery;
 mod panel_dlp;
 mod panel_firewall;
 mod panel_mail;
+mod panel_system;
 mod queue;
 mod relay;
 mod settings;

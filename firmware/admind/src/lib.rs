@@ -101,7 +101,7 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
     )?);
     let names = vec![hostname.clone(), "localhost".to_string()];
     let files = admin.cert_file.as_deref().zip(admin.key_file.as_deref());
-    let (cert, tls_config) = tls::load_or_make(files, &state_dir.join("tls"), &names)?;
+    let (cert, tls_config) = tls::load_or_make_any(files, &state_dir.join("tls"), &names)?;
     let https = tokio::net::TcpListener::bind(admin.listen)
         .await
         .map_err(|source| AdmindError::Listen {
@@ -121,6 +121,7 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
         https_addr.port(),
     )?;
     panel.confirm_secs = admin.firewall_confirm_secs;
+    panel.cert_from_config = files.is_some();
     let panel = Arc::new(panel);
     let setup_code = if panel.needs_setup() {
         Some(setup_code(
@@ -146,6 +147,7 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
         None => None,
     };
     let live: server::LiveTls = Arc::new(RwLock::new(tls_config));
+    let _ = panel.live_tls.set(live.clone());
     if files.is_none() {
         tokio::spawn(renew_self_signed(
             panel.clone(),
@@ -188,7 +190,9 @@ async fn renew_self_signed(
             .unwrap_or_else(|p| p.into_inner())
             .not_after_unix;
         let soon = mamori_core::clock::unix_now() + tls::RENEW_BEFORE_DAYS * 86_400;
-        if end.is_some_and(|end| end > soon) {
+        // An uploaded certificate is the administrator's to renew (the dashboard shows its end).
+        let uploaded = tls::uploaded_paths(&dir).0.exists();
+        if uploaded || end.is_some_and(|end| end > soon) {
             continue;
         }
         match tls::load_or_make(None, &dir, &names) {

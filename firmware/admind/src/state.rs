@@ -96,6 +96,12 @@ pub struct Panel {
     pub dashboard_cache: Mutex<Option<(std::time::Instant, DashboardData)>>,
     /// How long a firewall change stays on probation unless confirmed (seconds).
     pub confirm_secs: u64,
+    /// The TLS configuration the listener serves, swapped when a certificate is uploaded.
+    pub live_tls: std::sync::OnceLock<crate::server::LiveTls>,
+    /// The panel's TLS directory (self-signed and uploaded pairs).
+    pub tls_dir: PathBuf,
+    /// The certificate is the configuration's (`admin.cert_file`): not replaced by uploads.
+    pub cert_from_config: bool,
 }
 
 /// What the dashboard shows of the daemons: each one's `health` answer (or why there was
@@ -139,6 +145,9 @@ impl Panel {
             https_port,
             dashboard_cache: Mutex::default(),
             confirm_secs: mamori_panel::settings::DEFAULT_CONFIRM_SECS,
+            live_tls: std::sync::OnceLock::new(),
+            tls_dir: dir.join("tls"),
+            cert_from_config: false,
         })
     }
 

@@ -189,6 +189,62 @@ pub fn not_after_unix(cert: &CertificateDer<'_>) -> Option<u64> {
     u64::try_from(secs).ok()
 }
 
+/// Where an uploaded pair is kept under the panel's TLS directory (key mode 0600).
+pub fn uploaded_paths(dir: &Path) -> (PathBuf, PathBuf) {
+    (dir.join("uploaded-cert.pem"), dir.join("uploaded-key.pem"))
+}
+
+/// Checks an uploaded pair as [`parse_pair`] does, and that it is valid now and not about
+/// to end (at least a day left); then keeps it in `dir`, where the next start finds it
+/// before the self-signed one.
+pub fn accept_upload(
+    dir: &Path,
+    chain_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<(PanelCert, Arc<ServerConfig>), TlsError> {
+    let (cert, config) = parse_pair(chain_pem, key_pem)?;
+    let now = mamori_core::clock::unix_now();
+    match cert.not_after_unix {
+        Some(end) if end > now + 86_400 => {}
+        Some(_) => {
+            return Err(TlsError::Pem(format!(
+                "the certificate ends on {}: it has expired or ends within a day",
+                cert.not_after
+            )));
+        }
+        None => {
+            return Err(TlsError::Pem(
+                "the certificate's validity cannot be read".into(),
+            ));
+        }
+    }
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| TlsError::Io { path, source }
+    };
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    let (cert_path, key_path) = uploaded_paths(dir);
+    write_private(&key_path, key_pem).map_err(io(&key_path))?;
+    write_private(&cert_path, chain_pem).map_err(io(&cert_path))?;
+    Ok((cert, config))
+}
+
+/// The configured pair, else an uploaded one in `dir`, else the self-signed one in `dir`
+/// (made now if absent) for the names given.
+pub fn load_or_make_any(
+    files: Option<(&Path, &Path)>,
+    dir: &Path,
+    names: &[String],
+) -> Result<(PanelCert, Arc<ServerConfig>), TlsError> {
+    let (cert_path, key_path) = uploaded_paths(dir);
+    match files {
+        None if cert_path.exists() && key_path.exists() => {
+            load_or_make(Some((&cert_path, &key_path)), dir, names)
+        }
+        files => load_or_make(files, dir, names),
+    }
+}
+
 /// The configured pair, or the self-signed one in `dir` (made now if absent) for the
 /// names given.
 pub fn load_or_make(

@@ -454,6 +454,25 @@ texts! {
     first_seen: "初めて見た日時", "First seen";
     last_seen: "最後に見た日時", "Last seen";
     user_role_changed: "{} の役割を変更しました(ログイン中のセッションは終了しました)。", "The role of {} changed (their sessions ended).";
+    nav_certificate: "証明書", "Certificate";
+    cert_title: "管理画面の証明書", "The panel's certificate";
+    cert_help: "ブラウザーに表示される指紋(SHA-256)がここと同じなら、この箱につながっています。自分の証明書と秘密鍵(PEM 形式)をアップロードすることもできます。", "If the fingerprint (SHA-256) your browser shows is this one, you are talking to this box. You can also upload your own certificate and key (PEM).";
+    cert_fingerprint: "指紋(SHA-256)", "Fingerprint (SHA-256)";
+    cert_not_after: "有効期限", "Valid until";
+    cert_origin: "種類", "Kind";
+    cert_self_signed: "自己署名(初回起動時に作成)", "Self-signed (made on first start)";
+    cert_uploaded: "アップロードされたもの", "Uploaded";
+    cert_from_config: "設定ファイルで指定されたもの", "Set in the configuration file";
+    cert_config_fixed: "証明書は設定ファイル(admin.cert_file)で指定されているため、ここでは変更できません。", "The certificate is set in the configuration file (admin.cert_file) and cannot be changed here.";
+    cert_upload_title: "証明書をアップロード", "Upload a certificate";
+    cert_chain_file: "証明書(中間証明書を含む PEM)", "Certificate (PEM, with the intermediates)";
+    cert_key_file: "秘密鍵(PEM)", "Private key (PEM)";
+    cert_upload: "アップロードして切り替え", "Upload and switch";
+    cert_back_to_self_signed: "自己署名の証明書に戻す", "Back to the self-signed certificate";
+    cert_done: "証明書を切り替えました。新しい指紋: {}", "Certificate switched. New fingerprint: {}";
+    cert_refused: "この証明書は使えません: {}", "This certificate cannot be used: {}";
+    cert_both_needed: "証明書と秘密鍵の両方を選んでください。", "Choose both the certificate and the key.";
+    cert_too_big: "ファイルが大きすぎます。", "The files are too large.";
     try_too_big: "大きすぎます(4 MB まで)。", "Too large (4 MB at most).";
 }
 

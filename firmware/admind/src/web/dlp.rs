@@ -577,46 +577,22 @@ pub(crate) async fn remove(
 pub(crate) async fn try_sample(
     State(panel): State<Arc<Panel>>,
     headers: HeaderMap,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Response {
     let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
     let t = s.lang.texts();
-    let (mut csrf, mut text, mut recipient) = (String::new(), String::new(), String::new());
-    let mut file: Option<(String, Vec<u8>)> = None;
-    let mut too_big = false;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            // Past the body limit, or not multipart at all.
-            Err(_) => {
-                too_big = true;
-                break;
-            }
-        };
-        let name = field.name().unwrap_or("").to_string();
-        let file_name = field.file_name().map(str::to_string);
-        let Ok(bytes) = field.bytes().await else {
-            too_big = true;
-            break;
-        };
-        match name.as_str() {
-            "_csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
-            "text" => text = String::from_utf8_lossy(&bytes).into_owned(),
-            "recipient" => {
-                recipient = String::from_utf8_lossy(&bytes)
-                    .trim()
-                    .chars()
-                    .take(254)
-                    .collect()
-            }
-            "file" if !bytes.is_empty() => {
-                file = Some((file_name.unwrap_or_default(), bytes.to_vec()));
-            }
-            _ => {}
-        }
-    }
-    if !super::csrf_ok(&s, &csrf) {
+    let form = super::upload::read(multipart).await;
+    let too_big = form.is_err();
+    let form = form.unwrap_or(super::upload::Fields::empty());
+    let csrf = form.text("_csrf");
+    let text = form.text("text");
+    let recipient: String = form.text("recipient").trim().chars().take(254).collect();
+    let file = form
+        .file("file")
+        .map(|f| (f.file_name.clone().unwrap_or_default(), f.bytes.clone()));
+    // A body past the limit cannot be read for its token: the page says so, and nothing
+    // else happens.
+    if !too_big && !super::csrf_ok(&s, &csrf) {
         return super::csrf_refused(s.lang);
     }
     let mut p = page(&panel, &s).await;

@@ -6,6 +6,7 @@
 mod accounts;
 mod apply;
 mod audit;
+mod certificate;
 mod dashboard;
 mod delivery;
 mod dlp;
@@ -16,6 +17,7 @@ mod pacing;
 mod quarantine;
 mod queue;
 mod setup;
+mod upload;
 mod users;
 
 use std::net::{IpAddr, SocketAddr};
@@ -121,6 +123,16 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/system/settings", get(history::list))
         .route("/system/settings/rollback", post(history::rollback))
         .route("/system/firewall/confirm", post(history::confirm_firewall))
+        .route(
+            "/system/certificate",
+            get(certificate::show).post(certificate::upload).layer(
+                axum::extract::DefaultBodyLimit::max(certificate::MAX_CERT_BODY),
+            ),
+        )
+        .route(
+            "/system/certificate/self-signed",
+            post(certificate::self_signed),
+        )
         .route("/system/users", get(users::list))
         .route("/system/users/add", post(users::add))
         .route("/system/users/remove", post(users::remove))

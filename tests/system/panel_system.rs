@@ -1,0 +1,224 @@
+//! The panel's system pages against real tools: a certificate made by `openssl` uploaded
+//! and served from the next connection (checked by `openssl s_client` and `curl` against
+//! the CA), bad pairs refused with the reason, and back to the self-signed one.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::require;
+use crate::panel_box::{PanelBox, create_admin};
+
+const ADMIN_PW: &str = "hanabi-to-yukata-2026";
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `openssl s_client` against the panel with `ca`: its verdict line and the leaf's
+/// fingerprint.
+fn s_client(port: u16, ca: &Path) -> (String, String) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo | openssl s_client -connect 127.0.0.1:{port} -CAfile {} 2>/dev/null | tee /dev/stderr | openssl x509 -noout -fingerprint -sha256 2>/dev/null",
+            ca.display()
+        ))
+        .output()
+        .expect("run openssl s_client");
+    let all = String::from_utf8_lossy(&out.stderr).into_owned();
+    let verdict = all
+        .lines()
+        .find(|l| l.contains("Verify return code"))
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let fp = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .rsplit('=')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    (verdict, fp)
+}
+
+#[test]
+fn an_uploaded_certificate_is_checked_served_at_once_and_can_be_undone() {
+    require("openssl");
+    let b = PanelBox::start("");
+    let admin = create_admin(&b, "tanaka", ADMIN_PW);
+    let dir = b.dir.path();
+    // The office's own CA and a certificate for the box; another key; one ending within a day.
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=Office CA",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "box.key",
+            "-out",
+            "box.csr",
+            "-subj",
+            "/CN=mamori.office.test",
+        ],
+    );
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:mamori.office.test\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "box.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "box.pem",
+            "-days",
+            "30",
+            "-extfile",
+            "san.ext",
+        ],
+    );
+    openssl(
+        dir,
+        &["genpkey", "-algorithm", "ed25519", "-out", "other.key"],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "old.key",
+            "-out",
+            "old.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=old",
+        ],
+    );
+    let page = admin.get("/system/certificate");
+    assert_eq!(page.status, 200);
+    let before = page
+        .body
+        .split(r#"id="fingerprint">"#)
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    let t = page.csrf();
+    let ca = dir.join("ca.pem");
+    let (verdict, _) = s_client(b.https, &ca);
+    assert!(
+        !verdict.contains("0 (ok)"),
+        "self-signed is not the CA's: {verdict}"
+    );
+    let upload = |cert: &str, key: &str| {
+        admin.post_multipart(
+            "/system/certificate",
+            &[("_csrf", &t)],
+            &[("cert", &dir.join(cert)), ("key", &dir.join(key))],
+        )
+    };
+    // A key that is not the certificate's, a certificate at its end, a key as certificate.
+    for (cert, key) in [
+        ("box.pem", "other.key"),
+        ("old.pem", "old.key"),
+        ("box.key", "box.key"),
+    ] {
+        let a = upload(cert, key);
+        assert_eq!(a.status, 400, "{cert} + {key}: {a:?}");
+        assert!(a.body.contains(r#"id="error""#), "{}", a.body);
+    }
+    let (verdict, _) = s_client(b.https, &ca);
+    assert!(!verdict.contains("0 (ok)"), "nothing changed: {verdict}");
+    // The right pair: served from the next connection on.
+    let a = upload("box.pem", "box.key");
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(a.body.contains(r#"id="done""#), "{}", a.body);
+    let (verdict, fp) = s_client(b.https, &ca);
+    assert!(verdict.contains("0 (ok)"), "{verdict}");
+    assert!(
+        a.body.contains(&fp),
+        "the page shows the served fingerprint {fp}: {}",
+        a.body
+    );
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+        .arg(&ca)
+        .arg(format!("https://127.0.0.1:{}/login", b.https))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "200",
+        "curl trusts it through the CA"
+    );
+    let key_mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(b.data().join("admind/tls/uploaded-key.pem"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(key_mode & 0o077, 0, "the key is the panel's alone");
+    // Back to the self-signed certificate.
+    let a = admin.post("/system/certificate/self-signed", &[("_csrf", &t)]);
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(
+        a.body.contains(&before),
+        "the self-signed one again: {}",
+        a.body
+    );
+    let (verdict, _) = s_client(b.https, &ca);
+    assert!(!verdict.contains("0 (ok)"), "{verdict}");
+    assert!(!b.data().join("admind/tls/uploaded-key.pem").exists());
+    let audit = std::fs::read_to_string(b.data().join("admind/audit/admind/audit.jsonl")).unwrap();
+    assert!(
+        audit.contains("panel_certificate_uploaded")
+            && audit.contains("panel_certificate_self_signed"),
+        "{audit}"
+    );
+}
