@@ -222,3 +222,139 @@ fn an_uploaded_certificate_is_checked_served_at_once_and_can_be_undone() {
         "{audit}"
     );
 }
+
+/// Backups: the settings the office set saved as TOML (read back by Python's `tomllib`, an
+/// independent parser), a broken file refused with every problem and its key and nothing
+/// written, and a good one restored as a new version in force at once.
+#[test]
+fn a_backup_is_saved_checked_and_restored() {
+    let b = PanelBox::start("[smtp]\noffice_domains = [\"office.test\"]\n");
+    let admin = create_admin(&b, "tanaka", ADMIN_PW);
+    let t = admin.get("/mail/accounts").csrf();
+    let a = admin.post(
+        "/mail/accounts/add",
+        &[
+            ("_csrf", &t),
+            ("address", "taro@office.test"),
+            ("password", "sakura-no-hanabira-7"),
+            ("password_again", "sakura-no-hanabira-7"),
+        ],
+    );
+    assert_eq!(a.status, 303, "{a:?}");
+    let a = admin.post("/system/backup/export", &[("_csrf", &t)]);
+    assert_eq!(a.status, 200, "{a:?}");
+    let disposition = a.header("content-disposition").unwrap_or("").to_string();
+    assert!(
+        disposition.starts_with("attachment; filename=\"mamori-settings-v"),
+        "{disposition}"
+    );
+    assert!(a.body.contains("taro@office.test"), "{}", a.body);
+    let backup = b.dir.path().join("backup.toml");
+    std::fs::write(&backup, &a.body).unwrap();
+    let (code, out) = crate::common::python(
+        "import sys, tomllib\nd = tomllib.load(open(sys.argv[1], 'rb'))\nprint(d['smtp']['accounts'][0]['username'], d['smtp']['office_domains'])",
+        &[backup.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.trim(), "taro@office.test ['office.test']");
+    // The account goes; then a broken file and a file that is no TOML are refused.
+    let a = admin.post(
+        "/mail/accounts/remove",
+        &[("_csrf", &t), ("name", "taro@office.test")],
+    );
+    assert_eq!(a.status, 303, "{a:?}");
+    let (_, history_before, _) = b.settings(&["history"]);
+    let import = |path: &std::path::Path| {
+        admin.post_multipart("/system/backup/import", &[("_csrf", &t)], &[("file", path)])
+    };
+    let broken = b.dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        format!(
+            "{}\n[general]\nhostname = \"not a host name!\"\n",
+            a_body_without_general(&std::fs::read_to_string(&backup).unwrap())
+        ),
+    )
+    .unwrap();
+    let a = import(&broken);
+    assert_eq!(a.status, 400, "{a:?}");
+    assert!(
+        a.body.contains(r#"id="problems""#) && a.body.contains("general.hostname"),
+        "{}",
+        a.body
+    );
+    let not_toml = b.dir.path().join("photo.toml");
+    std::fs::write(&not_toml, "[smtp\nthis is not toml").unwrap();
+    let a = import(&not_toml);
+    assert_eq!(a.status, 400, "{a:?}");
+    assert!(a.body.contains(r#"id="import-error""#), "{}", a.body);
+    assert_eq!(
+        b.settings(&["history"]).1,
+        history_before,
+        "nothing written"
+    );
+    // The good one: a new version, and the relay has the account again.
+    let a = import(&backup);
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(a.body.contains("smtpd"), "{}", a.body);
+    let (_, accounts, _) = b.settings(&["get", "smtp.accounts"]);
+    assert!(accounts.contains("taro@office.test"), "{accounts}");
+    let (code, out) = crate::common::swaks(&[
+        "--server",
+        &format!("127.0.0.1:{}", b.submission),
+        "--tls",
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        "taro@office.test",
+        "--auth-password",
+        "sakura-no-hanabira-7",
+        "--from",
+        "taro@office.test",
+        "--to",
+        "kyaku@example.com",
+        "--quit-after",
+        "RCPT",
+    ]);
+    assert_eq!(code, 0, "the restored account logs in: {out}");
+    let audit = std::fs::read_to_string(b.data().join("admind/audit/admind/audit.jsonl")).unwrap();
+    assert!(
+        audit.contains("panel_backup_exported") && audit.contains("panel_backup_restored"),
+        "{audit}"
+    );
+    // Approvers do not see or take backups.
+    let t2 = admin.get("/system/users").csrf();
+    admin.post(
+        "/system/users/add",
+        &[
+            ("_csrf", &t2),
+            ("name", "sato"),
+            ("role", "approver"),
+            ("password", "kawa-no-nagare-ha"),
+            ("password_again", "kawa-no-nagare-ha"),
+        ],
+    );
+    let (sato, _) = crate::panel_box::login(&b, "sato", "kawa-no-nagare-ha");
+    assert_eq!(sato.get("/system/backup").status, 403);
+    let st = sato.get("/dashboard").csrf();
+    assert_eq!(
+        sato.post("/system/backup/export", &[("_csrf", &st)]).status,
+        403
+    );
+}
+
+/// A backup's text without its `[general]` table (to put a broken one in its place).
+fn a_body_without_general(text: &str) -> String {
+    let mut out = String::new();
+    let mut skip = false;
+    for line in text.lines() {
+        if line.starts_with('[') {
+            skip = line.trim() == "[general]";
+        }
+        if !skip {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}

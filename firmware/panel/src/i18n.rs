@@ -473,6 +473,19 @@ texts! {
     cert_refused: "この証明書は使えません: {}", "This certificate cannot be used: {}";
     cert_both_needed: "証明書と秘密鍵の両方を選んでください。", "Choose both the certificate and the key.";
     cert_too_big: "ファイルが大きすぎます。", "The files are too large.";
+    nav_backup: "バックアップ", "Backup";
+    backup_title: "設定のバックアップと復元", "Settings backup and restore";
+    backup_help: "設定をファイルに保存し、あとで(または交換した箱に)戻せます。プロバイダのパスワードは含まれないため、復元後に「送信経路」で入力し直してください。", "Save the settings to a file and bring them back later (or to a replacement box). Providers' passwords are not in it: enter them again under Delivery after a restore.";
+    backup_export_title: "バックアップを保存", "Save a backup";
+    backup_export: "ダウンロード", "Download";
+    backup_import_title: "バックアップから復元", "Restore from a backup";
+    backup_file: "バックアップファイル(.toml)", "Backup file (.toml)";
+    backup_import: "確認して復元", "Check and restore";
+    backup_refused: "このファイルは復元できません: {}", "This file cannot be restored: {}";
+    backup_restored: "復元しました(設定の版 {})。", "Restored (settings version {}).";
+    backup_choose_file: "ファイルを選んでください。", "Choose a file.";
+    backup_not_text: "テキスト(UTF-8)のファイルではありません。", "Not a text (UTF-8) file.";
+    backup_too_big: "ファイルが大きすぎます。", "The file is too large.";
     try_too_big: "大きすぎます(4 MB まで)。", "Too large (4 MB at most).";
 }
 

@@ -87,6 +87,20 @@ pub enum SettingsRequest {
         #[serde(default)]
         limit: Option<usize>,
     },
+    /// The current version's own document (what the office set, without the board's
+    /// defaults) as TOML: a backup. Secrets are files the document names, not in it.
+    Export,
+    /// Replace the whole document with `toml` (a backup), as one new version; with
+    /// `check_only`, only say what the checks find (every error and warning with its key).
+    Restore {
+        /// The document, TOML.
+        toml: String,
+        /// Only check.
+        #[serde(default)]
+        check_only: bool,
+        /// What and why, for the history.
+        why: String,
+    },
     /// Store a secret (a provider's password) in the store's `secrets/NAME` file (mode 0640)
     /// for a setting that names a file (`smtp.delivery.smarthost.password_file`); answers
     /// the path. The secret itself is in no version, log or audit record.
@@ -108,6 +122,8 @@ impl Request for SettingsRequest {
             | Self::Check { .. }
             | Self::Change { .. }
             | Self::Rollback { .. }
+            | Self::Export
+            | Self::Restore { .. }
             | Self::SetSecret { .. } => Right::Admin,
         }
     }
@@ -122,6 +138,8 @@ impl Request for SettingsRequest {
             Self::Change { .. } => "change",
             Self::Rollback { .. } => "rollback",
             Self::SetSecret { .. } => "set_secret",
+            Self::Export => "export",
+            Self::Restore { .. } => "restore",
             Self::StoreAuditLog { .. } => "store_audit_log",
         }
     }
@@ -228,6 +246,36 @@ impl Service {
                 edit(&mut doc, set, &unset)?;
                 let report = self.store.effective(&doc)?.report;
                 serde_json::to_value(report).unwrap_or_default()
+            }
+            SettingsRequest::Export => {
+                let current = self.store.current()?;
+                let (version, document) = match current {
+                    Some(v) => (Some(v.version), v.document),
+                    None => (None, toml::Table::new()),
+                };
+                let text =
+                    toml::to_string(&document).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+                serde_json::json!({"version": version, "toml": text})
+            }
+            SettingsRequest::Restore {
+                toml: text,
+                check_only,
+                why,
+            } => {
+                let document: toml::Table = text
+                    .parse()
+                    .map_err(|e| ServiceError::Invalid(format!("not a settings file: {e}")))?;
+                if check_only {
+                    let report = self.store.effective(&document)?.report;
+                    serde_json::to_value(report).unwrap_or_default()
+                } else {
+                    let what = bounded_text(&why, 500);
+                    let committed = self.store.change(&by, &what, |doc| {
+                        *doc = document;
+                        Ok(())
+                    })?;
+                    serde_json::json!({"version": committed.version, "warnings": committed.report.warnings})
+                }
             }
             SettingsRequest::Change { set, unset, why } => {
                 let why = bounded_text(&why, 500);

@@ -6,6 +6,7 @@
 mod accounts;
 mod apply;
 mod audit;
+mod backup;
 mod certificate;
 mod dashboard;
 mod delivery;
@@ -132,6 +133,14 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route(
             "/system/certificate/self-signed",
             post(certificate::self_signed),
+        )
+        .route("/system/backup", get(backup::show))
+        .route("/system/backup/export", post(backup::export))
+        .route(
+            "/system/backup/import",
+            post(backup::import).layer(axum::extract::DefaultBodyLimit::max(
+                backup::MAX_BACKUP_BODY,
+            )),
         )
         .route("/system/users", get(users::list))
         .route("/system/users/add", post(users::add))
