@@ -51,6 +51,7 @@ test_pkgs=(
     iproute2
     iputils-ping # ping in the firewall's real-packet system tests
     curl # the admin panel's HTTP client in its system tests
+    python3-prometheus-client # an independent parser of the panel's /metrics text
     testssl.sh # the panel's TLS scan (/usr/bin/testssl)
     # The panel's browser tests: Debian's Chromium driven through chromedriver (nothing
     # downloads a browser), and a Japanese font so that the screenshots show text.

@@ -358,3 +358,120 @@ fn a_body_without_general(text: &str) -> String {
     }
     out
 }
+
+/// `/metrics`: refused without the token made in the panel (shown once, kept as a digest),
+/// and with it the Prometheus text that `prometheus_client`'s own parser reads, counting
+/// real mail; a new token ends the old one, and the endpoint can be turned off.
+#[test]
+fn metrics_need_the_panels_token_and_parse_as_prometheus_text() {
+    let sink = crate::common::Sink::start();
+    let b = PanelBox::start(&format!(
+        "[[smtp.delivery.routes]]\ndomain = \"sink.test\"\nhost = \"127.0.0.1\"\nport = {}\n",
+        sink.port
+    ));
+    let admin = create_admin(&b, "tanaka", ADMIN_PW);
+    let scrape = |token: Option<&str>| {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sk", "-w", "\n%{http_code}"]);
+        if let Some(t) = token {
+            cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+        }
+        let out = cmd
+            .arg(format!("https://127.0.0.1:{}/metrics", b.https))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap();
+        (code.to_string(), body.to_string())
+    };
+    assert_eq!(scrape(None).0, "401", "no token set yet");
+    assert_eq!(scrape(Some("guess")).0, "401");
+    let t = admin.get("/system/metrics").csrf();
+    let a = admin.post("/system/metrics", &[("_csrf", &t), ("action", "new")]);
+    assert_eq!(a.status, 200, "{a:?}");
+    let token = a
+        .body
+        .split(r#"id="token">"#)
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(token.len(), 43, "256 bits: {token}");
+    let kept = std::fs::read_to_string(b.data().join("admind/metrics-token.sha256")).unwrap();
+    assert!(!kept.contains(&token), "only the digest is kept");
+    let (code, out) = crate::common::swaks(&[
+        "--server",
+        &format!("127.0.0.1:{}", b.relay),
+        "--from",
+        "a@office.test",
+        "--to",
+        "b@sink.test",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(crate::common::wait_for(
+        std::time::Duration::from_secs(15),
+        || sink.count() == 1
+    ));
+    let (code, body) = scrape(Some(&token));
+    assert_eq!(code, "200", "{body}");
+    let text = b.dir.path().join("metrics.txt");
+    std::fs::write(&text, &body).unwrap();
+    // Debian's own Python, where the Debian package of the parser is (a `python3` earlier
+    // on the PATH, such as a pyenv one, does not see it).
+    let (code, parsed) = debian_python(
+        "import sys\nfrom prometheus_client.parser import text_string_to_metric_families\n\
+         for f in text_string_to_metric_families(open(sys.argv[1]).read()):\n\
+         \x20   for s in f.samples:\n\
+         \x20       print(s.name, sorted(s.labels.items()), s.value)\n",
+        &[text.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{parsed}\n{body}");
+    assert!(
+        parsed.contains("mamori_up [('daemon', 'smtpd')] 1.0"),
+        "{parsed}"
+    );
+    assert!(
+        parsed.contains("mamori_smtp_messages_total [('outcome', 'delivered')] 1.0"),
+        "{parsed}"
+    );
+    assert!(
+        parsed.contains("mamori_smtp_messages_total [('outcome', 'received')] 1.0"),
+        "{parsed}"
+    );
+    // A new token ends the old one; turned off, nothing passes.
+    let a = admin.post("/system/metrics", &[("_csrf", &t), ("action", "new")]);
+    let second = a
+        .body
+        .split(r#"id="token">"#)
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(scrape(Some(&token)).0, "401");
+    assert_eq!(scrape(Some(&second)).0, "200");
+    let a = admin.post("/system/metrics", &[("_csrf", &t), ("action", "off")]);
+    assert_eq!(a.status, 200);
+    assert_eq!(scrape(Some(&second)).0, "401");
+    let audit = std::fs::read_to_string(b.data().join("admind/audit/admind/audit.jsonl")).unwrap();
+    assert!(
+        audit.contains("panel_metrics_token_made") && audit.contains("panel_metrics_turned_off")
+    );
+    assert!(!audit.contains(&second), "no token in the audit log");
+}
+
+/// Runs `script` with Debian's `/usr/bin/python3` (its packages are the test's oracles).
+fn debian_python(script: &str, args: &[&str]) -> (i32, String) {
+    let out = Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run /usr/bin/python3 (install-deps installs it)");
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}

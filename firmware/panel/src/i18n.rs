@@ -486,6 +486,14 @@ texts! {
     backup_choose_file: "ファイルを選んでください。", "Choose a file.";
     backup_not_text: "テキスト(UTF-8)のファイルではありません。", "Not a text (UTF-8) file.";
     backup_too_big: "ファイルが大きすぎます。", "The file is too large.";
+    nav_metrics: "監視", "Metrics";
+    metrics_title: "監視(Prometheus の /metrics)", "Monitoring (Prometheus /metrics)";
+    metrics_help: "多数の箱を見守る事業者などが、/metrics からメールやファイアウォールの数値を取得できます。取得にはここで作るトークン(Authorization: Bearer)が必要です。", "Those who watch many boxes can read mail and firewall figures from /metrics, with the token made here (Authorization: Bearer).";
+    metrics_on: "有効(トークンが設定されています)", "On (a token is set)";
+    metrics_off: "無効(トークンがありません)", "Off (no token)";
+    metrics_new_token: "新しいトークンを作る", "Make a new token";
+    metrics_turn_off: "無効にする", "Turn off";
+    metrics_token_once: "このトークンは今だけ表示されます。監視システムに設定してください(以前のトークンは使えなくなりました)。", "This token is shown only now: put it in your monitoring system (the previous one no longer works).";
     try_too_big: "大きすぎます(4 MB まで)。", "Too large (4 MB at most).";
 }
 

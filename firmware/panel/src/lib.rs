@@ -4,15 +4,16 @@
 //! ([`throttle`]), the one-time setup code of the first visit ([`setup_code`]), the setup
 //! wizard's checks ([`wizard`]), the relay accounts page's ([`accounts`]), the mail pages'
 //! search and states ([`mail`]), the DLP rules page's checks ([`dlp`]), the delivery page's
-//! ([`routes`]), the pacing page's ([`pacing`]), the firewall page's ([`firewall`]), and
-//! every text the panel shows, in Japanese and English ([`i18n`]). `mamori-admind` serves
-//! it over HTTPS.
+//! ([`routes`]), the pacing page's ([`pacing`]), the firewall page's ([`firewall`]), the
+//! `/metrics` text ([`metrics`]), and every text the panel shows, in Japanese and English
+//! ([`i18n`]). `mamori-admind` serves it over HTTPS.
 
 pub mod accounts;
 pub mod dlp;
 pub mod firewall;
 pub mod i18n;
 pub mod mail;
+pub mod metrics;
 pub mod pacing;
 pub mod routes;
 pub mod session;

@@ -14,6 +14,7 @@ mod dlp;
 mod firewall;
 mod history;
 mod login;
+mod metrics;
 mod pacing;
 mod quarantine;
 mod queue;
@@ -142,6 +143,8 @@ pub fn router(panel: Arc<Panel>) -> Router {
                 backup::MAX_BACKUP_BODY,
             )),
         )
+        .route("/metrics", get(metrics::scrape))
+        .route("/system/metrics", get(metrics::show).post(metrics::token))
         .route("/system/users", get(users::list))
         .route("/system/users/add", post(users::add))
         .route("/system/users/remove", post(users::remove))

@@ -1,0 +1,204 @@
+//! `/metrics` for Prometheus (the daemons' health, the relay's and DLP's counters, the
+//! queue and the quarantine, the firewall rules' counters) behind a bearer token, and the
+//! page where an administrator makes a new token (shown once; only its SHA-256 is kept)
+//! or turns the endpoint off.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Extension, Form, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mamori_panel::i18n::Lang;
+use mamori_panel::metrics::{self, Inputs};
+use mamori_panel::session::Session;
+use mamori_panel::users::Role;
+use serde::Deserialize;
+
+use super::{
+    Chrome, Peer, ask, checked, csrf_form, or_answer, render, render_status, require, source,
+};
+use crate::state::Panel;
+
+/// Where the token's SHA-256 is kept.
+fn token_file(panel: &Panel) -> PathBuf {
+    panel.tls_dir.parent().map_or_else(
+        || PathBuf::from("metrics-token.sha256"),
+        |d| d.join("metrics-token.sha256"),
+    )
+}
+
+/// The identity the daemons see for a scrape: read-only.
+fn scraper() -> Session {
+    Session {
+        user: "metrics".into(),
+        role: Role::Auditor,
+        lang: Lang::En,
+        csrf: String::new(),
+        created: 0,
+        last_seen: 0,
+        authenticated_at: 0,
+        source: String::new(),
+    }
+}
+
+/// `GET /metrics`.
+pub(crate) async fn scrape(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
+    let expected = std::fs::read_to_string(token_file(&panel)).unwrap_or_default();
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if !metrics::bearer_ok(authorization, expected.trim()) {
+        let mut r = (
+            StatusCode::UNAUTHORIZED,
+            "a bearer token is needed (set one in the panel: System → Metrics)\n",
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
+    }
+    let s = scraper();
+    let health = serde_json::json!({"op": "health"});
+    let (settingsd, smtpd, firewalld, stats, quarantine, queue, fw) = tokio::join!(
+        ask(&panel.sockets.settings, &s, health.clone()),
+        ask(&panel.sockets.smtpd, &s, health.clone()),
+        ask(&panel.sockets.firewalld, &s, health),
+        ask(&panel.sockets.smtpd, &s, serde_json::json!({"op": "stats"})),
+        ask(
+            &panel.sockets.smtpd,
+            &s,
+            serde_json::json!({"op": "quarantine_stats"})
+        ),
+        ask(
+            &panel.sockets.smtpd,
+            &s,
+            serde_json::json!({"op": "queue_list"})
+        ),
+        ask(
+            &panel.sockets.firewalld,
+            &s,
+            serde_json::json!({"op": "status"})
+        ),
+    );
+    let running =
+        |h: &Result<serde_json::Value, String>| h.as_ref().is_ok_and(|h| h["state"] == "running");
+    let inputs = Inputs {
+        up: vec![
+            ("settingsd", running(&settingsd)),
+            ("smtpd", running(&smtpd)),
+            ("firewalld", running(&firewalld)),
+            ("admind", true),
+        ],
+        smtp: stats.ok(),
+        quarantine: quarantine.ok(),
+        queued: queue
+            .ok()
+            .and_then(|q| q.as_array().map(|a| a.len() as u64)),
+        firewall: fw.ok().map(|f| f["counters"].clone()),
+    };
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics::render(&inputs),
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "metrics.html")]
+struct MetricsPage {
+    c: Chrome,
+    enabled: bool,
+    ask_password: bool,
+    token: Option<String>,
+    error: Option<String>,
+}
+
+fn page(panel: &Panel, s: &Session) -> MetricsPage {
+    let now = mamori_core::clock::unix_now();
+    MetricsPage {
+        c: Chrome::new(Some(s), s.lang, |t| t.metrics_title),
+        enabled: token_file(panel).exists(),
+        ask_password: !s.recently_authenticated(now),
+        token: None,
+        error: None,
+    }
+}
+
+pub(crate) async fn show(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    render(&page(&panel, &s))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TokenForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    /// `new` or `off`.
+    action: String,
+    #[serde(default)]
+    current: String,
+}
+
+pub(crate) async fn token(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    form: Result<Form<TokenForm>, FormRejection>,
+) -> Response {
+    let (id, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
+    let from = source(&peer);
+    let mut p = page(&panel, &s);
+    if let Err(why) =
+        super::reauthenticate(&panel, &id, &s, &f.current, from, "metrics token", false).await
+    {
+        p.error = Some(why);
+        return render_status(StatusCode::FORBIDDEN, &p);
+    }
+    let file = token_file(&panel);
+    let event = match f.action.as_str() {
+        "new" => "panel_metrics_token_made",
+        "off" => "panel_metrics_turned_off",
+        _ => return super::message(StatusCode::BAD_REQUEST, s.lang, s.lang.texts().bad_request),
+    };
+    if let Err(e) = panel.audit.record(
+        event,
+        serde_json::json!({"by": s.user, "source": from.to_string()}),
+    ) {
+        p.error = Some(e.to_string());
+        return render_status(StatusCode::INTERNAL_SERVER_ERROR, &p);
+    }
+    let done = if f.action == "new" {
+        match mamori_panel::session::random_token() {
+            Some(token) => {
+                let digest = mamori_core::audit::hex_sha256(token.as_bytes());
+                crate::tls::write_private(&file, digest.as_bytes()).map(|()| Some(token))
+            }
+            None => Err(std::io::Error::other("no random source")),
+        }
+    } else {
+        match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(None),
+        }
+    };
+    let mut p = page(&panel, &s);
+    match done {
+        Ok(token) => {
+            p.token = token;
+            render(&p)
+        }
+        Err(e) => {
+            p.error = Some(e.to_string());
+            render_status(StatusCode::INTERNAL_SERVER_ERROR, &p)
+        }
+    }
+}
+
+csrf_form!(TokenForm);
