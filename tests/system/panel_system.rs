@@ -475,3 +475,149 @@ fn debian_python(script: &str, args: &[&str]) -> (i32, String) {
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     (out.status.code().unwrap_or(-1), text)
 }
+
+/// The monthly report counts a month of real mail from the audit logs (a held My Number
+/// approved, a plain message sent); the quarantine's retention is set from the panel.
+#[test]
+fn the_monthly_report_counts_real_mail_and_the_retention_is_set_in_the_panel() {
+    let sink = crate::common::Sink::start();
+    let b = PanelBox::start(&format!(
+        "[smtp]\noffice_domains = [\"office.test\"]\n\n\
+         [[smtp.delivery.routes]]\ndomain = \"sink.test\"\nhost = \"127.0.0.1\"\nport = {0}\n\n\
+         [[smtp.delivery.routes]]\ndomain = \"office.test\"\nhost = \"127.0.0.1\"\nport = {0}\n",
+        sink.port
+    ));
+    let admin = create_admin(&b, "tanaka", ADMIN_PW);
+    let number = crate::common::my_number("98765432109");
+    for body in [
+        "お世話になっております。".to_string(),
+        format!("個人番号：{number}"),
+    ] {
+        let (code, out) = crate::common::swaks(&[
+            "--server",
+            &format!("127.0.0.1:{}", b.relay),
+            "--from",
+            "tanaka@office.test",
+            "--to",
+            "kyaku@sink.test",
+            "--header",
+            "Content-Type: text/plain; charset=utf-8",
+            "--body",
+            &body,
+        ]);
+        assert_eq!(code, 0, "{out}");
+    }
+    let held = || admin.get("/mail/quarantine");
+    assert!(
+        crate::common::wait_for(std::time::Duration::from_secs(15), || held()
+            .body
+            .contains("held-")),
+        "{}",
+        b.log()
+    );
+    let page = held();
+    let id = page
+        .body
+        .split(r#"id="held-"#)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let t = page.csrf();
+    let a = admin.post(
+        "/mail/quarantine/act",
+        &[("_csrf", &t), ("id", &id), ("action", "release")],
+    );
+    assert_eq!(a.status, 303, "{a:?}");
+    let report = admin.get("/system/report");
+    assert_eq!(report.status, 200, "{report:?}");
+    let row = |table: &str, label: &str| -> u64 {
+        let part = report
+            .body
+            .split(&format!(r#"id="{table}""#))
+            .nth(1)
+            .unwrap();
+        let cell = part
+            .split(label)
+            .nth(1)
+            .unwrap_or_else(|| panic!("{label} in {table}: {}", report.body));
+        cell.split("<td>")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(row("report-mail", "検査したメール"), 2);
+    assert_eq!(row("report-mail", "送信したもの"), 1);
+    assert_eq!(row("report-mail", "保留したもの"), 1);
+    assert_eq!(row("report-held", "承認して配送"), 1);
+    assert_eq!(row("report-findings", "マイナンバー"), 1);
+    assert!(
+        report.body.contains("panel_") || report.body.contains("smtpd quarantine_release"),
+        "{}",
+        report.body
+    );
+    // Another month holds none of it; a made-up month is the current one.
+    let other = admin.get("/system/report?month=2020-01");
+    assert!(
+        other.body.contains("2020-01") && !other.body.contains("<td>2</td>"),
+        "{}",
+        other.body
+    );
+    assert_eq!(admin.get("/system/report?month=../../x").status, 200);
+    // Retention: 7 days from the panel; a bad value is refused next to the field.
+    assert!(
+        held()
+            .body
+            .contains(r#"id="retention-days" name="days" value="30""#),
+        "{}",
+        held().body
+    );
+    let a = admin.post(
+        "/mail/quarantine/retention",
+        &[("_csrf", &t), ("days", "99999")],
+    );
+    assert!(a.body.contains(r#"id="retention-error""#), "{}", a.body);
+    let a = admin.post(
+        "/mail/quarantine/retention",
+        &[("_csrf", &t), ("days", "7")],
+    );
+    assert_eq!(a.status, 303, "{a:?}");
+    let (_, kept, _) = b.settings(&["get", "smtp.quarantine_retention"]);
+    assert!(kept.contains("7d"), "{kept}");
+    // Auditors read the report but set nothing.
+    let t2 = admin.get("/system/users").csrf();
+    admin.post(
+        "/system/users/add",
+        &[
+            ("_csrf", &t2),
+            ("name", "suzuki"),
+            ("role", "auditor"),
+            ("password", "mori-no-kage-fumi"),
+            ("password_again", "mori-no-kage-fumi"),
+        ],
+    );
+    let (suzuki, _) = crate::panel_box::login(&b, "suzuki", "mori-no-kage-fumi");
+    assert_eq!(suzuki.get("/system/report").status, 200);
+    assert!(
+        !suzuki
+            .get("/mail/quarantine")
+            .body
+            .contains("retention-form")
+    );
+    let st = suzuki.get("/dashboard").csrf();
+    assert_eq!(
+        suzuki
+            .post(
+                "/mail/quarantine/retention",
+                &[("_csrf", &st), ("days", "1")]
+            )
+            .status,
+        403
+    );
+}

@@ -373,6 +373,46 @@ pub fn recent(dir: &Path, limit: usize) -> Result<Vec<Value>, AuditError> {
         .collect())
 }
 
+/// Calls `visit` with every record of the chain in `dir` (its rotated files too, oldest
+/// first) whose time is in `from..to` (Unix seconds). Lines that do not parse are skipped:
+/// this reads for reports; [`verify`] is the check.
+pub fn for_each_between(
+    dir: &Path,
+    from: u64,
+    to: u64,
+    mut visit: impl FnMut(&Value),
+) -> Result<(), AuditError> {
+    let mut files: Vec<PathBuf> = (1..=1000)
+        .map(|n| rotated(dir, n))
+        .take_while(|p| p.exists())
+        .collect();
+    files.reverse();
+    files.push(dir.join(FILE_NAME));
+    for path in files {
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => return Err(AuditError::Io { path, source }),
+        };
+        for line in BufReader::new(file).split(b'\n') {
+            let line = line.map_err(|source| AuditError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let Ok(record) = serde_json::from_slice::<Value>(&line) else {
+                continue;
+            };
+            let at = record["time"]
+                .as_str()
+                .and_then(crate::clock::parse_rfc3339_utc);
+            if at.is_some_and(|t| (from..to).contains(&t)) {
+                visit(&record);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What the panel shows of a chain: `{"chain": {"intact", "records" | "error"}, "recent":
 /// [newest first]}` (the check reused for [`VERIFY_REUSE`]).
 pub fn summary(log: &AuditLog, limit: usize) -> Result<Value, AuditError> {

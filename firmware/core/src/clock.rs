@@ -46,9 +46,71 @@ pub fn rfc3339_utc(secs: u64) -> String {
     )
 }
 
+/// The inverse of [`rfc3339_utc`]: Unix seconds of `2026-11-23T13:44:30Z` (that form
+/// only, as the box writes it); `None` for anything else.
+pub fn parse_rfc3339_utc(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<u32>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let days = days_from_civil(i64::from(y), mo, d);
+    u64::try_from(days * 86_400 + i64::from(h * 3600 + mi * 60 + s)).ok()
+}
+
+/// Unix seconds of the first instant of `year`-`month` at a UTC offset of
+/// `offset_minutes` (Japan: +540), and of the next month's: the bounds of a monthly report.
+pub fn month_bounds(year: i64, month: u32, offset_minutes: i64) -> Option<(u64, u64)> {
+    if !(1..=12).contains(&month) {
+        return None;
+    }
+    let (ny, nm) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    let at = |y, m| days_from_civil(y, m, 1) * 86_400 - offset_minutes * 60;
+    Some((
+        u64::try_from(at(year, month)).ok()?,
+        u64::try_from(at(ny, nm)).ok()?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_reads_back_and_months_have_bounds() {
+        for t in [0, 951_782_400, 1_795_441_470] {
+            assert_eq!(parse_rfc3339_utc(&rfc3339_utc(t)), Some(t));
+        }
+        for bad in [
+            "",
+            "2026-11-23 13:44:30Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-23T13:44:30+09:00",
+        ] {
+            assert_eq!(parse_rfc3339_utc(bad), None, "{bad}");
+        }
+        // December 2026 in Japan: from 2026-11-30T15:00Z to 2026-12-31T15:00Z.
+        let (from, to) = month_bounds(2026, 12, 540).unwrap();
+        assert_eq!(rfc3339_utc(from), "2026-11-30T15:00:00Z");
+        assert_eq!(rfc3339_utc(to), "2026-12-31T15:00:00Z");
+        assert_eq!(month_bounds(2026, 13, 0), None);
+    }
 
     #[test]
     fn dates_are_rfc3339() {

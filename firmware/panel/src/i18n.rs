@@ -494,6 +494,31 @@ texts! {
     metrics_new_token: "新しいトークンを作る", "Make a new token";
     metrics_turn_off: "無効にする", "Turn off";
     metrics_token_once: "このトークンは今だけ表示されます。監視システムに設定してください(以前のトークンは使えなくなりました)。", "This token is shown only now: put it in your monitoring system (the previous one no longer works).";
+    nav_report: "月次報告", "Monthly report";
+    report_title: "月次報告", "Monthly report";
+    report_heading: "月次報告 {}", "Monthly report {}";
+    report_help: "監査ログから集計した 1 か月(日本時間)の記録です。個人情報保護や番号法の監査で求められる、送信の状況・保留したメールの扱い・管理操作を示します。", "A month (Japan time) counted from the audit logs: sending, what was done with held mail, and the administrators' actions, as a P-mark or My Number audit asks.";
+    report_mail: "メール", "Mail";
+    report_inspected: "検査したメール", "Messages inspected";
+    report_passed: "送信したもの", "Sent";
+    report_held: "保留したもの", "Held";
+    report_rejected: "拒否したもの", "Refused";
+    report_not_fully_read: "読み取れない部分があったもの", "Not fully read";
+    report_findings: "検出(種類別)", "Findings by kind";
+    report_held_mail: "保留メールの扱い", "Held mail";
+    report_released: "承認して配送", "Approved and delivered";
+    report_refused: "拒否(差出人に通知)", "Refused (sender told)";
+    report_deleted: "削除", "Deleted";
+    report_erased: "保存期間を過ぎて消去", "Erased after the retention period";
+    report_content_views: "本文の閲覧", "Content views";
+    report_actions: "管理操作", "Administrative actions";
+    report_settings_versions: "設定の変更(版の数)", "Settings changes (versions)";
+    report_print: "印刷はブラウザーの印刷機能(Ctrl+P)で行えます。ナビゲーションは印刷されません。", "Print with your browser (Ctrl+P); the navigation is left out.";
+    retention_title: "保留メールの保存期間", "How long held mail is kept";
+    retention_days: "保存日数(0 は無期限)", "Days kept (0: until decided)";
+    retention_help: "この日数を過ぎた保留メールは、送信されずに消去され、その記録が監査ログに残ります(1〜3650 日)。", "Held mail older than this is erased unsent, and the erasure recorded in the audit log (1 to 3650 days).";
+    retention_bad: "0 または 1〜3650 の日数を入力してください。", "Enter 0 or a number of days from 1 to 3650.";
+    retention_saved: "保存期間を保存しました。", "The retention is saved.";
     try_too_big: "大きすぎます(4 MB まで)。", "Too large (4 MB at most).";
 }
 

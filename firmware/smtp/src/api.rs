@@ -75,6 +75,16 @@ pub enum SmtpRequest {
         /// The sample.
         sample: crate::dlp_stage::try_out::Sample,
     },
+    /// A month of the relay's audit log in figures (the monthly report).
+    MonthlyReport {
+        /// The year.
+        year: i64,
+        /// The month, 1 to 12.
+        month: u32,
+        /// The office's offset from UTC in minutes (Japan: 540).
+        #[serde(default)]
+        offset_minutes: i64,
+    },
     /// The counters: received, delivered, deferred, bounced, rejected.
     Stats,
     /// State, version, settings version in force, last error.
@@ -96,6 +106,7 @@ impl Request for SmtpRequest {
             | Self::QuarantineStats
             | Self::Stats
             | Self::DlpPolicy
+            | Self::MonthlyReport { .. }
             | Self::Health => Right::Read,
             // Quarantined and held mail: the approvers' work.
             Self::QuarantineRelease { .. }
@@ -131,6 +142,7 @@ impl Request for SmtpRequest {
             Self::ApplySettings { .. } => "apply_settings",
             Self::TestRoute { .. } => "test_route",
             Self::DlpPolicy => "dlp_policy",
+            Self::MonthlyReport { .. } => "monthly_report",
             Self::DlpTry { .. } => "dlp_try",
         }
     }

@@ -14,6 +14,7 @@ pub mod datetime;
 pub mod dlp_stage;
 pub mod inbound;
 pub mod live;
+pub mod monthly;
 pub mod outbound;
 pub mod pipeline;
 pub mod queue;

@@ -149,6 +149,17 @@ pub async fn start_with(
         started: mamori_core::clock::unix_now(),
         last_error: std::sync::Mutex::new(None),
     };
+    {
+        let live = live.clone();
+        tokio::spawn(crate::queue::retention::run(
+            queue.clone(),
+            controller.audit.clone(),
+            move || {
+                let live = live.clone();
+                async move { live.settings().await.smtp.quarantine_retention }
+            },
+        ));
+    }
     tokio::spawn(control_loop(unix, options, Arc::new(controller)));
     Ok(Smtpd {
         bound: Bound {
@@ -413,6 +424,29 @@ async fn control_loop(listener: UnixListener, options: ServeOptions, c: Arc<Cont
                             Err(why) => Response::error(ErrorKind::Invalid, why),
                         }
                     }
+                    SmtpRequest::MonthlyReport {
+                        year,
+                        month,
+                        offset_minutes,
+                    } => {
+                        let Some((from, to)) =
+                            mamori_core::clock::month_bounds(year, month, offset_minutes)
+                        else {
+                            return Response::error(ErrorKind::Invalid, "no such month");
+                        };
+                        let dir = c.audit.dir().to_path_buf();
+                        let found = tokio::task::spawn_blocking(move || {
+                            crate::monthly::monthly(&dir, from, to)
+                        })
+                        .await;
+                        match found {
+                            Ok(Ok(report)) => Response::Ok {
+                                data: serde_json::to_value(report).unwrap_or_default(),
+                            },
+                            Ok(Err(e)) => Response::error(ErrorKind::Internal, e.to_string()),
+                            Err(e) => Response::error(ErrorKind::Internal, e.to_string()),
+                        }
+                    }
                     SmtpRequest::DlpPolicy => {
                         let settings = c.live.settings().await;
                         let dlp = &settings.dlp;
@@ -599,6 +633,7 @@ pub async fn handle_control(
         | SmtpRequest::ApplySettings { .. }
         | SmtpRequest::TestRoute { .. }
         | SmtpRequest::DlpPolicy
+        | SmtpRequest::MonthlyReport { .. }
         | SmtpRequest::DlpTry { .. } => Err(QueueError::Join(
             "answered by the daemon's control loop".into(),
         )),

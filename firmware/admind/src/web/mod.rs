@@ -18,6 +18,7 @@ mod metrics;
 mod pacing;
 mod quarantine;
 mod queue;
+mod report;
 mod setup;
 mod upload;
 mod users;
@@ -92,6 +93,7 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/mail/quarantine", get(quarantine::list))
         .route("/mail/quarantine/act", post(quarantine::act))
         .route("/mail/quarantine/content", post(quarantine::content))
+        .route("/mail/quarantine/retention", post(quarantine::retention))
         .route("/mail/quarantine/{id}", get(quarantine::show))
         .route("/mail/accounts", get(accounts::list))
         .route("/mail/accounts/add", post(accounts::add))
@@ -145,6 +147,7 @@ pub fn router(panel: Arc<Panel>) -> Router {
         )
         .route("/metrics", get(metrics::scrape))
         .route("/system/metrics", get(metrics::show).post(metrics::token))
+        .route("/system/report", get(report::page))
         .route("/system/users", get(users::list))
         .route("/system/users/add", post(users::add))
         .route("/system/users/remove", post(users::remove))

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use mamori_panel::i18n::{Texts, fill};
@@ -37,6 +37,9 @@ struct Row {
 #[template(path = "quarantine.html")]
 struct ListPage {
     c: Chrome,
+    /// For administrators: the retention in days (0: kept until decided).
+    retention_days: Option<u64>,
+    retention_error: Option<String>,
     q: String,
     rows: Vec<Row>,
     total: usize,
@@ -105,7 +108,17 @@ async fn list_page(panel: &Panel, s: &Session, q: &str) -> ListPage {
         }
         Err(why) => (Vec::new(), 0, Some(why)),
     };
+    let retention_days = if s.role == Role::Administrator {
+        super::apply::relay_settings(panel, s)
+            .await
+            .ok()
+            .map(|smtp| retention_days(&smtp["quarantine_retention"]))
+    } else {
+        None
+    };
     ListPage {
+        retention_days,
+        retention_error: None,
         q: q.to_string(),
         shown: fill(c.t.shown_of, format!("{} / {total}", rows.len())),
         rows,
@@ -113,6 +126,88 @@ async fn list_page(panel: &Panel, s: &Session, q: &str) -> ListPage {
         done: None,
         error,
         c,
+    }
+}
+
+/// Whole days of a humantime duration as the settings hold it (`"30days"`, `"0s"`).
+fn retention_days(v: &Value) -> u64 {
+    v.as_str()
+        .and_then(|t| humantime_days(t.trim()))
+        .unwrap_or(0)
+}
+
+/// Days in `30days`, `30d`, `720h`, `2592000s`, `0s` (what the settings write back).
+fn humantime_days(text: &str) -> Option<u64> {
+    let mut total = 0u64;
+    for part in text.split_whitespace() {
+        let split = part.find(|c: char| !c.is_ascii_digit())?;
+        let (n, unit) = part.split_at(split);
+        let n: u64 = n.parse().ok()?;
+        let secs = match unit {
+            "s" | "sec" | "secs" => n,
+            "m" | "min" | "mins" => n * 60,
+            "h" | "hr" | "hrs" | "hour" | "hours" => n * 3600,
+            "d" | "day" | "days" => n * 86_400,
+            "w" | "week" | "weeks" => n * 7 * 86_400,
+            _ => return None,
+        };
+        total += secs;
+    }
+    Some(total / 86_400)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RetentionForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    days: String,
+}
+
+/// How long held mail is kept before it is erased unsent (administrators).
+pub(crate) async fn retention(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<super::Peer>,
+    headers: HeaderMap,
+    form: Result<Form<RetentionForm>, FormRejection>,
+) -> Response {
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
+    let mut p = list_page(&panel, &s, "").await;
+    let t = p.c.t;
+    let Some(days) = f
+        .days
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|d| *d == 0 || (1..=3650).contains(d))
+    else {
+        p.retention_error = Some(t.retention_bad.into());
+        return render_status(StatusCode::BAD_REQUEST, &p);
+    };
+    let value = if days == 0 {
+        "0s".to_string()
+    } else {
+        format!("{days}d")
+    };
+    let set = vec![(
+        "smtp.quarantine_retention".to_string(),
+        Value::String(value.clone()),
+    )];
+    match super::apply::audited_change(
+        &panel,
+        &s,
+        super::source(&peer),
+        ("panel_quarantine_retention", &value),
+        set,
+        Vec::new(),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to("/mail/quarantine?done=retention:0").into_response(),
+        Err(why) => {
+            p.retention_error = Some(fill(t.dlp_not_saved, why));
+            render_status(StatusCode::BAD_REQUEST, &p)
+        }
     }
 }
 
@@ -138,6 +233,7 @@ pub(crate) async fn list(
         Some(("release", id)) if mail::is_queue_id(id) => Some(fill(t.quarantine_done_release, id)),
         Some(("reject", id)) if mail::is_queue_id(id) => Some(fill(t.quarantine_done_reject, id)),
         Some(("delete", id)) if mail::is_queue_id(id) => Some(fill(t.quarantine_done_delete, id)),
+        Some(("retention", _)) => Some(t.retention_saved.into()),
         _ => None,
     };
     render(&p)
@@ -417,11 +513,21 @@ pub(crate) async fn content(
     render(&p)
 }
 
-csrf_form!(ActForm, ContentForm);
+csrf_form!(ActForm, ContentForm, RetentionForm);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retention_reads_as_days() {
+        assert_eq!(humantime_days("30days"), Some(30));
+        assert_eq!(humantime_days("30d"), Some(30));
+        assert_eq!(humantime_days("1month"), None);
+        assert_eq!(humantime_days("0s"), Some(0));
+        assert_eq!(humantime_days("7days 12h"), Some(7));
+        assert_eq!(retention_days(&serde_json::json!(null)), 0);
+    }
 
     #[test]
     fn the_search_finds_by_rule_sender_and_recipient() {

@@ -8,6 +8,7 @@
 
 pub mod bounce;
 pub mod pacing;
+pub mod retention;
 pub mod schedule;
 pub mod transport;
 

@@ -94,6 +94,11 @@ pub struct Smtp {
     pub delivery: Delivery,
     /// Per-destination pacing.
     pub pacing: Pacing,
+    /// How long mail DLP holds stays in the quarantine before it is erased unsent (each
+    /// erasure recorded in the audit log); `0s` keeps it until someone decides. Default 30
+    /// days: held mail carries personal data, which is not to be kept longer than needed.
+    #[serde(with = "humantime_serde")]
+    pub quarantine_retention: Duration,
 }
 
 impl Default for Smtp {
@@ -130,6 +135,7 @@ impl Default for Smtp {
             accounts: Vec::new(),
             delivery: Delivery::default(),
             pacing: Pacing::default(),
+            quarantine_retention: Duration::from_secs(30 * 86_400),
         }
     }
 }

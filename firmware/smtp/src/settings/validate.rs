@@ -225,7 +225,30 @@ pub fn check(general: &General, smtp: &Smtp, dlp: &DlpConfig, r: &mut Report) {
         }
         check_limits(&format!("smtp.pacing.groups[{i}].limits"), &g.limits, r);
     }
+    check_retention(c.smtp.quarantine_retention, r);
     check_dlp(c.dlp, r);
+}
+
+/// The quarantine's retention: at least a day (an approver needs the time), at most ten
+/// years; zero keeps held mail until someone decides, which the office should know.
+fn check_retention(keep: std::time::Duration, r: &mut Report) {
+    let key = "smtp.quarantine_retention";
+    let shown = || humantime::format_duration(keep).to_string();
+    if keep.is_zero() {
+        r.warn(
+            key,
+            "0s",
+            "held mail is never erased: personal data in it stays until someone decides",
+        );
+    } else if keep.as_secs() < 86_400 {
+        r.error(
+            key,
+            shown(),
+            "at least 1d: approvers need the time to decide",
+        );
+    } else if keep.as_secs() > 3650 * 86_400 {
+        r.error(key, shown(), "at most 3650d");
+    }
 }
 
 /// The DLP section: the dictionary and the rules must compile, the limits must leave room
