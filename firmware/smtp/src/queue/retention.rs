@@ -113,4 +113,57 @@ mod tests {
         // A clock set back does not erase anything.
         assert!(expired(&list, Duration::from_secs(day), 0).is_empty());
     }
+
+    /// A held message of `arrived`, queued in `queue`.
+    async fn queue_held(queue: &Queue, arrived: u64) -> String {
+        use crate::spool::{DlpRecord, Envelope, Recipient};
+        let id = crate::spool::new_id();
+        let mut env = Envelope::generated(
+            id.clone(),
+            "a@office.test".into(),
+            vec![Recipient::new("b@client.test")],
+            "mx.test",
+            b"Subject: x\r\n\r\nbody\r\n",
+        );
+        env.arrived = arrived;
+        env.held = Some("DLP: rule \"r\"".into());
+        env.dlp = Some(DlpRecord {
+            action: mamori_dlp::Action::Hold,
+            rule: Some("r".into()),
+            explanation: Vec::new(),
+            findings: Vec::new(),
+            problems: Vec::new(),
+            totals: Default::default(),
+        });
+        queue.accept(env, b"Subject: x\r\n\r\nbody\r\n".to_vec()).await.unwrap();
+        id
+    }
+
+    #[tokio::test]
+    async fn held_mail_past_the_period_is_erased_and_each_erasure_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = crate::spool::Spool::open(dir.path().join("spool")).unwrap();
+        let retry = super::super::RetryPolicy {
+            initial: Duration::from_secs(60),
+            max: Duration::from_secs(600),
+            lifetime: Duration::from_secs(3600),
+        };
+        let queue = Queue::open(spool, Default::default(), retry, "mx.test".into()).unwrap();
+        let audit = AuditLog::open(&dir.path().join("audit"), 1 << 20, 3).unwrap();
+        let now = crate::datetime::unix_now();
+        let old = queue_held(&queue, now - 40 * 86_400).await;
+        let new = queue_held(&queue, now - 86_400).await;
+        let erased = erase_expired(&queue, &audit, Duration::from_secs(30 * 86_400)).await;
+        assert_eq!(erased, 1);
+        assert!(queue.show(&old).is_err(), "the old one is gone");
+        assert!(queue.show(&new).is_ok(), "the new one stays");
+        assert!(!dir.path().join("spool").read_dir().unwrap().any(|e| e
+            .unwrap()
+            .path()
+            .to_string_lossy()
+            .contains(&old)), "and its spool files");
+        let log = std::fs::read_to_string(dir.path().join("audit/audit.jsonl")).unwrap();
+        assert!(log.contains("quarantine_erased") && log.contains(&old), "{log}");
+        assert_eq!(erase_expired(&queue, &audit, Duration::ZERO).await, 0);
+    }
 }
