@@ -111,13 +111,48 @@ async fn click(c: &Client, id: &str) {
     e.click().await.unwrap();
 }
 
+/// The text of `#id`, waiting up to 10 s for it (after a click the next page may not be
+/// there yet).
 async fn text(c: &Client, id: &str) -> String {
-    c.find(Locator::Id(id))
-        .await
-        .unwrap_or_else(|_| panic!("no #{id}"))
-        .text()
-        .await
-        .unwrap()
+    for _ in 0..100 {
+        if let Ok(e) = c.find(Locator::Id(id)).await
+            && let Ok(t) = e.text().await
+        {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Ok(e) = c.find(Locator::Id(id)).await else {
+        shot(c, &format!("failed-no-{id}")).await;
+        panic!(
+            "no #{id} in {}:\n{}",
+            path(c).await,
+            c.source().await.unwrap()
+        );
+    };
+    e.text().await.unwrap()
+}
+
+/// Waits up to 10 s until `#id` holds `want` (the page after a click replaces the one
+/// before, which may hold the same id).
+async fn wait_text(c: &Client, id: &str, want: &str) {
+    let mut seen = String::new();
+    for _ in 0..100 {
+        if let Ok(e) = c.find(Locator::Id(id)).await
+            && let Ok(t) = e.text().await
+        {
+            if t.contains(want) {
+                return;
+            }
+            seen = t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    shot(c, &format!("failed-{id}")).await;
+    panic!(
+        "#{id} never held {want:?} (last: {seen:?}) in {}",
+        path(c).await
+    );
 }
 
 /// Waits until the first `h1` contains `want` (after a navigation the old page may still be
@@ -324,16 +359,16 @@ fn an_administrator_adds_a_dlp_rule_tries_it_and_approves_the_mail_it_holds() {
         fill(&c, "word-name", "社外秘").await;
         fill(&c, "word-pattern", "社外秘").await;
         click(&c, "add-word").await;
-        assert!(text(&c, "done").await.contains("社外秘"));
+        wait_text(&c, "done", "社外秘").await;
         fill(&c, "rule-name", "社外秘を社外へ").await;
         click(&c, "det-custom").await;
         click(&c, "add-rule").await;
-        assert!(text(&c, "done").await.contains("社外秘を社外へ"));
+        wait_text(&c, "done", "社外秘を社外へ").await;
         // The test box agrees before any mail is sent.
         fill(&c, "try-text", "社外秘の見積書をお送りします").await;
         click(&c, "try-button").await;
-        assert!(text(&c, "verdict-rule").await.contains("社外秘を社外へ"));
-        assert!(text(&c, "verdict").await.contains("保留"));
+        wait_text(&c, "verdict-rule", "社外秘を社外へ").await;
+        wait_text(&c, "verdict", "保留").await;
         shot(&c, "09-dlp-try").await;
     });
     // Real mail from the office: held by the new rule.
@@ -386,8 +421,13 @@ fn an_administrator_adds_a_dlp_rule_tries_it_and_approves_the_mail_it_holds() {
         wait_path(&c, &format!("/mail/quarantine/{id}")).await;
         click(&c, "approve").await;
         wait_path(&c, "/mail/quarantine").await;
-        assert!(text(&c, "done").await.contains(&id));
+        wait_text(&c, "done", &id).await;
         shot(&c, "12-approved").await;
+        // The dashboard's charts count the mail of the last hour (SVG, no script).
+        c.goto(&format!("{base}/dashboard")).await.unwrap();
+        wait_path(&c, "/dashboard").await;
+        assert!(c.find(Locator::Id("chart-hours")).await.is_ok());
+        shot(&c, "13-dashboard-with-mail").await;
         c.close().await.unwrap();
     });
     assert!(

@@ -531,6 +531,21 @@ fn the_monthly_report_counts_real_mail_and_the_retention_is_set_in_the_panel() {
         &[("_csrf", &t), ("id", &id), ("action", "release")],
     );
     assert_eq!(a.status, 303, "{a:?}");
+    // The dashboard's charts count the same mail (SVG drawn by the panel, no script).
+    let dash = admin.get("/dashboard");
+    assert!(
+        dash.body.contains(r#"<svg id="chart-hours""#)
+            && dash.body.contains(r#"<svg id="chart-days""#),
+        "{}",
+        dash.body
+    );
+    assert!(
+        dash.body
+            .contains("送信したもの 1, 保留したもの 1, 拒否したもの 0"),
+        "{}",
+        dash.body
+    );
+    assert!(dash.body.contains(r#"id="findings""#));
     let report = admin.get("/system/report");
     assert_eq!(report.status, 200, "{report:?}");
     let row = |table: &str, label: &str| -> u64 {

@@ -112,6 +112,10 @@ pub struct DashboardData {
     pub health: Vec<Result<serde_json::Value, String>>,
     /// Messages in the queue (`None`: the relay did not answer).
     pub queued: Option<usize>,
+    /// The relay's `activity` (the charts), if it answered.
+    pub activity: Option<serde_json::Value>,
+    /// The firewall's `status` (probation and counters), if it answered.
+    pub firewall: Option<serde_json::Value>,
 }
 
 /// Locks a mutex, taking over a poisoned one (a panicked handler must not stop the panel).

@@ -519,6 +519,9 @@ texts! {
     retention_help: "この日数を過ぎた保留メールは、送信されずに消去され、その記録が監査ログに残ります(1〜3650 日)。", "Held mail older than this is erased unsent, and the erasure recorded in the audit log (1 to 3650 days).";
     retention_bad: "0 または 1〜3650 の日数を入力してください。", "Enter 0 or a number of days from 1 to 3650.";
     retention_saved: "保存期間を保存しました。", "The retention is saved.";
+    chart_hours: "過去 24 時間(1 時間ごと)", "The last 24 hours, by hour";
+    chart_days: "過去 30 日(1 日ごと)", "The last 30 days, by day";
+    chart_findings: "検出の件数(24 時間 / 30 日)", "Findings (24 hours / 30 days)";
     try_too_big: "大きすぎます(4 MB まで)。", "Too large (4 MB at most).";
 }
 

@@ -85,6 +85,13 @@ pub enum SmtpRequest {
         #[serde(default)]
         offset_minutes: i64,
     },
+    /// The dashboard's charts: messages sent, held and refused and DLP findings of the last
+    /// 24 hours by hour and the last 30 days by day.
+    Activity {
+        /// The office's offset from UTC in minutes (Japan: 540).
+        #[serde(default)]
+        offset_minutes: i64,
+    },
     /// The counters: received, delivered, deferred, bounced, rejected.
     Stats,
     /// State, version, settings version in force, last error.
@@ -107,6 +114,7 @@ impl Request for SmtpRequest {
             | Self::Stats
             | Self::DlpPolicy
             | Self::MonthlyReport { .. }
+            | Self::Activity { .. }
             | Self::Health => Right::Read,
             // Quarantined and held mail: the approvers' work.
             Self::QuarantineRelease { .. }
@@ -143,6 +151,7 @@ impl Request for SmtpRequest {
             Self::TestRoute { .. } => "test_route",
             Self::DlpPolicy => "dlp_policy",
             Self::MonthlyReport { .. } => "monthly_report",
+            Self::Activity { .. } => "activity",
             Self::DlpTry { .. } => "dlp_try",
         }
     }

@@ -110,6 +110,21 @@ pub async fn start_with(
         AUDIT_FILES_KEPT,
     )?);
     let dlp_stats = Arc::new(DlpStats::default());
+    // The charts' figures from before this start, read from the audit log in the
+    // background (verdicts from now on are counted as they come).
+    {
+        let (dir, stats) = (audit.dir().to_path_buf(), dlp_stats.clone());
+        let started = mamori_core::clock::unix_now();
+        tokio::task::spawn_blocking(move || {
+            let from = started.saturating_sub(crate::monthly::KEEP_HOURS_SECS);
+            match crate::monthly::HourBuckets::from_log(&dir, from, started) {
+                Ok(earlier) => stats.seed_activity(&earlier),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the charts start empty: the audit log could not be read")
+                }
+            }
+        });
+    }
     let (notices, pending) = tokio::sync::mpsc::channel(NOTICE_BACKLOG);
     tokio::spawn(queue_generated(pending, queue.clone()));
     if config.dlp.enabled {
@@ -447,6 +462,10 @@ async fn control_loop(listener: UnixListener, options: ServeOptions, c: Arc<Cont
                             Err(e) => Response::error(ErrorKind::Internal, e.to_string()),
                         }
                     }
+                    SmtpRequest::Activity { offset_minutes } => Response::Ok {
+                        data: serde_json::to_value(c.dlp_stats.activity(offset_minutes))
+                            .unwrap_or_default(),
+                    },
                     SmtpRequest::DlpPolicy => {
                         let settings = c.live.settings().await;
                         let dlp = &settings.dlp;
@@ -634,6 +653,7 @@ pub async fn handle_control(
         | SmtpRequest::TestRoute { .. }
         | SmtpRequest::DlpPolicy
         | SmtpRequest::MonthlyReport { .. }
+        | SmtpRequest::Activity { .. }
         | SmtpRequest::DlpTry { .. } => Err(QueueError::Join(
             "answered by the daemon's control loop".into(),
         )),

@@ -1,4 +1,6 @@
-//! The dashboard: each daemon's health, the mail waiting, the panel's certificate and the
+//! The dashboard: each daemon's health, mail sent, held and refused and DLP findings by hour
+//! and by day (SVG charts from the relay's audit log), the mail waiting, the firewall's
+//! busiest rules and any change awaiting confirmation, the panel's certificate and the
 //! firmware version.
 
 use std::sync::Arc;
@@ -13,6 +15,9 @@ use mamori_panel::users::Role;
 use super::{Chrome, ask, or_answer, render, require};
 use crate::state::{DashboardData, Panel, lock};
 
+/// Japan's offset from UTC: the office's hours and days.
+const OFFSET_MINUTES: i64 = 540;
+
 /// How long the daemons' answers are shown before they are asked again.
 const FRESH_FOR: Duration = Duration::from_secs(1);
 
@@ -25,7 +30,7 @@ async fn daemons(panel: &Panel, s: &mamori_panel::session::Session) -> Dashboard
         return data.clone();
     }
     let health = serde_json::json!({"op": "health"});
-    let (settingsd, smtpd, firewalld, queue) = tokio::join!(
+    let (settingsd, smtpd, firewalld, queue, activity, firewall) = tokio::join!(
         ask(&panel.sockets.settings, s, health.clone()),
         ask(&panel.sockets.smtpd, s, health.clone()),
         ask(&panel.sockets.firewalld, s, health),
@@ -34,10 +39,22 @@ async fn daemons(panel: &Panel, s: &mamori_panel::session::Session) -> Dashboard
             s,
             serde_json::json!({"op": "queue_list"})
         ),
+        ask(
+            &panel.sockets.smtpd,
+            s,
+            serde_json::json!({"op": "activity", "offset_minutes": OFFSET_MINUTES})
+        ),
+        ask(
+            &panel.sockets.firewalld,
+            s,
+            serde_json::json!({"op": "status"})
+        ),
     );
     let data = DashboardData {
         health: vec![settingsd, smtpd, firewalld],
         queued: queue.ok().and_then(|q| q.as_array().map(Vec::len)),
+        activity: activity.ok(),
+        firewall: firewall.ok(),
     };
     *lock(&panel.dashboard_cache) = Some((Instant::now(), data.clone()));
     data
@@ -59,6 +76,14 @@ struct Row {
 struct DashboardPage {
     c: Chrome,
     rows: Vec<Row>,
+    /// The charts (SVG), when the relay answered.
+    hours_chart: Option<String>,
+    days_chart: Option<String>,
+    /// Findings in the last 24 hours and 30 days.
+    findings: Option<(u64, u64)>,
+    /// Packets matched by the firewall's rules (the busiest first), and its probation.
+    firewall_rules: Vec<(String, u64)>,
+    firewall_pending: bool,
     queue: String,
     fingerprint: String,
     expires: String,
@@ -101,10 +126,90 @@ pub(crate) async fn page(State(panel): State<Arc<Panel>>, headers: HeaderMap) ->
         })
         .collect();
     let queue = data.queued.map_or_else(|| "-".into(), |n| n.to_string());
+    let t = c.t;
+    let legend = [t.report_passed, t.report_held, t.report_rejected];
+    let series = |v: &serde_json::Value, label: &dyn Fn(u64) -> String| {
+        let buckets = v.as_array().cloned().unwrap_or_default();
+        let labels: Vec<String> = buckets
+            .iter()
+            .map(|b| label(b[0].as_u64().unwrap_or(0)))
+            .collect();
+        let stacks: Vec<[u64; 3]> = buckets
+            .iter()
+            .map(|b| {
+                let n = |k: &str| b[1][k].as_u64().unwrap_or(0);
+                [n("sent"), n("held"), n("rejected")]
+            })
+            .collect();
+        let findings = buckets
+            .iter()
+            .map(|b| b[1]["findings"].as_u64().unwrap_or(0))
+            .sum::<u64>();
+        (labels, stacks, findings)
+    };
+    let local = |t: u64| t + OFFSET_MINUTES as u64 * 60;
+    let (hours_chart, days_chart, findings) = match &data.activity {
+        Some(a) => {
+            let (hl, hs, hf) = series(&a["hours"], &|t| format!("{:02}", local(t) % 86_400 / 3600));
+            let (dl, ds, df) = series(&a["days"], &|t| {
+                let (_, m, d) = mamori_core::clock::civil_from_days((local(t) / 86_400) as i64);
+                format!("{m}/{d}")
+            });
+            (
+                Some(mamori_panel::charts::stacked_bars(
+                    "chart-hours",
+                    t.chart_hours,
+                    &hl,
+                    &hs,
+                    legend,
+                    3,
+                )),
+                Some(mamori_panel::charts::stacked_bars(
+                    "chart-days",
+                    t.chart_days,
+                    &dl,
+                    &ds,
+                    legend,
+                    5,
+                )),
+                Some((hf, df)),
+            )
+        }
+        None => (None, None, None),
+    };
+    let mut firewall_rules: Vec<(String, u64)> = Vec::new();
+    for counter in data
+        .firewall
+        .as_ref()
+        .and_then(|f| f["counters"].as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let name = counter["comment"].as_str().unwrap_or("").to_string();
+        if name.is_empty() {
+            continue;
+        }
+        let packets = counter["packets"].as_u64().unwrap_or(0);
+        match firewall_rules.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, p)) => *p += packets,
+            None => firewall_rules.push((name, packets)),
+        }
+    }
+    firewall_rules.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    firewall_rules.truncate(10);
+    let firewall_pending = data
+        .firewall
+        .as_ref()
+        .is_some_and(|f| f["pending"].is_object());
     let cert = panel.cert.read().unwrap_or_else(|p| p.into_inner()).clone();
     render(&DashboardPage {
         c,
         rows,
+        hours_chart,
+        days_chart,
+        findings,
+        firewall_rules,
+        firewall_pending,
         queue,
         fingerprint: cert.fingerprint,
         expires: cert.not_after,

@@ -238,6 +238,9 @@ impl Stage for DlpStage {
             };
         }
         self.stats.record(&report, &decision);
+        if !env.internal {
+            self.stats.record_activity(&report, &decision);
+        }
         if decision.is_quiet() {
             return Verdict::Accept;
         }

@@ -13,6 +13,8 @@ use serde::Serialize;
 #[derive(Debug, Default)]
 pub struct DlpStats {
     counts: Mutex<Counts>,
+    /// Verdicts by hour for the dashboard's charts (mail the box writes left out).
+    hours: Mutex<crate::monthly::HourBuckets>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -61,6 +63,32 @@ impl DlpStats {
                     .or_default() += t.count as u64;
             }
         }
+    }
+
+    /// Counts a verdict on office or outside mail for the charts, now.
+    pub fn record_activity(&self, report: &Report, decision: &Decision) {
+        let findings = report.totals.findings.iter().map(|t| t.count as u64).sum();
+        self.hours.lock().unwrap_or_else(|p| p.into_inner()).add(
+            mamori_core::clock::unix_now(),
+            &decision.action.to_string(),
+            findings,
+        );
+    }
+
+    /// Adds verdicts read from the audit log (those before the daemon started).
+    pub fn seed_activity(&self, earlier: &crate::monthly::HourBuckets) {
+        self.hours
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .merge(earlier);
+    }
+
+    /// The charts' figures now.
+    pub fn activity(&self, offset_minutes: i64) -> crate::monthly::Activity {
+        self.hours
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .activity(mamori_core::clock::unix_now(), offset_minutes)
     }
 
     /// Reads the counters.

@@ -135,7 +135,10 @@ mod tests {
             problems: Vec::new(),
             totals: Default::default(),
         });
-        queue.accept(env, b"Subject: x\r\n\r\nbody\r\n".to_vec()).await.unwrap();
+        queue
+            .accept(env, b"Subject: x\r\n\r\nbody\r\n".to_vec())
+            .await
+            .unwrap();
         id
     }
 
@@ -157,13 +160,19 @@ mod tests {
         assert_eq!(erased, 1);
         assert!(queue.show(&old).is_err(), "the old one is gone");
         assert!(queue.show(&new).is_ok(), "the new one stays");
-        assert!(!dir.path().join("spool").read_dir().unwrap().any(|e| e
-            .unwrap()
-            .path()
-            .to_string_lossy()
-            .contains(&old)), "and its spool files");
+        assert!(
+            !dir.path().join("spool").read_dir().unwrap().any(|e| e
+                .unwrap()
+                .path()
+                .to_string_lossy()
+                .contains(&old)),
+            "and its spool files"
+        );
         let log = std::fs::read_to_string(dir.path().join("audit/audit.jsonl")).unwrap();
-        assert!(log.contains("quarantine_erased") && log.contains(&old), "{log}");
+        assert!(
+            log.contains("quarantine_erased") && log.contains(&old),
+            "{log}"
+        );
         assert_eq!(erase_expired(&queue, &audit, Duration::ZERO).await, 0);
     }
 }
