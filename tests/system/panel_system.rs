@@ -223,9 +223,10 @@ fn an_uploaded_certificate_is_checked_served_at_once_and_can_be_undone() {
     );
 }
 
-/// Backups: the settings the office set saved as TOML (read back by Python's `tomllib`, an
-/// independent parser), a broken file refused with every problem and its key and nothing
-/// written, and a good one restored as a new version in force at once.
+/// Backups: the settings the office set saved in the `mamori settings export` format
+/// (read by Python's `json`), the account passwords sealed with a passphrase; a wrong
+/// passphrase, a broken document and a file that is no backup refused with nothing
+/// written; a good one restored as a new version in force at once.
 #[test]
 fn a_backup_is_saved_checked_and_restored() {
     let b = PanelBox::start("[smtp]\noffice_domains = [\"office.test\"]\n");
@@ -241,51 +242,73 @@ fn a_backup_is_saved_checked_and_restored() {
         ],
     );
     assert_eq!(a.status, 303, "{a:?}");
-    let a = admin.post("/system/backup/export", &[("_csrf", &t)]);
+    let export = |passphrase: &str| {
+        admin.post(
+            "/system/backup/export",
+            &[("_csrf", &t), ("passphrase", passphrase)],
+        )
+    };
+    let a = export("short");
+    assert_eq!(a.status, 400, "a passphrase under 12 characters: {a:?}");
+    assert!(a.body.contains(r#"id="export-error""#), "{}", a.body);
+    let plain = export("");
+    assert_eq!(plain.status, 200, "{plain:?}");
+    assert!(
+        !plain.body.contains("$argon2"),
+        "no hash without a passphrase"
+    );
+    let a = export("umi-no-himitsu-2026");
     assert_eq!(a.status, 200, "{a:?}");
     let disposition = a.header("content-disposition").unwrap_or("").to_string();
     assert!(
         disposition.starts_with("attachment; filename=\"mamori-settings-v"),
         "{disposition}"
     );
-    assert!(a.body.contains("taro@office.test"), "{}", a.body);
-    let backup = b.dir.path().join("backup.toml");
+    assert!(
+        !a.body.contains("$argon2"),
+        "the hash is sealed, not in clear"
+    );
+    let backup = b.dir.path().join("backup.json");
     std::fs::write(&backup, &a.body).unwrap();
     let (code, out) = crate::common::python(
-        "import sys, tomllib\nd = tomllib.load(open(sys.argv[1], 'rb'))\nprint(d['smtp']['accounts'][0]['username'], d['smtp']['office_domains'])",
+        "import sys, json\nd = json.load(open(sys.argv[1]))\nprint(d['kind'], d['secrets'] is not None, d['document']['smtp']['accounts'][0]['username'])",
         &[backup.to_str().unwrap()],
     );
     assert_eq!(code, 0, "{out}");
-    assert_eq!(out.trim(), "taro@office.test ['office.test']");
-    // The account goes; then a broken file and a file that is no TOML are refused.
+    assert_eq!(out.trim(), "mamori-settings-backup True taro@office.test");
+    // The account goes; then a wrong passphrase, a broken document and no backup at all.
     let a = admin.post(
         "/mail/accounts/remove",
         &[("_csrf", &t), ("name", "taro@office.test")],
     );
     assert_eq!(a.status, 303, "{a:?}");
     let (_, history_before, _) = b.settings(&["history"]);
-    let import = |path: &std::path::Path| {
-        admin.post_multipart("/system/backup/import", &[("_csrf", &t)], &[("file", path)])
+    let import = |path: &std::path::Path, passphrase: &str| {
+        admin.post_multipart(
+            "/system/backup/import",
+            &[("_csrf", &t), ("passphrase", passphrase)],
+            &[("file", path)],
+        )
     };
-    let broken = b.dir.path().join("broken.toml");
-    std::fs::write(
-        &broken,
-        format!(
-            "{}\n[general]\nhostname = \"not a host name!\"\n",
-            a_body_without_general(&std::fs::read_to_string(&backup).unwrap())
-        ),
-    )
-    .unwrap();
-    let a = import(&broken);
+    let a = import(&backup, "not-the-passphrase");
+    assert_eq!(a.status, 400, "{a:?}");
+    assert!(a.body.contains(r#"id="import-error""#), "{}", a.body);
+    let broken = b.dir.path().join("broken.json");
+    let (code, out) = crate::common::python(
+        "import sys, json\nd = json.load(open(sys.argv[1]))\nd['document'].setdefault('general', {})['hostname'] = 'not a host name!'\njson.dump(d, open(sys.argv[2], 'w'))",
+        &[backup.to_str().unwrap(), broken.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{out}");
+    let a = import(&broken, "umi-no-himitsu-2026");
     assert_eq!(a.status, 400, "{a:?}");
     assert!(
         a.body.contains(r#"id="problems""#) && a.body.contains("general.hostname"),
         "{}",
         a.body
     );
-    let not_toml = b.dir.path().join("photo.toml");
-    std::fs::write(&not_toml, "[smtp\nthis is not toml").unwrap();
-    let a = import(&not_toml);
+    let not_backup = b.dir.path().join("photo.json");
+    std::fs::write(&not_backup, "{\"hello\": 1}").unwrap();
+    let a = import(&not_backup, "");
     assert_eq!(a.status, 400, "{a:?}");
     assert!(a.body.contains(r#"id="import-error""#), "{}", a.body);
     assert_eq!(
@@ -293,8 +316,8 @@ fn a_backup_is_saved_checked_and_restored() {
         history_before,
         "nothing written"
     );
-    // The good one: a new version, and the relay has the account again.
-    let a = import(&backup);
+    // The good one: a new version, and the relay has the account, password and all.
+    let a = import(&backup, "umi-no-himitsu-2026");
     assert_eq!(a.status, 200, "{a:?}");
     assert!(a.body.contains("smtpd"), "{}", a.body);
     let (_, accounts, _) = b.settings(&["get", "smtp.accounts"]);
@@ -322,6 +345,16 @@ fn a_backup_is_saved_checked_and_restored() {
         audit.contains("panel_backup_exported") && audit.contains("panel_backup_restored"),
         "{audit}"
     );
+    assert!(
+        !audit.contains("umi-no-himitsu"),
+        "no passphrase in the panel's audit log"
+    );
+    let settings_audit =
+        std::fs::read_to_string(b.data().join("settings/audit/settingsd/audit.jsonl")).unwrap();
+    assert!(
+        !settings_audit.contains("umi-no-himitsu"),
+        "nor the settings service's"
+    );
     // Approvers do not see or take backups.
     let t2 = admin.get("/system/users").csrf();
     admin.post(
@@ -341,22 +374,6 @@ fn a_backup_is_saved_checked_and_restored() {
         sato.post("/system/backup/export", &[("_csrf", &st)]).status,
         403
     );
-}
-
-/// A backup's text without its `[general]` table (to put a broken one in its place).
-fn a_body_without_general(text: &str) -> String {
-    let mut out = String::new();
-    let mut skip = false;
-    for line in text.lines() {
-        if line.starts_with('[') {
-            skip = line.trim() == "[general]";
-        }
-        if !skip {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
 }
 
 /// `/metrics`: refused without the token made in the panel (shown once, kept as a digest),
@@ -634,5 +651,106 @@ fn the_monthly_report_counts_real_mail_and_the_retention_is_set_in_the_panel() {
             )
             .status,
         403
+    );
+}
+
+/// Alert mails: addresses set in the panel (a bad one refused with its key), a test alert
+/// arriving at `smtp-sink`, and the watchdog mailing by itself once the panel's certificate
+/// is near its end (an uploaded one valid three days).
+#[test]
+fn alerts_reach_the_administrators_and_the_watchdog_mails_by_itself() {
+    require("openssl");
+    let sink = crate::common::Sink::start();
+    let b = PanelBox::start(&format!(
+        "watchdog_secs = 1\n\n[[smtp.delivery.routes]]\ndomain = \"sink.test\"\nhost = \"127.0.0.1\"\nport = {}\n",
+        sink.port
+    ));
+    let admin = create_admin(&b, "tanaka", ADMIN_PW);
+    let t = admin.get("/system/metrics").csrf();
+    let save = |addresses: &str| {
+        admin.post(
+            "/system/metrics/alerts",
+            &[("_csrf", &t), ("action", "save"), ("addresses", addresses)],
+        )
+    };
+    let a = save("boss at office");
+    assert_eq!(a.status, 400);
+    assert!(
+        a.body.contains(r#"id="alert-error""#) && a.body.contains("smtp.alert_to"),
+        "{}",
+        a.body
+    );
+    let a = save("Boss@Sink.test");
+    assert!(a.body.contains(r#"id="alert-done""#), "{}", a.body);
+    let a = admin.post(
+        "/system/metrics/alerts",
+        &[("_csrf", &t), ("action", "test")],
+    );
+    assert!(a.body.contains(r#"id="alert-done""#), "{}", a.body);
+    let subjects = || {
+        sink.messages()
+            .iter()
+            .filter(|(m, _)| {
+                m.contains("X-Rcpt-Args: <boss@sink.test>")
+                    && m.contains("Auto-Submitted: auto-generated")
+            })
+            .count()
+    };
+    assert!(
+        crate::common::wait_for(std::time::Duration::from_secs(15), || subjects() == 1),
+        "{}",
+        b.log()
+    );
+    // A certificate ending in three days: the watchdog mails once.
+    let dir = b.dir.path();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "soon.key",
+            "-out",
+            "soon.pem",
+            "-days",
+            "3",
+            "-subj",
+            "/CN=soon",
+        ],
+    );
+    let a = admin.post_multipart(
+        "/system/certificate",
+        &[("_csrf", &t)],
+        &[
+            ("cert", &dir.join("soon.pem")),
+            ("key", &dir.join("soon.key")),
+        ],
+    );
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(
+        crate::common::wait_for(std::time::Duration::from_secs(20), || subjects() == 2),
+        "{}",
+        b.log()
+    );
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(subjects(), 2, "once, not at every look");
+    let cert_alert = sink
+        .messages()
+        .into_iter()
+        .map(|(m, _)| m)
+        .find(|m| m.contains("X-Rcpt-Args: <boss@sink.test>") && !m.contains("Test alert"))
+        .unwrap_or_default();
+    assert!(cert_alert.contains("Subject:"), "{cert_alert}");
+    let relay = std::fs::read_to_string(b.data().join("audit/smtpd/audit.jsonl")).unwrap();
+    assert!(
+        relay
+            .lines()
+            .any(|l| l.contains("\"op\":\"alert\"") && l.contains("watchdog")),
+        "{relay}"
     );
 }

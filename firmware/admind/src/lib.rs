@@ -11,6 +11,7 @@
 pub mod server;
 pub mod state;
 pub mod tls;
+pub mod watchdog;
 mod web;
 
 use std::net::SocketAddr;
@@ -156,6 +157,11 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
             names,
         ));
     }
+    tokio::spawn(watchdog::run(
+        panel.clone(),
+        state_dir.clone(),
+        std::time::Duration::from_secs(admin.watchdog_secs),
+    ));
     tokio::spawn(server::serve_https(https, live, web::router(panel.clone())));
     Ok((
         panel,

@@ -5,11 +5,12 @@
 //! wizard's checks ([`wizard`]), the relay accounts page's ([`accounts`]), the mail pages'
 //! search and states ([`mail`]), the DLP rules page's checks ([`dlp`]), the delivery page's
 //! ([`routes`]), the pacing page's ([`pacing`]), the firewall page's ([`firewall`]), the
-//! `/metrics` text ([`metrics`]), the dashboard's SVG charts ([`charts`]), and every text
-//! the panel shows, in Japanese and English ([`i18n`]). `mamori-admind` serves it over
-//! HTTPS.
+//! `/metrics` text ([`metrics`]), the dashboard's SVG charts ([`charts`]), the watchdog's
+//! alert mails ([`alerts`]), and every text the panel shows, in Japanese and English
+//! ([`i18n`]). `mamori-admind` serves it over HTTPS.
 
 pub mod accounts;
+pub mod alerts;
 pub mod charts;
 pub mod dlp;
 pub mod firewall;

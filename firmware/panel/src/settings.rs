@@ -27,6 +27,9 @@ pub struct Admin {
     /// How long a firewall change made in the panel stays on probation before it goes back
     /// by itself, unless confirmed (seconds, 10 to 900; default 120).
     pub firewall_confirm_secs: u64,
+    /// How often the watchdog looks at the box for alert mails (seconds, 1 to 3600;
+    /// default 300).
+    pub watchdog_secs: u64,
 }
 
 impl Default for Admin {
@@ -38,6 +41,7 @@ impl Default for Admin {
             cert_file: None,
             key_file: None,
             firewall_confirm_secs: DEFAULT_CONFIRM_SECS,
+            watchdog_secs: 300,
         }
     }
 }
@@ -68,6 +72,13 @@ pub fn check_into(a: &Admin, r: &mut Report) {
             "admin.firewall_confirm_secs",
             a.firewall_confirm_secs,
             "must be 10 to 900 seconds: long enough to reach the confirm button, short enough that a box cut off comes back soon",
+        );
+    }
+    if !(1..=3600).contains(&a.watchdog_secs) {
+        r.error(
+            "admin.watchdog_secs",
+            a.watchdog_secs,
+            "must be 1 to 3600 seconds",
         );
     }
     if let Some(p) = &a.setup_code_file

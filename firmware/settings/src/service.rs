@@ -87,14 +87,23 @@ pub enum SettingsRequest {
         #[serde(default)]
         limit: Option<usize>,
     },
-    /// The current version's own document (what the office set, without the board's
-    /// defaults) as TOML: a backup. Secrets are files the document names, not in it.
-    Export,
-    /// Replace the whole document with `toml` (a backup), as one new version; with
-    /// `check_only`, only say what the checks find (every error and warning with its key).
+    /// A backup of the version in force (the `mamori settings export` format): the
+    /// document with the relay accounts' password hashes left out, or sealed with
+    /// `passphrase` when one is given.
+    Export {
+        /// Seal the secrets with this (at least 12 characters).
+        #[serde(default)]
+        passphrase: Option<String>,
+    },
+    /// Bring a backup back (the `mamori settings import` rules: a wrong passphrase, a newer
+    /// format or a document that does not validate changes nothing) as one new version;
+    /// with `check_only`, only say what the checks find.
     Restore {
-        /// The document, TOML.
-        toml: String,
+        /// The backup file's text.
+        backup: String,
+        /// Its passphrase, when its secrets are sealed.
+        #[serde(default)]
+        passphrase: Option<String>,
         /// Only check.
         #[serde(default)]
         check_only: bool,
@@ -122,7 +131,7 @@ impl Request for SettingsRequest {
             | Self::Check { .. }
             | Self::Change { .. }
             | Self::Rollback { .. }
-            | Self::Export
+            | Self::Export { .. }
             | Self::Restore { .. }
             | Self::SetSecret { .. } => Right::Admin,
         }
@@ -138,14 +147,18 @@ impl Request for SettingsRequest {
             Self::Change { .. } => "change",
             Self::Rollback { .. } => "rollback",
             Self::SetSecret { .. } => "set_secret",
-            Self::Export => "export",
+            Self::Export { .. } => "export",
             Self::Restore { .. } => "restore",
             Self::StoreAuditLog { .. } => "store_audit_log",
         }
     }
 
     fn carries_secret(&self) -> bool {
-        matches!(self, Self::SetSecret { .. })
+        // A passphrase is a secret, and a backup holds sealed ones.
+        matches!(
+            self,
+            Self::SetSecret { .. } | Self::Export { .. } | Self::Restore { .. }
+        )
     }
 }
 
@@ -247,24 +260,36 @@ impl Service {
                 let report = self.store.effective(&doc)?.report;
                 serde_json::to_value(report).unwrap_or_default()
             }
-            SettingsRequest::Export => {
+            SettingsRequest::Export { passphrase } => {
                 let current = self.store.current()?;
-                let (version, document) = match current {
-                    Some(v) => (Some(v.version), v.document),
-                    None => (None, toml::Table::new()),
-                };
-                let text =
-                    toml::to_string(&document).map_err(|e| ServiceError::Invalid(e.to_string()))?;
-                serde_json::json!({"version": version, "toml": text})
+                let document = current
+                    .as_ref()
+                    .map(|v| v.document.clone())
+                    .unwrap_or_default();
+                let made = crate::backup::export(
+                    &document,
+                    current.map(|v| v.version),
+                    passphrase.as_deref(),
+                )
+                .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+                let text = serde_json::to_string_pretty(&made)
+                    .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+                serde_json::json!({"version": made.from_version, "sealed": made.secrets.is_some(), "backup": text})
             }
             SettingsRequest::Restore {
-                toml: text,
+                backup,
+                passphrase,
                 check_only,
                 why,
             } => {
-                let document: toml::Table = text
-                    .parse()
-                    .map_err(|e| ServiceError::Invalid(format!("not a settings file: {e}")))?;
+                let current = self
+                    .store
+                    .current()?
+                    .map(|v| v.document)
+                    .unwrap_or_default();
+                let document = crate::backup::parse(&backup)
+                    .and_then(|b| crate::backup::restore(&b, passphrase.as_deref(), &current))
+                    .map_err(|e| ServiceError::Invalid(e.to_string()))?;
                 if check_only {
                     let report = self.store.effective(&document)?.report;
                     serde_json::to_value(report).unwrap_or_default()

@@ -92,6 +92,13 @@ pub enum SmtpRequest {
         #[serde(default)]
         offset_minutes: i64,
     },
+    /// Send an alert mail to the administrators of `smtp.alert_to` (the panel's watchdog).
+    Alert {
+        /// The subject (after `[Mamori]`).
+        subject: String,
+        /// The text.
+        body: String,
+    },
     /// The counters: received, delivered, deferred, bounced, rejected.
     Stats,
     /// State, version, settings version in force, last error.
@@ -127,6 +134,7 @@ impl Request for SmtpRequest {
             | Self::QueueRetry
             | Self::ApplySettings { .. }
             | Self::TestRoute { .. }
+            | Self::Alert { .. }
             | Self::DlpTry { .. } => Right::Admin,
         }
     }
@@ -152,6 +160,7 @@ impl Request for SmtpRequest {
             Self::DlpPolicy => "dlp_policy",
             Self::MonthlyReport { .. } => "monthly_report",
             Self::Activity { .. } => "activity",
+            Self::Alert { .. } => "alert",
             Self::DlpTry { .. } => "dlp_try",
         }
     }

@@ -9,6 +9,7 @@
 //! fuzzable; files, sockets and timers sit in `server`, `spool` and `queue`.
 
 pub mod address;
+pub mod alert;
 pub mod api;
 pub mod datetime;
 pub mod dlp_stage;

@@ -466,6 +466,36 @@ async fn control_loop(listener: UnixListener, options: ServeOptions, c: Arc<Cont
                         data: serde_json::to_value(c.dlp_stats.activity(offset_minutes))
                             .unwrap_or_default(),
                     },
+                    SmtpRequest::Alert { subject, body } => {
+                        let settings = c.live.settings().await;
+                        let to = settings.smtp.alert_to.clone();
+                        if to.is_empty() {
+                            return Response::error(
+                                ErrorKind::Conflict,
+                                "no alert address is set (smtp.alert_to)",
+                            );
+                        }
+                        let hostname = settings.general.hostname.clone();
+                        let sent = match crate::alert::render(&subject, &body, &to, &hostname) {
+                            Ok(content) => {
+                                let env = crate::spool::Envelope::generated(
+                                    crate::spool::new_id(),
+                                    String::new(),
+                                    to.iter()
+                                        .map(|a| crate::spool::Recipient::new(a.clone()))
+                                        .collect(),
+                                    &hostname,
+                                    &content,
+                                );
+                                let id = env.id.clone();
+                                c.queue.accept_generated(env, content).await.map(|()| id)
+                            }
+                            Err(e) => Err(QueueError::Join(e.to_string())),
+                        };
+                        Response::from_result(
+                            sent.map(|id| serde_json::json!({"queued": id, "to": to})),
+                        )
+                    }
                     SmtpRequest::DlpPolicy => {
                         let settings = c.live.settings().await;
                         let dlp = &settings.dlp;
@@ -654,6 +684,7 @@ pub async fn handle_control(
         | SmtpRequest::DlpPolicy
         | SmtpRequest::MonthlyReport { .. }
         | SmtpRequest::Activity { .. }
+        | SmtpRequest::Alert { .. }
         | SmtpRequest::DlpTry { .. } => Err(QueueError::Join(
             "answered by the daemon's control loop".into(),
         )),

@@ -1,7 +1,9 @@
-//! Backups (administrators, after the password again): the settings the office set, as a
-//! TOML file to keep; and a file brought back — checked whole by the settings service
-//! (every problem with its key, nothing written if any), then saved as a new version and
-//! put in force in the relay at once and in the firewall on probation.
+//! Backups (administrators, after the password again), in the `mamori settings export`
+//! format: the settings the office set, the relay accounts' password hashes sealed with a
+//! passphrase when one is given (else left out); and a backup brought back — checked whole
+//! by the settings service (a wrong passphrase, a newer format, every problem with its key:
+//! nothing written), then saved as a new version and put in force in the relay at once and
+//! in the firewall on probation.
 
 use std::sync::Arc;
 
@@ -59,6 +61,9 @@ pub(crate) struct ExportForm {
     csrf: String,
     #[serde(default)]
     current: String,
+    /// Seal the account passwords with this (empty: leave them out).
+    #[serde(default)]
+    passphrase: String,
 }
 
 pub(crate) async fn export(
@@ -85,37 +90,30 @@ pub(crate) async fn export(
         p.export_error = Some(fill(t.dlp_not_saved, e));
         return render_status(StatusCode::INTERNAL_SERVER_ERROR, &p);
     }
-    let exported = match ask(
-        &panel.sockets.settings,
-        &s,
-        serde_json::json!({"op": "export"}),
-    )
-    .await
-    {
+    let passphrase = (!f.passphrase.is_empty()).then_some(&f.passphrase);
+    let request = serde_json::json!({"op": "export", "passphrase": passphrase});
+    let exported = match ask(&panel.sockets.settings, &s, request).await {
         Ok(v) => v,
         Err(why) => {
             p.export_error = Some(why);
-            return render_status(StatusCode::BAD_GATEWAY, &p);
+            return render_status(StatusCode::BAD_REQUEST, &p);
         }
     };
     let version = exported["version"].as_u64().unwrap_or(0);
-    let now = mamori_core::clock::unix_now();
-    let made = mamori_core::clock::rfc3339_utc(now);
-    let body = format!(
-        "# Mamori settings backup: {host}, settings version {version}, made {made} by {user}.\n\
-         # Passwords of providers are not in it (enter them again after a restore); the relay\n\
-         # accounts' password hashes are: keep this file as safely as the box.\n\n{}",
-        exported["toml"].as_str().unwrap_or(""),
-        host = panel.hostname,
-        user = s.user,
-    );
-    let day: String = made.chars().take(10).collect();
-    let name = format!("mamori-settings-v{version}-{day}.toml");
-    let mut response = body.into_response();
+    let day: String = mamori_core::clock::rfc3339_utc(mamori_core::clock::unix_now())
+        .chars()
+        .take(10)
+        .collect();
+    let name = format!("mamori-settings-v{version}-{day}.json");
+    let mut response = exported["backup"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+        .into_response();
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/toml; charset=utf-8"),
+        HeaderValue::from_static("application/json; charset=utf-8"),
     );
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
@@ -163,7 +161,9 @@ pub(crate) async fn import(
         return render_status(StatusCode::BAD_REQUEST, &p);
     };
     // The whole file checked first: every problem with its key, nothing written.
-    let check = serde_json::json!({"op": "restore", "toml": text, "check_only": true, "why": ""});
+    let passphrase = form.text("passphrase");
+    let passphrase = (!passphrase.is_empty()).then_some(passphrase);
+    let check = serde_json::json!({"op": "restore", "backup": text, "passphrase": passphrase, "check_only": true, "why": ""});
     let report = match ask(&panel.sockets.settings, &s, check).await {
         Ok(r) => r,
         Err(why) => {
@@ -187,7 +187,10 @@ pub(crate) async fn import(
         .take(100)
         .collect();
     if !problems.is_empty() {
-        p.import_error = Some(fill(t.backup_refused, problems.len()));
+        p.import_error = Some(fill(
+            t.backup_refused,
+            fill(t.backup_problems, problems.len()),
+        ));
         p.problems = problems;
         return render_status(StatusCode::BAD_REQUEST, &p);
     }
@@ -199,7 +202,7 @@ pub(crate) async fn import(
         p.import_error = Some(fill(t.dlp_not_saved, e));
         return render_status(StatusCode::INTERNAL_SERVER_ERROR, &p);
     }
-    let restore = serde_json::json!({"op": "restore", "toml": text, "why": format!("backup restored: {name}")});
+    let restore = serde_json::json!({"op": "restore", "backup": text, "passphrase": passphrase, "why": format!("backup restored: {name}")});
     let version = match ask(&panel.sockets.settings, &s, restore).await {
         Ok(v) => v["version"].as_u64().unwrap_or(0),
         Err(why) => {

@@ -1,4 +1,4 @@
-//! `/metrics` for Prometheus (the daemons' health, the relay's and DLP's counters, the
+//! Monitoring: the alert mails' addresses (with a test alert), and `/metrics` for Prometheus (the daemons' health, the relay's and DLP's counters, the
 //! queue and the quarantine, the firewall rules' counters) behind a bearer token, and the
 //! page where an administrator makes a new token (shown once; only its SHA-256 is kept)
 //! or turns the endpoint off.
@@ -113,6 +113,10 @@ pub(crate) async fn scrape(State(panel): State<Arc<Panel>>, headers: HeaderMap) 
 #[template(path = "metrics.html")]
 struct MetricsPage {
     c: Chrome,
+    /// The alert addresses, one a line.
+    alert_to: String,
+    alert_error: Option<String>,
+    alert_done: Option<String>,
     enabled: bool,
     ask_password: bool,
     token: Option<String>,
@@ -123,6 +127,9 @@ fn page(panel: &Panel, s: &Session) -> MetricsPage {
     let now = mamori_core::clock::unix_now();
     MetricsPage {
         c: Chrome::new(Some(s), s.lang, |t| t.metrics_title),
+        alert_to: String::new(),
+        alert_error: None,
+        alert_done: None,
         enabled: token_file(panel).exists(),
         ask_password: !s.recently_authenticated(now),
         token: None,
@@ -130,9 +137,90 @@ fn page(panel: &Panel, s: &Session) -> MetricsPage {
     }
 }
 
+/// The page with the alert addresses in force.
+async fn full_page(panel: &Panel, s: &Session) -> MetricsPage {
+    let mut p = page(panel, s);
+    match super::apply::relay_settings(panel, s).await {
+        Ok(smtp) => {
+            p.alert_to = smtp["alert_to"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n");
+        }
+        Err(why) => p.alert_error = Some(why),
+    }
+    p
+}
+
 pub(crate) async fn show(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
     let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
-    render(&page(&panel, &s))
+    render(&full_page(&panel, &s).await)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AlertsForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    /// `save` or `test`.
+    action: String,
+    #[serde(default)]
+    addresses: String,
+}
+
+/// The alert addresses (`smtp.alert_to`), or a test alert to them.
+pub(crate) async fn alerts(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    form: Result<Form<AlertsForm>, FormRejection>,
+) -> Response {
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
+    let t = s.lang.texts();
+    let mut p = full_page(&panel, &s).await;
+    if f.action == "test" {
+        let request = serde_json::json!({"op": "alert", "subject": t.alert_test_subject, "body": t.alert_test_body});
+        match ask(&panel.sockets.smtpd, &s, request).await {
+            Ok(_) => p.alert_done = Some(t.alert_test_sent.into()),
+            Err(why) => {
+                p.alert_error = Some(why);
+                return render_status(StatusCode::CONFLICT, &p);
+            }
+        }
+        return render(&p);
+    }
+    let addresses: Vec<String> = f
+        .addresses
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|a| !a.is_empty())
+        .map(str::to_lowercase)
+        .take(20)
+        .collect();
+    p.alert_to = addresses.join("\n");
+    let set = vec![("smtp.alert_to".to_string(), serde_json::json!(addresses))];
+    match super::apply::audited_change(
+        &panel,
+        &s,
+        source(&peer),
+        ("panel_alert_addresses", &addresses.join(", ")),
+        set,
+        Vec::new(),
+    )
+    .await
+    {
+        Ok(_) => {
+            p.alert_done = Some(t.alert_saved.into());
+            render(&p)
+        }
+        Err(why) => {
+            p.alert_error = Some(mamori_panel::i18n::fill(t.dlp_not_saved, why));
+            render_status(StatusCode::BAD_REQUEST, &p)
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -188,7 +276,7 @@ pub(crate) async fn token(
             _ => Ok(None),
         }
     };
-    let mut p = page(&panel, &s);
+    let mut p = full_page(&panel, &s).await;
     match done {
         Ok(token) => {
             p.token = token;
@@ -201,4 +289,4 @@ pub(crate) async fn token(
     }
 }
 
-csrf_form!(TokenForm);
+csrf_form!(TokenForm, AlertsForm);

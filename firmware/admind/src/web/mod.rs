@@ -147,6 +147,7 @@ pub fn router(panel: Arc<Panel>) -> Router {
         )
         .route("/metrics", get(metrics::scrape))
         .route("/system/metrics", get(metrics::show).post(metrics::token))
+        .route("/system/metrics/alerts", post(metrics::alerts))
         .route("/system/report", get(report::page))
         .route("/system/users", get(users::list))
         .route("/system/users/add", post(users::add))

@@ -99,6 +99,9 @@ pub struct Smtp {
     /// days: held mail carries personal data, which is not to be kept longer than needed.
     #[serde(with = "humantime_serde")]
     pub quarantine_retention: Duration,
+    /// The administrators' addresses that alert mails go to (held mail waiting, a
+    /// certificate near its end, a full disk, a daemon down); empty: no alert mail.
+    pub alert_to: Vec<String>,
 }
 
 impl Default for Smtp {
@@ -136,6 +139,7 @@ impl Default for Smtp {
             delivery: Delivery::default(),
             pacing: Pacing::default(),
             quarantine_retention: Duration::from_secs(30 * 86_400),
+            alert_to: Vec::new(),
         }
     }
 }

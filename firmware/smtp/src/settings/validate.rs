@@ -226,7 +226,23 @@ pub fn check(general: &General, smtp: &Smtp, dlp: &DlpConfig, r: &mut Report) {
         check_limits(&format!("smtp.pacing.groups[{i}].limits"), &g.limits, r);
     }
     check_retention(c.smtp.quarantine_retention, r);
+    for (i, a) in c.smtp.alert_to.iter().enumerate() {
+        if crate::address::check_lenient(a).is_err() || !looks_like_address(a) {
+            r.error(format!("smtp.alert_to[{i}]"), a, "not an e-mail address");
+        }
+    }
     check_dlp(c.dlp, r);
+}
+
+/// `local@domain` with no space, angle bracket or control character.
+fn looks_like_address(a: &str) -> bool {
+    a.split_once('@').is_some_and(|(l, d)| {
+        !l.is_empty()
+            && d.contains('.')
+            && !a.contains(|c: char| {
+                c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';')
+            })
+    })
 }
 
 /// The quarantine's retention: at least a day (an approver needs the time), at most ten

@@ -1,0 +1,136 @@
+//! The watchdog: every `admin.watchdog_secs` it looks at the box as the dashboard does —
+//! the daemons, the held mail, the panel's certificate, the data partition's free space —
+//! and has the relay mail an alert to `smtp.alert_to` when something needs a person
+//! ([`mamori_panel::alerts`] decides what and how often). A daemon counts as down after
+//! two looks in a row without an answer, if it runs on this box (its socket is there, or it
+//! answered since the panel started).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use mamori_panel::alerts::{self, Facts};
+use mamori_panel::i18n::Lang;
+use mamori_panel::session::Session;
+use mamori_panel::users::Role;
+
+use crate::state::Panel;
+use crate::web::ask as ask_as;
+
+/// What the watchdog remembers between looks.
+#[derive(Debug, Default)]
+pub struct Memory {
+    /// Looks in a row without an answer, by daemon.
+    misses: BTreeMap<&'static str, u32>,
+    /// When each condition was last mailed.
+    sent: BTreeMap<String, u64>,
+    /// Daemons seen running since the panel started.
+    seen_up: std::collections::BTreeSet<&'static str>,
+}
+
+/// The identity the daemons see: the panel's own watchdog, with the administrator's right
+/// (sending mail is an administrator's action).
+fn watchdog() -> Session {
+    Session {
+        user: "watchdog".into(),
+        role: Role::Administrator,
+        lang: Lang::Ja,
+        csrf: String::new(),
+        created: 0,
+        last_seen: 0,
+        authenticated_at: 0,
+        source: String::new(),
+    }
+}
+
+/// Free space of the file system holding `dir`, in percent.
+fn free_percent(dir: &Path) -> Option<u64> {
+    let s = rustix::fs::statvfs(dir).ok()?;
+    (s.f_blocks > 0).then(|| s.f_bavail.saturating_mul(100) / s.f_blocks)
+}
+
+/// One look: the alerts mailed (their subjects).
+pub async fn look(panel: &Panel, data_dir: &Path, memory: &mut Memory) -> Vec<String> {
+    let s = watchdog();
+    let health = serde_json::json!({"op": "health"});
+    let (settingsd, smtpd, firewalld, held) = tokio::join!(
+        ask_as(&panel.sockets.settings, &s, health.clone()),
+        ask_as(&panel.sockets.smtpd, &s, health.clone()),
+        ask_as(&panel.sockets.firewalld, &s, health),
+        ask_as(
+            &panel.sockets.smtpd,
+            &s,
+            serde_json::json!({"op": "quarantine_list"})
+        ),
+    );
+    let mut down = Vec::new();
+    let sockets = &panel.sockets;
+    for (daemon, answer, socket) in [
+        ("settingsd", &settingsd, &sockets.settings),
+        ("smtpd", &smtpd, &sockets.smtpd),
+        ("firewalld", &firewalld, &sockets.firewalld),
+    ] {
+        let ok = answer.as_ref().is_ok_and(|h| h["state"] == "running");
+        if ok {
+            memory.seen_up.insert(daemon);
+        }
+        let misses = memory.misses.entry(daemon).or_default();
+        *misses = if ok { 0 } else { *misses + 1 };
+        // A daemon this box does not run (no socket, never seen: the try-out has no
+        // firewall) is not "down".
+        let runs_here = socket.exists() || memory.seen_up.contains(daemon);
+        if *misses >= 2 && runs_here {
+            down.push(daemon.to_string());
+        }
+    }
+    let facts = Facts {
+        now: mamori_core::clock::unix_now(),
+        down,
+        held: held
+            .ok()
+            .and_then(|h| h.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .map(|m| {
+                (
+                    m["id"].as_str().unwrap_or("").to_string(),
+                    m["arrived"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect(),
+        cert_not_after: panel
+            .cert
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .not_after_unix,
+        disk_free_percent: free_percent(data_dir),
+    };
+    let mut mailed = Vec::new();
+    for alert in alerts::due(&facts, &mut memory.sent) {
+        let request =
+            serde_json::json!({"op": "alert", "subject": alert.subject, "body": alert.body});
+        match ask_as(&panel.sockets.smtpd, &s, request).await {
+            Ok(_) => {
+                tracing::warn!(alert = %alert.subject, "alert mailed");
+                mailed.push(alert.subject);
+            }
+            Err(why) => {
+                // Not mailed: tried again at the next look.
+                memory.sent.remove(&alert.key);
+                tracing::error!(alert = %alert.subject, error = %why, "an alert could not be mailed");
+            }
+        }
+    }
+    mailed
+}
+
+/// Looks every `every` until the process ends.
+pub async fn run(panel: Arc<Panel>, data_dir: PathBuf, every: std::time::Duration) {
+    let mut memory = Memory::default();
+    let mut ticks = tokio::time::interval(every);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        look(&panel, &data_dir, &mut memory).await;
+    }
+}
