@@ -226,7 +226,7 @@ fn a_rule_added_in_the_panel_is_confirmed_and_a_removal_left_alone_goes_back() {
     for event in [
         "panel_firewall_rule_added",
         "panel_firewall_confirmed",
-        "panel_firewall_rule_remove",
+        "panel_firewall_rule_removed",
     ] {
         assert!(audit.contains(event), "{event}: {audit}");
     }

@@ -154,10 +154,15 @@ pub fn fingerprint(cert: &CertificateDer<'_>) -> String {
         .join(":")
 }
 
-/// The leaf's `notAfter` from its DER (UTCTime or GeneralizedTime) in Unix seconds. A
-/// small reader of the validity field, enough for display and renewal: the validity is the
-/// first two times in the certificate.
+/// The leaf's `notAfter` from its DER in Unix seconds (see [`validity_unix`]).
 pub fn not_after_unix(cert: &CertificateDer<'_>) -> Option<u64> {
+    validity_unix(cert).map(|(_, end)| end)
+}
+
+/// The leaf's `notBefore` and `notAfter` from its DER (UTCTime or GeneralizedTime) in Unix
+/// seconds. A small reader of the validity field, enough for display, renewal and the
+/// upload check: the validity is the first two times in the certificate.
+pub fn validity_unix(cert: &CertificateDer<'_>) -> Option<(u64, u64)> {
     let der = cert.as_ref();
     let mut times = Vec::new();
     let mut i = 0;
@@ -173,20 +178,22 @@ pub fn not_after_unix(cert: &CertificateDer<'_>) -> Option<u64> {
         }
         i += 1;
     }
-    let t = times.get(1)?;
-    let (year, rest) = if t.len() == 13 {
-        let yy: i64 = t[..2].parse().ok()?;
-        (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &t[2..])
-    } else {
-        (t[..4].parse().ok()?, &t[4..])
+    let unix = |t: &str| -> Option<u64> {
+        let (year, rest) = if t.len() == 13 {
+            let yy: i64 = t[..2].parse().ok()?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &t[2..])
+        } else {
+            (t[..4].parse().ok()?, &t[4..])
+        };
+        let num = |r: std::ops::Range<usize>| rest.get(r).and_then(|s| s.parse::<u32>().ok());
+        let days = mamori_core::clock::days_from_civil(year, num(0..2)?, num(2..4)?);
+        let secs = days * 86_400
+            + i64::from(num(4..6)?) * 3600
+            + i64::from(num(6..8)?) * 60
+            + i64::from(num(8..10)?);
+        u64::try_from(secs).ok()
     };
-    let num = |r: std::ops::Range<usize>| rest.get(r).and_then(|s| s.parse::<u32>().ok());
-    let days = mamori_core::clock::days_from_civil(year, num(0..2)?, num(2..4)?);
-    let secs = days * 86_400
-        + i64::from(num(4..6)?) * 3600
-        + i64::from(num(6..8)?) * 60
-        + i64::from(num(8..10)?);
-    u64::try_from(secs).ok()
+    Some((unix(times.first()?)?, unix(times.get(1)?)?))
 }
 
 /// Where an uploaded pair is kept under the panel's TLS directory (key mode 0600).
@@ -194,30 +201,34 @@ pub fn uploaded_paths(dir: &Path) -> (PathBuf, PathBuf) {
     (dir.join("uploaded-cert.pem"), dir.join("uploaded-key.pem"))
 }
 
-/// Checks an uploaded pair as [`parse_pair`] does, and that it is valid now and not about
-/// to end (at least a day left); then keeps it in `dir`, where the next start finds it
-/// before the self-signed one.
-pub fn accept_upload(
-    dir: &Path,
+/// Checks an uploaded pair as [`parse_pair`] does, and that it is valid now (begun, and
+/// more than a day from its end).
+pub fn check_upload(
     chain_pem: &[u8],
     key_pem: &[u8],
 ) -> Result<(PanelCert, Arc<ServerConfig>), TlsError> {
     let (cert, config) = parse_pair(chain_pem, key_pem)?;
     let now = mamori_core::clock::unix_now();
-    match cert.not_after_unix {
-        Some(end) if end > now + 86_400 => {}
-        Some(_) => {
-            return Err(TlsError::Pem(format!(
-                "the certificate ends on {}: it has expired or ends within a day",
-                cert.not_after
-            )));
-        }
-        None => {
-            return Err(TlsError::Pem(
-                "the certificate's validity cannot be read".into(),
-            ));
-        }
+    let validity = cert.chain.first().and_then(validity_unix);
+    match validity {
+        Some((begin, _)) if begin > now + 300 => Err(TlsError::Pem(format!(
+            "the certificate is not valid before {}",
+            mamori_core::clock::rfc3339_utc(begin)
+        ))),
+        Some((_, end)) if end <= now + 86_400 => Err(TlsError::Pem(format!(
+            "the certificate ends on {}: it has expired or ends within a day",
+            cert.not_after
+        ))),
+        Some(_) => Ok((cert, config)),
+        None => Err(TlsError::Pem(
+            "the certificate's validity cannot be read".into(),
+        )),
     }
+}
+
+/// Keeps a checked upload in `dir` (key mode 0600), where the next start finds it before
+/// the self-signed pair.
+pub fn keep_upload(dir: &Path, chain_pem: &[u8], key_pem: &[u8]) -> Result<(), TlsError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| TlsError::Io { path, source }
@@ -226,7 +237,7 @@ pub fn accept_upload(
     let (cert_path, key_path) = uploaded_paths(dir);
     write_private(&key_path, key_pem).map_err(io(&key_path))?;
     write_private(&cert_path, chain_pem).map_err(io(&cert_path))?;
-    Ok((cert, config))
+    Ok(())
 }
 
 /// The configured pair, else an uploaded one in `dir`, else the self-signed one in `dir`

@@ -533,6 +533,7 @@ texts! {
     chart_hours: "過去 24 時間(1 時間ごと)", "The last 24 hours, by hour";
     chart_days: "過去 30 日(1 日ごと)", "The last 30 days, by day";
     chart_findings: "検出の件数(24 時間 / 30 日)", "Findings (24 hours / 30 days)";
+    dlp_last_rule: "最後のルールは削除できません(ルールがなくなると組み込みのルールに戻ります)。処置を「記録のみ」にしたルールを追加してから削除してください。", "The last rule cannot be removed (with none, the built-in rules come back). Add a rule that only records, then remove this one.";
     try_too_big: "大きすぎます(4 MB まで)。", "Too large (4 MB at most).";
 }
 

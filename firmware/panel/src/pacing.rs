@@ -68,9 +68,22 @@ pub fn add_group(
     if groups.len() >= MAX_GROUPS {
         return Err(PacingProblem::TooMany);
     }
-    let domains = wizard::domains(domains_text).map_err(PacingProblem::Domains)?;
-    if domains.len() > MAX_GROUP_DOMAINS {
-        return Err(PacingProblem::Domains(wizard::Problem::TooManyDomains));
+    // One at a time: a group may name more domains than the wizard's field takes.
+    let mut domains: Vec<String> = Vec::new();
+    for entry in domains_text
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|e| !e.is_empty())
+    {
+        let d = crate::routes::domain(entry).map_err(PacingProblem::Domains)?;
+        if !domains.contains(&d) {
+            domains.push(d);
+        }
+        if domains.len() > MAX_GROUP_DOMAINS {
+            return Err(PacingProblem::Domains(wizard::Problem::TooManyDomains));
+        }
+    }
+    if domains.is_empty() {
+        return Err(PacingProblem::Domains(wizard::Problem::Required));
     }
     let mut out = groups.to_vec();
     out.push(serde_json::json!({"name": name, "domains": domains, "limits": limits}));

@@ -70,14 +70,15 @@ pub(crate) async fn show(State(panel): State<Arc<Panel>>, headers: HeaderMap) ->
     render(&page(&panel, &s))
 }
 
-/// Puts `cert` and `config` in force: recorded first (`event`), then served from the next
-/// connection on.
+/// Puts `cert` and `config` in force: recorded first (`event`), then `keep` (the files for
+/// the next start), then served from the next connection on.
 fn swap(
     panel: &Panel,
     s: &Session,
     peer: &Peer,
     event: &str,
     (cert, config): (tls::PanelCert, Arc<rustls::ServerConfig>),
+    keep: impl FnOnce() -> Result<(), String>,
 ) -> Result<String, String> {
     panel
         .audit
@@ -87,6 +88,7 @@ fn swap(
                 "fingerprint": cert.fingerprint, "not_after": cert.not_after}),
         )
         .map_err(|e| format!("the audit log cannot be written: {e}"))?;
+    keep()?;
     if let Some(live) = panel.live_tls.get() {
         *live.write().unwrap_or_else(|p| p.into_inner()) = config;
     }
@@ -136,15 +138,17 @@ pub(crate) async fn upload(
         p.error = Some(t.cert_both_needed.into());
         return render_status(StatusCode::BAD_REQUEST, &p);
     };
-    let accepted = tls::accept_upload(&panel.tls_dir, &chain.bytes, &key.bytes);
-    let pair = match accepted {
+    let pair = match tls::check_upload(&chain.bytes, &key.bytes) {
         Ok(pair) => pair,
         Err(e) => {
             p.error = Some(fill(t.cert_refused, e));
             return render_status(StatusCode::BAD_REQUEST, &p);
         }
     };
-    match swap(&panel, &s, &peer, "panel_certificate_uploaded", pair) {
+    // Recorded, then kept for the next start, then served.
+    let keep =
+        || tls::keep_upload(&panel.tls_dir, &chain.bytes, &key.bytes).map_err(|e| e.to_string());
+    match swap(&panel, &s, &peer, "panel_certificate_uploaded", pair, keep) {
         Ok(fingerprint) => {
             let mut p = page(&panel, &s);
             p.done = Some(fill(t.cert_done, fingerprint));
@@ -203,7 +207,14 @@ pub(crate) async fn self_signed(
             return render_status(StatusCode::INTERNAL_SERVER_ERROR, &p);
         }
     };
-    match swap(&panel, &s, &peer, "panel_certificate_self_signed", pair) {
+    match swap(
+        &panel,
+        &s,
+        &peer,
+        "panel_certificate_self_signed",
+        pair,
+        || Ok(()),
+    ) {
         Ok(fingerprint) => {
             let (cert, key) = tls::uploaded_paths(&panel.tls_dir);
             for path in [cert, key] {

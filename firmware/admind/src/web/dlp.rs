@@ -552,6 +552,11 @@ pub(crate) async fn remove(
         ),
         _ => return super::message(StatusCode::BAD_REQUEST, s.lang, t.bad_request),
     };
+    // With no rule at all the built-in ones would come back: the last one stays.
+    if f.what == "rule" && list.len() == 1 && list.iter().any(|r| r["name"] == f.name.as_str()) {
+        p.remove_error = Some(t.dlp_last_rule.into());
+        return render_status(StatusCode::CONFLICT, &p);
+    }
     let Some(new) = dlp::remove_named(&list, &f.name) else {
         return super::message(StatusCode::NOT_FOUND, s.lang, t.not_found);
     };

@@ -482,8 +482,13 @@ pub(crate) async fn change(
     let Some(new) = new else {
         return super::message(StatusCode::NOT_FOUND, s.lang, t.not_found);
     };
-    // Anything but switching a rule or forward back on may weaken or open the box.
-    let p = if f.change == "enable" && f.what == "rule" {
+    // Removing or switching off weakens the box; switching on an accepting rule or a
+    // forward opens it: the password again. Switching a blocking rule back on does not.
+    let accepting = entries
+        .iter()
+        .find(|e| e["name"].as_str() == Some(f.name.as_str()))
+        .is_some_and(|e| f.what == "forward" || e["action"] == "accept");
+    let p = if f.change == "enable" && !accepting {
         p
     } else {
         or_answer!(
@@ -499,7 +504,12 @@ pub(crate) async fn change(
             .await
         )
     };
-    let event = format!("panel_firewall_{}_{}", f.what, f.change);
+    let done = match f.change.as_str() {
+        "remove" => "removed",
+        "enable" => "enabled",
+        _ => "disabled",
+    };
+    let event = format!("panel_firewall_{}_{done}", f.what);
     save(&panel, &s, &peer, (&event, &f.name), (key, new), p, |p| {
         &mut p.row_error
     })

@@ -216,11 +216,16 @@ pub(crate) struct ConfirmForm {
 
 pub(crate) async fn confirm_firewall(
     State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
     headers: HeaderMap,
     form: Result<Form<ConfirmForm>, FormRejection>,
 ) -> Response {
     let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
     let f = or_answer!(checked(&s, form));
+    panel.audit.record_or_log(
+        "panel_firewall_confirmed",
+        serde_json::json!({"by": s.user, "source": source(&peer).to_string(), "serial": f.serial}),
+    );
     let t = s.lang.texts();
     let answer = ask(
         &panel.sockets.firewalld,

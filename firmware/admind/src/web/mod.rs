@@ -369,6 +369,8 @@ pub(crate) fn csrf_refused(lang: Lang) -> Response {
 
 /// The frame around every page.
 pub(crate) struct Chrome {
+    /// The person may use the administrators' pages (the header links only those it may).
+    pub admin: bool,
     pub t: &'static Texts,
     pub lang: &'static str,
     pub user: Option<String>,
@@ -382,6 +384,7 @@ impl Chrome {
         let lang = session.map_or(lang, |s| s.lang);
         let t = lang.texts();
         Self {
+            admin: session.is_some_and(|s| s.role == Role::Administrator),
             t,
             lang: lang.code(),
             user: session.map(|s| s.user.clone()),

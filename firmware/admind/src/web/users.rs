@@ -35,6 +35,8 @@ struct UsersPage {
     c: Chrome,
     admin: bool,
     users: Vec<UserRow>,
+    /// The password is asked again for sensitive changes.
+    ask_password: bool,
     /// The roles, with their texts.
     role_choices: Vec<(&'static str, &'static str)>,
     done: Option<String>,
@@ -73,6 +75,7 @@ fn page(panel: &Panel, s: &Session) -> UsersPage {
     UsersPage {
         admin: s.role == Role::Administrator,
         users,
+        ask_password: !s.recently_authenticated(mamori_core::clock::unix_now()),
         role_choices,
         done: None,
         add_name: String::new(),
@@ -224,6 +227,9 @@ pub(crate) struct RoleForm {
     csrf: String,
     name: String,
     role: String,
+    /// The administrator's password, to make someone an administrator.
+    #[serde(default)]
+    current: String,
 }
 
 /// A new role for a user: their sessions end at once (a session carries the role it
@@ -234,12 +240,29 @@ pub(crate) async fn change_role(
     headers: HeaderMap,
     form: Result<Form<RoleForm>, FormRejection>,
 ) -> Response {
-    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let (id, s) = or_answer!(require(&panel, &headers, Role::Administrator));
     let f = or_answer!(checked(&s, form));
     let Some(role) = Role::parse(&f.role) else {
         return super::message(StatusCode::BAD_REQUEST, s.lang, s.lang.texts().bad_request);
     };
     let from = source(&peer);
+    // Making someone an administrator hands over everything: the password again.
+    if role == Role::Administrator
+        && let Err(why) = super::reauthenticate(
+            &panel,
+            &id,
+            &s,
+            &f.current,
+            from,
+            "making an administrator",
+            false,
+        )
+        .await
+    {
+        let mut p = page(&panel, &s);
+        p.remove_error = Some(why);
+        return render_status(StatusCode::FORBIDDEN, &p);
+    }
     let changed = panel.change_users(
         "panel_user_role_changed",
         serde_json::json!({"by": s.user, "user": f.name, "role": role, "source": from.to_string()}),
