@@ -102,7 +102,18 @@ pub struct Panel {
     pub tls_dir: PathBuf,
     /// The certificate is the configuration's (`admin.cert_file`): not replaced by uploads.
     pub cert_from_config: bool,
+    /// The last monthly report's counts (month, when, the relay's, the panel's): reports
+    /// are counted one at a time and reused for a minute, however many people open them.
+    pub report_cache: tokio::sync::Mutex<ReportCache>,
 }
+
+/// See [`Panel::report_cache`].
+pub type ReportCache = Option<(
+    (i64, u32),
+    std::time::Instant,
+    serde_json::Value,
+    std::collections::BTreeMap<String, u64>,
+)>;
 
 /// What the dashboard shows of the daemons: each one's `health` answer (or why there was
 /// none) in the order settingsd, smtpd, firewalld, and the queue's length.
@@ -152,6 +163,7 @@ impl Panel {
             live_tls: std::sync::OnceLock::new(),
             tls_dir: dir.join("tls"),
             cert_from_config: false,
+            report_cache: tokio::sync::Mutex::new(None),
         })
     }
 

@@ -3,7 +3,8 @@
 //! and has the relay mail an alert to `smtp.alert_to` when something needs a person
 //! ([`mamori_panel::alerts`] decides what and how often). A daemon counts as down after
 //! two looks in a row without an answer, if it runs on this box (its socket is there, or it
-//! answered since the panel started).
+//! answered since the panel started). Alerts go out through the relay: while the relay
+//! itself is down none can be sent (the journal has it, and the dashboard shows it).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -113,6 +114,11 @@ pub async fn look(panel: &Panel, data_dir: &Path, memory: &mut Memory) -> Vec<St
             Ok(_) => {
                 tracing::warn!(alert = %alert.subject, "alert mailed");
                 mailed.push(alert.subject);
+            }
+            Err(why) if why.contains("smtp.alert_to") => {
+                // No address to mail to: noted once a day like a mailed alert, not retried
+                // at every look.
+                tracing::warn!(alert = %alert.subject, "no alert address is set (smtp.alert_to)");
             }
             Err(why) => {
                 // Not mailed: tried again at the next look.

@@ -481,7 +481,9 @@ texts! {
     backup_import_title: "バックアップから復元", "Restore from a backup";
     backup_file: "バックアップファイル(.json)", "Backup file (.json)";
     backup_passphrase: "パスフレーズ", "Passphrase";
-    backup_passphrase_help: "12 文字以上のパスフレーズを入れると、スタッフの送信アカウントのパスワードも暗号化して含めます。空欄なら含めません(復元後にパスワードの再設定が必要です)。", "With a passphrase of 12 characters or more, the staff accounts' passwords are included, sealed with it; without one they are left out (set them again after a restore).";
+    backup_passphrase_help: "12 文字以上のパスフレーズを入れると、スタッフの送信アカウントのパスワードも暗号化して含めます。空欄なら含めません。その場合、箱にまだないアカウントは復元できません(別の箱へ移すときはパスフレーズを付けてください)。", "With a passphrase of 12 characters or more, the staff accounts' passwords are included, sealed with it. Without one they are left out, and accounts the box does not already have cannot be restored (to move to another box, give a passphrase).";
+    backup_passphrase_short: "パスフレーズは 12 文字以上にしてください。", "A passphrase needs at least 12 characters.";
+    relay_not_applied: "保存しましたが、送信サーバーにまだ反映されていません: {}", "Saved, but the relay has not taken it yet: {}";
     backup_problems: "{} 件の問題", "{} problems";
     backup_import: "確認して復元", "Check and restore";
     backup_refused: "このファイルは復元できません: {}", "This file cannot be restored: {}";

@@ -95,12 +95,18 @@ pub enum UserError {
 
 /// Whether `name` is a usable login name.
 pub fn valid_name(name: &str) -> bool {
-    (1..=32).contains(&name.len())
+    // The panel's own identities in the daemons' audit records.
+    !RESERVED_NAMES.contains(&name)
+        && (1..=32).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }
+
+/// Names the panel itself acts under (its watchdog, the metrics scraper, the setup code):
+/// no person may take one, so the audit records stay unambiguous.
+pub const RESERVED_NAMES: &[&str] = &["watchdog", "metrics", "setup", "mamori", "root"];
 
 /// An Argon2id PHC string for `password` (salt from the system's random source).
 pub fn hash(password: &str) -> Result<String, UserError> {
@@ -342,5 +348,13 @@ mod tests {
             u.set_role("nobody", Role::Auditor),
             Err(UserError::NotFound)
         );
+    }
+
+    #[test]
+    fn the_panels_own_identities_are_no_user_names() {
+        for name in RESERVED_NAMES {
+            assert!(!valid_name(name), "{name}");
+        }
+        assert!(valid_name("watchdog2"));
     }
 }

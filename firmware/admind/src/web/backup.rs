@@ -83,6 +83,10 @@ pub(crate) async fn export(
         p.export_error = Some(why);
         return render_status(StatusCode::FORBIDDEN, &p);
     }
+    if !f.passphrase.is_empty() && f.passphrase.chars().count() < 12 {
+        p.export_error = Some(t.backup_passphrase_short.into());
+        return render_status(StatusCode::BAD_REQUEST, &p);
+    }
     if let Err(e) = panel.audit.record(
         "panel_backup_exported",
         serde_json::json!({"by": s.user, "source": from.to_string()}),

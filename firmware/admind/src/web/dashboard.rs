@@ -1,5 +1,5 @@
 //! The dashboard: each daemon's health, mail sent, held and refused and DLP findings by hour
-//! and by day (SVG charts from the relay's audit log), the mail waiting, the firewall's
+//! and by day (SVG charts from the relay's hourly counts, seeded from its audit log at start), the mail waiting, the firewall's
 //! busiest rules and any change awaiting confirmation, the panel's certificate and the
 //! firmware version.
 

@@ -198,7 +198,7 @@ pub(crate) async fn alerts(
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter(|a| !a.is_empty())
         .map(str::to_lowercase)
-        .take(20)
+        .take(21)
         .collect();
     p.alert_to = addresses.join("\n");
     let set = vec![("smtp.alert_to".to_string(), serde_json::json!(addresses))];
@@ -212,10 +212,16 @@ pub(crate) async fn alerts(
     )
     .await
     {
-        Ok(_) => {
-            p.alert_done = Some(t.alert_saved.into());
-            render(&p)
-        }
+        Ok(applied) => match applied.relay_refused {
+            None => {
+                p.alert_done = Some(t.alert_saved.into());
+                render(&p)
+            }
+            Some(why) => {
+                p.alert_error = Some(mamori_panel::i18n::fill(t.relay_not_applied, why));
+                render_status(StatusCode::CONFLICT, &p)
+            }
+        },
         Err(why) => {
             p.alert_error = Some(mamori_panel::i18n::fill(t.dlp_not_saved, why));
             render_status(StatusCode::BAD_REQUEST, &p)

@@ -40,6 +40,8 @@ struct ListPage {
     /// For administrators: the retention in days (0: kept until decided).
     retention_days: Option<u64>,
     retention_error: Option<String>,
+    /// The password is asked again for sensitive changes.
+    ask_password: bool,
     q: String,
     rows: Vec<Row>,
     total: usize,
@@ -119,6 +121,7 @@ async fn list_page(panel: &Panel, s: &Session, q: &str) -> ListPage {
     ListPage {
         retention_days,
         retention_error: None,
+        ask_password: !s.recently_authenticated(mamori_core::clock::unix_now()),
         q: q.to_string(),
         shown: fill(c.t.shown_of, format!("{} / {total}", rows.len())),
         rows,
@@ -161,6 +164,8 @@ pub(crate) struct RetentionForm {
     #[serde(rename = "_csrf")]
     csrf: String,
     days: String,
+    #[serde(default)]
+    current: String,
 }
 
 /// How long held mail is kept before it is erased unsent (administrators).
@@ -170,10 +175,11 @@ pub(crate) async fn retention(
     headers: HeaderMap,
     form: Result<Form<RetentionForm>, FormRejection>,
 ) -> Response {
-    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let (id, s) = or_answer!(require(&panel, &headers, Role::Administrator));
     let f = or_answer!(checked(&s, form));
     let mut p = list_page(&panel, &s, "").await;
     let t = p.c.t;
+    let before = p.retention_days.unwrap_or(0);
     let Some(days) = f
         .days
         .trim()
@@ -184,6 +190,24 @@ pub(crate) async fn retention(
         p.retention_error = Some(t.retention_bad.into());
         return render_status(StatusCode::BAD_REQUEST, &p);
     };
+    // Keeping held mail for ever, or erasing it sooner (at the next look), turns a
+    // protection off or destroys mail: the password again.
+    let weaker = (days == 0 && before != 0) || (days != 0 && (before == 0 || days < before));
+    if weaker
+        && let Err(why) = super::reauthenticate(
+            &panel,
+            &id,
+            &s,
+            &f.current,
+            super::source(&peer),
+            "held-mail retention",
+            false,
+        )
+        .await
+    {
+        p.retention_error = Some(why);
+        return render_status(StatusCode::FORBIDDEN, &p);
+    }
     let value = if days == 0 {
         "0s".to_string()
     } else {
@@ -203,7 +227,13 @@ pub(crate) async fn retention(
     )
     .await
     {
-        Ok(_) => Redirect::to("/mail/quarantine?done=retention:0").into_response(),
+        Ok(applied) => match applied.relay_refused {
+            None => Redirect::to("/mail/quarantine?done=retention:0").into_response(),
+            Some(why) => {
+                p.retention_error = Some(fill(t.relay_not_applied, why));
+                render_status(StatusCode::CONFLICT, &p)
+            }
+        },
         Err(why) => {
             p.retention_error = Some(fill(t.dlp_not_saved, why));
             render_status(StatusCode::BAD_REQUEST, &p)

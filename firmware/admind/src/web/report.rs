@@ -84,15 +84,13 @@ pub(crate) async fn page(
         .and_then(|Query(q)| parse_month(&q.month))
         .unwrap_or((cy, cm));
     let (from, to) = mamori_core::clock::month_bounds(y, m, OFFSET_MINUTES).unwrap_or((0, 0));
-    let request = serde_json::json!({"op": "monthly_report", "year": y, "month": m, "offset_minutes": OFFSET_MINUTES});
-    let (relay, history) = tokio::join!(
-        ask(&panel.sockets.smtpd, &s, request),
-        ask(
-            &panel.sockets.settings,
-            &s,
-            serde_json::json!({"op": "history"})
-        ),
-    );
+    let history = ask(
+        &panel.sockets.settings,
+        &s,
+        serde_json::json!({"op": "history"}),
+    )
+    .await;
+    let (relay, counted) = counts(&panel, &s, (y, m), (from, to)).await;
     let error = relay.as_ref().err().cloned();
     let relay = relay.unwrap_or_default();
     let n = |k: &str| relay[k].as_u64().unwrap_or(0);
@@ -127,18 +125,6 @@ pub(crate) async fn page(
         .collect();
     // The panel's own chain: who changed what in the panel.
     let mut panel_actions: BTreeMap<String, u64> = BTreeMap::new();
-    let dir = panel.audit.dir().to_path_buf();
-    let counted = tokio::task::spawn_blocking(move || {
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        let _ = mamori_core::audit::for_each_between(&dir, from, to, |r| {
-            if let Some(e) = r["event"].as_str().filter(|e| e.starts_with("panel_")) {
-                *counts.entry(e.to_string()).or_default() += 1;
-            }
-        });
-        counts
-    })
-    .await
-    .unwrap_or_default();
     panel_actions.extend(counted);
     for (op, count) in rows(&relay["admin_actions"]) {
         *panel_actions.entry(format!("smtpd {op}")).or_default() += count;
@@ -167,6 +153,41 @@ pub(crate) async fn page(
         error,
         c,
     })
+}
+
+/// The relay's figures and the panel's own for a month: counted one report at a time and
+/// reused for a minute (the audit chains are read whole).
+async fn counts(
+    panel: &Panel,
+    s: &mamori_panel::session::Session,
+    month: (i64, u32),
+    (from, to): (u64, u64),
+) -> (Result<Value, String>, BTreeMap<String, u64>) {
+    let mut cache = panel.report_cache.lock().await;
+    if let Some((key, at, relay, counted)) = cache.as_ref()
+        && *key == month
+        && at.elapsed() < std::time::Duration::from_secs(60)
+    {
+        return (Ok(relay.clone()), counted.clone());
+    }
+    let request = serde_json::json!({"op": "monthly_report", "year": month.0, "month": month.1, "offset_minutes": OFFSET_MINUTES});
+    let relay = ask(&panel.sockets.smtpd, s, request).await;
+    let dir = panel.audit.dir().to_path_buf();
+    let counted = tokio::task::spawn_blocking(move || {
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let _ = mamori_core::audit::for_each_between(&dir, from, to, |r| {
+            if let Some(e) = r["event"].as_str().filter(|e| e.starts_with("panel_")) {
+                *counts.entry(e.to_string()).or_default() += 1;
+            }
+        });
+        counts
+    })
+    .await
+    .unwrap_or_default();
+    if let Ok(r) = &relay {
+        *cache = Some((month, std::time::Instant::now(), r.clone(), counted.clone()));
+    }
+    (relay, counted)
 }
 
 #[cfg(test)]

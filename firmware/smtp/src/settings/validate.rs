@@ -226,6 +226,13 @@ pub fn check(general: &General, smtp: &Smtp, dlp: &DlpConfig, r: &mut Report) {
         check_limits(&format!("smtp.pacing.groups[{i}].limits"), &g.limits, r);
     }
     check_retention(c.smtp.quarantine_retention, r);
+    if c.smtp.alert_to.len() > 20 {
+        r.error(
+            "smtp.alert_to",
+            c.smtp.alert_to.len(),
+            "at most 20 addresses (a list is better kept at the mail server)",
+        );
+    }
     for (i, a) in c.smtp.alert_to.iter().enumerate() {
         if crate::address::check_lenient(a).is_err() || !looks_like_address(a) {
             r.error(format!("smtp.alert_to[{i}]"), a, "not an e-mail address");
