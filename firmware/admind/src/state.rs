@@ -123,10 +123,24 @@ pub struct DashboardData {
     pub health: Vec<Result<serde_json::Value, String>>,
     /// Messages in the queue (`None`: the relay did not answer).
     pub queued: Option<usize>,
-    /// The relay's `activity` (the charts), if it answered.
-    pub activity: Option<serde_json::Value>,
-    /// The firewall's `status` (probation and counters), if it answered.
-    pub firewall: Option<serde_json::Value>,
+    /// The charts, drawn once per refresh in each language (Japanese, English).
+    pub charts: [Arc<DashboardCharts>; 2],
+    /// The firewall's busiest rules (name, packets), and whether a change awaits
+    /// confirmation.
+    pub firewall_rules: Arc<Vec<(String, u64)>>,
+    /// See `firewall_rules`.
+    pub firewall_pending: bool,
+}
+
+/// The dashboard's charts in one language: drawn once a refresh, not once a request.
+#[derive(Debug, Default)]
+pub struct DashboardCharts {
+    /// The last 24 hours (SVG), when the relay answered.
+    pub hours: Option<String>,
+    /// The last 30 days (SVG).
+    pub days: Option<String>,
+    /// Findings in the last 24 hours and 30 days.
+    pub findings: Option<(u64, u64)>,
 }
 
 /// Locks a mutex, taking over a poisoned one (a panicked handler must not stop the panel).

@@ -10,10 +10,11 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use mamori_panel::i18n::{Lang, Texts};
 use mamori_panel::users::Role;
 
 use super::{Chrome, ask, or_answer, render, require};
-use crate::state::{DashboardData, Panel, lock};
+use crate::state::{DashboardCharts, DashboardData, Panel, lock};
 
 /// Japan's offset from UTC: the office's hours and days.
 const OFFSET_MINUTES: i64 = 540;
@@ -50,11 +51,14 @@ async fn daemons(panel: &Panel, s: &mamori_panel::session::Session) -> Dashboard
             serde_json::json!({"op": "status"})
         ),
     );
+    let activity = activity.ok();
+    let firewall = firewall.ok();
     let data = DashboardData {
         health: vec![settingsd, smtpd, firewalld],
         queued: queue.ok().and_then(|q| q.as_array().map(Vec::len)),
-        activity: activity.ok(),
-        firewall: firewall.ok(),
+        charts: [Lang::Ja, Lang::En].map(|lang| Arc::new(charts(lang.texts(), activity.as_ref()))),
+        firewall_rules: Arc::new(busiest_rules(firewall.as_ref())),
+        firewall_pending: firewall.as_ref().is_some_and(|f| f["pending"].is_object()),
     };
     *lock(&panel.dashboard_cache) = Some((Instant::now(), data.clone()));
     data
@@ -88,6 +92,81 @@ struct DashboardPage {
     fingerprint: String,
     expires: String,
     firmware: &'static str,
+}
+
+/// The charts of the relay's `activity` in the language of `t`.
+fn charts(t: &Texts, activity: Option<&serde_json::Value>) -> DashboardCharts {
+    let Some(a) = activity else {
+        return DashboardCharts::default();
+    };
+    let legend = [t.report_passed, t.report_held, t.report_rejected];
+    let series = |v: &serde_json::Value, label: &dyn Fn(u64) -> String| {
+        let buckets = v.as_array().cloned().unwrap_or_default();
+        let labels: Vec<String> = buckets
+            .iter()
+            .map(|b| label(b[0].as_u64().unwrap_or(0)))
+            .collect();
+        let stacks: Vec<[u64; 3]> = buckets
+            .iter()
+            .map(|b| {
+                let n = |k: &str| b[1][k].as_u64().unwrap_or(0);
+                [n("sent"), n("held"), n("rejected")]
+            })
+            .collect();
+        let findings = buckets
+            .iter()
+            .map(|b| b[1]["findings"].as_u64().unwrap_or(0))
+            .sum::<u64>();
+        (labels, stacks, findings)
+    };
+    let local = |t: u64| t + OFFSET_MINUTES as u64 * 60;
+    let (hl, hs, hf) = series(&a["hours"], &|t| format!("{:02}", local(t) % 86_400 / 3600));
+    let (dl, ds, df) = series(&a["days"], &|t| {
+        let (_, m, d) = mamori_core::clock::civil_from_days((local(t) / 86_400) as i64);
+        format!("{m}/{d}")
+    });
+    DashboardCharts {
+        hours: Some(mamori_panel::charts::stacked_bars(
+            "chart-hours",
+            t.chart_hours,
+            &hl,
+            &hs,
+            legend,
+            3,
+        )),
+        days: Some(mamori_panel::charts::stacked_bars(
+            "chart-days",
+            t.chart_days,
+            &dl,
+            &ds,
+            legend,
+            5,
+        )),
+        findings: Some((hf, df)),
+    }
+}
+
+/// The firewall's ten busiest rules from its `status` (counters summed by rule name).
+fn busiest_rules(status: Option<&serde_json::Value>) -> Vec<(String, u64)> {
+    let mut rules: Vec<(String, u64)> = Vec::new();
+    let counters = status
+        .and_then(|f| f["counters"].as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for counter in counters {
+        let name = counter["comment"].as_str().unwrap_or("").to_string();
+        if name.is_empty() {
+            continue;
+        }
+        let packets = counter["packets"].as_u64().unwrap_or(0);
+        match rules.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, p)) => *p += packets,
+            None => rules.push((name, packets)),
+        }
+    }
+    rules.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    rules.truncate(10);
+    rules
 }
 
 pub(crate) async fn page(State(panel): State<Arc<Panel>>, headers: HeaderMap) -> Response {
@@ -126,90 +205,16 @@ pub(crate) async fn page(State(panel): State<Arc<Panel>>, headers: HeaderMap) ->
         })
         .collect();
     let queue = data.queued.map_or_else(|| "-".into(), |n| n.to_string());
-    let t = c.t;
-    let legend = [t.report_passed, t.report_held, t.report_rejected];
-    let series = |v: &serde_json::Value, label: &dyn Fn(u64) -> String| {
-        let buckets = v.as_array().cloned().unwrap_or_default();
-        let labels: Vec<String> = buckets
-            .iter()
-            .map(|b| label(b[0].as_u64().unwrap_or(0)))
-            .collect();
-        let stacks: Vec<[u64; 3]> = buckets
-            .iter()
-            .map(|b| {
-                let n = |k: &str| b[1][k].as_u64().unwrap_or(0);
-                [n("sent"), n("held"), n("rejected")]
-            })
-            .collect();
-        let findings = buckets
-            .iter()
-            .map(|b| b[1]["findings"].as_u64().unwrap_or(0))
-            .sum::<u64>();
-        (labels, stacks, findings)
-    };
-    let local = |t: u64| t + OFFSET_MINUTES as u64 * 60;
-    let (hours_chart, days_chart, findings) = match &data.activity {
-        Some(a) => {
-            let (hl, hs, hf) = series(&a["hours"], &|t| format!("{:02}", local(t) % 86_400 / 3600));
-            let (dl, ds, df) = series(&a["days"], &|t| {
-                let (_, m, d) = mamori_core::clock::civil_from_days((local(t) / 86_400) as i64);
-                format!("{m}/{d}")
-            });
-            (
-                Some(mamori_panel::charts::stacked_bars(
-                    "chart-hours",
-                    t.chart_hours,
-                    &hl,
-                    &hs,
-                    legend,
-                    3,
-                )),
-                Some(mamori_panel::charts::stacked_bars(
-                    "chart-days",
-                    t.chart_days,
-                    &dl,
-                    &ds,
-                    legend,
-                    5,
-                )),
-                Some((hf, df)),
-            )
-        }
-        None => (None, None, None),
-    };
-    let mut firewall_rules: Vec<(String, u64)> = Vec::new();
-    for counter in data
-        .firewall
-        .as_ref()
-        .and_then(|f| f["counters"].as_array())
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-    {
-        let name = counter["comment"].as_str().unwrap_or("").to_string();
-        if name.is_empty() {
-            continue;
-        }
-        let packets = counter["packets"].as_u64().unwrap_or(0);
-        match firewall_rules.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, p)) => *p += packets,
-            None => firewall_rules.push((name, packets)),
-        }
-    }
-    firewall_rules.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    firewall_rules.truncate(10);
-    let firewall_pending = data
-        .firewall
-        .as_ref()
-        .is_some_and(|f| f["pending"].is_object());
+    let charts = data.charts[usize::from(s.lang == Lang::En)].clone();
     let cert = panel.cert.read().unwrap_or_else(|p| p.into_inner()).clone();
     render(&DashboardPage {
         c,
         rows,
-        hours_chart,
-        days_chart,
-        findings,
-        firewall_rules,
-        firewall_pending,
+        hours_chart: charts.hours.clone(),
+        days_chart: charts.days.clone(),
+        findings: charts.findings,
+        firewall_rules: data.firewall_rules.to_vec(),
+        firewall_pending: data.firewall_pending,
         queue,
         fingerprint: cert.fingerprint,
         expires: cert.not_after,
