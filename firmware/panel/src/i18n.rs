@@ -316,8 +316,7 @@ texts! {
     dlp_rule_removed: "ルール「{}」を削除しました。", "Rule \"{}\" removed.";
     dlp_word_added: "語句「{}」を辞書に追加しました。", "Word \"{}\" added to the dictionary.";
     dlp_word_removed: "語句「{}」を辞書から削除しました。", "Word \"{}\" removed from the dictionary.";
-    dlp_not_saved: "保存できませんでした: {}", "Not saved: {}";
-    dlp_relay_not_applied: "保存しましたが、送信サーバーに反映されていません: {}", "Saved, but the relay has not taken it: {}";
+    not_saved: "保存できませんでした: {}", "Not saved: {}";
     problem_rule_name: "名前を 64 文字以内で入力してください(制御文字は使えません)。", "Enter a name of up to 64 characters (no control characters).";
     problem_name_taken: "同じ名前のものがすでにあります。", "One of that name exists already.";
     problem_no_detector: "検出する情報を 1 つ以上選んでください。", "Choose at least one kind of information to detect.";

@@ -19,6 +19,7 @@ use mamori_panel::wizard::{self, Problem};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::json::{strings, text};
 use super::{Chrome, Peer, checked, csrf_form, or_answer, render, render_status, require, source};
 use crate::state::Panel;
 
@@ -56,15 +57,8 @@ struct InForce {
 async fn in_force(panel: &Panel, s: &Session) -> Result<InForce, String> {
     let smtp = super::apply::relay_settings(panel, s).await?;
     Ok(InForce {
-        accounts: smtp["accounts"].as_array().cloned().unwrap_or_default(),
-        domains: smtp["office_domains"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
+        accounts: super::json::list(&smtp["accounts"]),
+        domains: strings(&smtp["office_domains"]),
     })
 }
 
@@ -84,15 +78,8 @@ async fn page(panel: &Panel, s: &Session) -> (AccountsPage, InForce) {
         .accounts
         .iter()
         .map(|a| AccountRow {
-            name: a["username"].as_str().unwrap_or("").to_string(),
-            senders: a["senders"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join("\n"),
+            name: text(a, "username"),
+            senders: strings(&a["senders"]).join("\n"),
         })
         .collect();
     let now = mamori_core::clock::unix_now();
@@ -168,12 +155,12 @@ async fn save(
             ))
             .into_response(),
             Some(why) => {
-                p.error = Some(fill(t.dlp_relay_not_applied, why));
+                p.error = Some(fill(t.relay_not_applied, why));
                 render_status(StatusCode::CONFLICT, &p)
             }
         },
         Err(why) => {
-            p.error = Some(fill(t.dlp_not_saved, why));
+            p.error = Some(fill(t.not_saved, why));
             render_status(StatusCode::BAD_REQUEST, &p)
         }
     }

@@ -91,7 +91,7 @@ pub(crate) async fn export(
         "panel_backup_exported",
         serde_json::json!({"by": s.user, "source": from.to_string()}),
     ) {
-        p.export_error = Some(fill(t.dlp_not_saved, e));
+        p.export_error = Some(fill(t.not_saved, e));
         return render_status(StatusCode::INTERNAL_SERVER_ERROR, &p);
     }
     let passphrase = (!f.passphrase.is_empty()).then_some(&f.passphrase);
@@ -203,7 +203,7 @@ pub(crate) async fn import(
         "panel_backup_restored",
         serde_json::json!({"by": s.user, "source": from.to_string(), "file": name}),
     ) {
-        p.import_error = Some(fill(t.dlp_not_saved, e));
+        p.import_error = Some(fill(t.not_saved, e));
         return render_status(StatusCode::INTERNAL_SERVER_ERROR, &p);
     }
     let restore = serde_json::json!({"op": "restore", "backup": text, "passphrase": passphrase, "why": format!("backup restored: {name}")});

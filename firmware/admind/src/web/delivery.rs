@@ -19,6 +19,7 @@ use mamori_panel::wizard;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::json::{list, text};
 use super::{
     Chrome, Peer, ask, checked, csrf_form, or_answer, render, render_status, require, source,
 };
@@ -63,14 +64,6 @@ fn tls_text(t: &Texts, mode: &str) -> &'static str {
         "disabled" => t.tls_disabled,
         _ => t.tls_opportunistic,
     }
-}
-
-fn text(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or("").to_string()
-}
-
-fn list(v: &Value) -> Vec<Value> {
-    v.as_array().cloned().unwrap_or_default()
 }
 
 async fn page(panel: &Panel, s: &Session) -> (DeliveryPage, Value) {
@@ -187,12 +180,12 @@ async fn save(
         Ok(applied) => match applied.relay_refused {
             None => Redirect::to(&format!("/mail/delivery?done={done}")).into_response(),
             Some(why) => {
-                p.error = Some(fill(t.dlp_relay_not_applied, why));
+                p.error = Some(fill(t.relay_not_applied, why));
                 render_status(StatusCode::CONFLICT, &p)
             }
         },
         Err(why) => {
-            *error_at(&mut p) = Some(fill(t.dlp_not_saved, why));
+            *error_at(&mut p) = Some(fill(t.not_saved, why));
             render_status(StatusCode::BAD_REQUEST, &p)
         }
     }
@@ -319,7 +312,7 @@ pub(crate) async fn route(
             match ask(&panel.sockets.settings, &s, request).await {
                 Ok(data) => smarthost["password_file"] = data["path"].clone(),
                 Err(why) => {
-                    p.route_error = Some(fill(t.dlp_not_saved, why));
+                    p.route_error = Some(fill(t.not_saved, why));
                     return render_status(StatusCode::BAD_GATEWAY, &p);
                 }
             }

@@ -18,6 +18,7 @@ use mamori_panel::users::Role;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::json::{strings, text};
 use super::{Chrome, Peer, ask, checked, csrf_form, or_answer, render, render_status, require};
 use crate::state::Panel;
 
@@ -146,10 +147,6 @@ pub(crate) fn shown(t: &Texts, value: &str) -> String {
 
 fn choices(t: &Texts, values: &[&'static str]) -> Vec<(&'static str, &'static str)> {
     values.iter().map(|v| (*v, label(t, v))).collect()
-}
-
-fn text(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or("").to_string()
 }
 
 /// The policy in force, as the relay reports it: (built-in rules?, rules, dictionary).
@@ -337,12 +334,12 @@ async fn save(
             }
             Some(why) => {
                 let mut p = page(panel, s).await;
-                p.error = Some(fill(t.dlp_relay_not_applied, why));
+                p.error = Some(fill(t.relay_not_applied, why));
                 render_status(StatusCode::CONFLICT, &p)
             }
         },
         Err(why) => {
-            *error_at(&mut p) = Some(fill(t.dlp_not_saved, why));
+            *error_at(&mut p) = Some(fill(t.not_saved, why));
             render_status(StatusCode::BAD_REQUEST, &p)
         }
     }
@@ -395,7 +392,7 @@ pub(crate) async fn add_rule(
     let rules = match policy(&panel, &s).await {
         Ok((_, rules, _)) => rules,
         Err(why) => {
-            p.rule_error = Some(fill(t.dlp_not_saved, why));
+            p.rule_error = Some(fill(t.not_saved, why));
             return render_status(StatusCode::CONFLICT, &p);
         }
     };
@@ -462,7 +459,7 @@ pub(crate) async fn add_word(
     let words = match policy(&panel, &s).await {
         Ok((_, _, words)) => words,
         Err(why) => {
-            p.word_error = Some(fill(t.dlp_not_saved, why));
+            p.word_error = Some(fill(t.not_saved, why));
             return render_status(StatusCode::CONFLICT, &p);
         }
     };
@@ -538,7 +535,7 @@ pub(crate) async fn remove(
     let (_, rules, words) = match policy(&panel, &s).await {
         Ok(found) => found,
         Err(why) => {
-            p.remove_error = Some(fill(t.dlp_not_saved, why));
+            p.remove_error = Some(fill(t.not_saved, why));
             return render_status(StatusCode::CONFLICT, &p);
         }
     };
@@ -650,25 +647,12 @@ fn tried(t: &Texts, v: &Value) -> TryResult {
         verdict: fill(t.try_verdict, shown(t, &action)),
         held: !matches!(action.as_str(), "pass" | "log"),
         rule: v["rule"].as_str().map(|r| fill(t.try_rule, r)),
-        explanation: list("explanation")
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
+        explanation: strings(&v["explanation"]),
         findings: list("findings")
             .iter()
             .map(|f| FindingRow {
                 kind: shown(t, &dlp::detector_name(&f["detector"])),
-                place: f["location"]
-                    .as_array()
-                    .map(|steps| {
-                        steps
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join(" › ")
-                    })
-                    .unwrap_or_default(),
+                place: strings(&f["location"]).join(" › "),
                 excerpt: text(f, "masked"),
             })
             .collect(),

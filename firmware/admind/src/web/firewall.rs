@@ -20,6 +20,7 @@ use mamori_panel::users::Role;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::json::{list, text};
 use super::{
     Chrome, Peer, ask, checked, csrf_form, or_answer, render, render_status, require, source,
 };
@@ -73,10 +74,6 @@ struct FirewallPage {
     error: Option<String>,
 }
 
-fn text(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or("").to_string()
-}
-
 fn joined(v: &Value) -> String {
     v.as_array()
         .map(Vec::as_slice)
@@ -88,10 +85,6 @@ fn joined(v: &Value) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn list(v: &Value) -> Vec<Value> {
-    v.as_array().cloned().unwrap_or_default()
 }
 
 /// The words for a direction or an action.
@@ -278,7 +271,7 @@ async fn save(
             }
         },
         Err(why) => {
-            *error_at(&mut p) = Some(fill(t.dlp_not_saved, why));
+            *error_at(&mut p) = Some(fill(t.not_saved, why));
             render_status(StatusCode::BAD_REQUEST, &p)
         }
     }

@@ -142,14 +142,7 @@ async fn full_page(panel: &Panel, s: &Session) -> MetricsPage {
     let mut p = page(panel, s);
     match super::apply::relay_settings(panel, s).await {
         Ok(smtp) => {
-            p.alert_to = smtp["alert_to"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(serde_json::Value::as_str)
-                .collect::<Vec<_>>()
-                .join("\n");
+            p.alert_to = super::json::strings(&smtp["alert_to"]).join("\n");
         }
         Err(why) => p.alert_error = Some(why),
     }
@@ -223,7 +216,7 @@ pub(crate) async fn alerts(
             }
         },
         Err(why) => {
-            p.alert_error = Some(mamori_panel::i18n::fill(t.dlp_not_saved, why));
+            p.alert_error = Some(mamori_panel::i18n::fill(t.not_saved, why));
             render_status(StatusCode::BAD_REQUEST, &p)
         }
     }

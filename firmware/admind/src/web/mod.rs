@@ -13,6 +13,7 @@ mod delivery;
 mod dlp;
 mod firewall;
 mod history;
+mod json;
 mod login;
 mod metrics;
 mod pacing;

@@ -102,15 +102,8 @@ async fn page(panel: &Panel, s: &Session) -> (PacingPage, Value) {
         .unwrap_or_default()
         .iter()
         .map(|g| GroupRow {
-            name: g["name"].as_str().unwrap_or("").to_string(),
-            domains: g["domains"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(", "),
+            name: super::json::text(g, "name"),
+            domains: super::json::strings(&g["domains"]).join(", "),
             per_minute: g["limits"]["messages_per_minute"].as_u64().unwrap_or(0),
             connections: g["limits"]["max_connections"].as_u64().unwrap_or(0),
         })
@@ -211,12 +204,12 @@ async fn save(
         Ok(applied) => match applied.relay_refused {
             None => Redirect::to(&format!("/mail/pacing?done={done}")).into_response(),
             Some(why) => {
-                p.error = Some(fill(t.dlp_relay_not_applied, why));
+                p.error = Some(fill(t.relay_not_applied, why));
                 render_status(StatusCode::CONFLICT, &p)
             }
         },
         Err(why) => {
-            *error_at(&mut p) = Some(fill(t.dlp_not_saved, why));
+            *error_at(&mut p) = Some(fill(t.not_saved, why));
             render_status(StatusCode::BAD_REQUEST, &p)
         }
     }

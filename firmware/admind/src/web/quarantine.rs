@@ -18,6 +18,7 @@ use mamori_panel::users::Role;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::json::{strings, text};
 use super::{Chrome, ask, checked, csrf_form, or_answer, render, render_status, require};
 use crate::state::{Panel, lock};
 
@@ -48,21 +49,6 @@ struct ListPage {
     shown: String,
     done: Option<String>,
     error: Option<String>,
-}
-
-fn text(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or("").to_string()
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The rows of the relay's quarantine list that match the search.
@@ -235,7 +221,7 @@ pub(crate) async fn retention(
             }
         },
         Err(why) => {
-            p.retention_error = Some(fill(t.dlp_not_saved, why));
+            p.retention_error = Some(fill(t.not_saved, why));
             render_status(StatusCode::BAD_REQUEST, &p)
         }
     }

@@ -18,6 +18,7 @@ use mamori_panel::users::Role;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::json::{strings, text};
 use super::{Chrome, ask, checked, csrf_form, or_answer, render, render_status, require};
 use crate::state::{Panel, lock};
 
@@ -63,10 +64,6 @@ pub(crate) struct ListQuery {
     done: String,
 }
 
-fn text(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or("").to_string()
-}
-
 fn when(v: &Value, key: &str) -> String {
     match v[key].as_u64() {
         Some(0) | None => "—".into(),
@@ -87,15 +84,7 @@ fn rows(
     for m in list {
         let id = text(m, "id");
         let from = text(m, "from");
-        let pending: Vec<String> = m["pending"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let pending = strings(&m["pending"]);
         let held = m["held"].as_str();
         let last_error = text(m, "last_error");
         let state = QueueState::of(
