@@ -10,7 +10,7 @@ use askama::Template;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Extension, Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use mamori_panel::accounts::{self, SendersProblem};
 use mamori_panel::i18n::{Texts, fill, problem};
 use mamori_panel::session::Session;
@@ -142,28 +142,14 @@ async fn save(
     peer: &Peer,
     (event, name, done): (&str, &str, &str),
     accounts: Vec<Value>,
-    mut p: AccountsPage,
+    p: AccountsPage,
 ) -> Response {
     let t = p.c.t;
     let set = vec![("smtp.accounts".to_string(), Value::Array(accounts))];
-    match super::apply::audited_change(panel, s, source(peer), (event, name), set, Vec::new()).await
-    {
-        Ok(applied) => match applied.relay_refused {
-            None => Redirect::to(&format!(
-                "/mail/accounts?done={done}:{}",
-                super::dlp::urlencode(name)
-            ))
-            .into_response(),
-            Some(why) => {
-                p.error = Some(fill(t.relay_not_applied, why));
-                render_status(StatusCode::CONFLICT, &p)
-            }
-        },
-        Err(why) => {
-            p.error = Some(fill(t.not_saved, why));
-            render_status(StatusCode::BAD_REQUEST, &p)
-        }
-    }
+    let result =
+        super::apply::audited_change(panel, s, source(peer), (event, name), set, Vec::new()).await;
+    let to = format!("/mail/accounts?done={done}:{}", super::dlp::urlencode(name));
+    super::apply::answer(result, &to, t, p, (|p| &mut p.error, |p| &mut p.error))
 }
 
 /// An Argon2id hash of `password`, made off the async threads.

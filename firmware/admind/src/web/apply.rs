@@ -161,3 +161,39 @@ pub(crate) async fn audited_firewall_change(
         },
     })
 }
+
+/// Where a page shows a reason: a field of the page.
+pub(crate) type ReasonAt<P> = fn(&mut P) -> &mut Option<String>;
+
+/// The answer to a page's change of the relay's settings: back to `done` when the relay
+/// took it; else the page `p` again with the reason — the relay's (409: the version is
+/// saved, the relay takes it when it next starts) at `refused_at`, the settings service's
+/// refusal (400: nothing saved) at `error_at`.
+pub(crate) fn answer<P: askama::Template>(
+    result: Result<Applied, String>,
+    done: &str,
+    t: &mamori_panel::i18n::Texts,
+    mut p: P,
+    (refused_at, error_at): (ReasonAt<P>, ReasonAt<P>),
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use mamori_panel::i18n::fill;
+    match result {
+        Ok(Applied {
+            relay_refused: None,
+            ..
+        }) => axum::response::Redirect::to(done).into_response(),
+        Ok(Applied {
+            relay_refused: Some(why),
+            ..
+        }) => {
+            *refused_at(&mut p) = Some(fill(t.relay_not_applied, why));
+            super::render_status(StatusCode::CONFLICT, &p)
+        }
+        Err(why) => {
+            *error_at(&mut p) = Some(fill(t.not_saved, why));
+            super::render_status(StatusCode::BAD_REQUEST, &p)
+        }
+    }
+}

@@ -10,7 +10,7 @@ use askama::Template;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Extension, Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use mamori_panel::i18n::{Texts, fill, problem};
 use mamori_panel::routes::{self, RouteProblem};
 use mamori_panel::session::Session;
@@ -172,23 +172,14 @@ async fn save(
     peer: &Peer,
     (event, subject, done): (&str, &str, &str),
     (set, unset): (Vec<(String, Value)>, Vec<String>),
-    mut p: DeliveryPage,
+    p: DeliveryPage,
     error_at: fn(&mut DeliveryPage) -> &mut Option<String>,
 ) -> Response {
+    let result =
+        super::apply::audited_change(panel, s, source(peer), (event, subject), set, unset).await;
     let t = p.c.t;
-    match super::apply::audited_change(panel, s, source(peer), (event, subject), set, unset).await {
-        Ok(applied) => match applied.relay_refused {
-            None => Redirect::to(&format!("/mail/delivery?done={done}")).into_response(),
-            Some(why) => {
-                p.error = Some(fill(t.relay_not_applied, why));
-                render_status(StatusCode::CONFLICT, &p)
-            }
-        },
-        Err(why) => {
-            *error_at(&mut p) = Some(fill(t.not_saved, why));
-            render_status(StatusCode::BAD_REQUEST, &p)
-        }
-    }
+    let to = format!("/mail/delivery?done={done}");
+    super::apply::answer(result, &to, t, p, (|p| &mut p.error, error_at))
 }
 
 #[derive(Deserialize)]

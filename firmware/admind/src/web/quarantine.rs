@@ -203,7 +203,7 @@ pub(crate) async fn retention(
         "smtp.quarantine_retention".to_string(),
         Value::String(value.clone()),
     )];
-    match super::apply::audited_change(
+    let result = super::apply::audited_change(
         &panel,
         &s,
         super::source(&peer),
@@ -211,20 +211,9 @@ pub(crate) async fn retention(
         set,
         Vec::new(),
     )
-    .await
-    {
-        Ok(applied) => match applied.relay_refused {
-            None => Redirect::to("/mail/quarantine?done=retention:0").into_response(),
-            Some(why) => {
-                p.retention_error = Some(fill(t.relay_not_applied, why));
-                render_status(StatusCode::CONFLICT, &p)
-            }
-        },
-        Err(why) => {
-            p.retention_error = Some(fill(t.not_saved, why));
-            render_status(StatusCode::BAD_REQUEST, &p)
-        }
-    }
+    .await;
+    let at: super::apply::ReasonAt<ListPage> = |p| &mut p.retention_error;
+    super::apply::answer(result, "/mail/quarantine?done=retention:0", t, p, (at, at))
 }
 
 /// `?q=…&done=…`.
