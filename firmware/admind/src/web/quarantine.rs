@@ -121,28 +121,8 @@ async fn list_page(panel: &Panel, s: &Session, q: &str) -> ListPage {
 /// Whole days of a humantime duration as the settings hold it (`"30days"`, `"0s"`).
 fn retention_days(v: &Value) -> u64 {
     v.as_str()
-        .and_then(|t| humantime_days(t.trim()))
-        .unwrap_or(0)
-}
-
-/// Days in `30days`, `30d`, `720h`, `2592000s`, `0s` (what the settings write back).
-fn humantime_days(text: &str) -> Option<u64> {
-    let mut total = 0u64;
-    for part in text.split_whitespace() {
-        let split = part.find(|c: char| !c.is_ascii_digit())?;
-        let (n, unit) = part.split_at(split);
-        let n: u64 = n.parse().ok()?;
-        let secs = match unit {
-            "s" | "sec" | "secs" => n,
-            "m" | "min" | "mins" => n * 60,
-            "h" | "hr" | "hrs" | "hour" | "hours" => n * 3600,
-            "d" | "day" | "days" => n * 86_400,
-            "w" | "week" | "weeks" => n * 7 * 86_400,
-            _ => return None,
-        };
-        total += secs;
-    }
-    Some(total / 86_400)
+        .and_then(|t| humantime::parse_duration(t.trim()).ok())
+        .map_or(0, |d| d.as_secs() / 86_400)
 }
 
 #[derive(Deserialize)]
@@ -526,12 +506,17 @@ mod tests {
 
     #[test]
     fn retention_reads_as_days() {
-        assert_eq!(humantime_days("30days"), Some(30));
-        assert_eq!(humantime_days("30d"), Some(30));
-        assert_eq!(humantime_days("1month"), None);
-        assert_eq!(humantime_days("0s"), Some(0));
-        assert_eq!(humantime_days("7days 12h"), Some(7));
+        let days = |t: &str| retention_days(&serde_json::json!(t));
+        assert_eq!(days("30days"), 30);
+        assert_eq!(days("30d"), 30);
+        assert_eq!(days("0s"), 0);
+        assert_eq!(days("7days 12h"), 7);
         assert_eq!(retention_days(&serde_json::json!(null)), 0);
+        // What the settings write back for longer periods (months and years in it).
+        for n in [60u64, 365, 3650] {
+            let written = humantime::format_duration(std::time::Duration::from_secs(n * 86_400));
+            assert_eq!(days(&written.to_string()), n, "{written}");
+        }
     }
 
     #[test]
