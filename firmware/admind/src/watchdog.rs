@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mamori_panel::alerts::{self, Facts};
-use mamori_panel::i18n::Lang;
 use mamori_panel::session::Session;
 use mamori_panel::users::Role;
 
@@ -32,16 +31,7 @@ pub struct Memory {
 /// The identity the daemons see: the panel's own watchdog, with the administrator's right
 /// (sending mail is an administrator's action).
 fn watchdog() -> Session {
-    Session {
-        user: "watchdog".into(),
-        role: Role::Administrator,
-        lang: Lang::Ja,
-        csrf: String::new(),
-        created: 0,
-        last_seen: 0,
-        authenticated_at: 0,
-        source: String::new(),
-    }
+    Session::internal("watchdog", Role::Administrator)
 }
 
 /// Free space of the file system holding `dir`, in percent.

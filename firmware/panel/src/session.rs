@@ -44,6 +44,22 @@ pub struct Session {
 }
 
 impl Session {
+    /// One of the panel's own identities when it asks the daemons by itself (its watchdog,
+    /// the metrics scraper): no cookie, no CSRF token, never authenticated by a password.
+    /// Its name is one of [`crate::users::RESERVED_NAMES`], which no person may take.
+    pub fn internal(user: &str, role: Role) -> Self {
+        Self {
+            user: user.to_string(),
+            role,
+            lang: Lang::Ja,
+            csrf: String::new(),
+            created: 0,
+            last_seen: 0,
+            authenticated_at: 0,
+            source: String::new(),
+        }
+    }
+
     /// Whether the password was entered recently enough for a sensitive action.
     pub fn recently_authenticated(&self, now: u64) -> bool {
         now.saturating_sub(self.authenticated_at) <= REAUTH_SECS

@@ -11,7 +11,6 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Extension, Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mamori_panel::i18n::Lang;
 use mamori_panel::metrics::{self, Inputs};
 use mamori_panel::session::Session;
 use mamori_panel::users::Role;
@@ -32,16 +31,7 @@ fn token_file(panel: &Panel) -> PathBuf {
 
 /// The identity the daemons see for a scrape: read-only.
 fn scraper() -> Session {
-    Session {
-        user: "metrics".into(),
-        role: Role::Auditor,
-        lang: Lang::En,
-        csrf: String::new(),
-        created: 0,
-        last_seen: 0,
-        authenticated_at: 0,
-        source: String::new(),
-    }
+    Session::internal("metrics", Role::Auditor)
 }
 
 /// `GET /metrics`.
