@@ -122,6 +122,9 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
         https_addr.port(),
     )?;
     panel.confirm_secs = admin.firewall_confirm_secs;
+    panel.sessions = std::sync::Mutex::new(mamori_panel::session::Sessions::with_reauth(
+        admin.reauth_secs,
+    ));
     panel.cert_from_config = files.is_some();
     let panel = Arc::new(panel);
     let setup_code = if panel.needs_setup() {

@@ -17,7 +17,8 @@ pub const IDLE_SECS: u64 = 30 * 60;
 /// A session ends this long after login whatever happens (seconds).
 pub const ABSOLUTE_SECS: u64 = 12 * 60 * 60;
 /// A sensitive action (a password, a backup restore, an update, turning a protection off)
-/// needs the password entered within this long (seconds).
+/// needs the password entered within this long (seconds), unless `admin.reauth_secs` says
+/// otherwise.
 pub const REAUTH_SECS: u64 = 5 * 60;
 /// The most sessions kept; past it the one idle longest ends.
 pub const MAX_SESSIONS: usize = 200;
@@ -39,6 +40,8 @@ pub struct Session {
     pub last_seen: u64,
     /// When they last entered their password (login or re-authentication).
     pub authenticated_at: u64,
+    /// How long an entered password counts for a sensitive action (seconds).
+    pub reauth_secs: u64,
     /// The source address at login, for the audit log.
     pub source: String,
 }
@@ -56,13 +59,14 @@ impl Session {
             created: 0,
             last_seen: 0,
             authenticated_at: 0,
+            reauth_secs: REAUTH_SECS,
             source: String::new(),
         }
     }
 
     /// Whether the password was entered recently enough for a sensitive action.
     pub fn recently_authenticated(&self, now: u64) -> bool {
-        now.saturating_sub(self.authenticated_at) <= REAUTH_SECS
+        now.saturating_sub(self.authenticated_at) <= self.reauth_secs
     }
 }
 
@@ -78,9 +82,16 @@ pub enum Lookup {
 }
 
 /// The table of sessions.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Sessions {
     by_hash: HashMap<[u8; 32], Session>,
+    reauth_secs: u64,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self::with_reauth(REAUTH_SECS)
+    }
 }
 
 /// 32 random bytes, base64url.
@@ -98,6 +109,14 @@ fn key(id: &str) -> [u8; 32] {
 }
 
 impl Sessions {
+    /// An empty table whose sessions ask for the password again after `reauth_secs`.
+    pub fn with_reauth(reauth_secs: u64) -> Self {
+        Self {
+            by_hash: HashMap::new(),
+            reauth_secs,
+        }
+    }
+
     /// Starts a session for `user` (a login: always a new id, whatever cookie came with
     /// the request); answers the new id. `None` when the system has no random source.
     pub fn start(
@@ -130,6 +149,7 @@ impl Sessions {
                 created: now,
                 last_seen: now,
                 authenticated_at: now,
+                reauth_secs: self.reauth_secs,
                 source: source.to_string(),
             },
         );

@@ -30,6 +30,10 @@ pub struct Admin {
     /// How often the watchdog looks at the box for alert mails (seconds, 1 to 3600;
     /// default 300).
     pub watchdog_secs: u64,
+    /// How recently the password must have been entered for a sensitive action (a
+    /// password, a backup restore, turning a protection off) before it is asked again
+    /// (seconds, 10 to 1800; default 300).
+    pub reauth_secs: u64,
 }
 
 impl Default for Admin {
@@ -42,6 +46,7 @@ impl Default for Admin {
             key_file: None,
             firewall_confirm_secs: DEFAULT_CONFIRM_SECS,
             watchdog_secs: 300,
+            reauth_secs: crate::session::REAUTH_SECS,
         }
     }
 }
@@ -79,6 +84,13 @@ pub fn check_into(a: &Admin, r: &mut Report) {
             "admin.watchdog_secs",
             a.watchdog_secs,
             "must be 1 to 3600 seconds",
+        );
+    }
+    if !(10..=1800).contains(&a.reauth_secs) {
+        r.error(
+            "admin.reauth_secs",
+            a.reauth_secs,
+            "must be 10 to 1800 seconds: the password is asked again before a sensitive action past this",
         );
     }
     if let Some(p) = &a.setup_code_file

@@ -435,12 +435,10 @@ pub(crate) fn render_status(status: StatusCode, t: &impl Template) -> Response {
 }
 
 /// Re-authentication for a sensitive action (a password, a rollback or restore, an update,
-/// turning a protection off): nothing to do within [`REAUTH_SECS`] of the last time the
+/// turning a protection off): nothing to do within `admin.reauth_secs` of the last time the
 /// person entered the password (unless `always`, as for a password change); else
 /// `password` must be theirs (throttled like a login, failures audited). `Err` is the text
 /// for the page.
-///
-/// [`REAUTH_SECS`]: mamori_panel::session::REAUTH_SECS
 pub(crate) async fn reauthenticate(
     panel: &Panel,
     id: &str,
