@@ -21,6 +21,7 @@ mod netns;
 mod pacing;
 mod panel;
 mod panel_accounts;
+mod panel_audit_keep;
 mod panel_box;
 mod panel_delivery;
 mod panel_dlp;

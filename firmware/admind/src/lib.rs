@@ -78,6 +78,8 @@ pub struct Options {
     pub hostname: String,
     /// The daemons' sockets.
     pub sockets: Sockets,
+    /// What the panel's own audit chain keeps (`general.audit_retention`).
+    pub audit_retention: mamori_core::audit::Retention,
 }
 
 /// The name of the setup code file written next to the users file (for the console).
@@ -90,6 +92,7 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
         state_dir,
         hostname,
         sockets,
+        audit_retention,
     } = options;
     std::fs::create_dir_all(&state_dir).map_err(|source| AdmindError::SetupCode {
         path: state_dir.clone(),
@@ -100,6 +103,7 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
         8 << 20,
         10,
     )?);
+    audit.set_retention(audit_retention)?;
     let names = vec![hostname.clone(), "localhost".to_string()];
     let files = admin.cert_file.as_deref().zip(admin.key_file.as_deref());
     let (cert, tls_config) = tls::load_or_make_any(files, &state_dir.join("tls"), &names)?;

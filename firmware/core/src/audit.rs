@@ -6,7 +6,10 @@
 //! without its record. Each record carries a sequence number and the SHA-256 of the line
 //! before it (`prev`), so a deleted or edited line breaks the chain and [`verify`] finds
 //! it. The file is rotated by size (`audit.jsonl.1`, `.2` …, oldest dropped); the chain goes
-//! on across rotations. Records never carry personal data in clear: callers pass masked
+//! on across rotations. Under a [`Retention`] (`general.audit_retention`), the file is also
+//! rotated daily and rotated files are erased once their newest record is past the retention
+//! or the chain outgrows its space — the erasure itself recorded (`audit_pruned`) — so an
+//! office keeps its records as long as its rules say, and no longer. Records never carry personal data in clear: callers pass masked
 //! excerpts only.
 
 use std::fs::{self, File, OpenOptions};
@@ -48,12 +51,49 @@ pub enum AuditError {
     },
 }
 
+/// How long and how much of a chain is kept (`general.audit_retention`,
+/// `general.audit_max_mib`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Rotated files whose newest record is older than this many seconds are erased (0: no
+    /// age limit, only space).
+    pub max_age_secs: u64,
+    /// The most bytes the chain's files may take together; the oldest files go first.
+    pub max_bytes: u64,
+}
+
+/// How often the current file is rotated under a [`Retention`] with an age limit, so that
+/// records leave within a day of their time.
+pub const ROTATE_AGE_SECS: u64 = 86_400;
+
+/// The most rotated files a chain has (the readers look no further).
+pub const MAX_FILES: usize = 1000;
+
+/// How often a chain under a [`Retention`] looks for files to erase when nothing rotates.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// What a pruning erased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pruned {
+    /// How many rotated files.
+    pub files: usize,
+    /// Their bytes.
+    pub bytes: u64,
+    /// The sequence number of the newest record erased.
+    pub through_seq: u64,
+    /// Why: `age` (past the retention) or `space` (the chain outgrew its space, or
+    /// [`MAX_FILES`]).
+    pub reason: &'static str,
+}
+
 /// An open audit log, shared by the daemon's tasks.
 #[derive(Debug)]
 pub struct AuditLog {
     dir: PathBuf,
     max_bytes: u64,
     keep: usize,
+    retention: Mutex<Option<Retention>>,
+    last_prune: Mutex<Option<std::time::Instant>>,
     inner: Mutex<Tail>,
     /// The last whole-chain check: when it ran, the current file's length and change time
     /// then, and its answer (see [`AuditLog::verified`]).
@@ -79,6 +119,8 @@ struct Tail {
     size: u64,
     seq: u64,
     prev: String,
+    /// The time of the current file's first record (Unix seconds), if it has one.
+    first_time: Option<u64>,
 }
 
 impl AuditLog {
@@ -100,15 +142,19 @@ impl AuditLog {
             .unwrap_or((0, GENESIS.to_string()));
         let file = open_append(&path).map_err(io(&path))?;
         let size = file.metadata().map_err(io(&path))?.len();
+        let first_time = first_time(&path);
         Ok(Self {
             dir: dir.to_path_buf(),
             max_bytes,
             keep,
+            retention: Mutex::new(None),
+            last_prune: Mutex::new(None),
             inner: Mutex::new(Tail {
                 file,
                 size,
                 seq,
                 prev,
+                first_time,
             }),
             last_check: Mutex::new(None),
         })
@@ -118,10 +164,80 @@ impl AuditLog {
     /// under `"data"`), and syncs it to disk. Returns the record's sequence number.
     pub fn record(&self, event: &str, fields: Value) -> Result<u64, AuditError> {
         let mut tail = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let retention = *self.retention.lock().unwrap_or_else(|p| p.into_inner());
+        let now = unix_now();
+        let seq = self.append(&mut tail, event, fields, retention, now)?;
+        if let Some(r) = retention
+            && self.prune_due()
+        {
+            self.prune_locked(&mut tail, r, now)?;
+        }
+        Ok(seq)
+    }
+
+    /// Puts `retention` in force (a new settings version), erasing at once what it no
+    /// longer keeps (the erasure recorded first in the chain).
+    pub fn set_retention(&self, retention: Retention) -> Result<Option<Pruned>, AuditError> {
+        let mut tail = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        *self.retention.lock().unwrap_or_else(|p| p.into_inner()) = Some(retention);
+        *self.last_prune.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(std::time::Instant::now());
+        self.prune_locked(&mut tail, retention, unix_now())
+    }
+
+    /// Whether an hourly look for files to erase is due (and marks it done).
+    fn prune_due(&self) -> bool {
+        let mut last = self.last_prune.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
+            return false;
+        }
+        *last = Some(std::time::Instant::now());
+        true
+    }
+
+    /// Erases the rotated files `retention` no longer keeps, after recording what it
+    /// erases (so a failed record erases nothing).
+    fn prune_locked(
+        &self,
+        tail: &mut Tail,
+        retention: Retention,
+        now: u64,
+    ) -> Result<Option<Pruned>, AuditError> {
+        let Some((from, pruned)) = plan_prune(&self.dir, tail.size, retention, now) else {
+            return Ok(None);
+        };
+        let fields = serde_json::json!({
+            "files": pruned.files,
+            "bytes": pruned.bytes,
+            "through_seq": pruned.through_seq,
+            "reason": pruned.reason,
+            "retention_secs": retention.max_age_secs,
+            "max_bytes": retention.max_bytes,
+        });
+        self.append(tail, "audit_pruned", fields, None, now)?;
+        // Oldest first, so that a crash part-way leaves the chain whole from some file on.
+        for n in (from..=from + pruned.files - 1).rev() {
+            let path = rotated(&self.dir, n);
+            fs::remove_file(&path).map_err(|source| AuditError::Io { path, source })?;
+        }
+        tracing::info!(dir = %self.dir.display(), files = pruned.files, through_seq = pruned.through_seq, reason = pruned.reason, "audit records past their retention erased");
+        Ok(Some(pruned))
+    }
+
+    /// Appends one record to the current file (rotating it first when it is full, or a day
+    /// old under an age `retention`).
+    fn append(
+        &self,
+        tail: &mut Tail,
+        event: &str,
+        fields: Value,
+        retention: Option<Retention>,
+        now: u64,
+    ) -> Result<u64, AuditError> {
         let seq = tail.seq + 1;
         let mut object = Map::new();
         object.insert("seq".into(), seq.into());
-        object.insert("time".into(), rfc3339_utc(unix_now()).into());
+        object.insert("time".into(), rfc3339_utc(now).into());
         object.insert("event".into(), event.into());
         match fields {
             Value::Object(map) => {
@@ -143,16 +259,28 @@ impl AuditLog {
             path: path.clone(),
             source,
         };
-        if tail.size > 0 && tail.size + line.len() as u64 + 1 > self.max_bytes {
-            self.rotate().map_err(io)?;
+        let full = tail.size + line.len() as u64 + 1 > self.max_bytes;
+        let old = retention.is_some_and(|r| r.max_age_secs > 0)
+            && tail
+                .first_time
+                .is_some_and(|t| now.saturating_sub(t) >= ROTATE_AGE_SECS);
+        if tail.size > 0 && (full || old) {
+            let keep = if retention.is_some() {
+                MAX_FILES
+            } else {
+                self.keep
+            };
+            self.rotate(keep).map_err(io)?;
             tail.file = open_append(&path).map_err(io)?;
             tail.size = 0;
+            tail.first_time = None;
         }
         let mut bytes = line.into_bytes();
         bytes.push(b'\n');
         tail.file.write_all(&bytes).map_err(io)?;
         tail.file.sync_data().map_err(io)?;
         tail.size += bytes.len() as u64;
+        tail.first_time.get_or_insert(now);
         tail.seq = seq;
         tail.prev = hex_sha256(bytes.get(..bytes.len() - 1).unwrap_or_default());
         Ok(seq)
@@ -196,12 +324,12 @@ impl AuditLog {
     }
 
     /// Shifts `audit.jsonl` → `.1` → `.2` …, dropping the oldest past `keep`.
-    fn rotate(&self) -> std::io::Result<()> {
-        if self.keep == 0 {
+    fn rotate(&self, keep: usize) -> std::io::Result<()> {
+        if keep == 0 {
             return fs::remove_file(self.dir.join(FILE_NAME));
         }
-        let _ = fs::remove_file(rotated(&self.dir, self.keep));
-        for n in (1..self.keep).rev() {
+        let _ = fs::remove_file(rotated(&self.dir, keep));
+        for n in (1..keep).rev() {
             let from = rotated(&self.dir, n);
             if from.exists() {
                 fs::rename(&from, rotated(&self.dir, n + 1))?;
@@ -214,6 +342,77 @@ impl AuditLog {
 
 fn rotated(dir: &Path, n: usize) -> PathBuf {
     dir.join(format!("{FILE_NAME}.{n}"))
+}
+
+/// Which rotated files `retention` no longer keeps at `now`, the current file being
+/// `current_size` bytes: the first (newest) of them and what they hold. Files are looked at
+/// newest first; the first one past the space, past [`MAX_FILES`] or wholly past the age
+/// limit goes, with every older one.
+fn plan_prune(
+    dir: &Path,
+    current_size: u64,
+    retention: Retention,
+    now: u64,
+) -> Option<(usize, Pruned)> {
+    let mut total = current_size;
+    let mut cut: Option<(usize, &'static str)> = None;
+    let mut n = 1;
+    while let Ok(meta) = fs::metadata(rotated(dir, n)) {
+        if cut.is_none() {
+            total += meta.len();
+            if total > retention.max_bytes || n > MAX_FILES {
+                cut = Some((n, "space"));
+            } else if retention.max_age_secs > 0
+                && last_time(&rotated(dir, n))
+                    .is_some_and(|t| now.saturating_sub(t) > retention.max_age_secs)
+            {
+                cut = Some((n, "age"));
+            }
+        }
+        n += 1;
+    }
+    let (from, reason) = cut?;
+    let bytes = (from..n)
+        .filter_map(|k| fs::metadata(rotated(dir, k)).ok())
+        .map(|m| m.len())
+        .sum();
+    let through_seq = last_link(&rotated(dir, from))
+        .ok()
+        .flatten()
+        .map_or(0, |(seq, _)| seq);
+    Some((
+        from,
+        Pruned {
+            files: n - from,
+            bytes,
+            through_seq,
+            reason,
+        },
+    ))
+}
+
+/// The time (Unix seconds) of the last record of the file at `path`.
+fn last_time(path: &Path) -> Option<u64> {
+    let mut file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(1 << 20)))
+        .ok()?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).ok()?;
+    let line = tail.split(|&b| b == b'\n').rfind(|l| !l.is_empty())?;
+    record_time(line)
+}
+
+/// The time (Unix seconds) of the first record of the file at `path`.
+fn first_time(path: &Path) -> Option<u64> {
+    let file = File::open(path).ok()?;
+    let line = BufReader::new(file).split(b'\n').next()?.ok()?;
+    record_time(&line)
+}
+
+fn record_time(line: &[u8]) -> Option<u64> {
+    let value: Value = serde_json::from_slice(line).ok()?;
+    crate::clock::parse_rfc3339_utc(value.get("time")?.as_str()?)
 }
 
 fn open_append(path: &Path) -> std::io::Result<File> {
@@ -484,6 +683,116 @@ pub fn verify(dir: &Path) -> Result<u64, AuditError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    const DAY: u64 = 86_400;
+
+    /// Appends `event` as if at `now` (days pass in a test without waiting).
+    fn record_at(log: &AuditLog, event: &str, now: u64) {
+        let mut tail = log.inner.lock().unwrap();
+        let retention = *log.retention.lock().unwrap();
+        log.append(&mut tail, event, json!({"n": 1}), retention, now)
+            .unwrap();
+    }
+
+    fn prune_at(log: &AuditLog, now: u64) -> Option<Pruned> {
+        let mut tail = log.inner.lock().unwrap();
+        let retention = log.retention.lock().unwrap().unwrap();
+        log.prune_locked(&mut tail, retention, now).unwrap()
+    }
+
+    #[test]
+    fn records_past_the_retention_are_erased_daily_and_the_erasure_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path(), 64 << 20, 3).unwrap();
+        let retention = Retention {
+            max_age_secs: 10 * DAY,
+            max_bytes: 64 << 20,
+        };
+        assert_eq!(log.set_retention(retention).unwrap(), None);
+        let t0 = 1_767_225_600; // 2026-01-01
+        // One record a day for 30 days: a file a day (more than `keep` = 3).
+        for day in 0..30 {
+            record_at(&log, "dlp_verdict", t0 + day * DAY + 3600);
+        }
+        assert!(
+            rotated(dir.path(), 29).exists(),
+            "a file a day, beyond keep"
+        );
+        assert_eq!(verify(dir.path()).unwrap(), 30);
+        let now = t0 + 30 * DAY;
+        let pruned = prune_at(&log, now).unwrap();
+        assert_eq!(pruned.reason, "age");
+        // Records of days 0..=19 are more than 10 days old at day 30 (day 19's at
+        // 19d+1h: 10d23h old); day 20's is 9d23h old and stays.
+        assert_eq!(pruned.files, 20);
+        assert_eq!(pruned.through_seq, 20);
+        let records = verify(dir.path()).unwrap();
+        assert_eq!(
+            records,
+            10 + 1,
+            "ten days kept, plus the erasure's own record"
+        );
+        let newest = recent(dir.path(), 1).unwrap();
+        assert_eq!(newest[0]["event"], "audit_pruned");
+        assert_eq!(newest[0]["through_seq"], 20);
+        assert_eq!(newest[0]["reason"], "age");
+        // Nothing more to erase at once.
+        assert_eq!(prune_at(&log, now), None);
+        // The chain goes on, and a reopened log continues it.
+        drop(log);
+        let log = AuditLog::open(dir.path(), 64 << 20, 3).unwrap();
+        log.record("after", json!({})).unwrap();
+        assert_eq!(verify(dir.path()).unwrap(), 12);
+    }
+
+    #[test]
+    fn a_chain_past_its_space_loses_its_oldest_files_first() {
+        let dir = tempfile::tempdir().unwrap();
+        // Files of about 1 KiB; the chain may take 4 KiB.
+        let log = AuditLog::open(dir.path(), 1024, 3).unwrap();
+        let t0 = 1_767_225_600;
+        *log.retention.lock().unwrap() = Some(Retention {
+            max_age_secs: 0,
+            max_bytes: 4096,
+        });
+        for i in 0..100 {
+            record_at(&log, "x", t0 + i);
+        }
+        let kept: u64 = std::iter::once(dir.path().join(FILE_NAME))
+            .chain((1..=MAX_FILES).map(|n| rotated(dir.path(), n)))
+            .filter_map(|p| fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+        assert!(kept > 4096, "not pruned yet: {kept}");
+        let pruned = prune_at(&log, t0 + 200).unwrap();
+        assert_eq!(pruned.reason, "space");
+        let kept: u64 = std::iter::once(dir.path().join(FILE_NAME))
+            .chain((1..=MAX_FILES).map(|n| rotated(dir.path(), n)))
+            .filter_map(|p| fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+        assert!(
+            kept <= 4096 + 1024,
+            "within its space (plus the erasure's record): {kept}"
+        );
+        let newest = recent(dir.path(), 100).unwrap();
+        assert_eq!(newest[0]["event"], "audit_pruned");
+        // What is left is whole, and ends with the newest records.
+        let count = verify(dir.path()).unwrap();
+        assert!(count > 5 && count < 100, "{count}");
+        assert_eq!(newest[1]["seq"], 100);
+    }
+
+    #[test]
+    fn without_a_retention_the_log_keeps_its_file_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path(), 400, 2).unwrap();
+        for i in 0..50 {
+            log.record("x", json!({ "i": i })).unwrap();
+        }
+        assert!(rotated(dir.path(), 2).exists());
+        assert!(!rotated(dir.path(), 3).exists());
+    }
 
     #[test]
     fn recent_records_come_newest_first_from_a_bounded_read() {

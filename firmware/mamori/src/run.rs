@@ -165,12 +165,21 @@ pub async fn firewalld(config: Config, settings: SettingsArgs) -> anyhow::Result
         )
         .context("opening the audit log")?,
     );
+    config.general.apply_audit_retention(&audit);
     let link = settings.dir.clone().map(|dir| {
         let defaults = settings.defaults.clone();
         let (load_dir, load_defaults) = (dir.clone(), defaults.clone());
+        let load_audit = audit.clone();
         mamori_firewalld::SettingsLink {
             load: Box::new(move |version| {
-                mamori_settings::store::load_firewall(&load_dir, load_defaults.as_deref(), version)
+                let (v, config) = mamori_settings::store::load_firewall_sections(
+                    &load_dir,
+                    load_defaults.as_deref(),
+                    version,
+                )?;
+                // The version's audit retention goes with it.
+                config.general.apply_audit_retention(&load_audit);
+                Ok((v, config.firewall))
             }),
             revert: Box::new(move |model, why| {
                 mamori_settings::store::record_firewall(
@@ -232,7 +241,9 @@ async fn start_settingsd(
         )
         .context("opening the settings service's audit log")?,
     );
-    let service = std::sync::Arc::new(mamori_settings::service::Service::new(store));
+    let service = std::sync::Arc::new(
+        mamori_settings::service::Service::new(store).with_request_audit(audit.clone()),
+    );
     // Bind now so that the caller knows the socket is there.
     let socket = socket.to_path_buf();
     if let Some(parent) = socket.parent() {
@@ -294,6 +305,7 @@ async fn start_admind(
         state_dir: config.general.data_dir.join("admind"),
         hostname: config.general.hostname.clone(),
         sockets,
+        audit_retention: config.general.audit_retention(),
     })
     .await
     .context("starting the admin panel")?;

@@ -219,6 +219,12 @@ texts! {
     firewall_confirmed: "ファイアウォールの変更を確定しました。", "The firewall change is confirmed.";
     audit_title: "監査ログ", "Audit log";
     audit_help: "管理操作はすべて、実行前にサービスごとの監査ログに記録されます。各記録は直前の記録のハッシュを含むため、書き換えや削除は検出されます。", "Every administrative action is recorded in its service's audit log before it takes effect. Each record holds the hash of the one before, so a changed or removed record is detected.";
+    audit_keep_title: "監査ログの保存期間", "How long audit records are kept";
+    audit_keep_days: "保存日数(0 は容量の上限まで)", "Days kept (0: until the space is full)";
+    audit_keep_mib: "サービスごとの容量の上限(MiB)", "Space for each service (MiB)";
+    audit_keep_help: "この日数を過ぎた監査記録は 1 日以内に消去され、消去したこと自体が監査ログに残ります。容量を超えたときは古い記録から消去されます(30〜3650 日、16〜65536 MiB)。保存期間を短くするにはパスワードが必要です。", "Audit records older than this are erased within a day, and the erasure itself is recorded. Past the space, the oldest records go first (30 to 3650 days, 16 to 65536 MiB). Keeping less needs your password.";
+    audit_keep_bad: "日数は 0 または 30〜3650、容量は 16〜65536 MiB で入力してください。", "Enter 0 or 30 to 3650 days, and 16 to 65536 MiB.";
+    audit_keep_saved: "監査ログの保存期間を保存しました。", "The audit retention is saved.";
     chain_intact: "改ざんなし(記録 {} 件を検証)", "Intact ({} records verified)";
     chain_broken: "改ざんまたは欠落を検出: {}", "Tampering or a gap found: {}";
     chain_unreachable: "読めません: {}", "Cannot be read: {}";

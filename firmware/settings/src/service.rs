@@ -166,6 +166,8 @@ impl Request for SettingsRequest {
 pub struct Service {
     store: Store,
     started: u64,
+    /// The service's own request chain, which follows `general.audit_retention`.
+    request_audit: Option<Arc<mamori_core::audit::AuditLog>>,
 }
 
 /// A failed request, with its kind.
@@ -206,6 +208,28 @@ impl Service {
         Self {
             store,
             started: mamori_core::clock::unix_now(),
+            request_audit: None,
+        }
+    }
+
+    /// The service whose request chain `audit` keeps what each new version's
+    /// `general.audit_retention` says (put in force now for the current version, with the
+    /// store's own chain).
+    pub fn with_request_audit(mut self, audit: Arc<mamori_core::audit::AuditLog>) -> Self {
+        if let Err(e) = self.store.apply_audit_retention() {
+            tracing::error!(error = %e, "the audit retention could not be read");
+        }
+        if let Ok(Some(config)) = self.store.current_config() {
+            config.general.apply_audit_retention(&audit);
+        }
+        self.request_audit = Some(audit);
+        self
+    }
+
+    /// After a new version: its audit retention on the request chain too.
+    fn committed(&self, committed: &crate::store::Committed) {
+        if let Some(audit) = &self.request_audit {
+            committed.config.general.apply_audit_retention(audit);
         }
     }
 
@@ -299,6 +323,7 @@ impl Service {
                         *doc = document;
                         Ok(())
                     })?;
+                    self.committed(&committed);
                     serde_json::json!({"version": committed.version, "warnings": committed.report.warnings})
                 }
             }
@@ -314,10 +339,12 @@ impl Service {
                 let committed = self.store.change(&by, &what, |doc| {
                     edit(doc, set, &unset).map_err(|e| StoreError::Document(e.to_string()))
                 })?;
+                self.committed(&committed);
                 serde_json::json!({"version": committed.version, "warnings": committed.report.warnings})
             }
             SettingsRequest::Rollback { version } => {
                 let committed = self.store.rollback(version, &by)?;
+                self.committed(&committed);
                 serde_json::json!({"version": committed.version, "warnings": committed.report.warnings})
             }
             SettingsRequest::StoreAuditLog { limit } => {

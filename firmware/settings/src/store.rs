@@ -143,6 +143,15 @@ impl Store {
         })
     }
 
+    /// Puts the version in force's audit retention on the store's own chain (at the
+    /// service's start; each change does it itself).
+    pub fn apply_audit_retention(&self) -> Result<(), StoreError> {
+        if let (Some(audit), Some(config)) = (&self.audit, self.current_config()?) {
+            config.general.apply_audit_retention(audit);
+        }
+        Ok(())
+    }
+
     /// The store's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -292,6 +301,8 @@ impl Store {
         self.write(&record)?;
         self.prune(version)?;
         drop(lock);
+        // The new version's audit retention applies to the store's own chain at once.
+        loaded.config.general.apply_audit_retention(audit);
         Ok(Committed {
             version,
             config: loaded.config,
@@ -455,14 +466,23 @@ pub fn load_firewall(
     defaults: Option<&Path>,
     version: Option<u64>,
 ) -> Result<(u64, mamori_firewall::FirewallConfig), String> {
+    load_firewall_sections(dir, defaults, version).map(|(v, config)| (v, config.firewall))
+}
+
+/// [`load_firewall`] with the other sections firewalld reads (`general`, for its audit
+/// retention).
+pub fn load_firewall_sections(
+    dir: &Path,
+    defaults: Option<&Path>,
+    version: Option<u64>,
+) -> Result<(u64, Config), String> {
     let store = Store::open_read_only(dir, defaults).map_err(|e| e.to_string())?;
-    let (v, config) = store
+    store
         .in_force(version, crate::FIREWALL_SECTIONS)
         .map_err(|e| match e {
             StoreError::NoVersion(0) => "the settings store has no version yet".to_string(),
             e => e.to_string(),
-        })?;
-    Ok((v, config.firewall))
+        })
 }
 
 /// Records `model` as the firewall section of a new settings version, by `by`, saying

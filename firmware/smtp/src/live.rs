@@ -230,6 +230,7 @@ impl Live {
         *self.ctx.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(parts.ctx);
         self.queue.set_generated_pipeline(parts.generated);
         set_bounce_policy(&self.queue, &settings);
+        settings.general.apply_audit_retention(&self.audit);
         self.pacer.reconfigure(parts.policy, parts.transport);
         for running in retired {
             // Waiting for the aborted task drops its socket before the reply goes out.

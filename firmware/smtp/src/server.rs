@@ -109,6 +109,7 @@ pub async fn start_with(
         AUDIT_FILE_SIZE,
         AUDIT_FILES_KEPT,
     )?);
+    config.general.apply_audit_retention(&audit);
     let dlp_stats = Arc::new(DlpStats::default());
     // The charts' figures from before this start, read from the audit log in the
     // background (verdicts from now on are counted as they come).

@@ -125,6 +125,7 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/firewall/confirm", post(firewall::confirm))
         .route("/firewall/devices", get(firewall::devices))
         .route("/system/audit", get(audit::page))
+        .route("/system/audit/retention", post(audit::retention))
         .route("/system/settings", get(history::list))
         .route("/system/settings/rollback", post(history::rollback))
         .route("/system/firewall/confirm", post(history::confirm_firewall))

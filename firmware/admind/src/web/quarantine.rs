@@ -542,6 +542,7 @@ mod tests {
             created: 0,
             last_seen: 0,
             authenticated_at: 0,
+            reauth_secs: 300,
             source: String::new(),
         };
         let chrome = || Chrome::new(Some(&s), s.lang, |t| t.quarantine_title);
