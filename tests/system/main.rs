@@ -7,6 +7,7 @@
 
 mod boot;
 mod browser;
+mod cli_setup;
 mod common;
 mod config_check;
 mod control;

@@ -158,7 +158,7 @@ impl Panel {
         hostname: String,
         https_port: u16,
     ) -> Result<Self, StateError> {
-        let users_file = dir.join("users.json");
+        let users_file = users_file(dir);
         let users = read_users(&users_file)?;
         Ok(Self {
             sessions: Mutex::default(),
@@ -181,9 +181,27 @@ impl Panel {
         })
     }
 
-    /// Whether the box still waits for its first administrator.
+    /// Whether the box still waits for its first administrator. Until one exists the
+    /// users file is read again each time, so that an administrator made on the console
+    /// (`mamori setup`) ends the wait at once; the panel records that it took it.
     pub fn needs_setup(&self) -> bool {
-        !lock(&self.users).has_administrator()
+        let mut users = lock(&self.users);
+        if users.has_administrator() {
+            return false;
+        }
+        match read_users(&self.users_file) {
+            Ok(on_disk) if on_disk.has_administrator() => {
+                let names: Vec<&str> = on_disk.users.iter().map(|u| u.name.as_str()).collect();
+                self.audit.record_or_log(
+                    "panel_administrator_from_console",
+                    serde_json::json!({"users": names}),
+                );
+                tracing::info!(users = ?names, "an administrator made on the console ends the setup wait");
+                *users = on_disk;
+                false
+            }
+            _ => true,
+        }
     }
 
     /// Changes the users with `edit`, records `event` in the audit log first, then writes
@@ -222,6 +240,55 @@ impl Panel {
         self.audit.record(event, fields)?;
         Ok(())
     }
+}
+
+/// The users file in the panel's state directory `dir`.
+pub fn users_file(dir: &Path) -> PathBuf {
+    dir.join("users.json")
+}
+
+/// Whether the panel whose state is in `dir` has an administrator (`mamori setup` asks).
+pub fn has_administrator(dir: &Path) -> Result<Option<String>, StateError> {
+    Ok(read_users(&users_file(dir))?
+        .users
+        .into_iter()
+        .find(|u| u.role == mamori_panel::users::Role::Administrator)
+        .map(|u| u.name))
+}
+
+/// Adds the first administrator from the console (`mamori setup`, run by root on the box)
+/// to the users file of the panel whose state is in `dir`, owned like `dir` so that the
+/// panel can read it; the panel takes it at its next request. Refused once an
+/// administrator exists (then the panel's users page is the place).
+pub fn add_console_administrator(
+    dir: &Path,
+    name: &str,
+    password: &str,
+    lang: mamori_panel::i18n::Lang,
+) -> Result<Result<(), mamori_panel::users::UserError>, StateError> {
+    use std::os::unix::fs::MetadataExt;
+    let path = users_file(dir);
+    let mut users = read_users(&path)?;
+    if users.has_administrator() {
+        return Ok(Err(mamori_panel::users::UserError::Exists));
+    }
+    if let Err(e) = users.add(
+        name,
+        mamori_panel::users::Role::Administrator,
+        password,
+        lang,
+        &[],
+    ) {
+        return Ok(Err(e));
+    }
+    let io = |source| StateError::Io {
+        path: path.clone(),
+        source,
+    };
+    let owner = std::fs::metadata(dir).map_err(io)?;
+    write_users(&path, &users)?;
+    std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid())).map_err(io)?;
+    Ok(Ok(()))
 }
 
 fn read_users(path: &Path) -> Result<Users, StateError> {

@@ -7,6 +7,7 @@ mod cli_fw;
 mod cli_quarantine;
 mod cli_queue;
 mod cli_settings;
+mod cli_setup;
 mod cli_status;
 mod run;
 
@@ -50,6 +51,26 @@ enum Command {
         control: ControlArgs,
         #[command(subcommand)]
         action: cli_quarantine::QuarantineAction,
+    },
+    /// The setup wizard on the console (as the panel's): the panel's administrator, the
+    /// office's domains, the LAN, the outgoing route (tried live), staff accounts; saved
+    /// as one settings version only when confirmed. Answers may be piped.
+    Setup {
+        /// The settings store.
+        #[arg(long, default_value = cli_settings::DEFAULT_DIR)]
+        dir: PathBuf,
+        /// The board's defaults file the settings lie over.
+        #[arg(long)]
+        defaults: Option<PathBuf>,
+        /// Where the running daemons' sockets are (default: the settings' general.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// The panel's state directory, for its administrator (default: DATA_DIR/admind).
+        #[arg(long)]
+        panel_dir: Option<PathBuf>,
+        /// The language of the questions: ja (default) or en.
+        #[arg(long, default_value = "ja")]
+        lang: String,
     },
     /// Data-loss prevention tools: `mamori dlp scan FILE...` tries the policy on files.
     Dlp {
@@ -235,6 +256,26 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Quarantine { control, action } => {
             let socket = control.socket(mamori_smtp::server::control_socket_path)?;
             return cli_quarantine::run(&socket, action, control.json);
+        }
+        Command::Setup {
+            dir,
+            defaults,
+            data_dir,
+            panel_dir,
+            lang,
+        } => {
+            let lang = match lang.as_str() {
+                "ja" => mamori_panel::i18n::Lang::Ja,
+                "en" => mamori_panel::i18n::Lang::En,
+                other => anyhow::bail!("--lang {other:?}: use ja or en"),
+            };
+            let places = cli_setup::Places {
+                store: &dir,
+                defaults: defaults.as_deref(),
+                data_dir: data_dir.as_deref(),
+                panel_dir: panel_dir.as_deref(),
+            };
+            return cli_setup::run(&places, lang);
         }
         Command::Dlp { action } => return cli_dlp::run(action),
         Command::Fw { control, action } => {

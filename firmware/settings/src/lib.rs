@@ -8,6 +8,7 @@ use std::path::Path;
 
 pub mod backup;
 pub mod document;
+pub mod secret;
 pub mod service;
 pub mod store;
 

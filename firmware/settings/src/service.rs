@@ -24,7 +24,7 @@ pub fn socket_path(dir: &Path) -> PathBuf {
 pub const MAX_SETTINGS_REQUEST_LINE: usize = 4 << 20;
 
 /// The longest secret (a provider's password).
-pub const MAX_SECRET_BYTES: usize = 4096;
+pub const MAX_SECRET_BYTES: usize = crate::secret::MAX_SECRET_BYTES;
 
 /// One key set to a value (JSON, converted to the document's TOML).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -399,46 +399,10 @@ impl Service {
 
     /// Writes `secrets/NAME` (mode 0640) atomically.
     fn write_secret(&self, name: &str, value: &str) -> Result<PathBuf, ServiceError> {
-        use std::io::Write;
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        let name_ok = (1..=64).contains(&name.len())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-        if !name_ok {
-            return Err(ServiceError::Invalid(format!(
-                "secret name {name:?}: use 1 to 64 of a-z, 0-9, _ and -"
-            )));
-        }
-        if value.is_empty() || value.len() > MAX_SECRET_BYTES || value.contains(['\n', '\r', '\0'])
-        {
-            return Err(ServiceError::Invalid(format!(
-                "the secret must be 1 to {MAX_SECRET_BYTES} bytes on one line"
-            )));
-        }
-        let dir = self.store.dir().join("secrets");
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| ServiceError::Io { path, source }
-        };
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o750)
-            .create(&dir)
-            .map_err(io(&dir))?;
-        let path = dir.join(name);
-        let tmp = dir.join(format!(".{name}.tmp"));
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o640)
-            .open(&tmp)
-            .map_err(io(&tmp))?;
-        f.write_all(value.as_bytes()).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
-        Ok(path)
+        crate::secret::write(self.store.dir(), name, value).map_err(|e| match e {
+            crate::secret::SecretError::Invalid(why) => ServiceError::Invalid(why),
+            crate::secret::SecretError::Io { path, source } => ServiceError::Io { path, source },
+        })
     }
 }
 

@@ -67,6 +67,9 @@ pub(crate) async fn submit(
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
+    if panel.needs_setup() {
+        return Redirect::to("/setup").into_response();
+    }
     let t = Lang::Ja.texts();
     let Ok(Form(f)) = form else {
         return super::message(StatusCode::BAD_REQUEST, Lang::Ja, t.bad_request);
