@@ -7,6 +7,7 @@
 
 mod boot;
 mod browser;
+mod browser_firewall;
 mod common;
 mod config_check;
 mod control;
@@ -26,6 +27,7 @@ mod panel_delivery;
 mod panel_dlp;
 mod panel_firewall;
 mod panel_mail;
+mod panel_reauth;
 mod panel_system;
 mod queue;
 mod relay;
