@@ -13,14 +13,14 @@ use crate::common::{free_port, require, wait_for};
 use crate::panel_box::PanelBox;
 
 /// chromedriver on a free port, with Chromium headless and no network of its own.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
     profile: tempfile::TempDir,
 }
 
 impl Driver {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         require("chromedriver");
         require("chromium");
         let port = free_port();
@@ -45,7 +45,7 @@ impl Driver {
         }
     }
 
-    async fn browser(&self) -> Client {
+    pub(crate) async fn browser(&self) -> Client {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
@@ -84,13 +84,13 @@ fn shots() -> PathBuf {
     dir
 }
 
-async fn shot(c: &Client, name: &str) {
+pub(crate) async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     std::fs::write(shots().join(format!("{name}.png")), png).unwrap();
 }
 
-async fn fill(c: &Client, id: &str, text: &str) {
+pub(crate) async fn fill(c: &Client, id: &str, text: &str) {
     let e = c
         .find(Locator::Id(id))
         .await
@@ -99,7 +99,7 @@ async fn fill(c: &Client, id: &str, text: &str) {
     e.send_keys(text).await.unwrap();
 }
 
-async fn click(c: &Client, id: &str) {
+pub(crate) async fn click(c: &Client, id: &str) {
     let Ok(e) = c.find(Locator::Id(id)).await else {
         shot(c, &format!("failed-no-{id}")).await;
         panic!(
@@ -113,7 +113,7 @@ async fn click(c: &Client, id: &str) {
 
 /// The text of `#id`, waiting up to 10 s for it (after a click the next page may not be
 /// there yet).
-async fn text(c: &Client, id: &str) -> String {
+pub(crate) async fn text(c: &Client, id: &str) -> String {
     for _ in 0..100 {
         if let Ok(e) = c.find(Locator::Id(id)).await
             && let Ok(t) = e.text().await
@@ -135,7 +135,7 @@ async fn text(c: &Client, id: &str) -> String {
 
 /// Waits up to 10 s until `#id` holds `want` (the page after a click replaces the one
 /// before, which may hold the same id).
-async fn wait_text(c: &Client, id: &str, want: &str) {
+pub(crate) async fn wait_text(c: &Client, id: &str, want: &str) {
     let mut seen = String::new();
     for _ in 0..100 {
         if let Ok(e) = c.find(Locator::Id(id)).await
@@ -175,7 +175,7 @@ async fn wait_heading(c: &Client, want: &str) {
 }
 
 /// Waits until the browser is on `want`.
-async fn wait_path(c: &Client, want: &str) {
+pub(crate) async fn wait_path(c: &Client, want: &str) {
     for _ in 0..100 {
         if path(c).await == want && c.find(Locator::Css("main")).await.is_ok() {
             return;
@@ -185,7 +185,7 @@ async fn wait_path(c: &Client, want: &str) {
     panic!("not on {want} but {}", path(c).await);
 }
 
-async fn path(c: &Client) -> String {
+pub(crate) async fn path(c: &Client) -> String {
     c.current_url().await.unwrap().path().to_string()
 }
 

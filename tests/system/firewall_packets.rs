@@ -135,7 +135,7 @@ impl Topology {
 
     /// No answer at all (a drop).
     #[track_caller]
-    fn assert_dropped(&self, what: &str, got: Attempt) {
+    pub(crate) fn assert_dropped(&self, what: &str, got: Attempt) {
         if got.outcome != Outcome::Timeout {
             panic!(
                 "{what}: expected no answer (dropped), got {got:?}\n--- nft list table inet mamori ---\n{}",

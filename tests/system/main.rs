@@ -7,6 +7,7 @@
 
 mod boot;
 mod browser;
+mod browser_firewall;
 mod cli_setup;
 mod common;
 mod config_check;
@@ -28,6 +29,7 @@ mod panel_delivery;
 mod panel_dlp;
 mod panel_firewall;
 mod panel_mail;
+mod panel_reauth;
 mod panel_system;
 mod queue;
 mod relay;

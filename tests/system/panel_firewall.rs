@@ -56,6 +56,32 @@ impl Drop for Settingsd {
     }
 }
 
+/// `mamori admind` alone with `extra` in its `[admin]`, on a settings service over `fw`'s
+/// store and on `fw`'s socket, in the daemons' run directories as the units have them.
+pub(crate) struct FirewallPanel {
+    pub(crate) panel: PanelBox,
+    _settingsd: Settingsd,
+    _run: tempfile::TempDir,
+}
+
+impl FirewallPanel {
+    pub(crate) fn start(fw: &Firewalld, extra: &str) -> Self {
+        let settingsd = Settingsd::start(fw.settings.as_ref().expect("firewalld on a store"));
+        let run = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(settingsd.dir.path(), run.path().join("settingsd")).unwrap();
+        std::os::unix::fs::symlink(
+            fw.config.parent().unwrap().join("data"),
+            run.path().join("firewalld"),
+        )
+        .unwrap();
+        Self {
+            panel: PanelBox::admind_only(run.path(), extra),
+            _settingsd: settingsd,
+            _run: run,
+        }
+    }
+}
+
 #[test]
 fn a_rule_added_in_the_panel_is_confirmed_and_a_removal_left_alone_goes_back() {
     let Some(t) = Topology::new("pnlfw") else {
@@ -64,17 +90,9 @@ fn a_rule_added_in_the_panel_is_confirmed_and_a_removal_left_alone_goes_back() {
     let fw = Firewalld::start_with_settings(&t.gw, ZONES);
     let _wan = Server::start(&t.wan, "wan", &["tcp:8080"]);
     let store = fw.settings.clone().unwrap();
-    let settingsd = Settingsd::start(&store);
-    // The daemons' run directories, as the units have them.
-    let run = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(settingsd.dir.path(), run.path().join("settingsd")).unwrap();
-    std::os::unix::fs::symlink(
-        fw.config.parent().unwrap().join("data"),
-        run.path().join("firewalld"),
-    )
-    .unwrap();
-    let b = PanelBox::admind_only(run.path(), "firewall_confirm_secs = 10\n");
-    let admin = create_admin(&b, "tanaka", ADMIN_PW);
+    let panel = FirewallPanel::start(&fw, "firewall_confirm_secs = 10\n");
+    let b = &panel.panel;
+    let admin = create_admin(b, "tanaka", ADMIN_PW);
     let page = admin.get("/firewall");
     assert_eq!(page.status, 200, "{page:?}\n{}", b.log());
     assert!(!page.body.contains(r#"id="error""#), "{}", page.body);
@@ -217,7 +235,7 @@ fn a_rule_added_in_the_panel_is_confirmed_and_a_removal_left_alone_goes_back() {
         ],
     );
     assert_eq!(a.status, 303);
-    let (suzuki, _) = login(&b, "suzuki", "mori-no-kage-fumi");
+    let (suzuki, _) = login(b, "suzuki", "mori-no-kage-fumi");
     assert_eq!(suzuki.get("/firewall").status, 403);
     let devices = suzuki.get("/firewall/devices");
     assert_eq!(devices.status, 200);
