@@ -155,6 +155,7 @@ fn browser_firewall_change_confirmed_and_one_left_to_roll_back() {
         assert!(present(&c, "no-pending").await, "nothing left to confirm");
         c.goto(&format!("{base}/firewall")).await.unwrap();
         wait_path(&c, "/firewall").await;
+        assert!(!present(&c, "reverted").await, "nothing went back");
         let row = text(&c, &format!("rule-{RULE}")).await;
         assert!(
             row.contains("wan → lan") && row.contains(&PORT.to_string()) && row.contains("許可"),
@@ -254,6 +255,12 @@ fn browser_firewall_change_confirmed_and_one_left_to_roll_back() {
         );
         assert!(!present(&c, "pending").await);
         assert!(!present(&c, "error").await);
+        // The firewall page itself says the change went back, and when.
+        let said = text(&c, "reverted").await;
+        assert!(
+            said.contains("時間内に確定されなかった") && said.contains("JST"),
+            "{said}"
+        );
         shot(&c, "28-firewall-rolled-back").await;
         c.goto(&format!("{base}/system/settings")).await.unwrap();
         wait_path(&c, "/system/settings").await;

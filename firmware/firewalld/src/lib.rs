@@ -71,6 +71,9 @@ pub struct Firewalld<B: Backend> {
     board: mamori_firewall::model::Zones,
     /// The settings version whose model is confirmed in force.
     settings_version: std::sync::Mutex<Option<u64>>,
+    /// The last change that went back by itself (serial, when, why), for `status`: the
+    /// panel says so on its firewall page.
+    last_revert: std::sync::Mutex<Option<serde_json::Value>>,
 }
 
 impl<B: Backend> Firewalld<B> {
@@ -183,6 +186,7 @@ impl<B: Backend> Firewalld<B> {
             devices: Mutex::new(Inventory::default()),
             sweep_notes: Mutex::new(HashMap::new()),
             failsafe: std::sync::Mutex::new(None),
+            last_revert: std::sync::Mutex::new(None),
             started: unix_now(),
             link,
             board: board.unwrap_or_default(),
@@ -351,6 +355,12 @@ impl<B: Backend> Firewalld<B> {
             .clone()
             .unwrap_or_else(|| model.clone());
         let written = self.record_revert(pending, &back, "was not confirmed in time");
+        *self.last_revert.lock().unwrap_or_else(|p| p.into_inner()) = Some(serde_json::json!({
+            "serial": serial,
+            "at": unix_now(),
+            "why": "not confirmed in time",
+            "settings_version": written,
+        }));
         self.audit(
             "fw_revert",
             serde_json::json!({"serial": serial, "why": "not confirmed in time", "settings_version": written}),
@@ -485,6 +495,7 @@ impl<B: Backend> Firewalld<B> {
                 let mut models = self.models.lock().await;
                 let pending = models.probation.as_ref().and_then(|p| p.settings_version);
                 let serial = models.confirm(serial, now)?;
+                *self.last_revert.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 if let (Some(v), Some(link)) = (pending, &self.link) {
                     models.settings_confirmed = (link.load)(Some(v)).ok().map(|(_, m)| m);
                 }
@@ -535,6 +546,7 @@ impl<B: Backend> Firewalld<B> {
                     })),
                     "confirmed_serial": models.last_serial,
                     "failsafe": *self.failsafe_reason(),
+                    "last_revert": *self.last_revert.lock().unwrap_or_else(|p| p.into_inner()),
                     "counters": counters,
                 }))
             }

@@ -227,7 +227,9 @@ texts! {
     rollback: "この版に戻す", "Go back to this version";
     rollback_done: "版 {} に戻しました(新しい版 {})。", "Back to version {} (as new version {}).";
     rollback_failed: "戻せませんでした: {}", "Could not go back: {}";
-    reauth_help: "重要な操作のため、パスワードを入力してください(5 分間は再入力不要)。", "This is a sensitive action: enter your password (not asked again for 5 minutes).";
+    reauth_help: "重要な操作のため、パスワードを入力してください(入力後しばらくは再入力不要です)。", "This is a sensitive action: enter your password (not asked again for a while after).";
+    fw_reverted: "ファイアウォールの変更 #{} は時間内に確定されなかったため、{} に元の設定に戻りました。", "Firewall change #{} was not confirmed in time and went back to the rules before at {}.";
+    reauth_needed: "重要な操作のため、現在のパスワードを入力してください。", "This is a sensitive action: enter your current password.";
     daemon_took: "{}: 反映しました", "{}: in force";
     daemon_refused: "{}: 反映されませんでした({})", "{}: not taken ({})";
     firewall_probation: "ファイアウォールは {} 秒以内に「確定」しないと元の設定に自動で戻ります(管理画面に接続できなくなった場合の安全策)。", "The firewall returns to its previous rules unless you confirm within {} seconds (in case you can no longer reach the panel).";

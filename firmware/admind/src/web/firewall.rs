@@ -54,6 +54,21 @@ struct SetRow {
     elements: usize,
 }
 
+/// What the page says of the last change that went back by itself, for a day after.
+fn reverted(t: &Texts, last: &serde_json::Value, now: u64) -> Option<String> {
+    let at = last["at"].as_u64()?;
+    if now.saturating_sub(at) > 86_400 {
+        return None;
+    }
+    // Japan's time, as the office reads it (the box keeps UTC).
+    let jst = mamori_core::clock::rfc3339_utc(at + 9 * 3600);
+    let when = format!("{} JST", jst.get(..16).unwrap_or(&jst).replace('T', " "));
+    Some(fill(
+        &fill(t.fw_reverted, last["serial"].as_u64().unwrap_or(0)),
+        when,
+    ))
+}
+
 #[derive(Template)]
 #[template(path = "firewall.html")]
 struct FirewallPage {
@@ -61,6 +76,8 @@ struct FirewallPage {
     help: String,
     ask_password: bool,
     pending: Option<u64>,
+    /// The last change that went back by itself, said in words (within a day).
+    reverted: Option<String>,
     zones: Vec<ZoneRow>,
     rules: Vec<RuleRow>,
     forwards: Vec<ForwardRow>,
@@ -204,6 +221,7 @@ async fn page(panel: &Panel, s: &Session) -> (FirewallPage, Value) {
         ),
         ask_password: !s.recently_authenticated(now),
         pending: status["pending"]["serial"].as_u64(),
+        reverted: reverted(t, &status["last_revert"], now),
         zones,
         rules,
         forwards,

@@ -454,6 +454,11 @@ pub(crate) async fn reauthenticate(
         return Ok(());
     }
     let t = s.lang.texts();
+    // No password given (a page loaded inside the window, sent after it): asked for, not
+    // counted as a wrong one.
+    if password.is_empty() {
+        return Err(t.reauth_needed.to_string());
+    }
     if let Err(wait) = lock(&panel.throttle).check(from, &s.user, now) {
         return Err(mamori_panel::i18n::fill(t.login_wait, wait));
     }
