@@ -53,6 +53,7 @@ test_pkgs=(
     curl # the admin panel's HTTP client in its system tests
     python3-prometheus-client # an independent parser of the panel's /metrics text
     testssl.sh # the panel's TLS scan (/usr/bin/testssl)
+    systemd-journal-remote # writes real journal files for the panel's log-page test
     # The panel's browser tests: Debian's Chromium driven through chromedriver (nothing
     # downloads a browser), and a Japanese font so that the screenshots show text.
     chromium

@@ -8,6 +8,7 @@
 //! console and the journal) and writes it to the configured file on the boot partition;
 //! the first visitor must type it to create the administrator account.
 
+pub mod journal;
 pub mod server;
 pub mod state;
 pub mod tls;
@@ -126,6 +127,7 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
         https_addr.port(),
     )?;
     panel.confirm_secs = admin.firewall_confirm_secs;
+    panel.journal_dir.clone_from(&admin.journal_dir);
     panel.sessions = std::sync::Mutex::new(mamori_panel::session::Sessions::with_reauth(
         admin.reauth_secs,
     ));

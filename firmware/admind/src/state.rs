@@ -96,6 +96,8 @@ pub struct Panel {
     pub dashboard_cache: Mutex<Option<(std::time::Instant, DashboardData)>>,
     /// How long a firewall change stays on probation unless confirmed (seconds).
     pub confirm_secs: u64,
+    /// The journal directory the log page reads (`None`: the system journal).
+    pub journal_dir: Option<PathBuf>,
     /// The TLS configuration the listener serves, swapped when a certificate is uploaded.
     pub live_tls: std::sync::OnceLock<crate::server::LiveTls>,
     /// The panel's TLS directory (self-signed and uploaded pairs).
@@ -174,6 +176,7 @@ impl Panel {
             https_port,
             dashboard_cache: Mutex::default(),
             confirm_secs: mamori_panel::settings::DEFAULT_CONFIRM_SECS,
+            journal_dir: None,
             live_tls: std::sync::OnceLock::new(),
             tls_dir: dir.join("tls"),
             cert_from_config: false,

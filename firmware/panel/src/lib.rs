@@ -15,6 +15,7 @@ pub mod charts;
 pub mod dlp;
 pub mod firewall;
 pub mod i18n;
+pub mod journal;
 pub mod mail;
 pub mod metrics;
 pub mod pacing;

@@ -34,6 +34,9 @@ pub struct Admin {
     /// password, a backup restore, turning a protection off) before it is asked again
     /// (seconds, 10 to 1800; default 300).
     pub reauth_secs: u64,
+    /// The journal directory the log page reads (`journalctl --directory`); unset: the
+    /// system journal (the panel reads it as a member of `systemd-journal`).
+    pub journal_dir: Option<PathBuf>,
 }
 
 impl Default for Admin {
@@ -47,6 +50,7 @@ impl Default for Admin {
             firewall_confirm_secs: DEFAULT_CONFIRM_SECS,
             watchdog_secs: 300,
             reauth_secs: crate::session::REAUTH_SECS,
+            journal_dir: None,
         }
     }
 }
@@ -91,6 +95,15 @@ pub fn check_into(a: &Admin, r: &mut Report) {
             "admin.reauth_secs",
             a.reauth_secs,
             "must be 10 to 1800 seconds: the password is asked again before a sensitive action past this",
+        );
+    }
+    if let Some(p) = &a.journal_dir
+        && !p.is_absolute()
+    {
+        r.error(
+            "admin.journal_dir",
+            p.display(),
+            "must be an absolute path (a journal directory such as /var/log/journal)",
         );
     }
     if let Some(p) = &a.setup_code_file

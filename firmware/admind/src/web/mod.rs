@@ -15,6 +15,7 @@ mod firewall;
 mod history;
 mod json;
 mod login;
+mod logs;
 mod metrics;
 mod pacing;
 mod quarantine;
@@ -151,6 +152,7 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/system/metrics", get(metrics::show).post(metrics::token))
         .route("/system/metrics/alerts", post(metrics::alerts))
         .route("/system/report", get(report::page))
+        .route("/system/logs", get(logs::page))
         .route("/system/users", get(users::list))
         .route("/system/users/add", post(users::add))
         .route("/system/users/remove", post(users::remove))
