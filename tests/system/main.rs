@@ -32,6 +32,7 @@ mod panel_logs;
 mod panel_mail;
 mod panel_reauth;
 mod panel_system;
+mod panel_time;
 mod queue;
 mod relay;
 mod settings;

@@ -17,6 +17,7 @@ pub mod logging;
 pub mod notify;
 pub mod password;
 pub mod report;
+pub mod time;
 pub mod tree;
 pub mod values;
 

@@ -9,6 +9,7 @@ mod cli_queue;
 mod cli_settings;
 mod cli_setup;
 mod cli_status;
+mod cli_time;
 mod run;
 
 use std::path::PathBuf;
@@ -71,6 +72,22 @@ enum Command {
         /// The language of the questions: ja (default) or en.
         #[arg(long, default_value = "ja")]
         lang: String,
+    },
+    /// Apply the `[time]` settings (root, from `mamori-time.path`): the timesyncd drop-in,
+    /// timesyncd on or off, and a pending request to set the clock.
+    TimeApply {
+        /// The settings store.
+        #[arg(long, default_value = cli_settings::DEFAULT_DIR)]
+        dir: PathBuf,
+        /// The board's defaults file the settings lie over.
+        #[arg(long)]
+        defaults: Option<PathBuf>,
+        /// The timesyncd drop-in to write.
+        #[arg(long, default_value = cli_time::DEFAULT_DROPIN)]
+        dropin: PathBuf,
+        /// Only write the files (an image being built, a chroot): no systemctl.
+        #[arg(long)]
+        offline: bool,
     },
     /// Data-loss prevention tools: `mamori dlp scan FILE...` tries the policy on files.
     Dlp {
@@ -277,6 +294,12 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             };
             return cli_setup::run(&places, lang);
         }
+        Command::TimeApply {
+            dir,
+            defaults,
+            dropin,
+            offline,
+        } => return cli_time::run(&dir, defaults.as_deref(), &dropin, offline),
         Command::Dlp { action } => return cli_dlp::run(action),
         Command::Fw { control, action } => {
             // `fw check` talks to no daemon.

@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod charts;
+pub mod clock;
 pub mod dlp;
 pub mod firewall;
 pub mod i18n;

@@ -11,6 +11,7 @@ pub mod document;
 pub mod secret;
 pub mod service;
 pub mod store;
+pub mod time_files;
 
 use mamori_core::general::{General, Log};
 use mamori_core::load::{Layers, LoadError};
@@ -34,6 +35,8 @@ pub struct Config {
     pub firewall: mamori_firewall::FirewallConfig,
     /// The admin panel (`mamori admind`).
     pub admin: mamori_panel::settings::Admin,
+    /// The clock: NTP and its servers (`mamori time-apply`).
+    pub time: mamori_core::time::TimeSettings,
 }
 
 impl Config {
@@ -49,7 +52,10 @@ impl Config {
 }
 
 /// The sections of the tree, in the order they are read.
-pub const SECTIONS: &[&str] = &["general", "log", "smtp", "dlp", "firewall", "admin"];
+pub const SECTIONS: &[&str] = &["general", "log", "smtp", "dlp", "firewall", "admin", "time"];
+
+/// The sections `mamori time-apply` reads.
+pub const TIME_SECTIONS: &[&str] = &["general", "log", "time"];
 
 /// The sections the firewall daemon reads.
 pub const FIREWALL_SECTIONS: &[&str] = &["general", "log", "firewall"];
@@ -141,6 +147,8 @@ pub(crate) fn read(layers: &Layers) -> Loaded {
     mamori_firewall::validate::check_into(&firewall, &mut report);
     let admin: mamori_panel::settings::Admin = layers.section("admin", &mut report);
     mamori_panel::settings::check_into(&admin, &mut report);
+    let time: mamori_core::time::TimeSettings = layers.section("time", &mut report);
+    mamori_core::time::check(&time, &mut report);
     let config = Config {
         general: relay.general,
         log: relay.log,
@@ -148,6 +156,7 @@ pub(crate) fn read(layers: &Layers) -> Loaded {
         dlp: relay.dlp,
         firewall,
         admin,
+        time,
     };
     Loaded { config, report }
 }

@@ -119,21 +119,34 @@ pub enum SettingsRequest {
         /// The secret.
         value: String,
     },
+    /// Asks `mamori time-apply` (root, started by its path unit) to set the clock to `time`
+    /// (Unix seconds, UTC): written as the store's `time/clock-request.json`; refused here
+    /// already when out of range or while NTP keeps the clock.
+    SetClock {
+        /// The time.
+        time: u64,
+    },
+    /// The clock's state: the box's time, whether timesyncd says it is synchronized, what
+    /// `mamori time-apply` last applied and the answer to the last clock request.
+    TimeStatus,
 }
 
 impl Request for SettingsRequest {
     fn right(&self) -> Right {
         match self {
-            Self::Health | Self::History | Self::Diff { .. } | Self::StoreAuditLog { .. } => {
-                Right::Read
-            }
+            Self::Health
+            | Self::History
+            | Self::Diff { .. }
+            | Self::StoreAuditLog { .. }
+            | Self::TimeStatus => Right::Read,
             Self::Current
             | Self::Check { .. }
             | Self::Change { .. }
             | Self::Rollback { .. }
             | Self::Export { .. }
             | Self::Restore { .. }
-            | Self::SetSecret { .. } => Right::Admin,
+            | Self::SetSecret { .. }
+            | Self::SetClock { .. } => Right::Admin,
         }
     }
 
@@ -150,6 +163,8 @@ impl Request for SettingsRequest {
             Self::Export { .. } => "export",
             Self::Restore { .. } => "restore",
             Self::StoreAuditLog { .. } => "store_audit_log",
+            Self::SetClock { .. } => "set_clock",
+            Self::TimeStatus => "time_status",
         }
     }
 
@@ -360,6 +375,25 @@ impl Service {
                     .map_err(|e| ServiceError::Invalid(e.to_string()))?;
                 serde_json::json!({"chain": chain, "recent": recent})
             }
+            SettingsRequest::SetClock { time } => {
+                let settings = self
+                    .store
+                    .current_config()?
+                    .map(|c| c.time)
+                    .unwrap_or_default();
+                let request = mamori_core::time::ClockRequest {
+                    time,
+                    asked_at: mamori_core::clock::unix_now(),
+                    by: by.clone(),
+                };
+                request
+                    .check(&settings, request.asked_at)
+                    .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+                crate::time_files::write_request(self.store.dir(), &request)
+                    .map_err(|(path, source)| ServiceError::Io { path, source })?;
+                serde_json::json!({"asked": true, "time": time})
+            }
+            SettingsRequest::TimeStatus => crate::time_files::status(self.store.dir()),
             SettingsRequest::SetSecret { name, value } => {
                 let path = self.write_secret(&name, &value)?;
                 tracing::info!(secret = %name, by = %by, "secret stored");

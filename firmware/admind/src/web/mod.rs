@@ -22,6 +22,7 @@ mod quarantine;
 mod queue;
 mod report;
 mod setup;
+mod time;
 mod upload;
 mod users;
 
@@ -153,6 +154,9 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/system/metrics/alerts", post(metrics::alerts))
         .route("/system/report", get(report::page))
         .route("/system/logs", get(logs::page))
+        .route("/system/time", get(time::page))
+        .route("/system/time/ntp", post(time::ntp))
+        .route("/system/time/clock", post(time::set_clock))
         .route("/system/users", get(users::list))
         .route("/system/users/add", post(users::add))
         .route("/system/users/remove", post(users::remove))
