@@ -71,7 +71,12 @@ fn first_boot_needs_the_one_time_setup_code_and_has_no_default_password() {
         ("mamori", "password"),
     ] {
         let a = c.post("/login", &[("user", u), ("password", p)]);
-        assert_eq!(a.status, 401, "{u}: {a:?}");
+        assert_eq!(
+            (a.status, a.header("location")),
+            (303, Some("/setup")),
+            "{u}: {a:?}"
+        );
+        assert!(a.header("set-cookie").is_none(), "{u}: {a:?}");
     }
     let code = b.setup_code();
     assert_eq!(code.len(), 14, "{code}");

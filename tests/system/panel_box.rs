@@ -159,8 +159,11 @@ redirect_listen = "127.0.0.1:{http}"
 
     /// The setup code the box made (the file beside its users file).
     pub fn setup_code(&self) -> String {
-        std::fs::read_to_string(self.data().join("admind/setup-code"))
-            .unwrap()
+        // The HTTPS port is bound a moment before the code is written.
+        let file = self.data().join("admind/setup-code");
+        wait_for(Duration::from_secs(10), || file.exists());
+        std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", file.display(), self.log()))
             .trim()
             .to_string()
     }
