@@ -1,10 +1,11 @@
 //! The admin panel's parsers of what a visitor types: the setup wizard's fields (domains,
-//! LAN subnet, host, port, relay account), the setup code and the password policy. None
-//! may panic, and what each accepts must be what it promises.
+//! LAN subnet, host, port, relay account), the setup code, the password policy, the time
+//! page's servers and date, and the log page's filters and journal lines. None may panic,
+//! and what each accepts must be what it promises.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mamori_panel::{setup_code, wizard};
+use mamori_panel::{clock, journal, setup_code, wizard};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -40,5 +41,37 @@ fuzz_target!(|data: &[u8]| {
     let (user, pass) = text.split_once('\n').unwrap_or((text, text));
     if let Ok((username, _)) = wizard::account(&draft, user, pass, pass) {
         assert!(username.ends_with("@office.example.jp"), "{username:?}");
+    }
+    // NTP servers end up in a timesyncd file: one word each, nothing that starts a line.
+    if let Ok(servers) = clock::servers(text, true) {
+        assert!(!servers.is_empty() && servers.len() <= mamori_core::time::MAX_SERVERS);
+        let dropin = mamori_core::time::timesyncd_dropin(&mamori_core::time::TimeSettings {
+            ntp: true,
+            ntp_servers: servers.clone(),
+        })
+        .expect("accepted servers make a drop-in");
+        assert_eq!(dropin.lines().count(), 4, "{dropin:?}");
+    }
+    if let Ok(t) = clock::parse_local(text) {
+        assert!((mamori_core::time::EARLIEST..mamori_core::time::LATEST).contains(&t));
+        assert_eq!(clock::parse_local(&clock::local_text(t)), Ok(t), "round trip");
+    }
+    // Only known units and levels reach journalctl's arguments.
+    let filter = journal::Filter::from_query(user, pass, text);
+    for arg in filter.journalctl_args() {
+        assert!(
+            arg.starts_with("--output=")
+                || arg == "--no-pager"
+                || arg == "--reverse"
+                || arg.starts_with("--lines=")
+                || arg.starts_with("--priority=0..")
+                || journal::UNITS.iter().any(|(_, u)| arg == format!("--unit={u}")),
+            "{arg:?}"
+        );
+    }
+    if let Some(entry) = journal::parse_line(text) {
+        assert!(entry.priority <= 7);
+        assert!(entry.message.chars().count() <= journal::MAX_MESSAGE);
+        assert!(!entry.message.contains(char::is_control));
     }
 });

@@ -32,6 +32,7 @@ pub fn run(
         Err(mamori_settings::store::StoreError::NoVersion(_)) => (None, TimeSettings::default()),
         Err(e) => return Err(e).context("reading the settings in force"),
     };
+    own_time_dir(store)?;
     let mut ok = true;
     let timesyncd = match apply_dropin(&settings, dropin) {
         Ok(_) if offline => "offline: timesyncd reads the drop-in when it starts".to_string(),
@@ -75,6 +76,24 @@ pub fn run(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Makes the store's `time/` directory (mode 0750) owned like the store, so that the
+/// settings service can still write its requests there after root made it.
+fn own_time_dir(store: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let dir = time_files::dir(store);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(&dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let (owner, now) = (std::fs::metadata(store)?, std::fs::metadata(&dir)?);
+    if (owner.uid(), owner.gid()) != (now.uid(), now.gid()) {
+        std::os::unix::fs::chown(&dir, Some(owner.uid()), Some(owner.gid()))
+            .with_context(|| format!("giving {} to the store's owner", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Writes the drop-in when it differs; whether it changed.

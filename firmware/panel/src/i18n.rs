@@ -237,7 +237,7 @@ texts! {
     logs_level: "重要度", "Level";
     logs_text: "含む文字", "Containing";
     logs_search: "表示", "Show";
-    logs_shown: "直近 {} 件のうち、条件に合う {} 件を表示しています。", "{} matching of the latest {} entries read.";
+    logs_shown: "直近 {} 件のうち、条件に合う {} 件を表示しています。", "Of the latest {} entries read, {} match.";
     logs_none: "条件に合う記録はありません。", "No entry matches.";
     logs_unavailable: "ジャーナルを読めませんでした: {}", "The journal could not be read: {}";
     level_error: "エラー", "Errors";
