@@ -117,7 +117,8 @@ fn word(t: &Texts, value: &str) -> String {
     .to_string()
 }
 
-fn problem_text(t: &Texts, p: &FwProblem) -> String {
+/// What a firewall form got wrong, in words.
+pub(crate) fn problem_text(t: &Texts, p: &FwProblem) -> String {
     match p {
         FwProblem::BadName => t.fw_problem_name.into(),
         FwProblem::NameTaken => t.problem_name_taken.into(),
@@ -127,6 +128,34 @@ fn problem_text(t: &Texts, p: &FwProblem) -> String {
         FwProblem::BadAddress(e) => fill(t.fw_problem_address, e),
         FwProblem::NeedsDestZone => t.fw_problem_dest_zone.into(),
         FwProblem::TooMany => t.problem_too_many.into(),
+        FwProblem::BadInterface(e) => fill(t.fw_problem_interface, e),
+        FwProblem::NoInterfaces => t.fw_problem_no_interfaces.into(),
+        FwProblem::TooManyInterfaces => t.fw_problem_interfaces_many.into(),
+        FwProblem::NoChange => t.fw_problem_no_change.into(),
+        FwProblem::NoSuchSet => t.not_found.into(),
+        other => set_problem_text(t, other),
+    }
+}
+
+/// What a set form got wrong, in words, naming the element.
+fn set_problem_text(t: &Texts, p: &FwProblem) -> String {
+    match p {
+        FwProblem::NoElements => t.fw_problem_no_elements.into(),
+        FwProblem::TooManyLines => t.fw_problem_lines.into(),
+        FwProblem::SetFull => t.fw_problem_set_full.into(),
+        FwProblem::BadElement(e) => fill(t.fw_problem_element, e),
+        FwProblem::HostBits { element, network } => {
+            fill(&fill(t.fw_problem_host_bits, element), network)
+        }
+        FwProblem::WrongFamily { element, family } => {
+            fill(&fill(t.fw_problem_family, element), family)
+        }
+        FwProblem::NeedsInterval(e) => fill(t.fw_problem_interval, e),
+        FwProblem::ReversedRange(e) => fill(t.fw_problem_reversed, e),
+        FwProblem::AlreadyInSet(e) => fill(t.fw_problem_in_set, e),
+        FwProblem::Overlaps { element, other } => fill(&fill(t.fw_problem_overlap, element), other),
+        FwProblem::NotInSet(e) => fill(t.fw_problem_not_in_set, e),
+        _ => t.bad_request.into(),
     }
 }
 
