@@ -8,7 +8,7 @@
 //! decided here too.
 
 use mamori_firewall::model::{
-    Action, AddressSpec, FirewallConfig, InterfaceName, Policy, Set, SetElement, Zone, ZoneName,
+    AddressSpec, FirewallConfig, InterfaceName, Policy, Set, SetElement, Zone, ZoneName,
 };
 use serde_json::Value;
 
@@ -534,9 +534,10 @@ pub fn remove_element(sets: &[Set], name: &str, text: &str) -> Result<Vec<Set>, 
     Ok(out)
 }
 
-/// The rules and port forwards that use set `name` (as a source or destination set), by
-/// name, with whether each accepts.
-pub fn set_users(model: &FirewallConfig, name: &str) -> Vec<(String, bool)> {
+/// The rules and port forwards that use set `name` (as a source or destination set): each
+/// name with what it does with what matches (`accept`, `drop`, `reject`; `forward` for a
+/// port forward, which lets it in).
+pub fn set_users(model: &FirewallConfig, name: &str) -> Vec<(String, &'static str)> {
     let is = |s: &Option<mamori_firewall::model::SetName>| {
         s.as_ref().is_some_and(|s| s.as_str() == name)
     };
@@ -544,12 +545,12 @@ pub fn set_users(model: &FirewallConfig, name: &str) -> Vec<(String, bool)> {
         .rules
         .iter()
         .filter(|r| is(&r.source_set) || is(&r.destination_set))
-        .map(|r| (r.name.to_string(), r.action == Action::Accept));
+        .map(|r| (r.name.to_string(), r.action.as_str()));
     let forwards = model
         .port_forwards
         .iter()
         .filter(|f| is(&f.source_set))
-        .map(|f| (f.name.to_string(), true));
+        .map(|f| (f.name.to_string(), "forward"));
     rules.chain(forwards).collect()
 }
 
@@ -560,7 +561,7 @@ pub fn set_users(model: &FirewallConfig, name: &str) -> Vec<(String, bool)> {
 pub fn set_change_opens(model: &FirewallConfig, name: &str, adding: bool) -> bool {
     set_users(model, name)
         .iter()
-        .any(|(_, accepts)| *accepts == adding)
+        .any(|(_, does)| matches!(*does, "accept" | "forward") == adding)
 }
 
 #[cfg(test)]
@@ -947,9 +948,10 @@ mod tests {
         assert!(!set_change_opens(&m, "partners", false));
         assert!(set_change_opens(&m, "nas", true));
         assert!(!set_change_opens(&m, "spare", true) && !set_change_opens(&m, "spare", false));
+        assert_eq!(set_users(&m, "nas"), vec![("nas".to_string(), "forward")]);
         assert_eq!(
             set_users(&m, "blocked"),
-            vec![("drop-blocked".to_string(), false)]
+            vec![("drop-blocked".to_string(), "drop")]
         );
     }
 }

@@ -487,6 +487,8 @@ texts! {
     fw_allow_dhcp_dns: "この箱の DHCP と DNS を使わせる", "Let hosts use the box's DHCP and DNS";
     fw_allow_dhcp_client: "この箱の DHCP クライアント(プロバイダーからのアドレス取得)を通す", "Let the box's own DHCP client renew its lease here";
     fw_now: "現在: {}", "Now: {}";
+    fw_default: "{}(既定)", "{} (default)";
+    fw_port_forward: "ポート転送", "port forward";
     fw_yes: "はい", "yes";
     fw_no: "いいえ", "no";
     fw_save_try: "保存してお試し適用", "Save and try";
