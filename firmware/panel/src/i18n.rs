@@ -472,6 +472,12 @@ texts! {
     fw_problem_address: "アドレスまたはネットワークではありません: {}", "Not an address or network: {}";
     fw_problem_dest_zone: "通過のルールには、送信元と異なる宛先ゾーンを選んでください。", "A rule for traffic through needs a destination zone other than its own.";
     fw_edit: "編集", "Edit";
+    fw_zone_column: "ゾーン", "Zone";
+    fw_col_input: "この箱あて", "To the box";
+    fw_col_forward: "通過", "Through";
+    fw_col_output: "この箱から", "From the box";
+    fw_set_add_heading: "要素を追加", "Add elements";
+    fw_set_list: "集合の要素", "Elements";
     fw_back: "ファイアウォールに戻る", "Back to the firewall";
     fw_unchanged: "保存しました。ファイアウォールではすでにこの内容が動いています。", "Saved; the firewall already had this in force.";
     fw_zone_title: "ゾーンの編集", "Edit a zone";

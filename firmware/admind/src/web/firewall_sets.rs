@@ -48,6 +48,8 @@ struct SetPage {
     /// The rules and forwards using the set, in words.
     users: Vec<String>,
     elements: Vec<ElementRow>,
+    /// Elements expire (a default timeout, or a timed element): the list says when.
+    expiring: bool,
     /// Adding asks for the password now.
     ask_add: bool,
     /// Removing asks for the password now.
@@ -92,6 +94,7 @@ fn page(s: &Session, model: &FirewallConfig, set: &Set) -> SetPage {
                 remove_label: fill(t.fw_set_remove_element, e.address),
             })
             .collect(),
+        expiring: set.has_timeouts(),
         ask_add: ask && firewall::set_change_opens(model, name, true),
         ask_remove: ask && firewall::set_change_opens(model, name, false),
         add_text: String::new(),
