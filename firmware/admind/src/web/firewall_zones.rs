@@ -69,84 +69,101 @@ fn now(t: &Texts, value: &str, written: bool) -> String {
     fill(t.fw_now, value)
 }
 
+/// The default actions' fields: the form's values, and those in force.
+fn policy_fields(t: &Texts, kind: ZoneName, zone: &Zone, draft: &ZoneDraft) -> Vec<PolicyField> {
+    let in_force = zone.settings(kind);
+    [
+        (
+            "input",
+            t.fw_input_policy,
+            &draft.input,
+            in_force.input,
+            zone.input,
+        ),
+        (
+            "forward",
+            t.fw_forward_policy,
+            &draft.forward,
+            in_force.forward,
+            zone.forward,
+        ),
+        (
+            "output",
+            t.fw_output_policy,
+            &draft.output,
+            in_force.output,
+            zone.output,
+        ),
+    ]
+    .into_iter()
+    .map(|(field, label, value, current, written)| PolicyField {
+        field,
+        label,
+        value: value.clone(),
+        now: now(t, &word(t, current.as_str()), written.is_some()),
+    })
+    .collect()
+}
+
+/// The switches' fields: the form's values, and those in force.
+fn switch_fields(t: &Texts, kind: ZoneName, zone: &Zone, draft: &ZoneDraft) -> Vec<SwitchField> {
+    let in_force = zone.settings(kind);
+    [
+        (
+            "masquerade",
+            t.fw_masquerade,
+            draft.masquerade,
+            in_force.masquerade,
+            zone.masquerade,
+        ),
+        (
+            "allow_ping",
+            t.fw_allow_ping,
+            draft.allow_ping,
+            in_force.allow_ping,
+            zone.allow_ping,
+        ),
+        (
+            "allow_dhcp_dns",
+            t.fw_allow_dhcp_dns,
+            draft.allow_dhcp_dns,
+            in_force.allow_dhcp_dns,
+            zone.allow_dhcp_dns,
+        ),
+        (
+            "allow_dhcp_client",
+            t.fw_allow_dhcp_client,
+            draft.allow_dhcp_client,
+            in_force.allow_dhcp_client,
+            zone.allow_dhcp_client,
+        ),
+    ]
+    .into_iter()
+    .map(|(field, label, on, current, written)| SwitchField {
+        field,
+        label,
+        on,
+        now: now(
+            t,
+            if current { t.fw_yes } else { t.fw_no },
+            written.is_some(),
+        ),
+    })
+    .collect()
+}
+
 /// The page for zone `kind` as in force (`zone`), its form filled from `draft`.
 fn page(s: &Session, kind: ZoneName, zone: &Zone, draft: &ZoneDraft) -> ZonePage {
     let c = Chrome::new(Some(s), s.lang, |t| t.fw_zone_title);
     let t = c.t;
-    let in_force = zone.settings(kind);
-    let policy =
-        |field, label, value: &str, current: mamori_firewall::model::Policy, written| PolicyField {
-            field,
-            label,
-            value: value.to_string(),
-            now: now(t, &word(t, current.as_str()), written),
-        };
-    let yes_no = |on: bool| if on { t.fw_yes } else { t.fw_no };
-    let switch = |field, label, on, current: bool, written| SwitchField {
-        field,
-        label,
-        on,
-        now: now(t, yes_no(current), written),
-    };
     ZonePage {
         name: kind.as_str().into(),
         heading: fill(t.fw_zone_heading, kind),
         ask_password: !s.recently_authenticated(mamori_core::clock::unix_now()),
         interfaces: draft.interfaces.clone(),
         interfaces_now: fill(t.fw_now, ZoneDraft::of(kind, zone).interfaces),
-        policies: vec![
-            policy(
-                "input",
-                t.fw_input_policy,
-                &draft.input,
-                in_force.input,
-                zone.input.is_some(),
-            ),
-            policy(
-                "forward",
-                t.fw_forward_policy,
-                &draft.forward,
-                in_force.forward,
-                zone.forward.is_some(),
-            ),
-            policy(
-                "output",
-                t.fw_output_policy,
-                &draft.output,
-                in_force.output,
-                zone.output.is_some(),
-            ),
-        ],
-        switches: vec![
-            switch(
-                "masquerade",
-                t.fw_masquerade,
-                draft.masquerade,
-                in_force.masquerade,
-                zone.masquerade.is_some(),
-            ),
-            switch(
-                "allow_ping",
-                t.fw_allow_ping,
-                draft.allow_ping,
-                in_force.allow_ping,
-                zone.allow_ping.is_some(),
-            ),
-            switch(
-                "allow_dhcp_dns",
-                t.fw_allow_dhcp_dns,
-                draft.allow_dhcp_dns,
-                in_force.allow_dhcp_dns,
-                zone.allow_dhcp_dns.is_some(),
-            ),
-            switch(
-                "allow_dhcp_client",
-                t.fw_allow_dhcp_client,
-                draft.allow_dhcp_client,
-                in_force.allow_dhcp_client,
-                zone.allow_dhcp_client.is_some(),
-            ),
-        ],
+        policies: policy_fields(t, kind, zone, draft),
+        switches: switch_fields(t, kind, zone, draft),
         choices: firewall::POLICIES
             .iter()
             .map(|p| (*p, word(t, p)))
