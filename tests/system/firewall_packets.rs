@@ -21,7 +21,7 @@ use crate::common::require;
 use crate::netns::{Firewalld, Netns, can_run};
 
 pub(crate) const LAN_HOST: &str = "192.168.77.10";
-const LAN_HOST_B: &str = "192.168.77.11";
+pub(crate) const LAN_HOST_B: &str = "192.168.77.11";
 const LAN_HOST6: &str = "fd77::10";
 const GW_LAN: &str = "192.168.77.1";
 const GW_LAN6: &str = "fd77::1";
@@ -339,7 +339,7 @@ pub(crate) fn tcp(ns: &Netns, host: &str, port: u16, wait: f64) -> Attempt {
     attempt(ns, "tcp", "-", host, port, wait)
 }
 
-fn tcp_from(ns: &Netns, source: &str, host: &str, port: u16, wait: f64) -> Attempt {
+pub(crate) fn tcp_from(ns: &Netns, source: &str, host: &str, port: u16, wait: f64) -> Attempt {
     attempt(ns, "tcp", source, host, port, wait)
 }
 

@@ -28,6 +28,7 @@ mod panel_box;
 mod panel_delivery;
 mod panel_dlp;
 mod panel_firewall;
+mod panel_fw_edit;
 mod panel_logs;
 mod panel_mail;
 mod panel_reauth;

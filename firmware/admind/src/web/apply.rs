@@ -66,16 +66,23 @@ async fn new_version(
         .unwrap_or(0))
 }
 
-/// Records an administrator's `event` about `subject` in the panel's audit log; nothing
-/// may change if it cannot be recorded.
+/// Records an administrator's `event` about `subject` in the panel's audit log, with the
+/// fields of `details` (a JSON object; anything else adds none); nothing may change if it
+/// cannot be recorded.
 fn audit_first(
     panel: &Panel,
     s: &Session,
     from: std::net::IpAddr,
-    event: &str,
-    subject: &str,
+    (event, subject): (&str, &str),
+    details: Value,
 ) -> Result<(), String> {
-    let fields = serde_json::json!({"by": s.user, "source": from.to_string(), "subject": subject});
+    let mut fields =
+        serde_json::json!({"by": s.user, "source": from.to_string(), "subject": subject});
+    if let (Value::Object(extra), Some(all)) = (details, fields.as_object_mut()) {
+        for (key, value) in extra {
+            all.entry(key).or_insert(value);
+        }
+    }
     panel
         .audit
         .record(event, fields)
@@ -94,7 +101,7 @@ pub(crate) async fn audited_change(
     set: Vec<(String, Value)>,
     unset: Vec<String>,
 ) -> Result<Applied, String> {
-    audit_first(panel, s, from, event, subject)?;
+    audit_first(panel, s, from, (event, subject), Value::Null)?;
     change_relay_settings(panel, s, set, unset, &format!("{event}: {subject}")).await
 }
 
@@ -134,10 +141,23 @@ pub(crate) async fn audited_firewall_change(
     panel: &Panel,
     s: &Session,
     from: std::net::IpAddr,
-    (event, subject): (&str, &str),
+    what: (&str, &str),
     set: Vec<(String, Value)>,
 ) -> Result<FirewallApplied, String> {
-    audit_first(panel, s, from, event, subject)?;
+    audited_firewall_change_noting(panel, s, from, what, Value::Null, set).await
+}
+
+/// [`audited_firewall_change`] whose audit record also holds the fields of `details` (the
+/// elements added to a set, say).
+pub(crate) async fn audited_firewall_change_noting(
+    panel: &Panel,
+    s: &Session,
+    from: std::net::IpAddr,
+    (event, subject): (&str, &str),
+    details: Value,
+    set: Vec<(String, Value)>,
+) -> Result<FirewallApplied, String> {
+    audit_first(panel, s, from, (event, subject), details)?;
     let version = new_version(panel, s, set, Vec::new(), &format!("{event}: {subject}")).await?;
     let answer = ask(
         &panel.sockets.firewalld,
@@ -193,6 +213,41 @@ pub(crate) fn answer<P: askama::Template>(
         }
         Err(why) => {
             *error_at(&mut p) = Some(fill(t.not_saved, why));
+            super::render_status(StatusCode::BAD_REQUEST, &p)
+        }
+    }
+}
+
+/// The answer to a page's firewall change: the confirmation page when the firewall took it
+/// on probation; the firewall page when it had that model in force already (the version is
+/// saved); else the page `p` again with the reason — the firewall's refusal (409: the
+/// version is saved, the firewall keeps what it had) at `refused_at`, the settings
+/// service's refusal (400: nothing saved) given to `error_at`.
+pub(crate) fn firewall_answer<P: askama::Template>(
+    result: Result<FirewallApplied, String>,
+    t: &mamori_panel::i18n::Texts,
+    mut p: P,
+    refused_at: ReasonAt<P>,
+    error_at: impl FnOnce(&mut P, String),
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Redirect};
+    use mamori_panel::i18n::fill;
+    match result {
+        Ok(FirewallApplied {
+            serial: Some(_),
+            refused: None,
+        }) => Redirect::to("/firewall/pending").into_response(),
+        Ok(FirewallApplied {
+            serial: None,
+            refused: None,
+        }) => Redirect::to("/firewall?done=unchanged").into_response(),
+        Ok(FirewallApplied { refused, .. }) => {
+            *refused_at(&mut p) = Some(fill(t.fw_refused, refused.unwrap_or_default()));
+            super::render_status(StatusCode::CONFLICT, &p)
+        }
+        Err(why) => {
+            error_at(&mut p, fill(t.not_saved, why));
             super::render_status(StatusCode::BAD_REQUEST, &p)
         }
     }

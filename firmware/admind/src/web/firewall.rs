@@ -1,5 +1,6 @@
 //! The firewall page (administrators): zones, rules with their packet counters, port
-//! forwards and address sets; adding, switching and removing rules and forwards. Every
+//! forwards and address sets; adding, switching and removing rules and forwards (zones and
+//! set elements are edited on pages of their own, linked from here). Every
 //! change is audited, saved as a settings version and put in force on probation: the
 //! confirmation page counts down (a small script; without it the page states the time) and
 //! the firewall goes back to the rules before unless the administrator confirms in time.
@@ -29,6 +30,10 @@ use crate::state::Panel;
 struct ZoneRow {
     name: String,
     interfaces: String,
+    /// The default actions to, through and from the box, in words.
+    input: String,
+    forward: String,
+    output: String,
 }
 
 struct RuleRow {
@@ -51,6 +56,7 @@ struct ForwardRow {
 
 struct SetRow {
     name: String,
+    family: String,
     elements: usize,
 }
 
@@ -105,7 +111,7 @@ fn joined(v: &Value) -> String {
 }
 
 /// The words for a direction or an action.
-fn word(t: &Texts, value: &str) -> String {
+pub(crate) fn word(t: &Texts, value: &str) -> String {
     match value {
         "input" => t.dir_input,
         "forward" => t.dir_forward,
@@ -117,7 +123,8 @@ fn word(t: &Texts, value: &str) -> String {
     .to_string()
 }
 
-fn problem_text(t: &Texts, p: &FwProblem) -> String {
+/// What a firewall form got wrong, in words.
+pub(crate) fn problem_text(t: &Texts, p: &FwProblem) -> String {
     match p {
         FwProblem::BadName => t.fw_problem_name.into(),
         FwProblem::NameTaken => t.problem_name_taken.into(),
@@ -127,7 +134,68 @@ fn problem_text(t: &Texts, p: &FwProblem) -> String {
         FwProblem::BadAddress(e) => fill(t.fw_problem_address, e),
         FwProblem::NeedsDestZone => t.fw_problem_dest_zone.into(),
         FwProblem::TooMany => t.problem_too_many.into(),
+        FwProblem::BadInterface(e) => fill(t.fw_problem_interface, e),
+        FwProblem::NoInterfaces => t.fw_problem_no_interfaces.into(),
+        FwProblem::TooManyInterfaces => t.fw_problem_interfaces_many.into(),
+        FwProblem::NoChange => t.fw_problem_no_change.into(),
+        FwProblem::NoSuchSet => t.not_found.into(),
+        other => set_problem_text(t, other),
     }
+}
+
+/// What a set form got wrong, in words, naming the element.
+fn set_problem_text(t: &Texts, p: &FwProblem) -> String {
+    match p {
+        FwProblem::NoElements => t.fw_problem_no_elements.into(),
+        FwProblem::TooManyLines => t.fw_problem_lines.into(),
+        FwProblem::SetFull => t.fw_problem_set_full.into(),
+        FwProblem::BadElement(e) => fill(t.fw_problem_element, e),
+        FwProblem::HostBits { element, network } => {
+            fill(&fill(t.fw_problem_host_bits, element), network)
+        }
+        FwProblem::WrongFamily { element, family } => {
+            fill(&fill(t.fw_problem_family, element), family)
+        }
+        FwProblem::NeedsInterval(e) => fill(t.fw_problem_interval, e),
+        FwProblem::ReversedRange(e) => fill(t.fw_problem_reversed, e),
+        FwProblem::AlreadyInSet(e) => fill(t.fw_problem_in_set, e),
+        FwProblem::Overlaps { element, other } => fill(&fill(t.fw_problem_overlap, element), other),
+        FwProblem::NotInSet(e) => fill(t.fw_problem_not_in_set, e),
+        _ => t.bad_request.into(),
+    }
+}
+
+/// The firewall model of the settings in force, typed (administrators only); `Err` is the
+/// reason for the page.
+pub(crate) async fn firewall_model(
+    panel: &Panel,
+    s: &Session,
+) -> Result<mamori_firewall::model::FirewallConfig, String> {
+    let section = super::apply::settings_section(panel, s, "firewall").await?;
+    serde_json::from_value(section).map_err(|e| e.to_string())
+}
+
+/// The defined zones of `model` (the settings' firewall section), each with its default
+/// actions in force.
+fn zone_rows(t: &Texts, model: &Value) -> Vec<ZoneRow> {
+    let Ok(typed) = serde_json::from_value::<mamori_firewall::model::FirewallConfig>(model.clone())
+    else {
+        return Vec::new();
+    };
+    typed
+        .zones
+        .defined()
+        .map(|(kind, zone)| {
+            let now = zone.settings(kind);
+            ZoneRow {
+                name: kind.as_str().into(),
+                interfaces: joined(&serde_json::json!(zone.interfaces)),
+                input: word(t, now.input.as_str()),
+                forward: word(t, now.forward.as_str()),
+                output: word(t, now.output.as_str()),
+            }
+        })
+        .collect()
 }
 
 /// The model in force and the firewall's status (probation and counters).
@@ -155,18 +223,7 @@ async fn page(panel: &Panel, s: &Session) -> (FirewallPage, Value) {
             .filter_map(|c| c["packets"].as_u64())
             .sum()
     };
-    let zones = model["zones"]
-        .as_object()
-        .map(|z| {
-            z.iter()
-                .filter(|(_, v)| v.is_object())
-                .map(|(name, v)| ZoneRow {
-                    name: name.clone(),
-                    interfaces: joined(&v["interfaces"]),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let zones = zone_rows(t, &model);
     let rules = list(&model["rules"])
         .iter()
         .map(|r| {
@@ -210,6 +267,7 @@ async fn page(panel: &Panel, s: &Session) -> (FirewallPage, Value) {
         .iter()
         .map(|st| SetRow {
             name: text(st, "name"),
+            family: text(st, "family"),
             elements: st["elements"].as_array().map_or(0, Vec::len),
         })
         .collect();
@@ -247,7 +305,7 @@ async fn page(panel: &Panel, s: &Session) -> (FirewallPage, Value) {
     (p, model)
 }
 
-/// `?done=confirmed`.
+/// `?done=confirmed` (a change confirmed) or `?done=unchanged` (saved, already in force).
 #[derive(Deserialize)]
 pub(crate) struct DoneQuery {
     done: String,
@@ -260,9 +318,11 @@ pub(crate) async fn show(
 ) -> Response {
     let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
     let (mut p, _) = page(&panel, &s).await;
-    if query.is_ok_and(|Query(q)| q.done == "confirmed") {
-        p.done = Some(p.c.t.fw_confirmed.into());
-    }
+    p.done = match query.map(|Query(q)| q.done) {
+        Ok(done) if done == "confirmed" => Some(p.c.t.fw_confirmed.into()),
+        Ok(done) if done == "unchanged" => Some(p.c.t.fw_unchanged.into()),
+        _ => None,
+    };
     render(&p)
 }
 
@@ -274,25 +334,20 @@ async fn save(
     peer: &Peer,
     (event, subject): (&str, &str),
     (key, value): (&str, Vec<Value>),
-    mut p: FirewallPage,
+    p: FirewallPage,
     error_at: fn(&mut FirewallPage) -> &mut Option<String>,
 ) -> Response {
     let t = p.c.t;
     let set = vec![(key.to_string(), Value::Array(value))];
-    match super::apply::audited_firewall_change(panel, s, source(peer), (event, subject), set).await
-    {
-        Ok(applied) => match (applied.serial, applied.refused) {
-            (Some(_), None) => Redirect::to("/firewall/pending").into_response(),
-            (_, refused) => {
-                p.error = Some(fill(t.fw_refused, refused.unwrap_or_default()));
-                render_status(StatusCode::CONFLICT, &p)
-            }
-        },
-        Err(why) => {
-            *error_at(&mut p) = Some(fill(t.not_saved, why));
-            render_status(StatusCode::BAD_REQUEST, &p)
-        }
-    }
+    let result =
+        super::apply::audited_firewall_change(panel, s, source(peer), (event, subject), set).await;
+    super::apply::firewall_answer(
+        result,
+        t,
+        p,
+        |p| &mut p.error,
+        |p, why| *error_at(p) = Some(why),
+    )
 }
 
 /// Asks for the password again (unless given within the window); `Err` is the page with

@@ -12,6 +12,8 @@ mod dashboard;
 mod delivery;
 mod dlp;
 mod firewall;
+mod firewall_sets;
+mod firewall_zones;
 mod history;
 mod json;
 mod login;
@@ -126,6 +128,13 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/firewall/pending", get(firewall::pending))
         .route("/firewall/confirm", post(firewall::confirm))
         .route("/firewall/devices", get(firewall::devices))
+        .route(
+            "/firewall/zones/{name}",
+            get(firewall_zones::show).post(firewall_zones::save),
+        )
+        .route("/firewall/sets/{name}", get(firewall_sets::show))
+        .route("/firewall/sets/{name}/add", post(firewall_sets::add))
+        .route("/firewall/sets/{name}/remove", post(firewall_sets::remove))
         .route("/system/audit", get(audit::page))
         .route("/system/audit/retention", post(audit::retention))
         .route("/system/settings", get(history::list))
