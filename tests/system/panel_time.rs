@@ -177,7 +177,18 @@ fn panel_time_ntp_servers_reach_timesyncd_and_a_clock_request_is_checked_twice()
     // Both the panel and the settings service recorded the request, naming the person.
     let audit = admin.get("/system/audit");
     assert!(audit.body.contains("panel_set_clock"), "{}", audit.body);
-    assert!(audit.body.contains("set_clock"));
+    let service_chain =
+        std::fs::read_to_string(b.data().join("settings/audit/settingsd/audit.jsonl")).unwrap();
+    let asked: Vec<&str> = service_chain
+        .lines()
+        .filter(|l| l.contains(r#""op":"set_clock""#))
+        .collect();
+    assert_eq!(
+        asked.len(),
+        2,
+        "the refused request and the taken one: {service_chain}"
+    );
+    assert!(asked.iter().all(|l| l.contains("tanaka")), "{asked:?}");
     // An auditor reads the page but changes nothing.
     let t2 = admin.get("/system/users").csrf();
     admin.post(
