@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::panel_box::{PanelBox, create_admin, login};
+use crate::panel_box::{PanelBox, add_user, create_admin};
 
 const ADMIN_PW: &str = "kinmokusei-no-kaori-2026";
 const DAY: u64 = 86_400;
@@ -211,18 +211,7 @@ fn panel_audit_retention_erases_old_records_and_records_the_erasure() {
         "{own:?}"
     );
     // An auditor reads the page but sees no form and may not post.
-    let t2 = admin.get("/system/users").csrf();
-    admin.post(
-        "/system/users/add",
-        &[
-            ("_csrf", &t2),
-            ("name", "kato"),
-            ("role", "auditor"),
-            ("password", "shiroi-kumo-no-ue"),
-            ("password_again", "shiroi-kumo-no-ue"),
-        ],
-    );
-    let (kato, _) = login(&b, "kato", "shiroi-kumo-no-ue");
+    let kato = add_user(&b, &admin, "kato", "auditor", "shiroi-kumo-no-ue");
     let page = kato.get("/system/audit");
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("keep-form"), "{}", page.body);

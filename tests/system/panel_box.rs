@@ -373,6 +373,25 @@ pub fn create_admin(b: &PanelBox, user: &str, password: &str) -> Client {
 }
 
 /// Logs `user` in with a new client; returns it and the answer.
+/// Adds the user `name` with `role` through the users page as `admin`, then logs them in.
+pub fn add_user(b: &PanelBox, admin: &Client, name: &str, role: &str, password: &str) -> Client {
+    let t = admin.get("/system/users").csrf();
+    let a = admin.post(
+        "/system/users/add",
+        &[
+            ("_csrf", &t),
+            ("name", name),
+            ("role", role),
+            ("password", password),
+            ("password_again", password),
+        ],
+    );
+    assert_eq!(a.status, 303, "adding {name}: {a:?}");
+    let (c, a) = login(b, name, password);
+    assert_eq!(a.status, 303, "{name} logs in: {a:?}");
+    c
+}
+
 pub fn login(b: &PanelBox, user: &str, password: &str) -> (Client, Answer) {
     let c = b.client();
     let a = c.post("/login", &[("user", user), ("password", password)]);

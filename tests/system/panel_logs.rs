@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::panel_box::{PanelBox, create_admin, login};
+use crate::panel_box::{PanelBox, add_user, create_admin};
 
 const ADMIN_PW: &str = "yuugure-no-kane-2026";
 
@@ -158,18 +158,7 @@ fn panel_logs_read_the_journal_of_the_mamori_units_only() {
     assert_eq!(odd.status, 200);
     assert_eq!(rows(&odd.body), 4, "{}", odd.body);
     // An auditor reads it; nobody logged in does not.
-    let t = admin.get("/system/users").csrf();
-    admin.post(
-        "/system/users/add",
-        &[
-            ("_csrf", &t),
-            ("name", "kato"),
-            ("role", "auditor"),
-            ("password", "shiroi-kumo-no-ue"),
-            ("password_again", "shiroi-kumo-no-ue"),
-        ],
-    );
-    let (kato, _) = login(&b, "kato", "shiroi-kumo-no-ue");
+    let kato = add_user(&b, &admin, "kato", "auditor", "shiroi-kumo-no-ue");
     assert_eq!(rows(&kato.get("/system/logs").body), 4);
     let anonymous = b.client().get("/system/logs");
     assert!(

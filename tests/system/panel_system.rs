@@ -623,18 +623,7 @@ fn the_monthly_report_counts_real_mail_and_the_retention_is_set_in_the_panel() {
     let (_, kept, _) = b.settings(&["get", "smtp.quarantine_retention"]);
     assert!(kept.contains("7d"), "{kept}");
     // Auditors read the report but set nothing.
-    let t2 = admin.get("/system/users").csrf();
-    admin.post(
-        "/system/users/add",
-        &[
-            ("_csrf", &t2),
-            ("name", "suzuki"),
-            ("role", "auditor"),
-            ("password", "mori-no-kage-fumi"),
-            ("password_again", "mori-no-kage-fumi"),
-        ],
-    );
-    let (suzuki, _) = crate::panel_box::login(&b, "suzuki", "mori-no-kage-fumi");
+    let suzuki = crate::panel_box::add_user(&b, &admin, "suzuki", "auditor", "mori-no-kage-fumi");
     assert_eq!(suzuki.get("/system/report").status, 200);
     assert!(
         !suzuki

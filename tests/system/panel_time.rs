@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::panel_box::{PanelBox, create_admin, login};
+use crate::panel_box::{PanelBox, add_user, create_admin};
 
 const ADMIN_PW: &str = "tokei-no-hari-2026";
 
@@ -190,18 +190,7 @@ fn panel_time_ntp_servers_reach_timesyncd_and_a_clock_request_is_checked_twice()
     );
     assert!(asked.iter().all(|l| l.contains("tanaka")), "{asked:?}");
     // An auditor reads the page but changes nothing.
-    let t2 = admin.get("/system/users").csrf();
-    admin.post(
-        "/system/users/add",
-        &[
-            ("_csrf", &t2),
-            ("name", "kato"),
-            ("role", "auditor"),
-            ("password", "shiroi-kumo-no-ue"),
-            ("password_again", "shiroi-kumo-no-ue"),
-        ],
-    );
-    let (kato, _) = login(&b, "kato", "shiroi-kumo-no-ue");
+    let kato = add_user(&b, &admin, "kato", "auditor", "shiroi-kumo-no-ue");
     let page = kato.get("/system/time");
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("ntp-form"));
