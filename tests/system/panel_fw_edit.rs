@@ -20,7 +20,7 @@ use crate::firewall_packets::{
     tcp, tcp_from,
 };
 use crate::netns::Firewalld;
-use crate::panel_box::{Answer, Client, PanelBox, create_admin, login};
+use crate::panel_box::{Answer, Client, PanelBox, create_admin};
 use crate::panel_firewall::FirewallPanel;
 
 const ADMIN_PW: &str = "hanabi-to-yukata-2026";
@@ -70,19 +70,7 @@ fn audited(b: &PanelBox, event: &str) -> Vec<serde_json::Value> {
 
 /// Adds an auditor and logs them in.
 fn auditor(b: &PanelBox, admin: &Client) -> Client {
-    let csrf = admin.get("/system/users").csrf();
-    let a = admin.post(
-        "/system/users/add",
-        &[
-            ("_csrf", &csrf),
-            ("name", "suzuki"),
-            ("role", "auditor"),
-            ("password", AUDITOR_PW),
-            ("password_again", AUDITOR_PW),
-        ],
-    );
-    assert_eq!(a.status, 303, "{a:?}");
-    login(b, "suzuki", AUDITOR_PW).0
+    crate::panel_box::add_user(b, admin, "suzuki", "auditor", AUDITOR_PW)
 }
 
 /// The probation serial on the confirmation page.
@@ -446,6 +434,16 @@ fn panel_zone_opened_on_probation_goes_back_unconfirmed() {
     t.assert_dropped(
         "WAN → gateway:8081 after the settings refused",
         tcp(&t.wan, GW_WAN, 8081, FAIL_WAIT),
+    );
+    // The panel's record of the attempt is followed by one saying it was refused, and why.
+    let refused = audited(b, "panel_change_refused");
+    assert!(
+        refused.iter().any(|r| r["by"] == "tanaka"
+            && r["what"].as_str().is_some_and(|w| w.contains("wan"))
+            && r["why"]
+                .as_str()
+                .is_some_and(|w| w.contains("firewall.zones.wan.interfaces[1]"))),
+        "{refused:?}"
     );
 
     let changed = audited(b, "panel_firewall_zone_changed");

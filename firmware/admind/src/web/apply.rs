@@ -59,11 +59,22 @@ async fn new_version(
         .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
         .collect();
     let request = serde_json::json!({"op": "change", "set": set, "unset": unset, "why": why});
-    Ok(ask(&panel.sockets.settings, s, request)
-        .await?
-        .get("version")
-        .and_then(Value::as_u64)
-        .unwrap_or(0))
+    match ask(&panel.sockets.settings, s, request).await {
+        Ok(answer) => Ok(answer.get("version").and_then(Value::as_u64).unwrap_or(0)),
+        Err(refused) => {
+            // The page's own record (written first) says what was asked; this one says it
+            // did not happen, and why.
+            panel.audit.record_or_log(
+                "panel_change_refused",
+                serde_json::json!({
+                    "by": s.user,
+                    "what": why,
+                    "why": refused.chars().take(500).collect::<String>(),
+                }),
+            );
+            Err(refused)
+        }
+    }
 }
 
 /// Records an administrator's `event` about `subject` in the panel's audit log, with the
