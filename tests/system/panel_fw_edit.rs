@@ -271,6 +271,70 @@ fn panel_set_element_added_cuts_a_host_off_once_confirmed() {
     let removed = audited(b, "panel_firewall_set_element_removed");
     assert_eq!(removed.len(), 1, "{removed:?}");
     assert_eq!(removed[0]["subject"], "blocked");
+
+    // A new, empty set: bad names and a taken one refused next to the field; made on
+    // probation and confirmed; a set a rule uses cannot be deleted, an unused one can.
+    let new_set = |name: &str, family: &str| {
+        admin.post(
+            "/firewall/sets",
+            &[("_csrf", &csrf), ("name", name), ("family", family)],
+        )
+    };
+    for (name, family) in [
+        ("bad name!", "ipv4"),
+        ("blocked", "ipv4"),
+        ("mamori_x", "ipv4"),
+        ("partners6", "ipx"),
+    ] {
+        let a = new_set(name, family);
+        assert_eq!(a.status, 400, "{name} {family}: {a:?}");
+        assert!(a.body.contains(r#"id="new-set-error""#), "{}", a.body);
+    }
+    let a = new_set("partners6", "ipv6");
+    assert_pending(&a, b);
+    confirm(&admin, &csrf);
+    let sets = setting(&fw, "firewall.sets");
+    assert!(
+        sets.as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "partners6" && s["family"] == "ipv6"),
+        "{sets}"
+    );
+    let used = admin.get("/firewall/sets/blocked");
+    assert!(
+        !used.body.contains("delete-set-form"),
+        "a used set offers no delete"
+    );
+    let a = admin.post("/firewall/sets/blocked/delete", &[("_csrf", &csrf)]);
+    assert_eq!(a.status, 400, "{a:?}");
+    assert!(
+        a.body.contains(r#"id="delete-set-error""#) && a.body.contains("blocked-out"),
+        "names the rule that uses it: {}",
+        a.body
+    );
+    let unused = admin.get("/firewall/sets/partners6");
+    assert!(unused.body.contains("delete-set-form"), "{}", unused.body);
+    let a = admin.post("/firewall/sets/partners6/delete", &[("_csrf", &csrf)]);
+    assert_pending(&a, b);
+    confirm(&admin, &csrf);
+    let sets = setting(&fw, "firewall.sets");
+    assert!(
+        sets.as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["name"] != "partners6"),
+        "{sets}"
+    );
+    assert_eq!(audited(b, "panel_firewall_set_added").len(), 1);
+    assert_eq!(audited(b, "panel_firewall_set_deleted").len(), 1);
+    // Without the CSRF token, nothing.
+    assert_eq!(
+        admin
+            .post("/firewall/sets", &[("name", "x"), ("family", "ipv4")])
+            .status,
+        403
+    );
 }
 
 /// The WAN zone's form with input policy `input` and the WAN's other settings as they are.

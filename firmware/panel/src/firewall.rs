@@ -103,6 +103,8 @@ pub enum FwProblem {
     },
     /// No such element in the set (as given).
     NotInSet(String),
+    /// The set is used by these rules or port forwards.
+    SetInUse(String),
 }
 
 /// A rule as typed.
@@ -534,6 +536,56 @@ pub fn remove_element(sets: &[Set], name: &str, text: &str) -> Result<Vec<Set>, 
     Ok(out)
 }
 
+/// The most named sets the panel makes.
+pub const MAX_SETS: usize = 64;
+
+/// `sets` with a new, empty set `name` of `family` (`ipv4` or `ipv6`) holding networks
+/// and ranges: the new `firewall.sets` list.
+pub fn new_set(sets: &[Set], name: &str, family: &str) -> Result<Vec<Set>, FwProblem> {
+    let name = name.trim();
+    let set_name: mamori_firewall::model::SetName = name.parse().map_err(|_| FwProblem::BadName)?;
+    let family = match family {
+        "ipv4" => mamori_firewall::model::Family::Ipv4,
+        "ipv6" => mamori_firewall::model::Family::Ipv6,
+        _ => return Err(FwProblem::BadChoice),
+    };
+    if sets.iter().any(|s| s.name.as_str() == name) {
+        return Err(FwProblem::NameTaken);
+    }
+    if sets.len() >= MAX_SETS {
+        return Err(FwProblem::TooMany);
+    }
+    let mut out = sets.to_vec();
+    out.push(Set {
+        name: set_name,
+        family,
+        interval: true,
+        timeout: None,
+        elements: Vec::new(),
+    });
+    Ok(out)
+}
+
+/// `model`'s sets without set `name`, which no rule or port forward may use any more.
+pub fn delete_set(model: &FirewallConfig, name: &str) -> Result<Vec<Set>, FwProblem> {
+    let users = set_users(model, name);
+    if !users.is_empty() {
+        let names: Vec<String> = users.into_iter().map(|(n, _)| n).collect();
+        return Err(FwProblem::SetInUse(names.join(", ")));
+    }
+    let before = model.sets.len();
+    let out: Vec<Set> = model
+        .sets
+        .iter()
+        .filter(|s| s.name.as_str() != name)
+        .cloned()
+        .collect();
+    if out.len() == before {
+        return Err(FwProblem::NoSuchSet);
+    }
+    Ok(out)
+}
+
 /// The rules and port forwards that use set `name` (as a source or destination set): each
 /// name with what it does with what matches (`accept`, `drop`, `reject`; `forward` for a
 /// port forward, which lets it in).
@@ -953,5 +1005,33 @@ mod tests {
             set_users(&m, "blocked"),
             vec![("drop-blocked".to_string(), "drop")]
         );
+    }
+
+    #[test]
+    fn sets_are_made_empty_and_deleted_only_when_unused() {
+        let made = new_set(&[], "blocklist", "ipv4").unwrap();
+        assert_eq!(made.len(), 1);
+        assert!(made[0].elements.is_empty() && made[0].interval);
+        assert_eq!(
+            new_set(&made, "blocklist", "ipv6"),
+            Err(FwProblem::NameTaken)
+        );
+        assert_eq!(new_set(&made, "bad name!", "ipv4"), Err(FwProblem::BadName));
+        assert_eq!(new_set(&made, "mamori_x", "ipv4"), Err(FwProblem::BadName));
+        assert_eq!(new_set(&made, "other", "ipx"), Err(FwProblem::BadChoice));
+        let model = FirewallConfig {
+            sets: made,
+            ..FirewallConfig::default()
+        };
+        assert_eq!(delete_set(&model, "blocklist").unwrap(), Vec::new());
+        assert_eq!(delete_set(&model, "nothing"), Err(FwProblem::NoSuchSet));
+        let model = self::model(
+            r#"{"sets": [{"name": "blocklist", "family": "ipv4"}],
+                "rules": [{"name": "block", "source_set": "blocklist", "action": "drop"}]}"#,
+        );
+        assert!(matches!(
+            delete_set(&model, "blocklist"),
+            Err(FwProblem::SetInUse(users)) if users.contains("block")
+        ));
     }
 }

@@ -566,6 +566,13 @@ texts! {
     fw_problem_in_set: "すでに集合にあります: {}", "Already in the set: {}";
     fw_problem_overlap: "{} は集合の {} と重なります。", "{} overlaps {} in the set.";
     fw_problem_not_in_set: "集合にありません: {}", "Not in the set: {}";
+    fw_problem_set_in_use: "この集合は次の規則で使われています: {}。先にそれらを変更してください。", "These rules use the set: {}. Change them first.";
+    fw_new_set: "アドレスの集合を作る", "New address set";
+    fw_new_set_help: "空の集合を作ります。規則の送信元や宛先に使うまでは何も変わりません(英数字と - _ . で 32 文字まで)。", "An empty set: it changes nothing until a rule uses it (up to 32 letters, digits, -, _ and .).";
+    fw_set_family_field: "アドレスの種類", "Address type";
+    fw_set_create: "作る", "Create";
+    fw_set_delete: "この集合を削除", "Delete this set";
+    fw_set_delete_help: "どの規則にも使われていない集合だけ削除できます。", "Only a set no rule uses can be deleted.";
     ip: "IP アドレス", "IP address";
     mac: "MAC アドレス", "MAC address";
     vendor: "メーカー", "Maker";

@@ -90,6 +90,9 @@ struct FirewallPage {
     sets: Vec<SetRow>,
     rule: RuleDraft,
     rule_error: Option<String>,
+    /// The new set form: the name typed, and what is wrong.
+    set_name: String,
+    set_error: Option<String>,
     forward: ForwardDraft,
     forward_error: Option<String>,
     row_error: Option<String>,
@@ -161,6 +164,7 @@ fn set_problem_text(t: &Texts, p: &FwProblem) -> String {
         FwProblem::AlreadyInSet(e) => fill(t.fw_problem_in_set, e),
         FwProblem::Overlaps { element, other } => fill(&fill(t.fw_problem_overlap, element), other),
         FwProblem::NotInSet(e) => fill(t.fw_problem_not_in_set, e),
+        FwProblem::SetInUse(users) => fill(t.fw_problem_set_in_use, users),
         _ => t.bad_request.into(),
     }
 }
@@ -292,6 +296,8 @@ async fn page(panel: &Panel, s: &Session) -> (FirewallPage, Value) {
             ..RuleDraft::default()
         },
         rule_error: None,
+        set_name: String::new(),
+        set_error: None,
         forward: ForwardDraft {
             protocol: "tcp".into(),
             ..ForwardDraft::default()
@@ -441,6 +447,53 @@ pub(crate) async fn add_rule(
         ("firewall.rules", new),
         p,
         |p| &mut p.rule_error,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NewSetForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+    family: String,
+}
+
+/// `POST /firewall/sets`: a new, empty address set (it opens nothing until a rule uses
+/// it), on probation like every firewall change.
+pub(crate) async fn add_set(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    form: Result<Form<NewSetForm>, FormRejection>,
+) -> Response {
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
+    let (mut p, model) = page(&panel, &s).await;
+    let t = p.c.t;
+    p.set_name = f.name.chars().take(64).collect();
+    let sets: Vec<mamori_firewall::model::Set> =
+        serde_json::from_value(model["sets"].clone()).unwrap_or_default();
+    let new = match firewall::new_set(&sets, &f.name, &f.family) {
+        Ok(new) => new,
+        Err(e) => {
+            p.set_error = Some(problem_text(t, &e));
+            return render_status(StatusCode::BAD_REQUEST, &p);
+        }
+    };
+    let new: Vec<Value> = new
+        .iter()
+        .filter_map(|st| serde_json::to_value(st).ok())
+        .collect();
+    let name = f.name.trim().to_string();
+    save(
+        &panel,
+        &s,
+        &peer,
+        ("panel_firewall_set_added", &name),
+        ("firewall.sets", new),
+        p,
+        |p| &mut p.set_error,
     )
     .await
 }
@@ -694,4 +747,4 @@ pub(crate) async fn devices(State(panel): State<Arc<Panel>>, headers: HeaderMap)
     render(&DevicesPage { c, devices, error })
 }
 
-csrf_form!(RuleForm, ForwardForm, ChangeForm, ConfirmForm);
+csrf_form!(RuleForm, ForwardForm, ChangeForm, ConfirmForm, NewSetForm);

@@ -57,6 +57,9 @@ struct SetPage {
     add_text: String,
     add_error: Option<String>,
     remove_error: Option<String>,
+    /// No rule uses the set: it may be deleted.
+    deletable: bool,
+    delete_error: Option<String>,
     error: Option<String>,
 }
 
@@ -100,6 +103,8 @@ fn page(s: &Session, model: &FirewallConfig, set: &Set) -> SetPage {
         add_text: String::new(),
         add_error: None,
         remove_error: None,
+        deletable: firewall::set_users(model, name).is_empty(),
+        delete_error: None,
         error: None,
         name: name.to_string(),
         c,
@@ -296,4 +301,39 @@ pub(crate) async fn remove(
     .await
 }
 
-csrf_form!(AddForm, RemoveForm);
+#[derive(Deserialize)]
+pub(crate) struct DeleteForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+}
+
+/// `POST /firewall/sets/<name>/delete`: a set no rule or port forward uses (removing it
+/// opens nothing), on probation like every firewall change.
+pub(crate) async fn delete(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    form: Result<Form<DeleteForm>, FormRejection>,
+) -> Response {
+    let (id, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    or_answer!(checked(&s, form));
+    let (model, set) = or_answer!(set_of(&panel, &s, &name).await);
+    let p = page(&s, &model, &set);
+    let sets = match firewall::delete_set(&model, &name) {
+        Ok(sets) => sets,
+        Err(problem) => return refused(p, &problem, |p| &mut p.delete_error),
+    };
+    let change = Change {
+        sets,
+        event: "panel_firewall_set_deleted",
+        details: serde_json::json!({"set": name, "elements": set.elements.len()}),
+        opens: false,
+    };
+    save(&panel, (&id, &s), (&peer, ""), change, p, |p| {
+        &mut p.delete_error
+    })
+    .await
+}
+
+csrf_form!(AddForm, RemoveForm, DeleteForm);

@@ -132,7 +132,9 @@ pub fn router(panel: Arc<Panel>) -> Router {
             "/firewall/zones/{name}",
             get(firewall_zones::show).post(firewall_zones::save),
         )
+        .route("/firewall/sets", post(firewall::add_set))
         .route("/firewall/sets/{name}", get(firewall_sets::show))
+        .route("/firewall/sets/{name}/delete", post(firewall_sets::delete))
         .route("/firewall/sets/{name}/add", post(firewall_sets::add))
         .route("/firewall/sets/{name}/remove", post(firewall_sets::remove))
         .route("/system/audit", get(audit::page))
