@@ -517,4 +517,95 @@ fn panel_zone_opened_on_probation_goes_back_unconfirmed() {
             .any(|r| r["by"] == "tanaka" && r["subject"] == "wan"),
         "{changed:?}"
     );
+
+    // A DMZ added on its interface, a forwarding into it, then both taken away again.
+    let ruleset = || String::from_utf8_lossy(&t.gw.sh("nft list ruleset").stdout).into_owned();
+    let add_zone = |name: &str, interfaces: &str| {
+        admin.post(
+            "/firewall/zones",
+            &[
+                ("_csrf", &csrf),
+                ("name", name),
+                ("interfaces", interfaces),
+                ("current", ADMIN_PW),
+            ],
+        )
+    };
+    for (name, interfaces) in [("lan", "eth9"), ("dmz", "eth/9"), ("moon", "eth9")] {
+        let a = add_zone(name, interfaces);
+        assert_eq!(a.status, 400, "{name} {interfaces}: {a:?}");
+        assert!(a.body.contains(r#"id="zone-error""#), "{}", a.body);
+    }
+    let a = add_zone("dmz", "dmz0");
+    assert_pending(&a, b);
+    confirm(&admin, &csrf);
+    assert_eq!(
+        setting(&fw, "firewall.zones.dmz")["interfaces"],
+        serde_json::json!(["dmz0"])
+    );
+    assert!(
+        ruleset().contains("\"dmz0\""),
+        "the firewall runs the zone:\n{}",
+        ruleset()
+    );
+    let forwarding = |action: &str, from: &str, to: &str| {
+        admin.post(
+            "/firewall/forwardings",
+            &[
+                ("_csrf", &csrf),
+                ("action", action),
+                ("from", from),
+                ("to", to),
+                ("current", ADMIN_PW),
+            ],
+        )
+    };
+    let a = forwarding("add", "lan", "dmz");
+    assert_pending(&a, b);
+    confirm(&admin, &csrf);
+    let forwardings = setting(&fw, "firewall.forwardings");
+    assert!(
+        forwardings
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["from"] == "lan" && f["to"] == "dmz"),
+        "{forwardings}"
+    );
+    for (action, from, to) in [
+        ("add", "lan", "dmz"),
+        ("add", "lan", "lan"),
+        ("add", "lan", "guest"),
+        ("remove", "dmz", "lan"),
+    ] {
+        let a = forwarding(action, from, to);
+        assert_eq!(a.status, 400, "{action} {from} {to}: {a:?}");
+        assert!(a.body.contains(r#"id="forwarding-error""#), "{}", a.body);
+    }
+    // In use: the zone stays, and the page names what uses it.
+    let remove_zone = || {
+        admin.post(
+            "/firewall/zones/remove",
+            &[("_csrf", &csrf), ("name", "dmz")],
+        )
+    };
+    let a = remove_zone();
+    assert_eq!(a.status, 400, "{a:?}");
+    assert!(a.body.contains("lan → dmz"), "{}", a.body);
+    let a = forwarding("remove", "lan", "dmz");
+    assert_pending(&a, b);
+    confirm(&admin, &csrf);
+    let a = remove_zone();
+    assert_pending(&a, b);
+    confirm(&admin, &csrf);
+    assert!(setting(&fw, "firewall.zones.dmz").is_null());
+    assert!(!ruleset().contains("dmz0"), "{}", ruleset());
+    for event in [
+        "panel_firewall_zone_added",
+        "panel_firewall_forwarding_added",
+        "panel_firewall_forwarding_removed",
+        "panel_firewall_zone_removed",
+    ] {
+        assert_eq!(audited(b, event).len(), 1, "{event}");
+    }
 }

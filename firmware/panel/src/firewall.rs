@@ -105,6 +105,14 @@ pub enum FwProblem {
     NotInSet(String),
     /// The set is used by these rules or port forwards.
     SetInUse(String),
+    /// The zone is used by these rules or forwardings.
+    ZoneInUse(String),
+    /// `lan` and `wan` always exist; only `dmz` and `guest` are added or removed.
+    ZoneFixed,
+    /// The zone is there already (adding), or not (removing, forwarding).
+    ZoneThere,
+    /// The forwarding is there already, or not (removing).
+    ForwardingThere,
 }
 
 /// A rule as typed.
@@ -534,6 +542,104 @@ pub fn remove_element(sets: &[Set], name: &str, text: &str) -> Result<Vec<Set>, 
         .ok_or_else(|| FwProblem::NotInSet(text.trim().to_string()))?;
     set.elements.remove(at);
     Ok(out)
+}
+
+/// A new zone `name` (`dmz` or `guest`, not yet in `model`) on the interfaces of `text`,
+/// with its kind's defaults for the rest. Adding one always asks for the password: its
+/// interfaces' traffic, refused while in no zone, gets the zone's treatment.
+pub fn add_zone(
+    model: &FirewallConfig,
+    name: &str,
+    text: &str,
+) -> Result<(ZoneName, Zone), FwProblem> {
+    let kind = match zone_name(name) {
+        Some(k @ (ZoneName::Dmz | ZoneName::Guest)) => k,
+        Some(_) => return Err(FwProblem::ZoneFixed),
+        None => return Err(FwProblem::BadChoice),
+    };
+    if model.zones.get(kind).is_some() {
+        return Err(FwProblem::ZoneThere);
+    }
+    let interfaces = interfaces(text)?;
+    Ok((
+        kind,
+        Zone {
+            interfaces,
+            ..Zone::default()
+        },
+    ))
+}
+
+/// What uses zone `kind`: the rules (as their zone or destination zone), the forwardings.
+pub fn zone_users(model: &FirewallConfig, kind: ZoneName) -> Vec<String> {
+    let mut users: Vec<String> = model
+        .rules
+        .iter()
+        .filter(|r| r.zone == Some(kind) || r.dest_zone == Some(kind))
+        .map(|r| r.name.to_string())
+        .collect();
+    users.extend(
+        model
+            .forwardings
+            .iter()
+            .filter(|f| f.from == kind || f.to == kind)
+            .map(|f| format!("{} → {}", f.from.as_str(), f.to.as_str())),
+    );
+    users
+}
+
+/// Zone `name` (`dmz` or `guest`) removed from `model`, when nothing uses it.
+pub fn remove_zone(model: &FirewallConfig, name: &str) -> Result<ZoneName, FwProblem> {
+    let kind = match zone_name(name) {
+        Some(k @ (ZoneName::Dmz | ZoneName::Guest)) => k,
+        Some(_) => return Err(FwProblem::ZoneFixed),
+        None => return Err(FwProblem::BadChoice),
+    };
+    if model.zones.get(kind).is_none() {
+        return Err(FwProblem::ZoneThere);
+    }
+    let users = zone_users(model, kind);
+    if !users.is_empty() {
+        return Err(FwProblem::ZoneInUse(users.join(", ")));
+    }
+    Ok(kind)
+}
+
+/// `model`'s forwardings with `from` → `to` added (both zones defined, not the same) or,
+/// with `adding` false, removed: the new `firewall.forwardings` list.
+pub fn change_forwarding(
+    model: &FirewallConfig,
+    from: &str,
+    to: &str,
+    adding: bool,
+) -> Result<Vec<Value>, FwProblem> {
+    let (Some(from), Some(to)) = (zone_name(from), zone_name(to)) else {
+        return Err(FwProblem::BadChoice);
+    };
+    if from == to {
+        return Err(FwProblem::NeedsDestZone);
+    }
+    if model.zones.get(from).is_none() || model.zones.get(to).is_none() {
+        return Err(FwProblem::ZoneThere);
+    }
+    let there = model
+        .forwardings
+        .iter()
+        .any(|f| f.from == from && f.to == to);
+    if there == adding {
+        return Err(FwProblem::ForwardingThere);
+    }
+    let mut list: Vec<(ZoneName, ZoneName)> =
+        model.forwardings.iter().map(|f| (f.from, f.to)).collect();
+    if adding {
+        list.push((from, to));
+    } else {
+        list.retain(|(f, t)| !(*f == from && *t == to));
+    }
+    Ok(list
+        .into_iter()
+        .map(|(f, t)| serde_json::json!({"from": f.as_str(), "to": t.as_str()}))
+        .collect())
 }
 
 /// The most named sets the panel makes.
@@ -1033,5 +1139,54 @@ mod tests {
             delete_set(&model, "blocklist"),
             Err(FwProblem::SetInUse(users)) if users.contains("block")
         ));
+    }
+
+    #[test]
+    fn zones_are_added_and_removed_and_forwardings_changed() {
+        let m = model(
+            r#"{"zones": {"lan": {"interfaces": ["eth1"]}, "wan": {"interfaces": ["eth0"]}},
+                "rules": [{"name": "to-dmz", "zone": "wan", "dest_zone": "dmz", "direction": "forward", "action": "drop"}]}"#,
+        );
+        let (kind, zone) = add_zone(&m, "dmz", "eth2").unwrap();
+        assert_eq!(kind, ZoneName::Dmz);
+        assert_eq!(zone.interfaces.len(), 1);
+        assert_eq!(add_zone(&m, "lan", "eth2"), Err(FwProblem::ZoneFixed));
+        assert_eq!(add_zone(&m, "moon", "eth2"), Err(FwProblem::BadChoice));
+        assert!(matches!(
+            add_zone(&m, "guest", "eth/2"),
+            Err(FwProblem::BadInterface(_))
+        ));
+        assert_eq!(remove_zone(&m, "dmz"), Err(FwProblem::ZoneThere));
+        assert_eq!(remove_zone(&m, "wan"), Err(FwProblem::ZoneFixed));
+        let with_dmz = model(
+            r#"{"zones": {"dmz": {"interfaces": ["eth2"]}},
+                "forwardings": [{"from": "lan", "to": "wan"}, {"from": "lan", "to": "dmz"}],
+                "rules": [{"name": "to-dmz", "zone": "wan", "dest_zone": "dmz", "direction": "forward", "action": "drop"}]}"#,
+        );
+        assert!(matches!(
+            remove_zone(&with_dmz, "dmz"),
+            Err(FwProblem::ZoneInUse(u)) if u.contains("to-dmz") && u.contains("lan → dmz")
+        ));
+        let list = change_forwarding(&with_dmz, "dmz", "wan", true).unwrap();
+        assert_eq!(list.len(), 3);
+        assert_eq!(list[2], serde_json::json!({"from": "dmz", "to": "wan"}));
+        assert_eq!(
+            change_forwarding(&with_dmz, "lan", "dmz", true),
+            Err(FwProblem::ForwardingThere)
+        );
+        assert_eq!(
+            change_forwarding(&with_dmz, "lan", "dmz", false)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            change_forwarding(&with_dmz, "lan", "guest", true),
+            Err(FwProblem::ZoneThere)
+        );
+        assert_eq!(
+            change_forwarding(&with_dmz, "lan", "lan", true),
+            Err(FwProblem::NeedsDestZone)
+        );
     }
 }

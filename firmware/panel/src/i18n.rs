@@ -567,6 +567,18 @@ texts! {
     fw_problem_overlap: "{} は集合の {} と重なります。", "{} overlaps {} in the set.";
     fw_problem_not_in_set: "集合にありません: {}", "Not in the set: {}";
     fw_problem_set_in_use: "この集合は次の規則で使われています: {}。先にそれらを変更してください。", "These rules use the set: {}. Change them first.";
+    fw_problem_zone_in_use: "このゾーンは次で使われています: {}。先にそれらを変更してください。", "These use the zone: {}. Change them first.";
+    fw_problem_zone_fixed: "lan と wan は常にあるゾーンです(追加・削除できるのは dmz と guest だけです)。", "lan and wan always exist (only dmz and guest are added or removed).";
+    fw_problem_zone_there: "そのゾーンはすでにあるか、まだありません。", "That zone is there already, or not yet.";
+    fw_problem_forwarding_there: "その転送はすでにあるか、ありません。", "That forwarding is there already, or not.";
+    fw_add_zone: "ゾーンを追加", "Add a zone";
+    fw_add_zone_help: "DMZ(公開サーバー用)やゲスト用のネットワークを、そのインターフェースとともに追加します。ほかのゾーンとの通信は「ゾーン間の転送」で許可するまで止められます。", "A DMZ (for public servers) or a guest network, on its interfaces. Its traffic to other zones is refused until a forwarding allows it.";
+    fw_remove_zone: "削除", "Remove";
+    fw_forwardings: "ゾーン間の転送", "Forwardings between zones";
+    fw_forwardings_help: "左のゾーンから右のゾーンへの新しい接続を許可します(返りの通信は常に通ります)。", "New connections from the first zone to the second are allowed (replies always pass).";
+    fw_from_zone: "送信元ゾーン", "From zone";
+    fw_to_zone: "宛先ゾーン", "To zone";
+    fw_add_forwarding: "転送を追加", "Add the forwarding";
     fw_new_set: "アドレスの集合を作る", "New address set";
     fw_new_set_help: "空の集合を作ります。規則の送信元や宛先に使うまでは何も変わりません(英数字と - _ . で 32 文字まで)。", "An empty set: it changes nothing until a rule uses it (up to 32 letters, digits, -, _ and .).";
     fw_set_family_field: "アドレスの種類", "Address type";

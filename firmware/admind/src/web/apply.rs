@@ -155,7 +155,7 @@ pub(crate) async fn audited_firewall_change(
     what: (&str, &str),
     set: Vec<(String, Value)>,
 ) -> Result<FirewallApplied, String> {
-    audited_firewall_change_noting(panel, s, from, what, Value::Null, set).await
+    audited_firewall_change_noting(panel, s, from, what, Value::Null, (set, Vec::new())).await
 }
 
 /// [`audited_firewall_change`] whose audit record also holds the fields of `details` (the
@@ -166,10 +166,10 @@ pub(crate) async fn audited_firewall_change_noting(
     from: std::net::IpAddr,
     (event, subject): (&str, &str),
     details: Value,
-    set: Vec<(String, Value)>,
+    (set, unset): (Vec<(String, Value)>, Vec<String>),
 ) -> Result<FirewallApplied, String> {
     audit_first(panel, s, from, (event, subject), details)?;
-    let version = new_version(panel, s, set, Vec::new(), &format!("{event}: {subject}")).await?;
+    let version = new_version(panel, s, set, unset, &format!("{event}: {subject}")).await?;
     let answer = ask(
         &panel.sockets.firewalld,
         s,

@@ -90,6 +90,13 @@ struct FirewallPage {
     sets: Vec<SetRow>,
     rule: RuleDraft,
     rule_error: Option<String>,
+    /// The zones that may still be added (`dmz`, `guest`), and every zone defined.
+    addable_zones: Vec<&'static str>,
+    zone_names: Vec<&'static str>,
+    zone_error: Option<String>,
+    /// The forwardings in force, `(from, to)`.
+    forwardings: Vec<(String, String)>,
+    forwarding_error: Option<String>,
     /// The new set form: the name typed, and what is wrong.
     set_name: String,
     set_error: Option<String>,
@@ -165,6 +172,10 @@ fn set_problem_text(t: &Texts, p: &FwProblem) -> String {
         FwProblem::Overlaps { element, other } => fill(&fill(t.fw_problem_overlap, element), other),
         FwProblem::NotInSet(e) => fill(t.fw_problem_not_in_set, e),
         FwProblem::SetInUse(users) => fill(t.fw_problem_set_in_use, users),
+        FwProblem::ZoneInUse(users) => fill(t.fw_problem_zone_in_use, users),
+        FwProblem::ZoneFixed => t.fw_problem_zone_fixed.into(),
+        FwProblem::ZoneThere => t.fw_problem_zone_there.into(),
+        FwProblem::ForwardingThere => t.fw_problem_forwarding_there.into(),
         _ => t.bad_request.into(),
     }
 }
@@ -296,6 +307,20 @@ async fn page(panel: &Panel, s: &Session) -> (FirewallPage, Value) {
             ..RuleDraft::default()
         },
         rule_error: None,
+        addable_zones: ["dmz", "guest"]
+            .into_iter()
+            .filter(|z| model["zones"][*z].is_null())
+            .collect(),
+        zone_names: ["lan", "wan", "dmz", "guest"]
+            .into_iter()
+            .filter(|z| !model["zones"][*z].is_null())
+            .collect(),
+        zone_error: None,
+        forwardings: list(&model["forwardings"])
+            .iter()
+            .map(|f| (text(f, "from"), text(f, "to")))
+            .collect(),
+        forwarding_error: None,
         set_name: String::new(),
         set_error: None,
         forward: ForwardDraft {
@@ -447,6 +472,180 @@ pub(crate) async fn add_rule(
         ("firewall.rules", new),
         p,
         |p| &mut p.rule_error,
+    )
+    .await
+}
+
+/// The model in force as the firewall crate's type, for the checks that need it whole.
+fn typed(model: &Value) -> mamori_firewall::FirewallConfig {
+    serde_json::from_value(model.clone()).unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ZoneAddForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    interfaces: String,
+    #[serde(default)]
+    current: String,
+}
+
+/// `POST /firewall/zones`: a `dmz` or `guest` zone on its interfaces, with its kind's
+/// defaults; always the password again (its interfaces' traffic gets a zone's treatment).
+pub(crate) async fn add_zone(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    form: Result<Form<ZoneAddForm>, FormRejection>,
+) -> Response {
+    let (id, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
+    let (mut p, model) = page(&panel, &s).await;
+    let t = p.c.t;
+    let (kind, zone) = match firewall::add_zone(&typed(&model), &f.name, &f.interfaces) {
+        Ok(v) => v,
+        Err(e) => {
+            p.zone_error = Some(problem_text(t, &e));
+            return render_status(StatusCode::BAD_REQUEST, &p);
+        }
+    };
+    p = or_answer!(
+        reauth(
+            &panel,
+            (&id, &s),
+            &peer,
+            &f.current,
+            "firewall zone added",
+            p,
+            |p| { &mut p.zone_error }
+        )
+        .await
+    );
+    let value = serde_json::to_value(&zone).unwrap_or_default();
+    let result = super::apply::audited_firewall_change(
+        &panel,
+        &s,
+        source(&peer),
+        ("panel_firewall_zone_added", kind.as_str()),
+        vec![(format!("firewall.zones.{}", kind.as_str()), value)],
+    )
+    .await;
+    super::apply::firewall_answer(
+        result,
+        t,
+        p,
+        |p| &mut p.error,
+        |p, why| p.zone_error = Some(why),
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ZoneRemoveForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+}
+
+/// `POST /firewall/zones/remove`: a `dmz` or `guest` zone no rule or forwarding uses.
+pub(crate) async fn remove_zone(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    form: Result<Form<ZoneRemoveForm>, FormRejection>,
+) -> Response {
+    let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
+    let (mut p, model) = page(&panel, &s).await;
+    let t = p.c.t;
+    let kind = match firewall::remove_zone(&typed(&model), &f.name) {
+        Ok(kind) => kind,
+        Err(e) => {
+            p.zone_error = Some(problem_text(t, &e));
+            return render_status(StatusCode::BAD_REQUEST, &p);
+        }
+    };
+    let result = super::apply::audited_firewall_change_noting(
+        &panel,
+        &s,
+        source(&peer),
+        ("panel_firewall_zone_removed", kind.as_str()),
+        Value::Null,
+        (
+            Vec::new(),
+            vec![format!("firewall.zones.{}", kind.as_str())],
+        ),
+    )
+    .await;
+    super::apply::firewall_answer(
+        result,
+        t,
+        p,
+        |p| &mut p.error,
+        |p, why| p.zone_error = Some(why),
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ForwardingForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    action: String,
+    from: String,
+    to: String,
+    #[serde(default)]
+    current: String,
+}
+
+/// `POST /firewall/forwardings`: which zone may open connections to which; adding one
+/// opens the way and asks for the password again, removing one does not.
+pub(crate) async fn forwarding(
+    State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    form: Result<Form<ForwardingForm>, FormRejection>,
+) -> Response {
+    let (id, s) = or_answer!(require(&panel, &headers, Role::Administrator));
+    let f = or_answer!(checked(&s, form));
+    let (mut p, model) = page(&panel, &s).await;
+    let t = p.c.t;
+    let adding = f.action == "add";
+    let list = match firewall::change_forwarding(&typed(&model), &f.from, &f.to, adding) {
+        Ok(list) => list,
+        Err(e) => {
+            p.forwarding_error = Some(problem_text(t, &e));
+            return render_status(StatusCode::BAD_REQUEST, &p);
+        }
+    };
+    if adding {
+        p = or_answer!(
+            reauth(
+                &panel,
+                (&id, &s),
+                &peer,
+                &f.current,
+                "firewall forwarding",
+                p,
+                |p| { &mut p.forwarding_error }
+            )
+            .await
+        );
+    }
+    let subject = format!("{} → {}", f.from, f.to);
+    let event = if adding {
+        "panel_firewall_forwarding_added"
+    } else {
+        "panel_firewall_forwarding_removed"
+    };
+    save(
+        &panel,
+        &s,
+        &peer,
+        (event, &subject),
+        ("firewall.forwardings", list),
+        p,
+        |p| &mut p.forwarding_error,
     )
     .await
 }
@@ -747,4 +946,13 @@ pub(crate) async fn devices(State(panel): State<Arc<Panel>>, headers: HeaderMap)
     render(&DevicesPage { c, devices, error })
 }
 
-csrf_form!(RuleForm, ForwardForm, ChangeForm, ConfirmForm, NewSetForm);
+csrf_form!(
+    RuleForm,
+    ForwardForm,
+    ChangeForm,
+    ConfirmForm,
+    NewSetForm,
+    ZoneAddForm,
+    ZoneRemoveForm,
+    ForwardingForm
+);

@@ -208,7 +208,7 @@ async fn save(
         source(peer),
         (change.event, &name),
         change.details,
-        vec![("firewall.sets".to_string(), value)],
+        (vec![("firewall.sets".to_string(), value)], Vec::new()),
     )
     .await;
     let t = p.c.t;

@@ -133,6 +133,9 @@ pub fn router(panel: Arc<Panel>) -> Router {
             get(firewall_zones::show).post(firewall_zones::save),
         )
         .route("/firewall/sets", post(firewall::add_set))
+        .route("/firewall/zones", post(firewall::add_zone))
+        .route("/firewall/zones/remove", post(firewall::remove_zone))
+        .route("/firewall/forwardings", post(firewall::forwarding))
         .route("/firewall/sets/{name}", get(firewall_sets::show))
         .route("/firewall/sets/{name}/delete", post(firewall_sets::delete))
         .route("/firewall/sets/{name}/add", post(firewall_sets::add))
