@@ -100,6 +100,12 @@ pub fn local_text(secs: u64) -> String {
     text.get(..19).unwrap_or(&text).to_string()
 }
 
+/// Unix seconds as Japan's time for people (`2026-12-04 09:30:00`): the pages' one way to
+/// show a moment the box keeps in UTC.
+pub fn jst_text(secs: u64) -> String {
+    local_text(secs).replace('T', " ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -231,11 +231,13 @@ impl Service {
     /// `general.audit_retention` says (put in force now for the current version, with the
     /// store's own chain).
     pub fn with_request_audit(mut self, audit: Arc<mamori_core::audit::AuditLog>) -> Self {
-        if let Err(e) = self.store.apply_audit_retention() {
-            tracing::error!(error = %e, "the audit retention could not be read");
-        }
-        if let Ok(Some(config)) = self.store.current_config() {
-            config.general.apply_audit_retention(&audit);
+        match self.store.current_config() {
+            Ok(Some(config)) => {
+                self.store.apply_audit_retention(&config.general);
+                config.general.apply_audit_retention(&audit);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "the audit retention could not be read"),
         }
         self.request_audit = Some(audit);
         self

@@ -143,13 +143,12 @@ impl Store {
         })
     }
 
-    /// Puts the version in force's audit retention on the store's own chain (at the
-    /// service's start; each change does it itself).
-    pub fn apply_audit_retention(&self) -> Result<(), StoreError> {
-        if let (Some(audit), Some(config)) = (&self.audit, self.current_config()?) {
-            config.general.apply_audit_retention(audit);
+    /// Puts `general`'s audit retention on the store's own chain (at the service's start;
+    /// each change does it itself).
+    pub fn apply_audit_retention(&self, general: &mamori_core::general::General) {
+        if let Some(audit) = &self.audit {
+            general.apply_audit_retention(audit);
         }
-        Ok(())
     }
 
     /// The store's directory.

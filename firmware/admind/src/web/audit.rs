@@ -143,10 +143,7 @@ pub(crate) async fn page(
 
 /// The retention in force, as `(days, MiB)`, from the settings' `general` section.
 fn keep_in_force(general: &Value) -> (u64, u64) {
-    let days = general["audit_retention"]
-        .as_str()
-        .and_then(|t| humantime::parse_duration(t.trim()).ok())
-        .map_or(0, |d| d.as_secs() / 86_400);
+    let days = super::json::whole_days(&general["audit_retention"]);
     (days, general["audit_max_mib"].as_u64().unwrap_or(0))
 }
 
@@ -259,11 +256,7 @@ pub(crate) async fn retention(
         p.keep_error = Some(why);
         return render_status(StatusCode::FORBIDDEN, &p);
     }
-    let value = if days == 0 {
-        "0s".to_string()
-    } else {
-        format!("{days}days")
-    };
+    let value = super::json::days_setting(days);
     let set = vec![
         (
             "general.audit_retention".to_string(),

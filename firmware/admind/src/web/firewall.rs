@@ -66,9 +66,9 @@ fn reverted(t: &Texts, last: &serde_json::Value, now: u64) -> Option<String> {
     if now.saturating_sub(at) > 86_400 {
         return None;
     }
-    // Japan's time, as the office reads it (the box keeps UTC).
-    let jst = mamori_core::clock::rfc3339_utc(at + 9 * 3600);
-    let when = format!("{} JST", jst.get(..16).unwrap_or(&jst).replace('T', " "));
+    // Japan's time, as the office reads it (the box keeps UTC), to the minute.
+    let jst = mamori_panel::clock::jst_text(at);
+    let when = format!("{} JST", jst.get(..16).unwrap_or(&jst));
     Some(fill(
         &fill(t.fw_reverted, last["serial"].as_u64().unwrap_or(0)),
         when,
@@ -363,15 +363,35 @@ async fn save(
     panel: &Panel,
     s: &Session,
     peer: &Peer,
-    (event, subject): (&str, &str),
+    what: (&str, &str),
     (key, value): (&str, Vec<Value>),
     p: FirewallPage,
     error_at: fn(&mut FirewallPage) -> &mut Option<String>,
 ) -> Response {
-    let t = p.c.t;
     let set = vec![(key.to_string(), Value::Array(value))];
-    let result =
-        super::apply::audited_firewall_change(panel, s, source(peer), (event, subject), set).await;
+    save_keys(panel, s, peer, what, (set, Vec::new()), p, error_at).await
+}
+
+/// [`save`] for keys set and removed.
+async fn save_keys(
+    panel: &Panel,
+    s: &Session,
+    peer: &Peer,
+    what: (&str, &str),
+    keys: (Vec<(String, Value)>, Vec<String>),
+    p: FirewallPage,
+    error_at: fn(&mut FirewallPage) -> &mut Option<String>,
+) -> Response {
+    let t = p.c.t;
+    let result = super::apply::audited_firewall_change_noting(
+        panel,
+        s,
+        source(peer),
+        what,
+        Value::Null,
+        keys,
+    )
+    .await;
     super::apply::firewall_answer(
         result,
         t,
@@ -524,21 +544,17 @@ pub(crate) async fn add_zone(
         .await
     );
     let value = serde_json::to_value(&zone).unwrap_or_default();
-    let result = super::apply::audited_firewall_change(
+    let set = vec![(format!("firewall.zones.{}", kind.as_str()), value)];
+    save_keys(
         &panel,
         &s,
-        source(&peer),
+        &peer,
         ("panel_firewall_zone_added", kind.as_str()),
-        vec![(format!("firewall.zones.{}", kind.as_str()), value)],
-    )
-    .await;
-    super::apply::firewall_answer(
-        result,
-        t,
+        (set, Vec::new()),
         p,
-        |p| &mut p.error,
-        |p, why| p.zone_error = Some(why),
+        |p| &mut p.zone_error,
     )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -566,25 +582,17 @@ pub(crate) async fn remove_zone(
             return render_status(StatusCode::BAD_REQUEST, &p);
         }
     };
-    let result = super::apply::audited_firewall_change_noting(
+    let unset = vec![format!("firewall.zones.{}", kind.as_str())];
+    save_keys(
         &panel,
         &s,
-        source(&peer),
+        &peer,
         ("panel_firewall_zone_removed", kind.as_str()),
-        Value::Null,
-        (
-            Vec::new(),
-            vec![format!("firewall.zones.{}", kind.as_str())],
-        ),
-    )
-    .await;
-    super::apply::firewall_answer(
-        result,
-        t,
+        (Vec::new(), unset),
         p,
-        |p| &mut p.error,
-        |p, why| p.zone_error = Some(why),
+        |p| &mut p.zone_error,
     )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -671,9 +679,7 @@ pub(crate) async fn add_set(
     let (mut p, model) = page(&panel, &s).await;
     let t = p.c.t;
     p.set_name = f.name.chars().take(64).collect();
-    let sets: Vec<mamori_firewall::model::Set> =
-        serde_json::from_value(model["sets"].clone()).unwrap_or_default();
-    let new = match firewall::new_set(&sets, &f.name, &f.family) {
+    let new = match firewall::new_set(&typed(&model).sets, &f.name, &f.family) {
         Ok(new) => new,
         Err(e) => {
             p.set_error = Some(problem_text(t, &e));

@@ -25,6 +25,23 @@ pub(crate) fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Whole days of a humantime duration as the settings hold it (`"30days"`, `"0s"`, or what
+/// they write back for longer periods: `"1month 29days 10h 30m"`); 0 when not one.
+pub(crate) fn whole_days(v: &Value) -> u64 {
+    v.as_str()
+        .and_then(|t| humantime::parse_duration(t.trim()).ok())
+        .map_or(0, |d| d.as_secs() / 86_400)
+}
+
+/// A number of days as a setting's duration: `"0s"` for none, else `"{days}d"`.
+pub(crate) fn days_setting(days: u64) -> String {
+    if days == 0 {
+        "0s".to_string()
+    } else {
+        format!("{days}d")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

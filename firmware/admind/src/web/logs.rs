@@ -52,8 +52,7 @@ pub(crate) struct LogsQuery {
 
 /// Microseconds since 1970 as Japan's time, to the second.
 fn jst(time_us: u64) -> String {
-    let text = mamori_core::clock::rfc3339_utc(time_us / 1_000_000 + 9 * 3600);
-    text.get(..19).unwrap_or(&text).replace('T', " ")
+    mamori_panel::clock::jst_text(time_us / 1_000_000)
 }
 
 pub(crate) async fn page(

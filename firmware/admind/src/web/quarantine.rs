@@ -100,7 +100,7 @@ async fn list_page(panel: &Panel, s: &Session, q: &str) -> ListPage {
         super::apply::relay_settings(panel, s)
             .await
             .ok()
-            .map(|smtp| retention_days(&smtp["quarantine_retention"]))
+            .map(|smtp| super::json::whole_days(&smtp["quarantine_retention"]))
     } else {
         None
     };
@@ -116,13 +116,6 @@ async fn list_page(panel: &Panel, s: &Session, q: &str) -> ListPage {
         error,
         c,
     }
-}
-
-/// Whole days of a humantime duration as the settings hold it (`"30days"`, `"0s"`).
-fn retention_days(v: &Value) -> u64 {
-    v.as_str()
-        .and_then(|t| humantime::parse_duration(t.trim()).ok())
-        .map_or(0, |d| d.as_secs() / 86_400)
 }
 
 #[derive(Deserialize)]
@@ -174,11 +167,7 @@ pub(crate) async fn retention(
         p.retention_error = Some(why);
         return render_status(StatusCode::FORBIDDEN, &p);
     }
-    let value = if days == 0 {
-        "0s".to_string()
-    } else {
-        format!("{days}d")
-    };
+    let value = super::json::days_setting(days);
     let set = vec![(
         "smtp.quarantine_retention".to_string(),
         Value::String(value.clone()),
@@ -506,12 +495,12 @@ mod tests {
 
     #[test]
     fn retention_reads_as_days() {
-        let days = |t: &str| retention_days(&serde_json::json!(t));
+        let days = |t: &str| super::super::json::whole_days(&serde_json::json!(t));
         assert_eq!(days("30days"), 30);
         assert_eq!(days("30d"), 30);
         assert_eq!(days("0s"), 0);
         assert_eq!(days("7days 12h"), 7);
-        assert_eq!(retention_days(&serde_json::json!(null)), 0);
+        assert_eq!(super::super::json::whole_days(&serde_json::json!(null)), 0);
         // What the settings write back for longer periods (months and years in it).
         for n in [60u64, 365, 3650] {
             let written = humantime::format_duration(std::time::Duration::from_secs(n * 86_400));

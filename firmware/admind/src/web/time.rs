@@ -55,7 +55,7 @@ fn problem_text(t: &Texts, p: &ClockProblem) -> String {
 
 /// Japan's time for people, to the minute.
 fn jst(secs: u64) -> String {
-    format!("{} JST", clock::local_text(secs).replace('T', " "))
+    format!("{} JST", clock::jst_text(secs))
 }
 
 async fn time_page(panel: &Panel, s: &Session) -> TimePage {
