@@ -185,6 +185,15 @@ pub(crate) async fn wait_path(c: &Client, want: &str) {
     panic!("not on {want} but {}", path(c).await);
 }
 
+/// Logs `user` in on the login page and waits for the dashboard.
+pub(crate) async fn log_in(c: &Client, base: &str, user: &str, password: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    fill(c, "user", user).await;
+    fill(c, "password", password).await;
+    click(c, "login").await;
+    wait_path(c, "/dashboard").await;
+}
+
 pub(crate) async fn path(c: &Client) -> String {
     c.current_url().await.unwrap().path().to_string()
 }
@@ -343,11 +352,7 @@ fn an_administrator_adds_a_dlp_rule_tries_it_and_approves_the_mail_it_holds() {
     let base = b.base();
     rt.block_on(async {
         let c = driver.browser().await;
-        c.goto(&format!("{base}/login")).await.unwrap();
-        fill(&c, "user", "tanaka").await;
-        fill(&c, "password", "umi-to-yama-no-aida").await;
-        click(&c, "login").await;
-        wait_path(&c, "/dashboard").await;
+        log_in(&c, &base, "tanaka", "umi-to-yama-no-aida").await;
         c.find(Locator::LinkText("漏えい対策ルール"))
             .await
             .unwrap()
@@ -398,11 +403,7 @@ fn an_administrator_adds_a_dlp_rule_tries_it_and_approves_the_mail_it_holds() {
     assert_eq!(to_customer(), 0, "held, not delivered");
     rt.block_on(async {
         let c = driver.browser().await;
-        c.goto(&format!("{base}/login")).await.unwrap();
-        fill(&c, "user", "tanaka").await;
-        fill(&c, "password", "umi-to-yama-no-aida").await;
-        click(&c, "login").await;
-        wait_path(&c, "/dashboard").await;
+        log_in(&c, &base, "tanaka", "umi-to-yama-no-aida").await;
         c.goto(&format!("{base}/mail/quarantine")).await.unwrap();
         click(&c, &format!("open-{id}")).await;
         wait_path(&c, &format!("/mail/quarantine/{id}")).await;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 
-use crate::browser::{Driver, click, fill, path, shot, text, wait_path, wait_text};
+use crate::browser::{Driver, click, fill, log_in, path, shot, text, wait_path, wait_text};
 use crate::common::wait_for;
 use crate::firewall_packets::{
     FAIL_WAIT, GW_WAN, LAN_HOST, OK_WAIT, Outcome, Server, Topology, WAN_HOST, ZONES, tcp,
@@ -75,11 +75,7 @@ fn browser_firewall_change_confirmed_and_one_left_to_roll_back() {
 
     rt.block_on(async {
         let c = driver.browser().await;
-        c.goto(&format!("{base}/login")).await.unwrap();
-        fill(&c, "user", "tanaka").await;
-        fill(&c, "password", ADMIN_PW).await;
-        click(&c, "login").await;
-        wait_path(&c, "/dashboard").await;
+        log_in(&c, &base, "tanaka", ADMIN_PW).await;
         c.find(Locator::LinkText("ファイアウォール"))
             .await
             .unwrap()

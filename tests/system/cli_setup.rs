@@ -8,7 +8,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{Mamori, Sink, hash_password, swaks, wait_for};
+use crate::common::{Sink, swaks, wait_for};
 use crate::panel_box::{PanelBox, login};
 
 const ADMIN_PW: &str = "asagao-no-tane-2026";
@@ -50,15 +50,7 @@ fn version(b: &PanelBox) -> String {
 #[test]
 fn the_console_wizard_sets_up_the_box_from_piped_answers() {
     let sink = Sink::start();
-    let provider = Mamori::start(
-        sink.port,
-        None,
-        &format!(
-            "[[smtp.accounts]]\nusername = \"office\"\npassword_hash = \"{}\"\n",
-            hash_password("provider-secret")
-        ),
-    );
-    let cert = provider.dir.path().join("data/tls/smtpd-cert.pem");
+    let (provider, cert) = crate::common::provider(sink.port, "provider-secret");
     let b = PanelBox::start(&format!(
         "[smtp.delivery]\nca_file = \"{}\"\n",
         cert.display()

@@ -151,6 +151,22 @@ fn unsafe_free_is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// A provider's submission server for the office's route: a second Mamori relaying to
+/// `sink_port`, with the account `office` / `password`; and its certificate, for the
+/// office's `smtp.delivery.ca_file`.
+pub fn provider(sink_port: u16, password: &str) -> (Mamori, std::path::PathBuf) {
+    let provider = Mamori::start(
+        sink_port,
+        None,
+        &format!(
+            "[[smtp.accounts]]\nusername = \"office\"\npassword_hash = \"{}\"\n",
+            hash_password(password)
+        ),
+    );
+    let cert = provider.dir.path().join("data/tls/smtpd-cert.pem");
+    (provider, cert)
+}
+
 /// A running `mamori smtpd` with its own data directory and configuration.
 pub struct Mamori {
     pub dir: tempfile::TempDir,

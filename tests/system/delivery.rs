@@ -9,15 +9,7 @@ use crate::common::*;
 #[test]
 fn smarthost_with_required_tls_and_auth() {
     let sink = Sink::start();
-    let provider = Mamori::start(
-        sink.port,
-        None,
-        &format!(
-            "[[smtp.accounts]]\nusername = \"office\"\npassword_hash = \"{}\"\n",
-            hash_password("provider-secret")
-        ),
-    );
-    let cert = provider.dir.path().join("data/tls/smtpd-cert.pem");
+    let (provider, cert) = crate::common::provider(sink.port, "provider-secret");
     let secret = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(secret.path(), "provider-secret\n").unwrap();
     let extra = format!(

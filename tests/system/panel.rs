@@ -683,17 +683,9 @@ fn the_panel_speaks_only_modern_tls() {
 /// TLS and AUTH while the password sits only in the settings service's secret file.
 #[test]
 fn the_route_is_tested_live_before_it_is_saved_and_then_carries_mail() {
-    use crate::common::{Mamori, Sink, wait_for};
+    use crate::common::{Sink, wait_for};
     let sink = Sink::start();
-    let provider = Mamori::start(
-        sink.port,
-        None,
-        &format!(
-            "[[smtp.accounts]]\nusername = \"office\"\npassword_hash = \"{}\"\n",
-            hash_password("provider-secret")
-        ),
-    );
-    let cert = provider.dir.path().join("data/tls/smtpd-cert.pem");
+    let (provider, cert) = crate::common::provider(sink.port, "provider-secret");
     let b = PanelBox::start(&format!(
         "[smtp.delivery]\nca_file = \"{}\"\n",
         cert.display()

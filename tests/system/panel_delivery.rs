@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::common::{Mamori, Sink, hash_password, swaks, wait_for};
+use crate::common::{Sink, swaks, wait_for};
 use crate::panel_box::{PanelBox, create_admin};
 
 const ADMIN_PW: &str = "hanabi-to-yukata-2026";
@@ -28,15 +28,7 @@ fn mail(b: &PanelBox, to: &str, subject: &str) {
 fn the_route_is_tested_before_it_is_saved_and_domains_get_their_own_route_and_tls() {
     let sink = Sink::start();
     let partner = Sink::start();
-    let provider = Mamori::start(
-        sink.port,
-        None,
-        &format!(
-            "[[smtp.accounts]]\nusername = \"office\"\npassword_hash = \"{}\"\n",
-            hash_password("provider-secret")
-        ),
-    );
-    let cert = provider.dir.path().join("data/tls/smtpd-cert.pem");
+    let (provider, cert) = crate::common::provider(sink.port, "provider-secret");
     let b = PanelBox::start(&format!(
         "[smtp]\noffice_domains = [\"office.test\"]\n\n[smtp.delivery]\nca_file = \"{}\"\n",
         cert.display()
