@@ -93,7 +93,7 @@ pub struct Panel {
     pub https_port: u16,
     /// The daemons' last answers for the dashboard, and when they came: many open tabs
     /// ask the daemons at most once a second between them.
-    pub dashboard_cache: Mutex<Option<(std::time::Instant, DashboardData)>>,
+    pub dashboard_cache: Mutex<Option<(std::time::Instant, Arc<DashboardData>)>>,
     /// How long a firewall change stays on probation unless confirmed (seconds).
     pub confirm_secs: u64,
     /// The journal directory the log page reads (`None`: the system journal).
@@ -119,19 +119,23 @@ pub type ReportCache = Option<(
 
 /// What the dashboard shows of the daemons: each one's `health` answer (or why there was
 /// none) in the order settingsd, smtpd, firewalld, and the queue's length.
-#[derive(Debug, Clone)]
+#[derive(Debug, Default)]
 pub struct DashboardData {
     /// The health answers.
     pub health: Vec<Result<serde_json::Value, String>>,
     /// Messages in the queue (`None`: the relay did not answer).
     pub queued: Option<usize>,
     /// The charts, drawn once per refresh in each language (Japanese, English).
-    pub charts: [Arc<DashboardCharts>; 2],
+    pub charts: [DashboardCharts; 2],
     /// The firewall's busiest rules (name, packets), and whether a change awaits
     /// confirmation.
-    pub firewall_rules: Arc<Vec<(String, u64)>>,
+    pub firewall_rules: Vec<(String, u64)>,
     /// See `firewall_rules`.
     pub firewall_pending: bool,
+    /// The page's content drawn from these answers, once a refresh for each language and
+    /// kind of reader (Japanese, English; auditor, administrator): every request in
+    /// between only frames it with the reader's own header.
+    pub bodies: [std::sync::OnceLock<Arc<str>>; 4],
 }
 
 /// The dashboard's charts in one language: drawn once a refresh, not once a request.

@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
 use mamori_panel::i18n::{Lang, Texts};
 use mamori_panel::users::Role;
 
-use super::{Chrome, ask, or_answer, render, require};
+use super::{Chrome, ask, or_answer, require};
 use crate::state::{DashboardCharts, DashboardData, Panel, lock};
 
 /// Japan's offset from UTC: the office's hours and days.
@@ -24,11 +25,11 @@ const FRESH_FOR: Duration = Duration::from_secs(1);
 
 /// The daemons' health and the queue's length: asked at once, all together, at most once
 /// a second (the answers are the same for every role that may see the dashboard).
-async fn daemons(panel: &Panel, s: &mamori_panel::session::Session) -> DashboardData {
+async fn daemons(panel: &Panel, s: &mamori_panel::session::Session) -> Arc<DashboardData> {
     if let Some((at, data)) = lock(&panel.dashboard_cache).as_ref()
         && at.elapsed() < FRESH_FOR
     {
-        return data.clone();
+        return Arc::clone(data);
     }
     let health = serde_json::json!({"op": "health"});
     let (settingsd, smtpd, firewalld, queue, activity, firewall) = tokio::join!(
@@ -53,14 +54,15 @@ async fn daemons(panel: &Panel, s: &mamori_panel::session::Session) -> Dashboard
     );
     let activity = activity.ok();
     let firewall = firewall.ok();
-    let data = DashboardData {
+    let data = Arc::new(DashboardData {
         health: vec![settingsd, smtpd, firewalld],
         queued: queue.ok().and_then(|q| q.as_array().map(Vec::len)),
-        charts: [Lang::Ja, Lang::En].map(|lang| Arc::new(charts(lang.texts(), activity.as_ref()))),
-        firewall_rules: Arc::new(busiest_rules(firewall.as_ref())),
+        charts: [Lang::Ja, Lang::En].map(|lang| charts(lang.texts(), activity.as_ref())),
+        firewall_rules: busiest_rules(firewall.as_ref()),
         firewall_pending: firewall.as_ref().is_some_and(|f| f["pending"].is_object()),
-    };
-    *lock(&panel.dashboard_cache) = Some((Instant::now(), data.clone()));
+        bodies: Default::default(),
+    });
+    *lock(&panel.dashboard_cache) = Some((Instant::now(), Arc::clone(&data)));
     data
 }
 
@@ -75,22 +77,33 @@ struct Row {
     last_error: String,
 }
 
+/// The page: the reader's header around the content drawn once a refresh.
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     c: Chrome,
+    body: Arc<str>,
+}
+
+/// The page's content for one language and kind of reader.
+#[derive(Template)]
+#[template(path = "dashboard_body.html")]
+struct DashboardBody<'a> {
+    t: &'static Texts,
+    /// The reader may act on the firewall (the link to a change awaiting confirmation).
+    admin: bool,
     rows: Vec<Row>,
     /// The charts (SVG), when the relay answered.
-    hours_chart: Option<String>,
-    days_chart: Option<String>,
+    hours_chart: Option<&'a str>,
+    days_chart: Option<&'a str>,
     /// Findings in the last 24 hours and 30 days.
     findings: Option<(u64, u64)>,
     /// Packets matched by the firewall's rules (the busiest first), and its probation.
-    firewall_rules: Vec<(String, u64)>,
+    firewall_rules: &'a [(String, u64)],
     firewall_pending: bool,
     queue: String,
-    fingerprint: String,
-    expires: String,
+    fingerprint: &'a str,
+    expires: &'a str,
     firmware: &'static str,
 }
 
@@ -173,17 +186,39 @@ pub(crate) async fn page(State(panel): State<Arc<Panel>>, headers: HeaderMap) ->
     let (_, s) = or_answer!(require(&panel, &headers, Role::Auditor));
     let c = Chrome::new(Some(&s), s.lang, |t| t.dashboard_title);
     let data = daemons(&panel, &s).await;
+    let slot = usize::from(s.lang == Lang::En) * 2 + usize::from(c.admin);
+    let body = data.bodies[slot]
+        .get_or_init(|| {
+            let cert = panel.cert.read().unwrap_or_else(|p| p.into_inner());
+            body(&data, (&cert.fingerprint, &cert.not_after), s.lang, c.admin)
+        })
+        .clone();
+    let page = DashboardPage { c, body };
+    let mut html = String::with_capacity(DashboardPage::SIZE_HINT + page.body.len());
+    match page.render_into(&mut html) {
+        Ok(()) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering the dashboard failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// The content of the page from the daemons' answers and the panel's certificate
+/// (fingerprint, end), in `lang`, for an administrator or not.
+fn body(data: &DashboardData, cert: (&str, &str), lang: Lang, admin: bool) -> Arc<str> {
+    let t = lang.texts();
     let names = ["settingsd", "smtpd", "firewalld"];
     let rows = names
         .iter()
-        .zip(data.health)
+        .zip(&data.health)
         .map(|(daemon, health)| match health {
             Ok(h) => Row {
                 daemon,
                 running: h["state"] == "running",
                 state: match h["state"].as_str() {
-                    Some("running") => c.t.state_running.to_string(),
-                    Some("degraded") => c.t.state_degraded.to_string(),
+                    Some("running") => t.state_running.to_string(),
+                    Some("degraded") => t.state_degraded.to_string(),
                     other => other.unwrap_or("?").to_string(),
                 },
                 version: h["version"].as_str().unwrap_or("").to_string(),
@@ -196,28 +231,74 @@ pub(crate) async fn page(State(panel): State<Arc<Panel>>, headers: HeaderMap) ->
             Err(why) => Row {
                 daemon,
                 running: false,
-                state: c.t.not_running.to_string(),
+                state: t.not_running.to_string(),
                 version: String::new(),
                 settings_version: "-".into(),
                 since: String::new(),
-                last_error: why,
+                last_error: why.clone(),
             },
         })
         .collect();
-    let queue = data.queued.map_or_else(|| "-".into(), |n| n.to_string());
-    let charts = data.charts[usize::from(s.lang == Lang::En)].clone();
-    let cert = panel.cert.read().unwrap_or_else(|p| p.into_inner()).clone();
-    render(&DashboardPage {
-        c,
+    let charts = &data.charts[usize::from(lang == Lang::En)];
+    let content = DashboardBody {
+        t,
+        admin,
         rows,
-        hours_chart: charts.hours.clone(),
-        days_chart: charts.days.clone(),
+        hours_chart: charts.hours.as_deref(),
+        days_chart: charts.days.as_deref(),
         findings: charts.findings,
-        firewall_rules: data.firewall_rules.to_vec(),
+        firewall_rules: &data.firewall_rules,
         firewall_pending: data.firewall_pending,
-        queue,
-        fingerprint: cert.fingerprint,
-        expires: cert.not_after,
+        queue: data.queued.map_or_else(|| "-".into(), |n| n.to_string()),
+        fingerprint: cert.0,
+        expires: cert.1,
         firmware: env!("CARGO_PKG_VERSION"),
-    })
+    };
+    match content.render() {
+        Ok(html) => html.into(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering the dashboard failed");
+            Arc::from("")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(pending: bool) -> DashboardData {
+        DashboardData {
+            health: vec![
+                Ok(serde_json::json!({"state": "running", "version": "1", "settings_version": 7})),
+                Err("<no answer>".into()),
+                Ok(serde_json::json!({"state": "degraded"})),
+            ],
+            queued: Some(3),
+            firewall_rules: vec![("allow-<ssh>".into(), 42)],
+            firewall_pending: pending,
+            ..DashboardData::default()
+        }
+    }
+
+    #[test]
+    fn the_content_is_drawn_for_the_readers_language_and_role() {
+        let d = data(true);
+        let cert = ("AB:CD", "2027-01-01T00:00:00Z");
+        let admin = body(&d, cert, Lang::Ja, true);
+        let auditor = body(&d, cert, Lang::En, false);
+        // A change awaiting confirmation is linked for administrators only.
+        assert!(admin.contains("id=\"firewall-pending\""));
+        assert!(!auditor.contains("firewall-pending"));
+        assert!(admin.contains(Lang::Ja.texts().state_running));
+        assert!(auditor.contains(Lang::En.texts().state_running));
+        assert!(auditor.contains(Lang::En.texts().not_running));
+        // The daemons' words are escaped, the certificate shown.
+        assert!(auditor.contains("&#60;no answer&#62;") || auditor.contains("&lt;no answer&gt;"));
+        assert!(admin.contains("allow-&#60;ssh&#62;") || admin.contains("allow-&lt;ssh&gt;"));
+        assert!(admin.contains("<code>AB:CD</code>"));
+        assert!(admin.contains("<dd id=\"queue\">3</dd>"));
+        // The page frames the content with the reader's own header.
+        assert!(!admin.contains("<html"));
+    }
 }
