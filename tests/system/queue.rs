@@ -155,3 +155,77 @@ fn hold_release_and_delete_through_the_control_socket() {
     );
     assert!(sink.messages()[0].0.contains("Subject: keep-me"));
 }
+
+/// A queue longer than `smtp.delivery.active_limit` (a newsletter while the carrier is
+/// down): the envelopes past the limit wait on disk, the counts stay right across a
+/// SIGKILL and a restart, and when the destination comes back every message arrives once.
+#[test]
+fn a_queue_past_its_active_limit_waits_on_disk_and_delivers_each_message_once() {
+    const N: usize = 300;
+    let port = free_port();
+    let extra = format!("{FAST_RETRY}active_limit = 100\n");
+    let mut m = Mamori::start(port, None, &extra);
+    let script = r#"
+import smtplib, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+    for i in range(n):
+        s.sendmail("a@office.test", ["b@sink.test"],
+                   f"From: a@office.test\r\nTo: b@sink.test\r\nSubject: q-{i}\r\n\r\nbody {i}\r\n")
+print("sent", n)
+"#;
+    let (code, out) = python(script, &[&m.relay.to_string(), &N.to_string()]);
+    assert_eq!(code, 0, "{out}");
+    let stats = |m: &Mamori| -> serde_json::Value {
+        let (_, text, _) = m.queue(&["--json", "stats"]);
+        serde_json::from_str(&text).unwrap_or_default()
+    };
+    // Deferred again and again with the sink down: past half the limit they leave memory.
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            let s = stats(&m);
+            s["queued"] == N && s["parked"].as_u64().unwrap_or(0) >= (N - 100) as u64
+        }),
+        "stats: {}\nlog tail:\n{}",
+        stats(&m),
+        m.log()
+            .lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(
+        m.queue_json().as_array().map(Vec::len),
+        Some(N),
+        "the listing reads the disk too"
+    );
+    m.kill();
+    m.spawn();
+    assert!(
+        wait_for(Duration::from_secs(15), || stats(&m)["queued"] == N),
+        "after the restart: {}",
+        stats(&m)
+    );
+    let sink = Sink::start_on(port);
+    assert!(
+        wait_for(Duration::from_secs(60), || sink.count() >= N),
+        "delivered {} of {N}; stats {}; log:\n{}",
+        sink.count(),
+        stats(&m),
+        m.log()
+            .lines()
+            .filter(|l| l.contains("ERROR")
+                || l.contains("WARN")
+                || l.contains("scanned")
+                || l.contains("queue loaded"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(wait_for(Duration::from_secs(10), || stats(&m)["queued"] == 0));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(sink.count(), N, "each message once");
+    let subjects = subjects(&sink);
+    assert_eq!(subjects.len(), N, "every message, none twice");
+    assert!(subjects.contains("q-0") && subjects.contains(&format!("q-{}", N - 1)));
+}

@@ -103,7 +103,13 @@ pub async fn start_with(
         max: smtp.delivery.retry_max,
         lifetime: smtp.delivery.queue_lifetime,
     };
-    let queue = Queue::open(spool, stats.clone(), retry, config.general.hostname.clone())?;
+    let queue = Queue::open(
+        spool,
+        stats.clone(),
+        retry,
+        config.general.hostname.clone(),
+        smtp.delivery.active_limit,
+    )?;
     let audit = Arc::new(AuditLog::open(
         &mamori_core::audit::chain_dir(data_dir, "smtpd"),
         AUDIT_FILE_SIZE,
@@ -676,7 +682,14 @@ pub async fn handle_control(
         }),
         SmtpRequest::QueueRetry => Ok(serde_json::json!({ "scheduled": queue.retry_all() })),
         SmtpRequest::Stats => {
-            Ok(serde_json::to_value(queue.stats().snapshot()).unwrap_or_default())
+            let mut stats = serde_json::to_value(queue.stats().snapshot()).unwrap_or_default();
+            if let Some(map) = stats.as_object_mut() {
+                // The queue's length without listing it (most of a long queue waits on
+                // disk): for the dashboard and the metrics.
+                map.insert("queued".into(), queue.len().into());
+                map.insert("parked".into(), queue.parked_count().into());
+            }
+            Ok(stats)
         }
         SmtpRequest::QuarantineStats
         | SmtpRequest::Health

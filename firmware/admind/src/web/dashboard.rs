@@ -36,11 +36,7 @@ async fn daemons(panel: &Panel, s: &mamori_panel::session::Session) -> Arc<Dashb
         ask(&panel.sockets.settings, s, health.clone()),
         ask(&panel.sockets.smtpd, s, health.clone()),
         ask(&panel.sockets.firewalld, s, health),
-        ask(
-            &panel.sockets.smtpd,
-            s,
-            serde_json::json!({"op": "queue_list"})
-        ),
+        ask(&panel.sockets.smtpd, s, serde_json::json!({"op": "stats"})),
         ask(
             &panel.sockets.smtpd,
             s,
@@ -56,7 +52,10 @@ async fn daemons(panel: &Panel, s: &mamori_panel::session::Session) -> Arc<Dashb
     let firewall = firewall.ok();
     let data = Arc::new(DashboardData {
         health: vec![settingsd, smtpd, firewalld],
-        queued: queue.ok().and_then(|q| q.as_array().map(Vec::len)),
+        queued: queue
+            .ok()
+            .and_then(|q| q["queued"].as_u64())
+            .and_then(|n| usize::try_from(n).ok()),
         charts: [Lang::Ja, Lang::En].map(|lang| charts(lang.texts(), activity.as_ref())),
         firewall_rules: busiest_rules(firewall.as_ref()),
         firewall_pending: firewall.as_ref().is_some_and(|f| f["pending"].is_object()),

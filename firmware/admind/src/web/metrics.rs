@@ -52,7 +52,7 @@ pub(crate) async fn scrape(State(panel): State<Arc<Panel>>, headers: HeaderMap) 
     }
     let s = scraper();
     let health = serde_json::json!({"op": "health"});
-    let (settingsd, smtpd, firewalld, stats, quarantine, queue, fw) = tokio::join!(
+    let (settingsd, smtpd, firewalld, stats, quarantine, fw) = tokio::join!(
         ask(&panel.sockets.settings, &s, health.clone()),
         ask(&panel.sockets.smtpd, &s, health.clone()),
         ask(&panel.sockets.firewalld, &s, health),
@@ -61,11 +61,6 @@ pub(crate) async fn scrape(State(panel): State<Arc<Panel>>, headers: HeaderMap) 
             &panel.sockets.smtpd,
             &s,
             serde_json::json!({"op": "quarantine_stats"})
-        ),
-        ask(
-            &panel.sockets.smtpd,
-            &s,
-            serde_json::json!({"op": "queue_list"})
         ),
         ask(
             &panel.sockets.firewalld,
@@ -82,11 +77,9 @@ pub(crate) async fn scrape(State(panel): State<Arc<Panel>>, headers: HeaderMap) 
             ("firewalld", running(&firewalld)),
             ("admind", true),
         ],
+        queued: stats.as_ref().ok().and_then(|s| s["queued"].as_u64()),
         smtp: stats.ok(),
         quarantine: quarantine.ok(),
-        queued: queue
-            .ok()
-            .and_then(|q| q.as_array().map(|a| a.len() as u64)),
         firewall: fw.ok().map(|f| f["counters"].clone()),
     };
     (

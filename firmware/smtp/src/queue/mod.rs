@@ -8,11 +8,13 @@
 
 pub mod bounce;
 pub mod pacing;
+mod resident;
 pub mod retention;
 pub mod schedule;
 pub mod transport;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -205,6 +207,15 @@ struct Inner {
     generated: std::sync::RwLock<Pipeline>,
     /// What bounces may carry to the outside.
     bounces: std::sync::RwLock<bounce::BouncePolicy>,
+    /// At most this many envelopes in `entries` (see [`resident`]).
+    active_limit: usize,
+    /// Messages in the spool and not in `entries`.
+    parked: AtomicUsize,
+    /// The earliest wake time of a parked message that is not held (`resident::NO_WAKE`:
+    /// none known); the scheduler scans the spool shortly before it.
+    parked_wake: AtomicU64,
+    /// When the spool was last scanned (Unix seconds).
+    last_scan: AtomicU64,
 }
 
 /// The queue handle, cheap to clone.
@@ -214,37 +225,39 @@ pub struct Queue {
 }
 
 impl Queue {
-    /// Opens the queue over `spool`, indexing every message found there.
+    /// Opens the queue over `spool`, keeping at most `active_limit` envelopes in memory.
+    /// Nothing is read yet: the scheduler's first scan brings back what is due, so a
+    /// start with a long queue listens at once.
     pub fn open(
         spool: Spool,
         stats: Arc<Stats>,
         retry: RetryPolicy,
         hostname: String,
+        active_limit: usize,
     ) -> Result<Self, QueueError> {
-        let mut entries = HashMap::new();
-        for env in spool.load_all()? {
-            entries.insert(
-                env.id.clone(),
-                Entry {
-                    env,
-                    in_flight: 0,
-                    deleted: false,
-                },
-            );
-        }
-        tracing::info!(messages = entries.len(), "queue loaded from spool");
         Ok(Self {
             inner: Arc::new(Inner {
                 spool,
-                entries: Mutex::new(entries),
+                entries: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
                 stats,
                 retry,
                 hostname,
                 generated: std::sync::RwLock::new(Pipeline::new()),
                 bounces: std::sync::RwLock::new(bounce::BouncePolicy::default()),
+                active_limit: active_limit.max(1),
+                parked: AtomicUsize::new(0),
+                // Everything in the spool is parked until the first scan.
+                parked_wake: AtomicU64::new(0),
+                last_scan: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// Loads what is due from the spool now (tests, and tools that read the queue without
+    /// its scheduler).
+    pub fn load_due(&self) {
+        self.refill(crate::datetime::unix_now());
     }
 
     /// Sets the stages that mail the box makes itself (bounces, notices) passes before it is
@@ -331,75 +344,97 @@ impl Queue {
         let env = tokio::task::spawn_blocking(move || spool.store(&env, &content).map(|()| env))
             .await
             .map_err(|e| QueueError::Join(e.to_string()))??;
-        self.entries().insert(
-            env.id.clone(),
-            Entry {
-                env,
-                in_flight: 0,
-                deleted: false,
-            },
-        );
+        let parked = {
+            let mut entries = self.entries();
+            if self.has_room(entries.len()) {
+                // A scan may have found the new file first: keep its entry.
+                entries.entry(env.id.clone()).or_insert(Entry {
+                    env,
+                    in_flight: 0,
+                    deleted: false,
+                });
+                None
+            } else {
+                Some(env.wake_at())
+            }
+        };
+        if let Some(wake) = parked {
+            self.note_parked(wake);
+        }
         self.inner.wake.notify_one();
         Ok(())
     }
 
     /// Summaries of every queued message, oldest first.
     pub fn list(&self) -> Vec<Summary> {
-        let entries = self.entries();
-        let mut out: Vec<Summary> = entries
+        let summary = |env: &Envelope, active: bool| Summary {
+            id: env.id.clone(),
+            from: env.mail_from.clone(),
+            pending: env.pending().map(|r| r.address.clone()).collect(),
+            size: env.size,
+            arrived: env.arrived,
+            attempts: env.attempts,
+            next_attempt: env.next_attempt,
+            held: env.held.clone(),
+            active,
+            last_error: env.pending().find_map(|r| match &r.status {
+                RcptStatus::Pending { last_error } => last_error.clone(),
+                _ => None,
+            }),
+        };
+        let mut out: Vec<Summary> = self
+            .entries()
             .values()
             .filter(|e| !e.deleted)
-            .map(|e| Summary {
-                id: e.env.id.clone(),
-                from: e.env.mail_from.clone(),
-                pending: e.env.pending().map(|r| r.address.clone()).collect(),
-                size: e.env.size,
-                arrived: e.env.arrived,
-                attempts: e.env.attempts,
-                next_attempt: e.env.next_attempt,
-                held: e.env.held.clone(),
-                active: e.in_flight > 0,
-                last_error: e.env.pending().find_map(|r| match &r.status {
-                    RcptStatus::Pending { last_error } => last_error.clone(),
-                    _ => None,
-                }),
-            })
+            .map(|e| summary(&e.env, e.in_flight > 0))
             .collect();
+        if self.maybe_parked() {
+            out.extend(
+                self.parked_envelopes(false)
+                    .iter()
+                    .map(|env| summary(env, false)),
+            );
+        }
         out.sort_by(|a, b| a.arrived.cmp(&b.arrived).then_with(|| a.id.cmp(&b.id)));
         out
     }
 
     /// The quarantine: held messages that DLP held, oldest first.
     pub fn quarantined(&self) -> Vec<QuarantineSummary> {
-        let entries = self.entries();
-        let mut out: Vec<QuarantineSummary> = entries
+        let summary = |env: &Envelope| {
+            let held = env.held.clone()?;
+            let dlp = env.dlp.as_ref()?;
+            Some(QuarantineSummary {
+                id: env.id.clone(),
+                from: env.mail_from.clone(),
+                recipients: env.pending().map(|r| r.address.clone()).collect(),
+                size: env.size,
+                arrived: env.arrived,
+                held,
+                rule: dlp.rule.clone(),
+                findings: dlp
+                    .findings
+                    .len()
+                    .max(dlp.totals.findings.iter().map(|c| c.count).sum::<usize>()),
+                problems: dlp.problems.len(),
+            })
+        };
+        let mut out: Vec<QuarantineSummary> = self
+            .entries()
             .values()
             .filter(|e| !e.deleted)
-            .filter_map(|e| {
-                let held = e.env.held.clone()?;
-                let dlp = e.env.dlp.as_ref()?;
-                Some(QuarantineSummary {
-                    id: e.env.id.clone(),
-                    from: e.env.mail_from.clone(),
-                    recipients: e.env.pending().map(|r| r.address.clone()).collect(),
-                    size: e.env.size,
-                    arrived: e.env.arrived,
-                    held,
-                    rule: dlp.rule.clone(),
-                    findings: dlp
-                        .findings
-                        .len()
-                        .max(dlp.totals.findings.iter().map(|c| c.count).sum::<usize>()),
-                    problems: dlp.problems.len(),
-                })
-            })
+            .filter_map(|e| summary(&e.env))
             .collect();
+        if self.maybe_parked() {
+            out.extend(self.parked_envelopes(true).iter().filter_map(summary));
+        }
         out.sort_by(|a, b| a.arrived.cmp(&b.arrived).then_with(|| a.id.cmp(&b.id)));
         out
     }
 
     /// One message's envelope and state.
     pub fn show(&self, id: &str) -> Result<Envelope, QueueError> {
+        self.ensure_resident(id);
         self.entries()
             .get(id)
             .filter(|e| !e.deleted)
@@ -417,6 +452,7 @@ impl Queue {
     /// refused: it leaves only through [`Self::release_held`], the quarantine's audited
     /// release-once path.
     pub async fn release(&self, id: &str) -> Result<(), QueueError> {
+        self.ensure_resident(id);
         {
             let entries = self.entries();
             if let Some(e) = entries.get(id).filter(|e| !e.deleted)
@@ -439,6 +475,7 @@ impl Queue {
     /// the same message at once, one succeeds and the other is told it is not held, so a
     /// quarantined message is delivered exactly once. Returns the envelope as it was.
     pub async fn release_held(&self, id: &str) -> Result<Envelope, QueueError> {
+        self.ensure_resident(id);
         let (before, after) = {
             let mut entries = self.entries();
             let e = entries
@@ -464,6 +501,7 @@ impl Queue {
     /// envelope as it was.
     pub async fn reject_held(&self, id: &str, reply: &str) -> Result<Envelope, QueueError> {
         let now = crate::datetime::unix_now();
+        self.ensure_resident(id);
         let (before, after) = {
             let mut entries = self.entries();
             let e = entries
@@ -505,6 +543,7 @@ impl Queue {
     }
 
     async fn modify(&self, id: &str, f: impl FnOnce(&mut Envelope)) -> Result<(), QueueError> {
+        self.ensure_resident(id);
         let env = {
             let mut entries = self.entries();
             let e = entries
@@ -527,6 +566,7 @@ impl Queue {
 
     /// Deletes a message without delivering or bouncing it.
     pub async fn delete(&self, id: &str) -> Result<(), QueueError> {
+        self.ensure_resident(id);
         let remove_now = {
             let mut entries = self.entries();
             let e = entries
@@ -556,7 +596,7 @@ impl Queue {
         Ok(())
     }
 
-    /// Makes every deferred (not held) message due now. Returns how many.
+    /// Makes every deferred (not held) message due now, parked ones too. Returns how many.
     pub fn retry_all(&self) -> usize {
         let mut n = 0;
         for e in self.entries().values_mut() {
@@ -564,6 +604,15 @@ impl Queue {
                 e.env.next_attempt = 0;
                 n += 1;
             }
+        }
+        if self.maybe_parked() {
+            let now = crate::datetime::unix_now();
+            let is_resident = |id: &str| self.entries().contains_key(id);
+            match self.inner.spool.wake_parked(now, &is_resident) {
+                Ok(woken) => n += woken,
+                Err(e) => tracing::error!(error = %e, "waking parked mail failed"),
+            }
+            self.note_wake(now);
         }
         self.inner.wake.notify_one();
         n
@@ -657,10 +706,30 @@ impl Queue {
                 if let Err(e) = self.finish(env).await {
                     tracing::error!(queue_id = %id, error = %e, "finishing message failed");
                 }
+                // Room was made: parked mail may come back.
+                if self.parked_count() > 0 {
+                    self.inner.wake.notify_one();
+                }
             }
             Some((env, Finish::Retry)) => {
                 if let Err(e) = self.persist(env).await {
                     tracing::error!(queue_id = %id, error = %e, "recording delivery state failed");
+                } else {
+                    // Its state and wake time are on disk: it may leave memory.
+                    let parked = {
+                        let mut entries = self.entries();
+                        let idle = entries
+                            .get(id)
+                            .is_some_and(|e| e.in_flight == 0 && !e.deleted);
+                        if idle && self.should_park(entries.len()) {
+                            entries.remove(id).map(|e| e.env.wake_at())
+                        } else {
+                            None
+                        }
+                    };
+                    if let Some(wake) = parked {
+                        self.note_parked(wake);
+                    }
                 }
                 self.inner.wake.notify_one();
             }

@@ -151,7 +151,7 @@ mod tests {
             max: Duration::from_secs(600),
             lifetime: Duration::from_secs(3600),
         };
-        let queue = Queue::open(spool, Default::default(), retry, "mx.test".into()).unwrap();
+        let queue = Queue::open(spool, Default::default(), retry, "mx.test".into(), 100).unwrap();
         let audit = AuditLog::open(&dir.path().join("audit"), 1 << 20, 3).unwrap();
         let now = crate::datetime::unix_now();
         let old = queue_held(&queue, now - 40 * 86_400).await;

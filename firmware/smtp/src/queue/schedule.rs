@@ -58,9 +58,28 @@ impl Queue {
     /// Runs forever: hands due jobs to `pacer`, sleeping until the next is due or the
     /// queue is woken (new mail, release, retry, a job completed).
     pub async fn run_scheduler(self, pacer: Arc<Pacer>) {
+        // First: clear delivery states left by a crash, and give the files of a spool
+        // from an earlier release their wake times.
+        let spool = self.spool().clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Err(e) = spool.remove_orphan_states() {
+                tracing::warn!(error = %e, "clearing stale delivery states failed");
+            }
+            if let Err(e) = spool.keep_wake_times() {
+                tracing::error!(error = %e, "recording wake times failed");
+            }
+        })
+        .await;
         loop {
             let now = crate::datetime::unix_now();
-            let (jobs, next) = self.take_due(now);
+            if self.next_scan().is_some_and(|at| at <= now) && self.scan_room().is_some() {
+                let queue = self.clone();
+                let _ = tokio::task::spawn_blocking(move || queue.refill(now)).await;
+            }
+            let (jobs, mut next) = self.take_due(now);
+            if let Some(scan) = self.next_scan().filter(|_| self.scan_room().is_some()) {
+                next = Some(next.map_or(scan, |n| n.min(scan)));
+            }
             for job in jobs {
                 pacer.submit(job);
             }

@@ -247,6 +247,10 @@ pub struct Delivery {
     /// How long a message may wait in the queue before it bounces.
     #[serde(with = "humantime_serde")]
     pub queue_lifetime: Duration,
+    /// At most this many queued messages' envelopes in memory (Postfix's
+    /// `qmgr_message_active_limit`); the rest wait in the spool and come back when due, so
+    /// memory stays flat however long the queue grows.
+    pub active_limit: usize,
     /// Timeout to connect to a destination.
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
@@ -270,6 +274,7 @@ impl Default for Delivery {
             retry_initial: Duration::from_secs(300),
             retry_max: Duration::from_secs(4000),
             queue_lifetime: Duration::from_secs(5 * 24 * 3600),
+            active_limit: 10_000,
             connect_timeout: Duration::from_secs(30),
             command_timeout: Duration::from_secs(300),
             mx_port: 25,

@@ -166,6 +166,13 @@ pub fn check(general: &General, smtp: &Smtp, dlp: &DlpConfig, r: &mut Report) {
             "must be at least smtp.delivery.retry_initial",
         );
     }
+    if !(100..=1_000_000).contains(&d.active_limit) {
+        r.error(
+            "smtp.delivery.active_limit",
+            d.active_limit,
+            "must be from 100 to 1000000 messages (each takes a few KB of memory)",
+        );
+    }
     for (i, route) in d.routes.iter().enumerate() {
         if route.host.is_empty() || route.port == 0 {
             r.error(

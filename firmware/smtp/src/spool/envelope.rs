@@ -249,4 +249,19 @@ impl Envelope {
     pub fn pending(&self) -> impl Iterator<Item = &Recipient> {
         self.recipients.iter().filter(|r| r.is_pending())
     }
+
+    /// When the queue must next look at this message (Unix seconds): its next attempt (its
+    /// arrival before the first); [`HELD_WAKE`] while it is held (only an administrator's
+    /// action wakes it).
+    pub fn wake_at(&self) -> u64 {
+        if self.held.is_some() {
+            HELD_WAKE
+        } else {
+            self.next_attempt.max(self.arrived)
+        }
+    }
 }
+
+/// The wake time of a held message (2100-01-01): later than any retry, so a scan of the
+/// spool tells held mail from deferred mail by the file's time alone.
+pub const HELD_WAKE: u64 = 4_102_444_800;

@@ -12,12 +12,16 @@
 //! cut; per-recipient progress costs a state write only when something changes.
 
 pub mod envelope;
+mod wake;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-pub use envelope::{ClientInfo, DlpRecord, Envelope, Notify, RcptStatus, Recipient, Ret};
+pub use envelope::{
+    ClientInfo, DlpRecord, Envelope, HELD_WAKE, Notify, RcptStatus, Recipient, Ret,
+};
+pub use wake::ParkedScan;
 
 /// Why a spool operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +110,9 @@ impl Spool {
         for entry in fs::read_dir(&tmp).map_err(io_err("read", &tmp))?.flatten() {
             let _ = fs::remove_file(entry.path());
         }
-        Ok(Self { root })
+        let spool = Self { root };
+        spool.mark_wake_times_if_empty()?;
+        Ok(spool)
     }
 
     fn msg_path(&self, id: &str) -> PathBuf {
@@ -137,6 +143,8 @@ impl Spool {
             f.write_all(&header).map_err(io_err("write", &tmp))?;
             f.write_all(b"\n").map_err(io_err("write", &tmp))?;
             f.write_all(content).map_err(io_err("write", &tmp))?;
+            f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(env.wake_at()))
+                .map_err(io_err("set the time of", &tmp))?;
             f.sync_all().map_err(io_err("fsync", &tmp))?;
         }
         if dest.exists() {
@@ -161,7 +169,13 @@ impl Spool {
             f.sync_all().map_err(io_err("fsync", &tmp))?;
         }
         fs::rename(&tmp, &dest).map_err(io_err("rename", &dest))?;
-        sync_dir(&self.root.join("state"))
+        sync_dir(&self.root.join("state"))?;
+        // A hint for the queue's scans (the state just written decides): a wrong time only
+        // makes a scan look at the message early, or its next change put it right.
+        if let Err(e) = self.set_wake(&env.id, env.wake_at()) {
+            tracing::warn!(queue_id = %env.id, error = %e, "could not record the wake time");
+        }
+        Ok(())
     }
 
     /// Removes a message (delivered, bounced or deleted). Removing the `msg/` file is the
@@ -219,6 +233,13 @@ impl Spool {
                 }
             }
         }
+        self.remove_orphan_states()?;
+        out.sort_by(|a, b| a.arrived.cmp(&b.arrived).then_with(|| a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    /// Removes delivery states whose message is gone (a crash between the two removals).
+    pub fn remove_orphan_states(&self) -> Result<(), SpoolError> {
         let state_dir = self.root.join("state");
         for entry in fs::read_dir(&state_dir)
             .map_err(io_err("read", &state_dir))?
@@ -230,8 +251,7 @@ impl Spool {
                 let _ = fs::remove_file(entry.path());
             }
         }
-        out.sort_by(|a, b| a.arrived.cmp(&b.arrived).then_with(|| a.id.cmp(&b.id)));
-        Ok(out)
+        Ok(())
     }
 
     /// One message's envelope with its latest state.

@@ -25,7 +25,7 @@ fn context(smtp: Smtp, dir: &std::path::Path, pipeline: Pipeline) -> (Arc<Sessio
         max: std::time::Duration::from_secs(600),
         lifetime: std::time::Duration::from_secs(3600),
     };
-    let queue = Queue::open(spool, stats.clone(), retry, "mx.test".into()).unwrap();
+    let queue = Queue::open(spool, stats.clone(), retry, "mx.test".into(), 10_000).unwrap();
     let tls = crate::tls::server_config(None, dir, "mx.test").unwrap();
     let recipients = Arc::new(Recipients::new(
         smtp.accepted_domains.clone(),
