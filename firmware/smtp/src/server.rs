@@ -686,8 +686,13 @@ pub async fn handle_control(
             if let Some(map) = stats.as_object_mut() {
                 // The queue's length without listing it (most of a long queue waits on
                 // disk): for the dashboard and the metrics.
-                map.insert("queued".into(), queue.len().into());
-                map.insert("parked".into(), queue.parked_count().into());
+                let queued = queue.len();
+                map.insert("queued".into(), queued.into());
+                map.insert("in_memory".into(), queue.resident_count().into());
+                map.insert(
+                    "parked".into(),
+                    queued.saturating_sub(queue.resident_count()).into(),
+                );
             }
             Ok(stats)
         }

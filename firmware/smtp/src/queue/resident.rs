@@ -90,6 +90,11 @@ impl Queue {
         self.entries().len()
     }
 
+    /// How many queued messages have their envelope in memory (deleted ones excepted).
+    pub fn resident_count(&self) -> usize {
+        self.entries().values().filter(|e| !e.deleted).count()
+    }
+
     /// The room a scan may fill, when it is worth one: refills come in batches (a quarter
     /// of the limit, or all that is parked), not one scan per message delivered while a
     /// backlog drains.
@@ -106,10 +111,17 @@ impl Queue {
         resident < self.inner.active_limit
     }
 
-    /// How many messages the queue holds, in memory and parked.
+    /// How many messages the queue holds, in memory and parked: the spool's own count (a
+    /// directory listing, no file read), as the parked count kept in memory is a hint that
+    /// concurrent scans and deferrals may leave slightly off until the next scan.
     pub fn len(&self) -> usize {
-        let resident = self.entries().values().filter(|e| !e.deleted).count();
-        resident + self.inner.parked.load(Ordering::Relaxed)
+        match self.inner.spool.count() {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "counting the spool failed");
+                self.resident() + self.parked_count()
+            }
+        }
     }
 
     /// True when nothing is queued.
@@ -117,14 +129,16 @@ impl Queue {
         self.len() == 0
     }
 
-    /// How many messages are parked in the spool, out of memory.
+    /// How many messages are parked in the spool, out of memory (kept as messages are
+    /// parked and brought back; set again by each scan).
     pub fn parked_count(&self) -> usize {
         self.inner.parked.load(Ordering::Relaxed)
     }
 
-    /// Whether the spool may hold parked mail (always, before the first scan has counted).
+    /// Whether the spool holds mail that is not in memory (counted on disk: a listing must
+    /// not miss any).
     pub(super) fn maybe_parked(&self) -> bool {
-        self.parked_count() > 0 || self.inner.last_scan.load(Ordering::Relaxed) == 0
+        self.len() > self.resident_count()
     }
 
     /// When the scheduler should scan the spool next (Unix seconds), if ever.

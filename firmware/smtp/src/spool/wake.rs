@@ -145,6 +145,16 @@ impl Spool {
         Ok(scan)
     }
 
+    /// How many messages the spool holds (a directory listing; no file is read).
+    pub fn count(&self) -> Result<usize, SpoolError> {
+        let dir = self.root.join("msg");
+        Ok(fs::read_dir(&dir)
+            .map_err(io_err("read", &dir))?
+            .flatten()
+            .filter(|e| e.file_name().to_str().is_some_and(valid_id))
+            .count())
+    }
+
     /// Every message not `resident` in the queue's memory, with its wake time; `held_only`
     /// keeps those parked while held. For listings, which show every message anyway.
     pub fn parked(
