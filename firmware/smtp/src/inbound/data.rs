@@ -89,39 +89,96 @@ impl DataReceiver {
     /// message is too big). Returns `Some(n)` when the end of data was found after `n`
     /// bytes of `input` (the rest belongs to the next command), `None` if more is needed.
     pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Option<usize> {
-        for (i, &b) in input.iter().enumerate() {
-            match self.state {
-                State::Done => return Some(i),
-                State::LineStart if b == b'.' => self.state = State::Dot,
-                State::Dot if b == b'\r' => self.state = State::DotCr,
-                State::DotCr if b == b'\n' => {
-                    self.state = State::Done;
-                    return Some(i + 1);
-                }
-                State::DotCr => {
-                    // ".\r" then something else: the CR was bare; the dot was stuffing.
-                    self.flag(DataViolation::BareCr);
-                    self.push(b'\r', out);
-                    self.state = State::Middle;
-                    self.byte(b, out);
-                }
-                State::Cr if b == b'\n' => {
-                    self.push(b'\n', out);
-                    self.line_len = 0;
-                    self.state = State::LineStart;
-                }
-                State::Cr => {
-                    self.flag(DataViolation::BareCr);
-                    self.state = State::Middle;
-                    self.byte(b, out);
-                }
-                State::LineStart | State::Middle | State::Dot => {
-                    self.state = State::Middle;
-                    self.byte(b, out);
+        let mut i = 0;
+        while i < input.len() {
+            // Inside a line, everything up to the next CR or LF is content: copied at
+            // once, as byte-by-byte handling would (the limits checked for the run).
+            if self.state == State::Middle {
+                let rest = &input[i..];
+                let run = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len());
+                if run > 0 {
+                    self.content_run(&rest[..run], out);
+                    i += run;
+                    continue;
                 }
             }
+            if self.state == State::Done {
+                return Some(i);
+            }
+            self.step(input[i], out);
+            i += 1;
         }
         (self.state == State::Done).then_some(input.len())
+    }
+
+    /// One octet, in any state but `Done`.
+    fn step(&mut self, b: u8, out: &mut Vec<u8>) {
+        match self.state {
+            State::Done => {}
+            State::LineStart if b == b'.' => self.state = State::Dot,
+            State::Dot if b == b'\r' => self.state = State::DotCr,
+            State::DotCr if b == b'\n' => self.state = State::Done,
+            State::DotCr => {
+                // ".\r" then something else: the CR was bare; the dot was stuffing.
+                self.flag(DataViolation::BareCr);
+                self.push(b'\r', out);
+                self.state = State::Middle;
+                self.byte(b, out);
+            }
+            State::Cr if b == b'\n' => {
+                self.push(b'\n', out);
+                self.line_len = 0;
+                self.state = State::LineStart;
+            }
+            State::Cr => {
+                self.flag(DataViolation::BareCr);
+                self.state = State::Middle;
+                self.byte(b, out);
+            }
+            State::LineStart | State::Middle | State::Dot => {
+                self.state = State::Middle;
+                self.byte(b, out);
+            }
+        }
+    }
+
+    /// [`Self::feed`] one octet at a time, without the fast path: the reference the fast
+    /// path is tested against.
+    #[cfg(test)]
+    fn feed_bytewise(&mut self, input: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+        for (i, &b) in input.iter().enumerate() {
+            if self.state == State::Done {
+                return Some(i);
+            }
+            self.step(b, out);
+        }
+        (self.state == State::Done).then_some(input.len())
+    }
+
+    /// Content octets that are neither CR nor LF, in the middle of a line: the same as
+    /// [`Self::byte`] for each, in one step.
+    fn content_run(&mut self, run: &[u8], out: &mut Vec<u8>) {
+        let n = run.len();
+        // The first octet past the line limit, and the first past the size limit.
+        let long_at = self.max_line.saturating_sub(self.line_len);
+        let fits = usize::try_from(self.max_size.saturating_sub(self.size)).unwrap_or(usize::MAX);
+        match (long_at < n, fits < n) {
+            (true, true) if fits < long_at => {
+                self.flag(DataViolation::TooBig);
+                self.flag(DataViolation::LineTooLong);
+            }
+            (true, _) => {
+                self.flag(DataViolation::LineTooLong);
+                if fits < n {
+                    self.flag(DataViolation::TooBig);
+                }
+            }
+            (false, true) => self.flag(DataViolation::TooBig),
+            (false, false) => {}
+        }
+        self.line_len += n;
+        self.size += n as u64;
+        out.extend_from_slice(&run[..n.min(fits)]);
     }
 
     fn byte(&mut self, b: u8, out: &mut Vec<u8>) {
@@ -264,6 +321,58 @@ mod tests {
             let wire = format!("{stuffed}.\r\n");
             proptest::prop_assert_eq!(r.feed(wire.as_bytes(), &mut out), Some(wire.len()));
             proptest::prop_assert_eq!(out, content.into_bytes());
+        }
+    }
+
+    #[test]
+    fn the_first_limit_passed_is_the_one_reported() {
+        for (max_size, max_line, want) in [
+            (5, 5, DataViolation::LineTooLong),
+            (3, 5, DataViolation::TooBig),
+            (8, 2, DataViolation::LineTooLong),
+        ] {
+            let mut r = DataReceiver::new(max_size, max_line);
+            let mut out = Vec::new();
+            assert_eq!(r.feed(b"abcdefg\r\n.\r\n", &mut out), Some(12));
+            assert_eq!(r.finish(), Err(want), "{max_size} {max_line}");
+            assert!(out.len() as u64 <= max_size);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// The fast path decides exactly as one octet at a time: the same end, content,
+        /// size and first violation, however the input is cut into reads.
+        #[test]
+        fn the_fast_path_matches_the_octet_at_a_time_reading(
+            input in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b'b', b'.', b'\r', b'\n', 0xe3]),
+                0..400,
+            ),
+            cuts in proptest::collection::vec(1usize..50, 1..20),
+            max_size in 0u64..300,
+            max_line in 0usize..40,
+        ) {
+            let mut fast = DataReceiver::new(max_size, max_line);
+            let mut slow = DataReceiver::new(max_size, max_line);
+            let (mut out_fast, mut out_slow) = (Vec::new(), Vec::new());
+            let mut at = 0;
+            for cut in cuts.iter().cycle() {
+                if at >= input.len() {
+                    break;
+                }
+                let piece = &input[at..(at + cut).min(input.len())];
+                let a = fast.feed(piece, &mut out_fast);
+                let b = slow.feed_bytewise(piece, &mut out_slow);
+                proptest::prop_assert_eq!(a, b);
+                if a.is_some() {
+                    break;
+                }
+                at += piece.len();
+            }
+            proptest::prop_assert_eq!(&out_fast, &out_slow);
+            proptest::prop_assert_eq!(fast.finish(), slow.finish());
+            proptest::prop_assert_eq!(fast.line_len, slow.line_len);
         }
     }
 }

@@ -191,28 +191,55 @@ impl DataEncoder {
     /// Appends the encoding of `input` to `out`.
     pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
         out.reserve(input.len() + input.len() / 64 + 2);
-        for &b in input {
-            match b {
-                b'\r' => {
-                    if self.pending_cr {
-                        self.end_line(out);
-                    }
-                    self.pending_cr = true;
+        let mut i = 0;
+        while i < input.len() {
+            let b = input[i];
+            // A run of line content (no CR, no LF): its first octet as below, the rest
+            // copied at once.
+            if b != b'\r' && b != b'\n' && !self.pending_cr {
+                let rest = &input[i..];
+                let run = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len());
+                if self.at_line_start && b == b'.' {
+                    out.push(b'.');
                 }
-                b'\n' => {
+                out.extend_from_slice(&rest[..run]);
+                self.at_line_start = false;
+                i += run;
+                continue;
+            }
+            self.octet(b, out);
+            i += 1;
+        }
+    }
+
+    /// One octet of content.
+    fn octet(&mut self, b: u8, out: &mut Vec<u8>) {
+        match b {
+            b'\r' => {
+                if self.pending_cr {
                     self.end_line(out);
                 }
-                _ => {
-                    if self.pending_cr {
-                        self.end_line(out);
-                    }
-                    if self.at_line_start && b == b'.' {
-                        out.push(b'.');
-                    }
-                    out.push(b);
-                    self.at_line_start = false;
-                }
+                self.pending_cr = true;
             }
+            b'\n' => self.end_line(out),
+            _ => {
+                if self.pending_cr {
+                    self.end_line(out);
+                }
+                if self.at_line_start && b == b'.' {
+                    out.push(b'.');
+                }
+                out.push(b);
+                self.at_line_start = false;
+            }
+        }
+    }
+
+    /// [`Self::push`] one octet at a time: the reference the fast path is tested against.
+    #[cfg(test)]
+    fn push_bytewise(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        for &b in input {
+            self.octet(b, out);
         }
     }
 
@@ -367,5 +394,35 @@ mod tests {
         assert!(unsafe_path("a>@b.jp"));
         assert!(!unsafe_path("a..b.@docomo.ne.jp"));
         assert!(!unsafe_path(""));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// The fast path encodes exactly as one octet at a time, however the content is
+        /// cut into pieces.
+        #[test]
+        fn the_fast_path_matches_the_octet_at_a_time_encoding(
+            input in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b'.', b'\r', b'\n']),
+                0..300,
+            ),
+            cuts in proptest::collection::vec(1usize..40, 1..20),
+        ) {
+            let (mut fast, mut slow) = (DataEncoder::new(), DataEncoder::new());
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let mut at = 0;
+            for cut in cuts.iter().cycle() {
+                if at >= input.len() {
+                    break;
+                }
+                let piece = &input[at..(at + cut).min(input.len())];
+                fast.push(piece, &mut a);
+                slow.push_bytewise(piece, &mut b);
+                at += piece.len();
+            }
+            fast.finish(&mut a);
+            slow.finish(&mut b);
+            proptest::prop_assert_eq!(a, b);
+        }
     }
 }
