@@ -39,10 +39,10 @@ fn decode_strict(bytes: &[u8], encoding: &'static Encoding) -> Option<String> {
 
 /// Does the text carry ISO-2022-JP escape sequences (`ESC $ B`, `ESC $ @`, `ESC ( J`)?
 fn has_jis_escapes(bytes: &[u8]) -> bool {
-    bytes.windows(3).any(|w| {
+    memchr::memchr_iter(0x1B, bytes).any(|at| {
         matches!(
-            w,
-            [0x1B, b'$', b'B'] | [0x1B, b'$', b'@'] | [0x1B, b'(', b'J'] | [0x1B, b'(', b'I']
+            bytes.get(at..at + 3),
+            Some([0x1B, b'$', b'B'] | [0x1B, b'$', b'@'] | [0x1B, b'(', b'J'] | [0x1B, b'(', b'I'])
         )
     })
 }
@@ -60,8 +60,14 @@ pub fn readings(bytes: &[u8], declared: Option<&str>) -> Vec<String> {
         return out;
     }
     let declared = declared.and_then(encoding_for_label);
-    let eight_bit = bytes.iter().any(|&b| b >= 0x80);
-    let ascii = || bytes.iter().map(|&b| char::from(b)).collect::<String>();
+    let eight_bit = !bytes.is_ascii();
+    // ASCII is UTF-8: one validation and one copy.
+    let ascii = || {
+        std::str::from_utf8(bytes).map_or_else(
+            |_| String::from_utf8_lossy(bytes).into_owned(),
+            str::to_owned,
+        )
+    };
     if !eight_bit {
         // Seven bits: plain ASCII, or ISO-2022-JP whatever the label says (any other
         // reading would only show the escape sequences as text).

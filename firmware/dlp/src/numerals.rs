@@ -26,39 +26,39 @@ fn digit(c: char) -> Option<char> {
 }
 
 /// `text` with each run of at least [`MIN_RUN`] kanji digits written in ASCII digits, if it
-/// has any such run.
+/// has any such run. Nothing is allocated for text without one (most text: ASCII at once).
 pub fn kanji_digits_as_ascii(text: &str) -> Option<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let (mut i, mut any) = (0, false);
-    while i < chars.len() {
-        let run = chars
-            .get(i..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|&&c| digit(c).is_some())
-            .count();
-        if run >= MIN_RUN {
-            out.extend(
-                chars
-                    .get(i..i + run)
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|&c| digit(c)),
-            );
-            any = true;
-            i += run;
-        } else if run > 0 {
-            out.extend(chars.get(i..i + run).unwrap_or_default());
-            i += run;
-        } else {
-            if let Some(&c) = chars.get(i) {
-                out.push(c);
-            }
-            i += 1;
-        }
+    if text.is_ascii() {
+        return None;
     }
-    any.then_some(out)
+    let mut out: Option<String> = None;
+    // `text[..copied]` is in `out`; the current run of kanji digits starts at `run_start`.
+    let (mut copied, mut run_start, mut run) = (0, 0, 0);
+    let end = std::iter::once((text.len(), '\0'));
+    for (at, c) in text.char_indices().chain(end) {
+        if digit(c).is_some() {
+            if run == 0 {
+                run_start = at;
+            }
+            run += 1;
+            continue;
+        }
+        if run >= MIN_RUN {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(text.get(copied..run_start).unwrap_or_default());
+            o.extend(
+                text.get(run_start..at)
+                    .unwrap_or_default()
+                    .chars()
+                    .filter_map(digit),
+            );
+            copied = at;
+        }
+        run = 0;
+    }
+    let mut out = out?;
+    out.push_str(text.get(copied..).unwrap_or_default());
+    Some(out)
 }
 
 #[cfg(test)]
@@ -73,5 +73,50 @@ mod tests {
         );
         assert_eq!(kanji_digits_as_ascii("一緒に一番乗り、三四五"), None);
         assert_eq!(kanji_digits_as_ascii(""), None);
+        assert_eq!(kanji_digits_as_ascii("plain ASCII 0123456789"), None);
+        // Runs at the start and the end, two of them, and one a digit short between.
+        assert_eq!(
+            kanji_digits_as_ascii("一二三四五六七八九〇、壱弐参四五六七八九、零一二三四五六七八九")
+                .as_deref(),
+            Some("1234567890、壱弐参四五六七八九、0123456789")
+        );
+    }
+
+    /// The digit-by-digit reading: each maximal run of numerals, as before.
+    fn reference(text: &str) -> Option<String> {
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = String::new();
+        let (mut i, mut any) = (0, false);
+        while i < chars.len() {
+            let run = chars[i..]
+                .iter()
+                .take_while(|&&c| digit(c).is_some())
+                .count();
+            if run >= MIN_RUN {
+                out.extend(chars[i..i + run].iter().filter_map(|&c| digit(c)));
+                any = true;
+                i += run;
+            } else if run > 0 {
+                out.extend(&chars[i..i + run]);
+                i += run;
+            } else {
+                out.push(chars[i]);
+                i += 1;
+            }
+        }
+        any.then_some(out)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_same_reading_as_digit_by_digit(
+            text in proptest::collection::vec(
+                proptest::sample::select(vec!['一', '二', '〇', '壱', '九', 'a', '、', '番']),
+                0..80,
+            )
+        ) {
+            let text: String = text.into_iter().collect();
+            proptest::prop_assert_eq!(kanji_digits_as_ascii(&text), reference(&text));
+        }
     }
 }

@@ -70,6 +70,11 @@ fn decode_line(line: &[u8], out: &mut Vec<u8>) {
 /// encoded lines are still scanned as part of the body.
 pub(super) fn find_blocks(text: &[u8], max: usize) -> Vec<Block> {
     let mut blocks = Vec::new();
+    // Every block starts with a `begin` line: text without the word has none (most text;
+    // one pass instead of looking at each line).
+    if memchr::memmem::find(text, b"begin").is_none() {
+        return blocks;
+    }
     let mut current: Option<(Style, Block, Vec<u8>)> = None;
     for line in lines(text) {
         match current.as_mut() {

@@ -239,7 +239,7 @@ impl Envelope {
         };
         Self {
             size: content.len() as u64,
-            eight_bit: content.iter().any(|&b| b >= 0x80),
+            eight_bit: !content.is_ascii(),
             internal: true,
             ..Self::new(id, mail_from, recipients, client)
         }

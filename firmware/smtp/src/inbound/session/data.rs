@@ -95,7 +95,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             ret: tx.ret,
             envid: tx.envid,
             size,
-            eight_bit: content.iter().any(|&b| b >= 0x80),
+            eight_bit: !content.is_ascii(),
             smtputf8: tx.smtputf8,
             ..Envelope::new(id.clone(), tx.mail_from, tx.recipients, client)
         };
