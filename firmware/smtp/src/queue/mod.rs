@@ -760,6 +760,20 @@ impl Queue {
     }
 }
 
+/// Marks a test message as held by a DLP rule `r`, as the DLP stage does.
+#[cfg(test)]
+pub(crate) fn held_by_dlp(env: &mut Envelope) {
+    env.held = Some("DLP: rule \"r\"".into());
+    env.dlp = Some(crate::spool::DlpRecord {
+        action: mamori_dlp::Action::Hold,
+        rule: Some("r".into()),
+        explanation: Vec::new(),
+        findings: Vec::new(),
+        problems: Vec::new(),
+        totals: Default::default(),
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

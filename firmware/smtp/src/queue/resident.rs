@@ -255,7 +255,7 @@ mod tests {
 
     use super::super::{Outcome, RetryPolicy};
     use super::*;
-    use crate::spool::{DlpRecord, Recipient, Spool};
+    use crate::spool::{Recipient, Spool};
 
     const CONTENT: &[u8] = b"Subject: x\r\n\r\nbody\r\n";
 
@@ -278,15 +278,7 @@ mod tests {
             CONTENT,
         );
         if held {
-            env.held = Some("DLP: rule \"r\"".into());
-            env.dlp = Some(DlpRecord {
-                action: mamori_dlp::Action::Hold,
-                rule: Some("r".into()),
-                explanation: Vec::new(),
-                findings: Vec::new(),
-                problems: Vec::new(),
-                totals: Default::default(),
-            });
+            super::super::held_by_dlp(&mut env);
         }
         env
     }

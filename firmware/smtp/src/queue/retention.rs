@@ -116,7 +116,7 @@ mod tests {
 
     /// A held message of `arrived`, queued in `queue`.
     async fn queue_held(queue: &Queue, arrived: u64) -> String {
-        use crate::spool::{DlpRecord, Envelope, Recipient};
+        use crate::spool::{Envelope, Recipient};
         let id = crate::spool::new_id();
         let mut env = Envelope::generated(
             id.clone(),
@@ -126,15 +126,7 @@ mod tests {
             b"Subject: x\r\n\r\nbody\r\n",
         );
         env.arrived = arrived;
-        env.held = Some("DLP: rule \"r\"".into());
-        env.dlp = Some(DlpRecord {
-            action: mamori_dlp::Action::Hold,
-            rule: Some("r".into()),
-            explanation: Vec::new(),
-            findings: Vec::new(),
-            problems: Vec::new(),
-            totals: Default::default(),
-        });
+        super::super::held_by_dlp(&mut env);
         queue
             .accept(env, b"Subject: x\r\n\r\nbody\r\n".to_vec())
             .await

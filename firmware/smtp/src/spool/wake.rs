@@ -94,6 +94,30 @@ impl Spool {
             .map_err(io_err("set the time of", &path))
     }
 
+    /// Calls `visit` with the ID and wake time of each message not `resident` in the
+    /// queue's memory (a directory listing and one `stat` each; no file is read).
+    fn each_parked(
+        &self,
+        resident: &dyn Fn(&str) -> bool,
+        mut visit: impl FnMut(&str, u64),
+    ) -> Result<(), SpoolError> {
+        let dir = self.root.join("msg");
+        for entry in fs::read_dir(&dir).map_err(io_err("read", &dir))?.flatten() {
+            let name = entry.file_name();
+            let Some(id) = name.to_str().filter(|id| valid_id(id)) else {
+                continue;
+            };
+            if resident(id) {
+                continue;
+            }
+            // Gone since the listing (delivered, deleted): skipped.
+            if let Ok(meta) = entry.metadata() {
+                visit(id, file_secs(&meta));
+            }
+        }
+        Ok(())
+    }
+
     /// Scans the spool for messages not `resident` in the queue's memory: at most `room`
     /// of those due by `horizon` (earliest first), how many there are, and when the next
     /// of the rest wakes. Memory stays bounded by `room`, however many are parked.
@@ -103,7 +127,6 @@ impl Spool {
         room: usize,
         resident: &dyn Fn(&str) -> bool,
     ) -> Result<ParkedScan, SpoolError> {
-        let dir = self.root.join("msg");
         // The `room` earliest due, in a max-heap: the latest of them leaves first.
         let mut earliest: BinaryHeap<(u64, String)> = BinaryHeap::with_capacity(room.min(4096));
         let mut scan = ParkedScan::default();
@@ -112,23 +135,11 @@ impl Spool {
                 scan.next_wake = Some(scan.next_wake.map_or(at, |n| n.min(at)));
             }
         };
-        for entry in fs::read_dir(&dir).map_err(io_err("read", &dir))?.flatten() {
-            let name = entry.file_name();
-            let Some(id) = name.to_str().filter(|id| valid_id(id)) else {
-                continue;
-            };
-            if resident(id) {
-                continue;
-            }
-            let Ok(meta) = entry.metadata() else {
-                // Gone since the listing (delivered, deleted).
-                continue;
-            };
+        self.each_parked(resident, |id, at| {
             scan.parked += 1;
-            let at = file_secs(&meta);
             if at > horizon {
                 later(at, &mut scan);
-                continue;
+                return;
             }
             earliest.push((at, id.to_string()));
             if earliest.len() > room
@@ -136,7 +147,7 @@ impl Spool {
             {
                 later(at, &mut scan);
             }
-        }
+        })?;
         scan.due = earliest
             .into_sorted_vec()
             .into_iter()
@@ -162,22 +173,12 @@ impl Spool {
         resident: &dyn Fn(&str) -> bool,
         held_only: bool,
     ) -> Result<Vec<(String, u64)>, SpoolError> {
-        let dir = self.root.join("msg");
         let mut out = Vec::new();
-        for entry in fs::read_dir(&dir).map_err(io_err("read", &dir))?.flatten() {
-            let name = entry.file_name();
-            let Some(id) = name.to_str().filter(|id| valid_id(id)) else {
-                continue;
-            };
-            if resident(id) {
-                continue;
-            }
-            let Ok(meta) = entry.metadata() else { continue };
-            let at = file_secs(&meta);
+        self.each_parked(resident, |id, at| {
             if !held_only || at >= HELD_WAKE {
                 out.push((id.to_string(), at));
             }
-        }
+        })?;
         Ok(out)
     }
 
