@@ -215,32 +215,38 @@ const RUN_DIGITS: usize = 10;
 fn digit_runs(bytes: &[u8], cap: usize) -> String {
     let mut out = String::new();
     for (step, offset) in [(1usize, 0usize), (2, 0), (2, 1)] {
-        let mut run = String::new();
-        let mut digits = 0;
-        let mut at = offset;
-        let flush = |run: &mut String, digits: &mut usize, out: &mut String| {
-            if *digits >= RUN_DIGITS {
-                out.push_str(run);
+        // The current run: where it starts, its length (at most 4096) and its digits.
+        let (mut start, mut len, mut digits) = (offset, 0usize, 0usize);
+        let flush = |start: usize, len: usize, digits: usize, out: &mut String| {
+            if digits >= RUN_DIGITS {
+                out.extend(
+                    (0..len)
+                        .filter_map(|k| bytes.get(start + k * step))
+                        .map(|&b| char::from(b)),
+                );
                 out.push('\n');
             }
-            run.clear();
-            *digits = 0;
         };
+        let mut at = offset;
         while let Some(&b) = bytes.get(at) {
             let printable =
                 (0x20..0x7F).contains(&b) && (step == 1 || bytes.get(at + 1) == Some(&0));
-            if printable && run.len() < 4096 {
-                run.push(char::from(b));
+            if printable && len < 4096 {
+                if len == 0 {
+                    start = at;
+                }
+                len += 1;
                 digits += usize::from(b.is_ascii_digit());
             } else {
-                flush(&mut run, &mut digits, &mut out);
+                flush(start, len, digits, &mut out);
+                (len, digits) = (0, 0);
                 if out.len() > cap {
                     return out;
                 }
             }
             at += step;
         }
-        flush(&mut run, &mut digits, &mut out);
+        flush(start, len, digits, &mut out);
     }
     out
 }

@@ -367,3 +367,67 @@ proptest! {
         let _ = run_with(&limits, Some("x"), bytes.get(..cut).unwrap());
     }
 }
+
+/// The run finder as it was, a character pushed at a time: the reference.
+fn digit_runs_reference(bytes: &[u8], cap: usize) -> String {
+    let mut out = String::new();
+    for (step, offset) in [(1usize, 0usize), (2, 0), (2, 1)] {
+        let mut run = String::new();
+        let mut digits = 0;
+        let mut at = offset;
+        let flush = |run: &mut String, digits: &mut usize, out: &mut String| {
+            if *digits >= RUN_DIGITS {
+                out.push_str(run);
+                out.push('\n');
+            }
+            run.clear();
+            *digits = 0;
+        };
+        while let Some(&b) = bytes.get(at) {
+            let printable =
+                (0x20..0x7F).contains(&b) && (step == 1 || bytes.get(at + 1) == Some(&0));
+            if printable && run.len() < 4096 {
+                run.push(char::from(b));
+                digits += usize::from(b.is_ascii_digit());
+            } else {
+                flush(&mut run, &mut digits, &mut out);
+                if out.len() > cap {
+                    return out;
+                }
+            }
+            at += step;
+        }
+        flush(&mut run, &mut digits, &mut out);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #[test]
+    fn digit_runs_match_the_char_at_a_time_finder(
+        bytes in proptest::collection::vec(
+            proptest::sample::select(vec![b'1', b'7', b'0', b'a', b' ', 0u8, 0xFF, 0x7F]),
+            0..600,
+        ),
+        cap in 0usize..400,
+    ) {
+        prop_assert_eq!(digit_runs(&bytes, cap), digit_runs_reference(&bytes, cap));
+    }
+}
+
+#[test]
+fn digit_runs_past_4096_characters_are_cut_as_before() {
+    let mut bytes = vec![b'1'; 9000];
+    bytes.push(0);
+    bytes.extend(std::iter::repeat_n([b'2', 0], 5000).flatten());
+    bytes.extend_from_slice(b"\xff345678901234");
+    let cap = 1 << 20;
+    let got = digit_runs(&bytes, cap);
+    assert_eq!(got, digit_runs_reference(&bytes, cap));
+    assert!(
+        got.lines().any(|l| l.len() == 4096),
+        "a long run is cut at 4096"
+    );
+    assert!(got.contains("345678901234"));
+}
