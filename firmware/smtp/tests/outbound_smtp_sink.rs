@@ -101,7 +101,7 @@ fn transaction(message: &str) -> Transaction {
             .iter()
             .map(|a| OutRecipient::new(*a))
             .collect(),
-        message: Arc::from(message.as_bytes()),
+        message: Arc::new(message.as_bytes().to_vec()),
     }
 }
 

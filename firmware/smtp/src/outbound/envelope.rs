@@ -45,8 +45,9 @@ pub struct Transaction {
     pub smtputf8: bool,
     /// The recipients, in order.
     pub recipients: Vec<OutRecipient>,
-    /// The message, headers and body, with CRLF line endings, without dot-stuffing.
-    pub message: Arc<[u8]>,
+    /// The message, headers and body, with CRLF line endings, without dot-stuffing (as
+    /// read from the spool, shared by the transactions of a connection without a copy).
+    pub message: Arc<Vec<u8>>,
 }
 
 impl Transaction {
@@ -278,7 +279,7 @@ mod tests {
             ret: None,
             smtputf8: false,
             recipients: to.iter().map(|a| OutRecipient::new(*a)).collect(),
-            message: Arc::from(message),
+            message: Arc::new(message.to_vec()),
         }
     }
 

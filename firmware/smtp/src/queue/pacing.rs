@@ -305,7 +305,7 @@ impl Pacer {
                 break;
             };
             let content = match self.queue.spool().content(&job.id) {
-                Ok(c) => Arc::<[u8]>::from(c),
+                Ok(c) => Arc::new(c),
                 Err(e) => {
                     tracing::error!(queue_id = %job.id, error = %e, "cannot read spooled content");
                     let o = Outcome::Deferred {

@@ -198,7 +198,12 @@ impl Link {
     }
 
     /// Runs one transaction for `recipients` of `job`.
-    pub async fn send(&mut self, job: &Job, recipients: &[Recipient], content: Arc<[u8]>) -> Sent {
+    pub async fn send(
+        &mut self,
+        job: &Job,
+        recipients: &[Recipient],
+        content: Arc<Vec<u8>>,
+    ) -> Sent {
         let tx = Transaction {
             mail_from: job.mail_from.clone(),
             envid: job.envid.clone(),

@@ -207,11 +207,14 @@ impl Spool {
                 io_err("open", &path)(e)
             }
         })?;
+        // Sized from the file at once: a large message is read without regrowing.
+        let size = f.metadata().map_or(0, |m| m.len());
         let mut r = BufReader::new(f);
         let mut header = Vec::new();
         r.read_until(b'\n', &mut header)
             .map_err(io_err("read", &path))?;
-        let mut content = Vec::new();
+        let rest = usize::try_from(size.saturating_sub(header.len() as u64)).unwrap_or(0);
+        let mut content = Vec::with_capacity(rest);
         r.read_to_end(&mut content).map_err(io_err("read", &path))?;
         Ok(content)
     }
