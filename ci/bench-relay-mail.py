@@ -317,6 +317,14 @@ def jpeg(rng, size):
     return head + rng.randbytes(n).translate(NO_FF) + b"\xff\xd9"
 
 
+def padded_zip(parts, at, picture, rng, size):
+    """The OOXML package `parts` with a picture inserted at `at` that brings it to about
+    `size` bytes (the bulk of an office document is its pictures)."""
+    rest = len(zip_bytes(parts)) + 200
+    parts.insert(at, (picture, jpeg(rng, size - rest), False))
+    return zip_bytes(parts)
+
+
 def zip_bytes(entries):
     """entries: (name, data, compress). Fixed timestamps: the same bytes every time."""
     buf = io.BytesIO()
@@ -434,9 +442,7 @@ def docx(ctx, size, title):
         ("docProps/core.xml", core_props(ctx, title), True),
         ("docProps/app.xml", app_props("Microsoft Office Word"), True),
     ]
-    rest = len(zip_bytes(parts)) + 200
-    parts.insert(4, ("word/media/image1.jpeg", jpeg(rng, size - rest), False))
-    return zip_bytes(parts)
+    return padded_zip(parts, 4, "word/media/image1.jpeg", rng, size)
 
 
 def col_name(i):
@@ -546,9 +552,7 @@ def xlsx(ctx, size, title):
         ("docProps/core.xml", core_props(ctx, title), True),
         ("docProps/app.xml", app_props("Microsoft Excel"), True),
     ]
-    rest = len(zip_bytes(parts)) + 200
-    parts.insert(8, ("xl/media/image1.jpeg", jpeg(rng, size - rest), False))
-    return zip_bytes(parts)
+    return padded_zip(parts, 8, "xl/media/image1.jpeg", rng, size)
 
 
 def pdf_text(s):
