@@ -9,7 +9,7 @@
 use std::sync::atomic::Ordering;
 
 use super::{Entry, Queue};
-use crate::spool::{Envelope, SpoolError};
+use crate::spool::Envelope;
 
 /// A parked message due within this many seconds comes back with a scan (the scheduler
 /// then starts it on time), so scans are needed at most about this often.
@@ -33,9 +33,7 @@ impl Queue {
         }
         let env = match self.inner.spool.load_one(id) {
             Ok(env) => env,
-            Err(SpoolError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                return false;
-            }
+            Err(e) if e.is_missing() => return false,
             Err(e) => {
                 tracing::error!(queue_id = %id, error = %e, "a parked message could not be read");
                 return false;
@@ -60,6 +58,11 @@ impl Queue {
                 deleted: false,
             },
         );
+        self.unpark_one();
+    }
+
+    /// One parked message fewer (brought back, or gone from the spool).
+    fn unpark_one(&self) {
         let _ = self
             .inner
             .parked
@@ -201,16 +204,7 @@ impl Queue {
                     loaded += 1;
                 }
                 // Delivered or deleted since the listing.
-                Err(SpoolError::Io { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound =>
-                {
-                    let _ =
-                        self.inner
-                            .parked
-                            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                                n.checked_sub(1)
-                            });
-                }
+                Err(e) if e.is_missing() => self.unpark_one(),
                 Err(e) => {
                     tracing::error!(queue_id = %id, error = %e, "unreadable spool file left in place");
                 }

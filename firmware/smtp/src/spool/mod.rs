@@ -50,6 +50,17 @@ pub enum SpoolError {
     NotFound(String),
 }
 
+impl SpoolError {
+    /// The message is not in the spool (never was, or delivered or deleted meanwhile).
+    pub fn is_missing(&self) -> bool {
+        match self {
+            Self::NotFound(_) => true,
+            Self::Io { source, .. } => source.kind() == io::ErrorKind::NotFound,
+            Self::Corrupt { .. } => false,
+        }
+    }
+}
+
 fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> SpoolError + 'a {
     move |source| SpoolError::Io {
         op,
