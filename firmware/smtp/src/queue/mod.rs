@@ -388,13 +388,12 @@ impl Queue {
             .filter(|e| !e.deleted)
             .map(|e| summary(&e.env, e.in_flight > 0))
             .collect();
-        if self.maybe_parked() {
-            out.extend(
-                self.parked_envelopes(false)
-                    .iter()
-                    .map(|env| summary(env, false)),
-            );
-        }
+        // Those parked in the spool, read from it (one walk of its directory).
+        out.extend(
+            self.parked_envelopes(false)
+                .iter()
+                .map(|env| summary(env, false)),
+        );
         out.sort_by(|a, b| a.arrived.cmp(&b.arrived).then_with(|| a.id.cmp(&b.id)));
         out
     }
@@ -425,9 +424,7 @@ impl Queue {
             .filter(|e| !e.deleted)
             .filter_map(|e| summary(&e.env))
             .collect();
-        if self.maybe_parked() {
-            out.extend(self.parked_envelopes(true).iter().filter_map(summary));
-        }
+        out.extend(self.parked_envelopes(true).iter().filter_map(summary));
         out.sort_by(|a, b| a.arrived.cmp(&b.arrived).then_with(|| a.id.cmp(&b.id)));
         out
     }
@@ -605,15 +602,14 @@ impl Queue {
                 n += 1;
             }
         }
-        if self.maybe_parked() {
-            let now = crate::datetime::unix_now();
-            let is_resident = |id: &str| self.entries().contains_key(id);
-            match self.inner.spool.wake_parked(now, &is_resident) {
-                Ok(woken) => n += woken,
-                Err(e) => tracing::error!(error = %e, "waking parked mail failed"),
-            }
-            self.note_wake(now);
+        // And those parked in the spool; the scheduler's next scan brings them back.
+        let now = crate::datetime::unix_now();
+        let is_resident = |id: &str| self.entries().contains_key(id);
+        match self.inner.spool.wake_parked(now, &is_resident) {
+            Ok(woken) => n += woken,
+            Err(e) => tracing::error!(error = %e, "waking parked mail failed"),
         }
+        self.note_wake(now);
         self.inner.wake.notify_one();
         n
     }

@@ -138,12 +138,6 @@ impl Queue {
         self.inner.parked.load(Ordering::Relaxed)
     }
 
-    /// Whether the spool holds mail that is not in memory (counted on disk: a listing must
-    /// not miss any).
-    pub(super) fn maybe_parked(&self) -> bool {
-        self.len() > self.resident_count()
-    }
-
     /// When the scheduler should scan the spool next (Unix seconds), if ever.
     pub(super) fn next_scan(&self) -> Option<u64> {
         let wake = self.inner.parked_wake.load(Ordering::Relaxed);
