@@ -24,7 +24,10 @@ def worker(w):
                 while time.time() < end:
                     tag = f"crash-{w}-{n}"
                     n += 1
-                    s.sendmail("a@office.test", ["b@sink.test"], f"Subject: {tag}\r\n\r\nbody\r\n")
+                    # Every third message is large: spooled while it arrives, so the kill
+                    # may land mid-write.
+                    body = (("x" * 998 + "\r\n") * 700 if n % 3 == 0 else "body\r\n") + f"end-{tag}\r\n"
+                    s.sendmail("a@office.test", ["b@sink.test"], f"Subject: {tag}\r\n\r\n{body}")
                     with lock: acked.append(tag)
         except Exception:
             time.sleep(0.05)
@@ -63,4 +66,31 @@ print("\n".join(acked))
         missing,
         m.log()
     );
+    // Each arrived whole: its last line there, and a large one at its full size.
+    let mut large = 0;
+    for (text, _) in sink.messages() {
+        let Some(tag) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject: "))
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        assert!(text.contains(&format!("\nend-{tag}\n")), "{tag} cut short");
+        if text.len() > 600_000 {
+            large += 1;
+            assert_eq!(text.matches(&"x".repeat(998)).count(), 700, "{tag}");
+        }
+    }
+    assert!(
+        large > 3,
+        "too few large messages to mean anything: {large}"
+    );
+    // Nothing half-written is left behind once the queue is empty.
+    assert!(wait_for(Duration::from_secs(10), || m
+        .queue_json()
+        .as_array()
+        .is_some_and(|a| a.is_empty())));
+    let tmp = m.dir.path().join("data/spool/tmp");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }

@@ -229,3 +229,71 @@ print("sent", n)
     assert_eq!(subjects.len(), N, "every message, none twice");
     assert!(subjects.contains("q-0") && subjects.contains(&format!("q-{}", N - 1)));
 }
+
+/// A spool the release of 2026-12-04 left behind (`tests/fixtures/spool-v1`: the older
+/// layout, envelope first) is taken over by this release after an update: every message is
+/// delivered byte for byte, and the one held stays held until released.
+#[test]
+fn a_spool_left_by_the_previous_release_is_delivered_after_the_update() {
+    let sink = Sink::start();
+    let mut m = Mamori::start(sink.port, None, FAST_RETRY);
+    m.kill();
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/spool-v1");
+    let spool = m.dir.path().join("data/spool");
+    for sub in ["msg", "state"] {
+        for f in std::fs::read_dir(fixture.join(sub)).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), spool.join(sub).join(f.file_name())).unwrap();
+        }
+    }
+    m.spawn();
+    assert!(
+        wait_for(Duration::from_secs(20), || sink.count() == 2),
+        "delivered {}; log:\n{}",
+        sink.count(),
+        m.log()
+    );
+    let queue = m.queue_json();
+    let held: Vec<&serde_json::Value> = queue.as_array().unwrap().iter().collect();
+    assert_eq!(held.len(), 1, "{queue}");
+    assert!(held[0]["held"].as_str().is_some(), "{queue}");
+    let id = held[0]["id"].as_str().unwrap().to_string();
+    let (code, out, err) = m.queue(&["release", &id]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        wait_for(Duration::from_secs(20), || sink.count() == 3),
+        "log:\n{}",
+        m.log()
+    );
+    let messages = sink.messages();
+    let find = |subject: &str| {
+        messages
+            .iter()
+            .map(|(t, _)| t.as_str())
+            .find(|t| t.contains(&format!("Subject: {subject}\n")))
+            .unwrap_or_else(|| panic!("{subject} not delivered: {messages:?}"))
+    };
+    // smtp-sink dumps with LF line ends and one LF more at the end.
+    let plain = find("v1-plain").trim_end();
+    assert!(
+        plain.ends_with("\n\nplain body\n.leading dot line"),
+        "{plain:?}"
+    );
+    let eight = find("v1-eightbit");
+    assert!(eight.contains("\n\nこんにちは body\n"), "{eight:?}");
+    assert_eq!(eight.matches("X-Rcpt-Args:").count(), 2, "{eight}");
+    assert!(find("v1-held").ends_with("\nheld body\n\n"));
+    // What the old release wrote is the exact content, its own Received field first.
+    let original = std::fs::read_to_string(fixture.join("msg/15JA04DGKPRBGM1P")).unwrap();
+    let content = original.split_once('\n').unwrap().1.replace("\r\n", "\n");
+    assert!(content.contains("Subject: v1-plain"));
+    assert!(
+        plain.ends_with(content.trim_end()),
+        "{plain:?}\n{content:?}"
+    );
+    assert!(wait_for(Duration::from_secs(5), || m
+        .queue_json()
+        .as_array()
+        .is_some_and(|a| a.is_empty())));
+}

@@ -15,7 +15,41 @@ pub struct StagedMessage {
     /// The envelope; stages may change recipients.
     pub envelope: Envelope,
     /// The content with CRLF line endings, `Received:` already prepended.
-    pub content: Vec<u8>,
+    content: Vec<u8>,
+    /// A stage changed the content: what was spooled while it arrived is written again.
+    rewritten: bool,
+}
+
+impl StagedMessage {
+    /// A message as received.
+    pub fn new(envelope: Envelope, content: Vec<u8>) -> Self {
+        Self {
+            envelope,
+            content,
+            rewritten: false,
+        }
+    }
+
+    /// The content with CRLF line endings, `Received:` already prepended.
+    pub fn content(&self) -> &[u8] {
+        &self.content
+    }
+
+    /// The content, to change: the message then counts as rewritten.
+    pub fn content_mut(&mut self) -> &mut Vec<u8> {
+        self.rewritten = true;
+        &mut self.content
+    }
+
+    /// Whether a stage took the content to change it.
+    pub fn rewritten(&self) -> bool {
+        self.rewritten
+    }
+
+    /// The envelope and the content.
+    pub fn into_parts(self) -> (Envelope, Vec<u8>) {
+        (self.envelope, self.content)
+    }
 }
 
 /// What a stage decided.
@@ -146,22 +180,17 @@ mod tests {
             self.1
         }
         fn process(&self, m: &mut StagedMessage) -> Verdict {
-            m.content.extend_from_slice(self.1.as_bytes());
+            m.content_mut().extend_from_slice(self.1.as_bytes());
             self.0.clone()
         }
     }
 
     fn msg() -> StagedMessage {
         let rcpts = vec![Recipient::new("a@b.jp")];
-        StagedMessage {
-            envelope: crate::spool::Envelope::new(
-                "X".into(),
-                String::new(),
-                rcpts,
-                ClientInfo::default(),
-            ),
-            content: Vec::new(),
-        }
+        StagedMessage::new(
+            crate::spool::Envelope::new("X".into(), String::new(), rcpts, ClientInfo::default()),
+            Vec::new(),
+        )
     }
 
     #[test]
@@ -178,7 +207,7 @@ mod tests {
             .with(Arc::new(Fixed(Verdict::Accept, "3")));
         let mut m = msg();
         assert_eq!(p.run(&mut m), reject);
-        assert_eq!(m.content, b"12", "stage 3 never ran");
+        assert_eq!(m.content(), b"12", "stage 3 never ran");
         let p = Pipeline::new()
             .with(Arc::new(Fixed(hold.clone(), "1")))
             .with(Arc::new(Fixed(Verdict::Accept, "2")));

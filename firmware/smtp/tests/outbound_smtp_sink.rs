@@ -101,7 +101,7 @@ fn transaction(message: &str) -> Transaction {
             .iter()
             .map(|a| OutRecipient::new(*a))
             .collect(),
-        message: Arc::new(message.as_bytes().to_vec()),
+        message: message.as_bytes().to_vec().into(),
     }
 }
 

@@ -212,7 +212,7 @@ impl Stage for DlpStage {
     }
 
     fn process(&self, message: &mut StagedMessage) -> Verdict {
-        let report = self.inspector.inspect_message(&message.content);
+        let report = self.inspector.inspect_message(message.content());
         let recipients: Vec<String> = message
             .envelope
             .recipients
@@ -270,8 +270,9 @@ impl Stage for DlpStage {
                 Action::Pass | Action::Hold | Action::Encrypt
             )
         {
-            message.content = subject::tag_subject(&message.content, tag);
-            message.envelope.size = message.content.len() as u64;
+            let tagged = subject::tag_subject(message.content(), tag);
+            message.envelope.size = tagged.len() as u64;
+            *message.content_mut() = tagged;
         }
         message.envelope.dlp = Some(DlpRecord {
             action: decision.action,

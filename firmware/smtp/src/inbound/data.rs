@@ -85,6 +85,11 @@ impl DataReceiver {
         }
     }
 
+    /// True once the content broke a rule: it will be refused, so it need not be kept.
+    pub fn refused(&self) -> bool {
+        self.violation.is_some()
+    }
+
     /// Feeds `input`, appending unstuffed content to `out` (which stops growing once the
     /// message is too big). Returns `Some(n)` when the end of data was found after `n`
     /// bytes of `input` (the rest belongs to the next command), `None` if more is needed.

@@ -400,6 +400,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         }
     }
 
+    /// Drops the connection at once (mid-DATA, when the message cannot be read on).
+    pub(super) fn abandon(&mut self) {
+        self.broken = true;
+        self.stream = Stream::Gone;
+    }
+
     fn io_result<T>(
         &mut self,
         result: Result<std::io::Result<T>, tokio::time::error::Elapsed>,

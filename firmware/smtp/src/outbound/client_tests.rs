@@ -163,7 +163,7 @@ fn tx(to: &[&str], message: &str) -> Transaction {
         ret: None,
         smtputf8: false,
         recipients: to.iter().map(|a| OutRecipient::new(*a)).collect(),
-        message: Arc::new(message.as_bytes().to_vec()),
+        message: message.as_bytes().to_vec().into(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! One outbound transaction: the envelope, its DSN parameters, and the pure pieces that
 //! turn it into SMTP commands and DATA bytes.
 
-use std::sync::Arc;
+use super::body::MessageBody;
 
 use super::caps::Capabilities;
 
@@ -47,7 +47,7 @@ pub struct Transaction {
     pub recipients: Vec<OutRecipient>,
     /// The message, headers and body, with CRLF line endings, without dot-stuffing (as
     /// read from the spool, shared by the transactions of a connection without a copy).
-    pub message: Arc<Vec<u8>>,
+    pub message: MessageBody,
 }
 
 impl Transaction {
@@ -55,12 +55,12 @@ impl Transaction {
     pub fn needs_smtputf8(&self) -> bool {
         let envelope =
             !self.mail_from.is_ascii() || self.recipients.iter().any(|r| !r.address.is_ascii());
-        envelope || (self.smtputf8 && !header_section(&self.message).is_ascii())
+        envelope || (self.smtputf8 && self.message.header_8bit())
     }
 
     /// True when the message holds octets above 127 (needs `BODY=8BITMIME`).
     pub fn has_8bit(&self) -> bool {
-        !self.message.is_ascii()
+        self.message.has_8bit()
     }
 }
 
@@ -279,7 +279,7 @@ mod tests {
             ret: None,
             smtputf8: false,
             recipients: to.iter().map(|a| OutRecipient::new(*a)).collect(),
-            message: Arc::new(message.to_vec()),
+            message: message.to_vec().into(),
         }
     }
 

@@ -172,6 +172,10 @@ pub enum DeliveryError {
         /// The reply.
         reply: Reply,
     },
+    /// Mamori could not read the message it was sending (the spool file); the connection
+    /// was dropped before the end of data. Temporary.
+    #[error("local error: {0}")]
+    Local(String),
     /// SMTP AUTH towards a smarthost failed or could not be attempted. Temporary, like
     /// Postfix's `smtp_sasl_auth_soft_bounce`: a wrong password is fixed by the operator,
     /// not by bouncing every message.
@@ -196,6 +200,7 @@ impl DeliveryError {
             | Self::Tls { .. }
             | Self::Io { .. }
             | Self::Protocol { .. }
+            | Self::Local(_)
             | Self::Auth { .. } => false,
         }
     }
@@ -214,6 +219,7 @@ impl DeliveryError {
             | Self::Timeout { .. }
             | Self::Tls { .. }
             | Self::Io { .. }
+            | Self::Local(_)
             | Self::Protocol { .. } => return false,
         };
         if reply.code == 421 {
@@ -239,6 +245,7 @@ impl DeliveryError {
             | Self::Timeout { .. }
             | Self::Tls { .. }
             | Self::Io { .. }
+            | Self::Local(_)
             | Self::Protocol { .. } => None,
         }
     }

@@ -10,6 +10,7 @@
 //! [`Failure`] that says whether it is permanent); a [`DeliveryError`] fails the whole
 //! attempt and says whether it is permanent and whether the destination is throttling.
 
+pub mod body;
 pub mod caps;
 pub mod client;
 pub mod dsn;

@@ -22,7 +22,7 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 use crate::pipeline::{Pipeline, StagedMessage, Verdict};
-use crate::spool::{Envelope, RcptStatus, Recipient, Spool, SpoolError};
+use crate::spool::{Envelope, RcptStatus, Recipient, Spool, SpoolError, SpoolWriter};
 use crate::stats::Stats;
 
 /// What happened to one recipient in one attempt. The retry decision lives in the type.
@@ -298,10 +298,7 @@ impl Queue {
             return self.accept(env, content).await;
         }
         let id = env.id.clone();
-        let mut staged = StagedMessage {
-            envelope: env,
-            content,
-        };
+        let mut staged = StagedMessage::new(env, content);
         let (verdict, mut staged) = tokio::task::spawn_blocking(move || {
             let v = pipeline.run(&mut staged);
             (v, staged)
@@ -320,7 +317,8 @@ impl Queue {
                 return Ok(());
             }
         }
-        self.accept(staged.envelope, staged.content).await
+        let (env, content) = staged.into_parts();
+        self.accept(env, content).await
     }
 
     fn entries(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
@@ -344,6 +342,27 @@ impl Queue {
         let env = tokio::task::spawn_blocking(move || spool.store(&env, &content).map(|()| env))
             .await
             .map_err(|e| QueueError::Join(e.to_string()))??;
+        self.schedule_new(env);
+        Ok(())
+    }
+
+    /// Commits a message whose content was written while it arrived, and schedules it.
+    /// Returns once it is fsynced.
+    pub async fn accept_written(
+        &self,
+        env: Envelope,
+        writer: SpoolWriter,
+    ) -> Result<(), QueueError> {
+        let env = tokio::task::spawn_blocking(move || writer.commit(&env).map(|()| env))
+            .await
+            .map_err(|e| QueueError::Join(e.to_string()))??;
+        self.schedule_new(env);
+        Ok(())
+    }
+
+    /// Puts a message just spooled in the queue's memory (or leaves it parked on disk
+    /// when the index is full) and wakes the scheduler.
+    fn schedule_new(&self, env: Envelope) {
         let parked = {
             let mut entries = self.entries();
             if self.has_room(entries.len()) {
@@ -362,7 +381,6 @@ impl Queue {
             self.note_parked(wake);
         }
         self.inner.wake.notify_one();
-        Ok(())
     }
 
     /// Summaries of every queued message, oldest first.

@@ -304,8 +304,19 @@ impl Pacer {
             let Some(job) = Self::next_job(lane, limits.recipients_per_connection - rcpts) else {
                 break;
             };
-            let content = match self.queue.spool().content(&job.id) {
-                Ok(c) => Arc::new(c),
+            let spool = self.queue.spool().clone();
+            let id = job.id.clone();
+            let opened =
+                tokio::task::spawn_blocking(move || super::transport::spooled_body(&spool, &id))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(crate::spool::SpoolError::Corrupt {
+                            path: job.id.clone().into(),
+                            reason: e.to_string(),
+                        })
+                    });
+            let content = match opened {
+                Ok(c) => c,
                 Err(e) => {
                     tracing::error!(queue_id = %job.id, error = %e, "cannot read spooled content");
                     let o = Outcome::Deferred {

@@ -7,13 +7,14 @@ use crate::settings::{Delivery, TlsMode};
 use tokio::net::TcpStream;
 
 use super::{Job, Outcome};
+use crate::outbound::body::{FileBody, IN_MEMORY_UP_TO, MessageBody};
 use crate::outbound::client::{ClientOptions, Connection, connect_any};
 use crate::outbound::envelope::{OutRecipient, Transaction};
 use crate::outbound::error::DeliveryError;
 use crate::outbound::reply::Reply;
 use crate::outbound::route::{self, Resolver};
 use crate::outbound::tls::TlsConfigs;
-use crate::spool::Recipient;
+use crate::spool::{Recipient, Spool, SpoolError, read_range};
 
 /// Opens connections to destinations.
 pub struct Transport {
@@ -202,7 +203,7 @@ impl Link {
         &mut self,
         job: &Job,
         recipients: &[Recipient],
-        content: Arc<Vec<u8>>,
+        content: MessageBody,
     ) -> Sent {
         let tx = Transaction {
             mail_from: job.mail_from.clone(),
@@ -266,6 +267,22 @@ impl Link {
     pub async fn quit(self) {
         let _ = self.conn.quit().await;
     }
+}
+
+/// A message's content for delivery: read into memory when small, otherwise left in its
+/// spool file and read a chunk at a time while it is sent.
+pub fn spooled_body(spool: &Spool, id: &str) -> Result<MessageBody, SpoolError> {
+    let (file, at, path) = spool.open_message(id)?;
+    if at.content_len <= IN_MEMORY_UP_TO {
+        return read_range(&file, at.content_start, at.content_len, &path).map(MessageBody::from);
+    }
+    let body =
+        FileBody::new(file, at.content_start, at.content_len).map_err(|source| SpoolError::Io {
+            op: "read",
+            path,
+            source,
+        })?;
+    Ok(MessageBody::File(std::sync::Arc::new(body)))
 }
 
 #[cfg(test)]

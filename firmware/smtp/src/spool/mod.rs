@@ -1,9 +1,10 @@
 //! The durable spool: a message accepted with 250 is on disk, fsynced, first.
 //!
 //! Layout under the spool root:
-//! - `msg/<id>`: one line of JSON (the envelope as accepted), then the content. Written to
-//!   `tmp/`, fsynced, renamed into `msg/`, and the directory fsynced: the rename is the
-//!   commit, so a crash leaves either no message or a whole one.
+//! - `msg/<id>`: the content and the envelope as accepted (see `file.rs` for the two
+//!   layouts read). Written to `tmp/` while DATA arrives, fsynced, renamed into `msg/`,
+//!   and the directory fsynced: the rename is the commit, so a crash leaves either no
+//!   message or a whole one.
 //! - `state/<id>.json`: the envelope as delivery changed it (recipients done, attempts,
 //!   hold). Replaced atomically by write, fsync, rename, directory fsync.
 //! - `tmp/`: half-written files; cleared at start.
@@ -12,15 +13,17 @@
 //! cut; per-recipient progress costs a state write only when something changes.
 
 pub mod envelope;
+mod file;
 mod wake;
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::fs::{self, File};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub use envelope::{
     ClientInfo, DlpRecord, Envelope, HELD_WAKE, Notify, RcptStatus, Recipient, Ret,
 };
+pub use file::{LAYOUT, Located, SpoolWriter, read_range};
 pub use wake::ParkedScan;
 
 /// Why a spool operation failed.
@@ -136,37 +139,21 @@ impl Spool {
 
     /// Writes a new message durably. Returns only once the message would survive a crash.
     pub fn store(&self, env: &Envelope, content: &[u8]) -> Result<(), SpoolError> {
-        if !valid_id(&env.id) {
+        let mut writer = self.writer(&env.id)?;
+        writer.append(content)?;
+        writer.commit(env)
+    }
+
+    /// Starts writing message `id`, whose content is then appended as it arrives and
+    /// committed with its envelope ([`SpoolWriter::commit`]).
+    pub fn writer(&self, id: &str) -> Result<SpoolWriter, SpoolError> {
+        if !valid_id(id) {
             return Err(SpoolError::Corrupt {
                 path: self.msg_path("?"),
                 reason: "bad id".into(),
             });
         }
-        let tmp = self.root.join("tmp").join(&env.id);
-        let dest = self.msg_path(&env.id);
-        let header = encode(env, &tmp)?;
-        {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .map_err(io_err("create", &tmp))?;
-            f.write_all(&header).map_err(io_err("write", &tmp))?;
-            f.write_all(b"\n").map_err(io_err("write", &tmp))?;
-            f.write_all(content).map_err(io_err("write", &tmp))?;
-            f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(env.wake_at()))
-                .map_err(io_err("set the time of", &tmp))?;
-            f.sync_all().map_err(io_err("fsync", &tmp))?;
-        }
-        if dest.exists() {
-            let _ = fs::remove_file(&tmp);
-            return Err(SpoolError::Corrupt {
-                path: dest,
-                reason: "queue id collision".into(),
-            });
-        }
-        fs::rename(&tmp, &dest).map_err(io_err("rename", &dest))?;
-        sync_dir(&self.root.join("msg"))
+        SpoolWriter::create(self.root.join("tmp").join(id), self.msg_path(id))
     }
 
     /// Replaces the delivery state of a message atomically and durably.
@@ -205,8 +192,14 @@ impl Spool {
         Ok(())
     }
 
-    /// Reads a message's content (without the envelope line).
+    /// Reads a message's content (without the envelope).
     pub fn content(&self, id: &str) -> Result<Vec<u8>, SpoolError> {
+        let (file, at, path) = self.open_message(id)?;
+        file::read_range(&file, at.content_start, at.content_len, &path)
+    }
+
+    /// Opens a message file and finds its parts (for reading the content in place).
+    pub fn open_message(&self, id: &str) -> Result<(File, Located, PathBuf), SpoolError> {
         if !valid_id(id) {
             return Err(SpoolError::NotFound(id.into()));
         }
@@ -218,16 +211,8 @@ impl Spool {
                 io_err("open", &path)(e)
             }
         })?;
-        // Sized from the file at once: a large message is read without regrowing.
-        let size = f.metadata().map_or(0, |m| m.len());
-        let mut r = BufReader::new(f);
-        let mut header = Vec::new();
-        r.read_until(b'\n', &mut header)
-            .map_err(io_err("read", &path))?;
-        let rest = usize::try_from(size.saturating_sub(header.len() as u64)).unwrap_or(0);
-        let mut content = Vec::with_capacity(rest);
-        r.read_to_end(&mut content).map_err(io_err("read", &path))?;
-        Ok(content)
+        let at = file::locate(&f, &path)?;
+        Ok((f, at, path))
     }
 
     /// Every message in the spool with its latest state, oldest first; stray state files
@@ -274,14 +259,9 @@ impl Spool {
         if let Ok(bytes) = fs::read(&state) {
             return decode(&bytes, &state);
         }
-        let path = self.msg_path(id);
-        let f = File::open(&path).map_err(io_err("open", &path))?;
-        let mut header = Vec::new();
-        BufReader::new(f)
-            .take(1 << 20)
-            .read_until(b'\n', &mut header)
-            .map_err(io_err("read", &path))?;
-        decode(&header, &path)
+        let (f, at, path) = self.open_message(id)?;
+        let (offset, len) = at.envelope;
+        decode(&file::read_range(&f, offset, len, &path)?, &path)
     }
 }
 
@@ -405,22 +385,72 @@ mod tests {
         assert!(!valid_id("../etc"));
     }
 
+    /// The spool a release of 2026-12-04 left behind (layout 1; `tests/fixtures`): three
+    /// messages, one with two recipients and 8-bit text, one held, each with a state.
+    fn earlier_release_spool() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/spool-v1");
+        for sub in ["msg", "state"] {
+            fs::create_dir_all(dir.path().join(sub)).unwrap();
+            for f in fs::read_dir(fixture.join(sub)).unwrap() {
+                let f = f.unwrap();
+                fs::copy(f.path(), dir.path().join(sub).join(f.file_name())).unwrap();
+            }
+        }
+        fs::copy(fixture.join("wake-times"), dir.path().join("wake-times")).unwrap();
+        dir
+    }
+
     #[test]
-    fn the_spool_of_earlier_releases_is_read_and_a_newer_format_is_left_unread() {
+    fn the_spool_of_earlier_releases_is_read() {
+        let dir = earlier_release_spool();
+        let spool = Spool::open(dir.path()).unwrap();
+        let all = spool.load_all().unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all.iter().filter(|e| e.held.is_some()).count(), 1);
+        assert!(all.iter().all(|e| e.attempts >= 1), "read from the states");
+        // Without the states, the envelopes at the head of the files.
+        fs::remove_dir_all(dir.path().join("state")).unwrap();
+        fs::create_dir(dir.path().join("state")).unwrap();
+        let firsts = spool.load_all().unwrap();
+        assert_eq!(firsts.len(), 3);
+        for env in &firsts {
+            assert_eq!(env.attempts, 0);
+            let content = spool.content(&env.id).unwrap();
+            assert!(content.starts_with(b"Received: from "), "{env:?}");
+            assert_eq!(content.len() as u64, env.size + received_len(&content));
+            assert!(content.ends_with(b"\r\n"));
+        }
+        let eight = firsts.iter().find(|e| e.recipients.len() == 2).unwrap();
+        let text = String::from_utf8(spool.content(&eight.id).unwrap()).unwrap();
+        assert!(text.contains("こんにちは body"), "{text}");
+        // Rewritten in this release's layout, the same message reads the same.
+        let copy = Envelope {
+            id: "COPY0000000000001".into(),
+            ..eight.clone()
+        };
+        spool.store(&copy, text.as_bytes()).unwrap();
+        assert_eq!(spool.content(&copy.id).unwrap(), text.as_bytes());
+        assert_eq!(spool.load_one(&copy.id).unwrap(), copy);
+    }
+
+    /// The length of the `Received` field the relay put first.
+    fn received_len(content: &[u8]) -> u64 {
+        let text = String::from_utf8_lossy(content);
+        let end = text.find("\r\nFrom:").unwrap() + 2;
+        end as u64
+    }
+
+    #[test]
+    fn a_newer_layout_or_format_is_left_unread() {
         let dir = tempfile::tempdir().unwrap();
         let spool = Spool::open(dir.path()).unwrap();
         let e = env("AAAAAAAAAAAAAAA1");
         spool.store(&e, b"hello\r\n").unwrap();
-        let written = fs::read_to_string(spool.msg_path(&e.id)).unwrap();
-        assert!(
-            written.starts_with('{') && written.contains("\"format\":1"),
-            "{written}"
-        );
-        // An envelope as earlier releases wrote it (no format number).
-        let old = serde_json::to_string(&e).unwrap();
-        fs::write(spool.state_path(&e.id), &old).unwrap();
-        assert_eq!(spool.load_one(&e.id).unwrap(), e);
+        let written = fs::read(spool.msg_path(&e.id)).unwrap();
+        assert!(written.starts_with(b"mamori-spool 2 00000000000000000007\nhello\r\n{"));
         // A newer firmware's state: not read, not guessed at.
+        let old = serde_json::to_string(&e).unwrap();
         let newer = old.replacen('{', "{\"format\":2,", 1);
         fs::write(spool.state_path(&e.id), newer).unwrap();
         let err = spool.load_one(&e.id).unwrap_err().to_string();
@@ -430,5 +460,96 @@ mod tests {
             "left in place, unread"
         );
         assert!(spool.msg_path(&e.id).exists());
+        // A newer layout of the message file, likewise.
+        fs::remove_file(spool.state_path(&e.id)).unwrap();
+        let mut three = written.clone();
+        three[13] = b'3';
+        fs::write(spool.msg_path(&e.id), &three).unwrap();
+        let err = spool.content(&e.id).unwrap_err().to_string();
+        assert!(err.contains("layout 3, newer"), "{err}");
+        assert!(spool.load_all().unwrap().is_empty());
+    }
+
+    #[test]
+    fn damaged_message_files_are_refused_not_misread() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let e = env("AAAAAAAAAAAAAAA2");
+        spool.store(&e, b"hello\r\n").unwrap();
+        let path = spool.msg_path(&e.id);
+        let good = fs::read(&path).unwrap();
+        for bad in [
+            good[..20].to_vec(),
+            good[..40].to_vec(),
+            good[..good.len() - 1].to_vec(),
+            b"garbage\n".to_vec(),
+            b"{\"no\":\"end of line".to_vec(),
+            good.iter()
+                .map(|&b| if b == b'7' { b'9' } else { b })
+                .collect(),
+        ] {
+            fs::write(&path, &bad).unwrap();
+            assert!(
+                spool.load_one(&e.id).is_err() || spool.content(&e.id).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(&bad)
+            );
+        }
+    }
+
+    #[test]
+    fn a_writer_appends_rewrites_and_leaves_nothing_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let e = env("AAAAAAAAAAAAAAA3");
+        let mut w = spool.writer(&e.id).unwrap();
+        w.append(b"Subject: a\r\n\r\n").unwrap();
+        w.append(b"body\r\n").unwrap();
+        assert_eq!(w.read_content().unwrap(), b"Subject: a\r\n\r\nbody\r\n");
+        w.replace_content(b"Subject: [tag] a\r\n\r\nbody\r\n")
+            .unwrap();
+        w.commit(&e).unwrap();
+        assert_eq!(
+            spool.content(&e.id).unwrap(),
+            b"Subject: [tag] a\r\n\r\nbody\r\n"
+        );
+        assert_eq!(spool.load_one(&e.id).unwrap(), e);
+        let w = spool.writer("AAAAAAAAAAAAAAA4").unwrap();
+        drop(w);
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+        assert!(spool.load_all().unwrap().len() == 1);
+    }
+}
+
+#[cfg(test)]
+mod writer_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// However the content arrives in pieces, the spool reads back exactly the bytes
+        /// written, before the commit (for the stages) and after it (for delivery).
+        #[test]
+        fn content_written_in_pieces_reads_back_whole(
+            pieces in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..3000), 0..12),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let spool = Spool::open(dir.path()).unwrap();
+            let whole: Vec<u8> = pieces.concat();
+            let env = Envelope {
+                size: whole.len() as u64,
+                ..Envelope::new("PROP0000000001".into(), "a@b.jp".into(), vec![Recipient::new("c@d.jp")], ClientInfo::default())
+            };
+            let mut w = spool.writer(&env.id).unwrap();
+            for p in &pieces {
+                w.append(p).unwrap();
+            }
+            prop_assert_eq!(w.content_len(), whole.len() as u64);
+            prop_assert_eq!(&w.read_content().unwrap(), &whole);
+            w.commit(&env).unwrap();
+            prop_assert_eq!(&spool.content(&env.id).unwrap(), &whole);
+            prop_assert_eq!(spool.load_one(&env.id).unwrap(), env);
+        }
     }
 }

@@ -6,8 +6,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::{Next, Session, State};
 use crate::inbound::data::DataReceiver;
 use crate::inbound::reply::Reply;
-use crate::pipeline::{StagedMessage, Verdict};
-use crate::spool::{ClientInfo, Envelope};
+use crate::pipeline::{Pipeline, StagedMessage, Verdict};
+use crate::queue::Queue;
+use crate::spool::{ClientInfo, Envelope, SpoolError, SpoolWriter};
 use crate::stats::Stats;
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
@@ -31,14 +32,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let received = self.received_header(&id);
         let mut content = Vec::with_capacity(received.len() + 8192);
         content.extend_from_slice(received.as_bytes());
-        // Message content lives in memory until it is spooled; all sessions together may
-        // hold at most `max_data_memory`. Past that, the content is read and dropped and
-        // the client is told to try later, rather than the box running out of memory.
+        // Content is held in memory up to SPILL_AT and then appended to the spool's
+        // temporary file as it arrives, so a transfer holds a small constant however
+        // large the message. What is held counts against `max_data_memory` (all
+        // sessions together); past that, the content is read and dropped and the client
+        // is told to try later, rather than the box running out of memory.
         let mut budget = MemoryGrant::default();
+        let mut body = Spilled::default();
         loop {
             let done = receiver.feed(&self.input, &mut content);
+            if receiver.refused() || body.failed.is_some() {
+                // Refused (or unwritable) anyway: nothing more is kept.
+                content.clear();
+                body.writer = None;
+            } else if content.len() >= SPILL_AT {
+                body.hops
+                    .get_or_insert_with(|| hops(&content[received.len()..]));
+                body.spill(&self.ctx.queue, &id, &mut content).await;
+            }
             if !budget.cover(&self.ctx.data_memory, content.len()) {
                 content = Vec::new();
+                body.writer = None;
             }
             if let Some(used) = done {
                 self.input.drain(..used);
@@ -46,7 +60,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
             self.input.clear();
             if !self.fill().await? {
-                // Connection lost or timed out mid-DATA: nothing was accepted.
+                // Connection lost or timed out mid-DATA: nothing was accepted (a
+                // half-written file is removed with its writer).
                 return Ok(Next::Close);
             }
         }
@@ -62,7 +77,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 return Ok(Next::Continue);
             }
         };
-        if let Some(hops) = too_many_hops(content.get(received.len()..).unwrap_or_default()) {
+        let hops = body
+            .hops
+            .unwrap_or_else(|| hops(content.get(received.len()..).unwrap_or_default()));
+        if hops > MAX_HOPS {
             Stats::bump(&self.ctx.stats.rejected);
             tracing::warn!(queue_id = %id, peer = %self.peer, hops, "mail loop: too many hops");
             self.reply(Reply::new(
@@ -83,6 +101,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             ));
             return Ok(Next::Continue);
         }
+        if body.writer.is_some() {
+            body.spill(&self.ctx.queue, &id, &mut content).await;
+        }
+        if let Some(e) = &body.failed {
+            tracing::error!(queue_id = %id, error = %e, "could not spool message");
+            self.reply(Reply::new(
+                451,
+                "4.3.0",
+                "Error: could not store the message, try again later",
+            ));
+            return Ok(Next::Continue);
+        }
         let client = ClientInfo {
             ip: self.peer.ip().to_string(),
             helo: self.helo.clone(),
@@ -95,51 +125,67 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             ret: tx.ret,
             envid: tx.envid,
             size,
-            eight_bit: !content.is_ascii(),
+            eight_bit: body.eight_bit || !content.is_ascii(),
             smtputf8: tx.smtputf8,
             ..Envelope::new(id.clone(), tx.mail_from, tx.recipients, client)
         };
-        let reply = self.accept(StagedMessage { envelope, content }).await;
+        let body = match body.writer {
+            Some(w) => Body::Spooled(w),
+            None => Body::Memory(content),
+        };
+        let reply = self.accept(envelope, body, &mut budget).await;
         drop(budget);
         self.reply(reply);
         Ok(Next::Continue)
     }
 
     /// Runs the pipeline and spools the message; the reply says what became of it.
-    async fn accept(&mut self, mut staged: StagedMessage) -> Reply {
-        let id = staged.envelope.id.clone();
-        let verdict = if self.ctx.pipeline.is_empty() {
-            Verdict::Accept
+    async fn accept(&mut self, envelope: Envelope, body: Body, budget: &mut MemoryGrant) -> Reply {
+        let id = envelope.id.clone();
+        let local_error = || {
+            Reply::new(
+                451,
+                "4.3.0",
+                "Error: local error in processing, try again later",
+            )
+        };
+        let (verdict, mut envelope, body) = if self.ctx.pipeline.is_empty() {
+            (Verdict::Accept, envelope, body)
         } else {
+            // The stages read the whole message: a spooled one is read back into memory
+            // for them, which the budget must cover.
+            if let Body::Spooled(w) = &body
+                && !budget.cover(&self.ctx.data_memory, to_usize(w.content_len()))
+            {
+                tracing::warn!(queue_id = %id, peer = %self.peer, "message memory budget exhausted before inspection; client told to retry");
+                return Reply::new(
+                    452,
+                    "4.3.1",
+                    "Insufficient system resources, try again later",
+                );
+            }
             // One run per processor core at once; the rest wait their turn here.
             let Ok(permit) = self.ctx.scans.clone().acquire_owned().await else {
-                return Reply::new(
-                    451,
-                    "4.3.0",
-                    "Error: local error in processing, try again later",
-                );
+                return local_error();
             };
             let pipeline = self.ctx.pipeline.clone();
             let run = tokio::task::spawn_blocking(move || {
-                let v = pipeline.run(&mut staged);
+                let v = run_stages(&pipeline, envelope, body);
                 drop(permit);
-                (v, staged)
+                v
             });
             // The inspection keeps its own time limit (content past it is held as not
             // fully read); this one only catches a stage that never returns.
             let limit = PIPELINE_GRACE.saturating_add(self.ctx.pipeline_time_limit());
             match tokio::time::timeout(limit, run).await {
-                Ok(Ok((v, s))) => {
-                    staged = s;
-                    v
+                Ok(Ok(Ok(done))) => done,
+                Ok(Ok(Err(e))) => {
+                    tracing::error!(queue_id = %id, error = %e, "could not read or rewrite the spooled message");
+                    return local_error();
                 }
                 Ok(Err(e)) => {
                     tracing::error!(queue_id = %id, error = %e, "pipeline failed");
-                    return Reply::new(
-                        451,
-                        "4.3.0",
-                        "Error: local error in processing, try again later",
-                    );
+                    return local_error();
                 }
                 Err(_) => {
                     tracing::error!(queue_id = %id, "pipeline did not finish in time");
@@ -168,12 +214,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 tracing::info!(queue_id = %id, %reason, "message discarded");
                 return Reply::new(250, "2.0.0", format!("Ok: queued as {id}"));
             }
-            Verdict::Hold { reason } => staged.envelope.held = Some(reason),
+            Verdict::Hold { reason } => envelope.held = Some(reason),
             Verdict::Accept => {}
         }
-        let rcpts = staged.envelope.recipients.len();
-        let from = staged.envelope.mail_from.clone();
-        match self.ctx.queue.accept(staged.envelope, staged.content).await {
+        let rcpts = envelope.recipients.len();
+        let from = envelope.mail_from.clone();
+        let stored = match body {
+            Body::Memory(content) => self.ctx.queue.accept(envelope, content).await,
+            Body::Spooled(writer) => self.ctx.queue.accept_written(envelope, writer).await,
+        };
+        match stored {
             Ok(()) => {
                 Stats::bump(&self.ctx.stats.received);
                 self.commands = 0;
@@ -222,9 +272,9 @@ const PIPELINE_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 /// `hopcount_limit`).
 pub(crate) const MAX_HOPS: usize = 50;
 
-/// The number of `Received` fields in the header block of `content`, if more than
-/// [`MAX_HOPS`].
-fn too_many_hops(content: &[u8]) -> Option<usize> {
+/// The number of `Received` fields in the header block at the start of `content` (of
+/// as much of it as `content` holds).
+fn hops(content: &[u8]) -> usize {
     let mut hops = 0;
     for line in content.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -239,7 +289,101 @@ fn too_many_hops(content: &[u8]) -> Option<usize> {
             hops += 1;
         }
     }
-    (hops > MAX_HOPS).then_some(hops)
+    hops
+}
+
+/// Content a DATA transfer holds in memory before it starts writing to the spool: small
+/// mail is written once, after the inspection; larger mail streams to disk as it arrives.
+const SPILL_AT: usize = 256 * 1024;
+
+/// The message content once DATA has ended.
+enum Body {
+    /// Small: all in memory, written at acceptance.
+    Memory(Vec<u8>),
+    /// Large: already in the spool's temporary file, committed at acceptance.
+    Spooled(SpoolWriter),
+}
+
+/// A DATA transfer's content written to the spool while it arrives.
+#[derive(Default)]
+struct Spilled {
+    writer: Option<SpoolWriter>,
+    /// 8-bit octets were written.
+    eight_bit: bool,
+    /// `Received` fields in the header block, counted before the first write.
+    hops: Option<usize>,
+    /// Writing failed: the rest is read and dropped, and the client told to retry.
+    failed: Option<SpoolError>,
+}
+
+impl Spilled {
+    /// Appends `content` to the spool file (created at the first call) and empties it.
+    async fn spill(&mut self, queue: &Queue, id: &str, content: &mut Vec<u8>) {
+        self.eight_bit |= !content.is_ascii();
+        let spool = queue.spool().clone();
+        let owned_id = id.to_owned();
+        let writer = self.writer.take();
+        let chunk = std::mem::take(content);
+        let written = tokio::task::spawn_blocking(move || {
+            let mut writer = match writer {
+                Some(w) => w,
+                None => spool.writer(&owned_id)?,
+            };
+            writer.append(&chunk).map(|()| (writer, chunk))
+        })
+        .await;
+        match written {
+            Ok(Ok((writer, mut chunk))) => {
+                self.writer = Some(writer);
+                chunk.clear();
+                *content = chunk;
+            }
+            Ok(Err(e)) => self.failed = Some(e),
+            Err(e) => {
+                self.failed = Some(SpoolError::Io {
+                    op: "write",
+                    path: id.into(),
+                    source: std::io::Error::other(e.to_string()),
+                })
+            }
+        }
+    }
+}
+
+/// Runs the stages over a message (read back from the spool file when it is there) and
+/// writes the content again when a stage changed it.
+fn run_stages(
+    pipeline: &Pipeline,
+    envelope: Envelope,
+    body: Body,
+) -> Result<(Verdict, Envelope, Body), SpoolError> {
+    match body {
+        Body::Memory(content) => {
+            let mut staged = StagedMessage::new(envelope, content);
+            let v = pipeline.run(&mut staged);
+            let rewritten = staged.rewritten();
+            let (mut envelope, content) = staged.into_parts();
+            if rewritten {
+                envelope.eight_bit = !content.is_ascii();
+            }
+            Ok((v, envelope, Body::Memory(content)))
+        }
+        Body::Spooled(mut writer) => {
+            let mut staged = StagedMessage::new(envelope, writer.read_content()?);
+            let v = pipeline.run(&mut staged);
+            let rewritten = staged.rewritten();
+            let (mut envelope, content) = staged.into_parts();
+            if rewritten {
+                envelope.eight_bit = !content.is_ascii();
+                writer.replace_content(&content)?;
+            }
+            Ok((v, envelope, Body::Spooled(writer)))
+        }
+    }
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 /// Bytes of message memory one budget permit stands for.

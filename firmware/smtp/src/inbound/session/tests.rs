@@ -577,7 +577,7 @@ impl crate::pipeline::Stage for ByWord {
     }
     fn process(&self, m: &mut crate::pipeline::StagedMessage) -> crate::pipeline::Verdict {
         use crate::pipeline::Verdict;
-        let text = String::from_utf8_lossy(&m.content).to_string();
+        let text = String::from_utf8_lossy(m.content()).to_string();
         if text.contains("REJECT") {
             Verdict::Reject {
                 code: 550,
@@ -596,7 +596,7 @@ impl crate::pipeline::Stage for ByWord {
                 reason: "test".into(),
             }
         } else {
-            m.content.extend_from_slice(b"X-Stage: seen\r\n");
+            m.content_mut().extend_from_slice(b"X-Stage: seen\r\n");
             m.envelope
                 .recipients
                 .retain(|r| !r.address.starts_with("bcc-drop"));
@@ -703,18 +703,105 @@ async fn exhausted_memory_budget_is_a_temporary_452_and_is_given_back() {
         max_message_size: 4 << 20,
         ..trusted()
     };
+    let pipeline = Pipeline::new().with(Arc::new(ByWord));
+    let mut h = start_with(smtp, ListenerKind::Relay, "127.0.0.1:4000", false, pipeline);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    h.cmd("MAIL FROM:<a@office.test>", "250").await;
+    h.cmd("RCPT TO:<b@example.com>", "250").await;
+    h.cmd("DATA", "354").await;
+    // Received into the spool file as it arrives, but the stages need it in memory.
+    let big = format!("{}.\r\n", format!("{}\r\n", "y".repeat(900)).repeat(3000));
+    h.raw(big.as_bytes(), "452 4.3.1").await;
+    assert!(h.queue.list().is_empty());
+    assert_eq!(tmp_files(&h), 0, "the half-written file is gone");
+    // The budget was given back: a small message goes through.
+    h.cmd("MAIL FROM:<a@office.test>", "250").await;
+    h.cmd("RCPT TO:<b@example.com>", "250").await;
+    h.cmd("DATA", "354").await;
+    h.raw(b"small\r\n.\r\n", "250 2.0.0").await;
+}
+
+fn tmp_files(h: &Harness) -> usize {
+    std::fs::read_dir(h._dir.path().join("spool/tmp"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// A message larger than the budget, with no stage to read it: it streams to the spool,
+/// so the budget (which only bounds what sessions hold) does not stop it.
+#[tokio::test]
+async fn a_message_larger_than_the_memory_budget_streams_to_the_spool() {
+    let smtp = Smtp {
+        max_data_memory: 1 << 20,
+        max_message_size: 8 << 20,
+        ..trusted()
+    };
     let mut h = start(smtp, ListenerKind::Relay, "127.0.0.1:4000", false);
     h.read_reply().await;
     h.cmd("EHLO c", "250 ").await;
     h.cmd("MAIL FROM:<a@office.test>", "250").await;
     h.cmd("RCPT TO:<b@example.com>", "250").await;
     h.cmd("DATA", "354").await;
-    let big = format!("{}.\r\n", format!("{}\r\n", "y".repeat(900)).repeat(3000));
-    h.raw(big.as_bytes(), "452 4.3.1").await;
-    assert!(h.queue.list().is_empty());
-    // The budget was given back: a small message goes through.
-    h.cmd("MAIL FROM:<a@office.test>", "250").await;
-    h.cmd("RCPT TO:<b@example.com>", "250").await;
-    h.cmd("DATA", "354").await;
-    h.raw(b"small\r\n.\r\n", "250 2.0.0").await;
+    let line = format!("..{}é\r\n", "z".repeat(500));
+    let body = format!("Subject: big\r\n\r\n{}", line.repeat(6000));
+    let r = h.raw(format!("{body}.\r\n").as_bytes(), "250 2.0.0").await;
+    let id = r.trim_end().rsplit(' ').next().unwrap().to_string();
+    let content = h.queue.spool().content(&id).unwrap();
+    let expect = body.replace("\r\n..", "\r\n.");
+    assert!(
+        content.ends_with(expect.as_bytes()),
+        "unstuffed, whole, in order"
+    );
+    let env = h.queue.show(&id).unwrap();
+    assert!(env.eight_bit, "8-bit octets past the first write are seen");
+    assert_eq!(env.size, expect.len() as u64);
+    assert_eq!(tmp_files(&h), 0);
+}
+
+/// Large messages spooled while they arrive go through the stages as small ones do: a
+/// rewrite is written, a hold kept, a reject leaves nothing behind.
+#[tokio::test]
+async fn large_messages_meet_the_stages_as_small_ones_do() {
+    let smtp = Smtp {
+        max_message_size: 8 << 20,
+        ..trusted()
+    };
+    let pipeline = Pipeline::new().with(Arc::new(ByWord));
+    let mut h = start_with(smtp, ListenerKind::Relay, "127.0.0.1:4000", false, pipeline);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    let filler = format!("{}\r\n", "w".repeat(700)).repeat(1500);
+    for (word, expect) in [
+        ("fine", "250"),
+        ("HOLD", "250"),
+        ("REJECT", "550"),
+        ("DROP", "250"),
+    ] {
+        h.cmd("MAIL FROM:<a@office.test>", "250").await;
+        h.cmd("RCPT TO:<b@example.com>", "250").await;
+        h.cmd("DATA", "354").await;
+        // The word only near the end, long past the first write to disk.
+        let r = h
+            .raw(
+                format!("Subject: t\r\n\r\n{filler}{word}\r\n.\r\n").as_bytes(),
+                expect,
+            )
+            .await;
+        let id = r.trim_end().rsplit(' ').next().unwrap().to_string();
+        match word {
+            "fine" => {
+                let content = h.queue.spool().content(&id).unwrap();
+                assert!(content.ends_with(b"fine\r\nX-Stage: seen\r\n"), "rewritten");
+                assert!(content.len() > filler.len());
+            }
+            "HOLD" => assert_eq!(
+                h.queue.show(&id).unwrap().held.as_deref(),
+                Some("needs approval")
+            ),
+            _ => {}
+        }
+        assert_eq!(tmp_files(&h), 0, "{word}: nothing half-written is left");
+    }
+    assert_eq!(h.queue.list().len(), 2);
 }

@@ -98,7 +98,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
             ));
         }
         match self.caps.size {
-            Some(limit) if limit > 0 && tx.message.len() as u64 > limit => Some(Reply::new(
+            Some(limit) if limit > 0 && tx.message.len() > limit => Some(Reply::new(
                 552,
                 Some((5, 3, 4)),
                 format!(
@@ -212,9 +212,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
     async fn send_message(&mut self, tx: &Transaction) -> Result<Reply, DeliveryError> {
         let mut enc = DataEncoder::new();
         let mut out = Vec::with_capacity(DATA_CHUNK + DATA_CHUNK / 16);
-        for chunk in tx.message.chunks(DATA_CHUNK) {
+        let mut chunk = Vec::with_capacity(DATA_CHUNK);
+        let mut offset = 0u64;
+        while offset < tx.message.len() {
+            if let Err(source) = tx.message.read_at(offset, DATA_CHUNK, &mut chunk).await {
+                // Mid-DATA there is no way back but to drop the connection: the message
+                // never ends with the final dot, so nothing half-read is delivered.
+                self.abandon();
+                return Err(DeliveryError::Local(format!(
+                    "reading the spooled message: {source}"
+                )));
+            }
+            offset += chunk.len() as u64;
             out.clear();
-            enc.push(chunk, &mut out);
+            enc.push(&chunk, &mut out);
             self.write(&out, Stage::Message).await?;
         }
         out.clear();
