@@ -342,8 +342,16 @@ fn build(
     let smtp = &settings.smtp;
     let hostname = &settings.general.hostname;
     let (pipeline, generated) = if settings.dlp.enabled {
+        // An inspection expands archives within its share of the relay's one memory
+        // budget (the sessions reserve that share before each run).
+        let budget = smtp.data_memory(crate::board::total_ram());
+        let mut dlp = settings.dlp.clone();
+        dlp.limits.max_expanded_bytes = dlp
+            .limits
+            .max_expanded_bytes
+            .min(crate::inbound::session::scan_expansion_share(budget));
         let stage = Arc::new(DlpStage::new(
-            &settings.dlp,
+            &dlp,
             office(settings),
             hostname.clone(),
             shared.audit.clone(),

@@ -41,9 +41,12 @@ pub struct Smtp {
     pub bounce_content_outside: BounceContent,
     /// Largest message accepted, in bytes (advertised as SIZE).
     pub max_message_size: u64,
-    /// Message content all sessions together may hold in memory before it is spooled,
-    /// in bytes; past it clients get 452 4.3.1 and retry later (a small board must not
-    /// run out of memory under a burst of large mails).
+    /// Memory the relay may use for mail, all together, in bytes: what sessions hold
+    /// before it reaches the spool, messages read back for the inspection, their text and
+    /// what the inspection expands (archives). Past it, clients get 452 4.3.1 and retry
+    /// later, and inspections wait their turn (a small board must not run out of memory
+    /// under a burst of large mails). 0 (the default): sized to the board, see
+    /// [`Smtp::data_memory`].
     pub max_data_memory: u64,
     /// Most recipients in one transaction; more get 452 4.5.3 (not counted as errors up
     /// to as many again: a mail program sending a notice to many Bcc recipients splits the
@@ -104,6 +107,27 @@ pub struct Smtp {
     pub alert_to: Vec<String>,
 }
 
+/// The smallest memory budget the relay sizes for itself (enough for a few large mails).
+pub const MIN_DATA_MEMORY: u64 = 48 << 20;
+
+/// The largest it sizes for itself on a big machine (set `max_data_memory` for more).
+pub const MAX_AUTO_DATA_MEMORY: u64 = 256 << 20;
+
+impl Smtp {
+    /// The memory budget in force: `max_data_memory` when set, otherwise 1/16 of the
+    /// board's RAM (`ram`, when known) — 64 MiB on a 1 GiB board — but at least twice
+    /// `max_message_size` (a largest message and its text) and [`MIN_DATA_MEMORY`], and at
+    /// most [`MAX_AUTO_DATA_MEMORY`] (or twice `max_message_size`, if that is more).
+    pub fn data_memory(&self, ram: Option<u64>) -> u64 {
+        if self.max_data_memory > 0 {
+            return self.max_data_memory;
+        }
+        let floor = MIN_DATA_MEMORY.max(self.max_message_size.saturating_mul(2));
+        let share = ram.map_or(MAX_AUTO_DATA_MEMORY, |r| r / 16);
+        share.min(MAX_AUTO_DATA_MEMORY).max(floor)
+    }
+}
+
 impl Default for Smtp {
     fn default() -> Self {
         Self {
@@ -118,7 +142,7 @@ impl Default for Smtp {
             refuse_forged_office_senders: false,
             bounce_content_outside: BounceContent::Headers,
             max_message_size: 25 * 1024 * 1024,
-            max_data_memory: 256 * 1024 * 1024,
+            max_data_memory: 0,
             max_recipients: 1000,
             max_line_length: 998,
             max_commands: 2000,
@@ -449,5 +473,40 @@ pub fn jp_mobile_group() -> PaceGroup {
             recipients_per_transaction: 20,
             recipients_per_connection: 50,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_budget_is_sized_to_the_board_unless_set() {
+        const MIB: u64 = 1 << 20;
+        let auto = Smtp::default();
+        assert_eq!(auto.data_memory(Some(1024 * MIB)), 64 * MIB, "1 GiB board");
+        assert_eq!(auto.data_memory(Some(2048 * MIB)), 128 * MIB);
+        assert_eq!(auto.data_memory(Some(24 * 1024 * MIB)), 256 * MIB, "capped");
+        assert_eq!(
+            auto.data_memory(Some(512 * MIB)),
+            50 * MIB,
+            "twice the largest message"
+        );
+        assert_eq!(auto.data_memory(None), 256 * MIB);
+        let small = Smtp {
+            max_message_size: 10 * MIB,
+            ..Smtp::default()
+        };
+        assert_eq!(small.data_memory(Some(256 * MIB)), MIN_DATA_MEMORY);
+        let big = Smtp {
+            max_message_size: 200 * MIB,
+            ..Smtp::default()
+        };
+        assert_eq!(big.data_memory(Some(24 * 1024 * MIB)), 400 * MIB);
+        let set = Smtp {
+            max_data_memory: 30 * MIB,
+            ..Smtp::default()
+        };
+        assert_eq!(set.data_memory(Some(1024 * MIB)), 30 * MIB, "as set");
     }
 }

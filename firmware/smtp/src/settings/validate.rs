@@ -46,12 +46,12 @@ pub fn check(general: &General, smtp: &Smtp, dlp: &DlpConfig, r: &mut Report) {
             "must be at least 1024 bytes",
         );
     }
-    if s.max_data_memory < s.max_message_size {
+    if s.max_data_memory != 0 && s.max_data_memory < s.max_message_size {
         r.error(
             "smtp.max_data_memory",
             s.max_data_memory,
             format!(
-                "must be at least smtp.max_message_size ({}) or no message of that size could be accepted",
+                "must be 0 (sized to the board) or at least smtp.max_message_size ({}), or no message of that size could be accepted",
                 s.max_message_size
             ),
         );

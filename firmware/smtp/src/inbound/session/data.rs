@@ -152,10 +152,39 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let (verdict, mut envelope, body) = if self.ctx.pipeline.is_empty() {
             (Verdict::Accept, envelope, body)
         } else {
-            // The stages read the whole message: a spooled one is read back into memory
-            // for them, which the budget must cover.
-            if let Body::Spooled(w) = &body
-                && !budget.cover(&self.ctx.data_memory, to_usize(w.content_len()))
+            // One run per processor core at once; the rest wait their turn here.
+            let Ok(permit) = self.ctx.scans.clone().acquire_owned().await else {
+                return local_error();
+            };
+            // The stages read the whole message (a spooled one read back into memory),
+            // its text, and what archives in it expand to (at most the ratio limit times
+            // the message, and the expansion share): all from the inspections' pool,
+            // waited for (inspections finish and give theirs back).
+            let len = match &body {
+                Body::Memory(c) => c.len() as u64,
+                Body::Spooled(w) => {
+                    // What the transfer held is on disk now.
+                    budget.release();
+                    w.content_len()
+                }
+            };
+            let pool = self.ctx.scan_memory_bytes();
+            let need = len
+                .saturating_mul(2)
+                .saturating_add(
+                    self.ctx
+                        .scan_expansion()
+                        .min(len.saturating_mul(EXPANSION_RATIO)),
+                )
+                .min(pool);
+            let wait = self.ctx.pipeline_time_limit().max(PIPELINE_GRACE);
+            let mut scan_grant = MemoryGrant::default();
+            // A message larger than the whole pool could never be read back for the stages
+            // (the settings check keeps max_message_size within the budget).
+            if len > pool
+                || !scan_grant
+                    .wait_for(&self.ctx.scan_memory, to_usize(need), wait)
+                    .await
             {
                 tracing::warn!(queue_id = %id, peer = %self.peer, "message memory budget exhausted before inspection; client told to retry");
                 return Reply::new(
@@ -164,14 +193,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     "Insufficient system resources, try again later",
                 );
             }
-            // One run per processor core at once; the rest wait their turn here.
-            let Ok(permit) = self.ctx.scans.clone().acquire_owned().await else {
-                return local_error();
-            };
             let pipeline = self.ctx.pipeline.clone();
             let run = tokio::task::spawn_blocking(move || {
                 let v = run_stages(&pipeline, envelope, body);
-                drop(permit);
+                drop((permit, scan_grant));
                 v
             });
             // The inspection keeps its own time limit (content past it is held as not
@@ -292,6 +317,10 @@ fn hops(content: &[u8]) -> usize {
     hops
 }
 
+/// What an inspection reserves for archive expansion, per byte of message (the DLP's
+/// default ratio limit; the expansion share of the budget bounds it in all).
+const EXPANSION_RATIO: u64 = 100;
+
 /// Content a DATA transfer holds in memory before it starts writing to the spool: small
 /// mail is written once, after the inspection; larger mail streams to disk as it arrives.
 const SPILL_AT: usize = 256 * 1024;
@@ -400,6 +429,41 @@ struct MemoryGrant {
 }
 
 impl MemoryGrant {
+    /// Gives the whole grant back.
+    fn release(&mut self) {
+        self.permit = None;
+        self.units = 0;
+    }
+
+    /// Extends the grant to cover `bytes`, waiting up to `wait` for others to give
+    /// theirs back; false if they did not in time.
+    async fn wait_for(
+        &mut self,
+        budget: &std::sync::Arc<Semaphore>,
+        bytes: usize,
+        wait: std::time::Duration,
+    ) -> bool {
+        let need = bytes.div_ceil(MEMORY_UNIT);
+        if self.starved {
+            return false;
+        }
+        if need <= self.units {
+            return true;
+        }
+        let more = u32::try_from(need - self.units).unwrap_or(u32::MAX);
+        match tokio::time::timeout(wait, budget.clone().acquire_many_owned(more)).await {
+            Ok(Ok(p)) => {
+                match &mut self.permit {
+                    Some(held) => held.merge(p),
+                    None => self.permit = Some(p),
+                }
+                self.units = need;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Extends the grant to cover `bytes`; false once the budget is exhausted.
     fn cover(&mut self, budget: &std::sync::Arc<Semaphore>, bytes: usize) -> bool {
         if self.starved {

@@ -51,9 +51,16 @@ pub struct SessionContext {
     pub queue: Queue,
     /// Counters.
     pub stats: Arc<Stats>,
-    /// The message-memory budget shared by all sessions, in units of 64 KiB
-    /// (see [`SessionContext::memory_budget`]).
+    /// The relay's one memory budget (`smtp.max_data_memory`) is split in two pools, so
+    /// that an inspection waiting for memory never starves a transfer: a quarter for what
+    /// DATA transfers hold before it reaches the spool, in units of 64 KiB (see
+    /// [`SessionContext::memory_budget`]) ...
     pub data_memory: Arc<tokio::sync::Semaphore>,
+    /// ... and the rest for inspections: the message read back, its text and what its
+    /// archives expand to.
+    pub scan_memory: Arc<tokio::sync::Semaphore>,
+    /// The whole budget in bytes.
+    pub data_memory_bytes: u64,
     /// The accepted domains and how their recipients are checked.
     pub recipients: Arc<Recipients>,
     /// AUTH failures, per client address and per account.
@@ -79,9 +86,12 @@ impl SessionContext {
             0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
             n => n,
         };
+        let data_memory_bytes = config.data_memory(crate::board::total_ram());
         Self {
             accounts: Accounts::with_senders(&config.accounts, &config.office_domains),
-            data_memory: Self::memory_budget(config.max_data_memory),
+            data_memory: Self::memory_budget(transfer_share(data_memory_bytes)),
+            scan_memory: Self::memory_budget(scan_share(data_memory_bytes)),
+            data_memory_bytes,
             auth_throttle: Arc::new(AuthThrottle::new(
                 config.max_auth_failures_per_client,
                 config.max_auth_failures_per_account,
@@ -126,8 +136,9 @@ impl SessionContext {
         if a.scan_threads == b.scan_threads {
             self.scans = previous.scans.clone();
         }
-        if a.max_data_memory == b.max_data_memory {
+        if self.data_memory_bytes == previous.data_memory_bytes {
             self.data_memory = previous.data_memory.clone();
+            self.scan_memory = previous.scan_memory.clone();
         }
     }
 
@@ -139,6 +150,17 @@ impl SessionContext {
         Arc::new(tokio::sync::Semaphore::new(
             units.min(tokio::sync::Semaphore::MAX_PERMITS),
         ))
+    }
+
+    /// The inspections' pool in bytes.
+    pub fn scan_memory_bytes(&self) -> u64 {
+        scan_share(self.data_memory_bytes)
+    }
+
+    /// What one inspection may expand archives to (the DLP's own limit is held to it when
+    /// the stage is built).
+    pub fn scan_expansion(&self) -> u64 {
+        scan_expansion_share(self.data_memory_bytes)
     }
 
     /// How long one inspection of the pipeline may take (the DLP limit).
@@ -600,3 +622,19 @@ fn lenient_path(line: &[u8]) -> Option<Request<String>> {
 
 #[cfg(test)]
 mod tests;
+
+/// The transfers' pool out of a memory budget of `budget` bytes.
+pub fn transfer_share(budget: u64) -> u64 {
+    budget / 4
+}
+
+/// The inspections' pool out of a memory budget of `budget` bytes.
+pub fn scan_share(budget: u64) -> u64 {
+    budget - transfer_share(budget)
+}
+
+/// What one inspection may expand archives to, out of a memory budget of `budget` bytes:
+/// a third of the inspections' pool.
+pub fn scan_expansion_share(budget: u64) -> u64 {
+    scan_share(budget) / 3
+}

@@ -733,7 +733,7 @@ fn tmp_files(h: &Harness) -> usize {
 #[tokio::test]
 async fn a_message_larger_than_the_memory_budget_streams_to_the_spool() {
     let smtp = Smtp {
-        max_data_memory: 1 << 20,
+        max_data_memory: 2 << 20,
         max_message_size: 8 << 20,
         ..trusted()
     };
@@ -804,4 +804,84 @@ async fn large_messages_meet_the_stages_as_small_ones_do() {
         assert_eq!(tmp_files(&h), 0, "{word}: nothing half-written is left");
     }
     assert_eq!(h.queue.list().len(), 2);
+}
+
+/// A stage that takes its time and counts how many runs overlap.
+struct Slow {
+    running: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl crate::pipeline::Stage for Slow {
+    fn name(&self) -> &str {
+        "slow"
+    }
+    fn process(&self, _m: &mut crate::pipeline::StagedMessage) -> crate::pipeline::Verdict {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.running.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        self.running.fetch_sub(1, SeqCst);
+        crate::pipeline::Verdict::Accept
+    }
+}
+
+/// Inspections draw the message, its text and an expansion allowance from the one memory
+/// budget: two large messages that do not fit in it together are inspected one after the
+/// other, and both accepted (none refused for want of memory that frees up in time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspections_wait_their_turn_for_memory_and_all_are_accepted() {
+    let smtp = Smtp {
+        // 6 MiB for inspections; a 1.5 MB message needs 3 MB and 2 MiB of expansion.
+        max_data_memory: 8 << 20,
+        max_message_size: 4 << 20,
+        scan_threads: 4,
+        ..trusted()
+    };
+    let slow = Arc::new(Slow {
+        running: 0.into(),
+        most: 0.into(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, queue) = context(smtp, dir.path(), Pipeline::new().with(slow.clone()));
+    let mut clients = Vec::new();
+    for n in 0..3 {
+        let (mut client, server) = tokio::io::duplex(1 << 20);
+        let session = Session::new(
+            server,
+            ctx.clone(),
+            ListenerKind::Relay,
+            "127.0.0.1:4000".parse().unwrap(),
+            false,
+        );
+        tokio::spawn(session.run(true));
+        clients.push(tokio::spawn(async move {
+            let body = format!("{}\r\n", "m".repeat(998)).repeat(1500);
+            let script =
+                "EHLO c\r\nMAIL FROM:<a@office.test>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n";
+            client.write_all(script.as_bytes()).await.unwrap();
+            client
+                .write_all(format!("Subject: {n}\r\n\r\n{body}.\r\nQUIT\r\n").as_bytes())
+                .await
+                .unwrap();
+            let mut all = Vec::new();
+            tokio::io::AsyncReadExt::read_to_end(&mut client, &mut all)
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&all).into_owned()
+        }));
+    }
+    for c in clients {
+        let transcript = c.await.unwrap();
+        assert!(
+            transcript.contains("250 2.0.0 Ok: queued as"),
+            "{transcript}"
+        );
+    }
+    assert_eq!(queue.list().len(), 3);
+    assert_eq!(
+        slow.most.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one inspection at a time fits the budget"
+    );
 }
