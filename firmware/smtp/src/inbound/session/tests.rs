@@ -885,3 +885,75 @@ async fn inspections_wait_their_turn_for_memory_and_all_are_accepted() {
         "one inspection at a time fits the budget"
     );
 }
+
+/// A stage that keeps what it was given.
+struct Keep(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl crate::pipeline::Stage for Keep {
+    fn name(&self) -> &str {
+        "keep"
+    }
+    fn process(&self, m: &mut crate::pipeline::StagedMessage) -> crate::pipeline::Verdict {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(m.content().to_vec());
+        crate::pipeline::Verdict::Accept
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+    /// Whether a message stays in memory or streams to the spool while it arrives, and
+    /// however the client's writes cut it, the stages see exactly the content (and the
+    /// spool holds exactly what they saw): what the inspection of a spooled message
+    /// reads is what the inspection of the same message in memory would.
+    #[test]
+    fn the_stages_see_the_same_content_in_memory_or_spooled(
+        lines in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::string::string_regex("[ -~]{0,80}").unwrap(),
+                proptest::string::string_regex("\\.[.a-z]{0,5}").unwrap(),
+                proptest::string::string_regex("[あ-んマイナンバー0-9]{0,30}").unwrap(),
+            ],
+            1..40,
+        ),
+        filler_kib in proptest::prop_oneof![proptest::strategy::Just(0usize), 200usize..700],
+        cut in 1usize..70_000,
+    ) {
+        let mut body = String::from("Subject: p\r\n\r\n");
+        // About a KiB a line of filler takes the message past the point where it goes to disk.
+        for _ in 0..filler_kib {
+            body.push_str(&"f".repeat(990));
+            body.push_str("\r\n");
+        }
+        for l in &lines {
+            body.push_str(l);
+            body.push_str("\r\n");
+        }
+        let stuffed = body.replace("\r\n.", "\r\n..");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (seen, spooled) = rt.block_on(async {
+            let smtp = Smtp { max_message_size: 8 << 20, ..trusted() };
+            let keep = Arc::new(Keep(std::sync::Mutex::new(Vec::new())));
+            let mut h = start_with(smtp, ListenerKind::Relay, "127.0.0.1:4000", false, Pipeline::new().with(keep.clone()));
+            h.read_reply().await;
+            h.cmd("EHLO c", "250 ").await;
+            h.cmd("MAIL FROM:<a@office.test>", "250").await;
+            h.cmd("RCPT TO:<b@example.com>", "250").await;
+            h.cmd("DATA", "354").await;
+            let data = format!("{stuffed}.\r\n");
+            for piece in data.as_bytes().chunks(cut) {
+                h.client.write_all(piece).await.unwrap();
+            }
+            let r = h.read_reply().await;
+            assert!(r.starts_with("250 2.0.0"), "{r}");
+            let id = r.trim_end().rsplit(' ').next().unwrap().to_string();
+            let seen = keep.0.lock().unwrap().pop().unwrap();
+            (seen, h.queue.spool().content(&id).unwrap())
+        });
+        proptest::prop_assert!(seen.ends_with(body.as_bytes()));
+        proptest::prop_assert!(seen.starts_with(b"Received: "));
+        proptest::prop_assert_eq!(&seen, &spooled);
+    }
+}
