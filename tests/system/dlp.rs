@@ -352,3 +352,59 @@ fn write_cp932(path: &std::path::Path, text: &str) {
     assert_eq!(code, 0, "{out}");
     assert!(std::fs::read(path).unwrap().iter().any(|&b| b >= 0x80));
 }
+
+/// A large mail goes to the spool file while it arrives and is inspected from there: a My
+/// Number in a base64 CSV attachment at its very end, megabytes past the first write to
+/// disk, is still found and the mail refused with nothing left behind; the same mail
+/// without it is delivered exactly as sent (Python's `email` reads both sides).
+#[test]
+fn a_my_number_at_the_end_of_a_large_mail_is_found_and_a_clean_one_arrives_intact() {
+    let sink = Sink::start();
+    let m = Mamori::start(sink.port, None, REJECT_MY_NUMBER);
+    let number = my_number("12345678901");
+    let build = |last: &str| {
+        format!(
+            "msg = MIMEMultipart()\nmsg['Subject'] = 'large {tag}'\nmsg.attach(MIMEText('資料を送ります。', 'plain', 'utf-8'))\nrows = ''.join(f'{{i}},山田 太郎,東京都千代田区{{i}}\\n' for i in range(60000)) + '{last}\\n'\npart = MIMEApplication(rows.encode('utf-8'), Name='meibo.csv')\npart['Content-Disposition'] = 'attachment; filename=\"meibo.csv\"'\nmsg.attach(part)",
+            tag = if last.is_empty() { "clean" } else { "secret" },
+        )
+    };
+    let out = send_python(
+        &m,
+        &build(&format!("個人番号,{number}")),
+        "client@sink.test",
+    );
+    assert!(out.starts_with("REFUSED 550"), "{out}");
+    let out = send_python(&m, &build(""), "client@sink.test");
+    assert!(out.starts_with("OK"), "{out}");
+    assert!(
+        wait_for(Duration::from_secs(20), || sink.count() == 1),
+        "{}",
+        m.log()
+    );
+    let (dumped, _) = &sink.messages()[0];
+    let check = r#"
+import email, sys
+raw = open(sys.argv[1], 'rb').read()
+msg = email.message_from_bytes(raw)
+att = [p for p in msg.walk() if p.get_filename() == 'meibo.csv'][0]
+rows = att.get_payload(decode=True).decode('utf-8').splitlines()
+assert len(rows) == 60001, len(rows)
+assert rows[59999] == '59999,山田 太郎,東京都千代田区59999', rows[59999]
+assert rows[60000] == '', rows[60000]
+assert msg['Subject'] == 'large clean', msg['Subject']
+print('intact', len(raw))
+"#;
+    let path = m.dir.path().join("delivered.eml");
+    std::fs::write(&path, dumped).unwrap();
+    let (code, out) = python(check, &[path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("intact"), "{out}");
+    let size: usize = out.split_whitespace().last().unwrap().parse().unwrap();
+    assert!(size > 2_000_000, "large enough to stream: {size}");
+    let tmp = m.dir.path().join("data/spool/tmp");
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "nothing half-written"
+    );
+}

@@ -957,3 +957,69 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&seen, &spooled);
     }
 }
+
+/// The spool cannot be written (here its `tmp/` is not a directory, as a full or broken
+/// disk would refuse): small or large, the client hears 451 at the end of the data and
+/// retries; nothing is queued and the session goes on.
+#[tokio::test]
+async fn a_spool_that_cannot_be_written_is_a_451_for_small_and_large_mail() {
+    let smtp = Smtp {
+        max_message_size: 8 << 20,
+        ..trusted()
+    };
+    let mut h = start(smtp, ListenerKind::Relay, "127.0.0.1:4000", false);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    let tmp = h._dir.path().join("spool/tmp");
+    std::fs::remove_dir_all(&tmp).unwrap();
+    std::fs::write(&tmp, b"not a directory").unwrap();
+    let large = format!("{}\r\n", "l".repeat(900)).repeat(1200);
+    for body in ["small\r\n".to_string(), large] {
+        h.cmd("MAIL FROM:<a@office.test>", "250").await;
+        h.cmd("RCPT TO:<b@example.com>", "250").await;
+        h.cmd("DATA", "354").await;
+        h.raw(
+            format!("Subject: s\r\n\r\n{body}.\r\n").as_bytes(),
+            "451 4.3.0",
+        )
+        .await;
+    }
+    assert!(h.queue.list().is_empty());
+    h.cmd("NOOP", "250").await;
+}
+
+/// A client that goes away in the middle of a large transfer leaves nothing in the spool.
+#[tokio::test]
+async fn a_transfer_cut_off_midway_leaves_no_file() {
+    let smtp = Smtp {
+        max_message_size: 8 << 20,
+        ..trusted()
+    };
+    let mut h = start(smtp, ListenerKind::Relay, "127.0.0.1:4000", false);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    h.cmd("MAIL FROM:<a@office.test>", "250").await;
+    h.cmd("RCPT TO:<b@example.com>", "250").await;
+    h.cmd("DATA", "354").await;
+    let part = format!("{}\r\n", "c".repeat(900)).repeat(1200);
+    h.client.write_all(part.as_bytes()).await.unwrap();
+    // Written to disk by now: the transfer passed the in-memory share long ago.
+    let mut seen = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if tmp_files(&h) == 1 {
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "the content went to spool/tmp while it arrived");
+    drop(h.client);
+    let _ = h.task.await;
+    assert_eq!(
+        std::fs::read_dir(h._dir.path().join("spool/tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert!(h.queue.list().is_empty());
+}
