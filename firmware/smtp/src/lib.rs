@@ -11,6 +11,7 @@
 pub mod address;
 pub mod alert;
 pub mod api;
+pub mod blocking;
 pub mod board;
 pub mod datetime;
 pub mod dlp_stage;

@@ -145,8 +145,7 @@ impl MessageBody {
         }
     }
 
-    /// Puts up to `max` content bytes from `offset` into `buf` (emptied first); a file is
-    /// read on a blocking thread.
+    /// Puts up to `max` content bytes from `offset` into `buf` (emptied first).
     pub async fn read_at(&self, offset: u64, max: usize, buf: &mut Vec<u8>) -> std::io::Result<()> {
         buf.clear();
         match self {
@@ -162,7 +161,8 @@ impl MessageBody {
                 let f = f.clone();
                 let mut owned = std::mem::take(buf);
                 owned.resize(n, 0);
-                let owned = tokio::task::spawn_blocking(move || {
+                // The page cache holds a message just spooled: a short read.
+                let owned = crate::blocking::short(move || {
                     f.file
                         .read_exact_at(&mut owned, f.start + offset)
                         .map(|()| owned)

@@ -347,24 +347,28 @@ struct Spilled {
 
 impl Spilled {
     /// Appends `content` to the spool file (created at the first call) and empties it.
+    /// The write goes to the page cache (the fsync comes at the commit), so it runs as
+    /// [`crate::blocking::short`] work.
     async fn spill(&mut self, queue: &Queue, id: &str, content: &mut Vec<u8>) {
         self.eight_bit |= !content.is_ascii();
         let spool = queue.spool().clone();
         let owned_id = id.to_owned();
         let writer = self.writer.take();
-        let chunk = std::mem::take(content);
-        let written = tokio::task::spawn_blocking(move || {
+        let mut chunk = std::mem::take(content);
+        let write = move || {
             let mut writer = match writer {
                 Some(w) => w,
                 None => spool.writer(&owned_id)?,
             };
-            writer.append(&chunk).map(|()| (writer, chunk))
-        })
-        .await;
-        match written {
-            Ok(Ok((writer, mut chunk))) => {
-                self.writer = Some(writer);
+            writer.append(&chunk).map(|()| {
                 chunk.clear();
+                (writer, chunk)
+            })
+        };
+        let written = crate::blocking::short(write).await;
+        match written {
+            Ok(Ok((writer, chunk))) => {
+                self.writer = Some(writer);
                 *content = chunk;
             }
             Ok(Err(e)) => self.failed = Some(e),
