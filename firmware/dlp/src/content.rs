@@ -278,11 +278,19 @@ pub struct Extraction {
     pub problems: Vec<Problem>,
 }
 
+/// Takes each segment as the walk finds it (the inspection scans it at once), and hands
+/// back the ones to keep in the [`Extraction`] (`None`: dropped, its text freed).
+pub trait SegmentSink {
+    /// One segment, in the order met.
+    fn segment(&mut self, segment: Segment) -> Option<Segment>;
+}
+
 /// Collects segments and problems while enforcing the [`Limits`] of one walk.
-#[derive(Debug)]
 pub struct Collector<'l> {
     limits: &'l Limits,
     out: Extraction,
+    /// Where segments go as they are found; without one, all are kept.
+    sink: Option<&'l mut dyn SegmentSink>,
     text_bytes: usize,
     parts: usize,
     expanded: u64,
@@ -295,12 +303,25 @@ pub struct Collector<'l> {
     timed_out: bool,
 }
 
+impl std::fmt::Debug for Collector<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collector")
+            .field("limits", &self.limits)
+            .field("out", &self.out)
+            .field("streaming", &self.sink.is_some())
+            .field("text_bytes", &self.text_bytes)
+            .field("parts", &self.parts)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<'l> Collector<'l> {
     /// A collector for one walk, with no time limit.
     pub fn new(limits: &'l Limits) -> Self {
         Self {
             limits,
             out: Extraction::default(),
+            sink: None,
             text_bytes: 0,
             parts: 0,
             expanded: 0,
@@ -319,6 +340,13 @@ impl<'l> Collector<'l> {
             deadline: Some(deadline),
             ..Self::new(limits)
         }
+    }
+
+    /// Hands each segment to `sink` as it is found instead of keeping them all: the text
+    /// of a large message is scanned piece by piece and freed, not held to the end.
+    pub fn streaming(mut self, sink: &'l mut dyn SegmentSink) -> Self {
+        self.sink = Some(sink);
+        self
     }
 
     /// Has the deadline passed? Reported once, at `location`; from then on the walk is
@@ -375,11 +403,16 @@ impl<'l> Collector<'l> {
         }
         self.text_bytes += text.len();
         if !text.is_empty() {
-            self.out.segments.push(Segment {
+            let segment = Segment {
                 location: location.clone(),
                 kind,
                 text,
-            });
+            };
+            let kept = match &mut self.sink {
+                Some(sink) => sink.segment(segment),
+                None => Some(segment),
+            };
+            self.out.segments.extend(kept);
         }
         !self.text_limit_hit
     }

@@ -5,8 +5,7 @@
 //! segment's location, and findings repeated by several readings of the same bytes (see
 //! [`crate::charset::readings`]) are reported once.
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -14,11 +13,11 @@ use serde::{Deserialize, Serialize};
 use crate::config::ScanConfig;
 use crate::content::{Collector, Limits, Location, Problem, ProblemKind, SegmentKind};
 use crate::detectors::custom::DictionaryError;
-use crate::evidence::Evidence;
 use crate::extract::{self, FileRef};
-use crate::finding::{Confidence, DetectorKind, Finding};
+use crate::finding::{Confidence, DetectorKind};
 use crate::mime;
 use crate::scanner::Scanner;
+use crate::segment_scan::SegmentScan;
 
 /// A finding and where it is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,8 +175,8 @@ impl Report {
 /// A scanner and the walk limits, built once from configuration.
 #[derive(Clone, Debug)]
 pub struct Inspector {
-    scanner: Scanner,
-    limits: Limits,
+    pub(crate) scanner: Scanner,
+    pub(crate) limits: Limits,
 }
 
 impl Inspector {
@@ -196,31 +195,27 @@ impl Inspector {
 
     /// Inspects an RFC 5322 message.
     pub fn inspect_message(&self, raw: &[u8]) -> Report {
-        let deadline = self.deadline();
-        let mut collector = Collector::with_deadline(&self.limits, deadline);
-        mime::walk_message(raw, &mut collector);
-        self.scan_collected(collector, deadline)
+        self.walk_and_scan(|collector| mime::walk_message(raw, collector))
     }
 
     /// Inspects a file that is not a message (a document, an archive, text).
     pub fn inspect_file(&self, name: Option<&str>, bytes: &[u8]) -> Report {
-        let deadline = self.deadline();
-        let mut collector = Collector::with_deadline(&self.limits, deadline);
-        let location = Location::root().child(match name {
-            Some(name) => format!("file \"{name}\""),
-            None => "file".to_string(),
-        });
-        if let Some(name) = name {
-            collector.text(&location, SegmentKind::FileName, name.to_string());
-        }
-        let file = FileRef {
-            name,
-            content_type: None,
-            charset: None,
-            bytes,
-        };
-        extract::extract_file(&mut collector, &location, &file, 1);
-        self.scan_collected(collector, deadline)
+        self.walk_and_scan(|collector| {
+            let location = Location::root().child(match name {
+                Some(name) => format!("file \"{name}\""),
+                None => "file".to_string(),
+            });
+            if let Some(name) = name {
+                collector.text(&location, SegmentKind::FileName, name.to_string());
+            }
+            let file = FileRef {
+                name,
+                content_type: None,
+                charset: None,
+                bytes,
+            };
+            extract::extract_file(collector, &location, &file, 1);
+        })
     }
 
     /// Inspects `bytes` as a message when it looks like one ([`looks_like_message`]), else as
@@ -234,100 +229,50 @@ impl Inspector {
     }
 
     /// When an inspection started now must end.
-    fn deadline(&self) -> Instant {
+    pub(crate) fn deadline(&self) -> Instant {
         let now = Instant::now();
         now.checked_add(self.limits.max_scan_time)
             .unwrap_or(now + Duration::from_secs(3600))
     }
 
-    fn scan_collected(&self, collector: Collector<'_>, deadline: Instant) -> Report {
-        let mut extraction = collector.finish();
-        let mut seen = HashSet::new();
-        let mut findings = Vec::new();
-        let mut evidence = Evidence::default();
-        let mut timed_out = extraction
+    /// Scans what a walk without a sink collected, all at the end: the reference the
+    /// segment-at-a-time scan ([`SegmentScan`]) is tested against.
+    #[cfg(test)]
+    pub(crate) fn scan_collected(&self, collector: Collector<'_>, deadline: Instant) -> Report {
+        let extraction = collector.finish();
+        let mut scan = SegmentScan::new(self, deadline);
+        if extraction
             .problems
             .iter()
-            .any(|p| p.kind == ProblemKind::TimeLimit);
+            .any(|p| p.kind == ProblemKind::TimeLimit)
+        {
+            scan.stop();
+        }
         for segment in &extraction.segments {
-            if !timed_out && Instant::now() >= deadline {
-                timed_out = true;
-                extraction.problems.push(Problem {
-                    location: segment.location.clone(),
-                    kind: ProblemKind::TimeLimit,
-                    detail: format!(
-                        "inspection took longer than {}; the rest was not scanned",
-                        humantime::format_duration(self.limits.max_scan_time)
-                    ),
-                });
-            }
-            if timed_out {
-                break;
-            }
-            let text = match segment.kind {
-                SegmentKind::FileName => Cow::Owned(file_name_words(&segment.text)),
-                _ => Cow::Borrowed(segment.text.as_str()),
-            };
-            // Digits written in kanji numerals are read as a reader reads them: a second
-            // reading of the text, whose findings fall together with the first's.
-            let kanji = crate::numerals::kanji_digits_as_ascii(&text);
-            let mut found = self.scanner.scan_with_evidence(&text, &mut evidence);
-            if let Some(kanji) = &kanji {
-                found.extend(self.scanner.scan_with_evidence(kanji, &mut evidence));
-            }
-            for finding in found {
-                let Finding {
-                    detector,
-                    confidence,
-                    line,
-                    masked,
-                    ..
-                } = finding;
-                let located = LocatedFinding {
-                    location: segment.location.clone(),
-                    segment: segment.kind,
-                    detector,
-                    confidence,
-                    line,
-                    masked: masked.into(),
-                };
-                let key = (
-                    located.location.clone(),
-                    located.segment,
-                    located.detector,
-                    located.line,
-                    located.masked.clone(),
-                );
-                if seen.insert(key) {
-                    findings.push(located);
-                }
-            }
+            scan.scan(segment);
         }
-        for kind in [DetectorKind::MyNumber, DetectorKind::CreditCard] {
-            // A list of numbers that nearly all pass the check digit is a list of real ones.
-            if evidence.is_strong(kind) {
-                for f in findings.iter_mut().filter(|f| f.detector == kind) {
-                    f.confidence = Confidence::High;
-                }
-            }
-            // A message whose own words say what it carries (「個人番号はファイル名に」) speaks
-            // for the numbers no label is next to: in a file name, a comment, a cell.
-            let unlabelled =
-                |f: &LocatedFinding| f.detector == kind && f.confidence == Confidence::Medium;
-            if findings.iter().any(unlabelled) && self.message_mentions(&extraction, kind) {
-                for f in findings.iter_mut().filter(|f| unlabelled(f)) {
-                    f.confidence = Confidence::High;
-                }
-            }
-        }
-        Report::new(findings, extraction.problems)
+        scan.finish(extraction)
+    }
+
+    /// Walks with `walk`, scanning each segment as it is found (and freeing its text,
+    /// unless it is a header or body, which [`Self::message_mentions`] reads at the end).
+    fn walk_and_scan(&self, walk: impl FnOnce(&mut Collector<'_>)) -> Report {
+        let deadline = self.deadline();
+        let mut scan = SegmentScan::new(self, deadline);
+        let extraction = {
+            let mut collector =
+                Collector::with_deadline(&self.limits, deadline).streaming(&mut scan);
+            walk(&mut collector);
+            collector.finish()
+        };
+        scan.finish(extraction)
     }
 }
 
 impl Inspector {
     /// Does the text of the message (its header fields shown and its bodies) mention the
     /// kind of number `kind` is?
-    fn message_mentions(
+    pub(crate) fn message_mentions(
         &self,
         extraction: &crate::content::Extraction,
         kind: DetectorKind,
@@ -343,7 +288,7 @@ impl Inspector {
 /// A file name with its word separators as spaces: `_` always, and `-` between a letter and
 /// a digit (`山田_123456789018.pdf`, `yamada-1234-5678-9018.pdf`), where in running text
 /// they glue a number into an identifier.
-fn file_name_words(name: &str) -> String {
+pub(crate) fn file_name_words(name: &str) -> String {
     let chars: Vec<char> = name.chars().collect();
     chars
         .iter()

@@ -27,6 +27,7 @@ pub mod normalize;
 pub mod numerals;
 pub mod policy;
 pub mod scanner;
+mod segment_scan;
 
 pub use config::{DlpConfig, ScanConfig};
 pub use content::{Limits, Location, Problem, ProblemKind, SegmentKind};

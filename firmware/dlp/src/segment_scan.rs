@@ -1,0 +1,292 @@
+//! The scan of an inspection, one segment at a time, as the walk finds them: a large
+//! message's text is scanned piece by piece and freed, not collected whole first. What
+//! the message as a whole says (the evidence across segments, the words that raise
+//! unlabelled numbers) is applied at the end, to the same effect as scanning the whole
+//! text at once (a property test holds the two together).
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::time::Instant;
+
+use crate::content::{
+    Extraction, Location, Problem, ProblemKind, Segment, SegmentKind, SegmentSink,
+};
+use crate::evidence::Evidence;
+use crate::finding::{Confidence, DetectorKind, Finding};
+use crate::inspect::{Inspector, LocatedFinding, Report};
+
+/// The scan of one inspection, a segment at a time: findings (each once), the evidence
+/// across segments, and the time limit.
+pub(crate) struct SegmentScan<'a> {
+    inspector: &'a Inspector,
+    deadline: Instant,
+    seen: HashSet<(Location, SegmentKind, DetectorKind, usize, String)>,
+    findings: Vec<LocatedFinding>,
+    evidence: Evidence,
+    /// The time ran out (reported once, in `late`) or the walk already said so.
+    stopped: bool,
+    late: Option<Problem>,
+}
+
+impl<'a> SegmentScan<'a> {
+    pub(crate) fn new(inspector: &'a Inspector, deadline: Instant) -> Self {
+        Self {
+            inspector,
+            deadline,
+            seen: HashSet::new(),
+            findings: Vec::new(),
+            evidence: Evidence::default(),
+            stopped: false,
+            late: None,
+        }
+    }
+
+    /// Scans nothing more.
+    #[cfg(test)]
+    pub(crate) fn stop(&mut self) {
+        self.stopped = true;
+    }
+
+    pub(crate) fn scan(&mut self, segment: &Segment) {
+        if !self.stopped && Instant::now() >= self.deadline {
+            self.stopped = true;
+            self.late = Some(Problem {
+                location: segment.location.clone(),
+                kind: ProblemKind::TimeLimit,
+                detail: format!(
+                    "inspection took longer than {}; the rest was not scanned",
+                    humantime::format_duration(self.inspector.limits.max_scan_time)
+                ),
+            });
+        }
+        if self.stopped {
+            return;
+        }
+        let scanner = &self.inspector.scanner;
+        let text = match segment.kind {
+            SegmentKind::FileName => Cow::Owned(crate::inspect::file_name_words(&segment.text)),
+            _ => Cow::Borrowed(segment.text.as_str()),
+        };
+        // Digits written in kanji numerals are read as a reader reads them: a second
+        // reading of the text, whose findings fall together with the first's.
+        let kanji = crate::numerals::kanji_digits_as_ascii(&text);
+        let mut found = scanner.scan_with_evidence(&text, &mut self.evidence);
+        if let Some(kanji) = &kanji {
+            found.extend(scanner.scan_with_evidence(kanji, &mut self.evidence));
+        }
+        for finding in found {
+            let Finding {
+                detector,
+                confidence,
+                line,
+                masked,
+                ..
+            } = finding;
+            let located = LocatedFinding {
+                location: segment.location.clone(),
+                segment: segment.kind,
+                detector,
+                confidence,
+                line,
+                masked: masked.into(),
+            };
+            let key = (
+                located.location.clone(),
+                located.segment,
+                located.detector,
+                located.line,
+                located.masked.clone(),
+            );
+            if self.seen.insert(key) {
+                self.findings.push(located);
+            }
+        }
+    }
+
+    /// The report: what was found, raised where the message as a whole says more.
+    pub(crate) fn finish(self, mut extraction: Extraction) -> Report {
+        let Self {
+            inspector,
+            mut findings,
+            evidence,
+            late,
+            ..
+        } = self;
+        if let Some(late) = late
+            && !extraction
+                .problems
+                .iter()
+                .any(|p| p.kind == ProblemKind::TimeLimit)
+        {
+            extraction.problems.push(late);
+        }
+        for kind in [DetectorKind::MyNumber, DetectorKind::CreditCard] {
+            // A list of numbers that nearly all pass the check digit is a list of real ones.
+            if evidence.is_strong(kind) {
+                for f in findings.iter_mut().filter(|f| f.detector == kind) {
+                    f.confidence = Confidence::High;
+                }
+            }
+            // A message whose own words say what it carries (「個人番号はファイル名に」) speaks
+            // for the numbers no label is next to: in a file name, a comment, a cell.
+            let unlabelled =
+                |f: &LocatedFinding| f.detector == kind && f.confidence == Confidence::Medium;
+            if findings.iter().any(unlabelled) && inspector.message_mentions(&extraction, kind) {
+                for f in findings.iter_mut().filter(|f| unlabelled(f)) {
+                    f.confidence = Confidence::High;
+                }
+            }
+        }
+        Report::new(findings, extraction.problems)
+    }
+}
+
+impl SegmentSink for SegmentScan<'_> {
+    fn segment(&mut self, segment: Segment) -> Option<Segment> {
+        self.scan(&segment);
+        matches!(segment.kind, SegmentKind::Header | SegmentKind::Body).then_some(segment)
+    }
+}
+
+/// The segment-at-a-time scan against the reference that collects the whole message's
+/// text first and scans it at the end.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ScanConfig;
+    use crate::content::{Collector, Limits};
+    use crate::mime;
+    use proptest::prelude::*;
+    use std::io::Write;
+
+    impl Inspector {
+        /// The whole-message reference: walk everything, then scan.
+        fn inspect_message_whole(&self, raw: &[u8]) -> Report {
+            let deadline = self.deadline();
+            let mut collector = Collector::with_deadline(&self.limits, deadline);
+            mime::walk_message(raw, &mut collector);
+            self.scan_collected(collector, deadline)
+        }
+    }
+
+    /// Lines a part may hold: My Numbers (a valid one and one with a wrong check digit),
+    /// labelled or not, in kanji numerals, a card number, a phone number, the words that
+    /// raise unlabelled numbers, and plain text.
+    const LINES: &[&str] = &[
+        "個人番号: 123456789018",
+        "123456789018",
+        "123456789011",
+        "マイナンバーは添付のとおりです",
+        "番号 一二三四五六七八九〇一八",
+        "カード番号 4111 1111 1111 1111",
+        "4111111111111111",
+        "電話 03-1234-5678",
+        "お世話になっております。",
+        "Please find the list attached.",
+        "氏名,番号\r\n山田,123456789018\r\n佐藤,234567890124",
+    ];
+
+    fn b64(bytes: &[u8]) -> String {
+        use base64::Engine as _;
+        let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+        text.as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8_lossy(c).into_owned() + "\r\n")
+            .collect()
+    }
+
+    fn zip(name: &str, content: &[u8]) -> Vec<u8> {
+        let mut w = ::zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.start_file(name, ::zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(content).unwrap();
+        w.finish().unwrap().into_inner()
+    }
+
+    /// A part: (kind, lines, file name index).
+    fn message(subject: usize, parts: &[(u8, Vec<usize>, usize)]) -> Vec<u8> {
+        const NAMES: &[&str] = &["meibo.csv", "山田_123456789018.txt", "list.txt"];
+        let mut m = format!(
+            "From: a@office.test\r\nTo: b@example.com\r\nSubject: {}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n",
+            LINES[subject % LINES.len()].lines().next().unwrap_or("")
+        );
+        for (kind, lines, name) in parts {
+            let text: String = lines
+                .iter()
+                .map(|&i| format!("{}\r\n", LINES[i % LINES.len()]))
+                .collect();
+            let name = NAMES[name % NAMES.len()];
+            m.push_str("--B\r\n");
+            match kind % 4 {
+                0 => m.push_str(&format!(
+                    "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}"
+                )),
+                1 => m.push_str(&format!(
+                    "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}",
+                    b64(text.as_bytes())
+                )),
+                2 => m.push_str(&format!(
+                    "Content-Type: text/csv; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}",
+                    b64(text.as_bytes())
+                )),
+                _ => m.push_str(&format!(
+                    "Content-Type: application/zip; name=\"a.zip\"\r\nContent-Disposition: attachment; filename=\"a.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}",
+                    b64(&zip(name, text.as_bytes()))
+                )),
+            }
+        }
+        m.push_str("--B--\r\n");
+        m.into_bytes()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// The same findings (each with its place, line, confidence and masked excerpt),
+        /// in the same order, and the same problems, whether each piece of text is scanned
+        /// as the walk finds it or the whole message's text first collected.
+        #[test]
+        fn the_streaming_scan_finds_exactly_what_the_whole_message_scan_finds(
+            subject in 0usize..20,
+            parts in proptest::collection::vec(
+                (any::<u8>(), proptest::collection::vec(0usize..40, 0..8), 0usize..3),
+                1..6,
+            ),
+        ) {
+            let raw = message(subject, &parts);
+            let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
+            let streamed = inspector.inspect_message(&raw);
+            let whole = inspector.inspect_message_whole(&raw);
+            prop_assert_eq!(&streamed, &whole);
+        }
+    }
+
+    /// The property is not vacuous: the messages it draws do hold findings, raised by the
+    /// words of the message, and problems.
+    #[test]
+    fn the_drawn_messages_hold_findings_of_every_kind() {
+        let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
+        let raw = message(
+            3,
+            &[(0, vec![1, 2], 0), (3, vec![10, 5], 1), (2, vec![7], 2)],
+        );
+        let report = inspector.inspect_message(&raw);
+        assert_eq!(report, inspector.inspect_message_whole(&raw));
+        let kinds: HashSet<DetectorKind> = report.findings.iter().map(|f| f.detector).collect();
+        assert!(kinds.contains(&DetectorKind::MyNumber), "{report:?}");
+        assert!(kinds.contains(&DetectorKind::CreditCard), "{report:?}");
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.segment == SegmentKind::FileName),
+            "{report:?}"
+        );
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.confidence == Confidence::High),
+            "{report:?}"
+        );
+    }
+}
