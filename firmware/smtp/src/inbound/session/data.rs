@@ -40,15 +40,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let mut budget = MemoryGrant::default();
         let mut body = Spilled::default();
         loop {
+            // Written out before the buffer would pass SPILL_AT, so that it never grows
+            // (doubling) past it.
+            if content.len() + self.input.len() > SPILL_AT
+                && !receiver.refused()
+                && body.failed.is_none()
+            {
+                body.hops
+                    .get_or_insert_with(|| hops(content.get(received.len()..).unwrap_or_default()));
+                body.spill(&self.ctx.queue, &id, &mut content).await;
+            }
             let done = receiver.feed(&self.input, &mut content);
             if receiver.refused() || body.failed.is_some() {
                 // Refused (or unwritable) anyway: nothing more is kept.
                 content.clear();
                 body.writer = None;
-            } else if content.len() >= SPILL_AT {
-                body.hops
-                    .get_or_insert_with(|| hops(&content[received.len()..]));
-                body.spill(&self.ctx.queue, &id, &mut content).await;
             }
             if !budget.cover(&self.ctx.data_memory, content.len()) {
                 content = Vec::new();
