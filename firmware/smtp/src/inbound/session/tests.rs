@@ -722,6 +722,28 @@ async fn exhausted_memory_budget_is_a_temporary_452_and_is_given_back() {
     h.raw(b"small\r\n.\r\n", "250 2.0.0").await;
 }
 
+/// A relay session from the trusted network for mail up to 8 MiB through `pipeline`,
+/// greeted and past EHLO.
+async fn large_mail(smtp: Smtp, pipeline: Pipeline) -> Harness {
+    let smtp = Smtp {
+        max_message_size: 8 << 20,
+        ..smtp
+    };
+    let mut h = start_with(smtp, ListenerKind::Relay, "127.0.0.1:4000", false, pipeline);
+    h.read_reply().await;
+    h.cmd("EHLO c", "250 ").await;
+    h
+}
+
+impl Harness {
+    /// MAIL FROM, one RCPT TO and DATA, up to the 354.
+    async fn begin_data(&mut self) {
+        self.cmd("MAIL FROM:<a@office.test>", "250").await;
+        self.cmd("RCPT TO:<b@example.com>", "250").await;
+        self.cmd("DATA", "354").await;
+    }
+}
+
 fn tmp_files(h: &Harness) -> usize {
     std::fs::read_dir(h._dir.path().join("spool/tmp"))
         .map(|d| d.count())
@@ -734,15 +756,10 @@ fn tmp_files(h: &Harness) -> usize {
 async fn a_message_larger_than_the_memory_budget_streams_to_the_spool() {
     let smtp = Smtp {
         max_data_memory: 2 << 20,
-        max_message_size: 8 << 20,
         ..trusted()
     };
-    let mut h = start(smtp, ListenerKind::Relay, "127.0.0.1:4000", false);
-    h.read_reply().await;
-    h.cmd("EHLO c", "250 ").await;
-    h.cmd("MAIL FROM:<a@office.test>", "250").await;
-    h.cmd("RCPT TO:<b@example.com>", "250").await;
-    h.cmd("DATA", "354").await;
+    let mut h = large_mail(smtp, Pipeline::new()).await;
+    h.begin_data().await;
     let line = format!("..{}é\r\n", "z".repeat(500));
     let body = format!("Subject: big\r\n\r\n{}", line.repeat(6000));
     let r = h.raw(format!("{body}.\r\n").as_bytes(), "250 2.0.0").await;
@@ -763,14 +780,7 @@ async fn a_message_larger_than_the_memory_budget_streams_to_the_spool() {
 /// rewrite is written, a hold kept, a reject leaves nothing behind.
 #[tokio::test]
 async fn large_messages_meet_the_stages_as_small_ones_do() {
-    let smtp = Smtp {
-        max_message_size: 8 << 20,
-        ..trusted()
-    };
-    let pipeline = Pipeline::new().with(Arc::new(ByWord));
-    let mut h = start_with(smtp, ListenerKind::Relay, "127.0.0.1:4000", false, pipeline);
-    h.read_reply().await;
-    h.cmd("EHLO c", "250 ").await;
+    let mut h = large_mail(trusted(), Pipeline::new().with(Arc::new(ByWord))).await;
     let filler = format!("{}\r\n", "w".repeat(700)).repeat(1500);
     for (word, expect) in [
         ("fine", "250"),
@@ -778,9 +788,7 @@ async fn large_messages_meet_the_stages_as_small_ones_do() {
         ("REJECT", "550"),
         ("DROP", "250"),
     ] {
-        h.cmd("MAIL FROM:<a@office.test>", "250").await;
-        h.cmd("RCPT TO:<b@example.com>", "250").await;
-        h.cmd("DATA", "354").await;
+        h.begin_data().await;
         // The word only near the end, long past the first write to disk.
         let r = h
             .raw(
@@ -934,14 +942,9 @@ proptest::proptest! {
         let stuffed = body.replace("\r\n.", "\r\n..");
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let (seen, spooled) = rt.block_on(async {
-            let smtp = Smtp { max_message_size: 8 << 20, ..trusted() };
             let keep = Arc::new(Keep(std::sync::Mutex::new(Vec::new())));
-            let mut h = start_with(smtp, ListenerKind::Relay, "127.0.0.1:4000", false, Pipeline::new().with(keep.clone()));
-            h.read_reply().await;
-            h.cmd("EHLO c", "250 ").await;
-            h.cmd("MAIL FROM:<a@office.test>", "250").await;
-            h.cmd("RCPT TO:<b@example.com>", "250").await;
-            h.cmd("DATA", "354").await;
+            let mut h = large_mail(trusted(), Pipeline::new().with(keep.clone())).await;
+            h.begin_data().await;
             let data = format!("{stuffed}.\r\n");
             for piece in data.as_bytes().chunks(cut) {
                 h.client.write_all(piece).await.unwrap();
@@ -963,21 +966,13 @@ proptest::proptest! {
 /// retries; nothing is queued and the session goes on.
 #[tokio::test]
 async fn a_spool_that_cannot_be_written_is_a_451_for_small_and_large_mail() {
-    let smtp = Smtp {
-        max_message_size: 8 << 20,
-        ..trusted()
-    };
-    let mut h = start(smtp, ListenerKind::Relay, "127.0.0.1:4000", false);
-    h.read_reply().await;
-    h.cmd("EHLO c", "250 ").await;
+    let mut h = large_mail(trusted(), Pipeline::new()).await;
     let tmp = h._dir.path().join("spool/tmp");
     std::fs::remove_dir_all(&tmp).unwrap();
     std::fs::write(&tmp, b"not a directory").unwrap();
     let large = format!("{}\r\n", "l".repeat(900)).repeat(1200);
     for body in ["small\r\n".to_string(), large] {
-        h.cmd("MAIL FROM:<a@office.test>", "250").await;
-        h.cmd("RCPT TO:<b@example.com>", "250").await;
-        h.cmd("DATA", "354").await;
+        h.begin_data().await;
         h.raw(
             format!("Subject: s\r\n\r\n{body}.\r\n").as_bytes(),
             "451 4.3.0",
@@ -991,16 +986,8 @@ async fn a_spool_that_cannot_be_written_is_a_451_for_small_and_large_mail() {
 /// A client that goes away in the middle of a large transfer leaves nothing in the spool.
 #[tokio::test]
 async fn a_transfer_cut_off_midway_leaves_no_file() {
-    let smtp = Smtp {
-        max_message_size: 8 << 20,
-        ..trusted()
-    };
-    let mut h = start(smtp, ListenerKind::Relay, "127.0.0.1:4000", false);
-    h.read_reply().await;
-    h.cmd("EHLO c", "250 ").await;
-    h.cmd("MAIL FROM:<a@office.test>", "250").await;
-    h.cmd("RCPT TO:<b@example.com>", "250").await;
-    h.cmd("DATA", "354").await;
+    let mut h = large_mail(trusted(), Pipeline::new()).await;
+    h.begin_data().await;
     let part = format!("{}\r\n", "c".repeat(900)).repeat(1200);
     h.client.write_all(part.as_bytes()).await.unwrap();
     // Written to disk by now: the transfer passed the in-memory share long ago.
