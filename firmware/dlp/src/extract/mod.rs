@@ -212,43 +212,102 @@ const RUN_DIGITS: usize = 10;
 
 /// The runs of printable ASCII (and of ASCII as UTF-16LE) in `bytes` that hold at least
 /// [`RUN_DIGITS`] digits, one per line, at most about `cap` bytes in all.
+///
+/// Pictures and sound of several megabytes pass through here: each pass is one loop over
+/// the bytes (or byte pairs) with a table for the class of a byte, no bounds checks.
 fn digit_runs(bytes: &[u8], cap: usize) -> String {
     let mut out = String::new();
-    for (step, offset) in [(1usize, 0usize), (2, 0), (2, 1)] {
-        // The current run: where it starts, its length (at most 4096) and its digits.
-        let (mut start, mut len, mut digits) = (offset, 0usize, 0usize);
-        let flush = |start: usize, len: usize, digits: usize, out: &mut String| {
-            if digits >= RUN_DIGITS {
-                out.extend(
-                    (0..len)
-                        .filter_map(|k| bytes.get(start + k * step))
-                        .map(|&b| char::from(b)),
-                );
-                out.push('\n');
-            }
+    // The UTF-16LE passes: a unit is a byte pair, printable when its high byte is zero.
+    let passes: [(usize, usize); 3] = [(1, 0), (2, 0), (2, 1)];
+    for (step, offset) in passes {
+        let units = bytes.get(offset..).unwrap_or_default();
+        let mut run = RunState::default();
+        let done = if step == 1 {
+            units
+                .iter()
+                .enumerate()
+                .try_for_each(|(k, &b)| run.unit(b, offset + k, bytes, step, cap, &mut out))
+        } else {
+            units.chunks(2).enumerate().try_for_each(|(k, pair)| {
+                let b = match pair {
+                    [b, 0] => *b,
+                    _ => 0,
+                };
+                run.unit(b, offset + 2 * k, bytes, step, cap, &mut out)
+            })
         };
-        let mut at = offset;
-        while let Some(&b) = bytes.get(at) {
-            let printable =
-                (0x20..0x7F).contains(&b) && (step == 1 || bytes.get(at + 1) == Some(&0));
-            if printable && len < 4096 {
-                if len == 0 {
-                    start = at;
-                }
-                len += 1;
-                digits += usize::from(b.is_ascii_digit());
-            } else {
-                flush(start, len, digits, &mut out);
-                (len, digits) = (0, 0);
-                if out.len() > cap {
-                    return out;
-                }
-            }
-            at += step;
+        if done.is_break() {
+            return out;
         }
-        flush(start, len, digits, &mut out);
+        run.flush(bytes, step, &mut out);
     }
     out
+}
+
+/// Per byte: 0 not printable, 1 printable, 2 a digit.
+const RUN_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0x20;
+    while b < 0x7F {
+        t[b] = if b >= 0x30 && b <= 0x39 { 2 } else { 1 };
+        b += 1;
+    }
+    t
+};
+
+/// The printable run [`digit_runs`] is in: where it starts, its length in units (at most
+/// 4096) and its digits.
+#[derive(Default)]
+struct RunState {
+    start: usize,
+    len: usize,
+    digits: usize,
+}
+
+impl RunState {
+    /// One unit (a byte, or the low byte of a pair; 0 when not printable) at `at`.
+    #[inline(always)]
+    fn unit(
+        &mut self,
+        b: u8,
+        at: usize,
+        bytes: &[u8],
+        step: usize,
+        cap: usize,
+        out: &mut String,
+    ) -> std::ops::ControlFlow<()> {
+        let class = RUN_CLASS[usize::from(b)];
+        if class != 0 && self.len < 4096 {
+            if self.len == 0 {
+                self.start = at;
+            }
+            self.len += 1;
+            self.digits += usize::from(class >> 1);
+            return std::ops::ControlFlow::Continue(());
+        }
+        self.flush(bytes, step, out);
+        if out.len() > cap {
+            return std::ops::ControlFlow::Break(());
+        }
+        std::ops::ControlFlow::Continue(())
+    }
+
+    /// Ends the run, keeping it (one line) if it holds enough digits.
+    fn flush(&mut self, bytes: &[u8], step: usize, out: &mut String) {
+        if self.digits >= RUN_DIGITS {
+            let end = (self.start + self.len * step).min(bytes.len());
+            out.extend(
+                bytes
+                    .get(self.start..end)
+                    .unwrap_or_default()
+                    .iter()
+                    .step_by(step)
+                    .map(|&b| char::from(b)),
+            );
+            out.push('\n');
+        }
+        (self.len, self.digits) = (0, 0);
+    }
 }
 
 /// The lower-case extension of a file name (`"csv"` for `名簿.CSV`).
