@@ -45,6 +45,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             if content.len() + self.input.len() > SPILL_AT
                 && !receiver.refused()
                 && body.failed.is_none()
+                && !budget.starved
             {
                 body.hops
                     .get_or_insert_with(|| hops(content.get(received.len()..).unwrap_or_default()));
