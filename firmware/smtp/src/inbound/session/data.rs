@@ -397,29 +397,27 @@ fn run_stages(
     envelope: Envelope,
     body: Body,
 ) -> Result<(Verdict, Envelope, Body), SpoolError> {
-    match body {
-        Body::Memory(content) => {
-            let mut staged = StagedMessage::new(envelope, content);
-            let v = pipeline.run(&mut staged);
-            let rewritten = staged.rewritten();
-            let (mut envelope, content) = staged.into_parts();
+    let (content, writer) = match body {
+        Body::Memory(content) => (content, None),
+        Body::Spooled(writer) => (writer.read_content()?, Some(writer)),
+    };
+    let mut staged = StagedMessage::new(envelope, content);
+    let v = pipeline.run(&mut staged);
+    let rewritten = staged.rewritten();
+    let (mut envelope, content) = staged.into_parts();
+    if rewritten {
+        envelope.eight_bit = !content.is_ascii();
+    }
+    let body = match writer {
+        None => Body::Memory(content),
+        Some(mut writer) => {
             if rewritten {
-                envelope.eight_bit = !content.is_ascii();
-            }
-            Ok((v, envelope, Body::Memory(content)))
-        }
-        Body::Spooled(mut writer) => {
-            let mut staged = StagedMessage::new(envelope, writer.read_content()?);
-            let v = pipeline.run(&mut staged);
-            let rewritten = staged.rewritten();
-            let (mut envelope, content) = staged.into_parts();
-            if rewritten {
-                envelope.eight_bit = !content.is_ascii();
                 writer.replace_content(&content)?;
             }
-            Ok((v, envelope, Body::Spooled(writer)))
+            Body::Spooled(writer)
         }
-    }
+    };
+    Ok((v, envelope, body))
 }
 
 fn to_usize(n: u64) -> usize {
@@ -454,50 +452,48 @@ impl MemoryGrant {
         bytes: usize,
         wait: std::time::Duration,
     ) -> bool {
-        let need = bytes.div_ceil(MEMORY_UNIT);
-        if self.starved {
-            return false;
-        }
-        if need <= self.units {
-            return true;
-        }
-        let more = u32::try_from(need - self.units).unwrap_or(u32::MAX);
+        let Some((need, more)) = self.shortfall(bytes) else {
+            return !self.starved;
+        };
         match tokio::time::timeout(wait, budget.clone().acquire_many_owned(more)).await {
             Ok(Ok(p)) => {
-                match &mut self.permit {
-                    Some(held) => held.merge(p),
-                    None => self.permit = Some(p),
-                }
-                self.units = need;
+                self.add(p, need);
                 true
             }
             _ => false,
         }
     }
 
+    /// The units `bytes` needs and how many more than held, when the grant is not starved
+    /// and does not cover them yet.
+    fn shortfall(&self, bytes: usize) -> Option<(usize, u32)> {
+        let need = bytes.div_ceil(MEMORY_UNIT);
+        (!self.starved && need > self.units)
+            .then(|| (need, u32::try_from(need - self.units).unwrap_or(u32::MAX)))
+    }
+
+    /// Takes `p` into the grant, which then covers `need` units.
+    fn add(&mut self, p: OwnedSemaphorePermit, need: usize) {
+        match &mut self.permit {
+            Some(held) => held.merge(p),
+            None => self.permit = Some(p),
+        }
+        self.units = need;
+    }
+
     /// Extends the grant to cover `bytes`; false once the budget is exhausted.
     fn cover(&mut self, budget: &std::sync::Arc<Semaphore>, bytes: usize) -> bool {
-        if self.starved {
-            return false;
-        }
-        let need = bytes.div_ceil(MEMORY_UNIT);
-        if need <= self.units {
-            return true;
-        }
-        let more = u32::try_from(need - self.units).unwrap_or(u32::MAX);
+        let Some((need, more)) = self.shortfall(bytes) else {
+            return !self.starved;
+        };
         match budget.clone().try_acquire_many_owned(more) {
             Ok(p) => {
-                match &mut self.permit {
-                    Some(held) => held.merge(p),
-                    None => self.permit = Some(p),
-                }
-                self.units = need;
+                self.add(p, need);
                 true
             }
             Err(_) => {
                 self.starved = true;
-                self.permit = None;
-                self.units = 0;
+                self.release();
                 false
             }
         }
