@@ -175,18 +175,15 @@ impl SpoolWriter {
             .create_new(true)
             .open(&tmp)
             .map_err(io_err("create", &tmp))?;
-        let writer = Self {
+        // The first line is written at the commit, when the length is known; until then
+        // the file is never read as a message (it is in `tmp/`, cleared at start).
+        Ok(Self {
             file,
             tmp,
             dest,
             content_len: 0,
             committed: false,
-        };
-        writer
-            .file
-            .write_all_at(&prefix(0), 0)
-            .map_err(io_err("write", &writer.tmp))?;
-        Ok(writer)
+        })
     }
 
     /// Appends content.
@@ -221,10 +218,10 @@ impl SpoolWriter {
     /// returns only once the message would survive a crash.
     pub fn commit(mut self, env: &Envelope) -> Result<(), SpoolError> {
         let envelope = encode(env, &self.tmp)?;
+        // The file ends where the content does (`replace_content` truncates first).
         let end = PREFIX_LEN + self.content_len;
         self.file
-            .set_len(end)
-            .and_then(|()| self.file.write_all_at(&envelope, end))
+            .write_all_at(&envelope, end)
             .and_then(|()| self.file.write_all_at(&prefix(self.content_len), 0))
             .map_err(io_err("write", &self.tmp))?;
         self.file
