@@ -1,8 +1,10 @@
 //! What the relay reads of the board it runs on: its RAM, to size the memory budget.
 
-/// The board's RAM in bytes (`MemTotal` of `/proc/meminfo`), if it can be read.
+/// The board's RAM in bytes (`MemTotal` of `/proc/meminfo`), if it can be read; read
+/// once (each settings change sizes the budget again, and the RAM does not change).
 pub fn total_ram() -> Option<u64> {
-    mem_total(&std::fs::read_to_string("/proc/meminfo").ok()?)
+    static RAM: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *RAM.get_or_init(|| mem_total(&std::fs::read_to_string("/proc/meminfo").ok()?))
 }
 
 /// `MemTotal` of a `/proc/meminfo` text, in bytes.

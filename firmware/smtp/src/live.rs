@@ -344,12 +344,12 @@ fn build(
     let (pipeline, generated) = if settings.dlp.enabled {
         // An inspection expands archives within its share of the relay's one memory
         // budget (the sessions reserve that share before each run).
-        let budget = smtp.data_memory(crate::board::total_ram());
+        use crate::inbound::session::{budget_bytes, scan_expansion_share};
         let mut dlp = settings.dlp.clone();
         dlp.limits.max_expanded_bytes = dlp
             .limits
             .max_expanded_bytes
-            .min(crate::inbound::session::scan_expansion_share(budget));
+            .min(scan_expansion_share(budget_bytes(smtp)));
         let stage = Arc::new(DlpStage::new(
             &dlp,
             office(settings),

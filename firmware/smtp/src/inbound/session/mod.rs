@@ -86,7 +86,7 @@ impl SessionContext {
             0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
             n => n,
         };
-        let data_memory_bytes = config.data_memory(crate::board::total_ram());
+        let data_memory_bytes = budget_bytes(&config);
         Self {
             accounts: Accounts::with_senders(&config.accounts, &config.office_domains),
             data_memory: Self::memory_budget(transfer_share(data_memory_bytes)),
@@ -622,6 +622,11 @@ fn lenient_path(line: &[u8]) -> Option<Request<String>> {
 
 #[cfg(test)]
 mod tests;
+
+/// The relay's memory budget in bytes under `config`, on this board.
+pub fn budget_bytes(config: &Smtp) -> u64 {
+    config.data_memory(crate::board::total_ram())
+}
 
 /// The transfers' pool out of a memory budget of `budget` bytes.
 pub fn transfer_share(budget: u64) -> u64 {
