@@ -235,25 +235,6 @@ impl Inspector {
             .unwrap_or(now + Duration::from_secs(3600))
     }
 
-    /// Scans what a walk without a sink collected, all at the end: the reference the
-    /// segment-at-a-time scan ([`SegmentScan`]) is tested against.
-    #[cfg(test)]
-    pub(crate) fn scan_collected(&self, collector: Collector<'_>, deadline: Instant) -> Report {
-        let extraction = collector.finish();
-        let mut scan = SegmentScan::new(self, deadline);
-        if extraction
-            .problems
-            .iter()
-            .any(|p| p.kind == ProblemKind::TimeLimit)
-        {
-            scan.stop();
-        }
-        for segment in &extraction.segments {
-            scan.scan(segment);
-        }
-        scan.finish(extraction)
-    }
-
     /// Walks with `walk`, scanning each segment as it is found (and freeing its text,
     /// unless it is a header or body, which [`Self::message_mentions`] reads at the end).
     fn walk_and_scan(&self, walk: impl FnOnce(&mut Collector<'_>)) -> Report {

@@ -160,12 +160,25 @@ mod tests {
     use std::io::Write;
 
     impl Inspector {
-        /// The whole-message reference: walk everything, then scan.
+        /// The whole-message reference: walk everything (no sink: every segment kept),
+        /// then scan it all at the end.
         fn inspect_message_whole(&self, raw: &[u8]) -> Report {
             let deadline = self.deadline();
             let mut collector = Collector::with_deadline(&self.limits, deadline);
             mime::walk_message(raw, &mut collector);
-            self.scan_collected(collector, deadline)
+            let extraction = collector.finish();
+            let mut scan = SegmentScan::new(self, deadline);
+            if extraction
+                .problems
+                .iter()
+                .any(|p| p.kind == ProblemKind::TimeLimit)
+            {
+                scan.stop();
+            }
+            for segment in &extraction.segments {
+                scan.scan(segment);
+            }
+            scan.finish(extraction)
         }
     }
 
