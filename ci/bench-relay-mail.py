@@ -354,6 +354,14 @@ def rels(items):
     return "".join(out).encode()
 
 
+def package_rels(main):
+    """The package's own relationships: its main part and the two property parts."""
+    return rels([
+        ("rId1", NS_OREL + "/officeDocument", main),
+        ("rId2", NS_REL + "/metadata/core-properties", "docProps/core.xml"),
+        ("rId3", NS_OREL + "/extended-properties", "docProps/app.xml")])
+
+
 def core_props(ctx, title):
     name, _ = ctx.pick(PEOPLE)
     return (XML_DECL + '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/'
@@ -432,10 +440,7 @@ def docx(ctx, size, title):
              'properties+xml"/></Types>').encode()
     parts = [
         ("[Content_Types].xml", types, True),
-        ("_rels/.rels", rels([
-            ("rId1", NS_OREL + "/officeDocument", "word/document.xml"),
-            ("rId2", NS_REL + "/metadata/core-properties", "docProps/core.xml"),
-            ("rId3", NS_OREL + "/extended-properties", "docProps/app.xml")]), True),
+        ("_rels/.rels", package_rels("word/document.xml"), True),
         ("word/document.xml", document, True),
         ("word/_rels/document.xml.rels", rels([("rId1", NS_OREL + "/image",
                                                 "media/image1.jpeg")]), True),
@@ -532,10 +537,7 @@ def xlsx(ctx, size, title):
              '</Types>').format(ct=ct).encode()
     parts = [
         ("[Content_Types].xml", types, True),
-        ("_rels/.rels", rels([
-            ("rId1", NS_OREL + "/officeDocument", "xl/workbook.xml"),
-            ("rId2", NS_REL + "/metadata/core-properties", "docProps/core.xml"),
-            ("rId3", NS_OREL + "/extended-properties", "docProps/app.xml")]), True),
+        ("_rels/.rels", package_rels("xl/workbook.xml"), True),
         ("xl/workbook.xml", workbook, True),
         ("xl/_rels/workbook.xml.rels", rels([
             ("rId1", NS_OREL + "/worksheet", "worksheets/sheet1.xml"),
