@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 pub use envelope::{
     ClientInfo, DlpRecord, Envelope, HELD_WAKE, Notify, RcptStatus, Recipient, Ret,
 };
-pub use file::{LAYOUT, Located, SpoolWriter, read_range};
+pub use file::{Located, SpoolWriter, read_range};
 pub use wake::ParkedScan;
 
 /// Why a spool operation failed.
