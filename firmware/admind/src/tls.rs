@@ -186,7 +186,7 @@ pub fn validity_unix(cert: &CertificateDer<'_>) -> Option<(u64, u64)> {
             (t[..4].parse().ok()?, &t[4..])
         };
         let num = |r: std::ops::Range<usize>| rest.get(r).and_then(|s| s.parse::<u32>().ok());
-        let days = mamori_core::clock::days_from_civil(year, num(0..2)?, num(2..4)?);
+        let days = mamori_core::clock::days_from_civil(year, num(0..2)?, num(2..4)?)?;
         let secs = days * 86_400
             + i64::from(num(4..6)?) * 3600
             + i64::from(num(6..8)?) * 60

@@ -23,15 +23,24 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-/// The inverse of [`civil_from_days`]: days since 1970-01-01 of (year, month, day).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+/// The years [`days_from_civil`] computes for: far beyond any date the box handles, and
+/// small enough that days and seconds of them fit an `i64` with room for offsets.
+pub const YEARS: std::ops::RangeInclusive<i64> = -1_000_000..=1_000_000;
+
+/// The inverse of [`civil_from_days`]: days since 1970-01-01 of (year, month, day); `None`
+/// for a year outside [`YEARS`], a month outside 1–12 or a day outside 1–31 (so that a
+/// year typed into a form or sent over a socket cannot overflow the arithmetic).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
+    if !YEARS.contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);
     let m = i64::from(m);
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    Some(era * 146_097 + doe - 719_468)
 }
 
 /// `2026-11-23T13:44:30Z` for Unix seconds.
@@ -66,7 +75,7 @@ pub fn parse_rfc3339_utc(text: &str) -> Option<u64> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
-    let days = days_from_civil(i64::from(y), mo, d);
+    let days = days_from_civil(i64::from(y), mo, d)?;
     u64::try_from(days * 86_400 + i64::from(h * 3600 + mi * 60 + s)).ok()
 }
 
@@ -77,15 +86,18 @@ pub fn month_bounds(year: i64, month: u32, offset_minutes: i64) -> Option<(u64, 
         return None;
     }
     let (ny, nm) = if month == 12 {
-        (year + 1, 1)
+        (year.checked_add(1)?, 1)
     } else {
         (year, month + 1)
     };
-    let at = |y, m| days_from_civil(y, m, 1) * 86_400 - offset_minutes * 60;
-    Some((
-        u64::try_from(at(year, month)).ok()?,
-        u64::try_from(at(ny, nm)).ok()?,
-    ))
+    let at = |y, m| {
+        let offset = offset_minutes.checked_mul(60)?;
+        let secs = days_from_civil(y, m, 1)?
+            .checked_mul(86_400)?
+            .checked_sub(offset)?;
+        u64::try_from(secs).ok()
+    };
+    Some((at(year, month)?, at(ny, nm)?))
 }
 
 #[cfg(test)]
@@ -106,6 +118,22 @@ mod tests {
             assert_eq!(parse_rfc3339_utc(bad), None, "{bad}");
         }
         // December 2026 in Japan: from 2026-11-30T15:00Z to 2026-12-31T15:00Z.
+        // Years, months and offsets from a form or a socket never overflow.
+        for (y, m, off) in [
+            (i64::MAX, 12, 0),
+            (i64::MIN, 1, 0),
+            (896_005_067_792_792_026, 12, 540),
+            (2026, 12, i64::MAX),
+            (2026, 12, i64::MIN),
+            (2026, 13, 0),
+        ] {
+            assert_eq!(month_bounds(y, m, off), None, "{y}-{m} {off}");
+        }
+        assert_eq!(days_from_civil(1_000_001, 1, 1), None);
+        assert_eq!(days_from_civil(2026, 2, 32), None);
+        assert_eq!(days_from_civil(1970, 1, 1), Some(0));
+        let far = days_from_civil(*YEARS.end(), 12, 31).unwrap();
+        assert_eq!(civil_from_days(far), (*YEARS.end(), 12, 31));
         let (from, to) = month_bounds(2026, 12, 540).unwrap();
         assert_eq!(rfc3339_utc(from), "2026-11-30T15:00:00Z");
         assert_eq!(rfc3339_utc(to), "2026-12-31T15:00:00Z");
@@ -123,8 +151,8 @@ mod tests {
     fn days_and_dates_round_trip() {
         for z in [-800_000i64, -1, 0, 1, 11_016, 20_780, 24_000, 100_000] {
             let (y, m, d) = civil_from_days(z);
-            assert_eq!(days_from_civil(y, m, d), z, "{y}-{m}-{d}");
+            assert_eq!(days_from_civil(y, m, d), Some(z), "{y}-{m}-{d}");
         }
-        assert_eq!(days_from_civil(2000, 2, 29), 11_016);
+        assert_eq!(days_from_civil(2000, 2, 29), Some(11_016));
     }
 }

@@ -79,7 +79,8 @@ pub fn parse_local(text: &str) -> Result<u64, ClockProblem> {
     {
         return Err(ClockProblem::NotATime);
     }
-    let days = mamori_core::clock::days_from_civil(y, month, day_u);
+    let days =
+        mamori_core::clock::days_from_civil(y, month, day_u).ok_or(ClockProblem::OutOfRange)?;
     let local = days
         .checked_mul(86_400)
         .and_then(|d| d.checked_add(i64::try_from(h * 3600 + min * 60 + sec).ok()?))
@@ -96,7 +97,7 @@ pub fn parse_local(text: &str) -> Result<u64, ClockProblem> {
 
 /// Unix seconds as Japan's time for a `datetime-local` field (`2026-12-04T09:30:00`).
 pub fn local_text(secs: u64) -> String {
-    let text = mamori_core::clock::rfc3339_utc(secs + JST_OFFSET);
+    let text = mamori_core::clock::rfc3339_utc(secs.saturating_add(JST_OFFSET));
     text.get(..19).unwrap_or(&text).to_string()
 }
 
@@ -152,10 +153,14 @@ mod tests {
             parse_local("2020-01-01T00:00"),
             Err(ClockProblem::OutOfRange)
         );
-        assert_eq!(
-            parse_local("2200-01-01T00:00"),
-            Err(ClockProblem::OutOfRange)
-        );
+        // Years no calendar reaches (one the fuzzer found overflowed the day count).
+        for far in [
+            "2200-01-01T00:00",
+            "896005067792792026-12-04T09:15",
+            "9223372036854775807-12-31T23:59",
+        ] {
+            assert_eq!(parse_local(far), Err(ClockProblem::OutOfRange), "{far}");
+        }
         assert_eq!(parse_local("2024-02-29T12:00").map(|_| ()), Ok(()));
     }
 }
