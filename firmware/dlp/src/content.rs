@@ -291,6 +291,8 @@ pub struct Collector<'l> {
     out: Extraction,
     /// Where segments go as they are found; without one, all are kept.
     sink: Option<&'l mut dyn SegmentSink>,
+    /// Where large decoded parts are kept; without one, they are decoded into memory.
+    store: Option<&'l mut dyn crate::hold::PartStore>,
     text_bytes: usize,
     parts: usize,
     expanded: u64,
@@ -309,6 +311,7 @@ impl std::fmt::Debug for Collector<'_> {
             .field("limits", &self.limits)
             .field("out", &self.out)
             .field("streaming", &self.sink.is_some())
+            .field("holding", &self.store.is_some())
             .field("text_bytes", &self.text_bytes)
             .field("parts", &self.parts)
             .finish_non_exhaustive()
@@ -322,6 +325,7 @@ impl<'l> Collector<'l> {
             limits,
             out: Extraction::default(),
             sink: None,
+            store: None,
             text_bytes: 0,
             parts: 0,
             expanded: 0,
@@ -347,6 +351,17 @@ impl<'l> Collector<'l> {
     pub fn streaming(mut self, sink: &'l mut dyn SegmentSink) -> Self {
         self.sink = Some(sink);
         self
+    }
+
+    /// Keeps decoded parts whose encoded form is long in `store` rather than in memory.
+    pub fn holding(mut self, store: &'l mut dyn crate::hold::PartStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The store for large decoded parts, if the walk has one.
+    pub(crate) fn store(&mut self) -> Option<&mut (dyn crate::hold::PartStore + 'l)> {
+        self.store.as_deref_mut()
     }
 
     /// Has the deadline passed? Reported once, at `location`; from then on the walk is

@@ -15,6 +15,7 @@ use crate::content::{Collector, Limits, Location, Problem, ProblemKind, SegmentK
 use crate::detectors::custom::DictionaryError;
 use crate::extract::{self, FileRef};
 use crate::finding::{Confidence, DetectorKind};
+use crate::hold::PartStore;
 use crate::mime;
 use crate::scanner::Scanner;
 use crate::segment_scan::SegmentScan;
@@ -195,12 +196,18 @@ impl Inspector {
 
     /// Inspects an RFC 5322 message.
     pub fn inspect_message(&self, raw: &[u8]) -> Report {
-        self.walk_and_scan(|collector| mime::walk_message(raw, collector))
+        self.walk_and_scan(None, |collector| mime::walk_message(raw, collector))
+    }
+
+    /// [`Self::inspect_message`], keeping the decoded form of long encoded parts in
+    /// `store` rather than in memory (the report is the same).
+    pub fn inspect_message_holding(&self, raw: &[u8], store: &mut dyn PartStore) -> Report {
+        self.walk_and_scan(Some(store), |collector| mime::walk_message(raw, collector))
     }
 
     /// Inspects a file that is not a message (a document, an archive, text).
     pub fn inspect_file(&self, name: Option<&str>, bytes: &[u8]) -> Report {
-        self.walk_and_scan(|collector| {
+        self.walk_and_scan(None, |collector| {
             let location = Location::root().child(match name {
                 Some(name) => format!("file \"{name}\""),
                 None => "file".to_string(),
@@ -237,12 +244,19 @@ impl Inspector {
 
     /// Walks with `walk`, scanning each segment as it is found (and freeing its text,
     /// unless it is a header or body, which [`Self::message_mentions`] reads at the end).
-    fn walk_and_scan(&self, walk: impl FnOnce(&mut Collector<'_>)) -> Report {
+    fn walk_and_scan(
+        &self,
+        store: Option<&mut dyn PartStore>,
+        walk: impl FnOnce(&mut Collector<'_>),
+    ) -> Report {
         let deadline = self.deadline();
         let mut scan = SegmentScan::new(self, deadline);
         let extraction = {
             let mut collector =
                 Collector::with_deadline(&self.limits, deadline).streaming(&mut scan);
+            if let Some(store) = store {
+                collector = collector.holding(store);
+            }
             walk(&mut collector);
             collector.finish()
         };

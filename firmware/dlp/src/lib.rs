@@ -21,6 +21,7 @@ mod digits;
 pub mod evidence;
 pub mod extract;
 pub mod finding;
+pub mod hold;
 pub mod inspect;
 pub mod mime;
 pub mod normalize;

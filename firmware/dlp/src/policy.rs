@@ -556,6 +556,11 @@ impl Decision {
 }
 
 impl Policy {
+    /// Whether any rule tags the subject (and so may change a message's content).
+    pub fn may_tag(&self) -> bool {
+        self.rules.iter().any(|r| r.config.action == Action::Tag)
+    }
+
     /// Compiles rules (checking detector names against the dictionary of `scan`).
     pub fn new(rules: &[RuleConfig], scan: &ScanConfig) -> Result<Self, PolicyError> {
         let compiled = rules

@@ -26,7 +26,21 @@ pub(crate) struct SegmentScan<'a> {
     /// The time ran out (reported once, in `late`) or the walk already said so.
     stopped: bool,
     late: Option<Problem>,
+    /// Header and body text kept for [`Inspector::message_mentions`] so far.
+    kept: usize,
+    /// The most header and body text kept; past it, what each further piece mentions is
+    /// noted as it passes, so that a huge text body is not held to the end.
+    keep_at_most: usize,
+    /// What the pieces not kept mention: My Numbers, card numbers.
+    mentioned: [bool; 2],
 }
+
+/// The most header and body text an inspection keeps for the words that raise unlabelled
+/// numbers; the rest is looked at as it passes.
+pub(crate) const KEEP_TEXT: usize = 1 << 20;
+
+/// The kinds whose mention in the message raises unlabelled findings.
+const MENTIONED_KINDS: [DetectorKind; 2] = [DetectorKind::MyNumber, DetectorKind::CreditCard];
 
 impl<'a> SegmentScan<'a> {
     pub(crate) fn new(inspector: &'a Inspector, deadline: Instant) -> Self {
@@ -38,7 +52,17 @@ impl<'a> SegmentScan<'a> {
             evidence: Evidence::default(),
             stopped: false,
             late: None,
+            kept: 0,
+            keep_at_most: KEEP_TEXT,
+            mentioned: [false; 2],
         }
+    }
+
+    /// Keeps at most `bytes` of header and body text (tests: a small bound).
+    #[cfg(test)]
+    pub(crate) fn keeping_at_most(mut self, bytes: usize) -> Self {
+        self.keep_at_most = bytes;
+        self
     }
 
     /// Scans nothing more.
@@ -110,6 +134,7 @@ impl<'a> SegmentScan<'a> {
             mut findings,
             evidence,
             late,
+            mentioned,
             ..
         } = self;
         if let Some(late) = late
@@ -120,7 +145,7 @@ impl<'a> SegmentScan<'a> {
         {
             extraction.problems.push(late);
         }
-        for kind in [DetectorKind::MyNumber, DetectorKind::CreditCard] {
+        for (kind, mentioned) in MENTIONED_KINDS.into_iter().zip(mentioned) {
             // A list of numbers that nearly all pass the check digit is a list of real ones.
             if evidence.is_strong(kind) {
                 for f in findings.iter_mut().filter(|f| f.detector == kind) {
@@ -131,7 +156,9 @@ impl<'a> SegmentScan<'a> {
             // for the numbers no label is next to: in a file name, a comment, a cell.
             let unlabelled =
                 |f: &LocatedFinding| f.detector == kind && f.confidence == Confidence::Medium;
-            if findings.iter().any(unlabelled) && inspector.message_mentions(&extraction, kind) {
+            if findings.iter().any(unlabelled)
+                && (mentioned || inspector.message_mentions(&extraction, kind))
+            {
                 for f in findings.iter_mut().filter(|f| unlabelled(f)) {
                     f.confidence = Confidence::High;
                 }
@@ -144,7 +171,17 @@ impl<'a> SegmentScan<'a> {
 impl SegmentSink for SegmentScan<'_> {
     fn segment(&mut self, segment: Segment) -> Option<Segment> {
         self.scan(&segment);
-        matches!(segment.kind, SegmentKind::Header | SegmentKind::Body).then_some(segment)
+        if !matches!(segment.kind, SegmentKind::Header | SegmentKind::Body) {
+            return None;
+        }
+        if self.kept + segment.text.len() <= self.keep_at_most {
+            self.kept += segment.text.len();
+            return Some(segment);
+        }
+        for (kind, mentioned) in MENTIONED_KINDS.into_iter().zip(&mut self.mentioned) {
+            *mentioned = *mentioned || self.inspector.scanner.mentions(&segment.text, kind);
+        }
+        None
     }
 }
 
@@ -155,6 +192,7 @@ mod tests {
     use super::*;
     use crate::config::ScanConfig;
     use crate::content::{Collector, Limits};
+    use crate::hold::MemoryStore;
     use crate::mime;
     use proptest::prelude::*;
     use std::io::Write;
@@ -178,6 +216,19 @@ mod tests {
             for segment in &extraction.segments {
                 scan.scan(segment);
             }
+            scan.finish(extraction)
+        }
+
+        /// The streaming scan, keeping at most `keep` octets of header and body text.
+        fn inspect_message_keeping(&self, raw: &[u8], keep: usize) -> Report {
+            let deadline = self.deadline();
+            let mut scan = SegmentScan::new(self, deadline).keeping_at_most(keep);
+            let extraction = {
+                let mut collector =
+                    Collector::with_deadline(&self.limits, deadline).streaming(&mut scan);
+                mime::walk_message(raw, &mut collector);
+                collector.finish()
+            };
             scan.finish(extraction)
         }
     }
@@ -208,6 +259,23 @@ mod tests {
             .collect()
     }
 
+    /// Quoted-printable with soft breaks every 40 octets (some inside a UTF-8 character)
+    /// and an escaped `=`.
+    fn qp(bytes: &[u8]) -> String {
+        let mut out = String::new();
+        for (i, &b) in bytes.iter().enumerate() {
+            if i > 0 && i % 40 == 0 {
+                out.push_str("=\r\n");
+            }
+            match b {
+                b'\r' | b'\n' => out.push(char::from(b)),
+                b'=' | 0x80.. => out.push_str(&format!("={b:02X}")),
+                _ => out.push(char::from(b)),
+            }
+        }
+        out
+    }
+
     fn zip(name: &str, content: &[u8]) -> Vec<u8> {
         let mut w = ::zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         w.start_file(name, ::zip::write::SimpleFileOptions::default())
@@ -230,7 +298,7 @@ mod tests {
                 .collect();
             let name = NAMES[name % NAMES.len()];
             m.push_str("--B\r\n");
-            match kind % 4 {
+            match kind % 5 {
                 0 => m.push_str(&format!(
                     "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}"
                 )),
@@ -241,6 +309,10 @@ mod tests {
                 2 => m.push_str(&format!(
                     "Content-Type: text/csv; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}",
                     b64(text.as_bytes())
+                )),
+                3 => m.push_str(&format!(
+                    "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{}",
+                    qp(text.as_bytes())
                 )),
                 _ => m.push_str(&format!(
                     "Content-Type: application/zip; name=\"a.zip\"\r\nContent-Disposition: attachment; filename=\"a.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}",
@@ -264,12 +336,20 @@ mod tests {
                 (any::<u8>(), proptest::collection::vec(0usize..40, 0..8), 0usize..3),
                 1..6,
             ),
+            threshold in 0usize..400,
         ) {
             let raw = message(subject, &parts);
             let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
             let streamed = inspector.inspect_message(&raw);
             let whole = inspector.inspect_message_whole(&raw);
             prop_assert_eq!(&streamed, &whole);
+            // Decoded parts kept in a part store, not in memory: the same report.
+            let mut store = MemoryStore { threshold, parts: 0 };
+            let held = inspector.inspect_message_holding(&raw, &mut store);
+            prop_assert_eq!(&held, &streamed);
+            // Header and body text not kept to the end, but looked at as it passed.
+            let kept = inspector.inspect_message_keeping(&raw, threshold);
+            prop_assert_eq!(&kept, &streamed);
         }
     }
 
@@ -280,26 +360,43 @@ mod tests {
         let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
         let raw = message(
             3,
-            &[(0, vec![1, 2], 0), (3, vec![10, 5], 1), (2, vec![7], 2)],
+            &[
+                (0, vec![1, 2], 0),
+                (4, vec![10, 5], 1),
+                (2, vec![7], 2),
+                (3, vec![0], 0),
+            ],
         );
         let report = inspector.inspect_message(&raw);
         assert_eq!(report, inspector.inspect_message_whole(&raw));
-        let kinds: HashSet<DetectorKind> = report.findings.iter().map(|f| f.detector).collect();
-        assert!(kinds.contains(&DetectorKind::MyNumber), "{report:?}");
-        assert!(kinds.contains(&DetectorKind::CreditCard), "{report:?}");
-        assert!(
-            report
-                .findings
-                .iter()
-                .any(|f| f.segment == SegmentKind::FileName),
-            "{report:?}"
+        // The subject's 「マイナンバー」 raises the body's unlabelled number, whether the
+        // subject's text is kept to the end or looked at as it passes.
+        assert_eq!(report, inspector.inspect_message_keeping(&raw, 0));
+        let confidence = |raw: &[u8], keep: usize| -> Vec<Confidence> {
+            let report = inspector.inspect_message_keeping(raw, keep);
+            report.findings.iter().map(|f| f.confidence).collect()
+        };
+        let mentioned = message(3, &[(0, vec![1], 0)]);
+        let silent = message(8, &[(0, vec![1], 0)]);
+        for keep in [0, KEEP_TEXT] {
+            assert_eq!(confidence(&mentioned, keep), [Confidence::High], "{keep}");
+            assert_eq!(confidence(&silent, keep), [Confidence::Medium], "{keep}");
+        }
+        let mut store = MemoryStore::default();
+        assert_eq!(report, inspector.inspect_message_holding(&raw, &mut store));
+        assert_eq!(
+            store.parts, 3,
+            "every encoded part (ZIP, CSV, quoted-printable) went to the store"
         );
-        assert!(
-            report
-                .findings
-                .iter()
-                .any(|f| f.confidence == Confidence::High),
-            "{report:?}"
-        );
+        // A quoted-printable part's My Number (on the CSV's second line) is found across
+        // its soft breaks.
+        let raw = message(8, &[(3, vec![10], 0)]);
+        let report = inspector.inspect_message_holding(&raw, &mut MemoryStore::default());
+        let found: Vec<(DetectorKind, usize)> = report
+            .findings
+            .iter()
+            .map(|f| (f.detector, f.line))
+            .collect();
+        assert_eq!(found, [(DetectorKind::MyNumber, 2)], "{report:?}");
     }
 }

@@ -2,8 +2,6 @@
 //! clients do (garbage skipped, padding optional), 7bit/8bit/binary as they are, and
 //! uuencode for the old mailers that label a part `x-uuencode`.
 
-use std::borrow::Cow;
-
 use super::uuencode;
 
 /// A part's transfer encoding, from its `Content-Transfer-Encoding` value.
@@ -53,12 +51,87 @@ impl TransferEncoding {
 }
 
 /// Undoes `encoding` on `bytes`. Unknown encodings give the bytes back unchanged.
-pub(super) fn decode<'a>(bytes: &'a [u8], encoding: &TransferEncoding) -> Cow<'a, [u8]> {
+pub(super) fn decode<'a>(bytes: &'a [u8], encoding: &TransferEncoding) -> Decoded<'a> {
     match encoding {
-        TransferEncoding::Identity | TransferEncoding::Unknown(_) => Cow::Borrowed(bytes),
-        TransferEncoding::Base64 => Cow::Owned(base64(bytes)),
-        TransferEncoding::QuotedPrintable => Cow::Owned(quoted_printable(bytes)),
-        TransferEncoding::Uuencode => Cow::Owned(uuencode::decode_part(bytes)),
+        TransferEncoding::Identity | TransferEncoding::Unknown(_) => Decoded::Borrowed(bytes),
+        TransferEncoding::Base64 => Decoded::Owned(base64(bytes)),
+        TransferEncoding::QuotedPrintable => Decoded::Owned(quoted_printable(bytes)),
+        TransferEncoding::Uuencode => Decoded::Owned(uuencode::decode_part(bytes)),
+    }
+}
+
+/// A body with its transfer encoding undone: the body itself, decoded bytes in memory, or
+/// decoded bytes kept in the walk's [`crate::hold::PartStore`].
+pub(crate) enum Decoded<'a> {
+    /// Nothing to undo.
+    Borrowed(&'a [u8]),
+    /// Decoded into memory.
+    Owned(Vec<u8>),
+    /// Decoded into the part store.
+    Held(crate::hold::HeldBytes),
+}
+
+impl std::ops::Deref for Decoded<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Borrowed(bytes) => bytes,
+            Self::Owned(bytes) => bytes,
+            Self::Held(bytes) => bytes,
+        }
+    }
+}
+
+/// Decodes `bytes` into `sink` a piece at a time (about `window` encoded octets each), with
+/// exactly the output [`decode`] gives, so that a large part never needs its whole decoded
+/// form in memory. False if the sink refused a piece (it is then not called again).
+pub(super) fn decode_into(
+    bytes: &[u8],
+    encoding: &TransferEncoding,
+    window: usize,
+    sink: &mut dyn FnMut(&[u8]) -> bool,
+) -> bool {
+    let window = window.max(1);
+    let mut out = Vec::with_capacity(window.min(bytes.len()) + 3);
+    match encoding {
+        TransferEncoding::Identity | TransferEncoding::Unknown(_) => {
+            bytes.chunks(window).all(&mut *sink)
+        }
+        TransferEncoding::Uuencode => sink(&uuencode::decode_part(bytes)),
+        TransferEncoding::Base64 => {
+            let mut state = Base64State::default();
+            for piece in bytes.chunks(window) {
+                base64_feed(piece, &mut state, &mut out);
+                if !sink(&out) {
+                    return false;
+                }
+                out.clear();
+            }
+            base64_flush(state.acc, state.count, &mut out);
+            out.is_empty() || sink(&out)
+        }
+        TransferEncoding::QuotedPrintable => {
+            let mut start = 0;
+            let mut reach = window;
+            while start < bytes.len() {
+                let end = start.saturating_add(reach).min(bytes.len());
+                let last = end == bytes.len();
+                let used = quoted_printable_feed(&bytes[start..end], last, &mut out);
+                if used == 0 && !last {
+                    // An `=` whose meaning the next octets decide: look further.
+                    reach = reach.saturating_mul(2);
+                    continue;
+                }
+                reach = window;
+                start += used;
+                if !out.is_empty() && !sink(&out) {
+                    return false;
+                }
+                out.clear();
+            }
+            true
+        }
     }
 }
 
@@ -103,11 +176,25 @@ const NOT_BASE64: u8 = 0xFF;
 /// are decoded at once; anything else goes octet by octet.
 pub(super) fn base64(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len() / 4 * 3 + 3);
-    let mut acc: u32 = 0;
-    let mut count = 0u8;
+    let mut state = Base64State::default();
+    base64_feed(bytes, &mut state, &mut out);
+    base64_flush(state.acc, state.count, &mut out);
+    out
+}
+
+/// The quantum [`base64_feed`] carries from one piece of input to the next.
+#[derive(Default)]
+struct Base64State {
+    acc: u32,
+    count: u8,
+}
+
+/// Decodes one piece of base64 input, continuing the quantum in `state`.
+fn base64_feed(bytes: &[u8], state: &mut Base64State, out: &mut Vec<u8>) {
+    let Base64State { acc, count } = state;
     let mut i = 0;
     while i < bytes.len() {
-        if count == 0 {
+        if *count == 0 {
             while let Some(&[a, b, c, d]) = bytes.get(i..i + 4) {
                 let v = [a, b, c, d].map(|x| BASE64_VALUES[usize::from(x)]);
                 if v.contains(&NOT_BASE64) {
@@ -123,10 +210,8 @@ pub(super) fn base64(bytes: &[u8]) -> Vec<u8> {
         }
         let Some(&byte) = bytes.get(i) else { break };
         i += 1;
-        count = base64_octet(byte, &mut acc, count, &mut out);
+        *count = base64_octet(byte, acc, *count, out);
     }
-    base64_flush(acc, count, &mut out);
-    out
 }
 
 /// The end of a quantum: 2 sextets give 1 byte, 3 give 2; a lone sextet carries no whole
@@ -197,12 +282,25 @@ pub(super) fn hex_escape(bytes: &[u8], i: usize) -> Option<u8> {
 /// end, even with spaces between), and any `=` that is neither kept as it is.
 pub(super) fn quoted_printable(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
+    quoted_printable_feed(bytes, true, &mut out);
+    out
+}
+
+/// Decodes quoted-printable `bytes` into `out` and returns how many were used. Unless
+/// `last` (no input follows), it stops before an `=` whose meaning depends on octets past
+/// the end (`=4` could be an escape, `= ` a soft break or a plain `=`).
+fn quoted_printable_feed(bytes: &[u8], last: bool, out: &mut Vec<u8>) -> usize {
     let mut i = 0;
     while let Some(&byte) = bytes.get(i) {
         if byte != b'=' {
-            out.push(byte);
-            i += 1;
+            // Plain octets up to the next `=` at once.
+            let run = memchr::memchr(b'=', &bytes[i..]).unwrap_or(bytes.len() - i);
+            out.extend_from_slice(&bytes[i..i + run]);
+            i += run;
             continue;
+        }
+        if !last && i + 2 >= bytes.len() {
+            return i;
         }
         if let Some(value) = hex_escape(bytes, i) {
             out.push(value);
@@ -213,6 +311,9 @@ pub(super) fn quoted_printable(bytes: &[u8]) -> Vec<u8> {
         let mut j = i + 1;
         while matches!(bytes.get(j), Some(b' ' | b'\t')) {
             j += 1;
+        }
+        if !last && (j == bytes.len() || (bytes[j] == b'\r' && j + 1 == bytes.len())) {
+            return i;
         }
         match (bytes.get(j), bytes.get(j + 1)) {
             (None, _) => i = j,
@@ -225,7 +326,7 @@ pub(super) fn quoted_printable(bytes: &[u8]) -> Vec<u8> {
             }
         }
     }
-    out
+    i
 }
 
 #[cfg(test)]
@@ -257,7 +358,7 @@ mod tests {
             TransferEncoding::Unknown("x-rot13".into())
         );
         assert_eq!(
-            decode(b"abc", &TransferEncoding::Unknown("x".into())).as_ref(),
+            &*decode(b"abc", &TransferEncoding::Unknown("x".into())),
             b"abc"
         );
     }
@@ -308,6 +409,31 @@ mod tests {
             )
         ) {
             proptest::prop_assert_eq!(base64(&input), base64_bytewise(&input));
+        }
+
+        /// Decoding a piece at a time gives what decoding at once gives, for every
+        /// encoding and every piece size, whatever the input holds.
+        #[test]
+        fn decoding_in_pieces_matches_decoding_at_once(
+            input in proptest::collection::vec(
+                proptest::sample::select(b"QUJD3Dab019+/=\r\n \t-*".to_vec()),
+                0..400,
+            ),
+            window in 1usize..70,
+        ) {
+            for encoding in [
+                TransferEncoding::Base64,
+                TransferEncoding::QuotedPrintable,
+                TransferEncoding::Identity,
+            ] {
+                let mut pieces = Vec::new();
+                let ok = decode_into(&input, &encoding, window, &mut |piece| {
+                    pieces.extend_from_slice(piece);
+                    true
+                });
+                proptest::prop_assert!(ok);
+                proptest::prop_assert_eq!(&pieces, &*decode(&input, &encoding), "{:?}", encoding);
+            }
         }
 
         /// Well-formed MIME base64 (76-character lines) gives back the data.

@@ -7,7 +7,6 @@
 //! share one budget per message, so the walk costs at most a fixed multiple of the message
 //! size.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 
@@ -18,7 +17,7 @@ use crate::extract::{self, FileRef};
 use super::boundary::{self, Chunk};
 use super::header::{self, Head};
 use super::params::Structured;
-use super::transfer::{self, TransferEncoding};
+use super::transfer::{self, Decoded, TransferEncoding};
 use super::{address, flowed, uuencode, words};
 
 /// How many extra readings (duplicate headers, several boundaries, encoded multiparts)
@@ -39,6 +38,8 @@ pub(super) const HARD_MAX_DEPTH: usize = 32;
 const MAX_NAME_CHARS: usize = 100;
 /// How many file name readings of one part are collected.
 const MAX_NAMES: usize = 8;
+/// How many encoded octets are decoded at a time into the part store.
+const DECODE_WINDOW: usize = 64 * 1024;
 /// How many distinct values of one duplicated header are walked.
 const MAX_DUPLICATES: usize = 3;
 
@@ -258,15 +259,25 @@ impl<'a, 'l> Walker<'a, 'l> {
     }
 
     /// Undoes a transfer encoding, reporting one nobody knows.
-    fn decode<'b>(
-        &mut self,
-        body: &'b [u8],
-        cte: &TransferEncoding,
-        at: &Location,
-    ) -> Cow<'b, [u8]> {
+    fn decode<'b>(&mut self, body: &'b [u8], cte: &TransferEncoding, at: &Location) -> Decoded<'b> {
         if let TransferEncoding::Unknown(label) = cte {
             let detail = format!("unknown Content-Transfer-Encoding \"{label}\"; scanned as it is");
             self.report(at, ProblemKind::DecoderError, detail);
+        }
+        self.decoded(body, cte)
+    }
+
+    /// `body` decoded: into the walk's part store when it is long and there is one
+    /// (a piece at a time, so its decoded form is never whole in memory), else in memory.
+    fn decoded<'b>(&mut self, body: &'b [u8], cte: &TransferEncoding) -> Decoded<'b> {
+        if cte.is_encoding()
+            && let Some(store) = self.out.store()
+            && body.len() >= store.threshold()
+            && let Some(mut part) = store.begin()
+            && transfer::decode_into(body, cte, DECODE_WINDOW, &mut |piece| part.write(piece))
+            && let Some(held) = part.finish()
+        {
+            return Decoded::Held(held);
         }
         transfer::decode(body, cte)
     }
@@ -422,7 +433,7 @@ impl<'a, 'l> Walker<'a, 'l> {
         if cte.is_encoding() {
             let detail = "a multipart with a transfer encoding; walked decoded and as it is";
             self.report(&ctx.here(), ProblemKind::Ambiguous, detail);
-            let decoded = transfer::decode(body, cte);
+            let decoded = self.decoded(body, cte);
             self.multipart_body(ct, &decoded, ctx, depth);
             if self.take_alternative(&ctx.here(), 0) {
                 self.multipart_body(ct, body, ctx, depth);
