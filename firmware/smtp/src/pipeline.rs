@@ -7,17 +7,36 @@
 
 use std::sync::Arc;
 
+use mamori_dlp::hold::PartStore;
+
 use crate::spool::Envelope;
+use crate::spool::map::MappedBytes;
 
 /// A message passing through the stages.
-#[derive(Debug, Clone)]
 pub struct StagedMessage {
     /// The envelope; stages may change recipients.
     pub envelope: Envelope,
-    /// The content with CRLF line endings, `Received:` already prepended.
-    content: Vec<u8>,
+    /// The content with CRLF line endings, `Received:` already prepended, when in memory.
+    owned: Vec<u8>,
+    /// The content mapped from the spool file, for a large message (then `owned` is empty
+    /// until a stage takes the content to change it).
+    mapped: Option<MappedBytes>,
+    /// Where the DLP walk keeps large decoded parts (scratch files beside the spool), for
+    /// a message too large to hold in memory.
+    store: Option<Box<dyn PartStore + Send>>,
     /// A stage changed the content: what was spooled while it arrived is written again.
     rewritten: bool,
+}
+
+impl std::fmt::Debug for StagedMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagedMessage")
+            .field("envelope", &self.envelope)
+            .field("len", &self.content().len())
+            .field("mapped", &self.mapped.is_some())
+            .field("rewritten", &self.rewritten)
+            .finish()
+    }
 }
 
 impl StagedMessage {
@@ -25,20 +44,53 @@ impl StagedMessage {
     pub fn new(envelope: Envelope, content: Vec<u8>) -> Self {
         Self {
             envelope,
-            content,
+            owned: content,
+            mapped: None,
+            store: None,
+            rewritten: false,
+        }
+    }
+
+    /// A large message, its content read from the spool file in place
+    /// ([`crate::spool::SpoolWriter::map_content`]), large decoded parts kept in `store`.
+    pub fn mapped(
+        envelope: Envelope,
+        content: MappedBytes,
+        store: Option<Box<dyn PartStore + Send>>,
+    ) -> Self {
+        Self {
+            envelope,
+            owned: Vec::new(),
+            mapped: Some(content),
+            store,
             rewritten: false,
         }
     }
 
     /// The content with CRLF line endings, `Received:` already prepended.
     pub fn content(&self) -> &[u8] {
-        &self.content
+        self.mapped.as_deref().unwrap_or(&self.owned)
     }
 
-    /// The content, to change: the message then counts as rewritten.
+    /// The content, and the store for large decoded parts if the message has one: what
+    /// an inspection reads.
+    pub fn content_and_store(&mut self) -> (&[u8], Option<&mut dyn PartStore>) {
+        let content = self.mapped.as_deref().unwrap_or(&self.owned);
+        let store = self
+            .store
+            .as_mut()
+            .map(|store| &mut **store as &mut dyn PartStore);
+        (content, store)
+    }
+
+    /// The content, to change: the message then counts as rewritten. A mapped message is
+    /// copied into memory first (see [`Stage::may_rewrite`]).
     pub fn content_mut(&mut self) -> &mut Vec<u8> {
         self.rewritten = true;
-        &mut self.content
+        if let Some(mapped) = self.mapped.take() {
+            self.owned = mapped.to_vec();
+        }
+        &mut self.owned
     }
 
     /// Whether a stage took the content to change it.
@@ -46,9 +98,21 @@ impl StagedMessage {
         self.rewritten
     }
 
-    /// The envelope and the content.
+    /// The envelope and the content (a mapped content is copied: for messages made in
+    /// memory).
     pub fn into_parts(self) -> (Envelope, Vec<u8>) {
-        (self.envelope, self.content)
+        let content = match self.mapped {
+            Some(mapped) => mapped.to_vec(),
+            None => self.owned,
+        };
+        (self.envelope, content)
+    }
+
+    /// The envelope, and the content if a stage rewrote it (else the content is what was
+    /// received, and a mapped one is simply let go).
+    pub fn into_envelope_and_rewrite(self) -> (Envelope, Option<Vec<u8>>) {
+        let rewrite = self.rewritten.then_some(self.owned);
+        (self.envelope, rewrite)
     }
 }
 
@@ -100,6 +164,11 @@ pub trait Stage: Send + Sync {
     fn time_limit(&self) -> std::time::Duration {
         std::time::Duration::ZERO
     }
+    /// Whether [`Self::process`] may change the content (and so, for a large message,
+    /// copy it into memory): the memory an inspection waits for counts that copy only then.
+    fn may_rewrite(&self) -> bool {
+        true
+    }
 }
 
 /// The ordered stages. Reject and Discard end the run at once; a Hold is remembered while
@@ -133,6 +202,11 @@ impl Pipeline {
     pub fn then(mut self, other: Pipeline) -> Self {
         self.stages.extend(other.stages);
         self
+    }
+
+    /// Whether any stage may change the content ([`Stage::may_rewrite`]).
+    pub fn may_rewrite(&self) -> bool {
+        self.stages.iter().any(|s| s.may_rewrite())
     }
 
     /// How long a run may take: the stages' limits added up.

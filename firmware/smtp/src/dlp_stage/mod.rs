@@ -211,8 +211,15 @@ impl Stage for DlpStage {
         self.time_limit
     }
 
+    fn may_rewrite(&self) -> bool {
+        self.policy.may_tag()
+    }
+
     fn process(&self, message: &mut StagedMessage) -> Verdict {
-        let report = self.inspector.inspect_message(message.content());
+        let report = match message.content_and_store() {
+            (content, Some(store)) => self.inspector.inspect_message_holding(content, store),
+            (content, None) => self.inspector.inspect_message(content),
+        };
         let recipients: Vec<String> = message
             .envelope
             .recipients

@@ -200,9 +200,15 @@ impl SpoolWriter {
         self.content_len
     }
 
-    /// The content written so far, read back (for the inspection stages).
-    pub fn read_content(&self) -> Result<Vec<u8>, SpoolError> {
-        read_range(&self.file, PREFIX_LEN, self.content_len, &self.tmp)
+    /// The content written so far, mapped read-only rather than read into memory (see
+    /// [`super::map`]); the map must be dropped before the content is replaced.
+    pub fn map_content(&self) -> Result<super::map::MappedBytes, SpoolError> {
+        super::map::map(&self.file, PREFIX_LEN, self.content_len, &self.tmp)
+    }
+
+    /// The directory the file is written in, for the scratch files of its inspection.
+    pub fn dir(&self) -> Option<&Path> {
+        self.tmp.parent()
     }
 
     /// Replaces the content (a stage rewrote the message).

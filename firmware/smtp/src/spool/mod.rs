@@ -14,6 +14,7 @@
 
 pub mod envelope;
 mod file;
+pub mod map;
 mod wake;
 
 use std::fs::{self, File};
@@ -505,7 +506,7 @@ mod tests {
         let mut w = spool.writer(&e.id).unwrap();
         w.append(b"Subject: a\r\n\r\n").unwrap();
         w.append(b"body\r\n").unwrap();
-        assert_eq!(w.read_content().unwrap(), b"Subject: a\r\n\r\nbody\r\n");
+        assert_eq!(&**w.map_content().unwrap(), b"Subject: a\r\n\r\nbody\r\n");
         w.replace_content(b"Subject: [tag] a\r\n\r\nbody\r\n")
             .unwrap();
         w.commit(&e).unwrap();
@@ -546,7 +547,7 @@ mod writer_props {
                 w.append(p).unwrap();
             }
             prop_assert_eq!(w.content_len(), whole.len() as u64);
-            prop_assert_eq!(&w.read_content().unwrap(), &whole);
+            prop_assert_eq!(&**w.map_content().unwrap(), &whole[..]);
             w.commit(&env).unwrap();
             prop_assert_eq!(&spool.content(&env.id).unwrap(), &whole);
             prop_assert_eq!(spool.load_one(&env.id).unwrap(), env);

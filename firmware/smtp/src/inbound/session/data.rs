@@ -8,8 +8,10 @@ use crate::inbound::data::DataReceiver;
 use crate::inbound::reply::Reply;
 use crate::pipeline::{Pipeline, StagedMessage, Verdict};
 use crate::queue::Queue;
+use crate::spool::map::ScratchStore;
 use crate::spool::{ClientInfo, Envelope, SpoolError, SpoolWriter};
 use crate::stats::Stats;
+use mamori_dlp::hold::PartStore;
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     pub(super) async fn data(&mut self) -> std::io::Result<Next> {
@@ -163,21 +165,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             let Ok(permit) = self.ctx.scans.clone().acquire_owned().await else {
                 return local_error();
             };
-            // The stages read the whole message (a spooled one read back into memory),
-            // its text, and what archives in it expand to (at most the ratio limit times
-            // the message, and the expansion share): all from the inspections' pool,
-            // waited for (inspections finish and give theirs back).
-            let len = match &body {
-                Body::Memory(c) => c.len() as u64,
+            // What an inspection holds, from the inspections' pool, waited for
+            // (inspections finish and give theirs back): the piece of text being scanned
+            // (at most about the message's size), what archives in it expand to (at most
+            // the ratio limit times the message, and the expansion share), and a message
+            // in memory with its decoded parts. A spooled message is read in place and its
+            // large decoded parts go to scratch files (`spool::map`): neither counts, but a
+            // stage that may rewrite it copies it into memory.
+            let (len, held) = match &body {
+                Body::Memory(c) => (c.len() as u64, 2 * c.len() as u64),
                 Body::Spooled(w) => {
                     // What the transfer held is on disk now.
                     budget.release();
-                    w.content_len()
+                    let len = w.content_len();
+                    (
+                        len,
+                        if self.ctx.pipeline.may_rewrite() {
+                            len
+                        } else {
+                            0
+                        },
+                    )
                 }
             };
             let pool = self.ctx.scan_memory_bytes();
             let need = len
-                .saturating_mul(2)
+                .saturating_add(held)
                 .saturating_add(
                     self.ctx
                         .scan_expansion()
@@ -186,8 +199,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 .min(pool);
             let wait = self.ctx.pipeline_time_limit().max(PIPELINE_GRACE);
             let mut scan_grant = MemoryGrant::default();
-            // A message larger than the whole pool could never be read back for the stages
-            // (the settings check keeps max_message_size within the budget).
+            // A message larger than the whole pool could not have its text scanned (the
+            // settings check keeps max_message_size within the budget).
             if len > pool
                 || !scan_grant
                     .wait_for(&self.ctx.scan_memory, to_usize(need), wait)
@@ -397,27 +410,33 @@ fn run_stages(
     envelope: Envelope,
     body: Body,
 ) -> Result<(Verdict, Envelope, Body), SpoolError> {
-    let (content, writer) = match body {
-        Body::Memory(content) => (content, None),
-        Body::Spooled(writer) => (writer.read_content()?, Some(writer)),
-    };
-    let mut staged = StagedMessage::new(envelope, content);
-    let v = pipeline.run(&mut staged);
-    let rewritten = staged.rewritten();
-    let (mut envelope, content) = staged.into_parts();
-    if rewritten {
-        envelope.eight_bit = !content.is_ascii();
-    }
-    let body = match writer {
-        None => Body::Memory(content),
-        Some(mut writer) => {
+    match body {
+        Body::Memory(content) => {
+            let mut staged = StagedMessage::new(envelope, content);
+            let v = pipeline.run(&mut staged);
+            let rewritten = staged.rewritten();
+            let (mut envelope, content) = staged.into_parts();
             if rewritten {
+                envelope.eight_bit = !content.is_ascii();
+            }
+            Ok((v, envelope, Body::Memory(content)))
+        }
+        Body::Spooled(mut writer) => {
+            // Read in place, not into memory; decoded attachments go to scratch files
+            // beside it. The map is gone before the file is written again.
+            let store = writer.dir().map(|dir| {
+                Box::new(ScratchStore::new(dir.to_path_buf())) as Box<dyn PartStore + Send>
+            });
+            let mut staged = StagedMessage::mapped(envelope, writer.map_content()?, store);
+            let v = pipeline.run(&mut staged);
+            let (mut envelope, rewrite) = staged.into_envelope_and_rewrite();
+            if let Some(content) = rewrite {
+                envelope.eight_bit = !content.is_ascii();
                 writer.replace_content(&content)?;
             }
-            Body::Spooled(writer)
+            Ok((v, envelope, Body::Spooled(writer)))
         }
-    };
-    Ok((v, envelope, body))
+    }
 }
 
 fn to_usize(n: u64) -> usize {

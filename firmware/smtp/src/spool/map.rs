@@ -1,0 +1,218 @@
+//! Spooled content read by mapping its file rather than copying it into memory.
+//!
+//! The stages of a large message (the DLP walk above all) read it as one slice, with random
+//! access into its attachments. A 20 MB mail read back into the heap, for every session
+//! inspecting at once, is what a 1 GiB board cannot afford; mapped, the page cache holds
+//! it, which the kernel reclaims under pressure and which the file's pages already are.
+//! The same goes for the decoded attachments the walk keeps in scratch files
+//! ([`ScratchStore`]).
+//!
+//! Mapping is `unsafe` because the slice's bytes must not change or vanish while it lives:
+//! a file truncated underneath a mapping raises SIGBUS. Both kinds of file are the relay's
+//! own: the message's file in `spool/tmp/` (mode 0600, owned by the relay's user, written
+//! by one session, never truncated while mapped: a stage that rewrites the content copies
+//! it first and the map is dropped before the file is written again), and scratch files
+//! created unnamed (`O_TMPFILE`), which no other process can open. What remains is an I/O
+//! error on the storage while a page is read back, which also raises SIGBUS: the daemon
+//! then restarts, and the client, which had no `250`, sends the message again. Nothing
+//! accepted is lost.
+#![allow(unsafe_code)]
+
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use mamori_dlp::hold::{HeldBytes, HeldPart, PartStore};
+
+use super::SpoolError;
+
+/// Encoded parts at least this long are decoded into a scratch file, not memory.
+pub const HOLD_AT: usize = 256 * 1024;
+
+/// Content mapped read-only; `Send`, so a message can move to the stage thread.
+pub type MappedBytes = Box<dyn std::ops::Deref<Target = [u8]> + Send>;
+
+/// Maps `len` octets of `file` from `offset`, read-only.
+pub(super) fn map(
+    file: &File,
+    offset: u64,
+    len: u64,
+    path: &Path,
+) -> Result<MappedBytes, SpoolError> {
+    if len == 0 {
+        return Ok(Box::new(Vec::new()));
+    }
+    let len = usize::try_from(len).map_err(|_| SpoolError::Corrupt {
+        path: path.to_path_buf(),
+        reason: "content larger than memory can address".into(),
+    })?;
+    // SAFETY: the file is the relay's own and is neither truncated nor written in the
+    // mapped range while the map lives (see the module documentation).
+    let map = unsafe {
+        memmap2::MmapOptions::new()
+            .offset(offset)
+            .len(len)
+            .map(file)
+    }
+    .map_err(|e| SpoolError::Io {
+        op: "map",
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    // The walk reads from start to end, then jumps into attachments.
+    let _ = map.advise(memmap2::Advice::Sequential);
+    Ok(Box::new(map))
+}
+
+/// The DLP walk's [`PartStore`]: decoded parts in unnamed files in a spool directory.
+#[derive(Debug)]
+pub struct ScratchStore {
+    dir: PathBuf,
+    /// A file could not be made or written: the rest of the walk decodes in memory.
+    failed: bool,
+}
+
+impl ScratchStore {
+    /// A store of scratch files in `dir` (the spool's `tmp/`, on the spool's disk).
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir, failed: false }
+    }
+}
+
+impl PartStore for ScratchStore {
+    fn threshold(&self) -> usize {
+        HOLD_AT
+    }
+
+    fn begin(&mut self) -> Option<Box<dyn HeldPart>> {
+        if self.failed {
+            return None;
+        }
+        match tempfile::tempfile_in(&self.dir) {
+            Ok(file) => Some(Box::new(ScratchPart {
+                file: std::io::BufWriter::with_capacity(64 * 1024, file),
+                path: self.dir.clone(),
+            })),
+            Err(e) => {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "no scratch file for a decoded part; it is decoded in memory");
+                self.failed = true;
+                None
+            }
+        }
+    }
+}
+
+/// One decoded part being written to an unnamed scratch file.
+struct ScratchPart {
+    file: std::io::BufWriter<File>,
+    /// The directory, for messages.
+    path: PathBuf,
+}
+
+impl HeldPart for ScratchPart {
+    fn write(&mut self, bytes: &[u8]) -> bool {
+        self.file.write_all(bytes).is_ok()
+    }
+
+    fn finish(self: Box<Self>) -> Option<HeldBytes> {
+        let file = self.file.into_inner().ok()?;
+        let len = file.metadata().ok()?.len();
+        match map(&file, 0, len, &self.path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                tracing::warn!(error = %e, "a scratch file could not be mapped; the part is decoded in memory");
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+    use mamori_dlp::hold::MemoryStore;
+    use mamori_dlp::{DetectorKind, Inspector, Limits, ScanConfig};
+
+    /// A message with a ZIP of `rows` CSV rows (a labelled My Number on the last), base64
+    /// encoded, and a quoted-printable text part.
+    fn message_with_zip(rows: usize) -> Vec<u8> {
+        let mut csv = String::from("氏名,電話\r\n");
+        for i in 0..rows {
+            csv.push_str(&format!("社員{i},03-0000-{:04}\r\n", i % 10_000));
+        }
+        csv.push_str("山田,個人番号 123456789018\r\n");
+        let mut zip = ::zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        zip.start_file(
+            "名簿.csv",
+            ::zip::write::SimpleFileOptions::default()
+                .compression_method(::zip::CompressionMethod::Stored),
+        )
+        .unwrap();
+        zip.write_all(csv.as_bytes()).unwrap();
+        let zip = zip.finish().unwrap().into_inner();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&zip);
+        let mut m = String::from(
+            "From: a@office.test\r\nTo: b@example.com\r\nSubject: list\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=E5=90=8D=E7=B0=BF=E3=81=A7=E3=81=99\r\n--B\r\nContent-Type: application/zip; name=a.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+        );
+        for line in b64.as_bytes().chunks(76) {
+            m.push_str(std::str::from_utf8(line).unwrap());
+            m.push_str("\r\n");
+        }
+        m.push_str("--B--\r\n");
+        m.into_bytes()
+    }
+
+    #[test]
+    fn a_large_attachment_decoded_into_a_scratch_file_is_inspected_as_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = message_with_zip(40_000);
+        assert!(raw.len() > 2 * HOLD_AT, "{}", raw.len());
+        let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
+        let mut scratch = ScratchStore::new(dir.path().to_path_buf());
+        let held = inspector.inspect_message_holding(&raw, &mut scratch);
+        assert!(!scratch.failed);
+        let in_memory = inspector.inspect_message_holding(
+            &raw,
+            &mut MemoryStore {
+                threshold: HOLD_AT,
+                parts: 0,
+            },
+        );
+        assert_eq!(held, in_memory);
+        assert_eq!(held, inspector.inspect_message(&raw));
+        assert!(
+            held.findings
+                .iter()
+                .any(|f| f.detector == DetectorKind::MyNumber
+                    && f.location.to_string().contains("名簿.csv")),
+            "{held:?}"
+        );
+        // Scratch files have no name: nothing is left behind, even while in use.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_store_that_cannot_make_files_leaves_the_walk_to_memory() {
+        let raw = message_with_zip(40_000);
+        let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
+        let mut scratch = ScratchStore::new("/nonexistent/mamori-scratch".into());
+        let report = inspector.inspect_message_holding(&raw, &mut scratch);
+        assert!(scratch.failed);
+        assert_eq!(report, inspector.inspect_message(&raw));
+    }
+
+    #[test]
+    fn a_part_reads_back_what_was_written_and_an_empty_one_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ScratchStore::new(dir.path().to_path_buf());
+        let mut part = store.begin().unwrap();
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        for piece in data.chunks(7000) {
+            assert!(part.write(piece));
+        }
+        assert_eq!(&**part.finish().unwrap(), &data[..]);
+        let empty = store.begin().unwrap();
+        assert!(empty.finish().unwrap().is_empty());
+    }
+}
