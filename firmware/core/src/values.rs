@@ -73,13 +73,32 @@ impl FromStr for Domain {
             }
             let ok_chars = label
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || !c.is_ascii());
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || idn_letter(c));
             if !ok_chars || label.starts_with('-') || label.ends_with('-') {
                 return Err(DomainError::BadLabelChar(label.to_string()));
             }
         }
         Ok(Self(s))
     }
+}
+
+/// Whether a non-ASCII character may stand in a label of an internationalised name
+/// (`例え.jp`): not a space (a full-width one is an easy slip in Japanese input), a
+/// control, an invisible or bidirectional format character, or one of the full stops that
+/// IDNA reads as a dot (`。`, `．`, `｡`), all of which would make the name mean or show
+/// something else.
+fn idn_letter(c: char) -> bool {
+    !c.is_ascii()
+        && !c.is_whitespace()
+        && !c.is_control()
+        && !matches!(c,
+            '\u{3002}' | '\u{FF0E}' | '\u{FF61}'
+            | '\u{00AD}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}')
 }
 
 impl From<Domain> for String {
@@ -155,6 +174,23 @@ mod tests {
             Err(DomainError::BadLabelChar(_))
         ));
         assert!("例え.jp".parse::<Domain>().is_ok());
+        assert!("ドメイン・テスト.jp".parse::<Domain>().is_ok());
+        // Spaces, full stops and invisible characters a hurried or hostile hand types.
+        for bad in [
+            "例え\u{3000}.jp",
+            "a\u{a0}b.jp",
+            "例え。jp",
+            "例え．jp",
+            "ex\u{200b}ample.jp",
+            "ex\u{202e}elpmaxe.jp",
+            "ex\u{feff}ample.jp",
+            "ex\u{85}ample.jp",
+        ] {
+            assert!(
+                matches!(bad.parse::<Domain>(), Err(DomainError::BadLabelChar(_))),
+                "{bad:?}"
+            );
+        }
         let long = format!("{}.jp", "a.".repeat(130));
         assert!(matches!(
             long.parse::<Domain>(),
