@@ -26,21 +26,7 @@ pub(crate) struct SegmentScan<'a> {
     /// The time ran out (reported once, in `late`) or the walk already said so.
     stopped: bool,
     late: Option<Problem>,
-    /// Header and body text kept for [`Inspector::message_mentions`] so far.
-    kept: usize,
-    /// The most header and body text kept; past it, what each further piece mentions is
-    /// noted as it passes, so that a huge text body is not held to the end.
-    keep_at_most: usize,
-    /// What the pieces not kept mention: My Numbers, card numbers.
-    mentioned: [bool; 2],
 }
-
-/// The most header and body text an inspection keeps for the words that raise unlabelled
-/// numbers; the rest is looked at as it passes.
-pub(crate) const KEEP_TEXT: usize = 1 << 20;
-
-/// The kinds whose mention in the message raises unlabelled findings.
-const MENTIONED_KINDS: [DetectorKind; 2] = [DetectorKind::MyNumber, DetectorKind::CreditCard];
 
 impl<'a> SegmentScan<'a> {
     pub(crate) fn new(inspector: &'a Inspector, deadline: Instant) -> Self {
@@ -52,17 +38,7 @@ impl<'a> SegmentScan<'a> {
             evidence: Evidence::default(),
             stopped: false,
             late: None,
-            kept: 0,
-            keep_at_most: KEEP_TEXT,
-            mentioned: [false; 2],
         }
-    }
-
-    /// Keeps at most `bytes` of header and body text (tests: a small bound).
-    #[cfg(test)]
-    pub(crate) fn keeping_at_most(mut self, bytes: usize) -> Self {
-        self.keep_at_most = bytes;
-        self
     }
 
     /// Scans nothing more.
@@ -134,7 +110,6 @@ impl<'a> SegmentScan<'a> {
             mut findings,
             evidence,
             late,
-            mentioned,
             ..
         } = self;
         if let Some(late) = late
@@ -145,7 +120,7 @@ impl<'a> SegmentScan<'a> {
         {
             extraction.problems.push(late);
         }
-        for (kind, mentioned) in MENTIONED_KINDS.into_iter().zip(mentioned) {
+        for kind in [DetectorKind::MyNumber, DetectorKind::CreditCard] {
             // A list of numbers that nearly all pass the check digit is a list of real ones.
             if evidence.is_strong(kind) {
                 for f in findings.iter_mut().filter(|f| f.detector == kind) {
@@ -156,9 +131,7 @@ impl<'a> SegmentScan<'a> {
             // for the numbers no label is next to: in a file name, a comment, a cell.
             let unlabelled =
                 |f: &LocatedFinding| f.detector == kind && f.confidence == Confidence::Medium;
-            if findings.iter().any(unlabelled)
-                && (mentioned || inspector.message_mentions(&extraction, kind))
-            {
+            if findings.iter().any(unlabelled) && inspector.message_mentions(&extraction, kind) {
                 for f in findings.iter_mut().filter(|f| unlabelled(f)) {
                     f.confidence = Confidence::High;
                 }
@@ -171,17 +144,7 @@ impl<'a> SegmentScan<'a> {
 impl SegmentSink for SegmentScan<'_> {
     fn segment(&mut self, segment: Segment) -> Option<Segment> {
         self.scan(&segment);
-        if !matches!(segment.kind, SegmentKind::Header | SegmentKind::Body) {
-            return None;
-        }
-        if self.kept + segment.text.len() <= self.keep_at_most {
-            self.kept += segment.text.len();
-            return Some(segment);
-        }
-        for (kind, mentioned) in MENTIONED_KINDS.into_iter().zip(&mut self.mentioned) {
-            *mentioned = *mentioned || self.inspector.scanner.mentions(&segment.text, kind);
-        }
-        None
+        matches!(segment.kind, SegmentKind::Header | SegmentKind::Body).then_some(segment)
     }
 }
 
@@ -216,19 +179,6 @@ mod tests {
             for segment in &extraction.segments {
                 scan.scan(segment);
             }
-            scan.finish(extraction)
-        }
-
-        /// The streaming scan, keeping at most `keep` octets of header and body text.
-        fn inspect_message_keeping(&self, raw: &[u8], keep: usize) -> Report {
-            let deadline = self.deadline();
-            let mut scan = SegmentScan::new(self, deadline).keeping_at_most(keep);
-            let extraction = {
-                let mut collector =
-                    Collector::with_deadline(&self.limits, deadline).streaming(&mut scan);
-                mime::walk_message(raw, &mut collector);
-                collector.finish()
-            };
             scan.finish(extraction)
         }
     }
@@ -347,9 +297,6 @@ mod tests {
             let mut store = MemoryStore { threshold, parts: 0 };
             let held = inspector.inspect_message_holding(&raw, &mut store);
             prop_assert_eq!(&held, &streamed);
-            // Header and body text not kept to the end, but looked at as it passed.
-            let kept = inspector.inspect_message_keeping(&raw, threshold);
-            prop_assert_eq!(&kept, &streamed);
         }
     }
 
@@ -369,19 +316,19 @@ mod tests {
         );
         let report = inspector.inspect_message(&raw);
         assert_eq!(report, inspector.inspect_message_whole(&raw));
-        // The subject's 「マイナンバー」 raises the body's unlabelled number, whether the
-        // subject's text is kept to the end or looked at as it passes.
-        assert_eq!(report, inspector.inspect_message_keeping(&raw, 0));
-        let confidence = |raw: &[u8], keep: usize| -> Vec<Confidence> {
-            let report = inspector.inspect_message_keeping(raw, keep);
+        // The subject's 「マイナンバー」 raises the body's unlabelled number.
+        let confidence = |raw: &[u8]| -> Vec<Confidence> {
+            let report = inspector.inspect_message(raw);
             report.findings.iter().map(|f| f.confidence).collect()
         };
-        let mentioned = message(3, &[(0, vec![1], 0)]);
-        let silent = message(8, &[(0, vec![1], 0)]);
-        for keep in [0, KEEP_TEXT] {
-            assert_eq!(confidence(&mentioned, keep), [Confidence::High], "{keep}");
-            assert_eq!(confidence(&silent, keep), [Confidence::Medium], "{keep}");
-        }
+        assert_eq!(
+            confidence(&message(3, &[(0, vec![1], 0)])),
+            [Confidence::High]
+        );
+        assert_eq!(
+            confidence(&message(8, &[(0, vec![1], 0)])),
+            [Confidence::Medium]
+        );
         let mut store = MemoryStore::default();
         assert_eq!(report, inspector.inspect_message_holding(&raw, &mut store));
         assert_eq!(

@@ -166,8 +166,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 return local_error();
             };
             // What an inspection holds, from the inspections' pool, waited for
-            // (inspections finish and give theirs back): the piece of text being scanned
-            // (at most about the message's size), what archives in it expand to (at most
+            // (inspections finish and give theirs back): its text (headers and bodies kept,
+            // one attachment's at a time: at most about the message's size), what archives in it expand to (at most
             // the ratio limit times the message, and the expansion share), and a message
             // in memory with its decoded parts. A spooled message is read in place and its
             // large decoded parts go to scratch files (`spool::map`): neither counts, but a
