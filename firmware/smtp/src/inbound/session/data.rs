@@ -3,7 +3,7 @@
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::{Next, Session, State};
+use super::{COMMAND_BUFFER, Next, READ_CHUNK, Session, State};
 use crate::inbound::data::DataReceiver;
 use crate::inbound::reply::Reply;
 use crate::pipeline::{Pipeline, StagedMessage, Verdict};
@@ -65,9 +65,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
             if let Some(used) = done {
                 self.input.drain(..used);
+                // Commands need little: an idle session does not keep a transfer's buffer.
+                self.input.shrink_to(COMMAND_BUFFER);
                 break;
             }
             self.input.clear();
+            self.input.reserve(READ_CHUNK);
             if !self.fill().await? {
                 // Connection lost or timed out mid-DATA: nothing was accepted (a
                 // half-written file is removed with its writer).

@@ -34,6 +34,10 @@ const STRESS_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 /// Longest command line (RFC 5321 says 512; extensions such as SMTPUTF8 and DSN ORCPT
 /// make real lines longer, so allow more but still bound it).
 pub const MAX_COMMAND_LINE: usize = 4096;
+/// How much a DATA transfer reads from the socket at a time.
+const READ_CHUNK: usize = 64 * 1024;
+/// The input buffer a session keeps between transfers.
+const COMMAND_BUFFER: usize = 4096;
 
 /// Everything sessions share: configuration, accounts, the pipeline and the queue.
 pub struct SessionContext {
@@ -387,7 +391,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.flush().await?;
             return Ok(false);
         }
-        let mut chunk = [0u8; 16 * 1024];
+        // Read straight into the input buffer, as much as it has room for (DATA makes room
+        // for READ_CHUNK: a 1 MiB message is 16 reads, not 64 into a buffer of their own
+        // and copied; commands need little).
+        self.input.reserve(1024);
         // Waited in slices, so that a client already waiting gets the shorter timeout of
         // a box under pressure too.
         let started = Instant::now();
@@ -400,16 +407,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 return Ok(false);
             }
             let slice = (allowed - now).min(STRESS_CHECK);
-            match tokio::time::timeout(slice, self.stream.read(&mut chunk)).await {
+            match tokio::time::timeout(slice, self.stream.read_buf(&mut self.input)).await {
                 Ok(Ok(0)) => {
                     self.eof = true;
                     return Ok(false);
                 }
-                Ok(Ok(n)) => {
-                    self.input
-                        .extend_from_slice(chunk.get(..n).unwrap_or_default());
-                    return Ok(true);
-                }
+                Ok(Ok(_)) => return Ok(true),
                 Ok(Err(e)) => return Err(e),
                 Err(_) => {}
             }
