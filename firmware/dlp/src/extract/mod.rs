@@ -211,103 +211,135 @@ impl<'c, 'l> Walk<'c, 'l> {
 const RUN_DIGITS: usize = 10;
 
 /// The runs of printable ASCII (and of ASCII as UTF-16LE) in `bytes` that hold at least
-/// [`RUN_DIGITS`] digits, one per line, at most about `cap` bytes in all.
+/// [`RUN_DIGITS`] digits, one per line; it stops once they pass `cap` bytes.
 ///
-/// Pictures and sound of several megabytes pass through here: each pass is one loop over
-/// the bytes (or byte pairs) with a table for the class of a byte, no bounds checks.
-fn digit_runs(bytes: &[u8], cap: usize) -> String {
+/// Pictures and sound of several megabytes pass through here, and in their bytes digits
+/// are few and runs short: each pass looks for the next digit eight bytes at a time and
+/// reads only the printable stretch around it. A stretch longer than 4096 units is cut
+/// into runs of 4096, the unit between two of them dropped (as the finder this replaced
+/// did, which the tests hold it to).
+pub(crate) fn digit_runs(bytes: &[u8], cap: usize) -> String {
     let mut out = String::new();
     // The UTF-16LE passes: a unit is a byte pair, printable when its high byte is zero.
-    let passes: [(usize, usize); 3] = [(1, 0), (2, 0), (2, 1)];
-    for (step, offset) in passes {
-        let units = bytes.get(offset..).unwrap_or_default();
-        let mut run = RunState::default();
-        let done = if step == 1 {
-            units
-                .iter()
-                .enumerate()
-                .try_for_each(|(k, &b)| run.unit(b, offset + k, bytes, step, cap, &mut out))
-        } else {
-            units.chunks(2).enumerate().try_for_each(|(k, pair)| {
-                let b = match pair {
-                    [b, 0] => *b,
-                    _ => 0,
-                };
-                run.unit(b, offset + 2 * k, bytes, step, cap, &mut out)
-            })
+    for (step, offset) in [(1, 0), (2, 0), (2, 1)] {
+        let units = Units {
+            bytes,
+            step,
+            offset,
         };
-        if done.is_break() {
-            return out;
+        if units.runs(cap, &mut out).is_break() {
+            break;
         }
-        run.flush(bytes, step, &mut out);
     }
     out
 }
 
-/// Per byte: 0 not printable, 1 printable, 2 a digit.
-const RUN_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0x20;
-    while b < 0x7F {
-        t[b] = if b >= 0x30 && b <= 0x39 { 2 } else { 1 };
-        b += 1;
-    }
-    t
-};
+/// The longest run [`digit_runs`] keeps whole.
+const MAX_RUN: usize = 4096;
 
-/// The printable run [`digit_runs`] is in: where it starts, its length in units (at most
-/// 4096) and its digits.
-#[derive(Default)]
-struct RunState {
-    start: usize,
-    len: usize,
-    digits: usize,
+/// The units of one pass of [`digit_runs`]: bytes (`step` 1) or byte pairs from `offset`.
+struct Units<'a> {
+    bytes: &'a [u8],
+    step: usize,
+    offset: usize,
 }
 
-impl RunState {
-    /// One unit (a byte, or the low byte of a pair; 0 when not printable) at `at`.
+impl Units<'_> {
+    fn count(&self) -> usize {
+        self.bytes
+            .len()
+            .saturating_sub(self.offset)
+            .div_ceil(self.step)
+    }
+
+    /// Unit `k`'s byte when the unit is printable.
     #[inline(always)]
-    fn unit(
-        &mut self,
-        b: u8,
-        at: usize,
-        bytes: &[u8],
-        step: usize,
-        cap: usize,
-        out: &mut String,
-    ) -> std::ops::ControlFlow<()> {
-        let class = RUN_CLASS[usize::from(b)];
-        if class != 0 && self.len < 4096 {
-            if self.len == 0 {
-                self.start = at;
+    fn printable(&self, k: usize) -> Option<u8> {
+        let at = self.offset + self.step * k;
+        let b = *self.bytes.get(at)?;
+        let wide_ok = self.step == 1 || self.bytes.get(at + 1) == Some(&0);
+        ((0x20..0x7F).contains(&b) && wide_ok).then_some(b)
+    }
+
+    /// The first unit from `k` on that is a digit.
+    fn next_digit(&self, k: usize) -> Option<usize> {
+        let mut at = self.offset + self.step * k;
+        loop {
+            let p = find_digit(self.bytes, at)?;
+            if self.step == 1 {
+                return Some(p);
             }
-            self.len += 1;
-            self.digits += usize::from(class >> 1);
-            return std::ops::ControlFlow::Continue(());
+            if (p - self.offset).is_multiple_of(2) && self.bytes.get(p + 1) == Some(&0) {
+                return Some((p - self.offset) / 2);
+            }
+            at = p + 1;
         }
-        self.flush(bytes, step, out);
-        if out.len() > cap {
-            return std::ops::ControlFlow::Break(());
+    }
+
+    /// Appends this pass's runs to `out`; `Break` once `out` passes `cap`.
+    fn runs(&self, cap: usize, out: &mut String) -> std::ops::ControlFlow<()> {
+        let n = self.count();
+        let mut k = 0;
+        while let Some(digit) = self.next_digit(k) {
+            // The printable stretch around the digit (unit k - 1, if any, is not one).
+            let mut start = digit;
+            while start > k && self.printable(start - 1).is_some() {
+                start -= 1;
+            }
+            let mut end = digit + 1;
+            while end < n && self.printable(end).is_some() {
+                end += 1;
+            }
+            let mut run = start;
+            while run < end {
+                let stop = (run + MAX_RUN).min(end);
+                let text = (run..stop).filter_map(|j| self.printable(j));
+                if text.clone().filter(u8::is_ascii_digit).count() >= RUN_DIGITS {
+                    out.extend(text.map(char::from));
+                    out.push('\n');
+                    if out.len() > cap {
+                        return std::ops::ControlFlow::Break(());
+                    }
+                }
+                // The unit after a full run is dropped.
+                run = stop + 1;
+            }
+            k = end;
         }
         std::ops::ControlFlow::Continue(())
     }
+}
 
-    /// Ends the run, keeping it (one line) if it holds enough digits.
-    fn flush(&mut self, bytes: &[u8], step: usize, out: &mut String) {
-        if self.digits >= RUN_DIGITS {
-            let end = (self.start + self.len * step).min(bytes.len());
-            out.extend(
-                bytes
-                    .get(self.start..end)
-                    .unwrap_or_default()
-                    .iter()
-                    .step_by(step)
-                    .map(|&b| char::from(b)),
-            );
-            out.push('\n');
+/// The position of the first ASCII digit at or after `from`, eight bytes at a time.
+fn find_digit(bytes: &[u8], from: usize) -> Option<usize> {
+    let rest = bytes.get(from..)?;
+    let mut words = rest.chunks_exact(8);
+    let mut base = from;
+    for word in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        if has_digit(u64::from_le_bytes(eight))
+            && let Some(i) = word.iter().position(u8::is_ascii_digit)
+        {
+            return Some(base + i);
         }
-        (self.len, self.digits) = (0, 0);
+        base += 8;
     }
+    let tail = words.remainder();
+    tail.iter().position(u8::is_ascii_digit).map(|i| base + i)
+}
+
+/// Whether any byte of `x` is an ASCII digit (`hasbetween` of Bit Twiddling Hacks, for
+/// bytes strictly between 0x2F and 0x3A).
+#[inline(always)]
+fn has_digit(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let low7 = x & (ONES * 127);
+    ((ONES * (127 + 0x3A)).wrapping_sub(low7)
+        & !x
+        & low7.wrapping_add(ONES * (127 - 0x2F))
+        & (ONES * 128))
+        != 0
 }
 
 /// The lower-case extension of a file name (`"csv"` for `名簿.CSV`).

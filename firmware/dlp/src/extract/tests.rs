@@ -368,20 +368,24 @@ proptest! {
     }
 }
 
-/// The run finder as it was, a character pushed at a time: the reference.
+/// The run finder as it was, a character pushed at a time, stopping once the output
+/// passes `cap`: the reference.
 fn digit_runs_reference(bytes: &[u8], cap: usize) -> String {
     let mut out = String::new();
     for (step, offset) in [(1usize, 0usize), (2, 0), (2, 1)] {
         let mut run = String::new();
         let mut digits = 0;
         let mut at = offset;
+        // Ends the run; true once the output passes the cap.
         let flush = |run: &mut String, digits: &mut usize, out: &mut String| {
-            if *digits >= RUN_DIGITS {
+            let kept = *digits >= RUN_DIGITS;
+            if kept {
                 out.push_str(run);
                 out.push('\n');
             }
             run.clear();
             *digits = 0;
+            kept && out.len() > cap
         };
         while let Some(&b) = bytes.get(at) {
             let printable =
@@ -389,17 +393,41 @@ fn digit_runs_reference(bytes: &[u8], cap: usize) -> String {
             if printable && run.len() < 4096 {
                 run.push(char::from(b));
                 digits += usize::from(b.is_ascii_digit());
-            } else {
-                flush(&mut run, &mut digits, &mut out);
-                if out.len() > cap {
-                    return out;
-                }
+            } else if flush(&mut run, &mut digits, &mut out) {
+                return out;
             }
             at += step;
         }
-        flush(&mut run, &mut digits, &mut out);
+        if flush(&mut run, &mut digits, &mut out) {
+            return out;
+        }
     }
     out
+}
+
+#[test]
+fn the_digit_test_of_eight_bytes_at_a_time_misses_no_digit_and_takes_nothing_else() {
+    for b in 0..=255u8 {
+        for at in 0..8 {
+            let mut word = [b'x'; 8];
+            word[at] = b;
+            let found = digit_runs(&word.repeat(2), usize::MAX);
+            let expected = digit_runs_reference(&word.repeat(2), usize::MAX);
+            assert_eq!(found, expected, "{b:#x} at {at}");
+        }
+    }
+    // A digit alone in a word of zeros and high bytes, at each place.
+    let mut bytes = vec![0xFFu8; 64];
+    for (i, d) in (0..12).zip(b"123456789012".iter()) {
+        bytes[3 + 5 * i] = *d;
+    }
+    assert_eq!(digit_runs(&bytes, usize::MAX), "");
+    let dense = b"\xff\xff12345 67890 12\xff".repeat(3);
+    assert_eq!(
+        digit_runs(&dense, usize::MAX),
+        digit_runs_reference(&dense, usize::MAX)
+    );
+    assert!(digit_runs(&dense, usize::MAX).contains("12345 67890 12"));
 }
 
 proptest! {
@@ -407,7 +435,7 @@ proptest! {
     #[test]
     fn digit_runs_match_the_char_at_a_time_finder(
         bytes in proptest::collection::vec(
-            proptest::sample::select(vec![b'1', b'7', b'0', b'a', b' ', 0u8, 0xFF, 0x7F]),
+            proptest::sample::select(vec![b'1', b'7', b'0', b'9', b'/', b':', b'a', b' ', 0u8, 0xFF, 0x7F, 0x1F]),
             0..600,
         ),
         cap in 0usize..400,
