@@ -318,10 +318,9 @@ fn find_digit(bytes: &[u8], from: usize) -> Option<usize> {
     for word in &mut words {
         let mut eight = [0u8; 8];
         eight.copy_from_slice(word);
-        if has_digit(u64::from_le_bytes(eight))
-            && let Some(i) = word.iter().position(u8::is_ascii_digit)
-        {
-            return Some(base + i);
+        let digits = digit_mask(u64::from_le_bytes(eight));
+        if digits != 0 {
+            return Some(base + (digits.trailing_zeros() / 8) as usize);
         }
         base += 8;
     }
@@ -329,17 +328,17 @@ fn find_digit(bytes: &[u8], from: usize) -> Option<usize> {
     tail.iter().position(u8::is_ascii_digit).map(|i| base + i)
 }
 
-/// Whether any byte of `x` is an ASCII digit (`hasbetween` of Bit Twiddling Hacks, for
-/// bytes strictly between 0x2F and 0x3A).
+/// The top bit of each byte of `x` that is an ASCII digit, and no other bit
+/// (`hasbetween` of Bit Twiddling Hacks, for bytes strictly between 0x2F and 0x3A: no sum
+/// or difference carries from one byte into the next, so each byte's bit is its own).
 #[inline(always)]
-fn has_digit(x: u64) -> bool {
+fn digit_mask(x: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     let low7 = x & (ONES * 127);
-    ((ONES * (127 + 0x3A)).wrapping_sub(low7)
+    (ONES * (127 + 0x3A)).wrapping_sub(low7)
         & !x
         & low7.wrapping_add(ONES * (127 - 0x2F))
-        & (ONES * 128))
-        != 0
+        & (ONES * 128)
 }
 
 /// The lower-case extension of a file name (`"csv"` for `名簿.CSV`).

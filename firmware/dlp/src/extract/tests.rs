@@ -406,6 +406,29 @@ fn digit_runs_reference(bytes: &[u8], cap: usize) -> String {
 }
 
 #[test]
+fn the_digit_mask_marks_exactly_the_digits_of_a_word() {
+    // Every byte value at every place, among neighbours that are digits or not.
+    for b in 0..=255u8 {
+        for at in 0..8 {
+            for fill in [b'x', b'5', 0x2F, 0x3A, 0xB5, 0x00, 0xFF] {
+                let mut word = [fill; 8];
+                word[at] = b;
+                let expected = word
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.is_ascii_digit())
+                    .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i));
+                assert_eq!(
+                    super::digit_mask(u64::from_le_bytes(word)),
+                    expected,
+                    "{word:x?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn the_digit_test_of_eight_bytes_at_a_time_misses_no_digit_and_takes_nothing_else() {
     for b in 0..=255u8 {
         for at in 0..8 {
