@@ -42,6 +42,36 @@ fn delimiter(line: &[u8], boundary: &[u8]) -> Option<bool> {
     rest.iter().all(u8::is_ascii_whitespace).then_some(false)
 }
 
+/// The lines of `body` that start with `--boundary`, with their offsets (line ends
+/// removed, as [`lines_with_offsets`] gives them): found by searching for `--boundary`
+/// rather than looking at every line of a large base64 part.
+fn candidate_lines<'a>(
+    body: &'a [u8],
+    boundary: &[u8],
+) -> Box<dyn Iterator<Item = (usize, &'a [u8])> + 'a> {
+    if boundary.contains(&b'\n') {
+        // Cannot be a whole line's start; looked at line by line as before.
+        return Box::new(lines_with_offsets(body));
+    }
+    let needle = [b"--", boundary].concat();
+    let finder = memchr::memmem::Finder::new(&needle).into_owned();
+    let mut from = 0;
+    Box::new(std::iter::from_fn(move || {
+        loop {
+            let pos = from + finder.find(body.get(from..)?)?;
+            from = pos + 1;
+            if pos == 0 || body.get(pos - 1) == Some(&b'\n') {
+                let rest = body.get(pos..).unwrap_or_default();
+                let line = match memchr::memchr(b'\n', rest) {
+                    Some(n) => rest.get(..n).unwrap_or_default(),
+                    None => rest,
+                };
+                return Some((pos, line.strip_suffix(b"\r").unwrap_or(line)));
+            }
+        }
+    }))
+}
+
 /// Splits `body` at `boundary`, keeping at most `max_parts` parts (the rest is dropped and
 /// `truncated` set).
 pub(super) fn split<'a>(body: &'a [u8], boundary: &[u8], max_parts: usize) -> Split<'a> {
@@ -50,7 +80,7 @@ pub(super) fn split<'a>(body: &'a [u8], boundary: &[u8], max_parts: usize) -> Sp
     let mut start = 0;
     let mut parts = 0usize;
     let mut closed = false;
-    for (pos, line) in lines_with_offsets(body) {
+    for (pos, line) in candidate_lines(body, boundary) {
         let Some(close) = delimiter(line, boundary) else {
             continue;
         };
@@ -98,6 +128,34 @@ pub(super) fn split<'a>(body: &'a [u8], boundary: &[u8], max_parts: usize) -> Sp
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The delimiter lines as the split found them before: every line looked at.
+    fn delimiters_line_by_line(body: &[u8], boundary: &[u8]) -> Vec<(usize, Vec<u8>)> {
+        lines_with_offsets(body)
+            .filter(|(_, line)| delimiter(line, boundary).is_some())
+            .map(|(pos, line)| (pos, line.to_vec()))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Searching for `--boundary` finds the delimiter lines looking at every line
+        /// finds, whatever the body and the boundary (dashes, blanks, line ends in it).
+        #[test]
+        fn searching_finds_the_delimiters_every_line_would(
+            body in proptest::collection::vec(
+                proptest::sample::select(b"-b- \r\n\tx".to_vec()), 0..200),
+            boundary in proptest::collection::vec(
+                proptest::sample::select(b"-b \n".to_vec()), 1..4),
+        ) {
+            let found: Vec<(usize, Vec<u8>)> = candidate_lines(&body, &boundary)
+                .filter(|(_, line)| delimiter(line, &boundary).is_some())
+                .map(|(pos, line)| (pos, line.to_vec()))
+                .collect();
+            prop_assert_eq!(found, delimiters_line_by_line(&body, &boundary));
+        }
+    }
 
     fn parts<'a>(split: &Split<'a>) -> Vec<(Chunk, &'a str)> {
         split

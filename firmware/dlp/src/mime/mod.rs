@@ -85,7 +85,7 @@ fn lines_with_offsets(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
         }
         let start = pos;
         let rest = bytes.get(start..).unwrap_or_default();
-        let line = match rest.iter().position(|&b| b == b'\n') {
+        let line = match memchr::memchr(b'\n', rest) {
             Some(n) => {
                 pos = start + n + 1;
                 rest.get(..n).unwrap_or_default()
