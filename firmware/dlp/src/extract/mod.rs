@@ -263,17 +263,11 @@ impl Units<'_> {
 
     /// The first unit from `k` on that is a digit.
     fn next_digit(&self, k: usize) -> Option<usize> {
-        let mut at = self.offset + self.step * k;
-        loop {
-            let p = find_digit(self.bytes, at)?;
-            if self.step == 1 {
-                return Some(p);
-            }
-            if (p - self.offset).is_multiple_of(2) && self.bytes.get(p + 1) == Some(&0) {
-                return Some((p - self.offset) / 2);
-            }
-            at = p + 1;
+        let at = self.offset + self.step * k;
+        if self.step == 1 {
+            return find_digit(self.bytes, at);
         }
+        find_wide_digit(self.bytes, at).map(|p| (p - self.offset) / 2)
     }
 
     /// Appends this pass's runs to `out`; `Break` once `out` passes `cap`.
@@ -326,6 +320,38 @@ fn find_digit(bytes: &[u8], from: usize) -> Option<usize> {
     }
     let tail = words.remainder();
     tail.iter().position(u8::is_ascii_digit).map(|i| base + i)
+}
+
+/// The position of the first ASCII digit in UTF-16LE (a digit, then a zero byte) at
+/// `from` or an even number of bytes after it, eight bytes at a time.
+fn find_wide_digit(bytes: &[u8], from: usize) -> Option<usize> {
+    // The bytes at even places of a word (from's parity, as words are eight bytes).
+    const EVEN: u64 = 0x0080_0080_0080_0080;
+    let rest = bytes.get(from..)?;
+    let mut words = rest.chunks_exact(8);
+    let mut base = from;
+    for word in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        let x = u64::from_le_bytes(eight);
+        let wide = digit_mask(x) & (zero_mask(x) >> 8) & EVEN;
+        if wide != 0 {
+            return Some(base + (wide.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    let tail = words.remainder();
+    (0..tail.len())
+        .step_by(2)
+        .find(|&i| tail[i].is_ascii_digit() && tail.get(i + 1) == Some(&0))
+        .map(|i| base + i)
+}
+
+/// The top bit of each zero byte of `x`, and no other bit (no sum carries between bytes).
+#[inline(always)]
+fn zero_mask(x: u64) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
 }
 
 /// The top bit of each byte of `x` that is an ASCII digit, and no other bit

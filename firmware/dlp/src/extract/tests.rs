@@ -368,6 +368,22 @@ proptest! {
     }
 }
 
+#[test]
+fn a_phone_number_in_utf16_is_found_at_either_parity() {
+    // The same kind of input as the property draws, fixed: a run at each parity.
+    for lead in [0usize, 1] {
+        let mut bytes = vec![0xFF; lead];
+        bytes.extend(
+            "電話 0312345678 内線"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        );
+        let found = digit_runs(&bytes, usize::MAX);
+        assert_eq!(found, digit_runs_reference(&bytes, usize::MAX));
+        assert!(found.contains(" 0312345678 "), "{found:?}");
+    }
+}
+
 /// The run finder as it was, a character pushed at a time, stopping once the output
 /// passes `cap`: the reference.
 fn digit_runs_reference(bytes: &[u8], cap: usize) -> String {
@@ -406,7 +422,7 @@ fn digit_runs_reference(bytes: &[u8], cap: usize) -> String {
 }
 
 #[test]
-fn the_digit_mask_marks_exactly_the_digits_of_a_word() {
+fn the_digit_and_zero_masks_mark_exactly_the_digits_and_zeros_of_a_word() {
     // Every byte value at every place, among neighbours that are digits or not.
     for b in 0..=255u8 {
         for at in 0..8 {
@@ -421,6 +437,16 @@ fn the_digit_mask_marks_exactly_the_digits_of_a_word() {
                 assert_eq!(
                     super::digit_mask(u64::from_le_bytes(word)),
                     expected,
+                    "{word:x?}"
+                );
+                let zeros = word
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c == 0)
+                    .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i));
+                assert_eq!(
+                    super::zero_mask(u64::from_le_bytes(word)),
+                    zeros,
                     "{word:x?}"
                 );
             }
@@ -464,6 +490,25 @@ proptest! {
         cap in 0usize..400,
     ) {
         prop_assert_eq!(digit_runs(&bytes, cap), digit_runs_reference(&bytes, cap));
+    }
+
+    /// Text in UTF-16LE, at either parity, with the odd byte that breaks a run.
+    #[test]
+    fn digit_runs_in_utf16_match_the_char_at_a_time_finder(
+        lead in proptest::collection::vec(any::<u8>(), 0..3),
+        pairs in proptest::collection::vec(
+            (
+                proptest::sample::select(b"01234567890123456789 -\xff".to_vec()),
+                proptest::sample::select(vec![0u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, b'5']),
+            ),
+            0..400,
+        ),
+        cap in 0usize..600,
+    ) {
+        let mut bytes = lead;
+        bytes.extend(pairs.iter().flat_map(|&(a, b)| [a, b]));
+        let found = digit_runs(&bytes, cap);
+        prop_assert_eq!(&found, &digit_runs_reference(&bytes, cap));
     }
 }
 
