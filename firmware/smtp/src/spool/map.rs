@@ -70,12 +70,27 @@ pub struct ScratchStore {
     dir: PathBuf,
     /// A file could not be made or written: the rest of the walk decodes in memory.
     failed: bool,
+    /// Octets written to the store's files so far, and the most it takes.
+    written: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    limit: u64,
 }
 
+/// The least a [`ScratchStore`] takes, whatever the message's size.
+const MIN_SCRATCH: u64 = 64 << 20;
+
 impl ScratchStore {
-    /// A store of scratch files in `dir` (the spool's `tmp/`, on the spool's disk).
-    pub fn new(dir: PathBuf) -> Self {
-        Self { dir, failed: false }
+    /// A store of scratch files in `dir` (the spool's `tmp/`, on the spool's disk) for the
+    /// inspection of a message of `len` octets. It takes at most four times the message
+    /// (64 MiB at least): decoded parts are no larger than their encoded form, but
+    /// encodings nested in encodings are each decoded, and a hostile message must not fill
+    /// the spool's disk. Past that, parts are decoded in memory, as without a store.
+    pub fn new(dir: PathBuf, len: u64) -> Self {
+        Self {
+            dir,
+            failed: false,
+            written: Default::default(),
+            limit: len.saturating_mul(4).max(MIN_SCRATCH),
+        }
     }
 }
 
@@ -88,10 +103,15 @@ impl PartStore for ScratchStore {
         if self.failed {
             return None;
         }
+        if self.written.load(std::sync::atomic::Ordering::Relaxed) >= self.limit {
+            return None;
+        }
         match tempfile::tempfile_in(&self.dir) {
             Ok(file) => Some(Box::new(ScratchPart {
                 file: std::io::BufWriter::with_capacity(64 * 1024, file),
                 path: self.dir.clone(),
+                written: self.written.clone(),
+                limit: self.limit,
             })),
             Err(e) => {
                 tracing::warn!(dir = %self.dir.display(), error = %e, "no scratch file for a decoded part; it is decoded in memory");
@@ -107,11 +127,18 @@ struct ScratchPart {
     file: std::io::BufWriter<File>,
     /// The directory, for messages.
     path: PathBuf,
+    /// The store's count of octets written, and its limit.
+    written: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    limit: u64,
 }
 
 impl HeldPart for ScratchPart {
     fn write(&mut self, bytes: &[u8]) -> bool {
-        self.file.write_all(bytes).is_ok()
+        let len = bytes.len() as u64;
+        let before = self
+            .written
+            .fetch_add(len, std::sync::atomic::Ordering::Relaxed);
+        before.saturating_add(len) <= self.limit && self.file.write_all(bytes).is_ok()
     }
 
     fn finish(self: Box<Self>) -> Option<HeldBytes> {
@@ -169,7 +196,7 @@ mod tests {
         let raw = message_with_zip(40_000);
         assert!(raw.len() > 2 * HOLD_AT, "{}", raw.len());
         let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
-        let mut scratch = ScratchStore::new(dir.path().to_path_buf());
+        let mut scratch = ScratchStore::new(dir.path().to_path_buf(), raw.len() as u64);
         let held = inspector.inspect_message_holding(&raw, &mut scratch);
         assert!(!scratch.failed);
         let in_memory = inspector.inspect_message_holding(
@@ -196,7 +223,7 @@ mod tests {
     fn a_store_that_cannot_make_files_leaves_the_walk_to_memory() {
         let raw = message_with_zip(40_000);
         let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
-        let mut scratch = ScratchStore::new("/nonexistent/mamori-scratch".into());
+        let mut scratch = ScratchStore::new("/nonexistent/mamori-scratch".into(), 0);
         let report = inspector.inspect_message_holding(&raw, &mut scratch);
         assert!(scratch.failed);
         assert_eq!(report, inspector.inspect_message(&raw));
@@ -205,7 +232,7 @@ mod tests {
     #[test]
     fn a_part_reads_back_what_was_written_and_an_empty_one_is_empty() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = ScratchStore::new(dir.path().to_path_buf());
+        let mut store = ScratchStore::new(dir.path().to_path_buf(), 0);
         let mut part = store.begin().unwrap();
         let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
         for piece in data.chunks(7000) {
@@ -214,5 +241,32 @@ mod tests {
         assert_eq!(&**part.finish().unwrap(), &data[..]);
         let empty = store.begin().unwrap();
         assert!(empty.finish().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_store_takes_no_more_than_its_limit_and_the_walk_goes_on_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ScratchStore::new(dir.path().to_path_buf(), 0);
+        let mut part = store.begin().unwrap();
+        let piece = vec![b'q'; 1 << 20];
+        for _ in 0..64 {
+            assert!(part.write(&piece));
+        }
+        assert!(!part.write(b"x"), "past 64 MiB");
+        assert!(
+            store.begin().is_none(),
+            "no new part once the limit is reached"
+        );
+        // A message whose parts pass the limit still gets the report of the memory walk.
+        let raw = message_with_zip(40_000);
+        let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
+        let mut spent = ScratchStore::new(dir.path().to_path_buf(), 0);
+        spent
+            .written
+            .store(MIN_SCRATCH, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            inspector.inspect_message_holding(&raw, &mut spent),
+            inspector.inspect_message(&raw)
+        );
     }
 }

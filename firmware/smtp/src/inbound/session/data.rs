@@ -427,8 +427,9 @@ fn run_stages(
         Body::Spooled(mut writer) => {
             // Read in place, not into memory; decoded attachments go to scratch files
             // beside it. The map is gone before the file is written again.
+            let len = writer.content_len();
             let store = writer.dir().map(|dir| {
-                Box::new(ScratchStore::new(dir.to_path_buf())) as Box<dyn PartStore + Send>
+                Box::new(ScratchStore::new(dir.to_path_buf(), len)) as Box<dyn PartStore + Send>
             });
             let mut staged = StagedMessage::mapped(envelope, writer.map_content()?, store);
             let v = pipeline.run(&mut staged);
