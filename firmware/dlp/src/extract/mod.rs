@@ -306,20 +306,16 @@ impl Units<'_> {
 
 /// The position of the first ASCII digit at or after `from`, eight bytes at a time.
 fn find_digit(bytes: &[u8], from: usize) -> Option<usize> {
-    let rest = bytes.get(from..)?;
-    let mut words = rest.chunks_exact(8);
-    let mut base = from;
-    for word in &mut words {
-        let mut eight = [0u8; 8];
-        eight.copy_from_slice(word);
-        let digits = digit_mask(u64::from_le_bytes(eight));
-        if digits != 0 {
-            return Some(base + (digits.trailing_zeros() / 8) as usize);
+    match first_marked(bytes, from, digit_mask) {
+        Ok(at) => Some(at),
+        Err(tail) => {
+            let tail_bytes = bytes.get(tail..)?;
+            tail_bytes
+                .iter()
+                .position(u8::is_ascii_digit)
+                .map(|i| tail + i)
         }
-        base += 8;
     }
-    let tail = words.remainder();
-    tail.iter().position(u8::is_ascii_digit).map(|i| base + i)
 }
 
 /// The position of the first ASCII digit in UTF-16LE (a digit, then a zero byte) at
@@ -327,24 +323,34 @@ fn find_digit(bytes: &[u8], from: usize) -> Option<usize> {
 fn find_wide_digit(bytes: &[u8], from: usize) -> Option<usize> {
     // The bytes at even places of a word (from's parity, as words are eight bytes).
     const EVEN: u64 = 0x0080_0080_0080_0080;
-    let rest = bytes.get(from..)?;
-    let mut words = rest.chunks_exact(8);
+    let wide = |x| digit_mask(x) & (zero_mask(x) >> 8) & EVEN;
+    match first_marked(bytes, from, wide) {
+        Ok(at) => Some(at),
+        Err(tail) => {
+            let tail_bytes = bytes.get(tail..)?;
+            (0..tail_bytes.len())
+                .step_by(2)
+                .find(|&i| tail_bytes[i].is_ascii_digit() && tail_bytes.get(i + 1) == Some(&0))
+                .map(|i| tail + i)
+        }
+    }
+}
+
+/// The first byte at or after `from` that `mark` marks (the top bit of each marked byte of
+/// a word of eight), or, when none is, where the last whole word ends: the caller looks at
+/// the fewer than eight bytes left.
+fn first_marked(bytes: &[u8], from: usize, mark: impl Fn(u64) -> u64) -> Result<usize, usize> {
     let mut base = from;
-    for word in &mut words {
+    for word in bytes.get(from..).unwrap_or_default().chunks_exact(8) {
         let mut eight = [0u8; 8];
         eight.copy_from_slice(word);
-        let x = u64::from_le_bytes(eight);
-        let wide = digit_mask(x) & (zero_mask(x) >> 8) & EVEN;
-        if wide != 0 {
-            return Some(base + (wide.trailing_zeros() / 8) as usize);
+        let marked = mark(u64::from_le_bytes(eight));
+        if marked != 0 {
+            return Ok(base + (marked.trailing_zeros() / 8) as usize);
         }
         base += 8;
     }
-    let tail = words.remainder();
-    (0..tail.len())
-        .step_by(2)
-        .find(|&i| tail[i].is_ascii_digit() && tail.get(i + 1) == Some(&0))
-        .map(|i| base + i)
+    Err(base)
 }
 
 /// The top bit of each zero byte of `x`, and no other bit (no sum carries between bytes).
