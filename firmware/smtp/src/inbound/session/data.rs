@@ -169,26 +169,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 return local_error();
             };
             // What an inspection holds, from the inspections' pool, waited for
-            // (inspections finish and give theirs back): its text (headers and bodies kept,
-            // one attachment's at a time: at most about the message's size), what archives in it expand to (at most
-            // the ratio limit times the message, and the expansion share), and a message
-            // in memory with its decoded parts. A spooled message is read in place and its
-            // large decoded parts go to scratch files (`spool::map`): neither counts, but a
-            // stage that may rewrite it copies it into memory.
+            // (inspections finish and give theirs back): its text (headers and bodies
+            // kept, one attachment's at a time: at most about the message's size), what
+            // archives in it expand to (at most the ratio limit times the message, and the
+            // expansion share), and a message in memory with its decoded parts. A spooled
+            // message is read in place and its large decoded parts go to scratch files
+            // (`spool::map`): neither counts, but a stage that may rewrite it copies it
+            // into memory.
             let (len, held) = match &body {
                 Body::Memory(c) => (c.len() as u64, 2 * c.len() as u64),
                 Body::Spooled(w) => {
                     // What the transfer held is on disk now.
                     budget.release();
                     let len = w.content_len();
-                    (
-                        len,
-                        if self.ctx.pipeline.may_rewrite() {
-                            len
-                        } else {
-                            0
-                        },
-                    )
+                    let copy = if self.ctx.pipeline.may_rewrite() {
+                        len
+                    } else {
+                        0
+                    };
+                    (len, copy)
                 }
             };
             let pool = self.ctx.scan_memory_bytes();
