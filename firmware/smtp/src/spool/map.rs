@@ -220,6 +220,39 @@ mod tests {
     }
 
     #[test]
+    fn a_number_split_by_soft_breaks_where_the_decoding_windows_meet_is_found() {
+        // A quoted-printable body of more than 256 KiB whose My Number is cut by soft
+        // breaks (and its last digits escaped) right where the first 64 KiB decoding
+        // window ends (the window counts from the body's start), at every offset around.
+        let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
+        let head = "From: a@office.test\r\nTo: b@example.com\r\nSubject: q\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n";
+        let line = "=E3=81=8A=E4=B8=96=E8=A9=B1=E3=81=AB=E3=81=AA=E3=82=8A=E3=81=BE=E3=81=99\r\n";
+        let body: String = line.repeat(300_000 / line.len() + 1);
+        // Every place between two escapes from 80 octets before the first window's end
+        // to 20 after it: the soft breaks and escapes of the number fall on each side.
+        let places = (65_456..65_556).filter(|&q| (q % line.len()) % 3 == 0 && q % line.len() < 72);
+        let mut tried = 0;
+        for q in places {
+            let mut body = body.clone();
+            body.insert_str(q, "個人番号: 1234=\r\n5678=\r\n=39=30=31=38\r\n");
+            let raw = format!("{head}{body}").into_bytes();
+            assert!(raw.len() > HOLD_AT);
+            let dir = tempfile::tempdir().unwrap();
+            let mut scratch = ScratchStore::new(dir.path().to_path_buf(), raw.len() as u64);
+            let held = inspector.inspect_message_holding(&raw, &mut scratch);
+            assert_eq!(held, inspector.inspect_message(&raw), "at {q}");
+            assert!(
+                held.findings
+                    .iter()
+                    .any(|f| f.detector == DetectorKind::MyNumber),
+                "at {q}: {held:?}"
+            );
+            tried += 1;
+        }
+        assert!(tried >= 30, "{tried}");
+    }
+
+    #[test]
     fn a_store_that_cannot_make_files_leaves_the_walk_to_memory() {
         let raw = message_with_zip(40_000);
         let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
