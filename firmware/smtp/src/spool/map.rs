@@ -230,7 +230,8 @@ mod tests {
         let body: String = line.repeat(300_000 / line.len() + 1);
         // Every place between two escapes from 80 octets before the first window's end
         // to 20 after it: the soft breaks and escapes of the number fall on each side.
-        let places = (65_456..65_556).filter(|&q| (q % line.len()) % 3 == 0 && q % line.len() < 72);
+        let places =
+            (65_456..65_556).filter(|&q| (q % line.len()).is_multiple_of(3) && q % line.len() < 72);
         let mut tried = 0;
         for q in places {
             let mut body = body.clone();
