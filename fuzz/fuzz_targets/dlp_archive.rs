@@ -1,4 +1,4 @@
-//! The DLP attachment walk (ZIP, Office documents, PDF, HTML, text): any bytes as a file,
+//! The DLP attachment walk (ZIP, tar, Office documents, PDF, HTML, text): any bytes as a file,
 //! the first byte choosing the name it is given (so every extractor is reached, not only
 //! the ones found by magic bytes).
 //!

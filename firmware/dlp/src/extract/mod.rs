@@ -31,6 +31,7 @@ mod media;
 mod office;
 mod pdf;
 mod rtf;
+mod tar;
 mod text;
 mod unsupported;
 mod xml;
@@ -87,6 +88,7 @@ pub(crate) struct Walk<'c, 'l> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Kind {
     Zip,
+    Tar,
     Pdf,
     Ole,
     Gzip,
@@ -123,6 +125,7 @@ impl<'c, 'l> Walk<'c, 'l> {
         let cap = self.text_cap();
         match sniff(file, cap) {
             Kind::Zip => archive::extract(self, location, file.bytes, depth),
+            Kind::Tar => tar::extract(self, location, file.bytes, depth),
             Kind::Pdf => pdf::extract(self, location, file.bytes, depth),
             Kind::Ole => legacy::extract(self, location, file.bytes),
             Kind::Gzip => gzip::extract(self, location, file, depth),
@@ -402,6 +405,9 @@ fn sniff(file: &FileRef<'_>, cap: usize) -> Kind {
     }
     if bytes.starts_with(&[0x1F, 0x8B]) {
         return Kind::Gzip;
+    }
+    if tar::looks_like_tar(bytes) {
+        return Kind::Tar;
     }
     if let Some(name) = unsupported::known_format(bytes) {
         return Kind::Unsupported(Some(name));

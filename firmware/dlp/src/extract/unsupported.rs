@@ -1,5 +1,5 @@
 //! Files Mamori does not read: archives and containers of formats it has no reader for
-//! yet (7z, RAR, LZH, tar, bzip2, xz, zstd, CAB, Outlook's TNEF …) and binaries of no
+//! yet (7z, RAR, LZH, bzip2, xz, zstd, CAB, Outlook's TNEF …) and binaries of no
 //! known format. None of them passes in silence: each is reported as
 //! [`ProblemKind::UnsupportedFormat`] (so that policy holds it as not fully read), and the
 //! printable strings in it are scanned all the same, ASCII and UTF-16 (a number typed into
@@ -17,7 +17,7 @@ struct Signature {
 }
 
 /// The formats recognised (and not read).
-const SIGNATURES: [Signature; 11] = [
+const SIGNATURES: [Signature; 10] = [
     Signature {
         name: "7z archive",
         at: 0,
@@ -27,11 +27,6 @@ const SIGNATURES: [Signature; 11] = [
         name: "RAR archive",
         at: 0,
         magic: b"Rar!\x1A\x07",
-    },
-    Signature {
-        name: "tar archive",
-        at: 257,
-        magic: b"ustar",
     },
     Signature {
         // The block magic (the digits of pi) after "BZh" and the block size.
@@ -123,9 +118,6 @@ mod tests {
             Some("7z archive")
         );
         assert_eq!(known_format(b"Rar!\x1A\x07\x01\x00"), Some("RAR archive"));
-        let mut tar = vec![0u8; 512];
-        tar[257..262].copy_from_slice(b"ustar");
-        assert_eq!(known_format(&tar), Some("tar archive"));
         assert_eq!(known_format(b"\x21\x00-lh5-"), Some("LZH archive"));
         assert_eq!(known_format(b"plain text"), None);
         assert_eq!(known_format(b""), None);
