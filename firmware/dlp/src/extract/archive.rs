@@ -112,7 +112,8 @@ pub(crate) fn entry_name(archive: &Archive<'_>, index: usize) -> String {
         .unwrap_or_default()
 }
 
-fn location_name(names: &[String]) -> String {
+/// The step an entry's location takes: its first name reading, cut to 255 characters.
+pub(crate) fn location_name(names: &[String]) -> String {
     let name = names.first().map(String::as_str).unwrap_or_default();
     name.chars().take(MAX_NAME_CHARS).collect()
 }

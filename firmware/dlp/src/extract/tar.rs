@@ -42,13 +42,7 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
             }
         };
         let names = super::archive::entry_names(&entry.path_bytes());
-        let name: String = names
-            .first()
-            .map(String::as_str)
-            .unwrap_or_default()
-            .chars()
-            .take(255)
-            .collect();
+        let name = super::archive::location_name(&names);
         let at = location.child(name.clone());
         if !walk.out.enter_part(&at) {
             return;
@@ -112,8 +106,11 @@ mod tests {
     }
 
     fn walk(name: &str, bytes: &[u8]) -> crate::content::Extraction {
-        let limits = Limits::default();
-        let mut out = Collector::new(&limits);
+        walk_with(&Limits::default(), name, bytes)
+    }
+
+    fn walk_with(limits: &Limits, name: &str, bytes: &[u8]) -> crate::content::Extraction {
+        let mut out = Collector::new(limits);
         let file = FileRef {
             name: Some(name),
             content_type: None,
@@ -245,15 +242,7 @@ mod tests {
             max_parts: 10,
             ..Limits::default()
         };
-        let mut out = Collector::new(&limits);
-        let file = FileRef {
-            name: Some("many.tar"),
-            content_type: None,
-            charset: None,
-            bytes: &archive,
-        };
-        extract_file(&mut out, &Location::root(), &file, 1);
-        let result = out.finish();
+        let result = walk_with(&limits, "many.tar", &archive);
         assert!(
             result
                 .problems
