@@ -76,6 +76,7 @@ const READ_CLASSES: &[&str] = &[
     "transfer-encoding",
     "container",
     "fake-media",
+    "tar",
 ];
 
 /// Mails of the read classes built past a limit on purpose: held as not fully read.

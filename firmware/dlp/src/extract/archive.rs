@@ -9,12 +9,13 @@
 //! reported as unreadable. Entries are read one at a time and each is bounded, so archives
 //! whose entries overlap (or that contain themselves) cost no more than any other.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 
-use ::zip::ZipArchive;
 use ::zip::result::ZipError;
+use ::zip::{CompressionMethod, ZipArchive};
 
 use super::bounded::{self, Expanded};
+use super::compressed::Codec;
 use super::{FileRef, Walk, office, short_name};
 use crate::charset;
 use crate::content::{Location, ProblemKind, SegmentKind};
@@ -128,12 +129,13 @@ pub(crate) fn read_entry(
     index: usize,
     scan_names: bool,
 ) -> Entry {
-    let (names, is_dir, encrypted, compressed) = match archive.by_index_data(index) {
+    let (names, is_dir, encrypted, compressed, method) = match archive.by_index_data(index) {
         Ok(entry) => (
             entry_names(entry.name_raw()),
             entry.is_dir(),
             entry.encrypted(),
             entry.compressed_size(),
+            entry.compression(),
         ),
         Err(error) => {
             walk.out.problem(
@@ -165,6 +167,21 @@ pub(crate) fn read_entry(
             .problem(&at, ProblemKind::Encrypted, format!("{what} is encrypted"));
         return Entry::Skip;
     }
+    if method == CompressionMethod::ZSTD {
+        // The zip crate reads zstd entries only through the C library; ruzstd reads them
+        // here, from the entry's bytes in place.
+        return match zstd_entry(archive, index, compressed) {
+            Some(raw) => {
+                let decoder = Codec::Zstd.decoder(raw);
+                finish_entry(walk, name, at, &what, decoder, compressed)
+            }
+            None => {
+                let detail = format!("{what}: its zstd data lies outside the archive");
+                walk.out.problem(&at, ProblemKind::Unreadable, detail);
+                Entry::Skip
+            }
+        };
+    }
     let file = match archive.by_index(index) {
         Ok(file) => file,
         Err(ZipError::UnsupportedArchive(message)) if message == ZipError::PASSWORD_REQUIRED => {
@@ -183,7 +200,29 @@ pub(crate) fn read_entry(
             return Entry::Skip;
         }
     };
-    match bounded::expand(walk, &at, &what, file, compressed) {
+    finish_entry(walk, name, at, &what, file, compressed)
+}
+
+/// The compressed bytes of zstd entry `index`, in place in the archive's memory.
+fn zstd_entry<'a>(archive: &mut Archive<'a>, index: usize, compressed: u64) -> Option<&'a [u8]> {
+    let start = archive.by_index_raw(index).ok()?.data_start()?;
+    let start = usize::try_from(start).ok()?;
+    let end = start.checked_add(usize::try_from(compressed).ok()?)?;
+    // The archive's own bytes: a clone of the archive shares its index and its slice.
+    let bytes: &'a [u8] = archive.clone().into_inner().into_inner();
+    bytes.get(start..end)
+}
+
+/// Expands an entry's content from `reader` under the bomb limits.
+fn finish_entry(
+    walk: &mut Walk<'_, '_>,
+    name: String,
+    at: Location,
+    what: &str,
+    reader: impl Read,
+    compressed: u64,
+) -> Entry {
+    match bounded::expand(walk, &at, what, reader, compressed) {
         Expanded::Done(data) => Entry::Data {
             name,
             location: at,

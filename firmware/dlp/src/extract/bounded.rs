@@ -1,5 +1,5 @@
-//! Expanding compressed data under the bomb limits: the one place where ZIP entries, gzip
-//! members and PDF streams are inflated.
+//! Expanding compressed data under the bomb limits: the one place where ZIP entries,
+//! compressed files (gzip, bzip2, xz, zstd) and PDF streams are expanded.
 //!
 //! Declared sizes are never trusted: the data is read through [`Read::take`] one byte past
 //! the smallest of the limits that apply (the size of one entry, what is left of the whole

@@ -1,7 +1,8 @@
 //! Text out of attached files: plain text, CSV/TSV, HTML, Office documents (OOXML, ODF, a
-//! strings pass over legacy OLE2 files), PDF, and the ZIP and gzip archives they come in.
+//! strings pass over legacy OLE2 files), PDF, and the ZIP, tar and compressed files they come
+//! in.
 //!
-//! [`extract_file`] looks at the bytes first (magic numbers: ZIP, PDF, OLE2, gzip, HTML) and at
+//! [`extract_file`] looks at the bytes first (magic numbers: ZIP, PDF, OLE2, gzip, HTML …) and at
 //! the name and declared type only when the bytes do not tell; each format has a module of
 //! its own:
 //!
@@ -12,7 +13,8 @@
 //! * `office`: OOXML (DOCX, XLSX, PPTX) and ODF (ODT, ODS, ODP) packages, through `xml`;
 //! * `pdf`: a small PDF text extractor of its own (content streams, ToUnicode CMaps);
 //! * `rtf`: RTF with its Shift_JIS and Unicode escapes decoded;
-//! * `gzip`: a single-member `.gz`;
+//! * `tar`: tar archives, entry by entry;
+//! * `compressed`: single gzip, bzip2, xz and zstd files (and so `.tar.gz` and its kin);
 //! * `legacy`: legacy Office (OLE2) files: text runs and Excel number cells, encrypted
 //!   OOXML packages;
 //! * `bounded`: the one place where compressed data is expanded, under the bomb limits.
@@ -22,9 +24,9 @@
 
 mod archive;
 mod bounded;
+mod compressed;
 mod der;
 pub(crate) mod directory;
-mod gzip;
 mod html;
 mod legacy;
 mod media;
@@ -91,7 +93,8 @@ enum Kind {
     Tar,
     Pdf,
     Ole,
-    Gzip,
+    /// A single compressed file.
+    Compressed(compressed::Codec),
     Html,
     Rtf,
     Xml,
@@ -128,7 +131,7 @@ impl<'c, 'l> Walk<'c, 'l> {
             Kind::Tar => tar::extract(self, location, file.bytes, depth),
             Kind::Pdf => pdf::extract(self, location, file.bytes, depth),
             Kind::Ole => legacy::extract(self, location, file.bytes),
-            Kind::Gzip => gzip::extract(self, location, file, depth),
+            Kind::Compressed(codec) => compressed::extract(self, location, file, codec, depth),
             Kind::Html => html::extract(self, location, file.bytes, file.charset),
             Kind::Rtf => rtf::extract(self, location, file.bytes),
             Kind::Xml => xml::extract(self, location, file.bytes, file.charset),
@@ -403,8 +406,8 @@ fn sniff(file: &FileRef<'_>, cap: usize) -> Kind {
     if bytes.starts_with(&legacy::OLE_MAGIC) {
         return Kind::Ole;
     }
-    if bytes.starts_with(&[0x1F, 0x8B]) {
-        return Kind::Gzip;
+    if let Some(codec) = compressed::Codec::sniff(bytes) {
+        return Kind::Compressed(codec);
     }
     if tar::looks_like_tar(bytes) {
         return Kind::Tar;
@@ -436,15 +439,16 @@ fn sniff(file: &FileRef<'_>, cap: usize) -> Kind {
             "zip" | "docx" | "docm" | "xlsx" | "xlsm" | "pptx" | "pptm" | "odt" | "ods" | "odp",
         ) => return Kind::Zip,
         Some("pdf") => return Kind::Pdf,
-        Some("gz" | "tgz") => return Kind::Gzip,
         Some("htm" | "html" | "xhtml") => return Kind::Html,
         Some("xml") => return Kind::Xml,
         _ => {}
     }
+    if let Some(codec) = compressed::Codec::named(ext, ctype) {
+        return Kind::Compressed(codec);
+    }
     match ctype {
         "application/zip" | "application/x-zip-compressed" => return Kind::Zip,
         "application/pdf" => return Kind::Pdf,
-        "application/gzip" | "application/x-gzip" => return Kind::Gzip,
         "text/html" | "application/xhtml+xml" => return Kind::Html,
         "text/xml" | "application/xml" => return Kind::Xml,
         _ => {}

@@ -1,4 +1,5 @@
-//! tar archives (and, through `gzip`, `.tar.gz` and `.tgz`): every entry is counted as a
+//! tar archives (and, through `compressed`, `.tar.gz`, `.tar.bz2`, `.tar.xz`, `.tar.zst`
+//! and their short forms such as `.tgz`): every entry is counted as a
 //! part and its name scanned; a file's content, which a tar archive stores as it is, is read
 //! in place (no copy) and extracted one nesting level deeper. POSIX, GNU and PAX headers
 //! (long names, large sizes) are read by the `tar` crate. A name that is not UTF-8 (an

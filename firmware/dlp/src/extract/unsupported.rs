@@ -1,5 +1,5 @@
 //! Files Mamori does not read: archives and containers of formats it has no reader for
-//! yet (7z, RAR, LZH, bzip2, xz, zstd, CAB, Outlook's TNEF …) and binaries of no
+//! yet (7z, RAR, LZH, CAB, Outlook's TNEF …) and binaries of no
 //! known format. None of them passes in silence: each is reported as
 //! [`ProblemKind::UnsupportedFormat`] (so that policy holds it as not fully read), and the
 //! printable strings in it are scanned all the same, ASCII and UTF-16 (a number typed into
@@ -17,7 +17,7 @@ struct Signature {
 }
 
 /// The formats recognised (and not read).
-const SIGNATURES: [Signature; 10] = [
+const SIGNATURES: [Signature; 7] = [
     Signature {
         name: "7z archive",
         at: 0,
@@ -27,22 +27,6 @@ const SIGNATURES: [Signature; 10] = [
         name: "RAR archive",
         at: 0,
         magic: b"Rar!\x1A\x07",
-    },
-    Signature {
-        // The block magic (the digits of pi) after "BZh" and the block size.
-        name: "bzip2 data",
-        at: 4,
-        magic: b"\x31\x41\x59\x26\x53\x59",
-    },
-    Signature {
-        name: "xz data",
-        at: 0,
-        magic: b"\xFD7zXZ\x00",
-    },
-    Signature {
-        name: "zstd data",
-        at: 0,
-        magic: b"\x28\xB5\x2F\xFD",
     },
     Signature {
         name: "CAB archive",

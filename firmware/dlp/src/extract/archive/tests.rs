@@ -311,3 +311,55 @@ fn an_entry_that_only_starts_like_an_image_is_read() {
     let extraction = run(None, &archive);
     assert!(all_text(&extraction).contains("123456789018"));
 }
+
+#[test]
+fn entries_of_every_common_method_are_read() {
+    let number = my_number();
+    for method in [
+        CompressionMethod::Stored,
+        CompressionMethod::Deflated,
+        CompressionMethod::Bzip2,
+        CompressionMethod::Xz,
+    ] {
+        let archive = zip_with(&[("番号.txt", number.as_bytes())], method);
+        let extraction = run(Some("a.zip"), &archive);
+        assert!(
+            extraction.problems.is_empty(),
+            "{method:?}: {:?}",
+            extraction.problems
+        );
+        assert_eq!(my_numbers(&extraction), ["a.zip › 番号.txt"], "{method:?}");
+    }
+}
+
+#[test]
+fn zstd_entries_are_read_in_place() {
+    let text = format!("番号: {}\n", my_number()).repeat(50);
+    let packed = ruzstd::encoding::compress_to_vec(
+        text.as_bytes(),
+        ruzstd::encoding::CompressionLevel::Fastest,
+    );
+    // A stored entry of the zstd bytes, then the method (93) and the expanded size patched
+    // into the local and the central header, as 7-Zip ZS and WinZip write them.
+    let mut archive = zip_with(&[("a.txt", packed.as_slice())], CompressionMethod::Stored);
+    let size = u32::try_from(text.len()).unwrap().to_le_bytes();
+    let local = offsets(&archive, b"PK\x03\x04")[0];
+    archive[local + 8..local + 10].copy_from_slice(&93u16.to_le_bytes());
+    archive[local + 22..local + 26].copy_from_slice(&size);
+    let central = offsets(&archive, b"PK\x01\x02")[0];
+    archive[central + 10..central + 12].copy_from_slice(&93u16.to_le_bytes());
+    archive[central + 24..central + 28].copy_from_slice(&size);
+    let extraction = run(Some("a.zip"), &archive);
+    assert!(extraction.problems.is_empty(), "{:?}", extraction.problems);
+    assert_eq!(my_numbers(&extraction).len(), 50);
+    // A zstd entry that claims more bytes than the archive has is unreadable, not a panic.
+    let mut cut = archive.clone();
+    let central = offsets(&cut, b"PK\x01\x02")[0];
+    cut[central + 20..central + 24].copy_from_slice(&u32::MAX.to_le_bytes());
+    let extraction = run(Some("a.zip"), &cut);
+    assert!(
+        kinds(&extraction.problems).contains(&ProblemKind::Unreadable),
+        "{:?}",
+        extraction.problems
+    );
+}
