@@ -239,6 +239,10 @@ pub(crate) fn extract(
                 ProblemKind::Unreadable,
                 format!("corrupt {} data: {error}", codec.label()),
             );
+            if data.is_empty() {
+                super::unsupported::scan_strings(walk, location, file.bytes);
+                return;
+            }
             data
         }
         Expanded::Bomb => return,

@@ -14,6 +14,9 @@
 //! * `pdf`: a small PDF text extractor of its own (content streams, ToUnicode CMaps);
 //! * `rtf`: RTF with its Shift_JIS and Unicode escapes decoded;
 //! * `tar`: tar archives, entry by entry;
+//! * `sevenz`: 7z archives, block by block;
+//! * `lzh`: LZH (LHA) archives;
+//! * `rar`: RAR archives' structure: names, stored entries, encryption;
 //! * `compressed`: single gzip, bzip2, xz and zstd files (and so `.tar.gz` and its kin);
 //! * `legacy`: legacy Office (OLE2) files: text runs and Excel number cells, encrypted
 //!   OOXML packages;
@@ -29,10 +32,13 @@ mod der;
 pub(crate) mod directory;
 mod html;
 mod legacy;
+mod lzh;
 mod media;
 mod office;
 mod pdf;
+mod rar;
 mod rtf;
+mod sevenz;
 mod tar;
 mod text;
 mod unsupported;
@@ -91,6 +97,9 @@ pub(crate) struct Walk<'c, 'l> {
 enum Kind {
     Zip,
     Tar,
+    SevenZ,
+    Lzh,
+    Rar,
     Pdf,
     Ole,
     /// A single compressed file.
@@ -129,6 +138,9 @@ impl<'c, 'l> Walk<'c, 'l> {
         match sniff(file, cap) {
             Kind::Zip => archive::extract(self, location, file.bytes, depth),
             Kind::Tar => tar::extract(self, location, file.bytes, depth),
+            Kind::SevenZ => sevenz::extract(self, location, file.bytes, depth),
+            Kind::Lzh => lzh::extract(self, location, file.bytes, depth),
+            Kind::Rar => rar::extract(self, location, file.bytes, depth),
             Kind::Pdf => pdf::extract(self, location, file.bytes, depth),
             Kind::Ole => legacy::extract(self, location, file.bytes),
             Kind::Compressed(codec) => compressed::extract(self, location, file, codec, depth),
@@ -408,6 +420,15 @@ fn sniff(file: &FileRef<'_>, cap: usize) -> Kind {
     }
     if let Some(codec) = compressed::Codec::sniff(bytes) {
         return Kind::Compressed(codec);
+    }
+    if bytes.starts_with(sevenz::MAGIC) {
+        return Kind::SevenZ;
+    }
+    if rar::looks_like_rar(bytes) {
+        return Kind::Rar;
+    }
+    if lzh::looks_like_lzh(bytes) {
+        return Kind::Lzh;
     }
     if tar::looks_like_tar(bytes) {
         return Kind::Tar;

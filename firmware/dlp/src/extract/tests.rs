@@ -260,12 +260,37 @@ fn what_only_starts_like_media_is_reported_never_skipped_in_silence() {
     assert_eq!(kinds, [ProblemKind::UnsupportedFormat]);
     assert_eq!(my_numbers(&extraction), ["data.dat"]);
     // Formats known and not read yet are named.
-    let extraction = run(Some("a.7z"), b"7z\xBC\xAF\x27\x1C\x00\x04 123456789018");
+    let extraction = run(Some("a.cab"), b"MSCF\x00\x00\x00\x00 123456789018");
     assert!(
-        extraction.problems[0].detail.starts_with("7z archive"),
+        extraction.problems[0].detail.starts_with("CAB archive"),
         "{:?}",
         extraction.problems
     );
+}
+
+#[test]
+fn an_archive_signature_in_front_of_text_does_not_hide_the_text() {
+    let number = my_number();
+    for (name, magic) in [
+        ("a.7z", b"7z\xBC\xAF\x27\x1C\x00\x04".as_slice()),
+        ("a.rar", b"Rar!\x1A\x07\x01\x00"),
+        ("a.rar", b"Rar!\x1A\x07\x00"),
+        ("a.lzh", b"\x21\x00-lh5-"),
+        ("a.xz", b"\xFD7zXZ\x00"),
+        ("a.zst", b"\x28\xB5\x2F\xFD"),
+        ("a.bz2", b"BZh91AY&SY"),
+        ("a.gz", b"\x1F\x8B"),
+    ] {
+        let mut bytes = magic.to_vec();
+        bytes.extend(format!("\n氏名,個人番号\n山田,{number}\n").as_bytes());
+        let extraction = run(Some(name), &bytes);
+        let kinds: Vec<ProblemKind> = extraction.problems.iter().map(|p| p.kind).collect();
+        assert!(
+            kinds.contains(&ProblemKind::Unreadable),
+            "{name}: {kinds:?}"
+        );
+        assert_eq!(my_numbers(&extraction).len(), 1, "{name}: {extraction:?}");
+    }
 }
 
 #[test]

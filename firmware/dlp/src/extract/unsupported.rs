@@ -1,5 +1,5 @@
 //! Files Mamori does not read: archives and containers of formats it has no reader for
-//! yet (7z, RAR, LZH, CAB, Outlook's TNEF …) and binaries of no
+//! yet (CAB, Outlook's TNEF …) and binaries of no
 //! known format. None of them passes in silence: each is reported as
 //! [`ProblemKind::UnsupportedFormat`] (so that policy holds it as not fully read), and the
 //! printable strings in it are scanned all the same, ASCII and UTF-16 (a number typed into
@@ -17,17 +17,7 @@ struct Signature {
 }
 
 /// The formats recognised (and not read).
-const SIGNATURES: [Signature; 7] = [
-    Signature {
-        name: "7z archive",
-        at: 0,
-        magic: b"7z\xBC\xAF\x27\x1C",
-    },
-    Signature {
-        name: "RAR archive",
-        at: 0,
-        magic: b"Rar!\x1A\x07",
-    },
+const SIGNATURES: [Signature; 4] = [
     Signature {
         name: "CAB archive",
         at: 0,
@@ -37,11 +27,6 @@ const SIGNATURES: [Signature; 7] = [
         name: "Outlook TNEF (winmail.dat)",
         at: 0,
         magic: b"\x78\x9F\x3E\x22",
-    },
-    Signature {
-        name: "LZH archive",
-        at: 2,
-        magic: b"-lh",
     },
     Signature {
         name: "ar archive",
@@ -86,6 +71,13 @@ pub(crate) fn extract(
     };
     walk.out
         .problem(location, ProblemKind::UnsupportedFormat, detail);
+    scan_strings(walk, location, bytes);
+}
+
+/// Scans the printable strings (ASCII and UTF-16) of `bytes` at `location`: what is left to
+/// read of a file no reader could open (a signature in front of plain text does not hide
+/// the text).
+pub(crate) fn scan_strings(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]) {
     let cap = walk.text_cap();
     let text = super::legacy::strings(bytes, cap);
     push_text(walk, location, text);
@@ -97,12 +89,7 @@ mod tests {
 
     #[test]
     fn signatures_are_recognised_where_they_sit() {
-        assert_eq!(
-            known_format(b"7z\xBC\xAF\x27\x1C\x00\x04"),
-            Some("7z archive")
-        );
-        assert_eq!(known_format(b"Rar!\x1A\x07\x01\x00"), Some("RAR archive"));
-        assert_eq!(known_format(b"\x21\x00-lh5-"), Some("LZH archive"));
+        assert_eq!(known_format(b"MSCF\x00\x00\x00\x00"), Some("CAB archive"));
         assert_eq!(known_format(b"plain text"), None);
         assert_eq!(known_format(b""), None);
     }
