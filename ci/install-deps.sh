@@ -59,6 +59,15 @@ test_pkgs=(
     chromium
     chromium-driver
     fonts-ipafont-gothic
+    # The DLP format corpus (firmware/dlp/tests/formats/generate.sh) is rebuilt by the
+    # real tools in the tests: compressors, 7-Zip, jlha (LZH; pulls a Java runtime) and
+    # bsdtar.
+    bzip2
+    xz-utils
+    zstd
+    7zip
+    jlha-utils
+    libarchive-tools
 )
 if [[ $mode == runtime ]]; then
     pkgs=("${runtime_pkgs[@]}")
