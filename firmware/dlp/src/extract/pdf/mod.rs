@@ -6,8 +6,11 @@
 //!    cross-reference stream dictionary means the strings and streams are encrypted: that is
 //!    reported as [`ProblemKind::Encrypted`] and nothing else is read.
 //! 2. Object streams (`/Type /ObjStm`) are unpacked: fonts often live in them.
-//! 3. Streams are decoded with `FlateDecode` (under the bomb limits of [`bounded`]),
-//!    `ASCIIHexDecode` and `ASCII85Decode`; streams with other filters (images) are skipped.
+//! 3. Streams are decoded with every standard filter but the image codecs: `FlateDecode`
+//!    and `LZWDecode` (with their PNG and TIFF predictors) and `RunLengthDecode` under the
+//!    bomb limits of [`bounded`], `ASCIIHexDecode` and `ASCII85Decode` (see `filters`).
+//!    Image streams (DCT, JPX, JBIG2, CCITT) are skipped; a filter nobody knows makes the
+//!    file unreadable rather than its text silently skipped.
 //! 4. Pages are found through the page tree (then any page object not reached), resources
 //!    inherited; each page's content streams (and the form XObjects they draw) are run
 //!    through a small interpreter of the text operators `Tf Tj TJ ' " Td TD Tm T*`, strings
@@ -19,6 +22,7 @@
 //! Each page is one segment, located as `page N`.
 
 mod cmap;
+mod filters;
 mod lexer;
 
 use std::collections::{HashMap, HashSet};
@@ -29,6 +33,7 @@ use encoding_rs::{EUC_JP, SHIFT_JIS, UTF_16BE};
 use flate2::read::{DeflateDecoder, ZlibDecoder};
 
 use self::cmap::CMap;
+use self::filters::Filter;
 use self::lexer::{Dict, Lexer, Obj, Tok, get, is_regular, is_white};
 use super::bounded::{self, Expanded};
 use super::{FileRef, Walk, find, push_text};
@@ -347,12 +352,23 @@ impl Ctx<'_, '_, '_, '_> {
                 .collect(),
             _ => Vec::new(),
         };
+        let parms: Vec<Option<&Dict>> = match self
+            .pdf
+            .get(dict, b"DecodeParms")
+            .or_else(|| self.pdf.get(dict, b"DP"))
+        {
+            Some(Obj::Array(items)) => items.iter().map(|item| self.pdf.dict_of(item)).collect(),
+            Some(other) => vec![self.pdf.dict_of(other)],
+            None => Vec::new(),
+        };
+        let parms: Vec<Option<Dict>> = parms.into_iter().map(|p| p.cloned()).collect();
         let mut data = self.bytes.get(range).unwrap_or_default().to_vec();
-        for filter in filters {
-            data = match filter.as_slice() {
-                b"FlateDecode" | b"Fl" => {
-                    let what = format!("PDF stream {number}");
-                    let compressed = u64::try_from(data.len()).unwrap_or(u64::MAX);
+        for (index, name) in filters.iter().enumerate() {
+            let parms = parms.get(index).and_then(Option::as_ref);
+            let what = format!("PDF stream {number}");
+            let compressed = u64::try_from(data.len()).unwrap_or(u64::MAX);
+            data = match Filter::named(name) {
+                Filter::Flate => {
                     let mut expanded = bounded::expand(
                         self.walk,
                         self.location,
@@ -372,20 +388,52 @@ impl Ctx<'_, '_, '_, '_> {
                             compressed,
                         );
                     }
-                    match expanded {
-                        Expanded::Done(out) | Expanded::Broken(out, _) => out,
-                        Expanded::Bomb => {
-                            self.stopped = true;
-                            return Err(Fail::Stop);
-                        }
-                    }
+                    filters::unpredict(self.expanded(expanded)?, parms)
                 }
-                b"ASCIIHexDecode" | b"AHx" => ascii_hex(&data),
-                b"ASCII85Decode" | b"A85" => ascii85(&data),
-                _ => return Err(Fail::Skip),
+                Filter::Lzw => {
+                    let early = parms
+                        .and_then(|p| get(p, b"EarlyChange"))
+                        .and_then(Obj::as_usize)
+                        .is_none_or(|early| early != 0);
+                    let reader = filters::Lzw::new(&data, early);
+                    let expanded =
+                        bounded::expand(self.walk, self.location, &what, reader, compressed);
+                    filters::unpredict(self.expanded(expanded)?, parms)
+                }
+                Filter::RunLength => {
+                    let reader = filters::RunLength::new(&data);
+                    let expanded =
+                        bounded::expand(self.walk, self.location, &what, reader, compressed);
+                    self.expanded(expanded)?
+                }
+                Filter::AsciiHex => filters::ascii_hex(&data),
+                Filter::Ascii85 => filters::ascii85(&data),
+                Filter::Crypt => data,
+                Filter::Image => return Err(Fail::Skip),
+                Filter::Unknown => {
+                    let detail = format!(
+                        "{what} uses the filter /{}, which is not read",
+                        String::from_utf8_lossy(name)
+                    );
+                    self.walk
+                        .out
+                        .problem(self.location, ProblemKind::Unreadable, detail);
+                    return Err(Fail::Skip);
+                }
             };
         }
         Ok(data)
+    }
+
+    /// The data of an expansion (what came before any corruption), or the file stopped.
+    fn expanded(&mut self, expanded: Expanded) -> Result<Vec<u8>, Fail> {
+        match expanded {
+            Expanded::Done(out) | Expanded::Broken(out, _) => Ok(out),
+            Expanded::Bomb => {
+                self.stopped = true;
+                Err(Fail::Stop)
+            }
+        }
     }
 
     /// Adds the objects kept in object streams (those not defined directly).
@@ -980,52 +1028,6 @@ impl TextOut {
         }
         self.text
     }
-}
-
-/// `ASCIIHexDecode`.
-fn ascii_hex(data: &[u8]) -> Vec<u8> {
-    let mut lexer_input = Vec::with_capacity(data.len() + 1);
-    lexer_input.push(b'<');
-    lexer_input.extend_from_slice(data);
-    match Lexer::new(&lexer_input, 0).token() {
-        Some(Tok::Str(bytes)) => bytes,
-        _ => Vec::new(),
-    }
-}
-
-/// `ASCII85Decode`.
-fn ascii85(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len());
-    let mut group = [0u8; 5];
-    let mut n = 0;
-    for &b in data {
-        match b {
-            b'~' => break,
-            b'z' if n == 0 => out.extend_from_slice(&[0; 4]),
-            b'!'..=b'u' => {
-                if let Some(slot) = group.get_mut(n) {
-                    *slot = b - b'!';
-                }
-                n += 1;
-                if n == 5 {
-                    let value = group.iter().fold(0u64, |v, &d| v * 85 + u64::from(d));
-                    let value = u32::try_from(value).unwrap_or(u32::MAX);
-                    out.extend_from_slice(&value.to_be_bytes());
-                    n = 0;
-                }
-            }
-            _ => {}
-        }
-    }
-    if n > 1 {
-        for slot in group.iter_mut().skip(n) {
-            *slot = 84;
-        }
-        let value = group.iter().fold(0u64, |v, &d| v * 85 + u64::from(d));
-        let value = u32::try_from(value).unwrap_or(u32::MAX);
-        out.extend_from_slice(value.to_be_bytes().get(..n - 1).unwrap_or_default());
-    }
-    out
 }
 
 #[cfg(test)]

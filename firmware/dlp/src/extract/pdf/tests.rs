@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
 
+use super::filters::{ascii_hex, ascii85};
 use super::*;
 use crate::content::{Collector, Limits};
 use crate::extract::tests::{all_text, my_number, my_numbers, run, zip};
@@ -336,4 +337,123 @@ fn filters_decode() {
     assert_eq!(ascii85(b"87cURD]j7BEbo7~>"), b"Hello world");
     assert_eq!(ascii85(b"z~>"), [0, 0, 0, 0]);
     assert_eq!(ascii85(b"uuuuu"), [255, 255, 255, 255]);
+}
+
+/// A one-page PDF whose content stream is `data` with the stream dictionary entries `extra`.
+fn page_with_stream(extra: &str, data: &[u8]) -> Vec<u8> {
+    pdf(
+        &[
+            (1, b"<< /Type /Catalog /Pages 2 0 R >>".to_vec()),
+            (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec()),
+            (
+                3,
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] \
+                  /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>"
+                    .to_vec(),
+            ),
+            (
+                4,
+                b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+            ),
+            (5, stream(extra, data)),
+        ],
+        "",
+    )
+}
+
+/// PNG "up" predictor rows of `columns` bytes.
+fn png_up(data: &[u8], columns: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut previous = vec![0u8; columns];
+    for row in data.chunks(columns) {
+        out.push(2);
+        for (i, &b) in row.iter().enumerate() {
+            out.push(b.wrapping_sub(previous[i]));
+        }
+        previous[..row.len()].copy_from_slice(row);
+    }
+    out
+}
+
+#[test]
+fn every_standard_filter_and_predictor_is_read() {
+    let number = my_number();
+    let content = format!("BT /F1 12 Tf 72 700 Td (My Number {number}) Tj ET");
+    let content = content.as_bytes();
+    let lzw = super::filters::tests::lzw_encode(content);
+    // RunLength: literal runs of up to 128 bytes, then the end marker.
+    let mut run_length = Vec::new();
+    for chunk in content.chunks(100) {
+        run_length.push(u8::try_from(chunk.len() - 1).unwrap());
+        run_length.extend_from_slice(chunk);
+    }
+    run_length.push(128);
+    let hex: String = content.iter().map(|b| format!("{b:02X}")).collect();
+    let cases: Vec<(&str, String, Vec<u8>)> = vec![
+        ("LZW", "/Filter /LZWDecode".into(), lzw.clone()),
+        (
+            "LZW, EarlyChange given",
+            "/Filter /LZWDecode /DecodeParms << /EarlyChange 1 >>".into(),
+            lzw,
+        ),
+        (
+            "RunLength",
+            "/Filter /RunLengthDecode".into(),
+            run_length.clone(),
+        ),
+        (
+            "ASCIIHex then RunLength",
+            "/Filter [/ASCIIHexDecode /RunLengthDecode]".into(),
+            run_length
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .into_bytes(),
+        ),
+        (
+            "ASCIIHex",
+            "/Filter /AHx".into(),
+            format!("{hex}>").into_bytes(),
+        ),
+        (
+            "Flate with the PNG up predictor",
+            "/Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 7 >>".into(),
+            deflate(&png_up(content, 7)),
+        ),
+        (
+            "LZW with the PNG up predictor, parameters in an array",
+            "/Filter [/LZWDecode] /DecodeParms [<< /Predictor 12 /Columns 5 >>]".into(),
+            super::filters::tests::lzw_encode(&png_up(content, 5)),
+        ),
+    ];
+    for (what, extra, data) in cases {
+        let extraction = run(Some("a.pdf"), &page_with_stream(&extra, &data));
+        assert!(
+            extraction.problems.is_empty(),
+            "{what}: {:?}",
+            extraction.problems
+        );
+        assert_eq!(
+            my_numbers(&extraction).len(),
+            1,
+            "{what}: {}",
+            all_text(&extraction)
+        );
+    }
+}
+
+#[test]
+fn an_unknown_filter_is_unreadable_and_images_are_skipped_quietly() {
+    let extraction = run(
+        Some("a.pdf"),
+        &page_with_stream("/Filter /BrotliDecode", b"xyz"),
+    );
+    let kinds: Vec<ProblemKind> = extraction.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, [ProblemKind::Unreadable]);
+    assert!(extraction.problems[0].detail.contains("/BrotliDecode"));
+    let extraction = run(
+        Some("a.pdf"),
+        &page_with_stream("/Filter /DCTDecode", b"\xFF\xD8"),
+    );
+    assert!(extraction.problems.is_empty(), "{:?}", extraction.problems);
 }
