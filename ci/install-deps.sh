@@ -60,14 +60,16 @@ test_pkgs=(
     chromium-driver
     fonts-ipafont-gothic
     # The DLP format corpus (firmware/dlp/tests/formats/generate.sh) is rebuilt by the
-    # real tools in the tests: compressors, 7-Zip, jlha (LZH; pulls a Java runtime) and
-    # bsdtar.
+    # real tools in the tests: compressors, 7-Zip, jlha (LZH; pulls a Java runtime),
+    # bsdtar, qpdf and reportlab.
     bzip2
     xz-utils
     zstd
     7zip
     jlha-utils
     libarchive-tools
+    qpdf # PDF variants (encryption, object streams) and the oracle for hand-built PDFs
+    python3-reportlab # PDFs with Japanese text, form fields and comments
 )
 if [[ $mode == runtime ]]; then
     pkgs=("${runtime_pkgs[@]}")

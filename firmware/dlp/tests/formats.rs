@@ -1,6 +1,6 @@
-//! The format corpus (`tests/formats/`, see its README): archives and compressed files
-//! made by the real tools (tar, gzip, bzip2, xz, zstd, 7-Zip, jlha, bsdtar), each in two
-//! twins. The `find-` twin's My Number must be found, inside the format, with nothing
+//! The format corpus (`tests/formats/`, see its README): archives, compressed files and
+//! PDFs made by the real tools (tar, gzip, bzip2, xz, zstd, 7-Zip, jlha, bsdtar, qpdf,
+//! reportlab), each in two twins. The `find-` twin's My Number must be found, inside the format, with nothing
 //! reported unread; the `clean-` twin (the same content, the check digit wrong) must give
 //! no finding and no problem. Encrypted ones must be reported encrypted, never clean.
 //!

@@ -5,14 +5,14 @@
 #
 #   bash firmware/dlp/tests/formats/generate.sh [OUT]   # default: the corpus folder itself
 #
-# Needs: tar gzip bzip2 xz-utils zstd 7zip jlha-utils libarchive-tools python3
-# (ci/install-deps.sh).
+# Needs: tar gzip bzip2 xz-utils zstd 7zip jlha-utils libarchive-tools qpdf, and Debian's
+# python3 with python3-reportlab (ci/install-deps.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out=${1:-$here/files}
 manifest=${2:-$here/manifest.tsv}
-for tool in tar gzip bzip2 xz zstd 7zz lha bsdtar iconv python3; do
+for tool in tar gzip bzip2 xz zstd 7zz lha bsdtar iconv qpdf /usr/bin/python3; do
     command -v "$tool" >/dev/null || { echo "generate.sh: $tool is missing (run ci/install-deps.sh)" >&2; exit 1; }
 done
 
@@ -129,7 +129,25 @@ for twin in find clean; do
     )
     # RAR: no RAR writer is packaged; make_rar.py builds them to the format notes and
     # checks each with bsdtar.
-    python3 "$here/make_rar.py" "$out" "$twin" "${number[$twin]}"
+    /usr/bin/python3 "$here/make_rar.py" "$out" "$twin" "${number[$twin]}"
+    # PDF: reportlab and hand-written files (checked with qpdf), then qpdf's variants:
+    # every revision of the standard security handler with an owner password only (the
+    # file opens without one), user passwords, object streams, linearized, uncompressed.
+    /usr/bin/python3 "$here/make_pdf.py" "$out" "$twin" "${number[$twin]}"
+    base=$(o reportlab.pdf)
+    qpdf --allow-weak-crypto --encrypt "" owner-pw 40 -- "$base" "$(o owner-rc4-40.pdf)"
+    qpdf --allow-weak-crypto --encrypt "" owner-pw 128 --use-aes=n -- "$base" "$(o owner-rc4-128.pdf)"
+    qpdf --encrypt "" owner-pw 128 --use-aes=y -- "$base" "$(o owner-aes-128.pdf)"
+    qpdf --encrypt "" owner-pw 128 --use-aes=y --cleartext-metadata -- "$base" "$(o owner-aes-128-clear-metadata.pdf)"
+    qpdf --encrypt "" owner-pw 256 --force-R5 -- "$base" "$(o owner-aes-256-r5.pdf)"
+    qpdf --encrypt "" owner-pw 256 -- "$base" "$(o owner-aes-256.pdf)"
+    qpdf --encrypt "" owner-pw 256 -- --object-streams=generate "$base" "$(o owner-aes-256-objstm.pdf)"
+    qpdf --allow-weak-crypto --encrypt user-pw owner-pw 128 --use-aes=n -- "$base" "$(o user-rc4-128.pdf)"
+    qpdf --encrypt user-pw owner-pw 256 -- "$base" "$(o user-aes-256.pdf)"
+    qpdf --deterministic-id --object-streams=generate "$base" "$(o object-streams.pdf)"
+    qpdf --deterministic-id --linearize "$base" "$(o linearized.pdf)"
+    qpdf --deterministic-id --stream-data=uncompress "$base" "$(o uncompressed.pdf)"
+    qpdf --deterministic-id --object-streams=generate "$(o form-field.pdf)" "$(o form-field-objstm.pdf)"
 done
 
 for name in ustar.tar gnu.tar pax.tar bsdtar-ustar.tar; do add "$name" tar "tar archive ($name)"; done
@@ -164,6 +182,29 @@ add stored4.rar make_rar.py "RAR 4, stored entries, a CP932 name"
 add locked5.rar make_rar.py "RAR 5, an entry with a file encryption record" encrypted
 add locked-headers5.rar make_rar.py "RAR 5, headers encrypted" encrypted
 add locked4.rar make_rar.py "RAR 4, an entry with the password flag" encrypted
+add reportlab.pdf reportlab "PDF, Japanese text in a CID font (UniJIS-UCS2-H)"
+add lzw.pdf make_pdf.py "PDF, content under LZWDecode"
+add runlength.pdf make_pdf.py "PDF, content under RunLengthDecode"
+add ascii85-flate.pdf make_pdf.py "PDF, content under ASCII85Decode then FlateDecode"
+add flate-png-predictor.pdf make_pdf.py "PDF, FlateDecode with the PNG Up predictor"
+add lzw-png-predictor.pdf make_pdf.py "PDF, LZWDecode with PNG predictors"
+add encrypt-in-comment.pdf make_pdf.py "PDF, not encrypted, /Encrypt in a comment and a string"
+add incremental.pdf make_pdf.py "PDF, the number in an incremental update"
+add form-field.pdf reportlab "PDF, the number in a form field"
+add form-field-objstm.pdf qpdf "PDF, a form field in an object stream"
+add comment.pdf reportlab "PDF, the number in a comment (text annotation)"
+add owner-rc4-40.pdf qpdf "PDF, owner password only, RC4 40-bit (R2)"
+add owner-rc4-128.pdf qpdf "PDF, owner password only, RC4 128-bit (R3)"
+add owner-aes-128.pdf qpdf "PDF, owner password only, AES-128 (R4)"
+add owner-aes-128-clear-metadata.pdf qpdf "PDF, owner password only, AES-128, metadata in clear"
+add owner-aes-256-r5.pdf qpdf "PDF, owner password only, AES-256 (R5)"
+add owner-aes-256.pdf qpdf "PDF, owner password only, AES-256 (R6)"
+add owner-aes-256-objstm.pdf qpdf "PDF, owner password only, AES-256, object streams"
+add object-streams.pdf qpdf "PDF, object streams"
+add linearized.pdf qpdf "PDF, linearized"
+add uncompressed.pdf qpdf "PDF, streams uncompressed"
+add user-rc4-128.pdf qpdf "PDF, a user password, RC4 128-bit" encrypted
+add user-aes-256.pdf qpdf "PDF, a user password, AES-256" encrypted
 
 {
     printf 'file\texpect\ttool\tdescription\n'

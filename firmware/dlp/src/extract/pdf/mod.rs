@@ -22,8 +22,10 @@
 //! Each page is one segment, located as `page N`.
 
 mod cmap;
+mod crypt;
 mod filters;
 mod lexer;
+mod shown;
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -51,6 +53,8 @@ const MAX_OPERANDS: usize = 64;
 #[derive(Debug)]
 struct Object {
     value: Obj,
+    /// Its generation number (a part of its decryption key).
+    generation: u16,
     /// The raw stream data, if it is a stream.
     stream: Option<Range<usize>>,
 }
@@ -61,8 +65,41 @@ struct Pdf {
     objects: HashMap<u32, Object>,
     /// Object numbers in the order met.
     order: Vec<u32>,
-    /// Where streams are, to ignore what is inside them when looking for `/Encrypt`.
+    /// Where streams are, to ignore what is inside them when looking for `/Encrypt`
+    /// (in file order).
     stream_ranges: Vec<Range<usize>>,
+    /// The decryptor of a file that opens without a password.
+    decryptor: Option<crypt::Decryptor>,
+}
+
+/// Is `at` after a `%` on its line (in a comment)? Strings with `%` in them are rare
+/// before a trailer keyword; a false "yes" only ignores a trailer line that is odd anyway.
+fn in_comment(bytes: &[u8], at: usize) -> bool {
+    let line_start = bytes
+        .get(..at)
+        .and_then(|before| before.iter().rposition(|&b| b == b'\n' || b == b'\r'))
+        .map_or(0, |nl| nl + 1);
+    bytes
+        .get(line_start..at)
+        .is_some_and(|line| line.contains(&b'%'))
+}
+
+/// Replaces every string in `obj` by `decrypt` of it.
+fn decrypt_strings(obj: &mut Obj, decrypt: &dyn Fn(&[u8]) -> Vec<u8>) {
+    match obj {
+        Obj::Str(bytes) => *bytes = decrypt(bytes),
+        Obj::Array(items) => {
+            for item in items {
+                decrypt_strings(item, decrypt);
+            }
+        }
+        Obj::Dict(dict) => {
+            for (_, value) in dict {
+                decrypt_strings(value, decrypt);
+            }
+        }
+        _ => {}
+    }
 }
 
 static NULL: Obj = Obj::Null;
@@ -78,7 +115,7 @@ impl Pdf {
             if bytes.get(pos).is_some_and(|&b| is_regular(b)) {
                 continue;
             }
-            let Some(number) = object_number_before(bytes, keyword) else {
+            let Some((number, generation)) = object_number_before(bytes, keyword) else {
                 continue;
             };
             let mut lexer = Lexer::new(bytes, pos);
@@ -131,7 +168,14 @@ impl Pdf {
             }
             if pdf
                 .objects
-                .insert(number, Object { value, stream })
+                .insert(
+                    number,
+                    Object {
+                        value,
+                        generation,
+                        stream,
+                    },
+                )
                 .is_none()
             {
                 pdf.order.push(number);
@@ -140,24 +184,81 @@ impl Pdf {
         pdf
     }
 
-    /// Does a trailer or cross-reference stream dictionary name an `/Encrypt` dictionary?
-    fn encrypted(&self, bytes: &[u8]) -> bool {
-        let mut ranges = self.stream_ranges.clone();
-        ranges.sort_by_key(|r| r.start);
+    /// Is `at` inside a stream's data?
+    fn in_stream(&self, at: usize) -> bool {
+        let index = self.stream_ranges.partition_point(|r| r.start <= at);
+        index > 0
+            && self
+                .stream_ranges
+                .get(index - 1)
+                .is_some_and(|r| r.contains(&at))
+    }
+
+    /// The trailer that names the `/Encrypt` dictionary: the last classic trailer that
+    /// does, else the last cross-reference stream's dictionary that does.
+    fn encrypting_trailer(&self, bytes: &[u8]) -> Option<Dict> {
+        let mut found = None;
         let mut from = 0;
-        while let Some(offset) = bytes.get(from..).and_then(|rest| find(rest, b"/Encrypt")) {
+        while let Some(offset) = bytes.get(from..).and_then(|rest| find(rest, b"trailer")) {
             let at = from + offset;
-            from = at + 1;
-            if bytes.get(at + 8).is_some_and(|&b| is_regular(b)) {
-                continue; // `/EncryptMetadata` and the like
+            from = at + 7;
+            if self.in_stream(at) || in_comment(bytes, at) {
+                continue;
             }
-            let index = ranges.partition_point(|r| r.start <= at);
-            let inside = index > 0 && ranges.get(index - 1).is_some_and(|r| r.contains(&at));
-            if !inside {
-                return true;
+            if let Some(Obj::Dict(dict)) = Lexer::new(bytes, at + 7).object()
+                && get(&dict, b"Encrypt").is_some()
+            {
+                found = Some(dict);
             }
         }
-        false
+        if found.is_some() {
+            return found;
+        }
+        self.order
+            .iter()
+            .rev()
+            .filter_map(|n| self.objects.get(n)?.value.as_dict())
+            .find(|dict| self.type_is(dict, b"Type", b"XRef") && get(dict, b"Encrypt").is_some())
+            .cloned()
+    }
+
+    /// Decides what a file whose `trailer` names `/Encrypt` is: one that opens without a
+    /// password (its strings are decrypted here, its streams when read), or one that needs
+    /// a password (why).
+    fn unlock(&mut self, trailer: &Dict) -> Result<(), String> {
+        let encrypt_ref = match get(trailer, b"Encrypt") {
+            Some(Obj::Ref(n)) => Some(*n),
+            _ => None,
+        };
+        let encrypt = match get(trailer, b"Encrypt") {
+            Some(Obj::Dict(dict)) => Some(dict.clone()),
+            Some(other) => self.dict_of(other).cloned(),
+            None => None,
+        }
+        .ok_or_else(|| "encrypted PDF: its /Encrypt dictionary cannot be found".to_string())?;
+        let id = match get(trailer, b"ID").map(|id| self.resolve(id)) {
+            Some(Obj::Array(items)) => match items.first() {
+                Some(Obj::Str(first)) => first.clone(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        let decryptor = crypt::Decryptor::new(&encrypt, &id)?;
+        for (number, object) in &mut self.objects {
+            let xref = object
+                .value
+                .as_dict()
+                .is_some_and(|d| get(d, b"Type").and_then(Obj::as_name) == Some(b"XRef"));
+            if Some(*number) == encrypt_ref || xref {
+                continue;
+            }
+            let generation = object.generation;
+            decrypt_strings(&mut object.value, &|data| {
+                decryptor.string(*number, generation, data)
+            });
+        }
+        self.decryptor = Some(decryptor);
+        Ok(())
     }
 
     /// Follows references to the object itself (`null` when dangling).
@@ -189,7 +290,7 @@ impl Pdf {
 }
 
 /// The object number in `N G obj` before the `obj` keyword at `keyword`.
-fn object_number_before(bytes: &[u8], keyword: usize) -> Option<u32> {
+fn object_number_before(bytes: &[u8], keyword: usize) -> Option<(u32, u16)> {
     let mut pos = keyword;
     let back_over = |pos: &mut usize, want: fn(u8) -> bool, max: usize| -> usize {
         let mut n = 0;
@@ -202,9 +303,14 @@ fn object_number_before(bytes: &[u8], keyword: usize) -> Option<u32> {
     if back_over(&mut pos, is_white, 16) == 0 {
         return None;
     }
+    let generation_end = pos;
     if back_over(&mut pos, |b| b.is_ascii_digit(), 6) == 0 {
         return None;
     }
+    let generation: u16 = std::str::from_utf8(bytes.get(pos..generation_end)?)
+        .ok()?
+        .parse()
+        .unwrap_or(0);
     if back_over(&mut pos, is_white, 16) == 0 {
         return None;
     }
@@ -215,7 +321,11 @@ fn object_number_before(bytes: &[u8], keyword: usize) -> Option<u32> {
     if pos > 0 && bytes.get(pos - 1).is_some_and(|&b| is_regular(b)) {
         return None;
     }
-    std::str::from_utf8(bytes.get(pos..end)?).ok()?.parse().ok()
+    let number = std::str::from_utf8(bytes.get(pos..end)?)
+        .ok()?
+        .parse()
+        .ok()?;
+    Some((number, generation))
 }
 
 /// How a font's strings become text.
@@ -293,13 +403,13 @@ struct Ctx<'w, 'c, 'l, 'b> {
 
 /// Extracts the text of a PDF file at `location` (nesting depth `depth`).
 pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8], depth: usize) {
-    let pdf = Pdf::scan(bytes);
-    if pdf.encrypted(bytes) {
-        walk.out.problem(
-            location,
-            ProblemKind::Encrypted,
-            "encrypted PDF: its text cannot be inspected",
-        );
+    let mut pdf = Pdf::scan(bytes);
+    // Encryption is what the trailer says, not a `/Encrypt` token found anywhere (in a
+    // comment, in a string).
+    if let Some(trailer) = pdf.encrypting_trailer(bytes)
+        && let Err(why) = pdf.unlock(&trailer)
+    {
+        walk.out.problem(location, ProblemKind::Encrypted, why);
         return;
     }
     if pdf.objects.is_empty() {
@@ -329,6 +439,7 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
     };
     ctx.unpack_object_streams();
     ctx.pages();
+    ctx.shown_strings();
     ctx.leftovers(depth);
 }
 
@@ -363,6 +474,9 @@ impl Ctx<'_, '_, '_, '_> {
         };
         let parms: Vec<Option<Dict>> = parms.into_iter().map(|p| p.cloned()).collect();
         let mut data = self.bytes.get(range).unwrap_or_default().to_vec();
+        if let Some(decryptor) = &self.pdf.decryptor {
+            data = decryptor.stream(number, object.generation, dict, &data);
+        }
         for (index, name) in filters.iter().enumerate() {
             let parms = parms.get(index).and_then(Option::as_ref);
             let what = format!("PDF stream {number}");
@@ -436,6 +550,21 @@ impl Ctx<'_, '_, '_, '_> {
         }
     }
 
+    /// Reads what a reader shows besides the pages: annotations, form fields, bookmarks,
+    /// document information.
+    fn shown_strings(&mut self) {
+        if self.stopped {
+            return;
+        }
+        let text = shown::strings(&self.pdf, self.cap);
+        let at = self
+            .location
+            .child("annotations, form fields and properties");
+        if !push_text(self.walk, &at, text) {
+            self.stopped = true;
+        }
+    }
+
     /// Adds the objects kept in object streams (those not defined directly).
     fn unpack_object_streams(&mut self) {
         let streams: Vec<u32> = self
@@ -497,6 +626,7 @@ impl Ctx<'_, '_, '_, '_> {
                     n,
                     Object {
                         value,
+                        generation: 0,
                         stream: None,
                     },
                 );

@@ -280,6 +280,20 @@ fn encrypted_pdfs_are_reported() {
     // `/Encrypt` inside stream data, or `/EncryptMetadata`, is not encryption.
     let file = simple_pdf(b"BT (/Encrypt 1 0 R) Tj ET");
     assert!(run(None, &file).problems.is_empty());
+    // Nor is it in a comment, in a string, or in a commented-out trailer: only the trailer
+    // decides.
+    let number = my_number();
+    let mut file = simple_pdf(format!("BT /F1 9 Tf ({number}) Tj ET").as_bytes());
+    let at = file.windows(7).position(|w| w == b"trailer").unwrap();
+    file.splice(
+        at..at,
+        b"% trailer << /Encrypt 9 0 R >>\n7 0 obj\n<< /Note (/Encrypt 9 0 R) >>\nendobj\n"
+            .iter()
+            .copied(),
+    );
+    let extraction = run(None, &file);
+    assert!(extraction.problems.is_empty(), "{:?}", extraction.problems);
+    assert_eq!(my_numbers(&extraction).len(), 1);
 }
 
 #[test]
