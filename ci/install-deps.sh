@@ -70,6 +70,9 @@ test_pkgs=(
     libarchive-tools
     qpdf # PDF variants (encryption, object streams) and the oracle for hand-built PDFs
     python3-reportlab # PDFs with Japanese text, form fields and comments
+    python3-docx      # DOCX
+    python3-openpyxl  # XLSX
+    python3-venv      # a virtual environment for python-pptx, which Debian does not package
 )
 if [[ $mode == runtime ]]; then
     pkgs=("${runtime_pkgs[@]}")
@@ -180,6 +183,23 @@ if [[ $mode == full ]]; then
             rustup component add "$c"
         fi
     done
+fi
+
+# --- Python from PyPI (the DLP format corpus only) ----------------------------------------
+# python-pptx is not packaged for Debian 12: a virtual environment in target/ that also
+# sees Debian's reportlab, python-docx and openpyxl. Pinned; created once.
+if [[ $mode == full ]]; then
+    venv=target/formats-venv
+    if "$venv/bin/python" -c 'import pptx, docx, openpyxl, reportlab' 2>/dev/null; then
+        log "python: $venv already has python-pptx"
+    else
+        log "python: creating $venv with python-pptx"
+        rm -rf "$venv"
+        /usr/bin/python3 -m venv --system-site-packages "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check python-pptx==1.0.2
+        "$venv/bin/python" -c 'import pptx, docx, openpyxl, reportlab' \
+            || die "python: $venv cannot import the corpus libraries"
+    fi
 fi
 
 log "done ($mode): $(cargo --version)"

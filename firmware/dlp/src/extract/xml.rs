@@ -121,6 +121,21 @@ fn reference(r: &BytesRef<'_>) -> String {
     }
 }
 
+/// The value a pivot cache keeps in an attribute (`<s v="山田"/>`, `<n v="1.23E+11"/>`,
+/// `<d v="2025-04-01T00:00:00"/>`): shared items and records, which Excel shows when the
+/// pivot table is refreshed or drilled into, even after the source sheet is deleted.
+fn cached_value(e: &BytesStart<'_>, name: &str) -> Option<String> {
+    if !matches!(name, "s" | "n" | "d" | "e") {
+        return None;
+    }
+    let value = attribute(e, "v")?;
+    Some(if name == "n" {
+        number_text(value.trim())
+    } else {
+        value
+    })
+}
+
 /// The value of attribute `local_name` (any prefix), unescaped.
 pub(crate) fn attribute(e: &BytesStart<'_>, local_name: &str) -> Option<String> {
     e.attributes().flatten().find_map(|a| {
@@ -168,6 +183,12 @@ pub(crate) fn to_text(xml: &[u8], cap: usize) -> XmlText {
                 if HIDDEN.contains(&name.as_str()) {
                     hidden += 1;
                 }
+                if hidden == 0
+                    && let Some(value) = cached_value(&e, &name)
+                {
+                    out.text.push_str(&value);
+                    out.text.push('\t');
+                }
                 if name == "table-cell"
                     && hidden == 0
                     && let Some(value) = attribute(&e, "value")
@@ -187,7 +208,10 @@ pub(crate) fn to_text(xml: &[u8], cap: usize) -> XmlText {
                 if hidden > 0 {
                     continue;
                 }
-                if BREAK.contains(&name.as_str()) {
+                if let Some(value) = cached_value(&e, &name) {
+                    out.text.push_str(&value);
+                    out.text.push('\t');
+                } else if BREAK.contains(&name.as_str()) {
                     out.text.push('\n');
                 } else if TAB.contains(&name.as_str()) {
                     out.text.push('\t');
@@ -563,5 +587,18 @@ mod tests {
         assert!(out.text.starts_with("text 1\nmore"), "{out:?}");
         let capped = to_text(&b"<p>0123456789</p>".repeat(1000), 100);
         assert!(capped.text.len() <= 100 + 16, "{}", capped.text.len());
+    }
+
+    #[test]
+    fn pivot_cache_values_kept_in_attributes_are_read() {
+        let records = br#"<pivotCacheRecords><r><x v="0"/><n v="1.23456789018E+11"/><s v="&#x5C71;&#x7530;"/><d v="2025-04-01T00:00:00"/></r></pivotCacheRecords>"#;
+        let out = to_text(records, 1 << 20);
+        assert!(out.text.contains("123456789018"), "{out:?}");
+        assert!(out.text.contains("山田"), "{out:?}");
+        assert!(out.text.contains("2025-04-01"), "{out:?}");
+        // An index into the shared items is not a value; ODF's `<text:s/>` is a space.
+        assert!(!out.text.starts_with('0'), "{out:?}");
+        let odf = to_text(b"<text:p>a<text:s text:c=\"2\"/>b</text:p>", 1 << 20);
+        assert_eq!(odf.text.trim(), "a b");
     }
 }

@@ -5,14 +5,19 @@
 #
 #   bash firmware/dlp/tests/formats/generate.sh [OUT]   # default: the corpus folder itself
 #
-# Needs: tar gzip bzip2 xz-utils zstd 7zip jlha-utils libarchive-tools qpdf, and Debian's
-# python3 with python3-reportlab (ci/install-deps.sh).
+# Needs: tar gzip bzip2 xz-utils zstd 7zip jlha-utils libarchive-tools qpdf, and the
+# virtual environment target/formats-venv (Debian's reportlab, python-docx, openpyxl, and
+# python-pptx from PyPI), all made by ci/install-deps.sh.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../../../.." && pwd)
+# Debian's python3 with reportlab, python-docx and openpyxl, plus python-pptx from PyPI:
+# the virtual environment ci/install-deps.sh makes.
+python=${MAMORI_FORMATS_PYTHON:-$root/target/formats-venv/bin/python}
 out=${1:-$here/files}
 manifest=${2:-$here/manifest.tsv}
-for tool in tar gzip bzip2 xz zstd 7zz lha bsdtar iconv qpdf /usr/bin/python3; do
+for tool in tar gzip bzip2 xz zstd 7zz lha bsdtar iconv qpdf "$python"; do
     command -v "$tool" >/dev/null || { echo "generate.sh: $tool is missing (run ci/install-deps.sh)" >&2; exit 1; }
 done
 
@@ -129,11 +134,14 @@ for twin in find clean; do
     )
     # RAR: no RAR writer is packaged; make_rar.py builds them to the format notes and
     # checks each with bsdtar.
-    /usr/bin/python3 "$here/make_rar.py" "$out" "$twin" "${number[$twin]}"
+    "$python" "$here/make_rar.py" "$out" "$twin" "${number[$twin]}"
     # PDF: reportlab and hand-written files (checked with qpdf), then qpdf's variants:
     # every revision of the standard security handler with an owner password only (the
     # file opens without one), user passwords, object streams, linearized, uncompressed.
-    /usr/bin/python3 "$here/make_pdf.py" "$out" "$twin" "${number[$twin]}"
+    "$python" "$here/make_pdf.py" "$out" "$twin" "${number[$twin]}"
+    # Office: python-docx, openpyxl, python-pptx, and parts they do not write added the way
+    # Office writes them (each package then opened again by its library).
+    "$python" "$here/make_office.py" "$out" "$twin" "${number[$twin]}"
     base=$(o reportlab.pdf)
     qpdf --allow-weak-crypto --encrypt "" owner-pw 40 -- "$base" "$(o owner-rc4-40.pdf)"
     qpdf --allow-weak-crypto --encrypt "" owner-pw 128 --use-aes=n -- "$base" "$(o owner-rc4-128.pdf)"
@@ -205,6 +213,22 @@ add linearized.pdf qpdf "PDF, linearized"
 add uncompressed.pdf qpdf "PDF, streams uncompressed"
 add user-rc4-128.pdf qpdf "PDF, a user password, RC4 128-bit" encrypted
 add user-aes-256.pdf qpdf "PDF, a user password, AES-256" encrypted
+add docx-body.docx python-docx "DOCX, the body"
+add docx-header.docx python-docx "DOCX, a header"
+add docx-table.docx python-docx "DOCX, a table"
+add docx-renamed-main.docx make_office.py "DOCX whose main part is renamed word/main.xml"
+add docx-embedded-xlsx.docx make_office.py "DOCX with an embedded workbook"
+add xlsx-string.xlsx openpyxl "XLSX, a string cell"
+add xlsx-number.xlsx openpyxl "XLSX, a number cell"
+add xlsx-pivot-cache.xlsx make_office.py "XLSX, the number only in a pivot cache"
+add xlsx-drawing-textbox.xlsx make_office.py "XLSX, a text box in a drawing"
+add xlsx-custom-xml.xlsx make_office.py "XLSX, a custom XML part"
+add pptx-slide.pptx python-pptx "PPTX, a text box"
+add pptx-notes.pptx python-pptx "PPTX, the speaker notes"
+add pptx-master.pptx python-pptx "PPTX, the slide master"
+add pptx-layout.pptx python-pptx "PPTX, a slide layout"
+add pptx-table.pptx python-pptx "PPTX, a table"
+add pptx-chart.pptx python-pptx "PPTX, a chart's categories"
 
 {
     printf 'file\texpect\ttool\tdescription\n'

@@ -2,7 +2,10 @@
 //! ODP), which are ZIP archives of XML parts.
 //!
 //! A package is recognised by its parts (`[Content_Types].xml`, `word/document.xml` …;
-//! `content.xml` with `mimetype` or a manifest). Its text parts are read through `xml`:
+//! `content.xml` with `mimetype` or a manifest). An OOXML part is read for what its content
+//! type says it is (`types`): a renamed main part, slide masters and layouts, pivot caches,
+//! drawings' text boxes and custom XML are text like the body; only parts of a generic type
+//! are judged by their folder. Its text parts are read through `xml`:
 //! Word's body, headers, footers, notes and comments; Excel's sheets with the shared
 //! strings looked up and numbers written out in full; PowerPoint's slides, notes and
 //! comments; charts and SmartArt; the document properties; ODF's `content.xml`, `styles.xml`
@@ -10,6 +13,9 @@
 //! settings) is skipped without expanding it; anything else (embedded workbooks, an odd file
 //! slipped into the package) goes through [`Walk::file`] like any archive entry.
 
+mod types;
+
+use self::types::{ByType, ContentTypes};
 use super::archive::{Archive, Entry, entry_name, read_entry};
 use super::xml::{self, XmlText};
 use super::{FileRef, Walk, push_text};
@@ -51,12 +57,23 @@ pub(crate) fn extract(
         .map(|index| entry_name(archive, index))
         .collect();
     let cap = walk.text_cap();
+    let mut types = ContentTypes::default();
+    if package == Package::Ooxml
+        && let Some(index) = names.iter().position(|n| n == "[Content_Types].xml")
+    {
+        match read_entry(walk, location, archive, index, false) {
+            Entry::Data { data, .. } => types = ContentTypes::parse(&data),
+            Entry::Skip => {}
+            Entry::Stop => return true,
+        }
+    }
+    let classify = |name: &str| classify(package, &types, name);
     // Shared strings first: the sheets refer to them by index.
     let mut shared = Vec::new();
     if package == Package::Ooxml
         && let Some(index) = names
             .iter()
-            .position(|n| classify(package, n) == Part::SharedStrings)
+            .position(|n| classify(n) == Part::SharedStrings)
     {
         match read_entry(walk, location, archive, index, false) {
             Entry::Data { location, data, .. } => {
@@ -69,7 +86,7 @@ pub(crate) fn extract(
         }
     }
     for (index, name) in names.iter().enumerate() {
-        let part = classify(package, name);
+        let part = classify(name);
         let entry = match part {
             Part::Skip | Part::SharedStrings => continue,
             Part::Text | Part::Sheet => read_entry(walk, location, archive, index, false),
@@ -153,8 +170,28 @@ fn in_package(name: &str, prefixes: &[&str]) -> bool {
         || name.starts_with("Object ")
 }
 
-/// How to read the part `name` of a package.
-fn classify(package: Package, name: &str) -> Part {
+/// How to read the part `name` of a package whose content types are `types`.
+fn classify(package: Package, types: &ContentTypes, name: &str) -> Part {
+    if package == Package::Ooxml && name != "[Content_Types].xml" {
+        match types::classify(types.of(name)) {
+            ByType::Text => return Part::Text,
+            ByType::Sheet => return Part::Sheet,
+            ByType::SharedStrings => return Part::SharedStrings,
+            ByType::Skip => return Part::Skip,
+            ByType::File => return Part::File,
+            ByType::Generic => {}
+        }
+        // Custom XML data parts (bound to content controls, or data kept in the file).
+        if matches(name, "customXml/item", ".xml") {
+            return Part::Text;
+        }
+    }
+    classify_by_folder(package, name)
+}
+
+/// How to read the part `name` of a package by its folder and name alone (parts of a
+/// generic type, ODF).
+fn classify_by_folder(package: Package, name: &str) -> Part {
     let lower = name.to_ascii_lowercase();
     let xml_like = lower.ends_with(".xml") || lower.ends_with(".rels") || lower.ends_with(".vml");
     match package {
@@ -219,32 +256,68 @@ mod tests {
     #[test]
     fn parts_are_classified() {
         use Package::{Odf, Ooxml};
-        assert_eq!(classify(Ooxml, "word/document.xml"), Part::Text);
-        assert_eq!(classify(Ooxml, "word/header2.xml"), Part::Text);
-        assert_eq!(classify(Ooxml, "word/styles.xml"), Part::Skip);
-        assert_eq!(classify(Ooxml, "word/_rels/document.xml.rels"), Part::Skip);
-        assert_eq!(classify(Ooxml, "xl/worksheets/sheet12.xml"), Part::Sheet);
+        assert_eq!(classify_by_folder(Ooxml, "word/document.xml"), Part::Text);
+        assert_eq!(classify_by_folder(Ooxml, "word/header2.xml"), Part::Text);
+        assert_eq!(classify_by_folder(Ooxml, "word/styles.xml"), Part::Skip);
         assert_eq!(
-            classify(Ooxml, "xl/worksheets/_rels/sheet1.xml.rels"),
+            classify_by_folder(Ooxml, "word/_rels/document.xml.rels"),
             Part::Skip
         );
-        assert_eq!(classify(Ooxml, "xl/sharedStrings.xml"), Part::SharedStrings);
-        assert_eq!(classify(Ooxml, "ppt/slides/slide3.xml"), Part::Text);
         assert_eq!(
-            classify(Ooxml, "ppt/slideLayouts/slideLayout1.xml"),
+            classify_by_folder(Ooxml, "xl/worksheets/sheet12.xml"),
+            Part::Sheet
+        );
+        assert_eq!(
+            classify_by_folder(Ooxml, "xl/worksheets/_rels/sheet1.xml.rels"),
             Part::Skip
         );
-        assert_eq!(classify(Ooxml, "word/media/image1.png"), Part::File);
         assert_eq!(
-            classify(Ooxml, "xl/embeddings/Microsoft_Word_Document.docx"),
+            classify_by_folder(Ooxml, "xl/sharedStrings.xml"),
+            Part::SharedStrings
+        );
+        assert_eq!(
+            classify_by_folder(Ooxml, "ppt/slides/slide3.xml"),
+            Part::Text
+        );
+        assert_eq!(
+            classify_by_folder(Ooxml, "ppt/slideLayouts/slideLayout1.xml"),
+            Part::Skip
+        );
+        assert_eq!(
+            classify_by_folder(Ooxml, "word/media/image1.png"),
             Part::File
         );
-        assert_eq!(classify(Ooxml, "xl/hidden.csv"), Part::File);
-        assert_eq!(classify(Odf, "content.xml"), Part::Text);
-        assert_eq!(classify(Odf, "Object 1/content.xml"), Part::Text);
-        assert_eq!(classify(Odf, "settings.xml"), Part::Skip);
-        assert_eq!(classify(Odf, "mimetype"), Part::Skip);
-        assert_eq!(classify(Ooxml, "secret.xml"), Part::File);
-        assert_eq!(classify(Odf, "secret.xml"), Part::File);
+        assert_eq!(
+            classify_by_folder(Ooxml, "xl/embeddings/Microsoft_Word_Document.docx"),
+            Part::File
+        );
+        assert_eq!(classify_by_folder(Ooxml, "xl/hidden.csv"), Part::File);
+        assert_eq!(classify_by_folder(Odf, "content.xml"), Part::Text);
+        assert_eq!(classify_by_folder(Odf, "Object 1/content.xml"), Part::Text);
+        assert_eq!(classify_by_folder(Odf, "settings.xml"), Part::Skip);
+        assert_eq!(classify_by_folder(Odf, "mimetype"), Part::Skip);
+        assert_eq!(classify_by_folder(Ooxml, "secret.xml"), Part::File);
+        assert_eq!(classify_by_folder(Odf, "secret.xml"), Part::File);
+    }
+
+    #[test]
+    fn content_types_decide_before_folders() {
+        let types = ContentTypes::parse(
+            br#"<Types><Default Extension="xml" ContentType="application/xml"/>
+            <Override PartName="/word/main.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>
+            <Override PartName="/xl/drawings/drawing1.xml" ContentType="application/vnd.openxmlformats-officedocument.drawing+xml"/>
+            <Override PartName="/ppt/slideLayouts/slideLayout1.xml" ContentType="application/vnd.openxmlformats-officedocument.presentationml.slideLayout+xml"/>
+            <Override PartName="/customXml/itemProps1.xml" ContentType="application/vnd.openxmlformats-officedocument.customXmlProperties+xml"/>
+            </Types>"#,
+        );
+        let ooxml = |name: &str| classify(Package::Ooxml, &types, name);
+        assert_eq!(ooxml("word/main.xml"), Part::Text);
+        assert_eq!(ooxml("xl/drawings/drawing1.xml"), Part::Text);
+        assert_eq!(ooxml("ppt/slideLayouts/slideLayout1.xml"), Part::Text);
+        assert_eq!(ooxml("customXml/item1.xml"), Part::Text);
+        assert_eq!(ooxml("customXml/itemProps1.xml"), Part::Skip);
+        // A generic type: the folder decides, as before.
+        assert_eq!(ooxml("word/styles.xml"), Part::Skip);
+        assert_eq!(ooxml("[Content_Types].xml"), Part::Skip);
     }
 }
