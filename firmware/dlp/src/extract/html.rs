@@ -11,25 +11,52 @@
 //! `<noscript>` content is shown: mail clients run no scripts. Comments are not shown by a
 //! browser, but Outlook shows what its conditional comments (`<!--[if mso]>…<![endif]-->`)
 //! hold and anyone can read the source: the text of comments is read as HTML too and comes
-//! after the text shown, on lines of its own.
+//! after the text shown, on lines of its own. So do the attributes a reader shows (`alt`,
+//! `title`, form values and placeholders: `attributes`). `data:` URLs in attributes are
+//! decoded and read as files of their own.
 
+mod attributes;
+
+pub use self::attributes::DataUrl;
+use self::attributes::{SHOWN, attributes, data_url};
 use super::text::decode_all;
-use super::{Walk, push_text};
+use super::{FileRef, Walk, push_text};
 use crate::content::Location;
 
-/// Extracts an HTML file: the charset declared by the part, else by `<meta>`, else sniffed.
+/// The most `data:` URLs read from one document.
+const MAX_DATA_URLS: usize = 32;
+
+/// Extracts an HTML file: the charset declared by the part, else by `<meta>`, else sniffed;
+/// then the `data:` URLs of its first reading, as files one level deeper.
 pub(crate) fn extract(
     walk: &mut Walk<'_, '_>,
     location: &Location,
     bytes: &[u8],
     declared: Option<&str>,
+    depth: usize,
 ) {
     let meta = meta_charset(bytes);
     let declared = declared.or(meta.as_deref());
+    let mut urls = None;
     for reading in decode_all(bytes, declared) {
-        if !push_text(walk, location, to_text(&reading)) {
+        let (text, found) = to_text_and_data_urls(&reading);
+        urls.get_or_insert(found);
+        if !push_text(walk, location, text) {
             return;
         }
+    }
+    for (i, url) in urls.unwrap_or_default().iter().enumerate() {
+        let at = location.child(format!("data: URL {} ({})", i + 1, url.media_type));
+        if !walk.out.enter_part(&at) || !walk.out.may_descend(&at, depth + 1) {
+            return;
+        }
+        let file = FileRef {
+            name: None,
+            content_type: Some(&url.media_type),
+            charset: url.charset.as_deref(),
+            bytes: &url.bytes,
+        };
+        walk.file(&at, &file, depth + 1);
     }
 }
 
@@ -106,26 +133,57 @@ const BLOCK: [&str; 33] = [
 /// Elements that end a table cell.
 const CELL: [&str; 2] = ["td", "th"];
 
-/// The text a reader sees in `html`, then the text of its comments. See the module
-/// documentation.
+/// The text a reader sees in `html`, then the attributes it shows, then the text of its
+/// comments. See the module documentation.
 pub(crate) fn to_text(html: &str) -> String {
-    let mut comments = String::new();
-    let mut text = render(html, Some(&mut comments));
-    if !comments.trim().is_empty() {
-        let hidden = render(&comments, None);
-        if !hidden.trim().is_empty() {
+    to_text_and_data_urls(html).0
+}
+
+/// [`to_text`], and the `data:` URLs of `html` decoded.
+pub(crate) fn to_text_and_data_urls(html: &str) -> (String, Vec<DataUrl>) {
+    let mut found = Found {
+        comments: Some(String::new()),
+        ..Found::default()
+    };
+    let mut text = render(html, &mut found);
+    let comments = found.comments.take().unwrap_or_default();
+    let mut later = Found::default();
+    let hidden = if comments.trim().is_empty() {
+        String::new()
+    } else {
+        render(&comments, &mut later)
+    };
+    for more in [found.shown.as_str(), hidden.as_str(), later.shown.as_str()] {
+        if !more.trim().is_empty() {
             if !text.is_empty() {
                 text.push('\n');
             }
-            text.push_str(&hidden);
+            text.push_str(more.trim_end());
         }
     }
-    text
+    let urls = found
+        .data_urls
+        .iter()
+        .chain(&later.data_urls)
+        .filter_map(|url| data_url(url))
+        .take(MAX_DATA_URLS)
+        .collect();
+    (text, urls)
 }
 
-/// The text shown of `html`; the content of its comments is appended to `comments` (when
-/// given) for a second rendering.
-fn render(html: &str, mut comments: Option<&mut String>) -> String {
+/// What a rendering finds besides the text shown.
+#[derive(Default)]
+struct Found {
+    /// The content of comments, for a second rendering (`None`: not kept).
+    comments: Option<String>,
+    /// The values of attributes a reader shows, one per line.
+    shown: String,
+    /// Attribute values that are `data:` URLs, still encoded.
+    data_urls: Vec<String>,
+}
+
+/// The text shown of `html`; comments, shown attributes and `data:` URLs go to `found`.
+fn render(html: &str, found: &mut Found) -> String {
     let mut out = Text::with_capacity(html.len().min(1 << 20));
     let mut rest = html;
     while !rest.is_empty() {
@@ -146,7 +204,7 @@ fn render(html: &str, mut comments: Option<&mut String>) -> String {
         let after = rest.get(1..).unwrap_or_default();
         if let Some(comment) = after.strip_prefix("!--") {
             let end = comment.find("-->");
-            if let Some(kept) = comments.as_deref_mut() {
+            if let Some(kept) = found.comments.as_mut() {
                 let inner = comment
                     .get(..end.unwrap_or(comment.len()))
                     .unwrap_or_default();
@@ -184,6 +242,21 @@ fn render(html: &str, mut comments: Option<&mut String>) -> String {
             continue;
         }
         let end = tag_end(after);
+        if starts_tag && !closing {
+            for (key, value) in attributes(after.get(..end).unwrap_or_default()) {
+                if value
+                    .get(..5)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("data:"))
+                {
+                    if found.data_urls.len() < MAX_DATA_URLS {
+                        found.data_urls.push(value);
+                    }
+                } else if SHOWN.contains(&key.as_str()) && !value.trim().is_empty() {
+                    found.shown.push_str(value.trim());
+                    found.shown.push('\n');
+                }
+            }
+        }
         let name: String = name_start
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric())
@@ -404,6 +477,27 @@ mod tests {
     }
 
     #[test]
+    fn shown_attributes_and_data_urls_are_read() {
+        let html = "<p>ご確認ください</p>\
+                    <img src=\"cid:x\" alt=\"個人番号 1111\">\
+                    <input type=text value='2222' placeholder=\"例 3333\">\
+                    <span title=\"4444\" style=\"display:none\">5555</span>\
+                    <a href=\"data:text/csv;base64,5rCP5ZCNLDEyMzQ1Njc4OTAxOA==\">名簿</a>\
+                    <!--[if mso]><img alt=\"6666\"><![endif]-->";
+        let (text, urls) = to_text_and_data_urls(html);
+        for shown in ["個人番号 1111", "2222", "例 3333", "4444", "5555", "6666"] {
+            assert!(text.contains(shown), "{shown}: {text}");
+        }
+        // The shown text comes first, as a reader sees it.
+        assert!(text.starts_with("ご確認ください"), "{text}");
+        assert_eq!(urls.len(), 1);
+        assert_eq!(urls[0].media_type, "text/csv");
+        assert_eq!(String::from_utf8_lossy(&urls[0].bytes), "氏名,123456789018");
+        // Attribute values never make the text longer than the source.
+        assert!(text.len() <= html.len());
+    }
+
+    #[test]
     fn tables_become_tabs_and_lines() {
         let html = "<table><tr><th>氏名</th><th>番号</th></tr>\n\
                     <tr><td>山田</td><td>1234\n        5678 9018</td></tr></table>";
@@ -435,7 +529,7 @@ mod tests {
         let limits = crate::content::Limits::default();
         let mut out = crate::content::Collector::new(&limits);
         let mut walk = Walk::new(&mut out);
-        extract(&mut walk, &Location::root(), &bytes, None);
+        extract(&mut walk, &Location::root(), &bytes, None, 1);
         let texts: Vec<String> = out.finish().segments.into_iter().map(|s| s.text).collect();
         assert_eq!(texts.first().map(String::as_str), Some("個人番号 １２３４"));
     }

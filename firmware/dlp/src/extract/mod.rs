@@ -44,6 +44,7 @@ mod text;
 mod unsupported;
 mod xml;
 
+pub use self::html::DataUrl;
 use crate::content::{Collector, Location, ProblemKind};
 
 /// A file to look into: an attachment, an archive entry, or a file given to `mamori dlp scan`.
@@ -83,6 +84,12 @@ pub fn shown_forms(text: &str) -> Vec<String> {
 /// references decoded, block elements on lines of their own, scripts and styles dropped.
 pub fn html_to_text(html: &str) -> String {
     html::to_text(html)
+}
+
+/// [`html_to_text`], and the `data:` URLs of the HTML decoded, whose content a reader gets
+/// at without any network.
+pub fn html_to_text_and_data_urls(html: &str) -> (String, Vec<DataUrl>) {
+    html::to_text_and_data_urls(html)
 }
 
 /// The walk of one file (and everything inside it): the collector, and what was already
@@ -144,7 +151,7 @@ impl<'c, 'l> Walk<'c, 'l> {
             Kind::Pdf => pdf::extract(self, location, file.bytes, depth),
             Kind::Ole => legacy::extract(self, location, file.bytes),
             Kind::Compressed(codec) => compressed::extract(self, location, file, codec, depth),
-            Kind::Html => html::extract(self, location, file.bytes, file.charset),
+            Kind::Html => html::extract(self, location, file.bytes, file.charset, depth),
             Kind::Rtf => rtf::extract(self, location, file.bytes),
             Kind::Xml => xml::extract(self, location, file.bytes, file.charset),
             Kind::Text => text::extract(self, location, file.bytes, file.charset),

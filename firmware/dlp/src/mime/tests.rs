@@ -982,3 +982,33 @@ proptest! {
         let _ = walk(&raw);
     }
 }
+
+#[test]
+fn data_urls_in_an_html_body_are_read_as_files() {
+    let csv = b64("氏名,個人番号\n山田,123456789018\n".as_bytes());
+    let raw = format!(
+        "Subject: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+         <p>see the link</p><a href=\"data:text/csv;base64,{csv}\">list</a>\
+         <img alt=\"alt 987654321\" src=\"data:image/png;base64,iVBORw0KGgo=\">\r\n"
+    );
+    let ex = walk(raw.as_bytes());
+    assert!(anywhere(&ex, "alt 987654321"), "{}", dump(&ex));
+    assert!(
+        has(
+            &ex,
+            SegmentKind::Attachment,
+            "body 1 › data: URL 1 (text/csv)",
+            "123456789018"
+        ),
+        "{}",
+        dump(&ex)
+    );
+    // The truncated PNG is no image: it is reported, never skipped in silence.
+    assert!(
+        ex.problems
+            .iter()
+            .any(|p| p.location.to_string().contains("data: URL 2")),
+        "{:?}",
+        ex.problems
+    );
+}

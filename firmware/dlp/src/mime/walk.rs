@@ -628,9 +628,12 @@ impl<'a, 'l> Walker<'a, 'l> {
         if let Some(unflowed) = unflowed {
             readings.extend(charset::readings(&unflowed, label));
         }
+        let mut data_urls = None;
         for reading in words::without_raw_escapes(readings) {
             let text = if html {
-                extract::html_to_text(&reading)
+                let (text, urls) = extract::html_to_text_and_data_urls(&reading);
+                data_urls.get_or_insert(urls);
+                text
             } else {
                 for shown in extract::shown_forms(&reading) {
                     if !self.text(&at, SegmentKind::Body, shown) {
@@ -643,8 +646,28 @@ impl<'a, 'l> Walker<'a, 'l> {
                 return;
             }
         }
-        if !html {
+        if html {
+            self.data_urls(&data_urls.unwrap_or_default(), &at, depth.max(1) + 1);
+        } else {
             self.uuencoded(bytes, &at, depth.max(1) + 1);
+        }
+    }
+
+    /// The `data:` URLs of an HTML body at `at` (a link or an image that holds a file), as
+    /// attachments one level below it.
+    fn data_urls(&mut self, urls: &[extract::DataUrl], at: &Location, depth: usize) {
+        for (i, url) in urls.iter().enumerate() {
+            let loc = at.child(format!("data: URL {} ({})", i + 1, url.media_type));
+            if !self.out.enter_part(&loc) || !self.descend(&loc, depth) {
+                return;
+            }
+            let file = FileRef {
+                name: None,
+                content_type: Some(&url.media_type),
+                charset: url.charset.as_deref(),
+                bytes: &url.bytes,
+            };
+            self.extract(&loc, &file, depth);
         }
     }
 
