@@ -72,6 +72,8 @@ test_pkgs=(
     python3-reportlab # PDFs with Japanese text, form fields and comments
     python3-docx      # DOCX
     python3-openpyxl  # XLSX
+    python3-xlwt      # legacy XLS (BIFF8)
+    python3-olefile   # OLE2 compound files, to edit a legacy XLS's Workbook stream
     python3-venv      # a virtual environment for python-pptx, which Debian does not package
 )
 if [[ $mode == runtime ]]; then
@@ -186,19 +188,21 @@ if [[ $mode == full ]]; then
 fi
 
 # --- Python from PyPI (the DLP format corpus only) ----------------------------------------
-# python-pptx is not packaged for Debian 12: a virtual environment in target/ that also
-# sees Debian's reportlab, python-docx and openpyxl. Pinned; created once.
+# python-pptx and msoffcrypto-tool are not packaged for Debian 12: a virtual environment
+# in target/ that also sees Debian's reportlab, python-docx, openpyxl, xlwt and olefile.
+# Pinned; created once.
 if [[ $mode == full ]]; then
     venv=target/formats-venv
-    if "$venv/bin/python" -c 'import pptx, docx, openpyxl, reportlab' 2>/dev/null; then
-        log "python: $venv already has python-pptx"
+    imports='import pptx, msoffcrypto, docx, openpyxl, reportlab, xlwt, olefile'
+    if "$venv/bin/python" -c "$imports" 2>/dev/null; then
+        log "python: $venv already has python-pptx and msoffcrypto-tool"
     else
-        log "python: creating $venv with python-pptx"
+        log "python: creating $venv with python-pptx and msoffcrypto-tool"
         rm -rf "$venv"
         /usr/bin/python3 -m venv --system-site-packages "$venv"
-        "$venv/bin/pip" install --quiet --disable-pip-version-check python-pptx==1.0.2
-        "$venv/bin/python" -c 'import pptx, docx, openpyxl, reportlab' \
-            || die "python: $venv cannot import the corpus libraries"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check \
+            python-pptx==1.0.2 msoffcrypto-tool==5.4.2
+        "$venv/bin/python" -c "$imports" || die "python: $venv cannot import the corpus libraries"
     fi
 fi
 

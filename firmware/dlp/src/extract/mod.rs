@@ -149,7 +149,7 @@ impl<'c, 'l> Walk<'c, 'l> {
             Kind::Lzh => lzh::extract(self, location, file.bytes, depth),
             Kind::Rar => rar::extract(self, location, file.bytes, depth),
             Kind::Pdf => pdf::extract(self, location, file.bytes, depth),
-            Kind::Ole => legacy::extract(self, location, file.bytes),
+            Kind::Ole => legacy::extract(self, location, file.bytes, depth),
             Kind::Compressed(codec) => compressed::extract(self, location, file, codec, depth),
             Kind::Html => html::extract(self, location, file.bytes, file.charset, depth),
             Kind::Rtf => rtf::extract(self, location, file.bytes),

@@ -229,6 +229,10 @@ add pptx-master.pptx python-pptx "PPTX, the slide master"
 add pptx-layout.pptx python-pptx "PPTX, a slide layout"
 add pptx-table.pptx python-pptx "PPTX, a table"
 add pptx-chart.pptx python-pptx "PPTX, a chart's categories"
+add xls-string.xls xlwt "XLS (BIFF8), a string cell in the shared strings"
+add xls-number.xls xlwt "XLS (BIFF8), a number cell"
+add xls-filepass.xls make_office.py "XLS with a FILEPASS record (an encrypted workbook)" encrypted
+add docx-password.docx msoffcrypto-tool "DOCX with a password (an encrypted OOXML package)" encrypted
 
 {
     printf 'file\texpect\ttool\tdescription\n'

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Office documents for the format corpus, by python-docx, openpyxl and python-pptx, and
+"""Office documents for the format corpus, by python-docx, openpyxl, python-pptx and xlwt
+(legacy .xls), msoffcrypto-tool (a password-protected DOCX), and
 some with a part those libraries do not write added to their package the way Office
 writes it (a pivot cache, a text box in a drawing, custom XML, a renamed main part, an
 embedded workbook). Each edited package is opened again by its library, which must still
@@ -14,7 +15,11 @@ import sys
 import zipfile
 
 import docx
+import msoffcrypto
+import msoffcrypto.format.ooxml
+import olefile
 import openpyxl
+import xlwt
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.enum.chart import XL_CHART_TYPE
@@ -247,7 +252,56 @@ def build(number):
     data.add_series("件数", (1, 2))
     slide.shapes.add_chart(XL_CHART_TYPE.COLUMN_CLUSTERED, Inches(1), Inches(2), Inches(6), Inches(4), data)
     made["pptx-chart.pptx"] = saved(p)
+    # Legacy Excel (BIFF8) by xlwt: a string, a number; and a workbook whose Workbook stream
+    # carries a FILEPASS record (XOR obfuscation) where WRITEACCESS was, as an encrypted
+    # workbook does; and a DOCX encrypted with a password by msoffcrypto-tool.
+    def xls(value):
+        book = xlwt.Workbook(encoding="utf-8")
+        sheet = book.add_sheet("名簿")
+        sheet.write(0, 0, "氏名")
+        sheet.write(0, 1, "個人番号")
+        sheet.write(1, 0, "山田 太郎")
+        sheet.write(1, 1, value)
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+
+    made["xls-string.xls"] = xls(number)
+    made["xls-number.xls"] = xls(int(number))
+    made["xls-filepass.xls"] = filepass(xls(number))
+    plain_docx = made["docx-body.docx"]
+    encrypted = io.BytesIO()
+    office = msoffcrypto.format.ooxml.OOXMLFile(io.BytesIO(plain_docx))
+    office.encrypt("secret-2025", encrypted)
+    made["docx-password.docx"] = encrypted.getvalue()
     return made
+
+
+def filepass(data):
+    """`data` (an .xls) with its WRITEACCESS record replaced by FILEPASS (XOR
+    obfuscation: type 0, key, verifier) and a filler record, the stream's size kept."""
+    ole = olefile.OleFileIO(io.BytesIO(data), write_mode=False)
+    stream = bytearray(ole.openstream("Workbook").read())
+    ole.close()
+    pos = 0
+    while pos + 4 <= len(stream):
+        kind = int.from_bytes(stream[pos : pos + 2], "little")
+        size = int.from_bytes(stream[pos + 2 : pos + 4], "little")
+        if kind == 0x005C and size >= 6 + 4:
+            record = (0x002F).to_bytes(2, "little") + (6).to_bytes(2, "little") + bytes([0, 0, 0x34, 0x12, 0x78, 0x56])
+            filler = size - 6 - 4
+            record += (0x00EF).to_bytes(2, "little") + filler.to_bytes(2, "little") + bytes(filler)
+            stream[pos : pos + 4 + size] = record
+            break
+        pos += 4 + size
+    else:
+        raise SystemExit("make_office.py: no WRITEACCESS record in the xlwt workbook")
+    buffer = io.BytesIO(data)
+    ole = olefile.OleFileIO(buffer, write_mode=True)
+    ole.write_stream("Workbook", bytes(stream))
+    written = buffer.getvalue()
+    ole.close()
+    return written
 
 
 def check(made, number):
@@ -264,6 +318,14 @@ def check(made, number):
     d = docx.Document(io.BytesIO(made["docx-embedded-xlsx.docx"]))
     if not any("embeddings" in str(part.partname) for part in d.part.package.iter_parts()):
         failures.append("docx-embedded-xlsx.docx: python-docx does not see the embedding")
+    office = msoffcrypto.OfficeFile(io.BytesIO(made["docx-password.docx"]))
+    if not office.is_encrypted():
+        failures.append("docx-password.docx: msoffcrypto-tool does not see it encrypted")
+    for name in ["xls-string.xls", "xls-number.xls", "xls-filepass.xls"]:
+        ole = olefile.OleFileIO(io.BytesIO(made[name]))
+        if not ole.exists("Workbook"):
+            failures.append(f"{name}: olefile finds no Workbook stream")
+        ole.close()
     for name in [n for n in made if n.startswith("pptx-")]:
         p = Presentation(io.BytesIO(made[name]))
         texts = []

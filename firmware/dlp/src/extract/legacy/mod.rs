@@ -1,0 +1,431 @@
+//! Legacy Office files and everything else in an OLE2 compound file (`.doc`, `.xls`,
+//! `.ppt`, Outlook's `.msg`, a password-protected OOXML document), opened with `cfb` so
+//! that every stream is read whole, whatever sectors it is scattered over:
+//!
+//! * encryption is decided from the structure: an `EncryptedPackage` stream (an encrypted
+//!   OOXML document), Excel's `FILEPASS` record, Word's `fEncrypted` flag in the FIB,
+//!   PowerPoint's `EncryptedSummary` stream. An encrypted file is reported
+//!   [`ProblemKind::Encrypted`], never read as clean;
+//! * Excel workbooks are read record by record (`biff`): shared strings, cells, numbers in
+//!   full, formula results, sheet names, headers, comments;
+//! * an Outlook message's attachments (`__attach_version1.0_#…` storages) are extracted as
+//!   files under their names, its HTML body as HTML;
+//! * every other stream (Word's text, PowerPoint's text atoms, properties, a message's
+//!   subject and body) goes through a strings pass: runs of UTF-16LE text (Japanese
+//!   documents keep their text so), runs of printable ASCII, and Excel `NUMBER` records.
+//!
+//! A file with the OLE2 signature that `cfb` cannot open is unreadable; its strings are
+//! scanned all the same.
+
+mod biff;
+
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use super::{FileRef, Walk, push_text, short_name};
+use crate::content::{Location, ProblemKind};
+
+/// The OLE2 compound file signature.
+pub(crate) const OLE_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+
+/// The shortest run of characters kept.
+const MIN_RUN: usize = 4;
+
+/// The most streams read from one compound file.
+const MAX_STREAMS: usize = 4096;
+
+/// Word's FIB flag `fEncrypted` (the flags word at offset 0x0A).
+const WORD_ENCRYPTED: u16 = 0x0100;
+
+/// Extracts an OLE2 compound file at `location` (nesting depth `depth`).
+pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8], depth: usize) {
+    let cap = walk.text_cap();
+    let mut file = match cfb::CompoundFile::open(Cursor::new(bytes)) {
+        Ok(file) => file,
+        Err(error) => {
+            let detail =
+                format!("damaged OLE2 compound file ({error}); only its strings were scanned");
+            walk.out.problem(location, ProblemKind::Unreadable, detail);
+            push_text(walk, location, strings(bytes, cap));
+            return;
+        }
+    };
+    let streams: Vec<PathBuf> = file
+        .walk()
+        .filter(|entry| entry.is_stream())
+        .map(|entry| entry.path().to_path_buf())
+        .take(MAX_STREAMS)
+        .collect();
+    let root = |name: &str| {
+        streams
+            .iter()
+            .any(|path| path == &Path::new("/").join(name))
+    };
+    let mut read = |path: &Path| -> Vec<u8> {
+        let mut data = Vec::new();
+        if let Ok(stream) = file.open_stream(path) {
+            let limit = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+            let _ = stream.take(limit).read_to_end(&mut data);
+        }
+        data
+    };
+    let encrypted = |walk: &mut Walk<'_, '_>, what: &str| {
+        let detail = format!("password-protected {what}: its content cannot be inspected");
+        walk.out.problem(location, ProblemKind::Encrypted, detail);
+    };
+    if root("EncryptedPackage") || root("EncryptionInfo") {
+        return encrypted(walk, "Office document (an encrypted OOXML package)");
+    }
+    if root("EncryptedSummary") {
+        return encrypted(walk, "PowerPoint presentation");
+    }
+    if root("WordDocument") {
+        let fib = read(Path::new("/WordDocument"));
+        let flags = fib
+            .get(0x0A..0x0C)
+            .map_or(0, |f| u16::from_le_bytes([f[0], f[1]]));
+        if flags & WORD_ENCRYPTED != 0 {
+            return encrypted(walk, "Word document");
+        }
+    }
+    let mut text = String::new();
+    let mut found_any = false;
+    for path in &streams {
+        if text.len() > cap || walk.out.text_exhausted() {
+            break;
+        }
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let data = read(path);
+        if data.is_empty() {
+            continue;
+        }
+        if path == Path::new("/Workbook") {
+            let book = biff::read(&data, cap);
+            if book.encrypted {
+                return encrypted(walk, "Excel workbook (FILEPASS)");
+            }
+            found_any |= !book.text.trim().is_empty();
+            text.push_str(&book.text);
+            text.push('\n');
+            continue;
+        }
+        if let Some(file_name) = attachment_name(path, &streams, &mut read) {
+            // An Outlook attachment: a file of its own.
+            found_any = true;
+            let at = location.child(file_name.clone());
+            if walk.out.enter_part(&at) && walk.out.may_descend(&at, depth + 1) {
+                let file = FileRef {
+                    name: Some(&file_name),
+                    content_type: None,
+                    charset: None,
+                    bytes: &data,
+                };
+                walk.file(&at, &file, depth + 1);
+            }
+            continue;
+        }
+        if name == "__substg1.0_10130102" {
+            // An Outlook message's HTML body.
+            found_any = true;
+            let at = location.child("HTML body");
+            let file = FileRef {
+                name: Some("body.html"),
+                content_type: Some("text/html"),
+                charset: None,
+                bytes: &data,
+            };
+            walk.file(&at, &file, depth + 1);
+            continue;
+        }
+        let found = strings(&data, cap.saturating_sub(text.len()));
+        found_any |= !found.trim().is_empty();
+        text.push_str(&found);
+    }
+    if !found_any {
+        walk.out.problem(
+            location,
+            ProblemKind::Unreadable,
+            "legacy Office format not inspected (no text found)",
+        );
+        return;
+    }
+    push_text(walk, location, text);
+}
+
+/// If `path` is the data of an Outlook attachment (`…/__attach_version1.0_#N/
+/// __substg1.0_37010102`), the attachment's file name: its long name, else its short
+/// name, else its number.
+fn attachment_name(
+    path: &Path,
+    streams: &[PathBuf],
+    read: &mut impl FnMut(&Path) -> Vec<u8>,
+) -> Option<String> {
+    if path.file_name()? != "__substg1.0_37010102" {
+        return None;
+    }
+    let storage = path.parent()?;
+    let storage_name = storage.file_name()?.to_str()?;
+    if !storage_name.starts_with("__attach_version1.0_#") {
+        return None;
+    }
+    for property in ["__substg1.0_3707001F", "__substg1.0_3704001F"] {
+        let candidate = storage.join(property);
+        if streams.contains(&candidate) {
+            let units: Vec<u16> = read(&candidate)
+                .chunks_exact(2)
+                .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+                .take_while(|&unit| unit != 0)
+                .take(255)
+                .collect();
+            let name = String::from_utf16_lossy(&units);
+            if !name.trim().is_empty() {
+                return Some(short_name(&name));
+            }
+        }
+    }
+    Some(format!(
+        "attachment {}",
+        storage_name.trim_start_matches("__attach_version1.0_#")
+    ))
+}
+
+/// Is this UTF-16 code unit a character of Japanese or ASCII text?
+fn texty(unit: u16) -> bool {
+    matches!(unit,
+        0x20..=0x7E
+        | 0x3000..=0x30FF // CJK punctuation, kana
+        | 0x4E00..=0x9FFF // CJK ideographs
+        | 0xFF01..=0xFF9F // full-width forms, half-width kana
+        | 0x2010..=0x2015 // dashes
+    )
+}
+
+/// UTF-16LE runs, ASCII runs and Excel numbers, one per line, at most about `cap` bytes.
+pub(crate) fn strings(bytes: &[u8], cap: usize) -> String {
+    let mut out = String::new();
+    // UTF-16LE runs, at both alignments.
+    for start in 0..2 {
+        let mut run = String::new();
+        let mut count = 0usize;
+        for pair in bytes.get(start..).unwrap_or_default().chunks_exact(2) {
+            let unit = match pair {
+                [lo, hi] => u16::from_le_bytes([*lo, *hi]),
+                _ => 0,
+            };
+            if texty(unit)
+                && let Some(c) = char::from_u32(u32::from(unit))
+            {
+                run.push(c);
+                count += 1;
+                continue;
+            }
+            flush(&mut out, &mut run, &mut count, plausible_utf16);
+            if out.len() > cap {
+                return out;
+            }
+        }
+        flush(&mut out, &mut run, &mut count, plausible_utf16);
+    }
+    // 8-bit ASCII runs.
+    let mut run = String::new();
+    let mut count = 0usize;
+    for &b in bytes {
+        if (0x20..0x7F).contains(&b) {
+            run.push(char::from(b));
+            count += 1;
+            continue;
+        }
+        flush(&mut out, &mut run, &mut count, |_| true);
+        if out.len() > cap {
+            return out;
+        }
+    }
+    flush(&mut out, &mut run, &mut count, |_| true);
+    // Excel NUMBER records: type 0x0203, length 14, row, column, XF, IEEE double.
+    let mut from = 0;
+    while let Some(offset) = bytes
+        .get(from..)
+        .and_then(|rest| super::find(rest, &[0x03, 0x02, 0x0E, 0x00]))
+    {
+        let at = from + offset;
+        from = at + 1;
+        let Some(raw) = bytes.get(at + 10..at + 18) else {
+            break;
+        };
+        let Ok(raw) = <[u8; 8]>::try_from(raw) else {
+            break;
+        };
+        let value = f64::from_le_bytes(raw);
+        if value.is_finite() && value.fract() == 0.0 && value.abs() >= 1000.0 && value.abs() < 1e20
+        {
+            out.push_str(&format!("{value:.0}\n"));
+            if out.len() > cap {
+                return out;
+            }
+        }
+    }
+    out
+}
+
+/// Is a run of UTF-16LE code units real text rather than 8-bit text read two bytes at a
+/// time (every unit two printable ASCII bytes) or UTF-16 read one byte off (every unit
+/// ending in a NUL)? Half the units looking like either is taken for an artefact.
+fn plausible_utf16(run: &str) -> bool {
+    let printable = |b: u32| (0x20..0x7F).contains(&b);
+    let mut units = 0usize;
+    let mut artefacts = 0usize;
+    for c in run.chars() {
+        let unit = u32::from(c);
+        units += 1;
+        let (hi, lo) = (unit >> 8, unit & 0xFF);
+        if hi != 0 && ((printable(hi) && printable(lo)) || lo == 0) {
+            artefacts += 1;
+        }
+    }
+    artefacts * 2 < units
+}
+
+/// Ends a run: keeps it (on a line of its own) if long enough and `keep` agrees.
+fn flush(out: &mut String, run: &mut String, count: &mut usize, keep: impl Fn(&str) -> bool) {
+    if *count >= MIN_RUN && keep(run) {
+        out.push_str(run);
+        out.push('\n');
+    }
+    run.clear();
+    *count = 0;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::content::{Collector, Limits};
+
+    /// A compound file of `streams` (path, data), written by `cfb`.
+    fn compound(streams: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut file = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+        for (path, data) in streams {
+            if let Some(parent) = Path::new(path).parent()
+                && parent != Path::new("/")
+                && !file.exists(parent)
+            {
+                file.create_storage_all(parent).unwrap();
+            }
+            let mut stream = file.create_stream(path).unwrap();
+            stream.write_all(data).unwrap();
+        }
+        file.flush().unwrap();
+        file.into_inner().into_inner()
+    }
+
+    fn run(bytes: &[u8]) -> crate::content::Extraction {
+        let limits = Limits::default();
+        let mut out = Collector::new(&limits);
+        let mut walk = Walk::new(&mut out);
+        extract(&mut walk, &Location::root().child("a"), bytes, 1);
+        out.finish()
+    }
+
+    fn utf16(text: &str) -> Vec<u8> {
+        text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    fn record(kind: u16, data: &[u8]) -> Vec<u8> {
+        let mut out = kind.to_le_bytes().to_vec();
+        out.extend(u16::try_from(data.len()).unwrap().to_le_bytes());
+        out.extend(data);
+        out
+    }
+
+    #[test]
+    fn word_text_and_excel_numbers_are_found_in_streams() {
+        let mut word = vec![0u8; 0x20];
+        word.extend(utf16("個人番号：１２３４ ５６７８ ９０１８"));
+        // Spread over many sectors: the stream is read whole all the same.
+        word.extend(vec![0u8; 20_000]);
+        word.extend(b"\x00\x00plain ascii 0312345678\x00");
+        let mut number = 0u16.to_le_bytes().to_vec();
+        number.extend([0, 0, 15, 0]);
+        number.extend(123_456_789_018f64.to_bits().to_le_bytes());
+        let book = record(0x0203, &number);
+        let result = run(&compound(&[("/WordDocument", &word), ("/Workbook", &book)]));
+        assert!(result.problems.is_empty(), "{:?}", result.problems);
+        let text = &result.segments[0].text;
+        assert!(
+            text.contains("個人番号：１２３４ ５６７８ ９０１８"),
+            "{text}"
+        );
+        assert!(text.contains("123456789018"), "{text}");
+        assert!(text.contains("plain ascii 0312345678"), "{text}");
+    }
+
+    #[test]
+    fn encryption_is_read_from_the_structure() {
+        let encrypted = |streams: &[(&str, &[u8])]| {
+            let result = run(&compound(streams));
+            result.problems.first().map(|p| p.kind) == Some(ProblemKind::Encrypted)
+                && result.segments.is_empty()
+        };
+        assert!(encrypted(&[
+            ("/EncryptionInfo", b"x"),
+            ("/EncryptedPackage", b"y")
+        ]));
+        // An RC4-encrypted workbook: BOF, then FILEPASS; its sheet names stay readable.
+        let mut book = record(0x0809, &[0; 16]);
+        book.extend(record(0x002F, &[1, 0, 1, 0, 1, 0]));
+        book.extend(record(0x0085, b"\0\0\0\0\0\0\x05\0Sheet"));
+        assert!(encrypted(&[("/Workbook", &book)]));
+        let mut fib = vec![0u8; 0x20];
+        fib[0x0B] = 0x01; // fEncrypted
+        fib.extend(utf16("some visible text in the header"));
+        assert!(encrypted(&[("/WordDocument", &fib)]));
+        assert!(encrypted(&[
+            ("/PowerPoint Document", b"x"),
+            ("/EncryptedSummary", b"y")
+        ]));
+        // The word "EncryptedPackage" in a document's text is not encryption.
+        let text = utf16("the EncryptedPackage stream holds 123456789018");
+        let result = run(&compound(&[(
+            "/WordDocument",
+            &[vec![0u8; 0x20], text].concat(),
+        )]));
+        assert!(result.problems.is_empty(), "{:?}", result.problems);
+    }
+
+    #[test]
+    fn outlook_attachments_are_files_and_damage_is_unreadable() {
+        let csv = "氏名,個人番号\n山田,123456789018\n".as_bytes();
+        let msg = compound(&[
+            ("/__substg1.0_0037001F", &utf16("件名 subject")),
+            (
+                "/__attach_version1.0_#00000000/__substg1.0_3707001F",
+                &utf16("名簿.csv"),
+            ),
+            ("/__attach_version1.0_#00000000/__substg1.0_37010102", csv),
+        ]);
+        let result = run(&msg);
+        assert!(result.problems.is_empty(), "{:?}", result.problems);
+        let csv_segment = result
+            .segments
+            .iter()
+            .find(|s| s.location.to_string() == "a › 名簿.csv")
+            .expect("the attachment");
+        assert!(csv_segment.text.contains("123456789018"));
+        // The OLE2 signature on a damaged file: unreadable, its strings still scanned.
+        let mut broken = OLE_MAGIC.to_vec();
+        broken.extend(vec![0u8; 600]);
+        broken.extend(utf16("番号 123456789018"));
+        let result = run(&broken);
+        assert_eq!(result.problems[0].kind, ProblemKind::Unreadable);
+        assert!(
+            result
+                .segments
+                .iter()
+                .any(|s| s.text.contains("123456789018"))
+        );
+    }
+}
