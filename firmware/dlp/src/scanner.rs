@@ -618,6 +618,7 @@ mod tests {
             kind: crate::RuleKind::Regex,
             pattern: r"EMP-\d{3}".to_owned(),
             confidence: Confidence::High,
+            spaced: None,
         }];
         Scanner::new(&config).unwrap()
     }

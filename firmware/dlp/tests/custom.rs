@@ -13,6 +13,7 @@ fn rule(name: &str, kind: RuleKind, pattern: &str) -> CustomRule {
         kind,
         pattern: pattern.to_owned(),
         confidence: Confidence::Medium,
+        spaced: None,
     }
 }
 

@@ -125,6 +125,7 @@ pub fn custom_rules(count: usize) -> Vec<CustomRule> {
         kind,
         pattern,
         confidence: Confidence::Medium,
+        spaced: None,
     };
     let mut rules = Vec::with_capacity(count + 2);
     for i in 0.. {

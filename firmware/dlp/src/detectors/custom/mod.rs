@@ -63,6 +63,12 @@ pub struct CustomRule {
     /// The confidence of this rule's findings.
     #[serde(default)]
     pub confidence: Confidence,
+    /// For a keyword: whether it also matches with spaces (half- or full-width), tabs and
+    /// line breaks between its characters (`社　外　秘`, `社外` + line break + `秘`), as
+    /// people write around a keyword. Unset: yes for a keyword written in Japanese, no
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spaced: Option<bool>,
 }
 
 /// How a rule's pattern is read.
@@ -207,6 +213,47 @@ fn has_non_ascii_case(s: &str) -> bool {
         .any(|c| !c.is_ascii() && (c.is_lowercase() || c.is_uppercase()))
 }
 
+/// Is `word` written in Japanese (kana or kanji)?
+fn is_japanese(word: &str) -> bool {
+    word.chars().any(|c| {
+        matches!(c, '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}')
+    })
+}
+
+/// The most white space characters a spaced keyword allows between two of its characters.
+const MAX_GAP: usize = 8;
+
+/// The white space that may stand between a spaced keyword's characters, once the text is
+/// normalised (NFKC makes full-width and no-break spaces plain ones).
+const GAP_CHARACTERS: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// A spaced keyword as a regular expression: its characters with up to [`MAX_GAP`] of
+/// [`GAP_CHARACTERS`] between each two (those and no others, so that its literals are
+/// exactly the ways a match can start).
+fn spaced_regex(word: &str) -> String {
+    let gap = format!("[ \\t\\r\\n]{{0,{MAX_GAP}}}");
+    let parts: Vec<String> = word
+        .chars()
+        .map(|c| regex::escape(&c.to_string()))
+        .collect();
+    format!("(?i){}", parts.join(&gap))
+}
+
+/// The literals that start a spaced occurrence of `word` (one with at least one gap): each
+/// proper prefix of it followed by a white space character.
+fn spaced_starts(word: &str) -> Vec<String> {
+    let mut starts = Vec::new();
+    let mut prefix = String::new();
+    let count = word.chars().count();
+    for c in word.chars().take(count.saturating_sub(1)) {
+        prefix.push(c);
+        for gap in GAP_CHARACTERS {
+            starts.push(format!("{prefix}{gap}"));
+        }
+    }
+    starts
+}
+
 /// Gathers the literals of the automaton, each distinct (ignoring ASCII case) once, with
 /// its uses.
 #[derive(Default)]
@@ -286,6 +333,29 @@ impl Dictionary {
                     let word = normalize_str(rule.pattern.trim());
                     if word.is_empty() {
                         return Err(reject(RuleError::Empty));
+                    }
+                    let spaced = rule.spaced.unwrap_or_else(|| is_japanese(&word));
+                    if spaced && word.chars().count() > 1 && !has_non_ascii_case(&word) {
+                        // A prefixed expression like any other: every match starts with the
+                        // whole keyword or with a proper prefix of it and white space, so
+                        // those are its literals, and its matches are `find_iter`'s.
+                        let source = spaced_regex(&word);
+                        let compiled =
+                            pattern::compile(&source, regex_size_limit).map_err(reject)?;
+                        for start in std::iter::once(word.clone()).chain(spaced_starts(&word)) {
+                            literals.add(
+                                start.as_bytes(),
+                                LiteralUse::Prefix {
+                                    expression: prefixed.len(),
+                                },
+                            );
+                        }
+                        prefixed.push(Expression {
+                            rule: index,
+                            regex: compiled.regex,
+                        });
+                        sources.push(compiled.source);
+                        continue;
                     }
                     if has_non_ascii_case(&word) {
                         format!("(?i){}", regex::escape(&word))
@@ -636,6 +706,7 @@ mod tests {
             kind,
             pattern: pattern.to_owned(),
             confidence: Confidence::Medium,
+            spaced: None,
         }
     }
 
@@ -664,6 +735,56 @@ mod tests {
                 (0, "confidential".into()),
                 (1, "社外秘".into())
             ]
+        );
+    }
+
+    #[test]
+    fn japanese_keywords_match_across_spaces_and_line_breaks() {
+        let rules = [rule(RuleKind::Keyword, "社外秘")];
+        for written in [
+            "社外秘",
+            "社　外　秘",
+            "社外　秘",
+            "社\n外秘",
+            "社\r\n  外\t秘",
+            "ｼｬｶﾞｲﾋ 社 外 秘",
+        ] {
+            let text = normalize_str(&format!("これは{written}です"));
+            let dictionary = Dictionary::compile(&rules, DEFAULT_REGEX_SIZE_LIMIT).unwrap();
+            let found = dictionary.find(&text, 100);
+            assert_eq!(found.len(), 1, "{written:?}: {found:?}");
+        }
+        // Not across other characters, nor across more white space than a line break and
+        // its indentation.
+        let dictionary = Dictionary::compile(&rules, DEFAULT_REGEX_SIZE_LIMIT).unwrap();
+        for not in ["社の外秘", "社外の秘", "社          外秘"] {
+            assert!(
+                dictionary.find(&normalize_str(not), 100).is_empty(),
+                "{not:?}"
+            );
+        }
+        // Exact and spaced occurrences, one match each.
+        let text = normalize_str("社外秘と社 外 秘と社外秘");
+        assert_eq!(dictionary.find(&text, 100).len(), 3);
+        // Half-width katakana and other width variants match through normalisation.
+        let rules = [rule(RuleKind::Keyword, "ﾏｲﾅﾝﾊﾞｰ")];
+        assert_eq!(
+            matched(&rules, "マイナ ンバー"),
+            vec![(0, "マイナ ンバー".into())]
+        );
+    }
+
+    #[test]
+    fn spacing_is_an_option_per_rule() {
+        let mut exact = rule(RuleKind::Keyword, "社外秘");
+        exact.spaced = Some(false);
+        assert!(matched(&[exact], "社 外 秘").is_empty());
+        let mut latin = rule(RuleKind::Keyword, "secret");
+        assert!(matched(std::slice::from_ref(&latin), "s e c r e t").is_empty());
+        latin.spaced = Some(true);
+        assert_eq!(
+            matched(&[latin], "S e c r e t"),
+            vec![(0, "S e c r e t".into())]
         );
     }
 
@@ -768,15 +889,17 @@ mod tests {
     }
 
     /// What `find` must give for `rules`: each ASCII-caseless keyword's occurrences
-    /// (overlapping), each other rule's `find_iter` matches of its pattern; the first
-    /// `per_rule` of each.
+    /// (overlapping), each other rule's (spaced keywords' too) `find_iter` matches of its
+    /// pattern; the first `per_rule` of each.
     fn reference(rules: &[CustomRule], text: &str, per_rule: usize) -> Vec<(usize, Range<usize>)> {
         let dictionary = Dictionary::compile(rules, DEFAULT_REGEX_SIZE_LIMIT).unwrap();
         let mut all = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
             let word = normalize_str(rule.pattern.trim());
+            let spaced =
+                rule.spaced.unwrap_or_else(|| is_japanese(&word)) && word.chars().count() > 1;
             let spans: Vec<Range<usize>> =
-                if rule.kind == RuleKind::Keyword && !has_non_ascii_case(&word) {
+                if rule.kind == RuleKind::Keyword && !has_non_ascii_case(&word) && !spaced {
                     (0..text.len())
                         .filter(|&i| {
                             text.as_bytes()
