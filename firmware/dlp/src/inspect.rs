@@ -37,6 +37,17 @@ pub struct LocatedFinding {
     pub masked: String,
 }
 
+impl LocatedFinding {
+    /// The detector as people read it: `my_number`, or `custom:` and the rule's name
+    /// (`custom:社外秘`, as policy rules name it), not the rule's place in the list.
+    pub fn detector_name(&self) -> String {
+        match self.detector {
+            DetectorKind::Custom { .. } => format!("custom:{}", self.masked),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// The most findings a [`Report`] lists; the rest are only counted in its totals, so that
 /// an audit record, a spool header or a quarantine entry stays small whatever a mail holds.
 pub const MAX_REPORTED_FINDINGS: usize = 100;
@@ -388,5 +399,25 @@ mod tests {
         let (bytes, _, _) = encoding_rs::EUC_JP.encode("番号 123456789018 です");
         let report = inspector().inspect_file(Some("a.txt"), &bytes);
         assert_eq!(report.findings.len(), 1, "{report:?}");
+    }
+
+    #[test]
+    fn custom_findings_name_their_rule() {
+        let finding = |detector, masked: &str| LocatedFinding {
+            location: Location::root(),
+            segment: SegmentKind::Body,
+            detector,
+            confidence: Confidence::Medium,
+            line: 1,
+            masked: masked.to_string(),
+        };
+        assert_eq!(
+            finding(DetectorKind::Custom { rule: 3 }, "社外秘").detector_name(),
+            "custom:社外秘"
+        );
+        assert_eq!(
+            finding(DetectorKind::MyNumber, "1234******18").detector_name(),
+            "my_number"
+        );
     }
 }

@@ -93,6 +93,11 @@ pub enum Scope {
 pub struct RuleConfig {
     /// The name shown in verdicts, logs and notifications.
     pub name: String,
+    /// The rule's name for English readers (ASCII), shown in the English line of a
+    /// `reject` reply when `name` is not ASCII. Without it, that line names no rule: a
+    /// Japanese name as `\u{793e}…` escapes helps no one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
     /// Detectors counted: `my_number`, `corporate_number`, `credit_card`, `phone`,
     /// `email_list`, `custom` (any dictionary rule) or `custom:<rule name>`. Empty with no
     /// `problems` means every detector.
@@ -243,6 +248,7 @@ pub fn default_rules(allow_encrypted: &[String]) -> Vec<RuleConfig> {
                 scope,
                 action| RuleConfig {
         name: name.to_string(),
+        name_en: None,
         detectors: detectors.iter().map(|d| d.to_string()).collect(),
         problems: problems.to_vec(),
         min_confidence,
@@ -594,6 +600,13 @@ impl Policy {
                         "message_en must be ASCII (it is sent to every client)".into(),
                     ));
                 }
+                if config.name_en.as_deref().is_some_and(|t| {
+                    !t.is_ascii() || t.trim().is_empty() || t.contains(['\r', '\n'])
+                }) {
+                    return Err(fail(
+                        "name_en must be one line of ASCII (it is sent to every client)".into(),
+                    ));
+                }
                 let selectors = config
                     .detectors
                     .iter()
@@ -672,9 +685,11 @@ impl Policy {
                         )
                     }));
                     decision.message_en = Some(rule.config.message_en.clone().unwrap_or_else(|| {
+                        let name = english_name(&rule.config)
+                            .map(|name| format!(" (rule \"{name}\")"))
+                            .unwrap_or_default();
                         format!(
-                            "Message refused: it carries data that this office's policy does not allow to be sent (rule \"{}\"). Please contact your administrator.",
-                            rule.config.name.escape_default()
+                            "Message refused: it carries data that this office's policy does not allow to be sent{name}. Please contact your administrator."
                         )
                     }));
                 }
@@ -683,6 +698,15 @@ impl Policy {
         }
         decision
     }
+}
+
+/// The rule's name as an English reader can read it: its name if ASCII, else its `name_en`,
+/// else none.
+fn english_name(config: &RuleConfig) -> Option<&str> {
+    if config.name.is_ascii() && !config.name.trim().is_empty() {
+        return Some(&config.name);
+    }
+    config.name_en.as_deref()
 }
 
 /// Why a rule applied: the reason in words, and what kind of notice its sender gets.
@@ -779,16 +803,17 @@ impl Rule {
             .filter(|f| selected(f.detector, f.confidence))
             .collect();
         // "2 × my_number (1234******18 at body 1 line 3; …)", at most three examples each.
-        let mut by_detector: BTreeMap<DetectorKind, Vec<String>> = BTreeMap::new();
+        let mut by_detector: BTreeMap<DetectorKind, (String, Vec<String>)> = BTreeMap::new();
         for f in &counted {
             by_detector
                 .entry(f.detector)
-                .or_default()
+                .or_insert_with(|| (f.detector_name(), Vec::new()))
+                .1
                 .push(format!("{} at {} line {}", f.masked, f.location, f.line));
         }
         let parts: Vec<String> = by_detector
             .into_iter()
-            .map(|(detector, places)| {
+            .map(|(detector, (name, places))| {
                 let shown: Vec<&str> = places.iter().take(3).map(String::as_str).collect();
                 let all = report.count_findings(|d, conf| d == detector && selected(d, conf));
                 let more = all.saturating_sub(shown.len());
@@ -797,7 +822,7 @@ impl Rule {
                 } else {
                     String::new()
                 };
-                format!("{all} × {detector} ({}{tail})", shown.join("; "))
+                format!("{all} × {name} ({}{tail})", shown.join("; "))
             })
             .collect();
         Some(Applied {
@@ -1045,6 +1070,31 @@ mod tests {
         assert!(d.message_ja.as_deref().unwrap().contains("送信できません"));
         assert!(d.message_en.as_deref().unwrap().is_ascii());
         assert!(d.explain()[0].contains("archive_bomb at attachment 2"));
+    }
+
+    #[test]
+    fn the_english_reply_line_names_a_japanese_rule_only_by_its_english_name() {
+        let r = report(vec![], vec![ProblemKind::ArchiveBomb]);
+        let to = ["x@example.com"];
+        let japanese =
+            rules("[[rules]]\nname = '圧縮爆弾'\nproblems = ['archive_bomb']\naction = 'reject'");
+        let d = decide(&japanese, &r, &to);
+        let en = d.message_en.unwrap();
+        assert!(!en.contains("rule"), "{en}");
+        assert!(!en.contains("\\u"), "{en}");
+        assert!(d.message_ja.unwrap().contains("規則「圧縮爆弾」"));
+        let named = rules(
+            "[[rules]]\nname = '圧縮爆弾'\nname_en = 'archive bomb'\nproblems = ['archive_bomb']\naction = 'reject'",
+        );
+        let en = decide(&named, &r, &to).message_en.unwrap();
+        assert!(en.contains("(rule \"archive bomb\")"), "{en}");
+        let mut bad = named.clone();
+        bad[0].name_en = Some("圧縮".into());
+        let err = Policy::new(&bad, &ScanConfig::default()).unwrap_err();
+        assert!(
+            err.reason.contains("name_en must be one line of ASCII"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -206,7 +206,11 @@ pub fn print_findings(findings: &[LocatedFinding], problems: &[Problem]) {
     for f in findings {
         println!(
             "finding: {} [{}] {} line {}: {}",
-            f.detector, f.confidence, f.location, f.line, f.masked
+            f.detector_name(),
+            f.confidence,
+            f.location,
+            f.line,
+            f.masked
         );
     }
     for p in problems {

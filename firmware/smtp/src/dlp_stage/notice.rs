@@ -64,7 +64,11 @@ pub fn render(facts: &NoticeFacts<'_>, to: &[String], hostname: &str) -> std::io
         for f in facts.report.findings.iter().take(50) {
             body.push_str(&format!(
                 "  - {} [{:?}] {} line {}: {}\n",
-                f.detector, f.confidence, f.location, f.line, f.masked
+                f.detector_name(),
+                f.confidence,
+                f.location,
+                f.line,
+                f.masked
             ));
         }
         if facts.report.findings.len() > 50 {

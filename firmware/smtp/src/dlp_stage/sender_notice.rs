@@ -47,7 +47,7 @@ fn details(facts: &SenderFacts<'_>) -> Vec<String> {
             .report
             .findings
             .iter()
-            .map(|f| format!("{} ({}) — {}", f.masked, f.detector, f.location))
+            .map(|f| format!("{} ({}) — {}", f.masked, f.detector_name(), f.location))
             .collect(),
         SenderNotice::NotFullyRead | SenderNotice::Encrypted => facts
             .report
