@@ -74,6 +74,7 @@ test_pkgs=(
     python3-openpyxl  # XLSX
     python3-xlwt      # legacy XLS (BIFF8)
     python3-olefile   # OLE2 compound files, to edit a legacy XLS's Workbook stream
+    python3-odf       # ODS and ODT (odfpy)
     python3-venv      # a virtual environment for python-pptx, which Debian does not package
 )
 if [[ $mode == runtime ]]; then
@@ -193,7 +194,7 @@ fi
 # Pinned; created once.
 if [[ $mode == full ]]; then
     venv=target/formats-venv
-    imports='import pptx, msoffcrypto, docx, openpyxl, reportlab, xlwt, olefile'
+    imports='import pptx, msoffcrypto, docx, openpyxl, reportlab, xlwt, olefile, odf'
     if "$venv/bin/python" -c "$imports" 2>/dev/null; then
         log "python: $venv already has python-pptx and msoffcrypto-tool"
     else

@@ -229,6 +229,8 @@ add pptx-master.pptx python-pptx "PPTX, the slide master"
 add pptx-layout.pptx python-pptx "PPTX, a slide layout"
 add pptx-table.pptx python-pptx "PPTX, a table"
 add pptx-chart.pptx python-pptx "PPTX, a chart's categories"
+add ods-number.ods odfpy "ODS, the number in a float cell shown as 1.23457E+11"
+add odt-body.odt odfpy "ODT, the body"
 add xls-string.xls xlwt "XLS (BIFF8), a string cell in the shared strings"
 add xls-number.xls xlwt "XLS (BIFF8), a number cell"
 add xls-filepass.xls make_office.py "XLS with a FILEPASS record (an encrypted workbook)" encrypted

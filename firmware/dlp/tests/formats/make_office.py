@@ -20,6 +20,9 @@ import msoffcrypto.format.ooxml
 import olefile
 import openpyxl
 import xlwt
+from odf.opendocument import OpenDocumentSpreadsheet, OpenDocumentText
+from odf.table import Table, TableCell, TableRow
+from odf.text import P
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.enum.chart import XL_CHART_TYPE
@@ -266,6 +269,23 @@ def build(number):
         book.save(out)
         return out.getvalue()
 
+    # OpenDocument by odfpy: a spreadsheet cell holding the number as a float (its full
+    # value in office:value), and a text document.
+    sheet_doc = OpenDocumentSpreadsheet()
+    table = Table(name="名簿")
+    row = TableRow()
+    row.addElement(TableCell(valuetype="string"))
+    row.childNodes[-1].addElement(P(text="山田 太郎"))
+    cell = TableCell(valuetype="float", value=number)
+    cell.addElement(P(text=f"{int(number):.5E}"))
+    row.addElement(cell)
+    table.addElement(row)
+    sheet_doc.spreadsheet.addElement(table)
+    made["ods-number.ods"] = odf_saved(sheet_doc)
+    text_doc = OpenDocumentText()
+    text_doc.text.addElement(P(text=f"山田 太郎 個人番号 {number}"))
+    made["odt-body.odt"] = odf_saved(text_doc)
+
     made["xls-string.xls"] = xls(number)
     made["xls-number.xls"] = xls(int(number))
     made["xls-filepass.xls"] = filepass(xls(number))
@@ -275,6 +295,19 @@ def build(number):
     office.encrypt("secret-2025", encrypted)
     made["docx-password.docx"] = encrypted.getvalue()
     return made
+
+
+def odf_saved(document):
+    out = io.BytesIO()
+    document.write(out)
+    # odfpy stamps the time of saving in meta.xml: fixed, as for OOXML.
+    def fix(parts):
+        meta = parts.get("meta.xml")
+        if meta is not None:
+            parts["meta.xml"] = re.sub(
+                rb"(<(?:meta:creation-date|dc:date)>)[^<]*(</)", rb"\g<1>2025-12-05T00:00:00\g<2>", meta
+            )
+    return rewrite(out.getvalue(), fix)
 
 
 def filepass(data):
