@@ -1,6 +1,6 @@
-//! The DLP attachment walk (ZIP, tar, Office documents, PDF, HTML, text): any bytes as a file,
-//! the first byte choosing the name it is given (so every extractor is reached, not only
-//! the ones found by magic bytes).
+//! The DLP attachment walk (ZIP, tar, 7z, LZH, RAR, gzip/bzip2/xz/zstd, Office documents,
+//! PDF, HTML, text): any bytes as a file, the first byte choosing the name it is given (so
+//! every extractor is reached, not only the ones found by magic bytes).
 //!
 //! Checked, besides "never panics" and libFuzzer's time and memory limits:
 //! - the decoded text stays within the limit;
@@ -12,8 +12,9 @@ use libfuzzer_sys::fuzz_target;
 use mamori_dlp::content::{Collector, Limits, Location};
 use mamori_dlp::extract::{FileRef, extract_file};
 
-const NAMES: [&str; 10] = [
+const NAMES: [&str; 16] = [
     "a.zip", "a.docx", "a.xlsx", "a.pptx", "a.pdf", "a.html", "a.csv", "a.txt", "a.gz", "a.odt",
+    "a.bz2", "a.xz", "a.zst", "a.7z", "a.lzh", "a.rar",
 ];
 
 fn limits() -> Limits {
