@@ -127,6 +127,24 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
             }
             continue;
         }
+        if name == "\u{1}Ole10Native"
+            && let Some(package) = ole10_native(&data)
+        {
+            // An OLE package (a file embedded in a document "as an icon"): the file itself.
+            found_any = true;
+            let file_name = short_name(&package.label);
+            let at = location.child(format!("package {file_name}"));
+            if walk.out.enter_part(&at) && walk.out.may_descend(&at, depth + 1) {
+                let file = FileRef {
+                    name: Some(&package.label),
+                    content_type: None,
+                    charset: None,
+                    bytes: package.data,
+                };
+                walk.file(&at, &file, depth + 1);
+            }
+            continue;
+        }
         if name == "__substg1.0_10130102" {
             // An Outlook message's HTML body.
             found_any = true;
@@ -153,6 +171,53 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
         return;
     }
     push_text(walk, location, text);
+}
+
+/// A file embedded by the OLE packager (the `\x01Ole10Native` stream).
+struct Package<'a> {
+    /// Its name as the package shows it (the label, else the file name of its path).
+    label: String,
+    /// Its bytes.
+    data: &'a [u8],
+}
+
+/// Reads an `\x01Ole10Native` stream: its size, a type, the label and the original path
+/// (NUL-terminated, in the writer's code page), an unknown word, the temporary path with
+/// its length, then the data with its length.
+fn ole10_native(stream: &[u8]) -> Option<Package<'_>> {
+    fn cstring(bytes: &[u8], at: &mut usize) -> Option<Vec<u8>> {
+        let rest = bytes.get(*at..)?;
+        let nul = rest.iter().position(|&b| b == 0)?;
+        *at += nul + 1;
+        Some(rest.get(..nul)?.to_vec())
+    }
+    fn u32_at(bytes: &[u8], at: &mut usize) -> Option<usize> {
+        let value = u32::from_le_bytes(bytes.get(*at..*at + 4)?.try_into().ok()?);
+        *at += 4;
+        usize::try_from(value).ok()
+    }
+    let mut at = 4; // the size of what follows
+    at += 2; // the type
+    let label = cstring(stream, &mut at)?;
+    let path = cstring(stream, &mut at)?;
+    at += 4; // unknown (0x00030000)
+    let temp_len = u32_at(stream, &mut at)?;
+    at = at.checked_add(temp_len)?;
+    let data_len = u32_at(stream, &mut at)?;
+    let data = stream.get(at..at.checked_add(data_len)?)?;
+    let label = if label.is_empty() {
+        path.rsplit(|&b| b == b'\\' || b == b'/')
+            .next()
+            .unwrap_or(&path)
+            .to_vec()
+    } else {
+        label
+    };
+    let label = crate::charset::readings(&label, None)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    Some(Package { label, data })
 }
 
 /// If `path` is the data of an Outlook attachment (`…/__attach_version1.0_#N/
@@ -415,6 +480,35 @@ mod tests {
             .find(|s| s.location.to_string() == "a › 名簿.csv")
             .expect("the attachment");
         assert!(csv_segment.text.contains("123456789018"));
+        // An OLE package (as Office embeds a file "as an icon"): the file inside is read,
+        // a ZIP here, whose strings alone would show nothing.
+        let inner = crate::extract::tests::zip(&[("社員.csv", csv)]);
+        let mut native = Vec::new();
+        native.extend(2u16.to_le_bytes());
+        native.extend(b"meibo.zip\0C:\\Users\\taro\\meibo.zip\0");
+        native.extend(0x0003_0000u32.to_le_bytes());
+        let temp = b"C:\\Temp\\meibo.zip\0";
+        native.extend(u32::try_from(temp.len()).unwrap().to_le_bytes());
+        native.extend(temp);
+        native.extend(u32::try_from(inner.len()).unwrap().to_le_bytes());
+        native.extend(&inner);
+        let mut stream = u32::try_from(native.len()).unwrap().to_le_bytes().to_vec();
+        stream.extend(native);
+        let object = compound(&[
+            ("/\u{1}Ole10Native", &stream),
+            ("/\u{1}CompObj", b"Package"),
+        ]);
+        let result = run(&object);
+        assert!(result.problems.is_empty(), "{:?}", result.problems);
+        assert!(
+            result.segments.iter().any(|s| s.location.to_string()
+                == "a › package meibo.zip › 社員.csv"
+                && s.text.contains("123456789018")),
+            "{:?}",
+            result.segments
+        );
+        // A package cut short is read by the strings pass, as before.
+        assert!(ole10_native(&stream[..stream.len() - 10]).is_none());
         // The OLE2 signature on a damaged file: unreadable, its strings still scanned.
         let mut broken = OLE_MAGIC.to_vec();
         broken.extend(vec![0u8; 600]);
