@@ -2,12 +2,14 @@
 //! a plain model of what each rule matches.
 //!
 //! Input: rule lines, a blank line, then the text (lossy UTF-8). A rule line is a kind letter
-//! (`k` keyword, `w` wildcard, `r` regular expression) followed by the pattern; at most 8
-//! rules of at most 64 characters. Checked, besides "never panics":
+//! (`k` keyword, spaced as the default says; `s` keyword spaced; `e` keyword exact; `w`
+//! wildcard, `r` regular expression) followed by the pattern; at most 8 rules of at most 64
+//! characters. Checked, besides "never panics":
 //! - a rejected dictionary names a rule (`rules[N]`) in its error;
-//! - every rule finds exactly what the model finds, capped per rule: a keyword with no
-//!   non-ASCII case, each place it occurs ignoring ASCII case (overlaps included); any other
-//!   rule, the `find_iter` matches of its pattern as the dictionary compiled it
+//! - every rule finds exactly what the model finds, capped per rule: an exact keyword with
+//!   no non-ASCII case, each place it occurs ignoring ASCII case (overlaps included); any
+//!   other rule (spaced keywords too), the `find_iter` matches of its pattern as the
+//!   dictionary compiled it
 //!   (`Dictionary::rule_patterns`). The dictionary finds these through a literal prefilter
 //!   and anchored searches, or a regex set: the model runs each rule on its own.
 #![no_main]
@@ -27,6 +29,13 @@ fn has_non_ascii_case(s: &str) -> bool {
         .any(|c| !c.is_ascii() && (c.is_lowercase() || c.is_uppercase()))
 }
 
+/// Is `word` written in Japanese (the dictionary spaces such keywords by default)?
+fn is_japanese(word: &str) -> bool {
+    word.chars().any(|c| {
+        matches!(c, '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}')
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
     let input = String::from_utf8_lossy(data);
     let (head, text) = input.split_once("\n\n").unwrap_or((&input, ""));
@@ -35,10 +44,12 @@ fuzz_target!(|data: &[u8]| {
         .take(MAX_RULES)
         .filter_map(|line| {
             let mut chars = line.chars();
-            let kind = match chars.next()? {
-                'k' => RuleKind::Keyword,
-                'w' => RuleKind::Wildcard,
-                'r' => RuleKind::Regex,
+            let (kind, spaced) = match chars.next()? {
+                'k' => (RuleKind::Keyword, None),
+                's' => (RuleKind::Keyword, Some(true)),
+                'e' => (RuleKind::Keyword, Some(false)),
+                'w' => (RuleKind::Wildcard, None),
+                'r' => (RuleKind::Regex, None),
                 _ => return None,
             };
             Some(CustomRule {
@@ -46,6 +57,7 @@ fuzz_target!(|data: &[u8]| {
                 kind,
                 pattern: chars.take(MAX_PATTERN_CHARS).collect(),
                 confidence: Confidence::Medium,
+                spaced,
             })
         })
         .collect();
@@ -74,7 +86,8 @@ fuzz_target!(|data: &[u8]| {
     let mut model = Vec::new();
     for (index, rule) in rules.iter().enumerate() {
         let word = normalize_str(rule.pattern.trim());
-        if rule.kind == RuleKind::Keyword && !has_non_ascii_case(&word) {
+        let spaced = rule.spaced.unwrap_or_else(|| is_japanese(&word)) && word.chars().count() > 1;
+        if rule.kind == RuleKind::Keyword && !has_non_ascii_case(&word) && !spaced {
             let word = word.as_bytes();
             let bytes = text.as_bytes();
             model.extend(
