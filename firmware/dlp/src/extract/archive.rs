@@ -16,7 +16,7 @@ use ::zip::{CompressionMethod, ZipArchive};
 
 use super::bounded::{self, Expanded};
 use super::compressed::Codec;
-use super::{FileRef, Walk, office, short_name};
+use super::{Walk, office, short_name};
 use crate::charset;
 use crate::content::{Location, ProblemKind, SegmentKind};
 
@@ -64,19 +64,12 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
                 location: at,
                 data,
             } => {
-                let file = FileRef {
-                    name: Some(&name),
-                    content_type: None,
-                    charset: None,
-                    bytes: &data,
-                };
-                walk.file(&at, &file, depth + 1);
+                if !walk.entry_file(&at, &name, &data, depth) {
+                    return;
+                }
             }
             Entry::Skip => {}
             Entry::Stop => return,
-        }
-        if walk.out.text_exhausted() {
-            return;
         }
     }
 }
@@ -113,6 +106,31 @@ pub(crate) fn entry_name(archive: &Archive<'_>, index: usize) -> String {
         .unwrap_or_default()
 }
 
+/// Enters an archive entry named by `names` (its name readings, the best first): counts it
+/// as a part and, when `scan_names`, scans every reading of its name. Its location name
+/// and location, or `None` when a limit says to stop the archive. Every archive reader
+/// (ZIP, tar, 7z, LZH, RAR) enters its entries here.
+pub(crate) fn enter_entry(
+    walk: &mut Walk<'_, '_>,
+    location: &Location,
+    names: Vec<String>,
+    scan_names: bool,
+) -> Option<(String, Location)> {
+    let name = location_name(&names);
+    let at = location.child(name.clone());
+    if !walk.out.enter_part(&at) {
+        return None;
+    }
+    if scan_names {
+        for reading in names {
+            if !walk.out.text(&at, SegmentKind::FileName, reading) {
+                return None;
+            }
+        }
+    }
+    Some((name, at))
+}
+
 /// The step an entry's location takes: its first name reading, cut to 255 characters.
 pub(crate) fn location_name(names: &[String]) -> String {
     let name = names.first().map(String::as_str).unwrap_or_default();
@@ -146,18 +164,9 @@ pub(crate) fn read_entry(
             return Entry::Skip;
         }
     };
-    let name = location_name(&names);
-    let at = location.child(name.clone());
-    if !walk.out.enter_part(&at) {
+    let Some((name, at)) = enter_entry(walk, location, names, scan_names) else {
         return Entry::Stop;
-    }
-    if scan_names {
-        for reading in names {
-            if !walk.out.text(&at, SegmentKind::FileName, reading) {
-                return Entry::Stop;
-            }
-        }
-    }
+    };
     if is_dir {
         return Entry::Skip;
     }

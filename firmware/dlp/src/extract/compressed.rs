@@ -247,13 +247,7 @@ pub(crate) fn extract(
         }
         Expanded::Bomb => return,
     };
-    let file = FileRef {
-        name: Some(&inner),
-        content_type: None,
-        charset: None,
-        bytes: &data,
-    };
-    walk.file(&at, &file, depth + 1);
+    walk.entry_file(&at, &inner, &data, depth);
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 use delharc::LhaDecodeReader;
 
 use super::bounded::{self, Expanded};
-use super::{FileRef, Walk, short_name};
-use crate::content::{Location, ProblemKind, SegmentKind};
+use super::{Walk, short_name};
+use crate::content::{Location, ProblemKind};
 
 /// The extra header that holds an entry's file name (LHA's header specification).
 const EXT_HEADER_FILENAME: u8 = 0x01;
@@ -67,16 +67,9 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
     loop {
         let header = reader.header();
         let names = super::archive::entry_names(&raw_path(header));
-        let name = super::archive::location_name(&names);
-        let at = location.child(name.clone());
-        if !walk.out.enter_part(&at) {
+        let Some((name, at)) = super::archive::enter_entry(walk, location, names, true) else {
             return;
-        }
-        for reading in names {
-            if !walk.out.text(&at, SegmentKind::FileName, reading) {
-                return;
-            }
-        }
+        };
         let what = format!("entry \"{}\"", short_name(&name));
         let compressed = header.compressed_size;
         let method = String::from_utf8_lossy(&header.compression).into_owned();
@@ -101,14 +94,7 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
                 }
                 Expanded::Bomb => return,
             };
-            let file = FileRef {
-                name: Some(&name),
-                content_type: None,
-                charset: None,
-                bytes: &data,
-            };
-            walk.file(&at, &file, depth + 1);
-            if walk.out.text_exhausted() {
+            if !walk.entry_file(&at, &name, &data, depth) {
                 return;
             }
         }

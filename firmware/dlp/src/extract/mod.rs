@@ -136,6 +136,26 @@ impl<'c, 'l> Walk<'c, 'l> {
         self.out.limits().max_text_bytes
     }
 
+    /// Extracts the file `name` (an archive entry, a decompressed file, an attachment of a
+    /// message file) of `bytes` at `at`, one nesting level below `depth`. False when the
+    /// text budget is spent and the container should stop.
+    pub(crate) fn entry_file(
+        &mut self,
+        at: &Location,
+        name: &str,
+        bytes: &[u8],
+        depth: usize,
+    ) -> bool {
+        let file = FileRef {
+            name: Some(name),
+            content_type: None,
+            charset: None,
+            bytes,
+        };
+        self.file(at, &file, depth + 1);
+        !self.out.text_exhausted()
+    }
+
     /// Extracts one file (the recursion point for archive entries and embedded files).
     pub(crate) fn file(&mut self, location: &Location, file: &FileRef<'_>, depth: usize) {
         if self.out.text_exhausted() {

@@ -18,8 +18,8 @@
 
 use std::ops::Range;
 
-use super::{FileRef, Walk, short_name};
-use crate::content::{Location, ProblemKind, SegmentKind};
+use super::{Walk, short_name};
+use crate::content::{Location, ProblemKind};
 
 /// The signature of a RAR 5 archive.
 const SIGNATURE_5: &[u8] = b"Rar!\x1A\x07\x01\x00";
@@ -105,16 +105,10 @@ fn read_entry(
     entry: &Entry,
     depth: usize,
 ) -> bool {
-    let name = super::archive::location_name(&entry.names);
-    let at = location.child(name.clone());
-    if !walk.out.enter_part(&at) {
+    let names = entry.names.clone();
+    let Some((name, at)) = super::archive::enter_entry(walk, location, names, true) else {
         return false;
-    }
-    for reading in &entry.names {
-        if !walk.out.text(&at, SegmentKind::FileName, reading.clone()) {
-            return false;
-        }
-    }
+    };
     if entry.directory {
         return true;
     }
@@ -143,14 +137,7 @@ fn read_entry(
             );
             walk.out.problem(&at, ProblemKind::Unreadable, detail);
         }
-        let file = FileRef {
-            name: Some(&name),
-            content_type: None,
-            charset: None,
-            bytes: data,
-        };
-        walk.file(&at, &file, depth + 1);
-        return !walk.out.text_exhausted();
+        return walk.entry_file(&at, &name, data, depth);
     };
     walk.out.problem(&at, kind, detail);
     true
@@ -205,31 +192,43 @@ fn read_5(bytes: &[u8]) -> (Vec<Entry>, End) {
             Err(why) => return (entries, End::Broken(why)),
         };
         match block.kind {
-            2 | 3 => match file_5(bytes, &block) {
-                Some(entry) => {
-                    // Service headers: only the comment (CMT) and NTFS streams (STM) hold
-                    // text a recipient can get at; the rest (ACLs, quick-open, recovery)
-                    // are the archiver's own.
-                    let shown = block.kind == 2
-                        || entry
-                            .names
-                            .first()
-                            .is_some_and(|name| name == "CMT" || name == "STM");
-                    if shown {
-                        entries.push(entry);
-                    }
+            2 | 3 => {
+                if let Err(end) = keep(&mut entries, file_5(bytes, &block), block.kind == 2, pos) {
+                    return (entries, end);
                 }
-                None => {
-                    let why = format!("a file header at offset {pos} is malformed");
-                    return (entries, End::Broken(why));
-                }
-            },
+            }
             4 => return (entries, End::EncryptedHeaders),
             5 => return (entries, End::Clean),
             _ => {}
         }
         pos = block.next;
     }
+}
+
+/// Keeps the entry of a file header (`is_file`) or of a service header at `pos`; `entry`
+/// is `None` when the header was malformed, which ends the headers. Of the service headers
+/// only the comment (CMT) and NTFS streams (STM) hold text a recipient can get at; the
+/// rest (ACLs, quick-open, recovery records) are the archiver's own.
+fn keep(
+    entries: &mut Vec<Entry>,
+    entry: Option<Entry>,
+    is_file: bool,
+    pos: usize,
+) -> Result<(), End> {
+    let Some(entry) = entry else {
+        return Err(End::Broken(format!(
+            "a file header at offset {pos} is malformed"
+        )));
+    };
+    let shown = is_file
+        || entry
+            .names
+            .first()
+            .is_some_and(|name| name == "CMT" || name == "STM");
+    if shown {
+        entries.push(entry);
+    }
+    Ok(())
 }
 
 /// One RAR 5 block: its type and flags, where its type-specific fields and its extra area
@@ -385,22 +384,12 @@ fn read_4(bytes: &[u8]) -> (Vec<Entry>, End) {
         };
         match kind {
             0x73 if flags & 0x0080 != 0 => return (entries, End::EncryptedHeaders),
-            0x74 | 0x7A => match file_4(bytes, pos, header, flags, add_size) {
-                Some(entry) => {
-                    let shown = kind == 0x74
-                        || entry
-                            .names
-                            .first()
-                            .is_some_and(|name| name == "CMT" || name == "STM");
-                    if shown {
-                        entries.push(entry);
-                    }
+            0x74 | 0x7A => {
+                let entry = file_4(bytes, pos, header, flags, add_size);
+                if let Err(end) = keep(&mut entries, entry, kind == 0x74, pos) {
+                    return (entries, end);
                 }
-                None => {
-                    let why = format!("a file header at offset {pos} is malformed");
-                    return (entries, End::Broken(why));
-                }
-            },
+            }
             0x7B => return (entries, End::Clean),
             _ => {}
         }

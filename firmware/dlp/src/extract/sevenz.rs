@@ -15,8 +15,8 @@ use sevenz_rust2::{Archive, ArchiveEntry, BlockDecoder, Error, Password};
 
 use super::bounded::{self, Expanded};
 use super::compressed::MAX_WINDOW_BYTES;
-use super::{FileRef, Walk, short_name};
-use crate::content::{Location, ProblemKind, SegmentKind};
+use super::{Walk, short_name};
+use crate::content::{Location, ProblemKind};
 
 /// The signature a 7z archive starts with.
 pub(crate) const MAGIC: &[u8] = b"7z\xBC\xAF\x27\x1C";
@@ -49,17 +49,10 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
         };
     // Names first, as for every archive: each entry is a part, its name is text.
     for (index, entry) in archive.files.iter().enumerate() {
-        let name = entry_name(entry);
-        let at = location.child(name.clone());
-        if !walk.out.enter_part(&at) {
+        let names = vec![entry.name().to_string()];
+        let Some((name, at)) = super::archive::enter_entry(walk, location, names, true) else {
             return;
-        }
-        if !walk
-            .out
-            .text(&at, SegmentKind::FileName, entry.name().to_string())
-        {
-            return;
-        }
+        };
         if entry.has_stream() && archive.is_file_encrypted(index) {
             let detail = format!("entry \"{}\" is encrypted", short_name(&name));
             walk.out.problem(&at, ProblemKind::Encrypted, detail);
@@ -134,12 +127,5 @@ fn read_entry(
         }
         Expanded::Bomb => return false,
     };
-    let file = FileRef {
-        name: Some(&name),
-        content_type: None,
-        charset: None,
-        bytes: &data,
-    };
-    walk.file(&at, &file, depth + 1);
-    !walk.out.text_exhausted()
+    walk.entry_file(&at, &name, &data, depth)
 }

@@ -6,8 +6,8 @@
 //! archive made on Japanese Windows) is read in every plausible charset, as ZIP names are.
 //! A corrupt or truncated archive is reported as unreadable after what came before it.
 
-use super::{FileRef, Walk, short_name};
-use crate::content::{Location, ProblemKind, SegmentKind};
+use super::{Walk, short_name};
+use crate::content::{Location, ProblemKind};
 
 /// Where the `ustar` magic of a POSIX or GNU header is.
 const MAGIC_AT: usize = 257;
@@ -43,16 +43,9 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
             }
         };
         let names = super::archive::entry_names(&entry.path_bytes());
-        let name = super::archive::location_name(&names);
-        let at = location.child(name.clone());
-        if !walk.out.enter_part(&at) {
+        let Some((name, at)) = super::archive::enter_entry(walk, location, names, true) else {
             return;
-        }
-        for reading in names {
-            if !walk.out.text(&at, SegmentKind::FileName, reading) {
-                return;
-            }
-        }
+        };
         let kind = entry.header().entry_type();
         if kind.is_gnu_sparse() {
             let detail = format!("entry \"{}\" is a sparse file, not read", short_name(&name));
@@ -74,14 +67,7 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
             );
             walk.out.problem(&at, ProblemKind::Unreadable, detail);
         }
-        let file = FileRef {
-            name: Some(&name),
-            content_type: None,
-            charset: None,
-            bytes: data,
-        };
-        walk.file(&at, &file, depth + 1);
-        if walk.out.text_exhausted() {
+        if !walk.entry_file(&at, &name, data, depth) {
             return;
         }
     }
@@ -90,8 +76,8 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::content::{Collector, Limits};
-    use crate::extract::extract_file;
+    use crate::content::{Collector, Limits, SegmentKind};
+    use crate::extract::{FileRef, extract_file};
 
     /// A tar archive of `(name, content)` files, as GNU tar writes it.
     fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {

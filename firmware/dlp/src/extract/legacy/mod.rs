@@ -117,13 +117,7 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
             found_any = true;
             let at = location.child(file_name.clone());
             if walk.out.enter_part(&at) && walk.out.may_descend(&at, depth + 1) {
-                let file = FileRef {
-                    name: Some(&file_name),
-                    content_type: None,
-                    charset: None,
-                    bytes: &data,
-                };
-                walk.file(&at, &file, depth + 1);
+                walk.entry_file(&at, &file_name, &data, depth);
             }
             continue;
         }
@@ -135,13 +129,7 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
             let file_name = short_name(&package.label);
             let at = location.child(format!("package {file_name}"));
             if walk.out.enter_part(&at) && walk.out.may_descend(&at, depth + 1) {
-                let file = FileRef {
-                    name: Some(&package.label),
-                    content_type: None,
-                    charset: None,
-                    bytes: package.data,
-                };
-                walk.file(&at, &file, depth + 1);
+                walk.entry_file(&at, &package.label, package.data, depth);
             }
             continue;
         }

@@ -3,8 +3,7 @@
 //! ones held, encryption reported from the structure, damage reported.
 
 use super::*;
-use crate::content::{Collector, Extraction, Limits};
-use crate::extract::extract_file;
+use crate::content::{Extraction, SegmentKind};
 use crate::extract::tests::{my_number, my_numbers};
 
 fn vint_bytes(mut n: u64) -> Vec<u8> {
@@ -93,16 +92,17 @@ fn rar5(entries: &[(&str, &[u8], How)]) -> Vec<u8> {
 }
 
 fn run(bytes: &[u8]) -> Extraction {
-    let limits = Limits::default();
-    let mut out = Collector::new(&limits);
-    let file = FileRef {
-        name: Some("a.rar"),
-        content_type: None,
-        charset: None,
-        bytes,
-    };
-    extract_file(&mut out, &Location::root().child("a.rar"), &file, 1);
-    out.finish()
+    crate::extract::tests::run(Some("a.rar"), bytes)
+}
+
+/// The entry names scanned, in order.
+fn file_names(extraction: &Extraction) -> Vec<&str> {
+    extraction
+        .segments
+        .iter()
+        .filter(|s| s.kind == SegmentKind::FileName)
+        .map(|s| s.text.as_str())
+        .collect()
 }
 
 fn kinds(extraction: &Extraction) -> Vec<ProblemKind> {
@@ -142,12 +142,7 @@ fn stored_entries_of_rar5_are_read_and_every_name_scanned() {
     ]);
     let extraction = run(&archive);
     assert!(extraction.problems.is_empty(), "{:?}", extraction.problems);
-    let names: Vec<&str> = extraction
-        .segments
-        .iter()
-        .filter(|s| s.kind == SegmentKind::FileName)
-        .map(|s| s.text.as_str())
-        .collect();
+    let names = file_names(&extraction);
     assert_eq!(names, ["docs", "docs/社員.csv", "CMT"]);
     assert_eq!(
         my_numbers(&extraction),
@@ -300,12 +295,7 @@ fn rar4_stored_entries_cp932_and_unicode_names_are_read() {
         extraction.problems
     );
     assert_eq!(my_numbers(&extraction), ["a.rar › 社員.csv"]);
-    let names: Vec<&str> = extraction
-        .segments
-        .iter()
-        .filter(|s| s.kind == SegmentKind::FileName)
-        .map(|s| s.text.as_str())
-        .collect();
+    let names = file_names(&extraction);
     assert!(names.contains(&"abマ番"), "{names:?}");
     assert!(names.contains(&"ab.txt"), "{names:?}");
 }
