@@ -20,7 +20,7 @@ mod attributes;
 pub use self::attributes::DataUrl;
 use self::attributes::{SHOWN, attributes, data_url};
 use super::text::decode_all;
-use super::{FileRef, Walk, push_text};
+use super::{Walk, push_text};
 use crate::content::Location;
 
 /// The most `data:` URLs read from one document.
@@ -46,17 +46,11 @@ pub(crate) fn extract(
         }
     }
     for (i, url) in urls.unwrap_or_default().iter().enumerate() {
-        let at = location.child(format!("data: URL {} ({})", i + 1, url.media_type));
+        let at = location.child(url.step(i));
         if !walk.out.enter_part(&at) || !walk.out.may_descend(&at, depth + 1) {
             return;
         }
-        let file = FileRef {
-            name: None,
-            content_type: Some(&url.media_type),
-            charset: url.charset.as_deref(),
-            bytes: &url.bytes,
-        };
-        walk.file(&at, &file, depth + 1);
+        walk.file(&at, &url.file(), depth + 1);
     }
 }
 
@@ -136,11 +130,24 @@ const CELL: [&str; 2] = ["td", "th"];
 /// The text a reader sees in `html`, then the attributes it shows, then the text of its
 /// comments. See the module documentation.
 pub(crate) fn to_text(html: &str) -> String {
-    to_text_and_data_urls(html).0
+    // The `data:` URLs found are left encoded: only their readers decode them.
+    render_all(html).0
 }
 
 /// [`to_text`], and the `data:` URLs of `html` decoded.
 pub(crate) fn to_text_and_data_urls(html: &str) -> (String, Vec<DataUrl>) {
+    let (text, urls) = render_all(html);
+    let urls = urls
+        .iter()
+        .filter_map(|url| data_url(url))
+        .take(MAX_DATA_URLS)
+        .collect();
+    (text, urls)
+}
+
+/// The text of `html` (shown text, shown attributes, comments), and its `data:` URLs as
+/// written.
+fn render_all(html: &str) -> (String, Vec<String>) {
     let mut found = Found {
         comments: Some(String::new()),
         ..Found::default()
@@ -161,13 +168,8 @@ pub(crate) fn to_text_and_data_urls(html: &str) -> (String, Vec<DataUrl>) {
             text.push_str(more.trim_end());
         }
     }
-    let urls = found
-        .data_urls
-        .iter()
-        .chain(&later.data_urls)
-        .filter_map(|url| data_url(url))
-        .take(MAX_DATA_URLS)
-        .collect();
+    let mut urls = found.data_urls;
+    urls.extend(later.data_urls);
     (text, urls)
 }
 

@@ -657,17 +657,11 @@ impl<'a, 'l> Walker<'a, 'l> {
     /// attachments one level below it.
     fn data_urls(&mut self, urls: &[extract::DataUrl], at: &Location, depth: usize) {
         for (i, url) in urls.iter().enumerate() {
-            let loc = at.child(format!("data: URL {} ({})", i + 1, url.media_type));
+            let loc = at.child(url.step(i));
             if !self.out.enter_part(&loc) || !self.descend(&loc, depth) {
                 return;
             }
-            let file = FileRef {
-                name: None,
-                content_type: Some(&url.media_type),
-                charset: url.charset.as_deref(),
-                bytes: &url.bytes,
-            };
-            self.extract(&loc, &file, depth);
+            self.extract(&loc, &url.file(), depth);
         }
     }
 

@@ -328,6 +328,9 @@ impl Dictionary {
                 pattern: rule.pattern.clone(),
                 reason,
             };
+            // The literals that begin every match, when the rule knows them better than the
+            // regex's own prefix extraction does.
+            let mut starts: Option<Vec<Vec<u8>>> = None;
             let regex_source = match rule.kind {
                 RuleKind::Keyword => {
                     let word = normalize_str(rule.pattern.trim());
@@ -339,25 +342,14 @@ impl Dictionary {
                         // A prefixed expression like any other: every match starts with the
                         // whole keyword or with a proper prefix of it and white space, so
                         // those are its literals, and its matches are `find_iter`'s.
-                        let source = spaced_regex(&word);
-                        let compiled =
-                            pattern::compile(&source, regex_size_limit).map_err(reject)?;
-                        for start in std::iter::once(word.clone()).chain(spaced_starts(&word)) {
-                            literals.add(
-                                start.as_bytes(),
-                                LiteralUse::Prefix {
-                                    expression: prefixed.len(),
-                                },
-                            );
-                        }
-                        prefixed.push(Expression {
-                            rule: index,
-                            regex: compiled.regex,
-                        });
-                        sources.push(compiled.source);
-                        continue;
-                    }
-                    if has_non_ascii_case(&word) {
+                        starts = Some(
+                            std::iter::once(word.clone())
+                                .chain(spaced_starts(&word))
+                                .map(String::into_bytes)
+                                .collect(),
+                        );
+                        spaced_regex(&word)
+                    } else if has_non_ascii_case(&word) {
                         format!("(?i){}", regex::escape(&word))
                     } else {
                         sources.push(format!("(?i){}", regex::escape(&word)));
@@ -384,7 +376,7 @@ impl Dictionary {
                 rule: index,
                 regex: compiled.regex,
             };
-            match compiled.prefixes {
+            match starts.or(compiled.prefixes) {
                 Some(prefixes) => {
                     for prefix in &prefixes {
                         literals.add(

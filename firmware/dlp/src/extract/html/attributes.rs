@@ -105,6 +105,23 @@ pub struct DataUrl {
     pub bytes: Vec<u8>,
 }
 
+impl DataUrl {
+    /// The location step of the `index`th (0-based) `data:` URL of a document.
+    pub fn step(&self, index: usize) -> String {
+        format!("data: URL {} ({})", index + 1, self.media_type)
+    }
+
+    /// The URL's content as a file to extract: no name, its media type and charset.
+    pub fn file(&self) -> crate::extract::FileRef<'_> {
+        crate::extract::FileRef {
+            name: None,
+            content_type: Some(&self.media_type),
+            charset: self.charset.as_deref(),
+            bytes: &self.bytes,
+        }
+    }
+}
+
 /// Base64 as data URLs write it: padding optional.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,

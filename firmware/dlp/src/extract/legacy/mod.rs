@@ -61,6 +61,15 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
             .iter()
             .any(|path| path == &Path::new("/").join(name))
     };
+    // Word's FIB flags: only the first 12 bytes of its stream, which is read whole below.
+    let word_flags = file
+        .open_stream("/WordDocument")
+        .ok()
+        .and_then(|mut stream| {
+            let mut fib = [0u8; 0x0C];
+            stream.read_exact(&mut fib).ok()?;
+            Some(u16::from_le_bytes([fib[0x0A], fib[0x0B]]))
+        });
     let mut read = |path: &Path| -> Vec<u8> {
         let mut data = Vec::new();
         if let Ok(stream) = file.open_stream(path) {
@@ -79,14 +88,8 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
     if root("EncryptedSummary") {
         return encrypted(walk, "PowerPoint presentation");
     }
-    if root("WordDocument") {
-        let fib = read(Path::new("/WordDocument"));
-        let flags = fib
-            .get(0x0A..0x0C)
-            .map_or(0, |f| u16::from_le_bytes([f[0], f[1]]));
-        if flags & WORD_ENCRYPTED != 0 {
-            return encrypted(walk, "Word document");
-        }
+    if word_flags.is_some_and(|flags| flags & WORD_ENCRYPTED != 0) {
+        return encrypted(walk, "Word document");
     }
     let mut text = String::new();
     let mut found_any = false;
