@@ -76,6 +76,8 @@ test_pkgs=(
     python3-olefile   # OLE2 compound files, to edit a legacy XLS's Workbook stream
     python3-odf       # ODS and ODT (odfpy)
     python3-venv      # a virtual environment for python-pptx, which Debian does not package
+    libreoffice-writer-nogui  # legacy .doc (Word 97), saved from DOCX
+    libreoffice-impress-nogui # legacy .ppt (PowerPoint 97), saved from PPTX
 )
 if [[ $mode == runtime ]]; then
     pkgs=("${runtime_pkgs[@]}")

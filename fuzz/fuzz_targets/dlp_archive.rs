@@ -1,4 +1,5 @@
-//! The DLP attachment walk (ZIP, tar, 7z, LZH, RAR, gzip/bzip2/xz/zstd, Office documents,
+//! The DLP attachment walk (ZIP, tar, 7z, LZH, RAR, gzip/bzip2/xz/zstd, Office documents
+//! old and new, Outlook messages,
 //! PDF, HTML, text): any bytes as a file, the first byte choosing the name it is given (so
 //! every extractor is reached, not only the ones found by magic bytes).
 //!
@@ -12,9 +13,9 @@ use libfuzzer_sys::fuzz_target;
 use mamori_dlp::content::{Collector, Limits, Location};
 use mamori_dlp::extract::{FileRef, extract_file};
 
-const NAMES: [&str; 16] = [
+const NAMES: [&str; 19] = [
     "a.zip", "a.docx", "a.xlsx", "a.pptx", "a.pdf", "a.html", "a.csv", "a.txt", "a.gz", "a.odt",
-    "a.bz2", "a.xz", "a.zst", "a.7z", "a.lzh", "a.rar",
+    "a.bz2", "a.xz", "a.zst", "a.7z", "a.lzh", "a.rar", "a.doc", "a.ppt", "a.msg",
 ];
 
 fn limits() -> Limits {

@@ -5,7 +5,8 @@
 #
 #   bash firmware/dlp/tests/formats/generate.sh [OUT]   # default: the corpus folder itself
 #
-# Needs: tar gzip bzip2 xz-utils zstd 7zip jlha-utils libarchive-tools qpdf, and the
+# Needs: tar gzip bzip2 xz-utils zstd 7zip jlha-utils libarchive-tools qpdf, LibreOffice
+# (writer and impress, -nogui), and the
 # virtual environment target/formats-venv (Debian's reportlab, python-docx, openpyxl, and
 # python-pptx from PyPI), all made by ci/install-deps.sh.
 set -euo pipefail
@@ -17,7 +18,7 @@ root=$(cd "$here/../../../.." && pwd)
 python=${MAMORI_FORMATS_PYTHON:-$root/target/formats-venv/bin/python}
 out=${1:-$here/files}
 manifest=${2:-$here/manifest.tsv}
-for tool in tar gzip bzip2 xz zstd 7zz lha bsdtar iconv qpdf "$python"; do
+for tool in tar gzip bzip2 xz zstd 7zz lha bsdtar iconv qpdf soffice "$python"; do
     command -v "$tool" >/dev/null || { echo "generate.sh: $tool is missing (run ci/install-deps.sh)" >&2; exit 1; }
 done
 
@@ -142,6 +143,22 @@ for twin in find clean; do
     # Office: python-docx, openpyxl, python-pptx, and parts they do not write added the way
     # Office writes them (each package then opened again by its library).
     "$python" "$here/make_office.py" "$out" "$twin" "${number[$twin]}"
+    # Legacy Word and PowerPoint (the 97-2003 binary formats): LibreOffice saves DOCX and
+    # PPTX made above as .doc and .ppt. (It drops a slide master's own text on the way, so
+    # only documents whose number it keeps are converted.)
+    lo=$work/lo-$twin
+    mkdir -p "$lo"
+    for name in docx-body docx-header docx-table pptx-slide pptx-notes pptx-table; do
+        cp "$(o "$name.${name%%-*}")" "$lo/legacy-$name.${name%%-*}"
+    done
+    for kind in doc ppt; do
+        soffice -env:UserInstallation="file://$work/lo-profile" --headless \
+            --convert-to "$kind" --outdir "$lo" "$lo"/*."${kind}x" >"$work/soffice.log" 2>&1 ||
+            { cat "$work/soffice.log" >&2; exit 1; }
+    done
+    for made in "$lo"/*.doc "$lo"/*.ppt; do
+        cp "$made" "$(o "$(basename "$made")")"
+    done
     base=$(o reportlab.pdf)
     qpdf --allow-weak-crypto --encrypt "" owner-pw 40 -- "$base" "$(o owner-rc4-40.pdf)"
     qpdf --allow-weak-crypto --encrypt "" owner-pw 128 --use-aes=n -- "$base" "$(o owner-rc4-128.pdf)"
@@ -233,6 +250,12 @@ add ods-number.ods odfpy "ODS, the number in a float cell shown as 1.23457E+11"
 add odt-body.odt odfpy "ODT, the body"
 add xls-string.xls xlwt "XLS (BIFF8), a string cell in the shared strings"
 add xls-number.xls xlwt "XLS (BIFF8), a number cell"
+add legacy-docx-body.doc libreoffice "DOC (Word 97), the body"
+add legacy-docx-header.doc libreoffice "DOC (Word 97), a header"
+add legacy-docx-table.doc libreoffice "DOC (Word 97), a table"
+add legacy-pptx-slide.ppt libreoffice "PPT (PowerPoint 97), a text box"
+add legacy-pptx-notes.ppt libreoffice "PPT (PowerPoint 97), the speaker notes"
+add legacy-pptx-table.ppt libreoffice "PPT (PowerPoint 97), a table"
 add xls-filepass.xls make_office.py "XLS with a FILEPASS record (an encrypted workbook)" encrypted
 add docx-password.docx msoffcrypto-tool "DOCX with a password (an encrypted OOXML package)" encrypted
 

@@ -8,20 +8,35 @@
 //!   [`ProblemKind::Encrypted`], never read as clean;
 //! * Excel workbooks are read record by record (`biff`): shared strings, cells, numbers in
 //!   full, formula results, sheet names, headers, comments;
-//! * an Outlook message's attachments (`__attach_version1.0_#…` storages) are extracted as
-//!   files under their names, its HTML body as HTML;
-//! * every other stream (Word's text, PowerPoint's text atoms, properties, a message's
-//!   subject and body) goes through a strings pass: runs of UTF-16LE text (Japanese
-//!   documents keep their text so), runs of printable ASCII, and Excel `NUMBER` records.
+//! * Word documents through their piece table (`word`): the text in document order,
+//!   whatever pieces a fast save left it in, UTF-16 and 8-bit alike;
+//! * PowerPoint presentations record by record (`ppt`): every text atom of slides,
+//!   masters, layouts, notes and text boxes, and embedded objects (a workbook in a slide)
+//!   as files of their own;
+//! * Outlook messages property by property (`msg`): strings by their type and the
+//!   message's code page, the compressed RTF and the HTML body through their readers,
+//!   attachments as files under their names, and a message attached to a message as a
+//!   part of its own, read the same way;
+//! * wherever they are (an embedded object's storage too), Word and Excel streams are
+//!   read as above, and an OLE package (`\x01Ole10Native`) as the file it holds;
+//! * every other stream (properties, a Word 95 document, a stream whose structure does not
+//!   hold together) goes through a strings pass: runs of UTF-16LE text (Japanese documents
+//!   keep their text so), runs of printable ASCII, and Excel `NUMBER` records.
 //!
 //! A file with the OLE2 signature that `cfb` cannot open is unreadable; its strings are
 //! scanned all the same.
 
 mod biff;
+mod msg;
+mod ppt;
+mod word;
 
+use std::collections::HashMap;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
+use self::msg::Property;
+use super::bounded::{self, Expanded};
 use super::{FileRef, Walk, push_text, short_name};
 use crate::content::{Location, ProblemKind};
 
@@ -91,12 +106,50 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
     if word_flags.is_some_and(|flags| flags & WORD_ENCRYPTED != 0) {
         return encrypted(walk, "Word document");
     }
-    let mut text = String::new();
+    // Text is kept per part: the file itself, and each message or object attached to an
+    // Outlook message inside it.
+    let mut parts = vec![Part {
+        at: location.clone(),
+        depth,
+        text: String::new(),
+    }];
+    let mut scopes: HashMap<PathBuf, Option<usize>> = HashMap::new();
+    let mut charsets: HashMap<PathBuf, Option<String>> = HashMap::new();
     let mut found_any = false;
+    let mut total = 0usize;
     for path in &streams {
-        if text.len() > cap || walk.out.text_exhausted() {
+        if total > cap || walk.out.text_exhausted() {
             break;
         }
+        let mut slot = Some(0usize);
+        for scope in msg::attachment_scopes(path) {
+            let outer = slot;
+            slot = match scopes.get(scope) {
+                Some(known) => *known,
+                None => {
+                    let entered = outer.and_then(|outer| {
+                        let label = msg::attachment_label(scope, &streams, &mut read);
+                        let at = parts[outer].at.child(label);
+                        let level = parts[outer].depth + 1;
+                        let allowed = walk.out.enter_part(&at) && walk.out.may_descend(&at, level);
+                        allowed.then(|| {
+                            parts.push(Part {
+                                at,
+                                depth: level,
+                                text: String::new(),
+                            });
+                            parts.len() - 1
+                        })
+                    });
+                    scopes.insert(scope.to_path_buf(), entered);
+                    entered
+                }
+            };
+        }
+        let Some(slot) = slot else {
+            continue;
+        };
+        let (at, level) = (parts[slot].at.clone(), parts[slot].depth);
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -105,53 +158,127 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
         if data.is_empty() {
             continue;
         }
-        if path == Path::new("/Workbook") {
-            let book = biff::read(&data, cap);
-            if book.encrypted {
-                return encrypted(walk, "Excel workbook (FILEPASS)");
+        let left = cap.saturating_sub(total);
+        let found = match (name, msg::property(name)) {
+            ("Workbook" | "Book", _) => {
+                let book = biff::read(&data, left);
+                if book.encrypted && path.parent() == Some(Path::new("/")) {
+                    return encrypted(walk, "Excel workbook (FILEPASS)");
+                }
+                if book.encrypted {
+                    nested_encrypted(walk, &at, path, "Excel workbook (FILEPASS)");
+                    continue;
+                }
+                book.text
             }
-            found_any |= !book.text.trim().is_empty();
-            text.push_str(&book.text);
-            text.push('\n');
-            continue;
-        }
-        if let Some(file_name) = attachment_name(path, &streams, &mut read) {
-            // An Outlook attachment: a file of its own.
-            found_any = true;
-            let at = location.child(file_name.clone());
-            if walk.out.enter_part(&at) && walk.out.may_descend(&at, depth + 1) {
-                walk.entry_file(&at, &file_name, &data, depth);
+            ("WordDocument", _) => {
+                if word_encrypted(&data) {
+                    nested_encrypted(walk, &at, path, "Word document");
+                    continue;
+                }
+                let table =
+                    word::table_stream(&data).map(|table| read(&path.with_file_name(table)));
+                match table.and_then(|table| word::text(&data, &table, left)) {
+                    Some(text) => text,
+                    None => strings(&data, left),
+                }
             }
-            continue;
-        }
-        if name == "\u{1}Ole10Native"
-            && let Some(package) = ole10_native(&data)
-        {
-            // An OLE package (a file embedded in a document "as an icon"): the file itself.
-            found_any = true;
-            let file_name = short_name(&package.label);
-            let at = location.child(format!("package {file_name}"));
-            if walk.out.enter_part(&at) && walk.out.may_descend(&at, depth + 1) {
-                walk.entry_file(&at, &package.label, package.data, depth);
+            ("PowerPoint Document", _) => {
+                let presentation = ppt::read(&data, left);
+                for (index, (object, compressed)) in presentation.objects.iter().enumerate() {
+                    found_any = true;
+                    let object_at = at.child(format!("embedded object {}", index + 1));
+                    if !(walk.out.enter_part(&object_at)
+                        && walk.out.may_descend(&object_at, level + 1))
+                    {
+                        continue;
+                    }
+                    if let Some(bytes) = embedded_object(walk, &object_at, object, *compressed)
+                        && !walk.entry_file(&object_at, "object", &bytes, level)
+                    {
+                        return;
+                    }
+                }
+                if presentation.unstructured {
+                    strings(&data, left)
+                } else {
+                    presentation.text
+                }
             }
-            continue;
-        }
-        if name == "__substg1.0_10130102" {
-            // An Outlook message's HTML body.
-            found_any = true;
-            let at = location.child("HTML body");
-            let file = FileRef {
-                name: Some("body.html"),
-                content_type: Some("text/html"),
-                charset: None,
-                bytes: &data,
-            };
-            walk.file(&at, &file, depth + 1);
-            continue;
-        }
-        let found = strings(&data, cap.saturating_sub(text.len()));
+            ("\u{1}Ole10Native", _) if let Some(package) = ole10_native(&data) => {
+                // An OLE package (a file embedded in a document "as an icon"): the file.
+                found_any = true;
+                let file_name = short_name(&package.label);
+                let package_at = at.child(format!("package {file_name}"));
+                if walk.out.enter_part(&package_at) && walk.out.may_descend(&package_at, level + 1)
+                {
+                    walk.entry_file(&package_at, &package.label, package.data, level);
+                }
+                continue;
+            }
+            (_, Some(Property::AttachmentData)) => {
+                // An Outlook attachment: a file of its own.
+                found_any = true;
+                let storage = path.parent().unwrap_or(Path::new("/"));
+                let label = msg::attachment_label(storage, &streams, &mut read);
+                let file_at = at.child(label.clone());
+                if walk.out.enter_part(&file_at) && walk.out.may_descend(&file_at, level + 1) {
+                    walk.entry_file(&file_at, &label, &data, level);
+                }
+                continue;
+            }
+            (_, Some(Property::CompressedRtf)) => {
+                found_any = true;
+                match msg::decompress_rtf(&data, cap) {
+                    Some(rtf) => {
+                        let body = FileRef {
+                            name: Some("body.rtf"),
+                            content_type: Some("text/rtf"),
+                            charset: None,
+                            bytes: &rtf,
+                        };
+                        walk.file(&at.child("RTF body"), &body, level + 1);
+                    }
+                    None => walk.out.problem(
+                        &at.child("RTF body"),
+                        ProblemKind::Unreadable,
+                        "the message's compressed RTF body is in an unknown format",
+                    ),
+                }
+                continue;
+            }
+            (_, Some(Property::Html)) => {
+                // An Outlook message's HTML body.
+                found_any = true;
+                let body = FileRef {
+                    name: Some("body.html"),
+                    content_type: Some("text/html"),
+                    charset: None,
+                    bytes: &data,
+                };
+                walk.file(&at.child("HTML body"), &body, level + 1);
+                continue;
+            }
+            (_, Some(Property::Unicode)) => msg::unicode(&data),
+            (_, Some(Property::Ansi)) => {
+                let message = msg::message_of(path);
+                let charset = charsets
+                    .entry(message.to_path_buf())
+                    .or_insert_with(|| {
+                        let props = read(&message.join(msg::PROPERTIES));
+                        msg::charset(&props, message == Path::new("/"))
+                    })
+                    .clone();
+                let value = data.split(|&b| b == 0).next().unwrap_or_default();
+                crate::charset::readings(value, charset.as_deref()).join("\n")
+            }
+            (_, Some(Property::Lengths)) => continue,
+            _ => strings(&data, left),
+        };
         found_any |= !found.trim().is_empty();
-        text.push_str(&found);
+        total += found.len();
+        parts[slot].text.push_str(&found);
+        parts[slot].text.push('\n');
     }
     if !found_any {
         walk.out.problem(
@@ -161,7 +288,67 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
         );
         return;
     }
-    push_text(walk, location, text);
+    for part in parts {
+        if !push_text(walk, &part.at, part.text) {
+            return;
+        }
+    }
+}
+
+/// The text of one part of a compound file: the file itself, or a message or object
+/// attached to an Outlook message inside it.
+struct Part {
+    /// Where it is.
+    at: Location,
+    /// Its nesting depth.
+    depth: usize,
+    /// Its text so far.
+    text: String,
+}
+
+/// Does a `WordDocument` stream's FIB say the document is encrypted?
+fn word_encrypted(stream: &[u8]) -> bool {
+    stream
+        .get(0x0A..0x0C)
+        .is_some_and(|flags| u16::from_le_bytes([flags[0], flags[1]]) & WORD_ENCRYPTED != 0)
+}
+
+/// Reports an encrypted document embedded in a compound file (at the storage that holds
+/// the stream `path`); the rest of the file is still read.
+fn nested_encrypted(walk: &mut Walk<'_, '_>, at: &Location, path: &Path, what: &str) {
+    let storage = path
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|name| name.to_str())
+        .unwrap_or("embedded object");
+    let detail = format!("password-protected {what}: its content cannot be inspected");
+    walk.out
+        .problem(&at.child(storage), ProblemKind::Encrypted, detail);
+}
+
+/// The compound file of a PowerPoint embedded object: as stored, or inflated (after its
+/// 4-byte size) under the bomb limits. `None` when the limits stop it.
+fn embedded_object(
+    walk: &mut Walk<'_, '_>,
+    at: &Location,
+    object: &[u8],
+    compressed: bool,
+) -> Option<Vec<u8>> {
+    if !compressed {
+        return Some(object.to_vec());
+    }
+    let data = object.get(4..).unwrap_or_default();
+    let reader = flate2::read::ZlibDecoder::new(data);
+    let size = u64::try_from(data.len()).unwrap_or(u64::MAX);
+    match bounded::expand(walk, at, "embedded object", reader, size) {
+        Expanded::Done(bytes) => Some(bytes),
+        Expanded::Broken(bytes, why) => {
+            let detail = format!("embedded object is damaged ({why}); what came before was read");
+            walk.out.problem(at, ProblemKind::Unreadable, detail);
+            Some(bytes)
+        }
+        Expanded::Bomb => None,
+    }
 }
 
 /// A file embedded by the OLE packager (the `\x01Ole10Native` stream).
@@ -209,43 +396,6 @@ fn ole10_native(stream: &[u8]) -> Option<Package<'_>> {
         .next()
         .unwrap_or_default();
     Some(Package { label, data })
-}
-
-/// If `path` is the data of an Outlook attachment (`…/__attach_version1.0_#N/
-/// __substg1.0_37010102`), the attachment's file name: its long name, else its short
-/// name, else its number.
-fn attachment_name(
-    path: &Path,
-    streams: &[PathBuf],
-    read: &mut impl FnMut(&Path) -> Vec<u8>,
-) -> Option<String> {
-    if path.file_name()? != "__substg1.0_37010102" {
-        return None;
-    }
-    let storage = path.parent()?;
-    let storage_name = storage.file_name()?.to_str()?;
-    if !storage_name.starts_with("__attach_version1.0_#") {
-        return None;
-    }
-    for property in ["__substg1.0_3707001F", "__substg1.0_3704001F"] {
-        let candidate = storage.join(property);
-        if streams.contains(&candidate) {
-            let units: Vec<u16> = read(&candidate)
-                .chunks_exact(2)
-                .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
-                .take_while(|&unit| unit != 0)
-                .take(255)
-                .collect();
-            let name = String::from_utf16_lossy(&units);
-            if !name.trim().is_empty() {
-                return Some(short_name(&name));
-            }
-        }
-    }
-    Some(format!(
-        "attachment {}",
-        storage_name.trim_start_matches("__attach_version1.0_#")
-    ))
 }
 
 /// Is this UTF-16 code unit a character of Japanese or ASCII text?
@@ -417,6 +567,114 @@ mod tests {
         );
         assert!(text.contains("123456789018"), "{text}");
         assert!(text.contains("plain ascii 0312345678"), "{text}");
+    }
+
+    #[test]
+    fn word_text_comes_through_the_piece_table() {
+        // A fast save leaves a number in two pieces, one UTF-16 and one 8-bit: a strings
+        // pass sees two runs, the piece table one line.
+        let (stream, table) =
+            word::tests::document(&[("社員名簿\r個人番号：1234 5678", false), (" 9018\r", true)]);
+        let result = run(&compound(&[
+            ("/WordDocument", &stream),
+            ("/1Table", &table),
+        ]));
+        assert!(result.problems.is_empty(), "{:?}", result.problems);
+        let text = &result.segments[0].text;
+        assert!(text.contains("個人番号：1234 5678 9018"), "{text}");
+        // Without its table stream, the strings pass still reads what it can.
+        let result = run(&compound(&[("/WordDocument", &stream)]));
+        assert!(result.segments[0].text.contains("1234 5678"));
+    }
+
+    #[test]
+    fn powerpoint_atoms_and_embedded_objects_are_read() {
+        let (stream, table) = word::tests::document(&[("埋め込み 123456789018", false)]);
+        let object = compound(&[("/WordDocument", &stream), ("/1Table", &table)]);
+        let mut zlib = flate2::write::ZlibEncoder::new(
+            u32::try_from(object.len()).unwrap().to_le_bytes().to_vec(),
+            flate2::Compression::default(),
+        );
+        zlib.write_all(&object).unwrap();
+        let packed = zlib.finish().unwrap();
+        let mut slide = ppt::tests::chars("スライド 0312345678");
+        slide.extend(ppt::tests::record(0x0010, 0x1011, &packed));
+        let document = ppt::tests::record(0x000F, 0x03E8, &slide);
+        let result = run(&compound(&[("/PowerPoint Document", &document)]));
+        assert!(result.problems.is_empty(), "{:?}", result.problems);
+        let at = |place: &str| {
+            result
+                .segments
+                .iter()
+                .find(|s| s.location.to_string() == place)
+                .map(|s| s.text.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(at("a"), "スライド 0312345678\n\n");
+        assert!(at("a › embedded object 1").contains("埋め込み 123456789018"));
+    }
+
+    #[test]
+    fn outlook_messages_read_by_property_type_with_messages_inside() {
+        let cp932 = |text: &str| encoding_rs::SHIFT_JIS.encode(text).0.into_owned();
+        // The code page of the embedded message (PR_MESSAGE_CODEPAGE 932), after the
+        // 24-byte header of an embedded message's property stream.
+        let mut props = vec![0u8; 24];
+        props.extend(0x3FFD_0003u32.to_le_bytes());
+        props.extend([0; 4]);
+        props.extend(932u32.to_le_bytes());
+        props.extend([0; 4]);
+        let inner = "/__attach_version1.0_#00000000/__substg1.0_3701000D";
+        let rtf = b"{\\rtf1\\ansi \\par bangou \\u20491? 4567 8901 2345}";
+        let mut stored = (u32::try_from(rtf.len()).unwrap() + 12)
+            .to_le_bytes()
+            .to_vec();
+        stored.extend(u32::try_from(rtf.len()).unwrap().to_le_bytes());
+        stored.extend(b"MELA\0\0\0\0");
+        stored.extend(rtf.as_slice());
+        let csv = "氏名,個人番号\n山田,123456789018\n".as_bytes();
+        let msg = compound(&[
+            ("/__properties_version1.0", &[0u8; 32]),
+            ("/__substg1.0_0037001F", &utf16("転送します")),
+            ("/__substg1.0_10090102", &stored),
+            (
+                "/__attach_version1.0_#00000000/__substg1.0_3001001F",
+                &utf16("元のメール"),
+            ),
+            (&format!("{inner}/__properties_version1.0"), &props),
+            (&format!("{inner}/__substg1.0_0037001E"), &cp932("名簿の件")),
+            (
+                &format!("{inner}/__substg1.0_1000001E"),
+                &cp932("番号は１２３４５６７８９０１８です"),
+            ),
+            (
+                &format!("{inner}/__attach_version1.0_#00000000/__substg1.0_3707001F"),
+                &utf16("名簿.csv"),
+            ),
+            (
+                &format!("{inner}/__attach_version1.0_#00000000/__substg1.0_37010102"),
+                csv,
+            ),
+        ]);
+        let result = run(&msg);
+        assert!(result.problems.is_empty(), "{:?}", result.problems);
+        let at = |place: &str| {
+            result
+                .segments
+                .iter()
+                .filter(|s| s.location.to_string() == place)
+                .map(|s| s.text.clone())
+                .collect::<String>()
+        };
+        assert!(at("a").contains("転送します"), "{:?}", result.segments);
+        assert!(at("a › RTF body").contains("bangou 個 4567 8901 2345"));
+        let message = at("a › 元のメール");
+        assert!(message.contains("名簿の件"), "{message}");
+        assert!(
+            message.contains("番号は１２３４５６７８９０１８です"),
+            "{message}"
+        );
+        assert!(at("a › 元のメール › 名簿.csv").contains("123456789018"));
     }
 
     #[test]
