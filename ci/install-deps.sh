@@ -78,6 +78,7 @@ test_pkgs=(
     python3-venv      # a virtual environment for python-pptx, which Debian does not package
     libreoffice-writer-nogui  # legacy .doc (Word 97), saved from DOCX
     libreoffice-impress-nogui # legacy .ppt (PowerPoint 97), saved from PPTX
+    python3-uno               # LibreOffice over UNO, to save documents with a password
 )
 if [[ $mode == runtime ]]; then
     pkgs=("${runtime_pkgs[@]}")

@@ -159,6 +159,12 @@ for twin in find clean; do
     for made in "$lo"/*.doc "$lo"/*.ppt; do
         cp "$made" "$(o "$(basename "$made")")"
     done
+    # Passwords to open: LibreOffice over UNO (its command line cannot set one) encrypts an
+    # ODT (the manifest marks its parts) and a DOC (RC4 CryptoAPI); each must then refuse a
+    # wrong password and open with the right one. (Its PowerPoint filter writes no password.)
+    "$python" "$here/lo_password.py" "$work/lo-profile" \
+        "$(o odt-body.odt):$(o odt-password.odt):writer8" \
+        "$(o legacy-docx-body.doc):$(o legacy-password.doc):MS Word 97"
     base=$(o reportlab.pdf)
     qpdf --allow-weak-crypto --encrypt "" owner-pw 40 -- "$base" "$(o owner-rc4-40.pdf)"
     qpdf --allow-weak-crypto --encrypt "" owner-pw 128 --use-aes=n -- "$base" "$(o owner-rc4-128.pdf)"
@@ -256,6 +262,8 @@ add legacy-docx-table.doc libreoffice "DOC (Word 97), a table"
 add legacy-pptx-slide.ppt libreoffice "PPT (PowerPoint 97), a text box"
 add legacy-pptx-notes.ppt libreoffice "PPT (PowerPoint 97), the speaker notes"
 add legacy-pptx-table.ppt libreoffice "PPT (PowerPoint 97), a table"
+add odt-password.odt lo_password.py "ODT with a password (parts encrypted, as its manifest says)" encrypted
+add legacy-password.doc lo_password.py "DOC with a password (RC4 CryptoAPI)" encrypted
 add xls-filepass.xls make_office.py "XLS with a FILEPASS record (an encrypted workbook)" encrypted
 add docx-password.docx msoffcrypto-tool "DOCX with a password (an encrypted OOXML package)" encrypted
 

@@ -9,17 +9,19 @@
 //! Word's body, headers, footers, notes and comments; Excel's sheets with the shared
 //! strings looked up and numbers written out in full; PowerPoint's slides, notes and
 //! comments; charts and SmartArt; the document properties; ODF's `content.xml`, `styles.xml`
-//! (headers and footers) and `meta.xml`. Package boilerplate (relationships, styles, themes,
+//! (headers and footers) and `meta.xml`; an ODF part its manifest marks encrypted (a
+//! password-protected document) is not read, and the document is reported encrypted. Package boilerplate (relationships, styles, themes,
 //! settings) is skipped without expanding it; anything else (embedded workbooks, an odd file
 //! slipped into the package) goes through [`Walk::file`] like any archive entry.
 
+mod manifest;
 mod types;
 
 use self::types::{ByType, ContentTypes};
 use super::archive::{Archive, Entry, entry_name, read_entry};
 use super::xml::{self, XmlText};
 use super::{FileRef, Walk, push_text};
-use crate::content::Location;
+use crate::content::{Location, ProblemKind};
 
 /// What kind of package.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +69,24 @@ pub(crate) fn extract(
             Entry::Stop => return true,
         }
     }
+    // A password-protected ODF document: its manifest names the encrypted parts.
+    let mut encrypted = Vec::new();
+    if package == Package::Odf
+        && let Some(index) = names.iter().position(|n| n == "META-INF/manifest.xml")
+    {
+        match read_entry(walk, location, archive, index, false) {
+            Entry::Data { data, .. } => encrypted = manifest::encrypted_parts(&data),
+            Entry::Skip => {}
+            Entry::Stop => return true,
+        }
+        if !encrypted.is_empty() {
+            walk.out.problem(
+                location,
+                ProblemKind::Encrypted,
+                "password-protected OpenDocument file: its content cannot be inspected",
+            );
+        }
+    }
     let classify = |name: &str| classify(package, &types, name);
     // Shared strings first: the sheets refer to them by index.
     let mut shared = Vec::new();
@@ -86,6 +106,9 @@ pub(crate) fn extract(
         }
     }
     for (index, name) in names.iter().enumerate() {
+        if encrypted.contains(name) {
+            continue;
+        }
         let part = classify(name);
         let entry = match part {
             Part::Skip | Part::SharedStrings => continue,
