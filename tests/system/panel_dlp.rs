@@ -167,6 +167,20 @@ fn rules_and_words_added_in_the_panel_decide_real_mail_and_the_test_box_agrees()
     assert_eq!(a.status, 400, "{a:?}");
     assert!(a.body.contains(r#"id="word-pattern-error""#), "{}", a.body);
     assert!(a.body.contains("dlp.scan.custom.rules"), "{}", a.body);
+    // Spacing is for keywords: asked for a wildcard, the reason is next to its field.
+    let a = admin.post(
+        "/mail/dlp/word",
+        &[
+            ("_csrf", &t),
+            ("name", "案件番号"),
+            ("kind", "wildcard"),
+            ("pattern", "PRJ-*"),
+            ("confidence", "high"),
+            ("spaced", "on"),
+        ],
+    );
+    assert_eq!(a.status, 400, "{a:?}");
+    assert!(a.body.contains(r#"id="word-spaced-error""#), "{}", a.body);
 
     // Bad rule forms: the reason next to the field, nothing saved.
     let rule = |name: &str, detectors: &[&str], count: &str, action: &str| {
@@ -193,8 +207,26 @@ fn rules_and_words_added_in_the_panel_decide_real_mail_and_the_test_box_agrees()
     assert!(a.body.contains(r#"id="rule-error""#), "{}", a.body);
     let a = rule("My Number sent outside", &["custom"], "1", "reject");
     assert!(a.body.contains(r#"id="rule-name-error""#), "{}", a.body);
-    // A good one: saved after the built-in rules, which stay in force.
-    let a = rule("社外秘を社外へ", &["custom"], "1", "reject");
+    let named = |name_en: &str| {
+        admin.post(
+            "/mail/dlp/rule",
+            &[
+                ("_csrf", t.as_str()),
+                ("name", "社外秘を社外へ"),
+                ("name_en", name_en),
+                ("detector", "custom"),
+                ("min_confidence", "medium"),
+                ("min_count", "1"),
+                ("scope", "outbound"),
+                ("action", "reject"),
+            ],
+        )
+    };
+    let a = named("社外秘");
+    assert!(a.body.contains(r#"id="rule-name-en-error""#), "{}", a.body);
+    // A good one, with its English name: saved after the built-in rules, which stay in
+    // force.
+    let a = named("Confidential outside");
     assert_eq!(a.status, 303, "{a:?}");
     let page = admin.get(a.header("location").unwrap());
     assert!(page.body.contains(r#"id="done""#), "{}", page.body);
@@ -207,11 +239,16 @@ fn rules_and_words_added_in_the_panel_decide_real_mail_and_the_test_box_agrees()
         "{}",
         a.body
     );
-    // Real mail: refused at once, with the rule's name.
-    let (code, out) = mail(&b, "plain-secret-2", "社外秘の見積書です");
+    // Real mail, the keyword written with full-width spaces between its characters:
+    // refused at once, with the rule's name, in English too.
+    let (code, out) = mail(&b, "plain-secret-2", "社　外　秘の見積書です");
     assert_ne!(code, 0, "{out}");
     assert!(
         out.contains("550") && out.contains("社外秘を社外へ"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Confidential outside") && !out.contains("\\u{"),
         "{out}"
     );
     // The built-in rule still holds a My Number.

@@ -28,6 +28,10 @@ pub const CONFIDENCES: &[&str] = &["low", "medium", "high"];
 /// How a dictionary word's pattern is read.
 pub const WORD_KINDS: &[&str] = &["keyword", "wildcard", "regex"];
 
+/// Whether a keyword also matches with spaces and line breaks between its characters:
+/// `auto` (the relay's default: yes for a keyword written in Japanese), `on`, `off`.
+pub const SPACINGS: &[&str] = &["auto", "on", "off"];
+
 /// The longest rule or word name.
 pub const MAX_NAME_CHARS: usize = 64;
 
@@ -42,6 +46,8 @@ pub const MAX_ENTRIES: usize = 200;
 pub struct RuleDraft {
     /// Its name.
     pub name: String,
+    /// Its name for English readers (ASCII; empty: none), for a name in Japanese.
+    pub name_en: String,
     /// The detectors it counts.
     pub detectors: Vec<String>,
     /// The least confidence counted.
@@ -65,6 +71,8 @@ pub struct WordDraft {
     pub pattern: String,
     /// Its findings' confidence.
     pub confidence: String,
+    /// One of [`SPACINGS`] (empty: `auto`).
+    pub spaced: String,
 }
 
 /// What is wrong with a form, and which field it is about.
@@ -72,6 +80,10 @@ pub struct WordDraft {
 pub enum DlpProblem {
     /// The name is empty, too long or has control characters.
     BadName,
+    /// The English name is not one line of printable ASCII of at most 64 characters.
+    BadEnglishName,
+    /// Spacing asked for a wildcard or a regular expression (it applies to keywords).
+    SpacingNotKeyword,
     /// Another rule (or word) has that name.
     NameTaken,
     /// No detector chosen, or one the relay does not know.
@@ -131,10 +143,16 @@ pub fn add_rule(rules: &[Value], draft: &RuleDraft) -> Result<Vec<Value>, DlpPro
         .ok()
         .filter(|n| (1..=1000).contains(n))
         .ok_or(DlpProblem::BadCount)?;
+    let name_en = draft.name_en.trim();
+    if name_en.chars().count() > MAX_NAME_CHARS
+        || !name_en.chars().all(|c| c == ' ' || c.is_ascii_graphic())
+    {
+        return Err(DlpProblem::BadEnglishName);
+    }
     let mut detectors = draft.detectors.clone();
     detectors.sort_by_key(|d| DETECTORS.iter().position(|k| k == d));
     detectors.dedup();
-    let rule = serde_json::json!({
+    let mut rule = serde_json::json!({
         "name": name,
         "detectors": detectors,
         "min_confidence": choice(&draft.min_confidence, CONFIDENCES)?,
@@ -142,6 +160,9 @@ pub fn add_rule(rules: &[Value], draft: &RuleDraft) -> Result<Vec<Value>, DlpPro
         "scope": choice(&draft.scope, SCOPES)?,
         "action": choice(&draft.action, ACTIONS)?,
     });
+    if !name_en.is_empty() {
+        rule["name_en"] = Value::from(name_en);
+    }
     let mut out: Vec<Value> = rules.iter().cloned().map(without_nulls).collect();
     out.push(rule);
     Ok(out)
@@ -183,12 +204,23 @@ pub fn add_word(words: &[Value], draft: &WordDraft) -> Result<Vec<Value>, DlpPro
     {
         return Err(DlpProblem::BadPattern);
     }
-    let word = serde_json::json!({
+    let mut word = serde_json::json!({
         "name": name,
         "kind": kind,
         "pattern": pattern,
         "confidence": choice(&draft.confidence, CONFIDENCES)?,
     });
+    let spaced = if draft.spaced.is_empty() {
+        "auto".to_owned()
+    } else {
+        choice(&draft.spaced, SPACINGS)?
+    };
+    match (spaced.as_str(), kind == "keyword") {
+        ("on", false) => return Err(DlpProblem::SpacingNotKeyword),
+        ("on", true) => word["spaced"] = Value::from(true),
+        ("off", true) => word["spaced"] = Value::from(false),
+        _ => {}
+    }
     let mut out: Vec<Value> = words.iter().cloned().map(without_nulls).collect();
     out.push(word);
     Ok(out)
@@ -237,6 +269,7 @@ mod tests {
             min_count: "1".into(),
             scope: "outbound".into(),
             action: "hold".into(),
+            name_en: String::new(),
         }
     }
 
@@ -259,6 +292,11 @@ mod tests {
         );
         assert_eq!(out[1]["min_count"], 1);
         assert_eq!(out[1]["name"], "社外秘を社外へ");
+        assert!(out[1].get("name_en").is_none());
+        let mut named = draft();
+        named.name_en = " Confidential outside ".into();
+        let out = add_rule(&in_force(), &named).unwrap();
+        assert_eq!(out[1]["name_en"], "Confidential outside");
     }
 
     #[test]
@@ -300,6 +338,18 @@ mod tests {
             with(|d| d.scope = "mars".into()),
             Err(DlpProblem::BadChoice)
         );
+        assert_eq!(
+            with(|d| d.name_en = "社外秘".into()),
+            Err(DlpProblem::BadEnglishName)
+        );
+        assert_eq!(
+            with(|d| d.name_en = "a\r\nb".into()),
+            Err(DlpProblem::BadEnglishName)
+        );
+        assert_eq!(
+            with(|d| d.name_en = "x".repeat(65)),
+            Err(DlpProblem::BadEnglishName)
+        );
         let full: Vec<Value> = (0..MAX_ENTRIES)
             .map(|i| serde_json::json!({"name": format!("r{i}")}))
             .collect();
@@ -321,9 +371,23 @@ mod tests {
             kind: "keyword".into(),
             pattern: "  社外秘 ".into(),
             confidence: "high".into(),
+            spaced: String::new(),
         };
         let out = add_word(&[], &w).unwrap();
         assert_eq!(out[0]["pattern"], "社外秘");
+        assert!(out[0].get("spaced").is_none());
+        let spaced = |value: &str, kind: &str| {
+            let mut d = w.clone();
+            d.spaced = value.into();
+            d.kind = kind.into();
+            add_word(&[], &d).map(|out| out[0].get("spaced").cloned())
+        };
+        assert_eq!(spaced("auto", "keyword"), Ok(None));
+        assert_eq!(spaced("on", "keyword"), Ok(Some(Value::from(true))));
+        assert_eq!(spaced("off", "keyword"), Ok(Some(Value::from(false))));
+        assert_eq!(spaced("off", "regex"), Ok(None));
+        assert_eq!(spaced("on", "wildcard"), Err(DlpProblem::SpacingNotKeyword));
+        assert_eq!(spaced("sometimes", "keyword"), Err(DlpProblem::BadChoice));
         assert_eq!(add_word(&out, &w), Err(DlpProblem::NameTaken));
         let mut bad = w.clone();
         bad.pattern = " ".into();

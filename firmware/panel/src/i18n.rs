@@ -358,6 +358,9 @@ texts! {
     rule_add_title: "ルールを追加", "Add a rule";
     rule_name: "ルール名", "Rule name";
     rule_name_help: "保留や拒否の理由として表示されます(64 文字まで)。", "Shown as the reason for a hold or a refusal (up to 64 characters).";
+    rule_name_en: "英語の名前(任意)", "English name (optional)";
+    rule_name_en_help: "拒否の返答の英語の行に表示されます(半角英数字、64 文字まで)。空欄で名前が日本語なら、英語の行にはルール名を出しません。", "Shown in the English line of a refusal (ASCII, up to 64 characters). Left empty with a Japanese name, that line names no rule.";
+    problem_name_en: "英語の名前は半角英数字と記号で 1 行、64 文字以内で入力してください。", "Enter the English name on one line in ASCII letters, digits and signs, up to 64 characters.";
     det_my_number: "マイナンバー(個人番号)", "My Number";
     det_corporate_number: "法人番号", "Corporate number";
     det_credit_card: "クレジットカード番号", "Card number";
@@ -392,6 +395,12 @@ texts! {
     word_name: "表示名", "Display name";
     word_name_help: "検出時に本文の代わりに表示される名前です。", "Shown in findings instead of the matched text.";
     word_kind: "種類", "Kind";
+    word_spaced: "間の空白・改行", "Spaces between characters";
+    word_spaced_help: "「社　外　秘」や行をまたいだ「社外」「秘」のように、文字の間に空白(全角・半角)や改行を挟んだ書き方にも一致させるかどうか。自動では日本語の語句で有効になります。語句の種類にだけ使えます。", "Whether the word also matches with spaces (full- or half-width) or line breaks between its characters, as in 社　外　秘. Automatic: on for words written in Japanese. For the word kind only.";
+    spaced_auto: "自動(日本語の語句は有効)", "Automatic (on for Japanese words)";
+    spaced_on: "有効", "On";
+    spaced_off: "無効(書いたとおりのみ)", "Off (only as written)";
+    problem_spacing_keyword: "間の空白・改行への一致は「語句」の種類にだけ使えます。", "Matching across spaces applies to the word kind only.";
     kind_keyword: "語句(大文字小文字を区別しない)", "Word (any case)";
     kind_wildcard: "ワイルドカード(* と ?)", "Wildcard (* and ?)";
     kind_regex: "正規表現", "Regular expression";

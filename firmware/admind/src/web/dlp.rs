@@ -31,6 +31,7 @@ const MAX_SAMPLE_BYTES: usize = 4 << 20;
 /// One rule in force.
 struct RuleRow {
     name: String,
+    name_en: Option<String>,
     detects: String,
     confidence: String,
     count: u64,
@@ -42,6 +43,8 @@ struct RuleRow {
 struct WordRow {
     name: String,
     kind: String,
+    /// Its spacing when set in so many words (`on`/`off`), as text; else empty.
+    spaced: String,
     pattern: String,
     confidence: String,
 }
@@ -77,6 +80,7 @@ struct DlpPage {
     /// The add-rule form as typed, with its errors.
     rule: RuleDraft,
     rule_name_error: Option<String>,
+    rule_name_en_error: Option<String>,
     rule_detectors_error: Option<String>,
     rule_count_error: Option<String>,
     rule_error: Option<String>,
@@ -84,6 +88,7 @@ struct DlpPage {
     word: WordDraft,
     word_name_error: Option<String>,
     word_pattern_error: Option<String>,
+    word_spaced_error: Option<String>,
     word_error: Option<String>,
     remove_error: Option<String>,
     /// The test box as typed, and its answer.
@@ -97,6 +102,7 @@ struct DlpPage {
     scope_choices: Vec<(&'static str, &'static str)>,
     action_choices: Vec<(&'static str, &'static str)>,
     kind_choices: Vec<(&'static str, &'static str)>,
+    spaced_choices: Vec<(&'static str, &'static str)>,
 }
 
 impl DlpPage {
@@ -130,6 +136,9 @@ fn label(t: &Texts, value: &str) -> &'static str {
         "keyword" => t.kind_keyword,
         "wildcard" => t.kind_wildcard,
         "regex" => t.kind_regex,
+        "auto" => t.spaced_auto,
+        "on" => t.spaced_on,
+        "off" => t.spaced_off,
         "archive_bomb" => t.prob_archive_bomb,
         "encrypted" => t.prob_encrypted,
         "not_fully_read" => t.prob_not_fully_read,
@@ -191,6 +200,7 @@ async fn page(panel: &Panel, s: &Session) -> DlpPage {
                 .collect();
             RuleRow {
                 name: text(r, "name"),
+                name_en: r["name_en"].as_str().map(str::to_owned),
                 detects: detectors.join("、"),
                 confidence: shown(t, &text(r, "min_confidence")),
                 count: r["min_count"].as_u64().unwrap_or(1),
@@ -204,6 +214,11 @@ async fn page(panel: &Panel, s: &Session) -> DlpPage {
         .map(|w| WordRow {
             name: text(w, "name"),
             kind: shown(t, &text(w, "kind")),
+            spaced: match w["spaced"].as_bool() {
+                Some(true) => t.spaced_on.to_owned(),
+                Some(false) => t.spaced_off.to_owned(),
+                None => String::new(),
+            },
             pattern: text(w, "pattern"),
             confidence: shown(t, &text(w, "confidence")),
         })
@@ -225,16 +240,19 @@ async fn page(panel: &Panel, s: &Session) -> DlpPage {
             ..RuleDraft::default()
         },
         rule_name_error: None,
+        rule_name_en_error: None,
         rule_detectors_error: None,
         rule_count_error: None,
         rule_error: None,
         word: WordDraft {
             kind: "keyword".into(),
             confidence: "high".into(),
+            spaced: "auto".into(),
             ..WordDraft::default()
         },
         word_name_error: None,
         word_pattern_error: None,
+        word_spaced_error: None,
         word_error: None,
         remove_error: None,
         try_text: String::new(),
@@ -246,6 +264,7 @@ async fn page(panel: &Panel, s: &Session) -> DlpPage {
         scope_choices: choices(t, dlp::SCOPES),
         action_choices: choices(t, dlp::ACTIONS),
         kind_choices: choices(t, dlp::WORD_KINDS),
+        spaced_choices: choices(t, dlp::SPACINGS),
         c,
     }
 }
@@ -253,6 +272,8 @@ async fn page(panel: &Panel, s: &Session) -> DlpPage {
 fn problem_text(t: &Texts, p: &DlpProblem) -> String {
     match p {
         DlpProblem::BadName => t.problem_rule_name,
+        DlpProblem::BadEnglishName => t.problem_name_en,
+        DlpProblem::SpacingNotKeyword => t.problem_spacing_keyword,
         DlpProblem::NameTaken => t.problem_name_taken,
         DlpProblem::NoDetector => t.problem_no_detector,
         DlpProblem::BadChoice => t.problem_bad_choice,
@@ -376,6 +397,7 @@ pub(crate) async fn add_rule(
     }
     let draft = RuleDraft {
         name: value("name").chars().take(200).collect(),
+        name_en: value("name_en").chars().take(200).collect(),
         detectors: pairs
             .iter()
             .filter(|(n, _)| n == "detector")
@@ -403,6 +425,7 @@ pub(crate) async fn add_rule(
         Err(problem) => {
             let at = match problem {
                 DlpProblem::BadName | DlpProblem::NameTaken => &mut p.rule_name_error,
+                DlpProblem::BadEnglishName => &mut p.rule_name_en_error,
                 DlpProblem::NoDetector => &mut p.rule_detectors_error,
                 DlpProblem::BadCount => &mut p.rule_count_error,
                 _ => &mut p.rule_error,
@@ -437,6 +460,9 @@ pub(crate) struct WordForm {
     kind: String,
     pattern: String,
     confidence: String,
+    /// Absent from a form of an older page: the relay's default.
+    #[serde(default)]
+    spaced: String,
 }
 
 pub(crate) async fn add_word(
@@ -452,6 +478,7 @@ pub(crate) async fn add_word(
         kind: f.kind,
         pattern: f.pattern.chars().take(2000).collect(),
         confidence: f.confidence,
+        spaced: f.spaced,
     };
     let mut p = page(&panel, &s).await;
     let t = p.c.t;
@@ -469,6 +496,7 @@ pub(crate) async fn add_word(
             let at = match problem {
                 DlpProblem::BadName | DlpProblem::NameTaken => &mut p.word_name_error,
                 DlpProblem::BadPattern => &mut p.word_pattern_error,
+                DlpProblem::SpacingNotKeyword => &mut p.word_spaced_error,
                 _ => &mut p.word_error,
             };
             *at = Some(problem_text(t, &problem));
