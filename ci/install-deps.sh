@@ -79,6 +79,7 @@ test_pkgs=(
     libreoffice-writer-nogui  # legacy .doc (Word 97), saved from DOCX
     libreoffice-impress-nogui # legacy .ppt (PowerPoint 97), saved from PPTX
     python3-uno               # LibreOffice over UNO, to save documents with a password
+    unzip                     # the ZipCrypto oracle for encrypted attachments
 )
 if [[ $mode == runtime ]]; then
     pkgs=("${runtime_pkgs[@]}")
@@ -191,21 +192,21 @@ if [[ $mode == full ]]; then
     done
 fi
 
-# --- Python from PyPI (the DLP format corpus only) ----------------------------------------
-# python-pptx and msoffcrypto-tool are not packaged for Debian 12: a virtual environment
-# in target/ that also sees Debian's reportlab, python-docx, openpyxl, xlwt and olefile.
-# Pinned; created once.
+# --- Python from PyPI (the DLP format corpus, the encrypted-ZIP oracle) --------------------
+# python-pptx, msoffcrypto-tool and pyzipper are not packaged for Debian 12: a virtual
+# environment in target/ that also sees Debian's reportlab, python-docx, openpyxl, xlwt,
+# olefile and LibreOffice's uno. Pinned; created once.
 if [[ $mode == full ]]; then
     venv=target/formats-venv
-    imports='import pptx, msoffcrypto, docx, openpyxl, reportlab, xlwt, olefile, odf'
+    imports='import pptx, msoffcrypto, pyzipper, docx, openpyxl, reportlab, xlwt, olefile, odf, uno'
     if "$venv/bin/python" -c "$imports" 2>/dev/null; then
-        log "python: $venv already has python-pptx and msoffcrypto-tool"
+        log "python: $venv already has python-pptx, msoffcrypto-tool and pyzipper"
     else
-        log "python: creating $venv with python-pptx and msoffcrypto-tool"
+        log "python: creating $venv with python-pptx, msoffcrypto-tool and pyzipper"
         rm -rf "$venv"
         /usr/bin/python3 -m venv --system-site-packages "$venv"
         "$venv/bin/pip" install --quiet --disable-pip-version-check \
-            python-pptx==1.0.2 msoffcrypto-tool==5.4.2
+            python-pptx==1.0.2 msoffcrypto-tool==5.4.2 pyzipper==0.3.6 pycryptodomex==3.24.2
         "$venv/bin/python" -c "$imports" || die "python: $venv cannot import the corpus libraries"
     fi
 fi
