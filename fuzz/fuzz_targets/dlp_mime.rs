@@ -5,13 +5,16 @@
 //! - inspecting twice gives the same report (no hidden state), the second time with every
 //!   encoded part decoded a piece at a time into a part store, as the relay does for large
 //!   mail (`dlp::hold`);
-//! - no finding's masked excerpt shows more than six digits.
+//! - no finding's masked excerpt shows more than six digits;
+//! - the outline a rewrite uses (`mime::outline`) stays inside the message: each part's
+//!   header before its content, parts in order and without overlap.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use mamori_dlp::content::{Collector, Limits};
+use mamori_dlp::mime::{Node, outline};
 use mamori_dlp::{Inspector, ScanConfig};
 
 fn limits() -> Limits {
@@ -26,7 +29,30 @@ fn limits() -> Limits {
     }
 }
 
+/// Checks a node of the outline of a message of `len` bytes that lies within `within`.
+fn check(node: &Node, within: &std::ops::Range<usize>, len: usize) {
+    match node {
+        Node::Multipart { parts, .. } => {
+            let mut end = within.start;
+            for (range, part) in parts {
+                assert!(range.start >= end && range.end <= within.end, "{range:?} in {within:?}");
+                end = range.end;
+                check(part, range, len);
+            }
+        }
+        Node::Body { header, content, .. } | Node::Attachment { header, content, .. } => {
+            assert!(header.start <= header.end && header.end <= content.start);
+            assert!(content.start <= content.end && content.end <= within.end.min(len));
+            assert!(header.start >= within.start);
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    if let Ok(outline) = outline(data) {
+        assert!(outline.header.end <= data.len());
+        check(&outline.root, &(0..data.len()), data.len());
+    }
     let limits = limits();
     let mut collector = Collector::new(&limits);
     mamori_dlp::mime::walk_message(data, &mut collector);

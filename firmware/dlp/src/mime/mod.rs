@@ -52,6 +52,7 @@ mod address;
 mod boundary;
 mod flowed;
 mod header;
+mod outline;
 mod params;
 mod transfer;
 mod uuencode;
@@ -62,6 +63,8 @@ mod words;
 mod tests;
 
 use crate::content::{Collector, Location};
+
+pub use outline::{Node, Outline, OutlineError, Transfer, outline};
 
 /// Walks an RFC 5322 message the way a mail client would show it and collects every piece
 /// of text a reader could see (headers, bodies, file names, attachments) into `out`.

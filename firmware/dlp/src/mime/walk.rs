@@ -700,7 +700,7 @@ impl<'a, 'l> Walker<'a, 'l> {
 
 /// Every reading of a part's file name: Content-Disposition `filename` first, then
 /// Content-Type `name`.
-fn file_names(head: &Head, ct: &Structured) -> Vec<String> {
+pub(super) fn file_names(head: &Head, ct: &Structured) -> Vec<String> {
     let mut names = Vec::new();
     if let Some(cd) = head.first("content-disposition") {
         names = Structured::parse(cd).text("filename");
