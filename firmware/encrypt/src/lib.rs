@@ -9,6 +9,7 @@
 //! the result where it wants it.
 
 pub mod archive;
+pub mod notice;
 pub mod password;
 
 pub use archive::{Cipher, Entry, NameCharset, Options, PackError, Packed, pack};

@@ -49,6 +49,8 @@ pub enum Transfer {
 pub enum Node {
     /// A multipart: its subtype (`mixed`, `alternative` …), boundary, and parts.
     Multipart {
+        /// The part's header block (the message's, for the top level).
+        header: Range<usize>,
         /// `mixed`, `alternative`, `related` … (lower case).
         subtype: String,
         /// The boundary it is split at.
@@ -82,6 +84,18 @@ pub enum Node {
         /// Its transfer encoding.
         transfer: Transfer,
     },
+}
+
+impl Transfer {
+    /// Undoes this transfer encoding on `bytes` (a part's content), as the walk does.
+    pub fn decode(self, bytes: &[u8]) -> Vec<u8> {
+        let encoding = match self {
+            Self::Identity => return bytes.to_vec(),
+            Self::Base64 => TransferEncoding::Base64,
+            Self::QuotedPrintable => TransferEncoding::QuotedPrintable,
+        };
+        super::transfer::decode(bytes, &encoding).to_vec()
+    }
 }
 
 /// Why a message has no one structure to rewrite.
@@ -192,7 +206,16 @@ fn entity(
         if transfer != Transfer::Identity {
             return Err(ambiguous(part, "a multipart with a transfer encoding"));
         }
-        return multipart(body, content.start, subtype, &ct, part, depth, count);
+        return multipart(
+            body,
+            content.start,
+            header,
+            subtype,
+            &ct,
+            part,
+            depth,
+            count,
+        );
     }
     if ct.value == "message/partial" {
         return Err(ambiguous(
@@ -227,9 +250,11 @@ fn entity(
 }
 
 /// A multipart's body (at `offset`), split at its one boundary.
+#[allow(clippy::too_many_arguments)]
 fn multipart(
     body: &[u8],
     offset: usize,
+    header: Range<usize>,
     subtype: &str,
     ct: &Structured,
     part: &str,
@@ -288,6 +313,7 @@ fn multipart(
         parts.push((start..start + bytes.len(), node));
     }
     Ok(Node::Multipart {
+        header,
         subtype: subtype.to_owned(),
         boundary: boundary.clone(),
         parts,
