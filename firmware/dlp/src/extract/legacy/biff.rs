@@ -1,9 +1,11 @@
 //! Excel 97–2003 workbooks (BIFF8, the `Workbook` stream): the records that hold what a
 //! user sees, read from the structure ([MS-XLS] §2.4): the shared string table (`SST`,
 //! across its `CONTINUE` records), string and number cells (`LABELSST`, `LABEL`, `NUMBER`,
-//! `RK`, `MULRK`), formula results (`STRING`), sheet names, headers and footers, and the
-//! text of comments and text boxes (`TXO`). `FILEPASS` means the workbook is encrypted
-//! (RC4, CryptoAPI RC4 or XOR obfuscation): what follows it is not readable as it is.
+//! `RK`, `MULRK`), formula results (`FORMULA`'s cached numbers, `STRING`), sheet names,
+//! headers and footers, and the text of comments and text boxes (`TXO`). `FILEPASS` means
+//! the workbook is encrypted (RC4, CryptoAPI RC4 or XOR obfuscation): what follows it is
+//! not readable as it is. A BOF of another version (BIFF5/7, Excel 95) is said, for the
+//! caller to read the stream by its strings.
 
 use super::super::xml::number_text;
 
@@ -14,6 +16,9 @@ pub(super) struct Workbook {
     pub(super) text: String,
     /// A `FILEPASS` record was found: the workbook is encrypted.
     pub(super) encrypted: bool,
+    /// The stream is not BIFF8 (a BIFF5/7 workbook of Excel 95, whose strings have no
+    /// flags byte and are in the code page): the caller reads it by its strings.
+    pub(super) not_biff8: bool,
 }
 
 const FILEPASS: u16 = 0x002F;
@@ -30,6 +35,9 @@ const HEADER: u16 = 0x0014;
 const FOOTER: u16 = 0x0015;
 const TXO: u16 = 0x01B6;
 const BOF: u16 = 0x0809;
+const FORMULA: u16 = 0x0006;
+/// The BOF version of BIFF8.
+const BIFF8: u16 = 0x0600;
 
 /// The most shared strings kept (Excel's own limit is far below what a file can declare).
 const MAX_STRINGS: usize = 1 << 20;
@@ -58,11 +66,28 @@ pub(super) fn read(stream: &[u8], cap: usize) -> Workbook {
             break;
         }
         match kind {
+            BOF => {
+                if u16_at(data, 0) == Some(BIFF8) {
+                    cells.new_sheet();
+                } else {
+                    book.not_biff8 = true;
+                }
+            }
             FILEPASS => {
                 book.encrypted = true;
                 return book;
             }
-            BOF => cells.new_sheet(),
+            // Past a BOF of another version only FILEPASS is looked for.
+            _ if book.not_biff8 => {}
+            FORMULA => {
+                // The cached result: a number, unless bytes 6-7 of it are 0xFFFF (a string
+                // in the STRING record that follows, a boolean, an error or blank).
+                if let (Some((row, col)), Some(bits)) = (cell_at(data), u64_at(data, 6))
+                    && u16_at(data, 12) != Some(0xFFFF)
+                {
+                    cells.put(row, col, &number(f64::from_bits(bits)));
+                }
+            }
             SST => {
                 let mut segments = vec![data];
                 while let Some((CONTINUE, more)) = iter.peek().copied() {
@@ -373,6 +398,13 @@ mod tests {
         out
     }
 
+    /// A BIFF8 BOF record.
+    fn bof() -> Vec<u8> {
+        let mut data = vec![0u8; 16];
+        data[..2].copy_from_slice(&BIFF8.to_le_bytes());
+        record(BOF, &data)
+    }
+
     fn cell(row: u16, col: u16, rest: &[u8]) -> Vec<u8> {
         let mut out = row.to_le_bytes().to_vec();
         out.extend(col.to_le_bytes());
@@ -398,7 +430,7 @@ mod tests {
         }
         let mut cont = vec![0u8];
         cont.extend(b"123456789018");
-        let mut stream = record(BOF, &[0; 16]);
+        let mut stream = bof();
         stream.extend(record(SST, &sst));
         stream.extend(record(CONTINUE, &cont));
         stream.extend(record(LABELSST, &cell(0, 0, &0u32.to_le_bytes())));
@@ -409,14 +441,32 @@ mod tests {
         ));
         // RK: the integer 4321 (bit 1 set).
         stream.extend(record(RK, &cell(1, 1, &((4321u32 << 2) | 2).to_le_bytes())));
+        // A formula's cached number; a formula whose result is a string (0xFFFF) gives
+        // nothing itself (the STRING record after it does).
+        let mut formula = 987_654_321_012f64.to_bits().to_le_bytes().to_vec();
+        formula.extend([0; 8]);
+        stream.extend(record(FORMULA, &cell(2, 0, &formula)));
+        let mut text_result = vec![0, 0, 0, 0, 0, 0, 0xFF, 0xFF];
+        text_result.extend([0; 8]);
+        stream.extend(record(FORMULA, &cell(2, 1, &text_result)));
         let book = read(&stream, 1 << 20);
-        assert!(!book.encrypted);
-        assert_eq!(book.text, "ID\t山田 123456789018\n123456789018\t4321");
+        assert!(!book.encrypted && !book.not_biff8);
+        assert_eq!(
+            book.text,
+            "ID\t山田 123456789018\n123456789018\t4321\n987654321012"
+        );
+        // A BIFF5 workbook (Excel 95): not read as BIFF8, FILEPASS still found.
+        let mut old = record(BOF, &[0x00, 0x05, 0x10, 0x00]);
+        old.extend(record(LABEL, &cell(0, 0, b"\x0c\x00123456789018")));
+        let book = read(&old, 1 << 20);
+        assert!(book.not_biff8 && book.text.is_empty());
+        old.extend(record(FILEPASS, &[0; 6]));
+        assert!(read(&old, 1 << 20).encrypted);
     }
 
     #[test]
     fn filepass_means_encrypted() {
-        let mut stream = record(BOF, &[0; 16]);
+        let mut stream = bof();
         stream.extend(record(FILEPASS, &[1, 0, 1, 0, 1, 0]));
         stream.extend(record(LABEL, b"garbage"));
         let book = read(&stream, 1 << 20);

@@ -1,27 +1,36 @@
 //! Legacy Office files and everything else in an OLE2 compound file (`.doc`, `.xls`,
 //! `.ppt`, Outlook's `.msg`, a password-protected OOXML document), opened with `cfb` so
-//! that every stream is read whole, whatever sectors it is scattered over:
+//! that every stream is read whole, whatever sectors it is scattered over (`streams`:
+//! names without case, at most 4096 streams and four times the file's size read, each
+//! limit said when reached):
 //!
-//! * encryption is decided from the structure: an `EncryptedPackage` stream (an encrypted
-//!   OOXML document), Excel's `FILEPASS` record, Word's `fEncrypted` flag in the FIB,
-//!   PowerPoint's `EncryptedSummary` stream. An encrypted file is reported
-//!   [`ProblemKind::Encrypted`], never read as clean;
+//! * encryption is decided from the structure, wherever it is (the file itself, an
+//!   embedded object, an attachment): an `EncryptedPackage` stream (an encrypted OOXML
+//!   document), Excel's `FILEPASS` record, Word's `fEncrypted` flag in the FIB,
+//!   PowerPoint's `EncryptedSummary` stream, encrypted `Current User` token or
+//!   `CryptSession10Container`. An encrypted document is reported
+//!   [`ProblemKind::Encrypted`] and its encrypted streams left alone; the other streams
+//!   are still read, so that a marker cannot hide the rest of a file;
 //! * Excel workbooks are read record by record (`biff`): shared strings, cells, numbers in
-//!   full, formula results, sheet names, headers, comments;
+//!   full, formula results, sheet names, headers, comments (a BIFF5 workbook of Excel 95
+//!   by the strings pass);
 //! * Word documents through their piece table (`word`): the text in document order,
-//!   whatever pieces a fast save left it in, UTF-16 and 8-bit alike;
+//!   whatever pieces a fast save left it in, UTF-16 and 8-bit alike, fields' results in
+//!   place and their codes apart; a piece table that does not hold together is said;
 //! * PowerPoint presentations record by record (`ppt`): every text atom of slides,
 //!   masters, layouts, notes and text boxes, and embedded objects (a workbook in a slide)
-//!   as files of their own;
+//!   as files of their own; the strings of every other record (WordArt and alt text in
+//!   shape properties) and of whatever the walk could not place;
 //! * Outlook messages property by property (`msg`): strings by their type and the
 //!   message's code page, the compressed RTF and the HTML body through their readers,
 //!   attachments as files under their names, and a message attached to a message as a
 //!   part of its own, read the same way;
 //! * wherever they are (an embedded object's storage too), Word and Excel streams are
-//!   read as above, and an OLE package (`\x01Ole10Native`) as the file it holds;
-//! * every other stream (properties, a Word 95 document, a stream whose structure does not
-//!   hold together) goes through a strings pass: runs of UTF-16LE text (Japanese documents
-//!   keep their text so), runs of printable ASCII, and Excel `NUMBER` records.
+//!   read as above, an OLE package (`\x01Ole10Native`) as the file it holds, and a stream
+//!   that is a whole file (an embedded DOCX's `Package`, a PDF's `CONTENTS`) as that file;
+//! * every other stream (properties, a Word 95 document) goes through a strings pass: runs
+//!   of UTF-16LE text (Japanese documents keep their text so), runs of printable ASCII, and
+//!   Excel `NUMBER` records.
 //!
 //! A file with the OLE2 signature that `cfb` cannot open is unreadable; its strings are
 //! scanned all the same.
@@ -29,13 +38,14 @@
 mod biff;
 mod msg;
 mod ppt;
+mod streams;
 mod word;
 
 use std::collections::HashMap;
-use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use self::msg::Property;
+use self::streams::{MAX_STREAMS, READ_FACTOR, Streams, lower_name};
 use super::bounded::{self, Expanded};
 use super::{FileRef, Walk, push_text, short_name};
 use crate::content::{Location, ProblemKind};
@@ -46,17 +56,31 @@ pub(crate) const OLE_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A,
 /// The shortest run of characters kept.
 const MIN_RUN: usize = 4;
 
-/// The most streams read from one compound file.
-const MAX_STREAMS: usize = 4096;
-
 /// Word's FIB flag `fEncrypted` (the flags word at offset 0x0A).
 const WORD_ENCRYPTED: u16 = 0x0100;
+
+/// Streams that hold an encrypted document's content, lower case: not read once their
+/// storage is known to be encrypted (the other streams still are).
+const ENCRYPTED_CONTENT: [&str; 9] = [
+    "encryptedpackage",
+    "encryptioninfo",
+    "encryptedsummary",
+    "worddocument",
+    "1table",
+    "0table",
+    "data",
+    "powerpoint document",
+    "workbook",
+];
+
+/// The PowerPoint `Current User` header token of an encrypted presentation.
+const PPT_ENCRYPTED_TOKEN: [u8; 4] = 0xF3D1_C4DFu32.to_le_bytes();
 
 /// Extracts an OLE2 compound file at `location` (nesting depth `depth`).
 pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8], depth: usize) {
     let cap = walk.text_cap();
-    let mut file = match cfb::CompoundFile::open(Cursor::new(bytes)) {
-        Ok(file) => file,
+    let mut streams = match Streams::open(bytes) {
+        Ok(streams) => streams,
         Err(error) => {
             let detail =
                 format!("damaged OLE2 compound file ({error}); only its strings were scanned");
@@ -65,47 +89,12 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
             return;
         }
     };
-    let streams: Vec<PathBuf> = file
-        .walk()
-        .filter(|entry| entry.is_stream())
-        .map(|entry| entry.path().to_path_buf())
-        .take(MAX_STREAMS)
-        .collect();
-    let root = |name: &str| {
-        streams
-            .iter()
-            .any(|path| path == &Path::new("/").join(name))
-    };
-    // Word's FIB flags: only the first 12 bytes of its stream, which is read whole below.
-    let word_flags = file
-        .open_stream("/WordDocument")
-        .ok()
-        .and_then(|mut stream| {
-            let mut fib = [0u8; 0x0C];
-            stream.read_exact(&mut fib).ok()?;
-            Some(u16::from_le_bytes([fib[0x0A], fib[0x0B]]))
-        });
-    let mut read = |path: &Path| -> Vec<u8> {
-        let mut data = Vec::new();
-        if let Ok(stream) = file.open_stream(path) {
-            let limit = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-            let _ = stream.take(limit).read_to_end(&mut data);
-        }
-        data
-    };
-    let encrypted = |walk: &mut Walk<'_, '_>, what: &str| {
-        let detail = format!("password-protected {what}: its content cannot be inspected");
-        walk.out.problem(location, ProblemKind::Encrypted, detail);
-    };
-    if root("EncryptedPackage") || root("EncryptionInfo") {
-        return encrypted(walk, "Office document (an encrypted OOXML package)");
+    if streams.truncated {
+        let detail = format!("more than {MAX_STREAMS} streams; the rest were not read");
+        walk.out.problem(location, ProblemKind::Unreadable, detail);
     }
-    if root("EncryptedSummary") {
-        return encrypted(walk, "PowerPoint presentation");
-    }
-    if word_flags.is_some_and(|flags| flags & WORD_ENCRYPTED != 0) {
-        return encrypted(walk, "Word document");
-    }
+    let locked = encrypted_storages(&mut streams);
+    let mut reported: Vec<PathBuf> = Vec::new();
     // Text is kept per part: the file itself, and each message or object attached to an
     // Outlook message inside it.
     let mut parts = vec![Part {
@@ -117,8 +106,9 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
     let mut charsets: HashMap<PathBuf, Option<String>> = HashMap::new();
     let mut found_any = false;
     let mut total = 0usize;
-    for path in &streams {
-        if total > cap || walk.out.text_exhausted() {
+    let paths = streams.paths.clone();
+    for path in &paths {
+        if total > cap || walk.out.text_exhausted() || walk.out.out_of_time(location) {
             break;
         }
         let mut slot = Some(0usize);
@@ -128,7 +118,7 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
                 Some(known) => *known,
                 None => {
                     let entered = outer.and_then(|outer| {
-                        let label = msg::attachment_label(scope, &streams, &mut read);
+                        let label = msg::attachment_label(scope, &mut streams);
                         let at = parts[outer].at.child(label);
                         let level = parts[outer].depth + 1;
                         let allowed = walk.out.enter_part(&at) && walk.out.may_descend(&at, level);
@@ -150,41 +140,65 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
             continue;
         };
         let (at, level) = (parts[slot].at.clone(), parts[slot].depth);
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let data = read(path);
+        let name = lower_name(path);
+        let storage = path.parent().unwrap_or(Path::new("/"));
+        // An encrypted document here: said once, its encrypted streams left alone, the
+        // others read (a marker alone must not hide the rest of the file).
+        if let Some((_, what)) = locked.iter().find(|(s, _)| s == storage) {
+            if !reported.iter().any(|s| s == storage) {
+                reported.push(storage.to_path_buf());
+                report_encrypted(walk, &at, path, what);
+            }
+            if ENCRYPTED_CONTENT.contains(&name.as_str()) {
+                continue;
+            }
+        }
+        let data = streams.read(path);
         if data.is_empty() {
             continue;
         }
         let left = cap.saturating_sub(total);
-        let found = match (name, msg::property(name)) {
-            ("Workbook" | "Book", _) => {
+        let found = match (name.as_str(), msg::property(&name)) {
+            ("workbook" | "book", _) => {
                 let book = biff::read(&data, left);
-                if book.encrypted && path.parent() == Some(Path::new("/")) {
-                    return encrypted(walk, "Excel workbook (FILEPASS)");
-                }
                 if book.encrypted {
-                    nested_encrypted(walk, &at, path, "Excel workbook (FILEPASS)");
+                    reported.push(storage.to_path_buf());
+                    report_encrypted(walk, &at, path, "Excel workbook (FILEPASS)");
                     continue;
                 }
-                book.text
+                if book.not_biff8 {
+                    strings(&data, left)
+                } else {
+                    book.text
+                }
             }
-            ("WordDocument", _) => {
-                if word_encrypted(&data) {
-                    nested_encrypted(walk, &at, path, "Word document");
-                    continue;
-                }
-                let table =
-                    word::table_stream(&data).map(|table| read(&path.with_file_name(table)));
+            ("worddocument", _) => {
+                let table = word::table_stream(&data)
+                    .and_then(|table| streams.find(storage, table))
+                    .map(|table| streams.read(&table));
                 match table.and_then(|table| word::text(&data, &table, left)) {
                     Some(text) => text,
-                    None => strings(&data, left),
+                    None => {
+                        if word::table_stream(&data).is_some() {
+                            // A Word 97+ document whose piece table does not hold together:
+                            // what Word shows is not known.
+                            walk.out.problem(
+                                &at,
+                                ProblemKind::Unreadable,
+                                "a Word document whose piece table does not hold together; only its strings were scanned",
+                            );
+                        }
+                        strings(&data, left)
+                    }
                 }
             }
-            ("PowerPoint Document", _) => {
+            ("powerpoint document", _) => {
                 let presentation = ppt::read(&data, left);
+                if presentation.encrypted {
+                    reported.push(storage.to_path_buf());
+                    report_encrypted(walk, &at, path, "PowerPoint presentation");
+                    continue;
+                }
                 for (index, (object, compressed)) in presentation.objects.iter().enumerate() {
                     found_any = true;
                     let object_at = at.child(format!("embedded object {}", index + 1));
@@ -199,13 +213,19 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
                         return;
                     }
                 }
-                if presentation.unstructured {
+                let mut text = if presentation.unstructured {
                     strings(&data, left)
                 } else {
                     presentation.text
+                };
+                // What was not read as text atoms (shape properties with WordArt and alt
+                // text, unknown records, what lies past a break or a limit): its strings.
+                for other in presentation.other {
+                    text.push_str(&strings(other, left.saturating_sub(text.len())));
                 }
+                text
             }
-            ("\u{1}Ole10Native", _) if let Some(package) = ole10_native(&data) => {
+            ("\u{1}ole10native", _) if let Some(package) = ole10_native(&data) => {
                 // An OLE package (a file embedded in a document "as an icon"): the file.
                 found_any = true;
                 let file_name = short_name(&package.label);
@@ -219,8 +239,7 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
             (_, Some(Property::AttachmentData)) => {
                 // An Outlook attachment: a file of its own.
                 found_any = true;
-                let storage = path.parent().unwrap_or(Path::new("/"));
-                let label = msg::attachment_label(storage, &streams, &mut read);
+                let label = msg::attachment_label(storage, &mut streams);
                 let file_at = at.child(label.clone());
                 if walk.out.enter_part(&file_at) && walk.out.may_descend(&file_at, level + 1) {
                     walk.entry_file(&file_at, &label, &data, level);
@@ -247,32 +266,49 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
                 }
                 continue;
             }
-            (_, Some(Property::Html)) => {
-                // An Outlook message's HTML body.
+            (_, Some(property @ (Property::Html | Property::HtmlText { .. }))) => {
+                // An Outlook message's HTML body, through the HTML reader.
                 found_any = true;
+                let charset = match property {
+                    Property::HtmlText { unicode: false } => {
+                        message_charset(&mut streams, &mut charsets, path)
+                    }
+                    _ => None,
+                };
+                let html = match property {
+                    Property::HtmlText { unicode: true } => msg::unicode(&data).into_bytes(),
+                    _ => data,
+                };
                 let body = FileRef {
                     name: Some("body.html"),
                     content_type: Some("text/html"),
-                    charset: None,
-                    bytes: &data,
+                    charset: charset.as_deref(),
+                    bytes: &html,
                 };
                 walk.file(&at.child("HTML body"), &body, level + 1);
                 continue;
             }
             (_, Some(Property::Unicode)) => msg::unicode(&data),
             (_, Some(Property::Ansi)) => {
-                let message = msg::message_of(path);
-                let charset = charsets
-                    .entry(message.to_path_buf())
-                    .or_insert_with(|| {
-                        let props = read(&message.join(msg::PROPERTIES));
-                        msg::charset(&props, message == Path::new("/"))
-                    })
-                    .clone();
-                let value = data.split(|&b| b == 0).next().unwrap_or_default();
-                crate::charset::readings(value, charset.as_deref()).join("\n")
+                let charset = message_charset(&mut streams, &mut charsets, path);
+                // Each NUL-separated piece, in every reading (what follows a NUL too).
+                data.split(|&b| b == 0)
+                    .filter(|piece| !piece.is_empty())
+                    .flat_map(|piece| crate::charset::readings(piece, charset.as_deref()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             }
             (_, Some(Property::Lengths)) => continue,
+            _ if embedded_file(&data) => {
+                // A whole file kept in a stream (an OOXML document or a PDF embedded in a
+                // document, `Package` or `CONTENTS`): read as the file it is.
+                found_any = true;
+                let file_at = at.child(format!("stream {}", short_name(&name)));
+                if walk.out.enter_part(&file_at) && walk.out.may_descend(&file_at, level + 1) {
+                    walk.entry_file(&file_at, &name, &data, level);
+                }
+                continue;
+            }
             _ => strings(&data, left),
         };
         found_any |= !found.trim().is_empty();
@@ -280,12 +316,20 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
         parts[slot].text.push_str(&found);
         parts[slot].text.push('\n');
     }
-    if !found_any {
-        walk.out.problem(
-            location,
-            ProblemKind::Unreadable,
-            "legacy Office format not inspected (no text found)",
+    if streams.spent {
+        let detail = format!(
+            "its streams would read more than {READ_FACTOR} times the file's size (streams that share sectors); the rest were not read"
         );
+        walk.out.problem(location, ProblemKind::Unreadable, detail);
+    }
+    if !found_any {
+        if reported.is_empty() {
+            walk.out.problem(
+                location,
+                ProblemKind::Unreadable,
+                "legacy Office format not inspected (no text found)",
+            );
+        }
         return;
     }
     for part in parts {
@@ -293,6 +337,72 @@ pub(crate) fn extract(walk: &mut Walk<'_, '_>, location: &Location, bytes: &[u8]
             return;
         }
     }
+}
+
+/// The storages that hold an encrypted document, and what kind: an encrypted OOXML package
+/// (`EncryptionInfo`, `EncryptedPackage`), a PowerPoint presentation (`EncryptedSummary`,
+/// or a `Current User` stream with the encrypted token), a Word document (`fEncrypted` in
+/// the FIB). Wherever they are: at the root, or in an embedded object or an attachment.
+fn encrypted_storages(streams: &mut Streams<'_>) -> Vec<(PathBuf, &'static str)> {
+    let mut locked: Vec<(PathBuf, &'static str)> = Vec::new();
+    for path in streams.paths.clone() {
+        let what = match lower_name(&path).as_str() {
+            "encryptedpackage" | "encryptioninfo" => {
+                Some("Office document (an encrypted OOXML package)")
+            }
+            "encryptedsummary" => Some("PowerPoint presentation"),
+            "current user" => current_user_encrypted(&streams.head(&path, 64))
+                .then_some("PowerPoint presentation"),
+            "worddocument" => word_encrypted(&streams.head(&path, 0x0C)).then_some("Word document"),
+            _ => None,
+        };
+        let storage = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        if let Some(what) = what
+            && !locked.iter().any(|(s, _)| *s == storage)
+        {
+            locked.push((storage, what));
+        }
+    }
+    locked
+}
+
+/// Does a PowerPoint `Current User` stream carry the encrypted header token? The token is
+/// 12 bytes into its `CurrentUserAtom` (type 0x0FF6), which starts the stream; found by
+/// its type near the start, should a writer put something before it.
+fn current_user_encrypted(head: &[u8]) -> bool {
+    (0..head.len().saturating_sub(16)).any(|at| {
+        head.get(at + 2..at + 4) == Some(&[0xF6, 0x0F])
+            && head.get(at + 12..at + 16) == Some(&PPT_ENCRYPTED_TOKEN)
+    })
+}
+
+/// The charset of the message the stream at `path` belongs to (from its property stream),
+/// looked up once per message.
+fn message_charset(
+    streams: &mut Streams<'_>,
+    charsets: &mut HashMap<PathBuf, Option<String>>,
+    path: &Path,
+) -> Option<String> {
+    let message = msg::message_of(path).to_path_buf();
+    if let Some(known) = charsets.get(&message) {
+        return known.clone();
+    }
+    let props = streams
+        .find(&message, msg::PROPERTIES)
+        .map(|props| streams.read(&props))
+        .unwrap_or_default();
+    let charset = msg::charset(&props, message == Path::new("/"));
+    charsets.insert(message, charset.clone());
+    charset
+}
+
+/// Does a stream hold a whole file of a format read on its own (ZIP, as OOXML documents
+/// are; PDF; a compound file; RTF)?
+fn embedded_file(data: &[u8]) -> bool {
+    data.starts_with(b"PK\x03\x04")
+        || data.starts_with(b"%PDF-")
+        || data.starts_with(&OLE_MAGIC)
+        || data.starts_with(b"{\\rtf")
 }
 
 /// The text of one part of a compound file: the file itself, or a message or object
@@ -313,17 +423,24 @@ fn word_encrypted(stream: &[u8]) -> bool {
         .is_some_and(|flags| u16::from_le_bytes([flags[0], flags[1]]) & WORD_ENCRYPTED != 0)
 }
 
-/// Reports an encrypted document embedded in a compound file (at the storage that holds
-/// the stream `path`); the rest of the file is still read.
-fn nested_encrypted(walk: &mut Walk<'_, '_>, at: &Location, path: &Path, what: &str) {
-    let storage = path
-        .parent()
-        .and_then(Path::file_name)
-        .and_then(|name| name.to_str())
-        .unwrap_or("embedded object");
+/// Reports an encrypted document in a compound file: at the part `at` when the stream
+/// `path` is at its top (the file itself, or an attached message's or object's storage),
+/// else at the storage that holds it (an embedded object).
+fn report_encrypted(walk: &mut Walk<'_, '_>, at: &Location, path: &Path, what: &str) {
+    let storage = path.parent().unwrap_or(Path::new("/"));
+    let top = storage.parent().is_none() || lower_name(storage) == msg::EMBEDDED;
     let detail = format!("password-protected {what}: its content cannot be inspected");
-    walk.out
-        .problem(&at.child(storage), ProblemKind::Encrypted, detail);
+    let place = if top {
+        at.clone()
+    } else {
+        at.child(
+            storage
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("embedded object"),
+        )
+    };
+    walk.out.problem(&place, ProblemKind::Encrypted, detail);
 }
 
 /// The compound file of a PowerPoint embedded object: as stored, or inflated (after its
@@ -506,7 +623,7 @@ fn flush(out: &mut String, run: &mut String, count: &mut usize, keep: impl Fn(&s
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
+    use std::io::{Cursor, Write};
 
     use super::*;
     use crate::content::{Collector, Limits};
@@ -675,6 +792,75 @@ mod tests {
             "{message}"
         );
         assert!(at("a › 元のメール › 名簿.csv").contains("123456789018"));
+    }
+
+    #[test]
+    fn encryption_anywhere_in_any_case_is_said_and_the_rest_still_read() {
+        let kinds = |result: &crate::content::Extraction| {
+            result
+                .problems
+                .iter()
+                .map(|p| (p.location.to_string(), p.kind))
+                .collect::<Vec<_>>()
+        };
+        let found = |result: &crate::content::Extraction| {
+            result
+                .segments
+                .iter()
+                .any(|s| s.text.contains("123456789018"))
+        };
+        // Stream names compare without case.
+        let mut book = record(0x0809, &[0, 6, 0, 0]);
+        book.extend(record(0x002F, &[1, 0, 1, 0, 1, 0]));
+        let result = run(&compound(&[("/WORKBOOK", &book)]));
+        assert_eq!(kinds(&result), [("a".to_owned(), ProblemKind::Encrypted)]);
+        // An encrypted package in an embedded object: said there; the document's own text
+        // is read.
+        let text = utf16("本文 123456789018");
+        let result = run(&compound(&[
+            ("/ObjectPool/_1/EncryptionInfo", b"info"),
+            ("/ObjectPool/_1/EncryptedPackage", b"random bytes"),
+            ("/__substg1.0_0037001F", &text),
+        ]));
+        assert_eq!(
+            kinds(&result),
+            [("a › _1".to_owned(), ProblemKind::Encrypted)]
+        );
+        assert!(found(&result));
+        // A marker at the top does not hide the rest either.
+        let result = run(&compound(&[
+            ("/EncryptionInfo", b"x"),
+            ("/__substg1.0_0037001F", &text),
+        ]));
+        assert_eq!(kinds(&result), [("a".to_owned(), ProblemKind::Encrypted)]);
+        assert!(found(&result));
+        // PowerPoint encrypted without EncryptedSummary: the Current User token says so.
+        let mut current = 0u16.to_le_bytes().to_vec();
+        current.extend(0x0FF6u16.to_le_bytes());
+        current.extend(20u32.to_le_bytes());
+        current.extend(20u32.to_le_bytes());
+        current.extend(PPT_ENCRYPTED_TOKEN);
+        current.extend([0; 12]);
+        let result = run(&compound(&[
+            ("/PowerPoint Document", &[0x5A; 300]),
+            ("/Current User", &current),
+        ]));
+        assert_eq!(kinds(&result), [("a".to_owned(), ProblemKind::Encrypted)]);
+    }
+
+    #[test]
+    fn whole_files_kept_in_streams_are_read_as_files() {
+        // Office 2007+ embeds a DOCX or XLSX in a legacy document as a `Package` stream.
+        let inner = crate::extract::tests::zip(&[("社員.csv", "山田,123456789018\n".as_bytes())]);
+        let result = run(&compound(&[("/ObjectPool/_2/Package", &inner)]));
+        assert!(result.problems.is_empty(), "{:?}", result.problems);
+        assert!(
+            result.segments.iter().any(|s| s.location.to_string()
+                == "a › stream package › 社員.csv"
+                && s.text.contains("123456789018")),
+            "{:?}",
+            result.segments
+        );
     }
 
     #[test]

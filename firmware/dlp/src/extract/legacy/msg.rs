@@ -12,9 +12,12 @@
 
 use std::path::Path;
 
-/// The storage of a message attached to a message (or of an OLE object attached).
-pub(super) const EMBEDDED: &str = "__substg1.0_3701000D";
-/// The prefix of an attachment's storage.
+use super::streams::{Streams, lower_name};
+
+/// The storage of a message attached to a message (or of an OLE object attached), lower
+/// case (names compare without case).
+pub(super) const EMBEDDED: &str = "__substg1.0_3701000d";
+/// The prefix of an attachment's storage, lower case.
 const ATTACHMENT: &str = "__attach_version1.0_#";
 /// The property stream of each storage: fixed-size entries after a header.
 pub(super) const PROPERTIES: &str = "__properties_version1.0";
@@ -32,6 +35,11 @@ pub(super) enum Property {
     CompressedRtf,
     /// The body as HTML (`PR_HTML`, binary).
     Html,
+    /// The body as HTML in a string property: UTF-16 (`unicode`) or in the code page.
+    HtmlText {
+        /// `PT_UNICODE` rather than `PT_STRING8`.
+        unicode: bool,
+    },
     /// The lengths of a multi-valued property's values: nothing to read.
     Lengths,
     /// Any other property: binary, read by the strings pass.
@@ -52,6 +60,8 @@ pub(super) fn property(name: &str) -> Option<Property> {
         return Some(Property::Lengths);
     }
     Some(match (id, kind & 0x0FFF) {
+        (0x1013, 0x001F) if !multiple => Property::HtmlText { unicode: true },
+        (0x1013, 0x001E) if !multiple => Property::HtmlText { unicode: false },
         (_, 0x001F) => Property::Unicode,
         (_, 0x001E) => Property::Ansi,
         (0x3701, 0x0102) => Property::AttachmentData,
@@ -61,14 +71,17 @@ pub(super) fn property(name: &str) -> Option<Property> {
     })
 }
 
-/// A Unicode string property's text (UTF-16LE, up to its first NUL).
+/// A Unicode string property's text (UTF-16LE). A string ends at its NUL, but whatever a
+/// crafted file puts after it is read too (on a line of its own): tools that show the
+/// stream show it.
 pub(super) fn unicode(data: &[u8]) -> String {
     let units: Vec<u16> = data
         .chunks_exact(2)
         .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
-        .take_while(|&unit| unit != 0)
+        .map(|unit| if unit == 0 { u16::from(b'\n') } else { unit })
         .collect();
-    String::from_utf16_lossy(&units)
+    let text = String::from_utf16_lossy(&units);
+    text.trim_end_matches('\n').to_owned()
 }
 
 /// The storage of the message that the stream at `path` belongs to: the root, or the
@@ -76,7 +89,7 @@ pub(super) fn unicode(data: &[u8]) -> String {
 pub(super) fn message_of(path: &Path) -> &Path {
     let mut storage = path.parent().unwrap_or(Path::new("/"));
     loop {
-        if storage.file_name().is_none_or(|name| name == EMBEDDED) {
+        if storage.file_name().is_none() || lower_name(storage) == EMBEDDED {
             return storage;
         }
         match storage.parent() {
@@ -112,31 +125,39 @@ pub(super) fn charset(props: &[u8], root: bool) -> Option<String> {
 }
 
 /// The name an attachment storage is shown by: its long file name, its short file name,
-/// its display name (an attached message's subject), else its number.
-pub(super) fn attachment_label(
-    storage: &Path,
-    streams: &[std::path::PathBuf],
-    read: &mut impl FnMut(&Path) -> Vec<u8>,
-) -> String {
-    for property in [
-        "__substg1.0_3707001F",
-        "__substg1.0_3704001F",
-        "__substg1.0_3001001F",
-    ] {
-        let candidate = storage.join(property);
-        if streams.contains(&candidate) {
-            let name: String = unicode(&read(&candidate)).chars().take(255).collect();
+/// its display name (an attached message's subject), each as a Unicode or an 8-bit string,
+/// else its number.
+pub(super) fn attachment_label(storage: &Path, streams: &mut Streams<'_>) -> String {
+    for property in ["3707", "3704", "3001"] {
+        for (kind, unicode) in [("001f", true), ("001e", false)] {
+            let Some(path) = streams.find(storage, &format!("__substg1.0_{property}{kind}")) else {
+                continue;
+            };
+            let data = streams.head(&path, 1024);
+            let name = if unicode {
+                unicode_name(&data)
+            } else {
+                let value = data.split(|&b| b == 0).next().unwrap_or_default();
+                crate::charset::decode(value, None)
+            };
+            let name: String = name.chars().take(255).collect();
             if !name.trim().is_empty() {
                 return super::short_name(&name);
             }
         }
     }
-    let number = storage
-        .file_name()
-        .and_then(|name| name.to_str())
-        .map(|name| name.trim_start_matches(ATTACHMENT))
-        .unwrap_or_default();
-    format!("attachment {number}")
+    let number = lower_name(storage);
+    format!("attachment {}", number.trim_start_matches(ATTACHMENT))
+}
+
+/// A name in UTF-16LE, to its NUL.
+fn unicode_name(data: &[u8]) -> String {
+    let units: Vec<u16> = data
+        .chunks_exact(2)
+        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+        .take_while(|&unit| unit != 0)
+        .collect();
+    String::from_utf16_lossy(&units)
 }
 
 /// The attachment storages above the stream at `path`, outermost first, whose content is
@@ -145,7 +166,7 @@ pub(super) fn attachment_scopes(path: &Path) -> Vec<&Path> {
     let mut scopes: Vec<&Path> = path
         .ancestors()
         .skip(1)
-        .filter(|storage| storage.file_name().is_some_and(|name| name == EMBEDDED))
+        .filter(|storage| lower_name(storage) == EMBEDDED)
         .filter_map(Path::parent)
         .collect();
     scopes.reverse();
@@ -156,11 +177,11 @@ pub(super) fn attachment_scopes(path: &Path) -> Vec<&Path> {
 const LZFU_PRELOAD: &[u8] = b"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript \\fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par \\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx";
 
 /// Decompresses `PR_RTF_COMPRESSED` ([MS-OXRTFCP]): `LZFu` (a 4 KiB sliding dictionary
-/// preloaded with common RTF) or `MELA` (stored), at most `cap` bytes. `None` when the
-/// header is neither.
+/// preloaded with common RTF) or `MELA` (stored), at most `cap` bytes, to the end marker or
+/// the end of the data: the declared raw size is not trusted (a small one would hide the
+/// rest). `None` when the header is neither.
 pub(super) fn decompress_rtf(data: &[u8], cap: usize) -> Option<Vec<u8>> {
-    let raw_size = u32::from_le_bytes(data.get(4..8)?.try_into().ok()?);
-    let limit = usize::try_from(raw_size).unwrap_or(usize::MAX).min(cap);
+    let limit = cap;
     let body = data.get(16..)?;
     match data.get(8..12)? {
         b"MELA" => return Some(body.get(..limit.min(body.len()))?.to_vec()),
@@ -231,6 +252,23 @@ mod tests {
         assert_eq!(property("__substg1.0_00710102"), Some(Property::Other));
         assert_eq!(property("__substg1.0_zz"), None);
         assert_eq!(property("WordDocument"), None);
+        assert_eq!(
+            property("__substg1.0_1013001f"),
+            Some(Property::HtmlText { unicode: true })
+        );
+        assert_eq!(
+            property("__substg1.0_1013001E"),
+            Some(Property::HtmlText { unicode: false })
+        );
+        assert_eq!(
+            unicode(
+                &"ab\0cd\0\0"
+                    .encode_utf16()
+                    .flat_map(u16::to_le_bytes)
+                    .collect::<Vec<_>>()
+            ),
+            "ab\ncd"
+        );
     }
 
     #[test]
@@ -295,6 +333,6 @@ mod tests {
         stored.extend(b"MELA");
         stored.extend([0; 4]);
         stored.extend(b"{\\rtf extra");
-        assert_eq!(decompress_rtf(&stored, 100).unwrap(), b"{\\rtf");
+        assert_eq!(decompress_rtf(&stored, 100).unwrap(), b"{\\rtf extra");
     }
 }

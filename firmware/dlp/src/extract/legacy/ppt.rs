@@ -10,7 +10,11 @@
 //! what the file holds is what leaves the office.
 //!
 //! Embedded OLE objects (`ExOleObjStg`: a workbook or document inside a slide), stored
-//! whole or zlib-compressed, are handed back to be read as files of their own.
+//! whole or zlib-compressed, are handed back to be read as files of their own; so are the
+//! bodies of all other records (shape properties hold WordArt and alt text), containers
+//! nested past the depth limit and whatever follows a break in the structure, for the
+//! caller's strings pass: nothing is dropped unseen. A `CryptSession10Container` means the
+//! presentation is encrypted.
 
 /// `TextCharsAtom`: UTF-16LE text.
 const TEXT_CHARS: u16 = 0x0FA0;
@@ -20,6 +24,8 @@ const TEXT_BYTES: u16 = 0x0FA8;
 const CSTRING: u16 = 0x0FBA;
 /// `ExOleObjStg`: an embedded object's compound file.
 const OLE_OBJECT: u16 = 0x1011;
+/// `CryptSession10Container`: the presentation is encrypted (RC4 CryptoAPI).
+const CRYPT_SESSION: u16 = 0x2F14;
 /// How deep containers nest before the rest is skipped.
 const MAX_DEPTH: usize = 32;
 /// The most records walked.
@@ -35,14 +41,21 @@ pub(super) struct Presentation<'a> {
     pub(super) objects: Vec<(&'a [u8], bool)>,
     /// No record structure was found: the caller reads the stream by its strings.
     pub(super) unstructured: bool,
+    /// What the walk did not read as text: the bodies of other atoms (WordArt and alt text
+    /// in shape properties, text PowerPoint keeps elsewhere), containers nested past the
+    /// depth limit, and whatever follows a break in the structure or the record limit.
+    /// The caller reads these by their strings, so that nothing is dropped unseen.
+    pub(super) other: Vec<&'a [u8]>,
+    /// A `CryptSession10Container` was found: the presentation is encrypted.
+    pub(super) encrypted: bool,
 }
 
 /// Reads a `PowerPoint Document` stream, its text up to about `cap` bytes.
 pub(super) fn read(stream: &[u8], cap: usize) -> Presentation<'_> {
     let mut found = Presentation::default();
     let mut records = 0usize;
-    let complete = walk(stream, 0, cap, &mut records, &mut found);
-    found.unstructured = records == 0 || (!complete && found.text.is_empty());
+    walk(stream, 0, cap, &mut records, &mut found);
+    found.unstructured = records == 0;
     found
 }
 
@@ -58,28 +71,37 @@ fn walk<'a>(
     let mut at = 0usize;
     while at < data.len() {
         let Some(header) = data.get(at..at + 8) else {
+            found.other.extend(data.get(at..));
             return false;
         };
         let version_instance = u16::from_le_bytes([header[0], header[1]]);
         let kind = u16::from_le_bytes([header[2], header[3]]);
-        let Ok(len) = usize::try_from(u32::from_le_bytes([
+        let Some(body) = usize::try_from(u32::from_le_bytes([
             header[4], header[5], header[6], header[7],
-        ])) else {
+        ]))
+        .ok()
+        .and_then(|len| at.checked_add(8 + len))
+        .and_then(|end| data.get(at + 8..end)) else {
+            found.other.extend(data.get(at..));
             return false;
         };
-        let Some(body) = at
-            .checked_add(8 + len)
-            .and_then(|end| data.get(at + 8..end))
-        else {
-            return false;
-        };
-        at += 8 + len;
+        let rest = data.get(at..).unwrap_or_default();
+        at += 8 + body.len();
         *records += 1;
-        if *records > MAX_RECORDS || found.text.len() > cap {
+        if found.text.len() > cap {
             return true;
         }
+        if *records > MAX_RECORDS {
+            found.other.push(rest);
+            return true;
+        }
+        if kind == CRYPT_SESSION {
+            found.encrypted = true;
+        }
         if version_instance & 0x000F == 0x000F {
-            if depth < MAX_DEPTH && !walk(body, depth + 1, cap, records, found) {
+            if depth >= MAX_DEPTH {
+                found.other.push(body);
+            } else if !walk(body, depth + 1, cap, records, found) {
                 return false;
             }
             continue;
@@ -97,7 +119,7 @@ fn walk<'a>(
                 push_line(&mut found.text, &text);
             }
             OLE_OBJECT => found.objects.push((body, version_instance >> 4 == 0x0001)),
-            _ => {}
+            _ => found.other.push(body),
         }
     }
     true
@@ -155,20 +177,34 @@ pub(super) mod tests {
             "個人番号\n１２３４ ５６７８ ９０１８\nplain 0312345678\nnext\n"
         );
         assert_eq!(found.objects, vec![(&b"\x10\0\0\0zlib"[..], true)]);
+        assert_eq!(found.other, vec![&b"ignored atom"[..]]);
+        assert!(!found.encrypted);
     }
 
     #[test]
-    fn a_broken_or_foreign_stream_is_unstructured() {
+    fn what_is_not_read_as_text_is_handed_back() {
         assert!(read(b"not records at all, only text", 100).unstructured);
-        // A record that runs past its stream, with no text before it.
+        // A record that runs past its stream: what is left goes back whole.
         let mut cut = record(0x000F, 0x03E8, &chars("lost"));
         cut.truncate(cut.len() - 2);
-        assert!(read(&cut, 100).unstructured);
-        // Text found before the break is kept.
+        let found = read(&cut, 100);
+        assert!(found.text.is_empty() && found.other == vec![&cut[..]]);
+        // Text before the break is kept, the rest handed back.
         let mut partial = chars("kept text");
         partial.extend(&cut);
         let found = read(&partial, 100);
         assert!(!found.unstructured);
         assert_eq!(found.text, "kept text\n");
+        assert_eq!(found.other, vec![&cut[..]]);
+        // Containers nested past the limit are handed back, not dropped.
+        let mut deep = chars("deep text");
+        for _ in 0..=MAX_DEPTH {
+            deep = record(0x000F, 0x0FF0, &deep);
+        }
+        let found = read(&deep, 100);
+        assert!(found.text.is_empty() && found.other.len() == 1);
+        // An encrypted presentation says so.
+        let crypt = record(0x000F, CRYPT_SESSION, &record(0, 0x2F15, b"x"));
+        assert!(read(&crypt, 100).encrypted);
     }
 }

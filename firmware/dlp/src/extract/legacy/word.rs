@@ -103,7 +103,10 @@ pub(super) fn text(document: &[u8], table: &[u8], cap: usize) -> Option<String> 
     if pieces == 0 || pieces > MAX_PIECES {
         return None;
     }
-    let mut out = String::new();
+    let mut visible = Visible::default();
+    // Pieces of a real document never overlap: more piece bytes than the stream holds is a
+    // crafted file making one stretch of bytes be read over and over.
+    let mut piece_bytes = 0usize;
     for index in 0..pieces {
         let start = u32_at(plc, index * 4)?;
         let end = u32_at(plc, index * 4 + 4)?;
@@ -112,6 +115,14 @@ pub(super) fn text(document: &[u8], table: &[u8], cap: usize) -> Option<String> 
         let raw = u32::from_le_bytes(plc.get(descriptor + 2..descriptor + 6)?.try_into().ok()?);
         let compressed = raw & 0x4000_0000 != 0;
         let fc = usize::try_from(raw & 0x3FFF_FFFF).ok()?;
+        piece_bytes = piece_bytes.checked_add(if compressed {
+            count
+        } else {
+            count.checked_mul(2)?
+        })?;
+        if piece_bytes > document.len() {
+            return None;
+        }
         let piece = if compressed {
             let bytes = document.get(fc / 2..(fc / 2).checked_add(count)?)?;
             WINDOWS_1252
@@ -126,28 +137,87 @@ pub(super) fn text(document: &[u8], table: &[u8], cap: usize) -> Option<String> 
                 .collect();
             String::from_utf16_lossy(&units)
         };
-        push_visible(&mut out, &piece);
-        if out.len() > cap {
+        visible.push(&piece);
+        if visible.len() > cap {
             break;
         }
     }
-    Some(out)
+    Some(visible.finish())
 }
 
-/// Appends Word text with its control characters as a reader sees them: paragraph, line,
-/// page and column breaks as line breaks, cell and row ends as tabs, field marks as
-/// spaces (a field's code and its result both stay), anchors of pictures, footnote marks
-/// and comment marks dropped.
-fn push_visible(out: &mut String, piece: &str) {
-    for c in piece.chars() {
-        match c {
-            '\r' | '\u{0B}' | '\u{0C}' | '\u{0E}' => out.push('\n'),
-            '\u{07}' | '\t' => out.push('\t'),
-            '\u{13}' | '\u{14}' | '\u{15}' | '\u{A0}' => out.push(' '),
-            '\u{1E}' => out.push('-'),
-            c if c.is_control() => {}
-            c => out.push(c),
+/// Word text as a reader sees it, built piece by piece.
+///
+/// A field (`{ HYPERLINK "…" }`, `{ PAGE }`, a mail-merge field) is its code between marks
+/// 0x13 and 0x14 and its result between 0x14 and 0x15; Word shows the result in place. So
+/// the result stays inline, and the code goes on a line of its own at the end: a number
+/// written `1234` + a link over `5678` + `9018` reads as one number, as on screen. Fields
+/// nest; what is inside a field's code is code. Paragraph, line, page and column breaks
+/// become line breaks, cell and row ends tabs; anchors of pictures, footnote marks and
+/// comment marks are dropped.
+#[derive(Default)]
+struct Visible {
+    /// The text shown.
+    out: String,
+    /// The fields' codes, one per line.
+    codes: String,
+    /// The open fields, innermost last: true while in its code, false in its result.
+    fields: Vec<bool>,
+}
+
+impl Visible {
+    fn push(&mut self, piece: &str) {
+        for c in piece.chars() {
+            match c {
+                '\u{13}' => {
+                    // Word nests fields a few levels at most; past that, all is code.
+                    if self.fields.len() < 64 {
+                        self.fields.push(true);
+                    }
+                    self.codes.push(' ');
+                }
+                '\u{14}' => {
+                    if let Some(top) = self.fields.last_mut() {
+                        *top = false;
+                    }
+                    self.codes.push('\n');
+                }
+                '\u{15}' => {
+                    self.fields.pop();
+                    self.codes.push('\n');
+                }
+                c => {
+                    let shown = match c {
+                        '\r' | '\u{0B}' | '\u{0C}' | '\u{0E}' => Some('\n'),
+                        '\u{07}' | '\t' => Some('\t'),
+                        '\u{A0}' => Some(' '),
+                        '\u{1E}' => Some('-'),
+                        c if c.is_control() => None,
+                        c => Some(c),
+                    };
+                    let Some(shown) = shown else {
+                        continue;
+                    };
+                    if self.fields.iter().any(|&code| code) {
+                        self.codes.push(shown);
+                    } else {
+                        self.out.push(shown);
+                    }
+                }
+            }
         }
+    }
+
+    fn len(&self) -> usize {
+        self.out.len() + self.codes.len()
+    }
+
+    fn finish(mut self) -> String {
+        let codes = self.codes.trim();
+        if !codes.is_empty() {
+            self.out.push('\n');
+            self.out.push_str(codes);
+        }
+        self.out
     }
 }
 
@@ -216,8 +286,20 @@ pub(super) mod tests {
         let text = text(&stream, &table, 1 << 20).unwrap();
         assert_eq!(
             text,
-            "個人番号は１２３４ 5678 9012\n  HYPERLINK x  link  café\tend"
+            "個人番号は１２３４ 5678 9012\nlink café\tend\nHYPERLINK x"
         );
+        // A link over the middle of a number: the number reads whole, the code apart;
+        // nested fields' codes stay code.
+        let (stream, table) = document(&[
+            ("1234\x13 HYPERLINK \"http://example.com/\" \x14", true),
+            ("5678\x15", false),
+            ("9018 \x13 IF \x13 PAGE \x141\x15 = 1 \x14ok\x15", true),
+        ]);
+        let text = super::text(&stream, &table, 1 << 20).unwrap();
+        let (shown, codes) = text.split_once('\n').unwrap();
+        assert_eq!(shown, "123456789018 ok");
+        assert!(codes.contains("HYPERLINK \"http://example.com/\"") && codes.contains("PAGE"));
+        assert!(!codes.contains("5678"), "{codes}");
     }
 
     #[test]
@@ -233,5 +315,22 @@ pub(super) mod tests {
         far[last..last + 4].copy_from_slice(&0x3FFF_0000u32.to_le_bytes());
         assert_eq!(text(&stream, &far, 100), None);
         assert_eq!(text(&[0u8; 10], &table, 100), None);
+        // Pieces that all point at the same bytes: more piece bytes than the stream.
+        let many: Vec<(&str, bool)> = vec![("x".repeat(400).leak() as &str, true); 8];
+        let (stream, table) = document(&many);
+        assert!(text(&stream, &table, 1 << 20).is_some());
+        let mut alias = table.clone();
+        let plc_start = alias.len() - (9 * 4 + 8 * 8);
+        for i in 0..8 {
+            let fc = plc_start + 9 * 4 + i * 8 + 2;
+            // Every piece's fc made the last piece's, stored first in the stream.
+            let last = plc_start + 9 * 4 + 7 * 8 + 2;
+            alias.copy_within(last..last + 4, fc);
+        }
+        let mut small = stream.clone();
+        small.truncate(0x400 + 400 * 2);
+        // Each piece alone is in the stream; together they are four times its length.
+        assert_eq!(text(&small, &alias, 1 << 20), None);
+        assert!(text(&stream, &alias, 1 << 20).is_some());
     }
 }

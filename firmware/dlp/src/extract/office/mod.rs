@@ -107,6 +107,23 @@ pub(crate) fn extract(
     }
     for (index, name) in names.iter().enumerate() {
         if encrypted.contains(name) {
+            // Marked encrypted: not read, unless it is plain text after all (a manifest can
+            // say anything; encrypted bytes are never valid UTF-8 for long).
+            let (at, data) = match read_entry(walk, location, archive, index, false) {
+                Entry::Data { location, data, .. } => (location, data),
+                Entry::Skip => continue,
+                Entry::Stop => return true,
+            };
+            if std::str::from_utf8(&data).is_err() {
+                continue;
+            }
+            let file = FileRef {
+                name: Some(name),
+                content_type: None,
+                charset: None,
+                bytes: &data,
+            };
+            walk.file(&at, &file, depth + 1);
             continue;
         }
         let part = classify(name);
@@ -275,6 +292,41 @@ fn classify_by_folder(package: Package, name: &str) -> Part {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_manifest_marking_plain_parts_encrypted_hides_nothing() {
+        let manifest = br#"<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">
+ <manifest:file-entry manifest:full-path="content.xml"><manifest:encryption-data/></manifest:file-entry>
+ <manifest:file-entry manifest:full-path="secret.csv"><manifest:encryption-data/></manifest:file-entry>
+</manifest:manifest>"#;
+        let odt = crate::extract::tests::zip(&[
+            ("mimetype", b"application/vnd.oasis.opendocument.text"),
+            ("META-INF/manifest.xml", manifest),
+            (
+                "content.xml",
+                b"\xA7\x91\x03\xFE encrypted-looking bytes \xC3\x28",
+            ),
+            ("secret.csv", "山田,123456789018\n".as_bytes()),
+        ]);
+        let result = crate::extract::tests::run(Some("a.odt"), &odt);
+        assert!(
+            result
+                .problems
+                .iter()
+                .any(|p| p.kind == crate::content::ProblemKind::Encrypted),
+            "{:?}",
+            result.problems
+        );
+        // The plain part marked encrypted is read all the same; the real ciphertext is
+        // left alone (no "malformed XML" problem).
+        assert!(
+            result
+                .segments
+                .iter()
+                .any(|s| s.text.contains("123456789018"))
+        );
+        assert_eq!(result.problems.len(), 1, "{:?}", result.problems);
+    }
 
     #[test]
     fn parts_are_classified() {
