@@ -151,6 +151,14 @@ for twin in find clean; do
     for name in docx-body docx-header docx-table pptx-slide pptx-notes pptx-table; do
         cp "$(o "$name.${name%%-*}")" "$lo/legacy-$name.${name%%-*}"
     done
+    # A hyperlink over the middle of the number: Word keeps the link as a field whose
+    # result sits between the digits.
+    n=${number[$twin]}
+    printf '<html><body><p>氏名 山田 太郎 個人番号 %s<a href="http://example.com/">%s</a>%s</p></body></html>' \
+        "${n:0:4}" "${n:4:4}" "${n:8:4}" >"$lo/legacy-field-link.html"
+    soffice -env:UserInstallation="file://$work/lo-profile" --headless --infilter="HTML (StarWriter)" \
+        --convert-to "doc:MS Word 97" --outdir "$lo" "$lo/legacy-field-link.html" >"$work/soffice.log" 2>&1 ||
+        { cat "$work/soffice.log" >&2; exit 1; }
     for kind in doc ppt; do
         soffice -env:UserInstallation="file://$work/lo-profile" --headless \
             --convert-to "$kind" --outdir "$lo" "$lo"/*."${kind}x" >"$work/soffice.log" 2>&1 ||
@@ -259,6 +267,7 @@ add xls-number.xls xlwt "XLS (BIFF8), a number cell"
 add legacy-docx-body.doc libreoffice "DOC (Word 97), the body"
 add legacy-docx-header.doc libreoffice "DOC (Word 97), a header"
 add legacy-docx-table.doc libreoffice "DOC (Word 97), a table"
+add legacy-field-link.doc libreoffice "DOC (Word 97), a hyperlink field over the middle of the number"
 add legacy-pptx-slide.ppt libreoffice "PPT (PowerPoint 97), a text box"
 add legacy-pptx-notes.ppt libreoffice "PPT (PowerPoint 97), the speaker notes"
 add legacy-pptx-table.ppt libreoffice "PPT (PowerPoint 97), a table"
