@@ -11,6 +11,7 @@
 pub mod archive;
 pub mod notice;
 pub mod password;
+pub mod rewrite;
 
 pub use archive::{Cipher, Entry, NameCharset, Options, PackError, Packed, pack};
 pub use password::{Alphabet, Password, PasswordError};
