@@ -35,12 +35,20 @@ fn check(node: &Node, within: &std::ops::Range<usize>, len: usize) {
         Node::Multipart { parts, .. } => {
             let mut end = within.start;
             for (range, part) in parts {
-                assert!(range.start >= end && range.end <= within.end, "{range:?} in {within:?}");
+                assert!(
+                    range.start >= end && range.end <= within.end,
+                    "{range:?} in {within:?}"
+                );
                 end = range.end;
                 check(part, range, len);
             }
         }
-        Node::Body { header, content, .. } | Node::Attachment { header, content, .. } => {
+        Node::Body {
+            header, content, ..
+        }
+        | Node::Attachment {
+            header, content, ..
+        } => {
             assert!(header.start <= header.end && header.end <= content.start);
             assert!(content.start <= content.end && content.end <= within.end.min(len));
             assert!(header.start >= within.start);

@@ -47,7 +47,10 @@ impl Hidden {
     /// A new valid My Number, distinct in its first four digits, remembered.
     fn next(&mut self, c: &mut Choices<'_>) -> String {
         let n = self.masks.len();
-        let mut payload: Vec<u8> = format!("{:04}", 1000 + n).bytes().map(|b| b - b'0').collect();
+        let mut payload: Vec<u8> = format!("{:04}", 1000 + n)
+            .bytes()
+            .map(|b| b - b'0')
+            .collect();
         for _ in 0..7 {
             payload.push(c.byte() % 10);
         }
@@ -186,7 +189,10 @@ fn entity(c: &mut Choices<'_>, hidden: &mut Hidden, depth: usize) -> String {
             )
         }
         2 => {
-            let text = format!("<html><body><p>資料</p><div>{}</div></body></html>", sentence(c, hidden));
+            let text = format!(
+                "<html><body><p>資料</p><div>{}</div></body></html>",
+                sentence(c, hidden)
+            );
             let (body, cte) = transfer(c, text.as_bytes());
             format!(
                 "{junk}Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: {cte}\r\n\r\n{}",
@@ -300,7 +306,11 @@ fuzz_target!(|data: &[u8]| {
     }
     for (first, last) in &hidden.masks {
         let found = report.findings.iter().any(|f| {
-            let digits: String = f.masked.chars().filter(|c| c.is_ascii_digit() || *c == '*').collect();
+            let digits: String = f
+                .masked
+                .chars()
+                .filter(|c| c.is_ascii_digit() || *c == '*')
+                .collect();
             digits.starts_with(first.as_str()) && digits.ends_with(last.as_str())
         }) || report.total_findings() > report.findings.len();
         assert!(

@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(wizard::lan(&net.to_string()).is_ok(), "round trip {net}");
     }
     if let Ok(host) = wizard::host(text) {
-        assert!(!host.is_empty() && !host.contains(char::is_whitespace), "{host:?}");
+        assert!(
+            !host.is_empty() && !host.contains(char::is_whitespace),
+            "{host:?}"
+        );
     }
     let _ = wizard::port(text);
     if let Some(code) = setup_code::normalize(text) {
@@ -54,7 +57,11 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(t) = clock::parse_local(text) {
         assert!((mamori_core::time::EARLIEST..mamori_core::time::LATEST).contains(&t));
-        assert_eq!(clock::parse_local(&clock::local_text(t)), Ok(t), "round trip");
+        assert_eq!(
+            clock::parse_local(&clock::local_text(t)),
+            Ok(t),
+            "round trip"
+        );
     }
     // Only known units and levels reach journalctl's arguments.
     let filter = journal::Filter::from_query(user, pass, text);
@@ -65,7 +72,9 @@ fuzz_target!(|data: &[u8]| {
                 || arg == "--reverse"
                 || arg.starts_with("--lines=")
                 || arg.starts_with("--priority=0..")
-                || journal::UNITS.iter().any(|(_, u)| arg == format!("--unit={u}")),
+                || journal::UNITS
+                    .iter()
+                    .any(|(_, u)| arg == format!("--unit={u}")),
             "{arg:?}"
         );
     }

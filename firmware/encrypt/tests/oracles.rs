@@ -8,6 +8,8 @@
 //! `ci/install-deps.sh` makes (`target/formats-venv`; `MAMORI_FORMATS_PYTHON` overrides).
 #![allow(clippy::unwrap_used)] // the helpers of a test
 
+mod common;
+
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,13 +17,6 @@ use std::process::Command;
 use mamori_encrypt::{Cipher, Entry, NameCharset, Options, Password, pack};
 
 const PASSWORD: &str = "Kx7mPq2vRt9wZa4N";
-
-fn python() -> PathBuf {
-    std::env::var_os("MAMORI_FORMATS_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/formats-venv/bin/python"),
-        PathBuf::from,
-    )
-}
 
 /// Office-like attachments: a text (deflated), a "JPEG" (stored), 3 MiB of noise (a large
 /// incompressible file), an empty file, and the same name twice.
@@ -153,7 +148,7 @@ with zipfile.ZipFile(cp932) as z:
 "#;
     let out = dir.path().join("py");
     std::fs::create_dir(&out).unwrap();
-    let (ok, log) = run(Command::new(python())
+    let (ok, log) = run(Command::new(common::python())
         .arg("-c")
         .arg(script)
         .arg(&utf8)

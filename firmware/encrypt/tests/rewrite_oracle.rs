@@ -10,8 +10,10 @@
 //! (`target/formats-venv`; `MAMORI_FORMATS_PYTHON` overrides).
 #![allow(clippy::unwrap_used)] // the helpers of a test
 
+mod common;
+
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use mamori_dlp::mime::{Node, outline};
@@ -21,15 +23,8 @@ use mamori_encrypt::{Cipher, Entry, Options, Password, pack};
 
 const PASSWORD: &str = "Zr8kWm3pTq6vHc2N";
 
-fn python() -> PathBuf {
-    std::env::var_os("MAMORI_FORMATS_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/formats-venv/bin/python"),
-        PathBuf::from,
-    )
-}
-
 fn python_run(script: &str, args: &[&Path]) -> String {
-    let output = Command::new(python())
+    let output = Command::new(common::python())
         .arg("-c")
         .arg(script)
         .args(args)

@@ -59,33 +59,37 @@ pub(crate) fn extract(
         .map(|index| entry_name(archive, index))
         .collect();
     let cap = walk.text_cap();
+    // A package's own index part, read first: `[Content_Types].xml` (OOXML), or the
+    // manifest (ODF), which names the parts a password encrypted. `Err` when the walk
+    // must stop.
+    let mut index_part = |walk: &mut Walk<'_, '_>, wanted: &str| -> Result<Vec<u8>, ()> {
+        let Some(index) = names.iter().position(|n| n == wanted) else {
+            return Ok(Vec::new());
+        };
+        match read_entry(walk, location, archive, index, false) {
+            Entry::Data { data, .. } => Ok(data),
+            Entry::Skip => Ok(Vec::new()),
+            Entry::Stop => Err(()),
+        }
+    };
     let mut types = ContentTypes::default();
-    if package == Package::Ooxml
-        && let Some(index) = names.iter().position(|n| n == "[Content_Types].xml")
-    {
-        match read_entry(walk, location, archive, index, false) {
-            Entry::Data { data, .. } => types = ContentTypes::parse(&data),
-            Entry::Skip => {}
-            Entry::Stop => return true,
-        }
-    }
-    // A password-protected ODF document: its manifest names the encrypted parts.
     let mut encrypted = Vec::new();
-    if package == Package::Odf
-        && let Some(index) = names.iter().position(|n| n == "META-INF/manifest.xml")
-    {
-        match read_entry(walk, location, archive, index, false) {
-            Entry::Data { data, .. } => encrypted = manifest::encrypted_parts(&data),
-            Entry::Skip => {}
-            Entry::Stop => return true,
-        }
-        if !encrypted.is_empty() {
-            walk.out.problem(
-                location,
-                ProblemKind::Encrypted,
-                "password-protected OpenDocument file: its content cannot be inspected",
-            );
-        }
+    match package {
+        Package::Ooxml => match index_part(walk, "[Content_Types].xml") {
+            Ok(data) => types = ContentTypes::parse(&data),
+            Err(()) => return true,
+        },
+        Package::Odf => match index_part(walk, "META-INF/manifest.xml") {
+            Ok(data) => encrypted = manifest::encrypted_parts(&data),
+            Err(()) => return true,
+        },
+    }
+    if !encrypted.is_empty() {
+        walk.out.problem(
+            location,
+            ProblemKind::Encrypted,
+            "password-protected OpenDocument file: its content cannot be inspected",
+        );
     }
     let classify = |name: &str| classify(package, &types, name);
     // Shared strings first: the sheets refer to them by index.
