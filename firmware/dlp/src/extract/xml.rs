@@ -166,8 +166,14 @@ pub(crate) fn to_text(xml: &[u8], cap: usize) -> XmlText {
     let mut stack: Vec<String> = Vec::new();
     let mut deep = 0usize;
     let mut hidden = 0usize;
+    // A Word run (`w:r`) formatted as hidden (`w:vanish`): Word does not show it, so its
+    // text must not split what is shown around it (`1234` + hidden `XX` + `5678…` reads as
+    // one number on screen). It is kept apart, on lines after the rest, and still scanned.
+    let mut run_start: Option<usize> = None;
+    let mut run_hidden = false;
+    let mut aside = String::new();
     loop {
-        if out.text.len() > cap {
+        if out.text.len() + aside.len() > cap {
             break;
         }
         let event = match reader.read_event() {
@@ -182,6 +188,17 @@ pub(crate) fn to_text(xml: &[u8], cap: usize) -> XmlText {
                 let name = local(&e);
                 if HIDDEN.contains(&name.as_str()) {
                     hidden += 1;
+                }
+                if name == "r" {
+                    run_start = Some(out.text.len());
+                    run_hidden = false;
+                }
+                if VANISH.contains(&name.as_str())
+                    && run_start.is_some()
+                    && stack.last().is_some_and(|p| p == "rPr")
+                    && shown_false(&e)
+                {
+                    run_hidden = true;
                 }
                 if hidden == 0
                     && let Some(value) = cached_value(&e, &name)
@@ -207,6 +224,13 @@ pub(crate) fn to_text(xml: &[u8], cap: usize) -> XmlText {
                 let name = local(&e);
                 if hidden > 0 {
                     continue;
+                }
+                if VANISH.contains(&name.as_str())
+                    && run_start.is_some()
+                    && stack.last().is_some_and(|p| p == "rPr")
+                    && shown_false(&e)
+                {
+                    run_hidden = true;
                 }
                 if let Some(value) = cached_value(&e, &name) {
                     out.text.push_str(&value);
@@ -236,6 +260,15 @@ pub(crate) fn to_text(xml: &[u8], cap: usize) -> XmlText {
                 }
                 if hidden > 0 {
                     continue;
+                }
+                if name == "r"
+                    && let Some(start) = run_start.take()
+                    && std::mem::take(&mut run_hidden)
+                {
+                    let shown_not = out.text.get(start..).unwrap_or_default().to_owned();
+                    out.text.truncate(start);
+                    aside.push_str(&shown_not);
+                    aside.push('\n');
                 }
                 if (name == "p" || name == "h")
                     && stack.iter().any(|n| CELL_END.contains(&n.as_str()))
@@ -270,10 +303,24 @@ pub(crate) fn to_text(xml: &[u8], cap: usize) -> XmlText {
             _ => {}
         }
     }
+    if !aside.trim().is_empty() {
+        end_line(&mut out.text);
+        out.text.push_str(aside.trim());
+    }
     while out.text.ends_with(['\n', '\t', ' ']) {
         out.text.pop();
     }
     out
+}
+
+/// Run properties that hide a Word run: `vanish` (hidden text), `webHidden`,
+/// `specVanish`.
+const VANISH: [&str; 3] = ["vanish", "webHidden", "specVanish"];
+
+/// Is a toggle property (`<w:vanish/>`, `<w:vanish w:val="true"/>`) on? `0`, `false` and
+/// `off` turn it off.
+fn shown_false(e: &quick_xml::events::BytesStart<'_>) -> bool {
+    !attribute(e, "val").is_some_and(|v| matches!(v.trim(), "0" | "false" | "off"))
 }
 
 /// Appends a text node: white space only counts inside text runs, and then as one space.
@@ -579,6 +626,13 @@ mod tests {
             </sheetData></worksheet>"#;
         let out = sheet_to_text(sparse.as_bytes(), &[], 1 << 20);
         assert_eq!(out.text, "No\t\t\t個人番号\n1\t\t\t123456789018");
+    }
+
+    #[test]
+    fn hidden_runs_do_not_split_what_word_shows_and_are_read_apart() {
+        let xml = r#"<w:document xmlns:w="x"><w:body><w:p><w:r><w:t>個人番号 1234</w:t></w:r><w:r><w:rPr><w:vanish/></w:rPr><w:t>XX</w:t></w:r><w:r><w:t>5678</w:t></w:r><w:r><w:rPr><w:vanish w:val="0"/></w:rPr><w:t>9018</w:t></w:r></w:p><w:p><w:pPr><w:rPr><w:vanish/></w:rPr></w:pPr><w:r><w:t>next</w:t></w:r><w:r><w:rPr><w:webHidden/></w:rPr><w:t>secret 0312345678</w:t></w:r></w:p></w:body></w:document>"#;
+        let text = to_text(xml.as_bytes(), 1 << 20).text;
+        assert_eq!(text, "個人番号 123456789018\nnext\nXX\nsecret 0312345678");
     }
 
     #[test]

@@ -247,6 +247,7 @@ add user-aes-256.pdf qpdf "PDF, a user password, AES-256" encrypted
 add docx-body.docx python-docx "DOCX, the body"
 add docx-header.docx python-docx "DOCX, a header"
 add docx-table.docx python-docx "DOCX, a table"
+add docx-hidden-run.docx python-docx "DOCX, hidden text (w:vanish) inside the number as Word shows it"
 add docx-renamed-main.docx make_office.py "DOCX whose main part is renamed word/main.xml"
 add docx-embedded-xlsx.docx make_office.py "DOCX with an embedded workbook"
 add xlsx-string.xlsx openpyxl "XLSX, a string cell"

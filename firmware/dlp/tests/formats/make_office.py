@@ -95,6 +95,13 @@ def build(number):
     table.cell(0, 0).text, table.cell(0, 1).text = "氏名", "個人番号"
     table.cell(1, 0).text, table.cell(1, 1).text = "山田 太郎", number
     made["docx-table.docx"] = saved(d)
+    # Hidden text (font.hidden: <w:vanish/>) inside the number: Word shows the number whole.
+    d = docx.Document()
+    p = d.add_paragraph("山田 太郎 個人番号 ")
+    p.add_run(number[:4])
+    p.add_run("社外秘").font.hidden = True
+    p.add_run(number[4:])
+    made["docx-hidden-run.docx"] = saved(d)
 
     def rename_main(parts):
         parts["word/main.xml"] = parts.pop("word/document.xml")
@@ -348,6 +355,10 @@ def check(made, number):
             openpyxl.load_workbook(io.BytesIO(made[name]))
         except Exception as error:  # noqa: BLE001
             failures.append(f"{name}: openpyxl: {error}")
+    runs = docx.Document(io.BytesIO(made["docx-hidden-run.docx"])).paragraphs[0].runs
+    shown = "".join(r.text for r in runs if not r.font.hidden)
+    if number not in shown or not any(r.font.hidden for r in runs):
+        failures.append(f"docx-hidden-run.docx: python-docx shows {shown!r}")
     d = docx.Document(io.BytesIO(made["docx-embedded-xlsx.docx"]))
     if not any("embeddings" in str(part.partname) for part in d.part.package.iter_parts()):
         failures.append("docx-embedded-xlsx.docx: python-docx does not see the embedding")
