@@ -157,9 +157,30 @@ fn end_line(text: &mut String) {
     }
 }
 
+/// Roots (local names) of parts that hold values rather than flowing text: document
+/// properties (core, app, custom; ODF's meta), charts' caches. Each element's text there
+/// is a value of its own, so every element ends a line: `<title>…018</title><creator>x`
+/// must not read as `…018x`, nor two cached values as one number.
+const DATA_ROOTS: [&str; 4] = [
+    "coreProperties",
+    "Properties",
+    "chartSpace",
+    "document-meta",
+];
+
 /// The text of an XML document (DOCX, PPTX and ODF parts, shared strings), capped at `cap`
 /// bytes.
 pub(crate) fn to_text(xml: &[u8], cap: usize) -> XmlText {
+    text_of(xml, cap, false)
+}
+
+/// The text of an XML document of values (custom XML data, whatever its root): every
+/// element's text on a line of its own.
+pub(crate) fn data_to_text(xml: &[u8], cap: usize) -> XmlText {
+    text_of(xml, cap, true)
+}
+
+fn text_of(xml: &[u8], cap: usize, mut data: bool) -> XmlText {
     let mut reader = reader(xml);
     let mut out = XmlText::default();
     // The open elements' local names (bounded: deeper nesting is only counted).
@@ -186,6 +207,9 @@ pub(crate) fn to_text(xml: &[u8], cap: usize) -> XmlText {
         match event {
             Event::Start(e) => {
                 let name = local(&e);
+                if stack.is_empty() && deep == 0 && DATA_ROOTS.contains(&name.as_str()) {
+                    data = true;
+                }
                 if HIDDEN.contains(&name.as_str()) {
                     hidden += 1;
                 }
@@ -205,6 +229,9 @@ pub(crate) fn to_text(xml: &[u8], cap: usize) -> XmlText {
                 {
                     out.text.push_str(&value);
                     out.text.push('\t');
+                }
+                if hidden == 0 {
+                    shown_attributes(&e, &name, &mut aside);
                 }
                 if name == "table-cell"
                     && hidden == 0
@@ -232,6 +259,7 @@ pub(crate) fn to_text(xml: &[u8], cap: usize) -> XmlText {
                 {
                     run_hidden = true;
                 }
+                shown_attributes(&e, &name, &mut aside);
                 if let Some(value) = cached_value(&e, &name) {
                     out.text.push_str(&value);
                     out.text.push('\t');
@@ -270,7 +298,9 @@ pub(crate) fn to_text(xml: &[u8], cap: usize) -> XmlText {
                     aside.push_str(&shown_not);
                     aside.push('\n');
                 }
-                if (name == "p" || name == "h")
+                if data {
+                    end_line(&mut out.text);
+                } else if (name == "p" || name == "h")
                     && stack.iter().any(|n| CELL_END.contains(&n.as_str()))
                 {
                     // Paragraphs within a table cell: the cell's text, on the row's line.
@@ -311,6 +341,25 @@ pub(crate) fn to_text(xml: &[u8], cap: usize) -> XmlText {
         out.text.pop();
     }
     out
+}
+
+/// Attributes a reader sees as text, put aside (a line each): a workbook's sheet names,
+/// the alternative text and title of a picture or shape (`cNvPr`, `docPr`: what a screen
+/// reader says and Office's alt-text pane shows).
+fn shown_attributes(e: &quick_xml::events::BytesStart<'_>, name: &str, aside: &mut String) {
+    let names: &[&str] = match name {
+        "sheet" => &["name"],
+        "cNvPr" | "docPr" => &["descr", "title"],
+        _ => return,
+    };
+    for attr in names {
+        if let Some(text) = attribute(e, attr)
+            && !text.trim().is_empty()
+        {
+            aside.push_str(&text);
+            aside.push('\n');
+        }
+    }
 }
 
 /// Run properties that hide a Word run: `vanish` (hidden text), `webHidden`,
@@ -431,8 +480,14 @@ pub(crate) fn sheet_to_text(xml: &[u8], shared: &[String], cap: usize) -> XmlTex
     let mut hidden = 0usize;
     // The column the next cell's text goes to (cells a row leaves out are empty ones).
     let mut column = 0usize;
+    // What the sheet shows besides its cells: headers and footers (printed on every page),
+    // data validation prompts and errors, hyperlinks' tooltips and display texts; after
+    // the cells, a line each.
+    let mut extras = String::new();
+    let mut in_header = false;
+    let mut header = String::new();
     loop {
-        if out.text.len() > cap {
+        if out.text.len() + extras.len() + header.len() > cap {
             break;
         }
         let event = match reader.read_event() {
@@ -443,7 +498,26 @@ pub(crate) fn sheet_to_text(xml: &[u8], shared: &[String], cap: usize) -> XmlTex
             }
         };
         match event {
+            Event::Start(e) | Event::Empty(e)
+                if matches!(e.local_name().as_ref(), b"dataValidation" | b"hyperlink") =>
+            {
+                for name in [
+                    "promptTitle",
+                    "prompt",
+                    "errorTitle",
+                    "error",
+                    "tooltip",
+                    "display",
+                ] {
+                    if let Some(text) = attribute(&e, name) {
+                        extras.push_str(&text);
+                        extras.push('\n');
+                    }
+                }
+            }
             Event::Start(e) => match e.local_name().as_ref() {
+                b"oddHeader" | b"oddFooter" | b"evenHeader" | b"evenFooter" | b"firstHeader"
+                | b"firstFooter" => in_header = true,
                 b"c" => {
                     cell_type = attribute(&e, "t").unwrap_or_default();
                     value.clear();
@@ -460,6 +534,12 @@ pub(crate) fn sheet_to_text(xml: &[u8], shared: &[String], cap: usize) -> XmlTex
                 column += 1;
             }
             Event::End(e) => match e.local_name().as_ref() {
+                b"oddHeader" | b"oddFooter" | b"evenHeader" | b"evenFooter" | b"firstHeader"
+                | b"firstFooter" => {
+                    in_header = false;
+                    extras.push_str(&header_text(&std::mem::take(&mut header)));
+                    extras.push('\n');
+                }
                 b"v" => in_value = false,
                 b"is" => in_inline = false,
                 b"rPh" => hidden = hidden.saturating_sub(1),
@@ -492,6 +572,10 @@ pub(crate) fn sheet_to_text(xml: &[u8], shared: &[String], cap: usize) -> XmlTex
                 }
                 _ => {}
             },
+            Event::Text(t) if in_header => {
+                header.push_str(&t.decode().map(|t| t.into_owned()).unwrap_or_default());
+            }
+            Event::GeneralRef(r) if in_header => header.push_str(&reference(&r)),
             Event::Text(t) if (in_value || in_inline) && hidden == 0 => {
                 value.push_str(&t.decode().map(|t| t.into_owned()).unwrap_or_default());
             }
@@ -505,8 +589,47 @@ pub(crate) fn sheet_to_text(xml: &[u8], shared: &[String], cap: usize) -> XmlTex
             break;
         }
     }
+    if !extras.trim().is_empty() {
+        end_line(&mut out.text);
+        out.text.push_str(extras.trim());
+    }
     while out.text.ends_with(['\n', '\t', ' ']) {
         out.text.pop();
+    }
+    out
+}
+
+/// The text of an Excel header or footer, its codes undone: `&L`, `&C`, `&R` start a
+/// section (a line here), `&"font,style"` and `&12` (a font size of at most two digits)
+/// are formatting, `&&` is an ampersand, other codes (page
+/// number, date, file name) are dropped.
+fn header_text(code: &str) -> String {
+    let mut out = String::new();
+    let mut chars = code.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '&' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('&') => out.push('&'),
+            Some('"') => {
+                for c in chars.by_ref() {
+                    if c == '"' {
+                        break;
+                    }
+                }
+            }
+            // A font size: two digits at most are taken for it (sizes past 99 points are
+            // rare), so that digits written right after it stay text.
+            Some(d) if d.is_ascii_digit() => {
+                if chars.peek().is_some_and(char::is_ascii_digit) {
+                    chars.next();
+                }
+            }
+            Some('L' | 'C' | 'R') => out.push('\n'),
+            _ => {}
+        }
     }
     out
 }
@@ -633,6 +756,32 @@ mod tests {
         let xml = r#"<w:document xmlns:w="x"><w:body><w:p><w:r><w:t>個人番号 1234</w:t></w:r><w:r><w:rPr><w:vanish/></w:rPr><w:t>XX</w:t></w:r><w:r><w:t>5678</w:t></w:r><w:r><w:rPr><w:vanish w:val="0"/></w:rPr><w:t>9018</w:t></w:r></w:p><w:p><w:pPr><w:rPr><w:vanish/></w:rPr></w:pPr><w:r><w:t>next</w:t></w:r><w:r><w:rPr><w:webHidden/></w:rPr><w:t>secret 0312345678</w:t></w:r></w:p></w:body></w:document>"#;
         let text = to_text(xml.as_bytes(), 1 << 20).text;
         assert_eq!(text, "個人番号 123456789018\nnext\nXX\nsecret 0312345678");
+    }
+
+    #[test]
+    fn values_in_properties_charts_and_custom_xml_stay_apart() {
+        let core = br#"<cp:coreProperties xmlns:cp="x" xmlns:dc="y"><dc:title>No 123456789018</dc:title><dc:subject/><dc:creator>python-docx</dc:creator></cp:coreProperties>"#;
+        assert_eq!(to_text(core, 1 << 20).text, "No 123456789018\npython-docx");
+        let chart = br#"<c:chartSpace xmlns:c="x"><c:pt idx="0"><c:v>1234</c:v></c:pt><c:pt idx="1"><c:v>5678</c:v></c:pt></c:chartSpace>"#;
+        assert_eq!(to_text(chart, 1 << 20).text, "1234\n5678");
+        let custom = br#"<employees><e><id>E1</id><no>123456789018</no></e></employees>"#;
+        assert_eq!(data_to_text(custom, 1 << 20).text, "E1\n123456789018");
+        assert_eq!(to_text(custom, 1 << 20).text, "E1123456789018");
+    }
+
+    #[test]
+    fn what_a_sheet_or_a_shape_shows_besides_its_text_is_read() {
+        let sheet = br#"<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row></sheetData><dataValidations><dataValidation promptTitle="t" prompt="No 123456789018" sqref="A1"/></dataValidations><hyperlinks><hyperlink ref="A1" tooltip="tip 1111"/></hyperlinks><headerFooter><oddHeader>&amp;L&amp;"Arial,Bold"&amp;14123456789018&amp;C&amp;P page</oddHeader></headerFooter></worksheet>"#;
+        let text = sheet_to_text(sheet, &[], 1 << 20).text;
+        assert_eq!(
+            text,
+            "x\nt\nNo 123456789018\ntip 1111\n\n123456789018\n page"
+        );
+        let book =
+            br#"<workbook><sheets><sheet name="No123456789018" sheetId="1"/></sheets></workbook>"#;
+        assert_eq!(to_text(book, 1 << 20).text, "No123456789018");
+        let slide = br#"<p:sld xmlns:p="x" xmlns:a="y"><p:sp><p:nvSpPr><p:cNvPr id="2" name="Picture" descr="alt 123456789018"/></p:nvSpPr><a:p><a:r><a:t>visible</a:t></a:r></a:p></p:sp></p:sld>"#;
+        assert_eq!(to_text(slide, 1 << 20).text, "visible\nalt 123456789018");
     }
 
     #[test]

@@ -19,6 +19,7 @@ import msoffcrypto
 import msoffcrypto.format.ooxml
 import olefile
 import openpyxl
+from openpyxl.worksheet.datavalidation import DataValidation
 import xlwt
 from odf.opendocument import OpenDocumentSpreadsheet, OpenDocumentText
 from odf.table import Table, TableCell, TableRow
@@ -102,6 +103,11 @@ def build(number):
     p.add_run("社外秘").font.hidden = True
     p.add_run(number[4:])
     made["docx-hidden-run.docx"] = saved(d)
+    # The number only in the document's properties (File > Info shows the title).
+    d = docx.Document()
+    d.add_paragraph("本文に番号はありません。")
+    d.core_properties.title = f"個人番号 {number}"
+    made["docx-core-title.docx"] = saved(d)
 
     def rename_main(parts):
         parts["word/main.xml"] = parts.pop("word/document.xml")
@@ -142,6 +148,17 @@ def build(number):
     wb = openpyxl.Workbook()
     wb.active["A1"], wb.active["B1"] = "個人番号", int(number)
     made["xlsx-number.xlsx"] = saved(wb)
+    # The number only in the page header, and only in a data validation's prompt.
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "社員名簿"
+    wb.active.oddHeader.center.text = f"個人番号 {number}"
+    made["xlsx-header.xlsx"] = saved(wb)
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "入力欄"
+    validation = DataValidation(type="list", formula1='"A,B"', promptTitle="入力例", prompt=f"個人番号 {number}")
+    wb.active.add_data_validation(validation)
+    validation.add("A1")
+    made["xlsx-validation-prompt.xlsx"] = saved(wb)
     wb = openpyxl.Workbook()
     wb.active["A1"] = "集計表(元データは削除済み)"
     plain = saved(wb)
@@ -242,6 +259,12 @@ def build(number):
     p, slide = deck()
     slide.shapes.add_textbox(Inches(1), Inches(2), Inches(6), Inches(1)).text_frame.text = f"個人番号 {number}"
     made["pptx-slide.pptx"] = saved(p)
+    # A picture's alternative text (what a screen reader says; Office's alt-text pane).
+    p, slide = deck()
+    box = slide.shapes.add_textbox(Inches(1), Inches(2), Inches(6), Inches(1))
+    box.text_frame.text = "写真"
+    box._element.nvSpPr.cNvPr.set("descr", f"個人番号 {number} の写し")
+    made["pptx-alt-text.pptx"] = saved(p)
     p, slide = deck()
     slide.notes_slide.notes_text_frame.text = f"話すこと: 山田さんの個人番号は {number}"
     made["pptx-notes.pptx"] = saved(p)
@@ -370,7 +393,15 @@ def check(made, number):
         if not ole.exists("Workbook"):
             failures.append(f"{name}: olefile finds no Workbook stream")
         ole.close()
-    for name in [n for n in made if n.startswith("pptx-")]:
+    alt = Presentation(io.BytesIO(made["pptx-alt-text.pptx"])).slides[0].shapes[1]
+    if number not in alt._element.nvSpPr.cNvPr.get("descr", ""):
+        failures.append("pptx-alt-text.pptx: python-pptx finds no alt text")
+    if number not in docx.Document(io.BytesIO(made["docx-core-title.docx"])).core_properties.title:
+        failures.append("docx-core-title.docx: python-docx finds no title")
+    header = openpyxl.load_workbook(io.BytesIO(made["xlsx-header.xlsx"])).active.oddHeader.center.text
+    if number not in (header or ""):
+        failures.append(f"xlsx-header.xlsx: openpyxl reads the header {header!r}")
+    for name in [n for n in made if n.startswith("pptx-") and n != "pptx-alt-text.pptx"]:
         p = Presentation(io.BytesIO(made[name]))
         texts = []
         for s in [*p.slides, p.slide_master, *p.slide_layouts]:

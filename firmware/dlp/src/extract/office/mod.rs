@@ -143,6 +143,7 @@ pub(crate) fn extract(
         };
         let parsed: XmlText = match part {
             Part::Sheet => xml::sheet_to_text(&data, &shared, cap),
+            Part::Text if matches(name, "customXml/item", ".xml") => xml::data_to_text(&data, cap),
             Part::Text => xml::to_text(&data, cap),
             _ => {
                 let file = FileRef {
