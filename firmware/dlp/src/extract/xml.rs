@@ -622,11 +622,10 @@ fn header_text(code: &str) -> String {
             }
             // A font size: two digits at most are taken for it (sizes past 99 points are
             // rare), so that digits written right after it stay text.
-            Some(d) if d.is_ascii_digit() => {
-                if chars.peek().is_some_and(char::is_ascii_digit) {
-                    chars.next();
-                }
+            Some(d) if d.is_ascii_digit() && chars.peek().is_some_and(char::is_ascii_digit) => {
+                chars.next();
             }
+            Some(d) if d.is_ascii_digit() => {}
             Some('L' | 'C' | 'R') => out.push('\n'),
             _ => {}
         }
