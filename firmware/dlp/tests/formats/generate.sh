@@ -148,7 +148,7 @@ for twin in find clean; do
     # only documents whose number it keeps are converted.)
     lo=$work/lo-$twin
     mkdir -p "$lo"
-    for name in docx-body docx-header docx-table pptx-slide pptx-notes pptx-table; do
+    for name in docx-body docx-header docx-table docx-hidden-run pptx-slide pptx-notes pptx-table; do
         cp "$(o "$name.${name%%-*}")" "$lo/legacy-$name.${name%%-*}"
     done
     # A hyperlink over the middle of the number: Word keeps the link as a field whose
@@ -272,6 +272,7 @@ add xls-number.xls xlwt "XLS (BIFF8), a number cell"
 add legacy-docx-body.doc libreoffice "DOC (Word 97), the body"
 add legacy-docx-header.doc libreoffice "DOC (Word 97), a header"
 add legacy-docx-table.doc libreoffice "DOC (Word 97), a table"
+add legacy-docx-hidden-run.doc libreoffice "DOC (Word 97), hidden text (sprmCFVanish) inside the number"
 add legacy-field-link.doc libreoffice "DOC (Word 97), a hyperlink field over the middle of the number"
 add legacy-pptx-slide.ppt libreoffice "PPT (PowerPoint 97), a text box"
 add legacy-pptx-notes.ppt libreoffice "PPT (PowerPoint 97), the speaker notes"

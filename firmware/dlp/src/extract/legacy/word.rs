@@ -10,6 +10,9 @@
 //! spaces: a strings pass over the raw stream instead breaks a paragraph wherever a piece
 //! ends and misses text in 8-bit pieces.
 //!
+//! Characters formatted hidden (`sprmCFVanish` in the character property pages) are read
+//! apart, after the rest, as fields' codes are.
+//!
 //! Word 6/95 files (an older FIB) and a FIB or piece table that does not hold together
 //! give `None`: the caller falls back to the strings pass.
 
@@ -56,17 +59,132 @@ fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
 
 /// Where the `Clx` is in the table stream: offset and size, from `FibRgFcLcb`.
 fn clx_range(document: &[u8]) -> Option<(usize, usize)> {
+    fc_lcb(document, CLX_PAIR)
+}
+
+/// The offset and size of the structure at `pair` of `FibRgFcLcb` (in the table stream).
+fn fc_lcb(document: &[u8], pair: usize) -> Option<(usize, usize)> {
     let mut at = 0x20;
     let csw = usize::from(u16_at(document, at)?);
     at += 2 + csw * 2;
     let cslw = usize::from(u16_at(document, at)?);
     at += 2 + cslw * 4;
     let pairs = usize::from(u16_at(document, at)?);
-    if pairs <= CLX_PAIR {
+    if pairs <= pair {
         return None;
     }
-    let pair = at + 2 + CLX_PAIR * 8;
-    Some((u32_at(document, pair)?, u32_at(document, pair + 4)?))
+    let at = at + 2 + pair * 8;
+    Some((u32_at(document, at)?, u32_at(document, at + 4)?))
+}
+
+/// Where in `FibRgFcLcb` the `PlcBteChpx` is (the 13th pair): the pages of character
+/// properties.
+const CHPX_PAIR: usize = 12;
+/// `sprmCFVanish`: hidden text.
+const SPRM_VANISH: u16 = 0x083C;
+/// The most property pages read.
+const MAX_PAGES: usize = 1 << 14;
+
+/// The byte ranges of the `WordDocument` stream whose characters are formatted hidden
+/// (`sprmCFVanish` in their character properties, [MS-DOC] §2.9.33 `ChpxFkp`), sorted.
+/// Word does not show them: they are read apart, so that hidden characters inside a
+/// number do not split what Word shows as one.
+fn hidden_ranges(document: &[u8], table: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let Some(plc) = fc_lcb(document, CHPX_PAIR)
+        .and_then(|(offset, size)| table.get(offset..offset.checked_add(size)?))
+    else {
+        return out;
+    };
+    // n + 1 FCs, then n page numbers.
+    let pages = plc.len().saturating_sub(4) / 8;
+    for index in 0..pages.min(MAX_PAGES) {
+        let Some(pn) = u32_at(plc, (pages + 1) * 4 + index * 4) else {
+            break;
+        };
+        let start = (pn & 0x3F_FFFF).saturating_mul(512);
+        let Some(page) = document.get(start..start.saturating_add(512)) else {
+            continue;
+        };
+        let runs = usize::from(page[511]).min(0x65);
+        for run in 0..runs {
+            let (Some(from), Some(to), Some(&at)) = (
+                u32_at(page, run * 4),
+                u32_at(page, run * 4 + 4),
+                page.get((runs + 1) * 4 + run),
+            ) else {
+                break;
+            };
+            let at = usize::from(at) * 2;
+            if at == 0 || from >= to {
+                continue;
+            }
+            let Some(&size) = page.get(at) else {
+                continue;
+            };
+            let grpprl = page
+                .get(at + 1..at + 1 + usize::from(size))
+                .unwrap_or_default();
+            if vanish(grpprl) {
+                out.push(from..to);
+            }
+        }
+    }
+    out.sort_by_key(|range| range.start);
+    out
+}
+
+/// Does a run's property list (`grpprl`) turn hidden text on? Each `Prl` is a 2-byte sprm
+/// and an operand whose size the sprm's top three bits give.
+fn vanish(grpprl: &[u8]) -> bool {
+    let mut at = 0;
+    let mut hidden = false;
+    while let Some(sprm) = u16_at(grpprl, at) {
+        at += 2;
+        let operand = match sprm >> 13 {
+            0 | 1 => 1,
+            2 | 4 | 5 => 2,
+            3 => 4,
+            7 => 3,
+            _ => 1 + usize::from(grpprl.get(at).copied().unwrap_or(0)),
+        };
+        if sprm == SPRM_VANISH {
+            // 1: on; 0x81: the opposite of the style's (not hidden): on.
+            hidden = matches!(grpprl.get(at), Some(0x01 | 0x81));
+        }
+        at += operand;
+    }
+    hidden
+}
+
+/// The parts of the bytes `range` (characters of `step` bytes) inside and outside the
+/// `hidden` ranges, in order.
+fn split_hidden(
+    range: std::ops::Range<usize>,
+    hidden: &[std::ops::Range<usize>],
+    step: usize,
+) -> Vec<(std::ops::Range<usize>, bool)> {
+    let mut out = Vec::new();
+    let mut at = range.start;
+    let align = |pos: usize| range.start + (pos.saturating_sub(range.start) / step) * step;
+    for h in hidden
+        .iter()
+        .filter(|h| h.end > range.start && h.start < range.end)
+    {
+        let start = align(h.start.max(range.start));
+        let end = align(h.end.min(range.end) + step - 1).min(range.end);
+        if start > at {
+            out.push((at..start, false));
+        }
+        if end > start.max(at) {
+            out.push((start.max(at)..end, true));
+            at = end;
+        }
+    }
+    if at < range.end {
+        out.push((at..range.end, false));
+    }
+    out
 }
 
 /// The `PlcPcd` of a `Clx`: past any `Prc` (property modifiers, `clxt` 1) to the `Pcdt`
@@ -104,6 +222,7 @@ pub(super) fn text(document: &[u8], table: &[u8], cap: usize) -> Option<String> 
         return None;
     }
     let mut visible = Visible::default();
+    let hidden = hidden_ranges(document, table);
     // Pieces of a real document never overlap: more piece bytes than the stream holds is a
     // crafted file making one stretch of bytes be read over and over.
     let mut piece_bytes = 0usize;
@@ -123,21 +242,32 @@ pub(super) fn text(document: &[u8], table: &[u8], cap: usize) -> Option<String> 
         if piece_bytes > document.len() {
             return None;
         }
-        let piece = if compressed {
-            let bytes = document.get(fc / 2..(fc / 2).checked_add(count)?)?;
-            WINDOWS_1252
-                .decode_without_bom_handling(bytes)
-                .0
-                .into_owned()
+        let (range, step) = if compressed {
+            (fc / 2..(fc / 2).checked_add(count)?, 1)
         } else {
-            let bytes = document.get(fc..fc.checked_add(count.checked_mul(2)?)?)?;
-            let units: Vec<u16> = bytes
-                .chunks_exact(2)
-                .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
-                .collect();
-            String::from_utf16_lossy(&units)
+            (fc..fc.checked_add(count.checked_mul(2)?)?, 2)
         };
-        visible.push(&piece);
+        document.get(range.clone())?;
+        for (part, is_hidden) in split_hidden(range, &hidden, step) {
+            let bytes = document.get(part)?;
+            let text = if compressed {
+                WINDOWS_1252
+                    .decode_without_bom_handling(bytes)
+                    .0
+                    .into_owned()
+            } else {
+                let units: Vec<u16> = bytes
+                    .chunks_exact(2)
+                    .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+                    .collect();
+                String::from_utf16_lossy(&units)
+            };
+            if is_hidden {
+                visible.push_hidden(&text);
+            } else {
+                visible.push(&text);
+            }
+        }
         if visible.len() > cap {
             break;
         }
@@ -162,6 +292,8 @@ struct Visible {
     codes: String,
     /// The open fields, innermost last: true while in its code, false in its result.
     fields: Vec<bool>,
+    /// Text formatted hidden, one run per line.
+    hidden: String,
 }
 
 impl Visible {
@@ -207,15 +339,24 @@ impl Visible {
         }
     }
 
+    /// Hidden text: kept apart (with its control characters as line breaks), still read.
+    fn push_hidden(&mut self, text: &str) {
+        for c in text.chars() {
+            self.hidden.push(if c.is_control() { '\n' } else { c });
+        }
+        self.hidden.push('\n');
+    }
+
     fn len(&self) -> usize {
-        self.out.len() + self.codes.len()
+        self.out.len() + self.codes.len() + self.hidden.len()
     }
 
     fn finish(mut self) -> String {
-        let codes = self.codes.trim();
-        if !codes.is_empty() {
-            self.out.push('\n');
-            self.out.push_str(codes);
+        for aside in [self.codes.trim(), self.hidden.trim()] {
+            if !aside.is_empty() {
+                self.out.push('\n');
+                self.out.push_str(aside);
+            }
         }
         self.out
     }
@@ -300,6 +441,29 @@ pub(super) mod tests {
         assert_eq!(shown, "123456789018 ok");
         assert!(codes.contains("HYPERLINK \"http://example.com/\"") && codes.contains("PAGE"));
         assert!(!codes.contains("5678"), "{codes}");
+    }
+
+    #[test]
+    fn hidden_runs_are_found_in_the_character_properties() {
+        assert!(vanish(&[0x3C, 0x08, 0x01]));
+        assert!(vanish(&[0x43, 0x4A, 0x18, 0x00, 0x3C, 0x08, 0x81]));
+        assert!(!vanish(&[0x3C, 0x08, 0x00]));
+        assert!(!vanish(&[0x43, 0x4A, 0x18, 0x00]));
+        assert!(!vanish(&[0x3C]));
+        assert_eq!(
+            split_hidden(10..30, &[14..18], 2),
+            vec![(10..14, false), (14..18, true), (18..30, false)]
+        );
+        assert_eq!(
+            split_hidden(10..20, &[0..12, 19..40], 1),
+            vec![(10..12, true), (12..19, false), (19..20, true)]
+        );
+        assert_eq!(split_hidden(10..20, &[], 2), vec![(10..20, false)]);
+        // An odd boundary in UTF-16 text is taken to the character that holds it.
+        assert_eq!(
+            split_hidden(10..20, &[13..15], 2),
+            vec![(10..12, false), (12..16, true), (16..20, false)]
+        );
     }
 
     #[test]
