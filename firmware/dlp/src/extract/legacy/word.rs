@@ -451,7 +451,7 @@ pub(super) mod tests {
         assert!(!vanish(&[0x43, 0x4A, 0x18, 0x00]));
         assert!(!vanish(&[0x3C]));
         assert_eq!(
-            split_hidden(10..30, &[14..18], 2),
+            split_hidden(10..30, std::slice::from_ref(&(14..18)), 2),
             vec![(10..14, false), (14..18, true), (18..30, false)]
         );
         assert_eq!(
@@ -461,7 +461,7 @@ pub(super) mod tests {
         assert_eq!(split_hidden(10..20, &[], 2), vec![(10..20, false)]);
         // An odd boundary in UTF-16 text is taken to the character that holds it.
         assert_eq!(
-            split_hidden(10..20, &[13..15], 2),
+            split_hidden(10..20, std::slice::from_ref(&(13..15)), 2),
             vec![(10..12, false), (12..16, true), (16..20, false)]
         );
     }
