@@ -119,12 +119,12 @@ where
     I: IntoIterator<Item = Entry<R>>,
 {
     let mut zip = ZipWriter::new(out);
-    let mut used: Vec<String> = Vec::new();
+    let mut used = std::collections::HashSet::new();
     let mut packed = Vec::new();
     let modified = options.modified.unwrap_or_default();
     for entry in entries {
         let name = unique(&safe_name(&entry.name), &used);
-        used.push(name.clone());
+        used.insert(name.to_lowercase());
         let io = |source| PackError::Io {
             name: entry.name.clone(),
             source,
@@ -221,9 +221,17 @@ fn safe_name(name: &str) -> String {
         .trim()
         .trim_start_matches('.')
         .to_owned();
-    let cut = match cleaned.char_indices().nth(MAX_NAME_CHARS) {
-        Some((at, _)) => cleaned.get(..at).unwrap_or(&cleaned).to_owned(),
-        None => cleaned,
+    // A long name loses the end of its stem, never its extension (a cut could otherwise
+    // turn `….exe_scan.pdf` into `….exe`).
+    let cut = if cleaned.chars().count() > MAX_NAME_CHARS {
+        let (stem, ext) = match cleaned.rfind('.') {
+            Some(dot) if dot > 0 && cleaned.len() - dot <= 16 => cleaned.split_at(dot),
+            _ => (cleaned.as_str(), ""),
+        };
+        let keep = MAX_NAME_CHARS.saturating_sub(ext.chars().count());
+        format!("{}{ext}", stem.chars().take(keep).collect::<String>())
+    } else {
+        cleaned
     };
     if cut.trim().is_empty() {
         "attachment".to_owned()
@@ -240,12 +248,9 @@ fn invisible(c: char) -> bool {
 }
 
 /// `name`, or `stem (N).ext` with the smallest N that no name in `used` has (ignoring case,
-/// as Windows does).
-fn unique(name: &str, used: &[String]) -> String {
-    let taken = |candidate: &str| {
-        used.iter()
-            .any(|u| u.to_lowercase() == candidate.to_lowercase())
-    };
+/// as Windows does; `used` holds lower-case names).
+fn unique(name: &str, used: &std::collections::HashSet<String>) -> String {
+    let taken = |candidate: &str| used.contains(&candidate.to_lowercase());
     if !taken(name) {
         return name.to_owned();
     }
@@ -259,11 +264,17 @@ fn unique(name: &str, used: &[String]) -> String {
         .unwrap_or_else(|| name.to_owned())
 }
 
-/// `name` in CP932, a character CP932 lacks as `_`.
+/// `name` in CP932, a character CP932 lacks as `_`. `¥` and `‾` would become the bytes of
+/// `\` and `~` (which old archivers show as `¥` and `‾`, and read as a path separator):
+/// they are `_` too.
 fn cp932(name: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(name.len());
     let mut buf = [0u8; 4];
     for c in name.chars() {
+        if matches!(c, '¥' | '‾') {
+            out.push(b'_');
+            continue;
+        }
         let (bytes, _, unmappable) = SHIFT_JIS.encode(c.encode_utf8(&mut buf));
         if unmappable {
             out.push(b'_');
@@ -389,6 +400,14 @@ mod tests {
         // ① and 髙 are in CP932 (NEC and IBM extensions).
         assert_eq!(back[5].0, SHIFT_JIS.encode("①髙橋.txt").0.as_ref());
         assert_eq!(cp932("😀.txt"), b"_.txt");
+        assert_eq!(cp932("..¥..¥x.exe"), b".._.._x.exe");
+        // A long name keeps its extension.
+        let long = format!("{}.exe_scan.pdf", "A".repeat(196));
+        let cut = safe_name(&long);
+        assert!(
+            cut.ends_with(".pdf") && cut.chars().count() == MAX_NAME_CHARS,
+            "{cut}"
+        );
     }
 
     #[test]

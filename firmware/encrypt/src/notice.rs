@@ -57,7 +57,7 @@ impl Notice {
             "[Encrypted attachments]".to_owned(),
             format!("The attachments of this mail are in the encrypted ZIP file \"{archive}\". {en_password}"),
             en_tools.to_owned(),
-            "----------------------------------------------------------------".to_owned(),
+            "================================================================".to_owned(),
             String::new(),
         ]
         .join("\r\n")
@@ -67,14 +67,15 @@ impl Notice {
     pub fn html(&self) -> String {
         let escaped = escape(&self.text());
         let lines: Vec<&str> = escaped.split("\r\n").collect();
+        // One paragraph a line, so that no line of the body grows long.
         format!(
-            "<div style=\"border:1px solid #888;padding:8px;margin-bottom:12px\">{}</div>\r\n",
+            "<div style=\"border:1px solid #888;padding:8px;margin-bottom:12px\">\r\n{}\r\n</div>\r\n",
             lines
                 .iter()
-                .filter(|line| !line.is_empty() && !line.starts_with("---"))
+                .filter(|line| !line.is_empty() && !line.starts_with("==="))
                 .map(|line| format!("<p>{line}</p>"))
                 .collect::<Vec<_>>()
-                .join("")
+                .join("\r\n")
         )
     }
 }

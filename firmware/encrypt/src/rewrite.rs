@@ -36,9 +36,13 @@ pub struct Packing<'a> {
 /// Why a mail could not be rewritten.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RewriteError {
-    /// None of the attachments named was found (the outline has fewer).
-    #[error("no attachment to pack")]
+    /// No attachment to pack, or an index past the attachments.
+    #[error("no attachment to pack, or an attachment index past the last")]
     NothingToPack,
+    /// The rewritten mail does not read back as what was meant (a body whose re-encoding
+    /// would have made a part of its own, say): it is not sent.
+    #[error("the rewritten mail does not read back as it should: {0}")]
+    Structure(String),
 }
 
 /// The attachments of `outline` in document order: what the indices given to [`rewrite`]
@@ -65,7 +69,7 @@ pub fn rewrite(
     packing: &Packing<'_>,
 ) -> Result<Vec<u8>, RewriteError> {
     let count = attachments(outline).len();
-    if !packed.iter().any(|&i| i < count) {
+    if packed.is_empty() || packed.iter().any(|&i| i >= count) {
         return Err(RewriteError::NothingToPack);
     }
     let mut writer = Writer {
@@ -88,20 +92,24 @@ pub fn rewrite(
         }
         Node::Attachment { .. } => {
             // A message that is one attachment: a multipart of the notice and the archive.
-            let boundary = fresh_boundary(raw);
-            out.extend_from_slice(&without_fields(
+            let boundary = fresh_boundary();
+            let kept = without_fields(
                 header,
                 &[
                     "content-type",
                     "content-transfer-encoding",
                     "content-disposition",
                 ],
-            ));
+            );
+            out.extend_from_slice(&kept);
+            if !kept.is_empty() {
+                out.extend_from_slice(b"\r\n");
+            }
             if !has_field(header, "mime-version") {
-                out.extend_from_slice(b"\r\nMIME-Version: 1.0");
+                out.extend_from_slice(b"MIME-Version: 1.0\r\n");
             }
             out.extend_from_slice(
-                format!("\r\nContent-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n")
+                format!("Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n")
                     .as_bytes(),
             );
             out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
@@ -112,7 +120,31 @@ pub fn rewrite(
         }
         Node::Body { .. } => return Err(RewriteError::NothingToPack),
     }
+    check(&out, count - dedup_len(packed) + 1)?;
     Ok(out)
+}
+
+/// How many distinct indices `packed` names.
+fn dedup_len(packed: &[usize]) -> usize {
+    let mut seen: Vec<usize> = packed.to_vec();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len()
+}
+
+/// Reads the rewritten mail back as DLP would: it must have one structure, and exactly the
+/// attachments meant (the ones not packed, and the archive). A body whose re-encoding made
+/// a part of its own, or a delimiter the notice happened to write, fails here.
+fn check(out: &[u8], expected: usize) -> Result<(), RewriteError> {
+    let outline = mamori_dlp::mime::outline(out)
+        .map_err(|error| RewriteError::Structure(error.to_string()))?;
+    let found = attachments(&outline).len();
+    if found != expected {
+        return Err(RewriteError::Structure(format!(
+            "{found} attachments where {expected} were meant"
+        )));
+    }
+    Ok(())
 }
 
 /// The state of one rewrite.
@@ -137,7 +169,8 @@ impl Writer<'_> {
         lone_notice: bool,
         subtype: &str,
         notice: bool,
-    ) {
+    ) -> usize {
+        let mut written = 0usize;
         let mut first = true;
         let mut delimiter = |out: &mut Vec<u8>| {
             if !std::mem::take(&mut first) {
@@ -150,6 +183,7 @@ impl Writer<'_> {
         if lone_notice {
             delimiter(out);
             out.extend_from_slice(&notice_part(self.packing.notice));
+            written += 1;
         }
         let mut notice_left = notice;
         for (range, node) in parts {
@@ -162,10 +196,12 @@ impl Writer<'_> {
             };
             delimiter(out);
             out.extend_from_slice(&bytes);
+            written += 1;
         }
         out.extend_from_slice(b"\r\n--");
         out.extend_from_slice(boundary);
         out.extend_from_slice(b"--\r\n");
+        written
     }
 
     /// One part rewritten: `None` when it leaves (a packed attachment after the first).
@@ -189,7 +225,7 @@ impl Writer<'_> {
                 subtype,
                 charset,
                 transfer,
-            } if notice => {
+            } if notice && shows_notice(subtype) => {
                 let header = raw.get(header.clone()).unwrap_or_default();
                 let content = raw.get(content.clone()).unwrap_or_default();
                 Some(noticed_body(
@@ -210,7 +246,10 @@ impl Writer<'_> {
             } => {
                 let mut out = raw.get(header.clone()).unwrap_or_default().to_vec();
                 out.extend_from_slice(b"\r\n\r\n");
-                self.multipart(&mut out, boundary, parts, false, subtype, notice);
+                if self.multipart(&mut out, boundary, parts, false, subtype, notice) == 0 {
+                    // Only packed attachments were in it: it leaves with them.
+                    return None;
+                }
                 // The closing delimiter's line break belongs to the enclosing delimiter.
                 while out.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
                     out.pop();
@@ -221,10 +260,16 @@ impl Writer<'_> {
     }
 }
 
-/// Does `node` hold text a client shows?
+/// Is a `text/<subtype>` body one the notice goes into (plain text and HTML; not a
+/// calendar invitation or an unnamed CSV)?
+fn shows_notice(subtype: &str) -> bool {
+    matches!(subtype, "plain" | "html")
+}
+
+/// Does `node` hold text a client shows that the notice can go into?
 fn has_body(node: &Node) -> bool {
     match node {
-        Node::Body { .. } => true,
+        Node::Body { subtype, .. } => shows_notice(subtype),
         Node::Attachment { .. } => false,
         Node::Multipart { parts, .. } => parts.iter().any(|(_, part)| has_body(part)),
     }
@@ -359,8 +404,10 @@ fn quoted_printable(bytes: &[u8]) -> Vec<u8> {
         let mut width = 0;
         for (i, &b) in line.iter().enumerate() {
             let last = i + 1 == line.len();
-            let literal =
-                (b'!'..=b'~').contains(&b) && b != b'=' || (b == b' ' || b == b'\t') && !last;
+            // A `-` starting a line is encoded, so that no line of the encoded body can
+            // read as a boundary delimiter.
+            let literal = ((b'!'..=b'~').contains(&b) && b != b'=' && !(b == b'-' && width == 0))
+                || ((b == b' ' || b == b'\t') && !last);
             let piece: Vec<u8> = if literal {
                 vec![b]
             } else {
@@ -410,19 +457,25 @@ fn without_fields(header: &[u8], names: &[&str]) -> Vec<u8> {
 /// Does the header block have a field `name` (lower case)?
 fn has_field(header: &[u8], name: &str) -> bool {
     header.split(|&b| b == b'\n').any(|line| {
-        line.split(|&b| b == b':')
-            .next()
-            .is_some_and(|n| n.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
+        !line.first().is_some_and(|b| *b == b' ' || *b == b'\t')
+            && line
+                .split(|&b| b == b':')
+                .next()
+                .is_some_and(|n| n.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
     })
 }
 
-/// A boundary that occurs nowhere in `raw` (base64, which the archive is sent in, has no
-/// `=_` pair at all).
-fn fresh_boundary(raw: &[u8]) -> String {
-    (0u32..)
-        .map(|n| format!("=_mamori_packed_{n:04x}"))
-        .find(|b| !raw.windows(b.len()).any(|w| w == b.as_bytes()))
-        .unwrap_or_else(|| "=_mamori_packed".to_owned())
+/// A boundary for the multipart a one-attachment mail becomes: `=_` (which base64, the
+/// archive's encoding, never writes) and 128 random bits, which nothing else in the mail
+/// (the notice, the kept header) holds but by a chance of 2^-128; the check of the result
+/// would refuse it then.
+fn fresh_boundary() -> String {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    // A failing generator leaves zeros: still a boundary the result is checked with.
+    let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("=_mamori_{hex}")
 }
 
 /// The text part that carries the notice alone (UTF-8, base64).
@@ -614,6 +667,53 @@ mod tests {
             part.contains("X-Keep: yes") && !part.contains("us-ascii"),
             "{part}"
         );
+    }
+
+    #[test]
+    fn hostile_shapes_are_refused_or_rewritten_safely() {
+        let notice = notice();
+        // A quoted-printable body whose decoded text holds a delimiter line and a part: the
+        // re-encoding writes `=2D` for a leading `-`, so no part appears.
+        let raw = b"Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nHi=0D=0A--b1=0D=0AContent-Type: application/pdf; name=x.pdf=0D=0A=0D=0AJVBERi0=\r\n--b1\r\nContent-Type: application/zip; name=a.zip\r\n\r\nPK\r\n--b1--\r\n";
+        let out = rewrite(raw, &outline(raw).unwrap(), &[0], &packing(&notice)).unwrap();
+        let after = outline(&out).unwrap();
+        assert_eq!(
+            attachments(&after).len(),
+            1,
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            text.contains("\r\n=2D-b1\r\n")
+                && !text.contains("\r\n--b1\r\nContent-Type: application/pdf"),
+            "{text}"
+        );
+        // A nested multipart left with nothing but packed attachments leaves too.
+        let raw = b"Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\nContent-Type: text/plain\r\n\r\nhi\r\n--o\r\nContent-Type: multipart/mixed; boundary=i1\r\n\r\n--i1\r\nContent-Type: application/pdf; name=a.pdf\r\n\r\n%PDF\r\n--i1--\r\n--o\r\nContent-Type: multipart/mixed; boundary=i2\r\n\r\n--i2\r\nContent-Type: application/pdf; name=b.pdf\r\n\r\n%PDF\r\n--i2--\r\n--o--\r\n";
+        let out = rewrite(raw, &outline(raw).unwrap(), &[0, 1], &packing(&notice)).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&out).contains("boundary=i2"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+        // A calendar invitation is left as it is; the notice goes into plain and HTML only.
+        let raw = b"Content-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: multipart/alternative; boundary=a\r\n\r\n--a\r\nContent-Type: text/plain\r\n\r\nmeet\r\n--a\r\nContent-Type: text/calendar; method=REQUEST\r\n\r\nBEGIN:VCALENDAR\r\n--a--\r\n--m\r\nContent-Type: application/pdf; name=a.pdf\r\n\r\n%PDF\r\n--m--\r\n";
+        let out = rewrite(raw, &outline(raw).unwrap(), &[0], &packing(&notice)).unwrap();
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            text.contains("Content-Type: text/calendar; method=REQUEST\r\n\r\nBEGIN:VCALENDAR"),
+            "{text}"
+        );
+        // Indices past the attachments are refused, not ignored.
+        assert_eq!(
+            rewrite(raw, &outline(raw).unwrap(), &[0, 5], &packing(&notice)),
+            Err(RewriteError::NothingToPack)
+        );
+        // A header of Content-* fields only: the rewritten mail still has a header.
+        let bare = b"Content-Type: application/pdf; name=a.pdf\r\n\r\n%PDF";
+        let out = rewrite(bare, &outline(bare).unwrap(), &[0], &packing(&notice)).unwrap();
+        assert!(out.starts_with(b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed"));
     }
 
     #[test]
