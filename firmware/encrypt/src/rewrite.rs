@@ -490,7 +490,9 @@ fn notice_part(notice: &Notice) -> Vec<u8> {
 /// The archive's part: `application/zip`, its name (RFC 2231 and, for old clients, RFC
 /// 2047 when not ASCII), base64.
 fn archive_part(packing: &Packing<'_>) -> Vec<u8> {
-    let name = packing.name;
+    // The name goes into header fields: no line breaks or other control characters.
+    let cleaned: String = packing.name.chars().filter(|c| !c.is_control()).collect();
+    let name = cleaned.as_str();
     let (type_name, disposition_name) = if name.is_ascii() {
         let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
         (
@@ -710,6 +712,14 @@ mod tests {
             rewrite(raw, &outline(raw).unwrap(), &[0, 5], &packing(&notice)),
             Err(RewriteError::NothingToPack)
         );
+        // An archive name with a line break cannot add a header field.
+        let crafted = Packing {
+            name: "a.zip\r\nBcc: victim@example.jp",
+            archive: b"PK",
+            notice: &notice,
+        };
+        let out = rewrite(raw, &outline(raw).unwrap(), &[0], &crafted).unwrap();
+        assert!(!String::from_utf8_lossy(&out).contains("\r\nBcc:"));
         // A header of Content-* fields only: the rewritten mail still has a header.
         let bare = b"Content-Type: application/pdf; name=a.pdf\r\n\r\n%PDF";
         let out = rewrite(bare, &outline(bare).unwrap(), &[0], &packing(&notice)).unwrap();

@@ -224,8 +224,7 @@ fn entity(
         ));
     }
     let names = file_names(head, &ct);
-    let attachment = head
-        .first("content-disposition")
+    let attachment = single(head, "content-disposition", part)?
         .is_some_and(|cd| Structured::parse(cd).value == "attachment");
     if let Some(subtype) = ct.value.strip_prefix("text/")
         && !attachment
@@ -268,6 +267,13 @@ fn multipart(
         .filter(|b| !b.is_empty())
         .collect();
     boundaries.dedup();
+    if boundaries
+        .iter()
+        .any(|b| b.len() > super::walk::MAX_BOUNDARY)
+    {
+        // The walk reads such a body as text, a client may split it: no one structure.
+        return Err(ambiguous(part, "a boundary longer than the walk reads"));
+    }
     let [boundary] = boundaries.as_slice() else {
         return Err(ambiguous(part, "no boundary, or several"));
     };
@@ -405,13 +411,14 @@ preamble\r\n--b1\r\nContent-Type: multipart/alternative; boundary=b2\r\n\r\n\
 
     #[test]
     fn what_clients_read_in_more_than_one_way_is_refused() {
-        let cases: [(&[u8], &str); 6] = [
+        let cases: [(&[u8], &str); 7] = [
             (b"Content-Type: text/plain\r\nContent-Type: application/zip\r\n\r\nx", "duplicate"),
             (b"Content-Type: multipart/mixed; boundary=a; boundary=b\r\n\r\n--a\r\n\r\nx\r\n--a--\r\n", "several"),
             (b"Content-Type: multipart/mixed; boundary=a\r\nContent-Transfer-Encoding: base64\r\n\r\nLS1h\r\n", "transfer encoding"),
             (b"Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n\r\nx\r\n--a--\r\n--a\r\nContent-Type: application/zip\r\n\r\nhidden\r\n", "after the closing"),
             (b"Content-Type: multipart/mixed; boundary=a\r\n\r\nno delimiter at all\r\n", "never used"),
             (b"Content-Type: application/zip\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 a\r\n", "other than base64"),
+            (b"Content-Type: text/plain\r\nContent-Disposition: inline\r\nContent-Disposition: attachment; filename=a.csv\r\n\r\nx", "duplicate"),
         ];
         for (raw, why) in cases {
             let error = outline(raw).unwrap_err();

@@ -29,7 +29,7 @@ const PART_ALTERNATIVES: usize = 6;
 const MAX_ALTERNATIVES: usize = 64;
 /// Boundaries longer than RFC 2046 allows (70) are honoured, as mail clients honour them,
 /// up to this length.
-const MAX_BOUNDARY: usize = 4096;
+pub(super) const MAX_BOUNDARY: usize = 4096;
 /// RFC 2046's limit on a boundary's length.
 const RFC_BOUNDARY: usize = 70;
 /// Nesting the walk never passes, whatever the limits say: the bound on its stack.
