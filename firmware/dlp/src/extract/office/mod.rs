@@ -20,7 +20,7 @@ mod types;
 use self::types::{ByType, ContentTypes};
 use super::archive::{Archive, Entry, entry_name, read_entry};
 use super::xml::{self, XmlText};
-use super::{FileRef, Walk, push_text};
+use super::{Walk, push_text};
 use crate::content::{Location, ProblemKind};
 
 /// What kind of package.
@@ -121,13 +121,7 @@ pub(crate) fn extract(
             if std::str::from_utf8(&data).is_err() {
                 continue;
             }
-            let file = FileRef {
-                name: Some(name),
-                content_type: None,
-                charset: None,
-                bytes: &data,
-            };
-            walk.file(&at, &file, depth + 1);
+            walk.entry_file(&at, name, &data, depth);
             continue;
         }
         let part = classify(name);
@@ -146,13 +140,7 @@ pub(crate) fn extract(
             Part::Text if matches(name, "customXml/item", ".xml") => xml::data_to_text(&data, cap),
             Part::Text => xml::to_text(&data, cap),
             _ => {
-                let file = FileRef {
-                    name: Some(name),
-                    content_type: None,
-                    charset: None,
-                    bytes: &data,
-                };
-                walk.file(&at, &file, depth + 1);
+                walk.entry_file(&at, name, &data, depth);
                 continue;
             }
         };
