@@ -37,5 +37,5 @@ pub use evidence::Evidence;
 pub use finding::{Confidence, DetectorKind, Finding};
 pub use inspect::{Inspector, LocatedFinding, Report};
 pub use normalize::{NormalizedText, normalize};
-pub use policy::{Action, Decision, MailContext, Policy, PolicyError, RuleConfig};
+pub use policy::{Action, AddressPattern, Decision, MailContext, Policy, PolicyError, RuleConfig};
 pub use scanner::Scanner;

@@ -386,15 +386,20 @@ impl Selector {
     }
 }
 
-/// An address pattern: a wildcard over the whole address, or a domain with subdomains.
+/// An address pattern: a wildcard over the whole address (`*@sales.example.jp`), or a
+/// domain with its subdomains (`example.jp`). Shared by every rule of the relay that names
+/// senders or recipients (DLP, attachment encryption), so that they all read alike.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum AddressPattern {
+pub enum AddressPattern {
+    /// A whole address with `*` and `?` wildcards (lower case).
     Address(String),
+    /// A domain and its subdomains (lower case).
     Domain(String),
 }
 
 impl AddressPattern {
-    fn parse(text: &str) -> Result<Self, String> {
+    /// Reads a pattern; an empty one is an error (the text says why).
+    pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim().to_lowercase();
         if text.is_empty() {
             return Err("an empty address pattern".into());
@@ -408,7 +413,8 @@ impl AddressPattern {
         }
     }
 
-    fn matches(&self, address: &str) -> bool {
+    /// Does `address` match (ignoring case)?
+    pub fn matches(&self, address: &str) -> bool {
         let address = address.to_lowercase();
         match self {
             Self::Address(pattern) => wildcard_match(pattern.as_bytes(), address.as_bytes()),

@@ -65,6 +65,15 @@ mod tests;
 use crate::content::{Collector, Location};
 
 pub use outline::{Node, Outline, OutlineError, Transfer, outline};
+pub use transfer::DecodingReader;
+
+/// The first `name` field (any case) of the message `raw`'s header, its encoded words and
+/// charsets decoded as the walk reads them: for a notice that quotes a mail's subject.
+pub fn header_text(raw: &[u8], name: &str) -> Option<String> {
+    let head = header::parse(raw, true);
+    let value = head.first(&name.to_ascii_lowercase())?;
+    Some(words::decode_best(value).trim().to_owned())
+}
 
 /// Walks an RFC 5322 message the way a mail client would show it and collects every piece
 /// of text a reader could see (headers, bodies, file names, attachments) into `out`.

@@ -96,6 +96,17 @@ impl Transfer {
         };
         super::transfer::decode(bytes, &encoding).to_vec()
     }
+
+    /// Undoes this transfer encoding as the content is read, exactly as [`Self::decode`]
+    /// does but a window at a time: for streaming a large attachment from the spool.
+    pub fn reader(self, bytes: &[u8]) -> super::transfer::DecodingReader<'_> {
+        let encoding = match self {
+            Self::Identity => TransferEncoding::Identity,
+            Self::Base64 => TransferEncoding::Base64,
+            Self::QuotedPrintable => TransferEncoding::QuotedPrintable,
+        };
+        super::transfer::DecodingReader::new(bytes, encoding)
+    }
 }
 
 /// Why a message has no one structure to rewrite.

@@ -92,46 +92,141 @@ pub(super) fn decode_into(
     window: usize,
     sink: &mut dyn FnMut(&[u8]) -> bool,
 ) -> bool {
-    let window = window.max(1);
-    let mut out = Vec::with_capacity(window.min(bytes.len()) + 3);
-    match encoding {
-        TransferEncoding::Identity | TransferEncoding::Unknown(_) => {
-            bytes.chunks(window).all(&mut *sink)
+    let mut pieces = Pieces::new(bytes, encoding.clone(), window);
+    while let Some(piece) = pieces.next_piece() {
+        if !sink(piece) {
+            return false;
         }
-        TransferEncoding::Uuencode => sink(&uuencode::decode_part(bytes)),
-        TransferEncoding::Base64 => {
-            let mut state = Base64State::default();
-            for piece in bytes.chunks(window) {
-                base64_feed(piece, &mut state, &mut out);
-                if !sink(&out) {
-                    return false;
+    }
+    true
+}
+
+/// A part's content decoded a piece at a time: what [`decode_into`] and
+/// [`DecodingReader`] share, so that both give exactly what [`decode`] gives.
+pub(super) struct Pieces<'a> {
+    bytes: &'a [u8],
+    encoding: TransferEncoding,
+    window: usize,
+    /// Encoded octets used so far.
+    start: usize,
+    base64: Base64State,
+    /// The last piece decoded.
+    out: Vec<u8>,
+    done: bool,
+}
+
+impl<'a> Pieces<'a> {
+    pub(super) fn new(bytes: &'a [u8], encoding: TransferEncoding, window: usize) -> Self {
+        let window = window.max(1);
+        Self {
+            bytes,
+            encoding,
+            window,
+            start: 0,
+            base64: Base64State::default(),
+            out: Vec::with_capacity(window.min(bytes.len()) + 3),
+            done: false,
+        }
+    }
+
+    /// The next piece of decoded content (possibly empty), or `None` at the end.
+    pub(super) fn next_piece(&mut self) -> Option<&[u8]> {
+        if self.done {
+            return None;
+        }
+        self.out.clear();
+        let rest = self.bytes.get(self.start..).unwrap_or_default();
+        match &self.encoding {
+            TransferEncoding::Identity | TransferEncoding::Unknown(_) => {
+                if rest.is_empty() {
+                    self.done = true;
+                    return None;
                 }
-                out.clear();
+                let take = rest.len().min(self.window);
+                self.start += take;
+                return rest.get(..take);
             }
-            base64_flush(state.acc, state.count, &mut out);
-            out.is_empty() || sink(&out)
-        }
-        TransferEncoding::QuotedPrintable => {
-            let mut start = 0;
-            let mut reach = window;
-            while start < bytes.len() {
-                let end = start.saturating_add(reach).min(bytes.len());
-                let last = end == bytes.len();
-                let used = quoted_printable_feed(&bytes[start..end], last, &mut out);
-                if used == 0 && !last {
-                    // An `=` whose meaning the next octets decide: look further.
-                    reach = reach.saturating_mul(2);
-                    continue;
-                }
-                reach = window;
-                start += used;
-                if !out.is_empty() && !sink(&out) {
-                    return false;
-                }
-                out.clear();
+            TransferEncoding::Uuencode => {
+                self.done = true;
+                self.out = uuencode::decode_part(self.bytes);
             }
-            true
+            TransferEncoding::Base64 => {
+                if rest.is_empty() {
+                    self.done = true;
+                    base64_flush(self.base64.acc, self.base64.count, &mut self.out);
+                    if self.out.is_empty() {
+                        return None;
+                    }
+                } else {
+                    let take = rest.len().min(self.window);
+                    base64_feed(&rest[..take], &mut self.base64, &mut self.out);
+                    self.start += take;
+                }
+            }
+            TransferEncoding::QuotedPrintable => {
+                let mut reach = self.window;
+                loop {
+                    let rest = self.bytes.get(self.start..).unwrap_or_default();
+                    if rest.is_empty() {
+                        self.done = true;
+                        return None;
+                    }
+                    let end = reach.min(rest.len());
+                    let last = end == rest.len();
+                    let used = quoted_printable_feed(&rest[..end], last, &mut self.out);
+                    if used == 0 && !last {
+                        // An `=` whose meaning the next octets decide: look further.
+                        reach = reach.saturating_mul(2);
+                        continue;
+                    }
+                    self.start += used;
+                    if !self.out.is_empty() || self.start >= self.bytes.len() {
+                        break;
+                    }
+                }
+            }
         }
+        Some(&self.out)
+    }
+}
+
+/// A part's content decoded as it is read ([`std::io::Read`]): what the relay's attachment
+/// encryption packs, streamed from the spooled message, never a decoded copy in memory.
+pub struct DecodingReader<'a> {
+    pieces: Pieces<'a>,
+    /// Decoded octets not yet read, and where the unread ones start.
+    pending: Vec<u8>,
+    at: usize,
+}
+
+impl<'a> DecodingReader<'a> {
+    pub(super) fn new(bytes: &'a [u8], encoding: TransferEncoding) -> Self {
+        Self {
+            pieces: Pieces::new(bytes, encoding, READER_WINDOW),
+            pending: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
+/// Encoded octets a [`DecodingReader`] decodes at a time.
+const READER_WINDOW: usize = 64 * 1024;
+
+impl std::io::Read for DecodingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at >= self.pending.len() {
+            let Some(piece) = self.pieces.next_piece() else {
+                return Ok(0);
+            };
+            self.pending.clear();
+            self.pending.extend_from_slice(piece);
+            self.at = 0;
+        }
+        let unread = self.pending.get(self.at..).unwrap_or_default();
+        let n = unread.len().min(buf.len());
+        buf[..n].copy_from_slice(&unread[..n]);
+        self.at += n;
+        Ok(n)
     }
 }
 
@@ -433,6 +528,18 @@ mod tests {
                 });
                 proptest::prop_assert!(ok);
                 proptest::prop_assert_eq!(&pieces, &*decode(&input, &encoding), "{:?}", encoding);
+                // And read through a reader, in reads of `window` octets.
+                let mut reader = DecodingReader::new(&input, encoding.clone());
+                let mut read = Vec::new();
+                let mut buf = vec![0u8; window];
+                loop {
+                    let n = std::io::Read::read(&mut reader, &mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    read.extend_from_slice(&buf[..n]);
+                }
+                proptest::prop_assert_eq!(&read, &*decode(&input, &encoding), "{:?}", encoding);
             }
         }
 

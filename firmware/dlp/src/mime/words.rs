@@ -164,7 +164,6 @@ pub(super) fn without_raw_escapes(readings: Vec<String>) -> Vec<String> {
 }
 
 /// The best reading of a header or parameter value.
-#[cfg(test)]
 pub(super) fn decode_best(raw: &[u8]) -> String {
     decode_text(raw).into_iter().next().unwrap_or_default()
 }
