@@ -22,10 +22,24 @@ use encoding_rs::SHIFT_JIS;
 use zip::write::{FileOptions, SimpleFileOptions, ZipWriter};
 use zip::{AesMode, CompressionMethod, DateTime};
 
+use crate::encrypted::read_up_to;
 use crate::password::Password;
 
 /// How the entries are encrypted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Cipher {
     /// WinZip AE-2, AES-256 (the default).
     #[default]
@@ -36,7 +50,20 @@ pub enum Cipher {
 }
 
 /// How entry names are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum NameCharset {
     /// UTF-8 with the language-encoding flag (the default).
     #[default]
@@ -55,6 +82,34 @@ pub struct Options {
     /// The entries' modification time (the mail's date, so that the same mail gives the
     /// same names and times); `None`: 1980-01-01.
     pub modified: Option<DateTime>,
+}
+
+/// The time `unix` (seconds) at `utc_offset` seconds east of UTC as a ZIP time (which
+/// has no zone: archivers show it as it is, so the office's local time), or `None` outside
+/// the years ZIP can write (1980–2107).
+pub fn zip_time(unix: u64, utc_offset: i64) -> Option<DateTime> {
+    let local = i64::try_from(unix).ok()?.checked_add(utc_offset)?;
+    let days = local.div_euclid(86_400);
+    let secs = local.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    DateTime::from_date_and_time(
+        u16::try_from(year).ok()?,
+        u8::try_from(month).ok()?,
+        u8::try_from(day).ok()?,
+        u8::try_from(secs / 3600).ok()?,
+        u8::try_from(secs % 3600 / 60).ok()?,
+        u8::try_from(secs % 60).ok()?,
+    )
+    .ok()
 }
 
 /// One attachment to pack: its file name as the mail gave it, and its content.
@@ -174,20 +229,6 @@ where
     Ok((out, Packed { entries: packed }))
 }
 
-/// Reads until `buf` is full or the data ends; how many bytes were read.
-fn read_up_to(data: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match data.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(filled)
-}
-
 /// Is data starting with `head` compressed already (so that deflating it saves nothing)?
 fn compressed_already(head: &[u8]) -> bool {
     const SIGNATURES: [&[u8]; 12] = [
@@ -292,6 +333,27 @@ mod tests {
     use std::io::Cursor;
 
     use super::*;
+
+    #[test]
+    fn zip_times_are_the_local_calendar_time() {
+        // 2026-12-05 04:30:00 UTC is 13:30 in Japan.
+        let t = zip_time(1_796_445_000, 9 * 3600).unwrap();
+        assert_eq!(
+            (
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            ),
+            (2026, 12, 5, 13, 30, 0)
+        );
+        // 2000-02-29 23:59:58 UTC, no offset.
+        let t = zip_time(951_868_798, 0).unwrap();
+        assert_eq!((t.year(), t.month(), t.day(), t.hour()), (2000, 2, 29, 23));
+        assert!(zip_time(0, 0).is_none(), "1970 is before ZIP's epoch");
+    }
 
     fn read_back(zip: &[u8], password: &str) -> Vec<(Vec<u8>, Vec<u8>, bool)> {
         let mut archive = zip::ZipArchive::new(Cursor::new(zip)).unwrap();

@@ -9,9 +9,14 @@
 //! the result where it wants it.
 
 pub mod archive;
+pub mod config;
+pub mod encrypted;
 pub mod notice;
 pub mod password;
+pub mod plan;
 pub mod rewrite;
 
-pub use archive::{Cipher, Entry, NameCharset, Options, PackError, Packed, pack};
+pub use archive::{Cipher, Entry, NameCharset, Options, PackError, Packed, pack, zip_time};
+pub use config::{EncryptConfig, EncryptRule, RuleAction};
 pub use password::{Alphabet, Password, PasswordError};
+pub use plan::{EncryptPolicy, Plan};

@@ -15,7 +15,10 @@ pub struct Notice {
 }
 
 /// Who is sent the password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum PasswordTo {
     /// The sender, who passes it on by another way (a phone call, a chat).
     Sender,

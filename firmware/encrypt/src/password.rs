@@ -129,6 +129,12 @@ impl Password {
         Ok(Self(out))
     }
 
+    /// A random password of `length` characters of `alphabet`, from the system's
+    /// generator.
+    pub fn random(length: usize, alphabet: &Alphabet) -> Result<Self, PasswordError> {
+        Self::generate(length, alphabet, &ring::rand::SystemRandom::new())
+    }
+
     /// The password given by an administrator or a test.
     pub fn from_text(text: &str) -> Self {
         Self(Zeroizing::new(text.to_owned()))
