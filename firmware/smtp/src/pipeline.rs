@@ -12,6 +12,9 @@ use mamori_dlp::hold::PartStore;
 use crate::spool::Envelope;
 use crate::spool::map::MappedBytes;
 
+/// A whole message held in memory: its envelope and its content.
+pub type OwnedMessage = (Envelope, Vec<u8>);
+
 /// A message passing through the stages.
 pub struct StagedMessage {
     /// The envelope; stages may change recipients.
@@ -26,6 +29,13 @@ pub struct StagedMessage {
     store: Option<Box<dyn PartStore + Send>>,
     /// A stage changed the content: what was spooled while it arrived is written again.
     rewritten: bool,
+    /// Why an earlier stage holds the message, if one does (a later stage may act
+    /// differently on held mail).
+    pub held: Option<String>,
+    /// Further messages a stage made that are accepted with this one, durably and before
+    /// the reply (an encrypted copy for some recipients, a password mail), each with its
+    /// content.
+    pub companions: Vec<OwnedMessage>,
 }
 
 impl std::fmt::Debug for StagedMessage {
@@ -48,6 +58,8 @@ impl StagedMessage {
             mapped: None,
             store: None,
             rewritten: false,
+            held: None,
+            companions: Vec::new(),
         }
     }
 
@@ -64,6 +76,8 @@ impl StagedMessage {
             mapped: Some(content),
             store,
             rewritten: false,
+            held: None,
+            companions: Vec::new(),
         }
     }
 
@@ -93,26 +107,35 @@ impl StagedMessage {
         &mut self.owned
     }
 
+    /// Replaces the content with `content` (made anew by a stage): the message then counts
+    /// as rewritten, and a mapped content is let go without being copied.
+    pub fn replace_content(&mut self, content: Vec<u8>) {
+        self.rewritten = true;
+        self.mapped = None;
+        self.envelope.size = content.len() as u64;
+        self.owned = content;
+    }
+
     /// Whether a stage took the content to change it.
     pub fn rewritten(&self) -> bool {
         self.rewritten
     }
 
-    /// The envelope and the content (a mapped content is copied: for messages made in
-    /// memory).
-    pub fn into_parts(self) -> (Envelope, Vec<u8>) {
+    /// The envelope, the content (a mapped content is copied: for messages made in
+    /// memory) and the companions.
+    pub fn into_parts(self) -> (Envelope, Vec<u8>, Vec<OwnedMessage>) {
         let content = match self.mapped {
             Some(mapped) => mapped.to_vec(),
             None => self.owned,
         };
-        (self.envelope, content)
+        (self.envelope, content, self.companions)
     }
 
-    /// The envelope, and the content if a stage rewrote it (else the content is what was
-    /// received, and a mapped one is simply let go).
-    pub fn into_envelope_and_rewrite(self) -> (Envelope, Option<Vec<u8>>) {
+    /// The envelope, the content if a stage rewrote it (else the content is what was
+    /// received, and a mapped one is simply let go), and the companions.
+    pub fn into_envelope_and_rewrite(self) -> (Envelope, Option<Vec<u8>>, Vec<OwnedMessage>) {
         let rewrite = self.rewritten.then_some(self.owned);
-        (self.envelope, rewrite)
+        (self.envelope, rewrite, self.companions)
     }
 }
 
@@ -234,6 +257,9 @@ impl Pipeline {
             }
             if v.rank() >= 2 {
                 return v;
+            }
+            if let Verdict::Hold { reason } = &v {
+                message.held.get_or_insert_with(|| reason.clone());
             }
             if v.rank() > result.rank() {
                 result = v;

@@ -104,6 +104,18 @@ impl RetryPolicy {
     }
 }
 
+/// What was done to a held message, which its held companions follow.
+#[derive(Debug, Clone, Copy)]
+enum Follow<'a> {
+    /// Released for delivery.
+    Release,
+    /// Refused with this reply (an encrypted copy bounces as the message does; a password
+    /// mail is deleted).
+    Refuse(&'a str),
+    /// Deleted.
+    Delete,
+}
+
 /// One entry of the index.
 #[derive(Debug)]
 struct Entry {
@@ -317,7 +329,10 @@ impl Queue {
                 return Ok(());
             }
         }
-        let (env, content) = staged.into_parts();
+        let (env, content, companions) = staged.into_parts();
+        for (companion, content) in companions {
+            self.accept(companion, content).await?;
+        }
         self.accept(env, content).await
     }
 
@@ -477,13 +492,70 @@ impl Queue {
                 return Err(QueueError::Quarantined(id.into()));
             }
         }
+        let mut companions = Vec::new();
         self.modify(id, |env| {
             env.held = None;
             env.next_attempt = 0;
+            companions = env.companions.clone();
         })
         .await?;
+        self.follow(id, &companions, Follow::Release).await;
         self.inner.wake.notify_one();
         Ok(())
+    }
+
+    /// Takes back messages spooled for a message that was then not accepted (its
+    /// companions): they leave the queue unsent.
+    pub async fn withdraw(&self, ids: &[String]) {
+        for id in ids {
+            if let Err(e) = self.delete(id).await {
+                tracing::error!(queue_id = %id, error = %e, "could not withdraw a message made with one not accepted");
+            }
+        }
+    }
+
+    /// Does to the held companions of message `id` what was done to it. A companion that
+    /// is not held (the message was not held when they were accepted) goes its own way.
+    async fn follow(&self, id: &str, companions: &[String], what: Follow<'_>) {
+        let now = crate::datetime::unix_now();
+        for cid in companions {
+            self.ensure_resident(cid);
+            let Some(env) = self
+                .entries()
+                .get(cid.as_str())
+                .filter(|e| !e.deleted)
+                .map(|e| e.env.clone())
+            else {
+                continue;
+            };
+            if env.held.is_none() {
+                continue;
+            }
+            let done = match what {
+                // A delayed companion (a password mail) keeps its delay from now.
+                Follow::Release => {
+                    self.modify(cid, |env| {
+                        let delay = env.next_attempt.saturating_sub(env.arrived);
+                        env.held = None;
+                        env.next_attempt = if delay > 0 { now + delay } else { 0 };
+                    })
+                    .await
+                }
+                // Boxed: these follow their own companions (none: a companion has none).
+                Follow::Refuse(reply) if !env.internal => {
+                    Box::pin(self.reject_held(cid, reply)).await.map(|_| ())
+                }
+                Follow::Refuse(_) | Follow::Delete => Box::pin(self.delete(cid)).await,
+            };
+            match done {
+                Ok(()) => {
+                    tracing::info!(queue_id = %id, companion = %cid, action = ?what, "done with it")
+                }
+                Err(e) => {
+                    tracing::error!(queue_id = %id, companion = %cid, error = %e, "could not do the same to a message made with it")
+                }
+            }
+        }
     }
 
     /// Releases a message only if it is held, atomically: of two administrators releasing
@@ -506,6 +578,7 @@ impl Queue {
             (before, e.env.clone())
         };
         self.persist(after).await?;
+        self.follow(id, &before.companions, Follow::Release).await;
         self.inner.wake.notify_one();
         Ok(before)
     }
@@ -554,6 +627,8 @@ impl Queue {
             );
             return Err(e);
         }
+        self.follow(id, &before.companions, Follow::Refuse(reply))
+            .await;
         Ok(before)
     }
 
@@ -579,27 +654,30 @@ impl Queue {
         Ok(())
     }
 
-    /// Deletes a message without delivering or bouncing it.
+    /// Deletes a message without delivering or bouncing it (and its held companions).
     pub async fn delete(&self, id: &str) -> Result<(), QueueError> {
         self.ensure_resident(id);
-        let remove_now = {
+        let (remove_now, companions) = {
             let mut entries = self.entries();
             let e = entries
                 .get_mut(id)
                 .filter(|e| !e.deleted)
                 .ok_or_else(|| QueueError::NotFound(id.into()))?;
-            if e.in_flight > 0 {
+            let companions = std::mem::take(&mut e.env.companions);
+            let remove_now = if e.in_flight > 0 {
                 e.deleted = true;
                 false
             } else {
                 entries.remove(id);
                 true
-            }
+            };
+            (remove_now, companions)
         };
         if remove_now {
             self.remove_from_spool(id.to_string()).await?;
         }
         tracing::info!(queue_id = %id, "deleted by administrator");
+        self.follow(id, &companions, Follow::Delete).await;
         Ok(())
     }
 
@@ -804,5 +882,104 @@ mod tests {
         assert_eq!(p.backoff(3), 1200);
         assert_eq!(p.backoff(5), 4000);
         assert_eq!(p.backoff(100), 4000);
+    }
+}
+
+#[cfg(test)]
+mod companion_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::spool::{Recipient, new_id};
+
+    const CONTENT: &[u8] = b"Subject: x\r\n\r\nbody\r\n";
+
+    fn queue(dir: &std::path::Path) -> Queue {
+        let retry = RetryPolicy {
+            initial: Duration::from_secs(600),
+            max: Duration::from_secs(3600),
+            lifetime: Duration::from_secs(86_400),
+        };
+        let spool = Spool::open(dir.join("spool")).unwrap();
+        Queue::open(spool, Default::default(), retry, "mx.test".into(), 100).unwrap()
+    }
+
+    /// A held message with two held companions: an encrypted copy (the sender's mail) and
+    /// a password mail due 300 s after its arrival.
+    async fn held_with_companions(q: &Queue) -> (String, String, String) {
+        let rcpt = || vec![Recipient::new("b@client.test")];
+        let mut copy =
+            Envelope::generated(new_id(), "a@office.test".into(), rcpt(), "mx.test", CONTENT);
+        copy.internal = false;
+        copy.held = Some("with main".into());
+        let mut password = Envelope::generated(new_id(), String::new(), rcpt(), "mx.test", CONTENT);
+        password.held = Some("with main".into());
+        password.next_attempt = password.arrived + 300;
+        let mut main =
+            Envelope::generated(new_id(), "a@office.test".into(), rcpt(), "mx.test", CONTENT);
+        held_by_dlp(&mut main);
+        main.companions = vec![copy.id.clone(), password.id.clone()];
+        let ids = (main.id.clone(), copy.id.clone(), password.id.clone());
+        q.accept(copy, CONTENT.to_vec()).await.unwrap();
+        q.accept(password, CONTENT.to_vec()).await.unwrap();
+        q.accept(main, CONTENT.to_vec()).await.unwrap();
+        ids
+    }
+
+    #[tokio::test]
+    async fn companions_are_released_with_the_message_and_keep_their_delay() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = queue(dir.path());
+        let (main, copy, password) = held_with_companions(&q).await;
+        let now = crate::datetime::unix_now();
+        q.release_held(&main).await.unwrap();
+        let copy = q.show(&copy).unwrap();
+        assert!(copy.held.is_none());
+        assert_eq!(copy.next_attempt, 0);
+        let password = q.show(&password).unwrap();
+        assert!(password.held.is_none());
+        assert!(
+            password.next_attempt >= now + 300,
+            "{}",
+            password.next_attempt
+        );
+        // And a second release finds nothing held.
+        assert!(matches!(
+            q.release_held(&main).await,
+            Err(QueueError::NotHeld(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn companions_leave_with_a_deleted_or_refused_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = queue(dir.path());
+        let (main, copy, password) = held_with_companions(&q).await;
+        q.delete(&main).await.unwrap();
+        assert!(q.show(&copy).is_err() && q.show(&password).is_err());
+        assert!(q.spool().load_all().unwrap().is_empty());
+
+        let (main, copy, password) = held_with_companions(&q).await;
+        q.reject_held(&main, "550 5.7.1 refused by the administrator")
+            .await
+            .unwrap();
+        assert!(q.show(&password).is_err(), "the password mail is deleted");
+        assert!(
+            q.show(&copy).is_err(),
+            "the copy is refused as the message is"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_companion_not_held_goes_its_own_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = queue(dir.path());
+        let (main, copy, _) = held_with_companions(&q).await;
+        q.release(&copy).await.unwrap();
+        q.delete(&main).await.unwrap();
+        assert!(
+            q.show(&copy).is_ok(),
+            "released on its own: not deleted with the message"
+        );
     }
 }

@@ -172,6 +172,11 @@ pub struct Envelope {
     /// Next attempt, Unix seconds (0: as soon as possible).
     #[serde(default)]
     pub next_attempt: u64,
+    /// Messages accepted with this one (the encrypted copy of its attachments, their
+    /// password mail), by queue ID: while this one is held they are held too, and they are
+    /// released, refused or deleted with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub companions: Vec<String>,
 }
 
 /// DLP's verdict on a message, kept with it so the quarantine can say why it is held.
@@ -217,6 +222,7 @@ impl Envelope {
             dlp: None,
             attempts: 0,
             next_attempt: 0,
+            companions: Vec::new(),
         }
     }
 

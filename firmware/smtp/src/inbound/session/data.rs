@@ -6,7 +6,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::{COMMAND_BUFFER, Next, READ_CHUNK, Session, State};
 use crate::inbound::data::DataReceiver;
 use crate::inbound::reply::Reply;
-use crate::pipeline::{Pipeline, StagedMessage, Verdict};
+use crate::pipeline::{OwnedMessage, Pipeline, StagedMessage, Verdict};
 use crate::queue::Queue;
 use crate::spool::map::ScratchStore;
 use crate::spool::{ClientInfo, Envelope, SpoolError, SpoolWriter};
@@ -161,8 +161,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 "Error: local error in processing, try again later",
             )
         };
-        let (verdict, mut envelope, body) = if self.ctx.pipeline.is_empty() {
-            (Verdict::Accept, envelope, body)
+        let (verdict, mut envelope, body, companions) = if self.ctx.pipeline.is_empty() {
+            (Verdict::Accept, envelope, body, Vec::new())
         } else {
             // One run per processor core at once; the rest wait their turn here.
             let Ok(permit) = self.ctx.scans.clone().acquire_owned().await else {
@@ -266,10 +266,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         let rcpts = envelope.recipients.len();
         let from = envelope.mail_from.clone();
+        // The companions first: once the message itself is committed, all of it is.
+        let companions = match self.store_companions(&mut envelope, companions).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::error!(queue_id = %id, error = %e, "could not spool a message made with it");
+                return Reply::new(
+                    451,
+                    "4.3.0",
+                    "Error: could not store the message, try again later",
+                );
+            }
+        };
         let stored = match body {
             Body::Memory(content) => self.ctx.queue.accept(envelope, content).await,
             Body::Spooled(writer) => self.ctx.queue.accept_written(envelope, writer).await,
         };
+        if stored.is_err() {
+            self.ctx.queue.withdraw(&companions).await;
+        }
         match stored {
             Ok(()) => {
                 Stats::bump(&self.ctx.stats.received);
@@ -286,6 +301,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 )
             }
         }
+    }
+
+    /// Spools the messages the stages made with `envelope`'s message, held with it when it
+    /// is held, and records their IDs in it. On a failure the ones spooled are withdrawn.
+    async fn store_companions(
+        &self,
+        envelope: &mut Envelope,
+        companions: Vec<OwnedMessage>,
+    ) -> Result<Vec<String>, crate::queue::QueueError> {
+        let mut ids = Vec::new();
+        for (mut companion, content) in companions {
+            if envelope.held.is_some() {
+                companion.held = Some(format!(
+                    "made with {}: released, refused or deleted with it",
+                    envelope.id
+                ));
+            }
+            let cid = companion.id.clone();
+            if let Err(e) = self.ctx.queue.accept(companion, content).await {
+                self.ctx.queue.withdraw(&ids).await;
+                return Err(e);
+            }
+            tracing::info!(queue_id = %envelope.id, companion = %cid, "accepted with it");
+            ids.push(cid);
+        }
+        envelope.companions = ids.clone();
+        Ok(ids)
     }
 
     fn received_header(&self, id: &str) -> String {
@@ -405,23 +447,23 @@ impl Spilled {
     }
 }
 
+/// What the stages made of a message: their verdict, its envelope and content, and the
+/// messages accepted with it.
+type Staged = (Verdict, Envelope, Body, Vec<OwnedMessage>);
+
 /// Runs the stages over a message (read back from the spool file when it is there) and
 /// writes the content again when a stage changed it.
-fn run_stages(
-    pipeline: &Pipeline,
-    envelope: Envelope,
-    body: Body,
-) -> Result<(Verdict, Envelope, Body), SpoolError> {
+fn run_stages(pipeline: &Pipeline, envelope: Envelope, body: Body) -> Result<Staged, SpoolError> {
     match body {
         Body::Memory(content) => {
             let mut staged = StagedMessage::new(envelope, content);
             let v = pipeline.run(&mut staged);
             let rewritten = staged.rewritten();
-            let (mut envelope, content) = staged.into_parts();
+            let (mut envelope, content, companions) = staged.into_parts();
             if rewritten {
                 envelope.eight_bit = !content.is_ascii();
             }
-            Ok((v, envelope, Body::Memory(content)))
+            Ok((v, envelope, Body::Memory(content), companions))
         }
         Body::Spooled(mut writer) => {
             // Read in place, not into memory; decoded attachments go to scratch files
@@ -432,12 +474,12 @@ fn run_stages(
             });
             let mut staged = StagedMessage::mapped(envelope, writer.map_content()?, store);
             let v = pipeline.run(&mut staged);
-            let (mut envelope, rewrite) = staged.into_envelope_and_rewrite();
+            let (mut envelope, rewrite, companions) = staged.into_envelope_and_rewrite();
             if let Some(content) = rewrite {
                 envelope.eight_bit = !content.is_ascii();
                 writer.replace_content(&content)?;
             }
-            Ok((v, envelope, Body::Spooled(writer)))
+            Ok((v, envelope, Body::Spooled(writer), companions))
         }
     }
 }
