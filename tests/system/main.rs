@@ -15,6 +15,7 @@ mod control;
 mod crash;
 mod delivery;
 mod dlp;
+mod encrypt;
 mod firewall;
 mod firewall_packets;
 mod live_settings;

@@ -31,6 +31,8 @@ pub struct Config {
     pub smtp: Smtp,
     /// Data-loss prevention for mail passing the relay.
     pub dlp: mamori_dlp::DlpConfig,
+    /// Attachment encryption for mail passing the relay.
+    pub encrypt: mamori_encrypt::EncryptConfig,
     /// The firewall model (`mamori firewalld` applies it).
     pub firewall: mamori_firewall::FirewallConfig,
     /// The admin panel (`mamori admind`).
@@ -47,12 +49,15 @@ impl Config {
             log: self.log.clone(),
             smtp: self.smtp.clone(),
             dlp: self.dlp.clone(),
+            encrypt: self.encrypt.clone(),
         }
     }
 }
 
 /// The sections of the tree, in the order they are read.
-pub const SECTIONS: &[&str] = &["general", "log", "smtp", "dlp", "firewall", "admin", "time"];
+pub const SECTIONS: &[&str] = &[
+    "general", "log", "smtp", "dlp", "encrypt", "firewall", "admin", "time",
+];
 
 /// The sections `mamori time-apply` reads.
 pub const TIME_SECTIONS: &[&str] = &["general", "log", "time"];
@@ -154,6 +159,7 @@ pub(crate) fn read(layers: &Layers) -> Loaded {
         log: relay.log,
         smtp: relay.smtp,
         dlp: relay.dlp,
+        encrypt: relay.encrypt,
         firewall,
         admin,
         time,

@@ -15,6 +15,7 @@ pub mod blocking;
 pub mod board;
 pub mod datetime;
 pub mod dlp_stage;
+pub mod encrypt_stage;
 pub mod inbound;
 pub mod live;
 pub mod monthly;

@@ -32,6 +32,9 @@ pub enum ApplyError {
     /// The DLP policy or dictionary could not be built.
     #[error("DLP: {0}")]
     Dlp(#[from] crate::dlp_stage::DlpStageError),
+    /// The attachment-encryption rules could not be built.
+    #[error("{0}")]
+    Encrypt(#[from] crate::encrypt_stage::EncryptStageError),
     /// The certificate or key could not be loaded.
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
@@ -64,7 +67,9 @@ impl ControlError for ApplyError {
         match self {
             Self::Source { kind, .. } => *kind,
             Self::Bind { .. } => ErrorKind::Conflict,
-            Self::Dlp(_) | Self::Tls(_) | Self::Transport(_) => ErrorKind::Invalid,
+            Self::Dlp(_) | Self::Encrypt(_) | Self::Tls(_) | Self::Transport(_) => {
+                ErrorKind::Invalid
+            }
         }
     }
 }
@@ -341,6 +346,18 @@ fn build(
 ) -> Result<Parts, ApplyError> {
     let smtp = &settings.smtp;
     let hostname = &settings.general.hostname;
+    // Attachment encryption runs after DLP, on what DLP judged.
+    let encryption = if settings.encrypt.enabled {
+        let stage = crate::encrypt_stage::EncryptStage::new(
+            &settings.encrypt,
+            office(settings),
+            hostname.clone(),
+            shared.audit.clone(),
+        )?;
+        Pipeline::new().with(Arc::new(stage))
+    } else {
+        Pipeline::new()
+    };
     let (pipeline, generated) = if settings.dlp.enabled {
         // An inspection expands archives within its share of the relay's one memory
         // budget (the sessions reserve that share before each run).
@@ -350,24 +367,28 @@ fn build(
             .limits
             .max_expanded_bytes
             .min(scan_expansion_share(budget_bytes(smtp)));
-        let stage = Arc::new(DlpStage::new(
-            &dlp,
-            office(settings),
-            hostname.clone(),
-            shared.audit.clone(),
-            shared.notices.clone(),
-            shared.dlp_stats.clone(),
-        )?);
+        let stage = Arc::new(
+            DlpStage::new(
+                &dlp,
+                office(settings),
+                hostname.clone(),
+                shared.audit.clone(),
+                shared.notices.clone(),
+                shared.dlp_stats.clone(),
+            )?
+            .with_encryption(settings.encrypt.enabled),
+        );
         // Bounces and notices are outbound mail too: the same inspection before the queue.
         (
             Pipeline::new()
                 .with(stage.clone())
+                .then(encryption)
                 .then(shared.extra.clone()),
             Pipeline::new().with(stage),
         )
     } else {
         tracing::warn!("DLP is switched off (dlp.enabled = false): mail is not inspected");
-        (shared.extra.clone(), Pipeline::new())
+        (encryption.then(shared.extra.clone()), Pipeline::new())
     };
     let tls_files = smtp
         .tls

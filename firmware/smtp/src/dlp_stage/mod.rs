@@ -26,7 +26,7 @@ use crate::spool::{DlpRecord, Envelope, Recipient};
 pub use stats::{DlpStats, DlpStatsSnapshot};
 
 /// A generated message on its way to the queue (notices).
-pub type Generated = (Envelope, Vec<u8>);
+pub type Generated = crate::pipeline::OwnedMessage;
 
 /// How many notices may wait for the queue at once before new ones are dropped (and only
 /// logged): bounded, so a flood of matching mail cannot grow memory without end.
@@ -54,6 +54,9 @@ pub struct DlpStage {
     notices: mpsc::Sender<Generated>,
     stats: Arc<DlpStats>,
     time_limit: Duration,
+    /// Attachment encryption runs after this stage: a rule with action `encrypt` hands
+    /// the mail to it instead of holding it.
+    encryption: bool,
 }
 
 impl DlpStage {
@@ -77,7 +80,46 @@ impl DlpStage {
             notices,
             stats,
             time_limit: config.limits.max_scan_time,
+            encryption: false,
         })
+    }
+
+    /// Tells the stage that attachment encryption runs after it (`encrypt.enabled`).
+    pub fn with_encryption(mut self, on: bool) -> Self {
+        self.encryption = on;
+        self
+    }
+
+    /// Would the parts of the message that stay readable after its attachments are
+    /// packed (headers, body text, and the file names, which a ZIP lists in clear) make
+    /// the policy ask for encryption (or worse) by themselves? Then packing the
+    /// attachments protects nothing that mattered. A report whose list of findings was
+    /// cut counts as yes: what was cut cannot be placed.
+    fn readable_parts_decide(&self, report: &Report, mail: &MailContext<'_>) -> bool {
+        if report.findings.len() < report.total_findings() {
+            return true;
+        }
+        let readable: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| {
+                matches!(
+                    f.segment,
+                    mamori_dlp::SegmentKind::Header
+                        | mamori_dlp::SegmentKind::Body
+                        | mamori_dlp::SegmentKind::FileName
+                )
+            })
+            .cloned()
+            .collect();
+        if readable.is_empty() {
+            return false;
+        }
+        let decision = self.policy.decide(&Report::new(readable, Vec::new()), mail);
+        matches!(
+            decision.action,
+            Action::Encrypt | Action::Hold | Action::Reject | Action::Discard
+        )
     }
 
     fn audit(
@@ -226,15 +268,16 @@ impl Stage for DlpStage {
             .iter()
             .map(|r| r.address.clone())
             .collect();
-        let decision = self.policy.decide(
-            &report,
-            &MailContext {
-                sender: &message.envelope.mail_from,
-                recipients: &recipients,
-                office_domains: &self.office_domains,
-                sender_verified: message.envelope.client.sender_verified,
-            },
-        );
+        let mail = MailContext {
+            sender: &message.envelope.mail_from,
+            recipients: &recipients,
+            office_domains: &self.office_domains,
+            sender_verified: message.envelope.client.sender_verified,
+        };
+        let decision = self.policy.decide(&report, &mail);
+        let in_text = decision.action == Action::Encrypt
+            && self.encryption
+            && self.readable_parts_decide(&report, &mail);
         let env = &message.envelope;
         if let Err(e) = self.audit(env, &recipients, &report, &decision) {
             tracing::error!(queue_id = %env.id, error = %e, "audit log write failed; refusing the message for now");
@@ -295,9 +338,17 @@ impl Stage for DlpStage {
             Action::Hold => Verdict::Hold {
                 reason: format!("DLP: rule \"{rule}\""),
             },
+            // Encryption (the next stage) takes it, when it runs and when what it
+            // packs is what the rule found.
+            Action::Encrypt if self.encryption && !in_text => Verdict::Accept,
+            Action::Encrypt if self.encryption => Verdict::Hold {
+                reason: format!(
+                    "DLP: rule \"{rule}\" asks for encryption, but what it found is in the mail's text or file names, which packing the attachments leaves readable; release to send (attachments encrypted) or delete"
+                ),
+            },
             Action::Encrypt => Verdict::Hold {
                 reason: format!(
-                    "DLP: rule \"{rule}\" asks for attachment encryption, which this firmware does not provide yet; release to send unencrypted or delete"
+                    "DLP: rule \"{rule}\" asks for attachment encryption, which is switched off (encrypt.enabled = false); release to send unencrypted or delete"
                 ),
             },
             Action::Reject => Verdict::Reject {
@@ -311,6 +362,78 @@ impl Stage for DlpStage {
             Action::Discard => Verdict::Discard {
                 reason: format!("DLP: rule \"{rule}\""),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod encrypt_handoff {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::spool::ClientInfo;
+
+    fn stage(encryption: bool, dir: &std::path::Path) -> DlpStage {
+        let mut config = DlpConfig::default();
+        let mut rules = mamori_dlp::policy::default_rules(&[]);
+        for r in &mut rules {
+            if r.detectors == ["my_number"] {
+                r.action = Action::Encrypt;
+            }
+        }
+        config.rules = rules;
+        let audit = Arc::new(AuditLog::open(&dir.join("audit"), 1 << 20, 3).unwrap());
+        let (notices, _pending) = mpsc::channel(10);
+        DlpStage::new(
+            &config,
+            vec!["office.example.jp".into()],
+            "gw.example.jp".into(),
+            audit,
+            notices,
+            Arc::new(DlpStats::default()),
+        )
+        .unwrap()
+        .with_encryption(encryption)
+    }
+
+    fn message(body: &str, attachment: &str) -> StagedMessage {
+        let content = format!(
+            "From: taro@office.example.jp\r\nTo: client@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n--b\r\nContent-Type: text/csv; name=list.csv\r\nContent-Disposition: attachment; filename=list.csv\r\n\r\n{attachment}\r\n--b--\r\n"
+        );
+        let client = ClientInfo {
+            sender_verified: true,
+            ..ClientInfo::default()
+        };
+        let env = Envelope::new(
+            "Q1".into(),
+            "taro@office.example.jp".into(),
+            vec![Recipient::new("client@example.com")],
+            client,
+        );
+        StagedMessage::new(env, content.into_bytes())
+    }
+
+    #[test]
+    fn an_encrypt_rule_hands_the_mail_on_unless_the_finding_stays_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let number = "マイナンバー: 123456789018";
+        // In the attachment: encryption takes it.
+        let on = stage(true, dir.path());
+        let mut m = message("資料を送ります。", &format!("name,number\r\n山田,{number}"));
+        assert_eq!(on.process(&mut m), Verdict::Accept);
+        assert_eq!(m.envelope.dlp.as_ref().unwrap().action, Action::Encrypt);
+        // In the body: packing the attachment would not protect it.
+        let mut m = message(number, "name\r\n山田");
+        match on.process(&mut m) {
+            Verdict::Hold { reason } => assert!(reason.contains("readable"), "{reason}"),
+            v => panic!("{v:?}"),
+        }
+        // Encryption off: held, and the reason says so.
+        let off = stage(false, dir.path());
+        let mut m = message("資料", &format!("name,number\r\n山田,{number}"));
+        match off.process(&mut m) {
+            Verdict::Hold { reason } => assert!(reason.contains("switched off"), "{reason}"),
+            v => panic!("{v:?}"),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The relay's settings: the `[smtp]` section it owns, the `[dlp]` policy it applies, and
-//! the checks over both, so that the relay refuses to start only for its own mistakes.
+//! The relay's settings: the `[smtp]` section it owns, the `[dlp]` policy and the
+//! `[encrypt]` attachment encryption it applies, and the checks over them, so that the relay refuses to start only for its own mistakes.
 
 mod model;
 mod types;
@@ -10,6 +10,7 @@ use mamori_core::load::{Layers, LoadError};
 use mamori_core::report::Report;
 use mamori_core::values::Domain;
 use mamori_dlp::DlpConfig;
+use mamori_encrypt::EncryptConfig;
 use serde::{Deserialize, Serialize};
 
 pub use model::*;
@@ -17,7 +18,7 @@ pub use types::{ListenerKind, SenderPattern, TlsMode};
 pub use validate::check;
 
 /// The sections the relay reads.
-pub const SECTIONS: &[&str] = &["general", "log", "smtp", "dlp"];
+pub const SECTIONS: &[&str] = &["general", "log", "smtp", "dlp", "encrypt"];
 
 /// Keys of the relay's sections whose environment values are comma-separated lists.
 pub const ENV_LIST_KEYS: &[&str] = &[
@@ -38,6 +39,8 @@ pub struct RelaySettings {
     pub smtp: Smtp,
     /// Data-loss prevention for mail passing the relay.
     pub dlp: DlpConfig,
+    /// Attachment encryption for mail passing the relay.
+    pub encrypt: EncryptConfig,
 }
 
 impl RelaySettings {
@@ -49,10 +52,28 @@ impl RelaySettings {
             log: layers.section("log", report),
             smtp: layers.section("smtp", report),
             dlp: layers.section("dlp", report),
+            encrypt: layers.section("encrypt", report),
         };
         migrate_legacy(&mut s.smtp, report);
         mamori_core::general::check(&s.general, &s.log, report);
         check(&s.general, &s.smtp, &s.dlp, report);
+        for p in s.encrypt.check() {
+            report.error(p.key, p.value, p.why);
+        }
+        for p in s.encrypt.risks() {
+            report.warn(p.key, p.value, p.why);
+        }
+        if !s.encrypt.enabled {
+            for (i, rule) in s.dlp.rules.iter().enumerate() {
+                if rule.action == mamori_dlp::Action::Encrypt {
+                    report.warn(
+                        format!("dlp.rules[{i}].action"),
+                        "encrypt",
+                        "attachment encryption is off (encrypt.enabled = false): mail this rule matches is held instead",
+                    );
+                }
+            }
+        }
         s
     }
 

@@ -1,0 +1,112 @@
+//! The mail that carries an archive's password, sent apart from the archive: to the
+//! recipients (from the sender's address, so that they know whose it is), or to the sender
+//! (who passes it on by another way, a phone call or a chat) — in Japanese, then English.
+
+use mail_builder::MessageBuilder;
+use mail_builder::headers::raw::Raw;
+use mamori_encrypt::{Cipher, Password};
+
+/// What the password mail is about.
+pub struct PasswordFacts<'a> {
+    /// The queue ID of the mail that carries the archive.
+    pub queue_id: &'a str,
+    /// That mail's subject, decoded.
+    pub subject: &'a str,
+    /// The archive's file name.
+    pub archive: &'a str,
+    /// Its cipher (which tools open it).
+    pub cipher: Cipher,
+    /// The password.
+    pub password: &'a Password,
+    /// Who received the archive.
+    pub recipients: &'a [String],
+}
+
+/// Which tools open the archive, one line in each language.
+fn tools(cipher: Cipher) -> (&'static str, &'static str) {
+    match cipher {
+        Cipher::Aes256 => (
+            "AES-256 の ZIP です。7-Zip、Lhaplus、CubeICE などで開いてください(Windows の標準機能では開けません)。",
+            "The ZIP is AES-256 encrypted: open it with 7-Zip, Lhaplus, CubeICE or a similar tool (Windows Explorer cannot).",
+        ),
+        Cipher::ZipCrypto => (
+            "従来の ZIP 暗号(ZipCrypto)です。Windows の標準機能でも開けます。",
+            "The ZIP uses traditional ZIP encryption (ZipCrypto), which Windows Explorer opens too.",
+        ),
+    }
+}
+
+fn subject_line(subject: &str) -> String {
+    let short: String = subject.chars().take(120).collect();
+    format!("[Mamori] パスワードのお知らせ / Password: {short}")
+}
+
+/// The password mail to the recipients of the archive, from `sender` (the original mail's
+/// envelope sender; the box's postmaster when it has none).
+pub fn for_recipients(
+    facts: &PasswordFacts<'_>,
+    sender: &str,
+    hostname: &str,
+) -> std::io::Result<Vec<u8>> {
+    let (ja_tools, en_tools) = tools(facts.cipher);
+    let body = format!(
+        "先ほどお送りしたメール「{subject}」の添付ファイル「{archive}」のパスワードをお知らせします。\n\n\
+         パスワード: {password}\n\n{ja_tools}\n\n\
+         The password of \"{archive}\", attached to the mail \"{subject}\" sent a moment ago:\n\n\
+         Password: {password}\n\n{en_tools}\n\n\
+         (Mamori, {queue_id})\n",
+        subject = facts.subject,
+        archive = facts.archive,
+        password = facts.password.expose(),
+        queue_id = facts.queue_id,
+    );
+    let from = if sender.is_empty() {
+        format!("postmaster@{hostname}")
+    } else {
+        sender.to_owned()
+    };
+    let to: Vec<&str> = facts.recipients.iter().map(String::as_str).collect();
+    MessageBuilder::new()
+        .from(from.as_str())
+        .to(to)
+        .subject(subject_line(facts.subject))
+        .message_id(format!("{}.password@{hostname}", facts.queue_id))
+        .date(crate::datetime::unix_now())
+        .header("Auto-Submitted", Raw::new("auto-generated"))
+        .text_body(body)
+        .write_to_vec()
+}
+
+/// The password mail to the sender, who passes the password on by another way.
+pub fn for_sender(
+    facts: &PasswordFacts<'_>,
+    sender: &str,
+    hostname: &str,
+) -> std::io::Result<Vec<u8>> {
+    let (ja_tools, en_tools) = tools(facts.cipher);
+    let recipients = facts.recipients.join(", ");
+    let body = format!(
+        "あなたが送信したメール「{subject}」の添付ファイルは、暗号化した ZIP「{archive}」にまとめて送信しました。\n\
+         宛先: {recipients}\n\n\
+         パスワード: {password}\n\n\
+         このパスワードは、メール以外の方法(電話、チャットなど)で宛先の方にお伝えください。\n{ja_tools}\n\n\
+         The attachments of your mail \"{subject}\" were sent in the encrypted ZIP \"{archive}\".\n\
+         Recipients: {recipients}\n\n\
+         Password: {password}\n\n\
+         Please tell the recipients this password by another way than mail (a phone call, a chat).\n{en_tools}\n\n\
+         (Mamori, {queue_id})\n",
+        subject = facts.subject,
+        archive = facts.archive,
+        password = facts.password.expose(),
+        queue_id = facts.queue_id,
+    );
+    MessageBuilder::new()
+        .from(("Mamori", format!("postmaster@{hostname}").as_str()))
+        .to(sender)
+        .subject(subject_line(facts.subject))
+        .message_id(format!("{}.password-sender@{hostname}", facts.queue_id))
+        .date(crate::datetime::unix_now())
+        .header("Auto-Submitted", Raw::new("auto-generated"))
+        .text_body(body)
+        .write_to_vec()
+}
