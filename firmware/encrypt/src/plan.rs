@@ -11,7 +11,8 @@
 //!   encrypted copy, whatever the rules say (a `skip` rule cannot undo what DLP asked).
 //!
 //! Attachments that are encrypted already (an encrypted ZIP, S/MIME or PGP files) are not
-//! packed again; a mail with nothing else to pack is sent as it is.
+//! packed again, nor are the pictures of an HTML body; a mail with nothing else to pack is
+//! sent as it is.
 
 use mamori_dlp::AddressPattern;
 
@@ -44,6 +45,16 @@ pub struct AttachmentFacts {
     pub size: u64,
     /// Encrypted already: it is not packed again.
     pub encrypted: bool,
+    /// An inline part of an HTML body (a picture in the text): it stays, as the body
+    /// does.
+    pub inline: bool,
+}
+
+impl AttachmentFacts {
+    /// Is it packed when the mail is encrypted?
+    fn packable(&self) -> bool {
+        !self.encrypted && !self.inline
+    }
 }
 
 /// What the plan needs to know of one mail.
@@ -166,7 +177,7 @@ impl EncryptPolicy {
             .attachments
             .iter()
             .enumerate()
-            .filter(|(_, a)| !a.encrypted)
+            .filter(|(_, a)| a.packable())
             .map(|(i, _)| i)
             .collect();
         let mut plan = Plan {
@@ -207,7 +218,7 @@ impl EncryptPolicy {
                 && (rule.recipients.is_empty() || rule.recipients.iter().any(|p| p.matches(rcpt)))
                 && (rule.types.is_empty()
                     || mail.attachments.iter().any(|a| {
-                        !a.encrypted
+                        a.packable()
                             && rule
                                 .types
                                 .iter()
@@ -245,6 +256,7 @@ mod tests {
             name: Some(name.into()),
             size,
             encrypted: false,
+            inline: false,
         }
     }
 

@@ -60,6 +60,47 @@ pub fn attachments(outline: &Outline) -> Vec<&Node> {
     out
 }
 
+/// For each attachment of [`attachments`], whether it is an inline part of an HTML body
+/// (a `multipart/related` part with a `Content-ID` that is not marked as an attachment: the
+/// logo of a signature, a picture in the text). Those stay where they are: packing them
+/// would break the page the recipient reads, and they are shown content, like the body.
+pub fn inline_parts(raw: &[u8], outline: &Outline) -> Vec<bool> {
+    fn collect(raw: &[u8], node: &Node, related: bool, out: &mut Vec<bool>) {
+        match node {
+            Node::Multipart { subtype, parts, .. } => {
+                let related = subtype == "related";
+                for (_, part) in parts {
+                    collect(raw, part, related, out);
+                }
+            }
+            Node::Attachment { header, .. } => {
+                let header = raw.get(header.clone()).unwrap_or_default();
+                let marked = field_value(header, "content-disposition").is_some_and(|v| {
+                    v.trim_ascii_start()
+                        .get(..10)
+                        .is_some_and(|t| t.eq_ignore_ascii_case(b"attachment"))
+                });
+                out.push(related && has_field(header, "content-id") && !marked);
+            }
+            Node::Body { .. } => {}
+        }
+    }
+    let mut out = Vec::new();
+    collect(raw, &outline.root, false, &mut out);
+    out
+}
+
+/// The value of the first field `name` of a header block (its first line).
+fn field_value<'a>(header: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    header.split(|&b| b == b'\n').find_map(|line| {
+        let colon = line.iter().position(|&b| b == b':')?;
+        let (n, v) = line.split_at(colon);
+        (!line.first().is_some_and(|b| *b == b' ' || *b == b'\t')
+            && n.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
+        .then(|| v.get(1..).unwrap_or_default())
+    })
+}
+
 /// `raw` with the attachments at `packed` (indices into [`attachments`]) replaced by the
 /// archive, and the notice at the top of its text.
 pub fn rewrite(

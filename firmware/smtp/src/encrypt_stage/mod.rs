@@ -31,7 +31,7 @@ use mamori_dlp::mime::{Node, Outline, outline};
 use mamori_encrypt::config::ConfigProblem;
 use mamori_encrypt::notice::{Notice, PasswordTo};
 use mamori_encrypt::plan::{AttachmentFacts, MailFacts, Settings};
-use mamori_encrypt::rewrite::{Packing, attachments, rewrite};
+use mamori_encrypt::rewrite::{Packing, attachments, inline_parts, rewrite};
 use mamori_encrypt::{
     Alphabet, EncryptConfig, EncryptPolicy, Entry, Options, Password, pack, zip_time,
 };
@@ -103,9 +103,11 @@ impl EncryptStage {
     /// What the plan needs of each attachment (streamed once to see whether it is
     /// encrypted already).
     fn facts(content: &[u8], outline: &Outline) -> Vec<AttachmentFacts> {
+        let inline = inline_parts(content, outline);
         attachments(outline)
             .into_iter()
-            .filter_map(|node| match node {
+            .zip(inline)
+            .filter_map(|(node, inline)| match node {
                 Node::Attachment {
                     content: range,
                     content_type,
@@ -129,6 +131,7 @@ impl EncryptStage {
                         name: name.clone(),
                         size,
                         encrypted,
+                        inline,
                     })
                 }
                 _ => None,
@@ -154,9 +157,10 @@ impl EncryptStage {
                 content: range,
                 name,
                 transfer,
+                content_type,
                 ..
             }) => Some(Entry {
-                name: name.clone().unwrap_or_default(),
+                name: entry_name(name.as_deref(), content_type),
                 data: transfer.reader(content.get(range.clone()).unwrap_or_default()),
             }),
             _ => None,
@@ -302,6 +306,16 @@ impl EncryptStage {
                 }),
             )
             .map(|_| ())
+    }
+}
+
+/// The name an attachment gets in the archive: its own, or for one without a name a
+/// name that opens it (a forwarded message as `.eml`).
+fn entry_name(name: Option<&str>, content_type: &str) -> String {
+    match name {
+        Some(n) if !n.trim().is_empty() => n.to_owned(),
+        _ if content_type.starts_with("message/") => "message.eml".into(),
+        _ => String::new(),
     }
 }
 

@@ -65,10 +65,11 @@ pub fn for_recipients(
     } else {
         sender.to_owned()
     };
-    let to: Vec<&str> = facts.recipients.iter().map(String::as_str).collect();
+    // The envelope carries the recipients; the header names none of them, so that a Bcc
+    // recipient of the mail is not shown to the others here.
     MessageBuilder::new()
         .from(from.as_str())
-        .to(to)
+        .header("To", Raw::new("undisclosed-recipients:;"))
         .subject(subject_line(facts.subject))
         .message_id(format!("{}.password@{hostname}", facts.queue_id))
         .date(crate::datetime::unix_now())

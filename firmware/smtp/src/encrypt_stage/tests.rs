@@ -284,3 +284,43 @@ fn dlp_asking_with_nothing_to_encrypt_holds() {
     m.envelope.dlp = Some(dlp);
     assert!(matches!(s.process(&mut m), Verdict::Hold { .. }));
 }
+
+#[test]
+fn pictures_of_an_html_body_stay_and_a_forwarded_message_gets_a_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = stage(&enabled(), dir.path());
+    let html_with_logo = b"From: taro@office.example.jp\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=r\r\n\r\n--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>hi <img src=\"cid:logo\"></p>\r\n--r\r\nContent-Type: image/png; name=logo.png\r\nContent-ID: <logo>\r\nContent-Disposition: inline; filename=logo.png\r\n\r\n\x89PNG\r\n--r--\r\n".to_vec();
+    let mut m = staged(html_with_logo, &["client@example.com"]);
+    assert_eq!(s.process(&mut m), Verdict::Accept);
+    assert!(
+        !m.rewritten() && m.companions.is_empty(),
+        "a signature logo is no attachment"
+    );
+    let forwarded = b"From: taro@office.example.jp\r\nSubject: Fw\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=f\r\n\r\n--f\r\nContent-Type: text/plain\r\n\r\nsee below\r\n--f\r\nContent-Type: message/rfc822\r\n\r\nFrom: a@b.c\r\nSubject: inner\r\n\r\ninner body\r\n--f--\r\n".to_vec();
+    let mut m = staged(forwarded, &["client@example.com"]);
+    assert_eq!(s.process(&mut m), Verdict::Accept);
+    assert!(m.rewritten());
+    let audit = audit_text(dir.path());
+    assert!(audit.contains("\"name\":\"message.eml\""), "{audit}");
+}
+
+#[test]
+fn the_password_mail_to_recipients_names_none_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EncryptConfig {
+        password_to: PasswordTo::Recipients,
+        ..enabled()
+    };
+    let s = stage(&config, dir.path());
+    let mut m = staged(
+        mail(&[("a.pdf", "application/pdf", b"%PDF")]),
+        &["client@example.com", "hidden-bcc@example.net"],
+    );
+    assert_eq!(s.process(&mut m), Verdict::Accept);
+    assert_eq!(m.companions.len(), 1);
+    let (env, content) = &m.companions[0];
+    assert_eq!(env.recipients.len(), 2);
+    let text = String::from_utf8_lossy(content);
+    assert!(text.contains("To: undisclosed-recipients:;"), "{text}");
+    assert!(!text.contains("hidden-bcc"), "{text}");
+}
