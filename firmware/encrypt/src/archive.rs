@@ -89,18 +89,8 @@ pub struct Options {
 /// the years ZIP can write (1980–2107).
 pub fn zip_time(unix: u64, utc_offset: i64) -> Option<DateTime> {
     let local = i64::try_from(unix).ok()?.checked_add(utc_offset)?;
-    let days = local.div_euclid(86_400);
+    let (year, month, day) = mamori_core::clock::civil_from_days(local.div_euclid(86_400));
     let secs = local.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
     DateTime::from_date_and_time(
         u16::try_from(year).ok()?,
         u8::try_from(month).ok()?,

@@ -33,6 +33,8 @@ pub struct Config {
     pub dlp: mamori_dlp::DlpConfig,
     /// Attachment encryption for mail passing the relay.
     pub encrypt: mamori_encrypt::EncryptConfig,
+    /// Misdelivery prevention for mail passing the relay.
+    pub misdelivery: mamori_smtp::settings::Misdelivery,
     /// The firewall model (`mamori firewalld` applies it).
     pub firewall: mamori_firewall::FirewallConfig,
     /// The admin panel (`mamori admind`).
@@ -50,13 +52,22 @@ impl Config {
             smtp: self.smtp.clone(),
             dlp: self.dlp.clone(),
             encrypt: self.encrypt.clone(),
+            misdelivery: self.misdelivery.clone(),
         }
     }
 }
 
 /// The sections of the tree, in the order they are read.
 pub const SECTIONS: &[&str] = &[
-    "general", "log", "smtp", "dlp", "encrypt", "firewall", "admin", "time",
+    "general",
+    "log",
+    "smtp",
+    "dlp",
+    "encrypt",
+    "misdelivery",
+    "firewall",
+    "admin",
+    "time",
 ];
 
 /// The sections `mamori time-apply` reads.
@@ -160,6 +171,7 @@ pub(crate) fn read(layers: &Layers) -> Loaded {
         smtp: relay.smtp,
         dlp: relay.dlp,
         encrypt: relay.encrypt,
+        misdelivery: relay.misdelivery,
         firewall,
         admin,
         time,

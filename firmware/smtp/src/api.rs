@@ -39,6 +39,18 @@ pub enum SmtpRequest {
     },
     /// Try every deferred message now.
     QueueRetry,
+    /// A message on a timed hold, through the link its sender got (the panel's
+    /// confirmation page, no login): what it is (`action` absent), or end the hold — send
+    /// it now, or cancel it. The token must match; the hold ends once.
+    TimedHold {
+        /// Queue ID.
+        id: String,
+        /// The capability token of the link.
+        token: String,
+        /// What to do; absent: only show it.
+        #[serde(default)]
+        action: Option<crate::queue::timed::HoldAction>,
+    },
     /// List the messages DLP holds in the quarantine.
     QuarantineList,
     /// What is held, and what DLP decided since the daemon started.
@@ -129,7 +141,8 @@ impl Request for SmtpRequest {
             | Self::QuarantineReject { .. }
             | Self::QuarantineContent { .. }
             | Self::QueueHold { .. }
-            | Self::QueueRelease { .. } => Right::Approve,
+            | Self::QueueRelease { .. }
+            | Self::TimedHold { .. } => Right::Approve,
             Self::QueueDelete { .. }
             | Self::QueueRetry
             | Self::ApplySettings { .. }
@@ -147,6 +160,7 @@ impl Request for SmtpRequest {
             Self::QueueRelease { .. } => "queue_release",
             Self::QueueDelete { .. } => "queue_delete",
             Self::QueueRetry => "queue_retry",
+            Self::TimedHold { .. } => "timed_hold",
             Self::QuarantineList => "quarantine_list",
             Self::QuarantineStats => "quarantine_stats",
             Self::QuarantineRelease { .. } => "quarantine_release",
@@ -168,7 +182,10 @@ impl Request for SmtpRequest {
     fn carries_secret(&self) -> bool {
         // A sample of personal data is a secret too: a digest of a 12-digit number could be
         // reversed by trying them all.
-        matches!(self, Self::TestRoute { .. } | Self::DlpTry { .. })
+        matches!(
+            self,
+            Self::TestRoute { .. } | Self::DlpTry { .. } | Self::TimedHold { .. }
+        )
     }
 }
 

@@ -18,6 +18,7 @@ pub mod dlp_stage;
 pub mod encrypt_stage;
 pub mod inbound;
 pub mod live;
+pub mod misdelivery;
 pub mod monthly;
 pub mod outbound;
 pub mod pipeline;

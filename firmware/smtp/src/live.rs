@@ -358,6 +358,18 @@ fn build(
     } else {
         Pipeline::new()
     };
+    // Then misdelivery prevention, on the message as it will leave.
+    let encryption = if settings.misdelivery.active() {
+        encryption.with(Arc::new(crate::misdelivery::MisdeliveryStage::new(
+            &settings.misdelivery,
+            office(settings),
+            hostname.clone(),
+            shared.audit.clone(),
+            shared.notices.clone(),
+        )))
+    } else {
+        encryption
+    };
     let (pipeline, generated) = if settings.dlp.enabled {
         // An inspection expands archives within its share of the relay's one memory
         // budget (the sessions reserve that share before each run).
@@ -411,6 +423,7 @@ fn build(
         shared.stats.clone(),
         recipients,
     );
+    ctx.future_release = settings.misdelivery.max_future_release;
     if let Some(previous) = previous {
         ctx.carry_over(previous);
     }

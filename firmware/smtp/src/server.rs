@@ -599,6 +599,57 @@ async fn quarantine_content(
     Ok(serde_json::to_value(view).unwrap_or_default())
 }
 
+/// Shows a message on a timed hold, or ends the hold, for the holder of its link. An end
+/// is recorded in the audit log before it takes effect (never the token).
+async fn timed_hold(
+    queue: &Queue,
+    audit: &AuditLog,
+    id: &str,
+    token: &str,
+    action: Option<crate::queue::timed::HoldAction>,
+    by: &Caller,
+) -> Result<serde_json::Value, QueueError> {
+    let env = match queue.timed_hold(id, Some(token)) {
+        Ok(env) => env,
+        Err(QueueError::NotHeld(_)) => return Ok(serde_json::json!({ "id": id, "held": false })),
+        Err(e) => return Err(e),
+    };
+    let Some(action) = action else {
+        let spool = queue.spool().clone();
+        let owned = id.to_string();
+        let head = tokio::task::spawn_blocking(move || spool.content_head(&owned, 64 * 1024))
+            .await
+            .map_err(|e| QueueError::Join(e.to_string()))??;
+        let subject = mamori_dlp::mime::header_text(&head, "subject").unwrap_or_default();
+        return Ok(serde_json::json!({
+            "id": id,
+            "held": true,
+            "subject": subject,
+            "from": env.mail_from,
+            "recipients": env.recipients.iter().map(|r| &r.address).collect::<Vec<_>>(),
+            "until": env.hold_until,
+        }));
+    };
+    let event = match action {
+        crate::queue::timed::HoldAction::Send => "timed_hold_send_now",
+        crate::queue::timed::HoldAction::Cancel => "timed_hold_cancel",
+    };
+    let record = serde_json::json!({
+        "queue_id": id,
+        "from": env.mail_from,
+        "by": by.audit_name(),
+        "through": "capability link",
+    });
+    audit
+        .record(event, record)
+        .map_err(|e| QueueError::Join(format!("the audit log cannot be written ({e})")))?;
+    match queue.end_timed_hold(id, Some(token), action).await {
+        Ok(_) => Ok(serde_json::json!({ "id": id, "held": false, "done": action })),
+        Err(QueueError::NotHeld(_)) => Ok(serde_json::json!({ "id": id, "held": false })),
+        Err(e) => Err(e),
+    }
+}
+
 /// Answers one control request; administrative changes are recorded in the audit log.
 pub async fn handle_control(
     queue: &Queue,
@@ -681,6 +732,9 @@ pub async fn handle_control(
             serde_json::json!({ "deleted": id })
         }),
         SmtpRequest::QueueRetry => Ok(serde_json::json!({ "scheduled": queue.retry_all() })),
+        SmtpRequest::TimedHold { id, token, action } => {
+            timed_hold(queue, audit, &id, &token, action, by).await
+        }
         SmtpRequest::Stats => {
             let mut stats = serde_json::to_value(queue.stats().snapshot()).unwrap_or_default();
             if let Some(map) = stats.as_object_mut() {

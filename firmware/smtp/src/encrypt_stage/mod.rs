@@ -474,6 +474,9 @@ impl Stage for EncryptStage {
             env.size = copy.content.len() as u64;
             env.eight_bit = !copy.content.is_ascii();
             env.companions = Vec::new();
+            // The message itself carries DLP's record (and is what the quarantine shows);
+            // its copies follow it.
+            env.dlp = None;
             copy_companions.push((env, copy.content));
         }
         match main_content {

@@ -11,6 +11,7 @@ pub mod pacing;
 mod resident;
 pub mod retention;
 pub mod schedule;
+pub mod timed;
 pub mod transport;
 
 use std::collections::HashMap;
@@ -434,6 +435,9 @@ impl Queue {
     /// The quarantine: held messages that DLP held, oldest first.
     pub fn quarantined(&self) -> Vec<QuarantineSummary> {
         let summary = |env: &Envelope| {
+            if !env.is_quarantined() {
+                return None;
+            }
             let held = env.held.clone()?;
             let dlp = env.dlp.as_ref()?;
             Some(QuarantineSummary {
@@ -486,8 +490,7 @@ impl Queue {
         {
             let entries = self.entries();
             if let Some(e) = entries.get(id).filter(|e| !e.deleted)
-                && e.env.held.is_some()
-                && e.env.dlp.is_some()
+                && e.env.is_quarantined()
             {
                 return Err(QueueError::Quarantined(id.into()));
             }

@@ -76,7 +76,20 @@ impl Queue {
                 let queue = self.clone();
                 let _ = tokio::task::spawn_blocking(move || queue.refill(now)).await;
             }
+            // Timed holds that are over leave now (each once: a link may have ended it).
+            let (over, hold_next) = self.expired_holds(now);
+            for id in over {
+                if let Err(e) = self
+                    .end_timed_hold(&id, None, super::timed::HoldAction::Send)
+                    .await
+                {
+                    tracing::debug!(queue_id = %id, error = %e, "timed hold already ended");
+                }
+            }
             let (jobs, mut next) = self.take_due(now);
+            if let Some(h) = hold_next {
+                next = Some(next.map_or(h, |n| n.min(h)));
+            }
             if let Some(scan) = self.next_scan().filter(|_| self.scan_room().is_some()) {
                 next = Some(next.map_or(scan, |n| n.min(scan)));
             }

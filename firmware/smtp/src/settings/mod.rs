@@ -1,6 +1,7 @@
 //! The relay's settings: the `[smtp]` section it owns, the `[dlp]` policy and the
 //! `[encrypt]` attachment encryption it applies, and the checks over them, so that the relay refuses to start only for its own mistakes.
 
+mod misdelivery;
 mod model;
 mod types;
 mod validate;
@@ -13,12 +14,13 @@ use mamori_dlp::DlpConfig;
 use mamori_encrypt::EncryptConfig;
 use serde::{Deserialize, Serialize};
 
+pub use misdelivery::{HoldScope, Misdelivery};
 pub use model::*;
 pub use types::{ListenerKind, SenderPattern, TlsMode};
 pub use validate::check;
 
 /// The sections the relay reads.
-pub const SECTIONS: &[&str] = &["general", "log", "smtp", "dlp", "encrypt"];
+pub const SECTIONS: &[&str] = &["general", "log", "smtp", "dlp", "encrypt", "misdelivery"];
 
 /// Keys of the relay's sections whose environment values are comma-separated lists.
 pub const ENV_LIST_KEYS: &[&str] = &[
@@ -41,6 +43,8 @@ pub struct RelaySettings {
     pub dlp: DlpConfig,
     /// Attachment encryption for mail passing the relay.
     pub encrypt: EncryptConfig,
+    /// Misdelivery prevention (timed hold, FUTURERELEASE).
+    pub misdelivery: Misdelivery,
 }
 
 impl RelaySettings {
@@ -53,6 +57,7 @@ impl RelaySettings {
             smtp: layers.section("smtp", report),
             dlp: layers.section("dlp", report),
             encrypt: layers.section("encrypt", report),
+            misdelivery: layers.section("misdelivery", report),
         };
         migrate_legacy(&mut s.smtp, report);
         mamori_core::general::check(&s.general, &s.log, report);
@@ -60,6 +65,7 @@ impl RelaySettings {
         for p in s.encrypt.check() {
             report.error(p.key, p.value, p.why);
         }
+        s.misdelivery.check_into(report);
         for p in s.encrypt.risks() {
             report.warn(p.key, p.value, p.why);
         }

@@ -177,6 +177,14 @@ pub struct Envelope {
     /// released, refused or deleted with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub companions: Vec<String>,
+    /// A timed hold (misdelivery prevention, FUTURERELEASE): while `held`, the Unix time
+    /// it ends by itself and the message leaves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_until: Option<u64>,
+    /// The SHA-256 (hex) of the capability token in the links that end a timed hold early
+    /// (the token itself is only in the sender's notice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_token: Option<String>,
 }
 
 /// DLP's verdict on a message, kept with it so the quarantine can say why it is held.
@@ -223,6 +231,8 @@ impl Envelope {
             attempts: 0,
             next_attempt: 0,
             companions: Vec::new(),
+            hold_until: None,
+            hold_token: None,
         }
     }
 
@@ -251,6 +261,16 @@ impl Envelope {
         }
     }
 
+    /// Is it in DLP's quarantine (held by DLP for an approver, not on a timed hold)?
+    pub fn is_quarantined(&self) -> bool {
+        self.held.is_some() && self.dlp.is_some() && self.hold_until.is_none()
+    }
+
+    /// Is it on a timed hold that ends by itself?
+    pub fn on_timed_hold(&self) -> bool {
+        self.held.is_some() && self.hold_until.is_some()
+    }
+
     /// Recipients still owed delivery.
     pub fn pending(&self) -> impl Iterator<Item = &Recipient> {
         self.recipients.iter().filter(|r| r.is_pending())
@@ -261,7 +281,7 @@ impl Envelope {
     /// action wakes it).
     pub fn wake_at(&self) -> u64 {
         if self.held.is_some() {
-            HELD_WAKE
+            self.hold_until.unwrap_or(HELD_WAKE)
         } else {
             self.next_attempt.max(self.arrived)
         }

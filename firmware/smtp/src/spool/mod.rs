@@ -199,6 +199,13 @@ impl Spool {
         file::read_range(&file, at.content_start, at.content_len, &path)
     }
 
+    /// The first `max` octets of a message's content (its header, for a page that names
+    /// the mail), without reading the rest.
+    pub fn content_head(&self, id: &str, max: u64) -> Result<Vec<u8>, SpoolError> {
+        let (file, at, path) = self.open_message(id)?;
+        file::read_range(&file, at.content_start, at.content_len.min(max), &path)
+    }
+
     /// Opens a message file and finds its parts (for reading the content in place).
     pub fn open_message(&self, id: &str) -> Result<(File, Located, PathBuf), SpoolError> {
         if !valid_id(id) {

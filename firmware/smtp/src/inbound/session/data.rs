@@ -139,6 +139,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             size,
             eight_bit: body.eight_bit || !content.is_ascii(),
             smtputf8: tx.smtputf8,
+            hold_until: tx.hold_until,
             ..Envelope::new(id.clone(), tx.mail_from, tx.recipients, client)
         };
         let body = match body.writer {
@@ -263,6 +264,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
             Verdict::Hold { reason } => envelope.held = Some(reason),
             Verdict::Accept => {}
+        }
+        // A FUTURERELEASE time that no stage took up is a timed hold all the same.
+        if let (None, Some(until)) = (&envelope.held, envelope.hold_until) {
+            envelope.held = Some(format!(
+                "FUTURERELEASE until {}",
+                crate::datetime::rfc3339(until)
+            ));
         }
         let rcpts = envelope.recipients.len();
         let from = envelope.mail_from.clone();

@@ -31,6 +31,15 @@ impl<S> Session<S> {
         if !self.tls && self.ctx.tls.is_some() {
             lines.push("STARTTLS".to_string());
         }
+        let future = self.ctx.future_release.as_secs();
+        if future > 0 {
+            // RFC 4865: the longest interval, and the latest date-time, a client may ask.
+            let latest = crate::datetime::unix_now().saturating_add(future);
+            lines.push(format!(
+                "FUTURERELEASE {future} {}",
+                crate::datetime::rfc3339(latest)
+            ));
+        }
         if self.auth_offered() {
             lines.push("AUTH PLAIN LOGIN".to_string());
         }

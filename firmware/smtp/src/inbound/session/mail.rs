@@ -50,6 +50,9 @@ impl<S> Session<S> {
         let Some(sender_verified) = self.check_sender(&from.address) else {
             return Next::Continue;
         };
+        let Some(hold_until) = self.future_release(&from) else {
+            return Next::Continue;
+        };
         let ret = if from.flags & MAIL_RET_FULL != 0 {
             Some(Ret::Full)
         } else if from.flags & MAIL_RET_HDRS != 0 {
@@ -63,11 +66,45 @@ impl<S> Session<S> {
             ret,
             envid: from.env_id,
             smtputf8,
+            hold_until,
             recipients: Vec::new(),
             over_limit: 0,
         });
         self.reply(Reply::new(250, "2.1.0", "Ok"));
         Next::Continue
+    }
+
+    /// FUTURERELEASE (RFC 4865): the time a `HOLDFOR` or `HOLDUNTIL` asks for, checked
+    /// against what is offered. `Some(None)`: no hold asked (or a time already past);
+    /// `None` when a refusal was queued.
+    fn future_release(&mut self, from: &MailFrom<String>) -> Option<Option<u64>> {
+        if from.hold_for == 0 && from.hold_until == 0 {
+            return Some(None);
+        }
+        let max = self.ctx.future_release.as_secs();
+        if max == 0 {
+            self.reply(Reply::new(
+                555,
+                "5.5.4",
+                "FUTURERELEASE is not offered here (HOLDFOR and HOLDUNTIL are refused)",
+            ));
+            return None;
+        }
+        let now = crate::datetime::unix_now();
+        let until = if from.hold_for > 0 {
+            now.saturating_add(from.hold_for)
+        } else {
+            from.hold_until
+        };
+        if until.saturating_sub(now) > max {
+            self.reply(Reply::new(
+                501,
+                "5.5.4",
+                format!("FUTURERELEASE asks for more than the {max} seconds offered"),
+            ));
+            return None;
+        }
+        Some((until > now).then_some(until))
     }
 
     /// Checks who may use `sender`: an authenticated user only the addresses of their

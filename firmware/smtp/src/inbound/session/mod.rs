@@ -73,6 +73,9 @@ pub struct SessionContext {
     pub gate: Arc<Gate>,
     /// The pipeline runs (DLP scans) allowed at once: one per processor core.
     pub scans: Arc<tokio::sync::Semaphore>,
+    /// The longest hold a client may ask with FUTURERELEASE (RFC 4865); zero: the
+    /// extension is not offered (`misdelivery.max_future_release`).
+    pub future_release: std::time::Duration,
 }
 
 impl SessionContext {
@@ -108,6 +111,7 @@ impl SessionContext {
                 rate_per_minute: config.max_connection_rate_per_client,
             }),
             scans: Arc::new(tokio::sync::Semaphore::new(scan_threads)),
+            future_release: std::time::Duration::ZERO,
             config,
             hostname,
             tls,
@@ -208,6 +212,8 @@ struct Transaction {
     ret: Option<Ret>,
     envid: Option<String>,
     smtputf8: bool,
+    /// FUTURERELEASE: hold the message until then (Unix seconds).
+    hold_until: Option<u64>,
     recipients: Vec<Recipient>,
     /// RCPT commands refused for the recipient limit (not counted as errors up to a
     /// second limit's worth).

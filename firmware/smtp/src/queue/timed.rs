@@ -1,0 +1,238 @@
+//! Timed holds (misdelivery prevention, FUTURERELEASE): a held message with a time
+//! (`Envelope::hold_until`) leaves by itself then, or earlier when its sender (through a
+//! capability link) or an administrator says "send now", or never when they say "cancel".
+//! Each ends exactly once: the decision is taken under the queue's lock, and whoever comes
+//! second is told the hold is over.
+
+use super::{Entry, Follow, Queue, QueueError};
+use crate::spool::Envelope;
+
+/// How a timed hold ends early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldAction {
+    /// Deliver now.
+    Send,
+    /// Do not deliver: the message (and its companions) leave the queue unsent.
+    Cancel,
+}
+
+/// The SHA-256 (hex) of a capability token, as the envelope keeps it.
+pub fn token_digest(token: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Does `token` open the hold of `env` (compared in constant time)? `None` (the queue's
+/// own expiry, an administrator) always does.
+fn token_opens(env: &Envelope, token: Option<&str>) -> bool {
+    let Some(token) = token else {
+        return true;
+    };
+    let Some(stored) = env.hold_token.as_deref() else {
+        return false;
+    };
+    let given = token_digest(token);
+    given.len() == stored.len()
+        && given
+            .bytes()
+            .zip(stored.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+impl Queue {
+    /// The envelope of a message on a timed hold, when `token` opens it (else `NotFound`,
+    /// so that a guess learns nothing; `NotHeld` once the hold is over).
+    pub fn timed_hold(&self, id: &str, token: Option<&str>) -> Result<Envelope, QueueError> {
+        self.ensure_resident(id);
+        let entries = self.entries();
+        let e = entries
+            .get(id)
+            .filter(|e| !e.deleted && token_opens(&e.env, token))
+            .ok_or_else(|| QueueError::NotFound(id.into()))?;
+        if !e.env.on_timed_hold() {
+            return Err(QueueError::NotHeld(id.into()));
+        }
+        Ok(e.env.clone())
+    }
+
+    /// Ends the timed hold of `id` now, once: `Send` delivers it (its companions follow,
+    /// a delayed one keeping its delay), `Cancel` removes it and its companions unsent.
+    /// `token` is the capability link's (checked); `None` for the queue's own expiry and
+    /// for an administrator. Returns the envelope as it was.
+    pub async fn end_timed_hold(
+        &self,
+        id: &str,
+        token: Option<&str>,
+        action: HoldAction,
+    ) -> Result<Envelope, QueueError> {
+        self.ensure_resident(id);
+        let before = {
+            let mut entries = self.entries();
+            let e = entries
+                .get_mut(id)
+                .filter(|e| !e.deleted && token_opens(&e.env, token))
+                .ok_or_else(|| QueueError::NotFound(id.into()))?;
+            if !e.env.on_timed_hold() || e.in_flight > 0 {
+                return Err(QueueError::NotHeld(id.into()));
+            }
+            let before = e.env.clone();
+            match action {
+                // The token's digest stays: a second click is told the hold is over.
+                HoldAction::Send => {
+                    e.env.held = None;
+                    e.env.hold_until = None;
+                    e.env.next_attempt = 0;
+                }
+                HoldAction::Cancel => {
+                    entries.remove(id);
+                }
+            }
+            before
+        };
+        let done = match action {
+            HoldAction::Send => {
+                let mut after = before.clone();
+                after.held = None;
+                after.hold_until = None;
+                after.next_attempt = 0;
+                self.persist(after).await
+            }
+            HoldAction::Cancel => self.remove_from_spool(id.to_string()).await,
+        };
+        if let Err(e) = done {
+            // Still held on disk: put it back as it was, to be ended again.
+            self.entries().insert(
+                id.to_string(),
+                Entry {
+                    env: before,
+                    in_flight: 0,
+                    deleted: false,
+                },
+            );
+            return Err(e);
+        }
+        let follow = match action {
+            HoldAction::Send => Follow::Release,
+            HoldAction::Cancel => Follow::Delete,
+        };
+        self.follow(id, &before.companions, follow).await;
+        tracing::info!(queue_id = %id, ?action, by_link = token.is_some(), "timed hold ended");
+        self.inner.wake.notify_one();
+        Ok(before)
+    }
+
+    /// The messages whose timed hold is over at `now`, and the earliest one still running.
+    pub(super) fn expired_holds(&self, now: u64) -> (Vec<String>, Option<u64>) {
+        let mut due = Vec::new();
+        let mut next: Option<u64> = None;
+        for e in self.entries().values().filter(|e| !e.deleted) {
+            if let (Some(_), Some(until)) = (&e.env.held, e.env.hold_until) {
+                if until <= now {
+                    due.push(e.env.id.clone());
+                } else {
+                    next = Some(next.map_or(until, |n| n.min(until)));
+                }
+            }
+        }
+        (due, next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use super::*;
+    use crate::queue::RetryPolicy;
+    use crate::spool::{Recipient, Spool, new_id};
+
+    const CONTENT: &[u8] = b"Subject: x\r\n\r\nbody\r\n";
+
+    fn queue(dir: &std::path::Path) -> Queue {
+        let retry = RetryPolicy {
+            initial: Duration::from_secs(600),
+            max: Duration::from_secs(3600),
+            lifetime: Duration::from_secs(86_400),
+        };
+        let spool = Spool::open(dir.join("spool")).unwrap();
+        Queue::open(spool, Default::default(), retry, "mx.test".into(), 100).unwrap()
+    }
+
+    async fn timed(q: &Queue, until: u64) -> String {
+        let mut env = Envelope::generated(
+            new_id(),
+            "a@office.test".into(),
+            vec![Recipient::new("b@client.test")],
+            "mx.test",
+            CONTENT,
+        );
+        env.internal = false;
+        env.held = Some("timed hold".into());
+        env.hold_until = Some(until);
+        env.hold_token = Some(token_digest("secret-token"));
+        let id = env.id.clone();
+        q.accept(env, CONTENT.to_vec()).await.unwrap();
+        id
+    }
+
+    #[tokio::test]
+    async fn a_timed_hold_ends_once_and_only_with_the_right_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = queue(dir.path());
+        let now = crate::datetime::unix_now();
+        let id = timed(&q, now + 3600).await;
+        assert_eq!(q.take_due(now).0.len(), 0, "held: nothing due");
+        assert!(matches!(
+            q.end_timed_hold(&id, Some("wrong"), HoldAction::Send).await,
+            Err(QueueError::NotFound(_))
+        ));
+        assert!(q.timed_hold(&id, Some("secret-token")).is_ok());
+        q.end_timed_hold(&id, Some("secret-token"), HoldAction::Send)
+            .await
+            .unwrap();
+        // The second word comes too late, whichever it is.
+        assert!(matches!(
+            q.end_timed_hold(&id, Some("secret-token"), HoldAction::Cancel)
+                .await,
+            Err(QueueError::NotHeld(_))
+        ));
+        assert_eq!(q.take_due(now).0.len(), 1, "due at once");
+        // Cancelled: gone from memory and disk.
+        let id = timed(&q, now + 3600).await;
+        q.end_timed_hold(&id, Some("secret-token"), HoldAction::Cancel)
+            .await
+            .unwrap();
+        assert!(q.show(&id).is_err());
+        assert!(
+            !q.spool().load_all().unwrap().iter().any(|e| e.id == id),
+            "removed from the spool"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_expired_hold_is_found_and_a_restart_keeps_the_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = crate::datetime::unix_now();
+        let (late, soon) = {
+            let q = queue(dir.path());
+            (timed(&q, now + 3600).await, timed(&q, now + 5).await)
+        };
+        // A new queue on the same spool: both still held, with their times.
+        let q = queue(dir.path());
+        q.load_due();
+        assert!(q.show(&late).unwrap().on_timed_hold());
+        let (due, next) = q.expired_holds(now);
+        assert!(due.is_empty());
+        assert_eq!(next, Some(now + 5));
+        let (due, _) = q.expired_holds(now + 10);
+        assert_eq!(due, [soon.clone()]);
+        q.end_timed_hold(&soon, None, HoldAction::Send)
+            .await
+            .unwrap();
+        assert!(!q.show(&soon).unwrap().on_timed_hold());
+    }
+}

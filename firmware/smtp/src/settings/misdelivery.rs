@@ -1,0 +1,145 @@
+//! The `[misdelivery]` section: misdelivery prevention (誤送信防止). Today the timed hold:
+//! matching mail waits in the queue for a while, and its sender gets links to cancel it or
+//! send it at once; and FUTURERELEASE (RFC 4865), with which a mail program asks for the
+//! same.
+
+use std::time::Duration;
+
+use mamori_core::report::Report;
+use mamori_dlp::AddressPattern;
+use serde::{Deserialize, Serialize};
+
+/// Which mail the timed hold keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HoldScope {
+    /// Mail with at least one recipient outside the office (the default).
+    #[default]
+    External,
+    /// All mail.
+    All,
+}
+
+/// Misdelivery prevention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Misdelivery {
+    /// How long matching mail waits before it leaves (`0s`, the default: no timed hold).
+    #[serde(with = "humantime_serde")]
+    pub hold: Duration,
+    /// Which mail waits.
+    pub hold_scope: HoldScope,
+    /// Senders whose mail never waits (address patterns or domains).
+    pub hold_except_senders: Vec<String>,
+    /// The longest a mail program may ask to hold a mail with FUTURERELEASE (`0s`: the
+    /// extension is not offered; default 7 days).
+    #[serde(with = "humantime_serde")]
+    pub max_future_release: Duration,
+    /// The panel's address as the office opens it, for the links in notices (default
+    /// `https://<general.hostname>`).
+    pub link_base: Option<String>,
+}
+
+impl Default for Misdelivery {
+    fn default() -> Self {
+        Self {
+            hold: Duration::ZERO,
+            hold_scope: HoldScope::External,
+            hold_except_senders: Vec::new(),
+            max_future_release: Duration::from_secs(7 * 86_400),
+            link_base: None,
+        }
+    }
+}
+
+/// The longest timed hold (a day: longer is a quarantine, not a chance to think again).
+pub const MAX_HOLD: Duration = Duration::from_secs(86_400);
+/// The longest FUTURERELEASE offered (RFC 4865 leaves it to the server; 30 days).
+pub const MAX_FUTURE_RELEASE: Duration = Duration::from_secs(30 * 86_400);
+
+impl Misdelivery {
+    /// Does the relay need the misdelivery stage at all?
+    pub fn active(&self) -> bool {
+        !self.hold.is_zero() || !self.max_future_release.is_zero()
+    }
+
+    /// The base of the links in notices, without a trailing `/`.
+    pub fn link_base(&self, hostname: &str) -> String {
+        self.link_base
+            .as_deref()
+            .map(|b| b.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("https://{hostname}"))
+    }
+
+    /// Checks the section into `r`.
+    pub fn check_into(&self, r: &mut Report) {
+        if self.hold > MAX_HOLD {
+            r.error(
+                "misdelivery.hold",
+                humantime::format_duration(self.hold),
+                "at most 24h: a longer wait is a quarantine (DLP's hold), not a chance to think again",
+            );
+        }
+        if self.max_future_release > MAX_FUTURE_RELEASE {
+            r.error(
+                "misdelivery.max_future_release",
+                humantime::format_duration(self.max_future_release),
+                "at most 30d",
+            );
+        }
+        for p in &self.hold_except_senders {
+            if let Err(why) = AddressPattern::parse(p) {
+                r.error("misdelivery.hold_except_senders", p, why);
+            }
+        }
+        if let Some(base) = &self.link_base {
+            let ok = base.strip_prefix("https://").is_some_and(|rest| {
+                !rest.is_empty()
+                    && !rest.starts_with('/')
+                    && rest.bytes().all(|b| b.is_ascii_graphic())
+            });
+            if !ok {
+                r.error(
+                    "misdelivery.link_base",
+                    base,
+                    "the panel's address as the office opens it, starting with https:// (such as https://mamori.office.lan)",
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_section_names_each_key_and_the_default_is_clean() {
+        let mut r = Report::default();
+        Misdelivery::default().check_into(&mut r);
+        assert!(r.is_ok());
+        let bad = Misdelivery {
+            hold: Duration::from_secs(2 * 86_400),
+            max_future_release: Duration::from_secs(60 * 86_400),
+            hold_except_senders: vec![" ".into()],
+            link_base: Some("http://x".into()),
+            ..Misdelivery::default()
+        };
+        let mut r = Report::default();
+        bad.check_into(&mut r);
+        let keys: Vec<&str> = r.errors.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "misdelivery.hold",
+                "misdelivery.max_future_release",
+                "misdelivery.hold_except_senders",
+                "misdelivery.link_base"
+            ]
+        );
+        assert_eq!(
+            Misdelivery::default().link_base("gw.example.jp"),
+            "https://gw.example.jp"
+        );
+    }
+}
