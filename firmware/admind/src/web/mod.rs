@@ -11,6 +11,7 @@ mod certificate;
 mod dashboard;
 mod delivery;
 mod dlp;
+mod encrypt;
 mod firewall;
 mod firewall_sets;
 mod firewall_zones;
@@ -113,6 +114,9 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/mail/pacing", get(pacing::show).post(pacing::general))
         .route("/mail/pacing/group", post(pacing::add_group))
         .route("/mail/pacing/remove", post(pacing::remove_group))
+        .route("/mail/encrypt", get(encrypt::show).post(encrypt::general))
+        .route("/mail/encrypt/rule", post(encrypt::add_rule))
+        .route("/mail/encrypt/remove", post(encrypt::remove_rule))
         .route("/mail/dlp", get(dlp::show))
         .route("/mail/dlp/rule", post(dlp::add_rule))
         .route("/mail/dlp/word", post(dlp::add_word))
