@@ -10,6 +10,7 @@
 //! Mail an earlier stage holds (DLP's quarantine) is not put on a timed hold: the approver
 //! decides when it leaves. Its companions (encrypted copies, password mails) wait with it.
 
+pub mod bcc;
 pub mod notice;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ const JST: i64 = 9 * 3600;
 
 /// The stage.
 pub struct MisdeliveryStage {
+    bcc_threshold: usize,
     hold: Duration,
     scope: HoldScope,
     except: Vec<AddressPattern>,
@@ -51,6 +53,7 @@ impl MisdeliveryStage {
         notices: mpsc::Sender<Generated>,
     ) -> Self {
         Self {
+            bcc_threshold: config.bcc_threshold,
             hold: config.hold,
             scope: config.hold_scope,
             except: config
@@ -125,6 +128,73 @@ impl MisdeliveryStage {
     }
 }
 
+impl MisdeliveryStage {
+    /// Takes the outside recipients out of To and Cc when there are too many, and tells
+    /// the sender (a verified office sender).
+    fn convert_bcc(&self, message: &mut StagedMessage) {
+        let Some(done) = bcc::convert(message.content(), self.bcc_threshold, |a| {
+            self.is_internal(a)
+        }) else {
+            return;
+        };
+        let subject =
+            mamori_dlp::mime::header_text(message.content(), "subject").unwrap_or_default();
+        message.replace_content(done.content);
+        let env = &message.envelope;
+        tracing::info!(queue_id = %env.id, hidden = done.hidden.len(), "outside recipients moved to Bcc");
+        if let Err(e) = self.audit.record(
+            "bcc_converted",
+            serde_json::json!({ "queue_id": env.id, "from": env.mail_from, "hidden": done.hidden.len() }),
+        ) {
+            tracing::error!(queue_id = %env.id, error = %e, "audit log write failed for a Bcc conversion");
+        }
+        if !env.client.sender_verified || !self.is_internal(&env.mail_from) {
+            return;
+        }
+        let body = format!(
+            "送信したメール「{subject}」は、社外の宛先が To と Cc に {n} 件あったため、             それらの宛先を BCC に変えて送りました(宛先どうしにアドレスが見えないようにするためです)。             メールは全員に届きます。
+
+             Your mail \"{subject}\" named {n} recipients outside the office in To and Cc, so              they were moved to Bcc (so that they do not see each other's addresses).              Everyone still gets the mail.
+
+(Mamori, {id})
+",
+            n = done.hidden.len(),
+            id = env.id,
+        );
+        let rendered = mail_builder::MessageBuilder::new()
+            .from(("Mamori", format!("postmaster@{}", self.hostname).as_str()))
+            .to(env.mail_from.as_str())
+            .subject(format!(
+                "[Mamori] 宛先を BCC に変更 / Recipients moved to Bcc: {subject}"
+            ))
+            .message_id(format!("{}.bcc@{}", env.id, self.hostname))
+            .date(crate::datetime::unix_now())
+            .header(
+                "Auto-Submitted",
+                mail_builder::headers::raw::Raw::new("auto-generated"),
+            )
+            .text_body(body)
+            .write_to_vec();
+        match rendered {
+            Ok(content) => {
+                let notice = Envelope::generated(
+                    crate::spool::new_id(),
+                    String::new(),
+                    vec![Recipient::new(env.mail_from.clone())],
+                    &self.hostname,
+                    &content,
+                );
+                if let Err(e) = self.notices.try_send((notice, content)) {
+                    tracing::error!(queue_id = %env.id, error = %e, "Bcc notice dropped");
+                }
+            }
+            Err(e) => {
+                tracing::error!(queue_id = %env.id, error = %e, "could not render the Bcc notice")
+            }
+        }
+    }
+}
+
 /// A capability token: 256 random bits, hex.
 fn new_token() -> Option<String> {
     let mut bytes = [0u8; 32];
@@ -138,10 +208,13 @@ impl Stage for MisdeliveryStage {
     }
 
     fn may_rewrite(&self) -> bool {
-        false
+        self.bcc_threshold > 0
     }
 
     fn process(&self, message: &mut StagedMessage) -> Verdict {
+        if self.bcc_threshold > 0 && !message.envelope.internal {
+            self.convert_bcc(message);
+        }
         let env = &mut message.envelope;
         if message.held.is_some() {
             // In the quarantine the approver decides when it leaves.

@@ -229,7 +229,7 @@ mod tests {
         assert!(due.is_empty());
         assert_eq!(next, Some(now + 5));
         let (due, _) = q.expired_holds(now + 10);
-        assert_eq!(due, [soon.clone()]);
+        assert_eq!(due, std::slice::from_ref(&soon));
         q.end_timed_hold(&soon, None, HoldAction::Send)
             .await
             .unwrap();

@@ -1,7 +1,7 @@
-//! The `[misdelivery]` section: misdelivery prevention (誤送信防止). Today the timed hold:
+//! The `[misdelivery]` section: misdelivery prevention (誤送信防止). The timed hold:
 //! matching mail waits in the queue for a while, and its sender gets links to cancel it or
-//! send it at once; and FUTURERELEASE (RFC 4865), with which a mail program asks for the
-//! same.
+//! send it at once; FUTURERELEASE (RFC 4865), with which a mail program asks for the same;
+//! and Bcc conversion of mail that shows too many outside addresses.
 
 use std::time::Duration;
 
@@ -38,6 +38,10 @@ pub struct Misdelivery {
     /// The panel's address as the office opens it, for the links in notices (default
     /// `https://<general.hostname>`).
     pub link_base: Option<String>,
+    /// Bcc conversion: when To and Cc name more recipients outside the office than this,
+    /// they are taken out of the header (the envelope still reaches them) and the sender
+    /// is told (0, the default: off).
+    pub bcc_threshold: usize,
 }
 
 impl Default for Misdelivery {
@@ -48,6 +52,7 @@ impl Default for Misdelivery {
             hold_except_senders: Vec::new(),
             max_future_release: Duration::from_secs(7 * 86_400),
             link_base: None,
+            bcc_threshold: 0,
         }
     }
 }
@@ -60,7 +65,7 @@ pub const MAX_FUTURE_RELEASE: Duration = Duration::from_secs(30 * 86_400);
 impl Misdelivery {
     /// Does the relay need the misdelivery stage at all?
     pub fn active(&self) -> bool {
-        !self.hold.is_zero() || !self.max_future_release.is_zero()
+        !self.hold.is_zero() || !self.max_future_release.is_zero() || self.bcc_threshold > 0
     }
 
     /// The base of the links in notices, without a trailing `/`.
