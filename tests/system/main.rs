@@ -32,6 +32,7 @@ mod panel_dlp;
 mod panel_encrypt;
 mod panel_firewall;
 mod panel_fw_edit;
+mod panel_hold;
 mod panel_logs;
 mod panel_mail;
 mod panel_reauth;

@@ -458,6 +458,18 @@ texts! {
     tls_policy_added: "{} の暗号化の設定を追加しました。", "Encryption for {} added.";
     tls_policy_removed: "{} の暗号化の設定を削除しました。", "Encryption for {} removed.";
     exists_for_domain: "このドメインの設定はすでにあります。", "This domain has one already.";
+    hold_title: "送信待ちのメール", "Mail waiting to be sent";
+    hold_intro: "このメールは送信予定の時刻まで送信待ちです。宛先に誤りがあれば取り消せます。", "This mail waits until the time below before it leaves. If a recipient is wrong, you can cancel it.";
+    hold_subject: "件名", "Subject";
+    hold_recipients: "宛先", "Recipients";
+    hold_until: "送信予定", "Leaves at";
+    hold_send: "今すぐ送信する", "Send it now";
+    hold_cancel: "送信を取り消す", "Cancel it";
+    hold_note: "ボタンを押すまで何も変わりません。", "Nothing changes until you press a button.";
+    hold_sent: "メールを送信しました。", "The mail is on its way.";
+    hold_cancelled: "送信を取り消しました。このメールは送られません。", "Cancelled: this mail will not be sent.";
+    hold_over: "このメールはすでに送信されたか、取り消されています。", "This mail has already been sent or cancelled.";
+    hold_invalid: "このリンクは無効です(送信済みか取り消し済みのメール、または誤ったリンクです)。", "This link is not valid (the mail was sent or cancelled, or the link is wrong).";
     nav_pacing: "送信ペース", "Pacing";
     pacing_title: "送信ペース(宛先ごとの送信間隔)", "Delivery pacing per destination";
     pacing_help: "携帯電話会社などは、短時間に大量のメールを送るサーバーからの受信を一時的に止めます。宛先のドメインごとに送信の速さを抑え、止められないようにします。", "Mobile carriers and others stop taking mail from a server that sends too much at once. Delivery to each destination domain is paced so that it is not stopped.";

@@ -16,6 +16,7 @@ mod firewall;
 mod firewall_sets;
 mod firewall_zones;
 mod history;
+mod hold;
 mod json;
 mod login;
 mod logs;
@@ -93,6 +94,7 @@ pub fn router(panel: Arc<Panel>) -> Router {
             get(setup::summary_form).post(setup::summary_submit),
         )
         .route("/dashboard", get(dashboard::page))
+        .route("/hold/{id}/{token}", get(hold::show).post(hold::act))
         .route("/mail/queue", get(queue::list))
         .route("/mail/queue/act", post(queue::act))
         .route("/mail/queue/retry", post(queue::retry))
@@ -232,9 +234,16 @@ async fn guard(State(panel): State<Arc<Panel>>, request: Request, next: Next) ->
     let safe = matches!(*request.method(), Method::GET | Method::HEAD);
     if !safe && !same_origin(request.headers()) {
         let lang = lang_of(&panel, request.headers());
+        // A capability link's token is a secret: the log names the page, not the token.
+        let path = request.uri().path();
+        let shown = if path.starts_with("/hold/") {
+            "/hold/…"
+        } else {
+            path
+        };
         tracing::warn!(
             origin = ?request.headers().get(header::ORIGIN),
-            path = %request.uri().path(),
+            path = %shown,
             "cross-origin request refused"
         );
         let mut response = message(StatusCode::FORBIDDEN, lang, lang.texts().csrf_refused);

@@ -1,0 +1,186 @@
+//! The timed hold's confirmation page: the link in a sender's notice opens it without a
+//! login (the link's token is the capability). Opening it changes nothing — a link scanner
+//! or a mail program that fetches links ahead cannot cancel or send a mail — and only its
+//! buttons (POST, same origin, the token again) act, through the relay's `timed_hold` op,
+//! which records the end in its audit log before it takes effect and ends the hold once.
+//! Japanese and English side by side: the visitor has no session with a language.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use mamori_panel::i18n::{Lang, Texts};
+use serde::Deserialize;
+
+use super::{Chrome, render_status};
+use crate::state::Panel;
+
+#[derive(Template)]
+#[template(path = "hold.html")]
+struct HoldPage {
+    c: Chrome,
+    ja: &'static Texts,
+    en: &'static Texts,
+    /// Japanese and English lines of the outcome, if any.
+    message: Option<(&'static str, &'static str)>,
+    ok: bool,
+    waiting: bool,
+    subject: String,
+    recipients: String,
+    until: String,
+    action: String,
+}
+
+impl HoldPage {
+    fn new(id: &str, token: &str) -> Self {
+        Self {
+            c: Chrome::new(None, Lang::Ja, |t| t.hold_title),
+            ja: Lang::Ja.texts(),
+            en: Lang::En.texts(),
+            message: None,
+            ok: false,
+            waiting: false,
+            subject: String::new(),
+            recipients: String::new(),
+            until: String::new(),
+            action: format!("/hold/{id}/{token}"),
+        }
+    }
+
+    fn with(mut self, ok: bool, text: fn(&Texts) -> &'static str) -> Self {
+        self.ok = ok;
+        self.message = Some((text(self.ja), text(self.en)));
+        self
+    }
+}
+
+/// A queue ID and a token of the shapes the relay makes (anything else is not asked about).
+fn well_formed(id: &str, token: &str) -> bool {
+    (1..=32).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+        && token.len() == 64
+        && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Asks the relay, as the panel itself (no person is logged in: the token decides).
+async fn ask(panel: &Panel, request: serde_json::Value) -> Result<serde_json::Value, String> {
+    match mamori_core::control::call(
+        &panel.sockets.smtpd,
+        &request,
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    {
+        Ok(mamori_core::control::Response::Ok { data }) => Ok(data),
+        Ok(mamori_core::control::Response::Error { kind, message }) => {
+            Err(format!("{message} ({kind})"))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn invalid(id: &str, token: &str) -> Response {
+    let page = HoldPage::new(id, token).with(false, |t| t.hold_invalid);
+    render_status(StatusCode::NOT_FOUND, &page)
+}
+
+pub(crate) async fn show(
+    State(panel): State<Arc<Panel>>,
+    Path((id, token)): Path<(String, String)>,
+) -> Response {
+    if !well_formed(&id, &token) {
+        return invalid(&id, "");
+    }
+    let request = serde_json::json!({"op": "timed_hold", "id": id, "token": token});
+    let data = match ask(&panel, request).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::info!(error = %e, "a timed-hold link was not taken");
+            return invalid(&id, &token);
+        }
+    };
+    let mut page = HoldPage::new(&id, &token);
+    if data["held"].as_bool() != Some(true) {
+        return render_status(StatusCode::OK, &page.with(false, |t| t.hold_over));
+    }
+    page.waiting = true;
+    page.subject = data["subject"].as_str().unwrap_or_default().to_string();
+    page.recipients = super::json::strings(&data["recipients"]).join(", ");
+    page.until = data["until"]
+        .as_u64()
+        .map(|u| format!("{} (JST)", japan_time(u)))
+        .unwrap_or_default();
+    render_status(StatusCode::OK, &page)
+}
+
+/// The button's form.
+#[derive(Deserialize)]
+pub(crate) struct HoldForm {
+    action: String,
+}
+
+pub(crate) async fn act(
+    State(panel): State<Arc<Panel>>,
+    Path((id, token)): Path<(String, String)>,
+    form: Result<Form<HoldForm>, FormRejection>,
+) -> Response {
+    if !well_formed(&id, &token) {
+        return invalid(&id, "");
+    }
+    let Ok(Form(form)) = form else {
+        return invalid(&id, &token);
+    };
+    let action = match form.action.as_str() {
+        "send" => "send",
+        "cancel" => "cancel",
+        _ => return invalid(&id, &token),
+    };
+    let request =
+        serde_json::json!({"op": "timed_hold", "id": id, "token": token, "action": action});
+    let data = match ask(&panel, request).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::info!(error = %e, "a timed-hold action was not taken");
+            return invalid(&id, &token);
+        }
+    };
+    let page = HoldPage::new(&id, &token);
+    let page = match data["done"].as_str() {
+        Some("send") => page.with(true, |t| t.hold_sent),
+        Some("cancel") => page.with(true, |t| t.hold_cancelled),
+        _ => page.with(false, |t| t.hold_over),
+    };
+    render_status(StatusCode::OK, &page)
+}
+
+/// Unix seconds as a time in Japan (`2026-12-06 13:30`).
+fn japan_time(unix: u64) -> String {
+    let local = i64::try_from(unix)
+        .unwrap_or(i64::MAX)
+        .saturating_add(9 * 3600);
+    let (y, m, d) = mamori_core::clock::civil_from_days(local.div_euclid(86_400));
+    let secs = local.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_ids_and_tokens_of_the_relay_s_shapes_are_asked_about() {
+        let token = "a".repeat(64);
+        assert!(well_formed("15JCNPCKAUT7CAJM", &token));
+        assert!(!well_formed("../x", &token));
+        assert!(!well_formed("15JCNPCKAUT7CAJM", "short"));
+        assert!(!well_formed("15JCNPCKAUT7CAJM", &"g".repeat(64)));
+        assert_eq!(japan_time(1_795_431_889), "2026-11-23 20:04");
+    }
+}
