@@ -469,6 +469,11 @@ texts! {
     hold_sent: "メールを送信しました。", "The mail is on its way.";
     hold_cancelled: "送信を取り消しました。このメールは送られません。", "Cancelled: this mail will not be sent.";
     hold_over: "このメールはすでに送信されたか、取り消されています。", "This mail has already been sent or cancelled.";
+    hold_approval_intro: "このメールは承認を待っています。内容と宛先を確かめて、承認するか却下してください。", "This mail waits for approval. Check it and its recipients, then approve or reject it.";
+    hold_new_domain_intro: "このメールには、これまで送ったことのないドメインの宛先があります。アドレスが正しいか確かめてください。", "This mail has recipients in domains the office never sent to before. Please check the addresses.";
+    hold_approve: "承認して送信する", "Approve and send";
+    hold_reject: "却下する", "Reject";
+    hold_rejected: "却下しました。送信者に知らせます。", "Rejected: the sender is told.";
     hold_invalid: "このリンクは無効です(送信済みか取り消し済みのメール、または誤ったリンクです)。", "This link is not valid (the mail was sent or cancelled, or the link is wrong).";
     nav_pacing: "送信ペース", "Pacing";
     pacing_title: "送信ペース(宛先ごとの送信間隔)", "Delivery pacing per destination";

@@ -120,6 +120,8 @@ pub struct Live {
     notices: mpsc::Sender<Generated>,
     /// The embedder's own stages, after DLP.
     extra: Pipeline,
+    /// The recipient domains delivered to.
+    known: Arc<crate::misdelivery::known::KnownDomains>,
     tls_dir: PathBuf,
 }
 
@@ -139,6 +141,7 @@ pub(crate) struct Shared {
     pub dlp_stats: Arc<DlpStats>,
     pub notices: mpsc::Sender<Generated>,
     pub extra: Pipeline,
+    pub known: Arc<crate::misdelivery::known::KnownDomains>,
 }
 
 impl Live {
@@ -167,6 +170,7 @@ impl Live {
             dlp_stats: shared.dlp_stats,
             notices: shared.notices,
             extra: shared.extra,
+            known: shared.known,
             tls_dir,
         });
         live.queue.set_generated_pipeline(parts.generated);
@@ -265,6 +269,7 @@ impl Live {
             dlp_stats: self.dlp_stats.clone(),
             notices: self.notices.clone(),
             extra: self.extra.clone(),
+            known: self.known.clone(),
         }
     }
 
@@ -366,6 +371,7 @@ fn build(
             hostname.clone(),
             shared.audit.clone(),
             shared.notices.clone(),
+            Some(shared.known.clone()),
         )))
     } else {
         encryption

@@ -139,7 +139,30 @@ pub async fn start_with(
             "DLP inspects every message before the final DATA reply, and every message the box writes"
         );
     }
+    // The domains the office delivered to, for the new-domain confirmation; on the first
+    // start seeded from the audit log.
+    let known = {
+        let dir = audit.dir().to_path_buf();
+        let path = data_dir.join("misdelivery").join("known-domains");
+        let window = config
+            .misdelivery
+            .new_domain
+            .learn_days
+            .saturating_mul(86_400);
+        tokio::task::spawn_blocking(move || {
+            let now = mamori_core::clock::unix_now();
+            Arc::new(crate::misdelivery::known::KnownDomains::open(
+                &path,
+                now,
+                || crate::misdelivery::known::seed_from_audit(&dir, now, window),
+            ))
+        })
+        .await
+        .map_err(|e| ServerError::Queue(QueueError::Join(e.to_string())))?
+    };
+    queue.set_known_domains(known.clone());
     let shared = crate::live::Shared {
+        known,
         queue: queue.clone(),
         stats,
         audit: audit.clone(),
@@ -628,11 +651,18 @@ async fn timed_hold(
             "from": env.mail_from,
             "recipients": env.recipients.iter().map(|r| &r.address).collect::<Vec<_>>(),
             "until": env.hold_until,
+            "kind": env.hold_kind.unwrap_or(crate::queue::timed::HoldKind::Timed),
         }));
     };
+    // The link's holder may do what the hold is for: an approver rejects, a sender cancels.
+    let action = env
+        .hold_kind
+        .unwrap_or(crate::queue::timed::HoldKind::Timed)
+        .link_action(action);
     let event = match action {
         crate::queue::timed::HoldAction::Send => "timed_hold_send_now",
         crate::queue::timed::HoldAction::Cancel => "timed_hold_cancel",
+        crate::queue::timed::HoldAction::Reject => "timed_hold_reject",
     };
     let record = serde_json::json!({
         "queue_id": id,

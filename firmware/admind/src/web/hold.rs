@@ -32,14 +32,21 @@ struct HoldPage {
     recipients: String,
     until: String,
     action: String,
+    /// The lines above the mail, the button that lets it go, the one that stops it, and
+    /// that one's action (`cancel` for a sender, `reject` for an approver).
+    intro: (&'static str, &'static str),
+    go: (&'static str, &'static str),
+    stop: (&'static str, &'static str),
+    stop_action: &'static str,
 }
 
 impl HoldPage {
     fn new(id: &str, token: &str) -> Self {
+        let (ja, en) = (Lang::Ja.texts(), Lang::En.texts());
         Self {
             c: Chrome::new(None, Lang::Ja, |t| t.hold_title),
-            ja: Lang::Ja.texts(),
-            en: Lang::En.texts(),
+            ja,
+            en,
             message: None,
             ok: false,
             waiting: false,
@@ -47,7 +54,29 @@ impl HoldPage {
             recipients: String::new(),
             until: String::new(),
             action: format!("/hold/{id}/{token}"),
+            intro: (ja.hold_intro, en.hold_intro),
+            go: (ja.hold_send, en.hold_send),
+            stop: (ja.hold_cancel, en.hold_cancel),
+            stop_action: "cancel",
         }
+    }
+
+    /// The words of the page for a hold of `kind` (the relay's `HoldKind` tag).
+    fn for_kind(mut self, kind: &str) -> Self {
+        let (ja, en) = (self.ja, self.en);
+        match kind {
+            "approval" => {
+                self.intro = (ja.hold_approval_intro, en.hold_approval_intro);
+                self.go = (ja.hold_approve, en.hold_approve);
+                self.stop = (ja.hold_reject, en.hold_reject);
+                self.stop_action = "reject";
+            }
+            "new_domain" => {
+                self.intro = (ja.hold_new_domain_intro, en.hold_new_domain_intro);
+            }
+            _ => {}
+        }
+        self
     }
 
     fn with(mut self, ok: bool, text: fn(&Texts) -> &'static str) -> Self {
@@ -102,7 +131,8 @@ pub(crate) async fn show(
             return invalid(&id, &token);
         }
     };
-    let mut page = HoldPage::new(&id, &token);
+    let mut page =
+        HoldPage::new(&id, &token).for_kind(data["kind"]["kind"].as_str().unwrap_or("timed"));
     if data["held"].as_bool() != Some(true) {
         return render_status(StatusCode::OK, &page.with(false, |t| t.hold_over));
     }
@@ -136,6 +166,7 @@ pub(crate) async fn act(
     let action = match form.action.as_str() {
         "send" => "send",
         "cancel" => "cancel",
+        "reject" => "reject",
         _ => return invalid(&id, &token),
     };
     let request =
@@ -151,6 +182,7 @@ pub(crate) async fn act(
     let page = match data["done"].as_str() {
         Some("send") => page.with(true, |t| t.hold_sent),
         Some("cancel") => page.with(true, |t| t.hold_cancelled),
+        Some("reject") => page.with(true, |t| t.hold_rejected),
         _ => page.with(false, |t| t.hold_over),
     };
     render_status(StatusCode::OK, &page)

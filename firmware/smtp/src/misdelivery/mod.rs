@@ -1,16 +1,22 @@
-//! Misdelivery prevention (誤送信防止), the stage after attachment encryption. Today the
-//! timed hold: mail that matches `[misdelivery]` (by default any mail with a recipient
-//! outside the office) waits `misdelivery.hold` in the queue, and mail whose program
-//! asked with FUTURERELEASE waits until the time it asked for. The sender (a verified
-//! sender of the office) gets a notice with a link to a confirmation page on the panel,
-//! where a button cancels the mail or sends it at once; the link carries a random token
-//! whose digest alone the spool keeps. The hold ends exactly once: by itself at its time,
-//! by the link, or by an administrator (`mamori queue release` / `delete`).
+//! Misdelivery prevention (誤送信防止), the stage after attachment encryption, on the mail
+//! as it will leave (its encrypted copies' recipients count too):
 //!
-//! Mail an earlier stage holds (DLP's quarantine) is not put on a timed hold: the approver
-//! decides when it leaves. Its companions (encrypted copies, password mails) wait with it.
+//! - **Bcc conversion** (`bcc_threshold`): outside recipients taken out of To and Cc.
+//! - **Approval** (`approval`): mail that matches waits for an approver, who gets a link
+//!   to approve or reject; the sender is told it waits (without a link: nobody approves
+//!   their own mail). At its time it is sent or refused, as configured.
+//! - **New-domain confirmation** (`new_domain`): mail to a domain the office has not
+//!   delivered to in `learn_days` ([`known`]) waits for its sender to confirm it.
+//! - **Timed hold** (`hold`) and FUTURERELEASE: the mail waits its time; the sender's link
+//!   cancels it or sends it now.
+//!
+//! One hold a message, the first that applies in that order. Its link carries a random
+//! token whose digest alone the spool keeps; the hold ends exactly once, by itself, by the
+//! link (the panel's confirmation page) or by an administrator. Mail an earlier stage
+//! holds (DLP's quarantine) gets none of them: the approver of the quarantine decides.
 
 pub mod bcc;
+pub mod known;
 pub mod notice;
 
 use std::sync::Arc;
@@ -23,12 +29,17 @@ use tokio::sync::mpsc;
 
 use crate::dlp_stage::Generated;
 use crate::pipeline::{Stage, StagedMessage, Verdict};
-use crate::queue::timed::token_digest;
-use crate::settings::{HoldScope, Misdelivery};
+use crate::queue::timed::{HoldAction, HoldKind, token_digest};
+use crate::settings::{Approval, HoldScope, Misdelivery, NewDomain};
 use crate::spool::{Envelope, Recipient};
+use known::KnownDomains;
 
-/// Japan's offset from UTC, for the times the notice shows.
+/// Japan's offset from UTC, for the times the notices show.
 const JST: i64 = 9 * 3600;
+
+/// How long the known domains must have been learning before a domain not among them
+/// counts as new (a box fresh from the box holds nothing for a week).
+pub const MIN_LEARNING: u64 = 7 * 86_400;
 
 /// The stage.
 pub struct MisdeliveryStage {
@@ -36,6 +47,10 @@ pub struct MisdeliveryStage {
     hold: Duration,
     scope: HoldScope,
     except: Vec<AddressPattern>,
+    approval: Approval,
+    approval_senders: Vec<AddressPattern>,
+    new_domain: NewDomain,
+    known: Option<Arc<KnownDomains>>,
     link_base: String,
     office_domains: Vec<String>,
     hostname: String,
@@ -43,24 +58,41 @@ pub struct MisdeliveryStage {
     notices: mpsc::Sender<Generated>,
 }
 
+/// The hold a message gets.
+struct Decided {
+    kind: HoldKind,
+    until: u64,
+    /// The domains to confirm (new-domain confirmation).
+    new_domains: Vec<String>,
+    /// What the verdict says.
+    why: &'static str,
+}
+
 impl MisdeliveryStage {
-    /// Builds the stage from `[misdelivery]` (checked already).
+    /// Builds the stage from `[misdelivery]` (checked already); `known` is the store of
+    /// delivered domains (needed for the new-domain confirmation).
     pub fn new(
         config: &Misdelivery,
         office_domains: Vec<String>,
         hostname: String,
         audit: Arc<AuditLog>,
         notices: mpsc::Sender<Generated>,
+        known: Option<Arc<KnownDomains>>,
     ) -> Self {
+        let patterns = |list: &[String]| -> Vec<AddressPattern> {
+            list.iter()
+                .filter_map(|p| AddressPattern::parse(p).ok())
+                .collect()
+        };
         Self {
             bcc_threshold: config.bcc_threshold,
             hold: config.hold,
             scope: config.hold_scope,
-            except: config
-                .hold_except_senders
-                .iter()
-                .filter_map(|p| AddressPattern::parse(p).ok())
-                .collect(),
+            except: patterns(&config.hold_except_senders),
+            approval: config.approval.clone(),
+            approval_senders: patterns(&config.approval.senders),
+            new_domain: config.new_domain.clone(),
+            known,
             link_base: config.link_base(&hostname),
             office_domains,
             hostname,
@@ -77,53 +109,203 @@ impl MisdeliveryStage {
         })
     }
 
-    /// Does the configured timed hold apply to this message?
-    fn rule_applies(&self, env: &Envelope) -> bool {
-        if self.hold.is_zero() {
-            return false;
-        }
-        if env.client.sender_verified && self.except.iter().any(|p| p.matches(&env.mail_from)) {
-            return false;
-        }
-        match self.scope {
-            HoldScope::All => true,
-            HoldScope::External => env.recipients.iter().any(|r| !self.is_internal(&r.address)),
-        }
+    /// Is the sender a verified sender of the office (who may be sent links)?
+    fn office_sender(&self, env: &Envelope) -> bool {
+        env.client.sender_verified && self.is_internal(&env.mail_from)
     }
 
-    /// Tells the sender (a verified office sender only: a link that cancels mail goes to
-    /// nobody else) that the mail waits, with the link.
-    fn tell_sender(&self, env: &Envelope, subject: &str, until: u64, token: &str) {
-        if !env.client.sender_verified || !self.is_internal(&env.mail_from) {
-            return;
+    /// Does approval apply? `outgoing`: everyone the mail reaches.
+    fn approval_applies(&self, message: &StagedMessage, outgoing: &[String]) -> bool {
+        let a = &self.approval;
+        let env = &message.envelope;
+        let approvers_left = a
+            .approvers
+            .iter()
+            .any(|x| !x.eq_ignore_ascii_case(&env.mail_from));
+        if a.approvers.is_empty() || !approvers_left {
+            return false;
         }
-        let recipients: Vec<String> = env.recipients.iter().map(|r| r.address.clone()).collect();
-        let link = format!("{}/hold/{}/{token}", self.link_base, env.id);
-        let leaves_at = format!("{} (JST)", crate::datetime::local_minutes(until, JST));
-        let facts = notice::HoldFacts {
-            queue_id: &env.id,
-            subject,
-            recipients: &recipients,
-            leaves_at: &leaves_at,
-            link: &link,
+        if !self.approval_senders.is_empty()
+            && !self
+                .approval_senders
+                .iter()
+                .any(|p| p.matches(&env.mail_from))
+        {
+            return false;
+        }
+        if a.external_only && outgoing.iter().all(|r| self.is_internal(r)) {
+            return false;
+        }
+        if a.with_finding
+            && !env
+                .dlp
+                .as_ref()
+                .is_some_and(|d| !d.findings.is_empty() || !d.totals.findings.is_empty())
+        {
+            return false;
+        }
+        if a.with_attachment {
+            let has = mamori_dlp::mime::outline(message.content())
+                .map(|o| !mamori_encrypt::rewrite::attachments(&o).is_empty())
+                // A mail whose structure is ambiguous is treated as having one.
+                .unwrap_or(true);
+            if !has {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The outside domains of `outgoing` the office has not delivered to lately (none
+    /// while the store is still learning, or for a sender who cannot be sent the link).
+    fn new_domains(&self, env: &Envelope, outgoing: &[String], now: u64) -> Vec<String> {
+        let Some(known) = &self.known else {
+            return Vec::new();
         };
-        let content = match notice::render(&facts, &env.mail_from, &self.hostname) {
+        if !self.new_domain.enabled
+            || !self.office_sender(env)
+            || known.learning_for(now) < MIN_LEARNING
+        {
+            return Vec::new();
+        }
+        let window = self.new_domain.learn_days.saturating_mul(86_400);
+        let mut out: Vec<String> = outgoing
+            .iter()
+            .filter(|r| !self.is_internal(r))
+            .filter_map(|r| r.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()))
+            .filter(|d| !known.known(d, now, window))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The hold this message gets, if any.
+    fn decide(&self, message: &StagedMessage, now: u64) -> Option<Decided> {
+        let env = &message.envelope;
+        let outgoing: Vec<String> = env
+            .recipients
+            .iter()
+            .chain(
+                message
+                    .companions
+                    .iter()
+                    .filter(|(c, _)| !c.internal)
+                    .flat_map(|(c, _)| c.recipients.iter()),
+            )
+            .map(|r| r.address.clone())
+            .collect();
+        if self.approval_applies(message, &outgoing) {
+            return Some(Decided {
+                kind: HoldKind::Approval {
+                    on_timeout: self.approval.on_timeout,
+                },
+                until: now.saturating_add(self.approval.timeout.as_secs()),
+                new_domains: Vec::new(),
+                why: "waiting for approval",
+            });
+        }
+        let new_domains = self.new_domains(env, &outgoing, now);
+        if !new_domains.is_empty() {
+            return Some(Decided {
+                kind: HoldKind::NewDomain {
+                    on_timeout: self.new_domain.on_timeout,
+                },
+                until: now.saturating_add(self.new_domain.timeout.as_secs()),
+                new_domains,
+                why: "new recipient domain to confirm",
+            });
+        }
+        let asked = env.hold_until.filter(|&t| t > now);
+        let ruled = (!self.hold.is_zero()
+            && !(env.client.sender_verified
+                && self.except.iter().any(|p| p.matches(&env.mail_from)))
+            && match self.scope {
+                HoldScope::All => true,
+                HoldScope::External => outgoing.iter().any(|r| !self.is_internal(r)),
+            })
+        .then(|| now.saturating_add(self.hold.as_secs()));
+        let until = asked.max(ruled)?;
+        Some(Decided {
+            kind: HoldKind::Timed,
+            until,
+            new_domains: Vec::new(),
+            why: if asked == Some(until) {
+                "FUTURERELEASE"
+            } else {
+                "timed hold"
+            },
+        })
+    }
+
+    /// Queues a notice `content` to `to` (best effort: a full backlog is logged).
+    fn queue_notice(&self, about: &str, to: &str, content: std::io::Result<Vec<u8>>) {
+        let content = match content {
             Ok(c) => c,
             Err(e) => {
-                tracing::error!(queue_id = %env.id, error = %e, "could not render the hold notice");
+                tracing::error!(queue_id = %about, error = %e, "could not render a hold notice");
                 return;
             }
         };
         let notice = Envelope::generated(
             crate::spool::new_id(),
             String::new(),
-            vec![Recipient::new(env.mail_from.clone())],
+            vec![Recipient::new(to)],
             &self.hostname,
             &content,
         );
         match self.notices.try_send((notice, content)) {
-            Ok(()) => tracing::info!(queue_id = %env.id, "hold notice queued"),
-            Err(e) => tracing::error!(queue_id = %env.id, error = %e, "hold notice dropped"),
+            Ok(()) => tracing::info!(queue_id = %about, "hold notice queued"),
+            Err(e) => tracing::error!(queue_id = %about, error = %e, "hold notice dropped"),
+        }
+    }
+
+    /// Tells the sender (a verified office sender only: a link that ends a hold goes to
+    /// nobody else) and, for an approval, the approvers.
+    fn tell(&self, message: &StagedMessage, d: &Decided, token: &str) {
+        let env = &message.envelope;
+        let subject =
+            mamori_dlp::mime::header_text(message.content(), "subject").unwrap_or_default();
+        let recipients: Vec<String> = env.recipients.iter().map(|r| r.address.clone()).collect();
+        let link = format!("{}/hold/{}/{token}", self.link_base, env.id);
+        let until = format!("{} (JST)", crate::datetime::local_minutes(d.until, JST));
+        let facts = notice::HoldFacts {
+            queue_id: &env.id,
+            subject: &subject,
+            sender: &env.mail_from,
+            recipients: &recipients,
+            until: &until,
+        };
+        let sent_anyway = |kind: HoldKind| kind.on_expiry() == HoldAction::Send;
+        let reason = match d.kind {
+            HoldKind::Approval { .. } => notice::SenderReason::Approval {
+                sent_anyway: sent_anyway(d.kind),
+            },
+            HoldKind::NewDomain { .. } => notice::SenderReason::NewDomain {
+                link: &link,
+                domains: &d.new_domains,
+                sent_anyway: sent_anyway(d.kind),
+            },
+            HoldKind::Timed => notice::SenderReason::Timed { link: &link },
+        };
+        if self.office_sender(env) {
+            self.queue_notice(
+                &env.id,
+                &env.mail_from,
+                notice::for_sender(&facts, &reason, &self.hostname),
+            );
+        }
+        if matches!(d.kind, HoldKind::Approval { .. }) {
+            for approver in &self.approval.approvers {
+                if approver.eq_ignore_ascii_case(&env.mail_from) {
+                    continue;
+                }
+                self.queue_notice(
+                    &env.id,
+                    approver,
+                    notice::for_approver(&facts, approver, &link, &self.hostname),
+                );
+            }
         }
     }
 }
@@ -212,49 +394,42 @@ impl Stage for MisdeliveryStage {
     }
 
     fn process(&self, message: &mut StagedMessage) -> Verdict {
-        if self.bcc_threshold > 0 && !message.envelope.internal {
-            self.convert_bcc(message);
-        }
-        let env = &mut message.envelope;
-        if message.held.is_some() {
-            // In the quarantine the approver decides when it leaves.
-            env.hold_until = None;
+        if message.envelope.internal {
             return Verdict::Accept;
         }
-        if env.internal {
+        if self.bcc_threshold > 0 {
+            self.convert_bcc(message);
+        }
+        if message.held.is_some() {
+            // In the quarantine the approver decides when it leaves.
+            message.envelope.hold_until = None;
             return Verdict::Accept;
         }
         let now = crate::datetime::unix_now();
-        let asked = env.hold_until.filter(|&t| t > now);
-        let ruled = self
-            .rule_applies(env)
-            .then(|| now.saturating_add(self.hold.as_secs()));
-        let Some(until) = asked.max(ruled) else {
-            env.hold_until = None;
+        let Some(d) = self.decide(message, now) else {
+            message.envelope.hold_until = None;
             return Verdict::Accept;
         };
+        let env = &mut message.envelope;
+        env.hold_until = Some(d.until);
+        env.hold_kind = Some(d.kind);
         let Some(token) = new_token() else {
-            // Without a token no link can end it early: it still waits, and leaves.
+            // Without a token no link can end it early: it still ends at its time.
             tracing::error!(queue_id = %env.id, "no random token for the hold links");
-            env.hold_until = Some(until);
             return Verdict::Hold {
-                reason: "timed hold".into(),
+                reason: d.why.into(),
             };
         };
-        env.hold_until = Some(until);
         env.hold_token = Some(token_digest(&token));
-        let why = if asked == Some(until) {
-            "FUTURERELEASE"
-        } else {
-            "timed hold"
-        };
         let record = serde_json::json!({
             "queue_id": env.id,
             "from": env.mail_from,
             "auth_user": env.client.auth_user,
             "recipients": env.recipients.iter().map(|r| &r.address).collect::<Vec<_>>(),
-            "until": until,
-            "why": why,
+            "until": d.until,
+            "why": d.why,
+            "kind": d.kind,
+            "new_domains": d.new_domains,
         });
         if let Err(e) = self.audit.record("timed_hold", record) {
             tracing::error!(queue_id = %env.id, error = %e, "audit log write failed; refusing the message for now");
@@ -264,13 +439,12 @@ impl Stage for MisdeliveryStage {
                 lines: vec!["Error: local error in processing, try again later".into()],
             };
         }
-        let subject =
-            mamori_dlp::mime::header_text(message.content(), "subject").unwrap_or_default();
-        self.tell_sender(&message.envelope, &subject, until, &token);
+        self.tell(message, &d, &token);
         Verdict::Hold {
             reason: format!(
-                "{why} until {} (JST)",
-                crate::datetime::local_minutes(until, JST)
+                "{} until {} (JST)",
+                d.why,
+                crate::datetime::local_minutes(d.until, JST)
             ),
         }
     }
@@ -295,6 +469,7 @@ mod tests {
             "gw.example.jp".into(),
             audit,
             tx,
+            None,
         );
         (s, rx)
     }
@@ -394,5 +569,108 @@ mod tests {
         }
         assert_eq!(m.envelope.hold_until, Some(at));
         assert!(rx.try_recv().is_ok(), "the sender gets the links too");
+    }
+
+    /// Decoded text bodies of a notice.
+    fn text_of(notice: &[u8]) -> String {
+        let o = mamori_dlp::mime::outline(notice).unwrap();
+        let mamori_dlp::mime::Node::Body {
+            content, transfer, ..
+        } = &o.root
+        else {
+            panic!("a text notice");
+        };
+        String::from_utf8(transfer.decode(&notice[content.clone()])).unwrap()
+    }
+
+    fn with_attachment(rcpts: &[&str]) -> StagedMessage {
+        let mut m = message(rcpts);
+        m.replace_content(b"Subject: q\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF\r\n--b--\r\n".to_vec());
+        m
+    }
+
+    #[test]
+    fn approval_holds_mail_with_an_attachment_to_outside_and_only_the_approver_gets_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Misdelivery::default();
+        config.approval.approvers = vec!["bucho@office.example.jp".into()];
+        let (s, mut rx) = stage(&config, dir.path());
+        let mut m = with_attachment(&["client@example.com"]);
+        match s.process(&mut m) {
+            Verdict::Hold { reason } => assert!(reason.contains("approval"), "{reason}"),
+            v => panic!("{v:?}"),
+        }
+        assert!(matches!(
+            m.envelope.hold_kind,
+            Some(HoldKind::Approval { .. })
+        ));
+        let (to_sender, sender_notice) = rx.try_recv().unwrap();
+        assert_eq!(to_sender.recipients[0].address, "taro@office.example.jp");
+        assert!(
+            !text_of(&sender_notice).contains("/hold/"),
+            "no link for the sender"
+        );
+        let (to_approver, approver_notice) = rx.try_recv().unwrap();
+        assert_eq!(to_approver.recipients[0].address, "bucho@office.example.jp");
+        assert!(text_of(&approver_notice).contains("https://gw.example.jp/hold/QH/"));
+        // Without an attachment, or within the office: no approval.
+        let mut m = message(&["client@example.com"]);
+        assert_eq!(s.process(&mut m), Verdict::Accept);
+        let mut m = with_attachment(&["hanako@office.example.jp"]);
+        assert_eq!(s.process(&mut m), Verdict::Accept);
+        // The only approver is the sender: nobody approves their own mail.
+        config.approval.approvers = vec!["taro@office.example.jp".into()];
+        let (s, _rx) = stage(&config, dir.path());
+        let mut m = with_attachment(&["client@example.com"]);
+        assert_eq!(s.process(&mut m), Verdict::Accept);
+    }
+
+    #[test]
+    fn a_domain_never_delivered_to_waits_for_the_sender_once_the_store_has_learned() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Misdelivery::default();
+        config.new_domain.enabled = true;
+        let now = crate::datetime::unix_now();
+        let audit = Arc::new(AuditLog::open(&dir.path().join("audit"), 1 << 20, 3).unwrap());
+        let known = Arc::new(KnownDomains::open(&dir.path().join("k"), now, || {
+            vec![("partner.example.jp".into(), now - 30 * 86_400)]
+        }));
+        let (tx, mut rx) = mpsc::channel(10);
+        let s = MisdeliveryStage::new(
+            &config,
+            vec!["office.example.jp".into()],
+            "gw.example.jp".into(),
+            audit,
+            tx,
+            Some(known),
+        );
+        let mut m = message(&["a@partner.example.jp"]);
+        assert_eq!(s.process(&mut m), Verdict::Accept);
+        let mut m = message(&["a@partner.example.jp", "b@parnter.example.jp"]);
+        assert!(matches!(s.process(&mut m), Verdict::Hold { .. }));
+        assert!(matches!(
+            m.envelope.hold_kind,
+            Some(HoldKind::NewDomain { .. })
+        ));
+        let (_, notice) = rx.try_recv().unwrap();
+        let text = text_of(&notice);
+        assert!(
+            text.contains("parnter.example.jp") && text.contains("/hold/"),
+            "{text}"
+        );
+        // A store still learning (a week has not passed) holds nothing.
+        let fresh = Arc::new(KnownDomains::open(&dir.path().join("k2"), now, Vec::new));
+        let (tx, _rx) = mpsc::channel(10);
+        let audit = Arc::new(AuditLog::open(&dir.path().join("audit2"), 1 << 20, 3).unwrap());
+        let s = MisdeliveryStage::new(
+            &config,
+            vec!["office.example.jp".into()],
+            "gw.example.jp".into(),
+            audit,
+            tx,
+            Some(fresh),
+        );
+        let mut m = message(&["b@parnter.example.jp"]);
+        assert_eq!(s.process(&mut m), Verdict::Accept);
     }
 }

@@ -105,6 +105,40 @@ impl RetryPolicy {
     }
 }
 
+impl Queue {
+    /// Records the domains that mail of the office (not mail the box made) was delivered
+    /// to, for the new-domain confirmation.
+    fn learn_domains(&self, id: &str, outcomes: &[(String, Outcome)], now: u64) {
+        let Some(known) = self
+            .inner
+            .known
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        else {
+            return;
+        };
+        let internal = self.entries().get(id).is_none_or(|e| e.env.internal);
+        if internal {
+            return;
+        }
+        let domains: Vec<String> = outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Delivered { .. }))
+            .filter_map(|(addr, _)| crate::address::domain_of(addr))
+            .collect();
+        if domains.is_empty() {
+            return;
+        }
+        // The store may write its file: not on the runtime's thread.
+        tokio::task::spawn_blocking(move || {
+            for domain in domains {
+                known.note(&domain, now);
+            }
+        });
+    }
+}
+
 /// What was done to a held message, which its held companions follow.
 #[derive(Debug, Clone, Copy)]
 enum Follow<'a> {
@@ -220,6 +254,8 @@ struct Inner {
     generated: std::sync::RwLock<Pipeline>,
     /// What bounces may carry to the outside.
     bounces: std::sync::RwLock<bounce::BouncePolicy>,
+    /// The recipient domains delivered to (new-domain confirmation learns from them).
+    known: std::sync::RwLock<Option<Arc<crate::misdelivery::known::KnownDomains>>>,
     /// At most this many envelopes in `entries` (see [`resident`]).
     active_limit: usize,
     /// Messages in the spool and not in `entries`.
@@ -258,6 +294,7 @@ impl Queue {
                 hostname,
                 generated: std::sync::RwLock::new(Pipeline::new()),
                 bounces: std::sync::RwLock::new(bounce::BouncePolicy::default()),
+                known: std::sync::RwLock::new(None),
                 active_limit: active_limit.max(1),
                 parked: AtomicUsize::new(0),
                 // Everything in the spool is parked until the first scan.
@@ -291,6 +328,11 @@ impl Queue {
             .bounces
             .write()
             .unwrap_or_else(|p| p.into_inner()) = policy;
+    }
+
+    /// Where deliveries are recorded by recipient domain (new-domain confirmation).
+    pub fn set_known_domains(&self, known: Arc<crate::misdelivery::known::KnownDomains>) {
+        *self.inner.known.write().unwrap_or_else(|p| p.into_inner()) = Some(known);
     }
 
     /// Queues a message the box made itself (a bounce, a notice) after the generated-mail
@@ -718,6 +760,7 @@ impl Queue {
     /// good once past the queue lifetime.
     pub async fn complete(&self, id: &str, outcomes: Vec<(String, Outcome)>) {
         let now = crate::datetime::unix_now();
+        self.learn_domains(id, &outcomes, now);
         let finished = {
             let mut entries = self.entries();
             let Some(e) = entries.get_mut(id) else { return };

@@ -78,11 +78,8 @@ impl Queue {
             }
             // Timed holds that are over leave now (each once: a link may have ended it).
             let (over, hold_next) = self.expired_holds(now);
-            for id in over {
-                if let Err(e) = self
-                    .end_timed_hold(&id, None, super::timed::HoldAction::Send)
-                    .await
-                {
+            for (id, action) in over {
+                if let Err(e) = self.end_timed_hold(&id, None, action).await {
                     tracing::debug!(queue_id = %id, error = %e, "timed hold already ended");
                 }
             }

@@ -13,8 +13,72 @@ use crate::spool::Envelope;
 pub enum HoldAction {
     /// Deliver now.
     Send,
-    /// Do not deliver: the message (and its companions) leave the queue unsent.
+    /// Do not deliver: the message (and its companions) leave the queue unsent, silently
+    /// (its sender asked).
     Cancel,
+    /// Do not deliver, and tell the sender why (a report, as for a refused message): an
+    /// approver's refusal, or a decision that did not come in time.
+    Reject,
+}
+
+/// What a timed hold waits for, and so who may end it and what happens at its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HoldKind {
+    /// A pause to think again (or FUTURERELEASE): the sender may send now or cancel; it
+    /// leaves at its time.
+    Timed,
+    /// A domain the office never sent to: the sender confirms (send) or cancels.
+    NewDomain {
+        /// At its time without a confirmation.
+        on_timeout: crate::settings::TimeoutOutcome,
+    },
+    /// An approver approves (send) or rejects.
+    Approval {
+        /// At its time without a decision.
+        on_timeout: crate::settings::TimeoutOutcome,
+    },
+}
+
+impl HoldKind {
+    /// What the hold's own time does.
+    pub fn on_expiry(self) -> HoldAction {
+        use crate::settings::TimeoutOutcome;
+        match self {
+            Self::Timed => HoldAction::Send,
+            Self::NewDomain { on_timeout } | Self::Approval { on_timeout } => match on_timeout {
+                TimeoutOutcome::Send => HoldAction::Send,
+                TimeoutOutcome::Reject => HoldAction::Reject,
+            },
+        }
+    }
+
+    /// The action a link's button may take: an approver rejects (the sender is told), a
+    /// sender cancels (silently).
+    pub fn link_action(self, asked: HoldAction) -> HoldAction {
+        match (self, asked) {
+            (_, HoldAction::Send) => HoldAction::Send,
+            (Self::Approval { .. }, _) => HoldAction::Reject,
+            (_, _) => HoldAction::Cancel,
+        }
+    }
+
+    /// The report's line when the hold ends in a refusal (`by_link`: someone decided;
+    /// else its time ran out).
+    fn refusal(self, by_link: bool) -> &'static str {
+        match (self, by_link) {
+            (Self::Approval { .. }, true) => {
+                "550 5.7.1 not sent: the office's approver refused this message"
+            }
+            (Self::Approval { .. }, false) => {
+                "550 5.7.1 not sent: no approver of the office decided on this message in time"
+            }
+            (Self::NewDomain { .. }, _) => {
+                "550 5.7.1 not sent: the sender did not confirm a recipient domain the office never sent to before"
+            }
+            (Self::Timed, _) => "550 5.7.1 not sent: cancelled while it waited",
+        }
+    }
 }
 
 /// The SHA-256 (hex) of a capability token, as the envelope keeps it.
@@ -68,6 +132,13 @@ impl Queue {
         action: HoldAction,
     ) -> Result<Envelope, QueueError> {
         self.ensure_resident(id);
+        if action == HoldAction::Reject {
+            let env = self.timed_hold(id, token)?;
+            let kind = env.hold_kind.unwrap_or(HoldKind::Timed);
+            let before = self.reject_held(id, kind.refusal(token.is_some())).await?;
+            tracing::info!(queue_id = %id, ?action, by_link = token.is_some(), "timed hold ended");
+            return Ok(before);
+        }
         let before = {
             let mut entries = self.entries();
             let e = entries
@@ -85,7 +156,7 @@ impl Queue {
                     e.env.hold_until = None;
                     e.env.next_attempt = 0;
                 }
-                HoldAction::Cancel => {
+                HoldAction::Cancel | HoldAction::Reject => {
                     entries.remove(id);
                 }
             }
@@ -99,7 +170,7 @@ impl Queue {
                 after.next_attempt = 0;
                 self.persist(after).await
             }
-            HoldAction::Cancel => self.remove_from_spool(id.to_string()).await,
+            HoldAction::Cancel | HoldAction::Reject => self.remove_from_spool(id.to_string()).await,
         };
         if let Err(e) = done {
             // Still held on disk: put it back as it was, to be ended again.
@@ -115,7 +186,7 @@ impl Queue {
         }
         let follow = match action {
             HoldAction::Send => Follow::Release,
-            HoldAction::Cancel => Follow::Delete,
+            HoldAction::Cancel | HoldAction::Reject => Follow::Delete,
         };
         self.follow(id, &before.companions, follow).await;
         tracing::info!(queue_id = %id, ?action, by_link = token.is_some(), "timed hold ended");
@@ -123,14 +194,16 @@ impl Queue {
         Ok(before)
     }
 
-    /// The messages whose timed hold is over at `now`, and the earliest one still running.
-    pub(super) fn expired_holds(&self, now: u64) -> (Vec<String>, Option<u64>) {
+    /// The messages whose timed hold is over at `now` with what their time does, and the
+    /// earliest one still running.
+    pub(super) fn expired_holds(&self, now: u64) -> (Vec<(String, HoldAction)>, Option<u64>) {
         let mut due = Vec::new();
         let mut next: Option<u64> = None;
         for e in self.entries().values().filter(|e| !e.deleted) {
             if let (Some(_), Some(until)) = (&e.env.held, e.env.hold_until) {
                 if until <= now {
-                    due.push(e.env.id.clone());
+                    let kind = e.env.hold_kind.unwrap_or(HoldKind::Timed);
+                    due.push((e.env.id.clone(), kind.on_expiry()));
                 } else {
                     next = Some(next.map_or(until, |n| n.min(until)));
                 }
@@ -229,7 +302,7 @@ mod tests {
         assert!(due.is_empty());
         assert_eq!(next, Some(now + 5));
         let (due, _) = q.expired_holds(now + 10);
-        assert_eq!(due, std::slice::from_ref(&soon));
+        assert_eq!(due, [(soon.clone(), HoldAction::Send)]);
         q.end_timed_hold(&soon, None, HoldAction::Send)
             .await
             .unwrap();

@@ -20,6 +20,85 @@ pub enum HoldScope {
     All,
 }
 
+/// What happens to held mail nobody decided on in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeoutOutcome {
+    /// Not sent; the sender gets a report saying why (the default).
+    #[default]
+    Reject,
+    /// Sent.
+    Send,
+}
+
+/// Approval: mail that matches waits until an approver of the office approves or rejects
+/// it, from the link in their notice (or the panel's queue page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Approval {
+    /// Who approves: addresses of the office (none, the default: no approval). The sender
+    /// never approves their own mail.
+    pub approvers: Vec<String>,
+    /// Only mail from these senders (address patterns or domains; empty: any).
+    pub senders: Vec<String>,
+    /// Only mail with a recipient outside the office (default yes).
+    pub external_only: bool,
+    /// Only mail with an attachment (default yes).
+    pub with_attachment: bool,
+    /// Only mail in which DLP found something, even what it only logs (default no).
+    pub with_finding: bool,
+    /// How long it waits for a decision (default 24h, at most 7 days).
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// What happens then (default `reject`).
+    pub on_timeout: TimeoutOutcome,
+}
+
+impl Default for Approval {
+    fn default() -> Self {
+        Self {
+            approvers: Vec::new(),
+            senders: Vec::new(),
+            external_only: true,
+            with_attachment: true,
+            with_finding: false,
+            timeout: Duration::from_secs(86_400),
+            on_timeout: TimeoutOutcome::Reject,
+        }
+    }
+}
+
+/// New-domain confirmation: mail to a domain the office has not sent to in the last
+/// `learn_days` waits until its sender confirms it (the commonest misdelivery is a new,
+/// mistyped domain).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NewDomain {
+    /// On or off (default off).
+    pub enabled: bool,
+    /// How far back a delivery makes a domain known (default 90 days).
+    pub learn_days: u64,
+    /// How long it waits for the sender (default 24h, at most 7 days).
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// What happens then (default `reject`).
+    pub on_timeout: TimeoutOutcome,
+}
+
+impl Default for NewDomain {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            learn_days: 90,
+            timeout: Duration::from_secs(86_400),
+            on_timeout: TimeoutOutcome::Reject,
+        }
+    }
+}
+
+/// The longest an approval or a confirmation waits.
+pub const MAX_DECISION_WAIT: Duration = Duration::from_secs(7 * 86_400);
+
 /// Misdelivery prevention.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -42,6 +121,10 @@ pub struct Misdelivery {
     /// they are taken out of the header (the envelope still reaches them) and the sender
     /// is told (0, the default: off).
     pub bcc_threshold: usize,
+    /// Approval by an approver.
+    pub approval: Approval,
+    /// New-domain confirmation by the sender.
+    pub new_domain: NewDomain,
 }
 
 impl Default for Misdelivery {
@@ -53,6 +136,8 @@ impl Default for Misdelivery {
             max_future_release: Duration::from_secs(7 * 86_400),
             link_base: None,
             bcc_threshold: 0,
+            approval: Approval::default(),
+            new_domain: NewDomain::default(),
         }
     }
 }
@@ -65,7 +150,11 @@ pub const MAX_FUTURE_RELEASE: Duration = Duration::from_secs(30 * 86_400);
 impl Misdelivery {
     /// Does the relay need the misdelivery stage at all?
     pub fn active(&self) -> bool {
-        !self.hold.is_zero() || !self.max_future_release.is_zero() || self.bcc_threshold > 0
+        !self.hold.is_zero()
+            || !self.max_future_release.is_zero()
+            || self.bcc_threshold > 0
+            || !self.approval.approvers.is_empty()
+            || self.new_domain.enabled
     }
 
     /// The base of the links in notices, without a trailing `/`.
@@ -96,6 +185,42 @@ impl Misdelivery {
             if let Err(why) = AddressPattern::parse(p) {
                 r.error("misdelivery.hold_except_senders", p, why);
             }
+        }
+        for a in &self.approval.approvers {
+            let ok = a.rsplit_once('@').is_some_and(|(l, d)| {
+                !l.is_empty() && d.contains('.') && !a.contains(char::is_whitespace)
+            });
+            if !ok {
+                r.error(
+                    "misdelivery.approval.approvers",
+                    a,
+                    "an approver's mail address, such as bucho@office.example.jp",
+                );
+            }
+        }
+        for p in &self.approval.senders {
+            if let Err(why) = AddressPattern::parse(p) {
+                r.error("misdelivery.approval.senders", p, why);
+            }
+        }
+        for (key, wait) in [
+            ("misdelivery.approval.timeout", self.approval.timeout),
+            ("misdelivery.new_domain.timeout", self.new_domain.timeout),
+        ] {
+            if wait.is_zero() || wait > MAX_DECISION_WAIT {
+                r.error(
+                    key,
+                    humantime::format_duration(wait),
+                    "from 1s to 7d: how long the mail waits for a decision",
+                );
+            }
+        }
+        if !(1..=3650).contains(&self.new_domain.learn_days) {
+            r.error(
+                "misdelivery.new_domain.learn_days",
+                self.new_domain.learn_days,
+                "from 1 to 3650 days",
+            );
         }
         if let Some(base) = &self.link_base {
             let ok = base.strip_prefix("https://").is_some_and(|rest| {

@@ -14,7 +14,7 @@ use mamori_dlp::DlpConfig;
 use mamori_encrypt::EncryptConfig;
 use serde::{Deserialize, Serialize};
 
-pub use misdelivery::{HoldScope, Misdelivery};
+pub use misdelivery::{Approval, HoldScope, Misdelivery, NewDomain, TimeoutOutcome};
 pub use model::*;
 pub use types::{ListenerKind, SenderPattern, TlsMode};
 pub use validate::check;

@@ -185,6 +185,9 @@ pub struct Envelope {
     /// (the token itself is only in the sender's notice).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold_token: Option<String>,
+    /// What kind of timed hold it is (who may end it, and how).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_kind: Option<crate::queue::timed::HoldKind>,
 }
 
 /// DLP's verdict on a message, kept with it so the quarantine can say why it is held.
@@ -233,6 +236,7 @@ impl Envelope {
             companions: Vec::new(),
             hold_until: None,
             hold_token: None,
+            hold_kind: None,
         }
     }
 
