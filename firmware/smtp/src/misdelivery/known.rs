@@ -116,10 +116,9 @@ impl KnownDomains {
             }
             new
         };
-        if new || now.saturating_sub(self.last_save.load(Ordering::Relaxed)) >= SAVE_EVERY {
-            if let Err(e) = self.save(now) {
-                tracing::warn!(error = %e, "the known recipient domains could not be written");
-            }
+        let due = new || now.saturating_sub(self.last_save.load(Ordering::Relaxed)) >= SAVE_EVERY;
+        if due && let Err(e) = self.save(now) {
+            tracing::warn!(error = %e, "the known recipient domains could not be written");
         }
     }
 

@@ -217,9 +217,10 @@ impl MisdeliveryStage {
             });
         }
         let asked = env.hold_until.filter(|&t| t > now);
+        let excepted =
+            env.client.sender_verified && self.except.iter().any(|p| p.matches(&env.mail_from));
         let ruled = (!self.hold.is_zero()
-            && !(env.client.sender_verified
-                && self.except.iter().any(|p| p.matches(&env.mail_from)))
+            && !excepted
             && match self.scope {
                 HoldScope::All => true,
                 HoldScope::External => outgoing.iter().any(|r| !self.is_internal(r)),
