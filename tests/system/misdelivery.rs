@@ -184,3 +184,58 @@ fn an_administrator_cancels_one_held_mail_and_sends_another_now() {
     assert!(arrived(&sink, "cancel-me").is_empty());
     assert_eq!(arrived(&sink, "send-me").len(), 1);
 }
+
+/// Sends one mail whose To lists argv[2..] (every one an envelope recipient too).
+const SEND_TO_MANY: &str = r#"
+import smtplib, sys
+port, rcpts = sys.argv[1], sys.argv[2:]
+msg = ('From: taro@office.test\r\nTo: ' + ', '.join(rcpts) + '\r\nSubject: newsletter\r\n\r\nbody\r\n').encode()
+s = smtplib.SMTP('127.0.0.1', int(port), timeout=30)
+s.sendmail('taro@office.test', rcpts, msg)
+s.quit()
+"#;
+
+#[test]
+fn a_long_outside_to_list_is_hidden_and_everyone_still_gets_the_mail() {
+    let sink = Sink::start();
+    let extra = format!(
+        "{}\n[misdelivery]\nbcc_threshold = 2\n",
+        office_route(sink.port)
+    );
+    let m = Mamori::start(sink.port, None, &extra);
+    let port = m.relay.to_string();
+    let rcpts = [
+        "a@sink.test",
+        "b@sink.test",
+        "c@sink.test",
+        "hanako@office.test",
+    ];
+    let mut args = vec![port.as_str()];
+    args.extend_from_slice(&rcpts);
+    let (code, out) = python(SEND_TO_MANY, &args);
+    assert_eq!(code, 0, "{out}");
+    // One transaction per destination domain, and the sender's notice.
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            let all = sink.messages();
+            rcpts
+                .iter()
+                .all(|r| all.iter().any(|(t, _)| t.contains(&format!("<{r}>"))))
+                && all.iter().any(|(t, _)| t.contains(".bcc@"))
+        }),
+        "{}",
+        m.log()
+    );
+    for (t, _) in sink.messages() {
+        if !t.lines().any(|l| l.trim_end() == "Subject: newsletter") {
+            continue;
+        }
+        let to = t
+            .lines()
+            .find(|l| l.starts_with("To:"))
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(to.trim_end(), "To: hanako@office.test", "{t}");
+        assert!(!t.contains("a@sink.test,"), "{t}");
+    }
+}

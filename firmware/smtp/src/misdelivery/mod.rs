@@ -44,6 +44,7 @@ pub const MIN_LEARNING: u64 = 7 * 86_400;
 /// The stage.
 pub struct MisdeliveryStage {
     bcc_threshold: usize,
+    subject_tag: String,
     hold: Duration,
     scope: HoldScope,
     except: Vec<AddressPattern>,
@@ -86,6 +87,7 @@ impl MisdeliveryStage {
         };
         Self {
             bcc_threshold: config.bcc_threshold,
+            subject_tag: config.subject_tag.clone(),
             hold: config.hold,
             scope: config.hold_scope,
             except: patterns(&config.hold_except_senders),
@@ -391,7 +393,7 @@ impl Stage for MisdeliveryStage {
     }
 
     fn may_rewrite(&self) -> bool {
-        self.bcc_threshold > 0
+        self.bcc_threshold > 0 || !self.subject_tag.is_empty()
     }
 
     fn process(&self, message: &mut StagedMessage) -> Verdict {
@@ -441,6 +443,11 @@ impl Stage for MisdeliveryStage {
             };
         }
         self.tell(message, &d, &token);
+        if !self.subject_tag.is_empty() {
+            let tagged =
+                crate::dlp_stage::subject::tag_subject(message.content(), &self.subject_tag);
+            message.replace_content(tagged);
+        }
         Verdict::Hold {
             reason: format!(
                 "{} until {} (JST)",
@@ -673,5 +680,22 @@ mod tests {
         );
         let mut m = message(&["b@parnter.example.jp"]);
         assert_eq!(s.process(&mut m), Verdict::Accept);
+    }
+
+    #[test]
+    fn held_mail_gets_the_subject_tag() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Misdelivery {
+            subject_tag: "[確認済]".into(),
+            ..five_minutes()
+        };
+        let (s, _rx) = stage(&config, dir.path());
+        let mut m = message(&["client@example.com"]);
+        assert!(matches!(s.process(&mut m), Verdict::Hold { .. }));
+        let subject = mamori_dlp::mime::header_text(m.content(), "subject").unwrap();
+        assert!(subject.starts_with("[確認済]"), "{subject}");
+        let mut m = message(&["hanako@office.example.jp"]);
+        assert_eq!(s.process(&mut m), Verdict::Accept);
+        assert!(!m.rewritten(), "mail that did not wait is not tagged");
     }
 }

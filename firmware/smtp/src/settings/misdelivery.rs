@@ -121,6 +121,9 @@ pub struct Misdelivery {
     /// they are taken out of the header (the envelope still reaches them) and the sender
     /// is told (0, the default: off).
     pub bcc_threshold: usize,
+    /// A prefix for the subject of mail that waited on one of these holds (empty, the
+    /// default: the subject is kept).
+    pub subject_tag: String,
     /// Approval by an approver.
     pub approval: Approval,
     /// New-domain confirmation by the sender.
@@ -136,6 +139,7 @@ impl Default for Misdelivery {
             max_future_release: Duration::from_secs(7 * 86_400),
             link_base: None,
             bcc_threshold: 0,
+            subject_tag: String::new(),
             approval: Approval::default(),
             new_domain: NewDomain::default(),
         }
@@ -214,6 +218,13 @@ impl Misdelivery {
                     "from 1s to 7d: how long the mail waits for a decision",
                 );
             }
+        }
+        if self.subject_tag.chars().count() > 40 || self.subject_tag.chars().any(char::is_control) {
+            r.error(
+                "misdelivery.subject_tag",
+                &self.subject_tag,
+                "at most 40 characters, on one line",
+            );
         }
         if !(1..=3650).contains(&self.new_domain.learn_days) {
             r.error(
