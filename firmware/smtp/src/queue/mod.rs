@@ -662,19 +662,25 @@ impl Queue {
         };
         if let Err(e) = self.finish(after).await {
             // Still held on disk: put it back as it was, to be refused or released again.
-            self.entries().insert(
-                id.to_string(),
-                Entry {
-                    env: before,
-                    in_flight: 0,
-                    deleted: false,
-                },
-            );
+            self.put_back(before);
             return Err(e);
         }
         self.follow(id, &before.companions, Follow::Refuse(reply))
             .await;
         Ok(before)
+    }
+
+    /// Puts a held message taken out of memory back as it was (its change could not be
+    /// written: it is still held on disk).
+    fn put_back(&self, env: Envelope) {
+        self.entries().insert(
+            env.id.clone(),
+            Entry {
+                env,
+                in_flight: 0,
+                deleted: false,
+            },
+        );
     }
 
     async fn modify(&self, id: &str, f: impl FnOnce(&mut Envelope)) -> Result<(), QueueError> {
@@ -931,6 +937,20 @@ mod tests {
     }
 }
 
+/// A queue over a spool in `dir` holding at most `limit` envelopes in memory, with
+/// retries of 10 minutes to an hour for a day: what the queue's tests share.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn test_queue(dir: &std::path::Path, limit: usize) -> Queue {
+    let retry = RetryPolicy {
+        initial: Duration::from_secs(600),
+        max: Duration::from_secs(3600),
+        lifetime: Duration::from_secs(86_400),
+    };
+    let spool = Spool::open(dir.join("spool")).unwrap();
+    Queue::open(spool, Default::default(), retry, "mx.test".into(), limit).unwrap()
+}
+
 #[cfg(test)]
 mod companion_tests {
     #![allow(clippy::unwrap_used)]
@@ -941,13 +961,7 @@ mod companion_tests {
     const CONTENT: &[u8] = b"Subject: x\r\n\r\nbody\r\n";
 
     fn queue(dir: &std::path::Path) -> Queue {
-        let retry = RetryPolicy {
-            initial: Duration::from_secs(600),
-            max: Duration::from_secs(3600),
-            lifetime: Duration::from_secs(86_400),
-        };
-        let spool = Spool::open(dir.join("spool")).unwrap();
-        Queue::open(spool, Default::default(), retry, "mx.test".into(), 100).unwrap()
+        test_queue(dir, 100)
     }
 
     /// A held message with two held companions: an encrypted copy (the sender's mail) and

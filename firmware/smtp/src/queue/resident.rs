@@ -241,20 +241,14 @@ mod tests {
     use std::collections::HashMap;
     use std::time::Duration;
 
-    use super::super::{Outcome, RetryPolicy};
+    use super::super::Outcome;
     use super::*;
     use crate::spool::{Recipient, Spool};
 
     const CONTENT: &[u8] = b"Subject: x\r\n\r\nbody\r\n";
 
     fn queue(dir: &std::path::Path, limit: usize) -> Queue {
-        let retry = RetryPolicy {
-            initial: Duration::from_secs(600),
-            max: Duration::from_secs(3600),
-            lifetime: Duration::from_secs(86_400),
-        };
-        let spool = Spool::open(dir.join("spool")).unwrap();
-        Queue::open(spool, Default::default(), retry, "mx.test".into(), limit).unwrap()
+        super::super::test_queue(dir, limit)
     }
 
     fn envelope(held: bool) -> Envelope {

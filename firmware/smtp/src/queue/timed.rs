@@ -4,7 +4,7 @@
 //! Each ends exactly once: the decision is taken under the queue's lock, and whoever comes
 //! second is told the hold is over.
 
-use super::{Entry, Follow, Queue, QueueError};
+use super::{Follow, Queue, QueueError};
 use crate::spool::Envelope;
 
 /// How a timed hold ends early.
@@ -174,14 +174,7 @@ impl Queue {
         };
         if let Err(e) = done {
             // Still held on disk: put it back as it was, to be ended again.
-            self.entries().insert(
-                id.to_string(),
-                Entry {
-                    env: before,
-                    in_flight: 0,
-                    deleted: false,
-                },
-            );
+            self.put_back(before);
             return Err(e);
         }
         let follow = match action {
@@ -217,22 +210,13 @@ impl Queue {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::time::Duration;
-
     use super::*;
-    use crate::queue::RetryPolicy;
-    use crate::spool::{Recipient, Spool, new_id};
+    use crate::spool::{Recipient, new_id};
 
     const CONTENT: &[u8] = b"Subject: x\r\n\r\nbody\r\n";
 
     fn queue(dir: &std::path::Path) -> Queue {
-        let retry = RetryPolicy {
-            initial: Duration::from_secs(600),
-            max: Duration::from_secs(3600),
-            lifetime: Duration::from_secs(86_400),
-        };
-        let spool = Spool::open(dir.join("spool")).unwrap();
-        Queue::open(spool, Default::default(), retry, "mx.test".into(), 100).unwrap()
+        crate::queue::test_queue(dir, 100)
     }
 
     async fn timed(q: &Queue, until: u64) -> String {
