@@ -42,6 +42,12 @@ use crate::spool::{Envelope, Recipient};
 /// Japan's offset from UTC: the archive's entry times are the office's local time.
 const JST: i64 = 9 * 3600;
 
+/// The most encrypted copies of one message (one per way of making it: rules with their
+/// own cipher, names or password recipients). Each is held in memory until it is spooled
+/// (about 1.4 times the message), so their number is bounded; a message that would need
+/// more is held for an administrator.
+pub const MAX_COPIES: usize = 4;
+
 /// Why the stage could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("encrypt: {}", .0.iter().map(|p| format!("{} = {:?}: {}", p.key, p.value, p.why)).collect::<Vec<_>>().join("; "))]
@@ -382,6 +388,15 @@ impl Stage for EncryptStage {
                 );
             }
             return Verdict::Accept;
+        }
+        if plan.copies.len() > MAX_COPIES {
+            return self.hold(
+                message,
+                &format!(
+                    "its recipients need {} differently made encrypted copies, more than the {MAX_COPIES} made for one message",
+                    plan.copies.len()
+                ),
+            );
         }
         if matches!(&outline.root, Node::Multipart { subtype, .. } if subtype == "signed") {
             return self.hold(

@@ -324,3 +324,45 @@ fn the_password_mail_to_recipients_names_none_of_them() {
     assert!(text.contains("To: undisclosed-recipients:;"), "{text}");
     assert!(!text.contains("hidden-bcc"), "{text}");
 }
+
+#[test]
+fn more_differently_made_copies_than_allowed_are_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |name: &str, domain: &str, cipher, names, to| EncryptRule {
+        name: name.into(),
+        recipients: vec![domain.into()],
+        cipher: Some(cipher),
+        names: Some(names),
+        password_to: Some(to),
+        ..EncryptRule::default()
+    };
+    use mamori_encrypt::{Cipher::*, NameCharset::*};
+    let config = EncryptConfig {
+        rules: vec![
+            rule("a", "a.example", Aes256, Utf8, PasswordTo::Sender),
+            rule("b", "b.example", ZipCrypto, Utf8, PasswordTo::Sender),
+            rule("c", "c.example", Aes256, Cp932, PasswordTo::Sender),
+            rule("d", "d.example", Aes256, Utf8, PasswordTo::Both),
+            rule("e", "e.example", ZipCrypto, Cp932, PasswordTo::Both),
+        ],
+        ..enabled()
+    };
+    let s = stage(&config, dir.path());
+    let rcpts = [
+        "x@a.example",
+        "x@b.example",
+        "x@c.example",
+        "x@d.example",
+        "x@e.example",
+    ];
+    let mut m = staged(mail(&[("a.txt", "text/plain", b"hi")]), &rcpts);
+    match s.process(&mut m) {
+        Verdict::Hold { reason } => assert!(reason.contains("copies"), "{reason}"),
+        v => panic!("{v:?}"),
+    }
+    assert!(m.companions.is_empty() && !m.rewritten());
+    // Four are made.
+    let mut m = staged(mail(&[("a.txt", "text/plain", b"hi")]), &rcpts[..4]);
+    assert_eq!(s.process(&mut m), Verdict::Accept);
+    assert_eq!(m.companions.iter().filter(|(e, _)| !e.internal).count(), 3);
+}
