@@ -35,6 +35,7 @@ mod panel_fw_edit;
 mod panel_hold;
 mod panel_logs;
 mod panel_mail;
+mod panel_misdelivery;
 mod panel_reauth;
 mod panel_system;
 mod panel_time;

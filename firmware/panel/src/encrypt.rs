@@ -330,7 +330,7 @@ pub fn entries(text: &str) -> Vec<String> {
 /// Is `entry` an address (`taro@example.jp`, `*@example.jp`) or a domain (`example.jp`,
 /// `*.example.jp`) as DLP rules name them? The relay reads nearly any text as one; this
 /// catches what a form gets wrong (a stray word, a name in place of an address).
-fn pattern_ok(entry: &str) -> bool {
+pub(crate) fn pattern_ok(entry: &str) -> bool {
     if entry.chars().count() > MAX_ENTRY_CHARS || entry.chars().any(char::is_control) {
         return false;
     }

@@ -4,11 +4,11 @@
 //! ([`throttle`]), the one-time setup code of the first visit ([`setup_code`]), the setup
 //! wizard's checks ([`wizard`]), the relay accounts page's ([`accounts`]), the mail pages'
 //! search and states ([`mail`]), the DLP rules page's checks ([`dlp`]), the attachment
-//! encryption page's ([`encrypt`]), the delivery page's ([`routes`]), the pacing page's
-//! ([`pacing`]), the firewall page's ([`firewall`]), the `/metrics` text ([`metrics`]), the
-//! dashboard's SVG charts ([`charts`]), the watchdog's alert mails ([`alerts`]), and every
-//! text the panel shows, in Japanese and English ([`i18n`]). `mamori-admind` serves it over
-//! HTTPS.
+//! encryption page's ([`encrypt`]), the misdelivery-prevention page's ([`misdelivery`]),
+//! the delivery page's ([`routes`]), the pacing page's ([`pacing`]), the firewall page's
+//! ([`firewall`]), the `/metrics` text ([`metrics`]), the dashboard's SVG charts
+//! ([`charts`]), the watchdog's alert mails ([`alerts`]), and every text the panel shows,
+//! in Japanese and English ([`i18n`]). `mamori-admind` serves it over HTTPS.
 
 pub mod accounts;
 pub mod alerts;
@@ -21,6 +21,7 @@ pub mod i18n;
 pub mod journal;
 pub mod mail;
 pub mod metrics;
+pub mod misdelivery;
 pub mod pacing;
 pub mod routes;
 pub mod session;

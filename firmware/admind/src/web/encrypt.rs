@@ -244,35 +244,6 @@ pub(crate) async fn show(
     render(&p)
 }
 
-/// The form as pairs (checkboxes), after the CSRF check.
-fn pairs(
-    s: &Session,
-    form: Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Result<Vec<(String, String)>, Box<Response>> {
-    let pairs = form.map(|Form(p)| p).unwrap_or_default();
-    let token = pairs
-        .iter()
-        .find(|(k, _)| k == "_csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    if super::csrf_ok(s, token) {
-        Ok(pairs)
-    } else {
-        Err(Box::new(super::csrf_refused(s.lang)))
-    }
-}
-
-/// A field of the form (empty when absent), at most 8000 characters.
-fn field(pairs: &[(String, String)]) -> impl Fn(&str) -> String + '_ {
-    move |k| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.chars().take(8000).collect())
-            .unwrap_or_default()
-    }
-}
-
 /// Saves, then back to the page with `done`; a refusal is shown at `error_at` on `p`.
 async fn save(
     panel: &Panel,
@@ -298,8 +269,8 @@ pub(crate) async fn general(
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     let (id, s) = or_answer!(require(&panel, &headers, Role::Administrator));
-    let pairs = or_answer!(pairs(&s, form));
-    let value = field(&pairs);
+    let pairs = or_answer!(super::checked_pairs(&s, form));
+    let value = super::pair_field(&pairs);
     let (mut p, config) = page(&panel, &s).await;
     let Ok(config) = config else {
         return render_status(StatusCode::CONFLICT, &p);
@@ -373,8 +344,8 @@ pub(crate) async fn add_rule(
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
-    let pairs = or_answer!(pairs(&s, form));
-    let value = field(&pairs);
+    let pairs = or_answer!(super::checked_pairs(&s, form));
+    let value = super::pair_field(&pairs);
     let (mut p, config) = page(&panel, &s).await;
     let draft = RuleDraft {
         name: value("name").chars().take(200).collect(),
@@ -422,8 +393,8 @@ pub(crate) async fn remove_rule(
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
-    let pairs = or_answer!(pairs(&s, form));
-    let name = field(&pairs)("name");
+    let pairs = or_answer!(super::checked_pairs(&s, form));
+    let name = super::pair_field(&pairs)("name");
     let (p, config) = page(&panel, &s).await;
     let Ok(config) = config else {
         return render_status(StatusCode::CONFLICT, &p);

@@ -21,6 +21,7 @@ mod json;
 mod login;
 mod logs;
 mod metrics;
+mod misdelivery;
 mod pacing;
 mod quarantine;
 mod queue;
@@ -119,6 +120,10 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/mail/encrypt", get(encrypt::show).post(encrypt::general))
         .route("/mail/encrypt/rule", post(encrypt::add_rule))
         .route("/mail/encrypt/remove", post(encrypt::remove_rule))
+        .route(
+            "/mail/misdelivery",
+            get(misdelivery::show).post(misdelivery::save),
+        )
         .route("/mail/dlp", get(dlp::show))
         .route("/mail/dlp/rule", post(dlp::add_rule))
         .route("/mail/dlp/word", post(dlp::add_word))
@@ -416,6 +421,39 @@ pub(crate) use csrf_form;
 /// Whether `token` is the session's CSRF token (constant-time).
 pub(crate) fn csrf_ok(session: &Session, token: &str) -> bool {
     mamori_panel::same_secret(session.csrf.as_bytes(), token.as_bytes())
+}
+
+/// A form read as name–value pairs (checkboxes, repeated names), after the CSRF check of
+/// its `_csrf` field: for the pages whose forms have many optional fields.
+pub(crate) fn checked_pairs(
+    s: &Session,
+    form: Result<
+        axum::extract::Form<Vec<(String, String)>>,
+        axum::extract::rejection::FormRejection,
+    >,
+) -> Result<Vec<(String, String)>, Box<Response>> {
+    let pairs = form.map(|axum::extract::Form(p)| p).unwrap_or_default();
+    let token = pairs
+        .iter()
+        .find(|(k, _)| k == "_csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    if csrf_ok(s, token) {
+        Ok(pairs)
+    } else {
+        Err(Box::new(csrf_refused(s.lang)))
+    }
+}
+
+/// A field of `pairs` (empty when absent), at most 8000 characters.
+pub(crate) fn pair_field(pairs: &[(String, String)]) -> impl Fn(&str) -> String + '_ {
+    move |k| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.chars().take(8000).collect())
+            .unwrap_or_default()
+    }
 }
 
 /// The refusal of a form without the right CSRF token.

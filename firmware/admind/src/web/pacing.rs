@@ -159,34 +159,6 @@ pub(crate) async fn show(
     render(&p)
 }
 
-/// The form as pairs (checkboxes and repeated names), after the CSRF check.
-fn pairs(
-    s: &Session,
-    form: Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Result<Vec<(String, String)>, Box<Response>> {
-    let pairs = form.map(|Form(p)| p).unwrap_or_default();
-    let token = pairs
-        .iter()
-        .find(|(k, _)| k == "_csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    if super::csrf_ok(s, token) {
-        Ok(pairs)
-    } else {
-        Err(Box::new(super::csrf_refused(s.lang)))
-    }
-}
-
-fn field(pairs: &[(String, String)]) -> impl Fn(&str) -> String + '_ {
-    move |k| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.chars().take(8000).collect())
-            .unwrap_or_default()
-    }
-}
-
 /// Saves, then back to the page with `done`; a refusal is shown at `error_at` on `p`.
 async fn save(
     panel: &Panel,
@@ -212,8 +184,8 @@ pub(crate) async fn general(
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
-    let pairs = or_answer!(pairs(&s, form));
-    let value = field(&pairs);
+    let pairs = or_answer!(super::checked_pairs(&s, form));
+    let value = super::pair_field(&pairs);
     let (mut p, _) = page(&panel, &s).await;
     let t = p.c.t;
     p.jp_mobile = value("jp_mobile_preset") == "on";
@@ -256,8 +228,8 @@ pub(crate) async fn add_group(
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
-    let pairs = or_answer!(pairs(&s, form));
-    let value = field(&pairs);
+    let pairs = or_answer!(super::checked_pairs(&s, form));
+    let value = super::pair_field(&pairs);
     let (mut p, pacing) = page(&panel, &s).await;
     let t = p.c.t;
     p.group_name = value("name").chars().take(200).collect();
@@ -297,8 +269,8 @@ pub(crate) async fn remove_group(
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     let (_, s) = or_answer!(require(&panel, &headers, Role::Administrator));
-    let pairs = or_answer!(pairs(&s, form));
-    let name = field(&pairs)("name");
+    let pairs = or_answer!(super::checked_pairs(&s, form));
+    let name = super::pair_field(&pairs)("name");
     let (p, pacing) = page(&panel, &s).await;
     let groups = pacing["groups"].as_array().cloned().unwrap_or_default();
     let Some(new) = pacing::remove_group(&groups, &name) else {
