@@ -8,29 +8,38 @@
 
 use std::io::Read;
 
-/// The media types of encrypted mail content.
-const ENCRYPTED_TYPES: [&str; 4] = [
-    "application/pkcs7-mime",
-    "application/x-pkcs7-mime",
-    "application/pgp-encrypted",
-    "application/x-pgp-encrypted",
+/// The DER of the object identifiers of CMS enveloped data (1.2.840.113549.1.7.3) and
+/// authenticated enveloped data (1.2.840.113549.1.9.16.1.23): what an encrypted S/MIME
+/// file says near its start (signed data, which anyone reads, says another).
+const ENVELOPED_OIDS: [&[u8]; 2] = [
+    &[
+        0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x03,
+    ],
+    &[
+        0x06, 0x0B, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x10, 0x01, 0x17,
+    ],
 ];
 
 /// Is the attachment (`content_type` lower case, file `name`, decoded `data`) encrypted
-/// already? Reads as little of `data` as it needs.
+/// already? Told from the content, never from a label alone: a part labelled S/MIME or PGP
+/// that holds readable data is packed like any other. Reads as little of `data` as it
+/// needs.
 pub fn is_encrypted(
     content_type: &str,
     name: Option<&str>,
     mut data: impl Read,
 ) -> std::io::Result<bool> {
-    if ENCRYPTED_TYPES.contains(&content_type) {
-        return Ok(true);
-    }
-    let mut head = [0u8; 30];
+    let mut head = [0u8; 256];
     let filled = read_up_to(&mut data, &mut head)?;
     let head = head.get(..filled).unwrap_or_default();
-    if head.starts_with(b"-----BEGIN PGP MESSAGE-----") {
-        return Ok(true);
+    if content_type.contains("pkcs7-mime") || content_type.contains("pkcs7-enveloped") {
+        let start = head.get(..32).unwrap_or(head);
+        return Ok(ENVELOPED_OIDS
+            .iter()
+            .any(|oid| start.windows(oid.len()).any(|w| w == *oid)));
+    }
+    if let Some(armored) = head.strip_prefix(b"-----BEGIN PGP MESSAGE-----") {
+        return Ok(pgp_session_packet(&dearmor_head(armored)));
     }
     let ext = name
         .and_then(|n| n.rsplit_once('.'))
@@ -42,6 +51,34 @@ pub fn is_encrypted(
         return zip_all_encrypted(head, data);
     }
     Ok(false)
+}
+
+/// The first octets of an ASCII-armored OpenPGP message (`rest` after its first line):
+/// the armor's header lines skipped to the empty line, then base64 decoded.
+fn dearmor_head(rest: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    let text = String::from_utf8_lossy(rest);
+    let mut lines = text.split('\n').map(|l| l.trim_end_matches('\r'));
+    lines.next(); // the rest of the BEGIN line
+    // Armor headers (`Version: …`) until an empty line.
+    let mut body = String::new();
+    let mut in_body = false;
+    for line in lines {
+        if !in_body {
+            if line.trim().is_empty() {
+                in_body = true;
+            }
+            continue;
+        }
+        body.extend(line.chars().filter(|c| !c.is_whitespace()));
+        if body.len() >= 8 {
+            break;
+        }
+    }
+    let take = body.len() / 4 * 4;
+    base64::engine::general_purpose::STANDARD
+        .decode(body.get(..take.min(8)).unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// Does an OpenPGP message start with a session-key packet (public-key or symmetric,
@@ -206,13 +243,34 @@ mod tests {
     }
 
     #[test]
-    fn smime_and_pgp_count_and_ordinary_files_do_not() {
-        assert!(is_encrypted("application/pkcs7-mime", Some("smime.p7m"), &b""[..]).unwrap());
+    fn smime_and_pgp_count_by_their_content_and_labels_alone_do_not() {
+        // Enveloped data (encrypted) counts; signed data (readable) and an empty part
+        // labelled S/MIME do not.
+        let enveloped = [
+            0x30, 0x80, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x03, 0xA0,
+        ];
+        let signed = [
+            0x30, 0x80, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02, 0xA0,
+        ];
+        assert!(is_encrypted("application/pkcs7-mime", Some("smime.p7m"), &enveloped[..]).unwrap());
+        assert!(!is_encrypted("application/pkcs7-mime", Some("smime.p7m"), &signed[..]).unwrap());
+        assert!(!is_encrypted("application/pkcs7-mime", Some("smime.p7m"), &b""[..]).unwrap());
+        assert!(!is_encrypted("application/pgp-encrypted", Some("list.csv"), &b"a,b"[..]).unwrap());
+        // Armored: a public-key session packet (0x85 0x01 …: "hQE") counts, a signed
+        // message (0xA3 or 0x90 …: "owE") does not.
         assert!(
             is_encrypted(
                 "text/plain",
                 Some("x.asc"),
-                &b"-----BEGIN PGP MESSAGE-----\n\nhQ"[..]
+                &b"-----BEGIN PGP MESSAGE-----\nVersion: x\n\nhQEMA1234\n"[..]
+            )
+            .unwrap()
+        );
+        assert!(
+            !is_encrypted(
+                "text/plain",
+                Some("x.asc"),
+                &b"-----BEGIN PGP MESSAGE-----\n\nowEBbQGS/pANAwAK\n"[..]
             )
             .unwrap()
         );

@@ -37,6 +37,8 @@ pub struct Settings {
 /// What the plan needs to know of one attachment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentFacts {
+    /// Its part number as DLP's walk names it (`2`, `1.3`).
+    pub part: String,
     /// Its media type (lower case).
     pub content_type: String,
     /// Its file name, if it has one.
@@ -52,9 +54,53 @@ pub struct AttachmentFacts {
 
 impl AttachmentFacts {
     /// Is it packed when the mail is encrypted?
-    fn packable(&self) -> bool {
+    pub fn packable(&self) -> bool {
         !self.encrypted && !self.inline
     }
+}
+
+/// The facts of every attachment of the message `raw` (read as `outline`), in the order of
+/// [`crate::rewrite::attachments`]: each streamed once, decoded, to see whether it is
+/// encrypted already.
+pub fn read_attachments(raw: &[u8], outline: &mamori_dlp::mime::Outline) -> Vec<AttachmentFacts> {
+    use mamori_dlp::mime::{Node, Transfer};
+    let inline = crate::rewrite::inline_parts(raw, outline);
+    let parts = crate::rewrite::attachment_parts(outline);
+    crate::rewrite::attachments(outline)
+        .into_iter()
+        .zip(inline)
+        .zip(parts)
+        .filter_map(|((node, inline), part)| match node {
+            Node::Attachment {
+                content: range,
+                content_type,
+                name,
+                transfer,
+                ..
+            } => {
+                let encoded = raw.get(range.clone()).unwrap_or_default();
+                let size = match transfer {
+                    Transfer::Base64 => encoded.len() as u64 / 4 * 3,
+                    _ => encoded.len() as u64,
+                };
+                let encrypted = crate::encrypted::is_encrypted(
+                    content_type,
+                    name.as_deref(),
+                    transfer.reader(encoded),
+                )
+                .unwrap_or(false);
+                Some(AttachmentFacts {
+                    part,
+                    content_type: content_type.clone(),
+                    name: name.clone(),
+                    size,
+                    encrypted,
+                    inline,
+                })
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// What the plan needs to know of one mail.
@@ -252,6 +298,7 @@ mod tests {
 
     fn attachment(name: &str, ct: &str, size: u64) -> AttachmentFacts {
         AttachmentFacts {
+            part: "2".into(),
             content_type: ct.into(),
             name: Some(name.into()),
             size,

@@ -60,10 +60,11 @@ pub fn attachments(outline: &Outline) -> Vec<&Node> {
     out
 }
 
-/// For each attachment of [`attachments`], whether it is an inline part of an HTML body
-/// (a `multipart/related` part with a `Content-ID` that is not marked as an attachment: the
-/// logo of a signature, a picture in the text). Those stay where they are: packing them
-/// would break the page the recipient reads, and they are shown content, like the body.
+/// For each attachment of [`attachments`], whether it is a picture of an HTML body (an
+/// `image/*` part of a `multipart/related` with a `Content-ID`, not marked as an
+/// attachment: the logo of a signature, a picture in the text). Those stay where they are:
+/// packing them would break the page the recipient reads, and they are shown content, like
+/// the body. Anything else in a related part (a CSV with a Content-ID) is packed.
 pub fn inline_parts(raw: &[u8], outline: &Outline) -> Vec<bool> {
     fn collect(raw: &[u8], node: &Node, related: bool, out: &mut Vec<bool>) {
         match node {
@@ -73,14 +74,19 @@ pub fn inline_parts(raw: &[u8], outline: &Outline) -> Vec<bool> {
                     collect(raw, part, related, out);
                 }
             }
-            Node::Attachment { header, .. } => {
+            Node::Attachment {
+                header,
+                content_type,
+                ..
+            } => {
                 let header = raw.get(header.clone()).unwrap_or_default();
+                let picture = content_type.starts_with("image/");
                 let marked = field_value(header, "content-disposition").is_some_and(|v| {
                     v.trim_ascii_start()
                         .get(..10)
                         .is_some_and(|t| t.eq_ignore_ascii_case(b"attachment"))
                 });
-                out.push(related && has_field(header, "content-id") && !marked);
+                out.push(related && picture && has_field(header, "content-id") && !marked);
             }
             Node::Body { .. } => {}
         }
@@ -88,6 +94,49 @@ pub fn inline_parts(raw: &[u8], outline: &Outline) -> Vec<bool> {
     let mut out = Vec::new();
     collect(raw, &outline.root, false, &mut out);
     out
+}
+
+/// For each attachment of [`attachments`], its part number as DLP's walk names it
+/// (`2`, `1.3`; `1` for a message that is one part): what a finding's location starts with
+/// (`attachment 2 "a.csv"`), so that a finding can be told to be in a packed attachment.
+pub fn attachment_parts(outline: &Outline) -> Vec<String> {
+    fn collect(node: &Node, number: &str, out: &mut Vec<String>) {
+        match node {
+            Node::Multipart { parts, .. } => {
+                for (i, (_, part)) in parts.iter().enumerate() {
+                    let n = if number.is_empty() {
+                        (i + 1).to_string()
+                    } else {
+                        format!("{number}.{}", i + 1)
+                    };
+                    collect(part, &n, out);
+                }
+            }
+            Node::Attachment { .. } => out.push(if number.is_empty() {
+                "1".to_owned()
+            } else {
+                number.to_owned()
+            }),
+            Node::Body { .. } => {}
+        }
+    }
+    let mut out = Vec::new();
+    collect(&outline.root, "", &mut out);
+    out
+}
+
+/// Is any part of the message signed (`multipart/signed`, at any depth)? Packing its
+/// attachments would break the signature.
+pub fn has_signed_part(outline: &Outline) -> bool {
+    fn find(node: &Node) -> bool {
+        match node {
+            Node::Multipart { subtype, parts, .. } => {
+                subtype == "signed" || parts.iter().any(|(_, p)| find(p))
+            }
+            _ => false,
+        }
+    }
+    find(&outline.root)
 }
 
 /// The value of the first field `name` of a header block (its first line).

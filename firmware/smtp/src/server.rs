@@ -644,12 +644,22 @@ async fn timed_hold(
             .await
             .map_err(|e| QueueError::Join(e.to_string()))??;
         let subject = mamori_dlp::mime::header_text(&head, "subject").unwrap_or_default();
+        // Everyone it reaches: its encrypted copies' recipients too.
+        let mut recipients: Vec<String> =
+            env.recipients.iter().map(|r| r.address.clone()).collect();
+        for cid in &env.companions {
+            if let Ok(c) = queue.show(cid)
+                && !c.internal
+            {
+                recipients.extend(c.recipients.into_iter().map(|r| r.address));
+            }
+        }
         return Ok(serde_json::json!({
             "id": id,
             "held": true,
             "subject": subject,
             "from": env.mail_from,
-            "recipients": env.recipients.iter().map(|r| &r.address).collect::<Vec<_>>(),
+            "recipients": recipients,
             "until": env.hold_until,
             "kind": env.hold_kind.unwrap_or(crate::queue::timed::HoldKind::Timed),
         }));

@@ -90,26 +90,45 @@ impl DlpStage {
         self
     }
 
-    /// Would the parts of the message that stay readable after its attachments are
-    /// packed (headers, body text, and the file names, which a ZIP lists in clear) make
-    /// the policy ask for encryption (or worse) by themselves? Then packing the
-    /// attachments protects nothing that mattered. A report whose list of findings was
-    /// cut counts as yes: what was cut cannot be placed.
-    fn readable_parts_decide(&self, report: &Report, mail: &MailContext<'_>) -> bool {
+    /// Would what stays readable after the attachments are packed make the policy ask for
+    /// encryption (or worse) by itself? Then packing protects nothing that mattered. A
+    /// finding is protected only inside an attachment that is packed (DLP's location names
+    /// its part; the encryption stage packs exactly the attachments that are not pictures
+    /// of the text and not encrypted already): the header, the text, a file uuencoded or
+    /// written as a `data:` URL in the text, a part encryption leaves alone, and a packed
+    /// file's own name (a ZIP lists names in clear) stay readable. A report whose list of
+    /// findings was cut counts as readable: what was cut cannot be placed.
+    fn readable_parts_decide(
+        &self,
+        report: &Report,
+        mail: &MailContext<'_>,
+        content: &[u8],
+    ) -> bool {
         if report.findings.len() < report.total_findings() {
             return true;
         }
+        let packable: Vec<String> = match mamori_dlp::mime::outline(content) {
+            Ok(o) => mamori_encrypt::plan::read_attachments(content, &o)
+                .into_iter()
+                .filter(|a| a.packable())
+                .map(|a| a.part)
+                .collect(),
+            // Not rewritten at all (the encryption stage holds it): nothing is packed.
+            Err(_) => Vec::new(),
+        };
+        let packed = |f: &mamori_dlp::LocatedFinding| {
+            let steps = f.location.steps();
+            let number = steps
+                .first()
+                .and_then(|s| s.strip_prefix("attachment "))
+                .and_then(|rest| rest.split(' ').next());
+            number.is_some_and(|n| packable.iter().any(|p| p == n))
+                && !(f.segment == mamori_dlp::SegmentKind::FileName && steps.len() == 1)
+        };
         let readable: Vec<_> = report
             .findings
             .iter()
-            .filter(|f| {
-                matches!(
-                    f.segment,
-                    mamori_dlp::SegmentKind::Header
-                        | mamori_dlp::SegmentKind::Body
-                        | mamori_dlp::SegmentKind::FileName
-                )
-            })
+            .filter(|f| !packed(f))
             .cloned()
             .collect();
         if readable.is_empty() {
@@ -277,7 +296,7 @@ impl Stage for DlpStage {
         let decision = self.policy.decide(&report, &mail);
         let in_text = decision.action == Action::Encrypt
             && self.encryption
-            && self.readable_parts_decide(&report, &mail);
+            && self.readable_parts_decide(&report, &mail, message.content());
         let env = &message.envelope;
         if let Err(e) = self.audit(env, &recipients, &report, &decision) {
             tracing::error!(queue_id = %env.id, error = %e, "audit log write failed; refusing the message for now");
@@ -435,5 +454,34 @@ mod encrypt_handoff {
             Verdict::Hold { reason } => assert!(reason.contains("switched off"), "{reason}"),
             v => panic!("{v:?}"),
         }
+    }
+
+    fn raw(env_content: &str) -> StagedMessage {
+        let mut m = message("", "");
+        m.replace_content(env_content.replace('\n', "\r\n").into_bytes());
+        m
+    }
+
+    #[test]
+    fn a_finding_in_a_part_that_is_not_packed_stays_readable_and_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let on = stage(true, dir.path());
+        let number = "123456789018";
+        // A CSV given a Content-ID in a related part is packed (only pictures stay).
+        let related = format!(
+            "From: taro@office.example.jp\nTo: client@example.com\nSubject: x\nMIME-Version: 1.0\nContent-Type: multipart/related; boundary=r\n\n--r\nContent-Type: text/html\n\n<p>see</p>\n--r\nContent-Type: text/csv; name=list.csv\nContent-Disposition: inline; filename=list.csv\nContent-ID: <x1@o>\n\nname,マイナンバー\nyamada,{number}\n--r--\n"
+        );
+        assert_eq!(on.process(&mut raw(&related)), Verdict::Accept);
+        // A file uuencoded in the text is not an attachment that can be packed.
+        let uu = "From: taro@office.example.jp\nTo: client@example.com\nSubject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhello\nbegin 644 list.csv\nM;F%M92QM>2!N=6UB97(*>6%M861A+#$R,S0U-C<X.3`Q.`H`\n`\nend\n--b\nContent-Type: application/pdf; name=a.pdf\nContent-Disposition: attachment; filename=a.pdf\n\n%PDF-1.4\n--b--\n";
+        match on.process(&mut raw(uu)) {
+            Verdict::Hold { reason } => assert!(reason.contains("readable"), "{reason}"),
+            v => panic!("a uuencoded file in the text must hold: {v:?}"),
+        }
+        // The number in a packed file's name: a ZIP lists names in clear.
+        let named = format!(
+            "From: taro@office.example.jp\nTo: client@example.com\nSubject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type: text/plain; name=\"マイナンバー_{number}.txt\"\nContent-Disposition: attachment; filename=\"マイナンバー_{number}.txt\"\n\nnothing\n--b--\n"
+        );
+        assert!(matches!(on.process(&mut raw(&named)), Verdict::Hold { .. }));
     }
 }

@@ -30,8 +30,8 @@ use mamori_dlp::Action;
 use mamori_dlp::mime::{Node, Outline, outline};
 use mamori_encrypt::config::ConfigProblem;
 use mamori_encrypt::notice::{Notice, PasswordTo};
-use mamori_encrypt::plan::{AttachmentFacts, MailFacts, Settings};
-use mamori_encrypt::rewrite::{Packing, attachments, inline_parts, rewrite};
+use mamori_encrypt::plan::{MailFacts, Settings};
+use mamori_encrypt::rewrite::{Packing, attachments, has_signed_part, rewrite};
 use mamori_encrypt::{
     Alphabet, EncryptConfig, EncryptPolicy, Entry, Options, Password, pack, zip_time,
 };
@@ -104,45 +104,6 @@ impl EncryptStage {
         Verdict::Hold {
             reason: format!("encryption: {why}"),
         }
-    }
-
-    /// What the plan needs of each attachment (streamed once to see whether it is
-    /// encrypted already).
-    fn facts(content: &[u8], outline: &Outline) -> Vec<AttachmentFacts> {
-        let inline = inline_parts(content, outline);
-        attachments(outline)
-            .into_iter()
-            .zip(inline)
-            .filter_map(|(node, inline)| match node {
-                Node::Attachment {
-                    content: range,
-                    content_type,
-                    name,
-                    transfer,
-                    ..
-                } => {
-                    let raw = content.get(range.clone()).unwrap_or_default();
-                    let size = match transfer {
-                        mamori_dlp::mime::Transfer::Base64 => raw.len() as u64 / 4 * 3,
-                        _ => raw.len() as u64,
-                    };
-                    let encrypted = mamori_encrypt::encrypted::is_encrypted(
-                        content_type,
-                        name.as_deref(),
-                        transfer.reader(raw),
-                    )
-                    .unwrap_or(false);
-                    Some(AttachmentFacts {
-                        content_type: content_type.clone(),
-                        name: name.clone(),
-                        size,
-                        encrypted,
-                        inline,
-                    })
-                }
-                _ => None,
-            })
-            .collect()
     }
 
     /// Packs the attachments `packed` of the message for one copy and rewrites it.
@@ -247,10 +208,17 @@ impl EncryptStage {
             copy.settings.password_to,
             PasswordTo::Recipients | PasswordTo::Both
         );
-        // A mail without a sender (a bounce) has nobody to give the password to but its
-        // recipients.
-        let to_recipients = to_recipients || envelope.mail_from.is_empty();
-        if to_sender && !envelope.mail_from.is_empty() {
+        // Only a verified sender of the office is sent a password (never an address outside,
+        // which may be forged); without one the recipients get it.
+        let sender_ok = envelope.client.sender_verified
+            && !envelope.mail_from.is_empty()
+            && crate::address::domain_of(&envelope.mail_from).is_some_and(|d| {
+                self.office_domains
+                    .iter()
+                    .any(|o| o.eq_ignore_ascii_case(&d))
+            });
+        let to_recipients = to_recipients || !sender_ok;
+        if to_sender && sender_ok {
             let content = password_mail::for_sender(&facts, &envelope.mail_from, &self.hostname)?;
             mails.push((
                 vec![Recipient::new(envelope.mail_from.clone())],
@@ -362,17 +330,17 @@ impl Stage for EncryptStage {
                 );
             }
         };
-        match &outline.root {
-            Node::Multipart { subtype, .. } if subtype == "encrypted" => return Verdict::Accept,
-            Node::Attachment { content_type, .. }
-                if content_type.contains("pkcs7-mime")
-                    || content_type.contains("pgp-encrypted") =>
-            {
-                return Verdict::Accept;
-            }
-            _ => {}
+        let facts = mamori_encrypt::plan::read_attachments(content, &outline);
+        // A message encrypted as a whole (PGP/MIME, S/MIME enveloped data) goes as it is —
+        // unless DLP asks, which read something in it: then what is packed decides.
+        let whole = match &outline.root {
+            Node::Multipart { subtype, .. } => subtype == "encrypted",
+            Node::Attachment { .. } => facts.first().is_some_and(|f| f.encrypted),
+            Node::Body { .. } => false,
+        };
+        if whole && !dlp_asks {
+            return Verdict::Accept;
         }
-        let facts = Self::facts(content, &outline);
         let plan = self.policy.plan(&MailFacts {
             sender: &envelope.mail_from,
             recipients: &recipients,
@@ -381,10 +349,10 @@ impl Stage for EncryptStage {
             dlp_asks,
         });
         if !plan.encrypts() {
-            if dlp_asks && plan.packed.is_empty() && facts.iter().all(|a| a.encrypted) {
+            if dlp_asks && plan.packed.is_empty() {
                 return self.hold(
                     message,
-                    "a DLP rule asks for encryption, but the message has no attachment that is not encrypted already",
+                    "a DLP rule asks for encryption, but the message has no attachment to pack",
                 );
             }
             return Verdict::Accept;
@@ -398,7 +366,7 @@ impl Stage for EncryptStage {
                 ),
             );
         }
-        if matches!(&outline.root, Node::Multipart { subtype, .. } if subtype == "signed") {
+        if has_signed_part(&outline) {
             return self.hold(
                 message,
                 "the message is signed: its attachments cannot be packed without breaking the signature",
@@ -492,6 +460,10 @@ impl Stage for EncryptStage {
             // The message itself carries DLP's record (and is what the quarantine shows);
             // its copies follow it.
             env.dlp = None;
+            // A copy waits only on its message (the session holds it with it).
+            env.hold_until = None;
+            env.hold_kind = None;
+            env.hold_token = None;
             copy_companions.push((env, copy.content));
         }
         match main_content {

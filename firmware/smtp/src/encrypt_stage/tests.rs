@@ -276,9 +276,12 @@ fn dlp_asking_with_nothing_to_encrypt_holds() {
     m.envelope.dlp = Some(dlp.clone());
     assert_eq!(s.process(&mut m), Verdict::Accept);
     assert!(m.rewritten());
-    // Only an encrypted file: nothing left to encrypt.
+    // Only an encrypted file (S/MIME enveloped data): nothing left to encrypt.
+    let enveloped: &[u8] = &[
+        0x30, 0x80, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x03, 0xA0,
+    ];
     let mut m = staged(
-        mail(&[("a.p7m", "application/pkcs7-mime", b"MIIB")]),
+        mail(&[("a.p7m", "application/pkcs7-mime", enveloped)]),
         &["client@example.com"],
     );
     m.envelope.dlp = Some(dlp);
@@ -365,4 +368,20 @@ fn more_differently_made_copies_than_allowed_are_held() {
     let mut m = staged(mail(&[("a.txt", "text/plain", b"hi")]), &rcpts[..4]);
     assert_eq!(s.process(&mut m), Verdict::Accept);
     assert_eq!(m.companions.iter().filter(|(e, _)| !e.internal).count(), 3);
+}
+
+#[test]
+fn copies_never_carry_the_message_s_own_hold_time() {
+    // A FUTURERELEASE time on the message must not become the copy's own timer.
+    let dir = tempfile::tempdir().unwrap();
+    let s = stage(&enabled(), dir.path());
+    let mut m = staged(
+        mail(&[("a.pdf", "application/pdf", b"%PDF")]),
+        &["hanako@office.example.jp", "client@example.com"],
+    );
+    m.envelope.hold_until = Some(crate::datetime::unix_now() + 1);
+    assert_eq!(s.process(&mut m), Verdict::Accept);
+    let copy = m.companions.iter().find(|(e, _)| !e.internal).unwrap();
+    assert_eq!(copy.0.hold_until, None);
+    assert_eq!(copy.0.hold_kind, None);
 }

@@ -21,6 +21,8 @@ pub struct KnownDomains {
     path: PathBuf,
     state: Mutex<State>,
     last_save: AtomicU64,
+    /// One write at a time (each writes the whole store through the same temporary file).
+    writing: Mutex<()>,
 }
 
 struct State {
@@ -69,6 +71,7 @@ impl KnownDomains {
             path: path.to_path_buf(),
             state: Mutex::new(state),
             last_save: AtomicU64::new(0),
+            writing: Mutex::new(()),
         };
         if let Err(e) = store.save(now) {
             tracing::warn!(path = %path.display(), error = %e, "the known recipient domains could not be written");
@@ -124,6 +127,9 @@ impl KnownDomains {
 
     /// Writes the store (atomically).
     fn save(&self, now: u64) -> std::io::Result<()> {
+        // Held across the snapshot and the rename: a later snapshot is never overwritten
+        // by an earlier one, and the temporary file has one writer.
+        let _writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
         let text = {
             let s = self.state();
             let mut text = format!("since {}\n", s.since);
@@ -206,5 +212,32 @@ mod tests {
             "older than the window"
         );
         assert_eq!(k.learning_for(1200), 300);
+    }
+
+    #[test]
+    fn writes_from_many_threads_leave_a_whole_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        let k = std::sync::Arc::new(KnownDomains::open(&path, 1000, Vec::new));
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let k = k.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        k.note(&format!("d{t}-{i}.example"), 1000 + i);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let again = KnownDomains::open(&path, 2000, Vec::new);
+        assert_eq!(again.learning_for(2000), 1000, "the since line survived");
+        for t in 0..8 {
+            for i in 0..50 {
+                assert!(again.known(&format!("d{t}-{i}.example"), 2000, 5000));
+            }
+        }
     }
 }

@@ -182,21 +182,10 @@ impl MisdeliveryStage {
         out
     }
 
-    /// The hold this message gets, if any.
-    fn decide(&self, message: &StagedMessage, now: u64) -> Option<Decided> {
+    /// The hold this message gets, if any; `outgoing` is everyone it reaches.
+    fn decide(&self, message: &StagedMessage, outgoing: &[String], now: u64) -> Option<Decided> {
         let env = &message.envelope;
-        let outgoing: Vec<String> = env
-            .recipients
-            .iter()
-            .chain(
-                message
-                    .companions
-                    .iter()
-                    .filter(|(c, _)| !c.internal)
-                    .flat_map(|(c, _)| c.recipients.iter()),
-            )
-            .map(|r| r.address.clone())
-            .collect();
+        let outgoing = outgoing.to_vec();
         if self.approval_applies(message, &outgoing) {
             return Some(Decided {
                 kind: HoldKind::Approval {
@@ -265,18 +254,17 @@ impl MisdeliveryStage {
 
     /// Tells the sender (a verified office sender only: a link that ends a hold goes to
     /// nobody else) and, for an approval, the approvers.
-    fn tell(&self, message: &StagedMessage, d: &Decided, token: &str) {
+    fn tell(&self, message: &StagedMessage, d: &Decided, token: &str, recipients: &[String]) {
         let env = &message.envelope;
         let subject =
             mamori_dlp::mime::header_text(message.content(), "subject").unwrap_or_default();
-        let recipients: Vec<String> = env.recipients.iter().map(|r| r.address.clone()).collect();
         let link = format!("{}/hold/{}/{token}", self.link_base, env.id);
         let until = format!("{} (JST)", crate::datetime::local_minutes(d.until, JST));
         let facts = notice::HoldFacts {
             queue_id: &env.id,
             subject: &subject,
             sender: &env.mail_from,
-            recipients: &recipients,
+            recipients,
             until: &until,
         };
         let sent_anyway = |kind: HoldKind| kind.on_expiry() == HoldAction::Send;
@@ -325,6 +313,12 @@ impl MisdeliveryStage {
         let subject =
             mamori_dlp::mime::header_text(message.content(), "subject").unwrap_or_default();
         message.replace_content(done.content);
+        // The encrypted copies carry the same header: they are converted too.
+        for (env, content) in message.companions.iter_mut().filter(|(e, _)| !e.internal) {
+            if let Some(copy) = bcc::convert(content, self.bcc_threshold, |a| self.is_internal(a)) {
+                set_content(env, content, copy.content);
+            }
+        }
         let env = &message.envelope;
         tracing::info!(queue_id = %env.id, hidden = done.hidden.len(), "outside recipients moved to Bcc");
         if let Err(e) = self.audit.record(
@@ -380,6 +374,43 @@ impl MisdeliveryStage {
     }
 }
 
+/// Everyone the message reaches: its recipients and those of its encrypted copies.
+fn outgoing(message: &StagedMessage) -> Vec<String> {
+    message
+        .envelope
+        .recipients
+        .iter()
+        .chain(
+            message
+                .companions
+                .iter()
+                .filter(|(c, _)| !c.internal)
+                .flat_map(|(c, _)| c.recipients.iter()),
+        )
+        .map(|r| r.address.clone())
+        .collect()
+}
+
+/// Gives a companion new content, its size and 8-bit flag with it.
+fn set_content(env: &mut Envelope, content: &mut Vec<u8>, new: Vec<u8>) {
+    env.size = new.len() as u64;
+    env.eight_bit = !new.is_ascii();
+    *content = new;
+}
+
+/// Rewrites the message and its copies (not the box's own mails, such as password mails)
+/// with `f`, where it gives a new content.
+fn rewrite_all(message: &mut StagedMessage, f: impl Fn(&[u8]) -> Option<Vec<u8>>) {
+    if let Some(new) = f(message.content()) {
+        message.replace_content(new);
+    }
+    for (env, content) in message.companions.iter_mut().filter(|(e, _)| !e.internal) {
+        if let Some(new) = f(content) {
+            set_content(env, content, new);
+        }
+    }
+}
+
 /// A capability token: 256 random bits, hex.
 fn new_token() -> Option<String> {
     let mut bytes = [0u8; 32];
@@ -409,7 +440,8 @@ impl Stage for MisdeliveryStage {
             return Verdict::Accept;
         }
         let now = crate::datetime::unix_now();
-        let Some(d) = self.decide(message, now) else {
+        let outgoing = outgoing(message);
+        let Some(d) = self.decide(message, &outgoing, now) else {
             message.envelope.hold_until = None;
             return Verdict::Accept;
         };
@@ -428,7 +460,7 @@ impl Stage for MisdeliveryStage {
             "queue_id": env.id,
             "from": env.mail_from,
             "auth_user": env.client.auth_user,
-            "recipients": env.recipients.iter().map(|r| &r.address).collect::<Vec<_>>(),
+            "recipients": outgoing,
             "until": d.until,
             "why": d.why,
             "kind": d.kind,
@@ -442,11 +474,15 @@ impl Stage for MisdeliveryStage {
                 lines: vec!["Error: local error in processing, try again later".into()],
             };
         }
-        self.tell(message, &d, &token);
+        self.tell(message, &d, &token, &outgoing);
         if !self.subject_tag.is_empty() {
-            let tagged =
-                crate::dlp_stage::subject::tag_subject(message.content(), &self.subject_tag);
-            message.replace_content(tagged);
+            let tag = |content: &[u8]| {
+                Some(crate::dlp_stage::subject::tag_subject(
+                    content,
+                    &self.subject_tag,
+                ))
+            };
+            rewrite_all(message, tag);
         }
         Verdict::Hold {
             reason: format!(
@@ -697,5 +733,51 @@ mod tests {
         let mut m = message(&["hanako@office.example.jp"]);
         assert_eq!(s.process(&mut m), Verdict::Accept);
         assert!(!m.rewritten(), "mail that did not wait is not tagged");
+    }
+
+    #[test]
+    fn bcc_conversion_and_the_tag_reach_the_encrypted_copies_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Misdelivery {
+            bcc_threshold: 1,
+            subject_tag: "[x]".into(),
+            hold: Duration::from_secs(60),
+            ..Misdelivery::default()
+        };
+        let (s, mut rx) = stage(&config, dir.path());
+        let header = "To: a@ext1.example, b@ext2.example\r\nCc: hanako@office.example.jp\r\nSubject: q\r\n\r\nbody\r\n";
+        let mut m = message(&["hanako@office.example.jp"]);
+        m.replace_content(header.as_bytes().to_vec());
+        let mut copy = Envelope::new(
+            "QC".into(),
+            "taro@office.example.jp".into(),
+            vec![
+                Recipient::new("a@ext1.example"),
+                Recipient::new("b@ext2.example"),
+            ],
+            ClientInfo::default(),
+        );
+        copy.size = header.len() as u64;
+        m.companions.push((copy, header.as_bytes().to_vec()));
+        // The copy reaches outside: the whole message waits.
+        assert!(matches!(s.process(&mut m), Verdict::Hold { .. }));
+        let (env, content) = &m.companions[0];
+        let text = String::from_utf8_lossy(content);
+        assert!(
+            text.starts_with(
+                "To: undisclosed-recipients:;\r\nCc: hanako@office.example.jp\r\nSubject: [x] q"
+            ),
+            "{text}"
+        );
+        assert_eq!(env.size, content.len() as u64);
+        // The notice names everyone the mail reaches.
+        let (_, bcc_notice) = rx.try_recv().unwrap();
+        assert!(text_of(&bcc_notice).contains("2"), "the Bcc notice");
+        let (_, hold_notice) = rx.try_recv().unwrap();
+        assert!(
+            text_of(&hold_notice).contains("a@ext1.example"),
+            "{}",
+            text_of(&hold_notice)
+        );
     }
 }

@@ -218,6 +218,11 @@ pub enum QueueError {
     /// The message is not held (already released, or never held).
     #[error("message {0} is not held (already released?)")]
     NotHeld(String),
+    /// The message is a companion of a held message: it leaves with that message.
+    #[error(
+        "message {0} was accepted with {1}, which is held: it is released, refused or deleted with {1}"
+    )]
+    Companion(String, String),
     /// The message is in the quarantine: only the quarantine's release (audited, once)
     /// may let it go, not the queue's.
     #[error(
@@ -237,7 +242,7 @@ impl mamori_core::control::ControlError for QueueError {
         use mamori_core::control::ErrorKind;
         match self {
             Self::NotFound(_) => ErrorKind::NotFound,
-            Self::NotHeld(_) | Self::Quarantined(_) => ErrorKind::Conflict,
+            Self::NotHeld(_) | Self::Quarantined(_) | Self::Companion(..) => ErrorKind::Conflict,
             Self::Spool(_) | Self::Join(_) => ErrorKind::Internal,
         }
     }
@@ -520,8 +525,14 @@ impl Queue {
 
     /// Holds a message (it stays queued and is not delivered until released).
     pub async fn hold(&self, id: &str, reason: &str) -> Result<(), QueueError> {
-        self.modify(id, |env| env.held = Some(reason.to_string()))
-            .await
+        self.modify(id, |env| {
+            env.held = Some(reason.to_string());
+            // An administrator's hold has no time: a timed hold it replaces ends here.
+            env.hold_until = None;
+            env.hold_kind = None;
+            env.hold_token = None;
+        })
+        .await
     }
 
     /// Releases a held message for delivery now. A message DLP holds (in the quarantine) is
@@ -537,16 +548,43 @@ impl Queue {
                 return Err(QueueError::Quarantined(id.into()));
             }
         }
+        if let Some(parent) = self.held_parent(id) {
+            return Err(QueueError::Companion(id.into(), parent));
+        }
         let mut companions = Vec::new();
         self.modify(id, |env| {
             env.held = None;
             env.next_attempt = 0;
+            env.hold_until = None;
+            env.hold_kind = None;
+            env.hold_token = None;
             companions = env.companions.clone();
         })
         .await?;
         self.follow(id, &companions, Follow::Release).await;
         self.inner.wake.notify_one();
         Ok(())
+    }
+
+    /// The message that holds `id` (one of its companions) while it is held itself.
+    fn held_parent(&self, id: &str) -> Option<String> {
+        let parent = self
+            .entries()
+            .get(id)
+            .and_then(|e| e.env.companion_of.clone())?;
+        self.ensure_resident(&parent);
+        let entries = self.entries();
+        entries
+            .get(&parent)
+            .filter(|p| !p.deleted && p.env.held.is_some())
+            .map(|_| parent.clone())
+    }
+
+    /// Lets companions spooled while their message was being accepted go (they were
+    /// spooled held, so that none leaves before the message is committed): what the
+    /// message's acceptance does once it is committed and not held.
+    pub async fn release_companions(&self, id: &str, companions: &[String]) {
+        self.follow(id, companions, Follow::Release).await;
     }
 
     /// Takes back messages spooled for a message that was then not accepted (its

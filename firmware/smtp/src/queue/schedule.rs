@@ -10,6 +10,30 @@ use super::{Job, Queue};
 /// Longest the scheduler sleeps without looking (a safety net; wake-ups are explicit).
 const MAX_IDLE: Duration = Duration::from_secs(60);
 
+/// The held companions of `spool` whose message is not held any more: each with whether
+/// that message is gone from the spool altogether.
+fn orphan_companions(spool: &crate::spool::Spool) -> Vec<(String, bool)> {
+    let held = match spool.parked(&|_: &str| false, true) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing held mail failed");
+            return Vec::new();
+        }
+    };
+    held.into_iter()
+        .filter_map(|(id, _)| {
+            let env = spool.load_one(&id).ok()?;
+            let parent = env.companion_of?;
+            match spool.load_one(&parent) {
+                Ok(p) if p.held.is_some() => None,
+                Ok(_) => Some((id, false)),
+                Err(e) if e.is_missing() => Some((id, true)),
+                Err(_) => None,
+            }
+        })
+        .collect()
+}
+
 impl Queue {
     /// Takes every due message, marks it in flight and splits its pending recipients by
     /// domain. Also returns the Unix time of the next message that will fall due.
@@ -61,15 +85,28 @@ impl Queue {
         // First: clear delivery states left by a crash, and give the files of a spool
         // from an earlier release their wake times.
         let spool = self.spool().clone();
-        let _ = tokio::task::spawn_blocking(move || {
+        let orphans = tokio::task::spawn_blocking(move || {
             if let Err(e) = spool.remove_orphan_states() {
                 tracing::warn!(error = %e, "clearing stale delivery states failed");
             }
             if let Err(e) = spool.keep_wake_times() {
                 tracing::error!(error = %e, "recording wake times failed");
             }
+            orphan_companions(&spool)
         })
-        .await;
+        .await
+        .unwrap_or_default();
+        // Held companions whose message is no longer held (a crash between the message's
+        // release and theirs) go now. Those whose message is gone — never committed, or
+        // delivered before the crash — stay held for an administrator: sending them could
+        // send what was never accepted, deleting them could lose what was.
+        for (id, parent_gone) in orphans {
+            if parent_gone {
+                tracing::warn!(queue_id = %id, "a held companion whose message is gone: held until an administrator releases or deletes it");
+            } else if let Err(e) = self.release(&id).await {
+                tracing::error!(queue_id = %id, error = %e, "releasing a companion failed");
+            }
+        }
         loop {
             let now = crate::datetime::unix_now();
             if self.next_scan().is_some_and(|at| at <= now) && self.scan_room().is_some() {

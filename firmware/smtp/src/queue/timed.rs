@@ -292,4 +292,22 @@ mod tests {
             .unwrap();
         assert!(!q.show(&soon).unwrap().on_timed_hold());
     }
+
+    #[tokio::test]
+    async fn an_administrator_s_hold_ends_the_timer_and_the_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = queue(dir.path());
+        let now = crate::datetime::unix_now();
+        let id = timed(&q, now + 5).await;
+        q.hold(&id, "held by administrator").await.unwrap();
+        let (due, _) = q.expired_holds(now + 10);
+        assert!(due.is_empty(), "no timer left");
+        assert!(
+            q.end_timed_hold(&id, Some("secret-token"), HoldAction::Send)
+                .await
+                .is_err(),
+            "the link no longer opens it"
+        );
+        assert!(q.show(&id).unwrap().held.is_some());
+    }
 }

@@ -177,6 +177,10 @@ pub struct Envelope {
     /// released, refused or deleted with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub companions: Vec<String>,
+    /// The message this one was accepted with (it is one of its companions): while held, it
+    /// leaves only with that message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub companion_of: Option<String>,
     /// A timed hold (misdelivery prevention, FUTURERELEASE): while `held`, the Unix time
     /// it ends by itself and the message leaves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -234,6 +238,7 @@ impl Envelope {
             attempts: 0,
             next_attempt: 0,
             companions: Vec::new(),
+            companion_of: None,
             hold_until: None,
             hold_token: None,
             hold_kind: None,

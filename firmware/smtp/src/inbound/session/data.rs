@@ -274,6 +274,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         let rcpts = envelope.recipients.len();
         let from = envelope.mail_from.clone();
+        let held = envelope.held.is_some();
         // The companions first: once the message itself is committed, all of it is.
         let companions = match self.store_companions(&mut envelope, companions).await {
             Ok(ids) => ids,
@@ -290,8 +291,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Body::Memory(content) => self.ctx.queue.accept(envelope, content).await,
             Body::Spooled(writer) => self.ctx.queue.accept_written(envelope, writer).await,
         };
-        if stored.is_err() {
-            self.ctx.queue.withdraw(&companions).await;
+        match &stored {
+            Err(_) => self.ctx.queue.withdraw(&companions).await,
+            Ok(()) if !held => self.ctx.queue.release_companions(&id, &companions).await,
+            Ok(()) => {}
         }
         match stored {
             Ok(()) => {
@@ -320,12 +323,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     ) -> Result<Vec<String>, crate::queue::QueueError> {
         let mut ids = Vec::new();
         for (mut companion, content) in companions {
-            if envelope.held.is_some() {
-                companion.held = Some(format!(
-                    "made with {}: released, refused or deleted with it",
-                    envelope.id
-                ));
-            }
+            // Held until the message itself is committed (then let go unless it is held):
+            // nothing of it leaves before it is accepted.
+            companion.held = Some(format!(
+                "made with {}: released, refused or deleted with it",
+                envelope.id
+            ));
+            companion.companion_of = Some(envelope.id.clone());
+            // A companion waits only on its message, never on a time of its own.
+            companion.hold_until = None;
+            companion.hold_kind = None;
+            companion.hold_token = None;
             let cid = companion.id.clone();
             if let Err(e) = self.ctx.queue.accept(companion, content).await {
                 self.ctx.queue.withdraw(&ids).await;

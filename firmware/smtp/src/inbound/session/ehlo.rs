@@ -32,7 +32,9 @@ impl<S> Session<S> {
             lines.push("STARTTLS".to_string());
         }
         let future = self.ctx.future_release.as_secs();
-        if future > 0 {
+        // Offered to the office only (its networks, or where it logs in): a stranger is
+        // not given the spool to park mail in for days.
+        if future > 0 && (self.trusted || self.auth_offered() || self.auth_user.is_some()) {
             // RFC 4865: the longest interval, and the latest date-time, a client may ask.
             let latest = crate::datetime::unix_now().saturating_add(future);
             lines.push(format!(

@@ -82,7 +82,7 @@ impl<S> Session<S> {
             return Some(None);
         }
         let max = self.ctx.future_release.as_secs();
-        if max == 0 {
+        if max == 0 || !(self.trusted || self.auth_user.is_some()) {
             self.reply(Reply::new(
                 555,
                 "5.5.4",
