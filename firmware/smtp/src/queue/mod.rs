@@ -585,6 +585,8 @@ impl Queue {
     /// message's acceptance does once it is committed and not held.
     pub async fn release_companions(&self, id: &str, companions: &[String]) {
         self.follow(id, companions, Follow::Release).await;
+        // The scheduler learns their times (a delayed password mail's) now.
+        self.inner.wake.notify_one();
     }
 
     /// Takes back messages spooled for a message that was then not accepted (its
