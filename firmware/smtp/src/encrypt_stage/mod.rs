@@ -293,6 +293,50 @@ fn entry_name(name: Option<&str>, content_type: &str) -> String {
     }
 }
 
+/// Does a text body carry a uuencoded file (a `begin 644 name` line, as old mail programs
+/// attach files)? DLP reads it as a file; packing cannot take it out of the text.
+fn uuencoded_in_text(raw: &[u8], outline: &Outline) -> bool {
+    fn find(raw: &[u8], node: &Node) -> bool {
+        match node {
+            Node::Multipart { parts, .. } => parts.iter().any(|(_, p)| find(raw, p)),
+            Node::Body {
+                content, transfer, ..
+            } => {
+                let text = transfer.decode(raw.get(content.clone()).unwrap_or_default());
+                let lines: Vec<&[u8]> = text
+                    .split(|&b| b == b'\n')
+                    .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+                    .collect();
+                lines.windows(2).any(|pair| {
+                    let Some(rest) = pair[0].strip_prefix(b"begin ") else {
+                        return false;
+                    };
+                    let mode = rest
+                        .iter()
+                        .take_while(|&&b| (b'0'..=b'7').contains(&b))
+                        .count();
+                    (3..=4).contains(&mode)
+                        && rest.get(mode) == Some(&b' ')
+                        && uuencoded_line(pair[1])
+                })
+            }
+            Node::Attachment { .. } => false,
+        }
+    }
+    find(raw, &outline.root)
+}
+
+/// Is `line` a line of uuencoded data: its first character a count of 1 to 45 octets, and
+/// every character of uuencode's alphabet (no lower-case letters)? As lenient as DLP's
+/// reading of uuencode, which does not insist on the length the count implies.
+fn uuencoded_line(line: &[u8]) -> bool {
+    let Some(&first) = line.first() else {
+        return false;
+    };
+    let n = first.wrapping_sub(b' ') & 0x3F;
+    (1..=45).contains(&n) && line.len() >= 2 && line.iter().all(|b| (b' '..=b'`').contains(b))
+}
+
 impl Stage for EncryptStage {
     fn name(&self) -> &str {
         "encrypt"
@@ -370,6 +414,12 @@ impl Stage for EncryptStage {
             return self.hold(
                 message,
                 "the message is signed: its attachments cannot be packed without breaking the signature",
+            );
+        }
+        if uuencoded_in_text(content, &outline) {
+            return self.hold(
+                message,
+                "a file is uuencoded in the text of the message, where packing the attachments cannot reach it",
             );
         }
         let mut copies = Vec::new();

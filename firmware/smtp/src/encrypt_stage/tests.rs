@@ -385,3 +385,24 @@ fn copies_never_carry_the_message_s_own_hold_time() {
     assert_eq!(copy.0.hold_until, None);
     assert_eq!(copy.0.hold_kind, None);
 }
+
+#[test]
+fn a_file_uuencoded_in_the_text_holds_the_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = stage(&enabled(), dir.path());
+    let mail = b"From: taro@office.example.jp\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee\r\nbegin 644 list.csv\r\nC;F%M92QM>2!N=6UB97(*>6%M861A+#$R,S0U-C<X.3`Q.`H`\r\n`\r\nend\r\n--b\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF\r\n--b--\r\n".to_vec();
+    let mut m = staged(mail, &["client@example.com"]);
+    match s.process(&mut m) {
+        Verdict::Hold { reason } => assert!(reason.contains("uuencoded"), "{reason}"),
+        v => panic!("{v:?}"),
+    }
+    // "begin" in prose is no file.
+    let prose = mail_with_text("begin 2026 with a plan\r\nMore to come.");
+    let mut m = staged(prose, &["client@example.com"]);
+    assert_eq!(s.process(&mut m), Verdict::Accept);
+    assert!(m.rewritten());
+}
+
+fn mail_with_text(text: &str) -> Vec<u8> {
+    format!("From: taro@office.example.jp\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n{text}\r\n--b\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF\r\n--b--\r\n").into_bytes()
+}
