@@ -153,6 +153,13 @@ fn hold_links_confirm_before_acting_and_end_each_hold_once() {
     let token = &send_link[send_link.len() - 64..];
     assert!(!audit.contains(token), "the token is never audited");
     assert!(!b.log().contains(token), "nor logged");
+
+    // Guessing tokens costs time: a source that keeps opening nothing must wait.
+    let statuses: Vec<u16> = (0..8).map(|_| visitor.get(&wrong).status).collect();
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let waited = visitor.get(&wrong);
+    assert_eq!(waited.status, 429);
+    assert!(waited.header("retry-after").is_some(), "{waited:?}");
 }
 
 /// Sends a mail with a small text file attached from taro@office.test to argv[2].

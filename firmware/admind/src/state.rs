@@ -76,6 +76,9 @@ pub struct Panel {
     pub throttle: Mutex<LoginThrottle>,
     /// Setup-code throttling (the account is always "setup").
     pub code_throttle: Mutex<LoginThrottle>,
+    /// Hold-link throttling: links that open nothing, per source (the "account" is the
+    /// queue ID), so that guessing tokens costs time and fills no log.
+    pub hold_throttle: Mutex<LoginThrottle>,
     /// The users.
     pub users: Mutex<Users>,
     users_file: PathBuf,
@@ -170,6 +173,7 @@ impl Panel {
             sessions: Mutex::default(),
             throttle: Mutex::default(),
             code_throttle: Mutex::default(),
+            hold_throttle: Mutex::default(),
             users: Mutex::new(users),
             users_file,
             setup: Mutex::default(),

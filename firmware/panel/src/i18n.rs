@@ -474,6 +474,7 @@ texts! {
     hold_approve: "承認して送信する", "Approve and send";
     hold_reject: "却下する", "Reject";
     hold_rejected: "却下しました。送信者に知らせます。", "Rejected: the sender is told.";
+    hold_wait: "無効なリンクが続いたため、{} 秒待ってからもう一度お試しください。", "Too many links that open nothing: try again in {} seconds.";
     hold_invalid: "このリンクは無効です(送信済みか取り消し済みのメール、または誤ったリンクです)。", "This link is not valid (the mail was sent or cancelled, or the link is wrong).";
     nav_pacing: "送信ペース", "Pacing";
     pacing_title: "送信ペース(宛先ごとの送信間隔)", "Delivery pacing per destination";

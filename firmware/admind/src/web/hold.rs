@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Extension, Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use mamori_panel::i18n::{Lang, Texts};
 use serde::Deserialize;
 
-use super::{Chrome, render_status};
-use crate::state::Panel;
+use super::{Chrome, Peer, render_status, source};
+use crate::state::{Panel, lock};
 
 #[derive(Template)]
 #[template(path = "hold.html")]
@@ -111,6 +111,32 @@ async fn ask(panel: &Panel, request: serde_json::Value) -> Result<serde_json::Va
     }
 }
 
+/// A source that opened too many links that open nothing waits (429) before it may try
+/// again; the relay is not asked meanwhile.
+fn waiting(panel: &Panel, peer: &Peer, id: &str) -> Option<Response> {
+    let now = mamori_core::clock::unix_now();
+    let wait = lock(&panel.hold_throttle)
+        .check(source(peer), id, now)
+        .err()?;
+    let mut page = HoldPage::new(id, "");
+    let (ja, en) = (page.ja, page.en);
+    page.message = Some((ja.hold_wait, en.hold_wait));
+    page.ok = false;
+    let mut response = render_status(StatusCode::TOO_MANY_REQUESTS, &page);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&wait.to_string()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, v);
+    }
+    Some(response)
+}
+
+/// Counts a link that opened nothing against its source.
+fn failed(panel: &Panel, peer: &Peer, id: &str) {
+    let now = mamori_core::clock::unix_now();
+    lock(&panel.hold_throttle).failed(source(peer), id, now);
+}
+
 fn invalid(id: &str, token: &str) -> Response {
     let page = HoldPage::new(id, token).with(false, |t| t.hold_invalid);
     render_status(StatusCode::NOT_FOUND, &page)
@@ -118,9 +144,14 @@ fn invalid(id: &str, token: &str) -> Response {
 
 pub(crate) async fn show(
     State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
     Path((id, token)): Path<(String, String)>,
 ) -> Response {
+    if let Some(wait) = waiting(&panel, &peer, &id) {
+        return wait;
+    }
     if !well_formed(&id, &token) {
+        failed(&panel, &peer, &id);
         return invalid(&id, "");
     }
     let request = serde_json::json!({"op": "timed_hold", "id": id, "token": token});
@@ -128,6 +159,7 @@ pub(crate) async fn show(
         Ok(d) => d,
         Err(e) => {
             tracing::info!(error = %e, "a timed-hold link was not taken");
+            failed(&panel, &peer, &id);
             return invalid(&id, &token);
         }
     };
@@ -154,10 +186,15 @@ pub(crate) struct HoldForm {
 
 pub(crate) async fn act(
     State(panel): State<Arc<Panel>>,
+    Extension(peer): Extension<Peer>,
     Path((id, token)): Path<(String, String)>,
     form: Result<Form<HoldForm>, FormRejection>,
 ) -> Response {
+    if let Some(wait) = waiting(&panel, &peer, &id) {
+        return wait;
+    }
     if !well_formed(&id, &token) {
+        failed(&panel, &peer, &id);
         return invalid(&id, "");
     }
     let Ok(Form(form)) = form else {
@@ -175,6 +212,7 @@ pub(crate) async fn act(
         Ok(d) => d,
         Err(e) => {
             tracing::info!(error = %e, "a timed-hold action was not taken");
+            failed(&panel, &peer, &id);
             return invalid(&id, &token);
         }
     };
