@@ -182,6 +182,17 @@ pub fn convert(
 ) -> Option<Converted> {
     let end = header_end(content);
     let header = content.get(..end)?;
+    // Lines end with CRLF (the relay refuses bare line ends): anything else is not
+    // rewritten, since its lines could be read two ways.
+    let bare_lf = header
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\n' && (i == 0 || header.get(i - 1) != Some(&b'\r')));
+    if bare_lf
+        || header.contains(&b'\r') && header.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n')
+    {
+        return None;
+    }
     let all = fields(header);
     // Each field's entries when it is a To or a Cc, by the field's place (one pass: a
     // header of many fields costs time in proportion to its size).
@@ -295,5 +306,13 @@ mod tests {
             c.content
                 .starts_with(b"To: undisclosed-recipients:;\r\nSubject: x\r\n")
         );
+    }
+
+    #[test]
+    fn a_header_with_bare_line_ends_is_left_alone() {
+        let mail = b"To: a@x.example, b@y.example\r\nCc: team( \n\r\nbody\r\n";
+        assert!(convert(mail, 0, office).is_none());
+        let mail = b"To: a@x.example, b@y.example\rCc: c@z.example\r\n\r\nbody";
+        assert!(convert(mail, 0, office).is_none());
     }
 }
