@@ -365,14 +365,20 @@ fn build(
     };
     // Then misdelivery prevention, on the message as it will leave.
     let encryption = if settings.misdelivery.active() {
-        encryption.with(Arc::new(crate::misdelivery::MisdeliveryStage::new(
-            &settings.misdelivery,
-            office(settings),
-            hostname.clone(),
-            shared.audit.clone(),
-            shared.notices.clone(),
-            Some(shared.known.clone()),
-        )))
+        encryption.with(Arc::new(
+            crate::misdelivery::MisdeliveryStage::new(
+                &settings.misdelivery,
+                office(settings),
+                hostname.clone(),
+                shared.audit.clone(),
+                shared.notices.clone(),
+                Some(shared.known.clone()),
+            )
+            .with_sender_rights(crate::inbound::accounts::SenderRights::new(
+                &settings.smtp.accounts,
+                &settings.smtp.office_domains,
+            )),
+        ))
     } else {
         encryption
     };

@@ -11,9 +11,8 @@ use mamori_core::values::Domain;
 #[derive(Debug, Clone, Default)]
 pub struct Accounts {
     hashes: HashMap<String, String>,
-    /// The sender addresses or domains each account may use (`None`: any, for an account
-    /// with no senders on a box with no office domains).
-    senders: HashMap<String, Option<Vec<SenderPattern>>>,
+    /// The sender addresses or domains each account may use.
+    senders: SenderRights,
     /// A hash of a random password, verified against when the user is unknown so that
     /// a wrong user name takes as long as a wrong password.
     dummy: String,
@@ -46,6 +45,32 @@ impl Accounts {
     /// any address of `office_domains` (any address at all when there are none).
     pub fn with_senders(accounts: &[crate::settings::Account], office_domains: &[Domain]) -> Self {
         let dummy = hash_password(&format!("{:x}", rand::random::<u128>())).unwrap_or_default();
+        Self {
+            hashes: accounts
+                .iter()
+                .map(|a| (a.username.clone(), a.password_hash.clone()))
+                .collect(),
+            senders: SenderRights::new(accounts, office_domains),
+            dummy,
+        }
+    }
+
+    /// May `user` send with `address` as the envelope sender?
+    pub fn may_send_as(&self, user: &str, address: &str) -> bool {
+        self.senders.may_send_as(user, address)
+    }
+}
+
+/// The sender addresses or domains each account may use: what the relay checks at `MAIL`,
+/// and what tells misdelivery prevention that an approver's address is the sender's own.
+#[derive(Debug, Clone, Default)]
+pub struct SenderRights(HashMap<String, Option<Vec<SenderPattern>>>);
+
+impl SenderRights {
+    /// From configuration: each account may send as its configured `senders`; with none,
+    /// as its user name if that is an address, else as any address of `office_domains`
+    /// (any address at all when there are none).
+    pub fn new(accounts: &[crate::settings::Account], office_domains: &[Domain]) -> Self {
         let senders = accounts
             .iter()
             .map(|a| {
@@ -70,25 +95,20 @@ impl Accounts {
                 (a.username.clone(), Some(patterns))
             })
             .collect();
-        Self {
-            hashes: accounts
-                .iter()
-                .map(|a| (a.username.clone(), a.password_hash.clone()))
-                .collect(),
-            senders,
-            dummy,
-        }
+        Self(senders)
     }
 
     /// May `user` send with `address` as the envelope sender?
     pub fn may_send_as(&self, user: &str, address: &str) -> bool {
-        match self.senders.get(user) {
+        match self.0.get(user) {
             Some(Some(patterns)) => patterns.iter().any(|p| p.matches(address)),
             Some(None) => true,
             None => false,
         }
     }
+}
 
+impl Accounts {
     /// True when there is anyone to authenticate.
     pub fn is_empty(&self) -> bool {
         self.hashes.is_empty()

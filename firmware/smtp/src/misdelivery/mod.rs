@@ -28,6 +28,7 @@ use ring::rand::SecureRandom;
 use tokio::sync::mpsc;
 
 use crate::dlp_stage::Generated;
+use crate::inbound::accounts::SenderRights;
 use crate::pipeline::{Stage, StagedMessage, Verdict};
 use crate::queue::timed::{HoldAction, HoldKind, token_digest};
 use crate::settings::{Approval, HoldScope, Misdelivery, NewDomain};
@@ -52,6 +53,9 @@ pub struct MisdeliveryStage {
     approval_senders: Vec<AddressPattern>,
     new_domain: NewDomain,
     known: Option<Arc<KnownDomains>>,
+    /// Which addresses each account may send as: an approver address of the sender's own
+    /// account is the sender's, and does not approve their mail.
+    rights: SenderRights,
     link_base: String,
     office_domains: Vec<String>,
     hostname: String,
@@ -95,12 +99,31 @@ impl MisdeliveryStage {
             approval_senders: patterns(&config.approval.senders),
             new_domain: config.new_domain.clone(),
             known,
+            rights: SenderRights::default(),
             link_base: config.link_base(&hostname),
             office_domains,
             hostname,
             audit,
             notices,
         }
+    }
+
+    /// The accounts' sender rights (from `smtp.accounts`), to tell an approver address of
+    /// the sender's own account.
+    pub fn with_sender_rights(mut self, rights: SenderRights) -> Self {
+        self.rights = rights;
+        self
+    }
+
+    /// Is `approver` the sender of `env` (the same address, or one the sender's account may
+    /// send as)?
+    fn is_sender(&self, env: &Envelope, approver: &str) -> bool {
+        approver.eq_ignore_ascii_case(&env.mail_from)
+            || env
+                .client
+                .auth_user
+                .as_deref()
+                .is_some_and(|u| self.rights.may_send_as(u, approver))
     }
 
     fn is_internal(&self, address: &str) -> bool {
@@ -120,10 +143,7 @@ impl MisdeliveryStage {
     fn approval_applies(&self, message: &StagedMessage, outgoing: &[String]) -> bool {
         let a = &self.approval;
         let env = &message.envelope;
-        let approvers_left = a
-            .approvers
-            .iter()
-            .any(|x| !x.eq_ignore_ascii_case(&env.mail_from));
+        let approvers_left = a.approvers.iter().any(|x| !self.is_sender(env, x));
         if a.approvers.is_empty() || !approvers_left {
             return false;
         }
@@ -288,7 +308,7 @@ impl MisdeliveryStage {
         }
         if matches!(d.kind, HoldKind::Approval { .. }) {
             for approver in &self.approval.approvers {
-                if approver.eq_ignore_ascii_case(&env.mail_from) {
+                if self.is_sender(env, approver) {
                     continue;
                 }
                 self.queue_notice(
@@ -779,5 +799,29 @@ mod tests {
             "{}",
             text_of(&hold_notice)
         );
+    }
+
+    #[test]
+    fn an_approver_address_of_the_sender_s_own_account_does_not_approve() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Misdelivery::default();
+        config.approval.approvers = vec!["bucho@office.example.jp".into()];
+        let (s, _rx) = stage(&config, dir.path());
+        // taro's account may send as bucho@ too: bucho is taro here, and nobody is left.
+        let account = crate::settings::Account {
+            username: "taro".into(),
+            password_hash: String::new(),
+            senders: vec![
+                "taro@office.example.jp".into(),
+                "bucho@office.example.jp".into(),
+            ],
+        };
+        let s = s.with_sender_rights(SenderRights::new(&[account], &[]));
+        let mut m = with_attachment(&["client@example.com"]);
+        m.envelope.client.auth_user = Some("taro".into());
+        assert_eq!(s.process(&mut m), Verdict::Accept, "no approver left");
+        let mut m = with_attachment(&["client@example.com"]);
+        m.envelope.client.auth_user = Some("hanako".into());
+        assert!(matches!(s.process(&mut m), Verdict::Hold { .. }));
     }
 }
