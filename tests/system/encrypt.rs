@@ -9,14 +9,14 @@ use std::time::{Duration, SystemTime};
 use crate::common::*;
 
 /// The Python of the virtual environment with pyzipper (`ci/install-deps.sh`).
-fn venv_python() -> PathBuf {
+pub(crate) fn venv_python() -> PathBuf {
     std::env::var_os("MAMORI_FORMATS_PYTHON").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/formats-venv/bin/python"),
         PathBuf::from,
     )
 }
 
-fn run_python(script: &str, args: &[&str]) -> (i32, String) {
+pub(crate) fn run_python(script: &str, args: &[&str]) -> (i32, String) {
     let out = std::process::Command::new(venv_python())
         .arg("-c")
         .arg(script)
@@ -88,16 +88,16 @@ for part in msg.walk():
 
 /// What a dump holds.
 #[derive(Debug, Default)]
-struct Dump {
-    rcpts: Vec<String>,
-    subject: String,
-    attachments: Vec<String>,
-    text: String,
-    password: Option<String>,
-    at: Option<SystemTime>,
+pub(crate) struct Dump {
+    pub(crate) rcpts: Vec<String>,
+    pub(crate) subject: String,
+    pub(crate) attachments: Vec<String>,
+    pub(crate) text: String,
+    pub(crate) password: Option<String>,
+    pub(crate) at: Option<SystemTime>,
 }
 
-fn read_dump(content: &str, at: SystemTime, out: &Path) -> Dump {
+pub(crate) fn read_dump(content: &str, at: SystemTime, out: &Path) -> Dump {
     let file = out.join(format!("dump-{}.eml", rand_name()));
     std::fs::write(&file, content).unwrap();
     let (code, text) = run_python(READ, &[file.to_str().unwrap(), out.to_str().unwrap()]);
@@ -130,7 +130,7 @@ fn rand_name() -> String {
 }
 
 /// Every dump of the sink, read, each attachment saved under `out/<n>/`.
-fn dumps(sink: &Sink, out: &Path) -> Vec<Dump> {
+pub(crate) fn dumps(sink: &Sink, out: &Path) -> Vec<Dump> {
     sink.messages()
         .into_iter()
         .enumerate()
@@ -143,13 +143,19 @@ fn dumps(sink: &Sink, out: &Path) -> Vec<Dump> {
 }
 
 /// A clean file of the DLP format corpus (real office files).
-fn corpus(name: &str) -> PathBuf {
+pub(crate) fn corpus(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../firmware/dlp/tests/formats/files")
         .join(name)
 }
 
-fn send(m: &Mamori, rcpts: &str, charset: &str, body: &str, files: &[(&str, &Path)]) -> String {
+pub(crate) fn send(
+    m: &Mamori,
+    rcpts: &str,
+    charset: &str,
+    body: &str,
+    files: &[(&str, &Path)],
+) -> String {
     let specs: Vec<String> = files
         .iter()
         .map(|(n, p)| format!("{n}={}", p.display()))
@@ -182,7 +188,7 @@ except RuntimeError as e:
     sys.exit(3)
 "#;
 
-fn sha256(path: &Path) -> String {
+pub(crate) fn sha256(path: &Path) -> String {
     let out = std::process::Command::new("sha256sum")
         .arg(path)
         .output()
@@ -199,7 +205,7 @@ const OFFICE: &str = r#"
 office_domains = ["office.test"]
 "#;
 
-fn office_route(sink_port: u16) -> String {
+pub(crate) fn office_route(sink_port: u16) -> String {
     format!(
         "{OFFICE}\n[[smtp.delivery.routes]]\ndomain = \"office.test\"\nhost = \"127.0.0.1\"\nport = {sink_port}\n"
     )

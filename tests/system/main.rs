@@ -18,6 +18,7 @@ mod dlp;
 mod encrypt;
 mod firewall;
 mod firewall_packets;
+mod links;
 mod live_settings;
 mod misdelivery;
 mod mx;

@@ -15,6 +15,9 @@ pub mod tls;
 pub mod watchdog;
 mod web;
 
+/// The peer's address on each request (the server loop puts it there).
+pub use web::Peer;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};

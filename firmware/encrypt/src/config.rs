@@ -18,6 +18,21 @@ pub struct EncryptConfig {
     /// Pack attachments at all (default off). A DLP rule with action `encrypt` holds mail
     /// while this is off.
     pub enabled: bool,
+    /// How attachments are protected: `zip` (the default: an encrypted ZIP in the mail) or
+    /// `link` (the attachments stay on the box, sealed, and the mail carries a download
+    /// link served by `mamori linkd`).
+    pub mode: Mode,
+    /// The link mode's public address: `https://name[:port]` as the recipients reach
+    /// `mamori linkd` from the Internet (needed when any rule uses link mode).
+    pub link_url: String,
+    /// How long a download link gives its files (default 7 days, at most 90).
+    #[serde(with = "humantime_serde")]
+    pub link_expiry: Duration,
+    /// How often each file of a link may be downloaded (default 3, 1 to 100).
+    pub link_downloads: u32,
+    /// A download link also asks for a password, sent as `password_to` says (default no:
+    /// the link's own secret protects it).
+    pub link_password: bool,
     /// The cipher (`aes256`, the default; `zipcrypto` only for recipients whose tools open
     /// nothing else: weaker, and labelled so).
     pub cipher: Cipher,
@@ -54,6 +69,11 @@ impl Default for EncryptConfig {
     fn default() -> Self {
         Self {
             enabled: false,
+            mode: Mode::Zip,
+            link_url: String::new(),
+            link_expiry: Duration::from_secs(7 * 24 * 3600),
+            link_downloads: 3,
+            link_password: false,
             cipher: Cipher::Aes256,
             names: NameCharset::Utf8,
             password_to: PasswordTo::Sender,
@@ -67,6 +87,19 @@ impl Default for EncryptConfig {
             rules: Vec::new(),
         }
     }
+}
+
+/// How attachments are protected.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// An encrypted ZIP in the mail, its password in another.
+    #[default]
+    Zip,
+    /// A download link in the mail; the files stay on the box, sealed.
+    Link,
 }
 
 /// What a rule does for the recipients it matches.
@@ -97,6 +130,8 @@ pub struct EncryptRule {
     pub min_size: u64,
     /// Encrypt (default) or skip.
     pub action: RuleAction,
+    /// This rule's mode instead of the section's.
+    pub mode: Option<Mode>,
     /// This rule's cipher instead of the section's.
     pub cipher: Option<Cipher>,
     /// This rule's name charset instead of the section's.
@@ -122,6 +157,10 @@ const MAX_ARCHIVE_NAME: usize = 100;
 const MAX_TAG: usize = 40;
 /// The longest password delay accepted (a day: a password later than that helps no one).
 const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
+/// The longest a download link may live.
+const MAX_LINK_EXPIRY: Duration = Duration::from_secs(90 * 24 * 3600);
+/// The most downloads of one file a link may allow.
+const MAX_LINK_DOWNLOADS: u32 = 100;
 
 impl EncryptConfig {
     /// Every problem with the section (empty when it is usable).
@@ -175,6 +214,29 @@ impl EncryptConfig {
                 "encrypt.subject_tag".into(),
                 self.subject_tag.clone(),
                 format!("at most {MAX_TAG} characters, on one line"),
+            );
+        }
+        if self.uses_links() {
+            if let Err(why) = check_link_url(&self.link_url) {
+                bad("encrypt.link_url".into(), self.link_url.clone(), why);
+            }
+        } else if !self.link_url.is_empty()
+            && let Err(why) = check_link_url(&self.link_url)
+        {
+            bad("encrypt.link_url".into(), self.link_url.clone(), why);
+        }
+        if self.link_expiry < Duration::from_secs(60) || self.link_expiry > MAX_LINK_EXPIRY {
+            bad(
+                "encrypt.link_expiry".into(),
+                humantime::format_duration(self.link_expiry).to_string(),
+                "from 1 minute to 90 days".into(),
+            );
+        }
+        if !(1..=MAX_LINK_DOWNLOADS).contains(&self.link_downloads) {
+            bad(
+                "encrypt.link_downloads".into(),
+                self.link_downloads.to_string(),
+                format!("from 1 to {MAX_LINK_DOWNLOADS} downloads of each file"),
             );
         }
         check_patterns(
@@ -232,6 +294,20 @@ impl EncryptConfig {
         out
     }
 
+    /// Does the section or any encrypting rule use link mode?
+    pub fn uses_links(&self) -> bool {
+        self.mode == Mode::Link
+            || self
+                .rules
+                .iter()
+                .any(|r| r.action == RuleAction::Encrypt && r.mode == Some(Mode::Link))
+    }
+
+    /// The link base as configured, without a trailing slash.
+    pub fn link_base(&self) -> &str {
+        self.link_url.trim().trim_end_matches('/')
+    }
+
     /// The archive's file name as configured, with `.zip` added when missing.
     pub fn archive_file_name(&self) -> String {
         let name = self.archive_name.trim();
@@ -240,6 +316,40 @@ impl EncryptConfig {
         } else {
             format!("{name}.zip")
         }
+    }
+}
+
+/// Is `url` an address recipients can be sent to: `https://` and a host name, an optional
+/// port and path prefix, nothing else?
+pub fn check_link_url(url: &str) -> Result<(), String> {
+    let why = || {
+        "the address recipients reach the download service at, as https://files.example.co.jp or https://files.example.co.jp:8443".to_owned()
+    };
+    let rest = url.trim().strip_prefix("https://").ok_or_else(why)?;
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+    let path_ok = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b));
+    if host_ok && port_ok && path_ok {
+        Ok(())
+    } else {
+        Err(why())
     }
 }
 
@@ -345,6 +455,51 @@ mod tests {
                 "encrypt.rules[1].name",
             ]
         );
+    }
+
+    #[test]
+    fn link_mode_needs_an_https_address_and_bounded_limits() {
+        let mut c = EncryptConfig {
+            mode: Mode::Link,
+            ..EncryptConfig::default()
+        };
+        let keys = |c: &EncryptConfig| c.check().into_iter().map(|p| p.key).collect::<Vec<_>>();
+        assert_eq!(keys(&c), ["encrypt.link_url"]);
+        for good in [
+            "https://files.office.example.jp",
+            "https://f.example.jp:8443/",
+            "https://a.b/dl",
+        ] {
+            c.link_url = good.into();
+            assert!(c.check().is_empty(), "{good}");
+        }
+        assert_eq!(c.link_base(), "https://a.b/dl");
+        for bad in [
+            "http://files.example.jp",
+            "https://",
+            "https://a b",
+            "https://a.jp:0",
+            "https://a.jp/?x",
+            "https://user@a.jp",
+        ] {
+            c.link_url = bad.into();
+            assert_eq!(keys(&c), ["encrypt.link_url"], "{bad}");
+        }
+        c.link_url = "https://a.jp".into();
+        c.link_downloads = 0;
+        c.link_expiry = Duration::from_secs(100 * 24 * 3600);
+        assert_eq!(keys(&c), ["encrypt.link_expiry", "encrypt.link_downloads"]);
+        // A rule in link mode needs the address as much as the section does.
+        let rule = EncryptConfig {
+            rules: vec![EncryptRule {
+                name: "r".into(),
+                mode: Some(Mode::Link),
+                ..EncryptRule::default()
+            }],
+            ..EncryptConfig::default()
+        };
+        assert!(rule.uses_links());
+        assert_eq!(keys(&rule), ["encrypt.link_url"]);
     }
 
     #[test]

@@ -17,6 +17,6 @@ pub mod plan;
 pub mod rewrite;
 
 pub use archive::{Cipher, Entry, NameCharset, Options, PackError, Packed, pack, zip_time};
-pub use config::{EncryptConfig, EncryptRule, RuleAction};
+pub use config::{EncryptConfig, EncryptRule, Mode, RuleAction};
 pub use password::{Alphabet, Password, PasswordError};
 pub use plan::{EncryptPolicy, Plan};

@@ -17,7 +17,7 @@
 use mamori_dlp::AddressPattern;
 
 use crate::archive::{Cipher, NameCharset};
-use crate::config::{AttachmentType, ConfigProblem, EncryptConfig, RuleAction};
+use crate::config::{AttachmentType, ConfigProblem, EncryptConfig, Mode, RuleAction};
 use crate::notice::PasswordTo;
 
 /// How one encrypted copy is made.
@@ -26,7 +26,10 @@ pub struct Settings {
     /// The rule that decided (`dlp` when DLP asked and no rule matched; `default` with no
     /// rules).
     pub rule: String,
-    /// The cipher.
+    /// ZIP or link.
+    pub mode: Mode,
+    /// The cipher (of the ZIP; in link mode always AES-256's place holder, so that link
+    /// copies are not split by it).
     pub cipher: Cipher,
     /// The names' charset.
     pub names: NameCharset,
@@ -146,6 +149,7 @@ struct Rule {
     types: Vec<AttachmentType>,
     min_size: u64,
     action: RuleAction,
+    mode: Option<Mode>,
     cipher: Option<Cipher>,
     names: Option<NameCharset>,
     password_to: Option<PasswordTo>,
@@ -157,7 +161,7 @@ pub struct EncryptPolicy {
     rules: Vec<Rule>,
     exempt: Vec<AddressPattern>,
     exempt_internal: bool,
-    defaults: (Cipher, NameCharset, PasswordTo),
+    defaults: (Mode, Cipher, NameCharset, PasswordTo),
 }
 
 fn patterns(texts: &[String]) -> Vec<AddressPattern> {
@@ -188,6 +192,7 @@ impl EncryptPolicy {
                     .collect(),
                 min_size: r.min_size,
                 action: r.action,
+                mode: r.mode,
                 cipher: r.cipher,
                 names: r.names,
                 password_to: r.password_to,
@@ -197,7 +202,7 @@ impl EncryptPolicy {
             rules,
             exempt: patterns(&config.exempt_recipients),
             exempt_internal: config.exempt_internal,
-            defaults: (config.cipher, config.names, config.password_to),
+            defaults: (config.mode, config.cipher, config.names, config.password_to),
         })
     }
 
@@ -258,7 +263,7 @@ impl EncryptPolicy {
         if self.is_exempt(rcpt, mail.office_domains) {
             return None;
         }
-        let (cipher, names, password_to) = self.defaults;
+        let (mode, cipher, names, password_to) = self.defaults;
         let matched = self.rules.iter().find(|rule| {
             (rule.senders.is_empty() || rule.senders.iter().any(|p| p.matches(mail.sender)))
                 && (rule.recipients.is_empty() || rule.recipients.iter().any(|p| p.matches(rcpt)))
@@ -272,22 +277,32 @@ impl EncryptPolicy {
                     }))
                 && size >= rule.min_size
         });
-        match matched {
-            Some(rule) if rule.action == RuleAction::Encrypt || mail.dlp_asks => Some(Settings {
+        let settings = match matched {
+            Some(rule) if rule.action == RuleAction::Encrypt || mail.dlp_asks => Settings {
                 rule: rule.name.clone(),
+                mode: rule.mode.unwrap_or(mode),
                 cipher: rule.cipher.unwrap_or(cipher),
                 names: rule.names.unwrap_or(names),
                 password_to: rule.password_to.unwrap_or(password_to),
-            }),
-            Some(_) => None,
-            None if self.rules.is_empty() || mail.dlp_asks => Some(Settings {
+            },
+            Some(_) => return None,
+            None if self.rules.is_empty() || mail.dlp_asks => Settings {
                 rule: if mail.dlp_asks { "dlp" } else { "default" }.into(),
+                mode,
                 cipher,
                 names,
                 password_to,
-            }),
-            None => None,
-        }
+            },
+            None => return None,
+        };
+        Some(match settings.mode {
+            Mode::Zip => settings,
+            Mode::Link => Settings {
+                cipher: Cipher::Aes256,
+                names: NameCharset::Utf8,
+                ..settings
+            },
+        })
     }
 }
 

@@ -21,16 +21,17 @@ use base64::engine::general_purpose::STANDARD;
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 use mamori_dlp::mime::{Node, Outline, Transfer};
 
-use crate::notice::Notice;
+use crate::notice::NoticeText;
 
-/// The archive that replaces the attachments, and the notice.
+/// The archive that replaces the attachments (none in link mode: they only leave), and
+/// the notice.
 pub struct Packing<'a> {
     /// The archive's file name.
     pub name: &'a str,
-    /// The archive's bytes.
-    pub archive: &'a [u8],
+    /// The archive's bytes; `None`: the attachments leave and nothing takes their place.
+    pub archive: Option<&'a [u8]>,
     /// What the recipient is told.
-    pub notice: &'a Notice,
+    pub notice: &'a dyn NoticeText,
 }
 
 /// Why a mail could not be rewritten.
@@ -170,7 +171,8 @@ pub fn rewrite(
         archive_written: false,
     };
     let header = raw.get(outline.header.clone()).unwrap_or_default();
-    let mut out = Vec::with_capacity(raw.len() + packing.archive.len() * 4 / 3);
+    let archive_len = packing.archive.map_or(0, <[u8]>::len);
+    let mut out = Vec::with_capacity(raw.len() + archive_len * 4 / 3);
     match &outline.root {
         Node::Multipart {
             boundary, parts, ..
@@ -204,13 +206,18 @@ pub fn rewrite(
             );
             out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
             out.extend_from_slice(&notice_part(packing.notice));
-            out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
-            out.extend_from_slice(&archive_part(packing));
+            if let Some(archive) = packing.archive {
+                out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
+                out.extend_from_slice(&archive_part(packing.name, archive));
+            }
             out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         }
         Node::Body { .. } => return Err(RewriteError::NothingToPack),
     }
-    check(&out, count - dedup_len(packed) + 1)?;
+    check(
+        &out,
+        count - dedup_len(packed) + usize::from(packing.archive.is_some()),
+    )?;
     Ok(out)
 }
 
@@ -304,10 +311,11 @@ impl Writer<'_> {
                 if !self.packed.contains(&index) {
                     return Some(raw.get(range.clone()).unwrap_or_default().to_vec());
                 }
+                let archive = self.packing.archive?;
                 if std::mem::replace(&mut self.archive_written, true) {
                     return None;
                 }
-                Some(archive_part(self.packing))
+                Some(archive_part(self.packing.name, archive))
             }
             Node::Body {
                 header,
@@ -373,7 +381,7 @@ fn noticed_body(
     subtype: &str,
     charset: Option<&str>,
     transfer: Transfer,
-    notice: &Notice,
+    notice: &dyn NoticeText,
 ) -> Vec<u8> {
     let decoded = transfer.decode(content);
     let html = subtype == "html";
@@ -569,7 +577,7 @@ fn fresh_boundary() -> String {
 }
 
 /// The text part that carries the notice alone (UTF-8, base64).
-fn notice_part(notice: &Notice) -> Vec<u8> {
+fn notice_part(notice: &dyn NoticeText) -> Vec<u8> {
     let mut out =
         b"Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
             .to_vec();
@@ -579,9 +587,9 @@ fn notice_part(notice: &Notice) -> Vec<u8> {
 
 /// The archive's part: `application/zip`, its name (RFC 2231 and, for old clients, RFC
 /// 2047 when not ASCII), base64.
-fn archive_part(packing: &Packing<'_>) -> Vec<u8> {
+fn archive_part(name: &str, archive: &[u8]) -> Vec<u8> {
     // The name goes into header fields: no line breaks or other control characters.
-    let cleaned: String = packing.name.chars().filter(|c| !c.is_control()).collect();
+    let cleaned: String = name.chars().filter(|c| !c.is_control()).collect();
     let name = cleaned.as_str();
     let (type_name, disposition_name) = if name.is_ascii() {
         let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
@@ -610,7 +618,7 @@ fn archive_part(packing: &Packing<'_>) -> Vec<u8> {
         "Content-Type: application/zip; {type_name}\r\nContent-Disposition: attachment; {disposition_name}\r\nContent-Transfer-Encoding: base64\r\n\r\n"
     )
     .into_bytes();
-    out.extend_from_slice(&base64_lines(packing.archive));
+    out.extend_from_slice(&base64_lines(archive));
     out
 }
 
@@ -618,7 +626,7 @@ fn archive_part(packing: &Packing<'_>) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::archive::Cipher;
-    use crate::notice::PasswordTo;
+    use crate::notice::{Notice, PasswordTo};
     use mamori_dlp::mime::outline;
 
     fn notice() -> Notice {
@@ -632,7 +640,7 @@ mod tests {
     fn packing(notice: &Notice) -> Packing<'_> {
         Packing {
             name: "attachments.zip",
-            archive: b"PK\x03\x04 the archive",
+            archive: Some(b"PK\x03\x04 the archive"),
             notice,
         }
     }
@@ -805,7 +813,7 @@ mod tests {
         // An archive name with a line break cannot add a header field.
         let crafted = Packing {
             name: "a.zip\r\nBcc: victim@example.jp",
-            archive: b"PK",
+            archive: Some(b"PK"),
             notice: &notice,
         };
         let out = rewrite(raw, &outline(raw).unwrap(), &[0], &crafted).unwrap();

@@ -103,7 +103,7 @@ open(sys.argv[1], 'wb').write(m.as_bytes(policy=policy.SMTP))
         &[0, 1],
         &Packing {
             name: "添付ファイル.zip",
-            archive: &archive.into_inner(),
+            archive: Some(&archive.into_inner()),
             notice: &notice,
         },
     )

@@ -4,6 +4,7 @@
 mod cli_dlp;
 mod cli_files;
 mod cli_fw;
+mod cli_links;
 mod cli_quarantine;
 mod cli_queue;
 mod cli_settings;
@@ -45,6 +46,22 @@ enum Command {
         control: ControlArgs,
         #[command(subcommand)]
         action: cli_queue::QueueAction,
+    },
+    /// Link mode's download links through the relay's control socket: list, revoke.
+    Links {
+        #[command(flatten)]
+        control: ControlArgs,
+        #[command(subcommand)]
+        action: cli_links::LinksAction,
+    },
+    /// Run the download service of link mode (`[links]`; the store under the data
+    /// directory is the relay's).
+    Linkd {
+        /// Configuration file (`[links]`, `[encrypt]`, `[general]`, `[log]`).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        settings: run::SettingsArgs,
     },
     /// Manage the messages DLP holds (the quarantine) through the relay's control socket.
     Quarantine {
@@ -269,6 +286,22 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Queue { control, action } => {
             let socket = control.socket(mamori_smtp::server::control_socket_path)?;
             return cli_queue::run(&socket, action, control.json);
+        }
+        Command::Links { control, action } => {
+            let socket = control.socket(mamori_smtp::server::control_socket_path)?;
+            return cli_links::run(&socket, action, control.json);
+        }
+        Command::Linkd { config, settings } => {
+            let (file_config, report) =
+                load_config(config.as_ref(), mamori_settings::LINKD_SECTIONS)?;
+            mamori_core::logging::init(&file_config.log.level)?;
+            report.log_warnings();
+            let config =
+                match settings.in_force(config.as_deref(), mamori_settings::LINKD_SECTIONS)? {
+                    Some(in_force) => in_force.config,
+                    None => file_config,
+                };
+            runtime()?.block_on(run::linkd(&config))?;
         }
         Command::Quarantine { control, action } => {
             let socket = control.socket(mamori_smtp::server::control_socket_path)?;

@@ -312,6 +312,30 @@ async fn start_admind(
     Ok(bound)
 }
 
+/// Starts the download service of link mode on `config`'s `[links]` section.
+async fn start_linkd(config: &Config) -> anyhow::Result<mamori_linkd::Bound> {
+    mamori_linkd::start(mamori_linkd::Options {
+        links: config.links.clone(),
+        link_url: config.encrypt.link_url.clone(),
+        data_dir: config.general.data_dir.clone(),
+    })
+    .await
+    .context("starting the download service")
+}
+
+/// `mamori linkd`: the download service until SIGTERM or SIGINT.
+pub async fn linkd(config: &Config) -> anyhow::Result<()> {
+    let bound = start_linkd(config).await?;
+    tracing::info!(https = %bound.https, fingerprint = %bound.fingerprint, "linkd ready");
+    println!("Mamori download service: https://{}/", bound.https);
+    println!("  certificate SHA-256 fingerprint: {}", bound.fingerprint);
+    if let Err(e) = mamori_core::notify::ready("download service listening") {
+        tracing::warn!(error = %e, "could not tell systemd that linkd is ready");
+    }
+    wait_for_shutdown().await;
+    Ok(())
+}
+
 /// `mamori admind`: the panel until SIGTERM or SIGINT.
 pub async fn admind(config: &Config, sockets: mamori_admind::Sockets) -> anyhow::Result<()> {
     let bound = start_admind(config, sockets).await?;
@@ -349,10 +373,16 @@ address = "127.0.0.1:2465"
 [admin]
 listen = "127.0.0.1:8443"
 redirect_listen = "127.0.0.1:8080"
+
+[encrypt]
+link_url = "https://mamori.localhost:8444"
+
+[links]
+listen = "127.0.0.1:8444"
 "#;
 
-/// The sections the try-out uses: the relay's and the panel's.
-const TRY_OUT_SECTIONS: &[&str] = &["general", "log", "smtp", "dlp", "admin"];
+/// The sections the try-out uses: the relay's, the panel's and the download service's.
+const TRY_OUT_SECTIONS: &[&str] = &["general", "log", "smtp", "dlp", "encrypt", "admin", "links"];
 
 /// `mamori run`: the daemon set on the try-out configuration, printing where it listens.
 pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Result<()> {
@@ -401,6 +431,7 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
     .await?;
     let daemon = start_relay(&file_config, in_force).await?;
     let panel = start_admind(&file_config, sockets_in(&data_dir, false)).await?;
+    let links = start_linkd(&file_config).await?;
     println!(
         "Mamori is running (try-out configuration). Data: {}",
         data_dir.display()
@@ -432,6 +463,10 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
     if let Some(code) = &panel.setup_code {
         println!("  {:45} {code}", "  setup code (初期設定コード)");
     }
+    println!(
+        "  {:45} https://{}/ (serves link mode's downloads)",
+        "download service (HTTPS)", links.https
+    );
     println!(
         "  {:45} DLP on (built-in rules); audit log {}",
         "outgoing mail inspection",

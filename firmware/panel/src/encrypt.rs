@@ -612,6 +612,7 @@ pub fn add_rule(current: &EncryptConfig, draft: &RuleDraft) -> Result<Value, Vec
         attachment_types,
         min_size,
         action,
+        mode: None,
         cipher,
         names,
         password_to,

@@ -35,6 +35,8 @@ pub struct Config {
     pub encrypt: mamori_encrypt::EncryptConfig,
     /// Misdelivery prevention for mail passing the relay.
     pub misdelivery: mamori_smtp::settings::Misdelivery,
+    /// The download service of link mode (`mamori linkd`).
+    pub links: mamori_links::LinksConfig,
     /// The firewall model (`mamori firewalld` applies it).
     pub firewall: mamori_firewall::FirewallConfig,
     /// The admin panel (`mamori admind`).
@@ -65,6 +67,7 @@ pub const SECTIONS: &[&str] = &[
     "dlp",
     "encrypt",
     "misdelivery",
+    "links",
     "firewall",
     "admin",
     "time",
@@ -75,6 +78,9 @@ pub const TIME_SECTIONS: &[&str] = &["general", "log", "time"];
 
 /// The sections the firewall daemon reads.
 pub const FIREWALL_SECTIONS: &[&str] = &["general", "log", "firewall"];
+
+/// The sections the download service reads (`[encrypt]` for the public address).
+pub const LINKD_SECTIONS: &[&str] = &["general", "log", "encrypt", "links"];
 
 /// The sections the admin panel reads at start.
 pub const ADMIN_SECTIONS: &[&str] = &["general", "log", "admin"];
@@ -159,6 +165,8 @@ pub(crate) fn read(layers: &Layers) -> Loaded {
     let mut report = Report::default();
     layers.check_sections(SECTIONS, &mut report);
     let relay = RelaySettings::read(layers, &mut report);
+    let links: mamori_links::LinksConfig = layers.section("links", &mut report);
+    links.check_into(&mut report);
     let firewall: mamori_firewall::FirewallConfig = layers.section("firewall", &mut report);
     mamori_firewall::validate::check_into(&firewall, &mut report);
     let admin: mamori_panel::settings::Admin = layers.section("admin", &mut report);
@@ -172,6 +180,7 @@ pub(crate) fn read(layers: &Layers) -> Loaded {
         dlp: relay.dlp,
         encrypt: relay.encrypt,
         misdelivery: relay.misdelivery,
+        links,
         firewall,
         admin,
         time,

@@ -51,6 +51,25 @@ pub enum SmtpRequest {
         #[serde(default)]
         action: Option<crate::queue::timed::HoldAction>,
     },
+    /// The download links of link mode, newest first: files, downloads, state.
+    LinkList,
+    /// Revoke a download link (its files are erased at once).
+    LinkRevoke {
+        /// The link's id.
+        id: String,
+    },
+    /// The sender's page of a download link, through the link in the sender's receipt (the
+    /// panel's page, no login): what it is and its downloads, or revoke it. The page's
+    /// secret must match.
+    LinkManage {
+        /// The link's id.
+        id: String,
+        /// The page's secret.
+        token: String,
+        /// Revoke the link.
+        #[serde(default)]
+        revoke: bool,
+    },
     /// List the messages DLP holds in the quarantine.
     QuarantineList,
     /// What is held, and what DLP decided since the daemon started.
@@ -134,6 +153,7 @@ impl Request for SmtpRequest {
             | Self::DlpPolicy
             | Self::MonthlyReport { .. }
             | Self::Activity { .. }
+            | Self::LinkList
             | Self::Health => Right::Read,
             // Quarantined and held mail: the approvers' work.
             Self::QuarantineRelease { .. }
@@ -142,6 +162,8 @@ impl Request for SmtpRequest {
             | Self::QuarantineContent { .. }
             | Self::QueueHold { .. }
             | Self::QueueRelease { .. }
+            | Self::LinkRevoke { .. }
+            | Self::LinkManage { .. }
             | Self::TimedHold { .. } => Right::Approve,
             Self::QueueDelete { .. }
             | Self::QueueRetry
@@ -161,6 +183,9 @@ impl Request for SmtpRequest {
             Self::QueueDelete { .. } => "queue_delete",
             Self::QueueRetry => "queue_retry",
             Self::TimedHold { .. } => "timed_hold",
+            Self::LinkList => "link_list",
+            Self::LinkRevoke { .. } => "link_revoke",
+            Self::LinkManage { .. } => "link_manage",
             Self::QuarantineList => "quarantine_list",
             Self::QuarantineStats => "quarantine_stats",
             Self::QuarantineRelease { .. } => "quarantine_release",
@@ -184,7 +209,10 @@ impl Request for SmtpRequest {
         // reversed by trying them all.
         matches!(
             self,
-            Self::TestRoute { .. } | Self::DlpTry { .. } | Self::TimedHold { .. }
+            Self::TestRoute { .. }
+                | Self::DlpTry { .. }
+                | Self::TimedHold { .. }
+                | Self::LinkManage { .. }
         )
     }
 }

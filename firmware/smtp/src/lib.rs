@@ -17,6 +17,7 @@ pub mod datetime;
 pub mod dlp_stage;
 pub mod encrypt_stage;
 pub mod inbound;
+pub mod links;
 pub mod live;
 pub mod misdelivery;
 pub mod monthly;

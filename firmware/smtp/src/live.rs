@@ -353,12 +353,18 @@ fn build(
     let hostname = &settings.general.hostname;
     // Attachment encryption runs after DLP, on what DLP judged.
     let encryption = if settings.encrypt.enabled {
-        let stage = crate::encrypt_stage::EncryptStage::new(
+        let mut stage = crate::encrypt_stage::EncryptStage::new(
             &settings.encrypt,
             office(settings),
             hostname.clone(),
             shared.audit.clone(),
         )?;
+        if settings.encrypt.uses_links() {
+            stage = stage.with_links(
+                mamori_links::Store::new(crate::links::store_dir(&settings.general.data_dir)),
+                settings.misdelivery.link_base(hostname),
+            );
+        }
         Pipeline::new().with(Arc::new(stage))
     } else {
         Pipeline::new()

@@ -386,6 +386,12 @@ struct Controller {
 }
 
 impl Controller {
+    /// Link mode's store, under the data directory in force.
+    async fn link_store(&self) -> mamori_links::Store {
+        let settings = self.live.settings().await;
+        mamori_links::Store::new(crate::links::store_dir(&settings.general.data_dir))
+    }
+
     /// Reads `version` from the settings service and puts it in force.
     async fn apply_settings(&self, version: Option<u64>) -> Result<serde_json::Value, ApplyError> {
         let source = self.source.clone().ok_or_else(|| ApplyError::Source {
@@ -555,6 +561,14 @@ async fn control_loop(listener: UnixListener, options: ServeOptions, c: Arc<Cont
                             Ok(Err(why)) => Response::error(ErrorKind::Invalid, why.to_string()),
                             Err(e) => Response::error(ErrorKind::Internal, e.to_string()),
                         }
+                    }
+                    SmtpRequest::LinkList => crate::links::list(c.link_store().await).await,
+                    SmtpRequest::LinkRevoke { id } => {
+                        crate::links::revoke_by(c.link_store().await, &c.audit, &id, &caller).await
+                    }
+                    SmtpRequest::LinkManage { id, token, revoke } => {
+                        crate::links::manage(c.link_store().await, &c.audit, &id, &token, revoke)
+                            .await
                     }
                     req => handle_control(&c.queue, &c.audit, req, &caller).await,
                 }
@@ -798,6 +812,9 @@ pub async fn handle_control(
         | SmtpRequest::MonthlyReport { .. }
         | SmtpRequest::Activity { .. }
         | SmtpRequest::Alert { .. }
+        | SmtpRequest::LinkList
+        | SmtpRequest::LinkRevoke { .. }
+        | SmtpRequest::LinkManage { .. }
         | SmtpRequest::DlpTry { .. } => Err(QueueError::Join(
             "answered by the daemon's control loop".into(),
         )),

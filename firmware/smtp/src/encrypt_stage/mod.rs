@@ -1,7 +1,9 @@
-//! The attachment-encryption stage (ZIP mode): after DLP has judged the plaintext, the
-//! attachments of mail that a rule of `[encrypt]` (or a DLP rule with action `encrypt`)
-//! matches are packed into one encrypted ZIP, a notice goes at the top of the text, and
-//! the password follows in a mail of its own after the configured delay.
+//! The attachment-encryption stage: after DLP has judged the plaintext, the attachments of
+//! mail that a rule of `[encrypt]` (or a DLP rule with action `encrypt`) matches are packed
+//! into one encrypted ZIP (ZIP mode), or taken out of the mail and kept on the box sealed,
+//! behind a download link that `mamori linkd` serves (link mode); a notice goes at the top
+//! of the text, and the password follows in a mail of its own after the configured delay.
+//! In link mode the sender is sent at once the link's page (downloads, revoke).
 //!
 //! - Recipients are judged one by one ([`mamori_encrypt::plan`]): those who get the mail
 //!   as it is (the office's own, exempt partners) keep the original; the others get an
@@ -29,12 +31,15 @@ use mamori_core::audit::AuditLog;
 use mamori_dlp::Action;
 use mamori_dlp::mime::{Node, Outline, outline};
 use mamori_encrypt::config::ConfigProblem;
+use mamori_encrypt::notice::LinkNotice;
 use mamori_encrypt::notice::{Notice, PasswordTo};
 use mamori_encrypt::plan::{MailFacts, Settings};
 use mamori_encrypt::rewrite::{Packing, attachments, has_signed_part, rewrite};
 use mamori_encrypt::{
-    Alphabet, EncryptConfig, EncryptPolicy, Entry, Options, Password, pack, zip_time,
+    Alphabet, EncryptConfig, EncryptPolicy, Entry, Mode, Options, Password, pack, zip_time,
 };
+use mamori_links::token::Purpose;
+use mamori_links::{LinkId, LinkRecord, Secret, Store};
 
 use crate::pipeline::{OwnedMessage, Stage, StagedMessage, Verdict};
 use crate::spool::{Envelope, Recipient};
@@ -61,6 +66,14 @@ pub struct EncryptStage {
     office_domains: Vec<String>,
     hostname: String,
     audit: Arc<AuditLog>,
+    links: Option<Links>,
+}
+
+/// Where link mode keeps its files, and where the sender's page of a link is.
+struct Links {
+    store: Store,
+    /// The panel's base URL (the sender's page is `<base>/links/<id>/<secret>`).
+    panel_base: String,
 }
 
 /// One encrypted copy made: its content and the password mails that go with it.
@@ -68,8 +81,20 @@ struct Copy {
     settings: Settings,
     recipients: Vec<usize>,
     content: Vec<u8>,
-    password: Password,
+    /// The password (always, for a ZIP; when asked for, for a link).
+    password: Option<Password>,
     entries: Vec<mamori_encrypt::archive::PackedEntry>,
+    /// The link, in link mode.
+    link: Option<MadeLink>,
+}
+
+/// A download link made for a copy.
+struct MadeLink {
+    id: LinkId,
+    /// The sender's page.
+    manage_url: String,
+    /// When it expires (Unix seconds).
+    expires: u64,
 }
 
 impl EncryptStage {
@@ -96,7 +121,28 @@ impl EncryptStage {
             office_domains,
             hostname,
             audit,
+            links: None,
         })
+    }
+
+    /// Link mode's store and the panel's base URL (for the sender's page of a link).
+    pub fn with_links(mut self, store: Store, panel_base: String) -> Self {
+        self.links = Some(Links {
+            store,
+            panel_base: panel_base.trim_end_matches('/').to_owned(),
+        });
+        self
+    }
+
+    /// Removes links made for a message that is not accepted after all.
+    fn discard(&self, copies: &[Copy]) {
+        if let Some(links) = &self.links {
+            for link in copies.iter().filter_map(|c| c.link.as_ref()) {
+                if let Err(e) = links.store.remove(&link.id) {
+                    tracing::warn!(link = %link.id, error = %e, "a link of a message not accepted could not be removed");
+                }
+            }
+        }
     }
 
     fn hold(&self, message: &StagedMessage, why: &str) -> Verdict {
@@ -112,10 +158,14 @@ impl EncryptStage {
         content: &[u8],
         outline: &Outline,
         packed: &[usize],
-        arrived: u64,
+        envelope: &Envelope,
         settings: Settings,
         recipients: Vec<usize>,
     ) -> Result<Copy, String> {
+        if settings.mode == Mode::Link {
+            return self.make_link_copy(content, outline, packed, envelope, settings, recipients);
+        }
+        let arrived = envelope.arrived;
         let password = Password::random(self.config.password_length, &self.alphabet)
             .map_err(|e| e.to_string())?;
         let nodes = attachments(outline);
@@ -151,31 +201,163 @@ impl EncryptStage {
             cipher: settings.cipher,
             password_to: settings.password_to,
         };
-        let mut rewritten = rewrite(
+        let rewritten = rewrite(
             content,
             outline,
             packed,
             &Packing {
                 name: &name,
-                archive: &archive,
+                archive: Some(&archive),
                 notice: &notice,
             },
         )
         .map_err(|e| e.to_string())?;
-        if !self.config.subject_tag.is_empty() {
-            rewritten =
-                crate::dlp_stage::subject::tag_subject(&rewritten, &self.config.subject_tag);
-        }
         Ok(Copy {
             settings,
             recipients,
-            content: rewritten,
-            password,
+            content: self.tagged(rewritten),
+            password: Some(password),
             entries: packed_entries.entries,
+            link: None,
         })
     }
 
-    /// The password mails of one copy (its queue ID `copy_id`), to send after the delay.
+    fn tagged(&self, content: Vec<u8>) -> Vec<u8> {
+        if self.config.subject_tag.is_empty() {
+            content
+        } else {
+            crate::dlp_stage::subject::tag_subject(&content, &self.config.subject_tag)
+        }
+    }
+
+    /// Seals the attachments `packed` into a new link and rewrites the mail to carry it.
+    fn make_link_copy(
+        &self,
+        content: &[u8],
+        outline: &Outline,
+        packed: &[usize],
+        envelope: &Envelope,
+        settings: Settings,
+        recipients: Vec<usize>,
+    ) -> Result<Copy, String> {
+        let links = self
+            .links
+            .as_ref()
+            .ok_or("link mode is chosen but the relay has no link store")?;
+        let password = if self.config.link_password {
+            Some(
+                Password::random(self.config.password_length, &self.alphabet)
+                    .map_err(|e| e.to_string())?,
+            )
+        } else {
+            None
+        };
+        let secret = Secret::random().map_err(|e| e.to_string())?;
+        let manage = Secret::random().map_err(|e| e.to_string())?;
+        let mut draft = links.store.draft(&secret).map_err(|e| e.to_string())?;
+        let nodes = attachments(outline);
+        for &i in packed {
+            if let Some(Node::Attachment {
+                content: range,
+                name,
+                transfer,
+                content_type,
+                ..
+            }) = nodes.get(i)
+            {
+                let mut name = entry_name(name.as_deref(), content_type);
+                if name.is_empty() {
+                    name = format!("attachment-{}", draft.files().len() + 1);
+                }
+                let mut reader = transfer.reader(content.get(range.clone()).unwrap_or_default());
+                if let Err(e) = draft.add_file(&name, content_type, &mut reader) {
+                    draft.abandon();
+                    return Err(e.to_string());
+                }
+            }
+        }
+        let now = crate::datetime::unix_now();
+        let expires = now.saturating_add(self.config.link_expiry.as_secs());
+        let password_hash = match &password {
+            Some(p) => {
+                Some(mamori_links::record::hash_password(p.expose()).map_err(|e| e.to_string())?)
+            }
+            None => None,
+        };
+        let record = LinkRecord {
+            format: mamori_links::record::FORMAT,
+            id: String::new(),
+            created: now,
+            expires,
+            max_downloads: self.config.link_downloads,
+            files: Vec::new(),
+            queue_id: envelope.id.clone(),
+            sender: envelope.mail_from.clone(),
+            recipients: recipients
+                .iter()
+                .filter_map(|&i| envelope.recipients.get(i))
+                .map(|r| r.address.clone())
+                .collect(),
+            subject: mamori_dlp::mime::header_text(content, "subject").unwrap_or_default(),
+            verifier: secret.verifier(Purpose::Download),
+            manage_verifier: manage.verifier(Purpose::Manage),
+            password_hash,
+        };
+        let files: Vec<(String, u64)> = draft
+            .files()
+            .iter()
+            .map(|f| (f.name.clone(), f.size))
+            .collect();
+        let record = draft.commit(record).map_err(|e| e.to_string())?;
+        let id = LinkId::parse(&record.id).ok_or("the link's id does not read back")?;
+        let made = MadeLink {
+            manage_url: format!("{}/links/{id}/{}", links.panel_base, manage.encode()),
+            id: id.clone(),
+            expires,
+        };
+        let notice = LinkNotice {
+            url: format!("{}/d/{id}/{}", self.config.link_base(), secret.encode()),
+            files: files.clone(),
+            expires,
+            downloads: self.config.link_downloads,
+            password_to: password.as_ref().map(|_| settings.password_to),
+        };
+        let rewritten = rewrite(
+            content,
+            outline,
+            packed,
+            &Packing {
+                name: "",
+                archive: None,
+                notice: &notice,
+            },
+        );
+        let rewritten = match rewritten {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = links.store.remove(&id);
+                return Err(e.to_string());
+            }
+        };
+        Ok(Copy {
+            settings,
+            recipients,
+            content: self.tagged(rewritten),
+            password,
+            entries: files
+                .into_iter()
+                .map(|(name, size)| mamori_encrypt::archive::PackedEntry {
+                    name,
+                    size,
+                    stored: false,
+                })
+                .collect(),
+            link: Some(made),
+        })
+    }
+
+    /// The password mails of one copy (its queue ID `copy_id`), to send after the delay;
+    /// in link mode also the sender's receipt with the link's page, sent at once.
     fn password_mails(
         &self,
         envelope: &Envelope,
@@ -190,24 +372,33 @@ impl EncryptStage {
             .map(|r| r.address.clone())
             .collect();
         let archive = self.config.archive_file_name();
+        let expires = copy
+            .link
+            .as_ref()
+            .map(|l| mamori_encrypt::notice::jst(l.expires))
+            .unwrap_or_default();
         let facts = password_mail::PasswordFacts {
             queue_id: copy_id,
             subject,
-            archive: &archive,
-            cipher: copy.settings.cipher,
-            password: &copy.password,
+            what: match &copy.link {
+                None => password_mail::Protected::Archive {
+                    name: &archive,
+                    cipher: copy.settings.cipher,
+                },
+                Some(link) => password_mail::Protected::Link {
+                    manage_url: &link.manage_url,
+                    expires: &expires,
+                },
+            },
+            password: copy.password.as_ref(),
             recipients: &recipients,
         };
-        let due = crate::datetime::unix_now().saturating_add(self.config.password_delay.as_secs());
+        let now = crate::datetime::unix_now();
+        let due = now.saturating_add(self.config.password_delay.as_secs());
         let mut mails = Vec::new();
-        let to_sender = matches!(
-            copy.settings.password_to,
-            PasswordTo::Sender | PasswordTo::Both
-        );
-        let to_recipients = matches!(
-            copy.settings.password_to,
-            PasswordTo::Recipients | PasswordTo::Both
-        );
+        let password_to = copy.settings.password_to;
+        let to_sender = matches!(password_to, PasswordTo::Sender | PasswordTo::Both);
+        let to_recipients = matches!(password_to, PasswordTo::Recipients | PasswordTo::Both);
         // Only a verified sender of the office is sent a password (never an address outside,
         // which may be forged); without one the recipients get it.
         let sender_ok = envelope.client.sender_verified
@@ -217,13 +408,24 @@ impl EncryptStage {
                     .iter()
                     .any(|o| o.eq_ignore_ascii_case(&d))
             });
-        let to_recipients = to_recipients || !sender_ok;
-        if to_sender && sender_ok {
-            let content = password_mail::for_sender(&facts, &envelope.mail_from, &self.hostname)?;
+        let to_recipients = copy.password.is_some() && (to_recipients || !sender_ok);
+        let is_link = copy.link.is_some();
+        if sender_ok && (to_sender || is_link) {
+            // The sender's receipt of a link carries the password only when the sender is
+            // the one to pass it on.
+            let sender_facts = password_mail::PasswordFacts {
+                password: facts.password.filter(|_| to_sender),
+                ..facts.clone()
+            };
+            let content =
+                password_mail::for_sender(&sender_facts, &envelope.mail_from, &self.hostname)?;
+            // A link's receipt goes at once: the sender may need to revoke it.
+            let when = if is_link { now } else { due };
             mails.push((
                 vec![Recipient::new(envelope.mail_from.clone())],
                 String::new(),
                 content,
+                when,
             ));
         }
         if to_recipients {
@@ -233,14 +435,15 @@ impl EncryptStage {
                 recipients.iter().map(Recipient::new).collect(),
                 envelope.mail_from.clone(),
                 content,
+                due,
             ));
         }
         Ok(mails
             .into_iter()
-            .map(|(to, from, content)| {
+            .map(|(to, from, content, when)| {
                 let mut env =
                     Envelope::generated(crate::spool::new_id(), from, to, &self.hostname, &content);
-                env.next_attempt = due;
+                env.next_attempt = when;
                 (env, content)
             })
             .collect())
@@ -258,6 +461,8 @@ impl EncryptStage {
                 serde_json::json!({
                     "queue_id": id,
                     "rule": c.settings.rule,
+                    "mode": c.settings.mode,
+                    "link": c.link.as_ref().map(|l| serde_json::json!({"id": l.id.as_str(), "expires": l.expires, "downloads": self.config.link_downloads, "password": c.password.is_some()})),
                     "cipher": c.settings.cipher,
                     "names": c.settings.names,
                     "password_to": c.settings.password_to,
@@ -424,17 +629,14 @@ impl Stage for EncryptStage {
         }
         let mut copies = Vec::new();
         for (settings, rcpts) in plan.copies.clone() {
-            match self.make_copy(
-                content,
-                &outline,
-                &plan.packed,
-                envelope.arrived,
-                settings,
-                rcpts,
-            ) {
+            match self.make_copy(content, &outline, &plan.packed, envelope, settings, rcpts) {
                 Ok(copy) => copies.push(copy),
                 Err(e) => {
-                    return self.hold(message, &format!("the archive could not be made: {e}"));
+                    self.discard(&copies);
+                    return self.hold(
+                        message,
+                        &format!("the archive or link could not be made: {e}"),
+                    );
                 }
             }
         }
@@ -453,6 +655,7 @@ impl Stage for EncryptStage {
             let mails = match self.password_mails(envelope, copy, &id, &subject) {
                 Ok(m) => m,
                 Err(e) => {
+                    self.discard(&copies);
                     return self.hold(
                         message,
                         &format!("the password mail could not be made: {e}"),
@@ -474,6 +677,7 @@ impl Stage for EncryptStage {
         let audited: Vec<(String, &Copy)> = ids.iter().cloned().zip(copies.iter()).collect();
         if let Err(e) = self.audit(envelope, &audited, &password_mails) {
             tracing::error!(queue_id = %envelope.id, error = %e, "audit log write failed; refusing the message for now");
+            self.discard(&copies);
             return Verdict::Reject {
                 code: 451,
                 status: "4.3.0".into(),

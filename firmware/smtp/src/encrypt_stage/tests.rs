@@ -406,3 +406,93 @@ fn a_file_uuencoded_in_the_text_holds_the_mail() {
 fn mail_with_text(text: &str) -> Vec<u8> {
     format!("From: taro@office.example.jp\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n{text}\r\n--b\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF\r\n--b--\r\n").into_bytes()
 }
+
+#[test]
+fn link_mode_takes_the_attachments_out_seals_them_and_tells_the_sender_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EncryptConfig {
+        mode: mamori_encrypt::Mode::Link,
+        link_url: "https://files.example.jp:8443".into(),
+        ..enabled()
+    };
+    let store = mamori_links::Store::new(dir.path().join("links"));
+    let s = stage(&config, dir.path()).with_links(store.clone(), "https://gw.example.jp/".into());
+    let original = mail(&[
+        ("見積書.pdf", "application/pdf", b"%PDF-1.7 quote"),
+        ("a.csv", "text/csv", b"name,number\r\n"),
+    ]);
+    let mut m = staged(
+        original,
+        &["client@example.com", "hanako@office.example.jp"],
+    );
+    let now = crate::datetime::unix_now();
+    assert_eq!(s.process(&mut m), Verdict::Accept);
+    // The office keeps the original; the outside copy has no attachment, only the link.
+    assert_eq!(m.envelope.recipients[0].address, "hanako@office.example.jp");
+    let (copy_env, copy) = m
+        .companions
+        .iter()
+        .find(|(e, _)| e.recipients[0].address == "client@example.com")
+        .expect("the copy");
+    assert!(copy_env.companions.is_empty());
+    assert!(attachment_names(copy).is_empty());
+    let text = String::from_utf8_lossy(copy).into_owned();
+    let url = text
+        .lines()
+        .find(|l| l.starts_with("https://files.example.jp:8443/d/"))
+        .expect("the link")
+        .trim()
+        .to_owned();
+    let parts: Vec<&str> = url.rsplit('/').take(2).collect();
+    let (secret, id) = (
+        mamori_links::Secret::parse(parts[0]).unwrap(),
+        mamori_links::LinkId::parse(parts[1]).unwrap(),
+    );
+    let link = store.load(&id).unwrap().unwrap();
+    assert_eq!(link.record.files.len(), 2);
+    assert_eq!(link.record.recipients, ["client@example.com"]);
+    assert_eq!(link.record.max_downloads, 3);
+    assert!(link.record.password_hash.is_none());
+    assert!(secret.matches(
+        &link.record.verifier,
+        mamori_links::token::Purpose::Download
+    ));
+    let mut pdf = Vec::new();
+    std::io::Read::read_to_end(&mut store.open_file(&id, 0, &secret).unwrap(), &mut pdf).unwrap();
+    assert_eq!(pdf, b"%PDF-1.7 quote");
+    // The sender's receipt goes at once and carries the link's page, no password mail
+    // follows (the link has none).
+    let receipts: Vec<_> = m
+        .companions
+        .iter()
+        .filter(|(e, _)| e.recipients[0].address == "taro@office.example.jp")
+        .collect();
+    assert_eq!(receipts.len(), 1);
+    assert!(receipts[0].0.next_attempt <= now + 1);
+    let receipt = String::from_utf8_lossy(&receipts[0].1).into_owned();
+    assert!(receipt.contains("Auto-Submitted: auto-generated"));
+    assert_eq!(m.companions.len(), 2, "the copy and the receipt");
+    let audit = audit_text(dir.path());
+    assert!(
+        audit.contains(id.as_str()) && audit.contains("\"link\""),
+        "{audit}"
+    );
+    assert!(!audit.contains(&secret.encode()), "{audit}");
+}
+
+#[test]
+fn link_mode_without_a_store_holds_the_mail_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EncryptConfig {
+        mode: mamori_encrypt::Mode::Link,
+        link_url: "https://files.example.jp".into(),
+        ..enabled()
+    };
+    let s = stage(&config, dir.path());
+    let mut m = staged(
+        mail(&[("a.pdf", "application/pdf", b"%PDF")]),
+        &["client@example.com"],
+    );
+    assert!(matches!(s.process(&mut m), Verdict::Hold { .. }));
+    assert!(m.companions.is_empty());
+}
