@@ -59,6 +59,9 @@ test_pkgs=(
     chromium
     chromium-driver
     fonts-ipafont-gothic
+    # Link mode's certificate by ACME: Let's Encrypt's test server and its mock DNS
+    # (pebble-challtestsrv, in the same package).
+    pebble
     # The DLP format corpus (firmware/dlp/tests/formats/generate.sh) is rebuilt by the
     # real tools in the tests: compressors, 7-Zip, jlha (LZH; pulls a Java runtime),
     # bsdtar, qpdf and reportlab.

@@ -5,6 +5,7 @@
 // Test harness code outside #[test] functions: a failed set-up should fail the test loudly.
 #![allow(clippy::unwrap_used)]
 
+mod acme;
 mod boot;
 mod browser;
 mod browser_firewall;
@@ -34,6 +35,8 @@ mod panel_encrypt;
 mod panel_firewall;
 mod panel_fw_edit;
 mod panel_hold;
+mod panel_link_mode;
+mod panel_links;
 mod panel_logs;
 mod panel_mail;
 mod panel_misdelivery;

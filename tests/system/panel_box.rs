@@ -29,6 +29,16 @@ impl PanelBox {
     /// As [`PanelBox::start`], calling `before` with the data directory before the start
     /// (to put a users file there, say).
     pub fn start_with(extra: &str, before: impl FnOnce(&std::path::Path)) -> Self {
+        Self::start_env(extra, before, &[])
+    }
+
+    /// As [`PanelBox::start_with`], with `env` in `mamori run`'s environment
+    /// (`SSL_CERT_FILE`, say).
+    pub fn start_env(
+        extra: &str,
+        before: impl FnOnce(&std::path::Path),
+        env: &[(&str, &std::path::Path)],
+    ) -> Self {
         require("curl");
         let dir = tempfile::tempdir().unwrap();
         let (https, http, relay, submission, smtps) = (
@@ -61,6 +71,17 @@ redirect_listen = "127.0.0.1:{http}"
 {extra}
 "#
         );
+        // `mamori run` starts the download service too: on a port of its own (the
+        // try-out's fixed one would collide between tests run at once), unless the test
+        // places it.
+        let config = if extra.contains("[links]") {
+            config
+        } else {
+            format!(
+                "{config}\n[links]\nlisten = \"127.0.0.1:{}\"\n",
+                free_port()
+            )
+        };
         let file = dir.path().join("extra.toml");
         std::fs::write(&file, config).unwrap();
         let data = dir.path().join("d");
@@ -69,6 +90,7 @@ redirect_listen = "127.0.0.1:{http}"
         let log = std::fs::File::create(dir.path().join("run.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_mamori"))
             .args(["run", "--data-dir"])
+            .envs(env.iter().copied())
             .arg(&data)
             .arg("--config")
             .arg(&file)

@@ -9,6 +9,7 @@
 //! the first visitor must type it to create the administrator account.
 
 pub mod journal;
+pub mod reach;
 pub mod server;
 pub mod state;
 pub mod tls;
@@ -84,6 +85,9 @@ pub struct Options {
     pub sockets: Sockets,
     /// What the panel's own audit chain keeps (`general.audit_retention`).
     pub audit_retention: mamori_core::audit::Retention,
+    /// The download service's instance-id file (`mamori_linkd::instance_path`), which
+    /// link mode's self-test compares the service's answer with.
+    pub link_instance: PathBuf,
 }
 
 /// The name of the setup code file written next to the users file (for the console).
@@ -97,6 +101,7 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
         hostname,
         sockets,
         audit_retention,
+        link_instance,
     } = options;
     std::fs::create_dir_all(&state_dir).map_err(|source| AdmindError::SetupCode {
         path: state_dir.clone(),
@@ -135,6 +140,7 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
         admin.reauth_secs,
     ));
     panel.cert_from_config = files.is_some();
+    panel.link_instance = Some(link_instance);
     let panel = Arc::new(panel);
     let setup_code = if panel.needs_setup() {
         Some(setup_code(

@@ -110,6 +110,9 @@ pub struct Panel {
     /// The last monthly report's counts (month, when, the relay's, the panel's): reports
     /// are counted one at a time and reused for a minute, however many people open them.
     pub report_cache: tokio::sync::Mutex<ReportCache>,
+    /// The download service's instance-id file, for link mode's self-test (`None`: the
+    /// test cannot tell this box's service from another's, and says so).
+    pub link_instance: Option<PathBuf>,
 }
 
 /// See [`Panel::report_cache`].
@@ -189,6 +192,7 @@ impl Panel {
             tls_dir: dir.join("tls"),
             cert_from_config: false,
             report_cache: tokio::sync::Mutex::new(None),
+            link_instance: None,
         })
     }
 

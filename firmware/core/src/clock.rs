@@ -55,6 +55,13 @@ pub fn rfc3339_utc(secs: u64) -> String {
     )
 }
 
+/// Unix seconds as Japan's time to the minute, for people (`2026-12-13 10:00`): the notices,
+/// the sender's and the recipients' pages.
+pub fn japan_minutes(secs: u64) -> String {
+    let text = rfc3339_utc(secs.saturating_add(9 * 3600));
+    text.get(..16).unwrap_or(&text).replace('T', " ")
+}
+
 /// The inverse of [`rfc3339_utc`]: Unix seconds of `2026-11-23T13:44:30Z` (that form
 /// only, as the box writes it); `None` for anything else.
 pub fn parse_rfc3339_utc(text: &str) -> Option<u64> {
@@ -102,6 +109,12 @@ pub fn month_bounds(year: i64, month: u32, offset_minutes: i64) -> Option<(u64, 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn japan_minutes_are_utc_plus_nine() {
+        assert_eq!(super::japan_minutes(0), "1970-01-01 09:00");
+        assert_eq!(super::japan_minutes(1_795_431_889), "2026-11-23 20:04");
+    }
+
     use super::*;
 
     #[test]

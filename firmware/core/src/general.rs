@@ -17,6 +17,10 @@ pub struct General {
     /// Where the daemon's control socket is (`/run/mamori/<daemon>` on a box, set by its
     /// unit); the data directory when absent (the try-out, tests).
     pub run_dir: Option<PathBuf>,
+    /// Where link mode's sealed attachments are: shared by the relay (which writes them)
+    /// and the download service (`/var/lib/mamori/links` on a box, set by both units);
+    /// `<data_dir>/links` when absent (the try-out, tests).
+    pub links_dir: Option<PathBuf>,
     /// The box's own host name, used in SMTP greetings, `Received:` and outbound EHLO.
     pub hostname: String,
     /// How long each daemon's audit records are kept: older ones are erased within a day,
@@ -38,6 +42,7 @@ impl Default for General {
         Self {
             data_dir: PathBuf::from("/var/lib/mamori"),
             run_dir: None,
+            links_dir: None,
             hostname: "mamori.localdomain".into(),
             audit_retention: std::time::Duration::from_secs(400 * 86_400),
             audit_max_mib: 256,
@@ -49,6 +54,13 @@ impl General {
     /// The directory of the daemons' control sockets.
     pub fn socket_dir(&self) -> &Path {
         self.run_dir.as_deref().unwrap_or(&self.data_dir)
+    }
+
+    /// The directory of link mode's store.
+    pub fn links_dir(&self) -> PathBuf {
+        self.links_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("links"))
     }
 
     /// What each daemon keeps of its audit chain.

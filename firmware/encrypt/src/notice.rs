@@ -125,20 +125,8 @@ pub struct LinkNotice {
     pub password_to: Option<PasswordTo>,
 }
 
-/// Japan's offset from UTC, in which the notice's times are written.
-const JST: i64 = 9 * 3600;
-
-/// `unix` as `2026-12-13 10:00` in Japan's time.
-pub fn jst(unix: u64) -> String {
-    let local = unix as i64 + JST;
-    let (y, m, d) = mamori_core::clock::civil_from_days(local.div_euclid(86_400));
-    let secs = local.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60
-    )
-}
+/// `unix` as `2026-12-13 10:00` in Japan's time (the notices' and password mails' form).
+pub use mamori_core::clock::japan_minutes as jst;
 
 /// A size as people read it: `850 B`, `12.4 KB`, `3.1 MB`.
 fn size(octets: u64) -> String {

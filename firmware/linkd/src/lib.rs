@@ -6,6 +6,8 @@
 //! of its own. Links that open nothing are throttled per source; expired and revoked
 //! links' files are erased by a sweep every minute.
 
+pub mod acme;
+pub mod certs;
 mod pages;
 mod routes;
 
@@ -17,7 +19,26 @@ use std::time::Duration;
 use anyhow::Context;
 use mamori_links::{LinksConfig, Store};
 
+pub use mamori_links::{CHECK_PATH, instance_path};
 pub use routes::router;
+
+/// This box's download-service id in `dir`, made on first start.
+fn instance_id(dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = dir.join("instance");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let text = text.trim();
+        if text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(text.to_owned());
+        }
+    }
+    let id = mamori_links::LinkId::random()
+        .map_err(|e| anyhow::anyhow!(e))?
+        .to_string();
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(&path, format!("{id}\n"))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(id)
+}
 
 /// What the service starts on.
 #[derive(Debug, Clone)]
@@ -26,9 +47,10 @@ pub struct Options {
     pub links: LinksConfig,
     /// The public address of links (`encrypt.link_url`), for the certificate's name.
     pub link_url: String,
-    /// The data directory (the store is `<data_dir>/links`, the self-signed certificate
-    /// `<data_dir>/linkd`).
+    /// The data directory (the certificates and the instance id are in `<data_dir>/linkd`).
     pub data_dir: PathBuf,
+    /// The store of links (`general.links_dir()`, shared with the relay).
+    pub links_dir: PathBuf,
 }
 
 /// Where the service listens, and its certificate's fingerprint.
@@ -62,19 +84,31 @@ pub async fn start(options: Options) -> anyhow::Result<Bound> {
         .into_iter()
         .chain(["localhost".to_owned()])
         .collect();
-    let files = match (&options.links.cert, &options.links.key) {
-        (Some(c), Some(k)) => Some((c.as_path(), k.as_path())),
-        _ => None,
-    };
     let cert_dir = options.data_dir.join("linkd");
-    let (cert, tls) = mamori_admind::tls::load_or_make(files, &cert_dir, &names)
-        .context("the download service's certificate")?;
-    let store = Store::new(options.data_dir.join("links"));
+    let acme = acme_settings(&options, &cert_dir)?;
+    let (chain, key) = first_certificate(&options, &cert_dir, &names, acme.as_ref())?;
+    let aes = mamori_admind::tls::aes_hardware();
+    let provider = Arc::new(mamori_admind::tls::provider(aes));
+    let certs = Arc::new(
+        certs::Certs::new(provider.clone(), &chain, &key)
+            .map_err(|e| anyhow::anyhow!("the download service's certificate: {e}"))?,
+    );
+    let tls = certs::server_config(provider, certs.clone(), aes)
+        .context("the download service's TLS configuration")?;
+    let fingerprint = certs
+        .leaf()
+        .map(|leaf| mamori_admind::tls::fingerprint(&leaf))
+        .unwrap_or_default();
+    if let Some(acme) = acme {
+        tokio::spawn(acme::keep(acme, certs.clone()));
+    }
+    let store = Store::new(options.links_dir.clone());
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let https = listener.local_addr()?;
-    let app = router(store.clone());
+    let instance = instance_id(&cert_dir)?;
+    let app = router(store.clone(), instance);
     tokio::spawn(mamori_admind::server::serve_https(
         listener,
         Arc::new(RwLock::new(tls)),
@@ -106,10 +140,63 @@ pub async fn start(options: Options) -> anyhow::Result<Bound> {
             tokio::time::sleep(SWEEP_EVERY).await;
         }
     });
-    Ok(Bound {
-        https,
-        fingerprint: cert.fingerprint,
-    })
+    Ok(Bound { https, fingerprint })
+}
+
+/// The ACME task's settings, when `[links] acme_directory` is set (the host is
+/// `encrypt.link_url`'s, which must then be set).
+fn acme_settings(
+    options: &Options,
+    dir: &std::path::Path,
+) -> anyhow::Result<Option<acme::AcmeSettings>> {
+    let links = &options.links;
+    if links.acme_directory.is_empty() {
+        return Ok(None);
+    }
+    let host = host_of(&options.link_url).ok_or_else(|| {
+        anyhow::anyhow!(
+            "links.acme_directory is set but encrypt.link_url names no host to certify ({:?})",
+            options.link_url
+        )
+    })?;
+    Ok(Some(acme::AcmeSettings {
+        directory: links.acme_directory.clone(),
+        contact: links.acme_contact.clone(),
+        ca: links.acme_ca.clone(),
+        host,
+        dir: dir.to_path_buf(),
+    }))
+}
+
+/// The certificate to start with (chain and key, PEM): the configured files; else the one
+/// ACME gave before, while it is valid; else a self-signed one (ACME replaces it).
+fn first_certificate(
+    options: &Options,
+    dir: &std::path::Path,
+    names: &[String],
+    acme: Option<&acme::AcmeSettings>,
+) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+    };
+    if let (Some(cert), Some(key)) = (&options.links.cert, &options.links.key) {
+        return Ok((read(cert)?, read(key)?));
+    }
+    if let Some(acme) = acme {
+        let now = mamori_core::clock::unix_now();
+        if acme::not_after(&acme.cert_path()).is_some_and(|end| end > now)
+            && let (Ok(chain), Ok(key)) = (read(&acme.cert_path()), read(&acme.key_path()))
+        {
+            return Ok((chain, key));
+        }
+    }
+    // The self-signed pair, made (or renewed) in `dir`.
+    mamori_admind::tls::load_or_make(None, dir, names)
+        .context("the download service's self-signed certificate")?;
+    Ok((
+        read(&dir.join("admind-cert.pem"))?,
+        read(&dir.join("admind-key.pem"))?,
+    ))
 }
 
 #[cfg(test)]

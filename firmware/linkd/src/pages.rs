@@ -41,16 +41,7 @@ pub fn message(ja: &str, en: &str) -> String {
 }
 
 /// Unix seconds as `2026-12-13 10:00` in Japan.
-pub fn japan_time(unix: u64) -> String {
-    let local = unix as i64 + 9 * 3600;
-    let (y, m, d) = mamori_core::clock::civil_from_days(local.div_euclid(86_400));
-    let secs = local.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60
-    )
-}
+pub use mamori_core::clock::japan_minutes as japan_time;
 
 fn size(octets: u64) -> String {
     match octets {

@@ -34,15 +34,26 @@ struct Service {
     gate: tokio::sync::Mutex<()>,
 }
 
-/// The routes over `store`.
-pub fn router(store: Store) -> Router {
+use mamori_links::CHECK_PATH;
+
+/// The routes over `store`; `instance` is this box's service id, answered at
+/// [`CHECK_PATH`] so that the panel's self-test knows it reached this box and not another.
+pub fn router(store: Store, instance: String) -> Router {
     let service = Arc::new(Service {
         store,
         throttle: Mutex::default(),
         gate: tokio::sync::Mutex::new(()),
     });
+    let check = format!("mamori-linkd {instance}\n");
     Router::new()
         .route("/", get(index))
+        .route(
+            CHECK_PATH,
+            get(move || {
+                let check = check.clone();
+                async move { check }
+            }),
+        )
         .route("/d/{id}/{secret}", get(show))
         .route("/d/{id}/{secret}/{file}", post(download))
         .fallback(not_found)

@@ -20,6 +20,16 @@ pub struct LinksConfig {
     pub cert: Option<PathBuf>,
     /// Its private key (PEM).
     pub key: Option<PathBuf>,
+    /// An ACME directory (RFC 8555) to get the certificate for the host of
+    /// `encrypt.link_url` from, by the TLS-ALPN-01 challenge on this service's own port
+    /// (the CA connects to port 443 of the name: the router forwards it here). Empty: no
+    /// ACME. Let's Encrypt: `https://acme-v02.api.letsencrypt.org/directory`.
+    pub acme_directory: String,
+    /// A contact address given to the ACME CA (expiry warnings); optional.
+    pub acme_contact: String,
+    /// The CA certificate (PEM) the ACME server's own HTTPS is checked with, for a private
+    /// ACME CA; absent: the system's trusted CAs.
+    pub acme_ca: Option<PathBuf>,
     /// How long a link's record (who downloaded what, when) is kept after it expires
     /// (default 30 days, at most 400).
     #[serde(with = "humantime_serde")]
@@ -32,6 +42,9 @@ impl Default for LinksConfig {
             listen: "0.0.0.0:8443".into(),
             cert: None,
             key: None,
+            acme_directory: String::new(),
+            acme_contact: String::new(),
+            acme_ca: None,
             keep_records: Duration::from_secs(30 * 86_400),
         }
     }
@@ -52,6 +65,37 @@ impl LinksConfig {
                 "links.cert",
                 format!("{:?} / {:?}", self.cert, self.key),
                 "a certificate and its key go together: give both, or neither for a self-signed one",
+            );
+        }
+        if !self.acme_directory.is_empty() {
+            if !self.acme_directory.starts_with("https://")
+                || self.acme_directory.contains(char::is_whitespace)
+            {
+                report.error(
+                    "links.acme_directory",
+                    &self.acme_directory,
+                    "the ACME directory's https:// address, such as https://acme-v02.api.letsencrypt.org/directory",
+                );
+            }
+            if self.cert.is_some() {
+                report.error(
+                    "links.acme_directory",
+                    &self.acme_directory,
+                    "a certificate from files (links.cert) and one from ACME exclude each other: give one",
+                );
+            }
+        }
+        let contact = self.acme_contact.trim_start_matches("mailto:");
+        if !contact.is_empty()
+            && (contact.contains(char::is_whitespace)
+                || contact
+                    .split_once('@')
+                    .is_none_or(|(l, d)| l.is_empty() || !d.contains('.')))
+        {
+            report.error(
+                "links.acme_contact",
+                &self.acme_contact,
+                "an e-mail address for the CA's notices, or nothing",
             );
         }
         if self.keep_records > Duration::from_secs(400 * 86_400) {
@@ -77,11 +121,32 @@ mod tests {
             listen: "8443".into(),
             cert: Some("/etc/c.pem".into()),
             key: None,
+            acme_directory: "http://ca.example/dir".into(),
+            acme_contact: "admin".into(),
             keep_records: Duration::from_secs(500 * 86_400),
+            ..LinksConfig::default()
         };
         let mut r = Report::default();
         bad.check_into(&mut r);
         let keys: Vec<_> = r.errors.iter().map(|e| e.key.clone()).collect();
-        assert_eq!(keys, ["links.listen", "links.cert", "links.keep_records"]);
+        assert_eq!(
+            keys,
+            [
+                "links.listen",
+                "links.cert",
+                "links.acme_directory",
+                "links.acme_directory",
+                "links.acme_contact",
+                "links.keep_records"
+            ]
+        );
+        let acme = LinksConfig {
+            acme_directory: "https://acme-v02.api.letsencrypt.org/directory".into(),
+            acme_contact: "mailto:it@office.example.jp".into(),
+            ..LinksConfig::default()
+        };
+        let mut r = Report::default();
+        acme.check_into(&mut r);
+        assert!(r.is_ok(), "{r}");
     }
 }

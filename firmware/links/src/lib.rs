@@ -15,6 +15,16 @@ pub mod sealed;
 pub mod store;
 pub mod token;
 
+/// The path the download service answers its instance id at, for the panel's
+/// reachability self-test (`mamori-linkd <instance>`).
+pub const CHECK_PATH: &str = "/.well-known/mamori-linkd";
+
+/// The file holding this box's download-service id under the data directory (public: the
+/// service answers it at [`CHECK_PATH`] and the panel's self-test compares).
+pub fn instance_path(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("linkd").join("instance")
+}
+
 pub use config::LinksConfig;
 pub use record::{Download, FileEntry, Link, LinkRecord, Refusal, State};
 pub use store::{Store, StoreError};

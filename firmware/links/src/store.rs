@@ -9,7 +9,11 @@
 //! ```
 //!
 //! Each file has one writer, so no file is read, changed and written back by two
-//! processes. A link is made in `.new-<id>` and renamed into place after everything in it
+//! processes. The two processes are two users of one group on a box: every directory and
+//! file made is given the group of the store's own directory (a process may give what it
+//! owns to a group it is in; no set-group-ID bit, which the units forbid), directories mode
+//! `0770` and files `0640` whatever the umask, so that the relay and the download service
+//! each read what the other wrote and nobody else does. A link is made in `.new-<id>` and renamed into place after everything in it
 //! is on disk, so a crash leaves either no link or a whole one. Erasing a link's files
 //! renames `files` away before removing it, so a half-erased link is never served.
 
@@ -17,7 +21,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::record::{Download, FileEntry, Link, LinkRecord, MAX_DOWNLOADS_RECORDED, Revocation};
+use crate::record::{
+    Download, FileEntry, Link, LinkRecord, MAX_DOWNLOADS_RECORDED, Revocation, State,
+};
 use crate::sealed::{Opener, Sealer};
 use crate::token::{LinkId, Secret};
 
@@ -85,6 +91,39 @@ fn aad(id: &LinkId, index: u32) -> Vec<u8> {
     aad
 }
 
+/// The mode of the store's directories: the group shares them.
+const DIR_MODE: u32 = 0o770;
+/// The mode of its files: written by their one writer, read by the group.
+const FILE_MODE: u32 = 0o640;
+
+/// The group of the store's directory `root` (what everything in it is given).
+fn group_of(root: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(root).ok().map(|m| m.gid())
+}
+
+/// Gives `path` the store's mode and group.
+fn share(path: &Path, mode: u32, root: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(gid) = group_of(root) {
+        std::os::unix::fs::chown(path, None, Some(gid)).map_err(io_at(path))?;
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io_at(path))
+}
+
+/// Makes `dir` (one level, its parent existing) with the store's mode and group.
+fn make_dir(dir: &Path, root: &Path) -> Result<(), StoreError> {
+    fs::create_dir_all(dir).map_err(io_at(dir))?;
+    share(dir, DIR_MODE, root)
+}
+
+/// Creates `path` new with the store's mode and group.
+fn create_file(path: &Path, root: &Path) -> Result<File, StoreError> {
+    let file = File::create(path).map_err(io_at(path))?;
+    share(path, FILE_MODE, root)?;
+    Ok(file)
+}
+
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -104,7 +143,7 @@ impl Draft {
         }
         let index = self.files.len() as u32;
         let path = self.dir.join("files").join(index.to_string());
-        let file = File::create(&path).map_err(io_at(&path))?;
+        let file = create_file(&path, self.store.dir())?;
         let key = self.secret.file_key(&self.id, index);
         let mut sealer = Sealer::new(io::BufWriter::new(file), &key, aad(&self.id, index))
             .map_err(io_at(&path))?;
@@ -137,7 +176,7 @@ impl Draft {
             path: path.clone(),
             why: e.to_string(),
         })?;
-        let mut file = File::create(&path).map_err(io_at(&path))?;
+        let mut file = create_file(&path, self.store.dir())?;
         file.write_all(&text)
             .and_then(|()| file.sync_all())
             .map_err(io_at(&path))?;
@@ -172,8 +211,13 @@ impl Store {
             path: self.dir.clone(),
             source: io::Error::other(e),
         })?;
+        if !self.dir.exists() {
+            fs::create_dir_all(&self.dir).map_err(io_at(&self.dir))?;
+            share(&self.dir, DIR_MODE, &self.dir)?;
+        }
         let dir = self.dir.join(format!(".new-{id}"));
-        fs::create_dir_all(dir.join("files")).map_err(io_at(&dir))?;
+        make_dir(&dir, &self.dir)?;
+        make_dir(&dir.join("files"), &self.dir)?;
         Ok(Draft {
             store: self.clone(),
             id,
@@ -281,12 +325,16 @@ impl Store {
     /// Records a download (appended and synced before the file is given).
     pub fn record_download(&self, id: &LinkId, download: &Download) -> Result<(), StoreError> {
         let line = serde_json::to_string(download).unwrap_or_default();
-        append_line(&self.link_dir(id).join("downloads"), &line)
+        append_line(&self.link_dir(id).join("downloads"), &line, &self.dir)
     }
 
     /// Records a wrong password.
     pub fn record_failure(&self, id: &LinkId, at: u64) -> Result<(), StoreError> {
-        append_line(&self.link_dir(id).join("failures"), &at.to_string())
+        append_line(
+            &self.link_dir(id).join("failures"),
+            &at.to_string(),
+            &self.dir,
+        )
     }
 
     /// Revokes the link and erases its files.
@@ -299,6 +347,7 @@ impl Store {
             }
             other => other.map_err(io_at(&path))?,
         };
+        share(&path, FILE_MODE, &self.dir)?;
         let text = serde_json::to_vec(revocation).unwrap_or_default();
         file.write_all(&text)
             .and_then(|()| file.sync_all())
@@ -331,7 +380,8 @@ impl Store {
         sync_dir(&dir)
     }
 
-    /// Erases the files of links expired or revoked at `now`, removes links whose expiry
+    /// Erases the files of links that give nothing more at `now` (expired, revoked, locked
+    /// or used up), removes links whose expiry
     /// is more than `keep_records` seconds past, and drafts a crash left. Returns the ids
     /// whose files were erased and those removed.
     pub fn sweep(&self, now: u64, keep_records: u64) -> Result<Sweep, StoreError> {
@@ -369,7 +419,8 @@ impl Store {
             if link.record.expires.saturating_add(keep_records) <= now {
                 fs::remove_dir_all(&path).map_err(io_at(&path))?;
                 sweep.removed.push(id);
-            } else if !link.erased && (link.revoked.is_some() || link.record.expires <= now) {
+            } else if !link.erased && link.state(now) != State::Open {
+                // Expired, revoked, locked or used up: nothing more will be given.
                 self.erase_files(&id)?;
                 sweep.erased.push(id);
             }
@@ -389,12 +440,16 @@ pub struct Sweep {
     pub errors: Vec<String>,
 }
 
-fn append_line(path: &Path, line: &str) -> Result<(), StoreError> {
+fn append_line(path: &Path, line: &str, root: &Path) -> Result<(), StoreError> {
     let mut file = OpenOptions::new()
         .append(true)
         .create(true)
         .open(path)
         .map_err(io_at(path))?;
+    if file.metadata().is_ok_and(|m| m.len() == 0) {
+        // Made now (or empty): the store's mode and group, whatever the umask.
+        share(path, FILE_MODE, root)?;
+    }
     file.write_all(format!("{line}\n").as_bytes())
         .and_then(|()| file.sync_data())
         .map_err(io_at(path))

@@ -121,6 +121,7 @@ async fn start_relay(
     };
     config.general.data_dir = file_config.general.data_dir.clone();
     config.general.run_dir = file_config.general.run_dir.clone();
+    config.general.links_dir = file_config.general.links_dir.clone();
     std::fs::create_dir_all(&config.general.data_dir).with_context(|| {
         format!(
             "creating data directory {}",
@@ -306,6 +307,7 @@ async fn start_admind(
         hostname: config.general.hostname.clone(),
         sockets,
         audit_retention: config.general.audit_retention(),
+        link_instance: mamori_linkd::instance_path(&config.general.data_dir),
     })
     .await
     .context("starting the admin panel")?;
@@ -318,6 +320,7 @@ async fn start_linkd(config: &Config) -> anyhow::Result<mamori_linkd::Bound> {
         links: config.links.clone(),
         link_url: config.encrypt.link_url.clone(),
         data_dir: config.general.data_dir.clone(),
+        links_dir: config.general.links_dir(),
     })
     .await
     .context("starting the download service")

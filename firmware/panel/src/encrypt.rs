@@ -4,11 +4,21 @@
 //! the whole section it would make with [`EncryptConfig::check`], the relay's own check,
 //! each problem placed next to the field its key names. The settings service checks the
 //! whole configuration again when the version is written.
+//!
+//! Link mode's pure parts are here too: whether a change makes link mode used (and so
+//! needs the download port open and the reachability self-test passed first,
+//! [`needs_link_checks`]), the firewall rule that opens the download port
+//! ([`link_port_rule`]), and whether a firewall model lets that port in from the WAN
+//! ([`link_port_open`]).
 
 use mamori_encrypt::archive::{Cipher, NameCharset};
-use mamori_encrypt::config::{ConfigProblem, EncryptRule, RuleAction};
+use mamori_encrypt::config::{ConfigProblem, EncryptRule, Mode, RuleAction};
 use mamori_encrypt::notice::PasswordTo;
 use mamori_encrypt::password::{MAX_LENGTH, MIN_LENGTH};
+use mamori_firewall::model::{
+    Action as FwAction, CtState, Direction, FirewallConfig, Policy, Protocol, Rule as FwRule,
+    ZoneName,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -29,6 +39,19 @@ pub const PASSWORD_TO: &[&str] = &["sender", "recipients", "both"];
 
 /// What a rule does.
 pub const RULE_ACTIONS: &[&str] = &["encrypt", "skip"];
+
+/// How attachments are protected (the first is the default): an encrypted ZIP in the
+/// mail, or a download link served by the box.
+pub const MODES: &[&str] = &["zip", "link"];
+
+/// The longest a download link may live, in days (as the relay accepts).
+pub const MAX_LINK_DAYS: u64 = 90;
+
+/// The most downloads of one file a link may allow (as the relay accepts).
+pub const MAX_LINK_DOWNLOADS: u64 = 100;
+
+/// The longest link address the form takes.
+const MAX_LINK_URL: usize = 300;
 
 /// The most rules the panel writes.
 pub const MAX_RULES: usize = 50;
@@ -72,6 +95,17 @@ pub struct GeneralDraft {
     pub exempt_recipients: String,
     /// The subject's prefix (empty: none).
     pub subject_tag: String,
+    /// One of [`MODES`].
+    pub mode: String,
+    /// The link mode's public address (`https://name[:port][/path]`).
+    pub link_url: String,
+    /// How long a link gives its files: whole days (`7`), or a duration (`12h`); one that
+    /// is neither (from a file) is shown as the settings write it and kept while left so.
+    pub link_expiry: String,
+    /// Downloads of each file a link allows.
+    pub link_downloads: String,
+    /// A link also asks for a password.
+    pub link_password: bool,
 }
 
 /// The add-rule form as typed.
@@ -95,6 +129,8 @@ pub struct RuleDraft {
     pub names: String,
     /// One of [`PASSWORD_TO`], or empty for the section's.
     pub password_to: String,
+    /// One of [`MODES`], or empty for the section's.
+    pub mode: String,
 }
 
 /// A rule as the page lists it: lists as entries, choices as form values (empty: the
@@ -119,6 +155,8 @@ pub struct RuleView {
     pub names: String,
     /// Its password recipients, or empty.
     pub password_to: String,
+    /// Its mode, or empty.
+    pub mode: String,
 }
 
 /// A field of the page's forms, where a problem is shown.
@@ -140,6 +178,14 @@ pub enum Field {
     ExemptRecipients,
     /// The subject tag.
     SubjectTag,
+    /// The mode (zip or link).
+    Mode,
+    /// The link mode's address.
+    LinkUrl,
+    /// How long a link lives.
+    LinkExpiry,
+    /// Downloads a link allows.
+    LinkDownloads,
     /// The general form as a whole (a key it has no field for).
     General,
     /// The new rule's name.
@@ -154,6 +200,8 @@ pub enum Field {
     RuleMinSize,
     /// The new rule's action or overrides (choices).
     RuleChoices,
+    /// The new rule's mode override (what link mode needs before it is used).
+    RuleMode,
     /// The add-rule form as a whole.
     Rule,
 }
@@ -170,6 +218,10 @@ impl Field {
             Self::ArchiveName => "archive-name",
             Self::ExemptRecipients => "exempt-recipients",
             Self::SubjectTag => "subject-tag",
+            Self::Mode => "mode",
+            Self::LinkUrl => "link-url",
+            Self::LinkExpiry => "link-expiry",
+            Self::LinkDownloads => "link-downloads",
             Self::General => "general",
             Self::RuleName => "rule-name",
             Self::RuleSenders => "rule-senders",
@@ -177,6 +229,7 @@ impl Field {
             Self::RuleTypes => "rule-types",
             Self::RuleMinSize => "rule-min-size",
             Self::RuleChoices => "rule-choices",
+            Self::RuleMode => "rule-mode",
             Self::Rule => "rule",
         }
     }
@@ -202,6 +255,10 @@ pub enum Why {
     TooMany(usize),
     /// This entry is not an address or a domain.
     Pattern(String),
+    /// Not a link lifetime: whole days, or a duration from 1 minute to 90 days.
+    Expiry,
+    /// Longer than a link address can be.
+    LongUrl,
     /// The relay's check of the section it would make.
     Check(ConfigProblem),
 }
@@ -223,6 +280,12 @@ pub struct GeneralChange {
     pub set: Vec<(String, Value)>,
     /// Encryption was on and the form turns it off.
     pub turns_off: bool,
+    /// The section after the change uses link mode and either did not before or now
+    /// names another address: the download port must be open and the self-test pass
+    /// first (see [`needs_link_checks`]).
+    pub link_checks: bool,
+    /// The link address the section has after the change.
+    pub link_url: String,
 }
 
 /// The section from the settings service's JSON (`null`: the defaults).
@@ -266,6 +329,32 @@ fn delay_text(delay: std::time::Duration) -> String {
     }
 }
 
+/// A link's lifetime as the form shows it: whole days, else as the settings write it.
+fn expiry_text(expiry: std::time::Duration) -> String {
+    if expiry.as_secs().is_multiple_of(86_400) && expiry.subsec_nanos() == 0 {
+        (expiry.as_secs() / 86_400).to_string()
+    } else {
+        humantime::format_duration(expiry).to_string()
+    }
+}
+
+/// A link's lifetime as typed: whole days (`7`), or a duration (`12h`, `30m`), from one
+/// minute to [`MAX_LINK_DAYS`] days.
+fn parse_expiry(text: &str) -> Result<std::time::Duration, Why> {
+    let text = text.trim();
+    let expiry = match text.parse::<u64>() {
+        Ok(days) => std::time::Duration::from_secs(days.saturating_mul(86_400)),
+        Err(_) => humantime::parse_duration(text).map_err(|_| Why::Expiry)?,
+    };
+    let least = std::time::Duration::from_secs(60);
+    let most = std::time::Duration::from_secs(MAX_LINK_DAYS * 86_400);
+    if (least..=most).contains(&expiry) {
+        Ok(expiry)
+    } else {
+        Err(Why::Expiry)
+    }
+}
+
 impl GeneralDraft {
     /// The form filled with the section in force.
     pub fn of(config: &EncryptConfig) -> Self {
@@ -280,6 +369,11 @@ impl GeneralDraft {
             exempt_internal: config.exempt_internal,
             exempt_recipients: config.exempt_recipients.join("\n"),
             subject_tag: config.subject_tag.clone(),
+            mode: form_value(&config.mode),
+            link_url: config.link_url.clone(),
+            link_expiry: expiry_text(config.link_expiry),
+            link_downloads: config.link_downloads.to_string(),
+            link_password: config.link_password,
         }
     }
 }
@@ -298,6 +392,7 @@ impl RuleView {
             cipher: or_empty(rule.cipher.as_ref().map(form_value)),
             names: or_empty(rule.names.as_ref().map(form_value)),
             password_to: or_empty(rule.password_to.as_ref().map(form_value)),
+            mode: or_empty(rule.mode.as_ref().map(form_value)),
         }
     }
 }
@@ -402,11 +497,17 @@ pub fn field_of(key: &str, new_rule: Option<usize>) -> Field {
             "attachment_types" => Field::RuleTypes,
             "min_size" => Field::RuleMinSize,
             "action" | "cipher" | "names" | "password_to" => Field::RuleChoices,
+            "mode" => Field::RuleMode,
             _ => Field::Rule,
         };
     }
     if new_rule.is_some() {
-        return Field::Rule;
+        // A rule that makes link mode used needs the address the general form sets.
+        return if key == "link_url" {
+            Field::RuleMode
+        } else {
+            Field::Rule
+        };
     }
     match key {
         "cipher" => Field::Cipher,
@@ -417,6 +518,10 @@ pub fn field_of(key: &str, new_rule: Option<usize>) -> Field {
         "archive_name" => Field::ArchiveName,
         "exempt_recipients" => Field::ExemptRecipients,
         "subject_tag" => Field::SubjectTag,
+        "mode" => Field::Mode,
+        "link_url" => Field::LinkUrl,
+        "link_expiry" => Field::LinkExpiry,
+        "link_downloads" => Field::LinkDownloads,
         _ => Field::General,
     }
 }
@@ -467,6 +572,28 @@ pub fn general(
             Err(why) => bad(Field::PasswordDelay, why),
         }
     }
+    match parse_choice(&draft.mode, MODES) {
+        Some(m) => new.mode = m,
+        None => bad(Field::Mode, Why::Choice),
+    }
+    let link_url = draft.link_url.trim();
+    if link_url.chars().count() > MAX_LINK_URL {
+        bad(Field::LinkUrl, Why::LongUrl);
+    } else {
+        link_url.clone_into(&mut new.link_url);
+    }
+    // Left as shown (`1day 12h` from a file), the lifetime stays as it is.
+    if draft.link_expiry.trim() != expiry_text(current.link_expiry) {
+        match parse_expiry(&draft.link_expiry) {
+            Ok(e) => new.link_expiry = e,
+            Err(why) => bad(Field::LinkExpiry, why),
+        }
+    }
+    match number(&draft.link_downloads, 1, MAX_LINK_DOWNLOADS) {
+        Ok(n) => new.link_downloads = u32::try_from(n).unwrap_or(u32::MAX),
+        Err(why) => bad(Field::LinkDownloads, why),
+    }
+    new.link_password = draft.link_password;
     new.archive_name = draft.archive_name.trim().to_owned();
     new.subject_tag = draft.subject_tag.trim().to_owned();
     new.exempt_recipients = patterns(
@@ -515,15 +642,34 @@ pub fn general(
             json(&current.subject_tag),
             json(&new.subject_tag),
         ),
+        ("mode", json(&current.mode), json(&new.mode)),
+        ("link_url", json(&current.link_url), json(&new.link_url)),
+        (
+            "link_expiry",
+            Value::from(current.link_expiry.as_secs_f64()),
+            Value::from(new.link_expiry.as_secs_f64()),
+        ),
+        (
+            "link_downloads",
+            json(&current.link_downloads),
+            json(&new.link_downloads),
+        ),
+        (
+            "link_password",
+            json(&current.link_password),
+            json(&new.link_password),
+        ),
     ];
     let set = fields
         .into_iter()
         .filter(|(_, before, after)| before != after)
         .map(|(key, _, after)| {
-            let value = if key == "password_delay" {
-                Value::from(format!("{}m", new.password_delay.as_secs() / 60))
-            } else {
-                after
+            let value = match key {
+                "password_delay" => Value::from(format!("{}m", new.password_delay.as_secs() / 60)),
+                "link_expiry" => {
+                    Value::from(humantime::format_duration(new.link_expiry).to_string())
+                }
+                _ => after,
             };
             (format!("encrypt.{key}"), value)
         })
@@ -531,7 +677,91 @@ pub fn general(
     Ok(GeneralChange {
         set,
         turns_off: current.enabled && !new.enabled,
+        link_checks: needs_link_checks(current, &new),
+        link_url: new.link_url,
     })
+}
+
+/// Must the download port be open and the reachability self-test pass before `after`
+/// replaces `before`? When `after` uses link mode (the section's mode, or an encrypting
+/// rule's) and `before` did not, or its address changes. Turning link mode off, and every
+/// other change while it stays on at the same address, needs nothing more.
+pub fn needs_link_checks(before: &EncryptConfig, after: &EncryptConfig) -> bool {
+    after.uses_links() && (!before.uses_links() || before.link_base() != after.link_base())
+}
+
+/// Would adding `draft` to `current` make link mode used where it was not? (A rule that
+/// encrypts in link mode; its other fields are checked by [`add_rule`].)
+pub fn rule_needs_link_checks(current: &EncryptConfig, draft: &RuleDraft) -> bool {
+    let after = EncryptConfig {
+        rules: vec![EncryptRule {
+            action: parse_choice(&draft.action, RULE_ACTIONS).unwrap_or(RuleAction::Skip),
+            mode: parse_override(&draft.mode, MODES).ok().flatten(),
+            ..EncryptRule::default()
+        }],
+        ..current.clone()
+    };
+    !current.uses_links() && after.uses_links()
+}
+
+/// The name of the firewall rule that lets the download service in from the WAN.
+pub const LINK_RULE_NAME: &str = "mamori-linkd";
+
+/// The firewall rule that lets TCP `port` (the download service's) in from the WAN, as
+/// the settings write it.
+pub fn link_port_rule(port: u16) -> Value {
+    serde_json::json!({
+        "name": LINK_RULE_NAME,
+        "direction": "input",
+        "zone": "wan",
+        "protocol": "tcp",
+        "ports": [port],
+        "action": "accept",
+    })
+}
+
+/// `rules` (the `firewall.rules` list) with [`link_port_rule`]: a rule of that name is
+/// replaced where it stands (the port may have changed, or it was switched off), else
+/// the rule is added at the end.
+pub fn with_link_port_rule(rules: &[Value], port: u16) -> Vec<Value> {
+    let rule = link_port_rule(port);
+    let mut out = rules.to_vec();
+    match out
+        .iter_mut()
+        .find(|r| r["name"].as_str() == Some(LINK_RULE_NAME))
+    {
+        Some(there) => *there = rule,
+        None => out.push(rule),
+    }
+    out
+}
+
+/// Does `model` let new TCP connections to `port` in from the WAN, from anywhere? The
+/// first rule in force that applies to all of them decides (an input rule on `wan` or on
+/// every zone, for TCP, that port, every source, every new connection, at any rate);
+/// narrower rules are passed over; without one, the WAN zone's input policy decides.
+pub fn link_port_open(model: &FirewallConfig, port: u16) -> bool {
+    let decides = |r: &&FwRule| {
+        r.enabled
+            && r.direction == Direction::Input
+            && r.zone.is_none_or(|z| z == ZoneName::Wan)
+            && matches!(r.protocol, Protocol::Tcp | Protocol::TcpUdp | Protocol::Any)
+            && (r.ports.is_empty() || r.ports.iter().any(|p| p.contains(port)))
+            && r.source.is_empty()
+            && r.source_set.is_none()
+            && r.destination.is_empty()
+            && r.destination_set.is_none()
+            && r.source_ports.is_empty()
+            && (r.state.is_empty() || r.state.contains(&CtState::New))
+            && r.over_rate.is_none()
+    };
+    match model.rules.iter().find(decides) {
+        Some(rule) => rule.action == FwAction::Accept,
+        None => model
+            .zones
+            .get(ZoneName::Wan)
+            .is_some_and(|wan| wan.settings(ZoneName::Wan).input == Policy::Accept),
+    }
 }
 
 /// `value` as JSON (`null` if it cannot be written, which the section's types always can).
@@ -595,6 +825,13 @@ pub fn add_rule(current: &EncryptConfig, draft: &RuleDraft) -> Result<Value, Vec
     let cipher = parse_override::<Cipher>(&draft.cipher, CIPHERS);
     let names = parse_override::<NameCharset>(&draft.names, NAME_CHARSETS);
     let password_to = parse_override::<PasswordTo>(&draft.password_to, PASSWORD_TO);
+    let Ok(mode) = parse_override::<Mode>(&draft.mode, MODES) else {
+        problems.push(EncryptProblem {
+            field: Field::RuleMode,
+            why: Why::Choice,
+        });
+        return Err(problems);
+    };
     let (Some(action), Ok(cipher), Ok(names), Ok(password_to)) =
         (action, cipher, names, password_to)
     else {
@@ -612,7 +849,7 @@ pub fn add_rule(current: &EncryptConfig, draft: &RuleDraft) -> Result<Value, Vec
         attachment_types,
         min_size,
         action,
-        mode: None,
+        mode,
         cipher,
         names,
         password_to,
@@ -662,6 +899,8 @@ pub fn problem_text(t: &Texts, p: &EncryptProblem) -> String {
         Why::NameTaken => t.problem_name_taken.into(),
         Why::TooMany(n) => fill(t.enc_problem_too_many, n),
         Why::Pattern(entry) => fill(t.enc_problem_pattern, entry),
+        Why::Expiry => t.enc_problem_link_expiry.into(),
+        Why::LongUrl => t.enc_problem_link_url.into(),
         Why::Check(c) => match p.field {
             Field::PasswordLength => t.enc_problem_length.into(),
             Field::PasswordDelay => fill(t.problem_limit, format!("0–{MAX_DELAY_MINUTES}")),
@@ -671,6 +910,10 @@ pub fn problem_text(t: &Texts, p: &EncryptProblem) -> String {
                 fill(t.enc_problem_pattern, &c.value)
             }
             Field::RuleTypes => fill(t.enc_problem_type, &c.value),
+            Field::LinkUrl | Field::Mode => t.enc_problem_link_url.into(),
+            Field::RuleMode => t.enc_problem_rule_link_url.into(),
+            Field::LinkExpiry => t.enc_problem_link_expiry.into(),
+            Field::LinkDownloads => fill(t.problem_limit, format!("1–{MAX_LINK_DOWNLOADS}")),
             _ => fill(
                 t.enc_problem_other,
                 format!("{}: {} ({})", c.key, c.value, c.why),
@@ -698,6 +941,7 @@ mod tests {
             cipher: String::new(),
             names: "cp932".into(),
             password_to: String::new(),
+            mode: String::new(),
         }
     }
 
@@ -950,6 +1194,263 @@ mod tests {
             add_rule(&full, &rule("one more")).map_err(|p| fields(&p)),
             Err(vec![Field::Rule])
         );
+    }
+
+    #[test]
+    fn the_link_fields_show_the_section_and_write_what_changed() {
+        let d = draft();
+        assert_eq!(
+            (
+                d.mode.as_str(),
+                d.link_url.as_str(),
+                d.link_expiry.as_str(),
+                d.link_downloads.as_str(),
+                d.link_password
+            ),
+            ("zip", "", "7", "3", false)
+        );
+        let mut d = draft();
+        d.mode = "link".into();
+        d.link_url = " https://files.example.jp:8443 ".into();
+        d.link_expiry = "12h".into();
+        d.link_downloads = "5".into();
+        d.link_password = true;
+        let change = general(&EncryptConfig::default(), &d).unwrap();
+        assert_eq!(
+            change.set,
+            vec![
+                ("encrypt.mode".into(), Value::from("link")),
+                (
+                    "encrypt.link_url".into(),
+                    Value::from("https://files.example.jp:8443")
+                ),
+                ("encrypt.link_expiry".into(), Value::from("12h")),
+                ("encrypt.link_downloads".into(), Value::from(5)),
+                ("encrypt.link_password".into(), Value::from(true)),
+            ]
+        );
+        assert!(change.link_checks);
+        assert_eq!(change.link_url, "https://files.example.jp:8443");
+        // What the settings write reads back as the form showed it.
+        d.link_expiry = "30".into();
+        let set = general(&EncryptConfig::default(), &d).unwrap().set;
+        assert!(set.contains(&("encrypt.link_expiry".into(), Value::from("30days"))));
+        let written: EncryptConfig = serde_json::from_value(serde_json::json!({
+            "mode": "link", "link_url": "https://files.example.jp:8443",
+            "link_expiry": "30days", "link_downloads": 5, "link_password": true,
+        }))
+        .unwrap();
+        assert_eq!(GeneralDraft::of(&written).link_expiry, "30");
+        let odd = EncryptConfig {
+            link_expiry: std::time::Duration::from_secs(36 * 3600),
+            ..EncryptConfig::default()
+        };
+        let shown = GeneralDraft::of(&odd);
+        assert_eq!(shown.link_expiry, "1day 12h");
+        assert!(general(&odd, &shown).unwrap().set.is_empty());
+        // Out of range, or not a time at all: next to the field.
+        for (expiry, downloads) in [("0", "0"), ("91", "101"), ("30s", "x"), ("soon", "")] {
+            let mut bad = draft();
+            bad.link_expiry = expiry.into();
+            bad.link_downloads = downloads.into();
+            let problems = general(&EncryptConfig::default(), &bad).unwrap_err();
+            assert_eq!(
+                fields(&problems),
+                [Field::LinkExpiry, Field::LinkDownloads],
+                "{expiry} {downloads}"
+            );
+            let t = &crate::i18n::EN;
+            assert_eq!(problem_text(t, &problems[0]), t.enc_problem_link_expiry);
+        }
+        let mut forged = draft();
+        forged.mode = "fax".into();
+        assert_eq!(
+            fields(&general(&EncryptConfig::default(), &forged).unwrap_err()),
+            [Field::Mode]
+        );
+        // Link mode without its address: the relay's check, at the address.
+        let mut no_url = draft();
+        no_url.mode = "link".into();
+        let problems = general(&EncryptConfig::default(), &no_url).unwrap_err();
+        assert_eq!(fields(&problems), [Field::LinkUrl]);
+        let t = &crate::i18n::JA;
+        assert_eq!(problem_text(t, &problems[0]), t.enc_problem_link_url);
+        no_url.link_url = "http://files.example.jp".into();
+        assert_eq!(
+            fields(&general(&EncryptConfig::default(), &no_url).unwrap_err()),
+            [Field::LinkUrl]
+        );
+        no_url.link_url = format!("https://{}.jp", "a".repeat(400));
+        let problems = general(&EncryptConfig::default(), &no_url).unwrap_err();
+        assert_eq!(problems[0].why, Why::LongUrl);
+    }
+
+    #[test]
+    fn only_link_mode_newly_used_or_moved_needs_the_checks() {
+        let zip = EncryptConfig::default();
+        let link = EncryptConfig {
+            mode: Mode::Link,
+            link_url: "https://files.example.jp".into(),
+            ..EncryptConfig::default()
+        };
+        assert!(needs_link_checks(&zip, &link));
+        assert!(!needs_link_checks(&link, &link));
+        assert!(
+            !needs_link_checks(&link, &zip),
+            "turning it off needs nothing"
+        );
+        let moved = EncryptConfig {
+            link_url: "https://other.example.jp:8443".into(),
+            ..link.clone()
+        };
+        assert!(needs_link_checks(&link, &moved));
+        let slash = EncryptConfig {
+            link_url: "https://files.example.jp/".into(),
+            ..link.clone()
+        };
+        assert!(!needs_link_checks(&link, &slash), "the same base");
+        // Another field changed while link mode stays as it is.
+        let mut d = GeneralDraft::of(&link);
+        d.password_length = "16".into();
+        assert!(!general(&link, &d).unwrap().link_checks);
+        // The address written while the mode stays zip: nothing is used yet.
+        let mut d = draft();
+        d.link_url = "https://files.example.jp".into();
+        assert!(!general(&zip, &d).unwrap().link_checks);
+        // A rule in link mode.
+        let with_url = EncryptConfig {
+            link_url: "https://files.example.jp".into(),
+            ..EncryptConfig::default()
+        };
+        let mut r = rule("リンク");
+        r.mode = "link".into();
+        assert!(rule_needs_link_checks(&with_url, &r));
+        assert!(!rule_needs_link_checks(&link, &r), "in use already");
+        r.action = "skip".into();
+        assert!(
+            !rule_needs_link_checks(&with_url, &r),
+            "a skipping rule uses nothing"
+        );
+        r.action = "encrypt".into();
+        r.mode = "zip".into();
+        assert!(!rule_needs_link_checks(&with_url, &r));
+    }
+
+    #[test]
+    fn a_rule_may_choose_its_mode() {
+        let with_url = EncryptConfig {
+            link_url: "https://files.example.jp".into(),
+            ..EncryptConfig::default()
+        };
+        let mut r = rule("大きいもの");
+        r.mode = "link".into();
+        let rules = add_rule(&with_url, &r).unwrap();
+        assert_eq!(rules[0]["mode"], "link");
+        let config = EncryptConfig {
+            rules: serde_json::from_value(rules).unwrap(),
+            ..with_url
+        };
+        assert!(config.uses_links());
+        assert_eq!(super::rules(&config)[0].mode, "link");
+        r.name = "もう一つ".into();
+        r.mode = "fax".into();
+        assert_eq!(
+            add_rule(&config, &r).map_err(|p| fields(&p)),
+            Err(vec![Field::RuleMode])
+        );
+        // Without the address, the relay's check says so at the rule's mode.
+        r.mode = "link".into();
+        let problems = add_rule(&EncryptConfig::default(), &r).unwrap_err();
+        assert_eq!(fields(&problems), [Field::RuleMode]);
+        let t = &crate::i18n::EN;
+        assert_eq!(problem_text(t, &problems[0]), t.enc_problem_rule_link_url);
+        assert_eq!(field_of("encrypt.rules[2].mode", Some(2)), Field::RuleMode);
+        assert_eq!(field_of("encrypt.link_url", None), Field::LinkUrl);
+        assert_eq!(field_of("encrypt.link_expiry", None), Field::LinkExpiry);
+    }
+
+    fn model(rules: serde_json::Value) -> FirewallConfig {
+        serde_json::from_value(serde_json::json!({ "rules": rules })).unwrap()
+    }
+
+    #[test]
+    fn the_download_port_is_open_when_the_first_rule_for_everyone_accepts_it() {
+        assert!(!link_port_open(&FirewallConfig::default(), 8443));
+        let ours = link_port_rule(8443);
+        assert_eq!(ours["name"], LINK_RULE_NAME);
+        assert!(link_port_open(&model(serde_json::json!([ours])), 8443));
+        assert!(!link_port_open(&model(serde_json::json!([ours])), 9443));
+        let rule = |extra: serde_json::Value| {
+            let mut r = serde_json::json!({
+                "name": "web", "direction": "input", "zone": "wan", "protocol": "tcp",
+                "ports": ["8000-9000"], "action": "accept",
+            });
+            if let (Some(r), Some(extra)) = (r.as_object_mut(), extra.as_object()) {
+                r.extend(extra.clone());
+            }
+            r
+        };
+        let open = |rules: serde_json::Value| link_port_open(&model(rules), 8443);
+        assert!(
+            open(serde_json::json!([rule(serde_json::json!({}))])),
+            "a range"
+        );
+        assert!(open(serde_json::json!([rule(
+            serde_json::json!({"protocol": "tcp/udp"})
+        )])));
+        assert!(open(serde_json::json!([rule(
+            serde_json::json!({"protocol": "any", "ports": []})
+        )])));
+        let mut every_zone = rule(serde_json::json!({}));
+        every_zone.as_object_mut().map(|r| r.remove("zone"));
+        assert!(
+            open(serde_json::json!([every_zone])),
+            "every zone is wan too"
+        );
+        for narrower in [
+            serde_json::json!({"enabled": false}),
+            serde_json::json!({"zone": "lan"}),
+            serde_json::json!({"protocol": "udp"}),
+            serde_json::json!({"ports": [443]}),
+            serde_json::json!({"source": ["192.0.2.0/24"]}),
+            serde_json::json!({"state": ["established"]}),
+            serde_json::json!({"over_rate": {"rate": 10, "per": "second"}}),
+            serde_json::json!({"direction": "forward", "dest_zone": "lan"}),
+        ] {
+            assert!(
+                !open(serde_json::json!([rule(narrower.clone())])),
+                "{narrower}"
+            );
+        }
+        // A narrower rule before ours is passed over; a blocking rule for everyone wins.
+        let narrow_drop = rule(serde_json::json!({"source": ["192.0.2.0/24"], "action": "drop"}));
+        assert!(open(serde_json::json!([narrow_drop, link_port_rule(8443)])));
+        let drop = rule(serde_json::json!({"name": "block", "action": "drop"}));
+        assert!(!open(serde_json::json!([
+            drop.clone(),
+            link_port_rule(8443)
+        ])));
+        assert!(open(serde_json::json!([link_port_rule(8443), drop])));
+        // Without a rule, the WAN's input policy decides.
+        let accept_all: FirewallConfig = serde_json::from_value(serde_json::json!({
+            "zones": {"lan": {"interfaces": ["eth1"]}, "wan": {"interfaces": ["eth0"], "input": "accept"}},
+        }))
+        .unwrap();
+        assert!(link_port_open(&accept_all, 8443));
+    }
+
+    #[test]
+    fn opening_the_port_adds_the_rule_once_and_moves_it_with_the_port() {
+        let other = serde_json::json!({"name": "ssh", "direction": "input", "zone": "lan", "protocol": "tcp", "ports": [22], "action": "accept"});
+        let added = with_link_port_rule(std::slice::from_ref(&other), 8443);
+        assert_eq!(added, vec![other.clone(), link_port_rule(8443)]);
+        let mut off = link_port_rule(8443);
+        off["enabled"] = Value::from(false);
+        let moved = with_link_port_rule(&[off, other.clone()], 9443);
+        assert_eq!(moved, vec![link_port_rule(9443), other]);
+        // The rule is one the firewall model takes.
+        let typed = model(Value::Array(moved));
+        assert!(link_port_open(&typed, 9443));
     }
 
     #[test]

@@ -3,19 +3,12 @@
 //! sender's page (through the panel, with the page's own secret). A revocation is written
 //! to the audit log before it takes effect; neither secret is ever logged or answered.
 
-use std::path::{Path, PathBuf};
-
 use mamori_core::audit::AuditLog;
 use mamori_core::control::{ErrorKind, Response};
 use mamori_core::identity::Caller;
 use mamori_links::record::Revocation;
 use mamori_links::token::Purpose;
 use mamori_links::{Link, LinkId, Secret, Store, StoreError};
-
-/// The store's directory under the data directory (shared with `mamori linkd`).
-pub fn store_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("links")
-}
 
 /// The most links listed at once (the newest).
 pub const MAX_LISTED: usize = 500;

@@ -122,6 +122,7 @@ pub struct Live {
     extra: Pipeline,
     /// The recipient domains delivered to.
     known: Arc<crate::misdelivery::known::KnownDomains>,
+    links: mamori_links::Store,
     tls_dir: PathBuf,
 }
 
@@ -142,6 +143,8 @@ pub(crate) struct Shared {
     pub notices: mpsc::Sender<Generated>,
     pub extra: Pipeline,
     pub known: Arc<crate::misdelivery::known::KnownDomains>,
+    /// Link mode's store (fixed at start, as the data directory is).
+    pub links: mamori_links::Store,
 }
 
 impl Live {
@@ -171,6 +174,7 @@ impl Live {
             notices: shared.notices,
             extra: shared.extra,
             known: shared.known,
+            links: shared.links,
             tls_dir,
         });
         live.queue.set_generated_pipeline(parts.generated);
@@ -270,6 +274,7 @@ impl Live {
             notices: self.notices.clone(),
             extra: self.extra.clone(),
             known: self.known.clone(),
+            links: self.links.clone(),
         }
     }
 
@@ -361,7 +366,7 @@ fn build(
         )?;
         if settings.encrypt.uses_links() {
             stage = stage.with_links(
-                mamori_links::Store::new(crate::links::store_dir(&settings.general.data_dir)),
+                shared.links.clone(),
                 settings.misdelivery.link_base(hostname),
             );
         }

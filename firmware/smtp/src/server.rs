@@ -169,6 +169,7 @@ pub async fn start_with(
         dlp_stats: dlp_stats.clone(),
         notices,
         extra: pipeline,
+        links: mamori_links::Store::new(config.general.links_dir()),
     };
     let (live, bound) = Live::start(config.clone(), version, shared).await?;
 
@@ -192,6 +193,7 @@ pub async fn start_with(
         live: live.clone(),
         source,
         started: mamori_core::clock::unix_now(),
+        links: mamori_links::Store::new(config.general.links_dir()),
         last_error: std::sync::Mutex::new(None),
     };
     {
@@ -381,15 +383,16 @@ struct Controller {
     live: Arc<Live>,
     source: Option<Arc<dyn SettingsSource>>,
     started: u64,
+    /// Link mode's store.
+    links: mamori_links::Store,
     /// The last settings version refused, and why (for `health`).
     last_error: std::sync::Mutex<Option<String>>,
 }
 
 impl Controller {
-    /// Link mode's store, under the data directory in force.
+    /// Link mode's store (fixed at start).
     async fn link_store(&self) -> mamori_links::Store {
-        let settings = self.live.settings().await;
-        mamori_links::Store::new(crate::links::store_dir(&settings.general.data_dir))
+        self.links.clone()
     }
 
     /// Reads `version` from the settings service and puts it in force.

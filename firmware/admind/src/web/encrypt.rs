@@ -3,7 +3,10 @@
 //! who is exempt, the subject tag) and its rules, each added or removed on its own. Every
 //! change is checked by the relay's own check of the section first (problems shown next to
 //! their fields), audited, saved as a settings version and in force at once. Turning
-//! encryption off turns a protection off: it asks for the password again.
+//! encryption off turns a protection off: it asks for the password again. Link mode (the
+//! mode, its address, lifetime, download limit and password; a rule's mode) is on the same
+//! forms; what it needs before it is used — the download port open, the self-test passed —
+//! is in [`super::encrypt_link`].
 
 use std::sync::Arc;
 
@@ -21,6 +24,7 @@ use mamori_panel::users::Role;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::encrypt_link::{self, LinkContext, ReachView};
 use super::{Chrome, Peer, or_answer, render, render_status, require, source};
 use crate::state::Panel;
 
@@ -37,16 +41,16 @@ struct RuleRow {
 
 #[derive(Template)]
 #[template(path = "encrypt.html")]
-struct EncryptPage {
-    c: Chrome,
+pub(crate) struct EncryptPage {
+    pub(crate) c: Chrome,
     /// Encryption is on now: the general form asks for the password to turn it off when
     /// the last one was entered too long ago.
     enabled_now: bool,
-    ask_password: bool,
+    pub(crate) ask_password: bool,
     /// The section uses ZipCrypto somewhere.
     zipcrypto: bool,
     /// The general form, as in force or as typed.
-    general: GeneralDraft,
+    pub(crate) general: GeneralDraft,
     general_error: Option<String>,
     rules: Vec<RuleRow>,
     /// The add-rule form as typed.
@@ -54,9 +58,9 @@ struct EncryptPage {
     rule_error: Option<String>,
     remove_error: Option<String>,
     /// Problems next to their fields: (the field's id, the text).
-    errors: Vec<(&'static str, String)>,
-    done: Option<String>,
-    error: Option<String>,
+    pub(crate) errors: Vec<(&'static str, String)>,
+    pub(crate) done: Option<String>,
+    pub(crate) error: Option<String>,
     cipher_choices: Vec<(&'static str, &'static str)>,
     names_choices: Vec<(&'static str, &'static str)>,
     password_to_choices: Vec<(&'static str, &'static str)>,
@@ -65,6 +69,17 @@ struct EncryptPage {
     rule_cipher_choices: Vec<(&'static str, &'static str)>,
     rule_names_choices: Vec<(&'static str, &'static str)>,
     rule_password_to_choices: Vec<(&'static str, &'static str)>,
+    mode_choices: Vec<(&'static str, &'static str)>,
+    rule_mode_choices: Vec<(&'static str, &'static str)>,
+    /// What link mode needs, as the settings in force have it: the download port, and
+    /// whether the firewall lets it in from the WAN.
+    pub(crate) link: LinkContext,
+    /// The link-mode section's help, naming the download port.
+    link_help: String,
+    /// The open-port form's problem or refusal.
+    pub(crate) link_error: Option<String>,
+    /// The self-test's steps, when it ran for this page.
+    pub(crate) reach: Option<ReachView>,
 }
 
 impl EncryptPage {
@@ -77,6 +92,16 @@ impl EncryptPage {
             .map(|(_, text)| text.as_str())
             .collect();
         (!texts.is_empty()).then(|| texts.join(" "))
+    }
+
+    /// Whether the firewall lets the download port in, in words.
+    fn port_text(&self) -> String {
+        let t = self.c.t;
+        match &self.link.port {
+            Ok(port) if self.link.port_open() => fill(t.enc_link_port_is_open, port),
+            Ok(port) => fill(t.enc_link_port_is_closed, port),
+            Err(why) => fill(t.enc_link_listen_bad, why),
+        }
     }
 
     /// Puts each problem next to its field (the forms' own lines for the rest).
@@ -112,6 +137,8 @@ fn label(t: &Texts, value: &str) -> &'static str {
         "both" => t.enc_pwto_both,
         "encrypt" => t.enc_action_encrypt,
         "skip" => t.enc_action_skip,
+        "zip" => t.enc_mode_zip,
+        "link" => t.enc_mode_link,
         "" => t.enc_section_default,
         _ => "",
     }
@@ -147,6 +174,7 @@ fn list_cell(t: &Texts, entries: &[String]) -> String {
 
 fn row(t: &Texts, r: &RuleView) -> RuleRow {
     let overrides: Vec<String> = [
+        (t.enc_mode, &r.mode),
         (t.enc_cipher, &r.cipher),
         (t.enc_names, &r.names),
         (t.enc_password_to, &r.password_to),
@@ -176,12 +204,25 @@ fn row(t: &Texts, r: &RuleView) -> RuleRow {
 
 /// The page with the section in force, and the section (`Err`: it could not be read, and
 /// nothing may be changed from this page until it can).
-async fn page(panel: &Panel, s: &Session) -> (EncryptPage, Result<EncryptConfig, String>) {
+pub(crate) async fn page(
+    panel: &Panel,
+    s: &Session,
+) -> (EncryptPage, Result<EncryptConfig, String>) {
     let c = Chrome::new(Some(s), s.lang, |t| t.enc_title);
     let t = c.t;
-    let config = super::apply::settings_section(panel, s, "encrypt")
-        .await
-        .and_then(|v| encrypt::read(&v).map_err(|why| fill(t.enc_unreadable, why)));
+    let current = super::ask(
+        &panel.sockets.settings,
+        s,
+        serde_json::json!({"op": "current"}),
+    )
+    .await;
+    let config = current.as_ref().map_err(Clone::clone).and_then(|v| {
+        encrypt::read(&v["settings"]["encrypt"]).map_err(|why| fill(t.enc_unreadable, why))
+    });
+    let link = match &current {
+        Ok(v) => LinkContext::of(&v["settings"]),
+        Err(why) => LinkContext::unknown(why),
+    };
     let shown_config = config.clone().unwrap_or_default();
     let now = mamori_core::clock::unix_now();
     let p = EncryptPage {
@@ -211,6 +252,12 @@ async fn page(panel: &Panel, s: &Session) -> (EncryptPage, Result<EncryptConfig,
         rule_cipher_choices: override_choices(t, encrypt::CIPHERS),
         rule_names_choices: override_choices(t, encrypt::NAME_CHARSETS),
         rule_password_to_choices: override_choices(t, encrypt::PASSWORD_TO),
+        mode_choices: choices(t, encrypt::MODES),
+        rule_mode_choices: override_choices(t, encrypt::MODES),
+        link_help: encrypt_link::help(t, &link),
+        link,
+        link_error: None,
+        reach: None,
         c,
     };
     (p, config)
@@ -236,12 +283,54 @@ pub(crate) async fn show(
         p.done = match q.done.split_once(':') {
             None if q.done == "saved" => Some(t.enc_saved.into()),
             None if q.done == "unchanged" => Some(t.enc_unchanged.into()),
+            None if q.done == "port-open" => p
+                .link
+                .port
+                .clone()
+                .ok()
+                .map(|n| fill(t.enc_link_port_already, n)),
             Some(("added", n)) if listed(n) => Some(fill(t.enc_rule_added, n)),
             Some(("removed", n)) if !listed(n) => Some(fill(t.enc_rule_removed, n)),
             _ => None,
         };
     }
     render(&p)
+}
+
+/// The general form's fields (the self-test reads them too, to show them back as typed).
+/// A form without the link-mode fields (its marker `link_fields` absent: a page from
+/// before link mode) leaves them as `in_force` has them.
+pub(crate) fn general_draft(pairs: &[(String, String)], in_force: &GeneralDraft) -> GeneralDraft {
+    let value = super::pair_field(pairs);
+    let draft = GeneralDraft {
+        enabled: value("enabled") == "on",
+        cipher: value("cipher"),
+        names: value("names"),
+        password_to: value("password_to"),
+        password_length: value("password_length"),
+        password_delay: value("password_delay"),
+        archive_name: value("archive_name"),
+        exempt_internal: value("exempt_internal") == "on",
+        exempt_recipients: value("exempt_recipients"),
+        subject_tag: value("subject_tag"),
+        mode: value("mode"),
+        link_url: value("link_url").chars().take(400).collect(),
+        link_expiry: value("link_expiry"),
+        link_downloads: value("link_downloads"),
+        link_password: value("link_password") == "on",
+    };
+    if pairs.iter().any(|(k, _)| k == "link_fields") {
+        draft
+    } else {
+        GeneralDraft {
+            mode: in_force.mode.clone(),
+            link_url: in_force.link_url.clone(),
+            link_expiry: in_force.link_expiry.clone(),
+            link_downloads: in_force.link_downloads.clone(),
+            link_password: in_force.link_password,
+            ..draft
+        }
+    }
 }
 
 /// Saves, then back to the page with `done`; a refusal is shown at `error_at` on `p`.
@@ -275,18 +364,7 @@ pub(crate) async fn general(
     let Ok(config) = config else {
         return render_status(StatusCode::CONFLICT, &p);
     };
-    let draft = GeneralDraft {
-        enabled: value("enabled") == "on",
-        cipher: value("cipher"),
-        names: value("names"),
-        password_to: value("password_to"),
-        password_length: value("password_length"),
-        password_delay: value("password_delay"),
-        archive_name: value("archive_name"),
-        exempt_internal: value("exempt_internal") == "on",
-        exempt_recipients: value("exempt_recipients"),
-        subject_tag: value("subject_tag"),
-    };
+    let draft = general_draft(&pairs, &p.general);
     p.general = draft.clone();
     let change = match encrypt::general(&config, &draft) {
         Ok(change) => change,
@@ -295,6 +373,13 @@ pub(crate) async fn general(
             return render_status(StatusCode::BAD_REQUEST, &p);
         }
     };
+    // Link mode newly used (or at a new address): the port open and the self-test passed.
+    if change.link_checks
+        && let Err(status) =
+            encrypt_link::gate(&panel, &mut p, &change.link_url, ("mode", "link-url")).await
+    {
+        return render_status(status, &p);
+    }
     // Turning encryption off turns a protection off: the password again.
     if change.turns_off {
         let reauth = super::reauthenticate(
@@ -357,6 +442,7 @@ pub(crate) async fn add_rule(
         cipher: value("cipher"),
         names: value("names"),
         password_to: value("password_to"),
+        mode: value("mode"),
     };
     p.rule = draft.clone();
     let Ok(config) = config else {
@@ -369,6 +455,13 @@ pub(crate) async fn add_rule(
             return render_status(StatusCode::BAD_REQUEST, &p);
         }
     };
+    // A rule that makes link mode used: the port open and the self-test passed first.
+    if encrypt::rule_needs_link_checks(&config, &draft)
+        && let Err(status) =
+            encrypt_link::gate(&panel, &mut p, &config.link_url, ("rule-mode", "rule-mode")).await
+    {
+        return render_status(status, &p);
+    }
     let name = draft.name.trim().to_string();
     save(
         &panel,
@@ -438,6 +531,7 @@ mod tests {
             cipher: String::new(),
             names: "cp932".into(),
             password_to: "both".into(),
+            mode: String::new(),
         };
         let r = row(t, &view);
         assert_eq!(r.senders, t.enc_any);
@@ -492,6 +586,12 @@ mod tests {
             rule_cipher_choices: override_choices(t, encrypt::CIPHERS),
             rule_names_choices: override_choices(t, encrypt::NAME_CHARSETS),
             rule_password_to_choices: override_choices(t, encrypt::PASSWORD_TO),
+            mode_choices: choices(t, encrypt::MODES),
+            rule_mode_choices: override_choices(t, encrypt::MODES),
+            link_help: encrypt_link::help(t, &LinkContext::of(&Value::Null)),
+            link: LinkContext::of(&Value::Null),
+            link_error: None,
+            reach: None,
             c,
         }
     }
@@ -520,6 +620,40 @@ mod tests {
     }
 
     #[test]
+    fn the_link_section_shows_the_port_its_button_and_the_self_test() {
+        use crate::reach::{CertProblem, Failure, Report, Target};
+        let mut p = offline(mamori_panel::i18n::Lang::En);
+        p.link = LinkContext::of(&serde_json::json!({"links": {"listen": "0.0.0.0:9443"}}));
+        p.link_help = encrypt_link::help(p.c.t, &p.link);
+        p.errors.push(("mode", "open the port first".into()));
+        let report = Report {
+            target: Target::parse("https://files.example.jp:9443"),
+            resolved: vec!["192.0.2.1".parse().unwrap()],
+            connected: Some("192.0.2.1:9443".parse().unwrap()),
+            outcome: Err(Failure::Certificate(CertProblem::Untrusted)),
+        };
+        p.reach = Some(encrypt_link::view(p.c.t, &report));
+        let html = p.render().unwrap();
+        assert!(html.contains(r#"id="open-port""#), "{html}");
+        assert!(html.contains(r#"id="port-current""#), "the password is due");
+        assert!(html.contains(r#"id="mode-error""#), "{html}");
+        assert!(html.contains(r#"<option value="zip" selected>"#), "{html}");
+        assert!(html.contains("port forward") && html.contains("9443"));
+        assert!(html.contains(r#"id="self-test-steps""#) && html.contains(r#"class="ng""#));
+        assert!(html.contains("self-signed"), "{html}");
+        assert!(html.contains(r#"formaction="/mail/encrypt/test""#));
+        assert!(html.contains(r#"id="rule-mode""#));
+        // Open already: no button.
+        p.link = LinkContext::of(&serde_json::json!({
+            "links": {"listen": "0.0.0.0:9443"},
+            "firewall": {"rules": [encrypt::link_port_rule(9443)]},
+        }));
+        let html = p.render().unwrap();
+        assert!(!html.contains(r#"id="open-port""#), "{html}");
+        assert!(html.contains(&fill(p.c.t.enc_link_port_is_open, 9443)));
+    }
+
+    #[test]
     fn every_choice_has_a_text_and_unknown_values_show_as_they_are() {
         for t in [&mamori_panel::i18n::JA, &mamori_panel::i18n::EN] {
             for v in encrypt::CIPHERS
@@ -527,6 +661,7 @@ mod tests {
                 .chain(encrypt::NAME_CHARSETS)
                 .chain(encrypt::PASSWORD_TO)
                 .chain(encrypt::RULE_ACTIONS)
+                .chain(encrypt::MODES)
             {
                 assert!(!label(t, v).is_empty(), "{v}");
             }

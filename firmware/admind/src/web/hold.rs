@@ -227,18 +227,7 @@ pub(crate) async fn act(
 }
 
 /// Unix seconds as a time in Japan (`2026-12-06 13:30`).
-fn japan_time(unix: u64) -> String {
-    let local = i64::try_from(unix)
-        .unwrap_or(i64::MAX)
-        .saturating_add(9 * 3600);
-    let (y, m, d) = mamori_core::clock::civil_from_days(local.div_euclid(86_400));
-    let secs = local.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60
-    )
-}
+pub(super) use mamori_core::clock::japan_minutes as japan_time;
 
 #[cfg(test)]
 mod tests {

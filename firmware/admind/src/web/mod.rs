@@ -12,12 +12,15 @@ mod dashboard;
 mod delivery;
 mod dlp;
 mod encrypt;
+mod encrypt_link;
 mod firewall;
 mod firewall_sets;
 mod firewall_zones;
 mod history;
 mod hold;
 mod json;
+mod link_page;
+mod links;
 mod login;
 mod logs;
 mod metrics;
@@ -96,6 +99,10 @@ pub fn router(panel: Arc<Panel>) -> Router {
         )
         .route("/dashboard", get(dashboard::page))
         .route("/hold/{id}/{token}", get(hold::show).post(hold::act))
+        .route(
+            "/links/{id}/{token}",
+            get(link_page::show).post(link_page::act),
+        )
         .route("/mail/queue", get(queue::list))
         .route("/mail/queue/act", post(queue::act))
         .route("/mail/queue/retry", post(queue::retry))
@@ -104,6 +111,8 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/mail/quarantine/content", post(quarantine::content))
         .route("/mail/quarantine/retention", post(quarantine::retention))
         .route("/mail/quarantine/{id}", get(quarantine::show))
+        .route("/mail/links", get(links::list))
+        .route("/mail/links/{id}/revoke", post(links::revoke))
         .route("/mail/accounts", get(accounts::list))
         .route("/mail/accounts/add", post(accounts::add))
         .route("/mail/accounts/senders", post(accounts::set_senders))
@@ -120,6 +129,8 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/mail/encrypt", get(encrypt::show).post(encrypt::general))
         .route("/mail/encrypt/rule", post(encrypt::add_rule))
         .route("/mail/encrypt/remove", post(encrypt::remove_rule))
+        .route("/mail/encrypt/port", post(encrypt_link::open_port))
+        .route("/mail/encrypt/test", post(encrypt_link::test))
         .route(
             "/mail/misdelivery",
             get(misdelivery::show).post(misdelivery::save),
@@ -243,6 +254,8 @@ async fn guard(State(panel): State<Arc<Panel>>, request: Request, next: Next) ->
         let path = request.uri().path();
         let shown = if path.starts_with("/hold/") {
             "/hold/…"
+        } else if path.starts_with("/links/") {
+            "/links/…"
         } else {
             path
         };

@@ -131,10 +131,25 @@ fn a_sweep_erases_expired_files_then_removes_old_records_and_cut_off_drafts() {
     let store = Store::new(dir.path());
     let (old, _) = make(&store, &[("a", b"1")], 500);
     let (young, secret) = make(&store, &[("a", b"2")], 5000);
+    let (used, _) = make(&store, &[("a", b"3")], 5000);
+    store
+        .record_download(
+            &used,
+            &Download {
+                at: 900,
+                file: 0,
+                from: "192.0.2.9".into(),
+            },
+        )
+        .unwrap();
     let abandoned = store.draft(&secret).unwrap();
     drop(abandoned);
     let sweep = store.sweep(1000, 10_000).unwrap();
-    assert_eq!(sweep.erased, vec![old.clone()]);
+    let mut erased = sweep.erased.clone();
+    erased.sort();
+    let mut expected = vec![old.clone(), used.clone()];
+    expected.sort();
+    assert_eq!(erased, expected, "the expired one and the used-up one");
     assert!(store.load(&old).unwrap().unwrap().erased);
     assert!(!store.load(&young).unwrap().unwrap().erased);
     let sweep = store.sweep(20_000, 16_000).unwrap();
@@ -166,4 +181,30 @@ fn a_record_under_another_id_is_refused() {
     )
     .unwrap();
     assert!(matches!(store.load(&b), Err(StoreError::Corrupt { .. })));
+}
+
+#[test]
+fn the_store_is_shared_by_a_group_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path().join("links"));
+    let (id, _) = make(&store, &[("a", b"1")], 1000);
+    store
+        .record_download(
+            &id,
+            &Download {
+                at: 1,
+                file: 0,
+                from: "192.0.2.1".into(),
+            },
+        )
+        .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let link = dir.path().join("links").join(id.as_str());
+    assert_eq!(mode(&dir.path().join("links")), 0o770);
+    assert_eq!(mode(&link), 0o770);
+    assert_eq!(mode(&link.join("files")), 0o770);
+    assert_eq!(mode(&link.join("files/0")), 0o640);
+    assert_eq!(mode(&link.join("link.json")), 0o640);
+    assert_eq!(mode(&link.join("downloads")), 0o640);
 }
