@@ -159,7 +159,22 @@ fn hold_links_confirm_before_acting_and_end_each_hold_once() {
     assert!(statuses.contains(&429), "{statuses:?}");
     let waited = visitor.get(&wrong);
     assert_eq!(waited.status, 429);
-    assert!(waited.header("retry-after").is_some(), "{waited:?}");
+    let seconds = waited
+        .header("retry-after")
+        .expect("Retry-After")
+        .to_string();
+    // The page says how long, in both languages (not a place holder).
+    assert!(!waited.body.contains("{}"), "{}", waited.body);
+    assert!(
+        waited.body.contains(&format!("{seconds} 秒")),
+        "{}",
+        waited.body
+    );
+    assert!(
+        waited.body.contains(&format!("{seconds} seconds")),
+        "{}",
+        waited.body
+    );
 }
 
 /// Sends a mail with a small text file attached from taro@office.test to argv[2].

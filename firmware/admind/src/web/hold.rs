@@ -25,7 +25,7 @@ struct HoldPage {
     ja: &'static Texts,
     en: &'static Texts,
     /// Japanese and English lines of the outcome, if any.
-    message: Option<(&'static str, &'static str)>,
+    message: Option<(String, String)>,
     ok: bool,
     waiting: bool,
     subject: String,
@@ -81,7 +81,7 @@ impl HoldPage {
 
     fn with(mut self, ok: bool, text: fn(&Texts) -> &'static str) -> Self {
         self.ok = ok;
-        self.message = Some((text(self.ja), text(self.en)));
+        self.message = Some((text(self.ja).to_owned(), text(self.en).to_owned()));
         self
     }
 }
@@ -120,7 +120,11 @@ fn waiting(panel: &Panel, peer: &Peer, id: &str) -> Option<Response> {
         .err()?;
     let mut page = HoldPage::new(id, "");
     let (ja, en) = (page.ja, page.en);
-    page.message = Some((ja.hold_wait, en.hold_wait));
+    // The wait in seconds, in both languages.
+    page.message = Some((
+        mamori_panel::i18n::fill(ja.hold_wait, wait),
+        mamori_panel::i18n::fill(en.hold_wait, wait),
+    ));
     page.ok = false;
     let mut response = render_status(StatusCode::TOO_MANY_REQUESTS, &page);
     if let Ok(v) = axum::http::HeaderValue::from_str(&wait.to_string()) {
