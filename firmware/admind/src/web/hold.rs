@@ -15,8 +15,8 @@ use axum::response::Response;
 use mamori_panel::i18n::{Lang, Texts};
 use serde::Deserialize;
 
-use super::{Chrome, Peer, render_status, source};
-use crate::state::{Panel, lock};
+use super::{Chrome, Peer, capability, render_status};
+use crate::state::Panel;
 
 #[derive(Template)]
 #[template(path = "hold.html")]
@@ -94,30 +94,10 @@ fn well_formed(id: &str, token: &str) -> bool {
         && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Asks the relay, as the panel itself (no person is logged in: the token decides).
-async fn ask(panel: &Panel, request: serde_json::Value) -> Result<serde_json::Value, String> {
-    match mamori_core::control::call(
-        &panel.sockets.smtpd,
-        &request,
-        std::time::Duration::from_secs(30),
-    )
-    .await
-    {
-        Ok(mamori_core::control::Response::Ok { data }) => Ok(data),
-        Ok(mamori_core::control::Response::Error { kind, message }) => {
-            Err(format!("{message} ({kind})"))
-        }
-        Err(e) => Err(e.to_string()),
-    }
-}
-
 /// A source that opened too many links that open nothing waits (429) before it may try
 /// again; the relay is not asked meanwhile.
 fn waiting(panel: &Panel, peer: &Peer, id: &str) -> Option<Response> {
-    let now = mamori_core::clock::unix_now();
-    let wait = lock(&panel.hold_throttle)
-        .check(source(peer), id, now)
-        .err()?;
+    let wait = capability::wait_of(panel, peer, id)?;
     let mut page = HoldPage::new(id, "");
     let (ja, en) = (page.ja, page.en);
     // The wait in seconds, in both languages.
@@ -126,19 +106,12 @@ fn waiting(panel: &Panel, peer: &Peer, id: &str) -> Option<Response> {
         mamori_panel::i18n::fill(en.hold_wait, wait),
     ));
     page.ok = false;
-    let mut response = render_status(StatusCode::TOO_MANY_REQUESTS, &page);
-    if let Ok(v) = axum::http::HeaderValue::from_str(&wait.to_string()) {
-        response
-            .headers_mut()
-            .insert(axum::http::header::RETRY_AFTER, v);
-    }
-    Some(response)
+    Some(capability::too_many(&page, wait))
 }
 
 /// Counts a link that opened nothing against its source.
 fn failed(panel: &Panel, peer: &Peer, id: &str) {
-    let now = mamori_core::clock::unix_now();
-    lock(&panel.hold_throttle).failed(source(peer), id, now);
+    capability::failed(panel, peer, id);
 }
 
 fn invalid(id: &str, token: &str) -> Response {
@@ -159,7 +132,7 @@ pub(crate) async fn show(
         return invalid(&id, "");
     }
     let request = serde_json::json!({"op": "timed_hold", "id": id, "token": token});
-    let data = match ask(&panel, request).await {
+    let data = match capability::ask_relay(&panel, request).await {
         Ok(d) => d,
         Err(e) => {
             tracing::info!(error = %e, "a timed-hold link was not taken");
@@ -212,7 +185,7 @@ pub(crate) async fn act(
     };
     let request =
         serde_json::json!({"op": "timed_hold", "id": id, "token": token, "action": action});
-    let data = match ask(&panel, request).await {
+    let data = match capability::ask_relay(&panel, request).await {
         Ok(d) => d,
         Err(e) => {
             tracing::info!(error = %e, "a timed-hold action was not taken");

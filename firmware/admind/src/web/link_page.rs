@@ -19,9 +19,10 @@ use mamori_core::control::ErrorKind;
 use mamori_panel::i18n::{Lang, Texts, fill};
 use serde::Deserialize;
 
+use super::capability::{self, Refused};
 use super::links::{LinkView, is_link_id, is_link_token, state_words, view};
-use super::{Chrome, Peer, render_status, source};
-use crate::state::{Panel, lock};
+use super::{Chrome, Peer, render_status};
+use crate::state::Panel;
 
 #[derive(Template)]
 #[template(path = "link.html")]
@@ -81,34 +82,20 @@ impl LinkPage {
     }
 }
 
-/// Why the relay did not answer with the link.
-enum Refused {
-    /// It said so, with this kind.
-    Kind(ErrorKind),
-    /// It could not be asked.
-    Unreachable,
-}
-
 /// Asks the relay, as the panel itself (no person is logged in: the secret decides).
 async fn ask(panel: &Panel, request: serde_json::Value) -> Result<serde_json::Value, Refused> {
-    match mamori_core::control::call(
-        &panel.sockets.smtpd,
-        &request,
-        std::time::Duration::from_secs(30),
-    )
-    .await
-    {
-        Ok(mamori_core::control::Response::Ok { data }) => Ok(data),
-        Ok(mamori_core::control::Response::Error { kind, message }) => {
-            // The relay's message names no secret (it never answers one).
+    let answer = capability::ask_relay(panel, request).await;
+    match &answer {
+        Ok(_) => {}
+        // The relay's message names no secret (it never answers one).
+        Err(Refused::Kind(kind, message)) => {
             tracing::info!(%kind, %message, "a download link's page was not taken");
-            Err(Refused::Kind(kind))
         }
-        Err(e) => {
+        Err(Refused::Unreachable(e)) => {
             tracing::warn!(error = %e, "the relay cannot be asked about a download link");
-            Err(Refused::Unreachable)
         }
     }
+    answer
 }
 
 /// The throttle's key for link `id` (bounded: the path segment is the visitor's).
@@ -121,26 +108,16 @@ fn key(id: &str) -> String {
 /// again; the relay is not asked meanwhile. The timed hold's pages and these share the
 /// throttle: guessing either costs the same time.
 fn waiting(panel: &Panel, peer: &Peer, id: &str) -> Option<Response> {
-    let now = mamori_core::clock::unix_now();
-    let wait = lock(&panel.hold_throttle)
-        .check(source(peer), &key(id), now)
-        .err()?;
+    let wait = capability::wait_of(panel, peer, &key(id))?;
     let mut page = LinkPage::new("", "");
     let (ja, en) = (page.ja, page.en);
     page.message = Some((fill(ja.hold_wait, wait), fill(en.hold_wait, wait)));
-    let mut response = render_status(StatusCode::TOO_MANY_REQUESTS, &page);
-    if let Ok(v) = axum::http::HeaderValue::from_str(&wait.to_string()) {
-        response
-            .headers_mut()
-            .insert(axum::http::header::RETRY_AFTER, v);
-    }
-    Some(response)
+    Some(capability::too_many(&page, wait))
 }
 
 /// Counts a link that opened nothing against its source.
 fn failed(panel: &Panel, peer: &Peer, id: &str) {
-    let now = mamori_core::clock::unix_now();
-    lock(&panel.hold_throttle).failed(source(peer), &key(id), now);
+    capability::failed(panel, peer, &key(id));
 }
 
 /// The answer to a link that opens nothing (nothing of it echoed).
@@ -159,14 +136,15 @@ fn unavailable() -> Response {
 /// which it answers alike) counts against the source.
 fn refused(panel: &Panel, peer: &Peer, id: &str, why: Refused) -> Response {
     match why {
-        Refused::Kind(ErrorKind::NotFound | ErrorKind::Invalid) => {
+        Refused::Kind(ErrorKind::NotFound | ErrorKind::Invalid, _) => {
             failed(panel, peer, id);
             invalid()
         }
         Refused::Kind(
             ErrorKind::Conflict | ErrorKind::Busy | ErrorKind::Forbidden | ErrorKind::Internal,
+            _,
         )
-        | Refused::Unreachable => unavailable(),
+        | Refused::Unreachable(_) => unavailable(),
     }
 }
 
@@ -233,7 +211,7 @@ pub(crate) async fn act(
                 .with(true, |t| t.link_revoked_done),
         ),
         // Revoked already (a second press, or the office): the page as it is now.
-        Err(Refused::Kind(ErrorKind::Conflict)) => {
+        Err(Refused::Kind(ErrorKind::Conflict, _)) => {
             let request =
                 serde_json::json!({"op": "link_manage", "id": id, "token": token, "revoke": false});
             match ask(&panel, request).await {

@@ -7,6 +7,7 @@ mod accounts;
 mod apply;
 mod audit;
 mod backup;
+mod capability;
 mod certificate;
 mod dashboard;
 mod delivery;
