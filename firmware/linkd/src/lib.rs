@@ -22,10 +22,9 @@ use mamori_links::{LinksConfig, Store};
 pub use mamori_links::{CHECK_PATH, instance_path};
 pub use routes::router;
 
-/// This box's download-service id in `dir`, made on first start.
-fn instance_id(dir: &std::path::Path) -> anyhow::Result<String> {
-    let path = dir.join("instance");
-    if let Ok(text) = std::fs::read_to_string(&path) {
+/// This box's download-service id, kept in `path`, made on first start.
+fn instance_id(path: &std::path::Path) -> anyhow::Result<String> {
+    if let Ok(text) = std::fs::read_to_string(path) {
         let text = text.trim();
         if text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(text.to_owned());
@@ -34,8 +33,10 @@ fn instance_id(dir: &std::path::Path) -> anyhow::Result<String> {
     let id = mamori_links::LinkId::random()
         .map_err(|e| anyhow::anyhow!(e))?
         .to_string();
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::write(&path, format!("{id}\n"))
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(path, format!("{id}\n"))
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(id)
 }
@@ -107,7 +108,7 @@ pub async fn start(options: Options) -> anyhow::Result<Bound> {
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let https = listener.local_addr()?;
-    let instance = instance_id(&cert_dir)?;
+    let instance = instance_id(&instance_path(&options.data_dir))?;
     let app = router(store.clone(), instance);
     tokio::spawn(mamori_admind::server::serve_https(
         listener,

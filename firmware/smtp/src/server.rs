@@ -390,11 +390,6 @@ struct Controller {
 }
 
 impl Controller {
-    /// Link mode's store (fixed at start).
-    async fn link_store(&self) -> mamori_links::Store {
-        self.links.clone()
-    }
-
     /// Reads `version` from the settings service and puts it in force.
     async fn apply_settings(&self, version: Option<u64>) -> Result<serde_json::Value, ApplyError> {
         let source = self.source.clone().ok_or_else(|| ApplyError::Source {
@@ -565,13 +560,12 @@ async fn control_loop(listener: UnixListener, options: ServeOptions, c: Arc<Cont
                             Err(e) => Response::error(ErrorKind::Internal, e.to_string()),
                         }
                     }
-                    SmtpRequest::LinkList => crate::links::list(c.link_store().await).await,
+                    SmtpRequest::LinkList => crate::links::list(c.links.clone()).await,
                     SmtpRequest::LinkRevoke { id } => {
-                        crate::links::revoke_by(c.link_store().await, &c.audit, &id, &caller).await
+                        crate::links::revoke_by(c.links.clone(), &c.audit, &id, &caller).await
                     }
                     SmtpRequest::LinkManage { id, token, revoke } => {
-                        crate::links::manage(c.link_store().await, &c.audit, &id, &token, revoke)
-                            .await
+                        crate::links::manage(c.links.clone(), &c.audit, &id, &token, revoke).await
                     }
                     req => handle_control(&c.queue, &c.audit, req, &caller).await,
                 }

@@ -145,6 +145,11 @@ impl EncryptStage {
         }
     }
 
+    /// A new random password of the configured length and alphabet.
+    fn password(&self) -> Result<Password, String> {
+        Password::random(self.config.password_length, &self.alphabet).map_err(|e| e.to_string())
+    }
+
     fn hold(&self, message: &StagedMessage, why: &str) -> Verdict {
         tracing::warn!(queue_id = %message.envelope.id, reason = why, "attachments could not be encrypted; message held");
         Verdict::Hold {
@@ -166,21 +171,10 @@ impl EncryptStage {
             return self.make_link_copy(content, outline, packed, envelope, settings, recipients);
         }
         let arrived = envelope.arrived;
-        let password = Password::random(self.config.password_length, &self.alphabet)
-            .map_err(|e| e.to_string())?;
-        let nodes = attachments(outline);
-        let entries = packed.iter().filter_map(|&i| match nodes.get(i) {
-            Some(Node::Attachment {
-                content: range,
-                name,
-                transfer,
-                content_type,
-                ..
-            }) => Some(Entry {
-                name: entry_name(name.as_deref(), content_type),
-                data: transfer.reader(content.get(range.clone()).unwrap_or_default()),
-            }),
-            _ => None,
+        let password = self.password()?;
+        let entries = packed_parts(content, outline, packed).map(|part| Entry {
+            name: part.name,
+            data: part.data,
         });
         let options = Options {
             cipher: settings.cipher,
@@ -245,35 +239,20 @@ impl EncryptStage {
             .as_ref()
             .ok_or("link mode is chosen but the relay has no link store")?;
         let password = if self.config.link_password {
-            Some(
-                Password::random(self.config.password_length, &self.alphabet)
-                    .map_err(|e| e.to_string())?,
-            )
+            Some(self.password()?)
         } else {
             None
         };
         let secret = Secret::random().map_err(|e| e.to_string())?;
         let manage = Secret::random().map_err(|e| e.to_string())?;
         let mut draft = links.store.draft(&secret).map_err(|e| e.to_string())?;
-        let nodes = attachments(outline);
-        for &i in packed {
-            if let Some(Node::Attachment {
-                content: range,
-                name,
-                transfer,
-                content_type,
-                ..
-            }) = nodes.get(i)
-            {
-                let mut name = entry_name(name.as_deref(), content_type);
-                if name.is_empty() {
-                    name = format!("attachment-{}", draft.files().len() + 1);
-                }
-                let mut reader = transfer.reader(content.get(range.clone()).unwrap_or_default());
-                if let Err(e) = draft.add_file(&name, content_type, &mut reader) {
-                    draft.abandon();
-                    return Err(e.to_string());
-                }
+        for mut part in packed_parts(content, outline, packed) {
+            if part.name.is_empty() {
+                part.name = format!("attachment-{}", draft.files().len() + 1);
+            }
+            if let Err(e) = draft.add_file(&part.name, part.content_type, &mut part.data) {
+                draft.abandon();
+                return Err(e.to_string());
             }
         }
         let now = crate::datetime::unix_now();
@@ -486,6 +465,37 @@ impl EncryptStage {
             )
             .map(|_| ())
     }
+}
+
+/// One attachment to pack or seal: the name it gets, its type, and its content decoded as
+/// it is read from the message.
+struct PackedPart<'a> {
+    name: String,
+    content_type: &'a str,
+    data: mamori_dlp::mime::DecodingReader<'a>,
+}
+
+/// The attachments `packed` (indices of [`attachments`]) of the message `content`, in order.
+fn packed_parts<'a>(
+    content: &'a [u8],
+    outline: &'a Outline,
+    packed: &'a [usize],
+) -> impl Iterator<Item = PackedPart<'a>> {
+    let nodes = attachments(outline);
+    packed.iter().filter_map(move |&i| match nodes.get(i) {
+        Some(Node::Attachment {
+            content: range,
+            name,
+            transfer,
+            content_type,
+            ..
+        }) => Some(PackedPart {
+            name: entry_name(name.as_deref(), content_type),
+            content_type,
+            data: transfer.reader(content.get(range.clone()).unwrap_or_default()),
+        }),
+        _ => None,
+    })
 }
 
 /// The name an attachment gets in the archive: its own, or for one without a name a
