@@ -11,19 +11,25 @@ use std::time::Duration;
 use crate::common::*;
 use crate::encrypt::{Dump, corpus, dumps, office_route, send, sha256};
 
-/// `mamori linkd` on the relay's configuration (the same data directory).
-struct Linkd {
+/// `mamori linkd`, stopped when dropped.
+pub(crate) struct Linkd {
     child: Child,
     port: u16,
     log: PathBuf,
 }
 
 impl Linkd {
+    /// On the relay's configuration (the same data directory).
     fn start(m: &Mamori, port: u16) -> Self {
-        let log = m.dir.path().join("linkd.log");
+        Self::spawn(&m.config, port, m.dir.path().join("linkd.log"))
+    }
+
+    /// On the configuration `config`, listening on `port`, its log in `log`; waits until
+    /// the port answers.
+    pub(crate) fn spawn(config: &Path, port: u16, log: PathBuf) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_mamori"))
             .args(["linkd", "--config"])
-            .arg(&m.config)
+            .arg(config)
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -37,7 +43,7 @@ impl Linkd {
         linkd
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }

@@ -17,7 +17,7 @@
 //! then checked in the settings (the firewall refuses what it cannot reach).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use mamori_panel::i18n::{JA, fill};
@@ -99,59 +99,27 @@ fn localhost_cert(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 }
 
 /// `mamori linkd` on `data` (the box's data directory: the same instance id), on
-/// `127.0.0.1:port` with `cert` and `key`.
-struct Linkd {
-    child: Child,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Linkd {
-    fn start(data: &Path, port: u16, (cert, key): (&Path, &Path)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("linkd.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[general]\ndata_dir = \"{}\"\n\n[encrypt]\nlink_url = \"https://localhost:{port}\"\n\n\
-                 [links]\nlisten = \"127.0.0.1:{port}\"\ncert = \"{}\"\nkey = \"{}\"\n",
-                data.display(),
-                cert.display(),
-                key.display()
-            ),
-        )
-        .unwrap();
-        let log = dir.path().join("linkd.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_mamori"))
-            .args(["linkd", "--config"])
-            .arg(&config)
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start mamori linkd");
-        let linkd = Self {
-            child,
-            log,
-            _dir: dir,
-        };
-        let up = wait_for(Duration::from_secs(20), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        assert!(up, "linkd did not start: {}", linkd.log());
-        linkd
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Linkd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `127.0.0.1:port` with `cert` and `key`; with the directory of its configuration.
+fn start_linkd(
+    data: &Path,
+    port: u16,
+    (cert, key): (&Path, &Path),
+) -> (tempfile::TempDir, crate::links::Linkd) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("linkd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[general]\ndata_dir = \"{}\"\n\n[encrypt]\nlink_url = \"https://localhost:{port}\"\n\n\
+             [links]\nlisten = \"127.0.0.1:{port}\"\ncert = \"{}\"\nkey = \"{}\"\n",
+            data.display(),
+            cert.display(),
+            key.display()
+        ),
+    )
+    .unwrap();
+    let linkd = crate::links::Linkd::spawn(&config, port, dir.path().join("linkd.log"));
+    (dir, linkd)
 }
 
 /// `mamori firewalld` in a namespace of its own, stopped when dropped.
@@ -483,7 +451,7 @@ fn link_mode_is_switched_on_only_with_the_port_open_and_the_self_test_passed() {
     assert!(a.body.contains(JA.enc_reach_untrusted), "{}", a.body);
 
     // The service with the CA's certificate: every step passes, this box's id answered.
-    let linkd = Linkd::start(&b.data(), public, (&cert, &key));
+    let (_linkd_dir, linkd) = start_linkd(&b.data(), public, (&cert, &key));
     let a = test(&url);
     assert_eq!(
         steps(&a),
