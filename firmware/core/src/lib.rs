@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod clock;
 pub mod control;
+pub mod fsutil;
 pub mod general;
 pub mod identity;
 pub mod load;

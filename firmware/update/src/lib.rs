@@ -9,3 +9,14 @@
 //! `mamori updated` (in the `mamori` binary) fetches, schedules and reports.
 
 pub mod bootenv;
+pub mod bundle;
+pub mod canonical;
+pub mod client;
+pub mod error;
+pub mod metadata;
+pub mod repo;
+pub mod signing;
+pub mod tar;
+pub mod target;
+pub mod trust;
+pub mod version;
