@@ -83,6 +83,10 @@ test_pkgs=(
     libreoffice-impress-nogui # legacy .ppt (PowerPoint 97), saved from PPTX
     python3-uno               # LibreOffice over UNO, to save documents with a password
     unzip                     # the ZipCrypto oracle for encrypted attachments
+    # Firmware updates: the boot-loader environments' reference tools (fw_printenv and
+    # fw_setenv; grub-editenv), read and written against Mamori's adapters.
+    libubootenv-tool
+    grub-common
 )
 if [[ $mode == runtime ]]; then
     pkgs=("${runtime_pkgs[@]}")
@@ -201,15 +205,16 @@ fi
 # olefile and LibreOffice's uno. Pinned; created once.
 if [[ $mode == full ]]; then
     venv=target/formats-venv
-    imports='import pptx, msoffcrypto, pyzipper, docx, openpyxl, reportlab, xlwt, olefile, odf, uno'
+    imports='import pptx, msoffcrypto, pyzipper, docx, openpyxl, reportlab, xlwt, olefile, odf, uno, tuf.ngclient, securesystemslib.signer'
     if "$venv/bin/python" -c "$imports" 2>/dev/null; then
-        log "python: $venv already has python-pptx, msoffcrypto-tool and pyzipper"
+        log "python: $venv already has python-pptx, msoffcrypto-tool, pyzipper and tuf"
     else
-        log "python: creating $venv with python-pptx, msoffcrypto-tool and pyzipper"
+        log "python: creating $venv with python-pptx, msoffcrypto-tool, pyzipper and tuf"
         rm -rf "$venv"
         /usr/bin/python3 -m venv --system-site-packages "$venv"
         "$venv/bin/pip" install --quiet --disable-pip-version-check \
-            python-pptx==1.0.2 msoffcrypto-tool==5.4.2 pyzipper==0.3.6 pycryptodomex==3.24.2
+            python-pptx==1.0.2 msoffcrypto-tool==5.4.2 pyzipper==0.3.6 pycryptodomex==3.24.2 \
+            tuf==6.0.0 securesystemslib==1.6.0 cryptography==51.0.1
         "$venv/bin/python" -c "$imports" || die "python: $venv cannot import the corpus libraries"
     fi
 fi

@@ -179,8 +179,7 @@ pub fn refresh(
     if !stored_ok {
         let meta = set.snapshot_meta()?.clone();
         let name = versioned(&set, Role::Snapshot, meta.version);
-        let limit = meta.length.unwrap_or(limits.snapshot);
-        let bytes = required(fetch, &name, limit)?;
+        let bytes = required_pinned(fetch, &name, Role::Snapshot, meta.length, limits.snapshot)?;
         set.update_snapshot(&bytes, false)?;
         store.write("snapshot.json", &bytes)?;
     }
@@ -191,8 +190,7 @@ pub fn refresh(
     if !stored_ok {
         let meta = set.targets_meta()?.clone();
         let name = versioned(&set, Role::Targets, meta.version);
-        let limit = meta.length.unwrap_or(limits.targets);
-        let bytes = required(fetch, &name, limit)?;
+        let bytes = required_pinned(fetch, &name, Role::Targets, meta.length, limits.targets)?;
         set.update_targets(&bytes)?;
         store.write("targets.json", &bytes)?;
     }
@@ -230,6 +228,35 @@ fn required(fetch: &mut dyn Fetch, name: &str, limit: u64) -> Result<Vec<u8>, Re
         file: name.into(),
         error: FetchError::Failed("not in the repository".into()),
     })
+}
+
+/// Fetches a file whose length its referring role may pin: then longer is a length
+/// mismatch (as python-tuf reports it), not merely too large.
+fn required_pinned(
+    fetch: &mut dyn Fetch,
+    name: &str,
+    role: Role,
+    pinned: Option<u64>,
+    default_limit: u64,
+) -> Result<Vec<u8>, RefreshError> {
+    match (
+        required(fetch, name, pinned.unwrap_or(default_limit)),
+        pinned,
+    ) {
+        (
+            Err(RefreshError::Fetch {
+                error: FetchError::TooLarge(_),
+                ..
+            }),
+            Some(expected),
+        ) => Err(TufError::LengthMismatch {
+            role: role.name().into(),
+            expected,
+            got: expected.saturating_add(1),
+        }
+        .into()),
+        (other, _) => other,
+    }
 }
 
 /// Where a target is found below the repository's `targets/` directory: `<sha256>.<name>`

@@ -248,6 +248,12 @@ impl<B: for<'de> Deserialize<'de>> Document<B> {
             }
             None => return Err(bad(role, "no signatures list")),
         };
+        let mut keyids = BTreeSet::new();
+        if let Some(dup) = signatures.iter().find(|s| !keyids.insert(s.keyid.as_str())) {
+            // As python-tuf: a document naming one key twice is malformed, whatever the
+            // threshold.
+            return Err(bad(role, format!("two signatures by key {}", dup.keyid)));
+        }
         let signed = top
             .remove("signed")
             .ok_or_else(|| bad(role, "no signed object"))?;

@@ -110,7 +110,7 @@ impl TrustedSet {
     /// baseline; a fetched one must not be older than it nor pin an older snapshot. Returns
     /// `Ok(false)` when it is the same version as the trusted one (nothing new).
     pub fn update_timestamp(&mut self, bytes: &[u8]) -> Result<bool, TufError> {
-        if self.root.common.expires < self.now {
+        if self.root.common.expires <= self.now {
             return Err(expired(
                 Role::Root,
                 &self.root.common.expires_text,
@@ -146,7 +146,7 @@ impl TrustedSet {
 
     fn check_timestamp_fresh(&self) -> Result<(), TufError> {
         match &self.timestamp {
-            Some(t) if t.common.expires < self.now => {
+            Some(t) if t.common.expires <= self.now => {
                 Err(expired(Role::Timestamp, &t.common.expires_text, self.now))
             }
             Some(_) => Ok(()),
@@ -214,7 +214,7 @@ impl TrustedSet {
                 why: "no snapshot loaded".into(),
             });
         };
-        if snap.common.expires < self.now {
+        if snap.common.expires <= self.now {
             return Err(expired(Role::Snapshot, &snap.common.expires_text, self.now));
         }
         let meta = self.snapshot_meta()?;
@@ -262,7 +262,7 @@ impl TrustedSet {
                 got: new.common.version,
             });
         }
-        if new.common.expires < self.now {
+        if new.common.expires <= self.now {
             return Err(expired(Role::Targets, &new.common.expires_text, self.now));
         }
         self.targets = Some(new);

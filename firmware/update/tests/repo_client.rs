@@ -214,8 +214,8 @@ fn endless_data_and_tampered_metadata_are_refused() {
         dir: f.dir.clone(),
         state: f.dir.join("other-box"),
     };
-    // Longer than the pinned length: cut off at the limit.
-    assert_eq!(kind(fresh.refresh_at(NOW)), "too_large");
+    // Longer than the pinned length: cut off at that length.
+    assert_eq!(kind(fresh.refresh_at(NOW)), "length_mismatch");
     // Same length, other bytes (an indentation space made a tab): the hash differs.
     let mut same_len = good_snap.clone();
     let at = same_len.iter().position(|b| *b == b' ').unwrap();

@@ -3,6 +3,10 @@
 //! environment (the format of `fw_printenv`/`fw_setenv`), GRUB's environment block (the
 //! format of `grub-editenv`) and a plain file (tests and the qemu image).
 
+pub mod file;
+pub mod grub;
+pub mod uboot;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
