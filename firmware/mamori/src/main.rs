@@ -7,6 +7,7 @@ mod cli_fw;
 mod cli_links;
 mod cli_quarantine;
 mod cli_queue;
+mod cli_repo;
 mod cli_settings;
 mod cli_setup;
 mod cli_status;
@@ -46,6 +47,12 @@ enum Command {
         control: ControlArgs,
         #[command(subcommand)]
         action: cli_queue::QueueAction,
+    },
+    /// The firmware update repository on the build host: init, key, sign, add-target,
+    /// publish, verify (a static TUF repository any web server serves).
+    Repo {
+        #[command(subcommand)]
+        action: cli_repo::RepoAction,
     },
     /// Link mode's download links through the relay's control socket: list, revoke.
     Links {
@@ -287,6 +294,7 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let socket = control.socket(mamori_smtp::server::control_socket_path)?;
             return cli_queue::run(&socket, action, control.json);
         }
+        Command::Repo { action } => return cli_repo::run(action),
         Command::Links { control, action } => {
             let socket = control.socket(mamori_smtp::server::control_socket_path)?;
             return cli_links::run(&socket, action, control.json);
