@@ -116,6 +116,18 @@ pub enum RepoAction {
         #[arg(long)]
         key: Vec<PathBuf>,
     },
+    /// Write an offline update file for a published target (for a box with no path to the
+    /// repository: uploaded in the panel, System → Update).
+    Export {
+        /// The repository's working directory.
+        dir: PathBuf,
+        /// The target's name.
+        #[arg(long)]
+        target: String,
+        /// The file to write (`.mamori-update`).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Refresh from a trusted root against a served repository, as a box does, and print
     /// what it accepts (or why not).
     Verify {
@@ -274,6 +286,13 @@ pub fn run(action: RepoAction) -> anyhow::Result<ExitCode> {
             let versions = Repo::open(&dir).publish(&extra, now)?;
             let list: Vec<String> = versions.iter().map(|(r, v)| format!("{r} {v}")).collect();
             println!("published and verified: {}", list.join(", "));
+        }
+        RepoAction::Export { dir, target, out } => {
+            let n = Repo::open(&dir).export(&target, &out)?;
+            println!(
+                "wrote {} ({target}, {n} bytes of bundle, with its metadata)",
+                out.display()
+            );
         }
         RepoAction::Verify {
             repository,

@@ -12,6 +12,7 @@ mod cli_settings;
 mod cli_setup;
 mod cli_status;
 mod cli_time;
+mod cli_update;
 mod run;
 
 use std::path::PathBuf;
@@ -53,6 +54,27 @@ enum Command {
     Repo {
         #[command(subcommand)]
         action: cli_repo::RepoAction,
+    },
+    /// Firmware updates through the update daemon: status, check, install, install-file,
+    /// reboot.
+    Update {
+        #[command(flatten)]
+        control: ControlArgs,
+        #[command(subcommand)]
+        action: cli_update::UpdateAction,
+    },
+    /// Run the update daemon (`[update]`): checks the repository, installs into the
+    /// inactive slot, judges a new slot's health after the restart.
+    Updated {
+        /// Configuration file (`[update]`, `[general]`, `[log]`).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        settings: run::SettingsArgs,
+        /// Where the daemons' sockets are whose health the gate asks
+        /// (`<dir>/<daemon>/<daemon>.sock`; the try-out: the data directory).
+        #[arg(long, default_value = mamori_core::general::RUN_DIR)]
+        daemons_dir: PathBuf,
     },
     /// Link mode's download links through the relay's control socket: list, revoke.
     Links {
@@ -295,6 +317,30 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             return cli_queue::run(&socket, action, control.json);
         }
         Command::Repo { action } => return cli_repo::run(action),
+        Command::Update { control, action } => {
+            let socket = match &action {
+                cli_update::UpdateAction::SimulateBoot { .. } => PathBuf::new(),
+                _ => control.socket(mamori_updated::socket_path)?,
+            };
+            return cli_update::run(&socket, action, control.json);
+        }
+        Command::Updated {
+            config,
+            settings,
+            daemons_dir,
+        } => {
+            let (file_config, report) =
+                load_config(config.as_ref(), mamori_settings::UPDATED_SECTIONS)?;
+            mamori_core::logging::init(&file_config.log.level)?;
+            report.log_warnings();
+            let config =
+                match settings.in_force(config.as_deref(), mamori_settings::UPDATED_SECTIONS)? {
+                    Some(in_force) => in_force.config,
+                    None => file_config,
+                };
+            let sockets = run::sockets_in(&daemons_dir, true);
+            runtime()?.block_on(run::updated(&config, &sockets))?;
+        }
         Command::Links { control, action } => {
             let socket = control.socket(mamori_smtp::server::control_socket_path)?;
             return cli_links::run(&socket, action, control.json);

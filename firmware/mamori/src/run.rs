@@ -295,6 +295,60 @@ pub fn sockets_in(dir: &std::path::Path, per_daemon: bool) -> mamori_admind::Soc
     }
 }
 
+/// Runs the update daemon on `config`'s `[update]` section until SIGTERM or SIGINT; its
+/// health gate asks the relay and the firewall at `sockets`.
+pub async fn updated(config: &Config, sockets: &mamori_admind::Sockets) -> anyhow::Result<()> {
+    let data_dir = &config.general.data_dir;
+    let audit = std::sync::Arc::new(
+        mamori_core::audit::AuditLog::open(
+            &mamori_core::audit::chain_dir(data_dir, "updated"),
+            16 << 20,
+            10,
+        )
+        .context("opening the audit log")?,
+    );
+    config.general.apply_audit_retention(&audit);
+    let platform: std::sync::Arc<dyn mamori_updated::platform::Platform> = match &config
+        .update
+        .simulate
+    {
+        Some(dir) => {
+            tracing::warn!(dir = %dir.display(), "updates run on a SIMULATED system (tests, try-out)");
+            std::sync::Arc::new(mamori_updated::platform::Simulated::new(dir))
+        }
+        None => std::sync::Arc::new(mamori_updated::platform::System),
+    };
+    let test_stop_after = std::env::var("MAMORI_UPDATE_TEST_STOP_AFTER")
+        .ok()
+        .and_then(|name| {
+            mamori_update::install::Phase::ALL
+                .into_iter()
+                .find(|p| p.name() == name)
+        });
+    let options = mamori_updated::Options {
+        config: config.update.clone(),
+        dir: data_dir.join("update"),
+        socket: mamori_updated::socket_path(config.general.socket_dir()),
+        health_sockets: config
+            .update
+            .health_daemons
+            .iter()
+            .filter_map(|d| match d.as_str() {
+                "smtpd" => Some((d.clone(), sockets.smtpd.clone())),
+                "firewalld" => Some((d.clone(), sockets.firewalld.clone())),
+                _ => None,
+            })
+            .collect(),
+        platform,
+        audit,
+        test_stop_after,
+    };
+    tokio::select! {
+        r = mamori_updated::run(options) => r,
+        () = wait_for_shutdown() => Ok(()),
+    }
+}
+
 /// Starts the panel on `config`'s `[admin]` section; prints where it listens and, on first
 /// boot, the setup code.
 async fn start_admind(

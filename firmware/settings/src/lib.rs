@@ -43,6 +43,8 @@ pub struct Config {
     pub admin: mamori_panel::settings::Admin,
     /// The clock: NTP and its servers (`mamori time-apply`).
     pub time: mamori_core::time::TimeSettings,
+    /// Firmware updates (`mamori updated`).
+    pub update: mamori_update::config::UpdateConfig,
 }
 
 impl Config {
@@ -71,6 +73,7 @@ pub const SECTIONS: &[&str] = &[
     "firewall",
     "admin",
     "time",
+    "update",
 ];
 
 /// The sections `mamori time-apply` reads.
@@ -81,6 +84,9 @@ pub const FIREWALL_SECTIONS: &[&str] = &["general", "log", "firewall"];
 
 /// The sections the download service reads (`[encrypt]` for the public address).
 pub const LINKD_SECTIONS: &[&str] = &["general", "log", "encrypt", "links"];
+
+/// The sections the update daemon reads.
+pub const UPDATED_SECTIONS: &[&str] = &["general", "log", "update"];
 
 /// The sections the admin panel reads at start.
 pub const ADMIN_SECTIONS: &[&str] = &["general", "log", "admin"];
@@ -173,6 +179,8 @@ pub(crate) fn read(layers: &Layers) -> Loaded {
     mamori_panel::settings::check_into(&admin, &mut report);
     let time: mamori_core::time::TimeSettings = layers.section("time", &mut report);
     mamori_core::time::check(&time, &mut report);
+    let update: mamori_update::config::UpdateConfig = layers.section("update", &mut report);
+    update.check_into(&mut report);
     let config = Config {
         general: relay.general,
         log: relay.log,
@@ -184,6 +192,7 @@ pub(crate) fn read(layers: &Layers) -> Loaded {
         firewall,
         admin,
         time,
+        update,
     };
     Loaded { config, report }
 }

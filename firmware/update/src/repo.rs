@@ -547,6 +547,50 @@ impl Repo {
         Ok(config.published)
     }
 
+    /// Writes an offline update file for the published target `name` (see
+    /// [`crate::offline`]): every root version, the current timestamp, snapshot and targets,
+    /// then the bundle.
+    pub fn export(&self, name: &str, out: &Path) -> Result<u64, RepoError> {
+        let config = self.config()?;
+        let meta = self.served().join("metadata");
+        let v = |role: &str| config.published.get(role).copied().unwrap_or(1);
+        let mut files = Vec::new();
+        for n in 1..=v("root") {
+            let f = format!("{n}.root.json");
+            files.push((
+                f.clone(),
+                std::fs::read(meta.join(&f)).map_err(io(&meta.join(&f)))?,
+            ));
+        }
+        for f in [
+            "timestamp.json".to_string(),
+            format!("{}.snapshot.json", v("snapshot")),
+            format!("{}.targets.json", v("targets")),
+        ] {
+            files.push((
+                f.clone(),
+                std::fs::read(meta.join(&f)).map_err(io(&meta.join(&f)))?,
+            ));
+        }
+        let targets: crate::metadata::TargetsDoc =
+            Document::parse(Role::Targets, &files[files.len() - 1].1)
+                .map_err(|e| refused(e.to_string()))?;
+        let target = targets
+            .body
+            .targets
+            .get(name)
+            .ok_or_else(|| refused(format!("{name:?} is not a published target")))?;
+        let sha = target.hashes.get("sha256").cloned().unwrap_or_default();
+        let path = self.served().join("targets").join(format!("{sha}.{name}"));
+        let mut src = std::fs::File::open(&path).map_err(io(&path))?;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(out).map_err(io(out))?);
+        crate::offline::write(&mut w, &files, name, &mut src, target.length)
+            .map_err(|e| refused(e.to_string()))?;
+        let f = w.into_inner().map_err(|e| refused(e.to_string()))?;
+        f.sync_all().map_err(io(out))?;
+        Ok(target.length)
+    }
+
     /// Refreshes from root version 1 with this crate's client into a throw-away metadata
     /// directory: what was published must be what a box accepts.
     pub fn self_check(&self, now: u64) -> Result<(), RepoError> {

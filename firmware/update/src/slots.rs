@@ -154,6 +154,17 @@ impl BootState {
         self.left[slot.index()] = 0;
     }
 
+    /// Fails `slot` (its trial did not pass): out of the order, and the other slot in the
+    /// order with at least one attempt, so that the next boot is the other's.
+    pub fn fail(&mut self, slot: Slot) {
+        self.disable(slot);
+        let other = slot.other();
+        if !self.order.contains(&other) {
+            self.order.push(other);
+        }
+        self.left[other.index()] = self.left[other.index()].max(1);
+    }
+
     /// Puts `slot` first with `tries` attempts (1 = boot it once), the other slot after it
     /// as the fallback.
     pub fn try_next(&mut self, slot: Slot, tries: u32) {
@@ -172,6 +183,15 @@ impl BootState {
         } else {
             vec![slot]
         };
+        self.left[slot.index()] = GOOD_TRIES;
+    }
+
+    /// Gives the running good `slot` its attempts back, leaving the order alone (an update
+    /// installed meanwhile keeps its place in front).
+    pub fn rearm(&mut self, slot: Slot) {
+        if !self.order.contains(&slot) {
+            self.order.push(slot);
+        }
         self.left[slot.index()] = GOOD_TRIES;
     }
 
@@ -235,6 +255,17 @@ mod tests {
             s.mark_good(slot);
             assert_eq!(slot, Slot::B);
         }
+    }
+
+    #[test]
+    fn rearming_keeps_a_pending_update_in_front() {
+        let mut s = BootState::default();
+        assert_eq!(s.boot(), Some(Slot::A));
+        s.try_next(Slot::B, 1);
+        s.rearm(Slot::A);
+        assert_eq!(s.order, vec![Slot::B, Slot::A]);
+        assert_eq!(s.left(Slot::A), GOOD_TRIES);
+        assert_eq!(s.boot(), Some(Slot::B));
     }
 
     #[test]

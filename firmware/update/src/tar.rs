@@ -326,6 +326,29 @@ pub fn trailer() -> [u8; 2 * BLOCK] {
     [0; 2 * BLOCK]
 }
 
+/// Reads the next member header of a plain ustar archive from `r` (the same rules as the
+/// bundle parser): `Ok(None)` at the end-of-archive block.
+pub fn next_member<R: std::io::Read>(r: &mut R) -> Result<Option<(String, u64)>, Refusal> {
+    let mut h = [0u8; BLOCK];
+    r.read_exact(&mut h)
+        .map_err(|e| refuse(format!("reading a header: {e}")))?;
+    if h.iter().all(|b| *b == 0) {
+        return Ok(None);
+    }
+    read_header(&h).map(Some)
+}
+
+/// Skips the padding after a member of `size` bytes.
+pub fn skip_padding<R: std::io::Read>(r: &mut R, size: u64) -> Result<(), Refusal> {
+    let mut pad = vec![0u8; pad_of(size)];
+    r.read_exact(&mut pad)
+        .map_err(|e| refuse(format!("reading padding: {e}")))?;
+    if pad.iter().any(|b| *b != 0) {
+        return Err(refuse("padding is not zero"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

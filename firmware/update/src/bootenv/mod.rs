@@ -70,3 +70,13 @@ pub trait BootEnv: Send {
     /// readable (the redundant copy of U-Boot, a rename for files).
     fn write(&mut self, vars: &Vars) -> Result<(), BootEnvError>;
 }
+
+/// Opens the environment described by `[update] boot_env` (`uboot:`, `grub:` or `file:`).
+pub fn open(spec: &crate::config::BootEnvSpec) -> Result<Box<dyn BootEnv>, BootEnvError> {
+    use crate::config::BootEnvSpec;
+    Ok(match spec {
+        BootEnvSpec::UBoot(config) => Box::new(uboot::UBootEnv::from_config_file(config)?),
+        BootEnvSpec::Grub(path) => Box::new(grub::GrubEnv::new(path)),
+        BootEnvSpec::File(path) => Box::new(file::FileEnv::new(path)),
+    })
+}
