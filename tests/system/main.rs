@@ -43,6 +43,7 @@ mod panel_misdelivery;
 mod panel_reauth;
 mod panel_system;
 mod panel_time;
+mod panel_update;
 mod queue;
 mod relay;
 mod settings;

@@ -28,6 +28,8 @@ pub struct Sockets {
     pub smtpd: PathBuf,
     /// The firewall.
     pub firewalld: PathBuf,
+    /// The update daemon.
+    pub updated: PathBuf,
 }
 
 /// The first-boot setup, while no administrator exists (and the wizard after it).
@@ -105,6 +107,9 @@ pub struct Panel {
     pub live_tls: std::sync::OnceLock<crate::server::LiveTls>,
     /// The panel's TLS directory (self-signed and uploaded pairs).
     pub tls_dir: PathBuf,
+    /// Where an uploaded offline update file is written for the update daemon
+    /// (`<data_dir>/update-uploads`).
+    pub update_uploads: PathBuf,
     /// The certificate is the configuration's (`admin.cert_file`): not replaced by uploads.
     pub cert_from_config: bool,
     /// The last monthly report's counts (month, when, the relay's, the panel's): reports
@@ -190,6 +195,7 @@ impl Panel {
             journal_dir: None,
             live_tls: std::sync::OnceLock::new(),
             tls_dir: dir.join("tls"),
+            update_uploads: dir.parent().unwrap_or(dir).join("update-uploads"),
             cert_from_config: false,
             report_cache: tokio::sync::Mutex::new(None),
             link_instance: None,

@@ -61,7 +61,7 @@ pub fn run(socket: &Path, action: UpdateAction, json: bool) -> anyhow::Result<Ex
         UpdateAction::Status => serde_json::json!({"op": "status"}),
         UpdateAction::Check => serde_json::json!({"op": "check"}),
         UpdateAction::Install { target, reboot } => {
-            serde_json::json!({"op": "install", "target": target, "reboot": reboot})
+            serde_json::json!({"op": "install", "target": target, "reboot": reboot, "wait": true})
         }
         UpdateAction::InstallFile {
             path,
@@ -69,7 +69,7 @@ pub fn run(socket: &Path, action: UpdateAction, json: bool) -> anyhow::Result<Ex
             reboot,
         } => {
             let path = std::fs::canonicalize(&path).with_context(|| path.display().to_string())?;
-            serde_json::json!({"op": "install_file", "path": path, "accept_expired": accept_expired, "reboot": reboot})
+            serde_json::json!({"op": "install_file", "path": path, "accept_expired": accept_expired, "reboot": reboot, "wait": true})
         }
         UpdateAction::Reboot => serde_json::json!({"op": "reboot"}),
     };

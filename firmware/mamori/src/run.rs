@@ -292,6 +292,7 @@ pub fn sockets_in(dir: &std::path::Path, per_daemon: bool) -> mamori_admind::Soc
         settings: mamori_settings::service::socket_path(&at("settingsd")),
         smtpd: mamori_smtp::server::control_socket_path(&at("smtpd")),
         firewalld: mamori_firewalld::socket_path(&at("firewalld")),
+        updated: mamori_updated::socket_path(&at("updated")),
     }
 }
 
@@ -439,7 +440,9 @@ listen = "127.0.0.1:8444"
 "#;
 
 /// The sections the try-out uses: the relay's, the panel's and the download service's.
-const TRY_OUT_SECTIONS: &[&str] = &["general", "log", "smtp", "dlp", "encrypt", "admin", "links"];
+const TRY_OUT_SECTIONS: &[&str] = &[
+    "general", "log", "smtp", "dlp", "encrypt", "admin", "links", "update",
+];
 
 /// `mamori run`: the daemon set on the try-out configuration, printing where it listens.
 pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Result<()> {
@@ -489,6 +492,13 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
     let daemon = start_relay(&file_config, in_force).await?;
     let panel = start_admind(&file_config, sockets_in(&data_dir, false)).await?;
     let links = start_linkd(&file_config).await?;
+    let update_config = try_out_update(&file_config)?;
+    let update_sockets = sockets_in(&data_dir, false);
+    tokio::spawn(async move {
+        if let Err(e) = updated(&update_config, &update_sockets).await {
+            tracing::error!(error = %e, "the update daemon stopped");
+        }
+    });
     println!(
         "Mamori is running (try-out configuration). Data: {}",
         data_dir.display()
@@ -534,6 +544,11 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
             .display()
     );
     println!(
+        "  {:45} simulated A/B slots in {} (no repository; an offline file can be uploaded in the panel)",
+        "firmware updates",
+        data_dir.join("update-sim").display()
+    );
+    println!(
         "  {:45} not started here (it would replace this machine's nftables); try `mamori fw check FILE`",
         "firewall"
     );
@@ -551,6 +566,39 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
     println!("Try: swaks --server 127.0.0.1:2525 --to someone@example.com   (Ctrl-C stops)");
     wait_for_shutdown().await;
     Ok(())
+}
+
+/// The try-out's update daemon: a simulated A/B system under the data directory (slot
+/// files, a file boot environment, the kernel command line in a file), health judged by the
+/// relay alone (no firewall runs here). The trust root is `update-root.json` there, when one
+/// is put in place.
+fn try_out_update(config: &Config) -> anyhow::Result<Config> {
+    let dir = config.general.data_dir.join("update-sim");
+    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+    let first = |name: &str, text: &str| -> anyhow::Result<()> {
+        let path = dir.join(name);
+        if !path.exists() {
+            std::fs::write(&path, text).with_context(|| path.display().to_string())?;
+        }
+        Ok(())
+    };
+    first("cmdline", "mamori.slot=A\n")?;
+    first("boot_id", "try-out\n")?;
+    first("bootenv", "BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n")?;
+    let mut c = config.clone();
+    c.update.simulate = Some(dir.clone());
+    c.update.boot_env = format!("file:{}", dir.join("bootenv").display());
+    c.update.root = config.general.data_dir.join("update-root.json");
+    c.update.release = dir.join("release.json");
+    c.update.health_daemons = vec!["smtpd".into()];
+    c.update.health_units = Vec::new();
+    for slot in ["A", "B"] {
+        c.update.slots.insert(
+            slot.into(),
+            [("rootfs".to_string(), dir.join(format!("slot{slot}.img")))].into(),
+        );
+    }
+    Ok(c)
 }
 
 async fn wait_for_shutdown() {

@@ -69,6 +69,10 @@ pub enum UpdateRequest {
         /// Restart into the new firmware when installed.
         #[serde(default)]
         reboot: bool,
+        /// Answer when the install has ended (the CLI); otherwise answer at once and report
+        /// progress in `status` (the panel).
+        #[serde(default)]
+        wait: bool,
     },
     /// Install from an offline update file on the box (uploaded in the panel).
     InstallFile {
@@ -81,6 +85,10 @@ pub enum UpdateRequest {
         /// Restart into the new firmware when installed.
         #[serde(default)]
         reboot: bool,
+        /// Answer when the install has ended (the CLI); otherwise answer at once and report
+        /// progress in `status` (the panel).
+        #[serde(default)]
+        wait: bool,
     },
     /// Restart into the installed firmware now.
     Reboot,

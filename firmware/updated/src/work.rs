@@ -445,10 +445,12 @@ impl Daemon {
                         Window::parse(&self.config.window).is_some_and(|w| w.contains(unix_now()));
                     if inside && !self.status.lock().map(|s| s.reboot_pending).unwrap_or(true) {
                         tracing::info!(target = %a.target, "installing in the maintenance window");
-                        let _ = self
-                            .clone()
-                            .install_remote(Some(a.target), true, "auto")
-                            .await;
+                        if let (Ok(busy), Ok(())) = (self.lock(), self.ready_to_install()) {
+                            let _ = self
+                                .clone()
+                                .install_remote(busy, Some(a.target), true, "auto")
+                                .await;
+                        }
                     }
                 }
                 _ => {}
@@ -536,12 +538,7 @@ impl Daemon {
 
     /// Checks the repository now; records the result and what is on offer.
     pub async fn check(self: Arc<Daemon>) -> Result<Option<Available>, Refused> {
-        let _busy = self.busy.clone().try_lock_owned().map_err(|_| {
-            refused(
-                ErrorKind::Busy,
-                "an update check or install is already running",
-            )
-        })?;
+        let _busy = self.lock()?;
         let repo = self.https().map_err(|e| refused(ErrorKind::Invalid, e))?;
         let now = self.clock_basis();
         let this = self.clone();
@@ -636,17 +633,11 @@ impl Daemon {
     /// Installs from the repository: the named target or the one on offer.
     pub async fn install_remote(
         self: Arc<Daemon>,
+        _busy: tokio::sync::OwnedMutexGuard<()>,
         target: Option<String>,
         reboot: bool,
         by: &str,
     ) -> Result<serde_json::Value, Refused> {
-        let _busy = self.busy.clone().try_lock_owned().map_err(|_| {
-            refused(
-                ErrorKind::Busy,
-                "an update check or install is already running",
-            )
-        })?;
-        self.ready_to_install()?;
         let repo = self.https().map_err(|e| refused(ErrorKind::Invalid, e))?;
         let now = self.clock_basis();
         let this = self.clone();
@@ -679,18 +670,12 @@ impl Daemon {
     /// Installs from an offline update file.
     pub async fn install_file(
         self: Arc<Daemon>,
+        _busy: tokio::sync::OwnedMutexGuard<()>,
         path: PathBuf,
         accept_expired: bool,
         reboot: bool,
         by: &str,
     ) -> Result<serde_json::Value, Refused> {
-        let _busy = self.busy.clone().try_lock_owned().map_err(|_| {
-            refused(
-                ErrorKind::Busy,
-                "an update check or install is already running",
-            )
-        })?;
-        self.ready_to_install()?;
         let now = self.clock_basis();
         let this = self.clone();
         let by = by.to_string();
@@ -728,6 +713,16 @@ impl Daemon {
         .await
         .map_err(|e| refused(ErrorKind::Internal, e.to_string()))?;
         self.finish_install(result, reboot)
+    }
+
+    /// The one-at-a-time lock of checks and installs.
+    fn lock(&self) -> Result<tokio::sync::OwnedMutexGuard<()>, Refused> {
+        self.busy.clone().try_lock_owned().map_err(|_| {
+            refused(
+                ErrorKind::Busy,
+                "an update check or install is already running",
+            )
+        })
     }
 
     fn ready_to_install(&self) -> Result<(), Refused> {
@@ -880,19 +875,31 @@ impl Daemon {
                 let a = self.clone().check().await?;
                 Ok(serde_json::json!({"available": a}))
             }
-            UpdateRequest::Install { target, reboot } => {
-                self.clone()
-                    .install_remote(target, reboot, &caller.audit_name())
-                    .await
+            UpdateRequest::Install {
+                target,
+                reboot,
+                wait,
+            } => {
+                let busy = self.lock()?;
+                self.ready_to_install()?;
+                let (d, by) = (self.clone(), caller.audit_name());
+                let work = async move { d.install_remote(busy, target, reboot, &by).await };
+                finish_or_start(work, wait).await
             }
             UpdateRequest::InstallFile {
                 path,
                 accept_expired,
                 reboot,
+                wait,
             } => {
-                self.clone()
-                    .install_file(path, accept_expired, reboot, &caller.audit_name())
-                    .await
+                let busy = self.lock()?;
+                self.ready_to_install()?;
+                let (d, by) = (self.clone(), caller.audit_name());
+                let work = async move {
+                    d.install_file(busy, path, accept_expired, reboot, &by)
+                        .await
+                };
+                finish_or_start(work, wait).await
             }
             UpdateRequest::Reboot => {
                 let pending = self
@@ -913,6 +920,23 @@ impl Daemon {
             }
         }
     }
+}
+
+/// Runs an install to its end (`wait`), or starts it and answers at once: the panel then
+/// follows its progress in `status`.
+async fn finish_or_start(
+    work: impl std::future::Future<Output = Result<serde_json::Value, Refused>> + Send + 'static,
+    wait: bool,
+) -> Result<serde_json::Value, Refused> {
+    if wait {
+        return work.await;
+    }
+    tokio::spawn(async move {
+        if let Err(e) = work.await {
+            tracing::warn!(error = %e, "update install failed");
+        }
+    });
+    Ok(serde_json::json!({"started": true}))
 }
 
 fn install_failure(e: InstallError) -> (String, String) {

@@ -32,6 +32,7 @@ mod queue;
 mod report;
 mod setup;
 mod time;
+mod update;
 mod upload;
 mod users;
 
@@ -194,6 +195,15 @@ pub fn router(panel: Arc<Panel>) -> Router {
         .route("/system/time", get(time::page))
         .route("/system/time/ntp", post(time::ntp))
         .route("/system/time/clock", post(time::set_clock))
+        .route("/system/update", get(update::page))
+        .route("/system/update/check", post(update::check))
+        .route("/system/update/install", post(update::install))
+        .route("/system/update/reboot", post(update::reboot))
+        .route("/system/update/settings", post(update::settings))
+        .route(
+            "/system/update/upload",
+            post(update::upload).layer(axum::extract::DefaultBodyLimit::max(update::MAX_UPLOAD)),
+        )
         .route("/system/users", get(users::list))
         .route("/system/users/add", post(users::add))
         .route("/system/users/remove", post(users::remove))
