@@ -48,3 +48,4 @@ mod queue;
 mod relay;
 mod settings;
 mod side_doors;
+mod update;

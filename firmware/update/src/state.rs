@@ -246,8 +246,11 @@ pub fn reconcile(
         }
         _ => {}
     }
+    // A slot can only boot once step 5 of the install marked it, so a booted slot still
+    // recorded as being written was cut off between the boot environment and the state
+    // file: it is on trial like any new slot.
     let startup = match state.slot(booted).status {
-        SlotStatus::Installed | SlotStatus::Trying => {
+        SlotStatus::Writing | SlotStatus::Installed | SlotStatus::Trying => {
             state.set(booted, SlotStatus::Trying, None, now);
             Startup::Trial(booted)
         }
@@ -369,6 +372,19 @@ mod tests {
         let r = reconcile(&mut st, &mut env, Slot::A, "boot-2", 3);
         assert_eq!(r.events[0].event, "interrupted");
         assert!(r.env_changed && !env.bootable(Slot::B));
+    }
+
+    #[test]
+    fn a_cut_between_the_environment_and_the_state_is_still_a_trial() {
+        let mut st = UpdateState::default();
+        st.set(Slot::A, SlotStatus::Good, Some("1.0"), 1);
+        st.set(Slot::B, SlotStatus::Writing, Some("1.1"), 2);
+        let mut env = BootState::default();
+        env.try_next(Slot::B, 1);
+        assert_eq!(env.boot(), Some(Slot::B));
+        let r = reconcile(&mut st, &mut env, Slot::B, "boot-2", 3);
+        assert_eq!(r.startup, Startup::Trial(Slot::B));
+        assert_eq!(st.slot(Slot::B).status, SlotStatus::Trying);
     }
 
     #[test]

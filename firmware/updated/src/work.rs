@@ -186,10 +186,10 @@ impl Daemon {
             (self.release.built, "build time"),
             (state.last_known_time, "last known time"),
         ];
+        // The first of equal times names the basis: a synchronised clock is the clock.
         let (at, basis) = candidates
             .into_iter()
-            .max_by_key(|(t, _)| *t)
-            .unwrap_or((0, "clock"));
+            .fold((0, "clock"), |best, c| if c.0 > best.0 { c } else { best });
         if let Ok(mut st) = self.status.lock() {
             st.clock = ClockBasis {
                 synchronized: synced,
@@ -286,11 +286,15 @@ impl Daemon {
             }
             match gate.observe(unix_now(), problems.is_empty()) {
                 Verdict::Wait => {}
+                // The boot environment is read, changed and written by installs too: one
+                // writer at a time (an install in progress finishes first).
                 Verdict::Good => {
+                    let _one_writer = self.busy.clone().lock_owned().await;
                     self.mark_good(slot, trial);
                     break;
                 }
                 Verdict::Failed if trial => {
+                    let _one_writer = self.busy.clone().lock_owned().await;
                     self.fail_trial(slot, &problems);
                     break;
                 }
