@@ -55,6 +55,15 @@ impl SigningKey {
         Ok(SigningKey { pair, key, id })
     }
 
+    /// The key whose 32-byte Ed25519 seed is `seed`: deterministic keys for tests and fuzz
+    /// targets (never for a real repository, whose keys come from [`SigningKey::generate`]).
+    pub fn from_seed(seed: &[u8; 32]) -> Result<SigningKey, SigningError> {
+        let pair = Ed25519KeyPair::from_seed_unchecked(seed).map_err(|_| SigningError::BadKey)?;
+        let key = Key::ed25519(pair.public_key().as_ref());
+        let id = key.key_id();
+        Ok(SigningKey { pair, key, id })
+    }
+
     /// The public key as root lists it.
     pub fn public(&self) -> &Key {
         &self.key
