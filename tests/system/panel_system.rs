@@ -753,7 +753,7 @@ fn alerts_reach_the_administrators_and_the_watchdog_mails_by_itself() {
 
 /// The `Subject:` of a raw mail, unfolded, its RFC 2047 base64 encoded words decoded
 /// (adjacent ones joined: a character may be split between them).
-fn subject(mail: &str) -> String {
+pub(crate) fn subject(mail: &str) -> String {
     use base64::Engine;
     let mut lines = mail.lines().skip_while(|l| !l.starts_with("Subject: "));
     let Some(first) = lines.next() else {

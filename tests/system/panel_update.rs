@@ -167,8 +167,13 @@ fn panel_update_an_uploaded_file_is_verified_written_and_waits_for_the_restart()
 }
 
 #[test]
-fn panel_update_settings_are_checked_and_a_rollback_stands_out() {
-    let b = PanelBox::start_with("", |data| {
+fn panel_update_settings_are_checked_and_a_rollback_stands_out_and_is_mailed() {
+    let sink = crate::common::Sink::start();
+    let extra = format!(
+        "watchdog_secs = 1\n\n[[smtp.delivery.routes]]\ndomain = \"sink.test\"\nhost = \"127.0.0.1\"\nport = {}\n",
+        sink.port
+    );
+    let b = PanelBox::start_with(&extra, |data| {
         std::fs::create_dir_all(data.join("update")).unwrap();
         let state = serde_json::json!({
             "format": 1,
@@ -190,6 +195,32 @@ fn panel_update_settings_are_checked_and_a_rollback_stands_out() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains(r#"id="update-failed""#), "{}", page.body);
     assert!(page.body.contains("0.3.0"), "{}", page.body);
+    // The watchdog mails the administrators once about the rollback.
+    let t = admin.get("/system/metrics").csrf();
+    let a = admin.post(
+        "/system/metrics/alerts",
+        &[
+            ("_csrf", &t),
+            ("action", "save"),
+            ("addresses", "boss@sink.test"),
+        ],
+    );
+    assert!(a.body.contains(r#"id="alert-done""#), "{}", a.body);
+    let rollbacks = || {
+        sink.messages()
+            .iter()
+            .filter(|(m, _)| {
+                crate::panel_system::subject(m).contains("0.3.0 failed and was rolled back")
+            })
+            .count()
+    };
+    assert!(
+        wait_for(Duration::from_secs(20), || rollbacks() == 1),
+        "{}",
+        b.log()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(rollbacks(), 1, "mailed once, not at every look");
     let t = page.csrf();
     let a = admin.post(
         "/system/update/settings",

@@ -44,7 +44,7 @@ fn free_percent(dir: &Path) -> Option<u64> {
 pub async fn look(panel: &Panel, data_dir: &Path, memory: &mut Memory) -> Vec<String> {
     let s = watchdog();
     let health = serde_json::json!({"op": "health"});
-    let (settingsd, smtpd, firewalld, held) = tokio::join!(
+    let (settingsd, smtpd, firewalld, held, update) = tokio::join!(
         ask_as(&panel.sockets.settings, &s, health.clone()),
         ask_as(&panel.sockets.smtpd, &s, health.clone()),
         ask_as(&panel.sockets.firewalld, &s, health),
@@ -53,7 +53,13 @@ pub async fn look(panel: &Panel, data_dir: &Path, memory: &mut Memory) -> Vec<St
             &s,
             serde_json::json!({"op": "quarantine_list"})
         ),
+        ask_as(
+            &panel.sockets.updated,
+            &s,
+            serde_json::json!({"op": "status"})
+        ),
     );
+    let update = update.unwrap_or_default();
     let mut down = Vec::new();
     let sockets = &panel.sockets;
     for (daemon, answer, socket) in [
@@ -95,6 +101,10 @@ pub async fn look(panel: &Panel, data_dir: &Path, memory: &mut Memory) -> Vec<St
             .unwrap_or_else(|p| p.into_inner())
             .not_after_unix,
         disk_free_percent: free_percent(data_dir),
+        update_failed: crate::web::update_failure(&update),
+        update_available: (update["mode"] == "notify")
+            .then(|| update["available"]["version"].as_str().map(str::to_string))
+            .flatten(),
     };
     let mut mailed = Vec::new();
     for alert in alerts::due(&facts, &mut memory.sent) {

@@ -27,6 +27,11 @@ pub struct Facts {
     pub cert_not_after: Option<u64>,
     /// Free space on the data partition, in percent.
     pub disk_free_percent: Option<u64>,
+    /// The newest verdict of the update daemon when it was a failure: when, the version
+    /// that failed, why (the new firmware did not run well and the box went back).
+    pub update_failed: Option<(u64, String, String)>,
+    /// An update on offer that waits for an administrator (`notify` mode): its version.
+    pub update_available: Option<String>,
 }
 
 /// An alert to mail.
@@ -93,14 +98,35 @@ pub fn due(facts: &Facts, sent: &mut BTreeMap<String, u64>) -> Vec<Alert> {
             body: "データ領域の空きが少なくなっています。空きがなくなると、メールを受け付けられなくなります。送信待ちや保留のメールを確認してください。\nThe data partition is nearly full; when it is full no mail can be accepted. Look at the queue and the held mail.\n".into(),
         });
     }
+    if let Some((at, version, why)) = &facts.update_failed {
+        now_true.push(Alert {
+            key: format!("once:update-failed:{at}"),
+            subject: format!(
+                "ファームウェア {version} の更新は失敗し、元に戻しました / The firmware update to {version} failed and was rolled back"
+            ),
+            body: format!(
+                "新しいファームウェア {version} は再起動後に正常に動かなかったため、箱は自動で元のファームウェアに戻りました。メールと通信はこれまでどおり動いています。管理画面の「更新」で詳細を確認し、配布元に連絡してください。\n理由: {why}\n\nThe new firmware {version} did not run well after the restart, so the box went back to its previous firmware by itself; mail and the network work as before. See Update in the panel and tell the repository's maintainer.\nWhy: {why}\n"
+            ),
+        });
+    }
+    if let Some(version) = &facts.update_available {
+        now_true.push(Alert {
+            key: format!("once:update-available:{version}"),
+            subject: format!(
+                "ファームウェア {version} に更新できます / Firmware {version} is available"
+            ),
+            body: "新しいファームウェアがあります。管理画面の「更新」で内容を確認し、「更新する」を押してください(更新中もメールは止まりません。再起動のあいだだけ止まります)。\nNew firmware is available: see Update in the panel and press Install (mail keeps flowing while it installs; it pauses only during the restart).\n".into(),
+        });
+    }
     let keys: Vec<String> = now_true.iter().map(|a| a.key.clone()).collect();
     sent.retain(|k, _| keys.contains(k));
     now_true
         .into_iter()
         .filter(|a| {
-            let fresh = sent
-                .get(&a.key)
-                .is_none_or(|at| facts.now.saturating_sub(*at) >= RESEND_AFTER);
+            // Events (`once:` keys) are mailed once; conditions again each day they last.
+            let fresh = sent.get(&a.key).is_none_or(|at| {
+                !a.key.starts_with("once:") && facts.now.saturating_sub(*at) >= RESEND_AFTER
+            });
             if fresh {
                 sent.insert(a.key.clone(), facts.now);
             }
@@ -123,6 +149,7 @@ mod tests {
             held: vec![("OLD".into(), now - 2 * 86_400), ("NEW".into(), now - 60)],
             cert_not_after: Some(now + 3 * 86_400),
             disk_free_percent: Some(4),
+            ..Facts::default()
         };
         let first = due(&facts, &mut sent);
         let keys: Vec<&str> = first.iter().map(|a| a.key.as_str()).collect();
@@ -154,6 +181,39 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_update_and_an_offer_are_mailed_once() {
+        let now = 10_000_000;
+        let mut sent = BTreeMap::new();
+        let facts = Facts {
+            now,
+            update_failed: Some((
+                now - 60,
+                "1.2.0".into(),
+                "mamori-smtpd.service is failed".into(),
+            )),
+            update_available: Some("1.2.1".into()),
+            ..Facts::default()
+        };
+        let first = due(&facts, &mut sent);
+        assert_eq!(first.len(), 2);
+        assert!(first[0].subject.contains("1.2.0") && first[0].body.contains("mamori-smtpd"));
+        assert!(first[1].subject.contains("1.2.1"));
+        let later = Facts {
+            now: now + 3 * RESEND_AFTER,
+            ..facts.clone()
+        };
+        assert!(
+            due(&later, &mut sent).is_empty(),
+            "events are not mailed again"
+        );
+        let newer = Facts {
+            update_available: Some("1.3.0".into()),
+            ..later
+        };
+        assert_eq!(due(&newer, &mut sent).len(), 1, "a newer offer is news");
+    }
+
+    #[test]
     fn nothing_wrong_nothing_mailed() {
         let now = 10_000_000;
         let facts = Facts {
@@ -162,6 +222,7 @@ mod tests {
             held: vec![("NEW".into(), now - 3600)],
             cert_not_after: Some(now + 100 * 86_400),
             disk_free_percent: Some(50),
+            ..Facts::default()
         };
         assert!(due(&facts, &mut BTreeMap::new()).is_empty());
     }

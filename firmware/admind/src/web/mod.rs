@@ -33,6 +33,7 @@ mod report;
 mod setup;
 mod time;
 mod update;
+pub(crate) use update::update_failure;
 mod upload;
 mod users;
 

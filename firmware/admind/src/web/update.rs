@@ -81,6 +81,22 @@ struct ProgressView {
     percent: u64,
 }
 
+/// The update daemon's newest verdict on an update (its `status`), when it was a failure:
+/// when, which version, why. The page's banner and the watchdog's alert mail.
+pub(crate) fn update_failure(status: &Value) -> Option<(u64, String, String)> {
+    let newest = status["history"].as_array()?.iter().find(|h| {
+        ["good", "failed", "rolled_back", "installed"].contains(&h["event"].as_str().unwrap_or(""))
+    })?;
+    if !["failed", "rolled_back"].contains(&newest["event"].as_str()?) {
+        return None;
+    }
+    Some((
+        newest["time"].as_u64()?,
+        newest["version"].as_str().unwrap_or("").to_string(),
+        newest["detail"].as_str().unwrap_or("").to_string(),
+    ))
+}
+
 fn jst(secs: u64) -> String {
     format!("{} JST", mamori_panel::clock::jst_text(secs))
 }
@@ -180,19 +196,8 @@ async fn update_page(panel: &Panel, s: &Session) -> UpdatePage {
     });
     let history: Vec<Value> = st["history"].as_array().cloned().unwrap_or_default();
     // The newest verdict on an update, when it was a failure, stands out at the top.
-    let failed = history
-        .iter()
-        .find(|h| {
-            ["good", "failed", "rolled_back", "installed"]
-                .contains(&h["event"].as_str().unwrap_or(""))
-        })
-        .filter(|h| ["failed", "rolled_back"].contains(&h["event"].as_str().unwrap_or("")))
-        .map(|h| {
-            fill(
-                &fill(t.up_failed_banner, text(&h["version"])),
-                text(&h["detail"]),
-            )
-        });
+    let failed =
+        update_failure(&st).map(|(_, version, why)| fill(&fill(t.up_failed_banner, version), why));
     let trial = st["trial"]
         .as_object()
         .filter(|tr| tr.get("kind").and_then(Value::as_str) == Some("trial"));
