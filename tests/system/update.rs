@@ -1160,3 +1160,52 @@ fn an_expired_offline_file_installs_only_by_an_audited_decision() {
     assert_eq!(audit[accepted]["role"], "timestamp", "{}", audit[accepted]);
     assert_eq!(audit[accepted]["by"], whoami(), "{}", audit[accepted]);
 }
+
+/// `auto` mode: inside the maintenance window the box checks by itself, installs what is on
+/// offer and restarts into it, with nobody asking.
+#[test]
+fn in_auto_mode_the_box_installs_and_restarts_by_itself_in_its_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = Pki::make(&tmp.path().join("pki"));
+    let (img, img_bytes) = image(tmp.path(), "rootfs-1.1.0.img", 11);
+    let (repo, _) = repo_with_update(tmp.path().join("repo"), &img, &[]);
+    let server = Server::start(&repo.served(), &pki, tmp.path().join("server.log"), &[]);
+    let mut b = UpdateBox::new(
+        &tmp.path().join("box"),
+        &BoxSpec {
+            repository: server.url(),
+            ca: &pki.ca,
+            root: repo.root(),
+            health_window: "10s",
+            health_deadline: "30s",
+        },
+    );
+    // A window of two hours around now, Japan time.
+    let jst_minutes = ((mamori_core::clock::unix_now() + 9 * 3600) % 86_400) / 60;
+    let at = |m: u64| format!("{:02}:{:02}", (m / 60) % 24, m % 60);
+    let window = format!("{}-{}", at(jst_minutes + 1440 - 60), at(jst_minutes + 60));
+    let config = std::fs::read_to_string(&b.config).unwrap();
+    let config = config.replacen(
+        "[update]\n",
+        &format!("[update]\nmode = \"auto\"\nwindow = \"{window}\"\n"),
+        1,
+    );
+    std::fs::write(&b.config, config).unwrap();
+    b.start(None);
+    let restarted = wait_for(Duration::from_secs(30), || b.sim.join("reboot").exists());
+    assert!(
+        restarted,
+        "no install and restart by itself: {}",
+        b.daemon_log()
+    );
+    assert!(b.holds("B", &img_bytes), "slot B does not hold the image");
+    let events = b.audit_events();
+    assert!(events.iter().any(|e| e == "update_installed"), "{events:?}");
+    let install = b
+        .audit()
+        .into_iter()
+        .find(|r| r["event"] == "update_install")
+        .unwrap();
+    assert_eq!(install["by"], "auto", "{install}");
+    assert_eq!(b.env()["BOOT_ORDER"], "B A");
+}

@@ -437,8 +437,13 @@ impl Daemon {
 
     /// Checks the repository every `check_every` plus up to a quarter of it at random.
     async fn schedule(self: Arc<Daemon>) {
-        // A first check soon after start, spread over a minute.
-        let mut wait = Duration::from_secs(5 + rand::random::<u64>() % 60);
+        // A first check soon after start, spread over a minute (at once on a simulated
+        // system: the tests and the try-out).
+        let mut wait = if self.config.simulate.is_some() {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(5 + rand::random::<u64>() % 60)
+        };
         loop {
             tokio::time::sleep(wait).await;
             let every = self.config.check_every.as_secs();
