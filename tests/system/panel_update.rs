@@ -132,6 +132,12 @@ fn panel_update_an_uploaded_file_is_verified_written_and_waits_for_the_restart()
     let page = admin.get("/system/update");
     assert!(done, "{}", page.body);
     assert!(page.body.contains("installed"), "{}", page.body);
+    // The uploaded file is gone once the attempt is over (no copy left on the data
+    // partition), the junk one too.
+    let left: Vec<_> = std::fs::read_dir(b.data().join("update-uploads"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     let slot_b = std::fs::read(b.data().join("update-sim/slotB.img")).unwrap();
     assert_eq!(&slot_b[..image.len()], &image[..], "slot B holds the image");
     let env = std::fs::read_to_string(b.data().join("update-sim/bootenv")).unwrap();

@@ -89,6 +89,9 @@ pub enum UpdateRequest {
         /// progress in `status` (the panel).
         #[serde(default)]
         wait: bool,
+        /// Remove the file once the attempt is over (an upload of the panel's).
+        #[serde(default)]
+        remove_after: bool,
     },
     /// Restart into the installed firmware now.
     Reboot,

@@ -900,13 +900,31 @@ impl Daemon {
                 accept_expired,
                 reboot,
                 wait,
+                remove_after,
             } => {
-                let busy = self.lock()?;
-                self.ready_to_install()?;
+                let forget = move |path: &Path| {
+                    if remove_after && let Err(e) = std::fs::remove_file(path) {
+                        tracing::warn!(file = %path.display(), error = %e, "could not remove the uploaded update file");
+                    }
+                };
+                let (busy, ready) = match self.lock() {
+                    Ok(b) => (b, self.ready_to_install()),
+                    Err(e) => {
+                        forget(&path);
+                        return Err(e);
+                    }
+                };
+                if let Err(e) = ready {
+                    forget(&path);
+                    return Err(e);
+                }
                 let (d, by) = (self.clone(), caller.audit_name());
                 let work = async move {
-                    d.install_file(busy, path, accept_expired, reboot, &by)
-                        .await
+                    let result = d
+                        .install_file(busy, path.clone(), accept_expired, reboot, &by)
+                        .await;
+                    forget(&path);
+                    result
                 };
                 finish_or_start(work, wait).await
             }

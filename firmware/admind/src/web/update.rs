@@ -613,7 +613,7 @@ pub(crate) async fn upload(
         p.upload_error = Some(e.to_string());
         return render_status(StatusCode::INTERNAL_SERVER_ERROR, &p);
     }
-    let req = serde_json::json!({"op": "install_file", "path": path, "accept_expired": accept_expired, "reboot": reboot, "wait": false});
+    let req = serde_json::json!({"op": "install_file", "path": path, "accept_expired": accept_expired, "reboot": reboot, "wait": false, "remove_after": true});
     match ask(&panel.sockets.updated, &s, req).await {
         Ok(_) => Redirect::to("/system/update?done=install").into_response(),
         Err(why) => {
