@@ -222,7 +222,8 @@ fn panel_update_settings_are_checked_and_a_rollback_stands_out_and_is_mailed() {
     };
     assert!(
         wait_for(Duration::from_secs(20), || rollbacks() == 1),
-        "{}",
+        "{} rollback mails; {}",
+        rollbacks(),
         b.log()
     );
     std::thread::sleep(Duration::from_secs(3));
@@ -280,6 +281,22 @@ fn panel_update_settings_are_checked_and_a_rollback_stands_out_and_is_mailed() {
             .contains(r#"id="allow-downgrade" value="on" checked"#),
         "{}",
         page.body
+    );
+    // The update daemon took the version at once.
+    let (code, status, err) = crate::common::mamori(&[
+        "update",
+        "--socket",
+        b.data().join("updated.sock").to_str().unwrap(),
+        "--json",
+        "status",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["mode"], "auto", "{status}");
+    assert_eq!(status["window"], "23:30-04:00", "{status}");
+    assert_eq!(
+        status["repository"], "https://updates.example.jp/mamori/",
+        "{status}"
     );
     let (code, settings, _) = b.settings(&["get", "update.allow_downgrade"]);
     assert_eq!((code, settings.trim()), (0, "true"), "{settings}");

@@ -412,7 +412,8 @@ rootfs = "{slot_b}"
             .arg("--daemons-dir")
             .arg(self.data.join("run"))
             .env_remove("RUST_LOG")
-            .env_remove("MAMORI_UPDATE_TEST_STOP_AFTER");
+            .env_remove("MAMORI_UPDATE_TEST_STOP_AFTER")
+            .env("MAMORI_UPDATE_SIMULATE", "1");
         if let Some(phase) = stop_after {
             command.env("MAMORI_UPDATE_TEST_STOP_AFTER", phase);
         }
@@ -769,6 +770,9 @@ fn a_new_slot_that_stays_unhealthy_is_rolled_back_to_the_untouched_old_one() {
         "the failure names the unit: {failed}"
     );
     assert!(b.audit_events().iter().any(|e| e == "update_failed"));
+    // The version that failed here is not offered again (auto mode would loop on it).
+    let offer = b.update_ok(&["check"]);
+    assert!(offer["available"].is_null(), "{offer}");
     // And it stays on A: the failed slot is never tried again.
     b.kill();
     for _ in 0..4 {
@@ -1208,4 +1212,30 @@ fn in_auto_mode_the_box_installs_and_restarts_by_itself_in_its_window() {
         .unwrap();
     assert_eq!(install["by"], "auto", "{install}");
     assert_eq!(b.env()["BOOT_ORDER"], "B A");
+}
+
+/// `simulate` replaces the health checks and the restart: a box's configuration that sets
+/// it by mistake is refused with the key, unless the tests ask for it explicitly.
+#[test]
+fn a_simulated_system_is_refused_outside_the_tests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("cfg.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[general]\ndata_dir = \"{}\"\n[update]\nsimulate = \"{}\"\n",
+            tmp.path().join("data").display(),
+            tmp.path().join("sim").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mamori"))
+        .args(["updated", "-c"])
+        .arg(&config)
+        .env_remove("MAMORI_UPDATE_SIMULATE")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("update.simulate"), "{err}");
 }

@@ -339,7 +339,7 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     None => file_config,
                 };
             let sockets = run::sockets_in(&daemons_dir, true);
-            runtime()?.block_on(run::updated(&config, &sockets))?;
+            runtime()?.block_on(run::updated(&config, &sockets, &settings, false))?;
         }
         Command::Links { control, action } => {
             let socket = control.socket(mamori_smtp::server::control_socket_path)?;

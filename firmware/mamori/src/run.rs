@@ -298,7 +298,38 @@ pub fn sockets_in(dir: &std::path::Path, per_daemon: bool) -> mamori_admind::Soc
 
 /// Runs the update daemon on `config`'s `[update]` section until SIGTERM or SIGINT; its
 /// health gate asks the relay and the firewall at `sockets`.
-pub async fn updated(config: &Config, sockets: &mamori_admind::Sockets) -> anyhow::Result<()> {
+pub async fn updated(
+    config: &Config,
+    sockets: &mamori_admind::Sockets,
+    settings: &SettingsArgs,
+    try_out: bool,
+) -> anyhow::Result<()> {
+    if config.update.simulate.is_some()
+        && !try_out
+        && std::env::var("MAMORI_UPDATE_SIMULATE").as_deref() != Ok("1")
+    {
+        anyhow::bail!(
+            "update.simulate is for the tests and the try-out only (it replaces the health checks and the restart); set MAMORI_UPDATE_SIMULATE=1 to use it"
+        );
+    }
+    let reload: Option<mamori_updated::Reload> = settings.dir.clone().map(|dir| {
+        let defaults = settings.defaults.clone();
+        let reload: mamori_updated::Reload = Box::new(move |version| {
+            let (v, c) = mamori_settings::store::load_sections(
+                &dir,
+                defaults.as_deref(),
+                version,
+                mamori_settings::UPDATED_SECTIONS,
+            )?;
+            let c = if try_out {
+                try_out_update(&c).map_err(|e| e.to_string())?
+            } else {
+                c
+            };
+            Ok((v, c.update))
+        });
+        reload
+    });
     let data_dir = &config.general.data_dir;
     let audit = std::sync::Arc::new(
         mamori_core::audit::AuditLog::open(
@@ -343,6 +374,7 @@ pub async fn updated(config: &Config, sockets: &mamori_admind::Sockets) -> anyho
         platform,
         audit,
         test_stop_after,
+        reload,
     };
     tokio::select! {
         r = mamori_updated::run(options) => r,
@@ -494,8 +526,12 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
     let links = start_linkd(&file_config).await?;
     let update_config = try_out_update(&file_config)?;
     let update_sockets = sockets_in(&data_dir, false);
+    let update_settings = SettingsArgs {
+        dir: Some(store_dir.clone()),
+        defaults: None,
+    };
     tokio::spawn(async move {
-        if let Err(e) = updated(&update_config, &update_sockets).await {
+        if let Err(e) = updated(&update_config, &update_sockets, &update_settings, true).await {
             tracing::error!(error = %e, "the update daemon stopped");
         }
     });

@@ -11,6 +11,8 @@ pub const HELD_TOO_LONG: u64 = 24 * 3600;
 pub const CERT_SOON: u64 = 14 * 86_400;
 /// Less free space than this (percent of the data partition) is reported.
 pub const DISK_LOW_PERCENT: u64 = 10;
+/// Events (a failed update, an update on offer) remembered as mailed.
+pub const MAX_EVENTS: usize = 64;
 /// A condition still true is mailed again after this (seconds).
 pub const RESEND_AFTER: u64 = 86_400;
 
@@ -119,7 +121,21 @@ pub fn due(facts: &Facts, sent: &mut BTreeMap<String, u64>) -> Vec<Alert> {
         });
     }
     let keys: Vec<String> = now_true.iter().map(|a| a.key.clone()).collect();
-    sent.retain(|k, _| keys.contains(k));
+    // Conditions that cleared are forgotten (mailed again when they come back); events are
+    // remembered (a look that could not see them must not make them news again), the
+    // newest [`MAX_EVENTS`] of them.
+    sent.retain(|k, _| keys.contains(k) || k.starts_with("once:"));
+    let mut events: Vec<(u64, String)> = sent
+        .iter()
+        .filter(|(k, _)| k.starts_with("once:"))
+        .map(|(k, at)| (*at, k.clone()))
+        .collect();
+    if events.len() > MAX_EVENTS {
+        events.sort();
+        for (_, k) in &events[..events.len() - MAX_EVENTS] {
+            sent.remove(k);
+        }
+    }
     now_true
         .into_iter()
         .filter(|a| {
@@ -206,6 +222,13 @@ mod tests {
             due(&later, &mut sent).is_empty(),
             "events are not mailed again"
         );
+        // A look that did not see them (the update daemon did not answer) forgets nothing.
+        let blind = Facts {
+            now: now + 4 * RESEND_AFTER,
+            ..Facts::default()
+        };
+        assert!(due(&blind, &mut sent).is_empty());
+        assert!(due(&later, &mut sent).is_empty(), "still not news");
         let newer = Facts {
             update_available: Some("1.3.0".into()),
             ..later

@@ -484,6 +484,21 @@ pub fn load_firewall_sections(
         })
 }
 
+/// The sections of `sections` in settings version `version` (the newest when `None`), as
+/// [`load_firewall_sections`] does for the firewall: for daemons that take a version live.
+pub fn load_sections(
+    dir: &Path,
+    defaults: Option<&Path>,
+    version: Option<u64>,
+    sections: &[&str],
+) -> Result<(u64, Config), String> {
+    let store = Store::open_read_only(dir, defaults).map_err(|e| e.to_string())?;
+    store.in_force(version, sections).map_err(|e| match e {
+        StoreError::NoVersion(0) => "the settings store has no version yet".to_string(),
+        e => e.to_string(),
+    })
+}
+
 /// Records `model` as the firewall section of a new settings version, by `by`, saying
 /// `what` (a revert of confirm-or-revert); returns its number.
 pub fn record_firewall(

@@ -85,7 +85,7 @@ impl Default for UpdateConfig {
             allow_downgrade: false,
             root: PathBuf::from("/usr/share/mamori/update/root.json"),
             release: PathBuf::from("/usr/share/mamori/release.json"),
-            boot_env: "file:/var/lib/mamori/update/bootenv".into(),
+            boot_env: "file:/var/lib/mamori/updated/bootenv".into(),
             slots: BTreeMap::new(),
             boot_tries: 1,
             health_window: Duration::from_secs(120),
@@ -124,6 +124,21 @@ impl Window {
         };
         let (start, end) = (minutes(a)?, minutes(b)?);
         (start != end).then_some(Window { start, end })
+    }
+
+    /// Seconds from Unix time `t` until the window next opens (0 when it is open).
+    pub fn opens_in(&self, t: u64) -> u64 {
+        if self.contains(t) {
+            return 0;
+        }
+        let m = ((t + 9 * 3600) % 86_400) / 60;
+        let start = u64::from(self.start);
+        let minutes = if start > m {
+            start - m
+        } else {
+            1440 - m + start
+        };
+        (minutes * 60).saturating_sub((t + 9 * 3600) % 60)
     }
 
     /// Whether Unix time `t` falls in the window (Japan time, UTC+9, no daylight saving).
@@ -343,6 +358,12 @@ mod tests {
         // 2026-12-06T03:00:00Z is 12:00 in Japan.
         assert!(!w.contains(1_796_526_000));
         assert!(Window::parse("02:00-02:00").is_none());
+        // At 00:30 JST a window of 02:00-05:00 opens in 1 h 30 min; inside, at once.
+        let w = Window::parse("02:00-05:00").unwrap();
+        assert_eq!(w.opens_in(1_796_571_000), 90 * 60);
+        assert_eq!(w.opens_in(1_796_571_000 + 2 * 3600), 0);
+        // At 12:00 JST a window of 02:00-05:00 opens in 14 hours.
+        assert_eq!(w.opens_in(1_796_526_000), 14 * 3600);
         assert!(Window::parse("2:00-05:00").is_none());
     }
 }

@@ -70,6 +70,20 @@ impl BaseUrl {
         Ok(BaseUrl { host, port, path })
     }
 
+    /// The host as an address part: IPv6 literals in brackets.
+    fn bracketed_host(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        }
+    }
+
+    /// `host:port` (`[::1]:8443`), to connect to and for the `Host` header.
+    fn authority(&self) -> String {
+        format!("{}:{}", self.bracketed_host(), self.port)
+    }
+
     fn request_path(&self, rel: &str) -> String {
         let mut out = self.path.clone();
         for b in rel.bytes() {
@@ -138,7 +152,7 @@ impl HttpsRepository {
     }
 
     async fn get(&self, rel: &str, from: u64) -> Result<Response, String> {
-        let addr = format!("{}:{}", self.base.host, self.base.port);
+        let addr = self.base.authority();
         let tcp = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(&addr))
             .await
             .map_err(|_| format!("{addr}: no connection in time"))?
@@ -157,9 +171,9 @@ impl HttpsRepository {
             let _ = conn.await;
         });
         let host = if self.base.port == 443 {
-            self.base.host.clone()
+            self.base.bracketed_host()
         } else {
-            format!("{}:{}", self.base.host, self.base.port)
+            self.base.authority()
         };
         let mut req = http::Request::get(self.base.request_path(rel))
             .header(http::header::HOST, host)
@@ -392,6 +406,7 @@ mod tests {
         assert_eq!((b.host.as_str(), b.port), ("127.0.0.1", 8443));
         let b = BaseUrl::parse("https://[::1]:9/r/").unwrap();
         assert_eq!((b.host.as_str(), b.port), ("::1", 9));
+        assert_eq!(b.authority(), "[::1]:9");
         for bad in [
             "http://x/",
             "https://",

@@ -49,7 +49,13 @@ pub struct Options {
     /// Tests only (honoured only with `[update] simulate`): stop, and wait to be killed,
     /// after this install step.
     pub test_stop_after: Option<Phase>,
+    /// Reads the `[update]` section of a settings version (the newest when `None`), for
+    /// `apply_settings`; `None` when the daemon runs on its configuration file alone.
+    pub reload: Option<Reload>,
 }
+
+/// How the daemon reads a settings version's `[update]` section: its number and the section.
+pub type Reload = Box<dyn Fn(Option<u64>) -> Result<(u64, UpdateConfig), String> + Send + Sync>;
 
 /// The requests of the update daemon's control socket.
 #[derive(Debug, Clone, Deserialize)]
@@ -95,6 +101,12 @@ pub enum UpdateRequest {
     },
     /// Restart into the installed firmware now.
     Reboot,
+    /// Put settings version `version` (the newest when absent) in force.
+    ApplySettings {
+        /// The version.
+        #[serde(default)]
+        version: Option<u64>,
+    },
 }
 
 impl mamori_core::control::Request for UpdateRequest {
@@ -113,6 +125,7 @@ impl mamori_core::control::Request for UpdateRequest {
             UpdateRequest::Install { .. } => "install",
             UpdateRequest::InstallFile { .. } => "install_file",
             UpdateRequest::Reboot => "reboot",
+            UpdateRequest::ApplySettings { .. } => "apply_settings",
         }
     }
 }

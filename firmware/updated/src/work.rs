@@ -29,12 +29,17 @@ use crate::platform::Platform;
 use crate::status::{Available, CheckResult, ClockBasis, Progress, Release, Status, Trial};
 use crate::{Options, Refused, SharedStatus, UpdateRequest};
 
+/// The directory the panel writes uploaded update files to (`<data_dir>/update-uploads`):
+/// the only place `remove_after` removes from.
+const UPLOADS_DIR: &str = "update-uploads";
+
 /// How often the health gate looks.
 const GATE_EVERY: Duration = Duration::from_secs(2);
 
 /// The running daemon.
 pub struct Daemon {
-    config: UpdateConfig,
+    config: Mutex<UpdateConfig>,
+    reload: Option<crate::Reload>,
     dir: PathBuf,
     release: Release,
     booted: Option<Slot>,
@@ -56,6 +61,35 @@ fn refused(kind: ErrorKind, message: impl Into<String>) -> Refused {
 }
 
 impl Daemon {
+    /// The `[update]` section in force (settings versions apply live: [`Daemon::apply`]).
+    fn config(&self) -> UpdateConfig {
+        self.config.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Reads the `[update]` section of settings version `version` (the newest when `None`)
+    /// and puts it in force: the next check, install and health look use it.
+    fn apply(&self, version: Option<u64>) -> Result<serde_json::Value, Refused> {
+        let reload = self.reload.as_ref().ok_or_else(|| {
+            refused(
+                ErrorKind::Conflict,
+                "this update daemon runs on its configuration file alone (no settings store)",
+            )
+        })?;
+        let (v, config) = reload(version).map_err(|e| refused(ErrorKind::Invalid, e))?;
+        let summary = serde_json::json!({"version": v, "mode": match config.mode { Mode::Notify => "notify", Mode::Auto => "auto" },
+            "window": config.window, "repository": config.repository, "allow_downgrade": config.allow_downgrade});
+        if let Ok(mut st) = self.status.lock() {
+            st.repository = config.repository.clone();
+            st.mode = summary["mode"].as_str().unwrap_or("notify").into();
+            st.window = config.window.clone();
+        }
+        if let Ok(mut c) = self.config.lock() {
+            *c = config;
+        }
+        tracing::info!(version = v, "update settings in force");
+        Ok(summary)
+    }
+
     fn state_path(&self) -> PathBuf {
         self.dir.join("state.json")
     }
@@ -65,8 +99,8 @@ impl Daemon {
     }
 
     fn open_env(&self) -> Result<Box<dyn BootEnv>, String> {
-        let spec = BootEnvSpec::parse(&self.config.boot_env)
-            .ok_or_else(|| format!("update.boot_env {:?}", self.config.boot_env))?;
+        let spec = BootEnvSpec::parse(&self.config().boot_env)
+            .ok_or_else(|| format!("update.boot_env {:?}", self.config().boot_env))?;
         bootenv::open(&spec).map_err(|e| e.to_string())
     }
 
@@ -131,7 +165,8 @@ impl Daemon {
             .test_stop_after
             .filter(|_| options.config.simulate.is_some());
         let daemon = Daemon {
-            config: options.config,
+            config: Mutex::new(options.config),
+            reload: options.reload,
             dir: options.dir,
             release,
             booted: booted.ok(),
@@ -152,10 +187,8 @@ impl Daemon {
             let d = daemon.clone();
             tokio::spawn(async move { d.gate(startup).await });
         }
-        if !daemon.config.repository.is_empty() {
-            let d = daemon.clone();
-            tokio::spawn(async move { d.schedule().await });
-        }
+        let d = daemon.clone();
+        tokio::spawn(async move { d.schedule().await });
         Ok(daemon)
     }
 
@@ -270,8 +303,8 @@ impl Daemon {
         };
         let start = unix_now();
         let mut gate = HealthGate::new(
-            self.config.health_window.as_secs(),
-            self.config.health_deadline.as_secs(),
+            self.config().health_window.as_secs(),
+            self.config().health_deadline.as_secs(),
             start,
         );
         loop {
@@ -281,7 +314,7 @@ impl Daemon {
                     slot: slot.name().into(),
                     kind: if trial { "trial" } else { "rearm" }.into(),
                     problems: problems.clone(),
-                    deadline: rfc3339_utc(start + self.config.health_deadline.as_secs()),
+                    deadline: rfc3339_utc(start + self.config().health_deadline.as_secs()),
                 });
             }
             match gate.observe(unix_now(), problems.is_empty()) {
@@ -302,8 +335,8 @@ impl Daemon {
                 // better to boot): keep watching, report it.
                 Verdict::Failed => {
                     gate = HealthGate::new(
-                        self.config.health_window.as_secs(),
-                        self.config.health_deadline.as_secs(),
+                        self.config().health_window.as_secs(),
+                        self.config().health_deadline.as_secs(),
                         unix_now(),
                     );
                 }
@@ -318,7 +351,7 @@ impl Daemon {
 
     /// What is not healthy now: inactive units, daemons that do not answer `running`.
     async fn problems(&self) -> Vec<String> {
-        let units = self.config.health_units.clone();
+        let units = self.config().health_units.clone();
         let platform = self.platform.clone();
         let sockets = self.health_sockets.clone();
         tokio::task::spawn_blocking(move || {
@@ -395,7 +428,7 @@ impl Daemon {
         let version = self.state.lock().ok().and_then(|s| s.slot(slot).version);
         let detail = format!(
             "not healthy within {}: {}",
-            humantime_secs(self.config.health_deadline.as_secs()),
+            humantime_secs(self.config().health_deadline.as_secs()),
             problems.join("; ")
         );
         let _ = self.audit(
@@ -435,42 +468,59 @@ impl Daemon {
         }
     }
 
-    /// Checks the repository every `check_every` plus up to a quarter of it at random.
+    /// Checks the repository every `check_every` plus up to a quarter of it at random; in
+    /// `auto` mode, with an update on offer outside the window, again when the window opens
+    /// (within its first ten minutes), and installs then.
     async fn schedule(self: Arc<Daemon>) {
         // A first check soon after start, spread over a minute (at once on a simulated
         // system: the tests and the try-out).
-        let mut wait = if self.config.simulate.is_some() {
+        let mut wait = if self.config().simulate.is_some() {
             Duration::from_secs(1)
         } else {
             Duration::from_secs(5 + rand::random::<u64>() % 60)
         };
         loop {
             tokio::time::sleep(wait).await;
-            let every = self.config.check_every.as_secs();
+            let config = self.config();
+            let every = config.check_every.as_secs();
             wait = Duration::from_secs(every + rand::random::<u64>() % (every / 4).max(1));
-            match self.clone().check().await {
-                Ok(Some(a)) if self.config.mode == Mode::Auto => {
-                    let inside =
-                        Window::parse(&self.config.window).is_some_and(|w| w.contains(unix_now()));
-                    if inside && !self.status.lock().map(|s| s.reboot_pending).unwrap_or(true) {
-                        tracing::info!(target = %a.target, "installing in the maintenance window");
-                        if let (Ok(busy), Ok(())) = (self.lock(), self.ready_to_install()) {
-                            let _ = self
-                                .clone()
-                                .install_remote(busy, Some(a.target), true, "auto")
-                                .await;
-                        }
-                    }
-                }
-                _ => {}
+            if config.repository.is_empty() {
+                // No repository (yet): look again when the settings may have named one.
+                wait = Duration::from_secs(60);
+                continue;
+            }
+            let Ok(Some(offer)) = self.clone().check().await else {
+                continue;
+            };
+            if config.mode != Mode::Auto {
+                continue;
+            }
+            let Some(window) = Window::parse(&config.window) else {
+                continue;
+            };
+            let now = unix_now();
+            if !window.contains(now) {
+                let opens = window.opens_in(now) + rand::random::<u64>() % 600;
+                wait = wait.min(Duration::from_secs(opens.max(1)));
+                continue;
+            }
+            if self.status.lock().map(|s| s.reboot_pending).unwrap_or(true) {
+                continue;
+            }
+            tracing::info!(target = %offer.target, "installing in the maintenance window");
+            if let (Ok(busy), Ok(())) = (self.lock(), self.ready_to_install()) {
+                let _ = self
+                    .clone()
+                    .install_remote(busy, Some(offer.target), true, "auto")
+                    .await;
             }
         }
     }
 
     /// The repository at the configured address.
     fn https(&self) -> Result<HttpsRepository, String> {
-        let base = BaseUrl::parse(&self.config.repository)?;
-        let pem = match &self.config.repository_ca {
+        let base = BaseUrl::parse(&self.config().repository)?;
+        let pem = match &self.config().repository_ca {
             Some(p) => Some(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
             None => None,
         };
@@ -482,10 +532,10 @@ impl Daemon {
     }
 
     fn shipped_root(&self) -> Result<Vec<u8>, String> {
-        std::fs::read(&self.config.root).map_err(|e| {
+        std::fs::read(&self.config().root).map_err(|e| {
             format!(
                 "the image's update root {}: {e}",
-                self.config.root.display()
+                self.config().root.display()
             )
         })
     }
@@ -506,13 +556,29 @@ impl Daemon {
     fn best_offer(&self, set: &TrustedSet) -> Option<Available> {
         let installed = self.installed().ok()?;
         let targets = set.targets()?;
+        let failed: Vec<String> = self
+            .state
+            .lock()
+            .map(|s| {
+                s.history
+                    .iter()
+                    .filter(|h| h.event == "failed" || h.event == "rolled_back")
+                    .filter_map(|h| h.version.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut best: Option<(Version, Available)> = None;
         for (name, t) in &targets.body.targets {
             let Ok(offer) = Offer::from_custom(t.custom.as_ref()) else {
                 continue;
             };
+            // A version that failed on this box is not offered again (an administrator
+            // may still install it by name).
+            if failed.contains(&offer.version) {
+                continue;
+            }
             if offer
-                .check(&installed, self.config.allow_downgrade)
+                .check(&installed, self.config().allow_downgrade)
                 .is_err()
             {
                 continue;
@@ -539,7 +605,7 @@ impl Daemon {
 
     fn refresh_with(&self, fetch: &mut dyn Fetch, now: u64) -> Result<TrustedSet, RefreshError> {
         let root = self.shipped_root().map_err(|e| RefreshError::Store {
-            path: self.config.root.clone(),
+            path: self.config().root.clone(),
             source: std::io::Error::other(e),
         })?;
         refresh(&root, &self.metadata(), fetch, Limits::default(), now)
@@ -738,10 +804,20 @@ impl Daemon {
         if let Some(why) = self.status.lock().ok().and_then(|s| s.blocked.clone()) {
             return Err(refused(ErrorKind::Conflict, why));
         }
-        if self.booted.is_none() {
+        let Some(booted) = self.booted else {
             return Err(refused(
                 ErrorKind::Conflict,
                 "the running slot is not known",
+            ));
+        };
+        let on_trial = self
+            .state
+            .lock()
+            .is_ok_and(|s| s.slot(booted).status == SlotStatus::Trying);
+        if on_trial {
+            return Err(refused(
+                ErrorKind::Conflict,
+                InstallError::OnTrial.to_string(),
             ));
         }
         Ok(())
@@ -786,7 +862,7 @@ impl Daemon {
             .map_err(|e| fail(e.kind(), e.to_string()))?;
         let installed = self.installed().map_err(|e| fail("release", e))?;
         offer
-            .check(&installed, self.config.allow_downgrade)
+            .check(&installed, self.config().allow_downgrade)
             .map_err(|e| fail(e.kind(), e.to_string()))?;
         let booted = self
             .booted
@@ -801,7 +877,7 @@ impl Daemon {
         self.begin_progress(name, &offer.version, signed.length);
         let mut env = self.open_env().map_err(|e| fail("boot_env", e))?;
         let mut state = self.state.lock().map(|s| s.clone()).unwrap_or_default();
-        let devices = self.config.devices(slot);
+        let devices = self.config().devices(slot);
         let boot_id = self.platform.boot_id();
         let status = self.status.clone();
         let stop = self.test_stop_after;
@@ -832,7 +908,7 @@ impl Daemon {
             state_path: &state_path,
             booted,
             devices: &devices,
-            tries: self.config.boot_tries,
+            tries: self.config().boot_tries,
             boot_id: &boot_id,
             now: unix_now(),
             hook: &mut hook,
@@ -902,8 +978,16 @@ impl Daemon {
                 wait,
                 remove_after,
             } => {
+                // Only the panel's uploads are removed, whatever path a request names.
                 let forget = move |path: &Path| {
-                    if remove_after && let Err(e) = std::fs::remove_file(path) {
+                    let upload = path
+                        .parent()
+                        .and_then(Path::file_name)
+                        .is_some_and(|d| d == UPLOADS_DIR);
+                    if remove_after
+                        && upload
+                        && let Err(e) = std::fs::remove_file(path)
+                    {
                         tracing::warn!(file = %path.display(), error = %e, "could not remove the uploaded update file");
                     }
                 };
@@ -928,6 +1012,7 @@ impl Daemon {
                 };
                 finish_or_start(work, wait).await
             }
+            UpdateRequest::ApplySettings { version } => self.apply(version),
             UpdateRequest::Reboot => {
                 let pending = self
                     .status

@@ -514,7 +514,14 @@ pub(crate) async fn settings(
     )
     .await
     {
-        Ok(_) => Redirect::to("/system/update?done=settings").into_response(),
+        Ok(applied) => {
+            // The update daemon takes the version at once (its next check uses it).
+            let req = serde_json::json!({"op": "apply_settings", "version": applied.version});
+            if let Err(why) = ask(&panel.sockets.updated, &s, req).await {
+                tracing::warn!(error = %why, "the update daemon did not take the new settings now");
+            }
+            Redirect::to("/system/update?done=settings").into_response()
+        }
         Err(why) => {
             p.settings_error = Some(fill(t.not_saved, why));
             render_status(StatusCode::BAD_REQUEST, &p)
@@ -651,6 +658,12 @@ async fn save_upload(
         .mode(0o640)
         .open(&path)
         .map_err(|e| format!("{}: {e}", path.display()))?;
+    // 0640 whatever the umask (the unit's is 0077): the update daemon reads it by group.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o640))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     // The update daemon reads it through the uploads directory's group.
     if let Some(gid) = mamori_core::identity::Accounts::from_system().group_id("mamori-updated") {
         let _ = std::os::unix::fs::fchown(&file, None, Some(gid));
