@@ -129,7 +129,7 @@ printf 'LIBNFTNL_LIB_DIR=%s\nLIBMNL_LIB_DIR=%s\n' "$LIBNFTNL_LIB_DIR" "$LIBMNL_L
 step "aarch64 build" cargo build --workspace --locked --target "$AARCH64"
 
 # Runs under qemu-aarch64-static via the runner in .cargo/config.toml.
-step "aarch64 test (qemu)" cargo test --locked --target "$AARCH64" -p mamori-core -p mamori-dlp -p mamori-smtp -p mamori-firewall -p mamori-firewall-linux -p mamori-firewalld -p mamori-settings -p mamori-panel -p mamori-admind --lib
+step "aarch64 test (qemu)" cargo test --locked --target "$AARCH64" -p mamori-core -p mamori-dlp -p mamori-smtp -p mamori-firewall -p mamori-firewall-linux -p mamori-firewalld -p mamori-settings -p mamori-panel -p mamori-admind -p mamori-update -p mamori-updated --lib
 prune "target/$AARCH64"
 
 # Without the arm64 library directories: the fuzz targets link no libnftnl or libmnl

@@ -44,10 +44,11 @@ fn free_percent(dir: &Path) -> Option<u64> {
 pub async fn look(panel: &Panel, data_dir: &Path, memory: &mut Memory) -> Vec<String> {
     let s = watchdog();
     let health = serde_json::json!({"op": "health"});
-    let (settingsd, smtpd, firewalld, held, update) = tokio::join!(
+    let (settingsd, smtpd, firewalld, updated, held, update) = tokio::join!(
         ask_as(&panel.sockets.settings, &s, health.clone()),
         ask_as(&panel.sockets.smtpd, &s, health.clone()),
-        ask_as(&panel.sockets.firewalld, &s, health),
+        ask_as(&panel.sockets.firewalld, &s, health.clone()),
+        ask_as(&panel.sockets.updated, &s, health),
         ask_as(
             &panel.sockets.smtpd,
             &s,
@@ -66,6 +67,7 @@ pub async fn look(panel: &Panel, data_dir: &Path, memory: &mut Memory) -> Vec<St
         ("settingsd", &settingsd, &sockets.settings),
         ("smtpd", &smtpd, &sockets.smtpd),
         ("firewalld", &firewalld, &sockets.firewalld),
+        ("updated", &updated, &sockets.updated),
     ] {
         let ok = answer.as_ref().is_ok_and(|h| h["state"] == "running");
         if ok {

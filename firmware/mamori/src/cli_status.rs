@@ -16,6 +16,7 @@ pub type SocketIn = fn(&Path) -> PathBuf;
 pub const DAEMONS: &[(&str, SocketIn)] = &[
     ("smtpd", mamori_smtp::server::control_socket_path),
     ("firewalld", mamori_firewalld::socket_path),
+    ("updated", mamori_updated::socket_path),
 ];
 
 /// Where `daemon`'s socket may be: the configured socket directory, the box's data

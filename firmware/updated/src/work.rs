@@ -76,11 +76,27 @@ impl Daemon {
             )
         })?;
         let (v, config) = reload(version).map_err(|e| refused(ErrorKind::Invalid, e))?;
-        let summary = serde_json::json!({"version": v, "mode": match config.mode { Mode::Notify => "notify", Mode::Auto => "auto" },
-            "window": config.window, "repository": config.repository, "allow_downgrade": config.allow_downgrade});
+        // The keys that changed, as `mamori settings` reports them for every daemon.
+        let before = serde_json::to_value(self.config()).unwrap_or_default();
+        let after = serde_json::to_value(&config).unwrap_or_default();
+        let changed: Vec<String> = after
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter(|(k, v)| before.get(k.as_str()) != Some(v))
+                    .map(|(k, _)| format!("update.{k}"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mode = match config.mode {
+            Mode::Notify => "notify",
+            Mode::Auto => "auto",
+        };
+        let summary = serde_json::json!({"version": v, "unchanged": changed.is_empty(),
+            "applied": {"changed": changed, "restart_needed": []}});
         if let Ok(mut st) = self.status.lock() {
             st.repository = config.repository.clone();
-            st.mode = summary["mode"].as_str().unwrap_or("notify").into();
+            st.mode = mode.into();
             st.window = config.window.clone();
         }
         if let Ok(mut c) = self.config.lock() {
