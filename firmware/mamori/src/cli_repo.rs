@@ -46,7 +46,8 @@ pub enum RepoAction {
     },
     /// Change a role's keys in the next root version (staged until `publish`): add a key
     /// (made now, or a public key file), remove one, set the threshold. The staged root must
-    /// then be signed by the old and the new root keys' thresholds.
+    /// then be signed by the old and the new root keys' thresholds. (Also `add-key`.)
+    #[command(alias = "add-key")]
     Key {
         /// The repository's working directory.
         dir: PathBuf,

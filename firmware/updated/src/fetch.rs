@@ -27,6 +27,32 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MIN_RATE: u64 = 1024;
 /// How many times a cut target download is resumed.
 pub const MAX_RESUMES: u32 = 8;
+/// How long a download may run before [`MIN_RATE`] applies.
+pub const RATE_GRACE: Duration = Duration::from_secs(60);
+
+/// The time limits of a repository's downloads (the constants above; shorter in tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeLimits {
+    /// Connecting (TCP and TLS).
+    pub connect: Duration,
+    /// Silence of the server.
+    pub read: Duration,
+    /// The slowest average after `grace` (bytes per second).
+    pub min_rate: u64,
+    /// How long before `min_rate` applies.
+    pub grace: Duration,
+}
+
+impl Default for TimeLimits {
+    fn default() -> Self {
+        TimeLimits {
+            connect: CONNECT_TIMEOUT,
+            read: READ_TIMEOUT,
+            min_rate: MIN_RATE,
+            grace: RATE_GRACE,
+        }
+    }
+}
 
 /// A repository's base address, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +155,7 @@ pub struct HttpsRepository {
     base: BaseUrl,
     tls: Arc<ClientConfig>,
     handle: Handle,
+    limits: TimeLimits,
 }
 
 impl std::fmt::Debug for HttpsRepository {
@@ -148,19 +175,30 @@ struct Response {
 impl HttpsRepository {
     /// A repository at `base`, fetched with `tls`, driven on the runtime `handle`.
     pub fn new(base: BaseUrl, tls: Arc<ClientConfig>, handle: Handle) -> HttpsRepository {
-        HttpsRepository { base, tls, handle }
+        HttpsRepository {
+            base,
+            tls,
+            handle,
+            limits: TimeLimits::default(),
+        }
+    }
+
+    /// The same repository with other time limits (tests).
+    pub fn with_limits(mut self, limits: TimeLimits) -> HttpsRepository {
+        self.limits = limits;
+        self
     }
 
     async fn get(&self, rel: &str, from: u64) -> Result<Response, String> {
         let addr = self.base.authority();
-        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(&addr))
+        let tcp = tokio::time::timeout(self.limits.connect, tokio::net::TcpStream::connect(&addr))
             .await
             .map_err(|_| format!("{addr}: no connection in time"))?
             .map_err(|e| format!("{addr}: {e}"))?;
         let name = ServerName::try_from(self.base.host.clone())
             .map_err(|e| format!("{}: {e}", self.base.host))?;
         let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
-        let tls = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, tcp))
+        let tls = tokio::time::timeout(self.limits.connect, connector.connect(name, tcp))
             .await
             .map_err(|_| format!("{addr}: no TLS handshake in time"))?
             .map_err(|e| format!("{addr}: TLS: {e}"))?;
@@ -185,7 +223,7 @@ impl HttpsRepository {
             req = req.header(http::header::RANGE, format!("bytes={from}-"));
         }
         let req = req.body(Empty::<Bytes>::new()).map_err(|e| e.to_string())?;
-        let resp = tokio::time::timeout(READ_TIMEOUT, sender.send_request(req))
+        let resp = tokio::time::timeout(self.limits.read, sender.send_request(req))
             .await
             .map_err(|_| format!("{rel}: no answer in time"))?
             .map_err(|e| format!("{rel}: {e}"))?;
@@ -205,9 +243,9 @@ impl HttpsRepository {
 }
 
 /// Reads the next piece of a body within the time limit: `Ok(None)` at its end.
-async fn next_piece(body: &mut Incoming) -> Result<Option<Bytes>, String> {
+async fn next_piece(body: &mut Incoming, read: Duration) -> Result<Option<Bytes>, String> {
     loop {
-        match tokio::time::timeout(READ_TIMEOUT, body.frame()).await {
+        match tokio::time::timeout(read, body.frame()).await {
             Err(_) => return Err("the server stopped sending".into()),
             Ok(None) => return Ok(None),
             Ok(Some(Err(e))) => return Err(e.to_string()),
@@ -233,7 +271,7 @@ impl Fetch for HttpsRepository {
             }
             let started = Instant::now();
             let mut out = Vec::new();
-            while let Some(piece) = next_piece(&mut resp.body)
+            while let Some(piece) = next_piece(&mut resp.body, this.limits.read)
                 .await
                 .map_err(FetchError::Failed)?
             {
@@ -241,19 +279,24 @@ impl Fetch for HttpsRepository {
                 if out.len() as u64 > limit {
                     return Err(FetchError::TooLarge(limit));
                 }
-                too_slow(started, out.len() as u64).map_err(FetchError::Failed)?;
+                too_slow(started, out.len() as u64, &this.limits).map_err(FetchError::Failed)?;
             }
             Ok(Some(out))
         })
     }
 }
 
-fn too_slow(started: Instant, bytes: u64) -> Result<(), String> {
-    let secs = started.elapsed().as_secs();
-    if secs >= 60 && bytes / secs < MIN_RATE {
-        return Err(format!(
-            "the download is too slow ({bytes} bytes in {secs} s; at least {MIN_RATE} bytes/s are needed)"
-        ));
+fn too_slow(started: Instant, bytes: u64, limits: &TimeLimits) -> Result<(), String> {
+    let elapsed = started.elapsed();
+    if elapsed >= limits.grace {
+        let rate = (bytes as f64 / elapsed.as_secs_f64()) as u64;
+        if rate < limits.min_rate {
+            return Err(format!(
+                "the download is too slow ({bytes} bytes in {:.1} s; at least {} bytes/s are needed)",
+                elapsed.as_secs_f64(),
+                limits.min_rate
+            ));
+        }
     }
     Ok(())
 }
@@ -304,7 +347,7 @@ impl TargetStream {
                 let mut body = resp.body;
                 let mut skipped = 0u64;
                 while skipped < from {
-                    let piece = next_piece(&mut body)
+                    let piece = next_piece(&mut body, self.repo.limits.read)
                         .await?
                         .ok_or("the file is shorter on the second try")?;
                     let take = usize::try_from(from - skipped)
@@ -333,13 +376,13 @@ impl TargetStream {
             if self.offset >= self.length {
                 return Ok(None);
             }
-            too_slow(self.started, self.offset)?;
+            too_slow(self.started, self.offset, &self.repo.limits)?;
             if self.body.is_none() {
                 self.open().await?;
                 continue;
             }
             let piece = match self.body.as_mut() {
-                Some(body) => next_piece(body).await,
+                Some(body) => next_piece(body, self.repo.limits.read).await,
                 None => continue,
             };
             match piece {
@@ -419,5 +462,157 @@ mod tests {
             b.request_path("targets/a b.bundle"),
             "/r/targets/a%20b.bundle"
         );
+    }
+}
+
+#[cfg(test)]
+mod server_tests {
+    //! Against a real TLS server on 127.0.0.1 that misbehaves: stalls, trickles, sends too
+    //! much. The limits are shortened so that each case takes a fraction of a second.
+
+    use super::*;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// How the test server answers.
+    #[derive(Clone, Copy)]
+    enum Misbehaviour {
+        /// Headers announcing 1000 bytes, then nothing.
+        Stall,
+        /// Headers, then one byte every 20 ms.
+        Trickle,
+        /// 100 000 bytes where the client allows fewer.
+        Flood,
+    }
+
+    /// A CA, and a certificate it issued for 127.0.0.1 with its key.
+    fn issued() -> (Vec<u8>, rcgen::Certificate, rcgen::KeyPair) {
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        (ca_cert.pem().into_bytes(), leaf, key)
+    }
+
+    async fn server(how: Misbehaviour) -> (u16, Vec<u8>) {
+        use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        let (ca, cert, key) = issued();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let mut request = vec![0u8; 2048];
+                    let _ = tls.read(&mut request).await;
+                    let len = match how {
+                        Misbehaviour::Flood => 100_000,
+                        _ => 1000,
+                    };
+                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\n\r\n");
+                    let _ = tls.write_all(head.as_bytes()).await;
+                    let _ = tls.flush().await;
+                    match how {
+                        Misbehaviour::Stall => tokio::time::sleep(Duration::from_secs(30)).await,
+                        Misbehaviour::Trickle => {
+                            for _ in 0..len {
+                                if tls.write_all(b"x").await.is_err() || tls.flush().await.is_err()
+                                {
+                                    return;
+                                }
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                        }
+                        Misbehaviour::Flood => {
+                            let _ = tls.write_all(&vec![b'{'; len]).await;
+                        }
+                    }
+                });
+            }
+        });
+        (port, ca)
+    }
+
+    fn repo(port: u16, ca: &[u8]) -> HttpsRepository {
+        let base = BaseUrl::parse(&format!("https://127.0.0.1:{port}/")).unwrap();
+        HttpsRepository::new(base, tls_config(Some(ca)).unwrap(), Handle::current()).with_limits(
+            TimeLimits {
+                connect: Duration::from_secs(5),
+                read: Duration::from_millis(300),
+                min_rate: 1000,
+                grace: Duration::from_millis(400),
+            },
+        )
+    }
+
+    async fn fetch(how: Misbehaviour, limit: u64) -> Result<Option<Vec<u8>>, FetchError> {
+        let (port, ca) = server(how).await;
+        let mut r = repo(port, &ca);
+        tokio::task::spawn_blocking(move || r.metadata("timestamp.json", limit))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stalled_server_times_out() {
+        let started = Instant::now();
+        let r = fetch(Misbehaviour::Stall, 16_384).await;
+        assert!(
+            matches!(&r, Err(FetchError::Failed(e)) if e.contains("stopped sending")),
+            "{r:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_trickling_server_is_abandoned_as_too_slow() {
+        // One byte per 20 ms (50 bytes/s) is always within the read limit, never within the rate.
+        let r = fetch(Misbehaviour::Trickle, 16_384).await;
+        assert!(
+            matches!(&r, Err(FetchError::Failed(e)) if e.contains("too slow")),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_is_cut_at_the_limit() {
+        let r = fetch(Misbehaviour::Flood, 16_384).await;
+        assert_eq!(r, Err(FetchError::TooLarge(16_384)));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_target_from_a_trickling_server_fails_instead_of_hanging() {
+        let (port, ca) = server(Misbehaviour::Trickle).await;
+        let r = repo(port, &ca);
+        let read = tokio::task::spawn_blocking(move || {
+            let mut stream = r.target("a.bundle", 1000);
+            let mut out = Vec::new();
+            stream.read_to_end(&mut out)
+        })
+        .await
+        .unwrap();
+        let e = read.unwrap_err();
+        assert!(e.to_string().contains("too slow"), "{e}");
     }
 }
