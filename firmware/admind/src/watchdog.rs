@@ -132,13 +132,75 @@ pub async fn look(panel: &Panel, data_dir: &Path, memory: &mut Memory) -> Vec<St
     mailed
 }
 
+/// The file that keeps the events already mailed (`once:` keys: a failed update, an offer)
+/// across restarts of the panel — the box restarts after every update.
+const EVENTS_FILE: &str = "alerts-mailed.json";
+
+/// The events mailed, as the file in `dir` keeps them (none when it cannot be read).
+fn load_events(dir: &Path) -> BTreeMap<String, u64> {
+    std::fs::read(dir.join(EVENTS_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<BTreeMap<String, u64>>(&b).ok())
+        .map(|m| {
+            m.into_iter()
+                .filter(|(k, _)| k.starts_with("once:"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Writes the events of `sent` to the file in `dir` when they differ from `last`.
+fn save_events(dir: &Path, sent: &BTreeMap<String, u64>, last: &mut BTreeMap<String, u64>) {
+    let events: BTreeMap<String, u64> = sent
+        .iter()
+        .filter(|(k, _)| k.starts_with("once:"))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    if &events == last {
+        return;
+    }
+    let bytes = serde_json::to_vec(&events).unwrap_or_default();
+    match mamori_core::fsutil::write_atomic(&dir.join(EVENTS_FILE), &bytes) {
+        Ok(()) => *last = events,
+        Err(e) => tracing::warn!(error = %e, "could not keep the mailed alerts"),
+    }
+}
+
 /// Looks every `every` until the process ends.
 pub async fn run(panel: Arc<Panel>, data_dir: PathBuf, every: std::time::Duration) {
     let mut memory = Memory::default();
+    let mut saved = load_events(&data_dir);
+    memory.sent.extend(saved.clone());
     let mut ticks = tokio::time::interval(every);
     ticks.tick().await;
     loop {
         ticks.tick().await;
         look(&panel, &data_dir, &mut memory).await;
+        save_events(&data_dir, &memory.sent, &mut saved);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailed_events_outlive_a_restart_and_conditions_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sent = BTreeMap::new();
+        sent.insert("once:update-failed:100".to_string(), 200);
+        sent.insert("disk".to_string(), 300);
+        let mut last = BTreeMap::new();
+        save_events(dir.path(), &sent, &mut last);
+        let loaded = load_events(dir.path());
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded.get("once:update-failed:100"), Some(&200));
+        // Nothing new: the file is not written again.
+        std::fs::remove_file(dir.path().join(EVENTS_FILE)).unwrap();
+        save_events(dir.path(), &sent, &mut last);
+        assert!(!dir.path().join(EVENTS_FILE).exists());
+        // A file that is not ours is no memory.
+        std::fs::write(dir.path().join(EVENTS_FILE), b"[1,2").unwrap();
+        assert!(load_events(dir.path()).is_empty());
     }
 }

@@ -79,9 +79,12 @@ pub struct UpdateState {
     pub slots: BTreeMap<String, SlotRecord>,
     /// Newest last.
     pub history: VecDeque<HistoryEntry>,
-    /// The latest Unix time known to be true (a synchronised clock reading, the newest
-    /// metadata's signing time), never lowered.
+    /// The latest Unix time known to be true (a synchronised clock reading), never lowered.
     pub last_known_time: u64,
+    /// The slot the box ran at the last start (to notice the boot loader falling back from
+    /// a good slot that no longer starts). Added within format 1: older releases ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_booted: Option<String>,
 }
 
 /// Why a state file could not be read.
@@ -103,6 +106,7 @@ impl Default for UpdateState {
             slots: BTreeMap::new(),
             history: VecDeque::new(),
             last_known_time: 0,
+            last_booted: None,
         }
     }
 }
@@ -244,8 +248,23 @@ pub fn reconcile(
             env.disable(other);
             env_changed = true;
         }
+        // A good slot ran at the last start, and now the other one runs with no update in
+        // between: the good slot no longer starts (its attempts ran out) and the boot
+        // loader fell back. Said, never silent.
+        SlotStatus::Good if state.last_booted.as_deref() == Some(other.name()) => {
+            event(
+                state,
+                "fell_back",
+                other,
+                rec.version.clone(),
+                &format!(
+                    "slot {other} stopped starting (its boot attempts ran out); the boot loader started slot {booted}"
+                ),
+            );
+        }
         _ => {}
     }
+    state.last_booted = Some(booted.name().to_string());
     // A slot can only boot once step 5 of the install marked it, so a booted slot still
     // recorded as being written was cut off between the boot environment and the state
     // file: it is on trial like any new slot.
@@ -372,6 +391,33 @@ mod tests {
         let r = reconcile(&mut st, &mut env, Slot::A, "boot-2", 3);
         assert_eq!(r.events[0].event, "interrupted");
         assert!(r.env_changed && !env.bootable(Slot::B));
+    }
+
+    #[test]
+    fn falling_back_from_a_good_slot_is_reported_once() {
+        let mut st = UpdateState::default();
+        st.set(Slot::A, SlotStatus::Good, Some("1.0"), 1);
+        st.set(Slot::B, SlotStatus::Good, Some("1.1"), 1);
+        let mut env = BootState::default();
+        assert!(
+            reconcile(&mut st, &mut env, Slot::B, "b1", 2)
+                .events
+                .is_empty()
+        );
+        assert!(
+            reconcile(&mut st, &mut env, Slot::B, "b2", 3)
+                .events
+                .is_empty()
+        );
+        let r = reconcile(&mut st, &mut env, Slot::A, "b3", 4);
+        assert_eq!(r.events.len(), 1, "{:?}", r.events);
+        assert_eq!(r.events[0].event, "fell_back");
+        assert_eq!(r.events[0].slot.as_deref(), Some("B"));
+        assert!(
+            reconcile(&mut st, &mut env, Slot::A, "b4", 5)
+                .events
+                .is_empty()
+        );
     }
 
     #[test]

@@ -85,9 +85,10 @@ struct ProgressView {
 /// when, which version, why. The page's banner and the watchdog's alert mail.
 pub(crate) fn update_failure(status: &Value) -> Option<(u64, String, String)> {
     let newest = status["history"].as_array()?.iter().find(|h| {
-        ["good", "failed", "rolled_back", "installed"].contains(&h["event"].as_str().unwrap_or(""))
+        ["good", "failed", "rolled_back", "installed", "fell_back"]
+            .contains(&h["event"].as_str().unwrap_or(""))
     })?;
-    if !["failed", "rolled_back"].contains(&newest["event"].as_str()?) {
+    if !["failed", "rolled_back", "fell_back"].contains(&newest["event"].as_str()?) {
         return None;
     }
     Some((
