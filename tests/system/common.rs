@@ -546,3 +546,17 @@ pub fn my_number(payload: &str) -> String {
     };
     format!("{payload}{check}")
 }
+
+/// Runs openssl with `args` in `dir`, asserting success (test CAs and certificates).
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

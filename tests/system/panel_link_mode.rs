@@ -17,7 +17,7 @@
 //! then checked in the settings (the firewall refuses what it cannot reach).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::Duration;
 
 use mamori_panel::i18n::{JA, fill};
@@ -37,18 +37,7 @@ fn head(template: &str) -> &str {
 fn localhost_cert(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     require("openssl");
     let at = |name: &str| dir.join(name);
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("run openssl");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let run = |args: &[&str]| crate::common::openssl(dir, args);
     let ec = [
         "-newkey",
         "ec",

@@ -10,18 +10,7 @@ use crate::panel_box::{PanelBox, create_admin};
 
 const ADMIN_PW: &str = "hanabi-to-yukata-2026";
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::common::openssl;
 
 /// `openssl s_client` against the panel with `ca`: its verdict line and the leaf's
 /// fingerprint.

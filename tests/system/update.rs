@@ -50,20 +50,6 @@ fn mamori_ok(args: &[&str]) -> String {
     out
 }
 
-/// Runs openssl with `args` in `dir`, asserting success.
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A test CA and a server certificate it signed for IP 127.0.0.1 (rustls refuses a
 /// self-signed leaf used as its own CA).
 struct Pki {
