@@ -33,7 +33,7 @@ secs=${1:-60}
 shift || true
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-    targets=(smtp_data smtp_command smtp_reply smtp_spool_file config_toml dlp_mime dlp_archive dlp_compound dlp_rules dlp_visible panel_input misdelivery_bcc encrypt_detect links_sealed)
+    targets=(smtp_data smtp_command smtp_reply smtp_spool_file config_toml dlp_mime dlp_archive dlp_compound dlp_rules dlp_visible panel_input misdelivery_bcc encrypt_detect links_sealed update_metadata update_bundle update_bootenv)
 fi
 
 CARGO_FUZZ_VERSION=0.13.2

@@ -578,7 +578,7 @@ impl Daemon {
             .map(|s| {
                 s.history
                     .iter()
-                    .filter(|h| h.event == "failed" || h.event == "rolled_back")
+                    .filter(|h| ["failed", "rolled_back", "fell_back"].contains(&h.event.as_str()))
                     .filter_map(|h| h.version.clone())
                     .collect()
             })
@@ -588,8 +588,8 @@ impl Daemon {
             let Ok(offer) = Offer::from_custom(t.custom.as_ref()) else {
                 continue;
             };
-            // A version that failed on this box is not offered again (an administrator
-            // may still install it by name).
+            // A version that failed on this box (or stopped starting) is not offered again
+            // (an administrator may still install it by name).
             if failed.contains(&offer.version) {
                 continue;
             }

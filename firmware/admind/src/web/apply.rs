@@ -46,6 +46,15 @@ pub(crate) async fn change_relay_settings(
     })
 }
 
+/// Tells the update daemon to take settings version `version` (its `[update]` section); a
+/// box without one, or a refusal, is only logged: the version is in force for the others.
+pub(crate) async fn tell_updated(panel: &Panel, s: &Session, version: u64) {
+    let req = serde_json::json!({"op": "apply_settings", "version": version});
+    if let Err(why) = ask(&panel.sockets.updated, s, req).await {
+        tracing::warn!(version, error = %why, "the update daemon did not take the settings now");
+    }
+}
+
 /// Writes `set` and `unset` as a new settings version for `why`; its number.
 async fn new_version(
     panel: &Panel,

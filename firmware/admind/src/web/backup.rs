@@ -236,6 +236,7 @@ pub(crate) async fn import(
         Ok(_) => fill(t.daemon_took, "firewalld"),
         Err(why) => fill(&fill(t.daemon_refused, "firewalld"), why),
     });
+    super::apply::tell_updated(&panel, &s, version).await;
     *lock(&panel.dashboard_cache) = None;
     render(&p)
 }

@@ -193,6 +193,7 @@ pub(crate) async fn rollback(
         .and_then(|d| d["serial"].as_u64())
         .map(|serial| (serial, fill(t.firewall_probation, panel.confirm_secs)));
     done.push(outcome(t, "firewalld", fw.map(|_| ())));
+    super::apply::tell_updated(&panel, &s, new).await;
     *lock(&panel.dashboard_cache) = None;
     let mut p = page(&panel, &s).await;
     p.done = done;

@@ -517,10 +517,7 @@ pub(crate) async fn settings(
     {
         Ok(applied) => {
             // The update daemon takes the version at once (its next check uses it).
-            let req = serde_json::json!({"op": "apply_settings", "version": applied.version});
-            if let Err(why) = ask(&panel.sockets.updated, &s, req).await {
-                tracing::warn!(error = %why, "the update daemon did not take the new settings now");
-            }
+            super::apply::tell_updated(&panel, &s, applied.version).await;
             Redirect::to("/system/update?done=settings").into_response()
         }
         Err(why) => {
