@@ -165,12 +165,13 @@ async fn audit_page(panel: &Panel, s: &Session) -> AuditPage {
     };
     let request = serde_json::json!({"op": "audit_log", "limit": SHOWN});
     let store_request = serde_json::json!({"op": "store_audit_log", "limit": SHOWN});
-    let (admind, settingsd, store, smtpd, firewalld) = tokio::join!(
+    let (admind, settingsd, store, smtpd, firewalld, updated) = tokio::join!(
         own(panel),
         ask(&panel.sockets.settings, s, request.clone()),
         ask(&panel.sockets.settings, s, store_request),
         ask(&panel.sockets.smtpd, s, request.clone()),
-        ask(&panel.sockets.firewalld, s, request),
+        ask(&panel.sockets.firewalld, s, request.clone()),
+        ask(&panel.sockets.updated, s, request),
     );
     let chains = vec![
         chain(&c, "admind", admind),
@@ -178,6 +179,7 @@ async fn audit_page(panel: &Panel, s: &Session) -> AuditPage {
         chain(&c, "settings", store),
         chain(&c, "smtpd", smtpd),
         chain(&c, "firewalld", firewalld),
+        chain(&c, "updated", updated),
     ];
     AuditPage {
         c,

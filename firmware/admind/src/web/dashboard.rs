@@ -32,10 +32,11 @@ async fn daemons(panel: &Panel, s: &mamori_panel::session::Session) -> Arc<Dashb
         return Arc::clone(data);
     }
     let health = serde_json::json!({"op": "health"});
-    let (settingsd, smtpd, firewalld, queue, activity, firewall) = tokio::join!(
+    let (settingsd, smtpd, firewalld, updated, queue, activity, firewall) = tokio::join!(
         ask(&panel.sockets.settings, s, health.clone()),
         ask(&panel.sockets.smtpd, s, health.clone()),
-        ask(&panel.sockets.firewalld, s, health),
+        ask(&panel.sockets.firewalld, s, health.clone()),
+        ask(&panel.sockets.updated, s, health),
         ask(&panel.sockets.smtpd, s, serde_json::json!({"op": "stats"})),
         ask(
             &panel.sockets.smtpd,
@@ -51,7 +52,7 @@ async fn daemons(panel: &Panel, s: &mamori_panel::session::Session) -> Arc<Dashb
     let activity = activity.ok();
     let firewall = firewall.ok();
     let data = Arc::new(DashboardData {
-        health: vec![settingsd, smtpd, firewalld],
+        health: vec![settingsd, smtpd, firewalld, updated],
         queued: queue
             .ok()
             .and_then(|q| q["queued"].as_u64())
@@ -207,7 +208,7 @@ pub(crate) async fn page(State(panel): State<Arc<Panel>>, headers: HeaderMap) ->
 /// (fingerprint, end), in `lang`, for an administrator or not.
 fn body(data: &DashboardData, cert: (&str, &str), lang: Lang, admin: bool) -> Arc<str> {
     let t = lang.texts();
-    let names = ["settingsd", "smtpd", "firewalld"];
+    let names = ["settingsd", "smtpd", "firewalld", "updated"];
     let rows = names
         .iter()
         .zip(&data.health)
