@@ -580,9 +580,10 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
             .display()
     );
     println!(
-        "  {:45} simulated A/B slots in {} (no repository; an offline file can be uploaded in the panel)",
+        "  {:45} simulated A/B slots in {}; trusts the root at {} (a repository's metadata/1.root.json from `mamori repo init`), then an offline file (`mamori repo export`) can be uploaded in the panel",
         "firmware updates",
-        data_dir.join("update-sim").display()
+        data_dir.join("update-sim").display(),
+        data_dir.join("update-root.json").display()
     );
     println!(
         "  {:45} not started here (it would replace this machine's nftables); try `mamori fw check FILE`",
