@@ -92,10 +92,7 @@ pub fn encode(vars: &Vars) -> Result<String, BootEnvError> {
 pub fn decode(text: &str) -> Result<Vars, BootEnvError> {
     let mut vars = Vars::new();
     for (index, line) in text.split('\n').enumerate() {
-        let at = |why: String| BootEnvError::Format {
-            what: WHAT.into(),
-            why: format!("line {}: {why}", index + 1),
-        };
+        let at = |why: String| BootEnvError::format(WHAT, format!("line {}: {why}", index + 1));
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -130,17 +127,9 @@ impl BootEnv for FileEnv {
 
     fn read(&self) -> Result<Vars, BootEnvError> {
         let bytes = read_bounded(&self.path, MAX_FILE_SIZE, WHAT)?;
-        let text = String::from_utf8(bytes).map_err(|_| BootEnvError::Format {
-            what: self.describe(),
-            why: "not UTF-8".into(),
-        })?;
-        decode(&text).map_err(|error| match error {
-            BootEnvError::Format { why, .. } => BootEnvError::Format {
-                what: self.describe(),
-                why,
-            },
-            other => other,
-        })
+        let text = String::from_utf8(bytes)
+            .map_err(|_| BootEnvError::format(&self.describe(), "not UTF-8"))?;
+        decode(&text).map_err(|error| error.in_store(self.describe()))
     }
 
     fn write(&mut self, vars: &Vars) -> Result<(), BootEnvError> {

@@ -24,13 +24,6 @@ pub const MESSAGE: &[u8] =
 
 const WHAT: &str = "GRUB environment block";
 
-fn format_error(why: impl Into<String>) -> BootEnvError {
-    BootEnvError::Format {
-        what: WHAT.into(),
-        why: why.into(),
-    }
-}
-
 fn check_var(name: &str, value: &str) -> Result<(), BootEnvError> {
     let why = if name.is_empty() {
         "an empty name"
@@ -97,13 +90,16 @@ fn next_line(body: &[u8], mut at: usize) -> usize {
 /// at (a line without `=` or newline), a name twice, or text that is not UTF-8 is an error.
 pub fn decode(bytes: &[u8]) -> Result<Vars, BootEnvError> {
     if bytes.len() != GRUB_ENV_SIZE {
-        return Err(format_error(format!(
-            "{} bytes; a block is {GRUB_ENV_SIZE}",
-            bytes.len()
-        )));
+        return Err(BootEnvError::format(
+            WHAT,
+            format!("{} bytes; a block is {GRUB_ENV_SIZE}", bytes.len()),
+        ));
     }
     let Some(body) = bytes.strip_prefix(SIGNATURE) else {
-        return Err(format_error("no `# GRUB Environment Block` header"));
+        return Err(BootEnvError::format(
+            WHAT,
+            "no `# GRUB Environment Block` header",
+        ));
     };
     let mut vars = Vars::new();
     let mut at = 0;
@@ -119,9 +115,10 @@ pub fn decode(bytes: &[u8]) -> Result<Vars, BootEnvError> {
             .position(|&b| b == b'=' || b == b'\n')
             .filter(|&i| rest[i] == b'=')
         else {
-            return Err(format_error(format!(
-                "the line at byte {offset} is not `name=value`"
-            )));
+            return Err(BootEnvError::format(
+                WHAT,
+                format!("the line at byte {offset} is not `name=value`"),
+            ));
         };
         let mut value = Vec::new();
         let mut end = eq + 1;
@@ -129,9 +126,9 @@ pub fn decode(bytes: &[u8]) -> Result<Vars, BootEnvError> {
             match rest.get(end) {
                 Some(b'\n') => break,
                 Some(b'\\') => {
-                    let escaped = rest
-                        .get(end + 1)
-                        .ok_or_else(|| format_error("a backslash at the end of the block"))?;
+                    let escaped = rest.get(end + 1).ok_or_else(|| {
+                        BootEnvError::format(WHAT, "a backslash at the end of the block")
+                    })?;
                     value.push(*escaped);
                     end += 2;
                 }
@@ -140,25 +137,29 @@ pub fn decode(bytes: &[u8]) -> Result<Vars, BootEnvError> {
                     end += 1;
                 }
                 None => {
-                    return Err(format_error(format!(
-                        "the line at byte {offset} has no newline"
-                    )));
+                    return Err(BootEnvError::format(
+                        WHAT,
+                        format!("the line at byte {offset} has no newline"),
+                    ));
                 }
             }
         }
         at += end + 1;
         let (Ok(name), Ok(value)) = (std::str::from_utf8(&rest[..eq]), String::from_utf8(value))
         else {
-            return Err(format_error(format!(
-                "the line at byte {offset} is not UTF-8"
-            )));
+            return Err(BootEnvError::format(
+                WHAT,
+                format!("the line at byte {offset} is not UTF-8"),
+            ));
         };
-        check_var(name, &value)
-            .map_err(|error| format_error(format!("the line at byte {offset}: {error}")))?;
+        check_var(name, &value).map_err(|error| {
+            BootEnvError::format(WHAT, format!("the line at byte {offset}: {error}"))
+        })?;
         if vars.insert(name.into(), value).is_some() {
-            return Err(format_error(format!(
-                "{name:?} is set a second time (byte {offset})"
-            )));
+            return Err(BootEnvError::format(
+                WHAT,
+                format!("{name:?} is set a second time (byte {offset})"),
+            ));
         }
     }
     Ok(vars)
@@ -184,13 +185,7 @@ impl BootEnv for GrubEnv {
 
     fn read(&self) -> Result<Vars, BootEnvError> {
         let bytes = read_bounded(&self.path, GRUB_ENV_SIZE as u64, WHAT)?;
-        decode(&bytes).map_err(|error| match error {
-            BootEnvError::Format { why, .. } => BootEnvError::Format {
-                what: self.describe(),
-                why,
-            },
-            other => other,
-        })
+        decode(&bytes).map_err(|error| error.in_store(self.describe()))
     }
 
     fn write(&mut self, vars: &Vars) -> Result<(), BootEnvError> {

@@ -56,6 +56,25 @@ pub enum BootEnvError {
     Config(String),
 }
 
+impl BootEnvError {
+    /// A [`BootEnvError::Format`] of the store `what`.
+    pub(crate) fn format(what: &str, why: impl Into<String>) -> Self {
+        BootEnvError::Format {
+            what: what.into(),
+            why: why.into(),
+        }
+    }
+
+    /// The error with a format problem named after the store it was found in
+    /// (`GRUB environment block /boot/grub/grubenv`); other errors as they are.
+    pub(crate) fn in_store(self, what: String) -> Self {
+        match self {
+            BootEnvError::Format { why, .. } => BootEnvError::Format { what, why },
+            other => other,
+        }
+    }
+}
+
 /// A boot loader's environment as the updater sees it: read all variables, replace all
 /// variables. The updater always reads, changes its own few variables and writes the rest
 /// back unchanged, so a board's own settings (`bootcmd`, `bootargs`…) survive.

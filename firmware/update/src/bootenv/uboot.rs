@@ -44,13 +44,6 @@ fn size_problem(size: usize, redundant: bool) -> Option<String> {
     }
 }
 
-fn format_error(why: impl Into<String>) -> BootEnvError {
-    BootEnvError::Format {
-        what: WHAT.into(),
-        why: why.into(),
-    }
-}
-
 fn check_var(name: &str, value: &str) -> Result<(), BootEnvError> {
     let why = if name.is_empty() {
         "an empty name"
@@ -134,7 +127,8 @@ fn parse_data(mut rest: &[u8]) -> Result<Vars, BootEnvError> {
     let mut vars = Vars::new();
     loop {
         let Some(end) = rest.iter().position(|&b| b == 0) else {
-            return Err(format_error(
+            return Err(BootEnvError::format(
+                WHAT,
                 "the variables run to the end without the terminating NUL",
             ));
         };
@@ -149,12 +143,14 @@ fn parse_data(mut rest: &[u8]) -> Result<Vars, BootEnvError> {
         };
         let (name, value) = (&entry[..eq], &entry[eq + 1..]);
         if name.is_empty() {
-            return Err(format_error("an entry with an empty name"));
+            return Err(BootEnvError::format(WHAT, "an entry with an empty name"));
         }
         let utf8 = |bytes| std::str::from_utf8(bytes).map(str::to_owned);
-        let name = utf8(name).map_err(|_| format_error("a name that is not UTF-8"))?;
-        let value =
-            utf8(value).map_err(|_| format_error(format!("the value of {name:?} is not UTF-8")))?;
+        let name =
+            utf8(name).map_err(|_| BootEnvError::format(WHAT, "a name that is not UTF-8"))?;
+        let value = utf8(value).map_err(|_| {
+            BootEnvError::format(WHAT, format!("the value of {name:?} is not UTF-8"))
+        })?;
         vars.insert(name, value);
     }
 }
@@ -162,7 +158,7 @@ fn parse_data(mut rest: &[u8]) -> Result<Vars, BootEnvError> {
 /// Reads one copy's image (`bytes` is the whole `envsize` area): its variables and, for a
 /// redundant copy, its flag. Fails on a bad CRC or a malformed data area.
 pub fn decode(bytes: &[u8], redundant: bool) -> Result<(Vars, Option<u8>), BootEnvError> {
-    let flag = check_crc(bytes, redundant).map_err(format_error)?;
+    let flag = check_crc(bytes, redundant).map_err(|why| BootEnvError::format(WHAT, why))?;
     let vars = parse_data(&bytes[header_len(redundant)..])?;
     Ok((vars, flag))
 }
@@ -537,19 +533,14 @@ impl BootEnv for UBootEnv {
                     )
                 })
                 .collect();
-            return Err(BootEnvError::Format {
-                what: self.describe(),
-                why: format!("no valid copy ({})", why.join("; ")),
-            });
+            return Err(BootEnvError::format(
+                &self.describe(),
+                format!("no valid copy ({})", why.join("; ")),
+            ));
         };
-        match decode(image, self.config.redundant.is_some()) {
-            Ok((vars, _)) => Ok(vars),
-            Err(BootEnvError::Format { why, .. }) => Err(BootEnvError::Format {
-                what: self.describe(),
-                why,
-            }),
-            Err(other) => Err(other),
-        }
+        decode(image, self.config.redundant.is_some())
+            .map(|(vars, _)| vars)
+            .map_err(|error| error.in_store(self.describe()))
     }
 
     fn write(&mut self, vars: &Vars) -> Result<(), BootEnvError> {
