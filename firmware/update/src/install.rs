@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use crate::bootenv::{BootEnv, BootEnvError};
 use crate::bundle::{Manifest, Offer, Refusal};
 use crate::error::TufError;
-use crate::metadata::{TargetFile, hex};
+use crate::metadata::TargetFile;
 use crate::slots::{BootState, Slot, SlotError};
 use crate::state::{HistoryEntry, SlotStatus, UpdateState};
 use crate::tar::{BundleParser, Event};
@@ -315,23 +315,12 @@ pub fn hash_device(path: &Path, size: u64) -> Result<String, InstallError> {
     // Best effort: not every file system honours it; the read is still of the device's data
     // on block devices opened after the sync.
     let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed);
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut reader = file.take(size);
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = reader.read(&mut buf).map_err(io(path))?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        ctx.update(&buf[..n]);
-    }
+    let (total, digest) = crate::metadata::sha256_of(file.take(size)).map_err(io(path))?;
     if total != size {
         return Err(InstallError::Readback {
             class: format!("{size}-byte"),
             path: path.to_path_buf(),
         });
     }
-    Ok(hex(ctx.finish().as_ref()))
+    Ok(digest)
 }

@@ -96,7 +96,7 @@ impl Key {
     pub fn key_id(&self) -> String {
         let value = serde_json::to_value(self).unwrap_or(Value::Null);
         let bytes = to_canonical(&value).unwrap_or_default();
-        hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref())
+        mamori_core::audit::hex_sha256(&bytes)
     }
 
     /// The raw Ed25519 public key, when this is one this client can verify.
@@ -365,6 +365,25 @@ pub fn hex(bytes: &[u8]) -> String {
         s.push(char::from(DIGITS[usize::from(b & 15)]));
     }
     s
+}
+
+/// The length and SHA-256 (hex) of everything `reader` gives, read in 1 MiB pieces: the one
+/// hashing loop of the repository tool (images, bundles) and the install's read-back.
+pub fn sha256_of(mut reader: impl std::io::Read) -> std::io::Result<(u64, String)> {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut len = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        ctx.update(&buf[..n]);
+        len += n as u64;
+    }
+    Ok((len, hex(ctx.finish().as_ref())))
 }
 
 /// The bytes of hex text (either case); `None` when it is not hex.

@@ -20,9 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::client::{DirRepository, Limits, MetadataDir, refresh, valid_target_name};
-use crate::metadata::{
-    Document, Key, MetaFile, Role, RootBody, RootDoc, SPEC_VERSION, TargetFile, hex,
-};
+use crate::metadata::{Document, Key, MetaFile, Role, RootBody, RootDoc, SPEC_VERSION, TargetFile};
 use crate::signing::{SigningKey, add_signature, signed_document, to_text};
 
 /// Why a repository command failed.
@@ -524,7 +522,7 @@ impl Repo {
             length: Some(snapshot.len() as u64),
             hashes: Some(BTreeMap::from([(
                 "sha256".to_string(),
-                hex(ring::digest::digest(&ring::digest::SHA256, &snapshot).as_ref()),
+                mamori_core::audit::hex_sha256(&snapshot),
             )])),
         };
         ts.insert("meta".into(), json!({"snapshot.json": snap_meta}));
@@ -620,20 +618,8 @@ fn tempdir_in(dir: &Path) -> Result<PathBuf, RepoError> {
 
 /// Length and SHA-256 (hex) of a file, read in 1 MiB pieces.
 pub fn hash_file(path: &Path) -> Result<(u64, String), RepoError> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(io(path))?;
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut buf = vec![0u8; 1 << 20];
-    let mut len = 0u64;
-    loop {
-        let n = f.read(&mut buf).map_err(io(path))?;
-        if n == 0 {
-            break;
-        }
-        ctx.update(&buf[..n]);
-        len += n as u64;
-    }
-    Ok((len, hex(ctx.finish().as_ref())))
+    let f = std::fs::File::open(path).map_err(io(path))?;
+    crate::metadata::sha256_of(f).map_err(io(path))
 }
 
 /// Builds a bundle at `out` from root-file-system (and boot) images: the manifest with each
