@@ -153,6 +153,18 @@ fn panel_update_an_uploaded_file_is_verified_written_and_waits_for_the_restart()
         "{panel_audit}"
     );
 
+    // The administrator restarts into it: audited by the panel, then the daemon restarts
+    // (on the simulated box, it writes the request the test would act on).
+    let page = admin.get("/system/update");
+    assert!(page.body.contains(r#"id="reboot-form""#), "{}", page.body);
+    let a = admin.post("/system/update/reboot", &[("_csrf", &page.csrf())]);
+    assert_eq!(a.status, 303, "{a:?}");
+    assert_eq!(a.header("location"), Some("/system/update?done=reboot"));
+    assert!(b.data().join("update-sim/reboot").exists());
+    let panel_audit =
+        std::fs::read_to_string(b.data().join("admind/audit/admind/audit.jsonl")).unwrap();
+    assert!(panel_audit.contains("panel_update_reboot"), "{panel_audit}");
+
     // An auditor reads the page, has no form, and is refused the actions.
     let auditor = add_user(&b, &admin, "kansa", "auditor", "mienai-kagami-2026-z");
     let page = auditor.get("/system/update");

@@ -370,6 +370,35 @@ pub(crate) async fn check(
     }
 }
 
+/// An administrator's action on the update daemon: the password again (re-authentication
+/// for `what`), the panel's audit record `event` with `details` first, then `request`; back
+/// to the page with `?done=<done>`, or the page with the reason next to the install form.
+async fn act(
+    panel: &Panel,
+    (id, s): (&str, &Session),
+    (from, current): (std::net::IpAddr, &str),
+    (what, event, details): (&str, &str, Value),
+    request: Value,
+    done: &str,
+) -> Response {
+    let mut p = update_page(panel, s).await;
+    if let Err(why) = super::reauthenticate(panel, id, s, current, from, what, false).await {
+        p.install_error = Some(why);
+        return render_status(StatusCode::FORBIDDEN, &p);
+    }
+    if let Err(e) = panel.audit(event, &s.user, from, details) {
+        p.install_error = Some(e.to_string());
+        return render_status(StatusCode::INTERNAL_SERVER_ERROR, &p);
+    }
+    match ask(&panel.sockets.updated, s, request).await {
+        Ok(_) => Redirect::to(&format!("/system/update?done={done}")).into_response(),
+        Err(why) => {
+            p.install_error = Some(why);
+            render_status(StatusCode::CONFLICT, &p)
+        }
+    }
+}
+
 /// Install the update on offer (administrators, after their password).
 pub(crate) async fn install(
     State(panel): State<Arc<Panel>>,
@@ -379,34 +408,21 @@ pub(crate) async fn install(
 ) -> Response {
     let (id, s) = or_answer!(require(&panel, &headers, Role::Administrator));
     let f = or_answer!(checked(&s, form));
-    let from = source(&peer);
-    let mut p = update_page(&panel, &s).await;
-    if let Err(why) =
-        super::reauthenticate(&panel, &id, &s, &f.current, from, "firmware update", false).await
-    {
-        p.install_error = Some(why);
-        return render_status(StatusCode::FORBIDDEN, &p);
-    }
     let target = (!f.target.is_empty()).then(|| f.target.chars().take(255).collect::<String>());
     let reboot = f.reboot.is_some();
-    if let Err(e) = panel.audit(
-        "panel_update_install",
-        &s.user,
-        from,
-        serde_json::json!({"target": target, "reboot": reboot}),
-    ) {
-        p.install_error = Some(e.to_string());
-        return render_status(StatusCode::INTERNAL_SERVER_ERROR, &p);
-    }
-    let req =
-        serde_json::json!({"op": "install", "target": target, "reboot": reboot, "wait": false});
-    match ask(&panel.sockets.updated, &s, req).await {
-        Ok(_) => Redirect::to("/system/update?done=install").into_response(),
-        Err(why) => {
-            p.install_error = Some(why);
-            render_status(StatusCode::CONFLICT, &p)
-        }
-    }
+    act(
+        &panel,
+        (&id, &s),
+        (source(&peer), &f.current),
+        (
+            "firmware update",
+            "panel_update_install",
+            serde_json::json!({"target": target, "reboot": reboot}),
+        ),
+        serde_json::json!({"op": "install", "target": target, "reboot": reboot, "wait": false}),
+        "install",
+    )
+    .await
 }
 
 /// Restart into the installed update (administrators, after their password).
@@ -418,31 +434,15 @@ pub(crate) async fn reboot(
 ) -> Response {
     let (id, s) = or_answer!(require(&panel, &headers, Role::Administrator));
     let f = or_answer!(checked(&s, form));
-    let from = source(&peer);
-    let mut p = update_page(&panel, &s).await;
-    if let Err(why) =
-        super::reauthenticate(&panel, &id, &s, &f.current, from, "restart", false).await
-    {
-        p.install_error = Some(why);
-        return render_status(StatusCode::FORBIDDEN, &p);
-    }
-    if let Err(e) = panel.audit("panel_update_reboot", &s.user, from, Value::Null) {
-        p.install_error = Some(e.to_string());
-        return render_status(StatusCode::INTERNAL_SERVER_ERROR, &p);
-    }
-    match ask(
-        &panel.sockets.updated,
-        &s,
+    act(
+        &panel,
+        (&id, &s),
+        (source(&peer), &f.current),
+        ("restart", "panel_update_reboot", Value::Null),
         serde_json::json!({"op": "reboot"}),
+        "reboot",
     )
     .await
-    {
-        Ok(_) => Redirect::to("/system/update?done=reboot").into_response(),
-        Err(why) => {
-            p.install_error = Some(why);
-            render_status(StatusCode::CONFLICT, &p)
-        }
-    }
 }
 
 /// The update settings (administrators; allowing downgrades needs the password).
