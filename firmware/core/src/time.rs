@@ -82,7 +82,7 @@ pub fn check(t: &TimeSettings, r: &mut Report) {
     }
 }
 
-/// The `systemd-timesyncd` drop-in for `t` (`/etc/systemd/timesyncd.conf.d/50-mamori.conf`):
+/// The `systemd-timesyncd` drop-in for `t` (`/run/systemd/timesyncd.conf.d/50-mamori.conf`):
 /// the servers, and no fallback servers (the office chose its own). `None` when a server is
 /// not valid (nothing is written then).
 pub fn timesyncd_dropin(t: &TimeSettings) -> Option<String> {

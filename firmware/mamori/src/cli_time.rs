@@ -14,7 +14,7 @@ use mamori_core::time::{ClockRequest, TimeSettings};
 use mamori_settings::time_files;
 
 /// Where the drop-in goes on a box.
-pub const DEFAULT_DROPIN: &str = "/etc/systemd/timesyncd.conf.d/50-mamori.conf";
+pub const DEFAULT_DROPIN: &str = "/run/systemd/timesyncd.conf.d/50-mamori.conf";
 
 /// Runs once: the drop-in and timesyncd, then a pending clock request.
 /// With `offline` (an image being built, a chroot) only the files are written: timesyncd
