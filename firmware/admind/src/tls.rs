@@ -143,6 +143,16 @@ pub fn parse_pair(
     Ok((cert, config))
 }
 
+/// The fingerprint of the first certificate of a PEM chain (the leaf), for what shows it
+/// without serving it (`mamori boot-notice`).
+pub fn pem_fingerprint(chain_pem: &[u8]) -> Result<String, TlsError> {
+    match CertificateDer::pem_slice_iter(chain_pem).next() {
+        Some(Ok(leaf)) => Ok(fingerprint(&leaf)),
+        Some(Err(e)) => Err(TlsError::Pem(format!("the certificate is not PEM: {e}"))),
+        None => Err(TlsError::Pem("no certificate in the file".into())),
+    }
+}
+
 /// `AB:CD:…` of SHA-256 over the certificate.
 pub fn fingerprint(cert: &CertificateDer<'_>) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, cert.as_ref());

@@ -1,6 +1,7 @@
 //! `mamori`: one multi-call binary for every daemon and tool of the box, so the flash
 //! holds one copy of the shared code.
 
+mod cli_boot_notice;
 mod cli_dlp;
 mod cli_files;
 mod cli_fw;
@@ -118,6 +119,20 @@ enum Command {
         /// The language of the questions: ja (default) or en.
         #[arg(long, default_value = "ja")]
         lang: String,
+    },
+    /// First boot: the panel's address, certificate fingerprint and setup code on the
+    /// console and in a file on the boot partition (root, `mamori-boot-notice.service`);
+    /// the file is removed once the panel has its administrator.
+    BootNotice {
+        /// The panel's state directory.
+        #[arg(long, default_value = "/var/lib/mamori/admind")]
+        panel_dir: PathBuf,
+        /// The file on the boot (FAT) partition.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// The panel's address as the office reaches it (the board's LAN address).
+        #[arg(long, default_value = "")]
+        url: String,
     },
     /// Apply the `[time]` settings (root, from `mamori-time.path`): the timesyncd drop-in,
     /// timesyncd on or off, and a pending request to set the clock.
@@ -380,6 +395,14 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 panel_dir: panel_dir.as_deref(),
             };
             return cli_setup::run(&places, lang);
+        }
+        Command::BootNotice {
+            panel_dir,
+            file,
+            url,
+        } => {
+            cli_boot_notice::run(&panel_dir, file.as_deref(), &url)?;
+            return Ok(std::process::ExitCode::SUCCESS);
         }
         Command::TimeApply {
             dir,
