@@ -1,0 +1,7 @@
+#!/bin/sh
+# nanopi-r5s post-image: boot.scr, the U-Boot environment, and
+# sdcard.img with U-Boot and the two slots.
+set -eu
+
+BOARD_DIR="$(cd "$(dirname "${0}")" && pwd)"
+"${BOARD_DIR}/../common/post-image.sh" "${1}" "${BOARD_DIR}"
