@@ -43,9 +43,10 @@ IMAGE_FSTYPES = "wic wic.bmap wic.zst"
 WKS_FILE = "mamori-ab.wks.in"
 MAMORI_ROOT_SIZE ??= "512"
 MAMORI_DATA_SIZE ??= "512"
-# U-Boot's environment file and the setup code file are written by the box (the admin
-# panel, group mamori-admind: see mamori-admind.service); GRUB's block by the updater.
-MAMORI_BOOT_FSOPTIONS ??= "defaults,noatime,umask=0007,gid=mamori-admind"
+# The boot partition belongs to the update daemon (mamori-updated, 804), which writes the
+# boot environment (uboot.env or grubenv), and root, whose mamori-boot-notice writes the
+# setup-code file; nobody else may read or write it (the panel never touches it).
+MAMORI_BOOT_FSOPTIONS ??= "defaults,noatime,uid=804,gid=804,fmask=0177,dmask=0077,flush"
 WICVARS:append = " MAMORI_BOOT_MOUNT MAMORI_ROOT_SIZE MAMORI_DATA_SIZE MAMORI_BOOT_FSOPTIONS"
 
 # What goes on the boot partition (from DEPLOY_DIR_IMAGE, "source;destination").

@@ -111,36 +111,38 @@ SYSTEMD_SERVICE:${PN} = " \
 SYSTEMD_AUTO_ENABLE:${PN} = "enable"
 
 # The users and groups of firmware/mamori/systemd/mamori.sysusers, made at build time (the
-# root file system is read-only). ci/check-yocto.sh compares the two. The units add
+# root file system is read-only), with the fixed IDs of the Buildroot users table (800-809):
+# /var outlives an A/B update, so an ID must not change between images, and the boot
+# partition's mount options name mamori-updated by number. ci/check-yocto.sh compares. The units add
 # systemd-journal (admind) and disk (updated) themselves (SupplementaryGroups=).
 USERADD_PACKAGES = "${PN}"
 GROUPADD_PARAM:${PN} = " \
-    --system mamori; \
-    --system mamori-settings; \
-    --system mamori-admin; \
-    --system mamori-links; \
-    --system mamori-updated; \
-    --system mamori-smtp; \
-    --system mamori-fw; \
-    --system mamori-admind; \
-    --system mamori-lan \
+    --system --gid 800 mamori; \
+    --system --gid 801 mamori-settings; \
+    --system --gid 802 mamori-admin; \
+    --system --gid 803 mamori-links; \
+    --system --gid 804 mamori-updated; \
+    --system --gid 805 mamori-smtp; \
+    --system --gid 806 mamori-fw; \
+    --system --gid 807 mamori-admind; \
+    --system --gid 809 mamori-lan \
 "
 MAMORI_USER_OPTS = "--system --no-create-home --shell ${base_sbindir}/nologin"
 USERADD_PARAM:${PN} = " \
     ${MAMORI_USER_OPTS} --home-dir /var/lib/mamori/smtpd --gid mamori-smtp \
-        --groups mamori,mamori-settings,mamori-links --comment 'Mamori SMTP relay' mamori-smtp; \
+        --groups mamori,mamori-settings,mamori-links --comment 'Mamori SMTP relay' --uid 805 mamori-smtp; \
     ${MAMORI_USER_OPTS} --home-dir /var/lib/mamori/firewalld --gid mamori-fw \
-        --groups mamori,mamori-settings --comment 'Mamori firewall manager' mamori-fw; \
+        --groups mamori,mamori-settings --comment 'Mamori firewall manager' --uid 806 mamori-fw; \
     ${MAMORI_USER_OPTS} --home-dir /var/lib/mamori/settings --gid mamori-settings \
-        --groups mamori --comment 'Mamori settings service' mamori-settings; \
+        --groups mamori --comment 'Mamori settings service' --uid 801 mamori-settings; \
     ${MAMORI_USER_OPTS} --home-dir /var/lib/mamori/admind --gid mamori-admind \
-        --groups mamori,mamori-admin,mamori-updated --comment 'Mamori admin panel' mamori-admind; \
+        --groups mamori,mamori-admin,mamori-updated --comment 'Mamori admin panel' --uid 807 mamori-admind; \
     ${MAMORI_USER_OPTS} --home-dir /var/lib/mamori/links --gid mamori-links \
-        --groups mamori-settings --comment 'Mamori download links' mamori-linkd; \
+        --groups mamori-settings --comment 'Mamori download links' --uid 808 mamori-linkd; \
     ${MAMORI_USER_OPTS} --home-dir /var/lib/mamori/updated --gid mamori-updated \
-        --groups mamori,mamori-settings --comment 'Mamori firmware updates' mamori-updated; \
+        --groups mamori,mamori-settings --comment 'Mamori firmware updates' --uid 804 mamori-updated; \
     ${MAMORI_USER_OPTS} --home-dir /var/lib/mamori-lan --gid mamori-lan \
-        --comment 'Mamori LAN DHCP and DNS' mamori-lan \
+        --comment 'Mamori LAN DHCP and DNS' --uid 809 mamori-lan \
 "
 
 FILES:${PN} += " \
