@@ -348,11 +348,11 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 load_config(config.as_ref(), mamori_settings::UPDATED_SECTIONS)?;
             mamori_core::logging::init(&file_config.log.level)?;
             report.log_warnings();
-            let config =
-                match settings.in_force(config.as_deref(), mamori_settings::UPDATED_SECTIONS)? {
-                    Some(in_force) => in_force.config,
-                    None => file_config,
-                };
+            let config = settings.config(
+                config.as_deref(),
+                file_config,
+                mamori_settings::UPDATED_SECTIONS,
+            )?;
             let sockets = run::sockets_in(&daemons_dir, true);
             runtime()?.block_on(run::updated(&config, &sockets, &settings, false))?;
         }
@@ -365,11 +365,11 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 load_config(config.as_ref(), mamori_settings::LINKD_SECTIONS)?;
             mamori_core::logging::init(&file_config.log.level)?;
             report.log_warnings();
-            let config =
-                match settings.in_force(config.as_deref(), mamori_settings::LINKD_SECTIONS)? {
-                    Some(in_force) => in_force.config,
-                    None => file_config,
-                };
+            let config = settings.config(
+                config.as_deref(),
+                file_config,
+                mamori_settings::LINKD_SECTIONS,
+            )?;
             runtime()?.block_on(run::linkd(&config))?;
         }
         Command::Quarantine { control, action } => {

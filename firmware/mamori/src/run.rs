@@ -89,6 +89,36 @@ impl SettingsArgs {
     }
 }
 
+/// Where a daemon keeps its state and sockets is where it is installed (its configuration
+/// file and its unit's environment say), not a setting of the box: a settings version
+/// keeps the file's directories.
+pub fn keep_installed_dirs(config: &mut Config, file_config: &Config) {
+    config.general.data_dir = file_config.general.data_dir.clone();
+    config.general.run_dir = file_config.general.run_dir.clone();
+    config.general.links_dir = file_config.general.links_dir.clone();
+}
+
+impl SettingsArgs {
+    /// The configuration a daemon runs on: the settings version in force for `sections`
+    /// (with the file's directories, [`keep_installed_dirs`]) when there is a store, else the
+    /// file's.
+    pub fn config(
+        &self,
+        file: Option<&std::path::Path>,
+        file_config: Config,
+        sections: &[&str],
+    ) -> anyhow::Result<Config> {
+        Ok(match self.in_force(file, sections)? {
+            Some(in_force) => {
+                let mut config = in_force.config;
+                keep_installed_dirs(&mut config, &file_config);
+                config
+            }
+            None => file_config,
+        })
+    }
+}
+
 /// Starts the relay on the settings store's version in force when there is one, else on
 /// the configuration file. Where it keeps its state and sockets is where it is installed
 /// (the file and its unit say), not a setting of the box.
@@ -119,9 +149,7 @@ async fn start_relay(
         }
         None => (file_config.clone(), None, None),
     };
-    config.general.data_dir = file_config.general.data_dir.clone();
-    config.general.run_dir = file_config.general.run_dir.clone();
-    config.general.links_dir = file_config.general.links_dir.clone();
+    keep_installed_dirs(&mut config, file_config);
     std::fs::create_dir_all(&config.general.data_dir).with_context(|| {
         format!(
             "creating data directory {}",
