@@ -79,9 +79,7 @@ pub fn run(panel_dir: &Path, file: Option<&Path>, url: &str) -> anyhow::Result<(
         Some(text) => {
             println!("\n{}", text.replace("\r\n", "\n"));
             if let Some(file) = file {
-                let tmp = file.with_extension("tmp");
-                std::fs::write(&tmp, text.as_bytes())
-                    .and_then(|()| std::fs::rename(&tmp, file))
+                write_synced(file, text.as_bytes())
                     .with_context(|| format!("writing {}", file.display()))?;
             }
         }
@@ -97,6 +95,27 @@ pub fn run(panel_dir: &Path, file: Option<&Path>, url: &str) -> anyhow::Result<(
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Replaces `file` whole and puts it on the medium before returning: the card may be taken
+/// out to be read on a PC soon after the box shows the code.
+fn write_synced(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = file.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, file)?;
+    // The renamed entry with its size: on FAT the directory entry is the inode, and it is
+    // written by a sync of the file under its new name (a directory's fsync does not).
+    std::fs::File::open(file)?.sync_all()?;
+    if let Some(dir) = file.parent()
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
     }
     Ok(())
 }
