@@ -19,6 +19,7 @@ mod dlp;
 mod encrypt;
 mod firewall;
 mod firewall_packets;
+mod http_client;
 mod links;
 mod live_settings;
 mod misdelivery;
