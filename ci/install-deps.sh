@@ -87,6 +87,47 @@ test_pkgs=(
     # fw_setenv; grub-editenv), read and written against Mamori's adapters.
     libubootenv-tool
     grub-common
+    # The qemu image (image-build/qemu/) and its whole-box test: the Debian arm64 base
+    # (mmdebstrap; arch-test for its foreign-architecture check), the slot and disk
+    # (squashfs-tools, dosfstools, mtools, gdisk, e2fsprogs), the emulator with edk2's
+    # UEFI firmware, and dnsmasq as the WAN's DHCP and DNS in the test's namespace.
+    mmdebstrap
+    arch-test
+    squashfs-tools
+    dosfstools
+    mtools
+    gdisk
+    e2fsprogs
+    qemu-system-arm
+    qemu-efi-aarch64
+    dnsmasq-base
+    binutils-aarch64-linux-gnu # aarch64-linux-gnu-strip for the image's binary
+    # The Buildroot and Yocto recipes, checked against the real tools offline
+    # (ci/check-buildroot.sh, ci/check-yocto.sh): Buildroot's make and kconfig host tools and
+    # utils/check-package (python3-magic, flake8, shellcheck); bitbake's HOSTTOOLS (chrpath,
+    # diffstat, gawk ...) and the en_US.UTF-8 locale it insists on (made below).
+    make
+    g++
+    bc
+    cpio
+    file
+    unzip
+    rsync
+    wget
+    patch
+    perl
+    python3-magic
+    python3-flake8
+    shellcheck
+    git
+    chrpath
+    diffstat
+    gawk
+    lz4
+    xz-utils
+    rpcsvc-proto
+    locales
+    util-linux
 )
 if [[ $mode == runtime ]]; then
     pkgs=("${runtime_pkgs[@]}")
@@ -168,6 +209,15 @@ else
     for p in "${missing[@]}"; do is_installed "$p" || still+=("$p"); done
     ((${#still[@]} == 0)) || die "apt: still not installed: ${still[*]}"
     log "apt: installed ${missing[*]}"
+fi
+
+# --- locale --------------------------------------------------------------------------------
+# bitbake (ci/check-yocto.sh) needs en_US.UTF-8.
+if [[ $mode == full ]] && ! locale -a 2>/dev/null | grep -qix 'en_US.utf8'; then
+    log "locale: generating en_US.UTF-8 (bitbake needs it)"
+    sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen
+    grep -q '^en_US.UTF-8 UTF-8' /etc/locale.gen || echo 'en_US.UTF-8 UTF-8' >>/etc/locale.gen
+    locale-gen >/dev/null
 fi
 
 # --- Rust ----------------------------------------------------------------------------------

@@ -3,9 +3,14 @@
 # CI runs it through .ci/run. Steps:
 #   1. ci/install-deps.sh (apt packages, aarch64 target, rustfmt, clippy; no-op when present)
 #   2. cargo fmt --check        3. cargo clippy -D warnings     4. cargo test (incl. tests/)
-#   5. arm64 sysroot (libnftnl, libmnl)    6. cargo build for aarch64
-#   7. cargo test for aarch64 (the library crates' unit tests under qemu-aarch64-static)
-#   8. fuzz smoke: build the fuzz targets (stable), run each 20 s (fuzz/README.md)
+#   5. the image recipes against the real tools: Buildroot (ci/check-buildroot.sh) and
+#      bitbake with oe-core (ci/check-yocto.sh)
+#   6. arm64 sysroot (libnftnl, libmnl)    7. cargo build --release for aarch64
+#   8. the qemu image from that build (image-build/qemu/build.sh)
+#   9. the whole box booted under qemu-system-aarch64 (tests/image)
+#  10. cargo test --release for aarch64 (the library crates' unit tests under
+#      qemu-aarch64-static; the same release build as the image)
+#  11. fuzz smoke: build the fuzz targets (stable), run each 20 s (fuzz/README.md)
 # Under CI (CI set and non-empty): no colours, no incremental compilation, line tables only
 # as debug info, and each step is killed after CI_STEP_TIMEOUT (default 30m) so that a hang
 # names its step. CI machines can be short of disk (a run once died of ENOSPC in the aarch64
@@ -33,7 +38,7 @@ if [[ -n ${CI:-} ]]; then
 fi
 
 AARCH64=aarch64-unknown-linux-gnu
-TOTAL_STEPS=8
+TOTAL_STEPS=11
 step_no=0
 current=""
 passed=()
@@ -115,9 +120,8 @@ step "fmt" cargo fmt --all --check
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "test" cargo test --workspace --locked
-# No later step uses the native debug tree: the fuzz targets build in fuzz/target, and the
-# aarch64 build rebuilds there only its few host build scripts and proc macros.
-prune target/debug
+
+step "image recipes" bash -c 'bash ci/check-buildroot.sh && bash ci/check-yocto.sh'
 
 # LIBNFTNL_LIB_DIR / LIBMNL_LIB_DIR for cross-linking the firewall crate.
 # shellcheck disable=SC2016  # $1 is for the inner bash
@@ -126,10 +130,21 @@ step "aarch64 sysroot" bash -c 'bash ci/aarch64-sysroot.sh >"$1"' _ "$tmp_env"
 . "$tmp_env"
 printf 'LIBNFTNL_LIB_DIR=%s\nLIBMNL_LIB_DIR=%s\n' "$LIBNFTNL_LIB_DIR" "$LIBMNL_LIB_DIR"
 
-step "aarch64 build" cargo build --workspace --locked --target "$AARCH64"
+step "aarch64 build" cargo build --workspace --locked --release --target "$AARCH64"
+
+# The image from that build (its rootfs base cached outside the clone, in MAMORI_CACHE).
+step "qemu image" env MAMORI_DEPS_DONE=1 bash image-build/qemu/build.sh
+
+# The whole box under qemu-system-aarch64: boot, setup wizard, firewall, mail, DLP, an
+# update kept and a broken one rolled back (tests/image/main.rs).
+step "whole-box test (qemu)" cargo test --locked -p mamori --test image -- --nocapture
+# No later step uses the native debug tree: the fuzz targets build in fuzz/target, and the
+# aarch64 tests rebuild there only their few host build scripts and proc macros.
+prune target/debug
+prune target/image
 
 # Runs under qemu-aarch64-static via the runner in .cargo/config.toml.
-step "aarch64 test (qemu)" cargo test --locked --target "$AARCH64" -p mamori-core -p mamori-dlp -p mamori-smtp -p mamori-firewall -p mamori-firewall-linux -p mamori-firewalld -p mamori-settings -p mamori-panel -p mamori-admind -p mamori-update -p mamori-updated --lib
+step "aarch64 test (qemu)" cargo test --locked --release --target "$AARCH64" -p mamori-core -p mamori-dlp -p mamori-smtp -p mamori-firewall -p mamori-firewall-linux -p mamori-firewalld -p mamori-settings -p mamori-panel -p mamori-admind -p mamori-update -p mamori-updated --lib
 prune "target/$AARCH64"
 
 # Without the arm64 library directories: the fuzz targets link no libnftnl or libmnl
