@@ -71,7 +71,9 @@ class Console:
         self.proc.stdin.flush()
         out = self.read_until(re.escape(f"__END_{n}__"), timeout)
         out = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.replace("\r", ""))
-        lines = out.split("\n")[1:-1]
+        # Without echo (the first command turns it off) what remains is the prompt left
+        # from the last command, the output, and the marker's line.
+        lines = [l for l in out.split("\n")[:-1] if l.strip() and not l.startswith(PROMPT)]
         return "\n".join(lines)
 
     def stop(self):
