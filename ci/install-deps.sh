@@ -93,6 +93,7 @@ test_pkgs=(
     # UEFI firmware, and dnsmasq as the WAN's DHCP and DNS in the test's namespace.
     mmdebstrap
     arch-test
+    systemd # systemd-sysusers --root and systemctl --root on the image's tree
     squashfs-tools
     dosfstools
     mtools

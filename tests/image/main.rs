@@ -18,6 +18,8 @@
 
 #[path = "../system/http_client.rs"]
 mod http_client;
+#[path = "../system/my_number.rs"]
+mod my_number;
 mod vm;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +27,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use http_client::{Answer, Client};
+use my_number::my_number;
 use vm::{BOX_LAN, Netns, PC, PEER, Peer, Vm, wait_for};
 
 const ADMIN: &str = "tanaka";
@@ -124,25 +127,6 @@ fn after(line: &str, label: &str) -> String {
         .find(label)
         .unwrap_or_else(|| panic!("{label:?} in {line:?}"));
     line[at + label.len()..].trim().to_string()
-}
-
-/// A 12-digit My Number with its check digit (the Ministry's rule).
-fn my_number(payload: &str) -> String {
-    let digits: Vec<u32> = payload.chars().map(|c| c.to_digit(10).unwrap()).collect();
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, d)| {
-            let n = i as u32 + 1;
-            d * if n <= 6 { n + 1 } else { n - 5 }
-        })
-        .sum();
-    let check = match sum % 11 {
-        0 | 1 => 0,
-        r => 11 - r,
-    };
-    format!("{payload}{check}")
 }
 
 /// Sends one mail from the office PC to the box's relay with Python's smtplib.

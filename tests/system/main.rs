@@ -24,6 +24,7 @@ mod links;
 mod live_settings;
 mod misdelivery;
 mod mx;
+mod my_number;
 mod netns;
 mod pacing;
 mod panel;
