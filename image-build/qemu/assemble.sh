@@ -75,6 +75,7 @@ done
 install -D -m 0644 "$S/mamori.sysusers" "$R/usr/lib/sysusers.d/mamori.conf"
 install -D -m 0644 "$S/mamori.preset" "$R/usr/lib/systemd/system-preset/50-mamori.preset"
 install -D -m 0644 "$S/mamori-update-uploads.conf" "$R/usr/lib/tmpfiles.d/mamori-update-uploads.conf"
+install -D -m 0644 "$S/mamori-modules.conf" "$R/usr/lib/modules-load.d/mamori.conf"
 install -D -m 0644 "$S/50-mamori-updated.rules" "$R/usr/share/polkit-1/rules.d/50-mamori-updated.rules"
 mkdir -p "$R/usr/share/doc/mamori"
 cp -r "$ROOT/docs/." "$R/usr/share/doc/mamori/"
@@ -132,7 +133,12 @@ systemctl --root="$R" enable systemd-networkd.service systemd-resolved.service \
 systemctl --root="$R" disable apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer \
     e2scrub_all.timer e2scrub_reap.service fstrim.timer >&2 2>/dev/null || true
 ln -sf ../run/systemd/resolve/stub-resolv.conf "$R/etc/resolv.conf"
-: >"$R/etc/machine-id"
+# The machine-id lives on the data partition, made on the first boot by the initramfs
+# (initramfs/mamori-data, which mounts /var before systemd starts): one identity for the
+# journal's directory and networkd's DHCP client identifier across boots and slots.
+ln -sfn ../var/lib/machine-id "$R/etc/machine-id"
+# Nothing asks questions on the console: the box is set up from its panel.
+systemctl --root="$R" mask systemd-firstboot.service >&2
 echo mamori >"$R/etc/hostname"
 # /var is the data partition: what the base put there is hidden by the mount and made
 # again by systemd-tmpfiles where it matters.

@@ -32,9 +32,13 @@ PACKAGES=(
 # squashfs); a list instead of Debian's "most" keeps it small and the boot fast.
 INITRD_MODULES=(virtio_pci virtio_blk squashfs)
 
+# The data partition is mounted at /var in the initramfs (initramfs/mamori-data, with its
+# hook), before systemd starts: the machine-id lives there.
+INITRD_FILES=("$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"/initramfs/mamori-data{,-hook})
+
 key=$(
     {
-        cat "${BASH_SOURCE[0]}"
+        cat "${BASH_SOURCE[0]}" "${INITRD_FILES[@]}"
         printf '%s\n' "$SUITE" "${PACKAGES[@]}" "${INITRD_MODULES[@]}"
     } | sha256sum | cut -c1-16
 )
@@ -78,6 +82,8 @@ mmdebstrap --arch=arm64 --variant=minbase --mode=root --format=tar \
     --dpkgopt='path-exclude=/usr/share/info/*' \
     --essential-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" && printf "MODULES=list\nCOMPRESS=zstd\n" >"$1/etc/initramfs-tools/conf.d/mamori.conf"' \
     --customize-hook="printf '$modules' >\"\$1/etc/initramfs-tools/modules\"" \
+    --customize-hook="copy-in ${INITRD_FILES[0]} /etc/initramfs-tools/scripts/local-bottom" \
+    --customize-hook="copy-in ${INITRD_FILES[1]} /etc/initramfs-tools/hooks" \
     --customize-hook='chroot "$1" update-initramfs -u -k all' \
     --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/var/log/*.log' \
     "$SUITE" "$tmp" >&2
