@@ -74,6 +74,8 @@ define MAMORI_INSTALL_TARGET_CMDS
 		$(TARGET_DIR)/usr/share/polkit-1/rules.d/50-mamori-updated.rules
 	$(INSTALL) -D -m 0644 $(MAMORI_UNITS_DIR)/mamori-update-uploads.conf \
 		$(TARGET_DIR)/usr/lib/tmpfiles.d/mamori-update-uploads.conf
+	$(INSTALL) -D -m 0644 $(MAMORI_UNITS_DIR)/mamori-modules.conf \
+		$(TARGET_DIR)/usr/lib/modules-load.d/mamori.conf
 	$(INSTALL) -D -m 0644 $(MAMORI_UNITS_DIR)/mamori.sysusers \
 		$(TARGET_DIR)/usr/lib/sysusers.d/mamori.conf
 	rm -rf $(TARGET_DIR)/usr/share/mamori/doc

@@ -74,6 +74,8 @@ do_install() {
     install -m 0644 ${MAMORI_UNITDIR}/50-mamori-updated.rules ${D}${datadir}/polkit-1/rules.d/
     install -D -m 0644 ${MAMORI_UNITDIR}/mamori-update-uploads.conf \
         ${D}${nonarch_libdir}/tmpfiles.d/mamori-update-uploads.conf
+    install -D -m 0644 ${MAMORI_UNITDIR}/mamori-modules.conf \
+        ${D}${nonarch_libdir}/modules-load.d/mamori.conf
     install -D -m 0644 ${MAMORI_UNITDIR}/mamori.sysusers ${D}${nonarch_libdir}/sysusers.d/mamori.conf
     install -D -m 0644 ${MAMORI_UNITDIR}/mamori.preset \
         ${D}${systemd_unitdir}/system-preset/50-mamori.preset
@@ -150,6 +152,7 @@ FILES:${PN} += " \
     ${systemd_unitdir}/system-preset \
     ${datadir}/polkit-1 \
     ${nonarch_libdir}/tmpfiles.d \
+    ${nonarch_libdir}/modules-load.d \
     ${nonarch_libdir}/sysusers.d \
     ${datadir}/mamori \
 "
