@@ -17,6 +17,7 @@ pub mod load;
 pub mod logging;
 pub mod notify;
 pub mod password;
+pub mod password_hash;
 pub mod report;
 pub mod time;
 pub mod tree;

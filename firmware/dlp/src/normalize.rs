@@ -24,7 +24,7 @@
 //! directly; only the runs between stable characters go through the NFKC iterator.
 
 use std::ops::Range;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::OnceLock;
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -98,83 +98,21 @@ pub fn normalize_str(input: &str) -> String {
     out
 }
 
-/// Is `c` a dash, hyphen or minus sign that always means `-`?
-fn is_dash(c: char) -> bool {
-    matches!(
-        c,
-        '\u{2010}'
-            ..='\u{2015}' // ‐ ‑ ‒ – — ―
-            | '\u{2043}' // ⁃ hyphen bullet
-            | '\u{2212}' // − minus sign
-            | '\u{02D7}' // ˗ modifier letter minus
-            | '\u{2E3A}' // ⸺ two-em dash
-            | '\u{2E3B}' // ⸻ three-em dash
-            | '\u{FE58}' // ﹘ small em dash
-            | '\u{FE63}' // ﹣ small hyphen-minus
-            | '\u{FF0D}' // － full-width hyphen-minus
-    )
-}
-
-/// Is `c` an invisible formatting character that a reader never sees (zero-width spaces
-/// and joiners, the soft hyphen, the byte order mark, direction marks, variation
-/// selectors)? They are dropped, so that `1\u{200B}2` is read as `12`.
-fn is_ignorable(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}' // soft hyphen
-            | '\u{034F}' // combining grapheme joiner
-            | '\u{061C}' // Arabic letter mark
-            | '\u{180E}' // Mongolian vowel separator
-            | '\u{200B}'..='\u{200F}' // zero-width space, joiners, direction marks
-            | '\u{202A}'..='\u{202E}' // direction embeddings and overrides
-            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
-            | '\u{2066}'..='\u{206F}' // direction isolates, deprecated format characters
-            | '\u{FE00}'..='\u{FE0F}' // variation selectors
-            | '\u{FEFF}' // zero-width no-break space (byte order mark)
-            | '\u{E0100}'..='\u{E01EF}' // variation selectors supplement
-    )
-}
-
-/// Is `c` a character that reads as a hyphen only between digits?
-fn is_dash_between_digits(c: char) -> bool {
-    matches!(
-        c,
-        '\u{30FC}' // ー katakana prolonged sound mark
-            | '\u{FF70}' // ｰ half-width form of it
-            | '\u{2500}' // ─ box drawings light horizontal
-            | '\u{2501}' // ━ box drawings heavy horizontal
-    )
-}
-
 /// One bit per Basic Multilingual Plane code point: set when the character is *stable*.
 struct StableTable([u64; 1024]);
 
-/// The stable characters of the BMP, computed once from the normalisation tables.
-static STABLE: LazyLock<StableTable> = LazyLock::new(|| {
-    let mut bits = [0u64; 1024];
-    for cp in 0..=0xFFFFu32 {
-        if char::from_u32(cp).is_some_and(stable_by_definition)
-            && let Some(word) = bits.get_mut((cp >> 6) as usize)
-        {
-            *word |= 1 << (cp & 63);
-        }
-    }
-    StableTable(bits)
-});
-
-/// What [`is_stable`] means: NFKC leaves `c` alone in any context (quick check "yes": no
-/// decomposition, never the second half of a composition) and it is a starter (combining
-/// class 0, so canonical reordering never moves anything across it), and folding leaves it
-/// alone too (not a dash, not `\r`, not a dash-between-digits character).
-fn stable_by_definition(c: char) -> bool {
-    c != '\r'
-        && !is_ignorable(c)
-        && !is_dash(c)
-        && !is_dash_between_digits(c)
-        && unicode_normalization::char::canonical_combining_class(c) == 0
-        && unicode_normalization::is_nfkc_quick(std::iter::once(c))
-            == unicode_normalization::IsNormalized::Yes
+/// The stable characters of the BMP ([`stable_by_definition`]), and for each BMP code point
+/// that is not stable but becomes one stable character alone (`１` → `1`, `Ａ` → `A`,
+/// `　` → ` `, `ｶ` → `カ`, `－` → `-`) that character, 0 for the others
+/// ([`simple_by_definition`]): `static STABLE: StableTable` and `static SIMPLE: [u16; 65536]`,
+/// computed by the build script from the definitions (a test checks them again).
+mod tables {
+    use super::StableTable;
+    include!(concat!(env!("OUT_DIR"), "/normalize_tables.rs"));
 }
+use tables::{SIMPLE, STABLE};
+
+include!("normalize/definitions.rs");
 
 impl StableTable {
     /// Is the BMP code point `cp` stable ([`stable_by_definition`])?
@@ -197,43 +135,6 @@ fn is_stable(cp: u32) -> bool {
 #[inline]
 fn is_stable_dash_between_digits(cp: u32) -> bool {
     matches!(cp, 0x30FC | 0x2500 | 0x2501)
-}
-
-/// For each BMP code point that is not stable but becomes one stable character alone
-/// (`１` → `1`, `Ａ` → `A`, `　` → ` `, `ｶ` → `カ`, `－` → `-`): that character; 0 for the others.
-static SIMPLE: LazyLock<Box<[u16]>> = LazyLock::new(|| {
-    (0..=0xFFFFu32)
-        .map(|cp| {
-            char::from_u32(cp)
-                .and_then(simple_by_definition)
-                .and_then(|y| u16::try_from(u32::from(y)).ok())
-                .unwrap_or(0)
-        })
-        .collect()
-});
-
-/// What [`SIMPLE`] holds for `x`: the one character that NFKC and folding make of `x` when
-/// it is not stable itself, that character is stable, and NFKC gives a starter that never
-/// composes with what precedes it (so nothing before `x` changes either).
-fn simple_by_definition(x: char) -> Option<char> {
-    if stable_by_definition(x) || x == '\r' {
-        return None;
-    }
-    let mut nfkc = std::iter::once(x).nfkc();
-    let (first, None) = (nfkc.next()?, nfkc.next()) else {
-        return None;
-    };
-    let starter = unicode_normalization::char::canonical_combining_class(first) == 0
-        && unicode_normalization::is_nfkc_quick(std::iter::once(first))
-            == unicode_normalization::IsNormalized::Yes;
-    let folded = if is_dash(first) { '-' } else { first };
-    (starter && stable_by_definition(folded)).then_some(folded)
-}
-
-/// Builds the normalisation tables now rather than during the first scan.
-pub(crate) fn warm_up() {
-    LazyLock::force(&STABLE);
-    LazyLock::force(&SIMPLE);
 }
 
 /// A character at the start of `bytes` that becomes one stable character ([`SIMPLE`]): its
@@ -533,6 +434,19 @@ pub(crate) fn reference(input: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_compiled_simple_table_is_what_the_definition_says() {
+        // (The stable table: `the_stable_table_holds_exactly_the_stable_characters`.)
+        for cp in 0..=0xFFFFu32 {
+            let c = char::from_u32(cp);
+            let simple = c
+                .and_then(simple_by_definition)
+                .and_then(|y| u16::try_from(u32::from(y)).ok())
+                .unwrap_or(0);
+            assert_eq!(SIMPLE[cp as usize], simple, "{cp:#x}");
+        }
+    }
 
     #[test]
     fn full_width_digits_letters_and_space_become_ascii() {

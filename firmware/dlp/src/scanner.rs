@@ -97,7 +97,6 @@ pub struct Scanner {
 impl Scanner {
     /// Builds a scanner, compiling the context keywords and the custom dictionary.
     pub fn new(config: &ScanConfig) -> Result<Self, DictionaryError> {
-        crate::normalize::warm_up();
         let context = if config.context.enabled {
             Some(
                 ContextKeywords::with_labels(

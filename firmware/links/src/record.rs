@@ -185,28 +185,15 @@ impl Link {
     }
 }
 
-/// The Argon2id hash of a link's password.
-pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    use ring::rand::SecureRandom;
-    let mut bytes = [0u8; 16];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| argon2::password_hash::Error::Crypto)?;
-    let salt = SaltString::encode_b64(&bytes)?;
-    Ok(argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
+/// The Argon2id hash of a link's password: the box's one password hash
+/// ([`mamori_core::password_hash`]).
+pub fn hash_password(password: &str) -> Result<String, mamori_core::password_hash::HashError> {
+    mamori_core::password_hash::hash(password)
 }
 
 /// Does `given` match `hash`?
 pub fn verify_password(hash: &str, given: &str) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        argon2::Argon2::default()
-            .verify_password(given.as_bytes(), &parsed)
-            .is_ok()
-    })
+    mamori_core::password_hash::verify(given, hash)
 }
 
 #[cfg(test)]

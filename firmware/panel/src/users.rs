@@ -2,10 +2,9 @@
 //! passwords as Argon2id hashes under the box's one password policy. The list is plain
 //! data; `mamori-admind` keeps it in a file of its own (mode 0600).
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use mamori_core::identity::Right;
 use mamori_core::password::PasswordProblem;
+use mamori_core::password_hash;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::Lang;
@@ -108,27 +107,15 @@ pub fn valid_name(name: &str) -> bool {
 /// no person may take one, so the audit records stay unambiguous.
 pub const RESERVED_NAMES: &[&str] = &["watchdog", "metrics", "setup", "mamori", "root"];
 
-/// An Argon2id PHC string for `password` (salt from the system's random source).
+/// An Argon2id PHC string for `password`: the box's one password hash
+/// ([`mamori_core::password_hash`]).
 pub fn hash(password: &str) -> Result<String, UserError> {
-    let mut salt = [0u8; 16];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt)
-        .map_err(|_| UserError::Hash("no random source".into()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| UserError::Hash(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| UserError::Hash(e.to_string()))
+    password_hash::hash(password).map_err(|e| UserError::Hash(e.to_string()))
 }
 
 /// Whether `password` matches the PHC string `hash` (the comparison is constant-time).
 pub fn verify(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    password_hash::verify(password, hash)
 }
 
 /// The panel's users.
@@ -246,16 +233,12 @@ impl Users {
             Some(u) if verify(password, &u.password_hash) => Some(u),
             Some(_) => None,
             None => {
-                // A fixed hash of a random string; the result is thrown away.
-                let _ = verify(password, DUMMY_HASH);
+                password_hash::verify_unknown(password);
                 None
             }
         }
     }
 }
-
-/// A hash with the default parameters, of a password nobody knows.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$bWFtb3JpLWR1bW15LXNhbHQ$3N0uYq0JkGqkT8wE6mWl0m8a2J6l5L8cQ4bO1Vb7Jk0";
 
 #[cfg(test)]
 mod tests {

@@ -3,8 +3,7 @@
 use std::collections::HashMap;
 
 use crate::settings::SenderPattern;
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
-use argon2::{Argon2, PasswordHasher};
+use mamori_core::password_hash;
 use mamori_core::values::Domain;
 
 /// The accounts allowed to authenticate, by user name, and the senders each may use.
@@ -13,24 +12,12 @@ pub struct Accounts {
     hashes: HashMap<String, String>,
     /// The sender addresses or domains each account may use.
     senders: SenderRights,
-    /// A hash of a random password, verified against when the user is unknown so that
-    /// a wrong user name takes as long as a wrong password.
-    dummy: String,
 }
 
-/// Why a password could not be hashed.
-#[derive(Debug, thiserror::Error)]
-#[error("hashing failed: {0}")]
-pub struct HashError(String);
-
-/// Makes an Argon2id PHC string for `password` (for `mamori hash-password`).
-pub fn hash_password(password: &str) -> Result<String, HashError> {
-    let salt = argon2::password_hash::SaltString::encode_b64(&rand::random::<[u8; 16]>())
-        .map_err(|e| HashError(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| HashError(e.to_string()))
+/// Makes an Argon2id PHC string for `password` (for `mamori hash-password`): the box's one
+/// password hash, [`mamori_core::password_hash::hash`].
+pub fn hash_password(password: &str) -> Result<String, password_hash::HashError> {
+    password_hash::hash(password)
 }
 
 impl Accounts {
@@ -44,14 +31,12 @@ impl Accounts {
     /// configured `senders`; with none, as its user name if that is an address, else as
     /// any address of `office_domains` (any address at all when there are none).
     pub fn with_senders(accounts: &[crate::settings::Account], office_domains: &[Domain]) -> Self {
-        let dummy = hash_password(&format!("{:x}", rand::random::<u128>())).unwrap_or_default();
         Self {
             hashes: accounts
                 .iter()
                 .map(|a| (a.username.clone(), a.password_hash.clone()))
                 .collect(),
             senders: SenderRights::new(accounts, office_domains),
-            dummy,
         }
     }
 
@@ -115,19 +100,16 @@ impl Accounts {
     }
 
     /// Checks a user name and password. Slow on purpose (Argon2id); call off the async
-    /// threads. The hash comparison inside `argon2` is constant-time.
+    /// threads. The hash comparison inside `argon2` is constant-time, and an unknown user
+    /// costs the same hashing as a wrong password.
     pub fn verify(&self, user: &str, password: &str) -> bool {
-        let (known, hash) = match self.hashes.get(user) {
-            Some(h) => (true, h.as_str()),
-            None => (false, self.dummy.as_str()),
-        };
-        let Ok(parsed) = PasswordHash::new(hash) else {
-            return false;
-        };
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        known && ok
+        match self.hashes.get(user) {
+            Some(hash) => password_hash::verify(password, hash),
+            None => {
+                password_hash::verify_unknown(password);
+                false
+            }
+        }
     }
 }
 

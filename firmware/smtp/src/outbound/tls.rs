@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -43,13 +43,7 @@ impl TlsConfigs {
     /// PEM bundle `ca_file`. Never fails: a problem is kept and reported by every
     /// delivery that needs a verified certificate.
     pub fn load(ca_file: Option<&Path>) -> Self {
-        let mut roots = RootCertStore::empty();
-        let native = rustls_native_certs::load_native_certs();
-        for e in &native.errors {
-            tracing::warn!(error = %e, "loading system CA certificates");
-        }
-        let (added, _ignored) = roots.add_parsable_certificates(native.certs);
-        tracing::debug!(added, "system CA certificates loaded");
+        let mut roots = system_roots().clone();
         if let Some(path) = ca_file
             && let Err(reason) = add_pem_file(&mut roots, path)
         {
@@ -102,6 +96,24 @@ impl TlsConfigs {
             self.unverified.clone()
         }
     }
+}
+
+/// The system's trusted roots, read and parsed once per process: the relay builds a
+/// transport for delivery and one for recipient call-outs, again at each settings change,
+/// and parsing the system bundle each time cost a small board's relay about a second of
+/// its start. The bundle changes only with the firmware, which restarts the daemons.
+fn system_roots() -> &'static RootCertStore {
+    static ROOTS: OnceLock<RootCertStore> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut roots = RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        for e in &native.errors {
+            tracing::warn!(error = %e, "loading system CA certificates");
+        }
+        let (added, _ignored) = roots.add_parsable_certificates(native.certs);
+        tracing::debug!(added, "system CA certificates loaded");
+        roots
+    })
 }
 
 fn add_pem_file(roots: &mut RootCertStore, path: &Path) -> Result<(), String> {
