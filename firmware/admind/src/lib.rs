@@ -116,12 +116,10 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
     let names = vec![hostname.clone(), "localhost".to_string()];
     let files = admin.cert_file.as_deref().zip(admin.key_file.as_deref());
     let (cert, tls_config) = tls::load_or_make_any(files, &state_dir.join("tls"), &names)?;
-    let https = tokio::net::TcpListener::bind(admin.listen)
-        .await
-        .map_err(|source| AdmindError::Listen {
-            addr: admin.listen,
-            source,
-        })?;
+    let https = mamori_core::listen::tcp(admin.listen).map_err(|source| AdmindError::Listen {
+        addr: admin.listen,
+        source,
+    })?;
     let https_addr = https.local_addr().map_err(|source| AdmindError::Listen {
         addr: admin.listen,
         source,
@@ -154,8 +152,7 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
     };
     let redirect = match admin.redirect_listen {
         Some(addr) => {
-            let l = tokio::net::TcpListener::bind(addr)
-                .await
+            let l = mamori_core::listen::tcp(addr)
                 .map_err(|source| AdmindError::Listen { addr, source })?;
             let bound = l
                 .local_addr()

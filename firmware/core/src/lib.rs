@@ -13,6 +13,7 @@ pub mod control;
 pub mod fsutil;
 pub mod general;
 pub mod identity;
+pub mod listen;
 pub mod load;
 pub mod logging;
 pub mod notify;

@@ -104,9 +104,8 @@ pub async fn start(options: Options) -> anyhow::Result<Bound> {
         tokio::spawn(acme::keep(acme, certs.clone()));
     }
     let store = Store::new(options.links_dir.clone());
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("listening on {listen}"))?;
+    let listener =
+        mamori_core::listen::tcp(listen).with_context(|| format!("listening on {listen}"))?;
     let https = listener.local_addr()?;
     let instance = instance_id(&instance_path(&options.data_dir))?;
     let app = router(store.clone(), instance);

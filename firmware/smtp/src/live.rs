@@ -13,7 +13,6 @@ use std::sync::{Arc, RwLock};
 
 use mamori_core::audit::AuditLog;
 use mamori_core::control::{ControlError, ErrorKind};
-use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::dlp_stage::{DlpStage, DlpStats, Generated};
@@ -296,7 +295,7 @@ impl Live {
                 kind: l.kind,
                 source,
             };
-            let listener = TcpListener::bind(l.address).await.map_err(bind_error)?;
+            let listener = mamori_core::listen::tcp(l.address).map_err(bind_error)?;
             let bound = listener.local_addr().map_err(bind_error)?;
             fresh.push((l.address, l.kind, listener, bound));
         }
