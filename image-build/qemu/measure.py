@@ -121,7 +121,7 @@ def main():
         security = con.run("systemd-analyze security --no-pager " + " ".join(
             [u + ".service" for u in UNITS] + ["mamori-lan-dns.service", "mamori-boot-notice.service",
                                               "mamori-settings-seed.service", "mamori-time.service"]))
-        free = con.run("free -m")
+        free = con.run("head -3 /proc/meminfo")
     finally:
         con.stop()
     print("## Boot\n\n```\n" + boot.strip() + "\n```\n")
