@@ -108,6 +108,43 @@ fn offline_update(image: &Path, repo: &Path, work: &Path, version: &str, broken:
     file
 }
 
+/// An offline update file for `version` of the slot image `slot`, signed by a repository of
+/// its own (`dir`): keys the box has never trusted, as an attacker or a look-alike vendor
+/// would sign one.
+fn foreign_update(dir: &Path, slot: &Path, version: &str) -> PathBuf {
+    let mamori = env!("CARGO_BIN_EXE_mamori");
+    let repo = dir.join("foreign-repo");
+    run(Command::new(mamori).args(["repo", "init"]).arg(&repo));
+    let spec = format!("rootfs={}", slot.display());
+    run(Command::new(mamori)
+        .args(["repo", "add-target"])
+        .arg(&repo)
+        .args([
+            "--board",
+            "qemu-aarch64-virt",
+            "--version",
+            version,
+            "--min-version",
+            "0.1.0",
+            "--image",
+            &spec,
+            "--notes-en",
+            "signed by someone else",
+        ]));
+    run(Command::new(mamori).args(["repo", "publish"]).arg(&repo));
+    let file = dir.join(format!("foreign-{version}.mamori-update"));
+    run(Command::new(mamori)
+        .args(["repo", "export"])
+        .arg(&repo)
+        .args([
+            "--target",
+            &format!("mamori-qemu-aarch64-virt-{version}.bundle"),
+            "--out",
+        ])
+        .arg(&file));
+    file
+}
+
 /// A file of the disk's EFI system partition (at 1 MiB), read with mtools.
 fn esp_file(disk: &Path, name: &str) -> Option<String> {
     let out = Command::new("mtype")
@@ -273,6 +310,7 @@ fn the_whole_box_boots_is_set_up_carries_mail_and_updates_itself() {
     let t = Instant::now();
     let good = offline_update(&image, &repo, &work, "0.2.0", false);
     let broken = offline_update(&image, &repo, &work, "0.3.0", true);
+    let foreign = foreign_update(&work, &work.join("slot-0.2.0/slot.sqfs"), "0.9.0");
     println!("update files made in {:?}", t.elapsed());
 
     let disk = work.join("disk.img");
@@ -296,8 +334,8 @@ fn the_whole_box_boots_is_set_up_carries_mail_and_updates_itself() {
         &work.join("console.log"),
     );
     let (i, t_grub) = vm.wait_line(0, "Mamori: booting slot A", BOOT);
-    // The panel starts after the settings service and the relay, so its line is the box
-    // being up (each unit's state is checked below, from outside).
+    // The panel's line: the box is answering on the LAN (the other daemons start beside
+    // it; each unit's state is checked below, from outside).
     let (_, t_panel) = vm.wait_line(i, "Mamori admin panel: https://", BOOT);
     println!(
         "boot: GRUB's slot choice to the panel listening: {:.1} s",
@@ -389,16 +427,20 @@ fn the_whole_box_boots_is_set_up_carries_mail_and_updates_itself() {
     // Every Mamori unit is up: the dashboard's daemons running, the download service
     // listening, the LAN's DNS answering (dnsmasq asking the box's resolver, which asks the
     // WAN's DNS server).
+    let all_up = |body: &str| {
+        DAEMONS
+            .iter()
+            .all(|d| body.contains(&format!("<tr class=\"up\"><td>{d}</td>")))
+    };
+    let up = wait_for(Duration::from_secs(60), || {
+        all_up(&c.get("/dashboard").body)
+    });
     let dash = c.get("/dashboard");
-    assert_eq!(dash.status, 200, "{dash:?}");
-    for daemon in DAEMONS {
-        assert!(
-            dash.body
-                .contains(&format!("<tr class=\"up\"><td>{daemon}</td>")),
-            "{daemon} not running on the dashboard:\n{}",
-            dash.body
-        );
-    }
+    assert!(
+        up && dash.status == 200,
+        "not every daemon running on the dashboard:\n{}",
+        dash.body
+    );
 
     assert!(
         connects(&ns, BOX_LAN, 8444),
@@ -465,6 +507,53 @@ fn the_whole_box_boots_is_set_up_carries_mail_and_updates_itself() {
         !peer.messages().iter().any(|m| m.contains("staff-record")),
         "a mail with a My Number left the box"
     );
+
+    // --- an update signed by keys the box does not trust: refused, nothing restarts -------
+    let mark = vm.mark();
+    let page = c.get("/system/update");
+    let a = c.post_multipart(
+        "/system/update/upload",
+        &[
+            ("_csrf", &page.csrf()),
+            ("reboot", ""),
+            ("current", ADMIN_PW),
+        ],
+        &[("file", foreign.as_path())],
+    );
+    // Refused at once (409 with the reason), or accepted for the background install and
+    // refused there (the page's last error).
+    let refused = if a.status == 303 {
+        update_page(&c, Duration::from_secs(180), |a| {
+            a.body.contains(r#"id="update-last-error""#)
+        })
+    } else {
+        assert_eq!(a.status, 409, "{a:?}");
+        a
+    };
+    let reason = refused
+        .body
+        .split(r#"class="error" role="alert""#)
+        .nth(1)
+        .map(|s| s.split("</p>").next().unwrap_or_default().to_string());
+    assert!(
+        reason.as_ref().is_some_and(|r| r.len() > 2),
+        "the refusal gives no reason: {}",
+        refused.body
+    );
+    std::thread::sleep(Duration::from_secs(15));
+    let page = c.get("/system/update");
+    assert!(
+        page.body.contains(r#"id="update-version">0.1.0<"#)
+            && page.body.contains(r#"id="update-slot">A<"#),
+        "{}",
+        page.body
+    );
+    assert!(
+        !vm.has_line(mark, "Mamori: booting slot"),
+        "the box restarted after a foreign update; console:\n{}",
+        vm.tail(40)
+    );
+    println!("an update signed by other keys was refused ({reason:?}) and nothing restarted");
 
     // --- an update: written to slot B, the box restarts into it and keeps it -------------
     let page = c.get("/system/update");

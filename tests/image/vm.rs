@@ -260,6 +260,14 @@ impl Vm {
         }
     }
 
+    /// Whether a console line after `from` contains `needle` (now, without waiting).
+    pub fn has_line(&self, from: usize, needle: &str) -> bool {
+        let lines = self.lines.lock().unwrap();
+        lines[from.min(lines.len())..]
+            .iter()
+            .any(|(_, l)| l.contains(needle))
+    }
+
     /// The line at `i`.
     pub fn line(&self, i: usize) -> String {
         self.lines.lock().unwrap()[i].1.clone()

@@ -249,9 +249,15 @@ pub fn reconcile(
             env_changed = true;
         }
         // A good slot ran at the last start, and now the other one runs with no update in
-        // between: the good slot no longer starts (its attempts ran out) and the boot
-        // loader fell back. Said, never silent.
-        SlotStatus::Good if state.last_booted.as_deref() == Some(other.name()) => {
+        // between (the running slot is not one just installed): the good slot no longer
+        // starts (its attempts ran out) and the boot loader fell back. Said, never silent.
+        SlotStatus::Good
+            if state.last_booted.as_deref() == Some(other.name())
+                && !matches!(
+                    state.slot(booted).status,
+                    SlotStatus::Installed | SlotStatus::Trying | SlotStatus::Writing
+                ) =>
+        {
             event(
                 state,
                 "fell_back",
@@ -379,11 +385,22 @@ mod tests {
     fn the_new_slot_booting_is_on_trial_and_a_cut_install_is_bad() {
         let mut st = UpdateState::default();
         st.set(Slot::A, SlotStatus::Good, Some("1.0"), 1);
-        st.set(Slot::B, SlotStatus::Installed, Some("1.1"), 2);
         let mut env = BootState::default();
+        // A ran (and was good) when B was installed: B's first start is the update, not
+        // the boot loader falling back from A.
+        assert!(
+            reconcile(&mut st, &mut env, Slot::A, "boot-1", 2)
+                .events
+                .is_empty()
+        );
+        st.set(Slot::B, SlotStatus::Installed, Some("1.1"), 2);
         let r = reconcile(&mut st, &mut env, Slot::B, "boot-2", 3);
+        assert!(r.events.is_empty(), "{:?}", r.events);
         assert_eq!(r.startup, Startup::Trial(Slot::B));
         assert_eq!(st.slot(Slot::B).status, SlotStatus::Trying);
+        // Restarted during the trial: still no fall-back.
+        let r = reconcile(&mut st, &mut env, Slot::B, "boot-3", 4);
+        assert!(r.events.is_empty(), "{:?}", r.events);
 
         let mut st = UpdateState::default();
         st.set(Slot::B, SlotStatus::Writing, Some("1.1"), 2);
