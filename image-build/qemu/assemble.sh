@@ -164,7 +164,11 @@ mods=$grub_dir/usr/lib/grub/arm64-efi
 grub-mkimage -O arm64-efi -d "$mods" -p /EFI/mamori -o "$work/BOOTAA64.EFI" \
     part_gpt fat squash4 ext2 normal configfile linux loadenv test echo regexp search \
     gzio lzopio
+# Slot B is empty until the first update: the order names A alone, so that a box whose
+# first boots are cut short (power pulled three times before its health window) boots A
+# again (the contract's rule 2) instead of an empty slot.
 grub-editenv "$work/grubenv" create
+grub-editenv "$work/grubenv" set BOOT_ORDER=A BOOT_A_LEFT=3 BOOT_B_LEFT=0
 
 # --- the disk --------------------------------------------------------------------------
 esp_mib=64 slot_mib=512 data_mib=256

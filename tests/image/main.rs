@@ -656,3 +656,81 @@ fn the_whole_box_boots_is_set_up_carries_mail_and_updates_itself() {
     drop(peer);
     println!("whole-box test: {:?}", t_all.elapsed());
 }
+
+/// Power pulled in the first seconds of boot, again and again (before the health window
+/// marks the slot good, so the boot loader's attempts run out), and a boot environment
+/// that names the slot an unwritten disk does not hold: the box boots slot A every time,
+/// never GRUB's prompt and never an empty slot.
+#[test]
+fn cut_boots_and_an_environment_naming_the_empty_slot_still_boot_slot_a() {
+    for tool in ["qemu-system-aarch64", "mtype", "mcopy", "grub-editenv"] {
+        require(tool);
+    }
+    let image = std::env::var_os("MAMORI_IMAGE_DIR").map_or_else(
+        || repo_root().join("target/image/qemu-aarch64-virt"),
+        PathBuf::from,
+    );
+    assert!(
+        image.join("disk.img").exists(),
+        "no image in {}: build it with `bash image-build/qemu/build.sh`",
+        image.display()
+    );
+    let work = image.join("test-boots");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    let disk = work.join("disk.img");
+    run(Command::new("cp")
+        .arg("--sparse=always")
+        .arg(image.join("disk.img"))
+        .arg(&disk));
+    let ns = Netns::create("boots");
+    ns.sh(
+        "ip tuntap add dev tapl mode tap\nip tuntap add dev tapw mode tap\n\
+         ip link set tapl up\nip link set tapw up",
+    );
+    let run_sh = repo_root().join("image-build/qemu/run.sh");
+    // Boots until systemd reports from the slot's root, then pulls the power; the GRUB line.
+    let boot_and_cut = |n: usize| -> String {
+        let mut vm = Vm::boot(&ns, &run_sh, &disk, &work.join(format!("console-{n}.log")));
+        let (i, _) = vm.wait_line(0, "Mamori: booting slot", BOOT);
+        vm.wait_line(i, "[  OK  ]", BOOT);
+        let text = (0..=i).map(|k| vm.line(k)).collect::<Vec<_>>().join("");
+        vm.kill();
+        text
+    };
+    // Three attempts, then the contract's rule 2: the last slot of the order (A, the only
+    // one the fresh image names) gets a fresh count.
+    for (n, left) in ["A 2, B 0", "A 1, B 0", "A 0, B 0", "A 2, B 0"]
+        .iter()
+        .enumerate()
+    {
+        let console = boot_and_cut(n);
+        assert!(
+            console.contains(&format!("Mamori: booting slot A (attempts left: {left})")),
+            "boot {n}: {console}"
+        );
+    }
+    // An environment that puts the empty slot B first with attempts left.
+    let env = work.join("grubenv");
+    run(Command::new("grub-editenv").arg(&env).arg("create"));
+    run(Command::new("grub-editenv").arg(&env).args([
+        "set",
+        "BOOT_ORDER=B A",
+        "BOOT_A_LEFT=3",
+        "BOOT_B_LEFT=3",
+    ]));
+    run(Command::new("mcopy")
+        .arg("-o")
+        .arg("-i")
+        .arg(format!("{}@@1M", disk.display()))
+        .arg(&env)
+        .arg("::/EFI/mamori/grubenv"));
+    let console = boot_and_cut(4);
+    assert!(
+        console.contains("Mamori: slot B holds no kernel; booting the other slot")
+            && console.contains("Mamori: booting slot A (attempts left: A 3, B 2)"),
+        "{console}"
+    );
+    let env = esp_file(&disk, "EFI/mamori/grubenv").unwrap();
+    assert!(env.contains("BOOT_B_LEFT=2"), "{env}");
+}
