@@ -42,6 +42,20 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The built image (`MAMORI_IMAGE_DIR`, default `target/image/qemu-aarch64-virt`).
+fn image_dir() -> PathBuf {
+    let image = std::env::var_os("MAMORI_IMAGE_DIR").map_or_else(
+        || repo_root().join("target/image/qemu-aarch64-virt"),
+        PathBuf::from,
+    );
+    assert!(
+        image.join("disk.img").exists() && image.join("repo").exists(),
+        "no image in {}: build it with `bash image-build/qemu/build.sh`",
+        image.display()
+    );
+    image
+}
+
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     assert!(
@@ -77,8 +91,20 @@ fn offline_update(image: &Path, repo: &Path, work: &Path, version: &str, broken:
         cmd.arg("--broken");
     }
     run(&mut cmd);
+    signed_update(
+        repo,
+        &out.join("slot.sqfs"),
+        version,
+        "whole-box test",
+        &work.join(format!("mamori-{version}.mamori-update")),
+    )
+}
+
+/// Adds the slot image `slot` to `repo` as `version`, publishes, and exports the offline
+/// update file `file`, with `mamori repo` as a vendor's build host does.
+fn signed_update(repo: &Path, slot: &Path, version: &str, notes: &str, file: &Path) -> PathBuf {
     let mamori = env!("CARGO_BIN_EXE_mamori");
-    let spec = format!("rootfs={}", out.join("slot.sqfs").display());
+    let spec = format!("rootfs={}", slot.display());
     run(Command::new(mamori)
         .args(["repo", "add-target"])
         .arg(repo)
@@ -92,10 +118,9 @@ fn offline_update(image: &Path, repo: &Path, work: &Path, version: &str, broken:
             "--image",
             &spec,
             "--notes-en",
-            "whole-box test",
+            notes,
         ]));
     run(Command::new(mamori).args(["repo", "publish"]).arg(repo));
-    let file = work.join(format!("mamori-{version}.mamori-update"));
     run(Command::new(mamori)
         .args(["repo", "export"])
         .arg(repo)
@@ -104,45 +129,25 @@ fn offline_update(image: &Path, repo: &Path, work: &Path, version: &str, broken:
             &format!("mamori-qemu-aarch64-virt-{version}.bundle"),
             "--out",
         ])
-        .arg(&file));
-    file
+        .arg(file));
+    file.to_path_buf()
 }
 
 /// An offline update file for `version` of the slot image `slot`, signed by a repository of
 /// its own (`dir`): keys the box has never trusted, as an attacker or a look-alike vendor
 /// would sign one.
 fn foreign_update(dir: &Path, slot: &Path, version: &str) -> PathBuf {
-    let mamori = env!("CARGO_BIN_EXE_mamori");
     let repo = dir.join("foreign-repo");
-    run(Command::new(mamori).args(["repo", "init"]).arg(&repo));
-    let spec = format!("rootfs={}", slot.display());
-    run(Command::new(mamori)
-        .args(["repo", "add-target"])
-        .arg(&repo)
-        .args([
-            "--board",
-            "qemu-aarch64-virt",
-            "--version",
-            version,
-            "--min-version",
-            "0.1.0",
-            "--image",
-            &spec,
-            "--notes-en",
-            "signed by someone else",
-        ]));
-    run(Command::new(mamori).args(["repo", "publish"]).arg(&repo));
-    let file = dir.join(format!("foreign-{version}.mamori-update"));
-    run(Command::new(mamori)
-        .args(["repo", "export"])
-        .arg(&repo)
-        .args([
-            "--target",
-            &format!("mamori-qemu-aarch64-virt-{version}.bundle"),
-            "--out",
-        ])
-        .arg(&file));
-    file
+    run(Command::new(env!("CARGO_BIN_EXE_mamori"))
+        .args(["repo", "init"])
+        .arg(&repo));
+    signed_update(
+        &repo,
+        slot,
+        version,
+        "signed by someone else",
+        &dir.join(format!("foreign-{version}.mamori-update")),
+    )
 }
 
 /// A file of the disk's EFI system partition (at 1 MiB), read with mtools.
@@ -286,15 +291,7 @@ fn the_whole_box_boots_is_set_up_carries_mail_and_updates_itself() {
     ] {
         require(tool);
     }
-    let image = std::env::var_os("MAMORI_IMAGE_DIR").map_or_else(
-        || repo_root().join("target/image/qemu-aarch64-virt"),
-        PathBuf::from,
-    );
-    assert!(
-        image.join("disk.img").exists() && image.join("repo").exists(),
-        "no image in {}: build it with `bash image-build/qemu/build.sh`",
-        image.display()
-    );
+    let image = image_dir();
     let work = image.join("test-run");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
@@ -666,15 +663,7 @@ fn cut_boots_and_an_environment_naming_the_empty_slot_still_boot_slot_a() {
     for tool in ["qemu-system-aarch64", "mtype", "mcopy", "grub-editenv"] {
         require(tool);
     }
-    let image = std::env::var_os("MAMORI_IMAGE_DIR").map_or_else(
-        || repo_root().join("target/image/qemu-aarch64-virt"),
-        PathBuf::from,
-    );
-    assert!(
-        image.join("disk.img").exists(),
-        "no image in {}: build it with `bash image-build/qemu/build.sh`",
-        image.display()
-    );
+    let image = image_dir();
     let work = image.join("test-boots");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
