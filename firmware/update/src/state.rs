@@ -206,6 +206,13 @@ pub fn reconcile(
     let mut env_changed = false;
     let other = booted.other();
     let rec = state.slot(other);
+    // The running slot is new: installed and booting for its trial (a slot can only boot
+    // once step 5 of the install marked it, so one still recorded as being written was cut
+    // off between the boot environment and the state file: on trial like any new slot).
+    let booted_is_new = matches!(
+        state.slot(booted).status,
+        SlotStatus::Writing | SlotStatus::Installed | SlotStatus::Trying
+    );
     let mut event =
         |state: &mut UpdateState, name: &str, slot: Slot, version: Option<String>, detail: &str| {
             let e = HistoryEntry {
@@ -252,11 +259,7 @@ pub fn reconcile(
         // between (the running slot is not one just installed): the good slot no longer
         // starts (its attempts ran out) and the boot loader fell back. Said, never silent.
         SlotStatus::Good
-            if state.last_booted.as_deref() == Some(other.name())
-                && !matches!(
-                    state.slot(booted).status,
-                    SlotStatus::Installed | SlotStatus::Trying | SlotStatus::Writing
-                ) =>
+            if state.last_booted.as_deref() == Some(other.name()) && !booted_is_new =>
         {
             event(
                 state,
@@ -271,15 +274,11 @@ pub fn reconcile(
         _ => {}
     }
     state.last_booted = Some(booted.name().to_string());
-    // A slot can only boot once step 5 of the install marked it, so a booted slot still
-    // recorded as being written was cut off between the boot environment and the state
-    // file: it is on trial like any new slot.
-    let startup = match state.slot(booted).status {
-        SlotStatus::Writing | SlotStatus::Installed | SlotStatus::Trying => {
-            state.set(booted, SlotStatus::Trying, None, now);
-            Startup::Trial(booted)
-        }
-        _ => Startup::Rearm(booted),
+    let startup = if booted_is_new {
+        state.set(booted, SlotStatus::Trying, None, now);
+        Startup::Trial(booted)
+    } else {
+        Startup::Rearm(booted)
     };
     Reconciled {
         startup,
