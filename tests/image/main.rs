@@ -150,6 +150,27 @@ fn foreign_update(dir: &Path, slot: &Path, version: &str) -> PathBuf {
     )
 }
 
+/// A copy of the image's disk in `work` (sparse), for a test to boot and change.
+fn copy_disk(image: &Path, work: &Path) -> PathBuf {
+    let disk = work.join("disk.img");
+    run(Command::new("cp")
+        .arg("--sparse=always")
+        .arg(image.join("disk.img"))
+        .arg(&disk));
+    disk
+}
+
+/// A network namespace of the test's own with the box's two taps up: `tapl` (its LAN
+/// port) and `tapw` (its WAN port), as `Vm::boot` connects them.
+fn netns_with_taps(tag: &str) -> Netns {
+    let ns = Netns::create(tag);
+    ns.sh(
+        "ip tuntap add dev tapl mode tap\nip tuntap add dev tapw mode tap\n\
+         ip link set tapl up\nip link set tapw up",
+    );
+    ns
+}
+
 /// A file of the disk's EFI system partition (at 1 MiB), read with mtools.
 fn esp_file(disk: &Path, name: &str) -> Option<String> {
     let out = Command::new("mtype")
@@ -257,11 +278,12 @@ fn rand_suffix() -> u128 {
         .as_nanos()
 }
 
-/// Uploads an offline update with "restart when written" and waits for the box to go down.
-fn upload_and_restart(c: &Client, file: &Path) {
+/// Uploads an offline update on the Update page with "restart when written" (the
+/// administrator's password given again): the panel's answer.
+fn upload_update(c: &Client, file: &Path) -> Answer {
     let page = c.get("/system/update");
     assert_eq!(page.status, 200, "{page:?}");
-    let a = c.post_multipart(
+    c.post_multipart(
         "/system/update/upload",
         &[
             ("_csrf", &page.csrf()),
@@ -269,7 +291,13 @@ fn upload_and_restart(c: &Client, file: &Path) {
             ("current", ADMIN_PW),
         ],
         &[("file", file)],
-    );
+    )
+}
+
+/// Uploads an offline update with "restart when written" and checks the install began
+/// (the box then goes down).
+fn upload_and_restart(c: &Client, file: &Path) {
+    let a = upload_update(c, file);
     assert_eq!(a.status, 303, "{a:?}");
     assert_eq!(
         a.header("location"),
@@ -310,16 +338,10 @@ fn the_whole_box_boots_is_set_up_carries_mail_and_updates_itself() {
     let foreign = foreign_update(&work, &work.join("slot-0.2.0/slot.sqfs"), "0.9.0");
     println!("update files made in {:?}", t.elapsed());
 
-    let disk = work.join("disk.img");
-    run(Command::new("cp")
-        .arg("--sparse=always")
-        .arg(image.join("disk.img"))
-        .arg(&disk));
-    let ns = Netns::create("img");
+    let disk = copy_disk(&image, &work);
+    let ns = netns_with_taps("img");
     ns.sh(&format!(
-        "ip tuntap add dev tapl mode tap\nip tuntap add dev tapw mode tap\n\
-         ip addr add {PC}/24 dev tapl\nip addr add {PEER}/24 dev tapw\n\
-         ip link set tapl up\nip link set tapw up"
+        "ip addr add {PC}/24 dev tapl\nip addr add {PEER}/24 dev tapw"
     ));
     let peer = Peer::start(&ns, &work);
 
@@ -508,19 +530,11 @@ fn the_whole_box_boots_is_set_up_carries_mail_and_updates_itself() {
     // --- an update signed by keys the box does not trust: refused, nothing restarts -------
     // (Once the running firmware is marked good after its health window: before, every
     // install is refused for that reason.)
-    let page = update_page(&c, Duration::from_secs(240), |a| {
+    update_page(&c, Duration::from_secs(240), |a| {
         a.body.contains("<tr><td>A</td><td>0.1.0</td><td>good</td>")
     });
     let mark = vm.mark();
-    let a = c.post_multipart(
-        "/system/update/upload",
-        &[
-            ("_csrf", &page.csrf()),
-            ("reboot", ""),
-            ("current", ADMIN_PW),
-        ],
-        &[("file", foreign.as_path())],
-    );
+    let a = upload_update(&c, &foreign);
     // Refused at once (409 with the reason), or accepted for the background install and
     // refused there (the page's last error).
     let refused = if a.status == 303 {
@@ -667,16 +681,8 @@ fn cut_boots_and_an_environment_naming_the_empty_slot_still_boot_slot_a() {
     let work = image.join("test-boots");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
-    let disk = work.join("disk.img");
-    run(Command::new("cp")
-        .arg("--sparse=always")
-        .arg(image.join("disk.img"))
-        .arg(&disk));
-    let ns = Netns::create("boots");
-    ns.sh(
-        "ip tuntap add dev tapl mode tap\nip tuntap add dev tapw mode tap\n\
-         ip link set tapl up\nip link set tapw up",
-    );
+    let disk = copy_disk(&image, &work);
+    let ns = netns_with_taps("boots");
     let run_sh = repo_root().join("image-build/qemu/run.sh");
     // Boots until systemd reports from the slot's root, then pulls the power; the GRUB line.
     let boot_and_cut = |n: usize| -> String {
