@@ -5,8 +5,9 @@
 //! only redirecting, and the wizard's settings written through the settings service and
 //! put in force in the relay.
 
-use crate::common::{hash_password, mamori};
+use crate::common::{hash_password, mamori, wait_for};
 use crate::panel_box::{Client, PanelBox, create_admin, login};
+use std::time::Duration;
 
 const ADMIN_PW: &str = "umi-to-yama-no-aida";
 
@@ -605,6 +606,149 @@ fn plain_http_only_redirects_and_every_answer_has_the_security_headers() {
     assert!(!c.get("/setup").body.contains("<script"));
 }
 
+/// Resident KiB of the panel process's mappings of its own executable, from its smaps.
+fn executable_resident_kib(pid: u32) -> u64 {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let mut total = 0;
+    let mut ours = false;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if first.contains('-') && !first.ends_with(':') {
+            ours = line.trim_end().ends_with(&*exe.to_string_lossy());
+        } else if ours && let Some(kb) = line.strip_prefix("Rss:") {
+            total += kb
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .unwrap();
+        }
+    }
+    total
+}
+
+#[test]
+fn an_idle_panel_gives_back_its_code_pages_and_serves_the_same_pages_after() {
+    let run = tempfile::tempdir().unwrap();
+    let b = PanelBox::admind_only(run.path(), "");
+    let c = b.client();
+    let first = c.get("/setup");
+    assert_eq!(first.status, 200);
+    let served = executable_resident_kib(b.pid());
+    // Nobody has the page open: within 1.5 x IDLE_RELEASE (10 s) it gives back what start-up
+    // and that request mapped of the binary.
+    let mut idle = served;
+    let given_back = wait_for(Duration::from_secs(30), || {
+        idle = executable_resident_kib(b.pid());
+        idle < served / 3
+    });
+    assert!(
+        given_back,
+        "resident KiB of the binary: {served} after a request, {idle} idle\n{}",
+        b.log()
+    );
+    // The pages come back from the page cache: the same answers as before.
+    let again = c.get("/setup");
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body, first.body);
+    assert_eq!(c.get("/static/panel.css").status, 200);
+    assert!(executable_resident_kib(b.pid()) > idle);
+}
+
+/// `mamori admind` on a settings store, as the installed unit runs it; its log file.
+fn admind_on_store(
+    dir: &std::path::Path,
+    store: &std::path::Path,
+    log: &str,
+) -> std::process::Child {
+    let out = std::fs::File::create(dir.join(log)).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_mamori"))
+        .args(["admind", "--config"])
+        .arg(dir.join("admind.toml"))
+        .arg("--settings")
+        .arg(store)
+        .arg("--daemons-dir")
+        .arg(dir.join("run"))
+        .env_remove("RUST_LOG")
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn the_panel_runs_on_the_settings_store_and_takes_its_new_versions() {
+    use crate::common::{free_port, seed_settings};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (file_port, store_port, later_port) = (free_port(), free_port(), free_port());
+    let admin = |port: u16, redirect: u16| {
+        format!(
+            "[general]\nhostname = \"mamori.test\"\ndata_dir = \"{}\"\n\n[admin]\n\
+             listen = \"127.0.0.1:{port}\"\nredirect_listen = \"127.0.0.1:{redirect}\"\n",
+            d.join("data").display()
+        )
+    };
+    // The store (seeded on first boot) says one port; the configuration file, edited
+    // since, another: the store is what is in force.
+    std::fs::write(d.join("seed.toml"), admin(store_port, free_port())).unwrap();
+    let store = seed_settings(d, &d.join("seed.toml"));
+    std::fs::write(d.join("admind.toml"), admin(file_port, free_port())).unwrap();
+    let log = |name: &str| std::fs::read_to_string(d.join(name)).unwrap_or_default();
+    let listening = |port: u16| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+    let mut panel = admind_on_store(d, &store, "first.log");
+    assert!(
+        wait_for(Duration::from_secs(30), || listening(store_port)),
+        "{}",
+        log("first.log")
+    );
+    assert!(!listening(file_port));
+    assert!(
+        log("first.log").contains("differs from settings version 1"),
+        "{}",
+        log("first.log")
+    );
+
+    // A new version: the probation time is taken at once, the listener waits for a restart
+    // (the page does not move under the browser of the person who changed it).
+    let (code, out, err) = mamori(&[
+        "settings",
+        "--dir",
+        store.to_str().unwrap(),
+        "set",
+        "admin.firewall_confirm_secs=45",
+        &format!("admin.listen=\"127.0.0.1:{later_port}\""),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        wait_for(Duration::from_secs(20), || log("first.log")
+            .contains("the panel took settings version 2")),
+        "{}",
+        log("first.log")
+    );
+    let said = log("first.log");
+    assert!(
+        said.contains("admin.listen take(s) effect when the panel restarts"),
+        "{said}"
+    );
+    let restart_line = said
+        .lines()
+        .find(|l| l.contains("take(s) effect"))
+        .unwrap_or("");
+    assert!(!restart_line.contains("redirect_listen"), "{said}");
+    assert!(listening(store_port) && !listening(later_port));
+    panel.kill().unwrap();
+    panel.wait().unwrap();
+
+    // Started again, it listens where version 2 says.
+    let mut again = admind_on_store(d, &store, "second.log");
+    let moved = wait_for(Duration::from_secs(30), || listening(later_port));
+    let _ = again.kill();
+    let _ = again.wait();
+    assert!(moved, "{}", log("second.log"));
+}
+
 #[test]
 fn the_panel_speaks_only_modern_tls() {
     let b = PanelBox::start("");
@@ -683,7 +827,7 @@ fn the_panel_speaks_only_modern_tls() {
 /// TLS and AUTH while the password sits only in the settings service's secret file.
 #[test]
 fn the_route_is_tested_live_before_it_is_saved_and_then_carries_mail() {
-    use crate::common::{Sink, wait_for};
+    use crate::common::Sink;
     let sink = Sink::start();
     let (provider, cert) = crate::common::provider(sink.port, "provider-secret");
     let b = PanelBox::start(&format!(

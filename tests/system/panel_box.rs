@@ -167,6 +167,11 @@ redirect_listen = "127.0.0.1:{http}"
         }
     }
 
+    /// The panel process's id (`mamori run` or `mamori admind`).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("the panel runs")
+    }
+
     pub fn data(&self) -> PathBuf {
         self.dir.path().join("d")
     }

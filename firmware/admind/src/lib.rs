@@ -8,6 +8,7 @@
 //! console and the journal) and writes it to the configured file on the boot partition;
 //! the first visitor must type it to create the administrator account.
 
+pub mod follow;
 pub mod journal;
 pub mod reach;
 pub mod server;
@@ -132,11 +133,10 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
         hostname,
         https_addr.port(),
     )?;
-    panel.confirm_secs = admin.firewall_confirm_secs;
-    panel.journal_dir.clone_from(&admin.journal_dir);
     panel.sessions = std::sync::Mutex::new(mamori_panel::session::Sessions::with_reauth(
         admin.reauth_secs,
     ));
+    panel.admin = RwLock::new(admin.clone());
     panel.cert_from_config = files.is_some();
     panel.link_instance = Some(link_instance);
     let panel = Arc::new(panel);
@@ -150,6 +150,7 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
         remove_code_files(&state_dir, admin.setup_code_file.as_deref());
         None
     };
+    let activity = mamori_core::resident::Activity::new();
     let redirect = match admin.redirect_listen {
         Some(addr) => {
             let l = mamori_core::listen::tcp(addr)
@@ -157,7 +158,11 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
             let bound = l
                 .local_addr()
                 .map_err(|source| AdmindError::Listen { addr, source })?;
-            tokio::spawn(server::serve_redirect(l, https_addr.port()));
+            tokio::spawn(server::serve_redirect(
+                l,
+                https_addr.port(),
+                activity.clone(),
+            ));
             Some(bound)
         }
         None => None,
@@ -172,12 +177,17 @@ pub async fn start(options: Options) -> Result<(Arc<Panel>, Bound), AdmindError>
             names,
         ));
     }
-    tokio::spawn(watchdog::run(
-        panel.clone(),
-        state_dir.clone(),
-        std::time::Duration::from_secs(admin.watchdog_secs),
+    tokio::spawn(watchdog::run(panel.clone(), state_dir.clone()));
+    tokio::spawn(server::serve_https(
+        https,
+        live,
+        web::router(panel.clone()),
+        activity.clone(),
     ));
-    tokio::spawn(server::serve_https(https, live, web::router(panel.clone())));
+    tokio::spawn(mamori_core::resident::release_when_idle(
+        activity,
+        server::IDLE_RELEASE,
+    ));
     Ok((
         panel,
         Bound {

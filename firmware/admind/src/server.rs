@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use mamori_core::resident::Activity;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
@@ -20,13 +21,18 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(15);
 /// The longest a connection lives.
 pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(10 * 60);
+/// After this long with no connection open, the server gives back the pages it is not
+/// using ([`mamori_core::resident`]): nobody has the page open, and what the next visit
+/// needs comes back from the page cache in a millisecond.
+pub const IDLE_RELEASE: Duration = Duration::from_secs(10);
 
 /// The TLS configuration in force; replaced live when the administrator uploads a
 /// certificate.
 pub type LiveTls = Arc<RwLock<Arc<rustls::ServerConfig>>>;
 
-/// Serves `app` over TLS on `listener` until the runtime ends.
-pub async fn serve_https(listener: TcpListener, tls: LiveTls, app: Router) {
+/// Serves `app` over TLS on `listener` until the runtime ends, counting each connection
+/// in `activity` while it is open.
+pub async fn serve_https(listener: TcpListener, tls: LiveTls, app: Router, activity: Activity) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else {
@@ -43,8 +49,10 @@ pub async fn serve_https(listener: TcpListener, tls: LiveTls, app: Router) {
         let _ = tcp.set_nodelay(true);
         let config = tls.read().unwrap_or_else(|p| p.into_inner()).clone();
         let app = app.clone();
+        let busy = activity.begin();
         tokio::spawn(async move {
             let _permit = permit;
+            let _busy = busy;
             let accepted =
                 tokio::time::timeout(HANDSHAKE_TIMEOUT, TlsAcceptor::from(config).accept(tcp))
                     .await;
@@ -80,8 +88,9 @@ where
 }
 
 /// Serves plain HTTP on `listener`: every request is redirected to the same path on
-/// `https://<host>:<https_port>`; nothing else is served.
-pub async fn serve_redirect(listener: TcpListener, https_port: u16) {
+/// `https://<host>:<https_port>`; nothing else is served. Each connection counts in
+/// `activity` while it is open.
+pub async fn serve_redirect(listener: TcpListener, https_port: u16, activity: Activity) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else {
@@ -90,8 +99,10 @@ pub async fn serve_redirect(listener: TcpListener, https_port: u16) {
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
+        let busy = activity.begin();
         tokio::spawn(async move {
             let _permit = permit;
+            let _busy = busy;
             let service = hyper::service::service_fn(
                 move |request: hyper::Request<hyper::body::Incoming>| async move {
                     Ok::<_, std::convert::Infallible>(redirect(&request, https_port))

@@ -99,10 +99,9 @@ pub struct Panel {
     /// The daemons' last answers for the dashboard, and when they came: many open tabs
     /// ask the daemons at most once a second between them.
     pub dashboard_cache: Mutex<Option<(std::time::Instant, Arc<DashboardData>)>>,
-    /// How long a firewall change stays on probation unless confirmed (seconds).
-    pub confirm_secs: u64,
-    /// The journal directory the log page reads (`None`: the system journal).
-    pub journal_dir: Option<PathBuf>,
+    /// The panel's own `[admin]` section in force: read at start, then from each new
+    /// settings version ([`crate::follow`]); what can change live is read from here.
+    pub admin: RwLock<mamori_panel::settings::Admin>,
     /// The TLS configuration the listener serves, swapped when a certificate is uploaded.
     pub live_tls: std::sync::OnceLock<crate::server::LiveTls>,
     /// The panel's TLS directory (self-signed and uploaded pairs).
@@ -166,6 +165,29 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Panel {
+    /// How long a firewall change stays on probation unless confirmed (seconds):
+    /// `admin.firewall_confirm_secs` in force.
+    pub fn confirm_secs(&self) -> u64 {
+        self.admin_in_force().firewall_confirm_secs
+    }
+
+    /// The journal directory the log page reads (`None`: the system journal).
+    pub fn journal_dir(&self) -> Option<PathBuf> {
+        self.admin_in_force().journal_dir.clone()
+    }
+
+    /// How often the watchdog looks at the box.
+    pub fn watchdog_every(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.admin_in_force().watchdog_secs.max(1))
+    }
+
+    /// The `[admin]` section in force.
+    pub fn admin_in_force(&self) -> std::sync::RwLockReadGuard<'_, mamori_panel::settings::Admin> {
+        self.admin
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The panel's state in `dir` (the users file), with the daemons' `sockets`.
     pub fn open(
         dir: &Path,
@@ -191,8 +213,7 @@ impl Panel {
             hostname,
             https_port,
             dashboard_cache: Mutex::default(),
-            confirm_secs: mamori_panel::settings::DEFAULT_CONFIRM_SECS,
-            journal_dir: None,
+            admin: RwLock::default(),
             live_tls: std::sync::OnceLock::new(),
             tls_dir: dir.join("tls"),
             update_uploads: dir.parent().unwrap_or(dir).join("update-uploads"),

@@ -166,15 +166,13 @@ fn save_events(dir: &Path, sent: &BTreeMap<String, u64>, last: &mut BTreeMap<Str
     }
 }
 
-/// Looks every `every` until the process ends.
-pub async fn run(panel: Arc<Panel>, data_dir: PathBuf, every: std::time::Duration) {
+/// Looks every `admin.watchdog_secs` (as in force at each look) until the process ends.
+pub async fn run(panel: Arc<Panel>, data_dir: PathBuf) {
     let mut memory = Memory::default();
     let mut saved = load_events(&data_dir);
     memory.sent.extend(saved.clone());
-    let mut ticks = tokio::time::interval(every);
-    ticks.tick().await;
     loop {
-        ticks.tick().await;
+        tokio::time::sleep(panel.watchdog_every()).await;
         look(&panel, &data_dir, &mut memory).await;
         save_events(&data_dir, &memory.sent, &mut saved);
     }

@@ -20,6 +20,7 @@ pub mod notify;
 pub mod password;
 pub mod password_hash;
 pub mod report;
+pub mod resident;
 pub mod time;
 pub mod tree;
 pub mod values;

@@ -626,6 +626,7 @@ pub async fn serve<B: Backend>(
     if let Err(e) = mamori_core::notify::ready("table inet mamori in force") {
         tracing::warn!(error = %e, "could not tell systemd that firewalld is ready");
     }
+    mamori_core::resident::release_start_up("firewalld");
     let timer = daemon.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(1));

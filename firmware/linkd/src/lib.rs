@@ -109,10 +109,16 @@ pub async fn start(options: Options) -> anyhow::Result<Bound> {
     let https = listener.local_addr()?;
     let instance = instance_id(&instance_path(&options.data_dir))?;
     let app = router(store.clone(), instance);
+    let activity = mamori_core::resident::Activity::new();
     tokio::spawn(mamori_admind::server::serve_https(
         listener,
         Arc::new(RwLock::new(tls)),
         app,
+        activity.clone(),
+    ));
+    tokio::spawn(mamori_core::resident::release_when_idle(
+        activity,
+        mamori_admind::server::IDLE_RELEASE,
     ));
     let keep = options.links.keep_records.as_secs();
     tokio::spawn(async move {

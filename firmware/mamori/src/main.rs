@@ -185,6 +185,8 @@ enum Command {
         /// Where the daemons' sockets are: `<dir>/<daemon>/<daemon>.sock`.
         #[arg(long, default_value = mamori_core::general::RUN_DIR)]
         daemons_dir: PathBuf,
+        #[command(flatten)]
+        settings: run::SettingsArgs,
     },
     /// The firewall: check a model, apply it on probation, confirm, roll back, status, sets.
     Fw {
@@ -439,12 +441,19 @@ fn real_main(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Admind {
             config,
             daemons_dir,
+            settings,
         } => {
-            let (config, report) = load_config(config.as_ref(), mamori_settings::ADMIN_SECTIONS)?;
-            mamori_core::logging::init(&config.log.level)?;
+            let (file_config, report) =
+                load_config(config.as_ref(), mamori_settings::ADMIN_SECTIONS)?;
+            mamori_core::logging::init(&file_config.log.level)?;
             report.log_warnings();
+            let (config, version) = settings.config_and_version(
+                config.as_deref(),
+                file_config,
+                mamori_settings::ADMIN_SECTIONS,
+            )?;
             let sockets = run::sockets_in(&daemons_dir, true);
-            runtime()?.block_on(run::admind(&config, sockets))?;
+            runtime()?.block_on(run::admind(&config, sockets, &settings, version))?;
         }
         Command::AuditVerify { config, dir } => {
             let root = match dir {

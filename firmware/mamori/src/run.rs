@@ -108,14 +108,50 @@ impl SettingsArgs {
         file_config: Config,
         sections: &[&str],
     ) -> anyhow::Result<Config> {
+        Ok(self.config_and_version(file, file_config, sections)?.0)
+    }
+
+    /// As [`SettingsArgs::config`], with the settings version it is (`None`: the file's, or
+    /// an empty store's).
+    pub fn config_and_version(
+        &self,
+        file: Option<&std::path::Path>,
+        file_config: Config,
+        sections: &[&str],
+    ) -> anyhow::Result<(Config, Option<u64>)> {
         Ok(match self.in_force(file, sections)? {
             Some(in_force) => {
+                in_force.report.log_warnings();
                 let mut config = in_force.config;
                 keep_installed_dirs(&mut config, &file_config);
-                config
+                (config, in_force.version)
             }
-            None => file_config,
+            None => (file_config, None),
         })
+    }
+
+    /// Where the panel reads each newer settings version's `[admin]` section
+    /// ([`mamori_admind::follow`]); `None` without a store.
+    fn admin_source(&self) -> Option<mamori_admind::follow::AdminSource> {
+        let dir = self.dir.clone()?;
+        let defaults = self.defaults.clone();
+        Some(Box::new(move |seen| {
+            let store = mamori_settings::store::Store::open_read_only(&dir, defaults.as_deref())
+                .map_err(|e| e.to_string())?;
+            let newest = store.versions().map_err(|e| e.to_string())?.last().copied();
+            match newest {
+                Some(v) if Some(v) > seen => {
+                    let (v, config) = mamori_settings::store::load_sections(
+                        &dir,
+                        defaults.as_deref(),
+                        Some(v),
+                        mamori_settings::ADMIN_SECTIONS,
+                    )?;
+                    Ok(Some((v, config.admin)))
+                }
+                _ => Ok(None),
+            }
+        }))
     }
 }
 
@@ -172,12 +208,19 @@ pub async fn smtpd(file_config: Config, in_force: Option<InForce>) -> anyhow::Re
         .iter()
         .map(|(kind, addr)| format!("{kind} {addr}"))
         .collect();
-    if let Err(e) = mamori_core::notify::ready(&format!("listening: {}", listening.join(", "))) {
-        tracing::warn!(error = %e, "could not tell systemd that smtpd is ready");
-    }
+    announce_ready("smtpd", &format!("listening: {}", listening.join(", ")));
     wait_for_shutdown().await;
     tracing::info!("smtpd stopping; the spool keeps every accepted message");
     Ok(())
+}
+
+/// Tells systemd that `daemon` serves (`Type=notify`: units ordered after it start now) and
+/// gives back the pages its start-up alone used.
+fn announce_ready(daemon: &str, status: &str) {
+    if let Err(e) = mamori_core::notify::ready(status) {
+        tracing::warn!(error = %e, daemon, "could not tell systemd that the daemon is ready");
+    }
+    mamori_core::resident::release_start_up(daemon);
 }
 
 /// Runs the firewall daemon until SIGTERM or SIGINT. The table stays in the kernel when it
@@ -299,9 +342,7 @@ pub async fn settingsd(
 ) -> anyhow::Result<()> {
     start_settingsd(dir, defaults, socket).await?;
     tracing::info!(socket = %socket.display(), store = %dir.display(), "settingsd ready");
-    if let Err(e) = mamori_core::notify::ready("settings service ready") {
-        tracing::warn!(error = %e, "could not tell systemd that settingsd is ready");
-    }
+    announce_ready("settingsd", "settings service ready");
     wait_for_shutdown().await;
     Ok(())
 }
@@ -415,8 +456,8 @@ pub async fn updated(
 async fn start_admind(
     config: &Config,
     sockets: mamori_admind::Sockets,
-) -> anyhow::Result<mamori_admind::Bound> {
-    let (_panel, bound) = mamori_admind::start(mamori_admind::Options {
+) -> anyhow::Result<(std::sync::Arc<mamori_admind::Panel>, mamori_admind::Bound)> {
+    mamori_admind::start(mamori_admind::Options {
         admin: config.admin.clone(),
         state_dir: config.general.data_dir.join("admind"),
         hostname: config.general.hostname.clone(),
@@ -425,8 +466,7 @@ async fn start_admind(
         link_instance: mamori_linkd::instance_path(&config.general.data_dir),
     })
     .await
-    .context("starting the admin panel")?;
-    Ok(bound)
+    .context("starting the admin panel")
 }
 
 /// Starts the download service of link mode on `config`'s `[links]` section.
@@ -447,16 +487,23 @@ pub async fn linkd(config: &Config) -> anyhow::Result<()> {
     tracing::info!(https = %bound.https, fingerprint = %bound.fingerprint, "linkd ready");
     println!("Mamori download service: https://{}/", bound.https);
     println!("  certificate SHA-256 fingerprint: {}", bound.fingerprint);
-    if let Err(e) = mamori_core::notify::ready("download service listening") {
-        tracing::warn!(error = %e, "could not tell systemd that linkd is ready");
-    }
+    announce_ready("linkd", "download service listening");
     wait_for_shutdown().await;
     Ok(())
 }
 
-/// `mamori admind`: the panel until SIGTERM or SIGINT.
-pub async fn admind(config: &Config, sockets: mamori_admind::Sockets) -> anyhow::Result<()> {
-    let bound = start_admind(config, sockets).await?;
+/// `mamori admind`: the panel until SIGTERM or SIGINT, on `config` (settings `version`
+/// of the store in `settings`, whose later versions it follows, or the file's).
+pub async fn admind(
+    config: &Config,
+    sockets: mamori_admind::Sockets,
+    settings: &SettingsArgs,
+    version: Option<u64>,
+) -> anyhow::Result<()> {
+    let (panel, bound) = start_admind(config, sockets).await?;
+    if let Some(source) = settings.admin_source() {
+        tokio::spawn(mamori_admind::follow::follow(panel, source, version));
+    }
     tracing::info!(https = %bound.https, fingerprint = %bound.fingerprint, "admind ready");
     // The console (the unit writes to it) and the journal.
     println!("Mamori admin panel: https://{}/", bound.https);
@@ -464,9 +511,7 @@ pub async fn admind(config: &Config, sockets: mamori_admind::Sockets) -> anyhow:
     if let Some(code) = &bound.setup_code {
         println!("  setup code (初期設定コード): {code}");
     }
-    if let Err(e) = mamori_core::notify::ready("panel listening") {
-        tracing::warn!(error = %e, "could not tell systemd that admind is ready");
-    }
+    announce_ready("admind", "panel listening");
     wait_for_shutdown().await;
     Ok(())
 }
@@ -550,7 +595,7 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
     )
     .await?;
     let daemon = start_relay(&file_config, in_force).await?;
-    let panel = start_admind(&file_config, sockets_in(&data_dir, false)).await?;
+    let (_, panel) = start_admind(&file_config, sockets_in(&data_dir, false)).await?;
     let links = start_linkd(&file_config).await?;
     let update_config = try_out_update(&file_config)?;
     let update_sockets = sockets_in(&data_dir, false);

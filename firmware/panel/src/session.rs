@@ -117,6 +117,15 @@ impl Sessions {
         }
     }
 
+    /// Asks for the password again after `reauth_secs` from now on, in the sessions already
+    /// open too (a new `admin.reauth_secs` taken while the panel runs).
+    pub fn set_reauth(&mut self, reauth_secs: u64) {
+        self.reauth_secs = reauth_secs;
+        for session in self.by_hash.values_mut() {
+            session.reauth_secs = reauth_secs;
+        }
+    }
+
     /// Starts a session for `user` (a login: always a new id, whatever cookie came with
     /// the request); answers the new id. `None` when the system has no random source.
     pub fn start(

@@ -185,7 +185,7 @@ pub(crate) async fn audited_firewall_change_noting(
         serde_json::json!({
             "op": "apply_settings",
             "version": version,
-            "timeout_secs": panel.confirm_secs,
+            "timeout_secs": panel.confirm_secs(),
         }),
     )
     .await;

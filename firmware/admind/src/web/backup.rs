@@ -228,7 +228,7 @@ pub(crate) async fn import(
     let fw = ask(
         &panel.sockets.firewalld,
         &s,
-        serde_json::json!({"op": "apply_settings", "version": version, "timeout_secs": panel.confirm_secs}),
+        serde_json::json!({"op": "apply_settings", "version": version, "timeout_secs": panel.confirm_secs()}),
     )
     .await;
     p.pending = fw.as_ref().is_ok_and(|d| d["serial"].as_u64().is_some());

@@ -289,8 +289,8 @@ async fn page(panel: &Panel, s: &Session) -> (FirewallPage, Value) {
     let now = mamori_core::clock::unix_now();
     let p = FirewallPage {
         help: fill(
-            &fill(t.firewall_help, panel.confirm_secs),
-            panel.confirm_secs,
+            &fill(t.firewall_help, panel.confirm_secs()),
+            panel.confirm_secs(),
         ),
         ask_password: !s.recently_authenticated(now),
         pending: status["pending"]["serial"].as_u64(),

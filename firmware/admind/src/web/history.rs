@@ -184,14 +184,14 @@ pub(crate) async fn rollback(
     let fw = ask(
         &panel.sockets.firewalld,
         &s,
-        serde_json::json!({"op": "apply_settings", "version": new, "timeout_secs": panel.confirm_secs}),
+        serde_json::json!({"op": "apply_settings", "version": new, "timeout_secs": panel.confirm_secs()}),
     )
     .await;
     let probation = fw
         .as_ref()
         .ok()
         .and_then(|d| d["serial"].as_u64())
-        .map(|serial| (serial, fill(t.firewall_probation, panel.confirm_secs)));
+        .map(|serial| (serial, fill(t.firewall_probation, panel.confirm_secs())));
     done.push(outcome(t, "firewalld", fw.map(|_| ())));
     super::apply::tell_updated(&panel, &s, new).await;
     *lock(&panel.dashboard_cache) = None;

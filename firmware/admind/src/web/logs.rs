@@ -66,7 +66,7 @@ pub(crate) async fn page(
     let c = Chrome::new(Some(&s), s.lang, |t| t.logs_title);
     let t = c.t;
     let (rows, shown, error) =
-        match crate::journal::read(panel.journal_dir.as_deref(), &filter).await {
+        match crate::journal::read(panel.journal_dir().as_deref(), &filter).await {
             Ok(output) => {
                 let (entries, read) = journal::entries(&output, &filter);
                 let shown = if entries.is_empty() {
