@@ -148,7 +148,7 @@ define MAMORI_USERS
 	mamori-smtp 805 mamori-smtp 805 * - - mamori,mamori-settings,mamori-links Mamori SMTP relay
 	mamori-fw 806 mamori-fw 806 * - - mamori,mamori-settings Mamori firewall manager
 	mamori-settings 801 mamori-settings 801 * - - mamori Mamori settings service
-	mamori-admind 807 mamori-admind 807 * - - mamori,mamori-admin,mamori-updated Mamori admin panel
+	mamori-admind 807 mamori-admind 807 * - - mamori,mamori-admin,mamori-updated,mamori-settings Mamori admin panel
 	mamori-linkd 808 mamori-links 803 * - - mamori-settings Mamori download links
 	mamori-updated 804 mamori-updated 804 * - - mamori,mamori-settings Mamori firmware updates
 	mamori-lan 809 mamori-lan 809 * - - - Mamori LAN DHCP and DNS

@@ -138,7 +138,7 @@ USERADD_PARAM:${PN} = " \
     ${MAMORI_USER_OPTS} --home-dir /var/lib/mamori/settings --gid mamori-settings \
         --groups mamori --comment 'Mamori settings service' --uid 801 mamori-settings; \
     ${MAMORI_USER_OPTS} --home-dir /var/lib/mamori/admind --gid mamori-admind \
-        --groups mamori,mamori-admin,mamori-updated --comment 'Mamori admin panel' --uid 807 mamori-admind; \
+        --groups mamori,mamori-admin,mamori-updated,mamori-settings --comment 'Mamori admin panel' --uid 807 mamori-admind; \
     ${MAMORI_USER_OPTS} --home-dir /var/lib/mamori/links --gid mamori-links \
         --groups mamori-settings --comment 'Mamori download links' --uid 808 mamori-linkd; \
     ${MAMORI_USER_OPTS} --home-dir /var/lib/mamori/updated --gid mamori-updated \
