@@ -656,14 +656,20 @@ fn an_idle_panel_gives_back_its_code_pages_and_serves_the_same_pages_after() {
     assert!(executable_resident_kib(b.pid()) > idle);
 }
 
+/// A process killed when dropped, so that a failed assertion leaves none behind.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `mamori admind` on a settings store, as the installed unit runs it; its log file.
-fn admind_on_store(
-    dir: &std::path::Path,
-    store: &std::path::Path,
-    log: &str,
-) -> std::process::Child {
+fn admind_on_store(dir: &std::path::Path, store: &std::path::Path, log: &str) -> Running {
     let out = std::fs::File::create(dir.join(log)).unwrap();
-    std::process::Command::new(env!("CARGO_BIN_EXE_mamori"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mamori"))
         .args(["admind", "--config"])
         .arg(dir.join("admind.toml"))
         .arg("--settings")
@@ -674,7 +680,8 @@ fn admind_on_store(
         .stdout(out.try_clone().unwrap())
         .stderr(out)
         .spawn()
-        .unwrap()
+        .unwrap();
+    Running(child)
 }
 
 #[test]
@@ -697,7 +704,7 @@ fn the_panel_runs_on_the_settings_store_and_takes_its_new_versions() {
     std::fs::write(d.join("admind.toml"), admin(file_port, free_port())).unwrap();
     let log = |name: &str| std::fs::read_to_string(d.join(name)).unwrap_or_default();
     let listening = |port: u16| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
-    let mut panel = admind_on_store(d, &store, "first.log");
+    let panel = admind_on_store(d, &store, "first.log");
     assert!(
         wait_for(Duration::from_secs(30), || listening(store_port)),
         "{}",
@@ -738,14 +745,11 @@ fn the_panel_runs_on_the_settings_store_and_takes_its_new_versions() {
         .unwrap_or("");
     assert!(!restart_line.contains("redirect_listen"), "{said}");
     assert!(listening(store_port) && !listening(later_port));
-    panel.kill().unwrap();
-    panel.wait().unwrap();
+    drop(panel);
 
     // Started again, it listens where version 2 says.
-    let mut again = admind_on_store(d, &store, "second.log");
+    let _again = admind_on_store(d, &store, "second.log");
     let moved = wait_for(Duration::from_secs(30), || listening(later_port));
-    let _ = again.kill();
-    let _ = again.wait();
     assert!(moved, "{}", log("second.log"));
 }
 

@@ -163,6 +163,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let listener = mamori_core::control::bind(&socket, mamori_core::control::CONTROL_GROUP)?;
     let serve = ServeOptions::new(&socket, mamori_core::control::MAX_REQUEST_LINE, audit)?;
     tracing::info!(socket = %socket.display(), "updated ready");
+    mamori_core::resident::release_start_up("updated");
     let started = mamori_core::clock::unix_now();
     mamori_core::control::serve(
         listener,
