@@ -105,6 +105,14 @@ fn panel_logs_read_the_journal_of_the_mamori_units_only() {
                 5,
                 6,
             ),
+            entry(
+                "mamori-updated.service",
+                5,
+                "update 0.2.0 kept after its health window",
+                "",
+                60,
+                7,
+            ),
         ],
     );
     let b = PanelBox::start(&format!(
@@ -132,7 +140,8 @@ fn panel_logs_read_the_journal_of_the_mamori_units_only() {
         "another unit's entry: {body}"
     );
     assert!(!body.contains("debug detail"), "debug is hidden by default");
-    assert_eq!(rows(body), 4, "{body}");
+    assert!(body.contains("update 0.2.0 kept after its health window"));
+    assert_eq!(rows(body), 5, "{body}");
     // Newest first.
     let (script, deferred) = (
         body.find("&#60;script").unwrap(),
@@ -147,7 +156,17 @@ fn panel_logs_read_the_journal_of_the_mamori_units_only() {
     assert_eq!(rows(&errors.body), 1, "{}", errors.body);
     assert!(errors.body.contains("the audit log cannot be written"));
     let debug = admin.get("/system/logs?level=debug");
-    assert_eq!(rows(&debug.body), 5, "{}", debug.body);
+    assert_eq!(rows(&debug.body), 6, "{}", debug.body);
+    // Every Mamori unit is offered, the update daemon's too.
+    let updated = admin.get("/system/logs?service=updated");
+    assert_eq!(rows(&updated.body), 1, "{}", updated.body);
+    for name in ["linkd", "updated", "time"] {
+        assert!(
+            updated.body.contains(&format!(r#"<option value="{name}""#)),
+            "{name}: {}",
+            updated.body
+        );
+    }
     let text = admin.get("/system/logs?q=QUEUE_ID%3Da1b2");
     assert_eq!(rows(&text.body), 1, "{}", text.body);
     let none = admin.get("/system/logs?q=no+such+text");
@@ -156,10 +175,10 @@ fn panel_logs_read_the_journal_of_the_mamori_units_only() {
     // Whatever else is asked reaches journalctl only as a known unit and level.
     let odd = admin.get("/system/logs?service=--directory%3D%2Fetc&level=-p7%3Brm&q=%00%01");
     assert_eq!(odd.status, 200);
-    assert_eq!(rows(&odd.body), 4, "{}", odd.body);
+    assert_eq!(rows(&odd.body), 5, "{}", odd.body);
     // An auditor reads it; nobody logged in does not.
     let kato = add_user(&b, &admin, "kato", "auditor", "shiroi-kumo-no-ue");
-    assert_eq!(rows(&kato.get("/system/logs").body), 4);
+    assert_eq!(rows(&kato.get("/system/logs").body), 5);
     let anonymous = b.client().get("/system/logs");
     assert!(
         anonymous.status == 303 || anonymous.status == 401,

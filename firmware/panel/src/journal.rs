@@ -11,6 +11,9 @@ pub const UNITS: &[(&str, &str)] = &[
     ("firewalld", "mamori-firewalld.service"),
     ("settingsd", "mamori-settingsd.service"),
     ("admind", "mamori-admind.service"),
+    ("linkd", "mamori-linkd.service"),
+    ("updated", "mamori-updated.service"),
+    ("time", "mamori-time.service"),
 ];
 
 /// The most entries read from the journal for one page (newest first).
