@@ -636,7 +636,7 @@ fn an_idle_panel_gives_back_its_code_pages_and_serves_the_same_pages_after() {
     let first = c.get("/setup");
     assert_eq!(first.status, 200);
     let served = executable_resident_kib(b.pid());
-    // Nobody has the page open: within 1.5 x IDLE_RELEASE (10 s) it gives back what start-up
+    // Nobody has the page open: within 1.5 x IDLE_RELEASE (3 s) it gives back what start-up
     // and that request mapped of the binary.
     let mut idle = served;
     let given_back = wait_for(Duration::from_secs(30), || {

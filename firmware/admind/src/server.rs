@@ -22,9 +22,10 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(15);
 /// The longest a connection lives.
 pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// After this long with no connection open, the server gives back the pages it is not
-/// using ([`mamori_core::resident`]): nobody has the page open, and what the next visit
-/// needs comes back from the page cache in a millisecond.
-pub const IDLE_RELEASE: Duration = Duration::from_secs(10);
+/// using ([`mamori_core::resident`]): nobody has the page open (a browser's keep-alive
+/// connection counts as open), and what the next visit needs comes back from the page
+/// cache in about a millisecond.
+pub const IDLE_RELEASE: Duration = Duration::from_secs(3);
 
 /// The TLS configuration in force; replaced live when the administrator uploads a
 /// certificate.

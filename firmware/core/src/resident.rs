@@ -215,6 +215,8 @@ struct ActivityInner {
     open: AtomicUsize,
     /// Milliseconds since `origin` of the last change.
     last: AtomicU64,
+    /// How many connections opened and closed so far.
+    changes: AtomicU64,
 }
 
 /// Held while a connection is open; dropping it closes the connection's count.
@@ -237,6 +239,7 @@ impl Activity {
                 origin: Instant::now(),
                 open: AtomicUsize::new(0),
                 last: AtomicU64::new(0),
+                changes: AtomicU64::new(0),
             }),
         }
     }
@@ -259,7 +262,13 @@ impl Activity {
         self.inner.origin.elapsed().saturating_sub(last) >= quiet
     }
 
+    /// How many connections opened and closed so far: changes when anyone came.
+    pub fn changes(&self) -> u64 {
+        self.inner.changes.load(Ordering::SeqCst)
+    }
+
     fn stamp(&self) {
+        self.inner.changes.fetch_add(1, Ordering::SeqCst);
         let now = u64::try_from(self.inner.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.inner.last.store(now, Ordering::SeqCst);
     }
@@ -272,17 +281,36 @@ impl Drop for Busy {
     }
 }
 
-/// Runs [`release_unused`] once `activity` has been idle for `quiet`, and again every half
-/// of `quiet` while it stays idle (the server's own periodic work maps some code again),
-/// until the runtime ends: pages come back within 1.5 × `quiet` of the last connection.
+/// While a server stays idle, the release is made again this often: its own periodic work
+/// (the panel's watchdog, its look at the settings store) maps some code again.
+pub const RELEASE_AGAIN: Duration = Duration::from_secs(30);
+
+/// Whether to release now, the server being idle: never released yet, someone came since
+/// the last release (`changes` differs from the count then), or `again` has passed since.
+fn release_due(last: Option<(u64, Instant)>, changes: u64, again: Duration) -> bool {
+    match last {
+        None => true,
+        Some((seen, at)) => seen != changes || at.elapsed() >= again,
+    }
+}
+
+/// Runs [`release_unused`] once `activity` has been idle for `quiet` (within 1.5 × `quiet`
+/// of the last connection), and again every [`RELEASE_AGAIN`] while it stays idle, until
+/// the runtime ends. Between releases an idle server costs a look at two counters.
 pub async fn release_when_idle(activity: Activity, quiet: Duration) {
     let mut tick = tokio::time::interval((quiet / 2).max(Duration::from_millis(100)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last: Option<(u64, Instant)> = None;
     loop {
         tick.tick().await;
         if !activity.is_idle(quiet) {
             continue;
         }
+        let changes = activity.changes();
+        if !release_due(last, changes, RELEASE_AGAIN) {
+            continue;
+        }
+        last = Some((changes, Instant::now()));
         match tokio::task::spawn_blocking(release_unused).await {
             Ok(Ok(r)) => tracing::debug!(
                 mappings = r.mappings,
@@ -445,6 +473,33 @@ Anonymous:             0 kB
                 "resident before {before}, after {after}, released {released:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_idle_server_releases_after_a_visit_or_after_a_while_only() {
+        let now = Instant::now();
+        assert!(release_due(None, 0, RELEASE_AGAIN), "the first time");
+        assert!(
+            !release_due(Some((4, now)), 4, RELEASE_AGAIN),
+            "nobody came"
+        );
+        assert!(
+            release_due(Some((4, now)), 6, RELEASE_AGAIN),
+            "someone came"
+        );
+        let long_ago = now.checked_sub(Duration::from_secs(31)).unwrap_or(now);
+        assert!(
+            long_ago == now || release_due(Some((4, long_ago)), 4, RELEASE_AGAIN),
+            "again after a while"
+        );
+        let activity = Activity::new();
+        let before = activity.changes();
+        drop(activity.begin());
+        assert_eq!(
+            activity.changes(),
+            before + 2,
+            "one visit: opened and closed"
+        );
     }
 
     #[test]
