@@ -141,12 +141,10 @@ impl SettingsArgs {
             let newest = store.versions().map_err(|e| e.to_string())?.last().copied();
             match newest {
                 Some(v) if Some(v) > seen => {
-                    let (v, config) = mamori_settings::store::load_sections(
-                        &dir,
-                        defaults.as_deref(),
-                        Some(v),
-                        mamori_settings::ADMIN_SECTIONS,
-                    )?;
+                    // The store just opened, not a second opening through `load_sections`.
+                    let (v, config) = store
+                        .in_force(Some(v), mamori_settings::ADMIN_SECTIONS)
+                        .map_err(|e| e.to_string())?;
                     Ok(Some((v, config.admin)))
                 }
                 _ => Ok(None),
