@@ -16,9 +16,10 @@ use crate::detectors::custom::DictionaryError;
 use crate::extract::{self, FileRef};
 use crate::finding::{Confidence, DetectorKind};
 use crate::hold::PartStore;
+use crate::memo::ScanMemo;
 use crate::mime;
 use crate::scanner::Scanner;
-use crate::segment_scan::SegmentScan;
+use crate::segment_scan::{Memo, SegmentScan};
 
 /// A finding and where it is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,7 +190,13 @@ impl Report {
 pub struct Inspector {
     pub(crate) scanner: Scanner,
     pub(crate) limits: Limits,
+    /// Which inspector this is, so that a [`ScanMemo`] is used only with the scanner that
+    /// filled it (clones share it: they scan alike).
+    id: u64,
 }
+
+/// The identity of the next inspector built.
+static NEXT_INSPECTOR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Inspector {
     /// Builds an inspector (compiles the custom dictionary).
@@ -197,6 +204,7 @@ impl Inspector {
         Ok(Self {
             scanner: Scanner::new(scan)?,
             limits,
+            id: NEXT_INSPECTOR.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -207,18 +215,61 @@ impl Inspector {
 
     /// Inspects an RFC 5322 message.
     pub fn inspect_message(&self, raw: &[u8]) -> Report {
-        self.walk_and_scan(None, |collector| mime::walk_message(raw, collector))
+        self.walk_and_scan(None, Memo::None, |collector| {
+            mime::walk_message(raw, collector)
+        })
     }
 
     /// [`Self::inspect_message`], keeping the decoded form of long encoded parts in
     /// `store` rather than in memory (the report is the same).
     pub fn inspect_message_holding(&self, raw: &[u8], store: &mut dyn PartStore) -> Report {
-        self.walk_and_scan(Some(store), |collector| mime::walk_message(raw, collector))
+        self.walk_and_scan(Some(store), Memo::None, |collector| {
+            mime::walk_message(raw, collector)
+        })
+    }
+
+    /// [`Self::inspect_message`] (holding long decoded parts in `store` when given), taking
+    /// the scan of each text that `memo` holds from it rather than scanning it again. The
+    /// report is the same as without the memo (see [`crate::memo`]); a memo filled by
+    /// another inspector is not used.
+    pub fn inspect_message_using(
+        &self,
+        raw: &[u8],
+        store: Option<&mut dyn PartStore>,
+        memo: Option<&ScanMemo>,
+    ) -> Report {
+        let memo = match memo {
+            Some(memo) if memo.owner() == self.id => Memo::Use(memo),
+            _ => Memo::None,
+        };
+        self.walk_and_scan(store, memo, |collector| mime::walk_message(raw, collector))
+    }
+
+    /// An empty memo for [`Self::scan_ahead`] and [`Self::inspect_message_using`].
+    pub fn memo(&self) -> ScanMemo {
+        ScanMemo::new(self.id)
+    }
+
+    /// Scans ahead: walks `entity` (a body part of a message still arriving, its header
+    /// and content) the way the message's walk will, and keeps in `memo` what each piece
+    /// of its text gave. Bounded like an inspection (limits, time); makes no report.
+    pub fn scan_ahead(
+        &self,
+        entity: &[u8],
+        store: Option<&mut dyn PartStore>,
+        memo: &mut ScanMemo,
+    ) {
+        if memo.owner() != self.id || !memo.has_room() {
+            return;
+        }
+        self.walk_and_scan(store, Memo::Fill(memo), |collector| {
+            mime::walk_message_at(entity, &Location::root(), 1, collector)
+        });
     }
 
     /// Inspects a file that is not a message (a document, an archive, text).
     pub fn inspect_file(&self, name: Option<&str>, bytes: &[u8]) -> Report {
-        self.walk_and_scan(None, |collector| {
+        self.walk_and_scan(None, Memo::None, |collector| {
             let location = Location::root().child(match name {
                 Some(name) => format!("file \"{name}\""),
                 None => "file".to_string(),
@@ -258,10 +309,11 @@ impl Inspector {
     fn walk_and_scan(
         &self,
         store: Option<&mut dyn PartStore>,
+        memo: Memo<'_>,
         walk: impl FnOnce(&mut Collector<'_>),
     ) -> Report {
         let deadline = self.deadline();
-        let mut scan = SegmentScan::new(self, deadline);
+        let mut scan = SegmentScan::new(self, deadline).with_memo(memo);
         let extraction = {
             let mut collector =
                 Collector::with_deadline(&self.limits, deadline).streaming(&mut scan);

@@ -23,6 +23,7 @@ pub mod extract;
 pub mod finding;
 pub mod hold;
 pub mod inspect;
+pub mod memo;
 pub mod mime;
 pub mod normalize;
 pub mod numerals;
@@ -36,6 +37,7 @@ pub use detectors::custom::{CustomRule, Dictionary, DictionaryError, RuleError, 
 pub use evidence::Evidence;
 pub use finding::{Confidence, DetectorKind, Finding};
 pub use inspect::{Inspector, LocatedFinding, Report};
+pub use memo::ScanMemo;
 pub use normalize::{NormalizedText, normalize};
 pub use policy::{Action, AddressPattern, Decision, MailContext, Policy, PolicyError, RuleConfig};
 pub use scanner::Scanner;

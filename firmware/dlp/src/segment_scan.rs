@@ -14,6 +14,18 @@ use crate::content::{
 use crate::evidence::Evidence;
 use crate::finding::{Confidence, DetectorKind, Finding};
 use crate::inspect::{Inspector, LocatedFinding, Report};
+use crate::memo::{ScanMemo, Scanned};
+use crate::scanner::Scanner;
+
+/// What a scan does with a [`ScanMemo`].
+pub(crate) enum Memo<'a> {
+    /// Scans every text.
+    None,
+    /// Takes the findings of texts scanned ahead from it.
+    Use(&'a ScanMemo),
+    /// Scanning ahead: keeps what each text gave in it.
+    Fill(&'a mut ScanMemo),
+}
 
 /// The scan of one inspection, a segment at a time: findings (each once), the evidence
 /// across segments, and the time limit.
@@ -26,6 +38,7 @@ pub(crate) struct SegmentScan<'a> {
     /// The time ran out (reported once, in `late`) or the walk already said so.
     stopped: bool,
     late: Option<Problem>,
+    memo: Memo<'a>,
 }
 
 impl<'a> SegmentScan<'a> {
@@ -38,7 +51,14 @@ impl<'a> SegmentScan<'a> {
             evidence: Evidence::default(),
             stopped: false,
             late: None,
+            memo: Memo::None,
         }
+    }
+
+    /// The same scan, with `memo` used or filled.
+    pub(crate) fn with_memo(mut self, memo: Memo<'a>) -> Self {
+        self.memo = memo;
+        self
     }
 
     /// Scans nothing more.
@@ -62,18 +82,11 @@ impl<'a> SegmentScan<'a> {
         if self.stopped {
             return;
         }
-        let scanner = &self.inspector.scanner;
         let text = match segment.kind {
             SegmentKind::FileName => Cow::Owned(crate::inspect::file_name_words(&segment.text)),
             _ => Cow::Borrowed(segment.text.as_str()),
         };
-        // Digits written in kanji numerals are read as a reader reads them: a second
-        // reading of the text, whose findings fall together with the first's.
-        let kanji = crate::numerals::kanji_digits_as_ascii(&text);
-        let mut found = scanner.scan_with_evidence(&text, &mut self.evidence);
-        if let Some(kanji) = &kanji {
-            found.extend(scanner.scan_with_evidence(kanji, &mut self.evidence));
-        }
+        let found = self.scan_text(&text);
         for finding in found {
             let Finding {
                 detector,
@@ -101,6 +114,35 @@ impl<'a> SegmentScan<'a> {
                 self.findings.push(located);
             }
         }
+    }
+
+    /// What the scanner finds in `text`: from the memo when it holds the text, else
+    /// scanned (and kept in the memo when scanning ahead).
+    fn scan_text(&mut self, text: &str) -> Vec<Finding> {
+        let scanner = &self.inspector.scanner;
+        match &mut self.memo {
+            Memo::Use(memo) => {
+                if let Some(scanned) = memo.get(text) {
+                    self.evidence.absorb(&scanned.evidence);
+                    return scanned.findings.clone();
+                }
+            }
+            Memo::Fill(memo) if memo.has_room() => {
+                let mut evidence = Evidence::default();
+                let findings = scan_readings(scanner, text, &mut evidence);
+                self.evidence.absorb(&evidence);
+                memo.record(
+                    text,
+                    Scanned {
+                        findings: findings.clone(),
+                        evidence,
+                    },
+                );
+                return findings;
+            }
+            Memo::Fill(_) | Memo::None => {}
+        }
+        scan_readings(scanner, text, &mut self.evidence)
     }
 
     /// The report: what was found, raised where the message as a whole says more.
@@ -144,8 +186,21 @@ impl<'a> SegmentScan<'a> {
 impl SegmentSink for SegmentScan<'_> {
     fn segment(&mut self, segment: Segment) -> Option<Segment> {
         self.scan(&segment);
-        matches!(segment.kind, SegmentKind::Header | SegmentKind::Body).then_some(segment)
+        // Scanning ahead makes no report: no text is kept for its end.
+        let keep = !matches!(self.memo, Memo::Fill(_));
+        (keep && matches!(segment.kind, SegmentKind::Header | SegmentKind::Body)).then_some(segment)
     }
+}
+
+/// What `scanner` finds in `text` and in its reading with kanji numerals as digits (read
+/// as a reader reads them; the findings of both fall together later).
+fn scan_readings(scanner: &Scanner, text: &str, evidence: &mut Evidence) -> Vec<Finding> {
+    let kanji = crate::numerals::kanji_digits_as_ascii(text);
+    let mut found = scanner.scan_with_evidence(text, evidence);
+    if let Some(kanji) = &kanji {
+        found.extend(scanner.scan_with_evidence(kanji, evidence));
+    }
+    found
 }
 
 /// The segment-at-a-time scan against the reference that collects the whole message's
@@ -298,6 +353,137 @@ mod tests {
             let held = inspector.inspect_message_holding(&raw, &mut store);
             prop_assert_eq!(&held, &streamed);
         }
+    }
+
+    /// The message fed in pieces cut at `cuts`, each top-level part scanned ahead once its
+    /// end arrived, then inspected with the memo: the report, and the memo's lookups and
+    /// hits.
+    fn scanned_ahead(
+        inspector: &Inspector,
+        raw: &[u8],
+        cuts: &[usize],
+    ) -> (Report, (usize, usize)) {
+        let mut memo = inspector.memo();
+        let mut splitter = mime::PartSplitter::new(inspector.limits.max_parts);
+        let mut cuts = cuts.to_vec();
+        cuts.sort_unstable();
+        let mut from = 0;
+        for cut in cuts.into_iter().chain(std::iter::once(raw.len())) {
+            let cut = cut.clamp(from, raw.len());
+            for part in splitter.feed(&raw[from..cut]) {
+                let part = &raw[part.start as usize..part.end as usize];
+                inspector.scan_ahead(part, Some(&mut MemoryStore::default()), &mut memo);
+            }
+            from = cut;
+        }
+        let report = inspector.inspect_message_using(raw, None, Some(&memo));
+        (report, memo.lookups_and_hits())
+    }
+
+    /// What a hurried, broken or hostile sender puts in a message, to be inserted anywhere
+    /// in it: decoy and close delimiters, line breaks, a second type or encoding.
+    const DECOYS: &[&str] = &[
+        "\r\n--B\r\n",
+        "\r\n--B--\r\n",
+        "\r\n--B \r\nContent-Type: text/plain; charset=iso-2022-jp\r\n\r\n",
+        "Content-Type: multipart/mixed; boundary=C\r\n",
+        "Content-Transfer-Encoding: base64\r\n",
+        "\r\n\r\n",
+        "\n",
+        "\r\n--C\r\n",
+        "個人番号 ",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// Scanning the parts ahead while the message arrives, however it arrives and
+        /// whatever decoys it holds, changes nothing in the report: the same findings,
+        /// problems and confidences as the inspection without it.
+        #[test]
+        fn scanning_ahead_finds_exactly_what_the_whole_message_scan_finds(
+            subject in 0usize..20,
+            parts in proptest::collection::vec(
+                (any::<u8>(), proptest::collection::vec(0usize..40, 0..8), 0usize..3),
+                1..6,
+            ),
+            decoys in proptest::collection::vec((any::<prop::sample::Index>(), 0usize..DECOYS.len()), 0..3),
+            cuts in proptest::collection::vec(0usize..4000, 0..6),
+        ) {
+            let mut raw = message(subject, &parts);
+            for (at, decoy) in decoys {
+                let at = at.index(raw.len() + 1);
+                raw.splice(at..at, DECOYS[decoy].bytes());
+            }
+            let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
+            let (ahead, _) = scanned_ahead(&inspector, &raw, &cuts);
+            prop_assert_eq!(ahead, inspector.inspect_message(&raw));
+        }
+    }
+
+    #[test]
+    fn scanning_ahead_spares_the_inspection_the_parts_it_scanned() {
+        let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
+        let raw = message(
+            3,
+            &[
+                (0, vec![1, 2], 0),
+                (4, vec![10, 5], 1),
+                (2, vec![7], 2),
+                (3, vec![0], 0),
+            ],
+        );
+        let (report, (lookups, hits)) = scanned_ahead(&inspector, &raw, &[100, 700]);
+        assert_eq!(report, inspector.inspect_message(&raw));
+        assert!(!report.findings.is_empty());
+        // Every text but the header's came from the memo.
+        assert!(
+            hits >= 6 && lookups > hits,
+            "{lookups} lookups, {hits} hits"
+        );
+        // A memo filled by an inspector that scans otherwise is not used.
+        let other = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
+        let mut memo = other.memo();
+        other.scan_ahead(&raw, None, &mut memo);
+        assert!(!memo.is_empty());
+        assert_eq!(
+            inspector.inspect_message_using(&raw, None, Some(&memo)),
+            report
+        );
+        assert_eq!(memo.lookups_and_hits(), (0, 0));
+    }
+
+    /// Evidence gathered in a part scanned ahead counts with the rest of the message: a
+    /// list of unlabelled numbers that all pass the check digit, split over an attachment
+    /// scanned ahead and a body that was not, is a list of real ones.
+    #[test]
+    fn evidence_from_parts_scanned_ahead_counts() {
+        use crate::detectors::my_number::check_digit;
+        let number = |i: u8| {
+            let mut payload = [0u8; 11];
+            for (j, d) in payload.iter_mut().enumerate() {
+                *d = (i + 3 * j as u8) % 10;
+            }
+            let digits: String = payload.iter().map(|d| char::from(b'0' + d)).collect();
+            format!("{digits}{}", check_digit(&payload))
+        };
+        let csv: String = (0..4).map(|i| format!("{},{}\r\n", i, number(i))).collect();
+        let body: String = (4..8).map(|i| format!("{}\r\n", number(i))).collect();
+        let raw = format!(
+            "From: a@office.test\r\nSubject: list\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/csv; name=\"a.csv\"\r\nContent-Disposition: attachment; filename=\"a.csv\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--B\r\nContent-Type: text/plain\r\n\r\n{body}",
+            b64(csv.as_bytes())
+        );
+        let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
+        let (report, (_, hits)) = scanned_ahead(&inspector, raw.as_bytes(), &[]);
+        assert_eq!(hits, 2, "the file name and the CSV came from the memo");
+        assert_eq!(report, inspector.inspect_message(raw.as_bytes()));
+        assert_eq!(report.findings.len(), 8, "{report:?}");
+        assert!(
+            report
+                .findings
+                .iter()
+                .all(|f| f.confidence == Confidence::High),
+            "{report:?}"
+        );
     }
 
     /// The property is not vacuous: the messages it draws do hold findings, raised by the

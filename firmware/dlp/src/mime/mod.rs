@@ -54,6 +54,7 @@ mod flowed;
 mod header;
 mod outline;
 mod params;
+mod split;
 mod transfer;
 mod uuencode;
 mod walk;
@@ -65,6 +66,7 @@ mod tests;
 use crate::content::{Collector, Location};
 
 pub use outline::{Node, Outline, OutlineError, Transfer, outline};
+pub use split::PartSplitter;
 pub use transfer::DecodingReader;
 
 /// The first `name` field (any case) of the message `raw`'s header, its encoded words and
