@@ -208,6 +208,11 @@ impl Inspector {
         })
     }
 
+    /// The limits of its walk.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// The scanner, for callers that scan plain strings.
     pub fn scanner(&self) -> &Scanner {
         &self.scanner

@@ -27,6 +27,8 @@ pub struct StagedMessage {
     /// Where the DLP walk keeps large decoded parts (scratch files beside the spool), for
     /// a message too large to hold in memory.
     store: Option<Box<dyn PartStore + Send>>,
+    /// What was scanned of the message's parts while it arrived, for the DLP stage.
+    memo: Option<mamori_dlp::ScanMemo>,
     /// A stage changed the content: what was spooled while it arrived is written again.
     rewritten: bool,
     /// Why an earlier stage holds the message, if one does (a later stage may act
@@ -57,6 +59,7 @@ impl StagedMessage {
             owned: content,
             mapped: None,
             store: None,
+            memo: None,
             rewritten: false,
             held: None,
             companions: Vec::new(),
@@ -75,6 +78,7 @@ impl StagedMessage {
             owned: Vec::new(),
             mapped: Some(content),
             store,
+            memo: None,
             rewritten: false,
             held: None,
             companions: Vec::new(),
@@ -89,12 +93,36 @@ impl StagedMessage {
     /// The content, and the store for large decoded parts if the message has one: what
     /// an inspection reads.
     pub fn content_and_store(&mut self) -> (&[u8], Option<&mut dyn PartStore>) {
+        let (content, store, _) = self.content_store_and_memo();
+        (content, store)
+    }
+
+    /// [`Self::content_and_store`], and what was scanned ahead while the message arrived
+    /// (while the content is the one that arrived).
+    pub fn content_store_and_memo(
+        &mut self,
+    ) -> (
+        &[u8],
+        Option<&mut dyn PartStore>,
+        Option<&mamori_dlp::ScanMemo>,
+    ) {
         let content = self.mapped.as_deref().unwrap_or(&self.owned);
         let store = self
             .store
             .as_mut()
             .map(|store| &mut **store as &mut dyn PartStore);
-        (content, store)
+        let memo = if self.rewritten {
+            None
+        } else {
+            self.memo.as_ref()
+        };
+        (content, store, memo)
+    }
+
+    /// The message with what was scanned of it ahead.
+    pub fn with_memo(mut self, memo: Option<mamori_dlp::ScanMemo>) -> Self {
+        self.memo = memo;
+        self
     }
 
     /// The content, to change: the message then counts as rewritten. A mapped message is
@@ -192,6 +220,11 @@ pub trait Stage: Send + Sync {
     fn may_rewrite(&self) -> bool {
         true
     }
+    /// The DLP inspector the stage inspects with, if it is the DLP stage: the parts of a
+    /// large message are scanned ahead with it while the message arrives.
+    fn inspector(&self) -> Option<Arc<mamori_dlp::Inspector>> {
+        None
+    }
 }
 
 /// The ordered stages. Reject and Discard end the run at once; a Hold is remembered while
@@ -213,6 +246,11 @@ impl Pipeline {
     /// An empty pipeline: everything is accepted unchanged.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The inspector of its DLP stage, if it has one ([`Stage::inspector`]).
+    pub fn inspector(&self) -> Option<Arc<mamori_dlp::Inspector>> {
+        self.stages.iter().find_map(|s| s.inspector())
     }
 
     /// Appends a stage.

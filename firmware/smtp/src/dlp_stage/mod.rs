@@ -45,7 +45,7 @@ pub enum DlpStageError {
 
 /// The stage.
 pub struct DlpStage {
-    inspector: Inspector,
+    inspector: Arc<Inspector>,
     policy: Policy,
     office_domains: Vec<String>,
     notify: Vec<String>,
@@ -71,7 +71,7 @@ impl DlpStage {
         stats: Arc<DlpStats>,
     ) -> Result<Self, DlpStageError> {
         Ok(Self {
-            inspector: Inspector::new(&config.scan, config.limits.clone())?,
+            inspector: Arc::new(Inspector::new(&config.scan, config.limits.clone())?),
             policy: Policy::new(&config.effective_rules(), &config.scan)?,
             office_domains,
             notify: config.notify.clone(),
@@ -276,11 +276,17 @@ impl Stage for DlpStage {
         self.policy.may_tag()
     }
 
+    fn inspector(&self) -> Option<Arc<Inspector>> {
+        Some(self.inspector.clone())
+    }
+
     fn process(&self, message: &mut StagedMessage) -> Verdict {
-        let report = match message.content_and_store() {
-            (content, Some(store)) => self.inspector.inspect_message_holding(content, store),
-            (content, None) => self.inspector.inspect_message(content),
-        };
+        let (content, store, memo) = message.content_store_and_memo();
+        let report = self.inspector.inspect_message_using(content, store, memo);
+        if let Some(memo) = memo {
+            let (lookups, hits) = memo.lookups_and_hits();
+            tracing::debug!(queue_id = %message.envelope.id, lookups, hits, "texts scanned ahead while the message arrived");
+        }
         let recipients: Vec<String> = message
             .envelope
             .recipients

@@ -206,6 +206,17 @@ impl SpoolWriter {
         super::map::map(&self.file, PREFIX_LEN, self.content_len, &self.tmp)
     }
 
+    /// A second handle on the file, to read the content that has arrived while more is
+    /// appended (scanning ahead).
+    pub fn reader(&self) -> Result<super::map::SpoolReader, SpoolError> {
+        let file = self.file.try_clone().map_err(io_err("reopen", &self.tmp))?;
+        Ok(super::map::SpoolReader::new(
+            file,
+            PREFIX_LEN,
+            self.tmp.clone(),
+        ))
+    }
+
     /// The directory the file is written in, for the scratch files of its inspection.
     pub fn dir(&self) -> Option<&Path> {
         self.tmp.parent()

@@ -64,6 +64,41 @@ pub(super) fn map(
     Ok(Box::new(map))
 }
 
+/// The content of a message file still being written, read through a handle of its own:
+/// for scanning its parts ahead while more arrives (`inbound::session::ahead`).
+///
+/// Only ranges already appended are mapped; the writer only appends past them, and the
+/// file is truncated (a stage rewriting the content) only after scanning ahead has ended
+/// and its maps are gone. A writer dropped mid-transfer unlinks the file, which leaves a
+/// map valid.
+#[derive(Debug)]
+pub struct SpoolReader {
+    file: File,
+    /// Where the content starts in the file.
+    content_start: u64,
+    path: PathBuf,
+}
+
+impl SpoolReader {
+    pub(super) fn new(file: File, content_start: u64, path: PathBuf) -> Self {
+        Self {
+            file,
+            content_start,
+            path,
+        }
+    }
+
+    /// Maps `len` octets of content from `offset`, which must have been appended already.
+    pub fn map(&self, offset: u64, len: u64) -> Result<MappedBytes, SpoolError> {
+        map(&self.file, self.content_start + offset, len, &self.path)
+    }
+
+    /// The directory of the file, for the scratch files of a scan.
+    pub fn dir(&self) -> Option<&Path> {
+        self.path.parent()
+    }
+}
+
 /// The DLP walk's [`PartStore`]: decoded parts in unnamed files in a spool directory.
 #[derive(Debug)]
 pub struct ScratchStore {

@@ -3,6 +3,7 @@
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::ahead::ScanAhead;
 use super::{COMMAND_BUFFER, Next, READ_CHUNK, Session, State};
 use crate::inbound::data::DataReceiver;
 use crate::inbound::reply::Reply;
@@ -11,6 +12,7 @@ use crate::queue::Queue;
 use crate::spool::map::ScratchStore;
 use crate::spool::{ClientInfo, Envelope, SpoolError, SpoolWriter};
 use crate::stats::Stats;
+use mamori_dlp::ScanMemo;
 use mamori_dlp::hold::PartStore;
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
@@ -41,6 +43,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         // is told to try later, rather than the box running out of memory.
         let mut budget = MemoryGrant::default();
         let mut body = Spilled::default();
+        // The parts of a message that streams to disk are scanned while the rest arrives.
+        let mut ahead = self.ctx.pipeline.inspector().map(|inspector| {
+            ScanAhead::new(
+                inspector,
+                self.ctx.scans.clone(),
+                self.ctx.scan_memory.clone(),
+                self.ctx.scan_memory_bytes(),
+                self.ctx.scan_expansion(),
+            )
+        });
         loop {
             // Written out before the buffer would pass SPILL_AT, so that it never grows
             // (doubling) past it.
@@ -51,7 +63,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             {
                 body.hops
                     .get_or_insert_with(|| hops(content.get(received.len()..).unwrap_or_default()));
+                if let Some(ahead) = &mut ahead {
+                    ahead.feed(&content);
+                }
                 body.spill(&self.ctx.queue, &id, &mut content).await;
+                if let Some(ahead) = &mut ahead {
+                    ahead.written(body.writer.as_ref());
+                }
             }
             let done = receiver.feed(&self.input, &mut content);
             if receiver.refused() || body.failed.is_some() {
@@ -116,6 +134,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if body.writer.is_some() {
             body.spill(&self.ctx.queue, &id, &mut content).await;
         }
+        // What arrived last is left to the inspection; the memo once the part being
+        // scanned ahead is done (before the inspection maps or rewrites the file).
+        let memo = match ahead {
+            Some(ahead) => ahead.finish().await,
+            None => None,
+        };
         if let Some(e) = &body.failed {
             tracing::error!(queue_id = %id, error = %e, "could not spool message");
             self.reply(Reply::new(
@@ -146,14 +170,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Some(w) => Body::Spooled(w),
             None => Body::Memory(content),
         };
-        let reply = self.accept(envelope, body, &mut budget).await;
+        let reply = self.accept(envelope, body, memo, &mut budget).await;
         drop(budget);
         self.reply(reply);
         Ok(Next::Continue)
     }
 
     /// Runs the pipeline and spools the message; the reply says what became of it.
-    async fn accept(&mut self, envelope: Envelope, body: Body, budget: &mut MemoryGrant) -> Reply {
+    async fn accept(
+        &mut self,
+        envelope: Envelope,
+        body: Body,
+        memo: Option<ScanMemo>,
+        budget: &mut MemoryGrant,
+    ) -> Reply {
         let id = envelope.id.clone();
         let local_error = || {
             Reply::new(
@@ -218,7 +248,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
             let pipeline = self.ctx.pipeline.clone();
             let run = tokio::task::spawn_blocking(move || {
-                let v = run_stages(&pipeline, envelope, body);
+                let v = run_stages(&pipeline, envelope, body, memo);
                 drop((permit, scan_grant));
                 v
             });
@@ -399,7 +429,7 @@ fn hops(content: &[u8]) -> usize {
 
 /// What an inspection reserves for archive expansion, per byte of message (the DLP's
 /// default ratio limit; the expansion share of the budget bounds it in all).
-const EXPANSION_RATIO: u64 = 100;
+pub(super) const EXPANSION_RATIO: u64 = 100;
 
 /// Content a DATA transfer holds in memory before it starts writing to the spool: small
 /// mail is written once, after the inspection; larger mail streams to disk as it arrives.
@@ -469,7 +499,12 @@ type Staged = (Verdict, Envelope, Body, Vec<OwnedMessage>);
 
 /// Runs the stages over a message (read back from the spool file when it is there) and
 /// writes the content again when a stage changed it.
-fn run_stages(pipeline: &Pipeline, envelope: Envelope, body: Body) -> Result<Staged, SpoolError> {
+fn run_stages(
+    pipeline: &Pipeline,
+    envelope: Envelope,
+    body: Body,
+    memo: Option<ScanMemo>,
+) -> Result<Staged, SpoolError> {
     match body {
         Body::Memory(content) => {
             let mut staged = StagedMessage::new(envelope, content);
@@ -488,7 +523,8 @@ fn run_stages(pipeline: &Pipeline, envelope: Envelope, body: Body) -> Result<Sta
             let store = writer.dir().map(|dir| {
                 Box::new(ScratchStore::new(dir.to_path_buf(), len)) as Box<dyn PartStore + Send>
             });
-            let mut staged = StagedMessage::mapped(envelope, writer.map_content()?, store);
+            let mut staged =
+                StagedMessage::mapped(envelope, writer.map_content()?, store).with_memo(memo);
             let v = pipeline.run(&mut staged);
             let (mut envelope, rewrite, companions) = staged.into_envelope_and_rewrite();
             if let Some(content) = rewrite {
@@ -510,7 +546,7 @@ pub(crate) const MEMORY_UNIT: usize = 64 * 1024;
 /// The share of the global message-memory budget one DATA transfer holds; given back
 /// when dropped.
 #[derive(Default)]
-struct MemoryGrant {
+pub(super) struct MemoryGrant {
     permit: Option<OwnedSemaphorePermit>,
     units: usize,
     /// The budget ran out: the content is being dropped.
@@ -562,7 +598,7 @@ impl MemoryGrant {
     }
 
     /// Extends the grant to cover `bytes`; false once the budget is exhausted.
-    fn cover(&mut self, budget: &std::sync::Arc<Semaphore>, bytes: usize) -> bool {
+    pub(super) fn cover(&mut self, budget: &std::sync::Arc<Semaphore>, bytes: usize) -> bool {
         let Some((need, more)) = self.shortfall(bytes) else {
             return !self.starved;
         };

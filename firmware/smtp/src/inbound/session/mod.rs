@@ -4,6 +4,7 @@
 //! Replies are buffered and flushed whenever the session is about to wait for input, so
 //! PIPELINING clients get their replies in one write.
 
+mod ahead;
 mod auth;
 mod data;
 mod ehlo;

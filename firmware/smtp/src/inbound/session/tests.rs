@@ -1010,3 +1010,110 @@ async fn a_transfer_cut_off_midway_leaves_no_file() {
     );
     assert!(h.queue.list().is_empty());
 }
+
+/// A DLP-like stage with an inspector: it inspects with what was scanned ahead, checks the
+/// report against the inspection without it, and rejects mail with findings.
+struct AheadProbe {
+    inspector: Arc<mamori_dlp::Inspector>,
+    /// Per message: lookups and hits in the memo (none without one), and the report's
+    /// findings.
+    seen: std::sync::Mutex<Vec<Probed>>,
+}
+
+/// What [`AheadProbe`] saw of one message: the memo's lookups and hits, and the findings.
+type Probed = (Option<(usize, usize)>, usize);
+
+impl crate::pipeline::Stage for AheadProbe {
+    fn name(&self) -> &str {
+        "ahead-probe"
+    }
+    fn inspector(&self) -> Option<Arc<mamori_dlp::Inspector>> {
+        Some(self.inspector.clone())
+    }
+    fn process(&self, m: &mut crate::pipeline::StagedMessage) -> crate::pipeline::Verdict {
+        let (content, _, memo) = m.content_store_and_memo();
+        let report = self.inspector.inspect_message_using(content, None, memo);
+        assert_eq!(report, self.inspector.inspect_message(content));
+        let found = report.total_findings();
+        self.seen
+            .lock()
+            .unwrap()
+            .push((memo.map(|m| m.lookups_and_hits()), found));
+        if found > 0 {
+            crate::pipeline::Verdict::Reject {
+                code: 550,
+                status: "5.7.1".into(),
+                lines: vec!["personal data".into()],
+            }
+        } else {
+            crate::pipeline::Verdict::Accept
+        }
+    }
+}
+
+/// The parts of a large message are scanned while the rest arrives, and the inspection
+/// takes those scans: a My Number in an early attachment, in the last part (arrived last,
+/// never scanned ahead), or in none, decides as the whole-message scan does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_parts_of_a_large_message_are_scanned_while_it_arrives() {
+    use base64::Engine as _;
+    let inspector = Arc::new(
+        mamori_dlp::Inspector::new(
+            &mamori_dlp::ScanConfig::default(),
+            mamori_dlp::Limits::default(),
+        )
+        .unwrap(),
+    );
+    let probe = Arc::new(AheadProbe {
+        inspector,
+        seen: Default::default(),
+    });
+    let mut h = large_mail(trusted(), Pipeline::new().with(probe.clone())).await;
+    let b64 = |bytes: &[u8]| -> String {
+        let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+        text.as_bytes()
+            .chunks(76)
+            .map(|c| format!("{}\r\n", String::from_utf8_lossy(c)))
+            .collect()
+    };
+    let part = |name: &str, text: &str| {
+        format!(
+            "--B\r\nContent-Type: text/csv; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}",
+            b64(text.as_bytes())
+        )
+    };
+    let filler: String = (0..20000)
+        .map(|i| format!("{i},見積,{}\r\n", i * 7))
+        .collect();
+    let number = "氏名,個人番号\r\n山田,123456789018\r\n";
+    for (first, last, expect, findings) in [
+        (number, "ok", "550", 1),
+        ("ok", number, "550", 1),
+        ("ok", "ok", "250", 0),
+    ] {
+        h.begin_data().await;
+        let body = format!(
+            "Subject: =?UTF-8?B?6KaL56mN?=\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nお世話になっております。\r\n{}{}{}{}\r\n--B--\r\n.\r\n",
+            part("first.csv", first),
+            part("a.csv", &filler),
+            part("b.csv", &filler),
+            part("last.csv", last),
+        );
+        assert!(body.len() > 600 << 10, "streams to the spool");
+        h.raw(body.as_bytes(), expect).await;
+        let seen = probe.seen.lock().unwrap().pop().unwrap();
+        assert_eq!(seen.1, findings, "{first:?} {last:?}");
+        let (lookups, hits) = seen.0.expect("a memo from scanning ahead");
+        // The body, the first attachment and the fillers (their names and texts) were
+        // scanned ahead; the subject and the last part were not.
+        assert!(
+            hits >= 5 && lookups >= hits + 3,
+            "{lookups} lookups, {hits} hits"
+        );
+    }
+    // A small message stays in memory and is inspected whole.
+    h.begin_data().await;
+    h.raw(b"Subject: s\r\n\r\nsmall\r\n.\r\n", "250").await;
+    assert_eq!(probe.seen.lock().unwrap().pop(), Some((None, 0)));
+    assert_eq!(tmp_files(&h), 0);
+}
