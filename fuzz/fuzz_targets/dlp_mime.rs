@@ -5,6 +5,8 @@
 //! - inspecting twice gives the same report (no hidden state), the second time with every
 //!   encoded part decoded a piece at a time into a part store, as the relay does for large
 //!   mail (`dlp::hold`);
+//! - the inspection of the message while it arrives (in three pieces, split as the relay
+//!   splits it: `mime::PartSplitter`, `Inspector::inspect_arriving`) gives the same report;
 //! - no finding's masked excerpt shows more than six digits;
 //! - the outline a rewrite uses (`mime::outline`) stays inside the message: each part's
 //!   header before its content, parts in order and without overlap.
@@ -14,8 +16,38 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use mamori_dlp::content::{Collector, Limits};
-use mamori_dlp::mime::{Node, outline};
-use mamori_dlp::{Inspector, ScanConfig};
+use mamori_dlp::mime::{Arrived, Node, PartSplitter, outline};
+use mamori_dlp::{Arrivals, Inspector, Octets, ScanConfig};
+
+/// The message arriving in three pieces.
+struct Feed<'d> {
+    data: &'d [u8],
+    splitter: PartSplitter,
+    fed: usize,
+    found: std::collections::VecDeque<Arrived>,
+}
+
+impl Arrivals for Feed<'_> {
+    fn next(&mut self) -> Option<(Arrived, Octets)> {
+        loop {
+            if let Some(found) = self.found.pop_front() {
+                let (Arrived::Head(range) | Arrived::Piece(_, range)) = &found;
+                let bytes = self.data[range.start as usize..range.end as usize].to_vec();
+                return Some((found, Box::new(bytes)));
+            }
+            if self.fed == self.data.len() {
+                return None;
+            }
+            let cut = (self.fed + self.data.len() / 3 + 1).min(self.data.len());
+            self.found.extend(self.splitter.feed(&self.data[self.fed..cut]));
+            self.fed = cut;
+        }
+    }
+
+    fn whole(&mut self) -> Option<Octets> {
+        Some(Box::new(self.data.to_vec()))
+    }
+}
 
 fn limits() -> Limits {
     Limits {
@@ -84,6 +116,18 @@ fuzz_target!(|data: &[u8]| {
     let mut store = mamori_dlp::hold::MemoryStore::default();
     let second = inspector.inspect_message_holding(data, &mut store);
     assert_eq!(first, second, "a part store changes the report");
+    let mut feed = Feed {
+        data,
+        splitter: PartSplitter::new(inspector.limits().max_parts),
+        fed: 0,
+        found: Default::default(),
+    };
+    let arrived = inspector.inspect_arriving(&mut feed, None);
+    assert_eq!(
+        arrived.map(|a| a.report).as_ref(),
+        Some(&first),
+        "walking the message while it arrives changes the report"
+    );
     for f in &first.findings {
         let digits = f.masked.bytes().filter(u8::is_ascii_digit).count();
         assert!(digits <= 6, "mask shows {digits} digits: {}", f.masked);

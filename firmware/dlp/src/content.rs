@@ -283,6 +283,9 @@ pub struct Extraction {
 pub trait SegmentSink {
     /// One segment, in the order met.
     fn segment(&mut self, segment: Segment) -> Option<Segment>;
+    /// The walk waited `by` for its input (a message still arriving): a deadline the
+    /// sink keeps moves by as much.
+    fn postpone(&mut self, _by: std::time::Duration) {}
 }
 
 /// Collects segments and problems while enforcing the [`Limits`] of one walk.
@@ -383,6 +386,17 @@ impl<'l> Collector<'l> {
         );
         self.problem(location, ProblemKind::TimeLimit, detail);
         true
+    }
+
+    /// The walk waited `by` for its input (a message still arriving), which is not time
+    /// spent inspecting: the deadline, and the sink's, move by as much.
+    pub fn postpone(&mut self, by: std::time::Duration) {
+        if let Some(deadline) = &mut self.deadline {
+            *deadline = deadline.checked_add(by).unwrap_or(*deadline);
+        }
+        if let Some(sink) = &mut self.sink {
+            sink.postpone(by);
+        }
     }
 
     /// The limits in force.

@@ -75,32 +75,6 @@ impl Evidence {
         }
     }
 
-    /// How many candidates it recorded.
-    pub(crate) fn records(&self) -> usize {
-        self.my_number.valid.len()
-            + self.my_number.invalid.len()
-            + self.card.valid.len()
-            + self.card.invalid.len()
-    }
-
-    /// Records `other`'s candidates after its own, as if they had been recorded here one
-    /// by one (the same bound on each list): what a scan recorded on its own, taken into
-    /// the evidence of the inspection it belongs to.
-    pub(crate) fn absorb(&mut self, other: &Evidence) {
-        for (mine, theirs) in [
-            (&mut self.my_number, &other.my_number),
-            (&mut self.card, &other.card),
-        ] {
-            for (list, more) in [
-                (&mut mine.valid, &theirs.valid),
-                (&mut mine.invalid, &theirs.invalid),
-            ] {
-                let room = MAX_CANDIDATES.saturating_sub(list.len());
-                list.extend(more.iter().take(room));
-            }
-        }
-    }
-
     /// Are the valid candidates of `kind` too many to be chance?
     pub fn is_strong(&self, kind: DetectorKind) -> bool {
         let candidates = match kind {
@@ -141,32 +115,6 @@ fn binomial_tail(n: usize, k: usize, p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn evidence_absorbed_is_evidence_recorded_in_turn_up_to_the_bound() {
-        let mut one_by_one = Evidence::default();
-        let mut first = Evidence::default();
-        let mut second = Evidence::default();
-        for i in 0..(MAX_CANDIDATES as u64 + 50) {
-            let digits = i.to_string().into_bytes();
-            let (kind, valid) = if i % 3 == 0 {
-                (DetectorKind::CreditCard, i % 2 == 0)
-            } else {
-                (DetectorKind::MyNumber, i % 5 != 0)
-            };
-            one_by_one.record(kind, &digits, valid);
-            let part = if i < 40_000 { &mut first } else { &mut second };
-            part.record(kind, &digits, valid);
-        }
-        let mut absorbed = Evidence::default();
-        absorbed.absorb(&first);
-        absorbed.absorb(&second);
-        assert_eq!(absorbed.my_number.valid, one_by_one.my_number.valid);
-        assert_eq!(absorbed.my_number.invalid, one_by_one.my_number.invalid);
-        assert_eq!(absorbed.card.valid, one_by_one.card.valid);
-        assert_eq!(absorbed.card.invalid, one_by_one.card.invalid);
-        assert_eq!(absorbed.records(), one_by_one.records());
-    }
 
     #[test]
     fn the_tail_matches_small_cases_worked_by_hand() {

@@ -16,10 +16,9 @@ use crate::detectors::custom::DictionaryError;
 use crate::extract::{self, FileRef};
 use crate::finding::{Confidence, DetectorKind};
 use crate::hold::PartStore;
-use crate::memo::ScanMemo;
-use crate::mime;
+use crate::mime::{self, Arrived, StreamedWalk};
 use crate::scanner::Scanner;
-use crate::segment_scan::{Memo, SegmentScan};
+use crate::segment_scan::SegmentScan;
 
 /// A finding and where it is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,13 +189,29 @@ impl Report {
 pub struct Inspector {
     pub(crate) scanner: Scanner,
     pub(crate) limits: Limits,
-    /// Which inspector this is, so that a [`ScanMemo`] is used only with the scanner that
-    /// filled it (clones share it: they scan alike).
-    id: u64,
 }
 
-/// The identity of the next inspector built.
-static NEXT_INSPECTOR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+/// Octets read in place (the relay maps its spool file) or held in memory.
+pub type Octets = Box<dyn std::ops::Deref<Target = [u8]> + Send>;
+
+/// What [`Inspector::inspect_arriving`] made of a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArrivedReport {
+    /// The report, as the inspection of the whole message gives it.
+    pub report: Report,
+    /// Was it walked while it arrived (rather than afresh once whole)?
+    pub while_arriving: bool,
+}
+
+/// A message still arriving, for [`Inspector::inspect_arriving`].
+pub trait Arrivals {
+    /// Waits for the next thing found complete ([`mime::PartSplitter`]: the header block,
+    /// then each piece of the body), with its octets; `None` once nothing more will be.
+    fn next(&mut self) -> Option<(Arrived, Octets)>;
+    /// Waits for the whole message; `None` if it will not arrive (the transfer ended
+    /// without it).
+    fn whole(&mut self) -> Option<Octets>;
+}
 
 impl Inspector {
     /// Builds an inspector (compiles the custom dictionary).
@@ -204,7 +219,6 @@ impl Inspector {
         Ok(Self {
             scanner: Scanner::new(scan)?,
             limits,
-            id: NEXT_INSPECTOR.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -220,61 +234,89 @@ impl Inspector {
 
     /// Inspects an RFC 5322 message.
     pub fn inspect_message(&self, raw: &[u8]) -> Report {
-        self.walk_and_scan(None, Memo::None, |collector| {
-            mime::walk_message(raw, collector)
-        })
+        self.walk_and_scan(None, |collector| mime::walk_message(raw, collector))
     }
 
     /// [`Self::inspect_message`], keeping the decoded form of long encoded parts in
     /// `store` rather than in memory (the report is the same).
     pub fn inspect_message_holding(&self, raw: &[u8], store: &mut dyn PartStore) -> Report {
-        self.walk_and_scan(Some(store), Memo::None, |collector| {
-            mime::walk_message(raw, collector)
-        })
+        self.walk_and_scan(Some(store), |collector| mime::walk_message(raw, collector))
     }
 
-    /// [`Self::inspect_message`] (holding long decoded parts in `store` when given), taking
-    /// the scan of each text that `memo` holds from it rather than scanning it again. The
-    /// report is the same as without the memo (see [`crate::memo`]); a memo filled by
-    /// another inspector is not used.
-    pub fn inspect_message_using(
+    /// Inspects a message while it arrives: each piece of its body is walked and scanned
+    /// once it is complete, and the rest once the whole message is there. The report is
+    /// [`Self::inspect_message_holding`]'s for the whole message (see
+    /// [`mime::StreamedWalk`]: a message of another shape, or split otherwise than the
+    /// walk splits it, is walked afresh once whole); the time limit counts the time spent
+    /// inspecting, not the time spent waiting for the message. `None` if the whole message
+    /// never arrived.
+    pub fn inspect_arriving(
         &self,
-        raw: &[u8],
-        store: Option<&mut dyn PartStore>,
-        memo: Option<&ScanMemo>,
-    ) -> Report {
-        let memo = match memo {
-            Some(memo) if memo.owner() == self.id => Memo::Use(memo),
-            _ => Memo::None,
+        arrivals: &mut dyn Arrivals,
+        mut store: Option<&mut dyn PartStore>,
+    ) -> Option<ArrivedReport> {
+        let deadline = self.deadline();
+        let mut scan = SegmentScan::new(self, deadline);
+        let walked = {
+            let mut collector =
+                Collector::with_deadline(&self.limits, deadline).streaming(&mut scan);
+            if let Some(store) = store.as_deref_mut() {
+                collector = collector.holding(store);
+            }
+            let mut waited = Instant::now();
+            let mut walk = match arrivals.next() {
+                Some((Arrived::Head(_), head)) => StreamedWalk::start(&mut collector, &head),
+                _ => None,
+            };
+            while let Some((arrived, bytes)) = arrivals.next() {
+                let now = Instant::now();
+                let (Some(walk), Arrived::Piece(piece, range)) = (&mut walk, arrived) else {
+                    continue;
+                };
+                walk.postpone(now.saturating_duration_since(waited));
+                let (Ok(start), Ok(end)) =
+                    (usize::try_from(range.start), usize::try_from(range.end))
+                else {
+                    continue;
+                };
+                walk.piece(piece, start..end, &bytes);
+                waited = Instant::now();
+            }
+            let whole = arrivals.whole()?;
+            match walk {
+                Some(mut walk) => {
+                    walk.postpone(Instant::now().saturating_duration_since(waited));
+                    if walk.finish(&whole) {
+                        Ok(collector.finish())
+                    } else {
+                        Err(whole)
+                    }
+                }
+                None => Err(whole),
+            }
         };
-        self.walk_and_scan(store, memo, |collector| mime::walk_message(raw, collector))
-    }
-
-    /// An empty memo for [`Self::scan_ahead`] and [`Self::inspect_message_using`].
-    pub fn memo(&self) -> ScanMemo {
-        ScanMemo::new(self.id)
-    }
-
-    /// Scans ahead: walks `entity` (a body part of a message still arriving, its header
-    /// and content) the way the message's walk will, and keeps in `memo` what each piece
-    /// of its text gave. Bounded like an inspection (limits, time); makes no report.
-    pub fn scan_ahead(
-        &self,
-        entity: &[u8],
-        store: Option<&mut dyn PartStore>,
-        memo: &mut ScanMemo,
-    ) {
-        if memo.owner() != self.id || !memo.has_room() {
-            return;
-        }
-        self.walk_and_scan(store, Memo::Fill(memo), |collector| {
-            mime::walk_message_at(entity, &Location::root(), 1, collector)
-        });
+        Some(match walked {
+            Ok(extraction) => ArrivedReport {
+                report: scan.finish(extraction),
+                while_arriving: true,
+            },
+            Err(whole) => {
+                drop(scan);
+                let report = match store {
+                    Some(store) => self.inspect_message_holding(&whole, store),
+                    None => self.inspect_message(&whole),
+                };
+                ArrivedReport {
+                    report,
+                    while_arriving: false,
+                }
+            }
+        })
     }
 
     /// Inspects a file that is not a message (a document, an archive, text).
     pub fn inspect_file(&self, name: Option<&str>, bytes: &[u8]) -> Report {
-        self.walk_and_scan(None, Memo::None, |collector| {
+        self.walk_and_scan(None, |collector| {
             let location = Location::root().child(match name {
                 Some(name) => format!("file \"{name}\""),
                 None => "file".to_string(),
@@ -314,11 +356,10 @@ impl Inspector {
     fn walk_and_scan(
         &self,
         store: Option<&mut dyn PartStore>,
-        memo: Memo<'_>,
         walk: impl FnOnce(&mut Collector<'_>),
     ) -> Report {
         let deadline = self.deadline();
-        let mut scan = SegmentScan::new(self, deadline).with_memo(memo);
+        let mut scan = SegmentScan::new(self, deadline);
         let extraction = {
             let mut collector =
                 Collector::with_deadline(&self.limits, deadline).streaming(&mut scan);

@@ -27,8 +27,8 @@ pub struct StagedMessage {
     /// Where the DLP walk keeps large decoded parts (scratch files beside the spool), for
     /// a message too large to hold in memory.
     store: Option<Box<dyn PartStore + Send>>,
-    /// What was scanned of the message's parts while it arrived, for the DLP stage.
-    memo: Option<mamori_dlp::ScanMemo>,
+    /// The DLP inspection made while the message arrived, for the DLP stage.
+    inspected: Option<Inspected>,
     /// A stage changed the content: what was spooled while it arrived is written again.
     rewritten: bool,
     /// Why an earlier stage holds the message, if one does (a later stage may act
@@ -59,7 +59,7 @@ impl StagedMessage {
             owned: content,
             mapped: None,
             store: None,
-            memo: None,
+            inspected: None,
             rewritten: false,
             held: None,
             companions: Vec::new(),
@@ -78,7 +78,7 @@ impl StagedMessage {
             owned: Vec::new(),
             mapped: Some(content),
             store,
-            memo: None,
+            inspected: None,
             rewritten: false,
             held: None,
             companions: Vec::new(),
@@ -93,36 +93,29 @@ impl StagedMessage {
     /// The content, and the store for large decoded parts if the message has one: what
     /// an inspection reads.
     pub fn content_and_store(&mut self) -> (&[u8], Option<&mut dyn PartStore>) {
-        let (content, store, _) = self.content_store_and_memo();
-        (content, store)
-    }
-
-    /// [`Self::content_and_store`], and what was scanned ahead while the message arrived
-    /// (while the content is the one that arrived).
-    pub fn content_store_and_memo(
-        &mut self,
-    ) -> (
-        &[u8],
-        Option<&mut dyn PartStore>,
-        Option<&mamori_dlp::ScanMemo>,
-    ) {
         let content = self.mapped.as_deref().unwrap_or(&self.owned);
         let store = self
             .store
             .as_mut()
             .map(|store| &mut **store as &mut dyn PartStore);
-        let memo = if self.rewritten {
-            None
-        } else {
-            self.memo.as_ref()
-        };
-        (content, store, memo)
+        (content, store)
     }
 
-    /// The message with what was scanned of it ahead.
-    pub fn with_memo(mut self, memo: Option<mamori_dlp::ScanMemo>) -> Self {
-        self.memo = memo;
+    /// The message with the DLP inspection made while it arrived.
+    pub fn with_inspected(mut self, inspected: Option<Inspected>) -> Self {
+        self.inspected = inspected;
         self
+    }
+
+    /// The DLP inspection made while the message arrived, if `inspector` made it and no
+    /// stage has changed the content since (taken: asked again, there is none).
+    pub fn take_inspected(
+        &mut self,
+        inspector: &Arc<mamori_dlp::Inspector>,
+    ) -> Option<mamori_dlp::ArrivedReport> {
+        let inspected = self.inspected.take()?;
+        (!self.rewritten && Arc::ptr_eq(&inspected.inspector, inspector))
+            .then_some(inspected.report)
     }
 
     /// The content, to change: the message then counts as rewritten. A mapped message is
@@ -225,6 +218,15 @@ pub trait Stage: Send + Sync {
     fn inspector(&self) -> Option<Arc<mamori_dlp::Inspector>> {
         None
     }
+}
+
+/// A DLP report made while the message arrived (`inbound::session::ahead`), and the
+/// inspector that made it: the DLP stage takes it only if it is its own.
+pub struct Inspected {
+    /// The inspector.
+    pub inspector: Arc<mamori_dlp::Inspector>,
+    /// What it made of the message.
+    pub report: mamori_dlp::ArrivedReport,
 }
 
 /// The ordered stages. Reject and Discard end the run at once; a Hold is remembered while

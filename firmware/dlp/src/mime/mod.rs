@@ -66,8 +66,10 @@ mod tests;
 use crate::content::{Collector, Location};
 
 pub use outline::{Node, Outline, OutlineError, Transfer, outline};
-pub use split::PartSplitter;
+pub use split::{Arrived, PartSplitter};
 pub use transfer::DecodingReader;
+pub use walk::stream::Piece;
+pub(crate) use walk::stream::StreamedWalk;
 
 /// The first `name` field (any case) of the message `raw`'s header, its encoded words and
 /// charsets decoded as the walk reads them: for a notice that quotes a mail's subject.

@@ -1,25 +1,32 @@
-//! The body parts of a message's top-level multipart, found while the message arrives.
+//! The pieces of a message's top-level multipart, found while the message arrives.
 //!
-//! The relay feeds a message here as it receives it and scans each part ahead once the
-//! delimiter after it has arrived ([`crate::Inspector::scan_ahead`]). The splitting is the
-//! walk's ([`super::boundary`], on the walk's reading of the header) for the plain case:
-//! one `multipart/*` type, one boundary, no transfer encoding on the multipart. Anything
-//! else (several types or boundaries, an encoded multipart, a header too large) is not
-//! split here at all; and a split that differs from the walk's costs only the time to
-//! scan the part again, since the inspection takes nothing from scanning ahead but the
-//! findings of identical texts (see [`crate::memo`]).
+//! The relay feeds a message here as it receives it, and walks each piece once the
+//! delimiter after it has arrived ([`crate::Inspector::inspect_arriving`]). The splitting
+//! is the walk's ([`super::boundary`]'s delimiter rule, on the walk's reading of the
+//! header) for the plain shape the walk can take piece by piece
+//! ([`super::walk::stream::plain_multipart`]). Anything else is not split here at all. The
+//! split need not be right to be safe: the walk of the whole message checks that the
+//! pieces it was given are the ones it splits the message into, and walks the message
+//! afresh when they are not.
 
 use std::ops::Range;
 
 use super::header;
-use super::params::Structured;
-use super::transfer::TransferEncoding;
-use super::walk::MAX_BOUNDARY;
+use super::walk::stream::{Piece, plain_multipart};
 
 /// A header block longer than this is not waited for.
 const MAX_HEAD: usize = 256 * 1024;
 
-/// Finds the top-level body parts of a message fed to it in pieces.
+/// What arrived: the header block, or a piece of the body (octets of the message).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arrived {
+    /// The header block, its empty line included.
+    Head(Range<u64>),
+    /// A piece of the multipart body.
+    Piece(Piece, Range<u64>),
+}
+
+/// Finds the top-level pieces of a message fed to it in pieces.
 #[derive(Debug)]
 pub struct PartSplitter {
     state: State,
@@ -54,6 +61,8 @@ struct Lines {
     last: u8,
     /// How long the previous line's break was (1 for LF, 2 for CRLF).
     last_break: u64,
+    /// Where the body starts.
+    body_start: u64,
     /// Where the part being received starts (after an opening delimiter).
     part_start: Option<u64>,
     /// Parts found.
@@ -75,9 +84,9 @@ impl PartSplitter {
         matches!(self.state, State::Done)
     }
 
-    /// Takes the next `bytes` of the message; returns the parts (as ranges of octets of
-    /// the message) whose end arrived with them.
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Range<u64>> {
+    /// Takes the next `bytes` of the message; returns what was complete with them: the
+    /// header block, then each piece once the delimiter after it arrived.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Arrived> {
         let mut parts = Vec::new();
         let start = self.pos;
         self.pos += bytes.len() as u64;
@@ -96,6 +105,7 @@ impl PartSplitter {
                 self.state = match body_lines(&head) {
                     Some((lines, body_start)) => {
                         let mut lines = lines;
+                        parts.push(Arrived::Head(0..body_start as u64));
                         let body = head.get(body_start..).unwrap_or_default();
                         let done = lines.feed(body, body_start as u64, self.max_parts, &mut parts);
                         if done {
@@ -123,44 +133,18 @@ fn has_blank_line(bytes: &[u8]) -> bool {
         || memchr::memmem::find(bytes, b"\n\r\n").is_some()
 }
 
-/// The line scan of the body, when the header (read as the walk reads it) names one
-/// multipart type and one boundary, with no transfer encoding; and where the body starts.
+/// The line scan of the body, when the header is of the shape the walk can take piece by
+/// piece; and where the body starts.
 fn body_lines(raw: &[u8]) -> Option<(Lines, usize)> {
     let head = header::parse(raw, true);
-    if !head.terminated || head.overflow.is_some() {
+    if !head.terminated {
         return None;
     }
-    let mut types = head
-        .all("content-type")
-        .map(Structured::parse)
-        .filter(Structured::is_media_type);
-    let ct = types.next()?;
-    if types.any(|other| other.value != ct.value) || !ct.value.starts_with("multipart/") {
-        return None;
-    }
-    if head
-        .all("content-transfer-encoding")
-        .any(|v| TransferEncoding::parse(Some(v)).is_encoding())
-    {
-        return None;
-    }
-    let mut boundaries: Vec<Vec<u8>> = Vec::new();
-    let extended = ct.extended("boundary").map(|v| v.bytes);
-    for b in ct.all_plain("boundary").map(<[u8]>::to_vec).chain(extended) {
-        let b = b.trim_ascii_end().to_vec();
-        if !boundaries.contains(&b) {
-            boundaries.push(b);
-        }
-    }
-    let [boundary] = boundaries.as_slice() else {
-        return None;
-    };
-    if boundary.is_empty() || boundary.len() > MAX_BOUNDARY || boundary.contains(&b'\n') {
-        return None;
-    }
+    let boundary = plain_multipart(&head)?;
     let lines = Lines {
-        dash_boundary: [b"--".as_slice(), boundary].concat(),
+        dash_boundary: [b"--".as_slice(), &boundary].concat(),
         line_start: head.body_start as u64,
+        body_start: head.body_start as u64,
         head: Vec::new(),
         tail_blank: true,
         last: b'\n',
@@ -179,7 +163,7 @@ impl Lines {
         bytes: &[u8],
         offset: u64,
         max_parts: usize,
-        parts: &mut Vec<Range<u64>>,
+        parts: &mut Vec<Arrived>,
     ) -> bool {
         let keep = self.dash_boundary.len() + 2;
         let mut rest = bytes;
@@ -217,9 +201,9 @@ impl Lines {
     }
 
     /// Looks at the line just ended (its break ends before `next`): a delimiter ends the
-    /// part being received (pushed to `parts`) and opens the next, or closes the
-    /// multipart (true: nothing more to find).
-    fn delimiter(&mut self, next: u64, parts: &mut Vec<Range<u64>>) -> bool {
+    /// preamble or the part being received (pushed to `parts`) and opens the next, or
+    /// closes the multipart (true: nothing more to find).
+    fn delimiter(&mut self, next: u64, parts: &mut Vec<Arrived>) -> bool {
         let Some(after) = self.head.strip_prefix(self.dash_boundary.as_slice()) else {
             return false;
         };
@@ -228,12 +212,15 @@ impl Lines {
         if !(close || opening) {
             return false;
         }
-        if let Some(start) = self.part_start.take() {
-            // The line break before the delimiter is part of it.
-            let end = self.line_start.saturating_sub(self.last_break).max(start);
-            if end > start {
-                parts.push(start..end);
+        // The line break before the delimiter is part of it.
+        let end = |start: u64| self.line_start.saturating_sub(self.last_break).max(start);
+        match self.part_start.take() {
+            Some(start) => parts.push(Arrived::Piece(Piece::Part, start..end(start))),
+            None if self.parts == 0 && end(self.body_start) > self.body_start => {
+                let start = self.body_start;
+                parts.push(Arrived::Piece(Piece::Preamble, start..end(start)));
             }
+            None => {}
         }
         if close {
             return true;
@@ -246,58 +233,62 @@ impl Lines {
 
 #[cfg(test)]
 mod tests {
+    use super::super::boundary::{self, Chunk};
     use super::*;
     use proptest::prelude::*;
 
-    /// The parts the walk's split finds in a whole message (of the plain kind, with at
-    /// most one close delimiter, at its end), the last left out when `drop_last` (empty
-    /// ones left out after).
-    fn walk_parts(raw: &[u8], drop_last: bool) -> Vec<Range<u64>> {
+    /// The pieces the walk's split finds in a whole message (of the plain shape, with at
+    /// most one close delimiter, at its end), the last left out when `drop_last`.
+    fn walk_pieces(raw: &[u8], drop_last: bool) -> Vec<Arrived> {
         let head = header::parse(raw, true);
-        let ct = Structured::parse(head.first("content-type").unwrap());
-        let boundary = ct.all_plain("boundary").next().unwrap().to_vec();
+        let boundary = plain_multipart(&head).unwrap();
         let body = &raw[head.body_start..];
-        let split = super::super::boundary::split(body, &boundary, 1000);
-        let mut out = Vec::new();
+        let split = boundary::split(body, &boundary, 1000);
+        let mut out = vec![Arrived::Head(0..head.body_start as u64)];
         for (kind, chunk) in split.chunks {
-            if kind == super::super::boundary::Chunk::Part {
-                let start = chunk.as_ptr() as usize - raw.as_ptr() as usize;
-                out.push(start as u64..(start + chunk.len()) as u64);
-            }
+            let start = (chunk.as_ptr() as usize - raw.as_ptr() as usize) as u64;
+            let range = start..start + chunk.len() as u64;
+            out.push(match kind {
+                Chunk::Preamble => Arrived::Piece(Piece::Preamble, range),
+                Chunk::Part => Arrived::Piece(Piece::Part, range),
+                Chunk::Epilogue => continue,
+            });
         }
-        if drop_last {
+        if drop_last && out.len() > 1 {
             out.pop();
         }
-        out.retain(|r| !r.is_empty());
         out
     }
 
-    fn fed(raw: &[u8], cuts: &[usize]) -> Vec<Range<u64>> {
+    fn fed(raw: &[u8], cuts: &[usize]) -> Vec<Arrived> {
         let mut splitter = PartSplitter::new(1000);
-        let mut parts = Vec::new();
+        let mut pieces = Vec::new();
         let mut from = 0;
         for &cut in cuts.iter().chain(std::iter::once(&raw.len())) {
             let cut = cut.clamp(from, raw.len());
-            parts.extend(splitter.feed(&raw[from..cut]));
+            pieces.extend(splitter.feed(&raw[from..cut]));
             from = cut;
         }
-        parts
+        pieces
     }
 
-    const MESSAGE: &str = "Received: from x\r\nSubject: s\r\nContent-Type: multipart/mixed;\r\n boundary=\"=_b\"\r\n\r\npreamble\r\n--=_b\r\nContent-Type: text/plain\r\n\r\none\r\n--=_b \t\r\nContent-Type: application/pdf\r\n\r\nJVBERi0=\r\n--=_bx\r\n\r\n--=_b--\r\nepilogue\r\n--=_b\r\nlate\r\n";
+    const MESSAGE: &str = "Received: from x\r\nSubject: s\r\nContent-Type: multipart/mixed;\r\n boundary=\"=_b\"\r\n\r\npreamble\r\n--=_b\r\nContent-Type: text/plain\r\n\r\none\r\n--=_b \t\r\nContent-Type: application/pdf\r\n\r\nJVBERi0=\r\n--=_bx\r\n\r\n--=_b\r\n--=_b--\r\nepilogue\r\n--=_b\r\nlate\r\n";
 
     #[test]
-    fn the_parts_are_the_walks_however_the_message_arrives() {
+    fn the_pieces_are_the_walks_however_the_message_arrives() {
         let raw = MESSAGE.as_bytes();
         let whole = fed(raw, &[]);
-        assert_eq!(whole.len(), 2, "{whole:?}");
+        assert_eq!(whole.len(), 5, "{whole:?}");
+        let Arrived::Piece(Piece::Part, first) = &whole[2] else {
+            panic!("{whole:?}");
+        };
         assert_eq!(
-            &raw[whole[0].start as usize..whole[0].end as usize],
+            &raw[first.start as usize..first.end as usize],
             b"Content-Type: text/plain\r\n\r\none"
         );
         // The walk also walks the part after the close delimiter (and reports it as
-        // ambiguous); scanning ahead stops at the close.
-        assert_eq!(whole, walk_parts(raw, false)[..2]);
+        // ambiguous); the split while arriving stops at the close.
+        assert_eq!(whole, walk_pieces(raw, false)[..5]);
         for cut in 0..raw.len() {
             assert_eq!(fed(raw, &[cut]), whole, "cut at {cut}");
         }
@@ -310,10 +301,13 @@ mod tests {
             "Content-Type: multipart/mixed; boundary=a\r\nContent-Type: text/plain\r\n\r\n--a\r\nx\r\n--a--\r\n",
             // Two boundaries.
             "Content-Type: multipart/mixed; boundary=a; boundary=b\r\n\r\n--a\r\nx\r\n--a--\r\n",
-            // An encoded multipart.
+            // An encoded multipart, or one of an encoding nobody knows.
             "Content-Type: multipart/mixed; boundary=a\r\nContent-Transfer-Encoding: base64\r\n\r\n--a\r\nx\r\n--a--\r\n",
+            "Content-Type: multipart/mixed; boundary=a\r\nContent-Transfer-Encoding: x-new\r\n\r\n--a\r\nx\r\n--a--\r\n",
             // Not a multipart.
             "Content-Type: text/plain\r\n\r\n--a\r\nx\r\n--a--\r\n",
+            // No header block end.
+            "Content-Type: multipart/mixed; boundary=a\r\nnot a field\r\n\r\n--a\r\nx\r\n--a--\r\n",
         ] {
             let mut splitter = PartSplitter::new(10);
             assert!(splitter.feed(raw.as_bytes()).is_empty(), "{raw}");
@@ -322,9 +316,9 @@ mod tests {
     }
 
     proptest! {
-        /// Parts of lines drawn from delimiters, near-delimiters, blanks and text, with LF
-        /// or CRLF, fed in random pieces: the parts the walk's split finds before the
-        /// close delimiter, save the last (its end is not known until the end).
+        /// Lines drawn from delimiters, near-delimiters, blanks and text, with LF or CRLF,
+        /// fed in random pieces: the pieces the walk's split finds before the close
+        /// delimiter, save the last (its end is not known until the end).
         #[test]
         fn the_split_while_arriving_is_the_walks(
             lines in proptest::collection::vec(0usize..9, 0..40),
@@ -344,11 +338,11 @@ mod tests {
             let mut cuts = cuts;
             cuts.sort_unstable();
             let got = fed(&raw, &cuts);
-            // Up to the first close delimiter; without one, the walk's last part runs to
+            // Up to the first close delimiter; without one, the walk's last piece runs to
             // the end, which is not known while the message arrives.
             let want = match lines.iter().position(|&l| l == 1) {
-                Some(close) => walk_parts(&message(&lines[..=close]), false),
-                None => walk_parts(&raw, true),
+                Some(close) => walk_pieces(&message(&lines[..=close]), false),
+                None => walk_pieces(&raw, true),
             };
             prop_assert_eq!(got, want);
         }

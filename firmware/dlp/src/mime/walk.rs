@@ -20,6 +20,8 @@ use super::params::Structured;
 use super::transfer::{self, Decoded, TransferEncoding};
 use super::{address, flowed, uuencode, words};
 
+pub(crate) mod stream;
+
 /// How many extra readings (duplicate headers, several boundaries, encoded multiparts)
 /// one entity may take: decoys elsewhere in the message cannot use up the readings of the
 /// part that matters.
@@ -328,16 +330,12 @@ impl<'a, 'l> Walker<'a, 'l> {
     /// the rest. Duplicate, differing Content-Type or Content-Transfer-Encoding headers are
     /// walked in every combination (first-wins and last-wins first).
     fn entity(&mut self, head: &Head, body: &[u8], ctx: &Ctx, depth: usize) {
-        let types: Vec<Option<Structured>> = head
-            .all("content-type")
-            .map(|v| Some(Structured::parse(v)).filter(Structured::is_media_type))
-            .collect();
-        let encodings: Vec<TransferEncoding> = head
-            .all("content-transfer-encoding")
-            .map(|v| TransferEncoding::parse(Some(v)))
-            .collect();
-        let (mut types, last_type) = distinct(types);
-        let (mut encodings, last_encoding) = distinct(encodings);
+        let Readings {
+            mut types,
+            last_type,
+            mut encodings,
+            last_encoding,
+        } = Readings::of(head);
         if types.is_empty() {
             types.push(None);
         }
@@ -446,25 +444,8 @@ impl<'a, 'l> Walker<'a, 'l> {
 
     /// A multipart's body, split at each distinct boundary parameter.
     fn multipart_body(&mut self, ct: &Structured, body: &[u8], ctx: &Ctx, depth: usize) {
-        let mut boundaries: Vec<Vec<u8>> = Vec::new();
-        let extended = ct.extended("boundary").map(|v| v.bytes);
-        for b in ct.all_plain("boundary").map(<[u8]>::to_vec).chain(extended) {
-            let b = b.trim_ascii_end().to_vec();
-            if !b.is_empty() && b.len() <= MAX_BOUNDARY && !boundaries.contains(&b) {
-                boundaries.push(b);
-            }
-        }
-        boundaries.truncate(MAX_DUPLICATES);
-        if let Some(long) = boundaries
-            .iter()
-            .map(Vec::len)
-            .find(|&len| len > RFC_BOUNDARY)
-        {
-            let detail = format!(
-                "a boundary of {long} characters (RFC 2046 allows {RFC_BOUNDARY}); split at it as mail clients do"
-            );
-            self.report(&ctx.here(), ProblemKind::Ambiguous, detail);
-        }
+        let boundaries = boundaries(ct);
+        self.long_boundaries(&boundaries, ctx);
         if boundaries.is_empty() {
             // No boundary: a client shows the raw body as text.
             self.text_body(body, None, ctx, depth);
@@ -479,6 +460,20 @@ impl<'a, 'l> Walker<'a, 'l> {
                 break;
             }
             self.split_and_walk(ct, b, body, ctx, depth);
+        }
+    }
+
+    /// Reports boundaries longer than RFC 2046 allows.
+    fn long_boundaries(&mut self, boundaries: &[Vec<u8>], ctx: &Ctx) {
+        if let Some(long) = boundaries
+            .iter()
+            .map(Vec::len)
+            .find(|&len| len > RFC_BOUNDARY)
+        {
+            let detail = format!(
+                "a boundary of {long} characters (RFC 2046 allows {RFC_BOUNDARY}); split at it as mail clients do"
+            );
+            self.report(&ctx.here(), ProblemKind::Ambiguous, detail);
         }
     }
 
@@ -505,29 +500,42 @@ impl<'a, 'l> Walker<'a, 'l> {
             let detail = "parts after the closing boundary; they were walked too";
             self.report(&ctx.here(), ProblemKind::Ambiguous, detail);
         }
-        let default_type = if ct.value == "multipart/digest" {
-            "message/rfc822"
-        } else {
-            "text/plain"
-        };
+        let default_type = default_type(ct);
         let mut n = 0;
         for (kind, bytes) in split.chunks {
-            if self.out.text_exhausted() {
+            if !self.chunk(kind, bytes, ctx, default_type, &mut n, depth) {
                 return;
             }
-            match kind {
-                Chunk::Preamble => self.aside(bytes, ctx, "preamble"),
-                Chunk::Epilogue => self.aside(bytes, ctx, "epilogue"),
-                Chunk::Part => {
-                    n += 1;
-                    let child = ctx.child(n, default_type);
-                    if !self.out.enter_part(&child.here()) {
-                        return;
-                    }
-                    self.part(bytes, &child, depth + 1);
+        }
+    }
+
+    /// One piece of a split multipart body (`n` parts before it); false when the walk of
+    /// the multipart ends there (the text budget or the part count spent).
+    fn chunk(
+        &mut self,
+        kind: Chunk,
+        bytes: &[u8],
+        ctx: &Ctx,
+        default_type: &'static str,
+        n: &mut usize,
+        depth: usize,
+    ) -> bool {
+        if self.out.text_exhausted() {
+            return false;
+        }
+        match kind {
+            Chunk::Preamble => self.aside(bytes, ctx, "preamble"),
+            Chunk::Epilogue => self.aside(bytes, ctx, "epilogue"),
+            Chunk::Part => {
+                *n += 1;
+                let child = ctx.child(*n, default_type);
+                if !self.out.enter_part(&child.here()) {
+                    return false;
                 }
+                self.part(bytes, &child, depth + 1);
             }
         }
+        true
     }
 
     /// Text around the parts of a multipart: clients do not show it, but it is in the mail.
@@ -695,6 +703,60 @@ impl<'a, 'l> Walker<'a, 'l> {
                 return;
             }
         }
+    }
+}
+
+/// The distinct Content-Type and Content-Transfer-Encoding values of an entity, as the
+/// walk reads them, and which of each is the last.
+struct Readings {
+    types: Vec<Option<Structured>>,
+    last_type: usize,
+    encodings: Vec<TransferEncoding>,
+    last_encoding: usize,
+}
+
+impl Readings {
+    fn of(head: &Head) -> Self {
+        let types: Vec<Option<Structured>> = head
+            .all("content-type")
+            .map(|v| Some(Structured::parse(v)).filter(Structured::is_media_type))
+            .collect();
+        let encodings: Vec<TransferEncoding> = head
+            .all("content-transfer-encoding")
+            .map(|v| TransferEncoding::parse(Some(v)))
+            .collect();
+        let (types, last_type) = distinct(types);
+        let (encodings, last_encoding) = distinct(encodings);
+        Self {
+            types,
+            last_type,
+            encodings,
+            last_encoding,
+        }
+    }
+}
+
+/// The distinct boundary parameters of a multipart type the walk splits at (at most
+/// [`MAX_DUPLICATES`]).
+fn boundaries(ct: &Structured) -> Vec<Vec<u8>> {
+    let mut boundaries: Vec<Vec<u8>> = Vec::new();
+    let extended = ct.extended("boundary").map(|v| v.bytes);
+    for b in ct.all_plain("boundary").map(<[u8]>::to_vec).chain(extended) {
+        let b = b.trim_ascii_end().to_vec();
+        if !b.is_empty() && b.len() <= MAX_BOUNDARY && !boundaries.contains(&b) {
+            boundaries.push(b);
+        }
+    }
+    boundaries.truncate(MAX_DUPLICATES);
+    boundaries
+}
+
+/// The type of a part that names none, in a multipart of type `ct`.
+fn default_type(ct: &Structured) -> &'static str {
+    if ct.value == "multipart/digest" {
+        "message/rfc822"
+    } else {
+        "text/plain"
     }
 }
 

@@ -281,12 +281,16 @@ impl Stage for DlpStage {
     }
 
     fn process(&self, message: &mut StagedMessage) -> Verdict {
-        let (content, store, memo) = message.content_store_and_memo();
-        let report = self.inspector.inspect_message_using(content, store, memo);
-        if let Some(memo) = memo {
-            let (lookups, hits) = memo.lookups_and_hits();
-            tracing::debug!(queue_id = %message.envelope.id, lookups, hits, "texts scanned ahead while the message arrived");
-        }
+        let report = match message.take_inspected(&self.inspector) {
+            Some(arrived) => {
+                tracing::debug!(queue_id = %message.envelope.id, while_arriving = arrived.while_arriving, "inspected while the message arrived");
+                arrived.report
+            }
+            None => match message.content_and_store() {
+                (content, Some(store)) => self.inspector.inspect_message_holding(content, store),
+                (content, None) => self.inspector.inspect_message(content),
+            },
+        };
         let recipients: Vec<String> = message
             .envelope
             .recipients

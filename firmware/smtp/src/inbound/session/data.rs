@@ -3,16 +3,15 @@
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::ahead::ScanAhead;
+use super::ahead::{InspectAhead, Shares};
 use super::{COMMAND_BUFFER, Next, READ_CHUNK, Session, State};
 use crate::inbound::data::DataReceiver;
 use crate::inbound::reply::Reply;
-use crate::pipeline::{OwnedMessage, Pipeline, StagedMessage, Verdict};
+use crate::pipeline::{Inspected, OwnedMessage, Pipeline, StagedMessage, Verdict};
 use crate::queue::Queue;
 use crate::spool::map::ScratchStore;
 use crate::spool::{ClientInfo, Envelope, SpoolError, SpoolWriter};
 use crate::stats::Stats;
-use mamori_dlp::ScanMemo;
 use mamori_dlp::hold::PartStore;
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
@@ -43,15 +42,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         // is told to try later, rather than the box running out of memory.
         let mut budget = MemoryGrant::default();
         let mut body = Spilled::default();
-        // The parts of a message that streams to disk are scanned while the rest arrives.
+        // A message that streams to disk is inspected while it arrives.
         let mut ahead = self.ctx.pipeline.inspector().map(|inspector| {
-            ScanAhead::new(
-                inspector,
-                self.ctx.scans.clone(),
-                self.ctx.scan_memory.clone(),
-                self.ctx.scan_memory_bytes(),
-                self.ctx.scan_expansion(),
-            )
+            let shares = Shares {
+                scans: self.ctx.scans.clone(),
+                memory: self.ctx.scan_memory.clone(),
+                pool: self.ctx.scan_memory_bytes(),
+                expansion: self.ctx.scan_expansion(),
+                wait: self.ctx.pipeline_time_limit().max(PIPELINE_GRACE),
+                max_message: max_size,
+            };
+            InspectAhead::new(inspector, shares)
         });
         loop {
             // Written out before the buffer would pass SPILL_AT, so that it never grows
@@ -134,11 +135,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if body.writer.is_some() {
             body.spill(&self.ctx.queue, &id, &mut content).await;
         }
-        // What arrived last is left to the inspection; the memo once the part being
-        // scanned ahead is done (before the inspection maps or rewrites the file).
-        let memo = match ahead {
-            Some(ahead) => ahead.finish().await,
-            None => None,
+        // The inspection made while the message arrived ends on the whole file (before
+        // the stages map or rewrite it).
+        let inspected = match (ahead, &body.writer, &body.failed) {
+            (Some(ahead), Some(writer), None) => ahead.finish(writer.content_len()).await,
+            _ => None,
         };
         if let Some(e) = &body.failed {
             tracing::error!(queue_id = %id, error = %e, "could not spool message");
@@ -170,7 +171,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Some(w) => Body::Spooled(w),
             None => Body::Memory(content),
         };
-        let reply = self.accept(envelope, body, memo, &mut budget).await;
+        let reply = self.accept(envelope, body, inspected, &mut budget).await;
         drop(budget);
         self.reply(reply);
         Ok(Next::Continue)
@@ -181,7 +182,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         &mut self,
         envelope: Envelope,
         body: Body,
-        memo: Option<ScanMemo>,
+        inspected: Option<Inspected>,
         budget: &mut MemoryGrant,
     ) -> Reply {
         let id = envelope.id.clone();
@@ -248,7 +249,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
             let pipeline = self.ctx.pipeline.clone();
             let run = tokio::task::spawn_blocking(move || {
-                let v = run_stages(&pipeline, envelope, body, memo);
+                let v = run_stages(&pipeline, envelope, body, inspected);
                 drop((permit, scan_grant));
                 v
             });
@@ -503,7 +504,7 @@ fn run_stages(
     pipeline: &Pipeline,
     envelope: Envelope,
     body: Body,
-    memo: Option<ScanMemo>,
+    inspected: Option<Inspected>,
 ) -> Result<Staged, SpoolError> {
     match body {
         Body::Memory(content) => {
@@ -523,8 +524,8 @@ fn run_stages(
             let store = writer.dir().map(|dir| {
                 Box::new(ScratchStore::new(dir.to_path_buf(), len)) as Box<dyn PartStore + Send>
             });
-            let mut staged =
-                StagedMessage::mapped(envelope, writer.map_content()?, store).with_memo(memo);
+            let mut staged = StagedMessage::mapped(envelope, writer.map_content()?, store)
+                .with_inspected(inspected);
             let v = pipeline.run(&mut staged);
             let (mut envelope, rewrite, companions) = staged.into_envelope_and_rewrite();
             if let Some(content) = rewrite {
@@ -562,7 +563,7 @@ impl MemoryGrant {
 
     /// Extends the grant to cover `bytes`, waiting up to `wait` for others to give
     /// theirs back; false if they did not in time.
-    async fn wait_for(
+    pub(super) async fn wait_for(
         &mut self,
         budget: &std::sync::Arc<Semaphore>,
         bytes: usize,
