@@ -786,7 +786,7 @@ def cmd_push(args):
             raw = f.read()
         messages.append((name, wire(raw), any(b >= 0x80 for b in raw)))
     lock = threading.Lock()
-    state = {"next": 0, "ok": 0, "failed": []}
+    state = {"next": 0, "ok": 0, "failed": [], "waits": []}
 
     def one(name, data, eight_bit):
         s = smtplib.SMTP(args.host, args.port, local_hostname="client.bench.test",
@@ -806,8 +806,23 @@ def cmd_push(args):
             code, msg = s.getreply()
             if code != 354:
                 return "DATA %d %s" % (code, msg)
-            s.send(data)
+            if args.rate > 0:
+                # A sender's uplink: the content at --rate octets a second per session.
+                chunk = max(4096, args.rate // 50)
+                start = time.monotonic()
+                for at in range(0, len(data), chunk):
+                    # Each chunk once the uplink has carried the ones before it.
+                    ahead = start + at / args.rate - time.monotonic()
+                    if ahead > 0:
+                        time.sleep(ahead)
+                    s.send(data[at:at + chunk])
+            else:
+                s.send(data)
+            dot = time.monotonic()
             code, msg = s.getreply()
+            if len(data) > 256 * 1024:
+                with lock:
+                    state["waits"].append(time.monotonic() - dot)
             if code != 250:
                 return "end of data %d %s" % (code, msg)
             return None
@@ -846,6 +861,12 @@ def cmd_push(args):
     t1 = time.time()
     print("pushed %d of %d messages in %.3f s over %d sessions" %
           (state["ok"], len(messages), t1 - t0, args.sessions))
+    waits = sorted(state["waits"])
+    if waits:
+        pick = lambda q: waits[min(len(waits) - 1, int(q * len(waits)))] * 1000
+        print("wait after the final dot, messages over 256 KiB (%d): median %.1f ms, "
+              "p90 %.1f ms, mean %.1f ms" % (len(waits), pick(0.5), pick(0.9),
+                                           1000 * sum(waits) / len(waits)))
     for line in state["failed"][:20]:
         print("error: " + line, file=sys.stderr)
     sys.exit(0 if not state["failed"] else 1)
@@ -1115,6 +1136,8 @@ def main():
     p.add_argument("--recipient", default="rcpt@sink.test")
     p.add_argument("--timeout", type=float, default=300)
     p.add_argument("--t0-file", required=True)
+    p.add_argument("--rate", type=int, default=0,
+                   help="octets a second each session sends the content at (0: at once)")
     p = sub.add_parser("sample")
     p.add_argument("out")
     p.add_argument("--pid", type=int, action="append", required=True)
