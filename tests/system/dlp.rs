@@ -408,3 +408,65 @@ print('intact', len(raw))
         "nothing half-written"
     );
 }
+
+/// A large mail is inspected while it arrives (each attachment once the next delimiter is
+/// written): a My Number in the first of three attachments is found and the mail refused;
+/// one in a part after the closing delimiter (where mail clients disagree, and where the
+/// split made while arriving stops) is found too, the mail being walked afresh once whole;
+/// the same mail without either is delivered.
+#[test]
+fn a_large_mail_inspected_while_it_arrives_decides_as_the_whole_mail_does() {
+    let sink = Sink::start();
+    let m = Mamori::start(sink.port, None, REJECT_MY_NUMBER);
+    let number = my_number("23456789012");
+    let build = |first: &str, late: &str| {
+        format!(
+            r#"
+rows = ''.join(f'{{i}},見積 {{i}},東京都千代田区{{i}}\n' for i in range(40000)).encode('utf-8')
+msg = MIMEMultipart()
+msg['Subject'] = 'three files'
+msg.attach(MIMEText('資料を3点送ります。', 'plain', 'utf-8'))
+for name, data in [('first.csv', '{first}'.encode('utf-8') + b'\n' + rows[:100]), ('a.csv', rows), ('b.csv', rows)]:
+    part = MIMEApplication(data, Name=name)
+    part['Content-Disposition'] = 'attachment; filename="%s"' % name
+    msg.attach(part)
+msg.set_boundary('=_three')
+if '{late}':
+    late = base64.b64encode('{late}'.encode('utf-8')).decode()
+    msg.epilogue = '--=_three\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n' + late + '\r\n'
+"#
+        )
+    };
+    let out = send_python(
+        &m,
+        &build(&format!("個人番号,{number}"), ""),
+        "client@sink.test",
+    );
+    assert!(out.starts_with("REFUSED 550"), "{out}");
+    let out = send_python(
+        &m,
+        &build("", &format!("個人番号 {number}")),
+        "client@sink.test",
+    );
+    assert!(out.starts_with("REFUSED 550"), "{out}");
+    let out = send_python(&m, &build("", ""), "client@sink.test");
+    assert!(out.starts_with("OK"), "{out}");
+    assert!(
+        wait_for(Duration::from_secs(20), || sink.count() == 1),
+        "{}",
+        m.log()
+    );
+    let (delivered, _) = &sink.messages()[0];
+    assert!(
+        delivered.len() > 3_000_000,
+        "large enough to stream: {}",
+        delivered.len()
+    );
+    assert_eq!(
+        std::fs::read_dir(m.dir.path().join("data/spool/tmp"))
+            .unwrap()
+            .count(),
+        0,
+        "nothing half-written"
+    );
+}
