@@ -213,8 +213,8 @@ pub trait Stage: Send + Sync {
     fn may_rewrite(&self) -> bool {
         true
     }
-    /// The DLP inspector the stage inspects with, if it is the DLP stage: the parts of a
-    /// large message are scanned ahead with it while the message arrives.
+    /// The DLP inspector the stage inspects with, if it is the DLP stage: a large message
+    /// is inspected with it while it arrives.
     fn inspector(&self) -> Option<Arc<mamori_dlp::Inspector>> {
         None
     }

@@ -207,7 +207,7 @@ impl SpoolWriter {
     }
 
     /// A second handle on the file, to read the content that has arrived while more is
-    /// appended (scanning ahead).
+    /// appended (the inspection while the message arrives).
     pub fn reader(&self) -> Result<super::map::SpoolReader, SpoolError> {
         let file = self.file.try_clone().map_err(io_err("reopen", &self.tmp))?;
         Ok(super::map::SpoolReader::new(

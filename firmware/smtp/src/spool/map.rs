@@ -65,10 +65,10 @@ pub(super) fn map(
 }
 
 /// The content of a message file still being written, read through a handle of its own:
-/// for scanning its parts ahead while more arrives (`inbound::session::ahead`).
+/// for inspecting its pieces while more arrives (`inbound::session::ahead`).
 ///
 /// Only ranges already appended are mapped; the writer only appends past them, and the
-/// file is truncated (a stage rewriting the content) only after scanning ahead has ended
+/// file is truncated (a stage rewriting the content) only after that inspection has ended
 /// and its maps are gone. A writer dropped mid-transfer unlinks the file, which leaves a
 /// map valid.
 #[derive(Debug)]
