@@ -34,7 +34,7 @@ pub(super) struct Split<'a> {
 
 /// Is `line` (without its line break) a delimiter for `boundary`: `Some(false)` an opening
 /// one, `Some(true)` a close one?
-fn delimiter(line: &[u8], boundary: &[u8]) -> Option<bool> {
+pub(super) fn delimiter(line: &[u8], boundary: &[u8]) -> Option<bool> {
     let rest = line.strip_prefix(b"--")?.strip_prefix(boundary)?;
     if rest.starts_with(b"--") {
         return Some(true);

@@ -11,8 +11,8 @@
 
 use std::ops::Range;
 
-use super::header;
 use super::walk::stream::{Piece, plain_multipart};
+use super::{boundary, header};
 
 /// A header block longer than this is not waited for.
 const MAX_HEAD: usize = 256 * 1024;
@@ -49,11 +49,11 @@ enum State {
 /// Where the body's line scan is.
 #[derive(Debug)]
 struct Lines {
-    /// `--` and the boundary.
-    dash_boundary: Vec<u8>,
+    /// The boundary.
+    boundary: Vec<u8>,
     /// Where the current line starts.
     line_start: u64,
-    /// Its first octets (up to the delimiter's length and two more).
+    /// Its first octets (up to a close delimiter's length).
     head: Vec<u8>,
     /// Are its octets past `head` all blanks?
     tail_blank: bool,
@@ -103,8 +103,7 @@ impl PartSplitter {
                 }
                 let head = std::mem::take(buf);
                 self.state = match body_lines(&head) {
-                    Some((lines, body_start)) => {
-                        let mut lines = lines;
+                    Some((mut lines, body_start)) => {
                         parts.push(Arrived::Head(0..body_start as u64));
                         let body = head.get(body_start..).unwrap_or_default();
                         let done = lines.feed(body, body_start as u64, self.max_parts, &mut parts);
@@ -140,9 +139,9 @@ fn body_lines(raw: &[u8]) -> Option<(Lines, usize)> {
     if !head.terminated {
         return None;
     }
-    let boundary = plain_multipart(&head)?;
+    let (boundary, _) = plain_multipart(&head)?;
     let lines = Lines {
-        dash_boundary: [b"--".as_slice(), &boundary].concat(),
+        boundary,
         line_start: head.body_start as u64,
         body_start: head.body_start as u64,
         head: Vec::new(),
@@ -165,7 +164,7 @@ impl Lines {
         max_parts: usize,
         parts: &mut Vec<Arrived>,
     ) -> bool {
-        let keep = self.dash_boundary.len() + 2;
+        let keep = self.boundary.len() + 4;
         let mut rest = bytes;
         let mut at = offset;
         while !rest.is_empty() {
@@ -204,14 +203,13 @@ impl Lines {
     /// preamble or the part being received (pushed to `parts`) and opens the next, or
     /// closes the multipart (true: nothing more to find).
     fn delimiter(&mut self, next: u64, parts: &mut Vec<Arrived>) -> bool {
-        let Some(after) = self.head.strip_prefix(self.dash_boundary.as_slice()) else {
-            return false;
+        // The walk's rule on the line's first octets; past them, an opening delimiter
+        // has only blanks.
+        let close = match boundary::delimiter(&self.head, &self.boundary) {
+            Some(true) => true,
+            Some(false) if self.tail_blank => false,
+            _ => return false,
         };
-        let close = after.starts_with(b"--");
-        let opening = after.iter().all(u8::is_ascii_whitespace) && self.tail_blank;
-        if !(close || opening) {
-            return false;
-        }
         // The line break before the delimiter is part of it.
         let end = |start: u64| self.line_start.saturating_sub(self.last_break).max(start);
         match self.part_start.take() {
@@ -241,7 +239,7 @@ mod tests {
     /// most one close delimiter, at its end), the last left out when `drop_last`.
     fn walk_pieces(raw: &[u8], drop_last: bool) -> Vec<Arrived> {
         let head = header::parse(raw, true);
-        let boundary = plain_multipart(&head).unwrap();
+        let (boundary, _) = plain_multipart(&head).unwrap();
         let body = &raw[head.body_start..];
         let split = boundary::split(body, &boundary, 1000);
         let mut out = vec![Arrived::Head(0..head.body_start as u64)];

@@ -19,9 +19,10 @@ use super::super::transfer::TransferEncoding;
 use super::{Ctx, Readings, Walker, boundaries, default_type, join};
 use crate::content::{Collector, Location, ProblemKind};
 
-/// The boundary of an entity whose walk is [`StreamedWalk`]'s: one reading of its type,
-/// `multipart/*`, with no transfer encoding, and one boundary (without line breaks).
-pub(in crate::mime) fn plain_multipart(head: &Head) -> Option<Vec<u8>> {
+/// The boundary of an entity whose walk is [`StreamedWalk`]'s (one reading of its type,
+/// `multipart/*`, with no transfer encoding, and one boundary without line breaks), and
+/// the type of its parts that name none.
+pub(in crate::mime) fn plain_multipart(head: &Head) -> Option<(Vec<u8>, &'static str)> {
     let Readings {
         types, encodings, ..
     } = Readings::of(head);
@@ -34,7 +35,7 @@ pub(in crate::mime) fn plain_multipart(head: &Head) -> Option<Vec<u8>> {
         return None;
     }
     match boundaries(ct).as_slice() {
-        [b] if !b.contains(&b'\n') => Some(b.clone()),
+        [b] if !b.contains(&b'\n') => Some((b.clone(), default_type(ct))),
         _ => None,
     }
 }
@@ -73,9 +74,7 @@ impl<'a, 'l> StreamedWalk<'a, 'l> {
         if !parsed.terminated || parsed.body_start != head.len() {
             return None;
         }
-        let boundary = plain_multipart(&parsed)?;
-        let Readings { types, .. } = Readings::of(&parsed);
-        let default = types.first().and_then(Option::as_ref).map(default_type)?;
+        let (boundary, default) = plain_multipart(&parsed)?;
         let mut walker = Walker::new(out);
         // `walk_message`, with the calls an entity of this shape makes before its pieces:
         // `entity` (one reading, nothing reported), `multipart` (no transfer encoding to
