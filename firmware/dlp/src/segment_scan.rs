@@ -14,7 +14,6 @@ use crate::content::{
 use crate::evidence::Evidence;
 use crate::finding::{Confidence, DetectorKind, Finding};
 use crate::inspect::{Inspector, LocatedFinding, Report};
-use crate::scanner::Scanner;
 
 /// The scan of one inspection, a segment at a time: findings (each once), the evidence
 /// across segments, and the time limit.
@@ -63,11 +62,18 @@ impl<'a> SegmentScan<'a> {
         if self.stopped {
             return;
         }
+        let scanner = &self.inspector.scanner;
         let text = match segment.kind {
             SegmentKind::FileName => Cow::Owned(crate::inspect::file_name_words(&segment.text)),
             _ => Cow::Borrowed(segment.text.as_str()),
         };
-        let found = scan_readings(&self.inspector.scanner, &text, &mut self.evidence);
+        // Digits written in kanji numerals are read as a reader reads them: a second
+        // reading of the text, whose findings fall together with the first's.
+        let kanji = crate::numerals::kanji_digits_as_ascii(&text);
+        let mut found = scanner.scan_with_evidence(&text, &mut self.evidence);
+        if let Some(kanji) = &kanji {
+            found.extend(scanner.scan_with_evidence(kanji, &mut self.evidence));
+        }
         for finding in found {
             let Finding {
                 detector,
@@ -144,17 +150,6 @@ impl SegmentSink for SegmentScan<'_> {
     fn postpone(&mut self, by: std::time::Duration) {
         self.deadline = self.deadline.checked_add(by).unwrap_or(self.deadline);
     }
-}
-
-/// What `scanner` finds in `text` and in its reading with kanji numerals as digits (read
-/// as a reader reads them; the findings of both fall together later).
-fn scan_readings(scanner: &Scanner, text: &str, evidence: &mut Evidence) -> Vec<Finding> {
-    let kanji = crate::numerals::kanji_digits_as_ascii(text);
-    let mut found = scanner.scan_with_evidence(text, evidence);
-    if let Some(kanji) = &kanji {
-        found.extend(scanner.scan_with_evidence(kanji, evidence));
-    }
-    found
 }
 
 /// The segment-at-a-time scan against the reference that collects the whole message's
@@ -307,6 +302,20 @@ mod tests {
             let held = inspector.inspect_message_holding(&raw, &mut store);
             prop_assert_eq!(&held, &streamed);
         }
+    }
+
+    /// A message with a subject that names My Numbers and four parts: a body, a ZIP, a CSV
+    /// and a quoted-printable body, holding numbers of every kind.
+    fn four_parts() -> Vec<u8> {
+        message(
+            3,
+            &[
+                (0, vec![1, 2], 0),
+                (4, vec![10, 5], 1),
+                (2, vec![7], 2),
+                (3, vec![0], 0),
+            ],
+        )
     }
 
     /// A message arriving in pieces cut at `cuts`, each after `pause`.
@@ -477,15 +486,7 @@ mod tests {
     #[test]
     fn a_plain_message_is_walked_while_it_arrives() {
         let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
-        let raw = message(
-            3,
-            &[
-                (0, vec![1, 2], 0),
-                (4, vec![10, 5], 1),
-                (2, vec![7], 2),
-                (3, vec![0], 0),
-            ],
-        );
+        let raw = four_parts();
         let whole = inspector.inspect_message(&raw);
         assert!(!whole.findings.is_empty());
         for cuts in [vec![], vec![100, 700], (0..raw.len()).step_by(50).collect()] {
@@ -546,15 +547,7 @@ mod tests {
     #[test]
     fn the_drawn_messages_hold_findings_of_every_kind() {
         let inspector = Inspector::new(&ScanConfig::default(), Limits::default()).unwrap();
-        let raw = message(
-            3,
-            &[
-                (0, vec![1, 2], 0),
-                (4, vec![10, 5], 1),
-                (2, vec![7], 2),
-                (3, vec![0], 0),
-            ],
-        );
+        let raw = four_parts();
         let report = inspector.inspect_message(&raw);
         assert_eq!(report, inspector.inspect_message_whole(&raw));
         // The subject's 「マイナンバー」 raises the body's unlabelled number.
