@@ -27,7 +27,7 @@ use mamori_dlp::mime::{Arrived, PartSplitter};
 use mamori_dlp::{Arrivals, Inspector, Octets};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::data::{EXPANSION_RATIO, MemoryGrant};
+use super::data::{MemoryGrant, expansion_allowance};
 use crate::pipeline::Inspected;
 use crate::spool::SpoolWriter;
 use crate::spool::map::{ScratchStore, SpoolReader};
@@ -173,7 +173,7 @@ impl FromSpool {
     fn draw(&mut self, held: u64, len: u64) -> bool {
         let shares = &self.shares;
         let need = held
-            .saturating_add(shares.expansion.min(len.saturating_mul(EXPANSION_RATIO)))
+            .saturating_add(expansion_allowance(shares.expansion, len))
             .min(shares.pool);
         let scans = shares.scans.clone();
         let slot = self

@@ -43,17 +43,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let mut budget = MemoryGrant::default();
         let mut body = Spilled::default();
         // A message that streams to disk is inspected while it arrives.
-        let mut ahead = self.ctx.pipeline.inspector().map(|inspector| {
-            let shares = Shares {
-                scans: self.ctx.scans.clone(),
-                memory: self.ctx.scan_memory.clone(),
-                pool: self.ctx.scan_memory_bytes(),
-                expansion: self.ctx.scan_expansion(),
-                wait: self.ctx.pipeline_time_limit().max(PIPELINE_GRACE),
-                max_message: max_size,
-            };
-            InspectAhead::new(inspector, shares)
-        });
+        let mut ahead = None;
         loop {
             // Written out before the buffer would pass SPILL_AT, so that it never grows
             // (doubling) past it.
@@ -64,6 +54,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             {
                 body.hops
                     .get_or_insert_with(|| hops(content.get(received.len()..).unwrap_or_default()));
+                if body.writer.is_none() {
+                    ahead = self.inspect_ahead(max_size);
+                }
                 if let Some(ahead) = &mut ahead {
                     ahead.feed(&content);
                 }
@@ -177,6 +170,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         Ok(Next::Continue)
     }
 
+    /// The inspection of a transfer while it arrives, when the pipeline inspects: made as
+    /// the transfer starts writing to the spool (small mail never does).
+    fn inspect_ahead(&self, max_size: u64) -> Option<InspectAhead> {
+        let inspector = self.ctx.pipeline.inspector()?;
+        let shares = Shares {
+            scans: self.ctx.scans.clone(),
+            memory: self.ctx.scan_memory.clone(),
+            pool: self.ctx.scan_memory_bytes(),
+            expansion: self.ctx.scan_expansion(),
+            wait: self.ctx.pipeline_time_limit().max(PIPELINE_GRACE),
+            max_message: max_size,
+        };
+        Some(InspectAhead::new(inspector, shares))
+    }
+
     /// Runs the pipeline and spools the message; the reply says what became of it.
     async fn accept(
         &mut self,
@@ -225,11 +233,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             let pool = self.ctx.scan_memory_bytes();
             let need = len
                 .saturating_add(held)
-                .saturating_add(
-                    self.ctx
-                        .scan_expansion()
-                        .min(len.saturating_mul(EXPANSION_RATIO)),
-                )
+                .saturating_add(expansion_allowance(self.ctx.scan_expansion(), len))
                 .min(pool);
             let wait = self.ctx.pipeline_time_limit().max(PIPELINE_GRACE);
             let mut scan_grant = MemoryGrant::default();
@@ -430,7 +434,13 @@ fn hops(content: &[u8]) -> usize {
 
 /// What an inspection reserves for archive expansion, per byte of message (the DLP's
 /// default ratio limit; the expansion share of the budget bounds it in all).
-pub(super) const EXPANSION_RATIO: u64 = 100;
+const EXPANSION_RATIO: u64 = 100;
+
+/// What an inspection reserves for the archives of `len` octets: the ratio per octet,
+/// within `expansion`, what one inspection may expand to.
+pub(super) fn expansion_allowance(expansion: u64, len: u64) -> u64 {
+    expansion.min(len.saturating_mul(EXPANSION_RATIO))
+}
 
 /// Content a DATA transfer holds in memory before it starts writing to the spool: small
 /// mail is written once, after the inspection; larger mail streams to disk as it arrives.
@@ -599,7 +609,7 @@ impl MemoryGrant {
     }
 
     /// Extends the grant to cover `bytes`; false once the budget is exhausted.
-    pub(super) fn cover(&mut self, budget: &std::sync::Arc<Semaphore>, bytes: usize) -> bool {
+    fn cover(&mut self, budget: &std::sync::Arc<Semaphore>, bytes: usize) -> bool {
         let Some((need, more)) = self.shortfall(bytes) else {
             return !self.starved;
         };
