@@ -674,9 +674,16 @@ fn a_good_update_installs_into_the_other_slot_and_is_kept_once_healthy() {
     assert_eq!(st["trial"]["slot"], "B", "{st}");
     assert_eq!(st["trial"]["kind"], "trial", "{st}");
 
+    // Every status read on the way says one thing: a slot judged good is no longer on trial.
+    let mut torn = None;
     let good = wait_for(Duration::from_secs(40), || {
-        b.status()["slots"]["B"]["status"] == "good"
+        let st = b.status();
+        if st["slots"]["B"]["status"] == "good" && !st["trial"].is_null() {
+            torn.get_or_insert(st.clone());
+        }
+        st["slots"]["B"]["status"] == "good"
     });
+    assert!(torn.is_none(), "slot B good while still on trial: {torn:?}");
     let st = b.status();
     assert!(good, "slot B was not marked good after the window: {st}");
     assert_eq!(st["slots"]["B"]["version"], "1.1.0", "{st}");

@@ -431,6 +431,7 @@ impl Daemon {
                     detail: "healthy after the restart: kept".into(),
                 });
             }
+            self.end_trial(&state);
             let snapshot = state.clone();
             drop(state);
             if let Err(e) = self.save_state(&snapshot) {
@@ -438,6 +439,16 @@ impl Daemon {
             }
         }
         tracing::info!(slot = %slot, version, trial, "the running firmware is healthy: marked good");
+    }
+
+    /// Ends the trial in the status in the same step as the slot's verdict goes into it,
+    /// under the state's lock: a status read in between would show the slot judged and the
+    /// trial still running. (Lock order: the state, then the status.)
+    fn end_trial(&self, state: &UpdateState) {
+        if let Ok(mut st) = self.status.lock() {
+            st.trial = None;
+            st.sync_state(state);
+        }
     }
 
     fn fail_trial(&self, slot: Slot, problems: &[String]) {
@@ -467,6 +478,7 @@ impl Daemon {
                 version,
                 detail: detail.clone(),
             });
+            self.end_trial(&state);
             let snapshot = state.clone();
             drop(state);
             let _ = self.save_state(&snapshot);
