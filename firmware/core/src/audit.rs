@@ -16,7 +16,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ring::digest::{SHA256, digest};
 use serde_json::{Map, Value};
@@ -95,6 +95,10 @@ pub struct AuditLog {
     retention: Mutex<Option<Retention>>,
     last_prune: Mutex<Option<std::time::Instant>>,
     inner: Mutex<Tail>,
+    /// The highest sequence number known to be on disk: records are written under `inner`
+    /// and synced under this lock, so that one sync covers every record written before it
+    /// (a group commit) and sessions do not queue behind one another's syncs.
+    synced: Mutex<u64>,
     /// The last whole-chain check: when it ran, the current file's length and change time
     /// then, and its answer (see [`AuditLog::verified`]).
     last_check: Mutex<Option<LastCheck>>,
@@ -115,7 +119,8 @@ pub const VERIFY_REUSE: std::time::Duration = std::time::Duration::from_secs(60)
 /// The open file and the end of the chain.
 #[derive(Debug)]
 struct Tail {
-    file: File,
+    /// Shared with the sync of [`AuditLog::sync_through`], which runs outside `inner`.
+    file: Arc<File>,
     size: u64,
     seq: u64,
     prev: String,
@@ -150,29 +155,55 @@ impl AuditLog {
             retention: Mutex::new(None),
             last_prune: Mutex::new(None),
             inner: Mutex::new(Tail {
-                file,
+                file: Arc::new(file),
                 size,
                 seq,
                 prev,
                 first_time,
             }),
+            synced: Mutex::new(seq),
             last_check: Mutex::new(None),
         })
     }
 
     /// Appends one record: `event` plus the fields of `fields` (an object; other values go
-    /// under `"data"`), and syncs it to disk. Returns the record's sequence number.
+    /// under `"data"`), and syncs it to disk. Returns the record's sequence number once
+    /// the record is on disk.
     pub fn record(&self, event: &str, fields: Value) -> Result<u64, AuditError> {
-        let mut tail = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let retention = *self.retention.lock().unwrap_or_else(|p| p.into_inner());
-        let now = unix_now();
-        let seq = self.append(&mut tail, event, fields, retention, now)?;
-        if let Some(r) = retention
-            && self.prune_due()
-        {
-            self.prune_locked(&mut tail, r, now)?;
-        }
+        let seq = {
+            let mut tail = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            let retention = *self.retention.lock().unwrap_or_else(|p| p.into_inner());
+            let now = unix_now();
+            let seq = self.append(&mut tail, event, fields, retention, now)?;
+            if let Some(r) = retention
+                && self.prune_due()
+            {
+                self.prune_locked(&mut tail, r, now)?;
+            }
+            seq
+        };
+        self.sync_through(seq)?;
         Ok(seq)
+    }
+
+    /// Returns once record `seq` is on disk: at once if a sync since it was written has
+    /// covered it, else after syncing the current file, which covers every record written
+    /// so far (the files before it were synced when they were rotated).
+    fn sync_through(&self, seq: u64) -> Result<(), AuditError> {
+        let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+        if *synced >= seq {
+            return Ok(());
+        }
+        let (upto, file) = {
+            let tail = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            (tail.seq, tail.file.clone())
+        };
+        file.sync_data().map_err(|source| AuditError::Io {
+            path: self.dir.join(FILE_NAME),
+            source,
+        })?;
+        *synced = (*synced).max(upto);
+        Ok(())
     }
 
     /// Puts `retention` in force (a new settings version), erasing at once what it no
@@ -215,6 +246,11 @@ impl AuditLog {
             "max_bytes": retention.max_bytes,
         });
         self.append(tail, "audit_pruned", fields, None, now)?;
+        // On disk before anything is erased.
+        tail.file.sync_data().map_err(|source| AuditError::Io {
+            path: self.dir.join(FILE_NAME),
+            source,
+        })?;
         // Oldest first, so that a crash part-way leaves the chain whole from some file on.
         for n in (from..=from + pruned.files - 1).rev() {
             let path = rotated(&self.dir, n);
@@ -265,20 +301,23 @@ impl AuditLog {
                 .first_time
                 .is_some_and(|t| now.saturating_sub(t) >= ROTATE_AGE_SECS);
         if tail.size > 0 && (full || old) {
+            // What the file holds is on disk before it is set aside: a sync after this
+            // one covers the new file only.
+            tail.file.sync_data().map_err(io)?;
             let keep = if retention.is_some() {
                 MAX_FILES
             } else {
                 self.keep
             };
             self.rotate(keep).map_err(io)?;
-            tail.file = open_append(&path).map_err(io)?;
+            tail.file = Arc::new(open_append(&path).map_err(io)?);
             tail.size = 0;
             tail.first_time = None;
         }
         let mut bytes = line.into_bytes();
         bytes.push(b'\n');
-        tail.file.write_all(&bytes).map_err(io)?;
-        tail.file.sync_data().map_err(io)?;
+        // Synced by the caller (see `sync_through`), after `inner` is released.
+        (&*tail.file).write_all(&bytes).map_err(io)?;
         tail.size += bytes.len() as u64;
         tail.first_time.get_or_insert(now);
         tail.seq = seq;
@@ -781,6 +820,40 @@ mod tests {
         let count = verify(dir.path()).unwrap();
         assert!(count > 5 && count < 100, "{count}");
         assert_eq!(newest[1]["seq"], 100);
+    }
+
+    #[test]
+    fn records_from_many_threads_chain_and_each_is_synced_when_it_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        // Small files: records written while another thread's sync is under way cross
+        // rotations too.
+        let log = Arc::new(AuditLog::open(dir.path(), 2048, 1000).unwrap());
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    (0..100)
+                        .map(|i| {
+                            let seq = log.record("x", json!({"t": t, "i": i})).unwrap();
+                            let synced = *log.synced.lock().unwrap();
+                            assert!(synced >= seq, "returned {seq}, synced through {synced}");
+                            seq
+                        })
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        let mut seqs: Vec<u64> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=800).collect::<Vec<u64>>());
+        assert!(rotated(dir.path(), 2).exists(), "rotated while recording");
+        assert_eq!(verify(dir.path()).unwrap(), 800);
+        drop(log);
+        let log = AuditLog::open(dir.path(), 2048, 1000).unwrap();
+        assert_eq!(log.record("after", json!({})).unwrap(), 801);
     }
 
     #[test]
