@@ -198,6 +198,16 @@ class Ctx:
         return out
 
 
+def busy_cpu_seconds():
+    """The machine's CPU time spent so far, all processes and the kernel (/proc/stat's user,
+    nice, system, irq and softirq; not idle, iowait or time stolen by the host): the bench
+    reads it at the start and the end of a run."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[1:8])
+    return "%.2f" % ((user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK"))
+
+
 def wrap(text, width):
     """Lines of at most `width` characters, broken only between words: a run of ASCII
     (a phone number, a postcode, an amount, an English word) is never cut, each Japanese
@@ -853,7 +863,7 @@ def cmd_push(args):
     threads = [threading.Thread(target=worker) for _ in range(args.sessions)]
     t0 = time.time()
     with open(args.t0_file, "w") as f:
-        f.write("%.6f\n" % t0)
+        f.write("%.6f %s\n" % (t0, busy_cpu_seconds()))
     for t in threads:
         t.start()
     for t in threads:
@@ -1082,8 +1092,8 @@ def cmd_table(args):
 
     print()
     print("| workload | msgs | MB | Mamori msgs/s | Mamori MB/s | Postfix msgs/s | Postfix MB/s "
-          "| ratio M/P | no relay msgs/s |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| ratio M/P | machine CPU ms/msg M / P (P/M) | no relay msgs/s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for case in order:
         r = rows[case]
         m, p = r.get("mamori"), r.get("postfix")
@@ -1093,6 +1103,9 @@ def cmd_table(args):
         for x in (m, p):
             cells += ["%.1f" % x["rate"], "%.1f" % x["mbps"]] if x else ["-", "-"]
         cells.append("%.2f" % (m["rate"] / p["rate"]) if m and p else "-")
+        cpu = [x.get("cpu_ms") if x else None for x in (m, p)]
+        cells.append(" / ".join("%.2f" % c if c else "-" for c in cpu)
+                     + (" (%.2f)" % (cpu[1] / cpu[0]) if all(cpu) else ""))
         d = r.get("direct")
         cells.append("%.1f" % d["rate"] if d else "-")
         print("| " + " | ".join(cells) + " |")
