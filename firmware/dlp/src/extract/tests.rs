@@ -447,20 +447,20 @@ fn digit_runs_reference(bytes: &[u8], cap: usize) -> String {
 }
 
 #[test]
-fn the_digit_and_zero_masks_mark_exactly_the_digits_and_zeros_of_a_word() {
-    // Every byte value at every place, among neighbours that are digits or not.
+fn the_printable_and_zero_masks_mark_exactly_those_bytes_of_a_word() {
+    // Every byte value at every place, among neighbours printable or not.
     for b in 0..=255u8 {
         for at in 0..8 {
-            for fill in [b'x', b'5', 0x2F, 0x3A, 0xB5, 0x00, 0xFF] {
+            for fill in [b'x', b' ', b'~', 0x1F, 0x7F, 0x80, 0xA0, 0xFF, 0x00] {
                 let mut word = [fill; 8];
                 word[at] = b;
                 let expected = word
                     .iter()
                     .enumerate()
-                    .filter(|(_, c)| c.is_ascii_digit())
+                    .filter(|(_, c)| (0x20..0x7F).contains(*c))
                     .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i));
                 assert_eq!(
-                    super::digit_mask(u64::from_le_bytes(word)),
+                    super::printable_mask(u64::from_le_bytes(word)),
                     expected,
                     "{word:x?}"
                 );
@@ -480,7 +480,41 @@ fn the_digit_and_zero_masks_mark_exactly_the_digits_and_zeros_of_a_word() {
 }
 
 #[test]
-fn the_digit_test_of_eight_bytes_at_a_time_misses_no_digit_and_takes_nothing_else() {
+fn runs_of_every_length_across_word_boundaries_are_found_as_the_reference_finds_them() {
+    // Stretches of 8 to 20 printable bytes with 10 digits in them, at every offset from a
+    // word's start, between non-printable bytes.
+    for len in 8..=20 {
+        for lead in 0..16 {
+            let mut bytes = vec![0xFFu8; lead];
+            let stretch: Vec<u8> = (0..len)
+                .map(|i| if i < 10 { b'0' + i as u8 } else { b'-' })
+                .collect();
+            bytes.extend(&stretch);
+            bytes.extend([0x01; 9]);
+            let found = digit_runs(&bytes, usize::MAX);
+            assert_eq!(
+                found,
+                digit_runs_reference(&bytes, usize::MAX),
+                "{len} {lead}"
+            );
+            assert_eq!(found.is_empty(), len < 10, "{len} {lead}: {found:?}");
+            // The same in UTF-16LE, at either parity.
+            let mut wide = vec![0xFFu8; lead];
+            wide.extend(stretch.iter().flat_map(|&b| [b, 0]));
+            wide.extend([0x01; 9]);
+            let found = digit_runs(&wide, usize::MAX);
+            assert_eq!(
+                found,
+                digit_runs_reference(&wide, usize::MAX),
+                "{len} {lead}"
+            );
+            assert_eq!(found.is_empty(), len < 10, "{len} {lead}: {found:?}");
+        }
+    }
+}
+
+#[test]
+fn every_byte_at_every_place_of_a_run_is_taken_as_the_reference_takes_it() {
     for b in 0..=255u8 {
         for at in 0..8 {
             let mut word = [b'x'; 8];
