@@ -485,30 +485,23 @@ fn runs_of_every_length_across_word_boundaries_are_found_as_the_reference_finds_
     // word's start, between non-printable bytes.
     for len in 8..=20 {
         for lead in 0..16 {
-            let mut bytes = vec![0xFFu8; lead];
             let stretch: Vec<u8> = (0..len)
                 .map(|i| if i < 10 { b'0' + i as u8 } else { b'-' })
                 .collect();
-            bytes.extend(&stretch);
-            bytes.extend([0x01; 9]);
-            let found = digit_runs(&bytes, usize::MAX);
-            assert_eq!(
-                found,
-                digit_runs_reference(&bytes, usize::MAX),
-                "{len} {lead}"
-            );
-            assert_eq!(found.is_empty(), len < 10, "{len} {lead}: {found:?}");
-            // The same in UTF-16LE, at either parity.
-            let mut wide = vec![0xFFu8; lead];
-            wide.extend(stretch.iter().flat_map(|&b| [b, 0]));
-            wide.extend([0x01; 9]);
-            let found = digit_runs(&wide, usize::MAX);
-            assert_eq!(
-                found,
-                digit_runs_reference(&wide, usize::MAX),
-                "{len} {lead}"
-            );
-            assert_eq!(found.is_empty(), len < 10, "{len} {lead}: {found:?}");
+            // In bytes, and the same in UTF-16LE at either parity.
+            let wide: Vec<u8> = stretch.iter().flat_map(|&b| [b, 0]).collect();
+            for text in [stretch, wide] {
+                let mut bytes = vec![0xFFu8; lead];
+                bytes.extend(text);
+                bytes.extend([0x01; 9]);
+                let found = digit_runs(&bytes, usize::MAX);
+                assert_eq!(
+                    found,
+                    digit_runs_reference(&bytes, usize::MAX),
+                    "{len} {lead}"
+                );
+                assert_eq!(found.is_empty(), len < 10, "{len} {lead}: {found:?}");
+            }
         }
     }
 }
