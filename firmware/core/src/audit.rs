@@ -198,12 +198,17 @@ impl AuditLog {
             let tail = self.inner.lock().unwrap_or_else(|p| p.into_inner());
             (tail.seq, tail.file.clone())
         };
+        self.sync(&file)?;
+        *synced = (*synced).max(upto);
+        Ok(())
+    }
+
+    /// Syncs the current file's records to disk.
+    fn sync(&self, file: &File) -> Result<(), AuditError> {
         file.sync_data().map_err(|source| AuditError::Io {
             path: self.dir.join(FILE_NAME),
             source,
-        })?;
-        *synced = (*synced).max(upto);
-        Ok(())
+        })
     }
 
     /// Puts `retention` in force (a new settings version), erasing at once what it no
@@ -247,10 +252,7 @@ impl AuditLog {
         });
         self.append(tail, "audit_pruned", fields, None, now)?;
         // On disk before anything is erased.
-        tail.file.sync_data().map_err(|source| AuditError::Io {
-            path: self.dir.join(FILE_NAME),
-            source,
-        })?;
+        self.sync(&tail.file)?;
         // Oldest first, so that a crash part-way leaves the chain whole from some file on.
         for n in (from..=from + pruned.files - 1).rev() {
             let path = rotated(&self.dir, n);
@@ -303,7 +305,7 @@ impl AuditLog {
         if tail.size > 0 && (full || old) {
             // What the file holds is on disk before it is set aside: a sync after this
             // one covers the new file only.
-            tail.file.sync_data().map_err(io)?;
+            self.sync(&tail.file)?;
             let keep = if retention.is_some() {
                 MAX_FILES
             } else {
