@@ -1075,6 +1075,34 @@ def cmd_verify(args):
 # --------------------------------------------------------------------------------------
 # The final tables
 
+def median(xs):
+    """The median of a non-empty list (the mean of the middle two for an even count)."""
+    xs = sorted(xs)
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
+def summarize(recs):
+    """The rounds of one target on one workload as one record: the median of its rates,
+    MB/s and machine CPU, the highest of its peaks, the lowest and highest rate."""
+    if not recs:
+        return None
+    out = dict(recs[0])
+    for key in ("rate", "mbps", "cpu_ms"):
+        vals = [r[key] for r in recs if r.get(key)]
+        out[key] = median(vals) if vals else None
+    for key in ("peak_rss_kib", "peak_pss_kib", "vmhwm_kib"):
+        out[key] = max(r.get(key, 0) for r in recs)
+    out["rates"] = [r["rate"] for r in recs]
+    return out
+
+
+def spread(x):
+    """' (lowest-highest)' of a summary's rates when there is more than one round."""
+    rates = x["rates"]
+    return " (%.1f-%.1f)" % (min(rates), max(rates)) if len(rates) > 1 else ""
+
+
 def cmd_table(args):
     rows = {}
     order = []
@@ -1085,29 +1113,43 @@ def cmd_table(args):
             if case not in rows:
                 rows[case] = {}
                 order.append(case)
-            rows[case][rec["who"]] = rec
+            rows[case].setdefault(rec["who"], []).append(rec)
 
     def mib(kib):
         return "%.1f" % (kib / 1024) if kib else "-"
 
+    def paired_ratios(r):
+        """Each round's own Mamori/Postfix ratio (the two ran side by side in time)."""
+        p_by_round = {x.get("round", 1): x["rate"] for x in r.get("postfix", [])}
+        return [x["rate"] / p_by_round[x.get("round", 1)]
+                for x in r.get("mamori", []) if x.get("round", 1) in p_by_round]
+
+    rounds = max(len(v) for r in rows.values() for v in r.values()) if rows else 0
     print()
+    if rounds > 1:
+        print("Medians of %d rounds (lowest-highest msgs/s); the ratio is the median of each "
+              "round's own ratio (lowest-highest)." % rounds)
     print("| workload | msgs | MB | Mamori msgs/s | Mamori MB/s | Postfix msgs/s | Postfix MB/s "
           "| ratio M/P | machine CPU ms/msg M / P (P/M) | no relay msgs/s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for case in order:
         r = rows[case]
-        m, p = r.get("mamori"), r.get("postfix")
-        any_run = m or p or r.get("direct")
+        m, p, d = (summarize(r.get(who, [])) for who in ("mamori", "postfix", "direct"))
+        any_run = m or p or d
         cells = [case, str(any_run["msgs"]) if any_run else "-",
                  "%.1f" % (any_run["bytes"] / 1e6) if any_run else "-"]
         for x in (m, p):
-            cells += ["%.1f" % x["rate"], "%.1f" % x["mbps"]] if x else ["-", "-"]
-        cells.append("%.2f" % (m["rate"] / p["rate"]) if m and p else "-")
+            cells += ["%.1f%s" % (x["rate"], spread(x)), "%.1f" % x["mbps"]] if x else ["-", "-"]
+        ratios = paired_ratios(r)
+        if ratios:
+            cells.append("%.2f" % median(ratios)
+                         + (" (%.2f-%.2f)" % (min(ratios), max(ratios)) if len(ratios) > 1 else ""))
+        else:
+            cells.append("-")
         cpu = [x.get("cpu_ms") if x else None for x in (m, p)]
         cells.append(" / ".join("%.2f" % c if c else "-" for c in cpu)
                      + (" (%.2f)" % (cpu[1] / cpu[0]) if all(cpu) else ""))
-        d = r.get("direct")
-        cells.append("%.1f" % d["rate"] if d else "-")
+        cells.append("%.1f%s" % (d["rate"], spread(d)) if d else "-")
         print("| " + " | ".join(cells) + " |")
     print()
     print("| workload | Mamori peak RSS MiB (VmHWM) | Postfix peak RSS MiB, sum (PSS) "
@@ -1116,15 +1158,15 @@ def cmd_table(args):
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for case in order:
         r = rows[case]
-        m, p = r.get("mamori"), r.get("postfix")
+        m, p = summarize(r.get("mamori", [])), summarize(r.get("postfix", []))
         cells = [case]
         cells.append("%s (%s)" % (mib(m["peak_rss_kib"]), mib(m.get("vmhwm_kib", 0)))
                      if m else "-")
         cells.append("%s (%s)" % (mib(p["peak_rss_kib"]), mib(p["peak_pss_kib"])) if p else "-")
         for who in ("floor-dd", "floor-spool-1", "floor-spool-n"):
-            x = r.get(who)
+            x = summarize(r.get(who, []))
             cells.append("%.1f (%.1f)" % (x["rate"], x["mbps"]) if x else "-")
-        dd = r.get("floor-dd")
+        dd = summarize(r.get("floor-dd", []))
         cells.append("%.2f" % (m["rate"] / dd["rate"]) if m and dd else "-")
         print("| " + " | ".join(cells) + " |")
 
