@@ -22,6 +22,7 @@ use ring::digest::{SHA256, digest};
 use serde_json::{Map, Value};
 
 use crate::clock::{rfc3339_utc, unix_now};
+use crate::fsutil::GroupSync;
 
 /// The file name of the current audit file.
 pub const FILE_NAME: &str = "audit.jsonl";
@@ -95,10 +96,10 @@ pub struct AuditLog {
     retention: Mutex<Option<Retention>>,
     last_prune: Mutex<Option<std::time::Instant>>,
     inner: Mutex<Tail>,
-    /// The highest sequence number known to be on disk: records are written under `inner`
-    /// and synced under this lock, so that one sync covers every record written before it
-    /// (a group commit) and sessions do not queue behind one another's syncs.
-    synced: Mutex<u64>,
+    /// The records synced to disk, numbered as the chain numbers them: records are written
+    /// under `inner` and synced outside it, so that one sync covers every record written
+    /// before it (a group commit) and sessions do not queue behind one another's syncs.
+    synced: GroupSync,
     /// The last whole-chain check: when it ran, the current file's length and change time
     /// then, and its answer (see [`AuditLog::verified`]).
     last_check: Mutex<Option<LastCheck>>,
@@ -161,7 +162,7 @@ impl AuditLog {
                 prev,
                 first_time,
             }),
-            synced: Mutex::new(seq),
+            synced: GroupSync::new(seq),
             last_check: Mutex::new(None),
         })
     }
@@ -190,17 +191,15 @@ impl AuditLog {
     /// covered it, else after syncing the current file, which covers every record written
     /// so far (the files before it were synced when they were rotated).
     fn sync_through(&self, seq: u64) -> Result<(), AuditError> {
-        let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
-        if *synced >= seq {
-            return Ok(());
-        }
-        let (upto, file) = {
-            let tail = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            (tail.seq, tail.file.clone())
-        };
-        self.sync(&file)?;
-        *synced = (*synced).max(upto);
-        Ok(())
+        self.synced.through(seq, || {
+            let file = self
+                .inner
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .file
+                .clone();
+            self.sync(&file)
+        })
     }
 
     /// Syncs the current file's records to disk.
@@ -323,6 +322,9 @@ impl AuditLog {
         tail.size += bytes.len() as u64;
         tail.first_time.get_or_insert(now);
         tail.seq = seq;
+        // Counted in the order written (under `inner`): the count is the sequence number.
+        let counted = self.synced.made();
+        debug_assert_eq!(counted, seq);
         tail.prev = hex_sha256(bytes.get(..bytes.len() - 1).unwrap_or_default());
         Ok(seq)
     }
@@ -837,7 +839,7 @@ mod tests {
                     (0..100)
                         .map(|i| {
                             let seq = log.record("x", json!({"t": t, "i": i})).unwrap();
-                            let synced = *log.synced.lock().unwrap();
+                            let synced = log.synced.synced();
                             assert!(synced >= seq, "returned {seq}, synced through {synced}");
                             seq
                         })

@@ -15,8 +15,9 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::{Envelope, SpoolError, encode, io_err, sync_dir};
+use super::{DirSync, Envelope, SpoolError, encode, io_err};
 
 /// The layout this firmware writes.
 pub const LAYOUT: u32 = 2;
@@ -162,13 +163,19 @@ pub struct SpoolWriter {
     file: File,
     tmp: PathBuf,
     dest: PathBuf,
+    /// The syncs of `dest`'s directory.
+    dest_dir: Arc<DirSync>,
     content_len: u64,
     committed: bool,
 }
 
 impl SpoolWriter {
     /// Starts the file of message `id` at `tmp`, to be committed to `dest`.
-    pub(super) fn create(tmp: PathBuf, dest: PathBuf) -> Result<Self, SpoolError> {
+    pub(super) fn create(
+        tmp: PathBuf,
+        dest: PathBuf,
+        dest_dir: Arc<DirSync>,
+    ) -> Result<Self, SpoolError> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -181,6 +188,7 @@ impl SpoolWriter {
             file,
             tmp,
             dest,
+            dest_dir,
             content_len: 0,
             committed: false,
         })
@@ -253,10 +261,7 @@ impl SpoolWriter {
         }
         std::fs::rename(&self.tmp, &self.dest).map_err(io_err("rename", &self.dest))?;
         self.committed = true;
-        match self.dest.parent() {
-            Some(dir) => sync_dir(dir),
-            None => Ok(()),
-        }
+        self.dest_dir.changed()
     }
 }
 
