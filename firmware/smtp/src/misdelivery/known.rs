@@ -99,11 +99,20 @@ impl KnownDomains {
     /// Records a delivery to `domain` at `now`; written at once for a new domain, at most
     /// hourly for a known one.
     pub fn note(&self, domain: &str, now: u64) {
+        if self.remember(domain, now) {
+            self.save_logged(now);
+        }
+    }
+
+    /// Records a delivery to `domain` at `now` in memory only: whether the store is now
+    /// due to be written ([`Self::save_logged`]): a new domain, or an hour since the last
+    /// write. Cheap enough for an async task; the write is not.
+    pub fn remember(&self, domain: &str, now: u64) -> bool {
         let new = {
             let mut s = self.state();
             let domain = domain.trim_end_matches('.').to_ascii_lowercase();
             if domain.is_empty() {
-                return;
+                return false;
             }
             let new = s.domains.insert(domain, now).is_none();
             if s.domains.len() > MAX_DOMAINS {
@@ -119,8 +128,12 @@ impl KnownDomains {
             }
             new
         };
-        let due = new || now.saturating_sub(self.last_save.load(Ordering::Relaxed)) >= SAVE_EVERY;
-        if due && let Err(e) = self.save(now) {
+        new || now.saturating_sub(self.last_save.load(Ordering::Relaxed)) >= SAVE_EVERY
+    }
+
+    /// Writes the store (atomically), logging a failure: the next delivery tries again.
+    pub fn save_logged(&self, now: u64) {
+        if let Err(e) = self.save(now) {
             tracing::warn!(error = %e, "the known recipient domains could not be written");
         }
     }
@@ -212,6 +225,33 @@ mod tests {
             "older than the window"
         );
         assert_eq!(k.learning_for(1200), 300);
+    }
+
+    #[test]
+    fn a_delivery_is_remembered_in_memory_and_the_store_is_due_for_a_new_domain_or_hourly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        let k = KnownDomains::open(&path, 1000, Vec::new);
+        assert!(
+            k.remember("a.example", 1000),
+            "a new domain is written at once"
+        );
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !written.contains("a.example"),
+            "remember writes nothing itself"
+        );
+        k.save_logged(1000);
+        assert!(!k.remember("A.example.", 1001), "known, saved a second ago");
+        assert!(
+            k.known("a.example", 1001, 100),
+            "remembered before any write"
+        );
+        assert!(k.remember("a.example", 1000 + SAVE_EVERY), "an hour on");
+        assert!(k.remember("b.example", 1002), "another new domain");
+        k.save_logged(1002);
+        let again = KnownDomains::open(&path, 1003, Vec::new);
+        assert!(again.known("b.example", 1003, 100));
     }
 
     #[test]

@@ -130,12 +130,15 @@ impl Queue {
         if domains.is_empty() {
             return;
         }
-        // The store may write its file: not on the runtime's thread.
-        tokio::task::spawn_blocking(move || {
-            for domain in domains {
-                known.note(&domain, now);
-            }
-        });
+        // Noted in memory here; the file, when due (a new domain, or hourly), is written
+        // off the runtime's threads.
+        let mut due = false;
+        for domain in domains {
+            due |= known.remember(&domain, now);
+        }
+        if due {
+            tokio::task::spawn_blocking(move || known.save_logged(now));
+        }
     }
 }
 
