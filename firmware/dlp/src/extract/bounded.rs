@@ -16,6 +16,9 @@ use crate::content::{Location, ProblemKind};
 /// spaces is not a bomb.
 pub(crate) const RATIO_FLOOR: u64 = 1 << 20;
 
+/// The most an expansion sets aside before it has read anything.
+const FIRST_CAPACITY: u64 = 8 << 20;
+
 /// The outcome of an expansion.
 #[derive(Debug)]
 pub(crate) enum Expanded {
@@ -68,8 +71,18 @@ pub(crate) fn expand(
     .into_iter()
     .min_by_key(|&(limit, _)| limit)
     .unwrap_or((0, Bound::Total));
-    let mut data = Vec::new();
+    // Sized at once for what most expanded data is at least as long as: stored and
+    // incompressible entries (pictures, the bulk of office files) then fill it without
+    // the copies and fresh pages of doubling. Never past the limit nor FIRST_CAPACITY
+    // (a ZIP's compressed size is declared, not measured): beyond, it grows as it reads.
+    let first = compressed.min(limit.saturating_add(1)).min(FIRST_CAPACITY);
+    let mut data = Vec::with_capacity(usize::try_from(first).unwrap_or(0));
     let result = reader.take(limit.saturating_add(1)).read_to_end(&mut data);
+    if data.capacity() / 2 > data.len() {
+        // Much less came than was set aside (broken data, a size declared too large):
+        // what is kept holds what was read, not the guess.
+        data.shrink_to_fit();
+    }
     let read = u64::try_from(data.len()).unwrap_or(u64::MAX);
     walk.out.spend_expansion(read.saturating_sub(compressed));
     if read > limit {
@@ -125,6 +138,32 @@ mod tests {
         };
         assert_eq!(got.len(), 4000);
         assert_eq!(out.expansion_left(), limits.max_expanded_bytes - 3990);
+    }
+
+    #[test]
+    fn the_first_allocation_is_the_compressed_size_at_most_and_a_wrong_guess_is_given_back() {
+        let limits = Limits::default();
+        let mut out = Collector::new(&limits);
+        let mut walk = Walk::new(&mut out);
+        let at = Location::root();
+        // Stored data: one allocation of the right size.
+        let stored = vec![7u8; 300_000];
+        let Expanded::Done(got) = expand(&mut walk, &at, "x", &stored[..], 300_000) else {
+            panic!("not done");
+        };
+        assert_eq!((got.len(), got.capacity()), (300_000, 300_000));
+        // A declared size far past what comes: what is kept is about what was read.
+        let Expanded::Done(got) = expand(&mut walk, &at, "y", &b"short"[..], 6 << 20) else {
+            panic!("not done");
+        };
+        assert_eq!(got, b"short");
+        assert!(got.capacity() < 4096, "{} kept", got.capacity());
+        // A declared size past FIRST_CAPACITY does not set aside more than that.
+        let Expanded::Done(got) = expand(&mut walk, &at, "z", &stored[..], 1 << 40) else {
+            panic!("not done");
+        };
+        assert_eq!(got.len(), 300_000);
+        assert!(got.capacity() < 600_000, "{} kept", got.capacity());
     }
 
     #[test]
