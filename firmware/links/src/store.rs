@@ -125,9 +125,7 @@ fn create_file(path: &Path, root: &Path) -> Result<File, StoreError> {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_at(dir))
+    mamori_core::fsutil::sync_dir(dir).map_err(io_at(dir))
 }
 
 impl Draft {

@@ -359,9 +359,7 @@ fn decode(bytes: &[u8], path: &Path) -> Result<Envelope, SpoolError> {
 
 /// fsyncs a directory so that a rename or unlink in it is durable.
 fn sync_dir(dir: &Path) -> Result<(), SpoolError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("fsync", dir))
+    mamori_core::fsutil::sync_dir(dir).map_err(io_err("fsync", dir))
 }
 
 #[cfg(test)]
