@@ -193,6 +193,57 @@ fn first_digit_in_word(word: [u8; 8]) -> Option<usize> {
 /// The bytes [`find_digit`] tests at once.
 const DIGIT_BLOCK: usize = 32;
 
+/// The position of the last ASCII digit of `bytes`: [`find_digit`] backwards. The scanner
+/// walks a text from the end digit to digit to find where it may cut it into pieces; a
+/// table or a log has a number on every line, so this is done as often as there are lines.
+pub(crate) fn rfind_digit(bytes: &[u8]) -> Option<usize> {
+    let mut end = bytes.len();
+    // The word just before `end` first: digits come in clusters.
+    if let Some(start) = end.checked_sub(8) {
+        if let Some(at) = last_digit_in_word_at(bytes, start) {
+            return Some(at);
+        }
+        end = start;
+    }
+    while let Some(block) = end
+        .checked_sub(DIGIT_BLOCK)
+        .and_then(|start| bytes.get(start..end))
+        .and_then(<[u8]>::first_chunk::<DIGIT_BLOCK>)
+    {
+        let any = block
+            .iter()
+            .fold(0u8, |any, &b| any | u8::from(b.wrapping_sub(b'0') < 10));
+        if any != 0 {
+            break;
+        }
+        end -= DIGIT_BLOCK;
+    }
+    while let Some(start) = end.checked_sub(8) {
+        if let Some(at) = last_digit_in_word_at(bytes, start) {
+            return Some(at);
+        }
+        end = start;
+    }
+    bytes.get(..end)?.iter().rposition(u8::is_ascii_digit)
+}
+
+/// The position of the last ASCII digit of the eight bytes at `pos`, if there are eight and
+/// one of them is a digit.
+#[inline(always)]
+fn last_digit_in_word_at(bytes: &[u8], pos: usize) -> Option<usize> {
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const LOWS: u64 = u64::from_ne_bytes([0x7F; 8]);
+    const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
+    // Added to a byte below 0x80, sets its high bit exactly when it is 10 or more.
+    const TO_HIGH: u64 = u64::from_ne_bytes([0x80 - 10; 8]);
+    let word = bytes.get(pos..)?.first_chunk::<8>()?;
+    // Every flag exact (not only the lowest, as in [`first_digit_in_word`]): a byte is a
+    // digit when `byte ^ b'0'` is below 10; the others get their high bit set, no carries.
+    let x = u64::from_le_bytes(*word) ^ ZEROS;
+    let digits = !(((x & LOWS) + TO_HIGH) | x) & HIGHS;
+    (digits != 0).then(|| pos + 7 - (digits.leading_zeros() / 8) as usize)
+}
+
 /// [`find_digit`] eight bytes at a time.
 fn find_digit_by_words(bytes: &[u8], from: usize) -> Option<usize> {
     let mut pos = from;
@@ -828,6 +879,40 @@ mod tests {
                         find_digit(&bytes, from),
                         expected,
                         "{b} at {at} from {from}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_last_digit_is_found_wherever_it_is() {
+        let text = "ab０1cdefgh/:9xyz 日本8";
+        for end in 0..=text.len() {
+            let reference = text.as_bytes()[..end].iter().rposition(u8::is_ascii_digit);
+            assert_eq!(rfind_digit(&text.as_bytes()[..end]), reference, "{end}");
+        }
+        assert_eq!(rfind_digit(b""), None);
+        for b in 0..=255u8 {
+            let mut bytes = [b'x'; 20];
+            bytes[11] = b;
+            let expected = b.is_ascii_digit().then_some(11);
+            assert_eq!(rfind_digit(&bytes), expected, "{b}");
+        }
+        // Past whole blocks, at every place in one, in the words before and after them, with
+        // a later digit hidden by `end`.
+        for at in 0..100 {
+            for b in [b'0', b'5', b'9', b'/', b':', 0xB0, 0xB9] {
+                let mut bytes = [0xE3u8; 101];
+                bytes[at] = b;
+                bytes[100] = b'1';
+                let expected = b.is_ascii_digit().then_some(at);
+                for end in [100, 99, 93, 92, 91, 68, 60, 33, 8, 7, 1, 0] {
+                    let expected = expected.filter(|&at| at < end);
+                    assert_eq!(
+                        rfind_digit(&bytes[..end]),
+                        expected,
+                        "{b} at {at} before {end}"
                     );
                 }
             }

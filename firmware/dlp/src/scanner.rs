@@ -298,27 +298,43 @@ impl Scanner {
     /// The last position of `text` after `after` where it can be cut for
     /// [`Self::scan_in_pieces`]: just after a line break, with no ASCII digit within `margin`
     /// bytes either side (all of them in `text`), and no context keyword across it.
+    ///
+    /// Walked from the end a stretch between two digits at a time (a cut lies in one, at
+    /// least `margin` bytes from both ends), not a line at a time: text with a number on
+    /// every line has no cut, and finding that out costs a fast digit search per line.
     fn find_cut(&self, text: &str, margin: usize, after: usize) -> Option<usize> {
         let bytes = text.as_bytes();
-        // The cut is at most here, so that the `margin` bytes after it are known.
-        let mut limit = bytes.len().checked_sub(margin)?;
-        while limit > after {
-            let cut = memchr::memrchr(b'\n', bytes.get(after..limit)?)? + after + 1;
-            let around = bytes.get(cut.saturating_sub(margin)..cut + margin)?;
-            match around.iter().rposition(u8::is_ascii_digit) {
-                // The next cut must be `margin` bytes before this digit.
-                Some(at) => limit = (cut.saturating_sub(margin) + at).saturating_sub(margin),
-                None if self
+        // Digits so far before `after` that they cannot keep a cut after it from being one
+        // are not looked for.
+        let floor = after.saturating_sub(margin);
+        // The end of the stretch: a digit, or the end of the text.
+        let mut end = bytes.len();
+        loop {
+            let digit = crate::digits::rfind_digit(bytes.get(floor..end)?).map(|at| at + floor);
+            // The cuts this stretch allows: from `low` to `high`, both included.
+            let low = digit.map_or(0, |at| at + 1 + margin).max(after + 1);
+            let mut high = end.checked_sub(margin);
+            while let Some(last) = high.filter(|&high| high >= low) {
+                // A line break at `cut - 1` for a cut in `low..=last`.
+                let Some(at) = memchr::memrchr(b'\n', bytes.get(low - 1..last)?) else {
+                    break;
+                };
+                let cut = low + at;
+                if self
                     .context
                     .as_ref()
-                    .is_none_or(|context| context.can_start_at(bytes, cut)) =>
+                    .is_none_or(|context| context.can_start_at(bytes, cut))
                 {
                     return Some(cut);
                 }
-                None => limit = cut - 1,
+                high = Some(cut - 1);
+            }
+            end = digit?;
+            if end.saturating_sub(margin) <= after {
+                // Every cut left is at or before `after`.
+                return None;
             }
         }
-        None
     }
 
     /// Appends to `out` the findings of the number detectors in normalised `text` (spans in
@@ -736,6 +752,62 @@ mod tests {
             let text: String = pairs.iter().flat_map(|(a, b)| [*a, *b]).collect();
             let scanner = scanner_without_rules(window_chars, max_findings);
             assert_pieces_equal_the_reference(&scanner, &text, piece_bytes);
+        }
+    }
+
+    /// [`Scanner::find_cut`] the plain way: line break after line break from the end, each
+    /// tested for digits around it.
+    fn find_cut_line_by_line(
+        scanner: &Scanner,
+        text: &str,
+        margin: usize,
+        after: usize,
+    ) -> Option<usize> {
+        let bytes = text.as_bytes();
+        (after + 1..=bytes.len().checked_sub(margin)?)
+            .rev()
+            .find(|&cut| {
+                bytes[cut - 1] == b'\n'
+                    && !bytes[cut.saturating_sub(margin)..cut + margin]
+                        .iter()
+                        .any(u8::is_ascii_digit)
+                    && scanner
+                        .context
+                        .as_ref()
+                        .is_none_or(|context| context.can_start_at(bytes, cut))
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// The cut found stretch by stretch is the last one found line by line: digits on
+        /// every line, in clusters, far apart; keywords across line breaks; any margin and
+        /// any start.
+        #[test]
+        fn the_cut_is_the_last_line_break_far_enough_from_digits(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "\n", "\n\n", "1", "42", "2026-12-07", "a", "abcdefgh", "あ", "漢字です。",
+                "\nあ", "い\n", "x".repeat(40).leak(), "lorem ipsum dolor sit amet\n",
+                "1XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\n",
+            ]), 0..120),
+            margin in 0usize..100,
+            after in 0usize..600,
+            keywords in proptest::bool::ANY,
+        ) {
+            let text: String = pieces.concat();
+            let scanner = if keywords {
+                scanner_without_rules(3, 5)
+            } else {
+                let mut config = ScanConfig::default();
+                config.context.enabled = false;
+                Scanner::new(&config).unwrap()
+            };
+            proptest::prop_assert_eq!(
+                scanner.find_cut(&text, margin, after),
+                find_cut_line_by_line(&scanner, &text, margin, after),
+                "{:?} margin {} after {}", text, margin, after
+            );
         }
     }
 
