@@ -226,7 +226,10 @@ impl Scanner {
             .as_ref()
             .map_or(0, ContextKeywords::reach_bytes)
             .saturating_add(CUT_MARGIN_BYTES);
-        let mut pending = String::new(); // normalised, not yet scanned
+        // Normalised, not yet scanned. Text with no place to cut (a number on every line)
+        // is one piece: room for all of it at once, not grown by doubling with a copy each
+        // time (room not written to takes no memory).
+        let mut pending = String::with_capacity(input.len());
         let mut base = 0; // offset of `pending` in the whole normalised text
         let mut line = 1; // the line `pending` starts on
         let mut no_cut_until = 0; // no cut in `pending` at or before this
