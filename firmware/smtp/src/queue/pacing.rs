@@ -362,6 +362,10 @@ impl Pacer {
                 alive = sent.alive;
                 results.extend(sent.outcomes);
             }
+            // Closed while the file is still linked (cheap): the last close of a removed
+            // file frees its blocks, a wait for the disk that belongs in the removal's
+            // blocking task, not on this one.
+            drop(content);
             self.queue.complete(&job.id, results).await;
             if !alive {
                 return;
