@@ -113,19 +113,11 @@ pub(crate) fn for_each_chain_of(text: &str, min_digits: usize, mut on_chain: imp
 
 /// The end of the run of ASCII digits that starts at `from`, eight bytes at a time.
 fn digit_run_end(bytes: &[u8], from: usize) -> usize {
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    const LOWS: u64 = u64::from_ne_bytes([0x7F; 8]);
-    const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
-    // Added to a byte below 0x80, sets its high bit exactly when it is 10 or more.
-    const TO_HIGH: u64 = u64::from_ne_bytes([0x80 - 10; 8]);
     let mut pos = from;
     while let Some(word) = bytes.get(pos..pos + 8) {
         let mut array = [0u8; 8];
         array.copy_from_slice(word);
-        // A byte is a digit when `byte ^ b'0'` is below 10. Flag the others by their high
-        // bit, without carries between bytes (the low seven bits plus 0x76 stay in a byte).
-        let x = u64::from_le_bytes(array) ^ ZEROS;
-        let other = (((x & LOWS) + TO_HIGH) | x) & HIGHS;
+        let other = non_digit_highs(u64::from_le_bytes(array));
         if other != 0 {
             return pos + (other.trailing_zeros() / 8) as usize;
         }
@@ -157,10 +149,7 @@ fn find_digit(bytes: &[u8], from: usize) -> Option<usize> {
         .get(pos..)
         .and_then(<[u8]>::first_chunk::<DIGIT_BLOCK>)
     {
-        let any = block
-            .iter()
-            .fold(0u8, |any, &b| any | u8::from(b.wrapping_sub(b'0') < 10));
-        if any != 0 {
+        if block_has_digit(block) {
             break;
         }
         pos += DIGIT_BLOCK;
@@ -179,7 +168,6 @@ fn digit_in_word_at(bytes: &[u8], pos: usize) -> Option<usize> {
 /// The index of the first ASCII digit of the eight bytes `word`, if any.
 #[inline(always)]
 fn first_digit_in_word(word: [u8; 8]) -> Option<usize> {
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
     const TENS: u64 = u64::from_ne_bytes([10; 8]);
     // A byte is a digit when `byte ^ b'0'` is below 10: flag bytes below 10. The lowest flag
@@ -192,6 +180,33 @@ fn first_digit_in_word(word: [u8; 8]) -> Option<usize> {
 
 /// The bytes [`find_digit`] tests at once.
 const DIGIT_BLOCK: usize = 32;
+
+/// Does `block` hold an ASCII digit? Every byte tested without a branch, which LLVM makes
+/// into vector instructions (SSE2 or NEON).
+#[inline(always)]
+fn block_has_digit(block: &[u8; DIGIT_BLOCK]) -> bool {
+    block
+        .iter()
+        .fold(0u8, |any, &b| any | u8::from(b.wrapping_sub(b'0') < 10))
+        != 0
+}
+
+/// The high bit of each byte of `word` (eight bytes, little-endian) that is not an ASCII
+/// digit, exactly: a byte is a digit when `byte ^ b'0'` is below 10, and the others get
+/// their high bit set without carries between bytes (the low seven bits plus 0x76 stay in a
+/// byte).
+#[inline(always)]
+fn non_digit_highs(word: u64) -> u64 {
+    const LOWS: u64 = u64::from_ne_bytes([0x7F; 8]);
+    const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
+    // Added to a byte below 0x80, sets its high bit exactly when it is 10 or more.
+    const TO_HIGH: u64 = u64::from_ne_bytes([0x80 - 10; 8]);
+    let x = word ^ ZEROS;
+    (((x & LOWS) + TO_HIGH) | x) & HIGHS
+}
+
+/// The high bit of every byte.
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 
 /// The position of the last ASCII digit of `bytes`: [`find_digit`] backwards. The scanner
 /// walks a text from the end digit to digit to find where it may cut it into pieces; a
@@ -210,10 +225,7 @@ pub(crate) fn rfind_digit(bytes: &[u8]) -> Option<usize> {
         .and_then(|start| bytes.get(start..end))
         .and_then(<[u8]>::first_chunk::<DIGIT_BLOCK>)
     {
-        let any = block
-            .iter()
-            .fold(0u8, |any, &b| any | u8::from(b.wrapping_sub(b'0') < 10));
-        if any != 0 {
+        if block_has_digit(block) {
             break;
         }
         end -= DIGIT_BLOCK;
@@ -231,16 +243,9 @@ pub(crate) fn rfind_digit(bytes: &[u8]) -> Option<usize> {
 /// one of them is a digit.
 #[inline(always)]
 fn last_digit_in_word_at(bytes: &[u8], pos: usize) -> Option<usize> {
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    const LOWS: u64 = u64::from_ne_bytes([0x7F; 8]);
-    const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
-    // Added to a byte below 0x80, sets its high bit exactly when it is 10 or more.
-    const TO_HIGH: u64 = u64::from_ne_bytes([0x80 - 10; 8]);
     let word = bytes.get(pos..)?.first_chunk::<8>()?;
-    // Every flag exact (not only the lowest, as in [`first_digit_in_word`]): a byte is a
-    // digit when `byte ^ b'0'` is below 10; the others get their high bit set, no carries.
-    let x = u64::from_le_bytes(*word) ^ ZEROS;
-    let digits = !(((x & LOWS) + TO_HIGH) | x) & HIGHS;
+    // Every flag exact (not only the lowest, as in [`first_digit_in_word`]).
+    let digits = !non_digit_highs(u64::from_le_bytes(*word)) & HIGHS;
     (digits != 0).then(|| pos + 7 - (digits.leading_zeros() / 8) as usize)
 }
 
