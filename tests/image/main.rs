@@ -213,15 +213,26 @@ fn connects(ns: &Netns, addr: &str, port: u16) -> bool {
     run(ns.command("python3").args(["-c", &script])).trim() == "open"
 }
 
-/// An A record asked of the box's LAN DNS (mamori-lan-dns), with a hand-made query.
+/// An A record asked of the box's LAN DNS (mamori-lan-dns), with a hand-made query, sent
+/// up to three times 5 s apart as a stub resolver does (glibc: `timeout:5 attempts:2`): a
+/// query over UDP may go unanswered while the forwarder's upstream, learnt from the WAN
+/// lease moments before, settles.
 fn lan_dns(ns: &Netns, name: &str) -> Option<String> {
     let script = format!(
         "import socket, struct\n\
          q = struct.pack('>HHHHHH', 0x4d4d, 0x0100, 1, 0, 0, 0)\n\
          q += b''.join(bytes([len(p)]) + p.encode() for p in '{name}'.split('.')) + b'\\0'\n\
          q += struct.pack('>HH', 1, 1)\n\
-         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.settimeout(10)\n\
-         s.sendto(q, ('{BOX_LAN}', 53))\nr = s.recv(512)\n\
+         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.settimeout(5)\n\
+         for attempt in range(3):\n\
+         \x20   s.sendto(q, ('{BOX_LAN}', 53))\n\
+         \x20   try:\n\
+         \x20       r = s.recv(512)\n\
+         \x20       break\n\
+         \x20   except socket.timeout:\n\
+         \x20       pass\n\
+         else:\n\
+         \x20   raise SystemExit('no answer to three queries, 5 s apart')\n\
          an = struct.unpack('>H', r[6:8])[0]\n\
          print('.'.join(map(str, r[-4:])) if an else 'none')\n"
     );
