@@ -168,7 +168,6 @@ fn digit_in_word_at(bytes: &[u8], pos: usize) -> Option<usize> {
 /// The index of the first ASCII digit of the eight bytes `word`, if any.
 #[inline(always)]
 fn first_digit_in_word(word: [u8; 8]) -> Option<usize> {
-    const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
     const TENS: u64 = u64::from_ne_bytes([10; 8]);
     // A byte is a digit when `byte ^ b'0'` is below 10: flag bytes below 10. The lowest flag
     // is exact (only a byte below 10 borrows, and a byte of 0x80 or more is masked by `!x`),
@@ -180,6 +179,12 @@ fn first_digit_in_word(word: [u8; 8]) -> Option<usize> {
 
 /// The bytes [`find_digit`] tests at once.
 const DIGIT_BLOCK: usize = 32;
+
+/// The high bit of every byte of a word.
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// `b'0'` in every byte of a word: a byte is a digit when its XOR with it is below 10.
+const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
 
 /// Does `block` hold an ASCII digit? Every byte tested without a branch, which LLVM makes
 /// into vector instructions (SSE2 or NEON).
@@ -198,15 +203,11 @@ fn block_has_digit(block: &[u8; DIGIT_BLOCK]) -> bool {
 #[inline(always)]
 fn non_digit_highs(word: u64) -> u64 {
     const LOWS: u64 = u64::from_ne_bytes([0x7F; 8]);
-    const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
     // Added to a byte below 0x80, sets its high bit exactly when it is 10 or more.
     const TO_HIGH: u64 = u64::from_ne_bytes([0x80 - 10; 8]);
     let x = word ^ ZEROS;
     (((x & LOWS) + TO_HIGH) | x) & HIGHS
 }
-
-/// The high bit of every byte.
-const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 
 /// The position of the last ASCII digit of `bytes`: [`find_digit`] backwards. The scanner
 /// walks a text from the end digit to digit to find where it may cut it into pieces; a
