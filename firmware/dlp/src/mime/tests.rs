@@ -1012,3 +1012,115 @@ fn data_urls_in_an_html_body_are_read_as_files() {
         ex.problems
     );
 }
+
+/// How many segments of `kind` hold `needle`.
+fn count(ex: &Extraction, kind: SegmentKind, needle: &str) -> usize {
+    ex.segments
+        .iter()
+        .filter(|s| s.kind == kind && s.text.contains(needle))
+        .count()
+}
+
+#[test]
+fn a_file_met_again_under_another_reading_is_extracted_once() {
+    // Two Content-Type fields that differ only in a parameter the split ignores: both
+    // readings split the body alike, so the attachment is met twice at one place.
+    let raw = cat(&[
+        b"Content-Type: multipart/mixed; boundary=zz\r\n",
+        b"Content-Type: multipart/mixed; boundary=zz; x-other=1\r\n\r\n",
+        b"--zz\r\nContent-Type: text/csv; name=list.csv\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+        b64_body("氏名,番号\r\n山田,FILE-ONCE-42\r\n".as_bytes()).as_bytes(),
+        b"\r\n--zz--\r\n",
+    ]);
+    let ex = walk(&raw);
+    let context = dump(&ex);
+    assert_eq!(problems(&ex, ProblemKind::Ambiguous).len(), 1, "{context}");
+    assert_eq!(
+        count(&ex, SegmentKind::Attachment, "FILE-ONCE-42"),
+        1,
+        "{context}"
+    );
+    assert_eq!(
+        count(&ex, SegmentKind::FileName, "list.csv"),
+        1,
+        "{context}"
+    );
+    // A multipart with a transfer encoding is read decoded and as it is: with nothing to
+    // decode, both readings meet the same attachment.
+    let raw = cat(&[
+        b"Content-Type: multipart/mixed; boundary=zz\r\n",
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+        b"--zz\r\nContent-Type: text/csv; name=list.csv\r\n\r\n",
+        b"FILE-QP-ONCE-42\r\n--zz--\r\n",
+    ]);
+    let ex = walk(&raw);
+    let context = dump(&ex);
+    assert_eq!(problems(&ex, ProblemKind::Ambiguous).len(), 1, "{context}");
+    assert_eq!(
+        count(&ex, SegmentKind::Attachment, "FILE-QP-ONCE-42"),
+        1,
+        "{context}"
+    );
+    // An attachment whose bytes differ between the readings (a duplicate transfer
+    // encoding) is extracted under each.
+    let raw = cat(&[
+        b"Content-Type: multipart/mixed; boundary=zz\r\n\r\n",
+        b"--zz\r\nContent-Type: text/csv; name=list.csv\r\n",
+        b"Content-Transfer-Encoding: base64\r\nContent-Transfer-Encoding: 7bit\r\n\r\n",
+        b64_body("FILE-TWICE-42".as_bytes()).as_bytes(),
+        b"\r\n--zz--\r\n",
+    ]);
+    let ex = walk(&raw);
+    let context = dump(&ex);
+    assert_eq!(
+        count(&ex, SegmentKind::Attachment, "FILE-TWICE-42"),
+        1,
+        "{context}"
+    );
+    let raw_form = b64("FILE-TWICE-42".as_bytes());
+    assert_eq!(
+        count(&ex, SegmentKind::Attachment, &raw_form),
+        1,
+        "{context}"
+    );
+}
+
+#[test]
+fn a_uuencoded_file_in_a_part_read_twice_is_extracted_once() {
+    // A part whose header block has no empty line after it is read as text whole and then
+    // as an entity: a uuencoded file in it is met by both readings.
+    let data = "FILE-UU-ONCE-42 山田\r\n".as_bytes();
+    let mut uu = String::from("begin 644 note.txt\r\n");
+    for line in data.chunks(45) {
+        uu.push(char::from(b' ' + line.len() as u8));
+        for quantum in line.chunks(3) {
+            let mut q = [0u8; 3];
+            q[..quantum.len()].copy_from_slice(quantum);
+            let n = u32::from(q[0]) << 16 | u32::from(q[1]) << 8 | u32::from(q[2]);
+            for shift in [18, 12, 6, 0] {
+                let v = (n >> shift) & 63;
+                uu.push(if v == 0 {
+                    '`'
+                } else {
+                    char::from(b' ' + v as u8)
+                });
+            }
+        }
+        uu.push_str("\r\n");
+    }
+    uu.push_str("`\r\nend\r\n");
+    let raw = cat(&[
+        b"Content-Type: multipart/mixed; boundary=zz\r\n\r\n",
+        b"--zz\r\nContent-Type: text/plain\r\n",
+        uu.as_bytes(),
+        b"--zz--\r\n",
+    ]);
+    let ex = walk(&raw);
+    let context = dump(&ex);
+    assert!(anywhere(&ex, "FILE-UU-ONCE-42"), "{context}");
+    assert_eq!(
+        count(&ex, SegmentKind::Attachment, "FILE-UU-ONCE-42"),
+        1,
+        "{context}"
+    );
+}
