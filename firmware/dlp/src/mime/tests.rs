@@ -1124,3 +1124,35 @@ fn a_uuencoded_file_in_a_part_read_twice_is_extracted_once() {
         "{context}"
     );
 }
+
+#[test]
+fn a_body_met_again_under_another_reading_is_collected_once() {
+    // Both readings of the type decode the body alike: one segment.
+    let raw = cat(&[
+        b"Content-Type: text/plain; charset=utf-8\r\n",
+        b"Content-Type: text/plain; charset=utf-8; x-other=1\r\n\r\n",
+        "BODY-ONCE-42 本文\r\n".as_bytes(),
+    ]);
+    let ex = walk(&raw);
+    let context = dump(&ex);
+    assert_eq!(problems(&ex, ProblemKind::Ambiguous).len(), 1, "{context}");
+    assert_eq!(
+        count(&ex, SegmentKind::Body, "BODY-ONCE-42"),
+        1,
+        "{context}"
+    );
+    // A part of an encoded multipart with nothing to decode: read decoded and as it is,
+    // the same body at the same place.
+    let raw = cat(&[
+        b"Content-Type: multipart/mixed; boundary=zz\r\n",
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+        b"--zz\r\nContent-Type: text/plain\r\n\r\nBODY-QP-ONCE-42\r\n--zz--\r\n",
+    ]);
+    let ex = walk(&raw);
+    let context = dump(&ex);
+    assert_eq!(
+        count(&ex, SegmentKind::Body, "BODY-QP-ONCE-42"),
+        1,
+        "{context}"
+    );
+}

@@ -219,6 +219,16 @@ impl<'a, 'l> Walker<'a, 'l> {
         self.out.text(at, kind, text)
     }
 
+    /// Collects the only segment its place will have: outside a [`Self::rereading`],
+    /// nothing can come there again, so it is collected without remembering it (a body of
+    /// megabytes is not hashed). Returns false when the text budget is spent.
+    fn sole_text(&mut self, at: &Location, kind: SegmentKind, text: String) -> bool {
+        if self.rereads > 0 {
+            return self.text(at, kind, text);
+        }
+        self.out.text(at, kind, text)
+    }
+
     /// Hands a file to the extractors (once: a part walked again under another reading is
     /// not extracted again).
     fn extract(&mut self, at: &Location, file: &FileRef<'_>, depth: usize) {
@@ -672,20 +682,29 @@ impl<'a, 'l> Walker<'a, 'l> {
             readings.extend(charset::readings(&unflowed, label));
         }
         let mut data_urls = None;
-        for reading in words::without_raw_escapes(readings) {
-            let text = if html {
+        let readings = words::without_raw_escapes(readings);
+        let one_reading = readings.len() == 1;
+        for reading in readings {
+            let (text, sole) = if html {
                 let (text, urls) = extract::html_to_text_and_data_urls(&reading);
                 data_urls.get_or_insert(urls);
-                text
+                (text, one_reading)
             } else {
-                for shown in extract::shown_forms(&reading) {
+                let shown = extract::shown_forms(&reading);
+                let sole = one_reading && shown.is_empty();
+                for shown in shown {
                     if !self.text(&at, SegmentKind::Body, shown) {
                         return;
                     }
                 }
-                reading
+                (reading, sole)
             };
-            if !self.text(&at, SegmentKind::Body, text) {
+            let collected = if sole {
+                self.sole_text(&at, SegmentKind::Body, text)
+            } else {
+                self.text(&at, SegmentKind::Body, text)
+            };
+            if !collected {
                 return;
             }
         }
