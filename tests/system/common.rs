@@ -282,6 +282,29 @@ address = "127.0.0.1:{smtps}"
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
+    /// SIGTERM, as systemd stops the unit; waits for the exit and says whether it was a
+    /// clean one (status 0).
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut c) = self.child.take() else {
+            return false;
+        };
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -TERM {}", c.id())])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+        let mut exited = None;
+        wait_for(Duration::from_secs(20), || {
+            exited = c.try_wait().unwrap();
+            exited.is_some()
+        });
+        if exited.is_none() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        exited.is_some_and(|s| s.success())
+    }
+
     /// SIGKILL: no clean shutdown, as in a power cut of the process.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -239,3 +239,43 @@ fn a_long_outside_to_list_is_hidden_and_everyone_still_gets_the_mail() {
         assert!(!t.contains("a@sink.test,"), "{t}");
     }
 }
+
+#[test]
+fn domains_learned_in_a_burst_are_written_once_paced_and_kept_across_a_stop() {
+    let sink = Sink::start();
+    let extra = format!(
+        "{}\n[[smtp.delivery.routes]]\ndomain = \"other.test\"\nhost = \"127.0.0.1\"\nport = {}\n",
+        office_route(sink.port),
+        sink.port
+    );
+    let mut m = Mamori::start(sink.port, None, &extra);
+    let store = m.dir.path().join("data/misdelivery/known-domains");
+    let started = std::fs::read_to_string(&store).unwrap();
+    assert!(!started.contains("sink.test"), "{started}");
+    // Two new domains in the seconds after the start (the store was written then): both
+    // are learned as delivered, and written together once the pause is over.
+    send(&m, "client@sink.test", "burst-1", &[]);
+    send(&m, "client@other.test", "burst-2", &[]);
+    assert!(
+        wait_for(Duration::from_secs(10), || arrived(&sink, "burst-1").len()
+            == 1
+            && arrived(&sink, "burst-2").len() == 1),
+        "{}",
+        m.log()
+    );
+    let before = std::fs::read_to_string(&store).unwrap();
+    assert!(
+        !before.contains("other.test"),
+        "the second new domain in ten seconds is not written at once: {before}"
+    );
+    // A stop (systemd's SIGTERM) in the pause writes what is pending.
+    assert!(m.terminate(), "a clean stop\n{}", m.log());
+    let after = std::fs::read_to_string(&store).unwrap();
+    for domain in ["sink.test", "other.test"] {
+        assert!(
+            after.lines().any(|l| l.starts_with(&format!("{domain} "))),
+            "{domain} kept: {after}\n{}",
+            m.log()
+        );
+    }
+}

@@ -209,7 +209,15 @@ pub async fn smtpd(file_config: Config, in_force: Option<InForce>) -> anyhow::Re
     announce_ready("smtpd", &format!("listening: {}", listening.join(", ")));
     wait_for_shutdown().await;
     tracing::info!("smtpd stopping; the spool keeps every accepted message");
+    stop_relay(&daemon).await;
     Ok(())
+}
+
+/// What the relay writes as it stops: the recipient domains learned in its last seconds
+/// (their writes are paced). The spool needs nothing: every accepted message is on disk.
+async fn stop_relay(daemon: &mamori_smtp::server::Smtpd) {
+    let queue = daemon.queue.clone();
+    let _ = tokio::task::spawn_blocking(move || queue.flush_learned_domains()).await;
 }
 
 /// Tells systemd that `daemon` serves (`Type=notify`: units ordered after it start now) and
@@ -673,6 +681,7 @@ pub async fn try_out(data_dir: PathBuf, extra: Option<PathBuf>) -> anyhow::Resul
     );
     println!("Try: swaks --server 127.0.0.1:2525 --to someone@example.com   (Ctrl-C stops)");
     wait_for_shutdown().await;
+    stop_relay(&daemon).await;
     Ok(())
 }
 

@@ -3,24 +3,52 @@
 //! mistyped domain). Learned from deliveries as they happen; on its first start seeded from
 //! the relay's audit log (the recipients of mail DLP passed), so that the office's usual
 //! partners are known on day one. Bounded (`MAX_DOMAINS`, the oldest forgotten first) and
-//! written atomically (a temporary file, fsync, rename).
+//! written atomically (a temporary file, fsync, rename), at most once every
+//! `MIN_SAVE_GAP` however fast new domains come (each write is the whole store: mail to
+//! thousands of new domains, a newsletter or a hijacked account, must not write it
+//! thousands of times).
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The most domains kept.
 pub const MAX_DOMAINS: usize = 50_000;
+/// How many of the oldest are forgotten at once when the store is full: a full store
+/// looks for its oldest once in this many new domains, not at each.
+const FORGET_AT_ONCE: usize = MAX_DOMAINS / 64;
 /// How often a refreshed time (of a domain known already) is written at most.
 const SAVE_EVERY: u64 = 3600;
+/// The least time between two writes for new domains, in seconds: a new domain is on
+/// disk within this (a restart in between forgets it, and its next mail is confirmed as
+/// a new domain's: the safe side).
+pub const MIN_SAVE_GAP: u64 = 10;
+
+/// When the store is to be written, after a delivery was remembered
+/// ([`KnownDomains::remember`]). The caller that is told [`Due::Now`] or [`Due::In`] has
+/// the write to itself: it must call [`KnownDomains::save_logged`] then (until it does,
+/// others are told [`Due::No`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// Not now: nothing new, or another caller has the write.
+    No,
+    /// Now: a new domain (the last write long enough ago), or the hourly refresh.
+    Now,
+    /// In this many seconds: a new domain came within [`MIN_SAVE_GAP`] of the last write.
+    In(u64),
+}
 
 /// The store.
 pub struct KnownDomains {
     path: PathBuf,
     state: Mutex<State>,
     last_save: AtomicU64,
+    /// Domains are in memory that are not on disk.
+    unsaved: AtomicBool,
+    /// A caller was told to write (now or later) and has not yet.
+    claimed: AtomicBool,
     /// One write at a time (each writes the whole store through the same temporary file).
     writing: Mutex<()>,
 }
@@ -71,6 +99,8 @@ impl KnownDomains {
             path: path.to_path_buf(),
             state: Mutex::new(state),
             last_save: AtomicU64::new(0),
+            unsaved: AtomicBool::new(false),
+            claimed: AtomicBool::new(false),
             writing: Mutex::new(()),
         };
         if let Err(e) = store.save(now) {
@@ -96,46 +126,68 @@ impl KnownDomains {
         now.saturating_sub(self.state().since)
     }
 
-    /// Records a delivery to `domain` at `now`; written at once for a new domain, at most
-    /// hourly for a known one.
+    /// Records a delivery to `domain` at `now` and writes the store at once when it holds
+    /// anything not yet written (for tools and tests: the relay paces its writes with
+    /// [`Self::remember`]).
     pub fn note(&self, domain: &str, now: u64) {
-        if self.remember(domain, now) {
+        self.remember(domain, now);
+        self.flush(now);
+    }
+
+    /// Records a delivery to `domain` at `now` in memory only, and says when the store is
+    /// to be written ([`Due`]): a new domain at once, or [`MIN_SAVE_GAP`] after the last
+    /// write; a known one hourly. Cheap enough for an async task; the write is not.
+    pub fn remember(&self, domain: &str, now: u64) -> Due {
+        {
+            let mut s = self.state();
+            let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+            if domain.is_empty() {
+                return Due::No;
+            }
+            if s.domains.insert(domain, now).is_none() {
+                self.unsaved.store(true, Ordering::Release);
+            }
+            if s.domains.len() > MAX_DOMAINS {
+                forget_oldest(&mut s.domains, MAX_DOMAINS - FORGET_AT_ONCE);
+            }
+        }
+        let since = now.saturating_sub(self.last_save.load(Ordering::Acquire));
+        let due = if self.unsaved.load(Ordering::Acquire) {
+            match MIN_SAVE_GAP.checked_sub(since) {
+                Some(wait) if wait > 0 => Due::In(wait),
+                _ => Due::Now,
+            }
+        } else if since >= SAVE_EVERY {
+            Due::Now
+        } else {
+            return Due::No;
+        };
+        // One caller has the write; the rest are covered by it.
+        if self
+            .claimed
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            due
+        } else {
+            Due::No
+        }
+    }
+
+    /// Writes the store if it holds domains not yet written (the relay stopping).
+    pub fn flush(&self, now: u64) {
+        if self.unsaved.load(Ordering::Acquire) {
             self.save_logged(now);
         }
     }
 
-    /// Records a delivery to `domain` at `now` in memory only: whether the store is now
-    /// due to be written ([`Self::save_logged`]): a new domain, or an hour since the last
-    /// write. Cheap enough for an async task; the write is not.
-    pub fn remember(&self, domain: &str, now: u64) -> bool {
-        let new = {
-            let mut s = self.state();
-            let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-            if domain.is_empty() {
-                return false;
-            }
-            let new = s.domains.insert(domain, now).is_none();
-            if s.domains.len() > MAX_DOMAINS {
-                // Forget the one delivered to longest ago.
-                if let Some(oldest) = s
-                    .domains
-                    .iter()
-                    .min_by_key(|(_, at)| **at)
-                    .map(|(d, _)| d.clone())
-                {
-                    s.domains.remove(&oldest);
-                }
-            }
-            new
-        };
-        new || now.saturating_sub(self.last_save.load(Ordering::Relaxed)) >= SAVE_EVERY
-    }
-
     /// Writes the store (atomically), logging a failure: the next delivery tries again.
+    /// Ends the write a caller was told of ([`Due`]).
     pub fn save_logged(&self, now: u64) {
         if let Err(e) = self.save(now) {
             tracing::warn!(error = %e, "the known recipient domains could not be written");
         }
+        self.claimed.store(false, Ordering::Release);
     }
 
     /// Writes the store (atomically).
@@ -143,6 +195,8 @@ impl KnownDomains {
         // Held across the snapshot and the rename: a later snapshot is never overwritten
         // by an earlier one, and the temporary file has one writer.
         let _writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        // Cleared before the snapshot: a domain added after it marks the store again.
+        self.unsaved.store(false, Ordering::Release);
         let text = {
             let s = self.state();
             let mut text = format!("since {}\n", s.since);
@@ -153,16 +207,42 @@ impl KnownDomains {
             }
             text
         };
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
+        let written = (|| {
+            if let Some(dir) = self.path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let tmp = self.path.with_extension("tmp");
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &self.path)
+        })();
+        if written.is_err() {
+            // Still to be written: the next delivery tries again.
+            self.unsaved.store(true, Ordering::Release);
         }
-        let tmp = self.path.with_extension("tmp");
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &self.path)?;
-        self.last_save.store(now, Ordering::Relaxed);
+        written?;
+        self.last_save.store(now, Ordering::Release);
         Ok(())
+    }
+}
+
+/// Forgets the domains delivered to longest ago, keeping `keep` (ties at the cut broken
+/// by name, so that the same store forgets the same domains).
+fn forget_oldest(domains: &mut HashMap<String, u64>, keep: usize) {
+    let Some(forget) = domains.len().checked_sub(keep).filter(|&n| n > 0) else {
+        return;
+    };
+    let mut by_age: Vec<(u64, &String)> = domains.iter().map(|(d, &at)| (at, d)).collect();
+    by_age.select_nth_unstable(forget - 1);
+    let gone: Vec<String> = by_age
+        .get(..forget)
+        .unwrap_or_default()
+        .iter()
+        .map(|(_, d)| (*d).clone())
+        .collect();
+    for domain in gone {
+        domains.remove(&domain);
     }
 }
 
@@ -232,26 +312,135 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k");
         let k = KnownDomains::open(&path, 1000, Vec::new);
-        assert!(
-            k.remember("a.example", 1000),
-            "a new domain is written at once"
-        );
+        // Opening wrote the store at 1000: a new domain waits out the gap.
+        assert_eq!(k.remember("a.example", 1000), Due::In(MIN_SAVE_GAP));
         let written = std::fs::read_to_string(&path).unwrap();
         assert!(
             !written.contains("a.example"),
             "remember writes nothing itself"
         );
-        k.save_logged(1000);
-        assert!(!k.remember("A.example.", 1001), "known, saved a second ago");
         assert!(
             k.known("a.example", 1001, 100),
             "remembered before any write"
         );
-        assert!(k.remember("a.example", 1000 + SAVE_EVERY), "an hour on");
-        assert!(k.remember("b.example", 1002), "another new domain");
-        k.save_logged(1002);
-        let again = KnownDomains::open(&path, 1003, Vec::new);
-        assert!(again.known("b.example", 1003, 100));
+        assert_eq!(
+            k.remember("b.example", 1001),
+            Due::No,
+            "the write already told of covers it"
+        );
+        k.save_logged(1000 + MIN_SAVE_GAP);
+        let again = KnownDomains::open(&dir.path().join("k"), 1020, Vec::new);
+        assert!(again.known("b.example", 1020, 100), "both written at once");
+        assert_eq!(
+            k.remember("A.example.", 1011),
+            Due::No,
+            "known, just written"
+        );
+        assert_eq!(k.remember("c.example", 1010 + MIN_SAVE_GAP), Due::Now);
+        k.save_logged(1010 + MIN_SAVE_GAP);
+        let written_at = 1010 + MIN_SAVE_GAP;
+        assert_eq!(
+            k.remember("a.example", written_at + SAVE_EVERY - 1),
+            Due::No
+        );
+        assert_eq!(
+            k.remember("a.example", written_at + SAVE_EVERY),
+            Due::Now,
+            "an hour on"
+        );
+    }
+
+    #[test]
+    fn a_flood_of_new_domains_writes_the_store_once_a_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        let k = KnownDomains::open(&path, 1000, Vec::new);
+        let mut writes = 0;
+        let mut pending: Option<u64> = None;
+        // Twenty new domains a second for a minute, as a newsletter to new addresses goes
+        // out; the caller writes when told, as the queue does.
+        for second in 0..60u64 {
+            let now = 2000 + second;
+            if pending.is_some_and(|at| at <= now) {
+                k.save_logged(now);
+                writes += 1;
+                pending = None;
+            }
+            for i in 0..20 {
+                match k.remember(&format!("d{second}-{i}.example"), now) {
+                    Due::No => {}
+                    Due::Now => {
+                        k.save_logged(now);
+                        writes += 1;
+                    }
+                    Due::In(wait) => {
+                        assert!(pending.is_none(), "told twice of a write");
+                        pending = Some(now + wait);
+                    }
+                }
+            }
+        }
+        assert!(
+            (60 / MIN_SAVE_GAP..=60 / MIN_SAVE_GAP + 1).contains(&writes),
+            "{writes} writes"
+        );
+        k.flush(3000);
+        let again = KnownDomains::open(&path, 3000, Vec::new);
+        for second in 0..60 {
+            for i in 0..20 {
+                assert!(again.known(&format!("d{second}-{i}.example"), 3000, 5000));
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_write_is_tried_again_at_the_next_delivery() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store").join("k");
+        let k = KnownDomains::open(&path, 1000, Vec::new);
+        assert_eq!(k.remember("a.example", 1100), Due::Now);
+        // The directory becomes a file: the write fails.
+        std::fs::remove_dir_all(dir.path().join("store")).unwrap();
+        std::fs::write(dir.path().join("store"), b"").unwrap();
+        k.save_logged(1100);
+        assert_eq!(
+            k.remember("a.example", 1200),
+            Due::Now,
+            "still unwritten: due again"
+        );
+        std::fs::remove_file(dir.path().join("store")).unwrap();
+        k.save_logged(1200);
+        assert!(KnownDomains::open(&path, 1300, Vec::new).known("a.example", 1300, 1000));
+    }
+
+    #[test]
+    fn a_full_store_forgets_the_oldest_a_batch_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        let k = KnownDomains::open(&path, 1, Vec::new);
+        {
+            let mut s = k.state();
+            for i in 0..MAX_DOMAINS as u64 {
+                s.domains.insert(format!("d{i}.example"), 10 + i);
+            }
+        }
+        assert_eq!(k.remember("new.example", 1_000_000), Due::Now);
+        let s = k.state();
+        assert_eq!(s.domains.len(), MAX_DOMAINS - FORGET_AT_ONCE);
+        assert!(s.domains.contains_key("new.example"));
+        for i in 0..=FORGET_AT_ONCE as u64 {
+            assert!(!s.domains.contains_key(&format!("d{i}.example")), "d{i}");
+        }
+        assert!(
+            s.domains
+                .contains_key(&format!("d{}.example", FORGET_AT_ONCE + 1))
+        );
+        drop(s);
+        // The next new domains fit without another cut.
+        for i in 0..FORGET_AT_ONCE as u64 {
+            k.remember(&format!("more{i}.example"), 1_000_001);
+        }
+        assert_eq!(k.state().domains.len(), MAX_DOMAINS);
     }
 
     #[test]

@@ -131,13 +131,41 @@ impl Queue {
             return;
         }
         // Noted in memory here; the file, when due (a new domain, or hourly), is written
-        // off the runtime's threads.
-        let mut due = false;
+        // off the runtime's threads, by the one call told so, and for new domains at most
+        // once every MIN_SAVE_GAP.
+        use crate::misdelivery::known::Due;
+        let mut due = Due::No;
         for domain in domains {
-            due |= known.remember(&domain, now);
+            match known.remember(&domain, now) {
+                Due::No => {}
+                told => due = told,
+            }
         }
-        if due {
-            tokio::task::spawn_blocking(move || known.save_logged(now));
+        match due {
+            Due::No => {}
+            Due::Now => {
+                tokio::task::spawn_blocking(move || known.save_logged(now));
+            }
+            Due::In(secs) => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+                    let at = now.saturating_add(secs);
+                    let _ = tokio::task::spawn_blocking(move || known.save_logged(at)).await;
+                });
+            }
+        }
+    }
+
+    /// Writes the domains learned and not yet written (the relay stopping).
+    pub fn flush_learned_domains(&self) {
+        let known = self
+            .inner
+            .known
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(known) = known {
+            known.flush(mamori_core::clock::unix_now());
         }
     }
 }
