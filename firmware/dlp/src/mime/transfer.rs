@@ -265,6 +265,37 @@ const BASE64_VALUES: [u8; 256] = {
 /// Marks an octet outside the base64 alphabet in [`BASE64_VALUES`].
 const NOT_BASE64: u8 = 0xFF;
 
+/// Set in a [`SEXTETS`] entry of an octet outside the alphabet (above the 24 bits a
+/// quantum decodes to).
+const NOT_IN_QUANTUM: u32 = 1 << 24;
+
+/// Each octet's base64 value already shifted to its place in a quantum of four (first,
+/// second, third, fourth), or [`NOT_IN_QUANTUM`]: a quantum is four lookups joined with
+/// OR, and one test of the joined value says whether all four were in the alphabet.
+static SEXTETS: [[u32; 256]; 4] = [sextets_at(18), sextets_at(12), sextets_at(6), sextets_at(0)];
+
+/// [`SEXTETS`] for one place in the quantum.
+const fn sextets_at(shift: u32) -> [u32; 256] {
+    let mut table = [NOT_IN_QUANTUM; 256];
+    let mut i = 0;
+    while i < 256 {
+        let value = BASE64_VALUES[i];
+        if value != NOT_BASE64 {
+            table[i] = (value as u32) << shift;
+        }
+        i += 1;
+    }
+    table
+}
+
+/// The 24 bits of a quantum of four octets, with [`NOT_IN_QUANTUM`] set when one of them
+/// is outside the alphabet.
+#[inline(always)]
+fn quantum([a, b, c, d]: [u8; 4]) -> u32 {
+    let [t0, t1, t2, t3] = &SEXTETS;
+    t0[usize::from(a)] | t1[usize::from(b)] | t2[usize::from(c)] | t3[usize::from(d)]
+}
+
 /// Lenient base64: bytes outside the alphabet are skipped, missing padding is tolerated,
 /// and `=` ends a quantum so that several concatenated base64 blobs all decode.
 /// Whole quanta of four alphabet octets (most of a well-formed body: a line is 19 of them)
@@ -286,40 +317,31 @@ struct Base64State {
 
 /// Decodes one piece of base64 input, continuing the quantum in `state`.
 ///
-/// Between quanta, eight alphabet octets in a row are decoded at once into six bytes (a
-/// line of 76 is nine such and a quantum), then a single quantum of four; what is left
-/// goes octet by octet. 1.5 times as fast as four at a time alone on MIME lines.
+/// Between quanta, two quanta of alphabet octets in a row are decoded at once into six
+/// bytes (a line of 76 is nine such and one quantum), then a single quantum, each through
+/// [`SEXTETS`]; what is left goes octet by octet. Twice as fast as shifting each octet's
+/// value in, on MIME lines.
 fn base64_feed(bytes: &[u8], state: &mut Base64State, out: &mut Vec<u8>) {
     let Base64State { acc, count } = state;
     out.reserve(bytes.len() / 4 * 3 + 3);
     let mut i = 0;
     while i < bytes.len() {
         if *count == 0 {
-            while let Some(eight) = bytes.get(i..i + 8) {
-                let mut n = 0u64;
-                let mut seen = 0u8;
-                for &x in eight {
-                    let v = BASE64_VALUES[usize::from(x)];
-                    seen |= v;
-                    n = (n << 6) | u64::from(v);
-                }
-                // A value is under 64; NOT_BASE64 is not.
-                if seen >= 64 {
+            while let Some(&[a, b, c, d, e, f, g, h]) = bytes.get(i..i + 8) {
+                let (first, second) = (quantum([a, b, c, d]), quantum([e, f, g, h]));
+                if (first | second) & NOT_IN_QUANTUM != 0 {
                     break;
                 }
-                out.extend_from_slice(n.to_be_bytes().get(2..).unwrap_or_default());
+                let six = (u64::from(first) << 24) | u64::from(second);
+                out.extend_from_slice(six.to_be_bytes().get(2..).unwrap_or_default());
                 i += 8;
             }
             while let Some(&[a, b, c, d]) = bytes.get(i..i + 4) {
-                let v = [a, b, c, d].map(|x| BASE64_VALUES[usize::from(x)]);
-                if v.contains(&NOT_BASE64) {
+                let n = quantum([a, b, c, d]);
+                if n & NOT_IN_QUANTUM != 0 {
                     break;
                 }
-                let n = (u32::from(v[0]) << 18)
-                    | (u32::from(v[1]) << 12)
-                    | (u32::from(v[2]) << 6)
-                    | u32::from(v[3]);
-                out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+                out.extend_from_slice(n.to_be_bytes().get(1..).unwrap_or_default());
                 i += 4;
             }
         }
