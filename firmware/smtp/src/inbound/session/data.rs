@@ -231,10 +231,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 }
             };
             let pool = self.ctx.scan_memory_bytes();
-            let need = len
-                .saturating_add(held)
-                .saturating_add(expansion_allowance(self.ctx.scan_expansion(), len))
-                .min(pool);
+            // Inspected while it arrived, by the pipeline's own inspector (within its
+            // shares, given back since): the DLP stage takes that report and scans nothing
+            // again, so the run holds only the copy a rewriting stage makes.
+            let scanned = inspected.as_ref().is_some_and(|i| {
+                self.ctx
+                    .pipeline
+                    .inspector()
+                    .is_some_and(|p| std::sync::Arc::ptr_eq(&p, &i.inspector))
+            });
+            let need = if scanned {
+                held
+            } else {
+                len.saturating_add(held)
+                    .saturating_add(expansion_allowance(self.ctx.scan_expansion(), len))
+            }
+            .min(pool);
             let wait = self.ctx.pipeline_time_limit().max(PIPELINE_GRACE);
             let mut scan_grant = MemoryGrant::default();
             // A message larger than the whole pool could not have its text scanned (the

@@ -894,6 +894,130 @@ async fn inspections_wait_their_turn_for_memory_and_all_are_accepted() {
     );
 }
 
+/// A DLP-like stage with an inspector that takes the inspection made while the message
+/// arrived, counting how many run at once; the first run waits (up to 20 s) for a second
+/// to begin.
+struct SlowInspected {
+    inspector: Arc<mamori_dlp::Inspector>,
+    first: std::sync::atomic::AtomicBool,
+    running: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+    came_inspected: std::sync::atomic::AtomicUsize,
+}
+
+impl crate::pipeline::Stage for SlowInspected {
+    fn name(&self) -> &str {
+        "slow-inspected"
+    }
+    fn inspector(&self) -> Option<Arc<mamori_dlp::Inspector>> {
+        Some(self.inspector.clone())
+    }
+    fn process(&self, m: &mut crate::pipeline::StagedMessage) -> crate::pipeline::Verdict {
+        use std::sync::atomic::Ordering::SeqCst;
+        if m.take_inspected(&self.inspector).is_some() {
+            self.came_inspected.fetch_add(1, SeqCst);
+        }
+        let now = self.running.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        if self.first.swap(false, SeqCst) {
+            let started = std::time::Instant::now();
+            while self.most.load(SeqCst) < 2 && started.elapsed().as_secs() < 20 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        self.running.fetch_sub(1, SeqCst);
+        crate::pipeline::Verdict::Accept
+    }
+}
+
+/// A message inspected while it arrived is not inspected again by the stages, so its run
+/// holds none of the memory an inspection takes: with the budget of the test above (room
+/// for one inspection at a time), mail arriving while such a run goes on is inspected as
+/// it arrives too, and its run begins beside the first (holding the inspection's memory
+/// through its run, the first kept the others waiting: one run at a time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_of_messages_inspected_while_they_arrived_do_not_wait_for_inspection_memory() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let smtp = Smtp {
+        max_data_memory: 8 << 20,
+        max_message_size: 4 << 20,
+        scan_threads: 4,
+        ..trusted()
+    };
+    let stage = Arc::new(SlowInspected {
+        inspector: Arc::new(
+            mamori_dlp::Inspector::new(
+                &mamori_dlp::ScanConfig::default(),
+                mamori_dlp::Limits::default(),
+            )
+            .unwrap(),
+        ),
+        first: true.into(),
+        running: 0.into(),
+        most: 0.into(),
+        came_inspected: 0.into(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, queue) = context(smtp, dir.path(), Pipeline::new().with(stage.clone()));
+    let send = |n: usize| {
+        let (mut client, server) = tokio::io::duplex(1 << 20);
+        let session = Session::new(
+            server,
+            ctx.clone(),
+            ListenerKind::Relay,
+            "127.0.0.1:4000".parse().unwrap(),
+            false,
+        );
+        tokio::spawn(session.run(true));
+        tokio::spawn(async move {
+            // A multipart (inspected while it arrives), 1.5 MB of it an attachment.
+            let attachment = format!("{}\r\n", "QUJD".repeat(19)).repeat(19_000);
+            let script =
+                "EHLO c\r\nMAIL FROM:<a@office.test>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n";
+            client.write_all(script.as_bytes()).await.unwrap();
+            let message = format!(
+                "Subject: {n}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+                 --b\r\nContent-Type: text/plain\r\n\r\nhello\r\n\
+                 --b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+                 {attachment}--b--\r\n.\r\nQUIT\r\n"
+            );
+            client.write_all(message.as_bytes()).await.unwrap();
+            let mut all = Vec::new();
+            tokio::io::AsyncReadExt::read_to_end(&mut client, &mut all)
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&all).into_owned()
+        })
+    };
+    let mut clients = vec![send(0)];
+    // The first message's run has begun (and waits for another): two more arrive.
+    let started = tokio::time::Instant::now();
+    while stage.running.load(SeqCst) == 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    clients.push(send(1));
+    clients.push(send(2));
+    for c in clients {
+        let transcript = c.await.unwrap();
+        assert!(
+            transcript.contains("250 2.0.0 Ok: queued as"),
+            "{transcript}"
+        );
+    }
+    assert_eq!(queue.list().len(), 3);
+    assert_eq!(
+        stage.came_inspected.load(SeqCst),
+        3,
+        "each inspected as it came"
+    );
+    assert!(
+        stage.most.load(SeqCst) >= 2,
+        "the runs overlapped: {}",
+        stage.most.load(SeqCst)
+    );
+}
+
 /// A stage that keeps what it was given.
 struct Keep(std::sync::Mutex<Vec<Vec<u8>>>);
 
