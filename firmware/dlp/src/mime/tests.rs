@@ -1021,6 +1021,17 @@ fn count(ex: &Extraction, kind: SegmentKind, needle: &str) -> usize {
         .count()
 }
 
+/// Walks `raw` and checks that `needle` is in one segment of `kind`, and that one
+/// ambiguity was reported when `ambiguous`, or none when not; returns the extraction.
+fn once(raw: &[u8], kind: SegmentKind, needle: &str, ambiguous: bool) -> Extraction {
+    let ex = walk(raw);
+    let context = dump(&ex);
+    let reported = problems(&ex, ProblemKind::Ambiguous).len();
+    assert_eq!(reported, usize::from(ambiguous), "{context}");
+    assert_eq!(count(&ex, kind, needle), 1, "{context}");
+    ex
+}
+
 #[test]
 fn a_file_met_again_under_another_reading_is_extracted_once() {
     // Two Content-Type fields that differ only in a parameter the split ignores: both
@@ -1032,18 +1043,12 @@ fn a_file_met_again_under_another_reading_is_extracted_once() {
         b64_body("氏名,番号\r\n山田,FILE-ONCE-42\r\n".as_bytes()).as_bytes(),
         b"\r\n--zz--\r\n",
     ]);
-    let ex = walk(&raw);
-    let context = dump(&ex);
-    assert_eq!(problems(&ex, ProblemKind::Ambiguous).len(), 1, "{context}");
-    assert_eq!(
-        count(&ex, SegmentKind::Attachment, "FILE-ONCE-42"),
-        1,
-        "{context}"
-    );
+    let ex = once(&raw, SegmentKind::Attachment, "FILE-ONCE-42", true);
     assert_eq!(
         count(&ex, SegmentKind::FileName, "list.csv"),
         1,
-        "{context}"
+        "{}",
+        dump(&ex)
     );
     // A multipart with a transfer encoding is read decoded and as it is: with nothing to
     // decode, both readings meet the same attachment.
@@ -1053,14 +1058,7 @@ fn a_file_met_again_under_another_reading_is_extracted_once() {
         b"--zz\r\nContent-Type: text/csv; name=list.csv\r\n\r\n",
         b"FILE-QP-ONCE-42\r\n--zz--\r\n",
     ]);
-    let ex = walk(&raw);
-    let context = dump(&ex);
-    assert_eq!(problems(&ex, ProblemKind::Ambiguous).len(), 1, "{context}");
-    assert_eq!(
-        count(&ex, SegmentKind::Attachment, "FILE-QP-ONCE-42"),
-        1,
-        "{context}"
-    );
+    once(&raw, SegmentKind::Attachment, "FILE-QP-ONCE-42", true);
     // An attachment whose bytes differ between the readings (a duplicate transfer
     // encoding) is extracted under each.
     let raw = cat(&[
@@ -1070,18 +1068,13 @@ fn a_file_met_again_under_another_reading_is_extracted_once() {
         b64_body("FILE-TWICE-42".as_bytes()).as_bytes(),
         b"\r\n--zz--\r\n",
     ]);
-    let ex = walk(&raw);
-    let context = dump(&ex);
-    assert_eq!(
-        count(&ex, SegmentKind::Attachment, "FILE-TWICE-42"),
-        1,
-        "{context}"
-    );
+    let ex = once(&raw, SegmentKind::Attachment, "FILE-TWICE-42", true);
     let raw_form = b64("FILE-TWICE-42".as_bytes());
     assert_eq!(
         count(&ex, SegmentKind::Attachment, &raw_form),
         1,
-        "{context}"
+        "{}",
+        dump(&ex)
     );
 }
 
@@ -1133,14 +1126,7 @@ fn a_body_met_again_under_another_reading_is_collected_once() {
         b"Content-Type: text/plain; charset=utf-8; x-other=1\r\n\r\n",
         "BODY-ONCE-42 本文\r\n".as_bytes(),
     ]);
-    let ex = walk(&raw);
-    let context = dump(&ex);
-    assert_eq!(problems(&ex, ProblemKind::Ambiguous).len(), 1, "{context}");
-    assert_eq!(
-        count(&ex, SegmentKind::Body, "BODY-ONCE-42"),
-        1,
-        "{context}"
-    );
+    once(&raw, SegmentKind::Body, "BODY-ONCE-42", true);
     // A part of an encoded multipart with nothing to decode: read decoded and as it is,
     // the same body at the same place.
     let raw = cat(&[
@@ -1148,11 +1134,5 @@ fn a_body_met_again_under_another_reading_is_collected_once() {
         b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
         b"--zz\r\nContent-Type: text/plain\r\n\r\nBODY-QP-ONCE-42\r\n--zz--\r\n",
     ]);
-    let ex = walk(&raw);
-    let context = dump(&ex);
-    assert_eq!(
-        count(&ex, SegmentKind::Body, "BODY-QP-ONCE-42"),
-        1,
-        "{context}"
-    );
+    once(&raw, SegmentKind::Body, "BODY-QP-ONCE-42", true);
 }

@@ -109,13 +109,7 @@ impl Queue {
     /// Records the domains that mail of the office (not mail the box made) was delivered
     /// to, for the new-domain confirmation.
     fn learn_domains(&self, id: &str, outcomes: &[(String, Outcome)], now: u64) {
-        let Some(known) = self
-            .inner
-            .known
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-        else {
+        let Some(known) = self.known_domains() else {
             return;
         };
         let internal = self.entries().get(id).is_none_or(|e| e.env.internal);
@@ -158,15 +152,18 @@ impl Queue {
 
     /// Writes the domains learned and not yet written (the relay stopping).
     pub fn flush_learned_domains(&self) {
-        let known = self
-            .inner
+        if let Some(known) = self.known_domains() {
+            known.flush(mamori_core::clock::unix_now());
+        }
+    }
+
+    /// The store of the domains delivered to, once the server has set it.
+    fn known_domains(&self) -> Option<Arc<crate::misdelivery::known::KnownDomains>> {
+        self.inner
             .known
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        if let Some(known) = known {
-            known.flush(mamori_core::clock::unix_now());
-        }
+            .clone()
     }
 }
 

@@ -854,30 +854,8 @@ async fn inspections_wait_their_turn_for_memory_and_all_are_accepted() {
     let (ctx, queue) = context(smtp, dir.path(), Pipeline::new().with(slow.clone()));
     let mut clients = Vec::new();
     for n in 0..3 {
-        let (mut client, server) = tokio::io::duplex(1 << 20);
-        let session = Session::new(
-            server,
-            ctx.clone(),
-            ListenerKind::Relay,
-            "127.0.0.1:4000".parse().unwrap(),
-            false,
-        );
-        tokio::spawn(session.run(true));
-        clients.push(tokio::spawn(async move {
-            let body = format!("{}\r\n", "m".repeat(998)).repeat(1500);
-            let script =
-                "EHLO c\r\nMAIL FROM:<a@office.test>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n";
-            client.write_all(script.as_bytes()).await.unwrap();
-            client
-                .write_all(format!("Subject: {n}\r\n\r\n{body}.\r\nQUIT\r\n").as_bytes())
-                .await
-                .unwrap();
-            let mut all = Vec::new();
-            tokio::io::AsyncReadExt::read_to_end(&mut client, &mut all)
-                .await
-                .unwrap();
-            String::from_utf8_lossy(&all).into_owned()
-        }));
+        let body = format!("{}\r\n", "m".repeat(998)).repeat(1500);
+        clients.push(send_one(&ctx, format!("Subject: {n}\r\n\r\n{body}")));
     }
     for c in clients {
         let transcript = c.await.unwrap();
@@ -959,35 +937,18 @@ async fn runs_of_messages_inspected_while_they_arrived_do_not_wait_for_inspectio
     });
     let dir = tempfile::tempdir().unwrap();
     let (ctx, queue) = context(smtp, dir.path(), Pipeline::new().with(stage.clone()));
+    // A multipart (inspected while it arrives), 1.5 MB of it an attachment.
+    let attachment = format!("{}\r\n", "QUJD".repeat(19)).repeat(19_000);
     let send = |n: usize| {
-        let (mut client, server) = tokio::io::duplex(1 << 20);
-        let session = Session::new(
-            server,
-            ctx.clone(),
-            ListenerKind::Relay,
-            "127.0.0.1:4000".parse().unwrap(),
-            false,
-        );
-        tokio::spawn(session.run(true));
-        tokio::spawn(async move {
-            // A multipart (inspected while it arrives), 1.5 MB of it an attachment.
-            let attachment = format!("{}\r\n", "QUJD".repeat(19)).repeat(19_000);
-            let script =
-                "EHLO c\r\nMAIL FROM:<a@office.test>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n";
-            client.write_all(script.as_bytes()).await.unwrap();
-            let message = format!(
+        send_one(
+            &ctx,
+            format!(
                 "Subject: {n}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
                  --b\r\nContent-Type: text/plain\r\n\r\nhello\r\n\
                  --b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n\
-                 {attachment}--b--\r\n.\r\nQUIT\r\n"
-            );
-            client.write_all(message.as_bytes()).await.unwrap();
-            let mut all = Vec::new();
-            tokio::io::AsyncReadExt::read_to_end(&mut client, &mut all)
-                .await
-                .unwrap();
-            String::from_utf8_lossy(&all).into_owned()
-        })
+                 {attachment}--b--\r\n"
+            ),
+        )
     };
     let mut clients = vec![send(0)];
     // The first message's run has begun (and waits for another): two more arrive.
@@ -1016,6 +977,32 @@ async fn runs_of_messages_inspected_while_they_arrived_do_not_wait_for_inspectio
         "the runs overlapped: {}",
         stage.most.load(SeqCst)
     );
+}
+
+/// Sends `message` (its header and body, without the final dot) from
+/// `<a@office.test>` to `<b@example.com>` in a session of its own, then QUIT; the task
+/// gives back the transcript.
+fn send_one(ctx: &Arc<SessionContext>, message: String) -> tokio::task::JoinHandle<String> {
+    let (mut client, server) = tokio::io::duplex(1 << 20);
+    let session = Session::new(
+        server,
+        ctx.clone(),
+        ListenerKind::Relay,
+        "127.0.0.1:4000".parse().unwrap(),
+        false,
+    );
+    tokio::spawn(session.run(true));
+    tokio::spawn(async move {
+        let script = "EHLO c\r\nMAIL FROM:<a@office.test>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n";
+        client.write_all(script.as_bytes()).await.unwrap();
+        client.write_all(message.as_bytes()).await.unwrap();
+        client.write_all(b".\r\nQUIT\r\n").await.unwrap();
+        let mut all = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut client, &mut all)
+            .await
+            .unwrap();
+        String::from_utf8_lossy(&all).into_owned()
+    })
 }
 
 /// A stage that keeps what it was given.
