@@ -187,13 +187,14 @@ impl<'a, 'l> Walker<'a, 'l> {
         }
     }
 
-    /// Walks `walk`, which reads the same octets more than once (every reading of an
-    /// entity, say): files are remembered while it runs, so that one met again is not
-    /// extracted again.
-    fn rereading(&mut self, walk: impl FnOnce(&mut Self)) {
-        self.rereads += 1;
+    /// Walks `walk`, which reads the same octets more than once when `several` (every
+    /// reading of an entity, say): files are then remembered while it runs, so that one
+    /// met again is not extracted again.
+    fn rereading(&mut self, several: bool, walk: impl FnOnce(&mut Self)) {
+        let mark = usize::from(several);
+        self.rereads += mark;
         walk(self);
-        self.rereads -= 1;
+        self.rereads -= mark;
     }
 
     /// Walks a whole message.
@@ -393,7 +394,7 @@ impl<'a, 'l> Walker<'a, 'l> {
             );
             self.report(&ctx.here(), ProblemKind::Ambiguous, detail);
         }
-        let readings = |walker: &mut Self| {
+        self.rereading(combos.len() > 1, |walker| {
             for (i, &(t, e)) in combos.iter().enumerate() {
                 if i > 0 && !walker.take_alternative(&ctx.here(), i - 1) {
                     break;
@@ -403,12 +404,7 @@ impl<'a, 'l> Walker<'a, 'l> {
                 };
                 walker.entity_as(head, ct.as_ref(), cte, body, ctx, depth);
             }
-        };
-        if combos.len() > 1 {
-            self.rereading(readings);
-        } else {
-            readings(self);
-        }
+        });
     }
 
     /// One reading of an entity.
@@ -464,7 +460,7 @@ impl<'a, 'l> Walker<'a, 'l> {
             let detail = "a multipart with a transfer encoding; walked decoded and as it is";
             self.report(&ctx.here(), ProblemKind::Ambiguous, detail);
             let decoded = self.decoded(body, cte);
-            self.rereading(|walker| {
+            self.rereading(true, |walker| {
                 walker.multipart_body(ct, &decoded, ctx, depth);
                 if walker.take_alternative(&ctx.here(), 0) {
                     walker.multipart_body(ct, body, ctx, depth);
@@ -489,19 +485,14 @@ impl<'a, 'l> Walker<'a, 'l> {
             let detail = "several boundary parameters; the body was split at each";
             self.report(&ctx.here(), ProblemKind::Ambiguous, detail);
         }
-        let splits = |walker: &mut Self| {
+        self.rereading(boundaries.len() > 1, |walker| {
             for (i, b) in boundaries.iter().enumerate() {
                 if i > 0 && !walker.take_alternative(&ctx.here(), i - 1) {
                     break;
                 }
                 walker.split_and_walk(ct, b, body, ctx, depth);
             }
-        };
-        if boundaries.len() > 1 {
-            self.rereading(splits);
-        } else {
-            splits(self);
-        }
+        });
     }
 
     /// Reports boundaries longer than RFC 2046 allows.
@@ -599,16 +590,15 @@ impl<'a, 'l> Walker<'a, 'l> {
             self.report(&ctx.here(), ProblemKind::HeaderLimit, overflow.clone());
         }
         let body = bytes.get(head.body_start..).unwrap_or_default();
-        if !head.terminated && !head.fields.is_empty() {
-            // No empty line after the "header fields": they may well be text a client
-            // shows, so the whole part is scanned as text too (its body read twice).
-            self.rereading(|walker| {
+        // No empty line after the "header fields": they may well be text a client shows,
+        // so the whole part is scanned as text too (its body read twice).
+        let as_text = !head.terminated && !head.fields.is_empty();
+        self.rereading(as_text, |walker| {
+            if as_text {
                 walker.text_body(bytes, None, ctx, depth);
-                walker.entity(&head, body, ctx, depth);
-            });
-            return;
-        }
-        self.entity(&head, body, ctx, depth);
+            }
+            walker.entity(&head, body, ctx, depth);
+        });
     }
 
     /// An attached message (`message/rfc822`, `message/global`), walked as a message.
