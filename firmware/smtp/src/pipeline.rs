@@ -114,8 +114,7 @@ impl StagedMessage {
         inspector: &Arc<mamori_dlp::Inspector>,
     ) -> Option<mamori_dlp::ArrivedReport> {
         let inspected = self.inspected.take()?;
-        (!self.rewritten && Arc::ptr_eq(&inspected.inspector, inspector))
-            .then_some(inspected.report)
+        (!self.rewritten && inspected.made_by(inspector)).then_some(inspected.report)
     }
 
     /// The content, to change: the message then counts as rewritten. A mapped message is
@@ -227,6 +226,14 @@ pub struct Inspected {
     pub inspector: Arc<mamori_dlp::Inspector>,
     /// What it made of the message.
     pub report: mamori_dlp::ArrivedReport,
+}
+
+impl Inspected {
+    /// Whether `inspector` made it: then the DLP stage inspecting with `inspector` takes
+    /// this report instead of inspecting the message again.
+    pub fn made_by(&self, inspector: &Arc<mamori_dlp::Inspector>) -> bool {
+        Arc::ptr_eq(&self.inspector, inspector)
+    }
 }
 
 /// The ordered stages. Reject and Discard end the run at once; a Hold is remembered while

@@ -234,12 +234,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             // Inspected while it arrived, by the pipeline's own inspector (within its
             // shares, given back since): the DLP stage takes that report and scans nothing
             // again, so the run holds only the copy a rewriting stage makes.
-            let scanned = inspected.as_ref().is_some_and(|i| {
-                self.ctx
-                    .pipeline
-                    .inspector()
-                    .is_some_and(|p| std::sync::Arc::ptr_eq(&p, &i.inspector))
-            });
+            let scanned = inspected
+                .as_ref()
+                .is_some_and(|i| self.ctx.pipeline.inspector().is_some_and(|p| i.made_by(&p)));
             let need = if scanned {
                 held
             } else {
