@@ -834,18 +834,23 @@ impl crate::pipeline::Stage for Slow {
     }
 }
 
+/// A memory budget with room for one inspection of a 1.5 MB message at a time: 6 MiB
+/// for inspections, and one needs 3 MB and 2 MiB of expansion.
+fn room_for_one_inspection() -> Smtp {
+    Smtp {
+        max_data_memory: 8 << 20,
+        max_message_size: 4 << 20,
+        scan_threads: 4,
+        ..trusted()
+    }
+}
+
 /// Inspections draw the message, its text and an expansion allowance from the one memory
 /// budget: two large messages that do not fit in it together are inspected one after the
 /// other, and both accepted (none refused for want of memory that frees up in time).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inspections_wait_their_turn_for_memory_and_all_are_accepted() {
-    let smtp = Smtp {
-        // 6 MiB for inspections; a 1.5 MB message needs 3 MB and 2 MiB of expansion.
-        max_data_memory: 8 << 20,
-        max_message_size: 4 << 20,
-        scan_threads: 4,
-        ..trusted()
-    };
+    let smtp = room_for_one_inspection();
     let slow = Arc::new(Slow {
         running: 0.into(),
         most: 0.into(),
@@ -857,13 +862,7 @@ async fn inspections_wait_their_turn_for_memory_and_all_are_accepted() {
         let body = format!("{}\r\n", "m".repeat(998)).repeat(1500);
         clients.push(send_one(&ctx, format!("Subject: {n}\r\n\r\n{body}")));
     }
-    for c in clients {
-        let transcript = c.await.unwrap();
-        assert!(
-            transcript.contains("250 2.0.0 Ok: queued as"),
-            "{transcript}"
-        );
-    }
+    all_queued(clients).await;
     assert_eq!(queue.list().len(), 3);
     assert_eq!(
         slow.most.load(std::sync::atomic::Ordering::SeqCst),
@@ -909,19 +908,14 @@ impl crate::pipeline::Stage for SlowInspected {
 }
 
 /// A message inspected while it arrived is not inspected again by the stages, so its run
-/// holds none of the memory an inspection takes: with the budget of the test above (room
-/// for one inspection at a time), mail arriving while such a run goes on is inspected as
+/// holds none of the memory an inspection takes: with room for one inspection at a time,
+/// mail arriving while such a run goes on is inspected as
 /// it arrives too, and its run begins beside the first (holding the inspection's memory
 /// through its run, the first kept the others waiting: one run at a time).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_of_messages_inspected_while_they_arrived_do_not_wait_for_inspection_memory() {
     use std::sync::atomic::Ordering::SeqCst;
-    let smtp = Smtp {
-        max_data_memory: 8 << 20,
-        max_message_size: 4 << 20,
-        scan_threads: 4,
-        ..trusted()
-    };
+    let smtp = room_for_one_inspection();
     let stage = Arc::new(SlowInspected {
         inspector: Arc::new(
             mamori_dlp::Inspector::new(
@@ -959,13 +953,7 @@ async fn runs_of_messages_inspected_while_they_arrived_do_not_wait_for_inspectio
     }
     clients.push(send(1));
     clients.push(send(2));
-    for c in clients {
-        let transcript = c.await.unwrap();
-        assert!(
-            transcript.contains("250 2.0.0 Ok: queued as"),
-            "{transcript}"
-        );
-    }
+    all_queued(clients).await;
     assert_eq!(queue.list().len(), 3);
     assert_eq!(
         stage.came_inspected.load(SeqCst),
@@ -1003,6 +991,17 @@ fn send_one(ctx: &Arc<SessionContext>, message: String) -> tokio::task::JoinHand
             .unwrap();
         String::from_utf8_lossy(&all).into_owned()
     })
+}
+
+/// Waits for the sessions of [`send_one`] and checks that each message was queued.
+async fn all_queued(clients: Vec<tokio::task::JoinHandle<String>>) {
+    for c in clients {
+        let transcript = c.await.unwrap();
+        assert!(
+            transcript.contains("250 2.0.0 Ok: queued as"),
+            "{transcript}"
+        );
+    }
 }
 
 /// A stage that keeps what it was given.
